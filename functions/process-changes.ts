@@ -1,0 +1,56 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { fromEventItem } from '../shared/adapters/event-store.js';
+import { EVENT_SK, eventIdOfKey } from '../shared/keys.js';
+import { logger } from '../shared/logger.js';
+import { lazy, storeDeps } from '../shared/services/deps.js';
+import { type EventChange, type ListingDeps, projectChanges } from '../shared/services/listings.js';
+
+type Image = Record<string, AttributeValue>;
+
+const imageOf = (image: unknown) =>
+  image ? fromEventItem(unmarshall(image as Image) as Record<string, unknown>) : undefined;
+
+/** An event item's change, or undefined for records of other items (derived listings, keys). */
+export const toChange = (record: DynamoDBRecord): EventChange | undefined => {
+  const keys = record.dynamodb?.Keys;
+  const sequenceNumber = record.dynamodb?.SequenceNumber;
+  if (!keys || !sequenceNumber) return undefined;
+  const key = unmarshall(keys as Image);
+  const id = eventIdOfKey(key);
+  if (!id || key.SK !== EVENT_SK) return undefined;
+  return {
+    sequenceNumber,
+    id,
+    oldImage: imageOf(record.dynamodb?.OldImage),
+    newImage: imageOf(record.dynamodb?.NewImage),
+  };
+};
+
+/**
+ * DynamoDB stream consumer: keeps the derived listings exact and reports partial batch
+ * failures by sequence number, so one bad record is retried (and finally parked) alone.
+ */
+export const makeHandler = (deps: ListingDeps | (() => ListingDeps) = storeDeps) => {
+  const get = lazy(deps);
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(async (event) => {
+    const changes: EventChange[] = [];
+    const unreadable: string[] = [];
+    for (const record of event.Records) {
+      try {
+        const change = toChange(record);
+        if (change) changes.push(change);
+      } catch (error) {
+        logger.error('unreadable stream record', { error: error as Error, eventID: record.eventID });
+        if (record.dynamodb?.SequenceNumber) unreadable.push(record.dynamodb.SequenceNumber);
+      }
+    }
+    const failed = [...unreadable, ...(await projectChanges(get(), changes))];
+    if (failed.length > 0) logger.warn('changes failed', { failed });
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  });
+};
+
+export const handler = makeHandler();

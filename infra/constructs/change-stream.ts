@@ -1,0 +1,52 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../../shared/config.js';
+import { EVENT_SK } from '../../shared/keys.js';
+import { TidingsFunction } from './tidings-function.js';
+
+export interface ChangeStreamProps {
+  table: ITableV2;
+  logRetention: RetentionDays;
+}
+
+/** The table's stream → process-changes, retried with bisection, poison records parked in SQS. */
+export class ChangeStream extends Construct {
+  readonly handler: TidingsFunction;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ChangeStreamProps) {
+    super(scope, id);
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.handler = new TidingsFunction(this, 'ProcessChanges', {
+      name: 'process-changes',
+      environment: { [ENV.tableName]: props.table.tableName },
+      logRetention: props.logRetention,
+      timeout: Duration.seconds(60),
+    });
+    props.table.grantReadWriteData(this.handler);
+    this.handler.addEventSource(
+      new DynamoEventSource(props.table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(24),
+        reportBatchItemFailures: true,
+        parallelizationFactor: 1,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+        // Only event items: the listings this function writes must not wake it again.
+        filters: [FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.isEqual(EVENT_SK) } } } })],
+      }),
+    );
+  }
+}

@@ -1,0 +1,457 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
+import { ConcurrentWriteError, ValidationError } from '../errors.js';
+import {
+  dayPartition,
+  daySortKey,
+  EVENT_SK,
+  eventKey,
+  LATEST_SHARDS,
+  latestPartition,
+  latestShardOf,
+  latestSortKey,
+  TABLE,
+  TAG_ENTRY_PREFIX,
+  TAGS_PARTITION,
+  tagEntryKey,
+  tagEntryPartition,
+  tagKey,
+} from '../keys.js';
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  cursor?: string;
+}
+
+export interface TagSummary {
+  slug: string;
+  name: string;
+  count: number;
+}
+
+/** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
+export interface EventStore {
+  getEvent(id: string): Promise<StoredEvent | undefined>;
+  getEvents(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
+  /**
+   * Writes `next` only if the stored item is still `previous` (same revision, or absent when
+   * `previous` is undefined). Throws ConcurrentWriteError when another writer got there first.
+   */
+  putEvent(next: StoredEvent, previous: StoredEvent | undefined): Promise<void>;
+  listDay(date: string, page: PageRequest): Promise<Page<NewsEvent>>;
+  listTag(slug: string, page: PageRequest): Promise<Page<NewsEvent>>;
+  listLatest(page: PageRequest): Promise<Page<NewsEvent>>;
+  getTag(slug: string): Promise<TagSummary | undefined>;
+  listTags(): Promise<TagSummary[]>;
+}
+
+/** The derived listings, kept by the change-stream projection. */
+export interface ListingStore {
+  getEvent(id: string): Promise<StoredEvent | undefined>;
+  /** Upserts a tag's copy of an event unless a newer revision is already there. */
+  putTagEntry(slug: string, event: NewsEvent): Promise<void>;
+  /** Removes a tag's copy of an event unless it is newer than `revision`. */
+  removeTagEntry(slug: string, date: string, id: string, revision: number): Promise<void>;
+  /**
+   * Sets a tag's summary from a fresh count of its entries. `startedAt` orders concurrent
+   * recounts: a count started earlier never overwrites one started later.
+   */
+  recountTag(slug: string, name: string, startedAt: string): Promise<number>;
+}
+
+// Named condition fragments.
+const IS_ABSENT = 'attribute_not_exists(PK)';
+const IS_AT_REVISION = 'revision = :expected';
+const NOT_NEWER_THAN = 'attribute_not_exists(PK) OR revision <= :revision';
+const COUNT_NOT_NEWER = 'attribute_not_exists(countedAt) OR countedAt <= :startedAt';
+
+const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
+
+type Item = Record<string, unknown>;
+
+const str = (item: Item, key: string): string => {
+  const value = item[key];
+  if (typeof value !== 'string') throw new TypeError(`stored item ${String(item.PK)} has no string ${key}`);
+  return value;
+};
+const optStr = (item: Item, key: string): string | undefined =>
+  typeof item[key] === 'string' ? (item[key] as string) : undefined;
+const num = (item: Item, key: string): number => {
+  const value = item[key];
+  if (typeof value !== 'number') throw new TypeError(`stored item ${String(item.PK)} has no number ${key}`);
+  return value;
+};
+const records = (value: unknown): Item[] =>
+  Array.isArray(value) ? value.filter((v): v is Item => typeof v === 'object' && v !== null) : [];
+
+const tagsOf = (item: Item): Tag[] =>
+  records(item.tags).map((t) => ({ slug: str(t, 'slug'), name: str(t, 'name') }));
+const sourcesOf = (item: Item): Source[] =>
+  records(item.sources).map((s) => ({ name: str(s, 'name'), url: str(s, 'url') }));
+const imageOf = (item: Item): Image | undefined => {
+  const image = item.image;
+  if (typeof image !== 'object' || image === null) return undefined;
+  const url = str(image as Item, 'url');
+  const caption = optStr(image as Item, 'caption');
+  return caption === undefined ? { url } : { url, caption };
+};
+
+/** The attributes an event or tombstone is stored with (without keys). */
+const eventAttributes = (event: StoredEvent): Item => ({ ...event });
+
+export const toEventItem = (event: StoredEvent): Item => {
+  const item: Item = { ...eventKey(event.id), type: 'event', ...eventAttributes(event) };
+  if (!('deleted' in event)) {
+    // Sparse indexes: a tombstone carries no index keys, so it drops out of every listing.
+    item[TABLE.latestIndex.partitionKey] = latestPartition(latestShardOf(event.id));
+    item[TABLE.latestIndex.sortKey] = latestSortKey(event.date, event.id);
+    item[TABLE.dayIndex.partitionKey] = dayPartition(event.date);
+    item[TABLE.dayIndex.sortKey] = daySortKey(event.publishedAt, event.id);
+  }
+  return item;
+};
+
+/** Maps an event item, a tombstone item or a tag entry back to the domain, field by field. */
+export const fromEventItem = (item: Item): StoredEvent => {
+  const base = {
+    id: str(item, 'id'),
+    date: str(item, 'date'),
+    headline: str(item, 'headline'),
+    tags: tagsOf(item),
+    publishedAt: str(item, 'publishedAt'),
+    updatedAt: str(item, 'updatedAt'),
+    revision: num(item, 'revision'),
+  };
+  const topic = optStr(item, 'topic');
+  if (item.deleted === true) {
+    const tombstone: Tombstone = { ...base, deletedAt: str(item, 'deletedAt'), deleted: true };
+    if (topic !== undefined) tombstone.topic = topic;
+    return tombstone;
+  }
+  const event: NewsEvent = { ...base, body: optStr(item, 'body') ?? '', sources: sourcesOf(item) };
+  if (topic !== undefined) event.topic = topic;
+  const image = imageOf(item);
+  if (image) event.image = image;
+  // Keep the field order of a freshly created event for stable JSON.
+  return {
+    id: event.id,
+    date: event.date,
+    headline: event.headline,
+    body: event.body,
+    ...(event.topic !== undefined ? { topic: event.topic } : {}),
+    tags: event.tags,
+    sources: event.sources,
+    ...(event.image ? { image: event.image } : {}),
+    publishedAt: event.publishedAt,
+    updatedAt: event.updatedAt,
+    revision: event.revision,
+  };
+};
+
+const liveOnly = (events: StoredEvent[]): NewsEvent[] =>
+  events.filter((e): e is NewsEvent => !('deleted' in e));
+
+const toTagSummary = (item: Item): TagSummary => ({
+  slug: str(item, 'slug'),
+  name: str(item, 'name'),
+  count: num(item, 'count'),
+});
+
+interface CursorBody {
+  /** The listing the cursor belongs to, so a cursor cannot be replayed against another. */
+  l: string;
+  k: Item;
+}
+
+const encodeCursor = (listing: string, key: Item | undefined): string | undefined =>
+  key
+    ? Buffer.from(JSON.stringify({ l: listing, k: key } satisfies CursorBody)).toString('base64url')
+    : undefined;
+
+/**
+ * The key a cursor resumes from. It must hold exactly the attributes `expected` names, all
+ * strings, and `partition` must match the listing's partition attribute: anything else is a 400,
+ * never a key passed on to DynamoDB.
+ */
+const decodeCursor = (
+  listing: string,
+  cursor: string | undefined,
+  expected: readonly string[],
+  partition?: [attribute: string, value: string],
+): Item | undefined => {
+  if (cursor === undefined) return undefined;
+  const invalid = ValidationError.of(
+    'query.cursor',
+    'is not a cursor returned by this listing (start again without it)',
+  );
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid;
+  }
+  if (typeof body !== 'object' || body === null) throw invalid;
+  const { l, k } = body as Partial<CursorBody>;
+  if (l !== listing || typeof k !== 'object' || k === null || Array.isArray(k)) throw invalid;
+  const keys = Object.keys(k).sort();
+  if (keys.join() !== [...expected].sort().join()) throw invalid;
+  if (!Object.values(k).every((v) => typeof v === 'string' && v.length > 0 && v.length <= 1024))
+    throw invalid;
+  if (partition && k[partition[0]] !== partition[1]) throw invalid;
+  return k;
+};
+
+const BATCH_GET_MAX = 100;
+
+export const makeEventStore = (db: DynamoDBDocumentClient, tableName: string): EventStore & ListingStore => {
+  const getEvent = async (id: string, consistent = false): Promise<StoredEvent | undefined> => {
+    const { Item } = await db.send(
+      new GetCommand({ TableName: tableName, Key: eventKey(id), ConsistentRead: consistent }),
+    );
+    return Item ? fromEventItem(Item) : undefined;
+  };
+
+  const queryPage = async (
+    listing: string,
+    input: Omit<QueryCommandInput, 'TableName'>,
+    page: PageRequest,
+    keyAttributes: readonly string[],
+    partition: [string, string],
+  ): Promise<Page<NewsEvent>> => {
+    const startKey = decodeCursor(listing, page.cursor, keyAttributes, partition);
+    const out = await db.send(
+      new QueryCommand({ ...input, TableName: tableName, Limit: page.limit, ExclusiveStartKey: startKey }),
+    );
+    const cursor = encodeCursor(listing, out.LastEvaluatedKey);
+    return { items: liveOnly((out.Items ?? []).map(fromEventItem)), ...(cursor ? { cursor } : {}) };
+  };
+
+  return {
+    getEvent: (id) => getEvent(id, true),
+
+    async getEvents(ids) {
+      const found = new Map<string, StoredEvent>();
+      const unique = [...new Set(ids)];
+      for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+        let keys: Item[] | undefined = unique.slice(i, i + BATCH_GET_MAX).map((id) => ({ ...eventKey(id) }));
+        for (let attempt = 0; keys && keys.length > 0; attempt++) {
+          if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+          const out = await db.send(
+            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of out.Responses?.[tableName] ?? []) {
+            const event = fromEventItem(item);
+            found.set(event.id, event);
+          }
+          keys = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+        }
+      }
+      return found;
+    },
+
+    async putEvent(next, previous) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: toEventItem(next),
+            ConditionExpression: previous ? IS_AT_REVISION : IS_ABSENT,
+            ...(previous ? { ExpressionAttributeValues: { ':expected': previous.revision } } : {}),
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) {
+          throw new ConcurrentWriteError(`event ${next.id} changed while it was being written`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    },
+
+    listDay: (date, page) =>
+      queryPage(
+        dayPartition(date),
+        {
+          IndexName: TABLE.dayIndex.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TABLE.dayIndex.partitionKey },
+          ExpressionAttributeValues: { ':pk': dayPartition(date) },
+          ScanIndexForward: false,
+        },
+        page,
+        [TABLE.partitionKey, TABLE.sortKey, TABLE.dayIndex.partitionKey, TABLE.dayIndex.sortKey],
+        [TABLE.dayIndex.partitionKey, dayPartition(date)],
+      ),
+
+    listTag: (slug, page) =>
+      queryPage(
+        tagEntryPartition(slug),
+        {
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': tagEntryPartition(slug), ':prefix': TAG_ENTRY_PREFIX },
+          ScanIndexForward: false,
+        },
+        page,
+        [TABLE.partitionKey, TABLE.sortKey],
+        [TABLE.partitionKey, tagEntryPartition(slug)],
+      ),
+
+    async listLatest(page) {
+      const after = decodeCursor('LATEST', page.cursor, ['after'])?.after;
+      const { partitionKey: pk, sortKey: sk, name } = TABLE.latestIndex;
+      // Scatter over the shards, gather the newest `limit` of all.
+      const shards = await Promise.all(
+        Array.from({ length: LATEST_SHARDS }, (_, shard) =>
+          db.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: name,
+              KeyConditionExpression: after ? '#pk = :pk AND #sk < :after' : '#pk = :pk',
+              ExpressionAttributeNames: { '#pk': pk, ...(after ? { '#sk': sk } : {}) },
+              ExpressionAttributeValues: {
+                ':pk': latestPartition(shard),
+                ...(after ? { ':after': after } : {}),
+              },
+              ScanIndexForward: false,
+              Limit: page.limit,
+            }),
+          ),
+        ),
+      );
+      const merged = shards
+        .flatMap((out) => out.Items ?? [])
+        .sort((a, b) => (String(a[sk]) < String(b[sk]) ? 1 : String(a[sk]) > String(b[sk]) ? -1 : 0));
+      const items = merged.slice(0, page.limit);
+      const more = merged.length > page.limit || shards.some((out) => out.LastEvaluatedKey !== undefined);
+      const last = items.at(-1);
+      const cursor = more && last ? encodeCursor('LATEST', { after: String(last[sk]) }) : undefined;
+      return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
+    },
+
+    async getTag(slug) {
+      const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: tagKey(slug) }));
+      return Item ? toTagSummary(Item) : undefined;
+    },
+
+    async listTags() {
+      const tags: TagSummary[] = [];
+      let startKey: Item | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        tags.push(...(out.Items ?? []).map(toTagSummary));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return tags;
+    },
+
+    async putTagEntry(slug, event) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...tagEntryKey(slug, event.date, event.id), type: 'tagEntry', ...eventAttributes(event) },
+            ConditionExpression: NOT_NEWER_THAN,
+            ExpressionAttributeValues: { ':revision': event.revision },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // A newer revision is already listed: this write is stale and harmless to drop.
+      }
+    },
+
+    async removeTagEntry(slug, date, id, revision) {
+      try {
+        await db.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: tagEntryKey(slug, date, id),
+            ConditionExpression: NOT_NEWER_THAN,
+            ExpressionAttributeValues: { ':revision': revision },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    async recountTag(slug, name, startedAt) {
+      let count = 0;
+      let startKey: Item | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+            ExpressionAttributeValues: { ':pk': tagEntryPartition(slug), ':prefix': TAG_ENTRY_PREFIX },
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        count += out.Count ?? 0;
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      try {
+        if (count === 0) {
+          await db.send(
+            new DeleteCommand({
+              TableName: tableName,
+              Key: tagKey(slug),
+              ConditionExpression: COUNT_NOT_NEWER,
+              ExpressionAttributeValues: { ':startedAt': startedAt },
+            }),
+          );
+        } else {
+          await db.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: tagKey(slug),
+              UpdateExpression:
+                'SET #type = :type, slug = :slug, #name = :name, #count = :count, countedAt = :startedAt',
+              ConditionExpression: COUNT_NOT_NEWER,
+              ExpressionAttributeNames: { '#type': 'type', '#name': 'name', '#count': 'count' },
+              ExpressionAttributeValues: {
+                ':type': 'tag',
+                ':slug': slug,
+                ':name': name,
+                ':count': count,
+                ':startedAt': startedAt,
+              },
+            }),
+          );
+        }
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // A recount that started later already wrote its (fresher) figure.
+      }
+      return count;
+    },
+  };
+};
+
+export { EVENT_SK };

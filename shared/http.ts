@@ -1,0 +1,159 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import {
+  ExposedError,
+  MalformedBodyError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors.js';
+import { logger } from './logger.js';
+
+export type ApiEvent = APIGatewayProxyEventV2;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+export type ApiHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+
+/** Request bodies above this are refused with 413 before parsing. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult => ({
+  statusCode,
+  headers: { 'content-type': JSON_TYPE, ...headers },
+  body: JSON.stringify(body),
+});
+
+const errorBody = (error: ExposedError) => ({
+  error: {
+    code: error.code,
+    message: error.message,
+    ...(error instanceof ValidationError ? { issues: error.issues } : {}),
+  },
+});
+
+/**
+ * Exposed errors become their 4xx with a specific message; anything else is logged with its
+ * context and answered with a generic 500 that names the request id, never the error itself.
+ */
+const errorResponses = (): MiddlewareObj<ApiEvent, ApiResult> => ({
+  onError: async (request) => {
+    const { error } = request;
+    if (error instanceof ExposedError) {
+      request.response = json(error.statusCode, errorBody(error));
+      return;
+    }
+    const requestId = request.context.awsRequestId;
+    logger.error('request failed', {
+      error: error as Error,
+      requestId,
+      route: request.event.routeKey,
+      path: request.event.rawPath,
+    });
+    request.response = json(500, {
+      error: { code: 'internal', message: `internal error; quote request id ${requestId} when reporting it` },
+    });
+  },
+});
+
+/** The middy stack every API function shares. */
+export const httpApi = (fn: ApiHandler) =>
+  middy<ApiEvent, ApiResult>().use(httpHeaderNormalizer()).use(errorResponses()).handler(fn);
+
+const isJsonMediaType = (contentType: string): boolean => {
+  const [type = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return false;
+  const charset = params.find((p) => p.startsWith('charset='));
+  return !charset || /^charset="?utf-8"?$/.test(charset);
+};
+
+/** Checks content type and size, then parses: 415, 413 and 400 each say what was wrong. */
+export const jsonBody = (event: ApiEvent): unknown => {
+  const contentType = event.headers['content-type'];
+  if (!contentType) {
+    throw new UnsupportedMediaTypeError('content-type: header is required and must be application/json');
+  }
+  if (!isJsonMediaType(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `content-type: must be application/json with UTF-8 (got ${contentType.slice(0, 100)})`,
+    );
+  }
+  const raw = event.body ?? '';
+  const bytes = Buffer.byteLength(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`body: must be at most ${MAX_BODY_BYTES} bytes (got ${bytes})`);
+  }
+  const text = (event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw).replace(
+    /^\uFEFF/,
+    '',
+  );
+  if (text.trim() === '') throw new MalformedBodyError('body: is required (a JSON document)');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MalformedBodyError(`body: is not valid JSON (${(error as Error).message})`);
+  }
+};
+
+/** Query string parameters, refusing any that the route does not know. */
+export const queryParams = <K extends string>(
+  event: ApiEvent,
+  allowed: readonly K[],
+): Partial<Record<K, string>> => {
+  const params = event.queryStringParameters ?? {};
+  const unknown = Object.keys(params).filter((k) => !(allowed as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      unknown.map((k) => ({
+        path: `query.${k}`,
+        rule: `is not a known parameter (allowed: ${allowed.join(', ')})`,
+      })),
+    );
+  }
+  return params as Partial<Record<K, string>>;
+};
+
+/** A whole number within bounds from a query parameter. */
+export const intParam = (
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number => {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw ValidationError.of(
+      `query.${name}`,
+      `must be a whole number from ${min} to ${max} (got ${value.slice(0, 40)})`,
+    );
+  }
+  return Number(value);
+};
+
+/**
+ * The revision a caller expects, from `If-Match: "3"` (strong comparison, as RFC 9110 requires
+ * for If-Match); `*` means "any current version" and is returned as undefined, like no header.
+ */
+export const expectedRevision = (event: ApiEvent): number | undefined => {
+  const header = event.headers['if-match']?.trim();
+  if (header === undefined || header === '*') return undefined;
+  const m = /^"(\d{1,15})"$/.exec(header);
+  if (!m)
+    throw ValidationError.of(
+      'if-match',
+      `must be an ETag from this API such as "3", or * (got ${header.slice(0, 40)})`,
+    );
+  return Number(m[1]);
+};
+
+/** Whether `If-None-Match` names this ETag (weak comparison, lists and * allowed, RFC 9110). */
+export const matchesNoneMatch = (event: ApiEvent, tag: string): boolean => {
+  const header = event.headers['if-none-match']?.trim();
+  if (!header) return false;
+  if (header === '*') return true;
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === tag);
+};
+
+export const etag = (revision: number): string => `"${revision}"`;

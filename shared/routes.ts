@@ -1,0 +1,20 @@
+/** The HTTP API: one function per route. Read by the CDK API construct and the local server. */
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway route syntax; `{id+}` is greedy (event ids contain slashes). */
+  path: string;
+  /** File name under functions/, without extension. */
+  fn: string;
+  /** Write routes need a bearer API key. */
+  auth: boolean;
+}
+
+export const API_ROUTES: readonly RouteSpec[] = [
+  { method: 'POST', path: '/api/events', fn: 'post-event', auth: true },
+  { method: 'POST', path: '/api/events/batch', fn: 'post-events-batch', auth: true },
+  { method: 'PUT', path: '/api/events/{id+}', fn: 'put-event', auth: true },
+  { method: 'DELETE', path: '/api/events/{id+}', fn: 'delete-event', auth: true },
+  { method: 'GET', path: '/api/events/{id+}', fn: 'get-event', auth: false },
+  { method: 'GET', path: '/api/events', fn: 'list-events', auth: false },
+  { method: 'GET', path: '/api/tags', fn: 'list-tags', auth: false },
+];

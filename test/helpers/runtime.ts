@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime.js';
+
+export interface TestRuntime extends Runtime {
+  /** fetch against the runtime's URL. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** fetch with the API key and a JSON body. */
+  write(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Stops the runtime and deletes its data folder. */
+  dispose(): Promise<void>;
+}
+
+/** A local runtime on a free port and a fresh temporary data folder, without the sample events. */
+export const startTestRuntime = async (options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> => {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tidings-test-'));
+  const runtime = await startRuntime({ port: 0, loadSamples: false, ...options, dataDir });
+  return {
+    ...runtime,
+    request: (path, init) => fetch(`${runtime.url}${path}`, init),
+    write: (method, path, body, headers = {}) =>
+      fetch(`${runtime.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${runtime.apiKey}`,
+          'content-type': 'application/json',
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      }),
+    async dispose() {
+      await runtime.stop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+};
