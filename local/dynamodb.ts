@@ -1,17 +1,20 @@
+import { fork } from 'node:child_process';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { TABLE } from '../shared/keys.js';
 
 export interface LocalDynamo {
   endpoint: string;
   close(): Promise<void>;
 }
+
+const SERVER_SCRIPT = resolve(import.meta.dirname, 'dynalite-server.mjs');
 
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -26,24 +29,25 @@ export const freePort = (): Promise<number> =>
   });
 
 /**
- * Starts dynalite: kept on disk under `path` (LevelDB), or in memory when no path is given.
- * Table creation is instant locally, as it is in no real region.
+ * Starts dynalite in a child process: kept on disk under `path` (LevelDB), or in memory when no
+ * path is given. Its own process lets the store and the handlers use a core each.
  */
 export const startDynalite = async (path?: string): Promise<LocalDynamo> => {
-  const server = dynalite({
-    ...(path ? { path } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+  const child = fork(SERVER_SCRIPT, path ? [path] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message: { port?: number }) =>
+      message.port ? resolve(message.port) : reject(new Error('dynalite did not report its port')),
+    );
+    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)));
   });
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 };
 

@@ -133,7 +133,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await capture.idle();
+      // Changes not yet projected stay in the journal and are replayed on the next start.
       await capture.stop();
       db.destroy();
       await dynamo.close();

@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -48,7 +47,6 @@ export interface TagSummary {
 /** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
 export interface EventStore {
   getEvent(id: string): Promise<StoredEvent | undefined>;
-  getEvents(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
   /**
    * Writes `next` only if the stored item is still `previous` (same revision, or absent when
    * `previous` is undefined). Throws ConcurrentWriteError when another writer got there first.
@@ -217,8 +215,6 @@ const decodeCursor = (
   return k;
 };
 
-const BATCH_GET_MAX = 100;
-
 export const makeEventStore = (db: DynamoDBDocumentClient, tableName: string): EventStore & ListingStore => {
   const getEvent = async (id: string, consistent = false): Promise<StoredEvent | undefined> => {
     const { Item } = await db.send(
@@ -244,26 +240,6 @@ export const makeEventStore = (db: DynamoDBDocumentClient, tableName: string): E
 
   return {
     getEvent: (id) => getEvent(id, true),
-
-    async getEvents(ids) {
-      const found = new Map<string, StoredEvent>();
-      const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
-        let keys: Item[] | undefined = unique.slice(i, i + BATCH_GET_MAX).map((id) => ({ ...eventKey(id) }));
-        for (let attempt = 0; keys && keys.length > 0; attempt++) {
-          if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-          const out = await db.send(
-            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[tableName] ?? []) {
-            const event = fromEventItem(item);
-            found.set(event.id, event);
-          }
-          keys = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
-        }
-      }
-      return found;
-    },
 
     async putEvent(next, previous) {
       try {

@@ -82,9 +82,16 @@ const draftOrThrow = (input: unknown): EventDraft => {
   return parsed.draft;
 };
 
+/**
+ * Creates are optimistic: the conditional put is tried first, as if the id were new, and only a
+ * lost condition costs a read (to tell a harmless repeat from a conflict). New events, the
+ * common case, cost exactly one request.
+ */
+const ASSUME_ABSENT = null;
+
 export const postEvent = (deps: EventServiceDeps, input: unknown): Promise<WriteResult> => {
   const draft = draftOrThrow(input);
-  return runWrite(deps, draft.id, (stored, now) => planCreate(draft, stored, now));
+  return runWrite(deps, draft.id, (stored, now) => planCreate(draft, stored, now), ASSUME_ABSENT);
 };
 
 export const BATCH_MAX = 100;
@@ -113,7 +120,7 @@ const errorResult = (index: number, error: ExposedError, id?: string): BatchItem
 
 /**
  * Posts up to BATCH_MAX events with one result each. Valid items are written even when others
- * are rejected; reads are batched and writes run in parallel, each one conditional.
+ * are rejected; writes run in parallel, each one conditional.
  */
 export const postEvents = async (
   deps: EventServiceDeps,
@@ -139,22 +146,19 @@ export const postEvents = async (
     firstById.set(draft.id, { index, draft });
   });
 
-  const stored = await deps.store.getEvents([...firstById.keys()]);
   const firsts = [...firstById.values()];
-  for (let i = 0; i < firsts.length; i += BATCH_CONCURRENCY) {
-    await Promise.all(
-      firsts.slice(i, i + BATCH_CONCURRENCY).map(async ({ index, draft }) => {
+  // A sliding window, not waves: one slow write does not hold up the next ones.
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(BATCH_CONCURRENCY, firsts.length) }, async () => {
+      for (let item = firsts[next++]; item; item = firsts[next++]) {
+        const { index, draft } = item;
         results[index] = await settle(index, draft.id, () =>
-          runWrite(
-            deps,
-            draft.id,
-            (current, now) => planCreate(draft, current, now),
-            stored.get(draft.id) ?? null,
-          ),
+          runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now), ASSUME_ABSENT),
         );
-      }),
-    );
-  }
+      }
+    }),
+  );
   for (const { index, draft } of todo) {
     const first = firstById.get(draft.id);
     const firstResult = first ? results[first.index] : undefined;

@@ -61,15 +61,6 @@ describe('event items', () => {
     const latest = await store.listLatest({ limit: 100 });
     expect(latest.items.map((x) => x.id)).not.toContain(e.id);
   });
-
-  it('batch-gets more than 100 ids', async () => {
-    const events = Array.from({ length: 130 }, (_, i) =>
-      event({ date: '2002-02-02', headline: `Batch get ${i}` }),
-    );
-    await Promise.all(events.map((e) => store.putEvent(e, undefined)));
-    const found = await store.getEvents([...events.map((e) => e.id), '2002/02/02/absent']);
-    expect(found.size).toBe(130);
-  });
 });
 
 describe('latest overall', () => {
@@ -97,6 +88,11 @@ describe('latest overall', () => {
   });
 
   it('rejects a cursor from another listing', async () => {
+    await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        store.putEvent(event({ date: '2002-02-02', headline: `Paged day ${i}` }), undefined),
+      ),
+    );
     const page = await store.listDay('2002-02-02', { limit: 5 });
     expect(page.cursor).toBeDefined();
     await expect(store.listLatest({ limit: 5, cursor: page.cursor })).rejects.toBeInstanceOf(ValidationError);
