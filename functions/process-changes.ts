@@ -5,8 +5,9 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { fromEventItem } from '../shared/adapters/event-store.js';
 import { EVENT_SK, eventIdOfKey } from '../shared/keys.js';
 import { logger } from '../shared/logger.js';
-import { lazy, storeDeps } from '../shared/services/deps.js';
-import { type EventChange, type ListingDeps, projectChanges } from '../shared/services/listings.js';
+import { type ChangeDeps, processChanges } from '../shared/services/changes.js';
+import { changeDeps, lazy } from '../shared/services/deps.js';
+import type { EventChange } from '../shared/services/listings.js';
 
 type Image = Record<string, AttributeValue>;
 
@@ -30,10 +31,11 @@ export const toChange = (record: DynamoDBRecord): EventChange | undefined => {
 };
 
 /**
- * DynamoDB stream consumer: keeps the derived listings exact and reports partial batch
- * failures by sequence number, so one bad record is retried (and finally parked) alone.
+ * DynamoDB stream consumer: keeps the derived listings exact, marks what the publisher must
+ * rebuild, fans every change out to the SNS topic, and reports partial batch failures by
+ * sequence number, so one bad record is retried (and finally parked) alone.
  */
-export const makeHandler = (deps: ListingDeps | (() => ListingDeps) = storeDeps) => {
+export const makeHandler = (deps: ChangeDeps | (() => ChangeDeps) = changeDeps) => {
   const get = lazy(deps);
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(async (event) => {
     const changes: EventChange[] = [];
@@ -47,7 +49,7 @@ export const makeHandler = (deps: ListingDeps | (() => ListingDeps) = storeDeps)
         if (record.dynamodb?.SequenceNumber) unreadable.push(record.dynamodb.SequenceNumber);
       }
     }
-    const failed = [...unreadable, ...(await projectChanges(get(), changes))];
+    const failed = [...unreadable, ...(await processChanges(get(), changes))];
     if (failed.length > 0) logger.warn('changes failed', { failed });
     return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
   });

@@ -9,6 +9,8 @@ export interface TidingsConfig {
   /** Requests per second the HTTP API accepts before throttling (steady rate). */
   apiRateLimit: number;
   apiBurstLimit: number;
+  /** Public base URL of the site, for permalinks (https://news.example.org). */
+  siteUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -48,7 +50,17 @@ export const loadConfig = (node: Node): TidingsConfig => {
       `logRetentionDays: must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${logRetentionDays})`,
     );
   }
+  const siteUrl = read(node, 'siteUrl');
+  if (
+    siteUrl !== undefined &&
+    (typeof siteUrl !== 'string' || !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(siteUrl))
+  ) {
+    throw new ConfigError(
+      `siteUrl: must be an absolute http(s) URL such as https://news.example.org (got ${JSON.stringify(siteUrl)})`,
+    );
+  }
   return {
+    ...(typeof siteUrl === 'string' ? { siteUrl: siteUrl.replace(/\/+$/, '') } : {}),
     removalPolicy,
     logRetentionDays,
     apiRateLimit: positiveInt(node, 'apiRateLimit', 50),

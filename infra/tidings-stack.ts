@@ -4,31 +4,42 @@ import type { Construct } from 'constructs';
 import type { TidingsConfig } from './config.js';
 import { Api } from './constructs/api.js';
 import { ChangeStream } from './constructs/change-stream.js';
+import { ChangeTopic } from './constructs/change-topic.js';
 import { EventsTable } from './constructs/events-table.js';
 
 export interface TidingsStackProps extends StackProps {
   config: TidingsConfig;
 }
 
-/** All of Tidings, wired: table → API, table stream → change processing. */
+/** All of Tidings, wired: table → API, table stream → change processing → topic of changes. */
 export class TidingsStack extends Stack {
   readonly api: Api;
   readonly changes: ChangeStream;
   readonly events: EventsTable;
+  readonly topic: ChangeTopic;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
     const { config } = props;
     const logRetention = config.logRetentionDays as RetentionDays;
     this.events = new EventsTable(this, 'Events', { removalPolicy: config.removalPolicy });
+    this.topic = new ChangeTopic(this, 'ChangeTopic');
     this.api = new Api(this, 'Api', {
       table: this.events.table,
+      changes: this.topic,
       logRetention,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
     });
-    this.changes = new ChangeStream(this, 'Changes', { table: this.events.table, logRetention });
+    this.changes = new ChangeStream(this, 'Changes', {
+      table: this.events.table,
+      changes: this.topic,
+      // Until a site distribution fronts the API, permalinks use the configured site URL or the API's own.
+      siteUrl: config.siteUrl ?? this.api.httpApi.apiEndpoint,
+      logRetention,
+    });
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.events.table.tableName });
+    new CfnOutput(this, 'TopicArn', { value: this.topic.topic.topicArn });
   }
 }

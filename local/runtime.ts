@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { makeHandler as authorizeRequest } from '../functions/authorize-request.js';
+import { makeHandler as createWebhook } from '../functions/create-webhook.js';
 import { makeHandler as deleteEvent } from '../functions/delete-event.js';
+import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
 import { makeHandler as getEvent } from '../functions/get-event.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
+import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
 import { makeHandler as postEvent } from '../functions/post-event.js';
 import { makeHandler as postEventsBatch } from '../functions/post-events-batch.js';
 import { makeHandler as processChanges } from '../functions/process-changes.js';
@@ -18,8 +21,9 @@ import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { postEvents } from '../shared/services/events.js';
 import { ChangeCapture } from './change-capture.js';
-import { ensureTable, startDynalite } from './dynamodb.js';
+import { ensureTable, freePort, startDynalite } from './dynamodb.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
+import { LocalTopic, localWebhooks } from './topic.js';
 
 export const LOCAL_TABLE = 'tidings';
 export const SAMPLE_EVENTS = resolve(import.meta.dirname, 'sample-events.json');
@@ -44,6 +48,7 @@ export interface Runtime {
   dynamodbEndpoint: string;
   store: EventStore & ListingStore;
   capture: ChangeCapture;
+  topic: LocalTopic;
   /** True when this start created the table (and loaded the samples). */
   fresh: boolean;
   samplesLoaded: number;
@@ -71,11 +76,19 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const fresh = await ensureTable(db, LOCAL_TABLE);
   const baseStore = makeEventStore(db, LOCAL_TABLE);
 
+  const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
+  const url = `http://localhost:${port}`;
+  const topic = new LocalTopic({
+    configPath: join(dataDir, 'subscriptions.json'),
+    log,
+    record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`),
+    now,
+  });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),
     tableName: LOCAL_TABLE,
-    handler: processChanges({ store: baseStore, now }),
+    handler: processChanges({ store: baseStore, now, topic, siteUrl: url }),
     log,
   });
   const store = capture.wrap(baseStore);
@@ -96,6 +109,9 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     'get-event': getEvent(deps),
     'list-events': listEvents(deps),
     'list-tags': listTags(deps),
+    'create-webhook': createWebhook({ webhooks: localWebhooks(topic) }),
+    'list-webhooks': listWebhooks({ webhooks: localWebhooks(topic) }),
+    'delete-webhook': deleteWebhook({ webhooks: localWebhooks(topic) }),
   };
   const routes: LocalRoute[] = API_ROUTES.map((route) => {
     const handler = handlers[route.fn];
@@ -116,13 +132,12 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 3000, '127.0.0.1', () => resolveListen());
+    server.listen(port, '127.0.0.1', () => resolveListen());
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
 
   return {
-    url: `http://localhost:${port}`,
+    url,
+    topic,
     apiKey,
     dataDir,
     dynamodbEndpoint: dynamo.endpoint,

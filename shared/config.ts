@@ -3,6 +3,7 @@ export const ENV = {
   tableName: 'TABLE_NAME',
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
   siteUrl: 'SITE_URL',
+  topicArn: 'TOPIC_ARN',
 } as const;
 
 export class MissingSettingError extends Error {

@@ -55,4 +55,8 @@ export const tagEntryKey = (slug: string, date: string, id: string): Key => ({
 export const TAGS_PARTITION = 'TAGS';
 export const tagKey = (slug: string): Key => ({ PK: TAGS_PARTITION, SK: `TAG#${slug}` });
 
+/** Publishing marks, one partition per kind: what the publisher must rebuild. */
+export const markPartition = (kind: string): string => `MARK#${kind}`;
+export const markKey = (kind: string, key: string): Key => ({ PK: markPartition(kind), SK: key });
+
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });

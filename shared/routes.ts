@@ -17,4 +17,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/api/events/{id+}', fn: 'get-event', auth: false },
   { method: 'GET', path: '/api/events', fn: 'list-events', auth: false },
   { method: 'GET', path: '/api/tags', fn: 'list-tags', auth: false },
+  { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true },
+  { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true },
+  { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true },
 ];

@@ -7,10 +7,12 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { API_ROUTES, type RouteSpec } from '../../shared/routes.js';
+import type { ChangeTopic } from './change-topic.js';
 import { TidingsFunction } from './tidings-function.js';
 
 export interface ApiProps {
   table: ITableV2;
+  changes: ChangeTopic;
   logRetention: RetentionDays;
   rateLimit: number;
   burstLimit: number;
@@ -26,6 +28,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const environment = { [ENV.tableName]: props.table.tableName };
+    const webhookEnvironment = { [ENV.topicArn]: props.changes.topic.topicArn };
 
     const authorizerFn = new TidingsFunction(this, 'AuthorizeRequest', {
       name: 'authorize-request',
@@ -50,13 +53,15 @@ export class Api extends Construct {
     const byFunction = new Map<string, RouteSpec[]>();
     for (const route of API_ROUTES) byFunction.set(route.fn, [...(byFunction.get(route.fn) ?? []), route]);
     for (const [name, routes] of byFunction) {
+      const isWebhook = routes.some((r) => r.path.startsWith('/api/webhooks'));
       const fn = new TidingsFunction(this, pascal(name), {
         name,
-        environment,
+        environment: isWebhook ? webhookEnvironment : environment,
         logRetention: props.logRetention,
       });
       this.functions.push(fn);
-      if (routes.some((r) => r.method !== 'GET')) props.table.grantReadWriteData(fn);
+      if (isWebhook) props.changes.grantManageSubscriptions(fn);
+      else if (routes.some((r) => r.method !== 'GET')) props.table.grantReadWriteData(fn);
       else props.table.grantReadData(fn);
       const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, fn);
       for (const route of routes) {

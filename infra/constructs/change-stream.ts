@@ -7,14 +7,18 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { EVENT_SK } from '../../shared/keys.js';
+import type { ChangeTopic } from './change-topic.js';
 import { TidingsFunction } from './tidings-function.js';
 
 export interface ChangeStreamProps {
   table: ITableV2;
+  changes: ChangeTopic;
+  /** Base URL of the public site, for permalinks in messages. */
+  siteUrl: string;
   logRetention: RetentionDays;
 }
 
-/** The table's stream → process-changes, retried with bisection, poison records parked in SQS. */
+/** The table's stream → process-changes → the topic; retried with bisection, poison records parked in SQS. */
 export class ChangeStream extends Construct {
   readonly handler: TidingsFunction;
   readonly deadLetterQueue: Queue;
@@ -28,11 +32,16 @@ export class ChangeStream extends Construct {
     });
     this.handler = new TidingsFunction(this, 'ProcessChanges', {
       name: 'process-changes',
-      environment: { [ENV.tableName]: props.table.tableName },
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        [ENV.topicArn]: props.changes.topic.topicArn,
+        [ENV.siteUrl]: props.siteUrl,
+      },
       logRetention: props.logRetention,
       timeout: Duration.seconds(60),
     });
     props.table.grantReadWriteData(this.handler);
+    props.changes.topic.grantPublish(this.handler);
     this.handler.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,

@@ -1,5 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -19,6 +21,7 @@ import {
   latestPartition,
   latestShardOf,
   latestSortKey,
+  markKey,
   TABLE,
   TAG_ENTRY_PREFIX,
   TAGS_PARTITION,
@@ -59,25 +62,55 @@ export interface EventStore {
   listTags(): Promise<TagSummary[]>;
 }
 
-/** The derived listings, kept by the change-stream projection. */
+/**
+ * What upserting a tag entry did: created it (not yet counted), replaced an older revision of a
+ * counted entry, replaced one whose count was never settled, or found it already as new.
+ */
+export type EntryUpsert = 'created' | 'updated' | 'uncounted' | 'current';
+/**
+ * What removing a tag entry did: removed a counted entry, removed one whose count was never
+ * settled, found none, or kept it because it is newer.
+ */
+export type EntryRemoval = 'removed' | 'removed-uncounted' | 'absent' | 'newer';
+
+/** Something the publisher must rebuild. */
+export interface Mark {
+  kind: 'tag' | 'day' | 'event' | 'site';
+  key: string;
+}
+
+/** The derived listings and publishing marks, kept by the change-stream projection. */
 export interface ListingStore {
-  getEvent(id: string): Promise<StoredEvent | undefined>;
-  /** Upserts a tag's copy of an event unless a newer revision is already there. */
-  putTagEntry(slug: string, event: NewsEvent): Promise<void>;
+  /** Strongly consistent reads of many events (missing ids are absent from the map). */
+  getEventsNow(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
+  /** Puts a tag's copy of an event unless an entry at this revision or newer is already there. */
+  upsertTagEntry(slug: string, event: NewsEvent): Promise<EntryUpsert>;
+  /** Records that an entry's creation is reflected in its tag's count. */
+  markEntryCounted(slug: string, date: string, id: string): Promise<void>;
   /** Removes a tag's copy of an event unless it is newer than `revision`. */
-  removeTagEntry(slug: string, date: string, id: string, revision: number): Promise<void>;
+  removeTagEntry(slug: string, date: string, id: string, revision: number): Promise<EntryRemoval>;
+  /** Adds `delta` to a tag's count (atomic ADD); a count that reaches zero removes the summary. */
+  adjustTagCount(slug: string, name: string, delta: number): Promise<void>;
   /**
-   * Sets a tag's summary from a fresh count of its entries. `startedAt` orders concurrent
-   * recounts: a count started earlier never overwrites one started later.
+   * Sets a tag's count from its entries. Guarded by the summary's version, which every
+   * adjustment bumps: a recount that raced an adjustment starts again, so the figure is exact.
    */
-  recountTag(slug: string, name: string, startedAt: string): Promise<number>;
+  recountTag(slug: string, name: string): Promise<number>;
+  /** Marks what the publisher must rebuild, stamped with `at`; a later stamp wins. */
+  markDirty(marks: readonly Mark[], at: string): Promise<void>;
 }
 
 // Named condition fragments.
 const IS_ABSENT = 'attribute_not_exists(PK)';
 const IS_AT_REVISION = 'revision = :expected';
-const NOT_NEWER_THAN = 'attribute_not_exists(PK) OR revision <= :revision';
-const COUNT_NOT_NEWER = 'attribute_not_exists(countedAt) OR countedAt <= :startedAt';
+const OLDER_THAN = 'attribute_not_exists(PK) OR revision < :revision';
+const EXISTS_NOT_NEWER = 'attribute_exists(PK) AND revision <= :revision';
+const AT_VERSION = 'attribute_not_exists(version) OR version = :version';
+const IS_EMPTY = '#count <= :zero';
+
+const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
@@ -344,88 +377,195 @@ export const makeEventStore = (db: DynamoDBDocumentClient, tableName: string): E
       return tags;
     },
 
-    async putTagEntry(slug, event) {
+    async getEventsNow(ids) {
+      const found = new Map<string, StoredEvent>();
+      const unique = [...new Set(ids)];
+      for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+        let keys: Item[] | undefined = unique.slice(i, i + BATCH_GET_MAX).map((id) => ({ ...eventKey(id) }));
+        for (let attempt = 0; keys && keys.length > 0; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+          const out = await db.send(
+            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of out.Responses?.[tableName] ?? []) {
+            const event = fromEventItem(item);
+            found.set(event.id, event);
+          }
+          keys = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+        }
+      }
+      return found;
+    },
+
+    async upsertTagEntry(slug, event) {
+      // An update, not a put, so an existing entry keeps its `counted` flag.
+      const attributes = { type: 'tagEntry', ...eventAttributes(event) };
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':revision': event.revision, ':false': false };
+      const sets = Object.entries(attributes).map(([name, value], i) => {
+        names[`#a${i}`] = name;
+        values[`:a${i}`] = value;
+        return `#a${i} = :a${i}`;
+      });
+      try {
+        const out = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: tagEntryKey(slug, event.date, event.id),
+            UpdateExpression: `SET ${sets.join(', ')}, counted = if_not_exists(counted, :false)`,
+            ConditionExpression: OLDER_THAN,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        if (!out.Attributes) return 'created';
+        return out.Attributes.counted === true ? 'updated' : 'uncounted';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return 'current';
+      }
+    },
+
+    async markEntryCounted(slug, date, id) {
       try {
         await db.send(
-          new PutCommand({
+          new UpdateCommand({
             TableName: tableName,
-            Item: { ...tagEntryKey(slug, event.date, event.id), type: 'tagEntry', ...eventAttributes(event) },
-            ConditionExpression: NOT_NEWER_THAN,
-            ExpressionAttributeValues: { ':revision': event.revision },
+            Key: tagEntryKey(slug, date, id),
+            UpdateExpression: 'SET counted = :true',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: { ':true': true },
           }),
         );
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        // A newer revision is already listed: this write is stale and harmless to drop.
+        // Removed meanwhile: nothing left to flag.
       }
     },
 
     async removeTagEntry(slug, date, id, revision) {
       try {
-        await db.send(
+        const out = await db.send(
           new DeleteCommand({
             TableName: tableName,
             Key: tagEntryKey(slug, date, id),
-            ConditionExpression: NOT_NEWER_THAN,
+            ConditionExpression: EXISTS_NOT_NEWER,
             ExpressionAttributeValues: { ':revision': revision },
+            ReturnValues: 'ALL_OLD',
           }),
         );
+        return out.Attributes?.counted === true ? 'removed' : 'removed-uncounted';
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        const { Item } = await db.send(
+          new GetCommand({ TableName: tableName, Key: tagEntryKey(slug, date, id), ConsistentRead: true }),
+        );
+        return Item ? 'newer' : 'absent';
       }
     },
 
-    async recountTag(slug, name, startedAt) {
-      let count = 0;
-      let startKey: Item | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-            ExpressionAttributeValues: { ':pk': tagEntryPartition(slug), ':prefix': TAG_ENTRY_PREFIX },
-            Select: 'COUNT',
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        count += out.Count ?? 0;
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      try {
-        if (count === 0) {
+    async adjustTagCount(slug, name, delta) {
+      const out = await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: tagKey(slug),
+          UpdateExpression: 'SET #type = :type, slug = :slug, #name = :name ADD #count :delta, version :one',
+          ExpressionAttributeNames: { '#type': 'type', '#name': 'name', '#count': 'count' },
+          ExpressionAttributeValues: {
+            ':type': 'tag',
+            ':slug': slug,
+            ':name': name,
+            ':delta': delta,
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (typeof out.Attributes?.count === 'number' && out.Attributes.count <= 0) {
+        try {
           await db.send(
             new DeleteCommand({
               TableName: tableName,
               Key: tagKey(slug),
-              ConditionExpression: COUNT_NOT_NEWER,
-              ExpressionAttributeValues: { ':startedAt': startedAt },
+              ConditionExpression: IS_EMPTY,
+              ExpressionAttributeNames: { '#count': 'count' },
+              ExpressionAttributeValues: { ':zero': 0 },
             }),
           );
-        } else {
-          await db.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: tagKey(slug),
-              UpdateExpression:
-                'SET #type = :type, slug = :slug, #name = :name, #count = :count, countedAt = :startedAt',
-              ConditionExpression: COUNT_NOT_NEWER,
-              ExpressionAttributeNames: { '#type': 'type', '#name': 'name', '#count': 'count' },
-              ExpressionAttributeValues: {
-                ':type': 'tag',
-                ':slug': slug,
-                ':name': name,
-                ':count': count,
-                ':startedAt': startedAt,
-              },
-            }),
-          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          // Another change added to the tag in the meantime: it is not empty any more.
         }
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        // A recount that started later already wrote its (fresher) figure.
       }
-      return count;
+    },
+
+    async recountTag(slug, name) {
+      for (let attempt = 0; ; attempt++) {
+        const { Item: summary } = await db.send(
+          new GetCommand({ TableName: tableName, Key: tagKey(slug), ConsistentRead: true }),
+        );
+        const version = typeof summary?.version === 'number' ? summary.version : undefined;
+        let count = 0;
+        let startKey: Item | undefined;
+        do {
+          const out = await db.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+              ExpressionAttributeValues: { ':pk': tagEntryPartition(slug), ':prefix': TAG_ENTRY_PREFIX },
+              Select: 'COUNT',
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          count += out.Count ?? 0;
+          startKey = out.LastEvaluatedKey;
+        } while (startKey);
+        const guard = {
+          ConditionExpression: AT_VERSION,
+          ExpressionAttributeValues: { ':version': version ?? 0 },
+        };
+        try {
+          if (count === 0) {
+            await db.send(new DeleteCommand({ TableName: tableName, Key: tagKey(slug), ...guard }));
+          } else {
+            await db.send(
+              new PutCommand({
+                TableName: tableName,
+                Item: { ...tagKey(slug), type: 'tag', slug, name, count, version: (version ?? 0) + 1 },
+                ...guard,
+              }),
+            );
+          }
+          return count;
+        } catch (error) {
+          if (!isConditionFailure(error) || attempt >= 5) throw error;
+          // An adjustment landed while counting: count again.
+        }
+      }
+    },
+
+    async markDirty(marks, at) {
+      const unique = [...new Map(marks.map((m) => [`${m.kind}#${m.key}`, m])).values()];
+      for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX) {
+        let requests: { PutRequest: { Item: Item } }[] = unique.slice(i, i + BATCH_WRITE_MAX).map((mark) => ({
+          PutRequest: {
+            Item: {
+              ...markKey(mark.kind, mark.key),
+              type: 'mark',
+              kind: mark.kind,
+              key: mark.key,
+              markedAt: at,
+            },
+          },
+        }));
+        for (let attempt = 0; requests.length > 0; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+          const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+          requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+        }
+      }
     },
   };
 };

@@ -1,6 +1,10 @@
 import { createDocumentClient } from '../adapters/dynamodb.js';
 import { type EventStore, type ListingStore, makeEventStore } from '../adapters/event-store.js';
+import { createSnsClient, makeSnsTopic } from '../adapters/sns.js';
+import { makeSnsWebhooks } from '../adapters/webhooks.js';
 import { ENV, optionalEnv, requireEnv } from '../config.js';
+import type { ChangeDeps } from './changes.js';
+import type { WebhookDeps } from './webhooks.js';
 
 export interface StoreDeps {
   store: EventStore & ListingStore;
@@ -22,6 +26,26 @@ export const storeDeps = (): StoreDeps => {
     now: () => new Date().toISOString(),
   };
   return cached;
+};
+
+let cachedChanges: ChangeDeps | undefined;
+
+/** The stream function's wiring: the store plus the SNS topic of changes. */
+export const changeDeps = (): ChangeDeps => {
+  cachedChanges ??= {
+    ...storeDeps(),
+    topic: makeSnsTopic(createSnsClient(), requireEnv(ENV.topicArn)),
+    siteUrl: requireEnv(ENV.siteUrl),
+  };
+  return cachedChanges;
+};
+
+let cachedWebhooks: WebhookDeps | undefined;
+
+/** The webhook functions' wiring: SNS subscriptions of the topic of changes. */
+export const webhookDeps = (): WebhookDeps => {
+  cachedWebhooks ??= { webhooks: makeSnsWebhooks(createSnsClient(), requireEnv(ENV.topicArn)) };
+  return cachedWebhooks;
 };
 
 /** Resolves deps given directly or as a factory, once. */

@@ -1,4 +1,4 @@
-import type { ListingStore } from '../adapters/event-store.js';
+import type { ListingStore, Mark } from '../adapters/event-store.js';
 import { isTombstone, type StoredEvent, type Tag } from '../domain/event.js';
 import { logger } from '../logger.js';
 
@@ -16,70 +16,126 @@ export interface ListingDeps {
   now: () => string;
 }
 
+interface TagCount {
+  name: string;
+  delta: number;
+  /** Something unexpected (a replay, a partial earlier attempt): count from the entries instead. */
+  recount: boolean;
+  changes: string[];
+  /** Entries created or touched here, to flag as counted once the count is settled. */
+  entries: { date: string; id: string }[];
+}
+
 /**
- * Brings the per-tag listings and tag counts in line with each changed event.
+ * Brings the per-tag listings and tag counts in line with the changed events, and returns the
+ * sequence numbers of the changes that failed.
  *
- * It works from the event's current stored state, not from the record's delta: the record only
- * says which tags to look at. Replaying a record, or meeting records out of order, therefore
- * converges on the same listings. Returns the sequence numbers of the changes that failed.
+ * Entries follow each event's current stored state, not the record's delta: the records only
+ * say which tags to look at, so a duplicate, a replay or an out-of-order batch converges on the
+ * same entries. Counts move by +1/-1 only when a counted entry is removed or a new one created,
+ * and an entry is flagged `counted` only after its count has moved. Whenever a write meets any
+ * other state (a replay, or an earlier attempt that stopped between entry and count), the tag
+ * is recounted from its entries instead. Counts are therefore exact without transactions.
  */
 export const projectChanges = async (
   deps: ListingDeps,
   changes: readonly EventChange[],
-): Promise<string[]> => {
+): Promise<Set<string>> => {
   const failed = new Set<string>();
-  /** Tags to recount, with a display name and the changes that touched them. */
-  const touched = new Map<string, { name: string; changes: string[] }>();
+  if (changes.length === 0) return failed;
+  const byId = new Map<string, EventChange[]>();
+  for (const change of changes) byId.set(change.id, [...(byId.get(change.id) ?? []), change]);
 
-  for (const change of changes) {
-    try {
-      const current = await deps.store.getEvent(change.id);
-      const tags = new Map<string, Tag>();
-      for (const image of [change.oldImage, change.newImage, current]) {
-        for (const tag of image?.tags ?? []) tags.set(tag.slug, tag);
-      }
-      const live = current && !isTombstone(current) ? current : undefined;
-      const date = current?.date ?? change.newImage?.date ?? change.oldImage?.date;
-      const keep = new Set(live?.tags.map((t) => t.slug));
-      await Promise.all(
-        [...tags.values()].map((tag) => {
-          if (live && keep.has(tag.slug)) return deps.store.putTagEntry(tag.slug, live);
-          return date
-            ? deps.store.removeTagEntry(
-                tag.slug,
-                date,
-                change.id,
-                current?.revision ?? Number.MAX_SAFE_INTEGER,
-              )
-            : undefined;
-        }),
-      );
-      for (const tag of tags.values()) {
-        const entry = touched.get(tag.slug) ?? { name: tag.name, changes: [] };
-        // The live event's spelling of the name wins over older images.
-        if (live && keep.has(tag.slug)) entry.name = tag.name;
-        entry.changes.push(change.sequenceNumber);
-        touched.set(tag.slug, entry);
-      }
-    } catch (error) {
-      logger.warn('listing update failed; the change will be retried', {
-        id: change.id,
-        error: error as Error,
-      });
-      failed.add(change.sequenceNumber);
-    }
+  let current: Map<string, StoredEvent>;
+  try {
+    current = await deps.store.getEventsNow([...byId.keys()]);
+  } catch (error) {
+    logger.warn('reading changed events failed; the batch will be retried', { error: error as Error });
+    return new Set(changes.map((c) => c.sequenceNumber));
   }
 
-  const startedAt = deps.now();
+  const counts = new Map<string, TagCount>();
   await Promise.all(
-    [...touched.entries()].map(async ([slug, { name, changes: seqs }]) => {
+    [...byId.entries()].map(async ([id, records]) => {
+      const seqs = records.map((r) => r.sequenceNumber);
+      const now = current.get(id);
+      const live = now && !isTombstone(now) ? now : undefined;
+      const tags = new Map<string, Tag>();
+      for (const image of [...records.flatMap((r) => [r.oldImage, r.newImage]), now]) {
+        for (const tag of image?.tags ?? []) tags.set(tag.slug, tag);
+      }
+      const date = now?.date ?? records[0]?.newImage?.date ?? records[0]?.oldImage?.date;
+      const keep = new Set(live?.tags.map((t) => t.slug));
       try {
-        await deps.store.recountTag(slug, name, startedAt);
+        await Promise.all(
+          [...tags.values()].map(async (tag) => {
+            const count = counts.get(tag.slug) ?? {
+              name: tag.name,
+              delta: 0,
+              recount: false,
+              changes: [],
+              entries: [],
+            };
+            counts.set(tag.slug, count);
+            count.changes.push(...seqs);
+            if (live && keep.has(tag.slug)) {
+              count.name = live.tags.find((t) => t.slug === tag.slug)?.name ?? tag.name;
+              const outcome = await deps.store.upsertTagEntry(tag.slug, live);
+              if (outcome === 'created') count.delta += 1;
+              else if (outcome === 'current' || outcome === 'uncounted') count.recount = true;
+              if (outcome !== 'updated') count.entries.push({ date: live.date, id });
+            } else if (date) {
+              const outcome = await deps.store.removeTagEntry(
+                tag.slug,
+                date,
+                id,
+                now?.revision ?? Number.MAX_SAFE_INTEGER,
+              );
+              if (outcome === 'removed') count.delta -= 1;
+              else if (outcome === 'removed-uncounted') count.recount = true;
+              else if (
+                outcome === 'absent' &&
+                records.some((r) => r.oldImage && hasTag(r.oldImage, tag.slug))
+              ) {
+                count.recount = true;
+              }
+            }
+          }),
+        );
       } catch (error) {
-        logger.warn('tag recount failed; its changes will be retried', { slug, error: error as Error });
+        logger.warn('listing update failed; the change will be retried', { id, error: error as Error });
         for (const seq of seqs) failed.add(seq);
       }
     }),
   );
-  return changes.map((c) => c.sequenceNumber).filter((seq) => failed.has(seq));
+
+  await Promise.all(
+    [...counts.entries()].map(async ([slug, count]) => {
+      try {
+        if (count.recount) await deps.store.recountTag(slug, count.name);
+        else if (count.delta !== 0) await deps.store.adjustTagCount(slug, count.name, count.delta);
+        await Promise.all(count.entries.map((e) => deps.store.markEntryCounted(slug, e.date, e.id)));
+      } catch (error) {
+        logger.warn('tag count update failed; its changes will be retried', { slug, error: error as Error });
+        for (const seq of count.changes) failed.add(seq);
+      }
+    }),
+  );
+  return failed;
+};
+
+const hasTag = (event: StoredEvent, slug: string): boolean => event.tags.some((t) => t.slug === slug);
+
+/** What a change makes stale on the site: its event, its day, its tags (before and after) and the home page. */
+export const marksOf = (change: EventChange): Mark[] => {
+  const marks: Mark[] = [
+    { kind: 'event', key: change.id },
+    { kind: 'site', key: 'all' },
+  ];
+  for (const image of [change.oldImage, change.newImage]) {
+    if (!image) continue;
+    marks.push({ kind: 'day', key: image.date });
+    for (const tag of image.tags) marks.push({ kind: 'tag', key: tag.slug });
+  }
+  return marks;
 };

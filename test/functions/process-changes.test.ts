@@ -1,4 +1,5 @@
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/process-changes.js';
 import { lambdaContext } from '../../local/lambda-context.js';
@@ -6,18 +7,22 @@ import { type EventStore, type ListingStore, makeEventStore } from '../../shared
 import {
   correctedEvent,
   createdEvent,
+  isTombstone,
   type NewsEvent,
   parseEventDraft,
+  type StoredEvent,
   tombstoneOf,
 } from '../../shared/domain/event.js';
+import type { ChangeDeps } from '../../shared/services/changes.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { steppingClock } from '../helpers/clock.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { recordingTopic, seededRandom } from '../helpers/fakes.js';
 import { makeStreamRecord } from '../helpers/stream.js';
 
+const SITE = 'https://news.example.org';
 let table: TestTable;
 let store: EventStore & ListingStore;
-let handle: ReturnType<typeof makeHandler>;
 const now = steppingClock();
 
 const draft = (overrides: Record<string, unknown>) => {
@@ -26,8 +31,16 @@ const draft = (overrides: Record<string, unknown>) => {
   return parsed.draft;
 };
 
-const run = (records: ReturnType<typeof makeStreamRecord>[]) =>
-  handle({ Records: records }, lambdaContext('process-changes'));
+const noDelay = { maxAttempts: 4, sleep: async () => undefined };
+
+const handlerWith = (deps: Partial<ChangeDeps> = {}) => {
+  const recorded = recordingTopic();
+  const handle = makeHandler({ store, now, topic: recorded.topic, siteUrl: SITE, fanout: noDelay, ...deps });
+  return {
+    ...recorded,
+    run: (records: DynamoDBRecord[]) => handle({ Records: records }, lambdaContext('process-changes')),
+  };
+};
 
 const tagIds = async (slug: string) =>
   (await store.listTag(slug, { limit: 100 })).items.map((e) => `${e.id}@${e.revision}`);
@@ -35,12 +48,12 @@ const tagIds = async (slug: string) =>
 beforeAll(async () => {
   table = await startTestTable();
   store = makeEventStore(table.db, table.tableName);
-  handle = makeHandler({ store, now });
 });
 afterAll(() => table.close());
 
 describe('process-changes keeps tag listings and counts exact', () => {
   it('lists a new event under each tag and counts it', async () => {
+    const { run } = handlerWith();
     const e = createdEvent(draft({ headline: 'New and listed', tags: ['Alpha', 'Beta'] }), now());
     await store.putEvent(e, undefined);
     expect(await run([makeStreamRecord(e)])).toEqual({ batchItemFailures: [] });
@@ -49,6 +62,7 @@ describe('process-changes keeps tag listings and counts exact', () => {
   });
 
   it('moves an event between tags on a correction and drops it on deletion', async () => {
+    const { run } = handlerWith();
     const v1 = createdEvent(draft({ headline: 'Moving between tags', tags: ['Gamma', 'Delta'] }), now());
     await store.putEvent(v1, undefined);
     await run([makeStreamRecord(v1)]);
@@ -62,6 +76,7 @@ describe('process-changes keeps tag listings and counts exact', () => {
     expect(await tagIds('gamma')).toEqual([]);
     expect(await store.getTag('gamma')).toBeUndefined();
     expect(await tagIds('delta')).toEqual([`${v1.id}@2`]);
+    expect((await store.getTag('delta'))?.count).toBe(1);
     expect(await tagIds('epsilon')).toEqual([`${v1.id}@2`]);
 
     const gone = tombstoneOf(v2, now());
@@ -73,6 +88,7 @@ describe('process-changes keeps tag listings and counts exact', () => {
   });
 
   it('changes nothing more when a record is delivered twice', async () => {
+    const { run } = handlerWith();
     const e = createdEvent(draft({ headline: 'Delivered twice', tags: ['Zeta'] }), now());
     await store.putEvent(e, undefined);
     const record = makeStreamRecord(e);
@@ -83,11 +99,11 @@ describe('process-changes keeps tag listings and counts exact', () => {
   });
 
   it('converges when records arrive out of order', async () => {
+    const { run } = handlerWith();
     const v1 = createdEvent(draft({ headline: 'Out of order', tags: ['Eta', 'Theta'] }), now());
     const v2 = correctedEvent(v1, draft({ headline: 'Out of order', tags: ['Theta'] }), now());
     await store.putEvent(v1, undefined);
     await store.putEvent(v2, v1);
-    // The correction's record first, then the creation's (a retried older batch).
     await run([makeStreamRecord(v2, v1)]);
     await run([makeStreamRecord(v1)]);
     expect(await tagIds('eta')).toEqual([]);
@@ -96,6 +112,7 @@ describe('process-changes keeps tag listings and counts exact', () => {
   });
 
   it('reports an unreadable record alone and processes the rest', async () => {
+    const { run } = handlerWith();
     const good = createdEvent(draft({ headline: 'Next to a poison record', tags: ['Iota'] }), now());
     await store.putEvent(good, undefined);
     const poison = makeStreamRecord(good);
@@ -110,26 +127,182 @@ describe('process-changes keeps tag listings and counts exact', () => {
   });
 
   it('ignores records of items that are not events', async () => {
+    const { run, calls } = handlerWith();
     const record = makeStreamRecord(undefined as unknown as NewsEvent);
     record.dynamodb = {
       ...record.dynamodb,
       Keys: marshall({ PK: 'TAG#x', SK: 'EVENT#2016-01-01#x' }) as never,
     };
     expect(await run([record])).toEqual({ batchItemFailures: [] });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('process-changes fans every change out', () => {
+  it('publishes one versioned message per change with filterable attributes', async () => {
+    const { run, published } = handlerWith();
+    const v1 = createdEvent(
+      draft({ headline: 'Fanned out', topic: 'Politics & elections', tags: ['Russia', 'Syria'] }),
+      now(),
+    );
+    const v2 = correctedEvent(
+      v1,
+      draft({ headline: 'Fanned out', topic: 'Politics & elections', tags: ['Russia'], body: 'v2' }),
+      now(),
+    );
+    const gone = tombstoneOf(v2, now());
+    await store.putEvent(v1, undefined);
+    await store.putEvent(v2, v1);
+    await store.putEvent(gone, v2);
+    await run([makeStreamRecord(v1), makeStreamRecord(v2, v1), makeStreamRecord(gone, v2)]);
+
+    expect(published.map((m) => JSON.parse(m.body).changeType)).toEqual(['created', 'updated', 'deleted']);
+    const [created, updated, deleted] = published.map((m) => ({
+      body: JSON.parse(m.body),
+      attributes: m.attributes,
+    }));
+    expect(created?.body).toEqual({
+      schemaVersion: '1.0',
+      changeType: 'created',
+      id: v1.id,
+      revision: 1,
+      permalink: `${SITE}/news/${v1.id}.html`,
+      changedAt: v1.updatedAt,
+      event: v1,
+    });
+    expect(created?.attributes).toEqual({
+      changeType: { DataType: 'String', StringValue: 'created' },
+      tags: { DataType: 'String.Array', StringValue: '["russia","syria"]' },
+      topic: { DataType: 'String', StringValue: 'Politics & elections' },
+    });
+    expect(updated?.body).toMatchObject({ revision: 2, previousRevision: 1, event: { body: 'v2' } });
+    expect(deleted?.body).toMatchObject({ revision: 3, event: { deleted: true, deletedAt: gone.deletedAt } });
   });
 
-  it('reports the failed sequence numbers when the store fails', async () => {
-    const e = createdEvent(draft({ headline: 'Store fails', tags: ['Kappa'] }), now());
-    const failing = makeHandler({
-      store: { ...store, putTagEntry: async () => Promise.reject(new Error('throttled')) },
-      now,
-    });
-    const record = makeStreamRecord(e, undefined, 424242);
-    await store.putEvent(e, undefined);
-    const result = await failing({ Records: [record] }, lambdaContext('process-changes'));
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: '000000000000000424242' }]);
-    // Retried with a healthy store, it converges.
-    await run([record]);
-    expect(await tagIds('kappa')).toEqual([`${e.id}@1`]);
+  it('sends at most 10 messages per PublishBatch call', async () => {
+    const { run, calls, published } = handlerWith();
+    const events = Array.from({ length: 23 }, (_, i) =>
+      createdEvent(draft({ headline: `Batched fan-out ${i}` }), now()),
+    );
+    for (const e of events) await store.putEvent(e, undefined);
+    await run(events.map((e) => makeStreamRecord(e)));
+    expect(calls.map((c) => c.length)).toEqual([10, 10, 3]);
+    expect(published).toHaveLength(23);
   });
+
+  it('retries refused entries and reports the change when SNS keeps refusing', async () => {
+    const stubborn = createdEvent(draft({ headline: 'SNS keeps refusing this one' }), now());
+    const fine = createdEvent(draft({ headline: 'SNS accepts this one' }), now());
+    await store.putEvent(stubborn, undefined);
+    await store.putEvent(fine, undefined);
+    const recorded = recordingTopic({ refuse: (m) => m.key.startsWith(stubborn.id) });
+    const handle = makeHandler({ store, now, topic: recorded.topic, siteUrl: SITE, fanout: noDelay });
+    const a = makeStreamRecord(stubborn, undefined, 5001);
+    const b = makeStreamRecord(fine, undefined, 5002);
+    const result = await handle({ Records: [a, b] }, lambdaContext('process-changes'));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: a.dynamodb?.SequenceNumber }]);
+    expect(recorded.calls).toHaveLength(4);
+    expect(recorded.published.map((m) => m.key)).toEqual([`${fine.id}@1`]);
+  });
+});
+
+describe('under injected faults', () => {
+  it('publishes every change at least once and leaves every derived item exact', async () => {
+    const random = seededRandom(42);
+    const local = await startTestTable();
+    const base = makeEventStore(local.db, local.tableName);
+    // 5% of derived-item writes fail; 30% of SNS calls are throttled.
+    const flaky =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        if (random() < 0.05) throw new Error('ProvisionedThroughputExceededException');
+        return fn(...args);
+      };
+    const faulty: EventStore & ListingStore = {
+      ...base,
+      upsertTagEntry: flaky(base.upsertTagEntry),
+      removeTagEntry: flaky(base.removeTagEntry),
+      adjustTagCount: flaky(base.adjustTagCount),
+      markEntryCounted: flaky(base.markEntryCounted),
+      markDirty: flaky(base.markDirty),
+    };
+    const recorded = recordingTopic({ throttle: () => random() < 0.3 });
+    const handle = makeHandler({
+      store: faulty,
+      now,
+      topic: recorded.topic,
+      siteUrl: SITE,
+      fanout: { maxAttempts: 3, sleep: async () => undefined },
+    });
+
+    // 60 events over 8 tags, then corrections that move tags and some deletions.
+    const tagPool = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
+    const records: DynamoDBRecord[] = [];
+    const latest = new Map<string, StoredEvent>();
+    let seq = 100_000;
+    const write = async (next: StoredEvent, previous?: StoredEvent) => {
+      await base.putEvent(next, previous);
+      latest.set(next.id, next);
+      records.push(makeStreamRecord(next, previous, ++seq));
+    };
+    for (let i = 0; i < 60; i++) {
+      await write(
+        createdEvent(
+          draft({ headline: `Faulty world ${i}`, tags: [tagPool[i % 8], tagPool[(i * 3 + 1) % 8]] }),
+          now(),
+        ),
+      );
+    }
+    for (let i = 0; i < 60; i += 3) {
+      const current = latest.get(`2016/11/16/faulty-world-${i}`) as NewsEvent;
+      await write(
+        correctedEvent(
+          current,
+          draft({ headline: `Faulty world ${i}`, tags: [tagPool[(i + 5) % 8]] }),
+          now(),
+        ),
+        current,
+      );
+    }
+    for (let i = 0; i < 60; i += 7) {
+      const current = latest.get(`2016/11/16/faulty-world-${i}`) as NewsEvent;
+      await write(tombstoneOf(current, now()), current);
+    }
+
+    // Lambda's contract: a batch is retried from its first reported failure until nothing fails.
+    let pending = records;
+    let invocations = 0;
+    while (pending.length > 0 && invocations < 500) {
+      invocations++;
+      const batch = pending.slice(0, 10);
+      const { batchItemFailures } = await handle({ Records: batch }, lambdaContext('process-changes'));
+      const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+      const firstFailed = batch.findIndex((r) => failed.has(r.dynamodb?.SequenceNumber ?? ''));
+      pending = firstFailed === -1 ? pending.slice(batch.length) : pending.slice(firstFailed);
+    }
+    expect(pending).toEqual([]);
+    expect(invocations).toBeGreaterThan(Math.ceil(records.length / 10));
+
+    const publishedKeys = new Set(recorded.published.map((m) => m.key));
+    const expectedKeys = records.map((r) => {
+      const image = unmarshall(r.dynamodb?.NewImage as never);
+      return `${image.id}@${image.revision}`;
+    });
+    for (const key of expectedKeys) expect(publishedKeys).toContain(key);
+
+    const localStore = makeEventStore(local.db, local.tableName);
+    for (const tag of tagPool) {
+      const slug = tag.toLowerCase();
+      const expected = [...latest.values()]
+        .filter((e) => !isTombstone(e) && e.tags.some((t) => t.slug === slug))
+        .map((e) => `${e.id}@${e.revision}`)
+        .sort();
+      const listed = (await localStore.listTag(slug, { limit: 100 })).items
+        .map((e) => `${e.id}@${e.revision}`)
+        .sort();
+      expect(listed).toEqual(expected);
+      expect((await localStore.getTag(slug))?.count ?? 0).toBe(expected.length);
+    }
+    await local.close();
+  }, 120_000);
 });

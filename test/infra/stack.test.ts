@@ -134,3 +134,54 @@ describe('configuration', () => {
     expect(() => configOf(context)).toThrow(message);
   });
 });
+
+describe('the topic of changes', () => {
+  const functionNamed = (name: string) => {
+    const [id, fn] =
+      Object.entries(template.findResources('AWS::Lambda::Function')).find(([logicalId]) =>
+        logicalId.includes(name),
+      ) ?? [];
+    if (!id || !fn) throw new Error(`no function ${name}`);
+    return { id, fn };
+  };
+  const policiesOf = (functionId: string) =>
+    Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(functionId.replace(/[A-F0-9]{8}$/, '')),
+    );
+
+  it('is encrypted and refuses requests without TLS', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('receives from process-changes, which knows the topic and the site', () => {
+    const { id, fn } = functionNamed('ProcessChanges');
+    expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
+      ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'SITE_URL', 'TABLE_NAME', 'TOPIC_ARN'].sort(),
+    );
+    const statements = policiesOf(id).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.some((s) => s.Action === 'sns:Publish')).toBe(true);
+  });
+
+  it('lets the webhook functions manage only this topic’s subscriptions, and nothing in the table', () => {
+    for (const name of ['CreateWebhook', 'ListWebhooks', 'DeleteWebhook']) {
+      const { id, fn } = functionNamed(name);
+      expect(Object.keys(fn.Properties.Environment.Variables)).toContain('TOPIC_ARN');
+      expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('TABLE_NAME');
+      const statements = policiesOf(id).flatMap((p) => p.Properties.PolicyDocument.Statement);
+      expect(statements.flatMap((s) => s.Action).sort()).toEqual([
+        'sns:GetSubscriptionAttributes',
+        'sns:ListSubscriptionsByTopic',
+        'sns:Subscribe',
+        'sns:Unsubscribe',
+      ]);
+      expect(JSON.stringify(statements)).not.toContain('dynamodb');
+    }
+  });
+});

@@ -103,30 +103,82 @@ describe('latest overall', () => {
 });
 
 describe('tag listings', () => {
-  it('never lets an older revision overwrite a newer entry', async () => {
+  it('never lets an older revision overwrite a newer entry, and reports what it did', async () => {
     const e = event({ headline: 'Entry revisions', tags: ['Ordering'] });
     const v2 = { ...e, headline: 'Entry revisions v2', revision: 2 };
-    await store.putTagEntry('ordering', v2);
-    await store.putTagEntry('ordering', e);
+    expect(await store.upsertTagEntry('ordering', e)).toBe('created');
+    expect(await store.upsertTagEntry('ordering', e)).toBe('current');
+    await store.markEntryCounted('ordering', e.date, e.id);
+    expect(await store.upsertTagEntry('ordering', v2)).toBe('updated');
+    expect(await store.upsertTagEntry('ordering', e)).toBe('current');
     expect((await store.listTag('ordering', { limit: 10 })).items[0]?.headline).toBe('Entry revisions v2');
-    await store.removeTagEntry('ordering', e.date, e.id, 1);
+    expect(await store.removeTagEntry('ordering', e.date, e.id, 1)).toBe('newer');
     expect((await store.listTag('ordering', { limit: 10 })).items).toHaveLength(1);
-    await store.removeTagEntry('ordering', e.date, e.id, 2);
+    expect(await store.removeTagEntry('ordering', e.date, e.id, 2)).toBe('removed');
+    expect(await store.removeTagEntry('ordering', e.date, e.id, 2)).toBe('absent');
     expect((await store.listTag('ordering', { limit: 10 })).items).toHaveLength(0);
   });
 
-  it('recounts exactly, and an earlier-started recount never overwrites a later one', async () => {
+  it('tells an uncounted entry from a counted one', async () => {
+    const e = event({ headline: 'Never counted', tags: ['Uncounted'] });
+    await store.upsertTagEntry('uncounted', e);
+    expect(await store.upsertTagEntry('uncounted', { ...e, revision: 2 })).toBe('uncounted');
+    expect(await store.removeTagEntry('uncounted', e.date, e.id, 2)).toBe('removed-uncounted');
+  });
+
+  it('adjusts counts atomically and drops a summary that reaches zero', async () => {
+    await store.adjustTagCount('adjusted', 'Adjusted', 2);
+    await store.adjustTagCount('adjusted', 'Adjusted', -1);
+    expect(await store.getTag('adjusted')).toEqual({ slug: 'adjusted', name: 'Adjusted', count: 1 });
+    await store.adjustTagCount('adjusted', 'Adjusted', -1);
+    expect(await store.getTag('adjusted')).toBeUndefined();
+  });
+
+  it('recounts exactly from the entries', async () => {
     const e1 = event({ headline: 'Counted one', tags: ['Counting'] });
     const e2 = event({ headline: 'Counted two', tags: ['Counting'] });
-    await store.putTagEntry('counting', e1);
-    await store.putTagEntry('counting', e2);
-    expect(await store.recountTag('counting', 'Counting', '2026-01-01T00:00:10.000Z')).toBe(2);
-    await store.removeTagEntry('counting', e2.date, e2.id, 1);
-    // A recount that started before the one above finishes late: its figure must not win.
-    await store.recountTag('counting', 'Counting', '2026-01-01T00:00:05.000Z');
+    await store.upsertTagEntry('counting', e1);
+    await store.upsertTagEntry('counting', e2);
+    await store.adjustTagCount('counting', 'Counting', 5);
+    expect(await store.recountTag('counting', 'Counting')).toBe(2);
     expect(await store.getTag('counting')).toEqual({ slug: 'counting', name: 'Counting', count: 2 });
-    await store.recountTag('counting', 'Counting', '2026-01-01T00:00:20.000Z');
-    expect(await store.getTag('counting')).toEqual({ slug: 'counting', name: 'Counting', count: 1 });
+    await store.removeTagEntry('counting', e1.date, e1.id, 1);
+    await store.removeTagEntry('counting', e2.date, e2.id, 1);
+    expect(await store.recountTag('counting', 'Counting')).toBe(0);
+    expect(await store.getTag('counting')).toBeUndefined();
+  });
+
+  it('reads many events at once, consistently', async () => {
+    const events = Array.from({ length: 130 }, (_, i) =>
+      event({ date: '2003-03-03', headline: `Many at once ${i}` }),
+    );
+    await Promise.all(events.map((e) => store.putEvent(e, undefined)));
+    const found = await store.getEventsNow([...events.map((e) => e.id), '2003/03/03/absent']);
+    expect(found.size).toBe(130);
+  });
+
+  it('marks pages to rebuild, the latest stamp winning', async () => {
+    await store.markDirty(
+      [
+        { kind: 'tag', key: 'russia' },
+        { kind: 'tag', key: 'russia' },
+        { kind: 'day', key: '2016-11-16' },
+      ],
+      '2026-01-01T00:00:00.000Z',
+    );
+    await store.markDirty([{ kind: 'tag', key: 'russia' }], '2026-01-01T00:00:05.000Z');
+    const { Items = [] } = await table.db.send(
+      new ScanCommand({
+        TableName: table.tableName,
+        FilterExpression: '#t = :mark',
+        ExpressionAttributeNames: { '#t': 'type' },
+        ExpressionAttributeValues: { ':mark': 'mark' },
+      }),
+    );
+    expect(Items.map((i) => [i.PK, i.SK, i.markedAt]).sort()).toEqual([
+      ['MARK#day', '2016-11-16', '2026-01-01T00:00:00.000Z'],
+      ['MARK#tag', 'russia', '2026-01-01T00:00:05.000Z'],
+    ]);
   });
 
   it('lists tags by slug across pages of the tag partition', async () => {

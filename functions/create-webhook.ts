@@ -1,0 +1,14 @@
+import { httpApi, json, jsonBody } from '../shared/http.js';
+import { lazy, webhookDeps } from '../shared/services/deps.js';
+import { addWebhook, type WebhookDeps } from '../shared/services/webhooks.js';
+
+/** POST /api/webhooks: subscribes an integrator's URL to the changes, filtered by tags and change types. */
+export const makeHandler = (deps: WebhookDeps | (() => WebhookDeps) = webhookDeps) => {
+  const get = lazy(deps);
+  return httpApi(async (event) => {
+    const webhook = await addWebhook(get(), jsonBody(event));
+    return json(201, webhook, { location: `/api/webhooks/${webhook.id}` });
+  });
+};
+
+export const handler = makeHandler();

@@ -1,0 +1,14 @@
+import { httpApi } from '../shared/http.js';
+import { lazy, webhookDeps } from '../shared/services/deps.js';
+import { removeWebhook, type WebhookDeps } from '../shared/services/webhooks.js';
+
+/** DELETE /api/webhooks/{id}: unsubscribes the endpoint. */
+export const makeHandler = (deps: WebhookDeps | (() => WebhookDeps) = webhookDeps) => {
+  const get = lazy(deps);
+  return httpApi(async (event) => {
+    await removeWebhook(get(), event.pathParameters?.id ?? '');
+    return { statusCode: 204 };
+  });
+};
+
+export const handler = makeHandler();

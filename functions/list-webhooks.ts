@@ -1,0 +1,14 @@
+import { httpApi, json, queryParams } from '../shared/http.js';
+import { lazy, webhookDeps } from '../shared/services/deps.js';
+import { listWebhooks, type WebhookDeps } from '../shared/services/webhooks.js';
+
+/** GET /api/webhooks: every webhook with its filter policy and confirmation status. */
+export const makeHandler = (deps: WebhookDeps | (() => WebhookDeps) = webhookDeps) => {
+  const get = lazy(deps);
+  return httpApi(async (event) => {
+    queryParams(event, []);
+    return json(200, { webhooks: await listWebhooks(get()) });
+  });
+};
+
+export const handler = makeHandler();

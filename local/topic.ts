@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { ChangeTopic, PublishOutcome } from '../shared/adapters/sns.js';
+import type { WebhookRegistry } from '../shared/adapters/webhooks.js';
+import type { ChangeMessage } from '../shared/domain/change-message.js';
+import {
+  type FilterPolicy,
+  matchesFilterPolicy,
+  validateFilterPolicy,
+} from '../shared/domain/filter-policy.js';
+
+export const LOCAL_TOPIC_ARN = 'arn:aws:sns:local:000000000000:tidings-changes';
+
+export interface LocalSubscription {
+  id: string;
+  protocol: 'http' | 'https' | 'log';
+  /** The webhook URL; absent for `log`. */
+  endpoint?: string;
+  filterPolicy?: FilterPolicy;
+  /** Declared in the config file, or registered through POST /api/webhooks. */
+  source: 'config' | 'api';
+  createdAt: string;
+}
+
+export interface Delivery {
+  subscriptionId: string;
+  messageId: string;
+  key: string;
+  status: 'delivered' | 'failed';
+  attempts: number;
+}
+
+export interface LocalTopicOptions {
+  /** JSON file `{"subscriptions": [{"protocol", "endpoint", "filterPolicy"}]}`, re-read on start, updated by the API. */
+  configPath: string;
+  /** Warnings about the config file and deliveries that gave up. */
+  log: (line: string) => void;
+  /** Where `log` subscriptions write: one SNS envelope (JSON) per line. */
+  record: (line: string) => void;
+  /** Delivery attempts per webhook message, with exponential backoff (SNS retries too). */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  now?: () => string;
+}
+
+interface ConfigFile {
+  subscriptions?: Partial<LocalSubscription>[];
+}
+
+/** The SNS notification envelope an HTTP(S) subscriber receives. */
+export const snsEnvelope = (
+  message: ChangeMessage,
+  messageId: string,
+  subscriptionId: string,
+  timestamp: string,
+) => ({
+  Type: 'Notification',
+  MessageId: messageId,
+  TopicArn: LOCAL_TOPIC_ARN,
+  Message: message.body,
+  Timestamp: timestamp,
+  SignatureVersion: '1',
+  // Local deliveries are not signed; in AWS, verify Signature against SigningCertURL.
+  Signature: '',
+  SigningCertURL: '',
+  UnsubscribeURL: `local:unsubscribe:${subscriptionId}`,
+  MessageAttributes: Object.fromEntries(
+    Object.entries(message.attributes).map(([name, a]) => [name, { Type: a.DataType, Value: a.StringValue }]),
+  ),
+});
+
+/**
+ * SNS stand-in for the local runtime: filter policies with SNS semantics, HTTP(S) webhooks with
+ * the SNS envelope and headers, retried with backoff, and a log subscriber.
+ */
+export class LocalTopic implements ChangeTopic {
+  private subscriptions: LocalSubscription[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The most recent deliveries (bounded), for tests and the benchmark. */
+  readonly deliveries: Delivery[] = [];
+
+  constructor(private readonly options: LocalTopicOptions) {
+    this.load();
+  }
+
+  private now(): string {
+    return this.options.now?.() ?? new Date().toISOString();
+  }
+
+  /** Reads the config file; invalid entries are reported and skipped. */
+  load(): void {
+    const { configPath } = this.options;
+    if (!existsSync(configPath)) {
+      this.subscriptions = [];
+      return;
+    }
+    const file = JSON.parse(readFileSync(configPath, 'utf8')) as ConfigFile;
+    this.subscriptions = [];
+    for (const [index, entry] of (file.subscriptions ?? []).entries()) {
+      const protocol = entry.protocol;
+      if (protocol !== 'http' && protocol !== 'https' && protocol !== 'log') {
+        this.options.log(
+          `${configPath}: subscriptions[${index}].protocol must be http, https or log; skipped`,
+        );
+        continue;
+      }
+      if (protocol !== 'log' && !entry.endpoint) {
+        this.options.log(
+          `${configPath}: subscriptions[${index}].endpoint is required for ${protocol}; skipped`,
+        );
+        continue;
+      }
+      let filterPolicy: FilterPolicy | undefined;
+      if (entry.filterPolicy !== undefined) {
+        const checked = validateFilterPolicy(entry.filterPolicy);
+        if (!checked.ok) {
+          this.options.log(
+            `${configPath}: subscriptions[${index}].filterPolicy: ${checked.issues.map((i) => `${i.path}: ${i.rule}`).join('; ')}; skipped`,
+          );
+          continue;
+        }
+        filterPolicy = checked.policy;
+      }
+      this.subscriptions.push({
+        id: entry.id ?? randomUUID(),
+        protocol,
+        ...(entry.endpoint ? { endpoint: entry.endpoint } : {}),
+        ...(filterPolicy ? { filterPolicy } : {}),
+        source: entry.source === 'api' ? 'api' : 'config',
+        createdAt: entry.createdAt ?? this.now(),
+      });
+    }
+  }
+
+  private save(): void {
+    const { configPath } = this.options;
+    writeFileSync(`${configPath}.tmp`, `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`);
+    renameSync(`${configPath}.tmp`, configPath);
+  }
+
+  list(): LocalSubscription[] {
+    return [...this.subscriptions];
+  }
+
+  subscribe(protocol: 'http' | 'https', endpoint: string, filterPolicy?: FilterPolicy): LocalSubscription {
+    const subscription: LocalSubscription = {
+      id: randomUUID(),
+      protocol,
+      endpoint,
+      ...(filterPolicy ? { filterPolicy } : {}),
+      source: 'api',
+      createdAt: this.now(),
+    };
+    this.subscriptions.push(subscription);
+    this.save();
+    return subscription;
+  }
+
+  unsubscribe(id: string): boolean {
+    const before = this.subscriptions.length;
+    this.subscriptions = this.subscriptions.filter((s) => s.id !== id);
+    if (this.subscriptions.length === before) return false;
+    this.save();
+    return true;
+  }
+
+  async publishBatch(messages: readonly ChangeMessage[]): Promise<PublishOutcome> {
+    for (const message of messages) {
+      const messageId = randomUUID();
+      for (const subscription of this.subscriptions) {
+        if (subscription.filterPolicy && !matchesFilterPolicy(subscription.filterPolicy, message.attributes))
+          continue;
+        const delivery = this.deliver(subscription, message, messageId).finally(() =>
+          this.inFlight.delete(delivery),
+        );
+        this.inFlight.add(delivery);
+      }
+    }
+    return { failed: [] };
+  }
+
+  private remember(delivery: Delivery): void {
+    this.deliveries.push(delivery);
+    if (this.deliveries.length > 10_000) this.deliveries.splice(0, this.deliveries.length - 10_000);
+  }
+
+  /** Resolves when every delivery started so far has succeeded or given up. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async deliver(
+    subscription: LocalSubscription,
+    message: ChangeMessage,
+    messageId: string,
+  ): Promise<void> {
+    const timestamp = this.now();
+    const envelope = snsEnvelope(message, messageId, subscription.id, timestamp);
+    if (subscription.protocol === 'log') {
+      this.options.record(JSON.stringify(envelope));
+      this.remember({
+        subscriptionId: subscription.id,
+        messageId,
+        key: message.key,
+        status: 'delivered',
+        attempts: 1,
+      });
+      return;
+    }
+    const { maxAttempts = 5, baseDelayMs = 200 } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(subscription.endpoint ?? '', {
+          method: 'POST',
+          headers: {
+            'content-type': 'text/plain; charset=UTF-8',
+            'x-amz-sns-message-type': 'Notification',
+            'x-amz-sns-message-id': messageId,
+            'x-amz-sns-topic-arn': LOCAL_TOPIC_ARN,
+            'x-amz-sns-subscription-arn': `${LOCAL_TOPIC_ARN}:${subscription.id}`,
+          },
+          body: JSON.stringify(envelope),
+          signal: AbortSignal.timeout(15_000),
+        });
+        await res.arrayBuffer();
+        if (res.status >= 200 && res.status < 300) {
+          this.remember({
+            subscriptionId: subscription.id,
+            messageId,
+            key: message.key,
+            status: 'delivered',
+            attempts: attempt,
+          });
+          return;
+        }
+      } catch {
+        // Connection refused, reset or timed out: retried like a 5xx.
+      }
+      if (attempt >= maxAttempts) {
+        this.options.log(
+          `webhook ${subscription.endpoint} gave up on ${message.key} after ${attempt} attempts`,
+        );
+        this.remember({
+          subscriptionId: subscription.id,
+          messageId,
+          key: message.key,
+          status: 'failed',
+          attempts: attempt,
+        });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/** POST /api/webhooks locally: subscriptions of the local topic, kept in its config file, confirmed at once. */
+export const localWebhooks = (topic: LocalTopic): WebhookRegistry => ({
+  async add(url, filterPolicy) {
+    const checked = filterPolicy ? validateFilterPolicy(filterPolicy) : undefined;
+    if (checked && !checked.ok) throw new Error(`invalid filter policy: ${JSON.stringify(checked.issues)}`);
+    const sub = topic.subscribe(url.startsWith('https:') ? 'https' : 'http', url, checked?.policy);
+    return { id: sub.id, url, ...(filterPolicy ? { filterPolicy } : {}), status: 'confirmed' };
+  },
+  async list() {
+    return topic
+      .list()
+      .filter((s) => s.protocol !== 'log')
+      .map((s) => ({
+        id: s.id,
+        url: s.endpoint ?? '',
+        ...(s.filterPolicy ? { filterPolicy: s.filterPolicy as Record<string, unknown> } : {}),
+        status: 'confirmed' as const,
+      }));
+  },
+  async remove(id) {
+    return topic.unsubscribe(id);
+  },
+});

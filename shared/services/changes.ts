@@ -1,0 +1,45 @@
+import type { ChangeTopic } from '../adapters/sns.js';
+import { buildChangeMessage, changeTypeOf } from '../domain/change-message.js';
+import { logger } from '../logger.js';
+import { type FanoutOptions, type Outgoing, publishChanges } from './fanout.js';
+import { type EventChange, type ListingDeps, marksOf, projectChanges } from './listings.js';
+
+export interface ChangeDeps extends ListingDeps {
+  topic: ChangeTopic;
+  /** The public site's base URL, for permalinks. */
+  siteUrl: string;
+  fanout?: FanoutOptions;
+}
+
+/**
+ * Everything one batch of event changes causes: exact tag listings and counts, publishing marks,
+ * and one message per change on the topic. Returns the sequence numbers that must be retried.
+ */
+export const processChanges = async (
+  deps: ChangeDeps,
+  changes: readonly EventChange[],
+): Promise<string[]> => {
+  const failed = await projectChanges(deps, changes);
+
+  try {
+    await deps.store.markDirty(changes.flatMap(marksOf), deps.now());
+  } catch (error) {
+    logger.warn('marking pages to rebuild failed; the batch will be retried', { error: error as Error });
+    for (const change of changes) failed.add(change.sequenceNumber);
+  }
+
+  const outgoing: Outgoing[] = [];
+  for (const change of changes) {
+    if (failed.has(change.sequenceNumber)) continue;
+    const changeType = changeTypeOf(change.oldImage, change.newImage);
+    const image = change.newImage;
+    if (!changeType || !image) continue;
+    outgoing.push({
+      sequenceNumber: change.sequenceNumber,
+      message: buildChangeMessage(changeType, image, deps.siteUrl, change.oldImage?.revision),
+    });
+  }
+  for (const seq of await publishChanges(deps.topic, outgoing, deps.fanout)) failed.add(seq);
+
+  return changes.map((c) => c.sequenceNumber).filter((seq) => failed.has(seq));
+};
