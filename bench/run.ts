@@ -1,3 +1,4 @@
+import { runFanout } from './fanout.js';
 import { runIngest } from './ingest.js';
 
 // The SDK warns that its releases after January 2027 need Node 22; Lambda runs 22, this machine may run 20.
@@ -6,6 +7,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   ingest: runIngest,
+  fanout: runFanout,
 };
 
 const [name, ...args] = process.argv.slice(2);

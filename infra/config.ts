@@ -11,6 +11,10 @@ export interface TidingsConfig {
   apiBurstLimit: number;
   /** Public base URL of the site, for permalinks (https://news.example.org). */
   siteUrl?: string;
+  /** Newest events per feed. */
+  feedSize: number;
+  /** Minutes between publish runs. */
+  publishEveryMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -65,5 +69,7 @@ export const loadConfig = (node: Node): TidingsConfig => {
     logRetentionDays,
     apiRateLimit: positiveInt(node, 'apiRateLimit', 50),
     apiBurstLimit: positiveInt(node, 'apiBurstLimit', 100),
+    feedSize: positiveInt(node, 'feedSize', 50),
+    publishEveryMinutes: positiveInt(node, 'publishEveryMinutes', 5),
   };
 };

@@ -6,6 +6,7 @@ import { Api } from './constructs/api.js';
 import { ChangeStream } from './constructs/change-stream.js';
 import { ChangeTopic } from './constructs/change-topic.js';
 import { EventsTable } from './constructs/events-table.js';
+import { Publisher } from './constructs/publisher.js';
 
 export interface TidingsStackProps extends StackProps {
   config: TidingsConfig;
@@ -17,6 +18,7 @@ export class TidingsStack extends Stack {
   readonly changes: ChangeStream;
   readonly events: EventsTable;
   readonly topic: ChangeTopic;
+  readonly publisher: Publisher;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
@@ -38,6 +40,14 @@ export class TidingsStack extends Stack {
       siteUrl: config.siteUrl ?? this.api.httpApi.apiEndpoint,
       logRetention,
     });
+    this.publisher = new Publisher(this, 'Publisher', {
+      table: this.events.table,
+      siteUrl: config.siteUrl ?? this.api.httpApi.apiEndpoint,
+      feedSize: config.feedSize,
+      publishEveryMinutes: config.publishEveryMinutes,
+      logRetention,
+    });
+    new CfnOutput(this, 'SiteBucket', { value: this.publisher.bucket.bucketName });
     new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
     new CfnOutput(this, 'TableName', { value: this.events.table.tableName });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topic.topicArn });

@@ -16,13 +16,26 @@ import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
 import { makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
-import { type EventStore, type ListingStore, makeEventStore } from '../shared/adapters/event-store.js';
+import {
+  type EventStore,
+  type ListingStore,
+  makeEventStore,
+  type PublishStore,
+} from '../shared/adapters/event-store.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { postEvents } from '../shared/services/events.js';
+import {
+  type PublishDeps,
+  type PublishReport,
+  publishAll,
+  publishMarked,
+} from '../shared/services/publish.js';
 import { ChangeCapture } from './change-capture.js';
 import { ensureTable, freePort, startDynalite } from './dynamodb.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
+import { makeFolderObjectStore } from './site-folder.js';
+import { serveSiteFolder } from './static-site.js';
 import { LocalTopic, localWebhooks } from './topic.js';
 
 export const LOCAL_TABLE = 'tidings';
@@ -39,6 +52,8 @@ export interface RuntimeOptions {
   loadSamples?: boolean;
   now?: () => string;
   log?: (line: string) => void;
+  /** How often marked pages and feeds are rebuilt; 0 turns the schedule off (default 10 s). */
+  publishIntervalMs?: number;
 }
 
 export interface Runtime {
@@ -46,12 +61,16 @@ export interface Runtime {
   apiKey: string;
   dataDir: string;
   dynamodbEndpoint: string;
-  store: EventStore & ListingStore;
+  store: EventStore & ListingStore & PublishStore;
   capture: ChangeCapture;
   topic: LocalTopic;
   /** True when this start created the table (and loaded the samples). */
   fresh: boolean;
   samplesLoaded: number;
+  /** The folder the site and feeds are published to, served at the runtime's URL. */
+  siteDir: string;
+  /** One publish run now: what is marked, or everything. */
+  publish(full?: boolean): Promise<PublishReport>;
   stop(): Promise<void>;
 }
 
@@ -118,7 +137,54 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     if (!handler) throw new Error(`no local handler for ${route.fn}`);
     return { ...route, handler };
   });
-  const server: Server = createLocalServer({ routes, authorize: authorizeRequest({ keys }), log });
+  const siteDir = join(dataDir, 'site');
+  const publishing: PublishDeps = {
+    store: baseStore,
+    objects: makeFolderObjectStore(siteDir),
+    site: {
+      siteUrl: url,
+      title: 'Tidings',
+      description: 'News events, as they happen, with their sources.',
+      language: 'en',
+      feedSize: 50,
+    },
+  };
+  // One run at a time; a request while one runs waits for it and then runs again.
+  let running: Promise<PublishReport> = Promise.resolve({
+    written: 0,
+    unchanged: 0,
+    removed: 0,
+    marksCleared: 0,
+    marksKept: 0,
+    failed: 0,
+  });
+  const publish = (full = false): Promise<PublishReport> => {
+    running = running
+      .catch(() => undefined)
+      .then(() => (full ? publishAll(publishing) : publishMarked(publishing)));
+    return running;
+  };
+
+  const authorize = authorizeRequest({ keys });
+  const server: Server = createLocalServer({
+    routes,
+    authorize,
+    log,
+    fallback: async (req, res) => {
+      // Local only: `npm run publish` asks the running server to publish.
+      if (req.method === 'POST' && req.url?.startsWith('/local/publish')) {
+        const verdict = await authorize({ headers: { authorization: req.headers.authorization ?? '' } });
+        if (!verdict.isAuthorized) {
+          res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
+          return true;
+        }
+        const report = await publish(req.url.includes('full=1'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+        return true;
+      }
+      return serveSiteFolder(siteDir)(req, res);
+    },
+  });
 
   let samplesLoaded = 0;
   if (fresh && options.loadSamples !== false) {
@@ -128,7 +194,18 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       samplesLoaded += results.filter((r) => r.status === 201).length;
     }
     await capture.idle();
+    await publish();
   }
+  const interval = options.publishIntervalMs ?? 10_000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          publish().then(
+            (report) => report.written + report.removed > 0 && log(`published: ${JSON.stringify(report)}`),
+            (error: Error) => log(`publish failed: ${error.message}`),
+          );
+        }, interval)
+      : undefined;
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -145,7 +222,11 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     capture,
     fresh,
     samplesLoaded,
+    siteDir,
+    publish,
     async stop() {
+      if (timer) clearInterval(timer);
+      await running.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       // Changes not yet projected stay in the journal and are replayed on the next start.

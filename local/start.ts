@@ -21,6 +21,7 @@ const runtime = await startRuntime({
 console.log(`
 Tidings is running locally.
 
+  Site       ${runtime.url}/   (feeds: ${runtime.url}/feeds/all.rss, .atom, .json)
   API        ${runtime.url}/api/events   (try: curl ${runtime.url}/api/tags)
   API key    ${runtime.apiKey}
   Data       ${runtime.dataDir}${runtime.fresh ? `\n  Samples    ${runtime.samplesLoaded} sample events loaded` : ''}

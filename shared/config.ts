@@ -1,9 +1,14 @@
+import type { SiteConfig } from './domain/site.js';
+
 /** Environment variable names, imported by the CDK constructs and by the runtime. */
 export const ENV = {
   tableName: 'TABLE_NAME',
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
   siteUrl: 'SITE_URL',
   topicArn: 'TOPIC_ARN',
+  siteBucket: 'SITE_BUCKET',
+  siteTitle: 'SITE_TITLE',
+  feedSize: 'FEED_SIZE',
 } as const;
 
 export class MissingSettingError extends Error {
@@ -23,4 +28,19 @@ export const requireEnv = (name: string, env: NodeJS.ProcessEnv = process.env): 
 export const optionalEnv = (name: string, env: NodeJS.ProcessEnv = process.env): string | undefined => {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+};
+
+/** The site's settings in a function: SITE_URL is required; title and feed size have product defaults. */
+export const siteConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): SiteConfig => {
+  const feedSize = Number(optionalEnv(ENV.feedSize, env) ?? 50);
+  if (!Number.isInteger(feedSize) || feedSize < 1 || feedSize > 500) {
+    throw new Error(`${ENV.feedSize} must be a whole number from 1 to 500`);
+  }
+  return {
+    siteUrl: requireEnv(ENV.siteUrl, env).replace(/\/+$/, ''),
+    title: optionalEnv(ENV.siteTitle, env) ?? 'Tidings',
+    description: 'News events, as they happen, with their sources.',
+    language: 'en',
+    feedSize,
+  };
 };

@@ -22,6 +22,7 @@ import {
   latestShardOf,
   latestSortKey,
   markKey,
+  markPartition,
   TABLE,
   TAG_ENTRY_PREFIX,
   TAGS_PARTITION,
@@ -77,6 +78,18 @@ export type EntryRemoval = 'removed' | 'removed-uncounted' | 'absent' | 'newer';
 export interface Mark {
   kind: 'tag' | 'day' | 'event' | 'site';
   key: string;
+}
+
+/** A mark as stored: what to rebuild and the time of the change that asked for it. */
+export interface MarkRecord extends Mark {
+  markedAt: string;
+}
+
+/** What the publisher reads and clears. */
+export interface PublishStore {
+  listMarks(kind: Mark['kind']): Promise<MarkRecord[]>;
+  /** Clears a mark unless a newer change re-marked it while the run worked. Returns whether it cleared. */
+  clearMark(mark: MarkRecord): Promise<boolean>;
 }
 
 /** The derived listings and publishing marks, kept by the change-stream projection. */
@@ -248,7 +261,10 @@ const decodeCursor = (
   return k;
 };
 
-export const makeEventStore = (db: DynamoDBDocumentClient, tableName: string): EventStore & ListingStore => {
+export const makeEventStore = (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): EventStore & ListingStore & PublishStore => {
   const getEvent = async (id: string, consistent = false): Promise<StoredEvent | undefined> => {
     const { Item } = await db.send(
       new GetCommand({ TableName: tableName, Key: eventKey(id), ConsistentRead: consistent }),
@@ -543,6 +559,43 @@ export const makeEventStore = (db: DynamoDBDocumentClient, tableName: string): E
           if (!isConditionFailure(error) || attempt >= 5) throw error;
           // An adjustment landed while counting: count again.
         }
+      }
+    },
+
+    async listMarks(kind) {
+      const marks: MarkRecord[] = [];
+      let startKey: Item | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': markPartition(kind) },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of out.Items ?? [])
+          marks.push({ kind, key: str(item, 'key'), markedAt: str(item, 'markedAt') });
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return marks;
+    },
+
+    async clearMark(mark) {
+      try {
+        await db.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: markKey(mark.kind, mark.key),
+            ConditionExpression: 'markedAt = :seen',
+            ExpressionAttributeValues: { ':seen': mark.markedAt },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return false;
       }
     },
 

@@ -1,13 +1,20 @@
 import { createDocumentClient } from '../adapters/dynamodb.js';
-import { type EventStore, type ListingStore, makeEventStore } from '../adapters/event-store.js';
+import {
+  type EventStore,
+  type ListingStore,
+  makeEventStore,
+  type PublishStore,
+} from '../adapters/event-store.js';
+import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
 import { createSnsClient, makeSnsTopic } from '../adapters/sns.js';
 import { makeSnsWebhooks } from '../adapters/webhooks.js';
-import { ENV, optionalEnv, requireEnv } from '../config.js';
+import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
 import type { ChangeDeps } from './changes.js';
+import type { PublishDeps } from './publish.js';
 import type { WebhookDeps } from './webhooks.js';
 
 export interface StoreDeps {
-  store: EventStore & ListingStore;
+  store: EventStore & ListingStore & PublishStore;
   now: () => string;
 }
 
@@ -46,6 +53,18 @@ let cachedWebhooks: WebhookDeps | undefined;
 export const webhookDeps = (): WebhookDeps => {
   cachedWebhooks ??= { webhooks: makeSnsWebhooks(createSnsClient(), requireEnv(ENV.topicArn)) };
   return cachedWebhooks;
+};
+
+let cachedPublish: PublishDeps | undefined;
+
+/** The publisher's wiring: the store, the site bucket and the site's settings. */
+export const publishDeps = (): PublishDeps => {
+  cachedPublish ??= {
+    store: storeDeps().store,
+    objects: makeS3ObjectStore(createS3Client(), requireEnv(ENV.siteBucket)),
+    site: siteConfigFromEnv(),
+  };
+  return cachedPublish;
 };
 
 /** Resolves deps given directly or as a factory, once. */

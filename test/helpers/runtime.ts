@@ -15,7 +15,13 @@ export interface TestRuntime extends Runtime {
 /** A local runtime on a free port and a fresh temporary data folder, without the sample events. */
 export const startTestRuntime = async (options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> => {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tidings-test-'));
-  const runtime = await startRuntime({ port: 0, loadSamples: false, ...options, dataDir });
+  const runtime = await startRuntime({
+    port: 0,
+    loadSamples: false,
+    publishIntervalMs: 0,
+    ...options,
+    dataDir,
+  });
   return {
     ...runtime,
     request: (path, init) => fetch(`${runtime.url}${path}`, init),

@@ -40,8 +40,12 @@ describe('the events table', () => {
 
 describe('functions', () => {
   it('run Node 22 on ARM64 with JSON logs', () => {
-    const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions).length).toBe(new Set(API_ROUTES.map((r) => r.fn)).size + 2);
+    const all = template.findResources('AWS::Lambda::Function');
+    const functions = Object.fromEntries(
+      Object.entries(all).filter(([id]) => !id.startsWith('CustomS3AutoDelete')),
+    );
+    // The API's, the authorizer, process-changes and publish-site.
+    expect(Object.keys(functions).length).toBe(new Set(API_ROUTES.map((r) => r.fn)).size + 3);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -57,7 +61,7 @@ describe('functions', () => {
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
-  it.each([...new Set(API_ROUTES.map((r) => r.fn)), 'authorize-request', 'process-changes'])(
+  it.each([...new Set(API_ROUTES.map((r) => r.fn)), 'authorize-request', 'process-changes', 'publish-site'])(
     'functions/%s.ts exists and exports handler',
     (name) => {
       expect(readFileSync(join(FUNCTIONS_DIR, `${name}.ts`), 'utf8')).toMatch(/export const handler = /);
@@ -122,6 +126,8 @@ describe('configuration', () => {
       logRetentionDays: 30,
       apiRateLimit: 50,
       apiBurstLimit: 100,
+      feedSize: 50,
+      publishEveryMinutes: 5,
     });
   });
 
@@ -183,5 +189,52 @@ describe('the topic of changes', () => {
       ]);
       expect(JSON.stringify(statements)).not.toContain('dynamodb');
     }
+  });
+});
+
+describe('the publisher', () => {
+  it('writes to a private, encrypted, TLS-only bucket', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('runs on a schedule every 5 minutes by default', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+    });
+  });
+
+  it('knows its bucket, site URL and feed size', () => {
+    const [, fn] =
+      Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+        id.includes('PublishSite'),
+      ) ?? [];
+    expect(Object.keys(fn?.Properties.Environment.Variables ?? {}).sort()).toEqual(
+      [
+        'FEED_SIZE',
+        'NODE_OPTIONS',
+        'POWERTOOLS_SERVICE_NAME',
+        'SITE_BUCKET',
+        'SITE_URL',
+        'TABLE_NAME',
+      ].sort(),
+    );
   });
 });

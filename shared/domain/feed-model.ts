@@ -1,0 +1,196 @@
+import type { NewsEvent } from './event.js';
+import {
+  eventPath,
+  FEED_CONTENT_TYPES,
+  FEED_FORMATS,
+  type FeedFormat,
+  type FeedScope,
+  feedPath,
+  HOME_PAGE,
+  type SiteConfig,
+  tagPath,
+  urlOf,
+} from './site.js';
+
+/**
+ * Everything a feed says, in any format, decided once: the renderers only encode it. Text is kept as
+ * plain text (never HTML) so each format can escape it the way it needs.
+ */
+export interface FeedModel {
+  title: string;
+  description: string;
+  /** The feed's HTML page, used as its permanent id. */
+  id: string;
+  links: {
+    /** The HTML page the feed mirrors: the site root or the tag page. */
+    html: string;
+    /** This feed in every format: the format's own entry is its `self` link, the others are siblings. */
+    feeds: Record<FeedFormat, FeedLink>;
+  };
+  /** The newest item's `updated`, or the epoch for an empty feed, so unchanged feeds are byte-identical. */
+  updated: string;
+  language: string;
+  author: { name: string; url: string };
+  items: FeedItemModel[];
+}
+
+export interface FeedLink {
+  href: string;
+  /** Media type without parameters: `application/rss+xml`. */
+  type: string;
+}
+
+export interface FeedItemModel {
+  /** The event's permalink: stable across rebuilds and corrections. */
+  id: string;
+  url: string;
+  title: string;
+  /** First paragraph of the body, or the headline when the body is empty. Plain text. */
+  summary: string;
+  /** The body split on blank lines. Plain text, one entry per paragraph. */
+  paragraphs: string[];
+  published: string;
+  updated: string;
+  categories: FeedCategory[];
+  /** Sources in the publisher's order; `url` is absent when the stored one is not an http(s) URL. */
+  sources: { name: string; url?: string }[];
+  image?: FeedImage;
+  topic?: string;
+}
+
+export interface FeedCategory {
+  /** The tag's slug. */
+  term: string;
+  /** The tag's display name. */
+  label: string;
+  /** The tag page. */
+  scheme: string;
+}
+
+export interface FeedImage {
+  url: string;
+  /** Absent when the URL's extension names no image type we know. */
+  type?: string;
+  caption?: string;
+}
+
+/** Feeds with no items claim this instant, so they too are byte-identical from one build to the next. */
+export const EMPTY_FEED_UPDATED = '1970-01-01T00:00:00.000Z';
+
+const IMAGE_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+  avif: 'image/avif',
+};
+
+/** An absolute http(s) URL, normalized, or undefined. */
+const httpUrl = (value: string): string | undefined => {
+  if (!URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname ? url.href : undefined;
+};
+
+/** A URL in the one spelling every parser agrees on (what `new URL(...).href` gives), or as it was. */
+const canonical = (value: string): string => (URL.canParse(value) ? new URL(value).href : value);
+
+/** The image type named by a URL's extension: `.JPG?w=600` is `image/jpeg`. */
+export const imageTypeOf = (url: string): string | undefined => {
+  if (!URL.canParse(url)) return undefined;
+  const name = new URL(url).pathname.split('/').at(-1) ?? '';
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? undefined : IMAGE_TYPES[name.slice(dot + 1).toLowerCase()];
+};
+
+/** An instant as ISO 8601 UTC, or the fallback when it does not parse. */
+const instant = (value: string, fallback: string): string => {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? fallback : new Date(ms).toISOString();
+};
+
+/** The body's paragraphs: split on blank lines, trimmed, empty ones dropped. */
+export const paragraphsOf = (body: string): string[] =>
+  body
+    .replace(/\r\n?/g, '\n')
+    .split(/\n[ \t]*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+
+const mediaType = (format: FeedFormat): string => FEED_CONTENT_TYPES[format].split(';')[0] ?? '';
+
+const itemOf = (site: SiteConfig, event: NewsEvent): FeedItemModel => {
+  const permalink = canonical(urlOf(site, eventPath(event.id)));
+  const paragraphs = paragraphsOf(event.body);
+  const published = instant(event.publishedAt, EMPTY_FEED_UPDATED);
+  const item: FeedItemModel = {
+    id: permalink,
+    url: permalink,
+    title: event.headline,
+    summary: paragraphs[0] ?? event.headline,
+    paragraphs,
+    published,
+    updated: instant(event.updatedAt, published),
+    categories: event.tags.map((tag) => ({
+      term: tag.slug,
+      label: tag.name,
+      scheme: canonical(urlOf(site, tagPath(tag.slug))),
+    })),
+    sources: event.sources.map((source) => {
+      const url = httpUrl(source.url);
+      return url ? { name: source.name, url } : { name: source.name };
+    }),
+  };
+  const imageUrl = event.image && httpUrl(event.image.url);
+  if (event.image && imageUrl) {
+    const image: FeedImage = { url: imageUrl };
+    const type = imageTypeOf(imageUrl);
+    if (type) image.type = type;
+    if (event.image.caption) image.caption = event.image.caption;
+    item.image = image;
+  }
+  if (event.topic) item.topic = event.topic;
+  return item;
+};
+
+/**
+ * The feed of a scope from its events, newest first, cut at the site's feed size. An event listed
+ * twice keeps its first (newest) place, so item ids are unique.
+ */
+export const buildFeedModel = (site: SiteConfig, scope: FeedScope, events: NewsEvent[]): FeedModel => {
+  const seen = new Set<string>();
+  const items: FeedItemModel[] = [];
+  for (const event of events) {
+    if (items.length >= site.feedSize) break;
+    const item = itemOf(site, event);
+    if (seen.has(item.id)) continue;
+    seen.add(item.id);
+    items.push(item);
+  }
+  const html = canonical(scope.kind === 'site' ? urlOf(site, HOME_PAGE) : urlOf(site, tagPath(scope.slug)));
+  const feeds = Object.fromEntries(
+    FEED_FORMATS.map((format) => [
+      format,
+      { href: canonical(urlOf(site, feedPath(scope, format))), type: mediaType(format) },
+    ]),
+  ) as Record<FeedFormat, FeedLink>;
+  // The latest change to any item: a correction to an older event makes the feed newer too.
+  const updated = items.reduce<string | undefined>(
+    (latest, item) =>
+      latest === undefined || Date.parse(item.updated) > Date.parse(latest) ? item.updated : latest,
+    undefined,
+  );
+  return {
+    title: scope.kind === 'site' ? site.title : `${site.title}: ${scope.name}`,
+    description:
+      scope.kind === 'site' ? site.description : `News events tagged “${scope.name}” on ${site.title}.`,
+    id: html,
+    links: { html, feeds },
+    updated: updated ?? EMPTY_FEED_UPDATED,
+    language: site.language,
+    author: { name: site.title, url: site.siteUrl },
+    items,
+  };
+};

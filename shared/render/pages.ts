@@ -1,0 +1,380 @@
+/**
+ * The site's HTML pages, rendered with the Eta templates of templates.ts (every value escaped by
+ * the engine). Links: the canonical URL, `<link rel="alternate">` and visible feed/OPML links are
+ * absolute (urlOf), since readers copy them elsewhere; links between pages are root-relative, under
+ * the site's base path if `siteUrl` has one.
+ */
+import { Eta } from 'eta/core';
+import type { NewsEvent, Tag } from '../domain/event.js';
+import { newestFirst, type RelatedEvent } from '../domain/related.js';
+import {
+  dayPath,
+  eventPath,
+  FEED_FORMATS,
+  type FeedFormat,
+  type FeedScope,
+  feedPath,
+  HOME_PAGE,
+  OPML_FILE,
+  type SiteConfig,
+  TAGS_PAGE,
+  tagPath,
+  urlOf,
+} from '../domain/site.js';
+import * as templates from './templates.js';
+
+/** A tag with the number of its events, as the tag index and the home page list them. */
+export interface TagCount extends Tag {
+  count: number;
+}
+
+export interface TagPageOptions {
+  /** How many events the tag has in all, when `events` is only its newest. */
+  total?: number;
+}
+
+export interface HomePageOptions {
+  /** How many of the most used tags the home page lists (default 30). */
+  topTags?: number;
+}
+
+// Compiled once, when the module loads. autoEscape is Eta's default; set anyway so it cannot drift.
+const eta = new Eta({ autoEscape: true, autoTrim: [false, 'nl'], useWith: false, varName: 'it' });
+eta.loadTemplate('@layout', templates.LAYOUT);
+eta.loadTemplate('@event-item', templates.EVENT_ITEM);
+eta.loadTemplate('@event', templates.EVENT_PAGE);
+eta.loadTemplate('@day', templates.DAY_PAGE);
+eta.loadTemplate('@tag', templates.TAG_PAGE);
+eta.loadTemplate('@tags', templates.TAGS_INDEX);
+eta.loadTemplate('@home', templates.HOME_PAGE);
+
+const FEED_TYPES: Record<FeedFormat, string> = {
+  rss: 'application/rss+xml',
+  atom: 'application/atom+xml',
+  json: 'application/feed+json',
+};
+const FEED_LABELS: Record<FeedFormat, string> = { rss: 'RSS', atom: 'Atom', json: 'JSON Feed' };
+
+/** html-validate's long-title limit, and about what search results and tabs show. */
+const TITLE_MAX = 70;
+const DESCRIPTION_MAX = 200;
+const DEFAULT_TOP_TAGS = 30;
+
+interface Link {
+  type: string;
+  title: string;
+  href: string;
+}
+
+interface FeedLink {
+  type: string;
+  label: string;
+  href: string;
+}
+
+interface LayoutModel {
+  title: string;
+  description: string;
+  canonical: string;
+  alternates: Link[];
+}
+
+/** Root-relative link to an object key, under the site's base path when the site is not at the root. */
+const hrefOf = (site: SiteConfig, path: string): string => {
+  const base = new URL(site.siteUrl).pathname.replace(/\/+$/, '');
+  return `${base}/${path === HOME_PAGE ? '' : path}`;
+};
+
+/** A publisher's link, or none if it is not http(s): validation guarantees it, this keeps pages safe regardless. */
+const externalHref = (url: string): string | undefined => {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Cuts text to at most `max` by `measure` (UTF-16 units by default) at a code point boundary, and at
+ * a word boundary if one is near, marking the cut with an ellipsis.
+ */
+export const truncate = (
+  text: string,
+  max: number,
+  measure: (s: string) => number = (s) => s.length,
+): string => {
+  if (measure(text) <= max) return text;
+  const room = max - measure('…');
+  let out = '';
+  for (const char of text) {
+    if (measure(out + char) > room) break;
+    out += char;
+  }
+  const space = out.lastIndexOf(' ');
+  if (space > out.length / 2) out = out.slice(0, space);
+  return `${out.trimEnd()}…`;
+};
+
+/** A title's length as written in the page: html-validate's long-title counts `&amp;` as five. */
+const escapedLength = (text: string): number => eta.config.escapeFunction(text).length;
+
+/** `<page> · <site>` within the title limit; the page's own name wins the room when it is long. */
+const pageTitle = (site: SiteConfig, name?: string): string => {
+  if (name === undefined) return truncate(site.title, TITLE_MAX, escapedLength);
+  const suffix = ` · ${site.title}`;
+  if (escapedLength(name + suffix) <= TITLE_MAX) return `${name}${suffix}`;
+  const room = TITLE_MAX - escapedLength(suffix);
+  return room >= 30
+    ? `${truncate(name, room, escapedLength)}${suffix}`
+    : truncate(name, TITLE_MAX, escapedLength);
+};
+
+const feedLinks = (site: SiteConfig, scope: FeedScope): FeedLink[] =>
+  FEED_FORMATS.map((format) => ({
+    type: FEED_TYPES[format],
+    label: FEED_LABELS[format],
+    href: urlOf(site, feedPath(scope, format)),
+  }));
+
+/** `<link rel="alternate">` for a scope's feeds, titled so a reader can tell them apart. */
+const feedAlternates = (site: SiteConfig, scope: FeedScope): Link[] =>
+  FEED_FORMATS.map((format) => ({
+    type: FEED_TYPES[format],
+    title:
+      scope.kind === 'site'
+        ? `${site.title} (${FEED_LABELS[format]})`
+        : `${scope.name} · ${site.title} (${FEED_LABELS[format]})`,
+    href: urlOf(site, feedPath(scope, format)),
+  }));
+
+const tagScope = (tag: Tag): FeedScope => ({ kind: 'tag', slug: tag.slug, name: tag.name });
+
+const renderPage = (site: SiteConfig, layout: LayoutModel, template: string, model: object): string =>
+  eta.render('@layout', {
+    ...layout,
+    lang: site.language,
+    siteTitle: site.title,
+    nav: { home: hrefOf(site, HOME_PAGE), tags: hrefOf(site, TAGS_PAGE), opml: urlOf(site, OPML_FILE) },
+    siteFeeds: feedLinks(site, { kind: 'site' }),
+    content: eta.render(template, model),
+  });
+
+interface ListItem {
+  href: string;
+  headline: string;
+  date: string;
+  dayHref: string;
+  topic?: string;
+}
+
+const listItem = (site: SiteConfig, event: NewsEvent): ListItem => {
+  const item: ListItem = {
+    href: hrefOf(site, eventPath(event.id)),
+    headline: event.headline,
+    date: event.date,
+    dayHref: hrefOf(site, dayPath(event.date)),
+  };
+  if (event.topic !== undefined) item.topic = event.topic;
+  return item;
+};
+
+/** Body text as paragraphs (split at blank lines) of lines (kept apart with `<br>`). */
+const paragraphsOf = (body: string): string[][] =>
+  body
+    .split(/\n[ \t]*\n/)
+    .map((paragraph) =>
+      paragraph
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== ''),
+    )
+    .filter((lines) => lines.length > 0);
+
+/** Text for `<meta name="description">`: the body's start, or the headline if there is no body. */
+const describe = (text: string): string => truncate(text.replace(/\s+/g, ' ').trim(), DESCRIPTION_MAX);
+
+/** An event's page: the event, its sources and tags, and the related events with the tags they share. */
+export const renderEventPage = (
+  site: SiteConfig,
+  event: NewsEvent,
+  related: readonly RelatedEvent[],
+): string => {
+  const sources = event.sources.map((s) => ({ name: s.name, href: externalHref(s.url) }));
+  const imageHref = event.image ? externalHref(event.image.url) : undefined;
+  if (event.image && imageHref) sources.push({ name: 'Cover image', href: imageHref });
+  const model = {
+    formats: {
+      html: hrefOf(site, eventPath(event.id, 'html')),
+      json: hrefOf(site, eventPath(event.id, 'json')),
+      xml: hrefOf(site, eventPath(event.id, 'xml')),
+    },
+    date: event.date,
+    dayHref: hrefOf(site, dayPath(event.date)),
+    topic: event.topic,
+    headline: event.headline,
+    image:
+      event.image && imageHref
+        ? { src: imageHref, alt: event.image.caption ?? '', caption: event.image.caption }
+        : undefined,
+    paragraphs: paragraphsOf(event.body),
+    sources,
+    tags: event.tags.map((t) => ({ name: t.name, href: hrefOf(site, tagPath(t.slug)) })),
+    related: related.map((r) => ({
+      href: hrefOf(site, eventPath(r.event.id)),
+      headline: r.event.headline,
+      context: r.sharedTags.map((t) => t.name).join(', '),
+    })),
+  };
+  const formats: Link[] = [
+    { type: 'application/json', title: 'This event as JSON', href: urlOf(site, eventPath(event.id, 'json')) },
+    { type: 'application/xml', title: 'This event as XML', href: urlOf(site, eventPath(event.id, 'xml')) },
+  ];
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, event.headline),
+      description: describe(event.body || event.headline),
+      canonical: urlOf(site, eventPath(event.id)),
+      alternates: [
+        ...feedAlternates(site, { kind: 'site' }),
+        ...event.tags.flatMap((t) => feedAlternates(site, tagScope(t))),
+        ...formats,
+      ],
+    },
+    '@event',
+    model,
+  );
+};
+
+/** A day's events grouped by topic, topics in order of their first event (untopical ones last, as "Other"). */
+export const renderDayPage = (site: SiteConfig, date: string, events: readonly NewsEvent[]): string => {
+  const ordered = [...events].sort(
+    (a, b) =>
+      (a.publishedAt < b.publishedAt ? -1 : a.publishedAt > b.publishedAt ? 1 : 0) ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  const groups = new Map<string, ListItem[]>();
+  const untopical: ListItem[] = [];
+  for (const event of ordered) {
+    const item = listItem(site, event);
+    if (event.topic === undefined) untopical.push(item);
+    else groups.set(event.topic, [...(groups.get(event.topic) ?? []), item]);
+  }
+  const model = {
+    date,
+    groups: [
+      ...[...groups].map(([topic, items]) => ({ topic, items })),
+      ...(untopical.length > 0 ? [{ topic: 'Other', items: untopical }] : []),
+    ],
+  };
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, `Events of ${date}`),
+      description: `${events.length} ${events.length === 1 ? 'event' : 'events'} on ${date}.`,
+      canonical: urlOf(site, dayPath(date)),
+      alternates: feedAlternates(site, { kind: 'site' }),
+    },
+    '@day',
+    model,
+  );
+};
+
+/** A tag's events, newest first, with its feeds shown and announced, and room for a subscription form. */
+export const renderTagPage = (
+  site: SiteConfig,
+  tag: Tag,
+  events: readonly NewsEvent[],
+  options: TagPageOptions = {},
+): string => {
+  const shown = [...events].sort(newestFirst);
+  const total = Math.max(options.total ?? shown.length, shown.length);
+  const count = `${total} ${total === 1 ? 'event' : 'events'}`;
+  const summary =
+    total > shown.length
+      ? `${count}; the newest ${shown.length} are listed here.`
+      : `${count}, newest first.`;
+  const scope = tagScope(tag);
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, tag.name),
+      description: `Events tagged ${tag.name}: ${count}.`,
+      canonical: urlOf(site, tagPath(tag.slug)),
+      alternates: [...feedAlternates(site, { kind: 'site' }), ...feedAlternates(site, scope)],
+    },
+    '@tag',
+    {
+      tag: { name: tag.name },
+      summary,
+      feeds: feedLinks(site, scope),
+      items: shown.map((e) => listItem(site, e)),
+    },
+  );
+};
+
+const byName = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+
+/** Every tag by name, with its count and a link to the OPML file of all tag feeds. */
+export const renderTagsIndex = (site: SiteConfig, tags: readonly TagCount[]): string => {
+  const sorted = [...tags].sort(
+    (a, b) => byName.compare(a.name, b.name) || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0),
+  );
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, 'Tags'),
+      description: `All ${tags.length} tags of ${site.title}.`,
+      canonical: urlOf(site, TAGS_PAGE),
+      alternates: feedAlternates(site, { kind: 'site' }),
+    },
+    '@tags',
+    {
+      summary: `${tags.length} ${tags.length === 1 ? 'tag' : 'tags'}.`,
+      opml: urlOf(site, OPML_FILE),
+      tags: sorted.map((t) => ({ name: t.name, count: t.count, href: hrefOf(site, tagPath(t.slug)) })),
+    },
+  );
+};
+
+/**
+ * The home page: the latest events grouped by day (newest first), the topics among them with
+ * their counts, and the most used tags.
+ */
+export const renderHomePage = (
+  site: SiteConfig,
+  latest: readonly NewsEvent[],
+  tags: readonly TagCount[],
+  options: HomePageOptions = {},
+): string => {
+  const days = new Map<string, ListItem[]>();
+  const topics = new Map<string, number>();
+  for (const event of [...latest].sort(newestFirst)) {
+    days.set(event.date, [...(days.get(event.date) ?? []), listItem(site, event)]);
+    if (event.topic !== undefined) topics.set(event.topic, (topics.get(event.topic) ?? 0) + 1);
+  }
+  const topTags = [...tags]
+    .sort((a, b) => b.count - a.count || byName.compare(a.name, b.name))
+    .slice(0, options.topTags ?? DEFAULT_TOP_TAGS);
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site),
+      description: site.description,
+      canonical: urlOf(site, HOME_PAGE),
+      alternates: feedAlternates(site, { kind: 'site' }),
+    },
+    '@home',
+    {
+      siteTitle: site.title,
+      description: site.description,
+      days: [...days].map(([date, items]) => ({ date, href: hrefOf(site, dayPath(date)), items })),
+      topics: [...topics]
+        .map(([name, count]) => ({ name, count }))
+        .sort((a, b) => b.count - a.count || byName.compare(a.name, b.name)),
+      tags: topTags.map((t) => ({ name: t.name, count: t.count, href: hrefOf(site, tagPath(t.slug)) })),
+      allTags: hrefOf(site, TAGS_PAGE),
+    },
+  );
+};

@@ -1,0 +1,264 @@
+/**
+ * Eta templates of the site's pages, kept as strings so esbuild bundles them with the code that
+ * renders them. pages.ts compiles each once at module load.
+ *
+ * Rules for editing: every value is written with `<%= %>`, which escapes it for text and quoted
+ * attributes. The only raw outputs (`<%~ %>`) are `it.content` in the layout and `include(...)`,
+ * both HTML the engine itself rendered. Every URL reaches a template precomputed by pages.ts.
+ * Keep control tags (`<% %>`) at the start of their line and never leave a space before a line
+ * break: the html-validate tests reject trailing whitespace.
+ */
+
+/** Small, readable without JavaScript, one column that fits a phone; follows the reader's dark mode. */
+const CSS = [
+  ':root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#5a5a5a;--link:#0b57d0;--rule:#ddd}',
+  '@media (prefers-color-scheme:dark){:root{--fg:#e6e6e6;--bg:#151515;--muted:#a6a6a6;--link:#8ab4f8;--rule:#333}}',
+  '*{box-sizing:border-box}',
+  'body{margin:0 auto;max-width:44rem;padding:0 1rem 2rem;color:var(--fg);background:var(--bg);font:1.0625rem/1.6 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow-wrap:break-word}',
+  'a{color:var(--link)}',
+  'h1{font-size:1.45rem;line-height:1.3;margin:.4rem 0 1rem}',
+  'h2{font-size:1.15rem;margin:1.6rem 0 .5rem}',
+  'h3{font-size:1rem;margin:1.2rem 0 .4rem}',
+  '.site{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;justify-content:space-between;padding:.75rem 0;border-bottom:1px solid var(--rule)}',
+  '.brand{font-weight:700;text-decoration:none;color:var(--fg)}',
+  '.site nav a{margin-left:.75rem}',
+  '.meta,.formats,.context,.count,footer{color:var(--muted);font-size:.9rem}',
+  '.topic{font-weight:600}',
+  'figure{margin:1rem 0}',
+  'img{max-width:100%;height:auto;display:block}',
+  'figcaption{color:var(--muted);font-size:.9rem;margin-top:.3rem}',
+  'ol,ul{padding-left:1.4rem}',
+  'li{margin:.35rem 0}',
+  '.tags{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem}',
+  '.tags li{margin:0}',
+  '.tags a{display:inline-block;padding:.1rem .55rem;border:1px solid var(--rule);border-radius:1rem;text-decoration:none}',
+  '.context{display:block;font-style:italic}',
+  '#subscribe{border:1px solid var(--rule);border-radius:.5rem;padding:0 1rem .5rem}',
+  'footer{margin-top:2.5rem;padding-top:.75rem;border-top:1px solid var(--rule)}',
+].join('\n');
+
+/** The page shell: head with canonical URL and feed discovery, site header, the page, the footer. */
+export const LAYOUT = `<!DOCTYPE html>
+<html lang="<%= it.lang %>">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title><%= it.title %></title>
+<% if (it.description) { %>
+<meta name="description" content="<%= it.description %>">
+<% } %>
+<link rel="canonical" href="<%= it.canonical %>">
+<% for (const link of it.alternates) { %>
+<link rel="alternate" type="<%= link.type %>" title="<%= link.title %>" href="<%= link.href %>">
+<% } %>
+<style>
+${CSS}
+</style>
+</head>
+<body>
+<header class="site">
+<a class="brand" href="<%= it.nav.home %>"><%= it.siteTitle %></a>
+<nav aria-label="Site">
+<a href="<%= it.nav.home %>">Latest</a>
+<a href="<%= it.nav.tags %>">Tags</a>
+</nav>
+</header>
+<main>
+<%~ it.content %>
+</main>
+<footer>
+<p>Follow all events:
+<% it.siteFeeds.forEach((feed, i) => { %>
+<%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
+<% }) %>
+· <a href="<%= it.nav.opml %>" type="text/x-opml">every tag feed (OPML)</a></p>
+</footer>
+</body>
+</html>
+`;
+
+/**
+ * One event in a list (day, tag and home pages): `it.item` from pages.ts's `listItem`. A list of
+ * one day leaves the date out (`it.showDate`), one grouped by topic leaves the topic out (`it.showTopic`).
+ */
+export const EVENT_ITEM = `<li><a href="<%= it.item.href %>"><%= it.item.headline %></a>
+<% const topic = it.showTopic ? it.item.topic : undefined %>
+<% if (it.showDate || topic) { %>
+<span class="meta">
+<% if (it.showDate) { %>
+<a href="<%= it.item.dayHref %>"><time datetime="<%= it.item.date %>"><%= it.item.date %></time></a>
+<% } %>
+<% if (it.showDate && topic) { %>
+·
+<% } %>
+<% if (topic) { %>
+<span class="topic"><%= topic %></span>
+<% } %>
+</span>
+<% } %>
+</li>
+`;
+
+/** An event's page, in the seed archive's order: formats, date and topic, headline, body, sources, related. */
+export const EVENT_PAGE = `<article>
+<p class="formats">Formats:
+<a href="<%= it.formats.html %>" aria-current="page">HTML</a>
+<a href="<%= it.formats.json %>" type="application/json">JSON</a>
+<a href="<%= it.formats.xml %>" type="application/xml">XML</a></p>
+<p class="meta"><a href="<%= it.dayHref %>"><time datetime="<%= it.date %>"><%= it.date %></time></a>
+<% if (it.topic) { %>
+· <span class="topic"><%= it.topic %></span>
+<% } %>
+</p>
+<h1><%= it.headline %></h1>
+<% if (it.image) { %>
+<figure>
+<img src="<%= it.image.src %>" alt="<%= it.image.alt %>" loading="lazy" decoding="async">
+<% if (it.image.caption) { %>
+<figcaption><%= it.image.caption %></figcaption>
+<% } %>
+</figure>
+<% } %>
+<% for (const lines of it.paragraphs) { %>
+<p>
+<% lines.forEach((line, i) => { %>
+<% if (i > 0) { %>
+<br>
+<% } %>
+<%= line %>
+<% }) %>
+</p>
+<% } %>
+<% if (it.sources.length > 0) { %>
+<section aria-labelledby="sources">
+<h2 id="sources">Sources</h2>
+<ol>
+<% for (const source of it.sources) { %>
+<% if (source.href) { %>
+<li><a href="<%= source.href %>" rel="nofollow noopener"><%= source.name %></a></li>
+<% } else { %>
+<li><%= source.name %></li>
+<% } %>
+<% } %>
+</ol>
+</section>
+<% } %>
+<% if (it.tags.length > 0) { %>
+<section aria-labelledby="tags">
+<h2 id="tags">Tags</h2>
+<ul class="tags">
+<% for (const tag of it.tags) { %>
+<li><a href="<%= tag.href %>" rel="tag"><%= tag.name %></a></li>
+<% } %>
+</ul>
+</section>
+<% } %>
+<% if (it.related.length > 0) { %>
+<section aria-labelledby="related">
+<h2 id="related">Related</h2>
+<ol>
+<% for (const item of it.related) { %>
+<li><a href="<%= item.href %>"><%= item.headline %></a>
+<span class="context">Context: <%= item.context %></span></li>
+<% } %>
+</ol>
+</section>
+<% } %>
+</article>
+`;
+
+/** A day's events, grouped by topic as the archive's day pages are. */
+export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.date %></time></h1>
+<% if (it.groups.length === 0) { %>
+<p>No events on this day.</p>
+<% } %>
+<% it.groups.forEach((group, i) => { %>
+<section aria-labelledby="topic-<%= i + 1 %>">
+<h2 id="topic-<%= i + 1 %>"><%= group.topic %></h2>
+<ul>
+<% for (const item of group.items) { %>
+<%~ include('@event-item', { item, showDate: false, showTopic: false }) %>
+<% } %>
+</ul>
+</section>
+<% }) %>
+`;
+
+/** A tag's events, newest first, with its feeds and the place the subscription form will take. */
+export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
+<p class="meta"><%= it.summary %></p>
+<section id="subscribe" aria-labelledby="subscribe-heading">
+<h2 id="subscribe-heading">Follow <%= it.tag.name %></h2>
+<p>In a feed reader:
+<% it.feeds.forEach((feed, i) => { %>
+<%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
+<% }) %>
+</p>
+</section>
+<section aria-labelledby="events-heading">
+<h2 id="events-heading">Events</h2>
+<% if (it.items.length === 0) { %>
+<p>No events yet.</p>
+<% } else { %>
+<ul>
+<% for (const item of it.items) { %>
+<%~ include('@event-item', { item, showDate: true, showTopic: true }) %>
+<% } %>
+</ul>
+<% } %>
+</section>
+`;
+
+/** Every tag with its number of events. */
+export const TAGS_INDEX = `<h1>Tags</h1>
+<p class="meta"><%= it.summary %> Every tag has its own feeds; <a href="<%= it.opml %>" type="text/x-opml">all tag feeds as OPML</a>.</p>
+<% if (it.tags.length > 0) { %>
+<ul>
+<% for (const tag of it.tags) { %>
+<li><a href="<%= tag.href %>"><%= tag.name %></a> <span class="count">(<%= tag.count %>)</span></li>
+<% } %>
+</ul>
+<% } %>
+`;
+
+/** The latest events by day, then the topics among them and the most used tags. */
+export const HOME_PAGE = `<h1><%= it.siteTitle %></h1>
+<% if (it.description) { %>
+<p><%= it.description %></p>
+<% } %>
+<section aria-labelledby="latest">
+<h2 id="latest">Latest events</h2>
+<% if (it.days.length === 0) { %>
+<p>No events yet.</p>
+<% } %>
+<% for (const day of it.days) { %>
+<h3><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></h3>
+<ul>
+<% for (const item of day.items) { %>
+<%~ include('@event-item', { item, showDate: false, showTopic: true }) %>
+<% } %>
+</ul>
+<% } %>
+</section>
+<% if (it.topics.length > 0) { %>
+<section aria-labelledby="topics">
+<h2 id="topics">Topics</h2>
+<ul>
+<% for (const topic of it.topics) { %>
+<li><%= topic.name %> <span class="count">(<%= topic.count %>)</span></li>
+<% } %>
+</ul>
+</section>
+<% } %>
+<% if (it.tags.length > 0) { %>
+<section aria-labelledby="top-tags">
+<h2 id="top-tags">Tags</h2>
+<ul class="tags">
+<% for (const tag of it.tags) { %>
+<li><a href="<%= tag.href %>"><%= tag.name %></a> <span class="count"><%= tag.count %></span></li>
+<% } %>
+</ul>
+<p><a href="<%= it.allTags %>">All tags</a></p>
+</section>
+<% } %>
+`;

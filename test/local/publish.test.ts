@@ -1,0 +1,181 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishMarked } from '../../shared/services/publish.js';
+import { makeEventInput } from '../helpers/builders.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+
+let rt: TestRuntime;
+
+/** Every file under the site folder with its bytes. */
+const snapshot = (): Map<string, string> => {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.set(relative(rt.siteDir, path), readFileSync(path, 'utf8'));
+    }
+  };
+  try {
+    walk(rt.siteDir);
+  } catch {
+    // no site yet
+  }
+  return files;
+};
+
+const changedBetween = (before: Map<string, string>, after: Map<string, string>): string[] =>
+  [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k)).sort();
+
+const post = async (overrides: Record<string, unknown>) => {
+  const res = await rt.write('POST', '/api/events', makeEventInput(overrides));
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+};
+
+beforeAll(async () => {
+  rt = await startTestRuntime();
+  await post({ date: '2016-11-14', headline: 'Publishing alpha one', tags: ['Alpha', 'Beta'] });
+  await post({ date: '2016-11-14', headline: 'Publishing alpha two', tags: ['Alpha'] });
+  await post({ date: '2016-11-15', headline: 'Publishing beta one', tags: ['Beta'] });
+  await rt.capture.idle();
+  await rt.publish();
+});
+afterAll(() => rt.dispose());
+
+describe('the first publish', () => {
+  it('writes every page, format and feed', () => {
+    const files = [...snapshot().keys()].sort();
+    expect(files).toEqual(
+      [
+        'index.html',
+        'tags/index.html',
+        'feeds/index.opml',
+        'feeds/all.rss',
+        'feeds/all.atom',
+        'feeds/all.json',
+        'news/2016/11/14/index.html',
+        'news/2016/11/15/index.html',
+        'tags/alpha.html',
+        'tags/beta.html',
+        ...['alpha', 'beta'].flatMap((t) => ['rss', 'atom', 'json'].map((f) => `feeds/tags/${t}.${f}`)),
+        ...[
+          '2016/11/14/publishing-alpha-one',
+          '2016/11/14/publishing-alpha-two',
+          '2016/11/15/publishing-beta-one',
+        ].flatMap((id) => ['html', 'json', 'xml'].map((f) => `news/${id}.${f}`)),
+      ].sort(),
+    );
+  });
+});
+
+describe('incremental publishing', () => {
+  it('writes nothing when nothing is marked', async () => {
+    const before = snapshot();
+    const mtimes = [...before.keys()].map((k) => statSync(join(rt.siteDir, k)).mtimeMs);
+    const report = await rt.publish();
+    expect(report).toMatchObject({ written: 0, removed: 0, marksCleared: 0 });
+    expect([...before.keys()].map((k) => statSync(join(rt.siteDir, k)).mtimeMs)).toEqual(mtimes);
+  });
+
+  it('after one new event, changes only its pages, its day, its tags and the site-wide files', async () => {
+    const before = snapshot();
+    const id = await post({ date: '2016-11-15', headline: 'Publishing alpha three', tags: ['Alpha'] });
+    await rt.capture.idle();
+    await rt.publish();
+    expect(changedBetween(before, snapshot())).toEqual(
+      [
+        `news/${id}.html`,
+        `news/${id}.json`,
+        `news/${id}.xml`,
+        'news/2016/11/15/index.html',
+        'tags/alpha.html',
+        'feeds/tags/alpha.rss',
+        'feeds/tags/alpha.atom',
+        'feeds/tags/alpha.json',
+        'feeds/all.rss',
+        'feeds/all.atom',
+        'feeds/all.json',
+        'index.html',
+        'tags/index.html',
+      ].sort(),
+    );
+  });
+
+  it('removes a deleted event from its pages and feeds', async () => {
+    const id = '2016/11/15/publishing-beta-one';
+    expect((await rt.write('DELETE', `/api/events/${id}`)).status).toBe(200);
+    await rt.capture.idle();
+    await rt.publish();
+    const after = snapshot();
+    expect(after.has(`news/${id}.html`)).toBe(false);
+    expect(after.get('feeds/tags/beta.rss')).not.toContain('publishing-beta-one');
+    expect(after.get('feeds/all.atom')).not.toContain('publishing-beta-one');
+    expect(after.get('news/2016/11/15/index.html')).not.toContain('publishing-beta-one');
+    expect(after.get('tags/beta.html')).not.toContain('publishing-beta-one');
+  });
+
+  it('keeps a mark that a newer change renewed while the run worked', async () => {
+    await post({ date: '2016-11-16', headline: 'Publishing during a run', tags: ['Gamma'] });
+    await rt.capture.idle();
+    let renewed = false;
+    const store = {
+      ...rt.store,
+      // The moment the run starts clearing, a new change to the same tag arrives.
+      clearMark: async (mark: Parameters<typeof rt.store.clearMark>[0]) => {
+        if (!renewed && mark.kind === 'tag' && mark.key === 'gamma') {
+          renewed = true;
+          await rt.store.markDirty(
+            [{ kind: 'tag', key: 'gamma' }],
+            new Date(Date.parse(mark.markedAt) + 1000).toISOString(),
+          );
+        }
+        return rt.store.clearMark(mark);
+      },
+    };
+    const objects = (await import('../../local/site-folder.js')).makeFolderObjectStore(rt.siteDir);
+    const site = { siteUrl: rt.url, title: 'Tidings', description: 'd', language: 'en', feedSize: 50 };
+    const first = await publishMarked({ store, objects, site });
+    expect(renewed).toBe(true);
+    expect(first.marksKept).toBe(1);
+    const tagMarks = await rt.store.listMarks('tag');
+    expect(tagMarks.map((m) => m.key)).toEqual(['gamma']);
+    const second = await rt.publish();
+    expect(second.marksCleared).toBeGreaterThanOrEqual(1);
+    expect(await rt.store.listMarks('tag')).toEqual([]);
+  });
+});
+
+describe('the local server serves the site like a CDN', () => {
+  it.each([
+    ['/feeds/all.rss', 'application/rss+xml; charset=utf-8'],
+    ['/feeds/all.atom', 'application/atom+xml; charset=utf-8'],
+    ['/feeds/all.json', 'application/feed+json; charset=utf-8'],
+    ['/feeds/index.opml', 'text/x-opml; charset=utf-8'],
+    ['/', 'text/html; charset=utf-8'],
+    ['/news/2016/11/14/', 'text/html; charset=utf-8'],
+    ['/news/2016/11/14/publishing-alpha-one.json', 'application/json; charset=utf-8'],
+    ['/news/2016/11/14/publishing-alpha-one.xml', 'application/xml; charset=utf-8'],
+  ])('%s as %s, with validators and 304s', async (path, type) => {
+    const res = await rt.request(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(type);
+    const etag = res.headers.get('etag');
+    const lastModified = res.headers.get('last-modified');
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect(lastModified).toMatch(/GMT$/);
+    await res.arrayBuffer();
+    expect((await rt.request(path, { headers: { 'if-none-match': etag ?? '' } })).status).toBe(304);
+    expect((await rt.request(path, { headers: { 'if-modified-since': lastModified ?? '' } })).status).toBe(
+      304,
+    );
+    expect((await rt.request(path, { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
+  });
+
+  it('answers 404 for what was not published, and never leaves the folder', async () => {
+    expect((await rt.request('/news/2099/01/01/nothing.html')).status).toBe(404);
+    expect((await rt.request('/../api-key')).status).toBe(404);
+    expect((await rt.request('/%2e%2e/api-key')).status).toBe(404);
+  });
+});
