@@ -150,14 +150,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     },
   };
   // One run at a time; a request while one runs waits for it and then runs again.
-  let running: Promise<PublishReport> = Promise.resolve({
-    written: 0,
-    unchanged: 0,
-    removed: 0,
-    marksCleared: 0,
-    marksKept: 0,
-    failed: 0,
-  });
+  let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
   const publish = (full = false): Promise<PublishReport> => {
     running = running
       .catch(() => undefined)

@@ -61,16 +61,18 @@ const pool = async <T>(items: readonly T[], fn: (item: T) => Promise<void>): Pro
   );
 };
 
+export const emptyPublishReport = (): PublishReport => ({
+  written: 0,
+  unchanged: 0,
+  removed: 0,
+  marksCleared: 0,
+  marksKept: 0,
+  failed: 0,
+});
+
 /** One publish run: reads are cached for the run, writes skip identical bytes. */
 class Run {
-  readonly report: PublishReport = {
-    written: 0,
-    unchanged: 0,
-    removed: 0,
-    marksCleared: 0,
-    marksKept: 0,
-    failed: 0,
-  };
+  readonly report = emptyPublishReport();
   private readonly tagEvents = new Map<string, Promise<NewsEvent[]>>();
   private tags?: Promise<TagSummary[]>;
 

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../../shared/domain/event.js';
 import { buildFeedModel } from '../../../shared/domain/feed-model.js';
 import type { FeedScope, SiteConfig } from '../../../shared/domain/site.js';
 import { tagSlug } from '../../../shared/domain/slug.js';
 import { renderFeed } from '../../../shared/render/feeds.js';
+import { textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 // Defence in depth: events built here skip validation, so every string can hold what validation would
 // have refused. The feeds must still be well-formed, hold no character XML cannot carry, and give
@@ -103,36 +104,6 @@ const wellFormednessProblems = (xml: string): string[] => {
   return problems;
 };
 
-const XML_REFS: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-const decodeXml = (s: string): string =>
-  s.replace(
-    /&(?:#x([0-9a-fA-F]+)|#(\d+)|(lt|gt|amp|quot|apos));/g,
-    (_m, hex?: string, dec?: string, name?: string) =>
-      hex
-        ? String.fromCodePoint(Number.parseInt(hex, 16))
-        : dec
-          ? String.fromCodePoint(Number(dec))
-          : (XML_REFS[name ?? ''] ?? ''),
-  );
-const ARRAYS = new Set(['item', 'entry', 'category', 'link', 'atom:link', 'enclosure']);
-const xmlParser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  isArray: (name) => ARRAYS.has(name),
-  entityDecoder: {
-    decode: decodeXml,
-    setExternalEntities() {},
-    addInputEntities() {},
-    reset() {},
-    setXmlVersion() {},
-  },
-});
-// biome-ignore lint/suspicious/noExplicitAny: parsed XML is walked by hand in assertions
-type Node = any;
-const textOf = (node: Node): string => (typeof node === 'string' ? node : (node?.['#text'] ?? ''));
 /** HTML text as a reader shows it: the renderer escapes only these five. */
 const unescapeHtml = (s: string): string =>
   s.replace(
@@ -259,7 +230,7 @@ describe('feeds of arbitrary text (property)', () => {
         expect(wellFormednessProblems(rss)).toEqual([]);
         const channel = xmlParser.parse(rss).rss.channel;
         expect(textOf(channel.title)).toBe(title);
-        const items: Node[] = channel.item ?? [];
+        const items: XmlNode[] = channel.item ?? [];
         expect(items).toHaveLength(model.items.length);
         items.forEach((item, i) => {
           // `feed` leaves out an empty title; RSS needs a title or a description, and there is always a description.
@@ -272,17 +243,17 @@ describe('feeds of arbitrary text (property)', () => {
         expect(wellFormednessProblems(atom)).toEqual([]);
         const feed = xmlParser.parse(atom).feed;
         expect(textOf(feed.title)).toBe(title);
-        const entries: Node[] = feed.entry ?? [];
+        const entries: XmlNode[] = feed.entry ?? [];
         expect(entries).toHaveLength(model.items.length);
         entries.forEach((entry, i) => {
           const item = model.items[i];
           expect(unescapeHtml(textOf(entry.title))).toBe(headlines[i]);
           expect(textOf(entry.id)).toBe(item?.id);
-          expect((entry.category ?? []).map((c: Node) => [c['@_term'], c['@_label']])).toEqual(
+          expect((entry.category ?? []).map((c: XmlNode) => [c['@_term'], c['@_label']])).toEqual(
             categories[i]?.map((c) => [c.term, c.label]),
           );
           expect(
-            entry.link.filter((l: Node) => l['@_rel'] === 'related').map((l: Node) => l['@_title']),
+            entry.link.filter((l: XmlNode) => l['@_rel'] === 'related').map((l: XmlNode) => l['@_title']),
           ).toEqual(item?.sources.filter((s) => s.url).map((s) => legal(s.name)));
         });
 
@@ -290,7 +261,7 @@ describe('feeds of arbitrary text (property)', () => {
         expect(json.version).toBe('https://jsonfeed.org/version/1.1');
         expect(json.title).toBe(title);
         expect(json.items).toHaveLength(model.items.length);
-        json.items.forEach((item: Node, i: number) => {
+        json.items.forEach((item: XmlNode, i: number) => {
           expect(item.title ?? '').toBe(headlines[i]);
           expect(item.tags).toEqual(categories[i]?.map((c) => c.label));
           expect(illegalIn(JSON.stringify(item))).toEqual([]);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseFeed } from '@rowanmanning/feed-parser';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import {
   correctedEvent,
@@ -29,6 +29,7 @@ import {
 import { SLUG_PATTERN } from '../../../shared/domain/slug.js';
 import { renderFeed } from '../../../shared/render/feeds.js';
 import { makeEventInput } from '../../helpers/builders.js';
+import { textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 const site: SiteConfig = {
   siteUrl: 'https://news.example.org',
@@ -69,41 +70,7 @@ const isXmlChar = (cp: number): boolean =>
   cp >= 0x10000;
 const illegalChars = (s: string): string[] => [...s].filter((c) => !isXmlChar(c.codePointAt(0) ?? 0));
 
-// fast-xml-parser leaves numeric references alone; this decodes XML's own references, and only them.
-const XML_REFS: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-const decodeXml = (s: string): string =>
-  s.replace(
-    /&(?:#x([0-9a-fA-F]+)|#(\d+)|(lt|gt|amp|quot|apos));/g,
-    (_m, hex?: string, dec?: string, name?: string) =>
-      hex
-        ? String.fromCodePoint(Number.parseInt(hex, 16))
-        : dec
-          ? String.fromCodePoint(Number(dec))
-          : (XML_REFS[name ?? ''] ?? ''),
-  );
-const ARRAYS = new Set(['item', 'entry', 'category', 'link', 'atom:link', 'enclosure']);
-const xmlParser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  isArray: (name) => ARRAYS.has(name),
-  entityDecoder: {
-    decode: decodeXml,
-    setExternalEntities() {},
-    addInputEntities() {},
-    reset() {},
-    setXmlVersion() {},
-  },
-});
-
-// biome-ignore lint/suspicious/noExplicitAny: parsed XML is walked by hand in assertions
-type Node = any;
-/** An element's text whether it is a bare string or has attributes. */
-const textOf = (node: Node): string => (typeof node === 'string' ? node : (node?.['#text'] ?? ''));
-
-const parseXml = (xml: string): Node => {
+const parseXml = (xml: string): XmlNode => {
   expect(XMLValidator.validate(xml)).toBe(true);
   expect(illegalChars(xml)).toEqual([]);
   return xmlParser.parse(xml);
@@ -230,7 +197,7 @@ describe('RSS 2.0', () => {
   const xml = renderFeed(model, 'rss');
   const doc = parseXml(xml);
   const channel = doc.rss.channel;
-  const items: Node[] = channel.item;
+  const items: XmlNode[] = channel.item;
 
   it('is RSS 2.0 a feed reader understands', () => {
     expect(doc.rss['@_version']).toBe('2.0');
@@ -259,7 +226,7 @@ describe('RSS 2.0', () => {
 
   it('links to itself with atom:link rel="self" and its type, and to its siblings', () => {
     expect(doc.rss['@_xmlns:atom']).toBe('http://www.w3.org/2005/Atom');
-    const links: Node[] = channel['atom:link'];
+    const links: XmlNode[] = channel['atom:link'];
     expect(links.filter((l) => l['@_rel'] === 'self')).toEqual([
       {
         '@_href': 'https://news.example.org/feeds/all.rss',
@@ -294,7 +261,7 @@ describe('RSS 2.0', () => {
 
   it('has every tag as a category whose domain is the tag page', () => {
     items.forEach((item, i) => {
-      const categories: Node[] = item.category ?? [];
+      const categories: XmlNode[] = item.category ?? [];
       expect(categories.map((c) => [textOf(c), c['@_domain']])).toEqual(
         model.items[i]?.categories.map((c) => [c.label, `https://news.example.org/tags/${c.term}.html`]),
       );
@@ -339,7 +306,7 @@ describe('Atom (RFC 4287)', () => {
   const xml = renderFeed(model, 'atom');
   const doc = parseXml(xml);
   const feed = doc.feed;
-  const entries: Node[] = feed.entry;
+  const entries: XmlNode[] = feed.entry;
 
   it('is Atom a feed reader understands', () => {
     expect(feed['@_xmlns']).toBe('http://www.w3.org/2005/Atom');
@@ -369,7 +336,7 @@ describe('Atom (RFC 4287)', () => {
   });
 
   it('links to itself (rel="self"), its HTML page (rel="alternate") and its siblings, with types', () => {
-    const links = (feed.link as Node[]).map((l) => [l['@_rel'], l['@_type'], l['@_href']]);
+    const links = (feed.link as XmlNode[]).map((l) => [l['@_rel'], l['@_type'], l['@_href']]);
     expect(links).toEqual([
       ['alternate', 'text/html', 'https://news.example.org/tags/syria.html'],
       ['self', 'application/atom+xml', 'https://news.example.org/feeds/tags/syria.atom'],
@@ -389,7 +356,7 @@ describe('Atom (RFC 4287)', () => {
       expect(textOf(entry.updated)).toBe(expected?.updated);
       expect(textOf(entry.published)).toMatch(RFC_3339);
       expect(textOf(entry.published)).toBe(expected?.published);
-      const alternate = (entry.link as Node[]).filter((l) => l['@_rel'] === 'alternate');
+      const alternate = (entry.link as XmlNode[]).filter((l) => l['@_rel'] === 'alternate');
       expect(alternate).toEqual([{ '@_rel': 'alternate', '@_type': 'text/html', '@_href': expected?.url }]);
     });
     expect(new Set(entries.map((e) => textOf(e.id))).size).toBe(entries.length);
@@ -397,7 +364,7 @@ describe('Atom (RFC 4287)', () => {
 
   it('has every tag as a category with a safe term, a label and the tag page as scheme', () => {
     entries.forEach((entry, i) => {
-      const categories = (entry.category as Node[]).map((c) => [c['@_term'], c['@_label'], c['@_scheme']]);
+      const categories = (entry.category as XmlNode[]).map((c) => [c['@_term'], c['@_label'], c['@_scheme']]);
       expect(categories).toEqual(model.items[i]?.categories.map((c) => [c.term, c.label, c.scheme]));
       for (const [term] of categories) expect(term).toMatch(SLUG_PATTERN);
     });
@@ -419,7 +386,7 @@ describe('Atom (RFC 4287)', () => {
   it('links each source as rel="related" and the image as rel="enclosure" with its MIME type', () => {
     entries.forEach((entry, i) => {
       const expected = model.items[i];
-      const links = entry.link as Node[];
+      const links = entry.link as XmlNode[];
       expect(links.filter((l) => l['@_rel'] === 'related').map((l) => [l['@_href'], l['@_title']])).toEqual(
         expected?.sources.map((s) => [s.url, s.name]),
       );
@@ -443,11 +410,11 @@ describe('Atom (RFC 4287)', () => {
     const urls = [
       textOf(feed.id),
       textOf(feed.author.uri),
-      ...(feed.link as Node[]).map((l) => l['@_href']),
+      ...(feed.link as XmlNode[]).map((l) => l['@_href']),
       ...entries.flatMap((e) => [
         textOf(e.id),
-        ...(e.link as Node[]).map((l) => l['@_href']),
-        ...(e.category as Node[]).map((c) => c['@_scheme']),
+        ...(e.link as XmlNode[]).map((l) => l['@_href']),
+        ...(e.category as XmlNode[]).map((c) => c['@_scheme']),
       ]),
     ];
     expect(urls.length).toBeGreaterThan(10);
@@ -475,7 +442,7 @@ describe('JSON Feed 1.1', () => {
 
   it('has items with id, url, title, HTML content, summary, RFC 3339 dates, tags and image', () => {
     expect(json.items).toHaveLength(site.feedSize);
-    json.items.forEach((item: Node, i: number) => {
+    json.items.forEach((item: XmlNode, i: number) => {
       const expected = model.items[i];
       expect(item.id).toBe(expected?.id);
       expect(item.url).toBe(expected?.url);
@@ -490,11 +457,11 @@ describe('JSON Feed 1.1', () => {
       expect(item.image).toBe(expected?.image?.url);
       expect(item).not.toHaveProperty('author');
     });
-    expect(new Set(json.items.map((i: Node) => i.id)).size).toBe(json.items.length);
+    expect(new Set(json.items.map((i: XmlNode) => i.id)).size).toBe(json.items.length);
   });
 
   it('lists the sources in content_html and in _tidings.sources', () => {
-    json.items.forEach((item: Node, i: number) => {
+    json.items.forEach((item: XmlNode, i: number) => {
       const sources = model.items[i]?.sources ?? [];
       expect(item._tidings.sources).toEqual(sources);
       for (const s of sources) expect(item.content_html).toContain(`<a href="${s.url}">`);
@@ -595,7 +562,7 @@ describe('what the feed package gets wrong, handled', () => {
     const rss = parseXml(out.rss).rss.channel;
     const atom = parseXml(out.atom).feed;
     expect(rss.item[0].category.map(textOf)).toEqual(['R&amp;D', 'C<D "E"']);
-    expect(atom.entry[0].category.map((c: Node) => [c['@_term'], c['@_label']])).toEqual([
+    expect(atom.entry[0].category.map((c: XmlNode) => [c['@_term'], c['@_label']])).toEqual([
       ['r-amp-d', 'R&amp;D'],
       ['c-d-e', 'C<D "E"'],
     ]);
@@ -620,7 +587,7 @@ describe('what the feed package gets wrong, handled', () => {
     const atom = parseXml(out.atom).feed.entry[0];
     expect(rss.enclosure).toBeUndefined();
     expect(textOf(rss['content:encoded'])).toContain('<img src="https://example.com/photo"');
-    expect(atom.link.filter((l: Node) => l['@_rel'] === 'enclosure')).toEqual([
+    expect(atom.link.filter((l: XmlNode) => l['@_rel'] === 'enclosure')).toEqual([
       { '@_rel': 'enclosure', '@_href': 'https://example.com/photo', '@_title': 'A <caption> & more' },
     ]);
     expect(textOf(atom.content)).toContain('<img src="https://example.com/photo"');
@@ -629,7 +596,7 @@ describe('what the feed package gets wrong, handled', () => {
 
   it('keeps Atom and RSS links of sources with query strings intact', () => {
     const atom = parseXml(out.atom).feed.entry[0];
-    expect(atom.link.filter((l: Node) => l['@_rel'] === 'related')).toEqual([
+    expect(atom.link.filter((l: XmlNode) => l['@_rel'] === 'related')).toEqual([
       { '@_rel': 'related', '@_href': 'https://example.com/a?b=1&c=2', '@_title': 'Source <One> & "Two"' },
     ]);
   });
