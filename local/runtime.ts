@@ -26,6 +26,7 @@ import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { postEvents } from '../shared/services/events.js';
 import {
+  emptyPublishReport,
   type PublishDeps,
   type PublishReport,
   publishAll,
