@@ -1,5 +1,6 @@
 import { runFanout } from './fanout.js';
 import { runIngest } from './ingest.js';
+import { runPublish } from './publish.js';
 
 // The SDK warns that its releases after January 2027 need Node 22; Lambda runs 22, this machine may run 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -8,6 +9,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   ingest: runIngest,
   fanout: runFanout,
+  publish: runPublish,
 };
 
 const [name, ...args] = process.argv.slice(2);

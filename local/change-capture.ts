@@ -80,7 +80,15 @@ export class ChangeCapture {
         try {
           await store.putEvent(next, previous);
         } catch (error) {
-          this.append({ t: 'failed', seq: intent.seq });
+          // A write can commit and still fail (its answer lost, the SDK's retry refused by the
+          // condition): what the table holds decides whether the change happened.
+          const current = await store.getEvent(next.id).catch(() => undefined);
+          if (current && current.revision === next.revision && current.updatedAt === next.updatedAt) {
+            this.append({ t: 'done', seq: intent.seq });
+            this.enqueue(intent);
+          } else {
+            this.append({ t: 'failed', seq: intent.seq });
+          }
           throw error;
         } finally {
           this.inFlightWrites -= 1;

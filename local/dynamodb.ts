@@ -33,7 +33,11 @@ export const freePort = (): Promise<number> =>
  * path is given. Its own process lets the store and the handlers use a core each.
  */
 export const startDynalite = async (path?: string): Promise<LocalDynamo> => {
-  const child = fork(SERVER_SCRIPT, path ? [path] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Plain JavaScript: none of this process's node options (loaders, --eval) apply to it.
+  const child = fork(SERVER_SCRIPT, path ? [path] : [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: { port?: number }) =>
       message.port ? resolve(message.port) : reject(new Error('dynalite did not report its port')),

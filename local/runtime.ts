@@ -33,7 +33,7 @@ import {
   publishMarked,
 } from '../shared/services/publish.js';
 import { ChangeCapture } from './change-capture.js';
-import { ensureTable, freePort, startDynalite } from './dynamodb.js';
+import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
 import { makeFolderObjectStore } from './site-folder.js';
 import { serveSiteFolder } from './static-site.js';
@@ -88,11 +88,27 @@ const localApiKey = (dataDir: string, given: string | undefined): string => {
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
+  // What has been started so far, stopped again if the start fails half-way.
+  const started: (() => unknown)[] = [() => dynamo.close()];
+  try {
+    return await startOn(dynamo, dataDir, options, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    throw error;
+  }
+};
+
+const startOn = async (
+  dynamo: LocalDynamo,
+  dataDir: string,
+  options: RuntimeOptions,
+  started: (() => unknown)[],
+): Promise<Runtime> => {
   const now = options.now ?? (() => new Date().toISOString());
   const log = options.log ?? (() => undefined);
-
-  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
   const db = createDocumentClient({ endpoint: dynamo.endpoint });
+  started.push(() => db.destroy());
   const fresh = await ensureTable(db, LOCAL_TABLE);
   const baseStore = makeEventStore(db, LOCAL_TABLE);
 
@@ -115,6 +131,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const replayed = await capture.recover((id) => baseStore.getEvent(id));
   if (replayed > 0) log(`replaying ${replayed} changes captured before the last stop`);
   capture.start();
+  started.push(() => capture.stop());
 
   const apiKey = localApiKey(dataDir, options.apiKey);
   const keys = makeApiKeyStore(db, LOCAL_TABLE);
@@ -200,6 +217,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
           );
         }, interval)
       : undefined;
+  started.push(() => timer && clearInterval(timer));
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

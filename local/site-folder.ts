@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ObjectStore } from '../shared/adapters/object-store.js';
@@ -18,7 +19,7 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       if (existing?.equals(bytes)) return false;
       await mkdir(dirname(path), { recursive: true });
       // Write then rename, so the server never serves half a file.
-      const tmp = `${path}.${process.pid}.tmp`;
+      const tmp = `${path}.${randomUUID()}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, path);
       return true;

@@ -94,9 +94,23 @@ export class LocalTopic implements ChangeTopic {
       this.subscriptions = [];
       return;
     }
-    const file = JSON.parse(readFileSync(configPath, 'utf8')) as ConfigFile;
+    let file: ConfigFile;
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as ConfigFile;
+    } catch (error) {
+      this.options.log(`${configPath}: not valid JSON (${(error as Error).message}); no subscribers loaded`);
+      file = {};
+    }
     this.subscriptions = [];
+    if (file.subscriptions !== undefined && !Array.isArray(file.subscriptions)) {
+      this.options.log(`${configPath}: subscriptions must be an array; no subscribers loaded`);
+      return;
+    }
     for (const [index, entry] of (file.subscriptions ?? []).entries()) {
+      if (typeof entry !== 'object' || entry === null) {
+        this.options.log(`${configPath}: subscriptions[${index}] must be an object; skipped`);
+        continue;
+      }
       const protocol = entry.protocol;
       if (protocol !== 'http' && protocol !== 'https' && protocol !== 'log') {
         this.options.log(
@@ -259,7 +273,7 @@ export const localWebhooks = (topic: LocalTopic): WebhookRegistry => ({
   async add(url, filterPolicy) {
     const checked = filterPolicy ? validateFilterPolicy(filterPolicy) : undefined;
     if (checked && !checked.ok) throw new Error(`invalid filter policy: ${JSON.stringify(checked.issues)}`);
-    const sub = topic.subscribe(url.startsWith('https:') ? 'https' : 'http', url, checked?.policy);
+    const sub = topic.subscribe(new URL(url).protocol === 'https:' ? 'https' : 'http', url, checked?.policy);
     return { id: sub.id, url, ...(filterPolicy ? { filterPolicy } : {}), status: 'confirmed' };
   },
   async list() {
@@ -274,6 +288,8 @@ export const localWebhooks = (topic: LocalTopic): WebhookRegistry => ({
       }));
   },
   async remove(id) {
+    // Only webhooks: a `log` subscriber from the config file is not the API's to remove.
+    if (!topic.list().some((s) => s.id === id && s.protocol !== 'log')) return false;
     return topic.unsubscribe(id);
   },
 });

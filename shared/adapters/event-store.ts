@@ -156,6 +156,9 @@ const imageOf = (item: Item): Image | undefined => {
   return caption === undefined ? { url } : { url, caption };
 };
 
+/** Fields an event may lack; a listing copy must lose them when the event does. */
+const OPTIONAL_EVENT_FIELDS = ['topic', 'image'] as const;
+
 /** The attributes an event or tombstone is stored with (without keys). */
 const eventAttributes = (event: StoredEvent): Item => ({ ...event });
 
@@ -258,6 +261,12 @@ const decodeCursor = (
   if (!Object.values(k).every((v) => typeof v === 'string' && v.length > 0 && v.length <= 1024))
     throw invalid;
   if (partition && k[partition[0]] !== partition[1]) throw invalid;
+  // Only keys of items this listing returns: an event item for a day, a tag entry for a tag.
+  const { PK, SK } = k as { PK?: string; SK?: string };
+  if (PK !== undefined && !(PK.startsWith('EVENT#') || PK.startsWith('TAG#'))) throw invalid;
+  if (SK !== undefined && SK !== EVENT_SK && !SK.startsWith(TAG_ENTRY_PREFIX)) throw invalid;
+  if (PK?.startsWith('EVENT#') && SK !== EVENT_SK) throw invalid;
+  if (PK?.startsWith('TAG#') && !SK?.startsWith(TAG_ENTRY_PREFIX)) throw invalid;
   return k;
 };
 
@@ -423,12 +432,19 @@ export const makeEventStore = (
         values[`:a${i}`] = value;
         return `#a${i} = :a${i}`;
       });
+      // A correction that drops the topic or the image must drop it from the listing too.
+      const removes = OPTIONAL_EVENT_FIELDS.filter((field) => !(field in attributes)).map((field, i) => {
+        names[`#r${i}`] = field;
+        return `#r${i}`;
+      });
       try {
         const out = await db.send(
           new UpdateCommand({
             TableName: tableName,
             Key: tagEntryKey(slug, event.date, event.id),
-            UpdateExpression: `SET ${sets.join(', ')}, counted = if_not_exists(counted, :false)`,
+            UpdateExpression:
+              `SET ${sets.join(', ')}, counted = if_not_exists(counted, :false)` +
+              (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''),
             ConditionExpression: OLDER_THAN,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,

@@ -39,7 +39,7 @@ export const makeSnsWebhooks = (client: SNSClient, topicArn: string): WebhookReg
       const out = await client.send(
         new SubscribeCommand({
           TopicArn: topicArn,
-          Protocol: url.startsWith('https:') ? 'https' : 'http',
+          Protocol: new URL(url).protocol === 'https:' ? 'https' : 'http',
           Endpoint: url,
           ReturnSubscriptionArn: true,
           Attributes: filterPolicy

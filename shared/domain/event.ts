@@ -275,7 +275,12 @@ const typeName = (value: unknown): string =>
         : typeof value;
 
 /** Turns zod's issues into field paths and human rules. */
-export const toIssues = (error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): Issue[] =>
+export const toIssues = (
+  error: z.ZodError,
+  input: unknown,
+  prefix: readonly PropertyKey[] = [],
+  allowed: string = ALLOWED_FIELDS,
+): Issue[] =>
   error.issues.flatMap((issue): Issue[] => {
     const path = [...prefix, ...issue.path];
     const value = valueAt(input, issue.path);
@@ -284,7 +289,7 @@ export const toIssues = (error: z.ZodError, input: unknown, prefix: readonly Pro
         path: formatPath([...path, key]),
         rule:
           path.length === prefix.length
-            ? `is not a known field (allowed: ${ALLOWED_FIELDS})`
+            ? `is not a known field (allowed: ${allowed})`
             : 'is not a known field',
       }));
     }

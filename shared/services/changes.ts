@@ -19,18 +19,8 @@ export const processChanges = async (
   deps: ChangeDeps,
   changes: readonly EventChange[],
 ): Promise<string[]> => {
-  const failed = await projectChanges(deps, changes);
-
-  try {
-    await deps.store.markDirty(changes.flatMap(marksOf), deps.now());
-  } catch (error) {
-    logger.warn('marking pages to rebuild failed; the batch will be retried', { error: error as Error });
-    for (const change of changes) failed.add(change.sequenceNumber);
-  }
-
   const outgoing: Outgoing[] = [];
   for (const change of changes) {
-    if (failed.has(change.sequenceNumber)) continue;
     const changeType = changeTypeOf(change.oldImage, change.newImage);
     const image = change.newImage;
     if (!changeType || !image) continue;
@@ -39,7 +29,24 @@ export const processChanges = async (
       message: buildChangeMessage(changeType, image, deps.siteUrl, change.oldImage?.revision),
     });
   }
-  for (const seq of await publishChanges(deps.topic, outgoing, deps.fanout)) failed.add(seq);
 
-  return changes.map((c) => c.sequenceNumber).filter((seq) => failed.has(seq));
+  // Messages do not wait for the listings: integrators hear of a change as soon as possible. A
+  // change that fails either way is retried whole, so its message may go out twice (at least once).
+  const [projectionFailed, publishFailed] = await Promise.all([
+    (async () => {
+      const failed = await projectChanges(deps, changes);
+      try {
+        await deps.store.markDirty(changes.flatMap(marksOf), deps.now());
+      } catch (error) {
+        logger.warn('marking pages to rebuild failed; the batch will be retried', { error: error as Error });
+        for (const change of changes) failed.add(change.sequenceNumber);
+      }
+      return failed;
+    })(),
+    publishChanges(deps.topic, outgoing, deps.fanout),
+  ]);
+
+  return changes
+    .map((c) => c.sequenceNumber)
+    .filter((seq) => projectionFailed.has(seq) || publishFailed.has(seq));
 };

@@ -72,6 +72,14 @@ const runWrite = async (
         throw error;
       }
       stored = await deps.store.getEvent(id);
+      // Our own write, whose answer was lost and whose retry then failed its condition.
+      if (
+        stored &&
+        stored.revision === decision.next.revision &&
+        stored.updatedAt === decision.next.updatedAt
+      ) {
+        return { status: decision.status, event: stored };
+      }
     }
   }
 };

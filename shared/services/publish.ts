@@ -1,4 +1,10 @@
-import type { EventStore, MarkRecord, PublishStore, TagSummary } from '../adapters/event-store.js';
+import type {
+  EventStore,
+  ListingStore,
+  MarkRecord,
+  PublishStore,
+  TagSummary,
+} from '../adapters/event-store.js';
 import type { ObjectStore } from '../adapters/object-store.js';
 import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
 import { buildFeedModel } from '../domain/feed-model.js';
@@ -29,7 +35,7 @@ import {
 } from '../render/pages.js';
 
 export interface PublishDeps {
-  store: EventStore & PublishStore;
+  store: EventStore & PublishStore & Pick<ListingStore, 'recountTag'>;
   objects: ObjectStore;
   site: SiteConfig;
 }
@@ -102,7 +108,19 @@ class Run {
     return this.tags;
   }
 
-  async eventPage(event: NewsEvent): Promise<void> {
+  private readonly eventPages = new Map<string, Promise<void>>();
+
+  /** Each event page at most once per run, however many marks lead to it. */
+  eventPage(event: NewsEvent): Promise<void> {
+    let page = this.eventPages.get(event.id);
+    if (!page) {
+      page = this.buildEventPage(event);
+      this.eventPages.set(event.id, page);
+    }
+    return page;
+  }
+
+  private async buildEventPage(event: NewsEvent): Promise<void> {
     const { site } = this.deps;
     const candidates = (
       await Promise.all(event.tags.map((t) => this.eventsOfTag(t.slug, RELATED_CANDIDATES_PER_TAG)))
@@ -155,17 +173,23 @@ class Run {
     );
   }
 
-  async tag(slug: string): Promise<void> {
+  /**
+   * A tag's page and feeds. With `reconcile`, its count is first recounted from its entries: the
+   * stream keeps counts with +1/-1, and this exact count, taken after the change that marked the
+   * tag was fully applied, settles any drift from concurrent stream invocations.
+   */
+  async tag(slug: string, reconcile = false): Promise<void> {
     const events = await this.eventsOfTag(slug, Math.max(TAG_PAGE_SIZE, this.deps.site.feedSize));
-    const summary = (await this.allTags()).find((t) => t.slug === slug);
-    if (events.length === 0 || !summary) {
+    const name = events[0]?.tags.find((t) => t.slug === slug)?.name;
+    if (reconcile) await this.deps.store.recountTag(slug, name ?? slug);
+    if (events.length === 0 || name === undefined) {
       await Promise.all([
         this.remove(tagPath(slug)),
         ...FEED_FORMATS.map((format) => this.remove(feedPath({ kind: 'tag', slug, name: slug }, format))),
       ]);
       return;
     }
-    const tag = { slug, name: summary.name };
+    const tag = { slug, name };
     await Promise.all([
       this.put(tagPath(slug), renderTagPage(this.deps.site, tag, events), EVENT_FORMATS_CONTENT_TYPES.html),
       this.feeds({ kind: 'tag', ...tag }, events.slice(0, this.deps.site.feedSize)),
@@ -219,7 +243,7 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
           case 'day':
             return run.day(mark.key);
           case 'tag':
-            return run.tag(mark.key);
+            return run.tag(mark.key, true);
           case 'site':
             return run.site();
         }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FilterPolicyLimitError, type Webhook, type WebhookRegistry } from '../adapters/webhooks.js';
-import { formatPath } from '../domain/event.js';
+import { toIssues } from '../domain/event.js';
 import { SLUG_PATTERN } from '../domain/slug.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 
@@ -49,21 +49,14 @@ const webhookInput = z.strictObject({
 
 /** Registers an integrator's endpoint with a filter policy built from tags and change types. */
 export const addWebhook = async (deps: WebhookDeps, input: unknown): Promise<Webhook> => {
-  const parsed = webhookInput.safeParse(input);
-  if (!parsed.success) {
-    throw new ValidationError(
-      parsed.error.issues.map((issue) => ({
-        path: formatPath(issue.path) || 'body',
-        rule:
-          issue.code === 'unrecognized_keys'
-            ? `unknown field ${issue.keys.join(', ')} (allowed: url, tags, changeTypes)`
-            : issue.code === 'invalid_type'
-              ? `must be ${issue.expected === 'array' ? 'an array' : `a ${issue.expected}`}`
-              : issue.message,
-      })),
-    );
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw ValidationError.of('body', 'must be a JSON object {"url", "tags"?, "changeTypes"?}');
   }
-  const { url, tags, changeTypes } = parsed.data;
+  const parsed = webhookInput.safeParse(input);
+  if (!parsed.success) throw new ValidationError(toIssues(parsed.error, input, [], 'url, tags, changeTypes'));
+  const { tags, changeTypes } = parsed.data;
+  // One spelling per endpoint: `HTTPS://Hooks.example.org:443/x` is `https://hooks.example.org/x`.
+  const url = new URL(parsed.data.url).href;
   const policy: Record<string, string[]> = {};
   if (tags) policy.tags = [...new Set(tags)];
   if (changeTypes) policy.changeType = [...new Set(changeTypes)];

@@ -87,6 +87,27 @@ describe('process-changes keeps tag listings and counts exact', () => {
     expect(await store.getTag('epsilon')).toBeUndefined();
   });
 
+  it('drops a topic and an image from the listing when a correction drops them', async () => {
+    const { run } = handlerWith();
+    const v1 = createdEvent(draft({ headline: 'Loses its image', tags: ['Takedown'] }), now());
+    await store.putEvent(v1, undefined);
+    await run([makeStreamRecord(v1)]);
+    const {
+      topic: _topic,
+      image: _image,
+      ...bare
+    } = makeEventInput({ headline: 'Loses its image', tags: ['Takedown'] });
+    const parsed = parseEventDraft(bare);
+    if (!parsed.ok) throw new Error('invalid');
+    const v2 = correctedEvent(v1, parsed.draft, now());
+    await store.putEvent(v2, v1);
+    await run([makeStreamRecord(v2, v1)]);
+    const [listed] = (await store.listTag('takedown', { limit: 5 })).items;
+    expect(listed).toEqual(v2);
+    expect(listed).not.toHaveProperty('image');
+    expect(listed).not.toHaveProperty('topic');
+  });
+
   it('changes nothing more when a record is delivered twice', async () => {
     const { run } = handlerWith();
     const e = createdEvent(draft({ headline: 'Delivered twice', tags: ['Zeta'] }), now());

@@ -159,6 +159,15 @@ describe('POST, GET and DELETE /api/webhooks', () => {
     expect(again.status).toBe(201);
     expect((await remove(((await again.json()) as WebhookBody).id)).status).toBe(204);
   });
+
+  it('treats different spellings of one URL as the same webhook', async () => {
+    const first = await create({ url: 'HTTPS://Hooks.Example.org:443/spelled' });
+    expect(first.status).toBe(201);
+    const webhook = (await first.json()) as WebhookBody;
+    expect(webhook.url).toBe('https://hooks.example.org/spelled');
+    expect((await create({ url: 'https://hooks.example.org/spelled' })).status).toBe(409);
+    expect((await remove(webhook.id)).status).toBe(204);
+  });
 });
 
 describe('POST /api/webhooks validation', () => {
@@ -170,9 +179,14 @@ describe('POST /api/webhooks validation', () => {
     ['a URL longer than 2048', { url: `https://hooks.example.org/${'a'.repeat(2048)}` }, 'url', 'http'],
     ['credentials in the URL', { url: 'https://user:secret@hooks.example.org/x' }, 'url', 'credentials'],
     ['a user name alone in the URL', { url: 'https://user@hooks.example.org/x' }, 'url', 'credentials'],
-    ['no URL', { tags: ['russia'] }, 'url', 'must be a string'],
+    ['no URL', { tags: ['russia'] }, 'url', 'is required'],
     ['a URL that is not a string', { url: 42 }, 'url', 'must be a string'],
-    ['an unknown field', { url, secret: 'hunter2' }, 'body', 'unknown field secret'],
+    [
+      'an unknown field',
+      { url, secret: 'hunter2' },
+      'secret',
+      'is not a known field (allowed: url, tags, changeTypes)',
+    ],
     ['tags that are not slugs', { url, tags: ['russia', 'Vladimir Putin'] }, 'tags[1]', 'tag slug'],
     ['a tag slug longer than 64', { url, tags: ['a'.repeat(65)] }, 'tags[0]', 'tag slug'],
     ['tags that are not an array', { url, tags: 'russia' }, 'tags', 'must be an array'],

@@ -96,10 +96,31 @@ describe('local change capture', () => {
     const wrapped = cc.wrap(store);
     const e = createdEvent(draft({ headline: 'Written once only' }), '2026-01-01T00:00:00.000Z');
     await wrapped.putEvent(e, undefined);
-    await expect(wrapped.putEvent(e, undefined)).rejects.toThrow();
+    // A competing create of the same id, a moment later: it loses its condition.
+    const rival = createdEvent(draft({ headline: 'Written once only' }), '2026-01-01T00:00:01.000Z');
+    await expect(wrapped.putEvent(rival, undefined)).rejects.toThrow();
     await cc.idle();
     await cc.stop();
     expect(seen).toHaveLength(1);
+  });
+
+  it('captures a write that committed although its call failed (a lost answer)', async () => {
+    const { seen, handler } = recorder();
+    const cc = capture('lost-answer', handler);
+    await cc.recover((id) => store.getEvent(id));
+    cc.start();
+    const flaky: EventStore = {
+      ...store,
+      putEvent: async (next, previous) => {
+        await store.putEvent(next, previous);
+        throw new Error('socket hang up');
+      },
+    };
+    const e = createdEvent(draft({ headline: 'Committed but unanswered' }), '2026-01-01T00:00:00.000Z');
+    await expect(cc.wrap(flaky).putEvent(e, undefined)).rejects.toThrow('socket hang up');
+    await cc.idle();
+    await cc.stop();
+    expect(seen.map(revisionOf)).toEqual([`${e.id}@1`]);
   });
 
   it('retries from the first failed record and skips nothing', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_TOPIC_ARN, LocalTopic, type LocalTopicOptions } from '../../local/topic.js';
+import { LOCAL_TOPIC_ARN, LocalTopic, type LocalTopicOptions, localWebhooks } from '../../local/topic.js';
 import { buildChangeMessage, type ChangeMessage } from '../../shared/domain/change-message.js';
 import { createdEvent, type NewsEvent, parseEventDraft, tombstoneOf } from '../../shared/domain/event.js';
 import type { FilterPolicy } from '../../shared/domain/filter-policy.js';
@@ -468,5 +468,29 @@ describe('LocalTopic subscriptions from its config file', () => {
     expect(file().subscriptions).toEqual([]);
     expect(makeTopic().list()).toEqual([]);
     expect(logLines).toEqual([]);
+  });
+});
+
+describe('a broken config file', () => {
+  it.each([
+    ['not JSON', '{not json', /not valid JSON/],
+    ['subscriptions not an array', '{"subscriptions": {}}', /must be an array/],
+    ['an entry that is not an object', '{"subscriptions": [null]}', /subscriptions\[0\] must be an object/],
+  ])('%s: starts with no subscribers and says why', (_name, content, message) => {
+    writeFileSync(configPath, content);
+    const topic = makeTopic();
+    expect(topic.list()).toEqual([]);
+    expect(logLines.join('\n')).toMatch(message);
+  });
+});
+
+describe('webhooks through the API', () => {
+  it('cannot remove a log subscriber declared in the config file', async () => {
+    writeFileSync(configPath, JSON.stringify({ subscriptions: [{ id: 'audit-log', protocol: 'log' }] }));
+    const topic = makeTopic();
+    const webhooks = localWebhooks(topic);
+    expect(await webhooks.list()).toEqual([]);
+    expect(await webhooks.remove('audit-log')).toBe(false);
+    expect(topic.list().map((s) => s.id)).toEqual(['audit-log']);
   });
 });

@@ -191,3 +191,28 @@ describe('tag listings', () => {
     expect(Items.filter((i) => typeof i.type !== 'string')).toEqual([]);
   });
 });
+
+describe('cursors that were not issued by the listing', () => {
+  const forge = (l: string, k: Record<string, string>) =>
+    Buffer.from(JSON.stringify({ l, k })).toString('base64url');
+
+  it.each([
+    ['a tag entry key pointing at an API key item', 'TAG#syria', { PK: 'TAG#syria', SK: 'APIKEY' }],
+    ['a tag entry key of another tag', 'TAG#syria', { PK: 'TAG#russia', SK: 'EVENT#2016-01-01#x' }],
+    ['a key with an extra attribute', 'TAG#syria', { PK: 'TAG#syria', SK: 'EVENT#2016-01-01#x', X: 'y' }],
+  ])('are refused as 400s: %s', async (_name, listing, key) => {
+    await expect(store.listTag('syria', { limit: 5, cursor: forge(listing, key) })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+  });
+
+  it('refuses a day cursor whose event key is not an event item', async () => {
+    const cursor = forge('DAY#2016-11-16', {
+      PK: 'APIKEY#x',
+      SK: 'APIKEY',
+      GSI2PK: 'DAY#2016-11-16',
+      GSI2SK: 'x',
+    });
+    await expect(store.listDay('2016-11-16', { limit: 5, cursor })).rejects.toBeInstanceOf(ValidationError);
+  });
+});

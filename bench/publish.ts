@@ -1,0 +1,657 @@
+/**
+ * `npm run bench -- publish [N]`: a full publish of N events (default 100,000) over 2,000 tags,
+ * then an incremental publish after 100 new events, against Hugo building the same corpus.
+ *
+ * The publisher runs in a child process of its own (this file, `--worker full|incremental <dataDir>`)
+ * so its peak memory is its own; peak memory is the publisher's plus its dynalite child's.
+ * Setup (loading the corpus, posting the new events, writing Hugo's content) is not measured.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_TABLE, startRuntime } from '../local/runtime.js';
+import { createDocumentClient } from '../shared/adapters/dynamodb.js';
+import { toEventItem } from '../shared/adapters/event-store.js';
+import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
+import { tagSlug } from '../shared/domain/slug.js';
+import { tagEntryKey, tagKey } from '../shared/keys.js';
+import type { PublishReport } from '../shared/services/publish.js';
+import { writeResult } from './results.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SELF = import.meta.filename;
+const RESULT_PREFIX = '@@publish-worker ';
+
+const TAG_COUNT = 2_000;
+const NEW_EVENTS = 100;
+const DAYS = 3 * 365;
+const START_DAY = Date.UTC(2021, 0, 1);
+const FEED_SIZE = 50;
+const SEED = 0x7d1d;
+
+// ---------------------------------------------------------------------------------------------
+// The corpus: deterministic, seeded.
+
+/** mulberry32: small, fast, good enough for test data. */
+const rng = (seed: number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+const WORDS = (
+  'minister parliament council regional leaders talks policy budget election vote court ruling ' +
+  'protest strike workers union agreement treaty border trade tariffs exports energy prices ' +
+  'inflation bank interest rates housing market storm flooding wildfire drought harvest farmers ' +
+  'hospital health vaccine outbreak schools teachers students university research scientists ' +
+  'satellite launch airport railway bridge highway transport ferry port shipping fuel pipeline ' +
+  'company merger shares investors startup factory jobs unemployment pension reform tax ' +
+  'police investigation arrest trial verdict appeal judge prosecutors rights refugees migrants ' +
+  'ceasefire troops security summit delegation embassy sanctions aid donors charity festival ' +
+  'museum archive library stadium championship final record coach league team season mayor ' +
+  'city village province coast island mountain river valley district capital region state'
+).split(' ');
+
+const PLACES = (
+  'Northern Southern Eastern Western Central Upper Lower Coastal Highland Lakeside Riverside ' +
+  'Valley Harbor Prairie Desert Forest Island Border Capital Metro Atlantic Pacific Arctic Alpine ' +
+  'Delta Plateau Canyon Summit Meadow Bay Cape Port Fort Glen Haven Marsh Ridge Shore Springs'
+).split(' ');
+const SUBJECTS = (
+  'Elections Energy Health Transport Housing Trade Agriculture Education Justice Security Climate ' +
+  'Water Tourism Fisheries Mining Banking Labour Culture Sports Science Technology Media Aviation ' +
+  'Railways Shipping Forestry Wildlife Migration Defence Diplomacy Budget Taxes Pensions Courts ' +
+  'Police Weather Floods Wildfires Storms Infrastructure Telecoms Startups Industry Markets'
+).split(' ');
+const TOPICS = [
+  'Politics and elections',
+  'Business and economy',
+  'Disasters and accidents',
+  'Science and technology',
+  'Law and crime',
+  'Arts and culture',
+  'Sports',
+  'Health and environment',
+];
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** API-shaped event input, as POST /api/events accepts it. */
+interface EventInput {
+  date: string;
+  headline: string;
+  body: string;
+  topic: string;
+  tags: string[];
+  sources: { name: string; url: string }[];
+}
+
+interface Corpus {
+  tagNames: string[];
+  /** `count` new events, continuing the same sequence (distinct ids). */
+  next(count: number, dayFrom: number, dayTo: number): EventInput[];
+}
+
+const makeCorpus = (seed: number): Corpus => {
+  const random = rng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+  // 2,000 distinct tag names; rank = position, popularity 1/rank (Zipf, s = 1).
+  const tagNames: string[] = [];
+  const slugs = new Set<string>();
+  for (let i = 0; tagNames.length < TAG_COUNT; i++) {
+    const name =
+      i < PLACES.length * SUBJECTS.length
+        ? `${PLACES[i % PLACES.length]} ${SUBJECTS[Math.floor(i / PLACES.length) % SUBJECTS.length]}`
+        : `${pick(PLACES)} ${pick(SUBJECTS)} ${i}`;
+    const slug = tagSlug(name);
+    if (slugs.has(slug)) continue;
+    slugs.add(slug);
+    tagNames.push(name);
+  }
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let rank = 1; rank <= TAG_COUNT; rank++) {
+    total += 1 / rank;
+    cumulative.push(total);
+  }
+  const zipfTag = (): number => {
+    const x = random() * total;
+    let lo = 0;
+    let hi = TAG_COUNT - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+
+  const words = (minChars: number): string => {
+    const out: string[] = [];
+    let length = -1;
+    while (length < minChars) {
+      const w = pick(WORDS);
+      out.push(w);
+      length += w.length + 1;
+    }
+    return out.join(' ');
+  };
+  const sentence = () => `${capitalize(words(50 + Math.floor(random() * 60)))}.`;
+  const paragraph = (chars: number) => {
+    const out: string[] = [];
+    let length = -1;
+    while (length < chars) {
+      const s = sentence();
+      out.push(s);
+      length += s.length + 1;
+    }
+    return out.join(' ');
+  };
+
+  const ids = new Set<string>();
+  let serial = 0;
+  const one = (day: number): EventInput => {
+    const date = new Date(START_DAY + day * 86_400_000).toISOString().slice(0, 10);
+    let headline = capitalize(words(105 + Math.floor(random() * 30)));
+    if (ids.has(eventIdFor(date, headline))) headline = `${headline} ${serial}`;
+    ids.add(eventIdFor(date, headline));
+    const tagTotal = 3 + Math.floor(random() * 3);
+    const tags = new Set<number>();
+    while (tags.size < tagTotal) tags.add(zipfTag());
+    const n = serial++;
+    return {
+      date,
+      headline,
+      body: `${paragraph(280)}\n\n${paragraph(280)}`,
+      topic: pick(TOPICS),
+      tags: [...tags].map((t) => tagNames[t] as string),
+      sources: Array.from({ length: 1 + Math.floor(random() * 2) }, (_, k) => ({
+        name: k === 0 ? 'Wire' : 'Herald',
+        url: `https://news.example.org/story/${n}/${k}`,
+      })),
+    };
+  };
+  return {
+    tagNames,
+    next: (count, dayFrom, dayTo) =>
+      Array.from({ length: count }, () => one(dayFrom + Math.floor(random() * (dayTo - dayFrom)))),
+  };
+};
+
+/** The stored event for an input, published at a seeded time of its own day. */
+const toNewsEvent = (input: EventInput, index: number): NewsEvent => {
+  const parsed = parseEventDraft(input);
+  if (!parsed.ok) throw new Error(`benchmark event ${index} is invalid: ${JSON.stringify(parsed.issues)}`);
+  const seconds = (index * 7919) % 86_400;
+  const time = new Date(seconds * 1000).toISOString().slice(11, 19);
+  return createdEvent(parsed.draft, `${input.date}T${time}.000Z`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Setup: the table as the change stream leaves it, written with BatchWriteItem.
+
+const pool = async <T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+};
+
+const batchWrite = async (db: DynamoDBDocumentClient, items: Record<string, unknown>[]) => {
+  let requests = items.map((Item) => ({ PutRequest: { Item } }));
+  for (let attempt = 0; requests.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+    const out = await db.send(new BatchWriteCommand({ RequestItems: { [LOCAL_TABLE]: requests } }));
+    requests = (out.UnprocessedItems?.[LOCAL_TABLE] ?? []) as typeof requests;
+  }
+};
+
+interface Loaded {
+  events: NewsEvent[];
+  entries: number;
+  tags: number;
+}
+
+const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Promise<Loaded> => {
+  const counts = new Map<string, { name: string; count: number }>();
+  let entries = 0;
+  // Items are built chunk by chunk, so setup holds the events, not every item.
+  const CHUNK = 1_000;
+  for (let i = 0; i < events.length; i += CHUNK) {
+    const items: Record<string, unknown>[] = [];
+    for (const event of events.slice(i, i + CHUNK)) {
+      items.push(toEventItem(event));
+      for (const tag of event.tags) {
+        items.push({
+          ...tagEntryKey(tag.slug, event.date, event.id),
+          type: 'tagEntry',
+          ...event,
+          counted: true,
+        });
+        const seen = counts.get(tag.slug);
+        if (seen) seen.count++;
+        else counts.set(tag.slug, { name: tag.name, count: 1 });
+        entries++;
+      }
+    }
+    const batches = Array.from({ length: Math.ceil(items.length / 25) }, (_, k) =>
+      items.slice(k * 25, (k + 1) * 25),
+    );
+    await pool(batches, 16, (batch) => batchWrite(db, batch));
+  }
+  const summaries = [...counts].map(([slug, { name, count }]) => ({
+    ...tagKey(slug),
+    type: 'tag',
+    slug,
+    name,
+    count,
+    version: 1,
+  }));
+  const batches = Array.from({ length: Math.ceil(summaries.length / 25) }, (_, k) =>
+    summaries.slice(k * 25, (k + 1) * 25),
+  );
+  await pool(batches, 16, (batch) => batchWrite(db, batch));
+  return { events, entries, tags: counts.size };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Memory: VmHWM (peak resident set) of a process and of its dynalite child.
+
+const statusKB = (pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined => {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${pid}/status`, 'utf8'),
+    );
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The dynalite server among a process's children (tsx may also run an esbuild service). */
+const dynaliteChildOf = (pid: number): number | undefined => {
+  try {
+    const out = execFileSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
+    for (const line of out.split('\n')) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (m?.[2]?.includes('dynalite-server')) return Number(m[1]);
+    }
+  } catch {
+    // ps exits 1 when there is no child yet.
+  }
+  return undefined;
+};
+
+/** Samples a process's (and optionally its dynalite child's) VmHWM every 100 ms. */
+const sampleMemory = (pid: number, withStore: boolean) => {
+  let storePid: number | undefined;
+  let mainKB = 0;
+  let storeKB = 0;
+  const sample = () => {
+    mainKB = Math.max(mainKB, statusKB(pid, 'VmHWM') ?? 0);
+    if (withStore && storePid === undefined) storePid = dynaliteChildOf(pid);
+    if (storePid !== undefined) storeKB = Math.max(storeKB, statusKB(storePid, 'VmHWM') ?? 0);
+  };
+  const timer = setInterval(sample, 100);
+  sample();
+  return {
+    current: () => ({
+      mainMB: (statusKB(pid, 'VmRSS') ?? 0) / 1024,
+      storeMB: storePid ? (statusKB(storePid, 'VmRSS') ?? 0) / 1024 : 0,
+    }),
+    stop: () => {
+      clearInterval(timer);
+      return { mainKB, storeKB };
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// The publisher, in its own process.
+
+interface WorkerResult {
+  report: PublishReport;
+  seconds: number;
+  publisherPeakKB: number;
+  storePeakKB: number;
+}
+
+/** `--worker <full|incremental> <dataDir>`: opens the runtime, publishes once, prints the figures. */
+const worker = async (mode: string, dataDir: string): Promise<void> => {
+  const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+  try {
+    const start = performance.now();
+    const report = await runtime.publish(mode === 'full');
+    const seconds = (performance.now() - start) / 1000;
+    const storePid = dynaliteChildOf(process.pid);
+    const result: WorkerResult = {
+      report,
+      seconds,
+      publisherPeakKB: Math.max(process.resourceUsage().maxRSS, statusKB(process.pid, 'VmHWM') ?? 0),
+      storePeakKB: storePid ? (statusKB(storePid, 'VmHWM') ?? 0) : 0,
+    };
+    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+  } finally {
+    await runtime.stop();
+  }
+};
+
+const countFiles = (dir: string): number => {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+  } catch {
+    return 0;
+  }
+};
+
+interface Measured extends WorkerResult {
+  peakMB: number;
+  publisherMB: number;
+  storeMB: number;
+}
+
+const runWorker = async (mode: 'full' | 'incremental', dataDir: string): Promise<Measured> => {
+  // BENCH_PUBLISH_CPU_PROF=<dir> profiles the worker (node --cpu-prof); the times then include its overhead.
+  const profile = process.env.BENCH_PUBLISH_CPU_PROF;
+  const args = [
+    ...(profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`, `--cpu-prof-name=publish-${mode}.cpuprofile`]
+      : []),
+    '--import',
+    'tsx',
+    SELF,
+    '--worker',
+    mode,
+    dataDir,
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the publish worker');
+  const memory = sampleMemory(pid, true);
+  const started = performance.now();
+  const progress = setInterval(() => {
+    const { mainMB, storeMB } = memory.current();
+    const files = countFiles(join(dataDir, 'site'));
+    console.log(
+      `publish: ${mode} running ${((performance.now() - started) / 1000).toFixed(0)} s, ${files} files in the site folder, ` +
+        `rss publisher ${mainMB.toFixed(0)} MB + store ${storeMB.toFixed(0)} MB`,
+    );
+  }, 60_000);
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearInterval(progress);
+  const sampled = memory.stop();
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) {
+    throw new Error(`publish worker (${mode}) exited with ${code}${stdout ? `; output:\n${stdout}` : ''}`);
+  }
+  const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as WorkerResult;
+  const publisherMB = Math.max(result.publisherPeakKB, sampled.mainKB) / 1024;
+  const storeMB = Math.max(result.storePeakKB, sampled.storeKB) / 1024;
+  return { ...result, publisherMB, storeMB, peakMB: publisherMB + storeMB };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Hugo.
+
+const hasCommand = (command: string, args: string[]): boolean => spawnSync(command, args).status === 0;
+
+/** Returns Hugo's version, installing the Debian package when missing and running as root. */
+const ensureHugo = (): [number, number] => {
+  if (!hasCommand('hugo', ['version']) && process.getuid?.() === 0 && hasCommand('apt-get', ['--version'])) {
+    console.log('publish: hugo is missing; installing the Debian package `hugo` with apt-get');
+    spawnSync('apt-get', ['update'], { stdio: 'ignore' });
+    spawnSync('apt-get', ['install', '-y', 'hugo'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+  if (
+    !hasCommand('/usr/bin/time', ['-V']) &&
+    process.getuid?.() === 0 &&
+    hasCommand('apt-get', ['--version'])
+  ) {
+    // Hugo's peak memory comes from GNU time; without it the benchmark samples /proc instead.
+    spawnSync('apt-get', ['install', '-y', 'time'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+  const out = spawnSync('hugo', ['version'], { encoding: 'utf8' });
+  if (out.status !== 0) {
+    throw new Error(
+      'hugo is not installed: install it (Debian/Ubuntu: `sudo apt-get install hugo`, or see https://gohugo.io/installation/) and run the benchmark again',
+    );
+  }
+  const m = /v(\d+)\.(\d+)/.exec(out.stdout);
+  return [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)];
+};
+
+// Minimal layouts. Event pages link their tags from `.Params.tags` (urlize), not `.GetTerms`: in
+// Hugo 0.111 `.GetTerms` made single.html about 9 times slower, which would flatter us.
+const HUGO_LAYOUTS: Record<string, string> = {
+  'index.html': `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ .Site.Title }}</title>
+{{ with .OutputFormats.Get "rss" }}<link rel="alternate" type="application/rss+xml" href="{{ .Permalink }}">{{ end }}
+</head><body><h1>{{ .Site.Title }}</h1>
+<ul>{{ range first 30 .Site.RegularPages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Date.Format "2006-01-02" }}</li>{{ end }}</ul>
+</body></html>
+`,
+  '_default/single.html': `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head><body>
+<h1>{{ .Title }}</h1><p>{{ .Date.Format "2006-01-02" }}</p>
+{{ .Content }}
+<ul>{{ range .Params.tags }}<li><a href="{{ printf "tags/%s/" (urlize .) | relURL }}">{{ . }}</a></li>{{ end }}</ul>
+</body></html>
+`,
+  '_default/list.html': `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head><body><h1>{{ .Title }}</h1>
+<ul>{{ range first 100 .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>
+</body></html>
+`,
+  '_default/terms.html': `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head><body><h1>{{ .Title }}</h1>
+<ul>{{ range .Data.Terms.ByCount }}<li><a href="{{ .Page.RelPermalink }}">{{ .Page.Title }}</a> {{ .Count }}</li>{{ end }}</ul>
+</body></html>
+`,
+  '_default/term.html': `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title>
+{{ with .OutputFormats.Get "rss" }}<link rel="alternate" type="application/rss+xml" href="{{ .Permalink }}">{{ end }}
+</head><body><h1>{{ .Title }}</h1>
+<ul>{{ range first 100 .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Date.Format "2006-01-02" }}</li>{{ end }}</ul>
+</body></html>
+`,
+};
+
+/** The same corpus as a Hugo site: one markdown page per event with its tags, minimal layouts. */
+const writeHugoSite = (dir: string, events: readonly NewsEvent[], version: [number, number]) => {
+  // `services.rss.limit` replaced the top-level `rssLimit` in Hugo 0.114.
+  const modern = version[0] > 0 || version[1] >= 114;
+  const config = [
+    'baseURL = "http://localhost/"',
+    'title = "Tidings"',
+    'languageCode = "en"',
+    'disableKinds = ["sitemap", "robotsTXT", "section"]',
+    ...(modern ? [] : [`rssLimit = ${FEED_SIZE}`]),
+    '[taxonomies]',
+    'tag = "tags"',
+    '[outputs]',
+    'home = ["HTML", "RSS"]',
+    'page = ["HTML"]',
+    'taxonomy = ["HTML"]',
+    'term = ["HTML", "RSS"]',
+    ...(modern ? ['[services.rss]', `limit = ${FEED_SIZE}`] : []),
+    '',
+  ].join('\n');
+  // `hugo.toml` is read since Hugo 0.110; `config.toml` before.
+  writeFileSync(join(dir, version[0] > 0 || version[1] >= 110 ? 'hugo.toml' : 'config.toml'), config);
+  for (const [path, body] of Object.entries(HUGO_LAYOUTS)) {
+    mkdirSync(join(dir, 'layouts', path, '..'), { recursive: true });
+    writeFileSync(join(dir, 'layouts', path), body);
+  }
+  const content = join(dir, 'content', 'events');
+  mkdirSync(content, { recursive: true });
+  for (const event of events) {
+    const front = { title: event.headline, date: event.publishedAt, tags: event.tags.map((t) => t.name) };
+    writeFileSync(
+      join(content, `${event.id.replaceAll('/', '-')}.md`),
+      `${JSON.stringify(front, null, 2)}\n\n${event.body}\n`,
+    );
+  }
+};
+
+const runHugo = async (dir: string): Promise<{ seconds: number; peakMB: number; files: number }> => {
+  const timeFile = join(dir, 'time.txt');
+  const out = join(dir, 'public');
+  const hugoArgs = ['--quiet', '--source', dir, '--destination', out, '--cacheDir', join(dir, 'cache')];
+  const timed = hasCommand('/usr/bin/time', ['-V']);
+  const [command, args] = timed
+    ? ['/usr/bin/time', ['-v', '-o', timeFile, 'hugo', ...hugoArgs]]
+    : ['hugo', hugoArgs];
+  const start = performance.now();
+  const child = spawn(command as string, args as string[], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start hugo');
+  // Sampled too, in case /usr/bin/time is missing (then `pid` is hugo itself).
+  let hugoPid: number | undefined = timed ? undefined : pid;
+  let sampledKB = 0;
+  const timer = setInterval(() => {
+    if (hugoPid === undefined) {
+      try {
+        hugoPid =
+          Number(execFileSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).trim()) ||
+          undefined;
+      } catch {
+        // not started yet
+      }
+    }
+    if (hugoPid !== undefined) sampledKB = Math.max(sampledKB, statusKB(hugoPid, 'VmHWM') ?? 0);
+  }, 100);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`hugo exited with ${code}`);
+  let timeKB = 0;
+  if (timed) {
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+    timeKB = Number(m?.[1] ?? 0);
+  }
+  return { seconds, peakMB: Math.max(timeKB, sampledKB) / 1024, files: countFiles(out) };
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+export const runPublish = async (args: string[]): Promise<void> => {
+  const total = Number(args[0] ?? 100_000);
+  if (!Number.isInteger(total) || total < 1) throw new Error(`N must be a positive integer (got ${args[0]})`);
+  const hugoVersion = ensureHugo();
+  const keep = process.env.BENCH_KEEP === '1';
+  const work = mkdtempSync(join(tmpdir(), 'tidings-bench-publish-'));
+  const dataDir = join(work, 'data');
+  const hugoDir = join(work, 'hugo');
+  mkdirSync(hugoDir, { recursive: true });
+  try {
+    // Setup (not measured): the corpus, straight into the table.
+    const setupStart = performance.now();
+    const corpus = makeCorpus(SEED);
+    const events = corpus.next(total, 0, DAYS).map(toNewsEvent);
+    const fresh = corpus.next(NEW_EVENTS, DAYS - 2, DAYS + 1);
+    let runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+    const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
+    const loaded = await loadCorpus(db, events);
+    db.destroy();
+    await runtime.stop();
+    console.log(
+      `publish: setup loaded ${total} events, ${loaded.entries} tag entries, ${loaded.tags} tags in ` +
+        `${fmt((performance.now() - setupStart) / 1000)} s (not measured)`,
+    );
+
+    const full = await runWorker('full', dataDir);
+    console.log(
+      `publish: full ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (publisher ${fmt(full.publisherMB, 0)} + ` +
+        `store ${fmt(full.storeMB, 0)}), ${full.report.written} objects written (target: peak <= 1024 MB)`,
+    );
+
+    // 100 new events through the API; the change stream projects them and marks what to rebuild.
+    runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+    try {
+      const res = await fetch(`${runtime.url}/api/events/batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${runtime.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ events: fresh }),
+      });
+      if (res.status !== 200) throw new Error(`batch answered ${res.status}: ${await res.text()}`);
+      const { summary } = (await res.json()) as { summary: { created: number } };
+      if (summary.created !== NEW_EVENTS) throw new Error(`API created ${summary.created} of ${NEW_EVENTS}`);
+      await runtime.capture.idle();
+    } finally {
+      await runtime.stop();
+    }
+    const incremental = await runWorker('incremental', dataDir);
+    const share = (incremental.seconds / full.seconds) * 100;
+    console.log(
+      `publish: incremental ${fmt(incremental.seconds, 2)} s (${fmt(share)}% of full, target <= 5%), ` +
+        `peak ${fmt(incremental.peakMB, 0)} MB, ${incremental.report.written} objects written`,
+    );
+
+    // Hugo: the same events (before the 100 new ones), writing the content is not measured.
+    writeHugoSite(hugoDir, events, hugoVersion);
+    const hugo = await runHugo(hugoDir);
+    console.log(
+      `publish: hugo ${fmt(hugo.seconds)} s, peak ${fmt(hugo.peakMB, 0)} MB, ${hugo.files} files ` +
+        `(hugo ${hugoVersion.join('.')})`,
+    );
+    console.log(
+      `publish: full/hugo ${fmt(full.seconds / hugo.seconds, 2)} (target <= 1), ` +
+        `peak full/hugo ${fmt(full.peakMB / hugo.peakMB, 2)}`,
+    );
+
+    const round = (n: number, digits: number) => Number(n.toFixed(digits));
+    const path = writeResult('publish', {
+      fullSeconds: round(full.seconds, 2),
+      fullPeakMB: round(full.peakMB, 0),
+      incrementalSeconds: round(incremental.seconds, 3),
+      objectsWrittenFull: full.report.written,
+      objectsWrittenIncremental: incremental.report.written,
+      hugoSeconds: round(hugo.seconds, 2),
+      hugoPeakMB: round(hugo.peakMB, 0),
+    });
+    console.log(`publish: wrote ${path}`);
+  } finally {
+    if (keep) console.log(`publish: kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
+  const [, , , mode, dataDir] = process.argv;
+  if ((mode !== 'full' && mode !== 'incremental') || !dataDir) {
+    console.error('usage: node --import tsx bench/publish.ts --worker <full|incremental> <dataDir>');
+    process.exit(2);
+  }
+  await worker(mode, dataDir);
+}
