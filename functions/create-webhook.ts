@@ -1,5 +1,6 @@
 import { httpApi, json, jsonBody } from '../shared/http.js';
-import { lazy, webhookDeps } from '../shared/services/deps.js';
+import { lazy } from '../shared/services/deps.js';
+import { webhookDeps } from '../shared/services/webhook-deps.js';
 import { addWebhook, type WebhookDeps } from '../shared/services/webhooks.js';
 
 /** POST /api/webhooks: subscribes an integrator's URL to the changes, filtered by tags and change types. */

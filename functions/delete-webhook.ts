@@ -1,5 +1,6 @@
 import { httpApi } from '../shared/http.js';
-import { lazy, webhookDeps } from '../shared/services/deps.js';
+import { lazy } from '../shared/services/deps.js';
+import { webhookDeps } from '../shared/services/webhook-deps.js';
 import { removeWebhook, type WebhookDeps } from '../shared/services/webhooks.js';
 
 /** DELETE /api/webhooks/{id}: unsubscribes the endpoint. */

@@ -1,5 +1,6 @@
 import { httpApi, json, queryParams } from '../shared/http.js';
-import { lazy, webhookDeps } from '../shared/services/deps.js';
+import { lazy } from '../shared/services/deps.js';
+import { webhookDeps } from '../shared/services/webhook-deps.js';
 import { listWebhooks, type WebhookDeps } from '../shared/services/webhooks.js';
 
 /** GET /api/webhooks: every webhook with its filter policy and confirmation status. */

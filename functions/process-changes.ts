@@ -5,8 +5,9 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { fromEventItem } from '../shared/adapters/event-store.js';
 import { EVENT_SK, eventIdOfKey } from '../shared/keys.js';
 import { logger } from '../shared/logger.js';
+import { changeDeps } from '../shared/services/change-deps.js';
 import { type ChangeDeps, processChanges } from '../shared/services/changes.js';
-import { changeDeps, lazy } from '../shared/services/deps.js';
+import { lazy } from '../shared/services/deps.js';
 import type { EventChange } from '../shared/services/listings.js';
 
 type Image = Record<string, AttributeValue>;

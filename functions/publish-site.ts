@@ -1,13 +1,14 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { logger } from '../shared/logger.js';
-import { lazy, publishDeps } from '../shared/services/deps.js';
+import { lazy } from '../shared/services/deps.js';
 import {
   type PublishDeps,
   type PublishReport,
   publishAll,
   publishMarked,
 } from '../shared/services/publish.js';
+import { publishDeps } from '../shared/services/publish-deps.js';
 
 /** Invoked by the schedule (incremental) or by hand with `{"full": true}`. */
 export type PublishTrigger = Partial<ScheduledEvent> & { full?: boolean };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
+import * as z from 'zod';
 import type { Issue } from '../errors.js';
 import { EVENT_SLUG_MAX, SLUG_PATTERN, slugify, tagSlug } from './slug.js';
 

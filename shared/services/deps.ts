@@ -5,13 +5,7 @@ import {
   makeEventStore,
   type PublishStore,
 } from '../adapters/event-store.js';
-import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
-import { createSnsClient, makeSnsTopic } from '../adapters/sns.js';
-import { makeSnsWebhooks } from '../adapters/webhooks.js';
-import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
-import type { ChangeDeps } from './changes.js';
-import type { PublishDeps } from './publish.js';
-import type { WebhookDeps } from './webhooks.js';
+import { ENV, optionalEnv, requireEnv } from '../config.js';
 
 export interface StoreDeps {
   store: EventStore & ListingStore & PublishStore;
@@ -21,7 +15,8 @@ export interface StoreDeps {
 let cached: StoreDeps | undefined;
 
 /**
- * The AWS wiring, built once per cold start on first use. Built lazily rather than at import so
+ * The AWS wiring of the store, built once per cold start on first use. Each capability has its
+ * own wiring module, so a function's bundle holds only the SDK clients it uses. Built lazily rather than at import so
  * the local runtime and tests can import a handler module and pass their own deps.
  */
 export const storeDeps = (): StoreDeps => {
@@ -33,38 +28,6 @@ export const storeDeps = (): StoreDeps => {
     now: () => new Date().toISOString(),
   };
   return cached;
-};
-
-let cachedChanges: ChangeDeps | undefined;
-
-/** The stream function's wiring: the store plus the SNS topic of changes. */
-export const changeDeps = (): ChangeDeps => {
-  cachedChanges ??= {
-    ...storeDeps(),
-    topic: makeSnsTopic(createSnsClient(), requireEnv(ENV.topicArn)),
-    siteUrl: requireEnv(ENV.siteUrl),
-  };
-  return cachedChanges;
-};
-
-let cachedWebhooks: WebhookDeps | undefined;
-
-/** The webhook functions' wiring: SNS subscriptions of the topic of changes. */
-export const webhookDeps = (): WebhookDeps => {
-  cachedWebhooks ??= { webhooks: makeSnsWebhooks(createSnsClient(), requireEnv(ENV.topicArn)) };
-  return cachedWebhooks;
-};
-
-let cachedPublish: PublishDeps | undefined;
-
-/** The publisher's wiring: the store, the site bucket and the site's settings. */
-export const publishDeps = (): PublishDeps => {
-  cachedPublish ??= {
-    store: storeDeps().store,
-    objects: makeS3ObjectStore(createS3Client(), requireEnv(ENV.siteBucket)),
-    site: siteConfigFromEnv(),
-  };
-  return cachedPublish;
 };
 
 /** Resolves deps given directly or as a factory, once. */

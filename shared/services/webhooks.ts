@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
+import * as z from 'zod';
 import { FilterPolicyLimitError, type Webhook, type WebhookRegistry } from '../adapters/webhooks.js';
 import { toIssues } from '../domain/event.js';
 import { SLUG_PATTERN } from '../domain/slug.js';
