@@ -9,6 +9,9 @@ const dataDir = resolve(process.env.TIDINGS_DATA_DIR ?? '.data');
 // The functions log JSON for CloudWatch; locally only warnings and errors are worth showing.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
+console.log(
+  `Starting Tidings on ${dataDir} (the first start loads the sample events and publishes the site: allow ~20 s)…`,
+);
 const runtime = await startRuntime({
   dataDir,
   port,
