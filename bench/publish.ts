@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_TABLE, startRuntime } from '../local/runtime.js';
@@ -590,6 +590,11 @@ export const runPublish = async (args: string[]): Promise<void> => {
         `${fmt((performance.now() - setupStart) / 1000)} s (not measured)`,
     );
 
+    console.log(
+      `publish: ${availableParallelism()} cores, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} before measuring`,
+    );
     const full = await runWorker('full', dataDir);
     console.log(
       `publish: full ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (publisher ${fmt(full.publisherMB, 0)} + ` +
