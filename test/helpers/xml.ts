@@ -37,3 +37,12 @@ export type XmlNode = any;
 
 /** An element's text whether it is a bare string or has attributes. */
 export const textOf = (node: XmlNode): string => (typeof node === 'string' ? node : (node?.['#text'] ?? ''));
+
+// XML 1.0 Char, as code points: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000 and up.
+export const isXmlChar = (cp: number): boolean =>
+  cp === 0x9 ||
+  cp === 0xa ||
+  cp === 0xd ||
+  (cp >= 0x20 && cp <= 0xd7ff) ||
+  (cp >= 0xe000 && cp <= 0xfffd) ||
+  cp >= 0x10000;

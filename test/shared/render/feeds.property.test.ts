@@ -6,7 +6,7 @@ import { buildFeedModel } from '../../../shared/domain/feed-model.js';
 import type { FeedScope, SiteConfig } from '../../../shared/domain/site.js';
 import { tagSlug } from '../../../shared/domain/slug.js';
 import { renderFeed } from '../../../shared/render/feeds.js';
-import { textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
+import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 // Defence in depth: events built here skip validation, so every string can hold what validation would
 // have refused. The feeds must still be well-formed, hold no character XML cannot carry, and give
@@ -20,14 +20,6 @@ const site: SiteConfig = {
   feedSize: 50,
 };
 
-// XML 1.0 Char, as code points: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000 and up.
-const isXmlChar = (cp: number): boolean =>
-  cp === 0x9 ||
-  cp === 0xa ||
-  cp === 0xd ||
-  (cp >= 0x20 && cp <= 0xd7ff) ||
-  (cp >= 0xe000 && cp <= 0xfffd) ||
-  cp >= 0x10000;
 /** What a feed can say of a text: XML-illegal characters dropped, line breaks as an XML parser reads them. */
 const legal = (s: string): string =>
   [...s]

@@ -29,7 +29,7 @@ import {
 import { SLUG_PATTERN } from '../../../shared/domain/slug.js';
 import { renderFeed } from '../../../shared/render/feeds.js';
 import { makeEventInput } from '../../helpers/builders.js';
-import { textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
+import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 const site: SiteConfig = {
   siteUrl: 'https://news.example.org',
@@ -60,14 +60,6 @@ const at = (hoursBefore: number): string => new Date(T0 - hoursBefore * 3_600_00
 const events: NewsEvent[] = samples.map((draft, i) => createdEvent(draft, at(i)));
 const syriaEvents = events.filter((e) => e.tags.some((t) => t.slug === 'syria'));
 
-// XML 1.0 Char, as code points: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000 and up.
-const isXmlChar = (cp: number): boolean =>
-  cp === 0x9 ||
-  cp === 0xa ||
-  cp === 0xd ||
-  (cp >= 0x20 && cp <= 0xd7ff) ||
-  (cp >= 0xe000 && cp <= 0xfffd) ||
-  cp >= 0x10000;
 const illegalChars = (s: string): string[] => [...s].filter((c) => !isXmlChar(c.codePointAt(0) ?? 0));
 
 const parseXml = (xml: string): XmlNode => {
