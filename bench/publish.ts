@@ -267,7 +267,7 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
 // ---------------------------------------------------------------------------------------------
 // Memory: VmHWM (peak resident set) of a process and of its dynalite child.
 
-const statusKB = (pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined => {
+const statusKB = (pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon'): number | undefined => {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
       readFileSync(`/proc/${pid}/status`, 'utf8'),
@@ -297,10 +297,17 @@ const sampleMemory = (pid: number, withStore: boolean) => {
   let storePid: number | undefined;
   let mainKB = 0;
   let storeKB = 0;
+  // Anonymous memory only: dynalite's LevelDB maps its table files, and those pages count in its RSS.
+  let mainAnonKB = 0;
+  let storeAnonKB = 0;
   const sample = () => {
     mainKB = Math.max(mainKB, statusKB(pid, 'VmHWM') ?? 0);
+    mainAnonKB = Math.max(mainAnonKB, statusKB(pid, 'RssAnon') ?? 0);
     if (withStore && storePid === undefined) storePid = dynaliteChildOf(pid);
-    if (storePid !== undefined) storeKB = Math.max(storeKB, statusKB(storePid, 'VmHWM') ?? 0);
+    if (storePid !== undefined) {
+      storeKB = Math.max(storeKB, statusKB(storePid, 'VmHWM') ?? 0);
+      storeAnonKB = Math.max(storeAnonKB, statusKB(storePid, 'RssAnon') ?? 0);
+    }
   };
   const timer = setInterval(sample, 100);
   sample();
@@ -311,7 +318,7 @@ const sampleMemory = (pid: number, withStore: boolean) => {
     }),
     stop: () => {
       clearInterval(timer);
-      return { mainKB, storeKB };
+      return { mainKB, storeKB, mainAnonKB, storeAnonKB };
     },
   };
 };
@@ -358,6 +365,9 @@ interface Measured extends WorkerResult {
   peakMB: number;
   publisherMB: number;
   storeMB: number;
+  /** Peak anonymous memory (sampled): the RSS without mapped files. */
+  publisherAnonMB: number;
+  storeAnonMB: number;
 }
 
 const runWorker = async (mode: 'full' | 'incremental', dataDir: string): Promise<Measured> => {
@@ -410,7 +420,14 @@ const runWorker = async (mode: 'full' | 'incremental', dataDir: string): Promise
   const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as WorkerResult;
   const publisherMB = Math.max(result.publisherPeakKB, sampled.mainKB) / 1024;
   const storeMB = Math.max(result.storePeakKB, sampled.storeKB) / 1024;
-  return { ...result, publisherMB, storeMB, peakMB: publisherMB + storeMB };
+  return {
+    ...result,
+    publisherMB,
+    storeMB,
+    peakMB: publisherMB + storeMB,
+    publisherAnonMB: sampled.mainAnonKB / 1024,
+    storeAnonMB: sampled.storeAnonKB / 1024,
+  };
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -599,6 +616,10 @@ export const runPublish = async (args: string[]): Promise<void> => {
     console.log(
       `publish: full ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (publisher ${fmt(full.publisherMB, 0)} + ` +
         `store ${fmt(full.storeMB, 0)}), ${full.report.written} objects written (target: peak <= 1024 MB)`,
+    );
+    console.log(
+      `publish: full anonymous memory (RSS without mapped files) publisher ${fmt(full.publisherAnonMB, 0)} MB + ` +
+        `store ${fmt(full.storeAnonMB, 0)} MB`,
     );
 
     // 100 new events through the API; the change stream projects them and marks what to rebuild.
