@@ -5,6 +5,9 @@
  * The publisher runs in a child process of its own (this file, `--worker full|incremental <dataDir>`)
  * so its peak memory is its own; peak memory is the publisher's plus its dynalite child's.
  * Setup (loading the corpus, posting the new events, writing Hugo's content) is not measured.
+ *
+ * BENCH_KEEP=1 keeps the temporary folder (store, site, Hugo site); BENCH_PUBLISH_CPU_PROF=<dir>
+ * writes a CPU profile of each publish worker there.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -669,7 +672,8 @@ export const runPublish = async (args: string[]): Promise<void> => {
     console.log(`publish: wrote ${path}`);
   } finally {
     if (keep) console.log(`publish: kept ${work}`);
-    else rmSync(work, { recursive: true, force: true });
+    // `rm -rf` removes the ~400,000 files of a full-size run in seconds; fs.rmSync takes minutes.
+    else if (spawnSync('rm', ['-rf', work]).status !== 0) rmSync(work, { recursive: true, force: true });
   }
 };
 
