@@ -93,14 +93,15 @@ class Run {
     if (await this.deps.objects.remove(key)) this.report.removed++;
   }
 
-  eventsOfTag(slug: string, limit: number): Promise<NewsEvent[]> {
-    const cacheKey = `${slug}#${limit}`;
-    let cached = this.tagEvents.get(cacheKey);
+  /** A tag's newest events, read once per run at the largest size any page needs, then sliced. */
+  async eventsOfTag(slug: string, limit: number): Promise<NewsEvent[]> {
+    let cached = this.tagEvents.get(slug);
     if (!cached) {
-      cached = this.deps.store.listTag(slug, { limit }).then((page) => page.items);
-      this.tagEvents.set(cacheKey, cached);
+      const size = Math.max(TAG_PAGE_SIZE, RELATED_CANDIDATES_PER_TAG, this.deps.site.feedSize);
+      cached = this.deps.store.listTag(slug, { limit: size }).then((page) => page.items);
+      this.tagEvents.set(slug, cached);
     }
-    return cached;
+    return (await cached).slice(0, limit);
   }
 
   allTags(): Promise<TagSummary[]> {
