@@ -23,6 +23,7 @@ import {
   type PublishStore,
 } from '../shared/adapters/event-store.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
+import { defaultSiteConfig } from '../shared/domain/site.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { postEvents } from '../shared/services/events.js';
 import {
@@ -159,13 +160,7 @@ const startOn = async (
   const publishing: PublishDeps = {
     store: baseStore,
     objects: makeFolderObjectStore(siteDir),
-    site: {
-      siteUrl: url,
-      title: 'Tidings',
-      description: 'News events, as they happen, with their sources.',
-      language: 'en',
-      feedSize: 50,
-    },
+    site: defaultSiteConfig(url),
   };
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
@@ -177,6 +172,7 @@ const startOn = async (
   };
 
   const authorize = authorizeRequest({ keys });
+  const serveSite = serveSiteFolder(siteDir);
   const server: Server = createLocalServer({
     routes,
     authorize,
@@ -193,7 +189,7 @@ const startOn = async (
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
         return true;
       }
-      return serveSiteFolder(siteDir)(req, res);
+      return serveSite(req, res);
     },
   });
 

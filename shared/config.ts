@@ -1,4 +1,4 @@
-import type { SiteConfig } from './domain/site.js';
+import { defaultSiteConfig, type SiteConfig } from './domain/site.js';
 
 /** Environment variable names, imported by the CDK constructs and by the runtime. */
 export const ENV = {
@@ -36,11 +36,6 @@ export const siteConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): SiteCon
   if (!Number.isInteger(feedSize) || feedSize < 1 || feedSize > 500) {
     throw new Error(`${ENV.feedSize} must be a whole number from 1 to 500`);
   }
-  return {
-    siteUrl: requireEnv(ENV.siteUrl, env).replace(/\/+$/, ''),
-    title: optionalEnv(ENV.siteTitle, env) ?? 'Tidings',
-    description: 'News events, as they happen, with their sources.',
-    language: 'en',
-    feedSize,
-  };
+  const site = defaultSiteConfig(requireEnv(ENV.siteUrl, env));
+  return { ...site, title: optionalEnv(ENV.siteTitle, env) ?? site.title, feedSize };
 };

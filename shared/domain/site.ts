@@ -10,6 +10,15 @@ export interface SiteConfig {
   feedSize: number;
 }
 
+/** The product's own settings for a site at `siteUrl`; deployments override title and feed size. */
+export const defaultSiteConfig = (siteUrl: string): SiteConfig => ({
+  siteUrl: siteUrl.replace(/\/+$/, ''),
+  title: 'Tidings',
+  description: 'News events, as they happen, with their sources.',
+  language: 'en',
+  feedSize: 50,
+});
+
 export type FeedFormat = 'rss' | 'atom' | 'json';
 
 export const FEED_FORMATS: readonly FeedFormat[] = ['rss', 'atom', 'json'];

@@ -3,7 +3,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../../shared/domain/event.js';
 import { buildFeedModel } from '../../../shared/domain/feed-model.js';
-import type { FeedScope, SiteConfig } from '../../../shared/domain/site.js';
+import { defaultSiteConfig, type FeedScope, type SiteConfig } from '../../../shared/domain/site.js';
 import { tagSlug } from '../../../shared/domain/slug.js';
 import { renderFeed } from '../../../shared/render/feeds.js';
 import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
@@ -12,13 +12,7 @@ import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js
 // have refused. The feeds must still be well-formed, hold no character XML cannot carry, and give
 // back the text they were given, minus those characters.
 
-const site: SiteConfig = {
-  siteUrl: 'https://news.example.org',
-  title: 'Tidings',
-  description: 'News events, as they happen, with their sources.',
-  language: 'en',
-  feedSize: 50,
-};
+const site: SiteConfig = defaultSiteConfig('https://news.example.org');
 
 /** What a feed can say of a text: XML-illegal characters dropped, line breaks as an XML parser reads them. */
 const legal = (s: string): string =>

@@ -17,6 +17,7 @@ import {
   paragraphsOf,
 } from '../../../shared/domain/feed-model.js';
 import {
+  defaultSiteConfig,
   eventPath,
   FEED_FORMATS,
   type FeedFormat,
@@ -31,13 +32,7 @@ import { renderFeed } from '../../../shared/render/feeds.js';
 import { makeEventInput } from '../../helpers/builders.js';
 import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
-const site: SiteConfig = {
-  siteUrl: 'https://news.example.org',
-  title: 'Tidings',
-  description: 'News events, as they happen, with their sources.',
-  language: 'en',
-  feedSize: 50,
-};
+const site: SiteConfig = defaultSiteConfig('https://news.example.org');
 const SITE: FeedScope = { kind: 'site' };
 const SYRIA: FeedScope = { kind: 'tag', slug: 'syria', name: 'Syria' };
 
