@@ -7,7 +7,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TABLE } from '../shared/keys.js';
+import { TABLE, TABLE_INDEXES } from '../shared/keys.js';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -63,14 +63,10 @@ export const ensureTable = async (db: DynamoDBDocumentClient, tableName: string)
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
-  const { latestIndex, dayIndex } = TABLE;
   const attributes = [
     TABLE.partitionKey,
     TABLE.sortKey,
-    latestIndex.partitionKey,
-    latestIndex.sortKey,
-    dayIndex.partitionKey,
-    dayIndex.sortKey,
+    ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
   ];
   await db.send(
     new CreateTableCommand({
@@ -81,7 +77,7 @@ export const ensureTable = async (db: DynamoDBDocumentClient, tableName: string)
         { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
         { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [latestIndex, dayIndex].map((index) => ({
+      GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
         IndexName: index.name,
         KeySchema: [
           { AttributeName: index.partitionKey, KeyType: 'HASH' },

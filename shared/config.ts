@@ -9,6 +9,20 @@ export const ENV = {
   siteBucket: 'SITE_BUCKET',
   siteTitle: 'SITE_TITLE',
   feedSize: 'FEED_SIZE',
+  /** Secrets Manager ARN of the token-signing secret (AWS). */
+  tokenSecretArn: 'TOKEN_SECRET_ARN',
+  /** Sender of confirmation and digest emails. */
+  fromAddress: 'FROM_ADDRESS',
+  /** SES v2 configuration set every message is sent with (bounce and complaint events). */
+  sesConfigurationSet: 'SES_CONFIGURATION_SET',
+  /** SQS queue of digest work: planning continuations and batches of subscribers. */
+  digestQueueUrl: 'DIGEST_QUEUE_URL',
+  /** UTC hour (0–23) at which daily and weekly digest windows end. */
+  digestHour: 'DIGEST_HOUR',
+  /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
+  digestWeekday: 'DIGEST_WEEKDAY',
+  /** Messages per second one digest worker sends at most. */
+  digestSendRate: 'DIGEST_SEND_RATE',
 } as const;
 
 export class MissingSettingError extends Error {

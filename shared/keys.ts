@@ -10,7 +10,15 @@ export const TABLE = {
   latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   /** Events of one day. */
   dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  /**
+   * Overloaded and sparse: a tag's entries by time of change (what digests read), and confirmed
+   * subscribers by cadence (whom digests go to).
+   */
+  changeIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
 } as const;
+
+/** Every secondary index of the table, in the order the table declares them. */
+export const TABLE_INDEXES = [TABLE.latestIndex, TABLE.dayIndex, TABLE.changeIndex] as const;
 
 /** How many partitions the "latest overall" listing is spread over; a read queries them all and merges. */
 export const LATEST_SHARDS = 8;
@@ -60,3 +68,30 @@ export const markPartition = (kind: string): string => `MARK#${kind}`;
 export const markKey = (kind: string, key: string): Key => ({ PK: markPartition(kind), SK: key });
 
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });
+
+/** A tag's entries on the change index: newest change last, so a window is one range query. */
+export const tagChangesPartition = (slug: string): string => `TAGCHANGES#${slug}`;
+export const tagChangesSortKey = (updatedAt: string, id: string): string => `${updatedAt}#${id}`;
+
+/** A subscriber, keyed by an HMAC of the address so a repeat sign-up finds it without an email index. */
+export const SUBSCRIBER_SK = 'SUBSCRIBER';
+export const subscriberKey = (subscriberId: string): Key => ({
+  PK: `SUBSCRIBER#${subscriberId}`,
+  SK: SUBSCRIBER_SK,
+});
+/** A suppressed address (hard bounce, complaint): sits beside the subscriber, outlives unsubscribing. */
+export const suppressionKey = (subscriberId: string): Key => ({
+  PK: `SUBSCRIBER#${subscriberId}`,
+  SK: 'SUPPRESSED',
+});
+
+/** Confirmed subscribers of one cadence on the change index, spread over shards. */
+export const DIGEST_SHARDS = 4;
+export const digestPartition = (cadence: string, shard: number): string => `DIGEST#${cadence}#${shard}`;
+export const digestShardOf = (subscriberId: string): number => latestShardOf(subscriberId) % DIGEST_SHARDS;
+
+/** The digest ledger: one item per subscriber, cadence and window, claimed before sending. */
+export const ledgerKey = (subscriberId: string, cadence: string, windowStart: string): Key => ({
+  PK: `SUBSCRIBER#${subscriberId}`,
+  SK: `DIGEST#${cadence}#${windowStart}`,
+});

@@ -7,6 +7,11 @@ export interface RouteSpec {
   fn: string;
   /** Write routes need a bearer API key. */
   auth: boolean;
+  /**
+   * What the function uses beyond the table: `topic` manages subscriptions of the SNS topic of
+   * changes; `email` sends through SES and signs links with the token secret.
+   */
+  uses?: readonly ('topic' | 'email')[];
 }
 
 export const API_ROUTES: readonly RouteSpec[] = [
@@ -17,7 +22,7 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/api/events/{id+}', fn: 'get-event', auth: false },
   { method: 'GET', path: '/api/events', fn: 'list-events', auth: false },
   { method: 'GET', path: '/api/tags', fn: 'list-tags', auth: false },
-  { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true },
-  { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true },
-  { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true },
+  { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true, uses: ['topic'] },
+  { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true, uses: ['topic'] },
+  { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true, uses: ['topic'] },
 ];

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE } from '../../shared/keys.js';
+import { TABLE, TABLE_INDEXES } from '../../shared/keys.js';
 
 export interface EventsTableProps {
   removalPolicy: 'retain' | 'destroy';
@@ -23,7 +23,7 @@ export class EventsTable extends Construct {
       timeToLiveAttribute: TABLE.ttlAttribute,
       deletionProtection: props.removalPolicy === 'retain',
       removalPolicy: props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      globalSecondaryIndexes: [TABLE.latestIndex, TABLE.dayIndex].map((index) => ({
+      globalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
         indexName: index.name,
         partitionKey: key(index.partitionKey),
         sortKey: key(index.sortKey),

@@ -26,6 +26,8 @@ import {
   TABLE,
   TAG_ENTRY_PREFIX,
   TAGS_PARTITION,
+  tagChangesPartition,
+  tagChangesSortKey,
   tagEntryKey,
   tagEntryPartition,
   tagKey,
@@ -424,7 +426,13 @@ export const makeEventStore = (
 
     async upsertTagEntry(slug, event) {
       // An update, not a put, so an existing entry keeps its `counted` flag.
-      const attributes = { type: 'tagEntry', ...eventAttributes(event) };
+      const attributes = {
+        type: 'tagEntry',
+        ...eventAttributes(event),
+        // On the change index, so a digest reads a tag's changes in a window with one query.
+        [TABLE.changeIndex.partitionKey]: tagChangesPartition(slug),
+        [TABLE.changeIndex.sortKey]: tagChangesSortKey(event.updatedAt, event.id),
+      };
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':revision': event.revision, ':false': false };
       const sets = Object.entries(attributes).map(([name, value], i) => {

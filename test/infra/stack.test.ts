@@ -11,7 +11,7 @@ import { synthTidings } from '../helpers/synth.js';
 const { template } = synthTidings();
 
 describe('the events table', () => {
-  it('is on demand, recoverable, streamed, with TTL and both indexes', () => {
+  it('is on demand, recoverable, streamed, with TTL and its three indexes', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       KeySchema: [
         { AttributeName: 'PK', KeyType: 'HASH' },
@@ -23,6 +23,7 @@ describe('the events table', () => {
       GlobalSecondaryIndexes: [
         Match.objectLike({ IndexName: 'GSI1' }),
         Match.objectLike({ IndexName: 'GSI2' }),
+        Match.objectLike({ IndexName: 'GSI3' }),
       ],
       Replicas: [
         Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
