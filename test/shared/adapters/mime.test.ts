@@ -1,0 +1,118 @@
+import { simpleParser } from 'mailparser';
+import { describe, expect, it } from 'vitest';
+import type { OutgoingEmail } from '../../../shared/adapters/mailer.js';
+import { composeMessage, UnsafeHeaderError } from '../../../shared/adapters/mime.js';
+
+const ONE_CLICK = `https://news.example.org/api/subscriptions/unsubscribe?token=${'x'.repeat(160)}.${'y'.repeat(43)}`;
+
+const email = (overrides: Partial<OutgoingEmail> = {}): OutgoingEmail => ({
+  from: 'Tidings <news@example.org>',
+  to: 'reader@example.com',
+  subject: '3 new events: Syria, Russia',
+  text: 'Plain part.\nhttps://news.example.org/news/2016/11/16/a.html\n',
+  html: '<p>HTML part.</p>',
+  headers: { 'List-Unsubscribe': `<${ONE_CLICK}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+  ...overrides,
+});
+
+/** Header lines as written, unfolded (RFC 5322 2.2.3), names in lower case. */
+const rawHeaders = (raw: Buffer): Map<string, string[]> => {
+  const head = raw.toString('latin1').split('\r\n\r\n')[0] ?? '';
+  const map = new Map<string, string[]>();
+  for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+    const at = line.indexOf(':');
+    const name = line.slice(0, at).toLowerCase();
+    map.set(name, [...(map.get(name) ?? []), line.slice(at + 1).trim()]);
+  }
+  return map;
+};
+
+describe('composeMessage', () => {
+  it('writes a multipart/alternative message that parses back with both parts and every header', async () => {
+    const date = new Date('2026-11-02T06:00:00.000Z');
+    const raw = await composeMessage(email(), { date, messageId: 'abc-123@example.org' });
+    const mail = await simpleParser(raw);
+    expect(mail.from?.value).toEqual([{ name: 'Tidings', address: 'news@example.org' }]);
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined).toBe(
+      'reader@example.com',
+    );
+    expect(mail.subject).toBe('3 new events: Syria, Russia');
+    expect(mail.date?.toISOString()).toBe(date.toISOString());
+    expect(mail.messageId).toBe('<abc-123@example.org>');
+    expect(mail.text).toBe('Plain part.\nhttps://news.example.org/news/2016/11/16/a.html\n');
+    expect(mail.html).toBe('<p>HTML part.</p>');
+
+    const headers = rawHeaders(raw);
+    expect(headers.get('mime-version')).toEqual(['1.0']);
+    expect(headers.get('content-type')?.[0]).toMatch(/^multipart\/alternative; boundary=/);
+    // The one-click URL survives whole, however long, and each list header appears once.
+    expect(headers.get('list-unsubscribe')).toEqual([`<${ONE_CLICK}>`]);
+    expect(headers.get('list-unsubscribe-post')).toEqual(['List-Unsubscribe=One-Click']);
+    // Both parts are UTF-8 text, in this order (the last is the preferred one).
+    const parts = raw.toString('latin1').match(/Content-Type: text\/(plain|html); charset=utf-8/g);
+    expect(parts).toEqual([
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Type: text/html; charset=utf-8',
+    ]);
+    // Every line fits RFC 5322's limit of 998 octets.
+    for (const line of raw.toString('latin1').split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+  });
+
+  it.each([
+    ['emoji', '🎉 2 new events: Syria 🇸🇾, Zürich'],
+    ['accents', 'Île-de-France, Łódź, São Paulo: 12 nouveaux événements'],
+    ['CJK and RTL', '東京 · القاهرة · 3 new events'],
+    ['long non-ASCII', `Überblick: ${'Ärger über Öl und Süßes, '.repeat(8)}`],
+  ])('encodes a subject with %s as RFC 2047 words and reads back as written', async (_, subject) => {
+    const raw = await composeMessage(email({ subject, text: `${subject}\n`, html: `<p>${subject}</p>` }));
+    const head = raw.toString('latin1').split('\r\n\r\n')[0] ?? '';
+    // The header block itself is plain ASCII: non-ASCII travels as encoded words.
+    expect(/^[\x20-\x7e\r\n\t]*$/.test(head)).toBe(true);
+    expect(head).toMatch(/Subject: =\?UTF-8\?[QB]\?/);
+    const mail = await simpleParser(raw);
+    expect(mail.subject).toBe(subject);
+    expect(mail.text).toBe(`${subject}\n`);
+    expect(mail.html).toBe(`<p>${subject}</p>`);
+  });
+
+  it('gives each message its own Message-ID at the sender domain and a Date by default', async () => {
+    const [a, b] = await Promise.all([composeMessage(email()), composeMessage(email())]);
+    const [ma, mb] = await Promise.all([simpleParser(a as Buffer), simpleParser(b as Buffer)]);
+    expect(ma.messageId).toMatch(/^<[0-9a-f-]{36}@example\.org>$/);
+    expect(ma.messageId).not.toBe(mb.messageId);
+    expect(Math.abs((ma.date?.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it.each([
+    ['subject', { subject: 'Hello\r\nBcc: victim@example.net' }, 'subject'],
+    ['subject (bare LF)', { subject: 'Hello\nBcc: victim@example.net' }, 'subject'],
+    ['to', { to: 'reader@example.com\r\nBcc: victim@example.net' }, 'to'],
+    ['from', { from: 'news@example.org\nReply-To: evil@example.net' }, 'from'],
+    [
+      'a header value',
+      { headers: { 'List-Unsubscribe': '<https://a.example/>\r\nBcc: x@example.net' } },
+      'headers.List-Unsubscribe',
+    ],
+    ['a header name', { headers: { 'X-Evil\r\nBcc': 'x@example.net' } }, 'headers.X-Evil\r\nBcc'],
+    ['a header name with a colon', { headers: { 'X-A: b': 'c' } }, 'headers.X-A: b'],
+    ['a header the composer writes', { headers: { Bcc: 'victim@example.net' } }, 'headers.Bcc'],
+    ['a content type', { headers: { 'content-type': 'text/plain' } }, 'headers.content-type'],
+  ] as [string, Partial<OutgoingEmail>, string][])(
+    'refuses CR/LF and structure in %s',
+    async (_, overrides, field) => {
+      const attempt = () => composeMessage(email(overrides));
+      expect(attempt).toThrow(UnsafeHeaderError);
+      expect(attempt).toThrow(field);
+    },
+  );
+
+  it('never puts an injected header into the message', async () => {
+    let raw: Buffer | undefined;
+    try {
+      raw = await composeMessage(email({ subject: 'Hi\r\nBcc: victim@example.net' }));
+    } catch {
+      // refused, as it should be
+    }
+    expect(raw).toBeUndefined();
+  });
+});
