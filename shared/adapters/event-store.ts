@@ -99,7 +99,11 @@ export interface ListingStore {
   /** Strongly consistent reads of many events (missing ids are absent from the map). */
   getEventsNow(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
   /** Puts a tag's copy of an event unless an entry at this revision or newer is already there. */
-  upsertTagEntry(slug: string, event: NewsEvent): Promise<EntryUpsert>;
+  /**
+   * `changedAt` (when the change is projected, defaults to the event's `updatedAt`) places the
+   * entry on the change index, so a digest window never misses a change the stream applied late.
+   */
+  upsertTagEntry(slug: string, event: NewsEvent, changedAt?: string): Promise<EntryUpsert>;
   /** Records that an entry's creation is reflected in its tag's count. */
   markEntryCounted(slug: string, date: string, id: string): Promise<void>;
   /** Removes a tag's copy of an event unless it is newer than `revision`. */
@@ -424,14 +428,14 @@ export const makeEventStore = (
       return found;
     },
 
-    async upsertTagEntry(slug, event) {
+    async upsertTagEntry(slug, event, changedAt = event.updatedAt) {
       // An update, not a put, so an existing entry keeps its `counted` flag.
       const attributes = {
         type: 'tagEntry',
         ...eventAttributes(event),
         // On the change index, so a digest reads a tag's changes in a window with one query.
         [TABLE.changeIndex.partitionKey]: tagChangesPartition(slug),
-        [TABLE.changeIndex.sortKey]: tagChangesSortKey(event.updatedAt, event.id),
+        [TABLE.changeIndex.sortKey]: tagChangesSortKey(changedAt, event.id),
       };
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':revision': event.revision, ':false': false };

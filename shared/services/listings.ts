@@ -54,6 +54,8 @@ export const projectChanges = async (
     return new Set(changes.map((c) => c.sequenceNumber));
   }
 
+  // When the change reached the listings: what digests window on (a late stream is not a lost change).
+  const changedAt = deps.now();
   const counts = new Map<string, TagCount>();
   await Promise.all(
     [...byId.entries()].map(async ([id, records]) => {
@@ -80,7 +82,7 @@ export const projectChanges = async (
             count.changes.push(...seqs);
             if (live && keep.has(tag.slug)) {
               count.name = live.tags.find((t) => t.slug === tag.slug)?.name ?? tag.name;
-              const outcome = await deps.store.upsertTagEntry(tag.slug, live);
+              const outcome = await deps.store.upsertTagEntry(tag.slug, live, changedAt);
               if (outcome === 'created') count.delta += 1;
               else if (outcome === 'current' || outcome === 'uncounted') count.recount = true;
               if (outcome !== 'updated') count.entries.push({ date: live.date, id });

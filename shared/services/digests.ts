@@ -1,0 +1,391 @@
+import { randomUUID } from 'node:crypto';
+import type { DigestStore } from '../adapters/digest-store.js';
+import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../adapters/mailer.js';
+import {
+  buildDigest,
+  cadenceMs,
+  type Digest,
+  type DigestSchedule,
+  digestWindow,
+  latestBoundary,
+  type TopicChange,
+} from '../domain/digest.js';
+import type { Cadence, Subscriber } from '../domain/subscription.js';
+import { DIGEST_SHARDS } from '../keys.js';
+import { logger } from '../logger.js';
+
+/**
+ * Digest work travels as messages (SQS in AWS, an in-process queue locally): the schedule plans
+ * each shard of subscribers, a plan pages through its shard and fans out batches, a batch sends.
+ * Every message can be redelivered: the ledger makes a second delivery send nothing.
+ */
+export type DigestMessage =
+  | { kind: 'plan'; cadence: Cadence; end: string; shard: number; startKey?: string }
+  | { kind: 'send'; cadence: Cadence; end: string; subscribers: string[] };
+
+export interface DigestQueue {
+  send(messages: readonly DigestMessage[]): Promise<void>;
+}
+
+export interface DigestDeps {
+  store: DigestStore;
+  queue: DigestQueue;
+  mailer: Mailer;
+  /** Renders a digest into an email: subject, both parts, personal links and List-Unsubscribe headers. */
+  compose: (digest: Digest) => Promise<OutgoingEmail>;
+  schedule: DigestSchedule;
+  /** Messages per second this worker sends at most. */
+  sendRate: number;
+  now: () => number;
+  /** Milliseconds left in this invocation; work beyond it is handed on through the queue. */
+  remainingMs?: () => number;
+  tuning?: Partial<DigestTuning>;
+}
+
+export interface DigestTuning {
+  /** Subscribers per send message. */
+  batchSize: number;
+  /** Subscriber ids read per page while planning. */
+  planPageSize: number;
+  /** Digests composed and sent at once within one batch. */
+  concurrency: number;
+  /** Attempts per message when the mail service throttles. */
+  sendAttempts: number;
+  /** First back-off after a throttled send; doubles with each attempt, with jitter. */
+  backoffMs: number;
+  /** A claim older than this whose run never finished is taken over. */
+  leaseMs: number;
+  /** Changes projected less than this long ago are left for the next window (in-flight writes). */
+  settleMs: number;
+  /** Stop taking new work when less than this is left of the invocation. */
+  reserveMs: number;
+}
+
+export const DEFAULT_TUNING: DigestTuning = {
+  batchSize: 100,
+  planPageSize: 1000,
+  concurrency: 8,
+  sendAttempts: 8,
+  backoffMs: 200,
+  leaseMs: 15 * 60_000,
+  settleMs: 60_000,
+  reserveMs: 30_000,
+};
+
+export interface DigestReport {
+  sent: number;
+  /** Due, but nothing new in their window: nothing sent, cursor moved on. */
+  empty: number;
+  /** Already sent by another run (or a redelivery). */
+  duplicates: number;
+  /** Unsubscribed, suppressed, pending, another cadence, or not due. */
+  skipped: number;
+  /** Subscribers that could not be sent to; their message is retried. */
+  failed: number;
+  /** Batches of subscribers enqueued by planning. */
+  batches: number;
+  /** Send attempts refused for rate and retried. */
+  throttled: number;
+}
+
+export const emptyDigestReport = (): DigestReport => ({
+  sent: 0,
+  empty: 0,
+  duplicates: 0,
+  skipped: 0,
+  failed: 0,
+  batches: 0,
+  throttled: 0,
+});
+
+export const addReports = (a: DigestReport, b: DigestReport): DigestReport => ({
+  sent: a.sent + b.sent,
+  empty: a.empty + b.empty,
+  duplicates: a.duplicates + b.duplicates,
+  skipped: a.skipped + b.skipped,
+  failed: a.failed + b.failed,
+  batches: a.batches + b.batches,
+  throttled: a.throttled + b.throttled,
+});
+
+const tuningOf = (deps: DigestDeps): DigestTuning => ({ ...DEFAULT_TUNING, ...deps.tuning });
+
+/**
+ * Where a run's windows end: the latest scheduled send time, or now for a manual run, and never
+ * closer to now than the settle time, so a change being written as the run starts falls in the
+ * next window rather than in none.
+ */
+export const runWindowEnd = (deps: DigestDeps, cadence: Cadence, manual: boolean): string => {
+  const now = deps.now();
+  const settled = now - tuningOf(deps).settleMs;
+  const end = manual ? settled : Math.min(latestBoundary(cadence, deps.schedule, now), settled);
+  return new Date(end).toISOString();
+};
+
+/** The scheduled start of a run: one plan message per shard of the cadence's subscribers. */
+export const startDigestRun = async (
+  deps: DigestDeps,
+  cadence: Cadence,
+  options: { manual?: boolean } = {},
+): Promise<{ end: string }> => {
+  const end = runWindowEnd(deps, cadence, options.manual === true);
+  const plans: DigestMessage[] = Array.from({ length: DIGEST_SHARDS }, (_, shard) => ({
+    kind: 'plan',
+    cadence,
+    end,
+    shard,
+  }));
+  await deps.queue.send(plans);
+  logger.info('digest run started', { cadence, end });
+  return { end };
+};
+
+const timeLeft = (deps: DigestDeps): number => deps.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+
+/** Pages through one shard, enqueueing batches; hands the rest on when the invocation runs short. */
+const plan = async (
+  deps: DigestDeps,
+  message: Extract<DigestMessage, { kind: 'plan' }>,
+): Promise<DigestReport> => {
+  const tuning = tuningOf(deps);
+  const report = emptyDigestReport();
+  let startKey = message.startKey;
+  do {
+    if (timeLeft(deps) < tuning.reserveMs) {
+      await deps.queue.send([{ ...message, ...(startKey ? { startKey } : {}) }]);
+      return report;
+    }
+    const page = await deps.store.listSubscriberIds(
+      message.cadence,
+      message.shard,
+      tuning.planPageSize,
+      startKey,
+    );
+    const batches: DigestMessage[] = [];
+    for (let i = 0; i < page.ids.length; i += tuning.batchSize) {
+      batches.push({
+        kind: 'send',
+        cadence: message.cadence,
+        end: message.end,
+        subscribers: page.ids.slice(i, i + tuning.batchSize),
+      });
+    }
+    if (batches.length > 0) await deps.queue.send(batches);
+    report.batches += batches.length;
+    startKey = page.next;
+  } while (startKey);
+  return report;
+};
+
+/**
+ * Each topic's changes, read once per run and shared by every subscriber this worker serves.
+ * A warm worker keeps the run's topics; a new run (another window end) starts afresh.
+ */
+class TopicChanges {
+  private runKey = '';
+  private readonly topics = new Map<string, Promise<{ after: string; changes: TopicChange[] }>>();
+  reads = 0;
+
+  constructor(private readonly store: DigestStore) {}
+
+  forRun(cadence: Cadence, end: string): void {
+    const key = `${cadence}|${end}`;
+    if (key === this.runKey) return;
+    this.runKey = key;
+    this.topics.clear();
+  }
+
+  /** Ensures the topic's changes in `(after, end]` are held; a wider window extends what is held. */
+  async load(slug: string, after: string, end: string, cadence: Cadence): Promise<TopicChange[]> {
+    const held = this.topics.get(slug);
+    if (held) {
+      const current = await held;
+      if (current.after <= after) return current.changes;
+      const extended = (async () => {
+        this.reads++;
+        const older = await this.store.topicChanges(slug, after, current.after);
+        return { after, changes: [...older, ...current.changes] };
+      })();
+      this.topics.set(slug, extended);
+      return (await extended).changes;
+    }
+    // The first read covers a whole cadence window, which serves every subscriber on schedule.
+    const cadenceStart = new Date(Date.parse(end) - cadenceMs(cadence)).toISOString();
+    const from = after < cadenceStart ? after : cadenceStart;
+    const loading = (async () => {
+      this.reads++;
+      return { after: from, changes: await this.store.topicChanges(slug, from, end) };
+    })();
+    this.topics.set(slug, loading);
+    try {
+      return (await loading).changes;
+    } catch (error) {
+      this.topics.delete(slug);
+      throw error;
+    }
+  }
+}
+
+const caches = new WeakMap<DigestStore, TopicChanges>();
+const topicChangesFor = (store: DigestStore): TopicChanges => {
+  let cache = caches.get(store);
+  if (!cache) {
+    cache = new TopicChanges(store);
+    caches.set(store, cache);
+  }
+  return cache;
+};
+
+/** Spaces sends at no more than `rate` per second across everything this worker does. */
+class RateLimiter {
+  private next = 0;
+  constructor(
+    private readonly rate: number,
+    private readonly now: () => number,
+  ) {}
+
+  async wait(): Promise<void> {
+    if (!Number.isFinite(this.rate) || this.rate <= 0) return;
+    const now = this.now();
+    const at = Math.max(now, this.next);
+    this.next = at + 1000 / this.rate;
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  }
+}
+
+const limiters = new WeakMap<Mailer, RateLimiter>();
+const limiterFor = (deps: DigestDeps): RateLimiter => {
+  let limiter = limiters.get(deps.mailer);
+  if (!limiter) {
+    limiter = new RateLimiter(deps.sendRate, () => Date.now());
+    limiters.set(deps.mailer, limiter);
+  }
+  return limiter;
+};
+
+type Outcome = 'sent' | 'empty' | 'duplicate' | 'skipped' | 'failed';
+
+const sendWithRetry = async (
+  deps: DigestDeps,
+  email: OutgoingEmail,
+  report: DigestReport,
+): Promise<{ messageId: string }> => {
+  const tuning = tuningOf(deps);
+  const limiter = limiterFor(deps);
+  for (let attempt = 1; ; attempt++) {
+    await limiter.wait();
+    try {
+      return await deps.mailer.send(email);
+    } catch (error) {
+      if (!(error instanceof MailerThrottledError) || attempt >= tuning.sendAttempts) throw error;
+      report.throttled++;
+      const backoff = tuning.backoffMs * 2 ** (attempt - 1);
+      await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)));
+    }
+  }
+};
+
+const digestOne = async (
+  deps: DigestDeps,
+  subscriber: Subscriber,
+  cadence: Cadence,
+  end: string,
+  topics: TopicChanges,
+  report: DigestReport,
+): Promise<Outcome> => {
+  const tuning = tuningOf(deps);
+  const window = digestWindow(subscriber, cadence, end);
+  const cursor = subscriber.cursor ?? subscriber.confirmedAt;
+  if (!window || cursor === undefined) return 'skipped';
+  const changes = new Map<string, TopicChange[]>();
+  for (const topic of subscriber.topics) {
+    changes.set(topic.slug, await topics.load(topic.slug, window.start, end, cadence));
+  }
+  const digest = buildDigest(subscriber, cadence, window, (slug) => changes.get(slug) ?? []);
+  if (digest.total === 0) {
+    await deps.store.advanceCursor(subscriber.id, cursor, end);
+    return 'empty';
+  }
+  const now = deps.now();
+  const claim = {
+    subscriberId: subscriber.id,
+    cadence,
+    windowStart: cursor,
+    windowEnd: end,
+    claimId: randomUUID(),
+    claimedAt: new Date(now).toISOString(),
+    staleBefore: new Date(now - tuning.leaseMs).toISOString(),
+  };
+  if (!(await deps.store.claimDigest(claim))) {
+    // Sent by another run, or being sent. A sent digest whose cursor never moved (the run
+    // stopped between the two writes) moves it now.
+    const entry = await deps.store.getLedger(subscriber.id, cadence, cursor);
+    if (entry?.status === 'sent') await deps.store.advanceCursor(subscriber.id, cursor, entry.windowEnd);
+    return 'duplicate';
+  }
+  let messageId: string;
+  try {
+    const email = await deps.compose(digest);
+    ({ messageId } = await sendWithRetry(deps, email, report));
+  } catch (error) {
+    logger.warn('digest not sent; its batch will be retried', {
+      subscriber: subscriber.id,
+      error: error as Error,
+    });
+    await deps.store.releaseDigest(claim);
+    return 'failed';
+  }
+  await deps.store.completeDigest(claim, messageId, digest.shown, new Date(deps.now()).toISOString());
+  await deps.store.advanceCursor(subscriber.id, cursor, end);
+  return 'sent';
+};
+
+/** Sends the digests of one batch of subscribers; hands the rest on when the invocation runs short. */
+const send = async (
+  deps: DigestDeps,
+  message: Extract<DigestMessage, { kind: 'send' }>,
+): Promise<DigestReport> => {
+  const tuning = tuningOf(deps);
+  const report = emptyDigestReport();
+  const topics = topicChangesFor(deps.store);
+  topics.forRun(message.cadence, message.end);
+  const recipients = await deps.store.getRecipients(message.subscribers);
+  const queue = [...message.subscribers];
+  const handOn: string[] = [];
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      if (timeLeft(deps) < tuning.reserveMs) {
+        handOn.push(id, ...queue.splice(0));
+        return;
+      }
+      const recipient = recipients.get(id);
+      const subscriber = recipient?.subscriber;
+      if (
+        !subscriber ||
+        recipient.suppressed ||
+        subscriber.status !== 'confirmed' ||
+        subscriber.cadence !== message.cadence ||
+        subscriber.topics.length === 0
+      ) {
+        report.skipped++;
+        continue;
+      }
+      const outcome = await digestOne(deps, subscriber, message.cadence, message.end, topics, report);
+      if (outcome === 'sent') report.sent++;
+      else if (outcome === 'empty') report.empty++;
+      else if (outcome === 'duplicate') report.duplicates++;
+      else if (outcome === 'skipped') report.skipped++;
+      else report.failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: tuning.concurrency }, worker));
+  if (handOn.length > 0) await deps.queue.send([{ ...message, subscribers: handOn }]);
+  return report;
+};
+
+/** Handles one digest message. A report with failures means the message must be redelivered. */
+export const handleDigestMessage = (deps: DigestDeps, message: DigestMessage): Promise<DigestReport> =>
+  message.kind === 'plan' ? plan(deps, message) : send(deps, message);
+
+/** Topic reads this worker made for its current run (for the benchmark and tests). */
+export const topicReadsOf = (store: DigestStore): number => topicChangesFor(store).reads;

@@ -1,0 +1,266 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  buildDigest,
+  cadenceMs,
+  DIGEST_EVENT_LIMIT,
+  digestWindow,
+  latestBoundary,
+  type TopicChange,
+} from '../../../shared/domain/digest.js';
+import type { NewsEvent } from '../../../shared/domain/event.js';
+import type { Subscriber } from '../../../shared/domain/subscription.js';
+
+const at = (iso: string) => Date.parse(iso);
+const iso = (ms: number) => new Date(ms).toISOString();
+const schedule = { hour: 7, weekday: 1 }; // Mondays, 07:00 UTC
+
+describe('latestBoundary', () => {
+  it('is today at the hour once the hour has come, else yesterday', () => {
+    expect(iso(latestBoundary('daily', schedule, at('2026-11-28T07:00:00.000Z')))).toBe(
+      '2026-11-28T07:00:00.000Z',
+    );
+    expect(iso(latestBoundary('daily', schedule, at('2026-11-28T23:59:59.999Z')))).toBe(
+      '2026-11-28T07:00:00.000Z',
+    );
+    expect(iso(latestBoundary('daily', schedule, at('2026-11-28T06:59:59.999Z')))).toBe(
+      '2026-11-27T07:00:00.000Z',
+    );
+  });
+
+  it('crosses month and year ends', () => {
+    expect(iso(latestBoundary('daily', schedule, at('2027-01-01T03:00:00.000Z')))).toBe(
+      '2026-12-31T07:00:00.000Z',
+    );
+    expect(iso(latestBoundary('daily', { hour: 0, weekday: 0 }, at('2028-03-01T00:00:00.000Z')))).toBe(
+      '2028-03-01T00:00:00.000Z',
+    );
+  });
+
+  it('is the last configured weekday at the hour for weekly digests', () => {
+    // 2026-11-28 is a Saturday; the Monday before is the 23rd.
+    expect(iso(latestBoundary('weekly', schedule, at('2026-11-28T12:00:00.000Z')))).toBe(
+      '2026-11-23T07:00:00.000Z',
+    );
+    expect(iso(latestBoundary('weekly', schedule, at('2026-11-30T07:00:00.000Z')))).toBe(
+      '2026-11-30T07:00:00.000Z',
+    );
+    expect(iso(latestBoundary('weekly', schedule, at('2026-11-30T06:59:00.000Z')))).toBe(
+      '2026-11-23T07:00:00.000Z',
+    );
+    expect(iso(latestBoundary('weekly', { hour: 7, weekday: 6 }, at('2026-11-28T08:00:00.000Z')))).toBe(
+      '2026-11-28T07:00:00.000Z',
+    );
+  });
+
+  it('is never after now, on the configured hour and weekday, and less than one cadence ago', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: at('2000-01-01T00:00:00Z'), max: at('2100-01-01T00:00:00Z') }),
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.constantFrom('daily' as const, 'weekly' as const),
+        (now, hour, weekday, cadence) => {
+          const boundary = latestBoundary(cadence, { hour, weekday }, now);
+          const date = new Date(boundary);
+          expect(boundary).toBeLessThanOrEqual(now);
+          expect(now - boundary).toBeLessThan(cadenceMs(cadence));
+          expect(date.getUTCHours()).toBe(hour);
+          expect(date.getUTCMinutes() + date.getUTCSeconds() + date.getUTCMilliseconds()).toBe(0);
+          if (cadence === 'weekly') expect(date.getUTCDay()).toBe(weekday);
+        },
+      ),
+    );
+  });
+});
+
+describe('digestWindow', () => {
+  const end = '2026-11-28T07:00:00.000Z';
+
+  it('starts at the cursor: the end of the last digest', () => {
+    const window = digestWindow(
+      { confirmedAt: '2026-10-01T00:00:00.000Z', cursor: '2026-11-27T07:00:00.000Z' },
+      'daily',
+      end,
+    );
+    expect(window).toEqual({ start: '2026-11-27T07:00:00.000Z', end });
+  });
+
+  it('covers everything since the last digest, even after missed runs', () => {
+    const window = digestWindow(
+      { confirmedAt: '2026-10-01T00:00:00.000Z', cursor: '2026-11-20T07:00:00.000Z' },
+      'daily',
+      end,
+    );
+    expect(window?.start).toBe('2026-11-20T07:00:00.000Z');
+  });
+
+  it('gives a first digest since confirming when that is within one window', () => {
+    const confirmedAt = '2026-11-27T20:15:00.000Z';
+    expect(digestWindow({ confirmedAt, cursor: confirmedAt }, 'daily', end)).toEqual({
+      start: confirmedAt,
+      end,
+    });
+  });
+
+  it('never gives a first digest the backlog: one cadence window at most', () => {
+    const confirmedAt = '2026-09-01T00:00:00.000Z';
+    expect(digestWindow({ confirmedAt, cursor: confirmedAt }, 'daily', end)?.start).toBe(
+      '2026-11-27T07:00:00.000Z',
+    );
+    expect(digestWindow({ confirmedAt, cursor: confirmedAt }, 'weekly', end)?.start).toBe(
+      '2026-11-21T07:00:00.000Z',
+    );
+    expect(digestWindow({ confirmedAt }, 'weekly', end)?.start).toBe('2026-11-21T07:00:00.000Z');
+  });
+
+  it('is undefined when nothing is due or the subscriber never confirmed', () => {
+    expect(
+      digestWindow({ confirmedAt: '2026-10-01T00:00:00.000Z', cursor: end }, 'daily', end),
+    ).toBeUndefined();
+    expect(
+      digestWindow(
+        { confirmedAt: '2026-10-01T00:00:00.000Z', cursor: '2026-11-28T08:00:00.000Z' },
+        'daily',
+        end,
+      ),
+    ).toBeUndefined();
+    expect(digestWindow({}, 'daily', end)).toBeUndefined();
+  });
+});
+
+const event = (n: number, tags: string[], overrides: Partial<NewsEvent> = {}): NewsEvent => ({
+  id: `2026/11/27/event-${n}`,
+  date: '2026-11-27',
+  headline: `Event ${n}`,
+  body: `Body of event ${n}.`,
+  tags: tags.map((name) => ({ name, slug: name.toLowerCase() })),
+  sources: [],
+  publishedAt: '2026-11-27T10:00:00.000Z',
+  updatedAt: '2026-11-27T10:00:00.000Z',
+  revision: 1,
+  ...overrides,
+});
+
+const subscriber = (topics: string[]): Subscriber => ({
+  id: 'sub-1',
+  email: 'reader@example.org',
+  topics: topics.map((name) => ({ name, slug: name.toLowerCase() })),
+  cadence: 'daily',
+  status: 'confirmed',
+  createdAt: '2026-10-01T00:00:00.000Z',
+  confirmedAt: '2026-10-01T00:00:00.000Z',
+  cursor: '2026-11-27T07:00:00.000Z',
+  tokenVersion: 0,
+});
+
+const window = { start: '2026-11-27T07:00:00.000Z', end: '2026-11-28T07:00:00.000Z' };
+
+/** Changes by topic slug, as the change index would return them. */
+const changesBy = (changes: TopicChange[]) => (slug: string) =>
+  changes.filter((c) => c.event.tags.some((t) => t.slug === slug));
+
+describe('buildDigest', () => {
+  it('shows an event once, under its first topic, with every topic it matches', () => {
+    const shared = event(1, ['Russia', 'Syria', 'Weather']);
+    const changes = [
+      { event: shared, changedAt: '2026-11-27T10:00:00.000Z' },
+      { event: event(2, ['Syria']), changedAt: '2026-11-27T11:00:00.000Z' },
+    ];
+    const digest = buildDigest(subscriber(['Russia', 'Syria']), 'daily', window, changesBy(changes));
+    expect(digest.total).toBe(2);
+    expect(digest.shown).toBe(2);
+    expect(digest.sections.map((s) => [s.topic.slug, s.items.map((i) => i.event.id)])).toEqual([
+      ['russia', ['2026/11/27/event-1']],
+      ['syria', ['2026/11/27/event-2']],
+    ]);
+    expect(digest.sections[0]?.items[0]?.topics.map((t) => t.slug)).toEqual(['russia', 'syria']);
+  });
+
+  it('leaves out changes outside the window: (start, end]', () => {
+    const changes = [
+      { event: event(1, ['Russia']), changedAt: window.start },
+      { event: event(2, ['Russia']), changedAt: window.end },
+      { event: event(3, ['Russia']), changedAt: '2026-11-28T07:00:00.001Z' },
+    ];
+    const digest = buildDigest(subscriber(['Russia']), 'daily', window, changesBy(changes));
+    expect(digest.sections.flatMap((s) => s.items.map((i) => i.event.id))).toEqual(['2026/11/27/event-2']);
+  });
+
+  it('marks corrections of events published before the window as updated, and nothing else', () => {
+    const changes = [
+      {
+        event: event(1, ['Russia'], { publishedAt: '2026-11-20T10:00:00.000Z', revision: 2 }),
+        changedAt: '2026-11-27T12:00:00.000Z',
+      },
+      // Published and corrected inside the window: new to this reader.
+      { event: event(2, ['Russia'], { revision: 3 }), changedAt: '2026-11-27T13:00:00.000Z' },
+      // Published just before the window, first projected just after it: not a correction.
+      {
+        event: event(3, ['Russia'], { publishedAt: '2026-11-27T06:59:59.000Z' }),
+        changedAt: '2026-11-27T07:00:01.000Z',
+      },
+    ];
+    const digest = buildDigest(subscriber(['Russia']), 'daily', window, changesBy(changes));
+    const updated = Object.fromEntries(digest.sections[0]?.items.map((i) => [i.event.id, i.updated]) ?? []);
+    expect(updated).toEqual({
+      '2026/11/27/event-1': true,
+      '2026/11/27/event-2': false,
+      '2026/11/27/event-3': false,
+    });
+  });
+
+  it('lists the newest changes first and caps the digest, counting what each topic left out', () => {
+    const changes = Array.from({ length: DIGEST_EVENT_LIMIT + 7 }, (_, i) => ({
+      event: event(i, i % 2 === 0 ? ['Russia'] : ['Russia', 'Syria']),
+      changedAt: iso(at('2026-11-27T08:00:00.000Z') + i * 60_000),
+    }));
+    const digest = buildDigest(subscriber(['Syria', 'Russia']), 'daily', window, changesBy(changes));
+    expect(digest.total).toBe(DIGEST_EVENT_LIMIT + 7);
+    expect(digest.shown).toBe(DIGEST_EVENT_LIMIT);
+    const shown = digest.sections.flatMap((s) => s.items);
+    expect(shown).toHaveLength(DIGEST_EVENT_LIMIT);
+    expect(shown.map((i) => i.event.id)).not.toContain('2026/11/27/event-0');
+    const syria = digest.sections.find((s) => s.topic.slug === 'syria');
+    const russia = digest.sections.find((s) => s.topic.slug === 'russia');
+    // The 7 oldest (0..6): 3 odd ones carry Syria and Russia, 4 even ones Russia only.
+    expect(syria?.omitted).toBe(3);
+    expect(russia?.omitted).toBe(7);
+    const newestFirst = syria?.items.map((i) => i.event.id) ?? [];
+    expect(newestFirst[0]).toBe(`2026/11/27/event-${DIGEST_EVENT_LIMIT + 5}`);
+  });
+
+  it('is empty when nothing changed in the window', () => {
+    const digest = buildDigest(subscriber(['Russia']), 'daily', window, () => []);
+    expect(digest).toMatchObject({ total: 0, shown: 0, sections: [] });
+  });
+
+  it('never shows an event twice, whatever the topics (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.subarray(['A', 'B', 'C', 'D', 'E'], { minLength: 1 }), { maxLength: 80 }),
+        fc.subarray(['A', 'B', 'C', 'D', 'E'], { minLength: 1 }),
+        (eventTags, topics) => {
+          const changes = eventTags.map((tags, i) => ({
+            event: event(i, tags),
+            changedAt: iso(at('2026-11-27T08:00:00.000Z') + i * 1000),
+          }));
+          const digest = buildDigest(subscriber(topics), 'daily', window, changesBy(changes));
+          const ids = digest.sections.flatMap((s) => s.items.map((i) => i.event.id));
+          expect(new Set(ids).size).toBe(ids.length);
+          const matching = changes.filter((c) => c.event.tags.some((t) => topics.includes(t.name)));
+          expect(digest.total).toBe(matching.length);
+          expect(ids.length).toBe(Math.min(DIGEST_EVENT_LIMIT, matching.length));
+          for (const item of digest.sections.flatMap((s) => s.items)) {
+            expect(item.topics.map((t) => t.name).sort()).toEqual(
+              item.event.tags
+                .map((t) => t.name)
+                .filter((n) => topics.includes(n))
+                .sort(),
+            );
+          }
+        },
+      ),
+    );
+  });
+});
