@@ -1,0 +1,215 @@
+/**
+ * The emails' words: the digest and short notices (confirmation and the like), each as a subject,
+ * a plain-text part that reads on its own (every URL spelled out) and an HTML part rendered with
+ * the Eta templates of email-templates.ts (every value escaped by the engine). Every link is
+ * absolute: an email is read far from the site.
+ */
+import { Eta } from 'eta/core';
+import type { Digest, DigestItem, DigestSection, SubscriberLinks } from '../domain/digest.js';
+import type { NewsEvent } from '../domain/event.js';
+import { eventPath, feedPath, type SiteConfig, tagPath, urlOf } from '../domain/site.js';
+import type { TopicRef } from '../domain/subscription.js';
+import * as templates from './email-templates.js';
+
+/** What a mailer needs besides the addresses. */
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+// Compiled once, when the module loads. autoEscape is Eta's default; set anyway so it cannot drift.
+const eta = new Eta({ autoEscape: true, autoTrim: [false, 'nl'], useWith: false, varName: 'it' });
+eta.loadTemplate('@email-layout', templates.EMAIL_LAYOUT);
+eta.loadTemplate('@digest', templates.DIGEST_CONTENT);
+eta.loadTemplate('@digest-footer', templates.DIGEST_FOOTER);
+eta.loadTemplate('@notice', templates.NOTICE_CONTENT);
+eta.loadTemplate('@notice-footer', templates.NOTICE_FOOTER);
+
+/** Topic names a subject line lists before it says "and N more". */
+const SUBJECT_TOPICS = 3;
+/** About two lines of a phone's screen. */
+const SUMMARY_MAX = 240;
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** `2026-01-02T06:00:00.000Z` → `2026-01-02 06:00 UTC`. */
+const utcMinute = (iso: string): string => {
+  const normal = new Date(iso).toISOString();
+  return `${normal.slice(0, 10)} ${normal.slice(11, 16)} UTC`;
+};
+
+/** The first paragraph of the body on one line, cut at a word near `SUMMARY_MAX` characters. */
+const summaryOf = (event: NewsEvent): string => {
+  const first = (event.body.split(/\n[ \t]*\n/).find((p) => p.trim() !== '') ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = [...first];
+  if (chars.length <= SUMMARY_MAX) return first;
+  const cut = chars.slice(0, SUMMARY_MAX - 1).join('');
+  const space = cut.lastIndexOf(' ');
+  return `${(space > cut.length / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+};
+
+/** `Syria, Russia and Iran`. */
+const topicList = (names: string[]): string =>
+  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+
+/** `Syria, Russia` / `Syria, Russia, Iran and 2 more`: a subject stays short enough to read. */
+const subjectTopics = (names: string[]): string =>
+  names.length > SUBJECT_TOPICS
+    ? `${names.slice(0, SUBJECT_TOPICS).join(', ')} and ${names.length - SUBJECT_TOPICS} more`
+    : names.join(', ');
+
+/**
+ * `List-Unsubscribe` with the one-click link and `List-Unsubscribe-Post` (RFC 8058): mail
+ * providers show an unsubscribe button that POSTs `List-Unsubscribe=One-Click` to the link.
+ */
+export const listUnsubscribeHeaders = (links: Pick<SubscriberLinks, 'oneClick'>): Record<string, string> => ({
+  'List-Unsubscribe': `<${links.oneClick}>`,
+  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+});
+
+interface ItemModel {
+  url: string;
+  headline: string;
+  updated: boolean;
+  /** The date and the subscriber's topics the event carries. */
+  meta: string;
+  summary: string;
+}
+
+interface SectionModel {
+  name: string;
+  pageUrl: string;
+  feedUrl: string;
+  items: ItemModel[];
+  more?: { url: string; label: string };
+}
+
+const itemModel = (site: SiteConfig, item: DigestItem): ItemModel => ({
+  url: urlOf(site, eventPath(item.event.id)),
+  headline: item.event.headline,
+  updated: item.updated,
+  meta: [item.event.date, item.topics.map((t) => t.name).join(', ')].join(' · '),
+  summary: summaryOf(item.event),
+});
+
+const sectionModel = (site: SiteConfig, section: DigestSection): SectionModel => {
+  const { topic } = section;
+  const pageUrl = urlOf(site, tagPath(topic.slug));
+  const model: SectionModel = {
+    name: topic.name,
+    pageUrl,
+    feedUrl: urlOf(site, feedPath({ kind: 'tag', slug: topic.slug, name: topic.name }, 'rss')),
+    items: section.items.map((item) => itemModel(site, item)),
+  };
+  if (section.omitted > 0) model.more = { url: pageUrl, label: `${section.omitted} more in ${topic.name}` };
+  return model;
+};
+
+/** `3 new events`, `2 updated events`, `5 new and updated events`. */
+const countPhrase = (digest: Digest): string => {
+  const items = digest.sections.flatMap((s) => s.items);
+  const updated = items.filter((i) => i.updated).length;
+  const kind =
+    updated === 0
+      ? 'new'
+      : updated === items.length && digest.total === digest.shown
+        ? 'updated'
+        : 'new and updated';
+  return plural(digest.total, `${kind} event`, `${kind} events`);
+};
+
+/** The digest's subject, both parts and the links every way out of the subscription. */
+export const renderDigestEmail = (
+  digest: Digest,
+  site: SiteConfig,
+  links: SubscriberLinks,
+): RenderedEmail => {
+  const sections = digest.sections.map((section) => sectionModel(site, section));
+  const count = countPhrase(digest);
+  const names = sections.map((s) => s.name);
+  const subject = names.length > 0 ? `${count}: ${subjectTopics(names)}` : count;
+  const heading = `Your ${digest.cadence} digest`;
+  const window = `from ${utcMinute(digest.window.start)} to ${utcMinute(digest.window.end)}`;
+  const capped =
+    digest.shown < digest.total
+      ? ` The ${digest.shown} most recent are below; the links under each topic lead to the rest.`
+      : '';
+  const summary = `${count[0]?.toUpperCase()}${count.slice(1)} in your topics ${window}.${capped}`;
+  const followed: TopicRef[] = digest.subscriber.topics;
+  const reason = `You receive this ${digest.cadence} digest because you subscribed to ${topicList(followed.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`;
+  const unsubscribeTopics = followed.map((t) => ({ name: t.name, url: links.unsubscribeTopic(t.slug) }));
+
+  const html = eta.render('@email-layout', {
+    lang: site.language,
+    title: `${heading} · ${site.title}`,
+    siteTitle: site.title,
+    siteUrl: urlOf(site, ''),
+    content: eta.render('@digest', { heading, summary, sections }),
+    footer: eta.render('@digest-footer', {
+      reason,
+      manage: links.manage,
+      unsubscribeAll: links.unsubscribeAll,
+      topics: unsubscribeTopics,
+    }),
+  });
+
+  const text: string[] = [`${heading} from ${site.title}`, summary, ''];
+  for (const section of sections) {
+    text.push(`== ${section.name} ==`, `All ${section.name} events: ${section.pageUrl}`);
+    text.push(`RSS feed: ${section.feedUrl}`, '');
+    for (const item of section.items) {
+      text.push(`* ${item.headline}`, `  ${item.updated ? 'Updated · ' : ''}${item.meta}`);
+      if (item.summary) text.push(`  ${item.summary}`);
+      text.push(`  ${item.url}`, '');
+    }
+    if (section.more) text.push(`${section.more.label}: ${section.more.url}`, '');
+  }
+  text.push('-- ', reason, `Manage your subscription: ${links.manage}`);
+  text.push(`Unsubscribe from everything: ${links.unsubscribeAll}`);
+  for (const topic of unsubscribeTopics) text.push(`Unsubscribe from ${topic.name}: ${topic.url}`);
+  return { subject, text: `${text.join('\n')}\n`, html };
+};
+
+/** A short email: a heading, paragraphs, an optional list and one action, some small print. */
+export interface Notice {
+  subject: string;
+  heading: string;
+  paragraphs: string[];
+  /** A short bulleted list after the paragraphs (the topics of a subscription, say). */
+  items?: string[];
+  /** The one thing to do: a button in HTML, the URL spelled out in both parts. */
+  action?: { label: string; url: string };
+  /** Small print under the line. */
+  footer?: string[];
+  /** Links in the small print (manage, unsubscribe). */
+  footerLinks?: { label: string; url: string }[];
+}
+
+/** A notice in the digest's look (the confirmation email uses it): subject, both parts. */
+export const renderNoticeEmail = (site: SiteConfig, notice: Notice): RenderedEmail => {
+  const items = notice.items ?? [];
+  const footer = notice.footer ?? [];
+  const footerLinks = notice.footerLinks ?? [];
+  const html = eta.render('@email-layout', {
+    lang: site.language,
+    title: `${notice.heading} · ${site.title}`,
+    siteTitle: site.title,
+    siteUrl: urlOf(site, ''),
+    content: eta.render('@notice', { ...notice, items, action: notice.action }),
+    footer:
+      footer.length + footerLinks.length > 0
+        ? eta.render('@notice-footer', { lines: footer, links: footerLinks })
+        : undefined,
+  });
+  const text: string[] = [notice.heading, ''];
+  for (const paragraph of notice.paragraphs) text.push(paragraph, '');
+  if (items.length > 0) text.push(...items.map((item) => `* ${item}`), '');
+  if (notice.action) text.push(`${notice.action.label}: ${notice.action.url}`, '');
+  if (footer.length + footerLinks.length > 0) {
+    text.push('-- ', ...footer, ...footerLinks.map((link) => `${link.label}: ${link.url}`));
+  }
+  return { subject: notice.subject, text: `${text.join('\n').trimEnd()}\n`, html };
+};
