@@ -22,6 +22,7 @@ import {
   makeEventStore,
   type PublishStore,
 } from '../shared/adapters/event-store.js';
+import type { Mailer } from '../shared/adapters/mailer.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import { API_ROUTES } from '../shared/routes.js';
@@ -35,6 +36,7 @@ import {
 } from '../shared/services/publish.js';
 import { ChangeCapture } from './change-capture.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
+import { makeOutboxMailer, serveOutbox } from './outbox.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
 import { makeFolderObjectStore } from './site-folder.js';
 import { serveSiteFolder } from './static-site.js';
@@ -71,6 +73,9 @@ export interface Runtime {
   samplesLoaded: number;
   /** The folder the site and feeds are published to, served at the runtime's URL. */
   siteDir: string;
+  /** Where email goes locally: `.eml` files in `outboxDir`, listed at `<url>/local/outbox`. */
+  mailer: Mailer;
+  outboxDir: string;
   /** One publish run now: what is marked, or everything. */
   publish(full?: boolean): Promise<PublishReport>;
   stop(): Promise<void>;
@@ -138,6 +143,9 @@ const startOn = async (
   const keys = makeApiKeyStore(db, LOCAL_TABLE);
   await keys.putApiKey(hashApiKey(apiKey), { name: 'local', createdAt: now(), revoked: false });
 
+  const outboxDir = join(dataDir, 'outbox');
+  const mailer = makeOutboxMailer(outboxDir);
+
   const deps = { store, now };
   const handlers: Record<string, LocalApiHandler> = {
     'post-event': postEvent(deps),
@@ -173,6 +181,7 @@ const startOn = async (
 
   const authorize = authorizeRequest({ keys });
   const serveSite = serveSiteFolder(siteDir);
+  const serveMail = serveOutbox(outboxDir);
   const server: Server = createLocalServer({
     routes,
     authorize,
@@ -189,7 +198,7 @@ const startOn = async (
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
         return true;
       }
-      return serveSite(req, res);
+      return (await serveMail(req, res)) || serveSite(req, res);
     },
   });
 
@@ -231,6 +240,8 @@ const startOn = async (
     fresh,
     samplesLoaded,
     siteDir,
+    mailer,
+    outboxDir,
     publish,
     async stop() {
       if (timer) clearInterval(timer);

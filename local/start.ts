@@ -27,6 +27,7 @@ Tidings is running locally.
   Site       ${runtime.url}/   (feeds: ${runtime.url}/feeds/all.rss, .atom, .json)
   API        ${runtime.url}/api/events   (try: curl ${runtime.url}/api/tags)
   API key    ${runtime.apiKey}
+  Outbox     ${runtime.url}/local/outbox   (emails sent locally, as .eml files in ${runtime.outboxDir})
   Data       ${runtime.dataDir}${runtime.fresh ? `\n  Samples    ${runtime.samplesLoaded} sample events loaded` : ''}
 
 Post an event:
