@@ -108,14 +108,17 @@ export const addReports = (a: DigestReport, b: DigestReport): DigestReport => ({
   throttled: a.throttled + b.throttled,
 });
 
-const tuningOf = (deps: DigestDeps): DigestTuning => ({ ...DEFAULT_TUNING, ...deps.tuning });
+/** What starting a run needs: the queue and the clock, not the mail side. */
+export type PlanningDeps = Pick<DigestDeps, 'queue' | 'schedule' | 'now' | 'tuning'>;
+
+const tuningOf = (deps: PlanningDeps): DigestTuning => ({ ...DEFAULT_TUNING, ...deps.tuning });
 
 /**
  * Where a run's windows end: the latest scheduled send time, or now for a manual run, and never
  * closer to now than the settle time, so a change being written as the run starts falls in the
  * next window rather than in none.
  */
-export const runWindowEnd = (deps: DigestDeps, cadence: Cadence, manual: boolean): string => {
+export const runWindowEnd = (deps: PlanningDeps, cadence: Cadence, manual: boolean): string => {
   const now = deps.now();
   const settled = now - tuningOf(deps).settleMs;
   const end = manual ? settled : Math.min(latestBoundary(cadence, deps.schedule, now), settled);
@@ -124,7 +127,7 @@ export const runWindowEnd = (deps: DigestDeps, cadence: Cadence, manual: boolean
 
 /** The scheduled start of a run: one plan message per shard of the cadence's subscribers. */
 export const startDigestRun = async (
-  deps: DigestDeps,
+  deps: PlanningDeps,
   cadence: Cadence,
   options: { manual?: boolean } = {},
 ): Promise<{ end: string }> => {

@@ -1,0 +1,36 @@
+import { makeDigestStore } from '../adapters/digest-store.js';
+import { createDocumentClient } from '../adapters/dynamodb.js';
+import { createSesClient, makeSesMailer } from '../adapters/ses-mailer.js';
+import { createSqsClient, makeSqsDigestQueue } from '../adapters/sqs.js';
+import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
+import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
+import { digestComposer } from './digest-email.js';
+import { digestScheduleFromEnv, digestSendRateFromEnv } from './digest-settings.js';
+import type { DigestDeps } from './digests.js';
+
+let cached: Omit<DigestDeps, 'remainingMs'> | undefined;
+
+/** The digest functions' wiring: store, SQS queue, SES, the token secret, the site's settings. */
+export const digestDeps = (): Omit<DigestDeps, 'remainingMs'> => {
+  if (!cached) {
+    const now = () => Date.now();
+    cached = {
+      store: makeDigestStore(
+        createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint) }),
+        requireEnv(ENV.tableName),
+      ),
+      queue: makeSqsDigestQueue(createSqsClient(), requireEnv(ENV.digestQueueUrl)),
+      mailer: makeSesMailer(createSesClient(), { configurationSet: requireEnv(ENV.sesConfigurationSet) }),
+      compose: digestComposer({
+        site: siteConfigFromEnv(),
+        from: requireEnv(ENV.fromAddress),
+        tokenSecret: secretsManagerTokenSecret(createSecretsClient(), requireEnv(ENV.tokenSecretArn)),
+        now,
+      }),
+      schedule: digestScheduleFromEnv(),
+      sendRate: digestSendRateFromEnv(),
+      now,
+    };
+  }
+  return cached;
+};

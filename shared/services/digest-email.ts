@@ -1,0 +1,32 @@
+import type { OutgoingEmail } from '../adapters/mailer.js';
+import type { TokenSecret } from '../adapters/token-secret.js';
+import type { Digest } from '../domain/digest.js';
+import type { SiteConfig } from '../domain/site.js';
+import { subscriberLinks } from '../domain/tokens.js';
+import { listUnsubscribeHeaders, renderDigestEmail } from '../render/emails.js';
+
+export interface DigestEmailSettings {
+  site: SiteConfig;
+  from: string;
+  tokenSecret: TokenSecret;
+  now: () => number;
+}
+
+/** Turns a digest into the email its subscriber gets: both parts, personal signed links, RFC 8058 headers. */
+export const digestComposer =
+  (settings: DigestEmailSettings) =>
+  async (digest: Digest): Promise<OutgoingEmail> => {
+    const secret = await settings.tokenSecret();
+    const links = subscriberLinks(
+      secret,
+      settings.site.siteUrl,
+      digest.subscriber,
+      Math.floor(settings.now() / 1000),
+    );
+    return {
+      to: digest.subscriber.email,
+      from: settings.from,
+      ...renderDigestEmail(digest, settings.site, links),
+      headers: listUnsubscribeHeaders(links),
+    };
+  };

@@ -1,0 +1,27 @@
+import { ENV, optionalEnv } from '../config.js';
+import type { DigestSchedule } from '../domain/digest.js';
+
+const wholeNumber = (
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  env: NodeJS.ProcessEnv,
+): number => {
+  const raw = optionalEnv(name, env);
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max} (got ${raw})`);
+  }
+  return value;
+};
+
+/** When digests go out, from DIGEST_HOUR (UTC, default 7) and DIGEST_WEEKDAY (0 = Sunday, default 1). */
+export const digestScheduleFromEnv = (env: NodeJS.ProcessEnv = process.env): DigestSchedule => ({
+  hour: wholeNumber(ENV.digestHour, 7, 0, 23, env),
+  weekday: wholeNumber(ENV.digestWeekday, 1, 0, 6, env),
+});
+
+/** DIGEST_SEND_RATE: messages per second one worker sends (default 10; SES's sandbox allows 1). */
+export const digestSendRateFromEnv = (env: NodeJS.ProcessEnv = process.env): number =>
+  wholeNumber(ENV.digestSendRate, 10, 1, 10_000, env);
