@@ -33,15 +33,21 @@ const errorBody = (error: ExposedError) => ({
   },
 });
 
+/** Renders an exposed error as an HTML page for callers that want pages (see `wantsHtml`). */
+export type ErrorPage = (error: ExposedError) => string;
+
 /**
  * Exposed errors become their 4xx with a specific message; anything else is logged with its
  * context and answered with a generic 500 that names the request id, never the error itself.
  */
-const errorResponses = (): MiddlewareObj<ApiEvent, ApiResult> => ({
+const errorResponses = (errorPage?: ErrorPage): MiddlewareObj<ApiEvent, ApiResult> => ({
   onError: async (request) => {
     const { error } = request;
     if (error instanceof ExposedError) {
-      request.response = json(error.statusCode, errorBody(error));
+      request.response =
+        errorPage && wantsHtml(request.event)
+          ? html(error.statusCode, errorPage(error))
+          : json(error.statusCode, errorBody(error));
       return;
     }
     const requestId = request.context.awsRequestId;
@@ -57,9 +63,68 @@ const errorResponses = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   },
 });
 
-/** The middy stack every API function shares. */
-export const httpApi = (fn: ApiHandler) =>
-  middy<ApiEvent, ApiResult>().use(httpHeaderNormalizer()).use(errorResponses()).handler(fn);
+/**
+ * The middy stack every API function shares. With `errorPage`, callers that want HTML (a form
+ * post, a browser following a link) get their 4xx as a page.
+ */
+export const httpApi = (fn: ApiHandler, options: { errorPage?: ErrorPage } = {}) =>
+  middy<ApiEvent, ApiResult>().use(httpHeaderNormalizer()).use(errorResponses(options.errorPage)).handler(fn);
+
+/** Pages answered to browsers: never cached, never indexed, no referrer (their URLs carry tokens). */
+const HTML_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-robots-tag': 'noindex',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+};
+
+export const html = (statusCode: number, body: string, headers: Record<string, string> = {}): ApiResult => ({
+  statusCode,
+  headers: { ...HTML_HEADERS, ...headers },
+  body,
+});
+
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+
+const mediaType = (event: ApiEvent): string =>
+  (event.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+/**
+ * Whether to answer with a page: a form post does, a JSON body does not, and otherwise the
+ * `Accept` header decides (browsers ask for text/html; API clients and curl do not).
+ */
+export const wantsHtml = (event: ApiEvent): boolean => {
+  const type = mediaType(event);
+  if (FORM_TYPES.includes(type)) return true;
+  if (type !== '') return false;
+  return /\btext\/html\b/i.test(event.headers.accept ?? '');
+};
+
+/** Whether the body is a form (`application/x-www-form-urlencoded` or `multipart/form-data`). */
+export const isFormBody = (event: ApiEvent): boolean => FORM_TYPES.includes(mediaType(event));
+
+/** Parses a form body (both encodings browsers and mail providers use): 415, 413 and 400 say what was wrong. */
+export const formBody = async (event: ApiEvent): Promise<FormData> => {
+  const contentType = event.headers['content-type'];
+  if (!isFormBody(event)) {
+    throw new UnsupportedMediaTypeError(
+      `content-type: must be application/x-www-form-urlencoded or multipart/form-data (got ${(contentType ?? 'none').slice(0, 100)})`,
+    );
+  }
+  const raw = event.body ?? '';
+  const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`body: must be at most ${MAX_BODY_BYTES} bytes (got ${bytes.length})`);
+  }
+  try {
+    return await new Response(bytes, { headers: { 'content-type': contentType ?? '' } }).formData();
+  } catch (error) {
+    throw new MalformedBodyError(`body: is not a valid form (${(error as Error).message})`);
+  }
+};
 
 const isJsonMediaType = (contentType: string): boolean => {
   const [type = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());

@@ -1,0 +1,317 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
+import { CADENCES, type Cadence, type TopicRef } from '../domain/subscription.js';
+import { ConcurrentWriteError } from '../errors.js';
+import {
+  digestPartition,
+  digestShardOf,
+  subscriberKey,
+  suppressionKey,
+  TABLE,
+  TAGS_PARTITION,
+  tagKey,
+} from '../keys.js';
+
+export type SuppressionReason = 'bounce' | 'complaint';
+
+export interface Suppression {
+  reason: SuppressionReason;
+  at: string;
+}
+
+/** A tag a subscriber can follow, with its number of events (to offer the most followed first). */
+export interface TopicSummary extends TopicRef {
+  count: number;
+}
+
+/** Subscribers and suppressed addresses, as the subscription API and the feedback handler use them. */
+export interface SubscriptionStore {
+  /** The stored record, lapsed or not (`isLapsed` tells); strongly consistent. */
+  getSubscriber(id: string): Promise<SubscriberRecord | undefined>;
+  getSuppression(id: string): Promise<Suppression | undefined>;
+  /**
+   * Creates the record, if there is none or `replacing` (a lapsed record) is still what is stored.
+   * Throws ConcurrentWriteError when another writer got there first.
+   */
+  createSubscriber(record: SubscriberRecord, replacing?: SubscriberRecord): Promise<void>;
+  /**
+   * Writes `next` over `previous` if the stored revision is still the one read; throws
+   * ConcurrentWriteError otherwise. Sets or removes the digest index keys from the new state and
+   * never moves the digest cursor once set.
+   */
+  updateSubscriber(next: SubscriberRecord, previous: SubscriberRecord): Promise<SubscriberRecord>;
+  /** Records a suppressed address (the first reason stays) and takes its subscriber off the digest index. */
+  suppress(id: string, suppression: Suppression): Promise<void>;
+  /** The tags among these slugs that exist, by slug. */
+  findTopics(slugs: readonly string[]): Promise<Map<string, TopicRef>>;
+  /** Every tag, most used first. */
+  listTopics(): Promise<TopicSummary[]>;
+}
+
+// Named condition fragments.
+const IS_ABSENT = 'attribute_not_exists(PK)';
+const AT_REVISION = 'revision = :expected';
+const EXISTS = 'attribute_exists(PK)';
+
+const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
+
+type Item = Record<string, unknown>;
+
+const str = (item: Item, key: string): string => {
+  const value = item[key];
+  if (typeof value !== 'string') throw new TypeError(`stored item ${String(item.PK)} has no string ${key}`);
+  return value;
+};
+const optStr = (item: Item, key: string): string | undefined =>
+  typeof item[key] === 'string' ? (item[key] as string) : undefined;
+const num = (item: Item, key: string): number => {
+  const value = item[key];
+  if (typeof value !== 'number') throw new TypeError(`stored item ${String(item.PK)} has no number ${key}`);
+  return value;
+};
+
+const STATUSES = ['pending', 'confirmed', 'unsubscribed'] as const;
+
+/** The digest index keys a subscriber carries exactly while digests should reach them. */
+const digestKeys = (record: SubscriberRecord): Item | undefined =>
+  receivesDigests(record)
+    ? {
+        [TABLE.changeIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
+        [TABLE.changeIndex.sortKey]: record.id,
+      }
+    : undefined;
+
+/** Optional attributes the subscription side owns: written when set, removed when not. */
+const OPTIONAL_FIELDS = ['confirmedAt', 'expiresAt', 'confirmationSentAt', 'unsubscribedAt'] as const;
+
+export const toSubscriberItem = (record: SubscriberRecord): Item => {
+  const item: Item = {
+    ...subscriberKey(record.id),
+    type: 'subscriber',
+    id: record.id,
+    email: record.email,
+    topics: record.topics.map((t) => ({ slug: t.slug, name: t.name })),
+    cadence: record.cadence,
+    status: record.status,
+    createdAt: record.createdAt,
+    tokenVersion: record.tokenVersion,
+    changedAt: record.changedAt,
+    revision: record.revision,
+  };
+  for (const field of OPTIONAL_FIELDS) if (record[field] !== undefined) item[field] = record[field];
+  if (record.cursor !== undefined) item.cursor = record.cursor;
+  if (record.suppressedAt !== undefined) item.suppressedAt = record.suppressedAt;
+  return { ...item, ...digestKeys(record) };
+};
+
+/** A subscriber item back to the domain, field by field (the digest job's own fields are left out). */
+export const fromSubscriberItem = (item: Item): SubscriberRecord => {
+  const status = str(item, 'status');
+  const cadence = str(item, 'cadence');
+  if (!STATUSES.includes(status as SubscriberRecord['status']))
+    throw new TypeError(`stored item ${String(item.PK)} has an unknown status ${status}`);
+  if (!CADENCES.includes(cadence as Cadence))
+    throw new TypeError(`stored item ${String(item.PK)} has an unknown cadence ${cadence}`);
+  const topics = Array.isArray(item.topics) ? (item.topics as Item[]) : [];
+  const record: SubscriberRecord = {
+    id: str(item, 'id'),
+    email: str(item, 'email'),
+    topics: topics.map((t) => ({ slug: str(t, 'slug'), name: str(t, 'name') })),
+    cadence: cadence as Cadence,
+    status: status as SubscriberRecord['status'],
+    createdAt: str(item, 'createdAt'),
+    tokenVersion: num(item, 'tokenVersion'),
+    changedAt: optStr(item, 'changedAt') ?? str(item, 'createdAt'),
+    revision: typeof item.revision === 'number' ? item.revision : 0,
+  };
+  const confirmedAt = optStr(item, 'confirmedAt');
+  if (confirmedAt !== undefined) record.confirmedAt = confirmedAt;
+  const cursor = optStr(item, 'cursor');
+  if (cursor !== undefined) record.cursor = cursor;
+  if (typeof item.expiresAt === 'number') record.expiresAt = item.expiresAt;
+  const sentAt = optStr(item, 'confirmationSentAt');
+  if (sentAt !== undefined) record.confirmationSentAt = sentAt;
+  const unsubscribedAt = optStr(item, 'unsubscribedAt');
+  if (unsubscribedAt !== undefined) record.unsubscribedAt = unsubscribedAt;
+  const suppressedAt = optStr(item, 'suppressedAt');
+  if (suppressedAt !== undefined) record.suppressedAt = suppressedAt;
+  return record;
+};
+
+export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => ({
+  async getSubscriber(id) {
+    const { Item } = await db.send(
+      new GetCommand({ TableName: tableName, Key: subscriberKey(id), ConsistentRead: true }),
+    );
+    return Item ? fromSubscriberItem(Item) : undefined;
+  },
+
+  async getSuppression(id) {
+    const { Item } = await db.send(
+      new GetCommand({ TableName: tableName, Key: suppressionKey(id), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return { reason: Item.reason === 'complaint' ? 'complaint' : 'bounce', at: str(Item, 'at') };
+  },
+
+  async createSubscriber(record, replacing) {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: toSubscriberItem(record),
+          ConditionExpression: replacing ? AT_REVISION : IS_ABSENT,
+          ...(replacing ? { ExpressionAttributeValues: { ':expected': replacing.revision } } : {}),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConcurrentWriteError(`subscriber ${record.id} was written meanwhile`, { cause: error });
+      throw error;
+    }
+  },
+
+  async updateSubscriber(next, previous) {
+    const written: SubscriberRecord = { ...next, revision: previous.revision + 1 };
+    // Keys, the digest job's cursor and the feedback handler's mark are not written here.
+    const {
+      PK: _pk,
+      SK: _sk,
+      cursor: _cursor,
+      suppressedAt: _suppressed,
+      ...attributes
+    } = toSubscriberItem(written);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':expected': previous.revision };
+    const sets = Object.entries(attributes).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `#a${i} = :a${i}`;
+    });
+    if (written.cursor !== undefined && previous.cursor === undefined) {
+      names['#cursor'] = 'cursor';
+      values[':cursor'] = written.cursor;
+      sets.push('#cursor = if_not_exists(#cursor, :cursor)');
+    }
+    const removes: string[] = OPTIONAL_FIELDS.filter((f) => written[f] === undefined);
+    if (!digestKeys(written)) removes.push(TABLE.changeIndex.partitionKey, TABLE.changeIndex.sortKey);
+    const removeNames = removes.map((name, i) => {
+      names[`#r${i}`] = name;
+      return `#r${i}`;
+    });
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: subscriberKey(next.id),
+          UpdateExpression: `SET ${sets.join(', ')}${removeNames.length > 0 ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
+          // A suppression bumps the revision too, so this write cannot put a suppressed address back on the index.
+          ConditionExpression: AT_REVISION,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConcurrentWriteError(`subscriber ${next.id} changed meanwhile`, { cause: error });
+      throw error;
+    }
+    return written;
+  },
+
+  async suppress(id, suppression) {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...suppressionKey(id),
+            type: 'suppression',
+            reason: suppression.reason,
+            at: suppression.at,
+          },
+          ConditionExpression: IS_ABSENT,
+        }),
+      );
+    } catch (error) {
+      // Already suppressed: the first reason stays; the subscriber is still made sure of below.
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: subscriberKey(id),
+          UpdateExpression:
+            'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
+          ConditionExpression: EXISTS,
+          ExpressionAttributeNames: {
+            '#pk': TABLE.changeIndex.partitionKey,
+            '#sk': TABLE.changeIndex.sortKey,
+          },
+          ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      // No subscriber for the address (it never subscribed, or its record lapsed): the suppression item is enough.
+      if (!isConditionFailure(error)) throw error;
+    }
+  },
+
+  async findTopics(slugs) {
+    const unique = [...new Set(slugs)];
+    const found = new Map<string, TopicRef>();
+    // At most MAX_TOPICS per request, well under BatchGetItem's 100 keys.
+    let keys: Item[] = unique.map((slug) => ({ ...tagKey(slug) }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed after 8 retries');
+      const out = await db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [tableName]: {
+              Keys: keys,
+              ProjectionExpression: 'slug, #name',
+              ExpressionAttributeNames: { '#name': 'name' },
+            },
+          },
+        }),
+      );
+      for (const item of out.Responses?.[tableName] ?? []) {
+        found.set(str(item, 'slug'), { slug: str(item, 'slug'), name: str(item, 'name') });
+      }
+      keys = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
+    }
+    return found;
+  },
+
+  async listTopics() {
+    const topics: TopicSummary[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
+          ProjectionExpression: 'slug, #name, #count',
+          ExpressionAttributeNames: { '#name': 'name', '#count': 'count' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        topics.push({ slug: str(item, 'slug'), name: str(item, 'name'), count: num(item, 'count') });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return topics.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+  },
+});

@@ -1,0 +1,185 @@
+/**
+ * The pages a subscriber meets outside the published site: after signing up, confirming,
+ * unsubscribing, managing, and when a link is bad. Rendered with the Eta templates of
+ * subscription-templates.ts; every value is escaped by the engine.
+ */
+import { Eta } from 'eta/core';
+import type { SiteConfig } from '../domain/site.js';
+import { CADENCES, type Cadence, type TopicRef } from '../domain/subscription.js';
+import { type ExposedError, ValidationError } from '../errors.js';
+import * as templates from './subscription-templates.js';
+
+// Compiled once, when the module loads. autoEscape is Eta's default; set anyway so it cannot drift.
+const eta = new Eta({ autoEscape: true, autoTrim: [false, 'nl'], useWith: false, varName: 'it' });
+eta.loadTemplate('@layout', templates.PAGE_LAYOUT);
+eta.loadTemplate('@message', templates.MESSAGE);
+eta.loadTemplate('@unsubscribe', templates.UNSUBSCRIBE);
+eta.loadTemplate('@manage', templates.MANAGE);
+
+export const CADENCE_LABELS: Record<Cadence, string> = {
+  daily: 'Daily: one email a day',
+  weekly: 'Weekly: one email a week',
+};
+
+const homeOf = (site: SiteConfig): string => `${site.siteUrl.replace(/\/+$/, '')}/`;
+
+const page = (site: SiteConfig, title: string, template: string, model: object): string =>
+  eta.render('@layout', {
+    lang: site.language,
+    title: `${title} · ${site.title}`,
+    siteTitle: site.title,
+    home: homeOf(site),
+    content: eta.render(template, model),
+  });
+
+interface Message {
+  heading: string;
+  paragraphs: string[];
+  items?: string[];
+  problems?: string[];
+  links?: { href: string; label: string }[];
+}
+
+const message = (site: SiteConfig, m: Message): string =>
+  page(site, m.heading, '@message', {
+    heading: m.heading,
+    paragraphs: m.paragraphs,
+    items: m.items ?? [],
+    problems: m.problems ?? [],
+    links: m.links ?? [],
+  });
+
+/** `r…@example.org`: enough for the owner to recognize, little for anyone the page is forwarded to. */
+export const maskEmail = (email: string): string => {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '…';
+  return `${[...email.slice(0, at)][0]}…${email.slice(at)}`;
+};
+
+const topicNames = (topics: readonly TopicRef[]): string[] => topics.map((t) => t.name);
+
+/**
+ * The answer to a sign-up, the same whatever the address's state: it says what was asked for
+ * and that a link is on its way, never whether the address was known.
+ */
+export const renderRequestedPage = (
+  site: SiteConfig,
+  request: { email: string; topics: readonly TopicRef[]; cadence: Cadence },
+): string =>
+  message(site, {
+    heading: 'Check your inbox',
+    paragraphs: [
+      `If ${request.email} can receive email, a confirmation link is on its way to it. Open it within 48 hours to start your ${request.cadence} digest of:`,
+    ],
+    items: topicNames(request.topics),
+    links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
+  });
+
+/** After confirming (or opening the link again). */
+export const renderConfirmedPage = (
+  site: SiteConfig,
+  state: { topics: readonly TopicRef[]; cadence: Cadence; manage: string; unsubscribeAll: string },
+): string =>
+  message(site, {
+    heading: 'You are subscribed',
+    paragraphs:
+      state.topics.length > 0
+        ? [`Your ${state.cadence} digest covers:`]
+        : ['You follow no topics at the moment, so no digest is sent.'],
+    items: topicNames(state.topics),
+    links: [
+      { href: state.manage, label: 'Change topics or how often' },
+      { href: state.unsubscribeAll, label: 'Unsubscribe' },
+      { href: homeOf(site), label: `Back to ${site.title}` },
+    ],
+  });
+
+/** What following an unsubscribe link shows: the button that does it (the link alone changes nothing). */
+export const renderUnsubscribePage = (
+  site: SiteConfig,
+  view: { email: string; topic?: TopicRef; action: string; manage?: string },
+): string =>
+  page(site, 'Unsubscribe', '@unsubscribe', {
+    heading: view.topic ? `Unsubscribe from ${view.topic.name}?` : 'Unsubscribe from everything?',
+    explanation: view.topic
+      ? `${maskEmail(view.email)} will no longer get ${view.topic.name} in its digest. Other topics stay as they are.`
+      : `${maskEmail(view.email)} will get no more digests from ${site.title}.`,
+    button: view.topic ? `Unsubscribe from ${view.topic.name}` : 'Unsubscribe',
+    action: view.action,
+    manage: view.manage,
+  });
+
+/** After unsubscribing (or doing it again). */
+export const renderUnsubscribedPage = (
+  site: SiteConfig,
+  result: { topic?: TopicRef; remaining: readonly TopicRef[]; manage?: string },
+): string =>
+  message(site, {
+    heading: result.topic ? `Unsubscribed from ${result.topic.name}` : 'You are unsubscribed',
+    paragraphs: result.topic
+      ? [
+          result.remaining.length > 0
+            ? 'Your digest still covers:'
+            : 'You follow no other topic, so no more digests are sent.',
+        ]
+      : [`No more digests will be sent. To subscribe again, use the form on any tag page of ${site.title}.`],
+    items: result.topic ? topicNames(result.remaining) : [],
+    links: [
+      ...(result.manage ? [{ href: result.manage, label: 'Change topics or how often' }] : []),
+      { href: homeOf(site), label: `Back to ${site.title}` },
+    ],
+  });
+
+/** The manage form: the followed topics checked, other popular topics to add, the cadence. */
+export const renderManagePage = (
+  site: SiteConfig,
+  view: {
+    email: string;
+    topics: readonly TopicRef[];
+    offered: readonly TopicRef[];
+    cadence: Cadence;
+    action: string;
+    leave: string;
+    notice?: string;
+  },
+): string =>
+  page(site, 'Your subscription', '@manage', {
+    notice: view.notice,
+    explanation: `Digests for ${maskEmail(view.email)}. Tick the topics to follow and choose how often.`,
+    action: view.action,
+    leave: view.leave,
+    topics: [
+      ...view.topics.map((t) => ({ ...t, checked: true })),
+      ...view.offered
+        .filter((o) => !view.topics.some((t) => t.slug === o.slug))
+        .map((t) => ({ ...t, checked: false })),
+    ],
+    cadences: CADENCES.map((value) => ({
+      value,
+      label: CADENCE_LABELS[value],
+      checked: value === view.cadence,
+    })),
+  });
+
+const HEADINGS: Record<number, string> = {
+  400: 'That did not work',
+  403: 'This link is not valid',
+  404: 'Not found',
+  409: 'Not possible yet',
+  410: 'This link no longer works',
+  413: 'Too much data',
+  415: 'Unexpected form',
+};
+
+/** A 4xx as a page: what was wrong, field by field for validation errors. */
+export const renderErrorPage = (site: SiteConfig, error: ExposedError): string =>
+  message(site, {
+    heading: HEADINGS[error.statusCode] ?? 'That did not work',
+    paragraphs:
+      error instanceof ValidationError ? ['Please correct the following and try again:'] : [error.message],
+    problems:
+      error instanceof ValidationError
+        ? error.issues.map((i) => (i.path ? `${i.path}: ${i.rule}` : i.rule))
+        : [],
+    links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
+  });

@@ -1,0 +1,115 @@
+/**
+ * Eta templates of the subscription pages (confirm, unsubscribe, manage, and the answers to a
+ * sign-up), kept as strings so esbuild bundles them with subscription-pages.ts.
+ *
+ * The same rules as the site's templates: every value is written with `<%= %>`; the only raw
+ * output (`<%~ %>`) is `it.content` in the layout, HTML the engine itself rendered. Every URL
+ * arrives precomputed. Control tags (`<% %>`) start their line and no line ends in a space.
+ * Every page works without JavaScript: links and plain form posts.
+ */
+
+const CSS = [
+  ':root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#5a5a5a;--link:#0b57d0;--rule:#ddd;--bad:#a50e0e}',
+  '@media (prefers-color-scheme:dark){:root{--fg:#e6e6e6;--bg:#151515;--muted:#a6a6a6;--link:#8ab4f8;--rule:#333;--bad:#f28b82}}',
+  '*{box-sizing:border-box}',
+  'body{margin:0 auto;max-width:44rem;padding:0 1rem 2rem;color:var(--fg);background:var(--bg);font:1.0625rem/1.6 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow-wrap:break-word}',
+  'a{color:var(--link)}',
+  'h1{font-size:1.45rem;line-height:1.3;margin:.4rem 0 1rem}',
+  '.site{padding:.75rem 0;border-bottom:1px solid var(--rule)}',
+  '.brand{font-weight:700;text-decoration:none;color:var(--fg)}',
+  '.meta{color:var(--muted);font-size:.9rem}',
+  '.problems{color:var(--bad)}',
+  'fieldset{border:1px solid var(--rule);border-radius:.5rem;margin:0 0 1rem;padding:.5rem 1rem}',
+  'label{display:block;margin:.25rem 0}',
+  'button{font:inherit;padding:.4rem 1rem;cursor:pointer}',
+  'form{margin:1rem 0}',
+].join('\n');
+
+/** The page shell: the site's name linking home, the page. */
+export const PAGE_LAYOUT = `<!DOCTYPE html>
+<html lang="<%= it.lang %>">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title><%= it.title %></title>
+<style>
+${CSS}
+</style>
+</head>
+<body>
+<header class="site">
+<a class="brand" href="<%= it.home %>"><%= it.siteTitle %></a>
+</header>
+<main>
+<%~ it.content %>
+</main>
+</body>
+</html>
+`;
+
+/** A message: heading, paragraphs, an optional list (topics) and links onwards. */
+export const MESSAGE = `<h1><%= it.heading %></h1>
+<% for (const paragraph of it.paragraphs) { %>
+<p><%= paragraph %></p>
+<% } %>
+<% if (it.items.length > 0) { %>
+<ul>
+<% for (const item of it.items) { %>
+<li><%= item %></li>
+<% } %>
+</ul>
+<% } %>
+<% if (it.problems.length > 0) { %>
+<ul class="problems">
+<% for (const problem of it.problems) { %>
+<li><%= problem %></li>
+<% } %>
+</ul>
+<% } %>
+<% for (const link of it.links) { %>
+<p><a href="<%= link.href %>"><%= link.label %></a></p>
+<% } %>
+`;
+
+/**
+ * Unsubscribe: what the button will do, and the button. Following the link changes nothing
+ * (mail scanners open links); the button posts the one-click body of RFC 8058.
+ */
+export const UNSUBSCRIBE = `<h1><%= it.heading %></h1>
+<p><%= it.explanation %></p>
+<form method="post" action="<%= it.action %>">
+<input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit"><%= it.button %></button>
+</form>
+<% if (it.manage) { %>
+<p class="meta"><a href="<%= it.manage %>">Change your topics or how often digests come instead</a></p>
+<% } %>
+`;
+
+/** The manage form: topics (followed ones checked, then others to add), cadence, save; and leaving. */
+export const MANAGE = `<h1>Your subscription</h1>
+<% if (it.notice) { %>
+<p><strong><%= it.notice %></strong></p>
+<% } %>
+<p><%= it.explanation %></p>
+<form method="post" action="<%= it.action %>">
+<fieldset>
+<legend>Topics</legend>
+<% for (const topic of it.topics) { %>
+<label><input type="checkbox" name="tags[]" value="<%= topic.slug %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<% } %>
+</fieldset>
+<fieldset>
+<legend>How often</legend>
+<% for (const option of it.cadences) { %>
+<label><input type="radio" name="cadence" value="<%= option.value %>"<%= option.checked ? ' checked' : '' %>> <%= option.label %></label>
+<% } %>
+</fieldset>
+<button type="submit">Save</button>
+</form>
+<form method="post" action="<%= it.leave %>">
+<input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Unsubscribe from everything</button>
+</form>
+`;

@@ -1,0 +1,491 @@
+// A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
+import * as z from 'zod';
+import { type Mailer, MailerThrottledError } from '../adapters/mailer.js';
+import type { SubscriptionStore } from '../adapters/subscription-store.js';
+import type { TokenSecret } from '../adapters/token-secret.js';
+import type { SubscriberLinks } from '../domain/digest.js';
+import { toIssues } from '../domain/event.js';
+import type { SiteConfig } from '../domain/site.js';
+import { tagSlug } from '../domain/slug.js';
+import {
+  type ChangePlan,
+  isLapsed,
+  planConfirm,
+  planLeaveAll,
+  planLeaveTopic,
+  planManage,
+  planRequest,
+  type SubscriberRecord,
+} from '../domain/subscriber-changes.js';
+import { CADENCES, type Cadence, MAX_TOPICS, type TopicRef } from '../domain/subscription.js';
+import {
+  CONFIRM_TOKEN_SECONDS,
+  confirmLink,
+  isCurrentToken,
+  subscriberIdOf,
+  subscriberLinks,
+  type TokenClaims,
+  type TokenFailure,
+  type TokenPurpose,
+  verifyToken,
+} from '../domain/tokens.js';
+import {
+  ConcurrentWriteError,
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  type Issue,
+  ValidationError,
+} from '../errors.js';
+import { logger } from '../logger.js';
+import { renderConfirmationEmail } from '../render/confirmation-email.js';
+
+export interface SubscriptionDeps {
+  store: SubscriptionStore;
+  tokenSecret: TokenSecret;
+  mailer: Mailer;
+  site: SiteConfig;
+  /** Sender of confirmation emails: `Tidings <digest@news.example.org>`. */
+  from: string;
+  now: () => string;
+}
+
+/** RFC 5321's limits: 254 characters in all, 64 before the "@". */
+const EMAIL_MAX = 254;
+const LOCAL_PART_MAX = 64;
+/** Manage pages offer this many of the most used tags besides the followed ones. */
+const OFFERED_TOPICS = 30;
+/** Optimistic writes that lose a race re-read and decide again this many times. */
+const ATTEMPTS = 3;
+
+const emailField = z
+  .string()
+  .trim()
+  .max(EMAIL_MAX, { error: `must be at most ${EMAIL_MAX} characters` })
+  .pipe(z.email({ error: 'must be an email address such as reader@example.org' }))
+  .check((ctx) => {
+    if (ctx.value.indexOf('@') > LOCAL_PART_MAX) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `must have at most ${LOCAL_PART_MAX} characters before the @`,
+      });
+    }
+  });
+
+const tagsField = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1, { error: 'must be a tag name or slug (not empty)' })
+      .max(64, { error: 'must be a tag name or slug of at most 64 characters' }),
+  )
+  .min(1, { error: 'must name at least one topic' })
+  .max(MAX_TOPICS, {
+    error: (issue) => `must name at most ${MAX_TOPICS} topics (got ${(issue.input as unknown[]).length})`,
+  });
+
+const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
+
+const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
+const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
+
+/** Forms send their list of topics as `tags[]` (repeated checkbox names), JSON as `tags`. */
+const LIST_FIELDS = new Set(['tags', 'tags[]']);
+
+/** A form's fields as the JSON body would carry them: `tags` always a list, the rest single values. */
+export const formFields = (form: FormData): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {};
+  for (const key of new Set(form.keys())) {
+    const values = form.getAll(key).map((v) => (typeof v === 'string' ? v : v.name));
+    if (LIST_FIELDS.has(key)) fields.tags = [...((fields.tags as string[] | undefined) ?? []), ...values];
+    else fields[key] = values.at(-1);
+  }
+  return fields;
+};
+
+/**
+ * Validates a sign-up or a manage form: every problem at once, field syntax and unknown tags
+ * alike, each naming its field. Tags come back resolved to topics, in the order given, duplicates dropped.
+ */
+const parseWithTopics = async <T extends { tags: string[] }>(
+  deps: SubscriptionDeps,
+  schema: z.ZodType<T>,
+  input: unknown,
+  allowed: string,
+): Promise<{ value: T; topics: TopicRef[] }> => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw ValidationError.of('body', `must be an object with ${allowed}`);
+  }
+  const parsed = schema.safeParse(input);
+  const issues = parsed.success ? [] : toIssues(parsed.error, input, [], allowed);
+  const tags = tagsField.safeParse((input as { tags?: unknown }).tags);
+  const { topics, unknown } = tags.success
+    ? await resolveTopics(deps, tags.data)
+    : { topics: [], unknown: [] };
+  issues.push(...unknown);
+  if (!parsed.success || issues.length > 0) throw new ValidationError(issues);
+  return { value: parsed.data, topics };
+};
+
+/** Tag names or slugs to topics; an unknown tag is an issue naming its place in the list. */
+const resolveTopics = async (
+  deps: SubscriptionDeps,
+  tags: readonly string[],
+): Promise<{ topics: TopicRef[]; unknown: Issue[] }> => {
+  const slugs = tags.map((tag) => tagSlug(tag));
+  const found = await deps.store.findTopics(slugs.filter((s) => s !== ''));
+  const unknown: Issue[] = [];
+  const topics: TopicRef[] = [];
+  slugs.forEach((slug, i) => {
+    const topic = found.get(slug);
+    if (!topic) {
+      unknown.push({
+        path: `tags[${i}]`,
+        rule: `is not a known tag (got ${JSON.stringify((tags[i] ?? '').slice(0, 64))}; GET /api/tags lists them)`,
+      });
+    } else if (!topics.some((t) => t.slug === slug)) topics.push(topic);
+  });
+  return { topics, unknown };
+};
+
+const epochSeconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
+
+const tokenError = (reason: TokenFailure, purpose: TokenPurpose): Error => {
+  switch (reason) {
+    case 'invalid signature':
+      return new ForbiddenError(
+        'query.token: invalid signature: the link was changed or does not come from this site',
+      );
+    case 'expired':
+      return new GoneError(
+        purpose === 'confirm'
+          ? `query.token: expired: confirmation links work for ${CONFIRM_TOKEN_SECONDS / 3600} hours; subscribe again for a new one`
+          : 'query.token: expired: use the link in a more recent email',
+      );
+    case 'wrong purpose':
+      return ValidationError.of('query.token', `is not a ${purpose} link`);
+    default:
+      return ValidationError.of(
+        'query.token',
+        'is not a subscription link: open the link exactly as the email gives it',
+      );
+  }
+};
+
+const staleToken = (): GoneError =>
+  new GoneError(
+    'query.token: no longer valid: the subscription it belongs to was left after this link was sent',
+  );
+
+const lapsed = (): GoneError =>
+  new GoneError(
+    'query.token: the subscription it belongs to no longer exists (unconfirmed subscriptions lapse after 48 hours); subscribe again',
+  );
+
+interface Verified {
+  secret: string;
+  claims: TokenClaims;
+}
+
+const verify = async (
+  deps: SubscriptionDeps,
+  token: string | undefined,
+  purpose: TokenPurpose,
+): Promise<Verified> => {
+  if (token === undefined || token === '') {
+    throw ValidationError.of('query.token', 'is required: open the link exactly as the email gives it');
+  }
+  const secret = await deps.tokenSecret();
+  const check = verifyToken(secret, token, purpose, epochSeconds(deps.now()));
+  if (!check.ok) throw tokenError(check.reason, purpose);
+  return { secret, claims: check.claims };
+};
+
+/** The subscriber a token names, unless their record lapsed (or never existed). */
+const load = async (deps: SubscriptionDeps, claims: TokenClaims): Promise<SubscriberRecord | undefined> => {
+  const record = await deps.store.getSubscriber(claims.sub);
+  return record && !isLapsed(record, epochSeconds(deps.now())) ? record : undefined;
+};
+
+/** Applies a plan; a lost race re-reads and re-plans, and after three losses the caller gets a 409. */
+const withRetries = async <T>(attempt: () => Promise<T>): Promise<T> => {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ConcurrentWriteError)) throw error;
+      if (i + 1 >= ATTEMPTS) {
+        throw new ConflictError('the subscription changed while this request ran; try again', {
+          cause: error,
+        });
+      }
+    }
+  }
+};
+
+const apply = async (
+  deps: SubscriptionDeps,
+  record: SubscriberRecord,
+  plan: ChangePlan,
+): Promise<{ record: SubscriberRecord; changed: boolean }> =>
+  plan.kind === 'unchanged'
+    ? { record, changed: false }
+    : { record: await deps.store.updateSubscriber(plan.next, record), changed: true };
+
+const linksFor = (deps: SubscriptionDeps, secret: string, record: SubscriberRecord): SubscriberLinks =>
+  subscriberLinks(secret, deps.site.siteUrl, record, epochSeconds(deps.now()));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One message, retried briefly when the sending service asks to slow down. */
+const sendWithRetry = async (mailer: Mailer, email: Parameters<Mailer['send']>[0]): Promise<void> => {
+  for (let i = 0; ; i++) {
+    try {
+      await mailer.send(email);
+      return;
+    } catch (error) {
+      if (!(error instanceof MailerThrottledError) || i >= 3) throw error;
+      await sleep(200 * 2 ** i);
+    }
+  }
+};
+
+export interface SubscriptionRequestAnswer {
+  email: string;
+  topics: TopicRef[];
+  cadence: Cadence;
+}
+
+/**
+ * A sign-up. Whatever the address's state (new, pending, confirmed, unsubscribed, suppressed),
+ * the answer is the same; only whether a confirmation email goes out differs. The requested
+ * topics and cadence travel in the signed confirmation link, so a confirmed subscriber's
+ * digests do not change until the link is opened.
+ */
+export const requestSubscription = async (
+  deps: SubscriptionDeps,
+  input: unknown,
+): Promise<SubscriptionRequestAnswer> => {
+  const {
+    value: { email, cadence },
+    topics,
+  } = await parseWithTopics(deps, subscribeSchema, input, 'email, tags, cadence');
+  const secret = await deps.tokenSecret();
+  const id = subscriberIdOf(secret, email);
+  const answer = { email, topics, cadence };
+  const now = deps.now();
+  const sent = await withRetries(async () => {
+    const [stored, suppression] = await Promise.all([
+      deps.store.getSubscriber(id),
+      deps.store.getSuppression(id),
+    ]);
+    const plan = planRequest(stored, { id, email, topics, cadence }, suppression !== undefined, now);
+    if (plan.kind === 'none') return undefined;
+    if (plan.kind === 'create') {
+      await deps.store.createSubscriber(plan.next, plan.replacing);
+      return { record: plan.next, previous: undefined };
+    }
+    return { record: await deps.store.updateSubscriber(plan.next, plan.previous), previous: plan.previous };
+  });
+  if (!sent) return answer;
+  const { record } = sent;
+  const nowSeconds = epochSeconds(now);
+  const message = renderConfirmationEmail(deps.site, {
+    topics,
+    cadence,
+    confirmUrl: confirmLink(
+      secret,
+      deps.site.siteUrl,
+      record,
+      { topics: topics.map((t) => t.slug), cadence },
+      nowSeconds,
+    ),
+    expiresAt: nowSeconds + CONFIRM_TOKEN_SECONDS,
+    links: subscriberLinks(secret, deps.site.siteUrl, record, nowSeconds),
+  });
+  try {
+    await sendWithRetry(deps.mailer, { to: record.email, from: deps.from, ...message });
+  } catch (error) {
+    // Free the resend slot so the reader can try again at once; the caller gets a 500.
+    await deps.store
+      .updateSubscriber({ ...record, confirmationSentAt: sent.previous?.confirmationSentAt }, record)
+      .catch(() => undefined);
+    throw error;
+  }
+  logger.info('confirmation sent', { subscriber: id, topics: topics.length, cadence });
+  return answer;
+};
+
+/** The topics a confirmation link asks for, named as the tags are now (or as when asked, if a tag is gone). */
+const requestedTopics = async (
+  deps: SubscriptionDeps,
+  claims: TokenClaims,
+  record: SubscriberRecord,
+): Promise<TopicRef[]> => {
+  const slugs = claims.topics ?? [];
+  const found = await deps.store.findTopics(slugs);
+  return slugs.map(
+    (slug) => found.get(slug) ?? record.topics.find((t) => t.slug === slug) ?? { slug, name: slug },
+  );
+};
+
+export interface SubscriptionView {
+  subscriber: SubscriberRecord;
+  links: SubscriberLinks;
+  changed: boolean;
+}
+
+/** Opens a confirmation link: idempotent, and a link older than the subscriber's last change changes nothing. */
+export const confirmSubscription = async (
+  deps: SubscriptionDeps,
+  token: string | undefined,
+): Promise<SubscriptionView> => {
+  const { secret, claims } = await verify(deps, token, 'confirm');
+  const { record, changed } = await withRetries(async () => {
+    const [stored, suppression] = await Promise.all([
+      load(deps, claims),
+      deps.store.getSuppression(claims.sub),
+    ]);
+    if (!stored) throw lapsed();
+    if (!isCurrentToken(claims, stored)) throw staleToken();
+    const requested = await requestedTopics(deps, claims, stored);
+    const plan = planConfirm(stored, claims, requested, deps.now());
+    // A suppression that reached the table before the record did still keeps digests away.
+    if (plan.kind === 'update' && suppression && plan.next.suppressedAt === undefined) {
+      plan.next.suppressedAt = suppression.at;
+    }
+    return apply(deps, stored, plan);
+  });
+  if (changed) logger.info('subscription confirmed', { subscriber: record.id, topics: record.topics.length });
+  return { subscriber: record, links: linksFor(deps, secret, record), changed };
+};
+
+export interface UnsubscribeView {
+  /** Absent when there is nothing left to leave (already unsubscribed, or the record lapsed). */
+  subscriber?: SubscriberRecord;
+  topic?: TopicRef;
+  links?: SubscriberLinks;
+}
+
+const topicOf = (record: SubscriberRecord | undefined, slug: string | undefined): TopicRef | undefined =>
+  slug === undefined ? undefined : (record?.topics.find((t) => t.slug === slug) ?? { slug, name: slug });
+
+/**
+ * What an unsubscribe link would do, for the page with the button: changes nothing (mail
+ * scanners follow links). A subscriber who already left, or whose record lapsed, gets no subscriber.
+ */
+export const viewUnsubscribe = async (
+  deps: SubscriptionDeps,
+  token: string | undefined,
+): Promise<UnsubscribeView> => {
+  const { secret, claims } = await verify(deps, token, 'unsubscribe');
+  const stored = await load(deps, claims);
+  if (!stored || stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic) };
+  if (!isCurrentToken(claims, stored)) throw staleToken();
+  const topic = topicOf(stored, claims.topic);
+  return {
+    subscriber: stored,
+    ...(topic ? { topic } : {}),
+    links: linksFor(deps, secret, stored),
+  };
+};
+
+/** RFC 8058: the body of a one-click unsubscribe, exactly. */
+export const ONE_CLICK_FIELD = 'List-Unsubscribe';
+export const ONE_CLICK_VALUE = 'One-Click';
+
+/**
+ * Unsubscribes from the link's topic, or from everything, without a login (the signed link is
+ * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes nothing.
+ */
+export const unsubscribe = async (
+  deps: SubscriptionDeps,
+  token: string | undefined,
+  form: Record<string, unknown>,
+): Promise<UnsubscribeView & { changed: boolean }> => {
+  const { secret, claims } = await verify(deps, token, 'unsubscribe');
+  const extra = Object.keys(form).filter((k) => k !== ONE_CLICK_FIELD);
+  if (form[ONE_CLICK_FIELD] !== ONE_CLICK_VALUE || extra.length > 0) {
+    throw ValidationError.of(
+      `body.${ONE_CLICK_FIELD}`,
+      `must be the one field of the form, ${ONE_CLICK_FIELD}=${ONE_CLICK_VALUE} (RFC 8058)`,
+    );
+  }
+  return withRetries(async () => {
+    const stored = await load(deps, claims);
+    if (!stored) return { topic: topicOf(undefined, claims.topic), changed: false };
+    if (!isCurrentToken(claims, stored)) {
+      if (stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic), changed: false };
+      throw staleToken();
+    }
+    const topic = topicOf(stored, claims.topic);
+    const plan = claims.topic
+      ? planLeaveTopic(stored, claims.topic, deps.now())
+      : planLeaveAll(stored, deps.now());
+    const { record, changed } = await apply(deps, stored, plan);
+    if (changed)
+      logger.info('unsubscribed', { subscriber: record.id, scope: claims.topic ? 'topic' : 'all' });
+    return {
+      subscriber: record,
+      ...(topic ? { topic } : {}),
+      // Leaving everything voids the links; leaving a topic keeps them.
+      ...(record.status === 'unsubscribed' ? {} : { links: linksFor(deps, secret, record) }),
+      changed,
+    };
+  });
+};
+
+export interface ManageView {
+  subscriber: SubscriberRecord;
+  /** The most used tags, to add. */
+  offered: TopicRef[];
+  links: SubscriberLinks;
+  changed: boolean;
+}
+
+const manageable = async (deps: SubscriptionDeps, claims: TokenClaims): Promise<SubscriberRecord> => {
+  const stored = await load(deps, claims);
+  if (!stored) throw lapsed();
+  if (!isCurrentToken(claims, stored)) throw staleToken();
+  if (stored.status !== 'confirmed') {
+    throw new ConflictError(
+      'the subscription is not confirmed yet: open the confirmation link in the email first',
+    );
+  }
+  return stored;
+};
+
+const offeredTopics = async (deps: SubscriptionDeps): Promise<TopicRef[]> =>
+  (await deps.store.listTopics()).slice(0, OFFERED_TOPICS).map(({ slug, name }) => ({ slug, name }));
+
+/** The manage page's content: the subscription and the topics one might add. Changes nothing. */
+export const viewManage = async (deps: SubscriptionDeps, token: string | undefined): Promise<ManageView> => {
+  const { secret, claims } = await verify(deps, token, 'manage');
+  const [stored, offered] = await Promise.all([manageable(deps, claims), offeredTopics(deps)]);
+  return { subscriber: stored, offered, links: linksFor(deps, secret, stored), changed: false };
+};
+
+/** Replaces the topics and cadence, validated like a sign-up. */
+export const manageSubscription = async (
+  deps: SubscriptionDeps,
+  token: string | undefined,
+  input: unknown,
+): Promise<ManageView> => {
+  const { secret, claims } = await verify(deps, token, 'manage');
+  const {
+    value: { cadence },
+    topics,
+  } = await parseWithTopics(deps, manageSchema, input, 'tags, cadence');
+  const [{ record, changed }, offered] = await Promise.all([
+    withRetries(async () => {
+      const stored = await manageable(deps, claims);
+      return apply(deps, stored, planManage(stored, topics, cadence, deps.now()));
+    }),
+    offeredTopics(deps),
+  ]);
+  if (changed)
+    logger.info('subscription changed', { subscriber: record.id, topics: record.topics.length, cadence });
+  return { subscriber: record, offered, links: linksFor(deps, secret, record), changed };
+};
