@@ -3,6 +3,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { makeHandler as authorizeRequest } from '../functions/authorize-request.js';
+import { makeHandler as confirmSubscription } from '../functions/confirm-subscription.js';
+import { makeHandler as createSubscription } from '../functions/create-subscription.js';
 import { makeHandler as createWebhook } from '../functions/create-webhook.js';
 import { makeHandler as deleteEvent } from '../functions/delete-event.js';
 import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
@@ -10,10 +12,12 @@ import { makeHandler as getEvent } from '../functions/get-event.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
 import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
+import { makeHandler as manageSubscription } from '../functions/manage-subscription.js';
 import { makeHandler as postEvent } from '../functions/post-event.js';
 import { makeHandler as postEventsBatch } from '../functions/post-events-batch.js';
 import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
+import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
 import { makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import {
@@ -23,6 +27,9 @@ import {
   type PublishStore,
 } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
+import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
+import { staticTokenSecret } from '../shared/adapters/token-secret.js';
+import { ENV } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import { API_ROUTES } from '../shared/routes.js';
@@ -76,6 +83,8 @@ export interface Runtime {
   /** Where email goes locally: `.eml` files in `outboxDir`, listed at `<url>/local/outbox`. */
   mailer: Mailer;
   outboxDir: string;
+  /** Signs subscriber links and derives subscriber ids; generated on first start into `<data>/token-secret`. */
+  tokenSecret: string;
   /** One publish run now: what is marked, or everything. */
   publish(full?: boolean): Promise<PublishReport>;
   stop(): Promise<void>;
@@ -88,6 +97,18 @@ const localApiKey = (dataDir: string, given: string | undefined): string => {
   const key = formatApiKey(randomBytes(32));
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+};
+
+/** Sender of the local runtime's emails unless FROM_ADDRESS says otherwise. */
+export const LOCAL_FROM_ADDRESS = 'Tidings <tidings@localhost>';
+
+/** The token secret (Secrets Manager in AWS): made on first start, kept, never changed after. */
+const localTokenSecret = (dataDir: string): string => {
+  const file = join(dataDir, 'token-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
 };
 
 /** Starts Tidings on one machine: dynalite, change capture, the API's handlers behind a local server. */
@@ -145,6 +166,16 @@ const startOn = async (
 
   const outboxDir = join(dataDir, 'outbox');
   const mailer = makeOutboxMailer(outboxDir);
+  const tokenSecret = localTokenSecret(dataDir);
+  const subscriptions = {
+    store: makeSubscriptionStore(db, LOCAL_TABLE),
+    tokenSecret: staticTokenSecret(tokenSecret),
+    mailer,
+    site: defaultSiteConfig(url),
+    from: process.env[ENV.fromAddress] || LOCAL_FROM_ADDRESS,
+    now,
+  };
+
 
   const deps = { store, now };
   const handlers: Record<string, LocalApiHandler> = {
@@ -158,6 +189,10 @@ const startOn = async (
     'create-webhook': createWebhook({ webhooks: localWebhooks(topic) }),
     'list-webhooks': listWebhooks({ webhooks: localWebhooks(topic) }),
     'delete-webhook': deleteWebhook({ webhooks: localWebhooks(topic) }),
+    'create-subscription': createSubscription(subscriptions),
+    'confirm-subscription': confirmSubscription(subscriptions),
+    unsubscribe: unsubscribe(subscriptions),
+    'manage-subscription': manageSubscription(subscriptions),
   };
   const routes: LocalRoute[] = API_ROUTES.map((route) => {
     const handler = handlers[route.fn];
@@ -242,6 +277,7 @@ const startOn = async (
     siteDir,
     mailer,
     outboxDir,
+    tokenSecret,
     publish,
     async stop() {
       if (timer) clearInterval(timer);

@@ -25,4 +25,28 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true, uses: ['topic'] },
   { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true, uses: ['topic'] },
   { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true, uses: ['topic'] },
+  { method: 'POST', path: '/api/subscriptions', fn: 'create-subscription', auth: false, uses: ['email'] },
+  {
+    method: 'GET',
+    path: '/api/subscriptions/confirm',
+    fn: 'confirm-subscription',
+    auth: false,
+    uses: ['email'],
+  },
+  { method: 'GET', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['email'] },
+  { method: 'POST', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['email'] },
+  {
+    method: 'GET',
+    path: '/api/subscriptions/manage',
+    fn: 'manage-subscription',
+    auth: false,
+    uses: ['email'],
+  },
+  {
+    method: 'POST',
+    path: '/api/subscriptions/manage',
+    fn: 'manage-subscription',
+    auth: false,
+    uses: ['email'],
+  },
 ];

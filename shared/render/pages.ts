@@ -47,6 +47,7 @@ eta.loadTemplate('@day', templates.DAY_PAGE);
 eta.loadTemplate('@tag', templates.TAG_PAGE);
 eta.loadTemplate('@tags', templates.TAGS_INDEX);
 eta.loadTemplate('@home', templates.HOME_PAGE);
+eta.loadTemplate('@subscribe-form', templates.SUBSCRIBE_FORM);
 
 const FEED_TYPES: Record<FeedFormat, string> = {
   rss: 'application/rss+xml',
@@ -59,6 +60,10 @@ const FEED_LABELS: Record<FeedFormat, string> = { rss: 'RSS', atom: 'Atom', json
 const TITLE_MAX = 70;
 const DESCRIPTION_MAX = 200;
 const DEFAULT_TOP_TAGS = 30;
+/** Topics the home page's subscription form offers: the most used tags. */
+const SUBSCRIBE_TOPICS = 6;
+/** Where the subscription form posts (the API shares the site's origin). */
+const SUBSCRIBE_ACTION = 'api/subscriptions';
 
 interface Link {
   type: string;
@@ -310,6 +315,7 @@ export const renderTagPage = (
       summary,
       feeds: feedLinks(site, scope),
       items: shown.map((e) => listItem(site, e)),
+      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), topics: [{ name: tag.name, checked: true }] },
     },
   );
 };
@@ -375,6 +381,10 @@ export const renderHomePage = (
         .sort((a, b) => b.count - a.count || byName.compare(a.name, b.name)),
       tags: topTags.map((t) => ({ name: t.name, count: t.count, href: hrefOf(site, tagPath(t.slug)) })),
       allTags: hrefOf(site, TAGS_PAGE),
+      subscribe: {
+        action: hrefOf(site, SUBSCRIBE_ACTION),
+        topics: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+      },
     },
   );
 };

@@ -34,6 +34,9 @@ const CSS = [
   '.tags a{display:inline-block;padding:.1rem .55rem;border:1px solid var(--rule);border-radius:1rem;text-decoration:none}',
   '.context{display:block;font-style:italic}',
   '#subscribe{border:1px solid var(--rule);border-radius:.5rem;padding:0 1rem .5rem}',
+  '#subscribe fieldset{border:0;margin:.5rem 0;padding:0}',
+  '#subscribe label{display:block}',
+  '#subscribe button{font:inherit;margin:.25rem 0 .75rem}',
   'footer{margin-top:2.5rem;padding-top:.75rem;border-top:1px solid var(--rule)}',
 ].join('\n');
 
@@ -184,7 +187,30 @@ export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.da
 <% }) %>
 `;
 
-/** A tag's events, newest first, with its feeds and the place the subscription form will take. */
+/**
+ * The email subscription form (home and tag pages): a plain POST to the subscription API, so it
+ * works without JavaScript. Topics go as `tags[]`, one per ticked box, by name (the API resolves
+ * names and slugs alike).
+ */
+export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>">
+<p>By email, in a digest of new and updated events:</p>
+<label>Email address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
+<fieldset>
+<legend>Topics</legend>
+<% for (const topic of it.form.topics) { %>
+<label><input type="checkbox" name="tags[]" value="<%= topic.name %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<% } %>
+</fieldset>
+<fieldset>
+<legend>How often</legend>
+<label><input type="radio" name="cadence" value="daily" checked> Daily</label>
+<label><input type="radio" name="cadence" value="weekly"> Weekly</label>
+</fieldset>
+<button type="submit">Subscribe</button>
+</form>
+`;
+
+/** A tag's events, newest first, with its feeds and the subscription form. */
 export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
 <p class="meta"><%= it.summary %></p>
 <section id="subscribe" aria-labelledby="subscribe-heading">
@@ -194,6 +220,7 @@ export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
 <%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
 <% }) %>
 </p>
+<%~ include('@subscribe-form', { form: it.subscribe }) %>
 </section>
 <section aria-labelledby="events-heading">
 <h2 id="events-heading">Events</h2>
@@ -259,6 +286,10 @@ export const HOME_PAGE = `<h1><%= it.siteTitle %></h1>
 <% } %>
 </ul>
 <p><a href="<%= it.allTags %>">All tags</a></p>
+</section>
+<section id="subscribe" aria-labelledby="subscribe-heading">
+<h2 id="subscribe-heading">Subscribe</h2>
+<%~ include('@subscribe-form', { form: it.subscribe }) %>
 </section>
 <% } %>
 `;
