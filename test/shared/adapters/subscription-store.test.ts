@@ -1,0 +1,223 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  makeSubscriptionStore,
+  type SubscriptionStore,
+} from '../../../shared/adapters/subscription-store.js';
+import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
+import { subscriberIdOf } from '../../../shared/domain/tokens.js';
+import { ConcurrentWriteError } from '../../../shared/errors.js';
+import {
+  digestPartition,
+  digestShardOf,
+  subscriberKey,
+  suppressionKey,
+  TABLE,
+  tagKey,
+} from '../../../shared/keys.js';
+import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
+
+const SECRET = 'store-test-secret-0123456789abcdefghijkl';
+let table: TestTable;
+let store: SubscriptionStore;
+let n = 0;
+
+beforeAll(async () => {
+  table = await startTestTable();
+  store = makeSubscriptionStore(table.db, table.tableName);
+  for (const [slug, name, count] of [
+    ['syria', 'Syria', 40],
+    ['russia', 'Russia', 55],
+    ['vladimir-putin', 'Vladimir Putin', 12],
+  ] as const) {
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...tagKey(slug), type: 'tag', slug, name, count },
+      }),
+    );
+  }
+});
+afterAll(() => table?.close());
+
+const pending = (): SubscriberRecord => {
+  const id = subscriberIdOf(SECRET, `reader${++n}@example.org`);
+  return {
+    id,
+    email: `reader${n}@example.org`,
+    topics: [{ slug: 'syria', name: 'Syria' }],
+    cadence: 'daily',
+    status: 'pending',
+    createdAt: '2026-03-01T10:00:00.000Z',
+    tokenVersion: 0,
+    changedAt: '2026-03-01T10:00:00.000Z',
+    expiresAt: 1_772_532_000,
+    confirmationSentAt: '2026-03-01T10:00:00.000Z',
+    revision: 1,
+  };
+};
+
+const confirmedFrom = (record: SubscriberRecord, at = '2026-03-01T10:05:00.000Z'): SubscriberRecord => {
+  const { expiresAt: _, ...rest } = record;
+  return { ...rest, status: 'confirmed', confirmedAt: at, cursor: at, changedAt: at };
+};
+
+const rawItem = async (id: string) =>
+  (await table.db.send(new GetCommand({ TableName: table.tableName, Key: subscriberKey(id) }))).Item;
+
+/** The subscriber ids on one digest partition of the change index. */
+const onIndex = async (cadence: string, id: string): Promise<string[]> => {
+  const out = await table.db.send(
+    new QueryCommand({
+      TableName: table.tableName,
+      IndexName: TABLE.changeIndex.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': TABLE.changeIndex.partitionKey },
+      ExpressionAttributeValues: { ':pk': digestPartition(cadence, digestShardOf(id)) },
+    }),
+  );
+  return (out.Items ?? []).map((item) => String(item.id));
+};
+
+describe('the subscription store', () => {
+  it('stores a pending subscriber with its expiry as the TTL attribute and off the digest index', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    expect(await store.getSubscriber(record.id)).toEqual(record);
+    const item = await rawItem(record.id);
+    expect(item).toMatchObject({
+      ...subscriberKey(record.id),
+      type: 'subscriber',
+      [TABLE.ttlAttribute]: record.expiresAt,
+    });
+    expect(item?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect(await onIndex('daily', record.id)).not.toContain(record.id);
+  });
+
+  it('creates once: a second create for the same id is a concurrent write', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    await expect(store.createSubscriber({ ...record, email: 'other@example.org' })).rejects.toBeInstanceOf(
+      ConcurrentWriteError,
+    );
+    expect((await store.getSubscriber(record.id))?.email).toBe(record.email);
+  });
+
+  it('replaces a lapsed record only while it is still the one read', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    const next = { ...pending(), id: record.id, tokenVersion: 1, revision: 2 };
+    await store.createSubscriber(next, record);
+    expect((await store.getSubscriber(record.id))?.tokenVersion).toBe(1);
+    await expect(store.createSubscriber({ ...next, revision: 3 }, record)).rejects.toBeInstanceOf(
+      ConcurrentWriteError,
+    );
+  });
+
+  it('puts a confirmed subscriber on the digest index, drops the expiry, and moves it with the cadence', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    const confirmed = await store.updateSubscriber(confirmedFrom(record), record);
+    expect(confirmed.revision).toBe(2);
+    const item = await rawItem(record.id);
+    expect(item).toMatchObject({
+      status: 'confirmed',
+      cursor: '2026-03-01T10:05:00.000Z',
+      [TABLE.changeIndex.partitionKey]: digestPartition('daily', digestShardOf(record.id)),
+      [TABLE.changeIndex.sortKey]: record.id,
+    });
+    expect(item?.expiresAt).toBeUndefined();
+    expect(await onIndex('daily', record.id)).toContain(record.id);
+
+    await store.updateSubscriber({ ...confirmed, cadence: 'weekly' }, confirmed);
+    expect(await onIndex('daily', record.id)).not.toContain(record.id);
+    expect(await onIndex('weekly', record.id)).toContain(record.id);
+  });
+
+  it('takes a subscriber with no topic, or unsubscribed, off the digest index', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    const confirmed = await store.updateSubscriber(confirmedFrom(record), record);
+    const empty = await store.updateSubscriber({ ...confirmed, topics: [] }, confirmed);
+    expect((await rawItem(record.id))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    const back = await store.updateSubscriber({ ...empty, topics: confirmed.topics }, empty);
+    expect(await onIndex('daily', record.id)).toContain(record.id);
+    await store.updateSubscriber({ ...back, status: 'unsubscribed', tokenVersion: 1 }, back);
+    expect(await onIndex('daily', record.id)).not.toContain(record.id);
+  });
+
+  it('refuses an update from a stale read', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    await store.updateSubscriber({ ...record, cadence: 'weekly' }, record);
+    await expect(store.updateSubscriber({ ...record, topics: [] }, record)).rejects.toBeInstanceOf(
+      ConcurrentWriteError,
+    );
+    expect((await store.getSubscriber(record.id))?.topics).toEqual(record.topics);
+  });
+
+  it('never moves the digest cursor the digest job set', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    const confirmed = await store.updateSubscriber(confirmedFrom(record), record);
+    // The digest job moves the cursor with its own conditional update.
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: subscriberKey(record.id),
+        UpdateExpression: 'SET #c = :to',
+        ExpressionAttributeNames: { '#c': 'cursor' },
+        ExpressionAttributeValues: { ':to': '2026-03-02T06:00:00.000Z' },
+      }),
+    );
+    await store.updateSubscriber({ ...confirmed, cadence: 'weekly' }, confirmed);
+    expect((await store.getSubscriber(record.id))?.cursor).toBe('2026-03-02T06:00:00.000Z');
+  });
+
+  it('suppresses an address: the first reason stays, the subscriber leaves the index, stale writes fail', async () => {
+    const record = pending();
+    await store.createSubscriber(record);
+    const confirmed = await store.updateSubscriber(confirmedFrom(record), record);
+    await store.suppress(record.id, { reason: 'bounce', at: '2026-03-03T00:00:00.000Z' });
+    await store.suppress(record.id, { reason: 'complaint', at: '2026-03-04T00:00:00.000Z' });
+    expect(await store.getSuppression(record.id)).toEqual({
+      reason: 'bounce',
+      at: '2026-03-03T00:00:00.000Z',
+    });
+    const stored = await store.getSubscriber(record.id);
+    expect(stored).toMatchObject({
+      suppressedAt: '2026-03-03T00:00:00.000Z',
+      revision: confirmed.revision + 2,
+    });
+    expect(await onIndex('daily', record.id)).not.toContain(record.id);
+    // A write planned before the suppression cannot put the address back on the index.
+    await expect(
+      store.updateSubscriber({ ...confirmed, cadence: 'weekly' }, confirmed),
+    ).rejects.toBeInstanceOf(ConcurrentWriteError);
+    // Planned after it, the write keeps the subscriber off the index.
+    if (!stored) throw new Error('missing');
+    await store.updateSubscriber({ ...stored, cadence: 'weekly' }, stored);
+    expect(await onIndex('weekly', record.id)).not.toContain(record.id);
+    expect((await store.getSubscriber(record.id))?.suppressedAt).toBe('2026-03-03T00:00:00.000Z');
+  });
+
+  it('suppresses an address that has no subscriber', async () => {
+    const id = subscriberIdOf(SECRET, 'never@example.org');
+    await store.suppress(id, { reason: 'complaint', at: '2026-03-03T00:00:00.000Z' });
+    const item = (
+      await table.db.send(new GetCommand({ TableName: table.tableName, Key: suppressionKey(id) }))
+    ).Item;
+    expect(item).toMatchObject({ type: 'suppression', reason: 'complaint' });
+    expect(await store.getSubscriber(id)).toBeUndefined();
+  });
+
+  it('finds existing tags by slug and lists them most used first', async () => {
+    const found = await store.findTopics(['syria', 'nope', 'vladimir-putin', 'syria']);
+    expect([...found.entries()].sort()).toEqual([
+      ['syria', { slug: 'syria', name: 'Syria' }],
+      ['vladimir-putin', { slug: 'vladimir-putin', name: 'Vladimir Putin' }],
+    ]);
+    expect(await store.findTopics([])).toEqual(new Map());
+    expect((await store.listTopics()).map((t) => t.slug)).toEqual(['russia', 'syria', 'vladimir-putin']);
+  });
+});

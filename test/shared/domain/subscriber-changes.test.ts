@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CONFIRMATION_RESEND_SECONDS,
+  isLapsed,
+  planConfirm,
+  planLeaveAll,
+  planLeaveTopic,
+  planManage,
+  planRequest,
+  receivesDigests,
+  type SubscriberRecord,
+} from '../../../shared/domain/subscriber-changes.js';
+import { MAX_TOPICS, type TopicRef } from '../../../shared/domain/subscription.js';
+import type { TokenClaims } from '../../../shared/domain/tokens.js';
+
+const T0 = '2026-03-01T10:00:00.000Z';
+const at = (seconds: number): string => new Date(Date.parse(T0) + seconds * 1000).toISOString();
+const epoch = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
+
+const syria: TopicRef = { slug: 'syria', name: 'Syria' };
+const russia: TopicRef = { slug: 'russia', name: 'Russia' };
+const iran: TopicRef = { slug: 'iran', name: 'Iran' };
+
+const request = {
+  id: 'a'.repeat(32),
+  email: 'reader@example.org',
+  topics: [syria],
+  cadence: 'daily' as const,
+};
+
+const confirmed = (overrides: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
+  ...request,
+  topics: [syria, russia],
+  status: 'confirmed',
+  createdAt: T0,
+  confirmedAt: at(60),
+  cursor: at(60),
+  tokenVersion: 0,
+  changedAt: at(60),
+  revision: 2,
+  ...overrides,
+});
+
+const confirmClaims = (
+  iat: number,
+  topics = ['iran'],
+  cadence: 'daily' | 'weekly' = 'weekly',
+): TokenClaims => ({
+  sub: request.id,
+  purpose: 'confirm',
+  v: 0,
+  exp: iat + 48 * 3600,
+  topics,
+  cadence,
+  iat,
+});
+
+describe('planRequest', () => {
+  it('creates a pending subscriber that lapses with its confirmation link', () => {
+    const plan = planRequest(undefined, request, false, T0);
+    expect(plan).toEqual({
+      kind: 'create',
+      next: {
+        ...request,
+        status: 'pending',
+        createdAt: T0,
+        tokenVersion: 0,
+        changedAt: T0,
+        expiresAt: epoch(T0) + 48 * 3600,
+        confirmationSentAt: T0,
+        revision: 1,
+      },
+    });
+  });
+
+  it('sends nothing to a suppressed address, whatever is stored', () => {
+    expect(planRequest(undefined, request, true, T0)).toEqual({ kind: 'none' });
+    expect(planRequest(confirmed(), request, true, T0)).toEqual({ kind: 'none' });
+  });
+
+  it('replaces a lapsed record with a new generation of links', () => {
+    const lapsed = planRequest(undefined, request, false, T0);
+    if (lapsed.kind !== 'create') throw new Error('expected create');
+    const later = at(48 * 3600);
+    const plan = planRequest({ ...lapsed.next, tokenVersion: 4, revision: 7 }, request, false, later);
+    expect(plan.kind).toBe('create');
+    if (plan.kind !== 'create') return;
+    expect(plan.replacing?.revision).toBe(7);
+    expect(plan.next).toMatchObject({ status: 'pending', tokenVersion: 5, revision: 8, createdAt: later });
+  });
+
+  it('sends one confirmation per address per resend interval', () => {
+    const first = planRequest(undefined, request, false, T0);
+    if (first.kind !== 'create') throw new Error('expected create');
+    expect(planRequest(first.next, request, false, at(CONFIRMATION_RESEND_SECONDS - 1))).toEqual({
+      kind: 'none',
+    });
+    const again = planRequest(
+      first.next,
+      { ...request, topics: [russia], cadence: 'weekly' },
+      false,
+      at(CONFIRMATION_RESEND_SECONDS),
+    );
+    expect(again.kind).toBe('update');
+    if (again.kind !== 'update') return;
+    // Still pending: the stored request follows the newest one, and so does the expiry.
+    expect(again.next).toMatchObject({
+      topics: [russia],
+      cadence: 'weekly',
+      confirmationSentAt: at(CONFIRMATION_RESEND_SECONDS),
+      expiresAt: epoch(at(CONFIRMATION_RESEND_SECONDS)) + 48 * 3600,
+    });
+  });
+
+  it('leaves a confirmed subscription as it is until the new link is opened', () => {
+    const stored = confirmed();
+    const plan = planRequest(stored, { ...request, topics: [iran], cadence: 'weekly' }, false, at(3600));
+    expect(plan).toEqual({
+      kind: 'update',
+      next: { ...stored, confirmationSentAt: at(3600) },
+      previous: stored,
+    });
+  });
+});
+
+describe('planConfirm', () => {
+  it('confirms a pending subscriber with the requested topics and starts the digest cursor there', () => {
+    const first = planRequest(undefined, request, false, T0);
+    if (first.kind !== 'create') throw new Error('expected create');
+    const plan = planConfirm(first.next, confirmClaims(epoch(T0), ['syria'], 'daily'), [syria], at(300));
+    expect(plan.kind).toBe('update');
+    if (plan.kind !== 'update') return;
+    expect(plan.next).toMatchObject({
+      status: 'confirmed',
+      confirmedAt: at(300),
+      cursor: at(300),
+      topics: [syria],
+    });
+    expect(plan.next.expiresAt).toBeUndefined();
+    expect(receivesDigests(plan.next)).toBe(true);
+  });
+
+  it('adds the requested topics to a confirmed subscriber and takes the requested cadence', () => {
+    const stored = confirmed();
+    const plan = planConfirm(stored, confirmClaims(epoch(at(3600))), [iran], at(3700));
+    expect(plan).toEqual({
+      kind: 'update',
+      next: { ...stored, topics: [syria, russia, iran], cadence: 'weekly', changedAt: at(3700) },
+    });
+  });
+
+  it('never moves an existing cursor back, and dates a re-confirmation after leaving', () => {
+    const left = confirmed({
+      status: 'unsubscribed',
+      cursor: at(9000),
+      tokenVersion: 1,
+      unsubscribedAt: at(9000),
+    });
+    const plan = planConfirm(
+      left,
+      { ...confirmClaims(epoch(at(10_000)), ['iran']), v: 1 },
+      [iran],
+      at(10_100),
+    );
+    expect(plan.kind).toBe('update');
+    if (plan.kind !== 'update') return;
+    expect(plan.next).toMatchObject({
+      status: 'confirmed',
+      topics: [iran],
+      cursor: at(9000),
+      confirmedAt: at(10_100),
+    });
+    expect(plan.next.unsubscribedAt).toBeUndefined();
+  });
+
+  it('changes nothing when opened again, or after a later change on the manage page', () => {
+    const stored = confirmed();
+    const claims = confirmClaims(epoch(at(3600)));
+    const first = planConfirm(stored, claims, [iran], at(3700));
+    if (first.kind !== 'update') throw new Error('expected update');
+    expect(planConfirm(first.next, claims, [iran], at(3800))).toEqual({ kind: 'unchanged' });
+    const managed = planManage(first.next, [syria], 'daily', at(3900));
+    if (managed.kind !== 'update') throw new Error('expected update');
+    expect(planConfirm(managed.next, claims, [iran], at(4000))).toEqual({ kind: 'unchanged' });
+  });
+
+  it('keeps at most MAX_TOPICS', () => {
+    const many = Array.from({ length: MAX_TOPICS }, (_, i) => ({ slug: `t${i}`, name: `T${i}` }));
+    const plan = planConfirm(confirmed({ topics: many }), confirmClaims(epoch(at(3600))), [iran], at(3700));
+    expect(plan.kind === 'update' ? plan.next.topics : []).toHaveLength(MAX_TOPICS);
+  });
+});
+
+describe('leaving', () => {
+  it('leaves one topic, then the last one (no more digests, links still valid)', () => {
+    const one = planLeaveTopic(confirmed(), 'syria', at(100));
+    if (one.kind !== 'update') throw new Error('expected update');
+    expect(one.next.topics).toEqual([russia]);
+    expect(receivesDigests(one.next)).toBe(true);
+    const none = planLeaveTopic(one.next, 'russia', at(200));
+    if (none.kind !== 'update') throw new Error('expected update');
+    expect(none.next).toMatchObject({ status: 'confirmed', topics: [], tokenVersion: 0 });
+    expect(receivesDigests(none.next)).toBe(false);
+    expect(planLeaveTopic(none.next, 'russia', at(300))).toEqual({ kind: 'unchanged' });
+  });
+
+  it('leaves everything once: the status changes and every earlier link is voided', () => {
+    const plan = planLeaveAll(confirmed(), at(100));
+    if (plan.kind !== 'update') throw new Error('expected update');
+    expect(plan.next).toMatchObject({ status: 'unsubscribed', tokenVersion: 1, unsubscribedAt: at(100) });
+    expect(receivesDigests(plan.next)).toBe(false);
+    expect(planLeaveAll(plan.next, at(200))).toEqual({ kind: 'unchanged' });
+  });
+});
+
+describe('receivesDigests and isLapsed', () => {
+  it('are false for suppressed subscribers and true for lapsed pending ones at their expiry', () => {
+    expect(receivesDigests(confirmed({ suppressedAt: at(10) }))).toBe(false);
+    expect(receivesDigests(confirmed({ status: 'pending' }))).toBe(false);
+    const pending = confirmed({ status: 'pending', expiresAt: epoch(at(100)) });
+    expect(isLapsed(pending, epoch(at(99)))).toBe(false);
+    expect(isLapsed(pending, epoch(at(100)))).toBe(true);
+    expect(isLapsed(confirmed(), epoch(at(1e9)))).toBe(false);
+  });
+});
