@@ -1,10 +1,18 @@
 /**
- * RFC 5322 messages from an `OutgoingEmail`, composed by nodemailer's MailComposer (MIME tree,
- * RFC 2047 encoded words for non-ASCII headers, quoted-printable or base64 bodies as it chooses,
- * line folding). Both mailers send exactly these bytes: SES as raw content, the outbox as `.eml`.
+ * RFC 5322 messages from an `OutgoingEmail`: a multipart/alternative of a text/plain and a
+ * text/html part, UTF-8. Both mailers send exactly these bytes: SES as raw content, the outbox
+ * as `.eml` files.
+ *
+ * The encodings are nodemailer's (RFC 2047 encoded words, header folding, quoted-printable,
+ * base64), the same functions its MailComposer runs. MailComposer itself is not used: it always
+ * brings nodemailer's file-type table and URL fetcher along, 135 KB of a minified bundle, which
+ * would push the functions that send mail past their size budget; these functions add under 5 KB.
  */
-import { randomUUID } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { domainToASCII } from 'node:url';
+import * as base64 from 'nodemailer/lib/base64';
+import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
+import * as qp from 'nodemailer/lib/qp';
 import type { OutgoingEmail } from './mailer.js';
 
 export interface ComposeOptions {
@@ -14,7 +22,7 @@ export interface ComposeOptions {
   messageId?: string;
 }
 
-/** A header name or value that could end its line early and start a header of its own. */
+/** A header name or value that could end its line early and start a header of its own, or an address that is none. */
 export class UnsafeHeaderError extends Error {
   constructor(
     readonly field: string,
@@ -47,18 +55,14 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const UNSAFE_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const UNSAFE_ADDRESS = /[\u0000-\u001f\u007f]/;
+// `Display Name <local@domain>` or `local@domain`.
+const MAILBOX = /^\s*(?:(?<name>[^<>]*?)\s*<(?<angle>[^<>\s]+)>|(?<bare>[^<>\s]+))\s*$/;
+const ADDR_SPEC = /^(?<local>[^@\s<>()[\]\\,;:"]+)@(?<domain>[^@\s<>()[\]\\,;:"]+)$/;
+const MESSAGE_ID = /^[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+$/;
 
 const checkValue = (field: string, value: string, pattern: RegExp): void => {
   if (pattern.test(value))
     throw new UnsafeHeaderError(field, 'must not contain CR, LF or other control characters');
-};
-
-/** The domain of the sender's address (`Tidings <news@example.org>` → `example.org`). */
-const senderDomain = (from: string): string => {
-  const address = /<([^<>]*)>\s*$/.exec(from)?.[1] ?? from;
-  const at = address.lastIndexOf('@');
-  const domain = at >= 0 ? address.slice(at + 1).trim() : '';
-  return /^[A-Za-z0-9.-]+$/.test(domain) ? domain : 'localhost';
 };
 
 /** Throws `UnsafeHeaderError` unless every address, the subject and each extra header fits on its line. */
@@ -76,23 +80,105 @@ export const assertSafeHeaders = (email: OutgoingEmail): void => {
 };
 
 /**
- * The message as a multipart/alternative of text/plain and text/html, UTF-8, with From, To,
- * Subject, Date, Message-ID, MIME-Version and the email's extra headers.
+ * Q (quoted-printable) for text that is mostly Latin letters, B (base64) otherwise: nodemailer's
+ * rule, which keeps the encoded form short and a raw message readable.
  */
-export const composeMessage = (email: OutgoingEmail, options: ComposeOptions = {}): Promise<Buffer> => {
+const preferredEncoding = (value: string): 'Q' | 'B' => {
+  let latin = 0;
+  let other = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if ((code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) latin++;
+    else if (code >= 0x80 || (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d)) other++;
+  }
+  return other < latin ? 'Q' : 'B';
+};
+
+/** Unstructured text (RFC 5322 3.2.5) as encoded words where it is not ASCII. */
+const headerText = (value: string): string => encodeWords(value, preferredEncoding(value), 52, true);
+
+interface Mailbox {
+  name: string;
+  address: string;
+}
+
+const parseMailbox = (field: string, value: string): Mailbox => {
+  const groups = MAILBOX.exec(value)?.groups;
+  const address = groups?.angle ?? groups?.bare ?? '';
+  const parts = ADDR_SPEC.exec(address)?.groups;
+  // Internationalized domains travel as punycode; an empty answer means the domain is not one.
+  const domain = parts ? domainToASCII(parts.domain ?? '') : '';
+  if (!parts || domain === '')
+    throw new UnsafeHeaderError(
+      field,
+      'must be an address such as reader@example.org or Name <reader@example.org>',
+    );
+  const name = (groups?.name ?? '').replace(/^"(.*)"$/, '$1').trim();
+  return { name, address: `${parts.local}@${domain}` };
+};
+
+/** `Name <address>` with the name as an atom, a quoted string or encoded words, as it needs. */
+const formatMailbox = ({ name, address }: Mailbox): string => {
+  if (name === '') return address;
+  if (/^[\w ]*$/.test(name)) return `${name} <${address}>`;
+  if (/^[\x20-\x7e]*$/.test(name)) return `"${name.replace(/["\\]/g, '\\$&')}" <${address}>`;
+  return `${encodeWords(name, preferredEncoding(name), 52, true)} <${address}>`;
+};
+
+/** One body part: UTF-8 text, lines ending CRLF, quoted-printable or base64 by the same rule as headers. */
+const bodyPart = (type: 'text/plain' | 'text/html', content: string): string => {
+  const text = content.replace(/\r\n|\r|\n/g, '\r\n');
+  const encoding = preferredEncoding(text) === 'Q' ? 'quoted-printable' : 'base64';
+  const body = encoding === 'base64' ? base64.wrap(base64.encode(text), 76) : qp.wrap(qp.encode(text), 76);
+  return [`Content-Type: ${type}; charset=utf-8`, `Content-Transfer-Encoding: ${encoding}`, '', body].join(
+    '\r\n',
+  );
+};
+
+/** `Sat, 28 Nov 2026 05:52:41 +0000`. */
+const rfc5322Date = (date: Date): string => date.toUTCString().replace(/GMT$/, '+0000');
+
+/**
+ * The message as a multipart/alternative of text/plain and text/html (the richer part last, as
+ * RFC 2046 orders them), with From, To, Subject, Date, Message-ID, MIME-Version and the email's
+ * extra headers. Throws `UnsafeHeaderError` for CR, LF or other controls in any header.
+ */
+export const composeMessage = async (email: OutgoingEmail, options: ComposeOptions = {}): Promise<Buffer> => {
   assertSafeHeaders(email);
-  const composer = new MailComposer({
-    from: email.from,
-    to: email.to,
-    subject: email.subject,
-    text: email.text,
-    html: email.html,
-    headers: email.headers ?? {},
-    date: options.date ?? new Date(),
-    messageId: `<${options.messageId ?? `${randomUUID()}@${senderDomain(email.from)}`}>`,
-    // Content is always given inline: never let a value be read as a file path or a URL.
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
-  return composer.compile().build();
+  const from = parseMailbox('from', email.from);
+  const to = parseMailbox('to', email.to);
+  const messageId =
+    options.messageId ?? `${randomUUID()}@${from.address.slice(from.address.lastIndexOf('@') + 1)}`;
+  if (!MESSAGE_ID.test(messageId))
+    throw new UnsafeHeaderError(
+      'messageId',
+      'must be id-left@id-right in printable ASCII without <, > or spaces',
+    );
+  // "=_" never appears in quoted-printable (every "=" starts an escape) or base64 output.
+  const boundary = `=_tidings_${randomBytes(12).toString('hex')}`;
+
+  const headers: [string, string][] = [
+    ['From', formatMailbox(from)],
+    ['To', formatMailbox(to)],
+    ['Subject', headerText(email.subject)],
+    ['Date', rfc5322Date(options.date ?? new Date())],
+    ['Message-ID', `<${messageId}>`],
+    ['MIME-Version', '1.0'],
+    ...Object.entries(email.headers ?? {}).map(([name, value]): [string, string] => [
+      name,
+      headerText(value),
+    ]),
+    ['Content-Type', `multipart/alternative; boundary="${boundary}"`],
+  ];
+  const message = [
+    ...headers.map(([name, value]) => foldLines(`${name}: ${value}`, 76)),
+    '',
+    `--${boundary}`,
+    bodyPart('text/plain', email.text),
+    `--${boundary}`,
+    bodyPart('text/html', email.html),
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
+  return Buffer.from(message, 'utf8');
 };

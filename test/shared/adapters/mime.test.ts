@@ -100,11 +100,63 @@ describe('composeMessage', () => {
   ] as [string, Partial<OutgoingEmail>, string][])(
     'refuses CR/LF and structure in %s',
     async (_, overrides, field) => {
-      const attempt = () => composeMessage(email(overrides));
-      expect(attempt).toThrow(UnsafeHeaderError);
-      expect(attempt).toThrow(field);
+      await expect(composeMessage(email(overrides))).rejects.toBeInstanceOf(UnsafeHeaderError);
+      await expect(composeMessage(email(overrides))).rejects.toThrow(`${field}: `);
     },
   );
+
+  it.each([
+    ['no address at all', { to: 'reader' }, 'to'],
+    ['two addresses', { to: 'a@example.com, b@example.com' }, 'to'],
+    ['an unclosed bracket', { from: 'Tidings <news@example.org' }, 'from'],
+  ] as [string, Partial<OutgoingEmail>, string][])(
+    'refuses %s as an address',
+    async (_, overrides, field) => {
+      await expect(composeMessage(email(overrides))).rejects.toThrow(`${field}: must be an address`);
+    },
+  );
+
+  it('writes display names as atoms, quoted strings or encoded words, and domains as punycode', async () => {
+    const cases: [string, string, { name: string; address: string }][] = [
+      [
+        'Tidings <news@example.org>',
+        'From: Tidings <news@example.org>',
+        { name: 'Tidings', address: 'news@example.org' },
+      ],
+      [
+        'Tidings, "daily" <news@example.org>',
+        'From: "Tidings, \\"daily\\"" <news@example.org>',
+        { name: 'Tidings, "daily"', address: 'news@example.org' },
+      ],
+      [
+        'Nouvelles Zoë <news@bücher.example>',
+        'From: =?UTF-8?Q?Nouvelles_Zo=C3=AB?= <news@xn--bcher-kva.example>',
+        { name: 'Nouvelles Zoë', address: 'news@bücher.example' },
+      ],
+    ];
+    for (const [from, written, parsed] of cases) {
+      const raw = await composeMessage(email({ from }));
+      expect(raw.toString('latin1')).toContain(written);
+      expect((await simpleParser(raw)).from?.value).toEqual([parsed]);
+    }
+  });
+
+  it('keeps body lines short and picks base64 for text that is mostly not Latin', async () => {
+    const latin = `${'Ünïcödé and plain words, '.repeat(40)}\n${'x'.repeat(300)}\n`;
+    const cjk = `${'東京の天気は晴れです。'.repeat(30)}\n`;
+    const raw = await composeMessage(email({ text: latin, html: `<p>${cjk}</p>` }));
+    const source = raw.toString('latin1');
+    expect(source).toContain(
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable',
+    );
+    expect(source).toContain('Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64');
+    // Header lines fold at spaces only (a long URL stays whole); body lines keep to 76.
+    const body = source.slice(source.indexOf('\r\n\r\n'));
+    for (const line of body.split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+    const mail = await simpleParser(raw);
+    expect(mail.text).toBe(latin);
+    expect(mail.html).toBe(`<p>${cjk}</p>`);
+  });
 
   it('never puts an injected header into the message', async () => {
     let raw: Buffer | undefined;
