@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import type { OutgoingEmail } from '../../../shared/adapters/mailer.js';
@@ -156,6 +157,24 @@ describe('composeMessage', () => {
     const mail = await simpleParser(raw);
     expect(mail.text).toBe(latin);
     expect(mail.html).toBe(`<p>${cjk}</p>`);
+  });
+
+  it('reads back any printable subject and any text exactly (property)', async () => {
+    // Any Unicode without controls in the subject; any text at all in the parts but NUL
+    // (line endings come back as LF, the form a parser gives them).
+    const printable = fc
+      .string({ unit: 'grapheme', maxLength: 120 })
+      .filter((s) => ![...s].some((c) => (c.codePointAt(0) ?? 0) < 0x20 || c === '\u007f'));
+    const text = fc.string({ unit: 'binary', maxLength: 400 }).filter((s) => !s.includes('\u0000'));
+    await fc.assert(
+      fc.asyncProperty(printable, text, text, async (subject, plain, html) => {
+        const mail = await simpleParser(await composeMessage(email({ subject, text: plain, html })));
+        expect(mail.subject ?? '').toBe(subject);
+        expect(mail.text ?? '').toBe(plain.replace(/\r\n|\r/g, '\n'));
+        expect(mail.html || '').toBe(html.replace(/\r\n|\r/g, '\n'));
+      }),
+      { numRuns: 300, seed: 5 },
+    );
   });
 
   it('never puts an injected header into the message', async () => {
