@@ -1,0 +1,676 @@
+import { HtmlValidate } from 'html-validate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHandler as handleEmailFeedback } from '../../functions/handle-email-feedback.js';
+import { listOutbox } from '../../local/outbox.js';
+import { staticTokenSecret } from '../../shared/adapters/token-secret.js';
+import { CONFIRMATION_RESEND_SECONDS } from '../../shared/domain/subscriber-changes.js';
+import { signToken, subscriberLinks } from '../../shared/domain/tokens.js';
+import { digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { bounceEvent, complaintEvent, snsEventOf } from '../helpers/ses-feedback.js';
+import {
+  linkIn,
+  mailTo,
+  manualClock,
+  pathOf,
+  seedTopics,
+  subscriptionsOf,
+} from '../helpers/subscriptions.js';
+
+interface ErrorBody {
+  error: { code: string; message: string; issues?: { path: string; rule: string }[] };
+}
+
+const clock = manualClock('2026-03-02T09:00:00.000Z');
+let rt: TestRuntime;
+let subs: ReturnType<typeof subscriptionsOf>;
+let n = 0;
+const validator = new HtmlValidate({ extends: ['html-validate:recommended'] });
+
+beforeAll(async () => {
+  rt = await startTestRuntime({ now: clock.now });
+  await seedTopics(rt);
+  subs = subscriptionsOf(rt);
+}, 60_000);
+afterAll(async () => {
+  subs?.close();
+  await rt?.dispose();
+});
+
+const address = () => `reader${++n}@example.org`;
+
+const subscribeJson = (body: unknown) =>
+  rt.request('/api/subscriptions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+const subscribeForm = (fields: [string, string][]) =>
+  rt.request('/api/subscriptions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    body: new URLSearchParams(fields).toString(),
+  });
+
+const browserGet = (url: string) => rt.request(pathOf(url), { headers: { accept: 'text/html' } });
+const jsonGet = (url: string) => rt.request(pathOf(url), { headers: { accept: 'application/json' } });
+const oneClick = (
+  url: string,
+  body = 'List-Unsubscribe=One-Click',
+  type = 'application/x-www-form-urlencoded',
+) => rt.request(pathOf(url), { method: 'POST', headers: { 'content-type': type }, body });
+
+const expectValidHtml = async (html: string): Promise<void> => {
+  const report = await validator.validateString(html);
+  expect(report.results.flatMap((r) => r.messages.map((m) => `${m.ruleId}: ${m.message}`))).toEqual([]);
+};
+
+/** Signs up and opens the confirmation link; returns the address and its confirmation email. */
+const confirmedSubscriber = async (tags = ['Syria', 'Russia'], cadence = 'daily') => {
+  const email = address();
+  expect((await subscribeJson({ email, tags, cadence })).status).toBe(202);
+  const [message] = await mailTo(rt, email);
+  if (!message) throw new Error('no confirmation email');
+  expect((await jsonGet(linkIn(message, '/api/subscriptions/confirm'))).status).toBe(200);
+  return { email, message };
+};
+
+const linksOf = async (email: string) => {
+  const subscriber = await subs.subscriber(email);
+  if (!subscriber) throw new Error(`no subscriber ${email}`);
+  return subscriberLinks(rt.tokenSecret, rt.url, subscriber, Math.floor(Date.parse(clock.now()) / 1000));
+};
+
+describe('POST /api/subscriptions', () => {
+  it('stores a pending subscriber and sends a confirmation email with List-Unsubscribe headers', async () => {
+    const email = address();
+    const res = await subscribeJson({
+      email: `  ${email.toUpperCase()} `,
+      tags: ['Syria', 'vladimir-putin'],
+      cadence: 'weekly',
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      message: expect.stringContaining('confirmation link'),
+      email: email.toUpperCase(),
+      topics: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'vladimir-putin', name: 'Vladimir Putin' },
+      ],
+      cadence: 'weekly',
+    });
+    const stored = await subs.subscriber(email);
+    expect(stored).toMatchObject({ status: 'pending', cadence: 'weekly', tokenVersion: 0 });
+    const item = await subs.rawItem(email);
+    expect(item?.[TABLE.ttlAttribute]).toBe(Math.floor(Date.parse(clock.now()) / 1000) + 48 * 3600);
+    expect(item?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+
+    const [message, ...more] = await mailTo(rt, email);
+    expect(more).toEqual([]);
+    expect(message?.subject).toBe('Confirm your weekly Tidings digest: Syria, Vladimir Putin');
+    expect(message?.headers['list-unsubscribe']).toMatch(
+      new RegExp(`^<${rt.url}/api/subscriptions/unsubscribe\\?token=[\\w.-]+>$`),
+    );
+    expect(message?.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(message?.text).toContain('works until 2026-03-04 09:00 UTC');
+    expect(message?.html).toContain(
+      linkIn(message as never, '/api/subscriptions/confirm').replaceAll('&', '&amp;'),
+    );
+  });
+
+  it('gives the same answer for new, pending, confirmed, unsubscribed and suppressed addresses', async () => {
+    const request = (email: string) => ({ email, tags: ['Syria'], cadence: 'daily' });
+    const answer = async (email: string) => {
+      const json = await subscribeJson(request(email));
+      const page = await subscribeForm([
+        ['email', email],
+        ['tags[]', 'Syria'],
+        ['cadence', 'daily'],
+      ]);
+      return {
+        json: [
+          json.status,
+          json.headers.get('content-type'),
+          (await json.text()).replaceAll(email, '<address>'),
+        ],
+        page: [
+          page.status,
+          page.headers.get('content-type'),
+          (await page.text()).replaceAll(email, '<address>'),
+        ],
+      };
+    };
+
+    const { email: confirmed } = await confirmedSubscriber();
+    const { email: left } = await confirmedSubscriber();
+    expect((await oneClick((await linksOf(left)).oneClick)).status).toBe(200);
+    const suppressed = address();
+    await handleEmailFeedback({
+      store: subs.store,
+      tokenSecret: staticTokenSecret(rt.tokenSecret),
+      now: clock.now,
+    })(snsEventOf(complaintEvent([suppressed])));
+    // Past the resend interval of the confirmed and unsubscribed addresses' sign-ups.
+    clock.advance(CONFIRMATION_RESEND_SECONDS);
+    const pending = address();
+    await subscribeJson(request(pending));
+
+    const reference = await answer(address());
+    expect(reference.json[0]).toBe(202);
+    expect(reference.page[0]).toBe(202);
+    const before = await Promise.all([pending, confirmed, left, suppressed].map((a) => mailTo(rt, a)));
+    for (const email of [pending, confirmed, left, suppressed])
+      expect(await answer(email)).toEqual(reference);
+    const after = await Promise.all([pending, confirmed, left, suppressed].map((a) => mailTo(rt, a)));
+    // Mail went only where it may: once to each of the confirmed and unsubscribed addresses (the
+    // form's request came within the resend interval of the JSON one), never to the pending address
+    // (one was sent moments ago) nor to the suppressed one.
+    expect(after.map((m, i) => m.length - (before[i]?.length ?? 0))).toEqual([0, 1, 1, 0]);
+    expect(await subs.subscriber(suppressed)).toBeUndefined();
+  });
+
+  it('answers the form with a valid page that names what was asked for', async () => {
+    const email = address();
+    const res = await subscribeForm([
+      ['email', email],
+      ['tags[]', 'Syria'],
+      ['tags[]', 'Iran'],
+      ['cadence', 'weekly'],
+    ]);
+    expect(res.status).toBe(202);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const html = await res.text();
+    await expectValidHtml(html);
+    expect(html).toContain(`If ${email} can receive email`);
+    expect(html).toContain('<li>Syria</li>\n<li>Iran</li>');
+    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
+  });
+
+  it('sends one confirmation per resend interval and refreshes a pending request after it', async () => {
+    const email = address();
+    await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
+    await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
+    expect(await mailTo(rt, email)).toHaveLength(1);
+    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria']);
+    clock.advance(CONFIRMATION_RESEND_SECONDS);
+    await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
+    const mail = await mailTo(rt, email);
+    expect(mail).toHaveLength(2);
+    expect(mail[1]?.subject).toContain('weekly Tidings digest: Russia');
+    expect(await subs.subscriber(email)).toMatchObject({ status: 'pending', cadence: 'weekly' });
+  });
+
+  describe('refuses bad input with a 4xx naming the field and the rule, and writes nothing', () => {
+    const cases: [string, unknown, number, { path: string; rule: string }[]][] = [
+      ['no email', { tags: ['Syria'], cadence: 'daily' }, 400, [{ path: 'email', rule: 'is required' }]],
+      [
+        'a malformed email',
+        { email: 'reader@', tags: ['Syria'], cadence: 'daily' },
+        400,
+        [{ path: 'email', rule: 'must be an email address such as reader@example.org' }],
+      ],
+      [
+        'an email too long',
+        { email: `${'a'.repeat(250)}@example.org`, tags: ['Syria'], cadence: 'daily' },
+        400,
+        [{ path: 'email', rule: 'must be at most 254 characters' }],
+      ],
+      [
+        'an unknown tag',
+        { email: 'x@example.org', tags: ['Syria', 'Atlantis'], cadence: 'daily' },
+        400,
+        [{ path: 'tags[1]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' }],
+      ],
+      [
+        'no tags',
+        { email: 'x@example.org', tags: [], cadence: 'daily' },
+        400,
+        [{ path: 'tags', rule: 'must name at least one topic' }],
+      ],
+      [
+        'too many tags',
+        { email: 'x@example.org', tags: Array.from({ length: 21 }, () => 'Syria'), cadence: 'daily' },
+        400,
+        [{ path: 'tags', rule: 'must name at most 20 topics (got 21)' }],
+      ],
+      [
+        'a tag that is not a string',
+        { email: 'x@example.org', tags: [7], cadence: 'daily' },
+        400,
+        [{ path: 'tags[0]', rule: 'must be a string (got number)' }],
+      ],
+      [
+        'an unknown cadence',
+        { email: 'x@example.org', tags: ['Syria'], cadence: 'hourly' },
+        400,
+        [{ path: 'cadence', rule: 'must be one of daily, weekly' }],
+      ],
+      [
+        'an unknown field',
+        { email: 'x@example.org', tags: ['Syria'], cadence: 'daily', admin: true },
+        400,
+        [{ path: 'admin', rule: 'is not a known field (allowed: email, tags, cadence)' }],
+      ],
+      ['an array', [], 400, [{ path: 'body', rule: 'must be an object with email, tags, cadence' }]],
+    ];
+
+    it.each(cases)('%s', async (_, body, status, issues) => {
+      const files = (await listOutbox(rt.outboxDir)).length;
+      const res = await subscribeJson(body);
+      expect(res.status).toBe(status);
+      const error = ((await res.json()) as ErrorBody).error;
+      expect(error.code).toBe('validation_failed');
+      expect(error.issues).toEqual(issues);
+      expect(error.message).toContain(`${issues[0]?.path}: ${issues[0]?.rule}`);
+      expect((await listOutbox(rt.outboxDir)).length).toBe(files);
+      expect(await subs.subscriber('x@example.org')).toBeUndefined();
+    });
+
+    it('lists every problem of a form at once, on a page', async () => {
+      const res = await subscribeForm([
+        ['email', 'nope'],
+        ['tags[]', 'Atlantis'],
+        ['cadence', 'monthly'],
+      ]);
+      expect(res.status).toBe(400);
+      const html = await res.text();
+      await expectValidHtml(html);
+      expect(html).toContain('<li>email: must be an email address such as reader@example.org</li>');
+      expect(html).toContain('<li>cadence: must be one of daily, weekly</li>');
+      expect(html).toContain(
+        '<li>tags[0]: is not a known tag (got &quot;Atlantis&quot;; GET /api/tags lists them)</li>',
+      );
+    });
+
+    it('refuses malformed JSON, other media types and oversized bodies', async () => {
+      const bad = await rt.request('/api/subscriptions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"email":',
+      });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as ErrorBody).error.code).toBe('malformed_body');
+      const text = await rt.request('/api/subscriptions', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'email=x',
+      });
+      expect(text.status).toBe(415);
+      const big = await subscribeForm([['email', 'x'.repeat(300 * 1024)]]);
+      expect(big.status).toBe(413);
+    });
+  });
+});
+
+describe('GET /api/subscriptions/confirm', () => {
+  it('confirms once, shows the subscription, and is harmless to open again', async () => {
+    const email = address();
+    await subscribeJson({ email, tags: ['Syria', 'Russia'], cadence: 'weekly' });
+    const [message] = await mailTo(rt, email);
+    const link = linkIn(message as never, '/api/subscriptions/confirm');
+    clock.advance(60);
+    const page = await browserGet(link);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    await expectValidHtml(html);
+    expect(html).toContain('You are subscribed');
+    expect(html).toContain('<li>Syria</li>\n<li>Russia</li>');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+
+    const stored = await subs.subscriber(email);
+    expect(stored).toMatchObject({
+      status: 'confirmed',
+      confirmedAt: clock.now(),
+      cursor: clock.now(),
+      cadence: 'weekly',
+    });
+    expect(stored?.expiresAt).toBeUndefined();
+    const item = await subs.rawItem(email);
+    expect(item?.[TABLE.changeIndex.partitionKey]).toBe(
+      digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    );
+    expect(item?.[TABLE.changeIndex.sortKey]).toBe(subs.idOf(email));
+
+    clock.advance(60);
+    const again = await jsonGet(link);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({
+      status: 'confirmed',
+      topics: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ],
+      cadence: 'weekly',
+      changed: false,
+    });
+    expect(await subs.subscriber(email)).toEqual(stored);
+  });
+
+  it('adds the topics of a new request to a confirmed subscriber only when its link is opened', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    clock.advance(CONFIRMATION_RESEND_SECONDS);
+    await subscribeJson({ email, tags: ['Iran'], cadence: 'weekly' });
+    expect(await subs.subscriber(email)).toMatchObject({
+      topics: [{ slug: 'syria', name: 'Syria' }],
+      cadence: 'daily',
+    });
+    const second = (await mailTo(rt, email))[1];
+    clock.advance(60);
+    expect((await jsonGet(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    const stored = await subs.subscriber(email);
+    expect(stored?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
+    expect(stored?.cadence).toBe('weekly');
+    expect(await subs.rawItem(email)).toMatchObject({
+      [TABLE.changeIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    });
+  });
+
+  it('refuses a tampered link with 403 and changes nothing', async () => {
+    const email = address();
+    await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
+    const link = linkIn((await mailTo(rt, email))[0] as never, '/api/subscriptions/confirm');
+    const token = new URL(link).searchParams.get('token') ?? '';
+    const [payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString());
+    const forged = `${Buffer.from(JSON.stringify({ ...claims, topics: ['syria', 'russia'] })).toString('base64url')}.${signature}`;
+    const before = await subs.subscriber(email);
+    const res = await jsonGet(`${rt.url}/api/subscriptions/confirm?token=${forged}`);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as ErrorBody).error.message).toContain('query.token: invalid signature');
+    const page = await browserGet(`${rt.url}/api/subscriptions/confirm?token=${forged}`);
+    expect(page.status).toBe(403);
+    const html = await page.text();
+    await expectValidHtml(html);
+    expect(html).toContain('This link is not valid');
+    expect(await subs.subscriber(email)).toEqual(before);
+  });
+
+  it('refuses an expired link with 410; the pending subscription lapses and a new sign-up starts afresh', async () => {
+    const email = address();
+    await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
+    const old = linkIn((await mailTo(rt, email))[0] as never, '/api/subscriptions/confirm');
+    clock.advance(48 * 3600);
+    const res = await jsonGet(old);
+    expect(res.status).toBe(410);
+    expect(((await res.json()) as ErrorBody).error.message).toContain('query.token: expired');
+    expect((await subs.subscriber(email))?.status).toBe('pending');
+
+    await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
+    const fresh = (await mailTo(rt, email))[1];
+    expect((await subs.subscriber(email))?.tokenVersion).toBe(1);
+    expect((await jsonGet(linkIn(fresh as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({
+      status: 'confirmed',
+      topics: [{ slug: 'russia', name: 'Russia' }],
+    });
+  });
+
+  it('refuses a link of another purpose, a missing token and unknown parameters with 400', async () => {
+    const { email } = await confirmedSubscriber();
+    const links = await linksOf(email);
+    const manageToken = new URL(links.manage).searchParams.get('token');
+    const wrong = await jsonGet(`${rt.url}/api/subscriptions/confirm?token=${manageToken}`);
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'query.token', rule: 'is not a confirm link' },
+    ]);
+    const missing = await jsonGet(`${rt.url}/api/subscriptions/confirm`);
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as ErrorBody).error.issues?.[0]?.path).toBe('query.token');
+    const extra = await jsonGet(`${rt.url}/api/subscriptions/confirm?token=${manageToken}&email=x`);
+    expect(extra.status).toBe(400);
+  });
+});
+
+describe('unsubscribing (RFC 8058)', () => {
+  it('shows a page with a button on GET and changes nothing (mail scanners follow links)', async () => {
+    const { email } = await confirmedSubscriber();
+    const before = await subs.subscriber(email);
+    const links = await linksOf(email);
+    for (const url of [links.unsubscribeAll, links.unsubscribeTopic('syria')]) {
+      const page = await browserGet(url);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      await expectValidHtml(html);
+      expect(html).toContain('<form method="post" action="?token=');
+      expect(html).toContain('<input type="hidden" name="List-Unsubscribe" value="One-Click">');
+      expect(html).not.toContain(email);
+    }
+    expect(await subs.subscriber(email)).toEqual(before);
+  });
+
+  it('unsubscribes from everything on a POST of exactly List-Unsubscribe=One-Click, without any login', async () => {
+    const { email, message } = await confirmedSubscriber();
+    const header = message.headers['list-unsubscribe'] ?? '';
+    const url = header.slice(1, -1);
+    const res = await rt.request(pathOf(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    await expectValidHtml(html);
+    expect(html).toContain('You are unsubscribed');
+    const stored = await subs.subscriber(email);
+    expect(stored).toMatchObject({ status: 'unsubscribed', tokenVersion: 1 });
+    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+
+    // Again: the same answer, nothing changed.
+    expect((await oneClick(url)).status).toBe(200);
+    expect(await subs.subscriber(email)).toEqual(stored);
+  });
+
+  it('accepts the multipart/form-data encoding too', async () => {
+    const { email } = await confirmedSubscriber();
+    const form = new FormData();
+    form.set('List-Unsubscribe', 'One-Click');
+    const res = await rt.request(pathOf((await linksOf(email)).oneClick), { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    expect((await subs.subscriber(email))?.status).toBe('unsubscribed');
+  });
+
+  it.each([
+    ['another value', 'List-Unsubscribe=Yes', 'application/x-www-form-urlencoded', 400],
+    ['an empty form', '', 'application/x-www-form-urlencoded', 400],
+    ['an extra field', 'List-Unsubscribe=One-Click&topic=all', 'application/x-www-form-urlencoded', 400],
+    ['a differently cased field', 'list-unsubscribe=one-click', 'application/x-www-form-urlencoded', 400],
+    ['JSON', '{"List-Unsubscribe":"One-Click"}', 'application/json', 415],
+    ['plain text', 'List-Unsubscribe=One-Click', 'text/plain', 415],
+  ])('refuses %s and changes nothing', async (_, body, type, status) => {
+    const { email } = await confirmedSubscriber();
+    const before = await subs.subscriber(email);
+    const res = await oneClick((await linksOf(email)).oneClick, body, type);
+    expect(res.status).toBe(status);
+    if (status === 400)
+      expect(await res.text()).toContain('body.List-Unsubscribe: must be the one field of the form');
+    expect(await subs.subscriber(email)).toEqual(before);
+  });
+
+  it('leaves one topic with a topic link, and stops digests when the last topic goes', async () => {
+    const { email } = await confirmedSubscriber(['Syria', 'Russia']);
+    const links = await linksOf(email);
+    const res = await oneClick(links.unsubscribeTopic('syria'));
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('Unsubscribed from Syria');
+    expect(html).toContain('<li>Russia</li>');
+    const stored = await subs.subscriber(email);
+    expect(stored).toMatchObject({
+      status: 'confirmed',
+      topics: [{ slug: 'russia', name: 'Russia' }],
+      tokenVersion: 0,
+    });
+    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBe(
+      digestPartition('daily', digestShardOf(subs.idOf(email))),
+    );
+    expect((await oneClick(links.unsubscribeTopic('syria'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toEqual(stored);
+
+    expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', topics: [] });
+    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    // The manage link still works, to pick topics again.
+    expect((await jsonGet(links.manage)).status).toBe(200);
+  });
+
+  it('voids earlier links when leaving everything: manage is 410, unsubscribing again is still fine', async () => {
+    const { email } = await confirmedSubscriber();
+    const links = await linksOf(email);
+    expect((await oneClick(links.unsubscribeAll)).status).toBe(200);
+    const manage = await jsonGet(links.manage);
+    expect(manage.status).toBe(410);
+    expect(((await manage.json()) as ErrorBody).error.message).toContain('query.token: no longer valid');
+    expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
+    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria', 'russia']);
+  });
+
+  it('refuses a tampered unsubscribe link with 403', async () => {
+    const { email } = await confirmedSubscriber();
+    const token = new URL((await linksOf(email)).unsubscribeTopic('syria')).searchParams.get('token') ?? '';
+    const forged = `${Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()),
+        topic: 'russia',
+      }),
+    ).toString('base64url')}.${token.split('.')[1]}`;
+    const before = await subs.subscriber(email);
+    const res = await oneClick(`${rt.url}/api/subscriptions/unsubscribe?token=${forged}`);
+    expect(res.status).toBe(403);
+    expect(await subs.subscriber(email)).toEqual(before);
+  });
+});
+
+describe('the manage page', () => {
+  it('shows the subscription in a form and saves topics and cadence (the digest index follows)', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    const confirmedPage = await (
+      await browserGet(linkIn((await mailTo(rt, email))[0] as never, '/api/subscriptions/confirm'))
+    ).text();
+    const manage = /href="([^"]+\/api\/subscriptions\/manage\?token=[^"]+)"/.exec(confirmedPage)?.[1] ?? '';
+    const page = await browserGet(manage);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    await expectValidHtml(html);
+    expect(html).toContain('<input type="checkbox" name="tags[]" value="syria" checked> Syria');
+    expect(html).toContain('<input type="checkbox" name="tags[]" value="russia"> Russia');
+    expect(html).toContain('<input type="radio" name="cadence" value="daily" checked>');
+
+    clock.advance(60);
+    const saved = await rt.request(pathOf(manage), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'tags%5B%5D=russia&tags%5B%5D=iran&cadence=weekly',
+    });
+    expect(saved.status).toBe(200);
+    const savedHtml = await saved.text();
+    await expectValidHtml(savedHtml);
+    expect(savedHtml).toContain('Saved.');
+    expect(await subs.subscriber(email)).toMatchObject({
+      topics: [
+        { slug: 'russia', name: 'Russia' },
+        { slug: 'iran', name: 'Iran' },
+      ],
+      cadence: 'weekly',
+    });
+    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBe(
+      digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    );
+  });
+
+  it('takes JSON too, and validates like a sign-up, writing nothing on a 400', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    const { manage } = await linksOf(email);
+    const before = await subs.subscriber(email);
+    const bad = await rt.request(pathOf(manage), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: ['Atlantis'], cadence: 'monthly' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'cadence', rule: 'must be one of daily, weekly' },
+      { path: 'tags[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
+    ]);
+    const none = await rt.request(pathOf(manage), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: [], cadence: 'daily' }),
+    });
+    expect(none.status).toBe(400);
+    expect(await subs.subscriber(email)).toEqual(before);
+
+    clock.advance(60);
+    const ok = await rt.request(pathOf(manage), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: ['Vladimir Putin'], cadence: 'daily' }),
+    });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({
+      topics: [{ slug: 'vladimir-putin', name: 'Vladimir Putin' }],
+      changed: true,
+    });
+  });
+
+  it('is not available before the address is confirmed (409), nor with a forged token (403)', async () => {
+    const email = address();
+    await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
+    const stored = await subs.subscriber(email);
+    if (!stored) throw new Error('missing');
+    const { manage } = subscriberLinks(
+      rt.tokenSecret,
+      rt.url,
+      stored,
+      Math.floor(Date.parse(clock.now()) / 1000),
+    );
+    expect((await jsonGet(manage)).status).toBe(409);
+    const forged = signToken('another-secret-0123456789abcdefghijklmnop', {
+      sub: stored.id,
+      purpose: 'manage',
+      v: 0,
+      exp: 2_000_000_000,
+    });
+    expect((await jsonGet(`${rt.url}/api/subscriptions/manage?token=${forged}`)).status).toBe(403);
+  });
+});
+
+describe('SES feedback', () => {
+  const feedback = () =>
+    handleEmailFeedback({
+      store: subs.store,
+      tokenSecret: staticTokenSecret(rt.tokenSecret),
+      now: clock.now,
+    });
+
+  it('suppresses a permanently bouncing address: off the digest index, and no confirmation mail after', async () => {
+    const { email } = await confirmedSubscriber();
+    expect(await feedback()(snsEventOf(bounceEvent('Permanent', [email.toUpperCase()])))).toEqual({
+      suppressed: 1,
+    });
+    expect(await subs.store.getSuppression(subs.idOf(email))).toEqual({
+      reason: 'bounce',
+      at: '2026-03-01T10:00:01.250Z',
+    });
+    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    const mails = (await mailTo(rt, email)).length;
+    clock.advance(CONFIRMATION_RESEND_SECONDS);
+    expect((await subscribeJson({ email, tags: ['Iran'], cadence: 'daily' })).status).toBe(202);
+    expect(await mailTo(rt, email)).toHaveLength(mails);
+  });
+
+  it('suppresses on a complaint, ignores transient bounces, and survives redelivery', async () => {
+    const { email } = await confirmedSubscriber();
+    const other = (await confirmedSubscriber()).email;
+    expect(await feedback()(snsEventOf(bounceEvent('Transient', [other])))).toEqual({ suppressed: 0 });
+    expect((await subs.rawItem(other))?.[TABLE.changeIndex.partitionKey]).toBeDefined();
+    const event = snsEventOf(complaintEvent([email]));
+    expect(await feedback()(event)).toEqual({ suppressed: 1 });
+    expect(await feedback()(event)).toEqual({ suppressed: 1 });
+    expect((await subs.store.getSuppression(subs.idOf(email)))?.reason).toBe('complaint');
+    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect(await feedback()(snsEventOf('not json'))).toEqual({ suppressed: 0 });
+  });
+});
