@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
+import { launchChromium } from '../helpers/browser.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { linkIn, mailTo, seedTopics, subscriptionsOf } from '../helpers/subscriptions.js';
+
+/**
+ * A reader subscribes through the form on a tag page and on the home page, in a browser with
+ * JavaScript turned off, confirms from the link in the email the outbox holds, changes the
+ * subscription on the manage page and leaves with the unsubscribe button.
+ */
+const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
+let rt: TestRuntime;
+let subs: ReturnType<typeof subscriptionsOf>;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+const READER = 'reader@example.org';
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  [rt, browser] = await Promise.all([startTestRuntime(), launchChromium()]);
+  await seedTopics(rt);
+  await rt.publish(true);
+  subs = subscriptionsOf(rt);
+  // No JavaScript: the forms must work as plain HTML.
+  context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1024, height: 900 } });
+  page = await context.newPage();
+}, 240_000);
+
+afterAll(async () => {
+  subs?.close();
+  await browser?.close();
+  await rt?.dispose();
+});
+
+const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true });
+
+describe('subscribing in a browser', () => {
+  it('subscribes from a tag page, confirms from the email, and is on the digest index', async () => {
+    await page.goto(`${rt.url}/tags/syria.html`);
+    const form = page.locator('#subscribe form');
+    expect(await form.getAttribute('method')).toBe('post');
+    expect(await form.getAttribute('action')).toBe('/api/subscriptions');
+    expect(await form.locator('input[name="tags[]"][value="Syria"]').isChecked()).toBe(true);
+    await form.locator('input[name="email"]').fill(READER);
+    await form.locator('input[name="cadence"][value="weekly"]').check();
+    await shot('subscribe-tag.png');
+    await Promise.all([
+      page.waitForURL(`${rt.url}/api/subscriptions`),
+      form.locator('button[type="submit"]').click(),
+    ]);
+    expect(await page.textContent('h1')).toBe('Check your inbox');
+    expect(await page.textContent('main')).toContain(`If ${READER} can receive email`);
+    expect(await subs.subscriber(READER)).toMatchObject({ status: 'pending', cadence: 'weekly' });
+
+    const [confirmation] = await mailTo(rt, READER);
+    if (!confirmation) throw new Error('no confirmation email in the outbox');
+    expect(confirmation.subject).toBe('Confirm your weekly Tidings digest: Syria');
+    expect(confirmation.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    await page.goto(linkIn(confirmation, '/api/subscriptions/confirm'));
+    expect(await page.textContent('h1')).toBe('You are subscribed');
+    expect(await page.locator('main li').allTextContents()).toEqual(['Syria']);
+    await shot('subscribe-confirmed.png');
+
+    expect(await subs.subscriber(READER)).toMatchObject({
+      status: 'confirmed',
+      topics: [{ slug: 'syria', name: 'Syria' }],
+    });
+    expect((await subs.rawItem(READER))?.[TABLE.changeIndex.partitionKey]).toBe(
+      digestPartition('weekly', digestShardOf(subs.idOf(READER))),
+    );
+  });
+
+  it('changes topics and cadence on the manage page reached from the confirmation page', async () => {
+    await page.click('a:has-text("Change topics or how often")');
+    await page.waitForURL(/\/api\/subscriptions\/manage\?token=/);
+    expect(await page.locator('input[name="tags[]"][value="syria"]').isChecked()).toBe(true);
+    await page.locator('input[name="tags[]"][value="russia"]').check();
+    await page.locator('input[name="cadence"][value="daily"]').check();
+    await Promise.all([page.waitForLoadState(), page.click('button:has-text("Save")')]);
+    expect(await page.textContent('main')).toContain('Saved.');
+    await shot('subscribe-manage.png');
+    expect(await subs.subscriber(READER)).toMatchObject({
+      cadence: 'daily',
+      topics: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ],
+    });
+  });
+
+  it('subscribes a second reader from the home page by ticking a topic', async () => {
+    const other = 'second.reader@example.org';
+    await page.goto(`${rt.url}/`);
+    const form = page.locator('#subscribe form');
+    await form.locator('input[name="email"]').fill(other);
+    await form.locator('input[name="tags[]"][value="Russia"]').check();
+    await Promise.all([
+      page.waitForURL(`${rt.url}/api/subscriptions`),
+      form.locator('button[type="submit"]').click(),
+    ]);
+    expect(await page.textContent('h1')).toBe('Check your inbox');
+    const [confirmation] = await mailTo(rt, other);
+    if (!confirmation) throw new Error('no confirmation email in the outbox');
+    await page.goto(linkIn(confirmation, '/api/subscriptions/confirm'));
+    expect(await subs.subscriber(other)).toMatchObject({
+      status: 'confirmed',
+      cadence: 'daily',
+      topics: [{ slug: 'russia', name: 'Russia' }],
+    });
+  });
+
+  it('leaves with the button behind the List-Unsubscribe link', async () => {
+    const [confirmation] = await mailTo(rt, READER);
+    const url = (confirmation?.headers['list-unsubscribe'] ?? '').slice(1, -1);
+    await page.goto(url);
+    expect(await page.textContent('h1')).toBe('Unsubscribe from everything?');
+    // Opening the link changed nothing.
+    expect((await subs.subscriber(READER))?.status).toBe('confirmed');
+    await Promise.all([page.waitForLoadState(), page.click('button:has-text("Unsubscribe")')]);
+    expect(await page.textContent('h1')).toBe('You are unsubscribed');
+    await shot('subscribe-unsubscribed.png');
+    expect((await subs.subscriber(READER))?.status).toBe('unsubscribed');
+    expect((await subs.rawItem(READER))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+  });
+});
