@@ -1,11 +1,11 @@
 import { html, httpApi, json, queryParams, wantsHtml } from '../shared/http.js';
 import { renderConfirmedPage, renderErrorPage } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
-import { subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { confirmSubscription, type SubscriptionDeps } from '../shared/services/subscriptions.js';
+import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
+import { confirmSubscription, type LinkDeps } from '../shared/services/subscriptions.js';
 
 /** GET /api/subscriptions/confirm?token=…: confirms (idempotent) and shows the subscription. */
-export const makeHandler = (deps: SubscriptionDeps | (() => SubscriptionDeps) = subscriptionDeps) => {
+export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
   return httpApi(
     async (event) => {

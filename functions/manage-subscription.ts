@@ -10,12 +10,12 @@ import {
 } from '../shared/http.js';
 import { renderErrorPage, renderManagePage } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
-import { subscriptionDeps } from '../shared/services/subscription-deps.js';
+import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
   formFields,
+  type LinkDeps,
   type ManageView,
   manageSubscription,
-  type SubscriptionDeps,
   viewManage,
 } from '../shared/services/subscriptions.js';
 
@@ -23,7 +23,7 @@ import {
  * GET /api/subscriptions/manage?token=…: the form to change topics and cadence. POST (the form,
  * or JSON `{tags, cadence}`) applies it, validated like a sign-up.
  */
-export const makeHandler = (deps: SubscriptionDeps | (() => SubscriptionDeps) = subscriptionDeps) => {
+export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
   return httpApi(
     async (event) => {

@@ -5,20 +5,15 @@ import {
   renderUnsubscribePage,
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
-import { subscriptionDeps } from '../shared/services/subscription-deps.js';
-import {
-  formFields,
-  type SubscriptionDeps,
-  unsubscribe,
-  viewUnsubscribe,
-} from '../shared/services/subscriptions.js';
+import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
+import { formFields, type LinkDeps, unsubscribe, viewUnsubscribe } from '../shared/services/subscriptions.js';
 
 /**
  * GET /api/subscriptions/unsubscribe?token=…: a page with the button, changing nothing (mail
  * scanners open links). POST with `List-Unsubscribe=One-Click` (RFC 8058, also what the button
  * sends): leaves the link's topic, or everything. No login: the signed link is the credential.
  */
-export const makeHandler = (deps: SubscriptionDeps | (() => SubscriptionDeps) = subscriptionDeps) => {
+export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
   return httpApi(
     async (event) => {

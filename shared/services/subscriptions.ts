@@ -50,6 +50,9 @@ export interface SubscriptionDeps {
   now: () => string;
 }
 
+/** What following a link needs (confirm, unsubscribe, manage): everything but sending email. */
+export type LinkDeps = Omit<SubscriptionDeps, 'mailer' | 'from'>;
+
 /** RFC 5321's limits: 254 characters in all, 64 before the "@". */
 const EMAIL_MAX = 254;
 const LOCAL_PART_MAX = 64;
@@ -110,7 +113,7 @@ export const formFields = (form: FormData): Record<string, unknown> => {
  * alike, each naming its field. Tags come back resolved to topics, in the order given, duplicates dropped.
  */
 const parseWithTopics = async <T extends { tags: string[] }>(
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   schema: z.ZodType<T>,
   input: unknown,
   allowed: string,
@@ -131,7 +134,7 @@ const parseWithTopics = async <T extends { tags: string[] }>(
 
 /** Tag names or slugs to topics; an unknown tag is an issue naming its place in the list. */
 const resolveTopics = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   tags: readonly string[],
 ): Promise<{ topics: TopicRef[]; unknown: Issue[] }> => {
   const slugs = tags.map((tag) => tagSlug(tag));
@@ -190,7 +193,7 @@ interface Verified {
 }
 
 const verify = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   token: string | undefined,
   purpose: TokenPurpose,
 ): Promise<Verified> => {
@@ -204,7 +207,7 @@ const verify = async (
 };
 
 /** The subscriber a token names, unless their record lapsed (or never existed). */
-const load = async (deps: SubscriptionDeps, claims: TokenClaims): Promise<SubscriberRecord | undefined> => {
+const load = async (deps: LinkDeps, claims: TokenClaims): Promise<SubscriberRecord | undefined> => {
   const record = await deps.store.getSubscriber(claims.sub);
   return record && !isLapsed(record, epochSeconds(deps.now())) ? record : undefined;
 };
@@ -226,7 +229,7 @@ const withRetries = async <T>(attempt: () => Promise<T>): Promise<T> => {
 };
 
 const apply = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   record: SubscriberRecord,
   plan: ChangePlan,
 ): Promise<{ record: SubscriberRecord; changed: boolean }> =>
@@ -234,7 +237,7 @@ const apply = async (
     ? { record, changed: false }
     : { record: await deps.store.updateSubscriber(plan.next, record), changed: true };
 
-const linksFor = (deps: SubscriptionDeps, secret: string, record: SubscriberRecord): SubscriberLinks =>
+const linksFor = (deps: LinkDeps, secret: string, record: SubscriberRecord): SubscriberLinks =>
   subscriberLinks(secret, deps.site.siteUrl, record, epochSeconds(deps.now()));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -320,7 +323,7 @@ export const requestSubscription = async (
 
 /** The topics a confirmation link asks for, named as the tags are now (or as when asked, if a tag is gone). */
 const requestedTopics = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   claims: TokenClaims,
   record: SubscriberRecord,
 ): Promise<TopicRef[]> => {
@@ -339,7 +342,7 @@ export interface SubscriptionView {
 
 /** Opens a confirmation link: idempotent, and a link older than the subscriber's last change changes nothing. */
 export const confirmSubscription = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   token: string | undefined,
 ): Promise<SubscriptionView> => {
   const { secret, claims } = await verify(deps, token, 'confirm');
@@ -377,7 +380,7 @@ const topicOf = (record: SubscriberRecord | undefined, slug: string | undefined)
  * scanners follow links). A subscriber who already left, or whose record lapsed, gets no subscriber.
  */
 export const viewUnsubscribe = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   token: string | undefined,
 ): Promise<UnsubscribeView> => {
   const { secret, claims } = await verify(deps, token, 'unsubscribe');
@@ -401,7 +404,7 @@ export const ONE_CLICK_VALUE = 'One-Click';
  * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes nothing.
  */
 export const unsubscribe = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   token: string | undefined,
   form: Record<string, unknown>,
 ): Promise<UnsubscribeView & { changed: boolean }> => {
@@ -445,7 +448,7 @@ export interface ManageView {
   changed: boolean;
 }
 
-const manageable = async (deps: SubscriptionDeps, claims: TokenClaims): Promise<SubscriberRecord> => {
+const manageable = async (deps: LinkDeps, claims: TokenClaims): Promise<SubscriberRecord> => {
   const stored = await load(deps, claims);
   if (!stored) throw lapsed();
   if (!isCurrentToken(claims, stored)) throw staleToken();
@@ -457,11 +460,11 @@ const manageable = async (deps: SubscriptionDeps, claims: TokenClaims): Promise<
   return stored;
 };
 
-const offeredTopics = async (deps: SubscriptionDeps): Promise<TopicRef[]> =>
+const offeredTopics = async (deps: LinkDeps): Promise<TopicRef[]> =>
   (await deps.store.listTopics()).slice(0, OFFERED_TOPICS).map(({ slug, name }) => ({ slug, name }));
 
 /** The manage page's content: the subscription and the topics one might add. Changes nothing. */
-export const viewManage = async (deps: SubscriptionDeps, token: string | undefined): Promise<ManageView> => {
+export const viewManage = async (deps: LinkDeps, token: string | undefined): Promise<ManageView> => {
   const { secret, claims } = await verify(deps, token, 'manage');
   const [stored, offered] = await Promise.all([manageable(deps, claims), offeredTopics(deps)]);
   return { subscriber: stored, offered, links: linksFor(deps, secret, stored), changed: false };
@@ -469,7 +472,7 @@ export const viewManage = async (deps: SubscriptionDeps, token: string | undefin
 
 /** Replaces the topics and cadence, validated like a sign-up. */
 export const manageSubscription = async (
-  deps: SubscriptionDeps,
+  deps: LinkDeps,
   token: string | undefined,
   input: unknown,
 ): Promise<ManageView> => {
