@@ -19,6 +19,7 @@ import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
 import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
 import { makeApiKeyStore } from '../shared/adapters/api-keys.js';
+import { makeDigestStore } from '../shared/adapters/digest-store.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import {
   type EventStore,
@@ -32,7 +33,16 @@ import { staticTokenSecret } from '../shared/adapters/token-secret.js';
 import { ENV } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
+import type { Cadence } from '../shared/domain/subscription.js';
 import { API_ROUTES } from '../shared/routes.js';
+import { digestComposer } from '../shared/services/digest-email.js';
+import { digestScheduleFromEnv } from '../shared/services/digest-settings.js';
+import {
+  type DigestDeps,
+  type DigestReport,
+  handleDigestMessage,
+  startDigestRun,
+} from '../shared/services/digests.js';
 import { postEvents } from '../shared/services/events.js';
 import {
   emptyPublishReport,
@@ -42,6 +52,7 @@ import {
   publishMarked,
 } from '../shared/services/publish.js';
 import { ChangeCapture } from './change-capture.js';
+import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
 import { makeOutboxMailer, serveOutbox } from './outbox.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
@@ -87,6 +98,11 @@ export interface Runtime {
   tokenSecret: string;
   /** One publish run now: what is marked, or everything. */
   publish(full?: boolean): Promise<PublishReport>;
+  /**
+   * One digest run of a cadence, planned and sent to the outbox before it returns: windows end at
+   * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
+   */
+  digest(cadence: Cadence, options?: { now?: boolean }): Promise<DigestReport>;
   stop(): Promise<void>;
 }
 
@@ -176,6 +192,35 @@ const startOn = async (
     now,
   };
 
+  const digestQueue = new LocalDigestQueue();
+  const digesting: DigestDeps = {
+    store: makeDigestStore(db, LOCAL_TABLE),
+    queue: digestQueue,
+    mailer,
+    compose: digestComposer({
+      site: subscriptions.site,
+      from: subscriptions.from,
+      tokenSecret: subscriptions.tokenSecret,
+      now: () => Date.parse(now()),
+    }),
+    schedule: digestScheduleFromEnv(),
+    // The outbox takes mail as fast as it comes; the change capture is drained before each run.
+    sendRate: 0,
+    now: () => Date.parse(now()),
+    tuning: { settleMs: 0 },
+  };
+  let digestRunning: Promise<unknown> = Promise.resolve();
+  const digest = (cadence: Cadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
+    const run = digestRunning
+      .catch(() => undefined)
+      .then(async () => {
+        await capture.idle();
+        await startDigestRun(digesting, cadence, { manual: options.now === true });
+        return digestQueue.drain((message) => handleDigestMessage(digesting, message));
+      });
+    digestRunning = run;
+    return run;
+  };
 
   const deps = { store, now };
   const handlers: Record<string, LocalApiHandler> = {
@@ -233,6 +278,19 @@ const startOn = async (
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
         return true;
       }
+      // Local only: `npm run digest` asks the running server to run the digests.
+      if (req.method === 'POST' && req.url?.startsWith('/local/digest')) {
+        const verdict = await authorize({ headers: { authorization: req.headers.authorization ?? '' } });
+        if (!verdict.isAuthorized) {
+          res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
+          return true;
+        }
+        const query = new URL(req.url, 'http://localhost').searchParams;
+        const cadence = query.get('cadence') === 'weekly' ? 'weekly' : 'daily';
+        const report = await digest(cadence, { now: query.get('now') === '1' });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+        return true;
+      }
       return (await serveMail(req, res)) || serveSite(req, res);
     },
   });
@@ -279,6 +337,7 @@ const startOn = async (
     outboxDir,
     tokenSecret,
     publish,
+    digest,
     async stop() {
       if (timer) clearInterval(timer);
       await running.catch(() => undefined);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DigestStore } from '../adapters/digest-store.js';
+import type { DigestRecipient, DigestStore } from '../adapters/digest-store.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../adapters/mailer.js';
 import {
   buildDigest,
@@ -49,6 +49,8 @@ export interface DigestTuning {
   planPageSize: number;
   /** Digests composed and sent at once within one batch. */
   concurrency: number;
+  /** Topic reads in flight at once. */
+  readConcurrency: number;
   /** Attempts per message when the mail service throttles. */
   sendAttempts: number;
   /** First back-off after a throttled send; doubles with each attempt, with jitter. */
@@ -65,6 +67,7 @@ export const DEFAULT_TUNING: DigestTuning = {
   batchSize: 100,
   planPageSize: 1000,
   concurrency: 8,
+  readConcurrency: 8,
   sendAttempts: 8,
   backoffMs: 200,
   leaseMs: 15 * 60_000,
@@ -343,6 +346,35 @@ const digestOne = async (
   return 'sent';
 };
 
+/**
+ * Reads the topics a batch needs before composing starts, several at a time, each from the
+ * earliest window start among the batch's subscribers: the store works while this worker composes.
+ */
+const prefetchTopics = async (
+  deps: DigestDeps,
+  message: Extract<DigestMessage, { kind: 'send' }>,
+  recipients: Map<string, DigestRecipient>,
+  topics: TopicChanges,
+): Promise<void> => {
+  const earliest = new Map<string, string>();
+  for (const { subscriber } of recipients.values()) {
+    if (subscriber.status !== 'confirmed' || subscriber.cadence !== message.cadence) continue;
+    const window = digestWindow(subscriber, message.cadence, message.end);
+    if (!window) continue;
+    for (const topic of subscriber.topics) {
+      const known = earliest.get(topic.slug);
+      if (known === undefined || window.start < known) earliest.set(topic.slug, window.start);
+    }
+  }
+  const pending = [...earliest];
+  const reader = async () => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      await topics.load(next[0], next[1], message.end, message.cadence);
+    }
+  };
+  await Promise.all(Array.from({ length: tuningOf(deps).readConcurrency }, reader));
+};
+
 /** Sends the digests of one batch of subscribers; hands the rest on when the invocation runs short. */
 const send = async (
   deps: DigestDeps,
@@ -353,6 +385,7 @@ const send = async (
   const topics = topicChangesFor(deps.store);
   topics.forRun(message.cadence, message.end);
   const recipients = await deps.store.getRecipients(message.subscribers);
+  await prefetchTopics(deps, message, recipients, topics);
   const queue = [...message.subscribers];
   const handOn: string[] = [];
   const worker = async () => {

@@ -1,0 +1,368 @@
+/**
+ * `npm run bench -- digest [SUBSCRIBERS]`: one weekly digest run for 10,000 confirmed subscribers
+ * (5 topics each, by Zipf-like popularity) over a 100,000-event corpus on 2,000 tags, against
+ * dynalite. Prints digests composed per second, DynamoDB reads per digest and peak memory.
+ *
+ * Setup (loading the corpus and the subscribers) is not measured. The run itself happens in a
+ * child process (this file, `--worker <endpoint> <table>`), so its peak memory is its own: it plans
+ * every shard, reads the subscribers, reads each topic's changes, renders every digest (HTML and
+ * text, signed links) and composes each MIME message, which a discarding mailer then drops.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { LocalDigestQueue } from '../local/digest-queue.js';
+import { ensureTable, startDynalite } from '../local/dynamodb.js';
+import { makeDigestStore } from '../shared/adapters/digest-store.js';
+import { createDocumentClient } from '../shared/adapters/dynamodb.js';
+import type { Mailer } from '../shared/adapters/mailer.js';
+import { composeMessage } from '../shared/adapters/mime.js';
+import { staticTokenSecret } from '../shared/adapters/token-secret.js';
+import type { NewsEvent } from '../shared/domain/event.js';
+import { defaultSiteConfig } from '../shared/domain/site.js';
+import { tagSlug } from '../shared/domain/slug.js';
+import type { TopicRef } from '../shared/domain/subscription.js';
+import {
+  digestPartition,
+  digestShardOf,
+  subscriberKey,
+  TABLE,
+  tagChangesPartition,
+  tagChangesSortKey,
+  tagEntryKey,
+} from '../shared/keys.js';
+import { digestComposer } from '../shared/services/digest-email.js';
+import { type DigestDeps, handleDigestMessage, startDigestRun } from '../shared/services/digests.js';
+import { writeResult } from './results.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SELF = import.meta.filename;
+const RESULT_PREFIX = '@@digest-worker ';
+
+const EVENTS = Number(process.env.BENCH_DIGEST_EVENTS ?? 100_000);
+const TAGS = 2_000;
+const TOPICS_PER_SUBSCRIBER = 5;
+const SCHEDULE = { hour: 7, weekday: 1 };
+/** A Monday at 07:00 UTC: the weekly window ends here; events span the year before. */
+const END = '2026-11-23T07:00:00.000Z';
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
+const SITE = defaultSiteConfig('https://news.example.org');
+const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
+
+/** mulberry32: small, fast, seeded. */
+const rng = (seed: number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** Draws tag indexes with probability proportional to 1/rank (Zipf, s = 1). */
+const zipf = (n: number, random: () => number) => {
+  const cumulative = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    sum += 1 / (k + 1);
+    cumulative[k] = sum;
+  }
+  return () => {
+    const x = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+};
+
+const distinct = (count: number, draw: () => number): number[] => {
+  const picked = new Set<number>();
+  while (picked.size < count) picked.add(draw());
+  return [...picked];
+};
+
+const WORDS = (
+  'minister parliament council regional leaders talks policy budget election vote court ruling protest ' +
+  'strike workers union agreement treaty border trade energy prices inflation bank housing storm flooding ' +
+  'harvest hospital vaccine schools research satellite railway bridge port company merger factory jobs'
+).split(' ');
+
+const sentence = (random: () => number, words: number) =>
+  Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
+
+const tagName = (k: number) => `Topic ${k + 1}`;
+
+interface Corpus {
+  entries: Record<string, unknown>[];
+  inWindow: number;
+}
+
+const buildCorpus = (): Corpus => {
+  const random = rng(0xd16e57);
+  const drawTag = zipf(TAGS, random);
+  const end = Date.parse(END);
+  const entries: Record<string, unknown>[] = [];
+  let inWindow = 0;
+  for (let n = 0; n < EVENTS; n++) {
+    const changed = end - Math.floor(random() * YEAR_MS);
+    const changedAt = new Date(changed).toISOString();
+    const date = changedAt.slice(0, 10);
+    // One in thirty is a correction of an event first published a month earlier.
+    const corrected = random() < 1 / 30;
+    const publishedAt = corrected ? new Date(changed - 30 * 24 * 60 * 60 * 1000).toISOString() : changedAt;
+    const tags = distinct(3 + Math.floor(random() * 3), drawTag).map((k) => ({
+      name: tagName(k),
+      slug: tagSlug(tagName(k)),
+    }));
+    const event: NewsEvent = {
+      id: `${date.replaceAll('-', '/')}/bench-event-${n}`,
+      date,
+      headline: `${sentence(random, 8)} (${n})`,
+      body: `${sentence(random, 40)}.\n\n${sentence(random, 30)}.`,
+      tags,
+      sources: [{ name: 'Wire', url: `https://wire.example.org/${n}` }],
+      publishedAt,
+      updatedAt: changedAt,
+      revision: corrected ? 2 : 1,
+    };
+    if (changed > end - WEEK_MS) inWindow++;
+    for (const tag of tags) {
+      entries.push({
+        ...tagEntryKey(tag.slug, event.date, event.id),
+        type: 'tagEntry',
+        ...event,
+        counted: true,
+        [TABLE.changeIndex.partitionKey]: tagChangesPartition(tag.slug),
+        [TABLE.changeIndex.sortKey]: tagChangesSortKey(changedAt, event.id),
+      });
+    }
+  }
+  return { entries, inWindow };
+};
+
+const buildSubscribers = (count: number): Record<string, unknown>[] => {
+  const random = rng(0x5eed ^ count);
+  const drawTag = zipf(TAGS, random);
+  const cursor = new Date(Date.parse(END) - WEEK_MS).toISOString();
+  return Array.from({ length: count }, (_, n) => {
+    const id = `bench${String(n).padStart(8, '0')}`;
+    const topics: TopicRef[] = distinct(TOPICS_PER_SUBSCRIBER, drawTag).map((k) => ({
+      slug: tagSlug(tagName(k)),
+      name: tagName(k),
+    }));
+    return {
+      ...subscriberKey(id),
+      type: 'subscriber',
+      id,
+      email: `reader${n}@example.org`,
+      topics,
+      cadence: 'weekly',
+      status: 'confirmed',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      confirmedAt: '2025-01-01T00:00:00.000Z',
+      cursor,
+      tokenVersion: 0,
+      [TABLE.changeIndex.partitionKey]: digestPartition('weekly', digestShardOf(id)),
+      [TABLE.changeIndex.sortKey]: id,
+    };
+  });
+};
+
+const load = async (endpoint: string, table: string, items: Record<string, unknown>[]) => {
+  const db = createDocumentClient({ endpoint });
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const start = next;
+      next += 25;
+      if (start >= items.length) return;
+      let pending = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+      while (pending.length > 0) {
+        const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+        pending = (out.UnprocessedItems?.[table] ?? []) as typeof pending;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  db.destroy();
+};
+
+interface Measured {
+  digests: number;
+  empty: number;
+  failed: number;
+  seconds: number;
+  reads: Record<string, number>;
+  topicQueries: number;
+  /** Summed over concurrent work, so they may add up to more than the wall time. */
+  timing: { topicMs: number; recipientsMs: number; composeMs: number; mimeMs: number };
+  bytes: number;
+  peakMB: number;
+}
+
+/** `--worker <endpoint> <table>`: one weekly digest run, measured. */
+const worker = async (endpoint: string, table: string): Promise<void> => {
+  const db = createDocumentClient({ endpoint });
+  const reads: Record<string, number> = {};
+  let topicQueries = 0;
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      if (['Query', 'BatchGetItem', 'GetItem'].includes(name)) {
+        reads[name] = (reads[name] ?? 0) + 1;
+        const input = args.input as { ExpressionAttributeValues?: Record<string, unknown> };
+        if (String(input.ExpressionAttributeValues?.[':pk'] ?? '').startsWith('TAGCHANGES#')) topicQueries++;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countReads' },
+  );
+  let bytes = 0;
+  const mailer: Mailer = {
+    async send(email) {
+      const t = performance.now();
+      const raw = await composeMessage(email);
+      timing.mimeMs += performance.now() - t;
+      bytes += raw.length;
+      return { messageId: `bench-${bytes}` };
+    },
+  };
+  const now = Date.parse(END) + 60 * 60 * 1000;
+  const queue = new LocalDigestQueue();
+  const store = makeDigestStore(db, table);
+  const timing = { topicMs: 0, recipientsMs: 0, composeMs: 0, mimeMs: 0 };
+  const timed =
+    <A extends unknown[], R>(key: keyof typeof timing, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const t = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        timing[key] += performance.now() - t;
+      }
+    };
+  store.topicChanges = timed('topicMs', store.topicChanges.bind(store));
+  store.getRecipients = timed('recipientsMs', store.getRecipients.bind(store));
+  const deps: DigestDeps = {
+    store,
+    queue,
+    mailer,
+    compose: digestComposer({
+      site: SITE,
+      from: 'news@example.org',
+      tokenSecret: staticTokenSecret(SECRET),
+      now: () => now,
+    }),
+    schedule: SCHEDULE,
+    sendRate: 0,
+    now: () => now,
+  };
+  const started = performance.now();
+  await startDigestRun(deps, 'weekly');
+  const report = await queue.drain((message) => handleDigestMessage(deps, message), 2);
+  const seconds = (performance.now() - started) / 1000;
+  const measured: Measured = {
+    digests: report.sent,
+    empty: report.empty,
+    failed: report.failed,
+    seconds,
+    reads,
+    topicQueries,
+    bytes,
+    peakMB: process.resourceUsage().maxRSS / 1024,
+    timing,
+  };
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(measured)}\n`);
+  db.destroy();
+};
+
+const runWorker = (endpoint: string, table: string): Promise<Measured> =>
+  new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', endpoint, table], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+      },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code !== 0 || !line) reject(new Error(`digest worker exited with ${code}; output:\n${stdout}`));
+      else resolvePromise(JSON.parse(line.slice(RESULT_PREFIX.length)) as Measured);
+    });
+  });
+
+export const runDigest = async (args: string[]): Promise<void> => {
+  const subscribers = Number(args[0] ?? 10_000);
+  if (!Number.isInteger(subscribers) || subscribers < 1)
+    throw new Error('SUBSCRIBERS must be a whole number');
+
+  const dynamo = await startDynalite();
+  const table = 'tidings-bench';
+  try {
+    const db = createDocumentClient({ endpoint: dynamo.endpoint });
+    await ensureTable(db, table);
+    db.destroy();
+    const setup = performance.now();
+    const corpus = buildCorpus();
+    const people = buildSubscribers(subscribers);
+    const followed = new Set(people.flatMap((p) => (p.topics as TopicRef[]).map((t) => t.slug))).size;
+    console.log(
+      `digest: ${subscribers} subscribers × ${TOPICS_PER_SUBSCRIBER} topics, ${EVENTS} events over ${TAGS} tags (${corpus.entries.length} tag entries), ${corpus.inWindow} events changed in the weekly window`,
+    );
+    await load(dynamo.endpoint, table, [...corpus.entries, ...people]);
+    console.log(`digest: setup ${((performance.now() - setup) / 1000).toFixed(1)} s (not measured)`);
+
+    const m = await runWorker(dynamo.endpoint, table);
+    const digestsPerSec = m.digests / m.seconds;
+    const totalReads = Object.values(m.reads).reduce((a, b) => a + b, 0);
+    const readsPerDigest = totalReads / Math.max(1, m.digests);
+    const readsLine = Object.entries(m.reads)
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', ');
+    console.log(
+      `digest: ${m.digests} digests composed in ${m.seconds.toFixed(2)} s: ${digestsPerSec.toFixed(0)} digests/s (target >= 500); ${m.empty} with nothing new, ${m.failed} failed; ${(m.bytes / 1024 / 1024).toFixed(1)} MB of MIME`,
+    );
+    console.log(
+      `digest: DynamoDB reads ${totalReads} (${readsLine}; ${m.topicQueries} of them topic queries, for ${followed} topics followed): ${readsPerDigest.toFixed(3)} per digest`,
+    );
+    const t = m.timing;
+    console.log(
+      `digest: time in topic reads ${(t.topicMs / 1000).toFixed(1)} s, subscriber reads ${(t.recipientsMs / 1000).toFixed(1)} s, rendering ${(t.composeMs / 1000).toFixed(1)} s, MIME ${(t.mimeMs / 1000).toFixed(1)} s (summed over concurrent work)`,
+    );
+    console.log(`digest: peak memory ${m.peakMB.toFixed(0)} MB (target <= 512)`);
+    const path = writeResult('digest', {
+      digestsPerSec: Math.round(digestsPerSec),
+      readsPerDigest: Number(readsPerDigest.toFixed(4)),
+      peakMB: Math.round(m.peakMB),
+    });
+    console.log(`digest: written to ${path}`);
+  } finally {
+    await dynamo.close();
+  }
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
+  const [, , , endpoint, table] = process.argv;
+  if (!endpoint || !table) {
+    console.error('usage: node --import tsx bench/digest.ts --worker <endpoint> <table>');
+    process.exit(2);
+  }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  await worker(endpoint, table);
+}
