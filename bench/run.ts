@@ -1,3 +1,4 @@
+import { runBundles } from './bundles.js';
 import { runFanout } from './fanout.js';
 import { runIngest } from './ingest.js';
 import { runPublish } from './publish.js';
@@ -10,6 +11,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   ingest: runIngest,
   fanout: runFanout,
   publish: runPublish,
+  bundles: runBundles,
 };
 
 const [name, ...args] = process.argv.slice(2);

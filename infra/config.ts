@@ -4,17 +4,34 @@ import type { Node } from 'constructs';
 export interface TidingsConfig {
   /** What happens to the table when the stack is deleted. */
   removalPolicy: 'retain' | 'destroy';
-  /** Days that function logs are kept. */
+  /** Days that function logs, API access logs and site access logs are kept. */
   logRetentionDays: number;
   /** Requests per second the HTTP API accepts before throttling (steady rate). */
   apiRateLimit: number;
   apiBurstLimit: number;
-  /** Public base URL of the site, for permalinks (https://news.example.org). */
-  siteUrl?: string;
+  /**
+   * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
+   * Without them the site answers on the CloudFront domain.
+   */
+  domain?: { name: string; certificateArn: string };
+  /** Sender of confirmation and digest emails; its domain becomes the SES identity. */
+  fromAddress: string;
+  /** The domain part of fromAddress, verified in SES with DKIM. */
+  sendingDomain: string;
+  /** UTC hour (0–23) at which daily and weekly digests are sent. */
+  digestHour: number;
+  /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
+  digestWeekday: number;
+  /** Messages per second one digest worker sends at most. */
+  digestSendRate: number;
+  /** Digest workers running at once (the SQS event source's maximum concurrency, 2–1000). */
+  digestConcurrency: number;
   /** Newest events per feed. */
   feedSize: number;
   /** Minutes between publish runs. */
   publishEveryMinutes: number;
+  /** Where alarm notifications are emailed (a subscription to confirm); none when absent. */
+  alarmEmail?: string;
 }
 
 export class ConfigError extends Error {
@@ -24,52 +41,126 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_RETENTION_DAYS = [
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
+
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+// Deliberately strict: one address, ASCII, no display name (SES identities are domains).
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$/;
+const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const CLOUDFRONT_CERTIFICATE = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
 
 const read = (node: Node, key: string): unknown =>
   node.tryGetContext(`tidings:${key}`) ?? node.tryGetContext(key);
 
-const positiveInt = (node: Node, key: string, fallback: number): number => {
+const shown = (raw: unknown) => JSON.stringify(raw);
+
+const wholeNumber = (node: Node, key: string, fallback: number, min: number, max: number): number => {
   const raw = read(node, key);
   if (raw === undefined) return fallback;
-  const value = typeof raw === 'string' ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${key}: must be a positive whole number (got ${JSON.stringify(raw)})`);
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key}: must be a whole number from ${min} to ${max} (got ${shown(raw)})`);
   }
   return value;
+};
+
+const optionalString = (node: Node, key: string): string | undefined => {
+  const raw = read(node, key);
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new ConfigError(`${key}: must be text (got ${shown(raw)})`);
+  return raw.trim();
+};
+
+const weekday = (node: Node): number => {
+  const raw = read(node, 'digestWeekday');
+  if (typeof raw === 'string' && WEEKDAYS.includes(raw.trim().toLowerCase())) {
+    return WEEKDAYS.indexOf(raw.trim().toLowerCase());
+  }
+  try {
+    return wholeNumber(node, 'digestWeekday', 1, 0, 6);
+  } catch {
+    throw new ConfigError(
+      `digestWeekday: must be 0 (Sunday) to 6 (Saturday) or a day name such as "monday" (got ${shown(raw)})`,
+    );
+  }
+};
+
+const domainOf = (node: Node): TidingsConfig['domain'] => {
+  const name = optionalString(node, 'domain')?.toLowerCase();
+  const certificateArn = optionalString(node, 'certificateArn');
+  if (name === undefined && certificateArn === undefined) return undefined;
+  if (name === undefined) {
+    throw new ConfigError('domain: required with certificateArn (the host name the certificate is for)');
+  }
+  if (!HOST.test(name)) {
+    throw new ConfigError(
+      `domain: must be a host name such as news.example.org, no scheme or path (got ${shown(name)})`,
+    );
+  }
+  if (certificateArn === undefined) {
+    throw new ConfigError(
+      'certificateArn: required with domain (an ACM certificate for it, issued in us-east-1 for CloudFront)',
+    );
+  }
+  if (!CLOUDFRONT_CERTIFICATE.test(certificateArn)) {
+    throw new ConfigError(
+      `certificateArn: must be an ACM certificate ARN in us-east-1, as CloudFront requires (got ${shown(certificateArn)})`,
+    );
+  }
+  return { name, certificateArn };
 };
 
 export const loadConfig = (node: Node): TidingsConfig => {
   const removalPolicy = read(node, 'removalPolicy') ?? 'retain';
   if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
-    throw new ConfigError(
-      `removalPolicy: must be "retain" or "destroy" (got ${JSON.stringify(removalPolicy)})`,
-    );
+    throw new ConfigError(`removalPolicy: must be "retain" or "destroy" (got ${shown(removalPolicy)})`);
   }
-  const logRetentionDays = positiveInt(node, 'logRetentionDays', 30);
+  const logRetentionDays = wholeNumber(node, 'logRetentionDays', 30, 1, 3653);
   if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
     throw new ConfigError(
       `logRetentionDays: must be one of ${LOG_RETENTION_DAYS.join(', ')} (got ${logRetentionDays})`,
     );
   }
-  const siteUrl = read(node, 'siteUrl');
-  if (
-    siteUrl !== undefined &&
-    (typeof siteUrl !== 'string' || !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(siteUrl))
-  ) {
+  const fromAddress = optionalString(node, 'fromAddress');
+  if (fromAddress === undefined) {
     throw new ConfigError(
-      `siteUrl: must be an absolute http(s) URL such as https://news.example.org (got ${JSON.stringify(siteUrl)})`,
+      'fromAddress: required, the address emails are sent from: npx cdk deploy -c fromAddress=news@example.org',
     );
   }
+  const sender = EMAIL.exec(fromAddress);
+  if (!sender?.[1]) {
+    throw new ConfigError(
+      `fromAddress: must be one email address such as news@example.org (got ${shown(fromAddress)})`,
+    );
+  }
+  const alarmEmail = optionalString(node, 'alarmEmail');
+  if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) {
+    throw new ConfigError(
+      `alarmEmail: must be one email address such as ops@example.org (got ${shown(alarmEmail)})`,
+    );
+  }
+  const domain = domainOf(node);
   return {
-    ...(typeof siteUrl === 'string' ? { siteUrl: siteUrl.replace(/\/+$/, '') } : {}),
     removalPolicy,
     logRetentionDays,
-    apiRateLimit: positiveInt(node, 'apiRateLimit', 50),
-    apiBurstLimit: positiveInt(node, 'apiBurstLimit', 100),
-    feedSize: positiveInt(node, 'feedSize', 50),
-    publishEveryMinutes: positiveInt(node, 'publishEveryMinutes', 5),
+    apiRateLimit: wholeNumber(node, 'apiRateLimit', 50, 1, 10_000),
+    apiBurstLimit: wholeNumber(node, 'apiBurstLimit', 100, 1, 5_000),
+    ...(domain ? { domain } : {}),
+    fromAddress,
+    sendingDomain: sender[1].toLowerCase(),
+    digestHour: wholeNumber(node, 'digestHour', 7, 0, 23),
+    digestWeekday: weekday(node),
+    digestSendRate: wholeNumber(node, 'digestSendRate', 5, 1, 1_000),
+    digestConcurrency: wholeNumber(node, 'digestConcurrency', 2, 2, 1_000),
+    // The functions accept 1–500 (shared/config.ts).
+    feedSize: wholeNumber(node, 'feedSize', 50, 1, 500),
+    // EventBridge rates are whole minutes; a day at most keeps the site from going stale unnoticed.
+    publishEveryMinutes: wholeNumber(node, 'publishEveryMinutes', 5, 1, 1_440),
+    ...(alarmEmail ? { alarmEmail } : {}),
   };
 };

@@ -1,55 +1,144 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { TidingsConfig } from './config.js';
 import { Api } from './constructs/api.js';
 import { ChangeStream } from './constructs/change-stream.js';
 import { ChangeTopic } from './constructs/change-topic.js';
+import { Digests } from './constructs/digests.js';
 import { EventsTable } from './constructs/events-table.js';
+import { Mail } from './constructs/mail.js';
+import { Monitoring } from './constructs/monitoring.js';
 import { Publisher } from './constructs/publisher.js';
+import { Site } from './constructs/site.js';
+import { TidingsFunction } from './constructs/tidings-function.js';
 
 export interface TidingsStackProps extends StackProps {
   config: TidingsConfig;
 }
 
-/** All of Tidings, wired: table → API, table stream → change processing → topic of changes. */
+/**
+ * All of Tidings: the table and its API; the table's stream → process-changes → the topic of
+ * changes; the publisher writing the site that CloudFront serves; email and digests through SES;
+ * alarms to the operator.
+ */
 export class TidingsStack extends Stack {
-  readonly api: Api;
-  readonly changes: ChangeStream;
   readonly events: EventsTable;
   readonly topic: ChangeTopic;
+  readonly mail: Mail;
+  readonly api: Api;
+  readonly site: Site;
+  readonly changes: ChangeStream;
   readonly publisher: Publisher;
+  readonly digests: Digests;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
     const { config } = props;
     const logRetention = config.logRetentionDays as RetentionDays;
+
+    // One customer managed key for the topics AWS services publish to (SES feedback, alarms).
+    const topicKey = new Key(this, 'ServiceTopicsKey', {
+      description: 'Tidings: encrypts the SNS topics that SES and CloudWatch publish to',
+      enableKeyRotation: true,
+    });
+
     this.events = new EventsTable(this, 'Events', { removalPolicy: config.removalPolicy });
     this.topic = new ChangeTopic(this, 'ChangeTopic');
+    this.mail = new Mail(this, 'Mail', {
+      fromAddress: config.fromAddress,
+      sendingDomain: config.sendingDomain,
+      table: this.events,
+      topicKey,
+      logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+    // The API is built before the site that fronts it, so its links take the site's URL lazily.
+    let siteUrl: string | undefined;
     this.api = new Api(this, 'Api', {
-      table: this.events.table,
+      table: this.events,
       changes: this.topic,
+      mail: this.mail,
+      siteUrl: Lazy.string({
+        produce: () => {
+          if (siteUrl === undefined) throw new Error('the site URL is read before the site exists');
+          return siteUrl;
+        },
+      }),
       logRetention,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
     });
+    this.site = new Site(this, 'Site', {
+      api: this.api.httpApi,
+      ...(config.domain ? { domain: config.domain } : {}),
+      logRetentionDays: config.logRetentionDays,
+    });
+    siteUrl = this.site.url;
     this.changes = new ChangeStream(this, 'Changes', {
-      table: this.events.table,
+      table: this.events,
       changes: this.topic,
-      // Until a site distribution fronts the API, permalinks use the configured site URL or the API's own.
-      siteUrl: config.siteUrl ?? this.api.httpApi.apiEndpoint,
+      siteUrl: this.site.url,
       logRetention,
     });
     this.publisher = new Publisher(this, 'Publisher', {
-      table: this.events.table,
-      siteUrl: config.siteUrl ?? this.api.httpApi.apiEndpoint,
+      table: this.events,
+      bucket: this.site.bucket,
+      siteUrl: this.site.url,
       feedSize: config.feedSize,
       publishEveryMinutes: config.publishEveryMinutes,
       logRetention,
     });
-    new CfnOutput(this, 'SiteBucket', { value: this.publisher.bucket.bucketName });
-    new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint });
+    this.digests = new Digests(this, 'Digests', {
+      table: this.events,
+      mail: this.mail,
+      siteUrl: this.site.url,
+      hour: config.digestHour,
+      weekday: config.digestWeekday,
+      sendRate: config.digestSendRate,
+      concurrency: config.digestConcurrency,
+      logRetention,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      topicKey,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+    for (const fn of this.node.findAll().filter((c) => c instanceof TidingsFunction)) {
+      this.monitoring.watchFunction(fn.node.id, fn, `Function ${fn.entryName}`);
+    }
+    this.monitoring.watchIteratorAge('ProcessChanges', this.changes.handler, 'process-changes');
+    this.monitoring.watchDeadLetters('ChangeDeadLetters', this.changes.deadLetterQueue, 'Change records');
+    this.monitoring.watchDeadLetters('DigestDeadLetters', this.digests.deadLetterQueue, 'Digest batches');
+    this.monitoring.watchDeadLetters(
+      'FeedbackDeadLetters',
+      this.mail.feedbackDeadLetters,
+      'Bounce and complaint notifications',
+    );
+
+    new CfnOutput(this, 'SiteUrl', { value: this.site.url, description: 'The public site and feeds' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: `${this.site.url}/api`,
+      description: 'The API, through the site (also at ApiEndpoint)',
+    });
+    new CfnOutput(this, 'ApiEndpoint', { value: this.api.httpApi.apiEndpoint });
+    new CfnOutput(this, 'TopicArn', {
+      value: this.topic.topic.topicArn,
+      description: 'The SNS topic of changes integrators subscribe to',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.alarmTopic.topic.topicArn,
+      description: 'Where alarms are sent',
+    });
     new CfnOutput(this, 'TableName', { value: this.events.table.tableName });
-    new CfnOutput(this, 'TopicArn', { value: this.topic.topic.topicArn });
+    new CfnOutput(this, 'SiteBucket', { value: this.site.bucket.bucketName });
+    this.mail.identity.dkimRecords.forEach((record, i) => {
+      new CfnOutput(this, `DkimRecord${i + 1}`, {
+        value: `${record.name} CNAME ${record.value}`,
+        description: `DKIM record ${i + 1} of 3 to add to ${config.sendingDomain}'s DNS`,
+      });
+    });
   }
 }

@@ -9,9 +9,10 @@ export interface RouteSpec {
   auth: boolean;
   /**
    * What the function uses beyond the table: `topic` manages subscriptions of the SNS topic of
-   * changes; `email` sends through SES and signs links with the token secret.
+   * changes; `email` sends through SES and signs links with the token secret; `links` only signs
+   * and verifies links with the token secret (it sends nothing).
    */
-  uses?: readonly ('topic' | 'email')[];
+  uses?: readonly ('topic' | 'email' | 'links')[];
 }
 
 export const API_ROUTES: readonly RouteSpec[] = [
@@ -31,22 +32,22 @@ export const API_ROUTES: readonly RouteSpec[] = [
     path: '/api/subscriptions/confirm',
     fn: 'confirm-subscription',
     auth: false,
-    uses: ['email'],
+    uses: ['links'],
   },
-  { method: 'GET', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['email'] },
-  { method: 'POST', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['email'] },
+  { method: 'GET', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['links'] },
+  { method: 'POST', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['links'] },
   {
     method: 'GET',
     path: '/api/subscriptions/manage',
     fn: 'manage-subscription',
     auth: false,
-    uses: ['email'],
+    uses: ['links'],
   },
   {
     method: 'POST',
     path: '/api/subscriptions/manage',
     fn: 'manage-subscription',
     auth: false,
-    uses: ['email'],
+    uses: ['links'],
   },
 ];

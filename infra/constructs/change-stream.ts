@@ -1,5 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
-import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -8,10 +7,11 @@ import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { EVENT_SK } from '../../shared/keys.js';
 import type { ChangeTopic } from './change-topic.js';
+import type { EventsTable } from './events-table.js';
 import { TidingsFunction } from './tidings-function.js';
 
 export interface ChangeStreamProps {
-  table: ITableV2;
+  table: EventsTable;
   changes: ChangeTopic;
   /** Base URL of the public site, for permalinks in messages. */
   siteUrl: string;
@@ -30,6 +30,11 @@ export class ChangeStream extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the dead-letter destination of the stream's event source (records that failed every retry)",
+    });
     this.handler = new TidingsFunction(this, 'ProcessChanges', {
       name: 'process-changes',
       environment: {
@@ -40,10 +45,10 @@ export class ChangeStream extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.seconds(60),
     });
-    props.table.grantReadWriteData(this.handler);
+    props.table.grantReadWrite(this.handler);
     props.changes.topic.grantPublish(this.handler);
     this.handler.addEventSource(
-      new DynamoEventSource(props.table, {
+      new DynamoEventSource(props.table.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: 100,
         maxBatchingWindow: Duration.seconds(1),

@@ -1,8 +1,9 @@
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type CfnTopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { acknowledgeWildcard } from '../nag.js';
 
 /** The SNS topic of changes: encrypted at rest, TLS only. Integrators subscribe to it. */
 export class ChangeTopic extends Construct {
@@ -32,6 +33,11 @@ export class ChangeTopic extends Construct {
         actions: ['sns:Unsubscribe', 'sns:GetSubscriptionAttributes'],
         resources: [`${this.topic.topicArn}:*`],
       }),
+    );
+    acknowledgeWildcard(
+      grantee,
+      { element: this.topic.node.defaultChild as CfnTopic, suffix: ':*' },
+      "Subscription ARNs are '<topic ARN>:<id>' with ids SNS assigns at subscribe time; ':*' scopes the grant to this topic's subscriptions",
     );
   }
 }

@@ -1,15 +1,19 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
+import { acknowledgeWildcard } from '../nag.js';
+import type { EventsTable } from './events-table.js';
 import { TidingsFunction } from './tidings-function.js';
 
 export interface PublisherProps {
-  table: ITableV2;
+  table: EventsTable;
+  /** The site bucket it writes pages and feeds to. */
+  bucket: IBucket;
   siteUrl: string;
   feedSize: number;
   /** Minutes between incremental publish runs. */
@@ -17,27 +21,18 @@ export interface PublisherProps {
   logRetention: RetentionDays;
 }
 
-/** The site bucket and the scheduled function that rebuilds what changed into it. */
+/** The scheduled function that rebuilds what changed into the site bucket. */
 export class Publisher extends Construct {
-  readonly bucket: Bucket;
   readonly handler: TidingsFunction;
+  readonly schedule: Rule;
 
   constructor(scope: Construct, id: string, props: PublisherProps) {
     super(scope, id);
-    this.bucket = new Bucket(this, 'SiteBucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // Everything in it is rebuilt from the table by a full publish.
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: true,
-    });
     this.handler = new TidingsFunction(this, 'PublishSite', {
       name: 'publish-site',
       environment: {
         [ENV.tableName]: props.table.tableName,
-        [ENV.siteBucket]: this.bucket.bucketName,
+        [ENV.siteBucket]: props.bucket.bucketName,
         [ENV.siteUrl]: props.siteUrl,
         [ENV.feedSize]: String(props.feedSize),
       },
@@ -46,12 +41,27 @@ export class Publisher extends Construct {
       memorySize: 1024,
     });
     // Reads events and listings, clears marks (conditional deletes).
-    props.table.grantReadWriteData(this.handler);
-    this.bucket.grantReadWrite(this.handler);
-    this.bucket.grantDelete(this.handler);
-    new Rule(this, 'Schedule', {
+    props.table.grantReadWrite(this.handler);
+    // Compares, writes and removes pages: HeadObject (s3:GetObject), PutObject, DeleteObject.
+    // ListBucket makes HeadObject of a page not yet written a 404 rather than a 403.
+    this.handler.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [props.bucket.arnForObjects('*')],
+      }),
+    );
+    this.handler.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }),
+    );
+    acknowledgeWildcard(
+      this.handler,
+      { element: props.bucket.node.defaultChild as CfnBucket, attribute: 'Arn', suffix: '/*' },
+      'The publisher owns every object in the site bucket; page and feed keys are known only at run time',
+    );
+    this.schedule = new Rule(this, 'Schedule', {
       description: 'Rebuild the pages and feeds that changed',
       schedule: Schedule.rate(Duration.minutes(props.publishEveryMinutes)),
+      // A failed run leaves its marks; the next run retries them.
       targets: [new LambdaFunction(this.handler, { retryAttempts: 0 })],
     });
   }
