@@ -87,20 +87,47 @@ const IMAGE_TYPES: Record<string, string> = {
   avif: 'image/avif',
 };
 
+/** A URL object, or undefined when the text is not one. */
+const parseUrl = (value: string): URL | undefined => {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+};
+
 /** An absolute http(s) URL, normalized, or undefined. */
 const httpUrl = (value: string): string | undefined => {
-  if (!URL.canParse(value)) return undefined;
-  const url = new URL(value);
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname ? url.href : undefined;
+  const url = parseUrl(value);
+  return url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname
+    ? url.href
+    : undefined;
 };
 
 /** A URL in the one spelling every parser agrees on (what `new URL(...).href` gives), or as it was. */
-const canonical = (value: string): string => (URL.canParse(value) ? new URL(value).href : value);
+const canonical = (value: string): string => parseUrl(value)?.href ?? value;
+
+/** Paths of slugs and ids (`news/2016/11/16/<slug>.html`): a URL keeps them exactly as they are. */
+const PLAIN_PATH = /^(?:[a-z0-9_-]+\/)*[a-z0-9_-]+(?:\.[a-z]+)?$/;
+
+/**
+ * `canonical(urlOf(site, path))` without parsing a URL per item and per tag: the site's base is
+ * canonicalized once, and a plain path is appended as it is.
+ */
+const siteUrls = (site: SiteConfig): ((path: string) => string) => {
+  const base = canonical(urlOf(site, 'x')).slice(0, -1);
+  const baseIsPlain = base.endsWith('/') && canonical(`${base}a/b.html`) === `${base}a/b.html`;
+  return (path) =>
+    baseIsPlain && path !== HOME_PAGE && PLAIN_PATH.test(path)
+      ? `${base}${path}`
+      : canonical(urlOf(site, path));
+};
 
 /** The image type named by a URL's extension: `.JPG?w=600` is `image/jpeg`. */
 export const imageTypeOf = (url: string): string | undefined => {
-  if (!URL.canParse(url)) return undefined;
-  const name = new URL(url).pathname.split('/').at(-1) ?? '';
+  const parsed = parseUrl(url);
+  if (!parsed) return undefined;
+  const name = parsed.pathname.split('/').at(-1) ?? '';
   const dot = name.lastIndexOf('.');
   return dot < 0 ? undefined : IMAGE_TYPES[name.slice(dot + 1).toLowerCase()];
 };
@@ -121,8 +148,17 @@ export const paragraphsOf = (body: string): string[] =>
 
 const mediaType = (format: FeedFormat): string => FEED_CONTENT_TYPES[format].split(';')[0] ?? '';
 
-const itemOf = (site: SiteConfig, event: NewsEvent): FeedItemModel => {
-  const permalink = canonical(urlOf(site, eventPath(event.id)));
+/**
+ * Feed items of a site's events. An item does not depend on the feed it stands in: build it once per
+ * event and give it to every feed that lists the event (`feedModelOf`).
+ */
+export const feedItems = (site: SiteConfig): ((event: NewsEvent) => FeedItemModel) => {
+  const url = siteUrls(site);
+  return (event) => itemOf(url, event);
+};
+
+const itemOf = (url: (path: string) => string, event: NewsEvent): FeedItemModel => {
+  const permalink = url(eventPath(event.id));
   const paragraphs = paragraphsOf(event.body);
   const published = instant(event.publishedAt, EMPTY_FEED_UPDATED);
   const item: FeedItemModel = {
@@ -136,7 +172,7 @@ const itemOf = (site: SiteConfig, event: NewsEvent): FeedItemModel => {
     categories: event.tags.map((tag) => ({
       term: tag.slug,
       label: tag.name,
-      scheme: canonical(urlOf(site, tagPath(tag.slug))),
+      scheme: url(tagPath(tag.slug)),
     })),
     sources: event.sources.map((source) => {
       const url = httpUrl(source.url);
@@ -160,21 +196,35 @@ const itemOf = (site: SiteConfig, event: NewsEvent): FeedItemModel => {
  * twice keeps its first (newest) place, so item ids are unique.
  */
 export const buildFeedModel = (site: SiteConfig, scope: FeedScope, events: NewsEvent[]): FeedModel => {
-  const seen = new Set<string>();
+  const item = feedItems(site);
   const items: FeedItemModel[] = [];
+  const seen = new Set<string>();
   for (const event of events) {
     if (items.length >= site.feedSize) break;
-    const item = itemOf(site, event);
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    items.push(item(event));
+  }
+  return feedModelOf(site, scope, items);
+};
+
+/**
+ * The feed of a scope from items built by `feedItems`, newest first, cut at the site's feed size. An
+ * item listed twice keeps its first (newest) place, so item ids are unique.
+ */
+export const feedModelOf = (site: SiteConfig, scope: FeedScope, all: readonly FeedItemModel[]): FeedModel => {
+  const seen = new Set<string>();
+  const items: FeedItemModel[] = [];
+  for (const item of all) {
+    if (items.length >= site.feedSize) break;
     if (seen.has(item.id)) continue;
     seen.add(item.id);
     items.push(item);
   }
-  const html = canonical(scope.kind === 'site' ? urlOf(site, HOME_PAGE) : urlOf(site, tagPath(scope.slug)));
+  const url = siteUrls(site);
+  const html = scope.kind === 'site' ? canonical(urlOf(site, HOME_PAGE)) : url(tagPath(scope.slug));
   const feeds = Object.fromEntries(
-    FEED_FORMATS.map((format) => [
-      format,
-      { href: canonical(urlOf(site, feedPath(scope, format))), type: mediaType(format) },
-    ]),
+    FEED_FORMATS.map((format) => [format, { href: url(feedPath(scope, format)), type: mediaType(format) }]),
   ) as Record<FeedFormat, FeedLink>;
   // The latest change to any item: a correction to an older event makes the feed newer too.
   const updated = items.reduce<string | undefined>(

@@ -1,34 +1,52 @@
 import type { NewsEvent, Tag } from './event.js';
 
+/** What listings and "Related" need of an event: everything but its body, sources and image. */
+export type EventSummary = Pick<
+  NewsEvent,
+  'id' | 'date' | 'headline' | 'topic' | 'tags' | 'publishedAt' | 'updatedAt' | 'revision'
+>;
+
 /** An event to list under "Related", with the tags it shares (the page's "Context: …" line). */
-export interface RelatedEvent {
-  event: NewsEvent;
+export interface RelatedEvent<E extends EventSummary = EventSummary> {
+  event: E;
   /** The shared tags as the page's own event names them, in that event's tag order. */
   sharedTags: Tag[];
 }
 
 export const RELATED_LIMIT = 5;
+/** "Related" looks among the newest events of each of the event's tags, this many per tag. */
+export const RELATED_CANDIDATES_PER_TAG = 50;
 
 /** Strings compared by code unit, so the order never depends on the runtime's locale data. */
 const compareDesc = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
 
 /** Newest first: by date, then first publication, then id (descending) so equal events still order one way. */
-export const newestFirst = (a: NewsEvent, b: NewsEvent): number =>
+export const newestFirst = (
+  a: Pick<NewsEvent, 'date' | 'publishedAt' | 'id'>,
+  b: Pick<NewsEvent, 'date' | 'publishedAt' | 'id'>,
+): number =>
   compareDesc(a.date, b.date) || compareDesc(a.publishedAt, b.publishedAt) || compareDesc(a.id, b.id);
+
+/**
+ * The order of a tag's entries and of the latest-events index: by date, then id, descending. "Newest"
+ * in a tag (its feed, its page, the candidates for "Related") means first in this order.
+ */
+export const latestFirst = (a: Pick<NewsEvent, 'date' | 'id'>, b: Pick<NewsEvent, 'date' | 'id'>): number =>
+  compareDesc(a.date, b.date) || compareDesc(a.id, b.id);
 
 /**
  * The events that share the most tags with `event`, at most `limit` of them. Ties go to the newest
  * (see `newestFirst`). The event itself and events sharing no tag are left out; a candidate listed
  * twice counts once (its first occurrence). Tags match by slug.
  */
-export const relatedEvents = (
-  event: NewsEvent,
-  candidates: readonly NewsEvent[],
+export const relatedEvents = <E extends EventSummary>(
+  event: EventSummary,
+  candidates: readonly E[],
   limit: number = RELATED_LIMIT,
-): RelatedEvent[] => {
+): RelatedEvent<E>[] => {
   if (!(limit > 0) || event.tags.length === 0) return [];
   const seen = new Set<string>([event.id]);
-  const scored: RelatedEvent[] = [];
+  const scored: RelatedEvent<E>[] = [];
   for (const candidate of candidates) {
     if (seen.has(candidate.id)) continue;
     seen.add(candidate.id);

@@ -5,7 +5,7 @@ import type { NewsEvent } from '../../../shared/domain/event.js';
 import { buildFeedModel } from '../../../shared/domain/feed-model.js';
 import { defaultSiteConfig, type FeedScope, type SiteConfig } from '../../../shared/domain/site.js';
 import { tagSlug } from '../../../shared/domain/slug.js';
-import { renderFeed } from '../../../shared/render/feeds.js';
+import { renderFeed, renderFeedAtOnce } from '../../../shared/render/feeds.js';
 import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 // Defence in depth: events built here skip validation, so every string can hold what validation would
@@ -255,6 +255,17 @@ describe('feeds of arbitrary text (property)', () => {
         expect(illegalIn(JSON.stringify(json))).toEqual([]);
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('are assembled from items written alone to the same bytes as `feed` writing the whole feed at once', () => {
+    fc.assert(
+      fc.property(scopeArb, eventsArb, (scope, events) => {
+        const model = buildFeedModel(site, scope, events);
+        for (const format of ['rss', 'atom', 'json'] as const)
+          expect(renderFeed(model, format)).toBe(renderFeedAtOnce(model, format));
+      }),
+      { numRuns: 300 },
     );
   });
 
