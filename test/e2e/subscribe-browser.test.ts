@@ -2,15 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listOutbox } from '../../local/outbox.js';
 import { digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
 import { launchChromium } from '../helpers/browser.js';
+import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 import { linkIn, mailTo, seedTopics, subscriptionsOf } from '../helpers/subscriptions.js';
 
 /**
  * A reader subscribes through the form on a tag page and on the home page, in a browser with
  * JavaScript turned off, confirms from the link in the email the outbox holds, changes the
- * subscription on the manage page and leaves with the unsubscribe button.
+ * subscription on the manage page, gets a digest of the events posted next (checked as an `.eml`:
+ * headers, both parts, links) and nothing on a second run, and leaves with the unsubscribe button.
  */
 const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
 let rt: TestRuntime;
@@ -113,6 +116,88 @@ describe('subscribing in a browser', () => {
       cadence: 'daily',
       topics: [{ slug: 'russia', name: 'Russia' }],
     });
+  });
+
+  it('gets one digest covering both topics after events are posted, with both parts and every link', async () => {
+    const posted = [
+      makeEventInput({
+        headline: 'Ceasefire holds in Idlib <for now> & talks go on',
+        tags: ['Syria', 'Russia'],
+      }),
+      makeEventInput({ headline: 'Moscow hosts a regional summit', tags: ['Russia'] }),
+      makeEventInput({ headline: 'Storm reaches the coast', tags: ['Weather'] }),
+    ];
+    const res = await rt.write('POST', '/api/events/batch', { events: posted });
+    expect(res.status).toBe(200);
+    // A correction of an event published before the reader subscribed: in the digest as updated.
+    const corrected = await rt.write(
+      'PUT',
+      '/api/events/2016/11/16/aid-convoy-reaches-aleppo',
+      makeEventInput({
+        headline: 'Aid convoy reaches Aleppo',
+        body: 'The convoy reached the city on Wednesday, the UN said.',
+        tags: ['Syria', 'Russia'],
+      }),
+    );
+    expect(corrected.status).toBe(200);
+    await rt.capture.idle();
+    await rt.publish();
+    const before = (await mailTo(rt, READER)).length;
+
+    const report = await rt.digest('daily', { now: true });
+    expect(report).toMatchObject({ sent: 2, failed: 0 });
+    const mail = await mailTo(rt, READER);
+    expect(mail).toHaveLength(before + 1);
+    const digest = mail.at(-1);
+    if (!digest) throw new Error('no digest in the outbox');
+
+    expect(digest.subject).toMatch(/^3 new and updated events: Syria, Russia$/);
+    expect(digest.headers['list-unsubscribe']).toMatch(
+      /^<http:\/\/[^>]+\/api\/subscriptions\/unsubscribe\?token=[\w.-]+>$/,
+    );
+    expect(digest.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(digest.headers['content-type']).toMatch(/^multipart\/alternative/);
+    // Both parts carry every event once, as written; the weather event is not the reader's.
+    const headlines = [
+      'Ceasefire holds in Idlib <for now> & talks go on',
+      'Moscow hosts a regional summit',
+      'Aid convoy reaches Aleppo',
+    ];
+    for (const headline of headlines) {
+      expect(digest.text.split(headline)).toHaveLength(2);
+    }
+    expect(digest.text).not.toContain('Storm reaches the coast');
+    expect(digest.html).toContain('Ceasefire holds in Idlib &lt;for now&gt; &amp; talks go on');
+    expect(digest.html).not.toContain('<for now>');
+    expect(digest.text).toContain('Updated');
+    // Links: event pages, tag pages and feeds, manage, leave one topic, leave everything.
+    expect(digest.text).toContain(`${rt.url}/news/2016/11/16/moscow-hosts-a-regional-summit.html`);
+    expect(digest.text).toContain(`${rt.url}/feeds/tags/syria.rss`);
+    expect(linkIn(digest, '/api/subscriptions/manage')).toContain(rt.url);
+    expect(digest.html).toContain(`${rt.url}/feeds/tags/russia.rss`);
+
+    // The second reader follows Russia only: one email, its two Russia events and the correction.
+    const [, secondDigest] = await mailTo(rt, 'second.reader@example.org');
+    expect(secondDigest?.subject).toBe('3 new and updated events: Russia');
+
+    // A reader follows a link from the digest to the published event page.
+    // No network here: the events' images are outside, so wait for the document, not its images.
+    await page.goto(`${rt.url}/local/outbox/${digest.file.replace(/\.eml$/, '.html')}`, {
+      waitUntil: 'domcontentloaded',
+    });
+    await shot('digest-preview.png');
+    const eventPage = await page.goto(`${rt.url}/news/2016/11/16/moscow-hosts-a-regional-summit.html`, {
+      waitUntil: 'domcontentloaded',
+    });
+    expect(eventPage?.status()).toBe(200);
+    expect(await page.textContent('h1')).toBe('Moscow hosts a regional summit');
+  });
+
+  it('sends nothing on a second run: nothing new, never twice', async () => {
+    const before = (await listOutbox(rt.outboxDir)).length;
+    const report = await rt.digest('daily', { now: true });
+    expect(report.sent).toBe(0);
+    expect((await listOutbox(rt.outboxDir)).length).toBe(before);
   });
 
   it('leaves with the button behind the List-Unsubscribe link', async () => {

@@ -55,7 +55,11 @@ export const subscriptionsOf = (rt: TestRuntime) => {
 /** The outbox's messages to one address, oldest first. */
 export const mailTo = async (rt: TestRuntime, address: string): Promise<OutboxMessage[]> =>
   (await listOutbox(rt.outboxDir))
-    .filter((m) => m.to.toLowerCase().includes(address.toLowerCase()))
+    .filter((m) => {
+      const to = m.to.toLowerCase();
+      const wanted = address.toLowerCase();
+      return to === wanted || to.endsWith(`<${wanted}>`);
+    })
     .reverse();
 
 /** The first link to an API path in an email's plain-text part (every URL is spelled out there). */
