@@ -1,0 +1,128 @@
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { makeHandler as planDigests } from '../../functions/plan-digests.js';
+import { parseDigestMessage, makeHandler as sendDigests } from '../../functions/send-digests.js';
+import { LocalDigestQueue } from '../../local/digest-queue.js';
+import type { DigestStore } from '../../shared/adapters/digest-store.js';
+import type { Mailer } from '../../shared/adapters/mailer.js';
+import { DIGEST_SHARDS } from '../../shared/keys.js';
+import type { DigestDeps, DigestMessage } from '../../shared/services/digests.js';
+
+const context = (remainingMs = 60_000) =>
+  ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'req-1' }) as unknown as Context;
+
+const record = (messageId: string, body: unknown): SQSRecord =>
+  ({ messageId, body: typeof body === 'string' ? body : JSON.stringify(body) }) as SQSRecord;
+
+const NOW = Date.parse('2026-11-28T09:00:00.000Z');
+
+describe('plan-digests', () => {
+  it('starts a run of the scheduled cadence: one plan message per shard, window ending at the boundary', async () => {
+    const queue = new LocalDigestQueue();
+    const handler = planDigests({ queue, schedule: { hour: 7, weekday: 1 }, now: () => NOW });
+    const out = await handler({ cadence: 'weekly' }, context());
+    // 2026-11-28 is a Saturday; the last Monday 07:00 is the 23rd.
+    expect(out).toEqual({ cadence: 'weekly', end: '2026-11-23T07:00:00.000Z' });
+    const planned: DigestMessage[] = [];
+    await queue.drain(async (m) => {
+      planned.push(m);
+      return { sent: 0, empty: 0, duplicates: 0, skipped: 0, failed: 0, batches: 0, throttled: 0 };
+    });
+    expect(planned).toEqual(
+      Array.from({ length: DIGEST_SHARDS }, (_, shard) => ({
+        kind: 'plan',
+        cadence: 'weekly',
+        end: '2026-11-23T07:00:00.000Z',
+        shard,
+      })),
+    );
+  });
+
+  it('ends the window now (less the settle time) when run by hand with now: true', async () => {
+    const handler = planDigests({
+      queue: new LocalDigestQueue(),
+      schedule: { hour: 7, weekday: 1 },
+      now: () => NOW,
+    });
+    expect(await handler({ cadence: 'daily', now: true }, context())).toEqual({
+      cadence: 'daily',
+      end: '2026-11-28T08:59:00.000Z',
+    });
+  });
+
+  it('refuses an input without a known cadence, naming the field and the rule', async () => {
+    const queue = new LocalDigestQueue();
+    const handler = planDigests({ queue, schedule: { hour: 7, weekday: 1 }, now: () => NOW });
+    await expect(handler({ cadence: 'monthly' }, context())).rejects.toThrow(
+      'cadence: must be one of daily, weekly (got "monthly")',
+    );
+    expect(queue.size).toBe(0);
+  });
+});
+
+describe('send-digests', () => {
+  const failingStore = {
+    getRecipients: async () => {
+      throw new Error('store unavailable');
+    },
+    listSubscriberIds: async () => ({ ids: [] }),
+  } as unknown as DigestStore;
+  const deps = (store: DigestStore): Omit<DigestDeps, 'remainingMs'> => ({
+    store,
+    queue: new LocalDigestQueue(),
+    mailer: { send: async () => ({ messageId: 'x' }) } as Mailer,
+    compose: async () => {
+      throw new Error('not reached');
+    },
+    schedule: { hour: 7, weekday: 1 },
+    sendRate: 0,
+    now: () => NOW,
+  });
+
+  it('reports exactly the records that failed or could not be read, for redelivery', async () => {
+    const handler = sendDigests(deps(failingStore));
+    const event: SQSEvent = {
+      Records: [
+        record('plan-ok', { kind: 'plan', cadence: 'daily', end: '2026-11-28T07:00:00.000Z', shard: 0 }),
+        record('send-fails', {
+          kind: 'send',
+          cadence: 'daily',
+          end: '2026-11-28T07:00:00.000Z',
+          subscribers: ['a'],
+        }),
+        record('not-json', '{"kind":'),
+        record('unknown-kind', { kind: 'mail', cadence: 'daily', end: '2026-11-28T07:00:00.000Z' }),
+      ],
+    };
+    const out = await handler(event, context());
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      'send-fails',
+      'not-json',
+      'unknown-kind',
+    ]);
+  });
+});
+
+describe('parseDigestMessage', () => {
+  const end = '2026-11-28T07:00:00.000Z';
+
+  it('accepts the two message kinds', () => {
+    expect(
+      parseDigestMessage(JSON.stringify({ kind: 'plan', cadence: 'daily', end, shard: 2, startKey: 'k' })),
+    ).toEqual({ kind: 'plan', cadence: 'daily', end, shard: 2, startKey: 'k' });
+    expect(
+      parseDigestMessage(JSON.stringify({ kind: 'send', cadence: 'weekly', end, subscribers: ['a', 'b'] })),
+    ).toEqual({ kind: 'send', cadence: 'weekly', end, subscribers: ['a', 'b'] });
+  });
+
+  it.each([
+    [{ kind: 'plan', cadence: 'hourly', end, shard: 0 }, 'cadence must be one of daily, weekly'],
+    [{ kind: 'plan', cadence: 'daily', end: 'yesterday', shard: 0 }, 'end must be an ISO timestamp'],
+    [{ kind: 'plan', cadence: 'daily', end, shard: -1 }, 'shard must be a whole number'],
+    [{ kind: 'send', cadence: 'daily', end, subscribers: [] }, 'subscribers must be 1 to 1000 ids'],
+    [{ kind: 'send', cadence: 'daily', end, subscribers: [7] }, 'subscribers must be 1 to 1000 ids'],
+    [{ kind: 'other', cadence: 'daily', end }, 'kind must be plan or send'],
+  ])('refuses %j: %s', (message, rule) => {
+    expect(() => parseDigestMessage(JSON.stringify(message))).toThrow(rule);
+  });
+});
