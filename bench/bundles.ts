@@ -55,6 +55,7 @@ const bundle = async (
     sourcesContent: BUNDLE.sourcesContent,
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
+    alias: { ...BUNDLE.alias },
     metafile: true,
     logLevel: 'silent',
   });

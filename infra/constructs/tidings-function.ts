@@ -9,6 +9,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
 export const FUNCTIONS_DIR = resolve(import.meta.dirname, '../../functions');
+const LAMBDA_CREDENTIALS = resolve(import.meta.dirname, '../bundling/lambda-credentials.ts');
 
 /**
  * How every function is bundled, shared with `npm run bench -- bundles` so the benchmark measures
@@ -27,6 +28,8 @@ export const BUNDLE = {
   mainFields: ['module', 'main'],
   // Some CommonJS dependencies call require(); an ESM bundle needs it defined.
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  // Lambda gives credentials in the environment: the rest of the SDK's default chain is dead weight.
+  alias: { '@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
 } as const;
 
 export const functionEntry = (name: string): string => resolve(FUNCTIONS_DIR, `${name}.ts`);
@@ -91,6 +94,9 @@ export class TidingsFunction extends NodejsFunction {
         mainFields: [...BUNDLE.mainFields],
         externalModules: [],
         banner: BUNDLE.banner,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
       },
     });
     this.entryName = props.name;
