@@ -10,15 +10,12 @@ export const TABLE = {
   latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   /** Events of one day. */
   dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
-  /**
-   * Overloaded and sparse: a tag's entries by time of change (what digests read), and confirmed
-   * subscribers by cadence (whom digests go to).
-   */
-  changeIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+  /** Sparse: confirmed subscribers by cadence, the people a digest run goes to. */
+  digestIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
 } as const;
 
 /** Every secondary index of the table, in the order the table declares them. */
-export const TABLE_INDEXES = [TABLE.latestIndex, TABLE.dayIndex, TABLE.changeIndex] as const;
+export const TABLE_INDEXES = [TABLE.latestIndex, TABLE.dayIndex, TABLE.digestIndex] as const;
 
 /** How many partitions the "latest overall" listing is spread over; a read queries them all and merges. */
 export const LATEST_SHARDS = 8;
@@ -69,9 +66,17 @@ export const markKey = (kind: string, key: string): Key => ({ PK: markPartition(
 
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });
 
-/** A tag's entries on the change index: newest change last, so a window is one range query. */
-export const tagChangesPartition = (slug: string): string => `TAGCHANGES#${slug}`;
-export const tagChangesSortKey = (updatedAt: string, id: string): string => `${updatedAt}#${id}`;
+/**
+ * The change log: one small item per projected change of an event (id, revision, when), in a
+ * partition per UTC day of the change, spread over shards. A digest run reads its window here
+ * once (a few queries a day), whatever the number of topics and subscribers.
+ */
+export const CHANGE_LOG_SHARDS = 4;
+export const changeLogPartition = (day: string, shard: number): string => `CHANGES#${day}#${shard}`;
+export const changeLogKey = (changedAt: string, id: string): Key => ({
+  PK: changeLogPartition(changedAt.slice(0, 10), latestShardOf(id) % CHANGE_LOG_SHARDS),
+  SK: `${changedAt}#${id}`,
+});
 
 /** A subscriber, keyed by an HMAC of the address so a repeat sign-up finds it without an email index. */
 export const SUBSCRIBER_SK = 'SUBSCRIBER';

@@ -12,12 +12,14 @@ import type { TopicChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
 import { CADENCES, type Cadence, type Subscriber, type TopicRef } from '../domain/subscription.js';
 import {
+  CHANGE_LOG_SHARDS,
+  changeLogPartition,
   digestPartition,
+  eventKey,
   ledgerKey,
   subscriberKey,
   suppressionKey,
   TABLE,
-  tagChangesPartition,
 } from '../keys.js';
 import { fromEventItem } from './event-store.js';
 
@@ -29,13 +31,13 @@ export interface DigestRecipient {
   suppressed: boolean;
 }
 
-export type LedgerStatus = 'claimed' | 'sent';
-
-export interface LedgerEntry {
-  status: LedgerStatus;
-  claimId: string;
-  claimedAt: string;
+/** What the subscriber item records of the last digest sent (for operators and support). */
+export interface LastDigest {
+  windowStart: string;
   windowEnd: string;
+  messageId: string;
+  events: number;
+  sentAt: string;
 }
 
 /** What the digest job reads and writes: subscribers by cadence, topic changes by window, the ledger. */
@@ -49,20 +51,23 @@ export interface DigestStore {
   ): Promise<{ ids: string[]; next?: string }>;
   /** Subscribers and their suppression, read strongly consistent. */
   getRecipients(ids: readonly string[]): Promise<Map<string, DigestRecipient>>;
-  /** A topic's events that changed in `(after, upTo]`, oldest change first. */
-  topicChanges(slug: string, after: string, upTo: string): Promise<TopicChange[]>;
+  /**
+   * The events changed in `(after, upTo]`, each once at its latest change, as they are now
+   * (deleted events left out), oldest change first: read from the change log, then the events.
+   */
+  windowChanges(after: string, upTo: string): Promise<TopicChange[]>;
   /**
    * Claims the digest of (subscriber, cadence, window start): succeeds if nobody has, or if an
    * earlier claim was never completed and is older than `staleBefore` (its run crashed).
    */
   claimDigest(claim: DigestClaim): Promise<boolean>;
-  getLedger(subscriberId: string, cadence: Cadence, windowStart: string): Promise<LedgerEntry | undefined>;
-  /** Records that the claimed digest went out. */
-  completeDigest(claim: DigestClaim, messageId: string, events: number, sentAt: string): Promise<void>;
   /** Gives a claim up after a failed send, so a retry can claim it at once. */
   releaseDigest(claim: DigestClaim): Promise<void>;
-  /** Moves a subscriber's cursor from `from` to `to`; false if it had moved already. */
-  advanceCursor(subscriberId: string, from: string, to: string): Promise<boolean>;
+  /**
+   * Moves a subscriber's cursor from `from` to `to` (recording the digest sent, if one was);
+   * false if it had moved already. Once it has moved, that window is never due again.
+   */
+  advanceCursor(subscriberId: string, from: string, to: string, sent?: LastDigest): Promise<boolean>;
 }
 
 export interface DigestClaim {
@@ -76,6 +81,7 @@ export interface DigestClaim {
 }
 
 const BATCH_GET_MAX = 100;
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** Ledger items outlive any retry and any cursor question by far, then expire (TTL). */
 const LEDGER_TTL_SECONDS = 180 * 24 * 60 * 60;
 
@@ -121,7 +127,31 @@ const decodeKey = (key: string | undefined): Item | undefined =>
   key ? (JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as Item) : undefined;
 
 export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): DigestStore => {
-  const index = TABLE.changeIndex;
+  const index = TABLE.digestIndex;
+  const batchGet = async (keys: Item[], consistent: boolean): Promise<Item[]> => {
+    const found: Item[] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Item[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const out = await db.send(
+          new BatchGetCommand({
+            RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } },
+          }),
+        );
+        found.push(...(out.Responses?.[tableName] ?? []));
+        pending = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return found;
+  };
+  const readEvents = async (ids: string[]) => {
+    const items = await batchGet(
+      ids.map((id) => ({ ...eventKey(id) })),
+      true,
+    );
+    return new Map(items.map((item) => [String(item.id), fromEventItem(item)]));
+  };
   const ledger = (claim: Pick<DigestClaim, 'subscriberId' | 'cadence' | 'windowStart'>) =>
     ledgerKey(claim.subscriberId, claim.cadence, claim.windowStart);
 
@@ -150,57 +180,69 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
         { ...subscriberKey(id) },
         { ...suppressionKey(id) },
       ]);
-      for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-        let pending: Item[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
-        for (let attempt = 0; pending && pending.length > 0; attempt++) {
-          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-          const out = await db.send(
-            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[tableName] ?? []) {
-            if (item.SK === suppressionKey('').SK) {
-              suppressed.add(String(item.PK).slice('SUBSCRIBER#'.length));
-              continue;
-            }
-            const subscriber = subscriberFromItem(item);
-            if (subscriber) subscribers.set(subscriber.id, subscriber);
-          }
-          pending = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+      for (const item of await batchGet(keys, true)) {
+        if (item.SK === suppressionKey('').SK) {
+          suppressed.add(String(item.PK).slice('SUBSCRIBER#'.length));
+          continue;
         }
+        const subscriber = subscriberFromItem(item);
+        if (subscriber) subscribers.set(subscriber.id, subscriber);
       }
       return new Map(
         [...subscribers].map(([id, subscriber]) => [id, { subscriber, suppressed: suppressed.has(id) }]),
       );
     },
 
-    async topicChanges(slug, after, upTo) {
+    async windowChanges(after, upTo) {
+      // Every day partition the window touches, on every shard: a handful of queries a day.
+      const latest = new Map<string, string>();
+      const days: string[] = [];
+      for (
+        let day = Date.parse(`${after.slice(0, 10)}T00:00:00.000Z`);
+        day <= Date.parse(upTo);
+        day += DAY_MS
+      ) {
+        days.push(new Date(day).toISOString().slice(0, 10));
+      }
+      const queries = days.flatMap((day) =>
+        Array.from({ length: CHANGE_LOG_SHARDS }, (_, shard) => changeLogPartition(day, shard)),
+      );
+      await Promise.all(
+        queries.map(async (partition) => {
+          let startKey: Item | undefined;
+          do {
+            const out = await db.send(
+              new QueryCommand({
+                TableName: tableName,
+                // Sort keys are `<changedAt>#<id>`; U+FFFF sorts after any id, so the range is (after, upTo].
+                KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lo AND :hi',
+                ExpressionAttributeValues: {
+                  ':pk': partition,
+                  ':lo': `${after}#\uffff`,
+                  ':hi': `${upTo}#\uffff`,
+                },
+                ProjectionExpression: 'id, changedAt',
+                ExclusiveStartKey: startKey,
+              }),
+            );
+            for (const item of out.Items ?? []) {
+              const { id, changedAt } = item;
+              if (typeof id !== 'string' || typeof changedAt !== 'string') continue;
+              const known = latest.get(id);
+              if (known === undefined || changedAt > known) latest.set(id, changedAt);
+            }
+            startKey = out.LastEvaluatedKey;
+          } while (startKey);
+        }),
+      );
+      // The events as they are now: corrections show their latest text and tags; deleted ones drop out.
+      const events = await readEvents([...latest.keys()]);
       const changes: TopicChange[] = [];
-      let startKey: Item | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: index.name,
-            // Sort keys are `<changedAt>#<id>`; U+FFFF sorts after any id, so the range is (after, upTo].
-            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-            ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
-            ExpressionAttributeValues: {
-              ':pk': tagChangesPartition(slug),
-              ':lo': `${after}#\uffff`,
-              ':hi': `${upTo}#\uffff`,
-            },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const event = fromEventItem(item);
-          if ('deleted' in event) continue;
-          const sortKey = String(item[index.sortKey]);
-          changes.push({ event: event as NewsEvent, changedAt: sortKey.slice(0, sortKey.indexOf('#')) });
-        }
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      return changes;
+      for (const [id, changedAt] of latest) {
+        const event = events.get(id);
+        if (event && !('deleted' in event)) changes.push({ event: event as NewsEvent, changedAt });
+      }
+      return changes.sort((a, b) => a.changedAt.localeCompare(b.changedAt));
     },
 
     async claimDigest(claim) {
@@ -211,7 +253,7 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
             Item: {
               ...ledger(claim),
               type: 'digest',
-              status: 'claimed' satisfies LedgerStatus,
+              status: 'claimed',
               claimId: claim.claimId,
               claimedAt: claim.claimedAt,
               windowEnd: claim.windowEnd,
@@ -230,43 +272,6 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
       }
     },
 
-    async getLedger(subscriberId, cadence, windowStart) {
-      const out = await db.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: ledgerKey(subscriberId, cadence, windowStart),
-          ConsistentRead: true,
-        }),
-      );
-      const item = out.Item;
-      if (!item) return undefined;
-      return {
-        status: item.status as LedgerStatus,
-        claimId: String(item.claimId),
-        claimedAt: String(item.claimedAt),
-        windowEnd: String(item.windowEnd),
-      };
-    },
-
-    async completeDigest(claim, messageId, events, sentAt) {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: ledger(claim),
-          UpdateExpression: 'SET #status = :sent, messageId = :messageId, events = :events, sentAt = :sentAt',
-          ConditionExpression: 'claimId = :claimId',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':sent': 'sent',
-            ':messageId': messageId,
-            ':events': events,
-            ':sentAt': sentAt,
-            ':claimId': claim.claimId,
-          },
-        }),
-      );
-    },
-
     async releaseDigest(claim) {
       try {
         await db.send(
@@ -283,16 +288,16 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
       }
     },
 
-    async advanceCursor(subscriberId, from, to) {
+    async advanceCursor(subscriberId, from, to, sent) {
       try {
         await db.send(
           new UpdateCommand({
             TableName: tableName,
             Key: subscriberKey(subscriberId),
-            UpdateExpression: 'SET #cursor = :to',
+            UpdateExpression: sent ? 'SET #cursor = :to, lastDigest = :sent' : 'SET #cursor = :to',
             ConditionExpression: '#cursor = :from OR (attribute_not_exists(#cursor) AND confirmedAt = :from)',
             ExpressionAttributeNames: { '#cursor': 'cursor' },
-            ExpressionAttributeValues: { ':from': from, ':to': to },
+            ExpressionAttributeValues: { ':from': from, ':to': to, ...(sent ? { ':sent': sent } : {}) },
           }),
         );
         return true;

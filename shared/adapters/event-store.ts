@@ -26,8 +26,7 @@ import {
   TABLE,
   TAG_ENTRY_PREFIX,
   TAGS_PARTITION,
-  tagChangesPartition,
-  tagChangesSortKey,
+  changeLogKey,
   tagEntryKey,
   tagEntryPartition,
   tagKey,
@@ -100,10 +99,14 @@ export interface ListingStore {
   getEventsNow(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
   /** Puts a tag's copy of an event unless an entry at this revision or newer is already there. */
   /**
-   * `changedAt` (when the change is projected, defaults to the event's `updatedAt`) places the
-   * entry on the change index, so a digest window never misses a change the stream applied late.
+   * `changedAt` (when the change is projected, defaults to the event's `updatedAt`) is kept on
+   * the entry: a replay of the same revision finds it and logs the change at the same time.
    */
   upsertTagEntry(slug: string, event: NewsEvent, changedAt?: string): Promise<EntryUpsert>;
+  /** When a tag's entry of an event was projected, and at which revision (undefined if absent). */
+  entryChangedAt(slug: string, date: string, id: string): Promise<{ changedAt: string; revision: number } | undefined>;
+  /** Logs that an event changed at `changedAt` (idempotent: the same change logs the same item). */
+  logChange(change: LoggedChange): Promise<void>;
   /** Records that an entry's creation is reflected in its tag's count. */
   markEntryCounted(slug: string, date: string, id: string): Promise<void>;
   /** Removes a tag's copy of an event unless it is newer than `revision`. */
@@ -118,6 +121,16 @@ export interface ListingStore {
   /** Marks what the publisher must rebuild, stamped with `at`; a later stamp wins. */
   markDirty(marks: readonly Mark[], at: string): Promise<void>;
 }
+
+/** One line of the change log. */
+export interface LoggedChange {
+  id: string;
+  revision: number;
+  changedAt: string;
+}
+
+/** Change log items expire (TTL) well after any digest window could still need them. */
+const CHANGE_LOG_TTL_SECONDS = 62 * 24 * 60 * 60;
 
 // Named condition fragments.
 const IS_ABSENT = 'attribute_not_exists(PK)';
@@ -433,9 +446,8 @@ export const makeEventStore = (
       const attributes = {
         type: 'tagEntry',
         ...eventAttributes(event),
-        // On the change index, so a digest reads a tag's changes in a window with one query.
-        [TABLE.changeIndex.partitionKey]: tagChangesPartition(slug),
-        [TABLE.changeIndex.sortKey]: tagChangesSortKey(changedAt, event.id),
+        // When this revision was first projected: the change log's time for it, kept for replays.
+        changedAt,
       };
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':revision': event.revision, ':false': false };
@@ -469,6 +481,29 @@ export const makeEventStore = (
         if (!isConditionFailure(error)) throw error;
         return 'current';
       }
+    },
+
+    async entryChangedAt(slug, date, id) {
+      const out = await db.send(
+        new GetCommand({ TableName: tableName, Key: tagEntryKey(slug, date, id), ConsistentRead: true }),
+      );
+      const item = out.Item;
+      if (!item || typeof item.changedAt !== 'string' || typeof item.revision !== 'number') return undefined;
+      return { changedAt: item.changedAt, revision: item.revision };
+    },
+
+    async logChange(change) {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...changeLogKey(change.changedAt, change.id),
+            type: 'change',
+            ...change,
+            [TABLE.ttlAttribute]: Math.floor(Date.parse(change.changedAt) / 1000) + CHANGE_LOG_TTL_SECONDS,
+          },
+        }),
+      );
     },
 
     async markEntryCounted(slug, date, id) {

@@ -84,8 +84,8 @@ const STATUSES = ['pending', 'confirmed', 'unsubscribed'] as const;
 const digestKeys = (record: SubscriberRecord): Item | undefined =>
   receivesDigests(record)
     ? {
-        [TABLE.changeIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
-        [TABLE.changeIndex.sortKey]: record.id,
+        [TABLE.digestIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
+        [TABLE.digestIndex.sortKey]: record.id,
       }
     : undefined;
 
@@ -202,7 +202,7 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
       sets.push('#cursor = if_not_exists(#cursor, :cursor)');
     }
     const removes: string[] = OPTIONAL_FIELDS.filter((f) => written[f] === undefined);
-    if (!digestKeys(written)) removes.push(TABLE.changeIndex.partitionKey, TABLE.changeIndex.sortKey);
+    if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
     const removeNames = removes.map((name, i) => {
       names[`#r${i}`] = name;
       return `#r${i}`;
@@ -254,8 +254,8 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
             'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
           ConditionExpression: EXISTS,
           ExpressionAttributeNames: {
-            '#pk': TABLE.changeIndex.partitionKey,
-            '#sk': TABLE.changeIndex.sortKey,
+            '#pk': TABLE.digestIndex.partitionKey,
+            '#sk': TABLE.digestIndex.sortKey,
           },
           ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
         }),

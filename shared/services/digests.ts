@@ -49,8 +49,6 @@ export interface DigestTuning {
   planPageSize: number;
   /** Digests composed and sent at once within one batch. */
   concurrency: number;
-  /** Topic reads in flight at once. */
-  readConcurrency: number;
   /** Attempts per message when the mail service throttles. */
   sendAttempts: number;
   /** First back-off after a throttled send; doubles with each attempt, with jitter. */
@@ -67,7 +65,6 @@ export const DEFAULT_TUNING: DigestTuning = {
   batchSize: 100,
   planPageSize: 1000,
   concurrency: 8,
-  readConcurrency: 8,
   sendAttempts: 8,
   backoffMs: 200,
   leaseMs: 15 * 60_000,
@@ -184,12 +181,13 @@ const plan = async (
 };
 
 /**
- * Each topic's changes, read once per run and shared by every subscriber this worker serves.
- * A warm worker keeps the run's topics; a new run (another window end) starts afresh.
+ * The run's changes, read once and shared by every subscriber this worker serves, indexed by
+ * topic. A warm worker keeps them for the run; a new run (another window end) starts afresh.
+ * A subscriber whose window starts earlier than what is held (missed runs) extends it.
  */
-class TopicChanges {
+class WindowChanges {
   private runKey = '';
-  private readonly topics = new Map<string, Promise<{ after: string; changes: TopicChange[] }>>();
+  private held: Promise<{ after: string; byTopic: Map<string, TopicChange[]> }> | undefined;
   reads = 0;
 
   constructor(private readonly store: DigestStore) {}
@@ -198,45 +196,58 @@ class TopicChanges {
     const key = `${cadence}|${end}`;
     if (key === this.runKey) return;
     this.runKey = key;
-    this.topics.clear();
+    this.held = undefined;
   }
 
-  /** Ensures the topic's changes in `(after, end]` are held; a wider window extends what is held. */
-  async load(slug: string, after: string, end: string, cadence: Cadence): Promise<TopicChange[]> {
-    const held = this.topics.get(slug);
-    if (held) {
-      const current = await held;
-      if (current.after <= after) return current.changes;
-      const extended = (async () => {
-        this.reads++;
-        const older = await this.store.topicChanges(slug, after, current.after);
-        return { after, changes: [...older, ...current.changes] };
-      })();
-      this.topics.set(slug, extended);
-      return (await extended).changes;
+  /** The changes in `(after, end]` by topic slug (a superset: each digest filters by its window). */
+  async load(after: string, end: string, cadence: Cadence): Promise<Map<string, TopicChange[]>> {
+    const previous = this.held;
+    if (previous) {
+      const current = await previous.catch(() => undefined);
+      if (current && current.after <= after) return current.byTopic;
     }
     // The first read covers a whole cadence window, which serves every subscriber on schedule.
     const cadenceStart = new Date(Date.parse(end) - cadenceMs(cadence)).toISOString();
     const from = after < cadenceStart ? after : cadenceStart;
     const loading = (async () => {
+      const current = previous ? await previous.catch(() => undefined) : undefined;
       this.reads++;
-      return { after: from, changes: await this.store.topicChanges(slug, from, end) };
+      const older = await this.store.windowChanges(from, current ? current.after : end);
+      const byTopic = new Map<string, TopicChange[]>();
+      const add = (change: TopicChange) => {
+        for (const tag of change.event.tags) {
+          const list = byTopic.get(tag.slug);
+          if (list) list.push(change);
+          else byTopic.set(tag.slug, [change]);
+        }
+      };
+      const seen = new Set<string>();
+      for (const list of current?.byTopic.values() ?? [])
+        for (const change of list) seen.add(change.event.id);
+      for (const change of older) if (!seen.has(change.event.id)) add(change);
+      for (const [slug, list] of current?.byTopic ?? [])
+        for (const change of list) {
+          const mine = byTopic.get(slug);
+          if (mine) mine.push(change);
+          else byTopic.set(slug, [change]);
+        }
+      return { after: from, byTopic };
     })();
-    this.topics.set(slug, loading);
+    this.held = loading;
     try {
-      return (await loading).changes;
+      return (await loading).byTopic;
     } catch (error) {
-      this.topics.delete(slug);
+      if (this.held === loading) this.held = previous;
       throw error;
     }
   }
 }
 
-const caches = new WeakMap<DigestStore, TopicChanges>();
-const topicChangesFor = (store: DigestStore): TopicChanges => {
+const caches = new WeakMap<DigestStore, WindowChanges>();
+const windowChangesFor = (store: DigestStore): WindowChanges => {
   let cache = caches.get(store);
   if (!cache) {
-    cache = new TopicChanges(store);
+    cache = new WindowChanges(store);
     caches.set(store, cache);
   }
   return cache;
@@ -296,18 +307,15 @@ const digestOne = async (
   subscriber: Subscriber,
   cadence: Cadence,
   end: string,
-  topics: TopicChanges,
+  changes: WindowChanges,
   report: DigestReport,
 ): Promise<Outcome> => {
   const tuning = tuningOf(deps);
   const window = digestWindow(subscriber, cadence, end);
   const cursor = subscriber.cursor ?? subscriber.confirmedAt;
   if (!window || cursor === undefined) return 'skipped';
-  const changes = new Map<string, TopicChange[]>();
-  for (const topic of subscriber.topics) {
-    changes.set(topic.slug, await topics.load(topic.slug, window.start, end, cadence));
-  }
-  const digest = buildDigest(subscriber, cadence, window, (slug) => changes.get(slug) ?? []);
+  const byTopic = await changes.load(window.start, end, cadence);
+  const digest = buildDigest(subscriber, cadence, window, (slug) => byTopic.get(slug) ?? []);
   if (digest.total === 0) {
     await deps.store.advanceCursor(subscriber.id, cursor, end);
     return 'empty';
@@ -322,13 +330,9 @@ const digestOne = async (
     claimedAt: new Date(now).toISOString(),
     staleBefore: new Date(now - tuning.leaseMs).toISOString(),
   };
-  if (!(await deps.store.claimDigest(claim))) {
-    // Sent by another run, or being sent. A sent digest whose cursor never moved (the run
-    // stopped between the two writes) moves it now.
-    const entry = await deps.store.getLedger(subscriber.id, cadence, cursor);
-    if (entry?.status === 'sent') await deps.store.advanceCursor(subscriber.id, cursor, entry.windowEnd);
-    return 'duplicate';
-  }
+  // Another run has it (sent, or sending now): never twice. A claim whose run died before
+  // sending is taken over once its lease has run out.
+  if (!(await deps.store.claimDigest(claim))) return 'duplicate';
   let messageId: string;
   try {
     const email = await deps.compose(digest);
@@ -341,38 +345,31 @@ const digestOne = async (
     await deps.store.releaseDigest(claim);
     return 'failed';
   }
-  await deps.store.completeDigest(claim, messageId, digest.shown, new Date(deps.now()).toISOString());
-  await deps.store.advanceCursor(subscriber.id, cursor, end);
+  // Moving the cursor ends the window for good. A run that dies between the send and this
+  // write is the one case where a digest can go out twice (after the lease, to the same window).
+  await deps.store.advanceCursor(subscriber.id, cursor, end, {
+    windowStart: window.start,
+    windowEnd: end,
+    messageId,
+    events: digest.shown,
+    sentAt: new Date(deps.now()).toISOString(),
+  });
   return 'sent';
 };
 
-/**
- * Reads the topics a batch needs before composing starts, several at a time, each from the
- * earliest window start among the batch's subscribers: the store works while this worker composes.
- */
-const prefetchTopics = async (
-  deps: DigestDeps,
+/** Reads the changes a batch needs before composing starts, from its earliest window start. */
+const prefetch = async (
   message: Extract<DigestMessage, { kind: 'send' }>,
   recipients: Map<string, DigestRecipient>,
-  topics: TopicChanges,
+  changes: WindowChanges,
 ): Promise<void> => {
-  const earliest = new Map<string, string>();
+  let earliest: string | undefined;
   for (const { subscriber } of recipients.values()) {
     if (subscriber.status !== 'confirmed' || subscriber.cadence !== message.cadence) continue;
     const window = digestWindow(subscriber, message.cadence, message.end);
-    if (!window) continue;
-    for (const topic of subscriber.topics) {
-      const known = earliest.get(topic.slug);
-      if (known === undefined || window.start < known) earliest.set(topic.slug, window.start);
-    }
+    if (window && (earliest === undefined || window.start < earliest)) earliest = window.start;
   }
-  const pending = [...earliest];
-  const reader = async () => {
-    for (let next = pending.shift(); next; next = pending.shift()) {
-      await topics.load(next[0], next[1], message.end, message.cadence);
-    }
-  };
-  await Promise.all(Array.from({ length: tuningOf(deps).readConcurrency }, reader));
+  if (earliest !== undefined) await changes.load(earliest, message.end, message.cadence);
 };
 
 /** Sends the digests of one batch of subscribers; hands the rest on when the invocation runs short. */
@@ -382,10 +379,10 @@ const send = async (
 ): Promise<DigestReport> => {
   const tuning = tuningOf(deps);
   const report = emptyDigestReport();
-  const topics = topicChangesFor(deps.store);
-  topics.forRun(message.cadence, message.end);
+  const changes = windowChangesFor(deps.store);
+  changes.forRun(message.cadence, message.end);
   const recipients = await deps.store.getRecipients(message.subscribers);
-  await prefetchTopics(deps, message, recipients, topics);
+  await prefetch(message, recipients, changes);
   const queue = [...message.subscribers];
   const handOn: string[] = [];
   const worker = async () => {
@@ -406,7 +403,7 @@ const send = async (
         report.skipped++;
         continue;
       }
-      const outcome = await digestOne(deps, subscriber, message.cadence, message.end, topics, report);
+      const outcome = await digestOne(deps, subscriber, message.cadence, message.end, changes, report);
       if (outcome === 'sent') report.sent++;
       else if (outcome === 'empty') report.empty++;
       else if (outcome === 'duplicate') report.duplicates++;
@@ -423,5 +420,5 @@ const send = async (
 export const handleDigestMessage = (deps: DigestDeps, message: DigestMessage): Promise<DigestReport> =>
   message.kind === 'plan' ? plan(deps, message) : send(deps, message);
 
-/** Topic reads this worker made for its current run (for the benchmark and tests). */
-export const topicReadsOf = (store: DigestStore): number => topicChangesFor(store).reads;
+/** Reads of the change log this worker made (for the benchmark and tests). */
+export const windowReadsOf = (store: DigestStore): number => windowChangesFor(store).reads;

@@ -1,5 +1,5 @@
 import type { ListingStore, Mark } from '../adapters/event-store.js';
-import { isTombstone, type StoredEvent, type Tag } from '../domain/event.js';
+import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
 import { logger } from '../logger.js';
 
 /** One change to an event item, as a stream record carries it. */
@@ -68,6 +68,7 @@ export const projectChanges = async (
       }
       const date = now?.date ?? records[0]?.newImage?.date ?? records[0]?.oldImage?.date;
       const keep = new Set(live?.tags.map((t) => t.slug));
+      let fresh = false;
       try {
         await Promise.all(
           [...tags.values()].map(async (tag) => {
@@ -83,6 +84,7 @@ export const projectChanges = async (
             if (live && keep.has(tag.slug)) {
               count.name = live.tags.find((t) => t.slug === tag.slug)?.name ?? tag.name;
               const outcome = await deps.store.upsertTagEntry(tag.slug, live, changedAt);
+              if (outcome !== 'current') fresh = true;
               if (outcome === 'created') count.delta += 1;
               else if (outcome === 'current' || outcome === 'uncounted') count.recount = true;
               if (outcome !== 'updated') count.entries.push({ date: live.date, id });
@@ -104,6 +106,7 @@ export const projectChanges = async (
             }
           }),
         );
+        if (live && live.tags.length > 0) await logChange(deps, live, fresh, changedAt);
       } catch (error) {
         logger.warn('listing update failed; the change will be retried', { id, error: error as Error });
         for (const seq of seqs) failed.add(seq);
@@ -124,6 +127,21 @@ export const projectChanges = async (
     }),
   );
   return failed;
+};
+
+/**
+ * Logs the change for digests. A revision projected for the first time is logged now; a replay
+ * (every entry already current) logs it again at the time its entries carry, overwriting the same
+ * log item, so a redelivered stream record never puts an event in a second digest.
+ */
+const logChange = async (deps: ListingDeps, live: NewsEvent, fresh: boolean, now: string): Promise<void> => {
+  let changedAt = now;
+  if (!fresh) {
+    const tag = live.tags[0] as Tag;
+    const entry = await deps.store.entryChangedAt(tag.slug, live.date, live.id);
+    if (entry && entry.revision === live.revision) changedAt = entry.changedAt;
+  }
+  await deps.store.logChange({ id: live.id, revision: live.revision, changedAt });
 };
 
 const hasTag = (event: StoredEvent, slug: string): boolean => event.tags.some((t) => t.slug === slug);

@@ -74,7 +74,7 @@ describe('subscribing in a browser', () => {
       status: 'confirmed',
       topics: [{ slug: 'syria', name: 'Syria' }],
     });
-    expect((await subs.rawItem(READER))?.[TABLE.changeIndex.partitionKey]).toBe(
+    expect((await subs.rawItem(READER))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('weekly', digestShardOf(subs.idOf(READER))),
     );
   });
@@ -211,6 +211,6 @@ describe('subscribing in a browser', () => {
     expect(await page.textContent('h1')).toBe('You are unsubscribed');
     await shot('subscribe-unsubscribed.png');
     expect((await subs.subscriber(READER))?.status).toBe('unsubscribed');
-    expect((await subs.rawItem(READER))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect((await subs.rawItem(READER))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
   });
 });

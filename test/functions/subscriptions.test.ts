@@ -104,7 +104,7 @@ describe('POST /api/subscriptions', () => {
     expect(stored).toMatchObject({ status: 'pending', cadence: 'weekly', tokenVersion: 0 });
     const item = await subs.rawItem(email);
     expect(item?.[TABLE.ttlAttribute]).toBe(Math.floor(Date.parse(clock.now()) / 1000) + 48 * 3600);
-    expect(item?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
 
     const [message, ...more] = await mailTo(rt, email);
     expect(more).toEqual([]);
@@ -328,10 +328,10 @@ describe('GET /api/subscriptions/confirm', () => {
     });
     expect(stored?.expiresAt).toBeUndefined();
     const item = await subs.rawItem(email);
-    expect(item?.[TABLE.changeIndex.partitionKey]).toBe(
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('weekly', digestShardOf(subs.idOf(email))),
     );
-    expect(item?.[TABLE.changeIndex.sortKey]).toBe(subs.idOf(email));
+    expect(item?.[TABLE.digestIndex.sortKey]).toBe(subs.idOf(email));
 
     clock.advance(60);
     const again = await jsonGet(link);
@@ -363,7 +363,7 @@ describe('GET /api/subscriptions/confirm', () => {
     expect(stored?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
     expect(stored?.cadence).toBe('weekly');
     expect(await subs.rawItem(email)).toMatchObject({
-      [TABLE.changeIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
+      [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
     });
   });
 
@@ -456,7 +456,7 @@ describe('unsubscribing (RFC 8058)', () => {
     expect(html).toContain('You are unsubscribed');
     const stored = await subs.subscriber(email);
     expect(stored).toMatchObject({ status: 'unsubscribed', tokenVersion: 1 });
-    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
 
     // Again: the same answer, nothing changed.
     expect((await oneClick(url)).status).toBe(200);
@@ -503,7 +503,7 @@ describe('unsubscribing (RFC 8058)', () => {
       topics: [{ slug: 'russia', name: 'Russia' }],
       tokenVersion: 0,
     });
-    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBe(
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('daily', digestShardOf(subs.idOf(email))),
     );
     expect((await oneClick(links.unsubscribeTopic('syria'))).status).toBe(200);
@@ -511,7 +511,7 @@ describe('unsubscribing (RFC 8058)', () => {
 
     expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
     expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', topics: [] });
-    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     // The manage link still works, to pick topics again.
     expect((await jsonGet(links.manage)).status).toBe(200);
   });
@@ -575,7 +575,7 @@ describe('the manage page', () => {
       ],
       cadence: 'weekly',
     });
-    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBe(
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('weekly', digestShardOf(subs.idOf(email))),
     );
   });
@@ -654,7 +654,7 @@ describe('SES feedback', () => {
       reason: 'bounce',
       at: '2026-03-01T10:00:01.250Z',
     });
-    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     const mails = (await mailTo(rt, email)).length;
     clock.advance(CONFIRMATION_RESEND_SECONDS);
     expect((await subscribeJson({ email, tags: ['Iran'], cadence: 'daily' })).status).toBe(202);
@@ -665,12 +665,12 @@ describe('SES feedback', () => {
     const { email } = await confirmedSubscriber();
     const other = (await confirmedSubscriber()).email;
     expect(await feedback()(snsEventOf(bounceEvent('Transient', [other])))).toEqual({ suppressed: 0 });
-    expect((await subs.rawItem(other))?.[TABLE.changeIndex.partitionKey]).toBeDefined();
+    expect((await subs.rawItem(other))?.[TABLE.digestIndex.partitionKey]).toBeDefined();
     const event = snsEventOf(complaintEvent([email]));
     expect(await feedback()(event)).toEqual({ suppressed: 1 });
     expect(await feedback()(event)).toEqual({ suppressed: 1 });
     expect((await subs.store.getSuppression(subs.idOf(email)))?.reason).toBe('complaint');
-    expect((await subs.rawItem(email))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     expect(await feedback()(snsEventOf('not json'))).toEqual({ suppressed: 0 });
   });
 });

@@ -33,11 +33,11 @@ export const putSubscriber = async (
         ...subscriber,
         ...(active
           ? {
-              [TABLE.changeIndex.partitionKey]: digestPartition(
+              [TABLE.digestIndex.partitionKey]: digestPartition(
                 subscriber.cadence,
                 digestShardOf(subscriber.id),
               ),
-              [TABLE.changeIndex.sortKey]: subscriber.id,
+              [TABLE.digestIndex.sortKey]: subscriber.id,
             }
           : {}),
       },

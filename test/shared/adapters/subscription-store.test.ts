@@ -70,9 +70,9 @@ const onIndex = async (cadence: string, id: string): Promise<string[]> => {
   const out = await table.db.send(
     new QueryCommand({
       TableName: table.tableName,
-      IndexName: TABLE.changeIndex.name,
+      IndexName: TABLE.digestIndex.name,
       KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': TABLE.changeIndex.partitionKey },
+      ExpressionAttributeNames: { '#pk': TABLE.digestIndex.partitionKey },
       ExpressionAttributeValues: { ':pk': digestPartition(cadence, digestShardOf(id)) },
     }),
   );
@@ -90,7 +90,7 @@ describe('the subscription store', () => {
       type: 'subscriber',
       [TABLE.ttlAttribute]: record.expiresAt,
     });
-    expect(item?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     expect(await onIndex('daily', record.id)).not.toContain(record.id);
   });
 
@@ -123,8 +123,8 @@ describe('the subscription store', () => {
     expect(item).toMatchObject({
       status: 'confirmed',
       cursor: '2026-03-01T10:05:00.000Z',
-      [TABLE.changeIndex.partitionKey]: digestPartition('daily', digestShardOf(record.id)),
-      [TABLE.changeIndex.sortKey]: record.id,
+      [TABLE.digestIndex.partitionKey]: digestPartition('daily', digestShardOf(record.id)),
+      [TABLE.digestIndex.sortKey]: record.id,
     });
     expect(item?.expiresAt).toBeUndefined();
     expect(await onIndex('daily', record.id)).toContain(record.id);
@@ -139,7 +139,7 @@ describe('the subscription store', () => {
     await store.createSubscriber(record);
     const confirmed = await store.updateSubscriber(confirmedFrom(record), record);
     const empty = await store.updateSubscriber({ ...confirmed, topics: [] }, confirmed);
-    expect((await rawItem(record.id))?.[TABLE.changeIndex.partitionKey]).toBeUndefined();
+    expect((await rawItem(record.id))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     const back = await store.updateSubscriber({ ...empty, topics: confirmed.topics }, empty);
     expect(await onIndex('daily', record.id)).toContain(record.id);
     await store.updateSubscriber({ ...back, status: 'unsubscribed', tokenVersion: 1 }, back);

@@ -1,18 +1,21 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalDigestQueue } from '../../../local/digest-queue.js';
 import { type DigestStore, makeDigestStore } from '../../../shared/adapters/digest-store.js';
 import { makeEventStore } from '../../../shared/adapters/event-store.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../../../shared/adapters/mailer.js';
 import type { Digest } from '../../../shared/domain/digest.js';
-import type { NewsEvent } from '../../../shared/domain/event.js';
+import { type NewsEvent, tombstoneOf } from '../../../shared/domain/event.js';
 import type { Subscriber } from '../../../shared/domain/subscription.js';
+import { subscriberKey } from '../../../shared/keys.js';
 import {
   type DigestDeps,
   type DigestTuning,
   handleDigestMessage,
   startDigestRun,
-  topicReadsOf,
+  windowReadsOf,
 } from '../../../shared/services/digests.js';
+import { projectChanges } from '../../../shared/services/listings.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { seededRandom } from '../../helpers/fakes.js';
 import { makeSubscriber, putSubscriber, putSuppression } from '../../helpers/subscribers.js';
@@ -45,10 +48,26 @@ const event = (n: number, tags: string[], overrides: Partial<NewsEvent> = {}): N
   ...overrides,
 });
 
-/** Projects an event onto its tags' listings as the change stream does, at `changedAt`. */
+/** Stores an event and projects the change as the stream handler does, at `changedAt`. */
 const project = async (e: NewsEvent, changedAt: string) => {
   const store = makeEventStore(table.db, tableName);
-  for (const tag of e.tags) await store.upsertTagEntry(tag.slug, e, changedAt);
+  const previous = await store.getEvent(e.id);
+  await store.putEvent(e, previous);
+  const failed = await projectChanges({ store, now: () => changedAt }, [
+    { sequenceNumber: `${++sequence}`, id: e.id, oldImage: previous, newImage: e },
+  ]);
+  expect(failed.size).toBe(0);
+};
+let sequence = 0;
+
+/** Deletes an event and projects the deletion. */
+const remove = async (e: NewsEvent, at: string) => {
+  const store = makeEventStore(table.db, tableName);
+  const tombstone = tombstoneOf(e, at);
+  await store.putEvent(tombstone, e);
+  await projectChanges({ store, now: () => at }, [
+    { sequenceNumber: `${++sequence}`, id: e.id, oldImage: e, newImage: tombstone },
+  ]);
 };
 
 interface Sent {
@@ -174,16 +193,16 @@ describe('a daily digest run', () => {
   });
 
   it('leaves deleted events out and marks corrections', async () => {
-    const store = makeEventStore(table.db, tableName);
-    const corrected = event(1, ['Russia'], {
+    const original = event(1, ['Russia'], {
       publishedAt: '2026-11-20T10:00:00.000Z',
-      updatedAt: '2026-11-27T09:00:00.000Z',
-      revision: 2,
+      updatedAt: '2026-11-20T10:00:00.000Z',
     });
+    await project(original, '2026-11-20T10:00:00.000Z');
+    const corrected = { ...original, body: 'Corrected.', updatedAt: '2026-11-27T09:00:00.000Z', revision: 2 };
     await project(corrected, '2026-11-27T09:00:00.000Z');
     const deleted = event(2, ['Russia']);
     await project(deleted, '2026-11-27T10:00:00.000Z');
-    await store.removeTagEntry('russia', deleted.date, deleted.id, deleted.revision);
+    await remove(deleted, '2026-11-27T11:00:00.000Z');
     const s = makeSubscriber(1, { cursor: '2026-11-27T07:00:00.000Z' });
     await putSubscriber(table.db, tableName, s);
 
@@ -197,6 +216,7 @@ describe('a daily digest run', () => {
     await run(deps, queue);
     expect(sent[0]?.ids).toEqual([corrected.id]);
     expect(digests[0]?.sections[0]?.items[0]?.updated).toBe(true);
+    expect(digests[0]?.sections[0]?.items[0]?.event.body).toBe('Corrected.');
   });
 
   it('gives a newly confirmed subscriber one window, not the backlog', async () => {
@@ -309,35 +329,58 @@ describe('never twice, nothing lost', () => {
     expect(recovered.sent).toBe(1);
     expect(sent.map((x) => x.to)).toEqual([subscriber.email]);
     expect(await cursorOf(subscriber.id)).toBe(END);
+    const item = await table.db.send(
+      new GetCommand({ TableName: tableName, Key: subscriberKey(subscriber.id) }),
+    );
+    expect(item.Item?.lastDigest).toMatchObject({ windowEnd: END, messageId: 'm-1', events: 3 });
+  });
+});
+
+describe('the change log', () => {
+  it('keeps a replayed stream record at its first time: a redelivery never reaches a second digest', async () => {
+    const e = event(1, ['Russia', 'Syria']);
+    await project(e, '2026-11-27T10:00:00.000Z');
+    const s = makeSubscriber(1, { cursor: '2026-11-27T07:00:00.000Z' });
+    await putSubscriber(table.db, tableName, s);
+    const { mailer, sent } = recordingMailer();
+    const first = depsFor(mailer);
+    await run(first.deps, first.queue);
+    expect(sent.map((m) => m.ids)).toEqual([[e.id]]);
+
+    // The same record again, a day later (a retried batch): its entries are current.
+    const store = makeEventStore(table.db, tableName);
+    await projectChanges({ store, now: () => '2026-11-28T10:00:00.000Z' }, [
+      { sequenceNumber: `${++sequence}`, id: e.id, oldImage: undefined, newImage: e },
+    ]);
+    const next = depsFor(mailer);
+    next.deps.now = () => Date.parse('2026-11-29T09:00:00.000Z');
+    const report = await run(next.deps, next.queue);
+    expect(report).toMatchObject({ sent: 0, empty: 1 });
+    expect(sent).toHaveLength(1);
+    const changes = await makeDigestStore(table.db, tableName).windowChanges(
+      '2026-11-01T00:00:00.000Z',
+      '2026-11-30T00:00:00.000Z',
+    );
+    expect(changes.map((c) => c.changedAt)).toEqual(['2026-11-27T10:00:00.000Z']);
   });
 
-  it('a digest recorded as sent whose cursor never moved is not sent again; the cursor moves', async () => {
-    const [s] = await seedSubscribers(1);
-    const subscriber = s as Subscriber;
-    const store = makeDigestStore(table.db, tableName);
-    const claim = {
-      subscriberId: subscriber.id,
-      cadence: 'daily' as const,
-      windowStart: subscriber.cursor as string,
-      windowEnd: END,
-      claimId: 'finished-run',
-      claimedAt: new Date(NOW - 60_000).toISOString(),
-      staleBefore: new Date(NOW - 15 * 60_000).toISOString(),
-    };
-    await store.claimDigest(claim);
-    await store.completeDigest(claim, 'm-0', 3, new Date(NOW - 50_000).toISOString());
-
-    const { mailer, sent } = recordingMailer();
-    const { deps, queue } = depsFor(mailer, new LocalDigestQueue(), { leaseMs: 1 });
-    const report = await run(deps, queue);
-    expect(sent).toEqual([]);
-    expect(report.duplicates).toBe(1);
-    expect(await cursorOf(subscriber.id)).toBe(END);
+  it('finds a change whatever day partition and shard it fell in, across a window of days', async () => {
+    const days = ['2026-11-21', '2026-11-23', '2026-11-25', '2026-11-27'];
+    for (const [i, day] of days.entries()) await project(event(i, ['Russia']), `${day}T23:59:59.999Z`);
+    const changes = await makeDigestStore(table.db, tableName).windowChanges(
+      '2026-11-21T23:59:59.999Z',
+      '2026-11-27T23:59:59.999Z',
+    );
+    expect(changes.map((c) => c.event.id)).toEqual([
+      '2026/11/27/event-1',
+      '2026/11/27/event-2',
+      '2026/11/27/event-3',
+    ]);
   });
 });
 
 describe('reads and splitting', () => {
-  it('reads each topic once per run, however many subscribers share it', async () => {
+  it('reads the window once per run, however many subscribers and topics', async () => {
     const topics = ['Alpha', 'Beta', 'Gamma', 'Delta', 'Epsilon', 'Zeta'];
     for (let i = 0; i < 12; i++) {
       await project(
@@ -359,7 +402,7 @@ describe('reads and splitting', () => {
     const { deps, queue, store } = depsFor(mailer, new LocalDigestQueue(), { batchSize: 10 });
     await run(deps, queue);
     expect(sent).toHaveLength(90);
-    expect(topicReadsOf(store)).toBe(topics.length);
+    expect(windowReadsOf(store)).toBe(1);
   });
 
   it('hands planning and sending on through the queue when an invocation runs short', async () => {
