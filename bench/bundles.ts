@@ -13,7 +13,10 @@ export const MAX_BUNDLE_BYTES = 600 * 1024;
 /** A function's module import may take at most this much longer than the reference's. */
 export const MAX_IMPORT_RATIO = 1.5;
 const REFERENCE = 'reference: DynamoDB document client only';
+/** The same reference with the SDK's full default credential chain: what the shim saves, for context. */
+const REFERENCE_FULL_CHAIN = 'reference with the SDK credential chain';
 const RUNS = 9;
+const NAME_WIDTH = 42;
 
 const REFERENCE_SOURCE = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,6 +34,7 @@ export interface BundleFigure {
 const bundle = async (
   source: { entry: string } | { contents: string },
   outdir: string,
+  { credentialsShim = true } = {},
 ): Promise<{ file: string; metafile: Metafile }> => {
   const file = join(outdir, 'index.mjs');
   const result = await build({
@@ -55,7 +59,7 @@ const bundle = async (
     sourcesContent: BUNDLE.sourcesContent,
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
-    alias: { ...BUNDLE.alias },
+    alias: credentialsShim ? { ...BUNDLE.alias } : {},
     metafile: true,
     logLevel: 'silent',
   });
@@ -118,6 +122,10 @@ export const runBundles = async (args: string[]): Promise<void> => {
     const referenceDir = join(dir, 'reference');
     mkdirSync(referenceDir);
     const reference = (await bundle({ contents: REFERENCE_SOURCE }, referenceDir)).file;
+    const fullChainDir = join(dir, 'reference-full-chain');
+    mkdirSync(fullChainDir);
+    const fullChain = (await bundle({ contents: REFERENCE_SOURCE }, fullChainDir, { credentialsShim: false }))
+      .file;
 
     const built = new Map<string, { file: string; metafile: Metafile }>();
     for (const name of names) {
@@ -129,11 +137,13 @@ export const runBundles = async (args: string[]): Promise<void> => {
     // Interleaved: each round imports the reference, then every function, so drift hits all alike.
     const times = new Map<string, number[]>([
       [REFERENCE, []],
+      [REFERENCE_FULL_CHAIN, []],
       ...names.map((n) => [n, []] as [string, number[]]),
     ]);
     importOnce(reference); // warms the file cache, not counted
     for (let round = 0; round < RUNS; round++) {
       times.get(REFERENCE)?.push(importOnce(reference));
+      times.get(REFERENCE_FULL_CHAIN)?.push(importOnce(fullChain));
       for (const name of names) {
         const file = built.get(name)?.file;
         if (file) times.get(name)?.push(importOnce(file));
@@ -151,9 +161,15 @@ export const runBundles = async (args: string[]): Promise<void> => {
     console.log(
       `Function bundles (ESM, minified, SDK bundled; import = fastest of ${RUNS} fresh processes, node ${process.version}, source maps on)`,
     );
-    console.log(`  ${'function'.padEnd(24)} ${'size'.padStart(10)} ${'import'.padStart(9)}  ×ref  within`);
     console.log(
-      `  ${REFERENCE.padEnd(24).slice(0, 24)} ${kb(referenceBytes).padStart(10)} ${`${referenceImportMs.toFixed(1)} ms`.padStart(9)}  1.00`,
+      `  ${'function'.padEnd(NAME_WIDTH)} ${'size'.padStart(10)} ${'import'.padStart(9)}  ×ref  within`,
+    );
+    const fullChainMs = fastest(times.get(REFERENCE_FULL_CHAIN) ?? []);
+    console.log(
+      `  ${REFERENCE.padEnd(NAME_WIDTH)} ${kb(referenceBytes).padStart(10)} ${`${referenceImportMs.toFixed(1)} ms`.padStart(9)}  1.00`,
+    );
+    console.log(
+      `  ${REFERENCE_FULL_CHAIN.padEnd(NAME_WIDTH)} ${kb(statSync(fullChain).size).padStart(10)} ${`${fullChainMs.toFixed(1)} ms`.padStart(9)}  ${(fullChainMs / referenceImportMs).toFixed(2)}  (not deployed; for comparison)`,
     );
     let failures = 0;
     for (const f of figures) {
@@ -165,7 +181,7 @@ export const runBundles = async (args: string[]): Promise<void> => {
         ratio > MAX_IMPORT_RATIO ? `import over ${MAX_IMPORT_RATIO}× ref` : '',
       ].filter(Boolean);
       console.log(
-        `  ${f.name.padEnd(24)} ${kb(f.bytes).padStart(10)} ${`${f.importMs.toFixed(1)} ms`.padStart(9)}  ${ratio.toFixed(2)}  ${ok ? 'yes' : `NO (${why.join(', ')})`}`,
+        `  ${f.name.padEnd(NAME_WIDTH)} ${kb(f.bytes).padStart(10)} ${`${f.importMs.toFixed(1)} ms`.padStart(9)}  ${ratio.toFixed(2)}  ${ok ? 'yes' : `NO (${why.join(', ')})`}`,
       );
       if (explain || f.bytes > MAX_BUNDLE_BYTES) {
         const metafile = built.get(f.name)?.metafile;

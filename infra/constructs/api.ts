@@ -134,9 +134,11 @@ export class Api extends Construct {
           Validations.of(added).acknowledge({
             id: 'AwsSolutions-APIG4',
             reason: `${route.method} ${route.path} is public by design: ${
-              uses.has('email') || uses.has('links')
-                ? 'readers subscribe without an account (double opt-in by email) and act on their subscription with the signed, expiring token in their link'
-                : 'reads are public, the same data the public site and feeds publish'
+              uses.has('links')
+                ? "the request is authorized by the HMAC-signed, expiring token in the reader's link, scoped to one subscriber"
+                : uses.has('email')
+                  ? 'anyone may subscribe without an account; nothing but the confirmation email is sent until the address confirms (double opt-in)'
+                  : 'reads are public, the same data the public site and feeds publish'
             }`,
           });
         }
