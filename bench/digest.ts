@@ -197,7 +197,7 @@ interface Measured {
   reads: Record<string, number>;
   topicQueries: number;
   /** Summed over concurrent work, so they may add up to more than the wall time. */
-  timing: { topicMs: number; recipientsMs: number; composeMs: number; mimeMs: number };
+  timing: { topicMs: number; recipientsMs: number; composeMs: number; mimeMs: number; ledgerMs: number };
   bytes: number;
   peakMB: number;
 }
@@ -232,7 +232,7 @@ const worker = async (endpoint: string, table: string): Promise<void> => {
   const now = Date.parse(END) + 60 * 60 * 1000;
   const queue = new LocalDigestQueue();
   const store = makeDigestStore(db, table);
-  const timing = { topicMs: 0, recipientsMs: 0, composeMs: 0, mimeMs: 0 };
+  const timing = { topicMs: 0, recipientsMs: 0, composeMs: 0, mimeMs: 0, ledgerMs: 0 };
   const timed =
     <A extends unknown[], R>(key: keyof typeof timing, fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
@@ -245,6 +245,8 @@ const worker = async (endpoint: string, table: string): Promise<void> => {
     };
   store.windowChanges = timed('topicMs', store.windowChanges.bind(store));
   store.getRecipients = timed('recipientsMs', store.getRecipients.bind(store));
+  store.claimDigest = timed('ledgerMs', store.claimDigest.bind(store));
+  store.recordCursors = timed('ledgerMs', store.recordCursors.bind(store));
   const deps: DigestDeps = {
     store,
     queue,
@@ -311,7 +313,7 @@ export const runDigest = async (args: string[]): Promise<void> => {
 
   // On disk (LevelDB) rather than in memory: loads and reads much faster at this size.
   const dir = mkdtempSync(join(tmpdir(), 'tidings-digest-bench-'));
-  const dynamo = await startDynalite(dir);
+  const dynamo = await startDynalite(process.env.BENCH_DIGEST_MEMORY ? undefined : dir);
   const table = 'tidings-bench';
   try {
     const db = createDocumentClient({ endpoint: dynamo.endpoint });
@@ -342,7 +344,7 @@ export const runDigest = async (args: string[]): Promise<void> => {
     );
     const t = m.timing;
     console.log(
-      `digest: time in change reads ${(t.topicMs / 1000).toFixed(1)} s, subscriber reads ${(t.recipientsMs / 1000).toFixed(1)} s, rendering ${(t.composeMs / 1000).toFixed(1)} s, MIME ${(t.mimeMs / 1000).toFixed(1)} s (summed over concurrent work)`,
+      `digest: time in change reads ${(t.topicMs / 1000).toFixed(1)} s, subscriber reads ${(t.recipientsMs / 1000).toFixed(1)} s, rendering ${(t.composeMs / 1000).toFixed(1)} s, MIME ${(t.mimeMs / 1000).toFixed(1)} s, ledger and cursor writes ${(t.ledgerMs / 1000).toFixed(1)} s (summed over concurrent work)`,
     );
     console.log(`digest: peak memory ${m.peakMB.toFixed(0)} MB (target <= 512)`);
     const path = writeResult('digest', {

@@ -1,4 +1,5 @@
 import { runBundles } from './bundles.js';
+import { runDigest } from './digest.js';
 import { runFanout } from './fanout.js';
 import { runIngest } from './ingest.js';
 import { runPublish } from './publish.js';
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   fanout: runFanout,
   publish: runPublish,
   bundles: runBundles,
+  digest: runDigest,
 };
 
 const [name, ...args] = process.argv.slice(2);

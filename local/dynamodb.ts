@@ -83,7 +83,7 @@ export const ensureTable = async (db: DynamoDBDocumentClient, tableName: string)
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection },
       })),
     }),
   );

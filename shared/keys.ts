@@ -7,11 +7,14 @@ export const TABLE = {
   sortKey: 'SK',
   ttlAttribute: 'expiresAt',
   /** Latest events overall, written sharded so no partition takes every new event. */
-  latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
   /** Events of one day. */
-  dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
-  /** Sparse: confirmed subscribers by cadence, the people a digest run goes to. */
-  digestIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+  dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
+  /**
+   * Sparse: confirmed subscribers by cadence, the people a digest run goes to. Keys only: the
+   * planner needs ids (the sort key), and no other change to a subscriber rewrites the index.
+   */
+  digestIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
 } as const;
 
 /** Every secondary index of the table, in the order the table declares them. */
@@ -88,6 +91,16 @@ export const subscriberKey = (subscriberId: string): Key => ({
 export const suppressionKey = (subscriberId: string): Key => ({
   PK: `SUBSCRIBER#${subscriberId}`,
   SK: 'SUPPRESSED',
+});
+
+/**
+ * Where the digest job keeps a subscriber's cursor (the end of their last digest window) and a
+ * note of the last digest sent: an item of its own, so the job writes cursors in batches and never
+ * races the subscriber's own changes. Until the first digest, the subscriber item's cursor holds.
+ */
+export const digestCursorKey = (subscriberId: string): Key => ({
+  PK: `SUBSCRIBER#${subscriberId}`,
+  SK: 'DIGEST_CURSOR',
 });
 
 /** Confirmed subscribers of one cadence on the change index, spread over shards. */

@@ -1,12 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TopicChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
@@ -14,6 +13,7 @@ import { CADENCES, type Cadence, type Subscriber, type TopicRef } from '../domai
 import {
   CHANGE_LOG_SHARDS,
   changeLogPartition,
+  digestCursorKey,
   digestPartition,
   eventKey,
   ledgerKey,
@@ -64,10 +64,16 @@ export interface DigestStore {
   /** Gives a claim up after a failed send, so a retry can claim it at once. */
   releaseDigest(claim: DigestClaim): Promise<void>;
   /**
-   * Moves a subscriber's cursor from `from` to `to` (recording the digest sent, if one was);
-   * false if it had moved already. Once it has moved, that window is never due again.
+   * Records where subscribers' next digests start (and the digest just sent, if one was), in
+   * batches. Once a cursor has moved past a window, that window is never due again.
    */
-  advanceCursor(subscriberId: string, from: string, to: string, sent?: LastDigest): Promise<boolean>;
+  recordCursors(moves: readonly CursorMove[]): Promise<void>;
+}
+
+export interface CursorMove {
+  subscriberId: string;
+  cursor: string;
+  sent?: LastDigest;
 }
 
 export interface DigestClaim {
@@ -81,6 +87,7 @@ export interface DigestClaim {
 }
 
 const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Ledger items outlive any retry and any cursor question by far, then expire (TTL). */
 const LEDGER_TTL_SECONDS = 180 * 24 * 60 * 60;
@@ -168,7 +175,11 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
           Limit: limit,
         }),
       );
-      const ids = (out.Items ?? []).flatMap((item) => (typeof item.id === 'string' ? [item.id] : []));
+      // Keys only: the subscriber's id is the index's sort key.
+      const ids = (out.Items ?? []).flatMap((item) => {
+        const id = item[index.sortKey];
+        return typeof id === 'string' ? [id] : [];
+      });
       const next = encodeKey(out.LastEvaluatedKey);
       return next ? { ids, next } : { ids };
     },
@@ -176,20 +187,29 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
     async getRecipients(ids) {
       const subscribers = new Map<string, Subscriber>();
       const suppressed = new Set<string>();
+      const cursors = new Map<string, string>();
       const keys: Item[] = [...new Set(ids)].flatMap((id) => [
         { ...subscriberKey(id) },
         { ...suppressionKey(id) },
+        { ...digestCursorKey(id) },
       ]);
       for (const item of await batchGet(keys, true)) {
-        if (item.SK === suppressionKey('').SK) {
-          suppressed.add(String(item.PK).slice('SUBSCRIBER#'.length));
-          continue;
+        const id = String(item.PK).slice('SUBSCRIBER#'.length);
+        if (item.SK === suppressionKey('').SK) suppressed.add(id);
+        else if (item.SK === digestCursorKey('').SK) {
+          if (typeof item.cursor === 'string') cursors.set(id, item.cursor);
+        } else {
+          const subscriber = subscriberFromItem(item);
+          if (subscriber) subscribers.set(subscriber.id, subscriber);
         }
-        const subscriber = subscriberFromItem(item);
-        if (subscriber) subscribers.set(subscriber.id, subscriber);
       }
       return new Map(
-        [...subscribers].map(([id, subscriber]) => [id, { subscriber, suppressed: suppressed.has(id) }]),
+        [...subscribers].map(([id, subscriber]) => {
+          // The job's own cursor once it has sent (or passed) a digest; the first confirmation's before.
+          const cursor = cursors.get(id) ?? subscriber.cursor;
+          const current = cursor ? { ...subscriber, cursor } : subscriber;
+          return [id, { subscriber: current, suppressed: suppressed.has(id) }];
+        }),
       );
     },
 
@@ -288,22 +308,24 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
       }
     },
 
-    async advanceCursor(subscriberId, from, to, sent) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: subscriberKey(subscriberId),
-            UpdateExpression: sent ? 'SET #cursor = :to, lastDigest = :sent' : 'SET #cursor = :to',
-            ConditionExpression: '#cursor = :from OR (attribute_not_exists(#cursor) AND confirmedAt = :from)',
-            ExpressionAttributeNames: { '#cursor': 'cursor' },
-            ExpressionAttributeValues: { ':from': from, ':to': to, ...(sent ? { ':sent': sent } : {}) },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
+    async recordCursors(moves) {
+      const items = moves.map((move) => ({
+        PutRequest: {
+          Item: {
+            ...digestCursorKey(move.subscriberId),
+            type: 'digestCursor',
+            cursor: move.cursor,
+            ...(move.sent ? { lastDigest: move.sent } : {}),
+          },
+        },
+      }));
+      for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+        let pending = items.slice(i, i + BATCH_WRITE_MAX);
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+          const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+          pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+        }
       }
     },
   };

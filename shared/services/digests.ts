@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DigestRecipient, DigestStore } from '../adapters/digest-store.js';
+import type { CursorMove, DigestRecipient, DigestStore } from '../adapters/digest-store.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../adapters/mailer.js';
 import {
   buildDigest,
@@ -282,6 +282,9 @@ const limiterFor = (deps: DigestDeps): RateLimiter => {
 
 type Outcome = 'sent' | 'empty' | 'duplicate' | 'skipped' | 'failed';
 
+/** Cursor moves written per BatchWriteItem. */
+const CURSOR_FLUSH = 25;
+
 const sendWithRetry = async (
   deps: DigestDeps,
   email: OutgoingEmail,
@@ -309,6 +312,7 @@ const digestOne = async (
   end: string,
   changes: WindowChanges,
   report: DigestReport,
+  moveCursor: (move: CursorMove) => void,
 ): Promise<Outcome> => {
   const tuning = tuningOf(deps);
   const window = digestWindow(subscriber, cadence, end);
@@ -317,7 +321,7 @@ const digestOne = async (
   const byTopic = await changes.load(window.start, end, cadence);
   const digest = buildDigest(subscriber, cadence, window, (slug) => byTopic.get(slug) ?? []);
   if (digest.total === 0) {
-    await deps.store.advanceCursor(subscriber.id, cursor, end);
+    moveCursor({ subscriberId: subscriber.id, cursor: end });
     return 'empty';
   }
   const now = deps.now();
@@ -345,14 +349,19 @@ const digestOne = async (
     await deps.store.releaseDigest(claim);
     return 'failed';
   }
-  // Moving the cursor ends the window for good. A run that dies between the send and this
-  // write is the one case where a digest can go out twice (after the lease, to the same window).
-  await deps.store.advanceCursor(subscriber.id, cursor, end, {
-    windowStart: window.start,
-    windowEnd: end,
-    messageId,
-    events: digest.shown,
-    sentAt: new Date(deps.now()).toISOString(),
+  // Moving the cursor ends the window for good. A run that dies between the send and the
+  // cursor's write is the one case where a digest can go out twice (after the lease, to the same
+  // window); cursors are written every CURSOR_FLUSH digests to keep that gap to seconds.
+  moveCursor({
+    subscriberId: subscriber.id,
+    cursor: end,
+    sent: {
+      windowStart: window.start,
+      windowEnd: end,
+      messageId,
+      events: digest.shown,
+      sentAt: new Date(deps.now()).toISOString(),
+    },
   });
   return 'sent';
 };
@@ -385,6 +394,18 @@ const send = async (
   await prefetch(message, recipients, changes);
   const queue = [...message.subscribers];
   const handOn: string[] = [];
+  // Cursor moves are written in batches (one BatchWriteItem per 25), not one write per digest.
+  let moves: CursorMove[] = [];
+  const writes: Promise<void>[] = [];
+  const flush = () => {
+    if (moves.length === 0) return;
+    writes.push(deps.store.recordCursors(moves));
+    moves = [];
+  };
+  const moveCursor = (move: CursorMove) => {
+    moves.push(move);
+    if (moves.length >= CURSOR_FLUSH) flush();
+  };
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       if (timeLeft(deps) < tuning.reserveMs) {
@@ -403,7 +424,15 @@ const send = async (
         report.skipped++;
         continue;
       }
-      const outcome = await digestOne(deps, subscriber, message.cadence, message.end, changes, report);
+      const outcome = await digestOne(
+        deps,
+        subscriber,
+        message.cadence,
+        message.end,
+        changes,
+        report,
+        moveCursor,
+      );
       if (outcome === 'sent') report.sent++;
       else if (outcome === 'empty') report.empty++;
       else if (outcome === 'duplicate') report.duplicates++;
@@ -412,6 +441,8 @@ const send = async (
     }
   };
   await Promise.all(Array.from({ length: tuning.concurrency }, worker));
+  flush();
+  await Promise.all(writes);
   if (handOn.length > 0) await deps.queue.send([{ ...message, subscribers: handOn }]);
   return report;
 };

@@ -65,7 +65,7 @@ const confirmedFrom = (record: SubscriberRecord, at = '2026-03-01T10:05:00.000Z'
 const rawItem = async (id: string) =>
   (await table.db.send(new GetCommand({ TableName: table.tableName, Key: subscriberKey(id) }))).Item;
 
-/** The subscriber ids on one digest partition of the change index. */
+/** The subscriber ids on one partition of the digest index. */
 const onIndex = async (cadence: string, id: string): Promise<string[]> => {
   const out = await table.db.send(
     new QueryCommand({
@@ -76,7 +76,8 @@ const onIndex = async (cadence: string, id: string): Promise<string[]> => {
       ExpressionAttributeValues: { ':pk': digestPartition(cadence, digestShardOf(id)) },
     }),
   );
-  return (out.Items ?? []).map((item) => String(item.id));
+  // The index keeps keys only: the subscriber's id is its sort key.
+  return (out.Items ?? []).map((item) => String(item[TABLE.digestIndex.sortKey]));
 };
 
 describe('the subscription store', () => {

@@ -7,7 +7,7 @@ import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../../../
 import type { Digest } from '../../../shared/domain/digest.js';
 import { type NewsEvent, tombstoneOf } from '../../../shared/domain/event.js';
 import type { Subscriber } from '../../../shared/domain/subscription.js';
-import { subscriberKey } from '../../../shared/keys.js';
+import { digestCursorKey } from '../../../shared/keys.js';
 import {
   type DigestDeps,
   type DigestTuning,
@@ -330,7 +330,7 @@ describe('never twice, nothing lost', () => {
     expect(sent.map((x) => x.to)).toEqual([subscriber.email]);
     expect(await cursorOf(subscriber.id)).toBe(END);
     const item = await table.db.send(
-      new GetCommand({ TableName: tableName, Key: subscriberKey(subscriber.id) }),
+      new GetCommand({ TableName: tableName, Key: digestCursorKey(subscriber.id) }),
     );
     expect(item.Item?.lastDigest).toMatchObject({ windowEnd: END, messageId: 'm-1', events: 3 });
   });
