@@ -3,13 +3,16 @@
  * (5 topics each, by Zipf-like popularity) over a 100,000-event corpus on 2,000 tags, against
  * dynalite. Prints digests composed per second, DynamoDB reads per digest and peak memory.
  *
- * Setup (loading the corpus and the subscribers) is not measured. The run itself happens in a
- * child process (this file, `--worker <endpoint> <table>`), so its peak memory is its own: it plans
- * every shard, reads the subscribers, reads each topic's changes, renders every digest (HTML and
- * text, signed links) and composes each MIME message, which a discarding mailer then drops.
+ * Setup (loading the corpus and the subscribers) is not measured. The run is the job as deployed:
+ * a planning process (the schedule's function, planning every shard) and then BENCH_DIGEST_WORKERS
+ * (default 2, the digest queue's default concurrency) sending processes, each handling its share
+ * of the batches as one SQS consumer would: reading subscribers and the window's changes, claiming
+ * the ledger, rendering every digest (HTML and text, signed links), composing each MIME message
+ * (which a discarding mailer then drops) and moving cursors. Peak memory is the largest process's.
+ * BENCH_DIGEST_EVENTS shrinks the corpus for a quick look; BENCH_DIGEST_MEMORY=1 keeps dynalite in memory.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -27,7 +30,15 @@ import { tagSlug } from '../shared/domain/slug.js';
 import type { TopicRef } from '../shared/domain/subscription.js';
 import { changeLogKey, digestPartition, digestShardOf, subscriberKey, TABLE } from '../shared/keys.js';
 import { digestComposer } from '../shared/services/digest-email.js';
-import { type DigestDeps, handleDigestMessage, startDigestRun } from '../shared/services/digests.js';
+import {
+  addReports,
+  type DigestDeps,
+  type DigestMessage,
+  type DigestReport,
+  emptyDigestReport,
+  handleDigestMessage,
+  startDigestRun,
+} from '../shared/services/digests.js';
 import { writeResult } from './results.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -190,6 +201,9 @@ const load = async (endpoint: string, table: string, items: Record<string, unkno
 };
 
 interface Measured {
+  /** Wall-clock bounds of the measured work, epoch milliseconds (comparable across processes). */
+  startedAt: number;
+  endedAt: number;
   digests: number;
   empty: number;
   failed: number;
@@ -202,8 +216,17 @@ interface Measured {
   peakMB: number;
 }
 
-/** `--worker <endpoint> <table>`: one weekly digest run, measured. */
-const worker = async (endpoint: string, table: string): Promise<void> => {
+/**
+ * `--worker <endpoint> <table> <file>`: one process of the digest job, measured. With `plan` as
+ * its mode it starts the weekly run and plans every shard, writing the batches it would enqueue to
+ * `<file>`; with `send` it handles the batches in `<file>`, as one SQS consumer would.
+ */
+const worker = async (
+  mode: 'plan' | 'send',
+  endpoint: string,
+  table: string,
+  file: string,
+): Promise<void> => {
   const db = createDocumentClient({ endpoint });
   const reads: Record<string, number> = {};
   let topicQueries = 0;
@@ -264,11 +287,30 @@ const worker = async (endpoint: string, table: string): Promise<void> => {
     sendRate: 0,
     now: () => now,
   };
+  const startedAt = Date.now();
   const started = performance.now();
-  await startDigestRun(deps, 'weekly');
-  const report = await queue.drain((message) => handleDigestMessage(deps, message), 2);
+  let report: DigestReport;
+  if (mode === 'plan') {
+    // Planning only: the batches it enqueues are kept for the senders instead of handled here.
+    const batches: DigestMessage[] = [];
+    const planning = {
+      ...deps,
+      queue: { send: async (messages: readonly DigestMessage[]) => void batches.push(...messages) },
+    };
+    await startDigestRun(planning, 'weekly');
+    report = emptyDigestReport();
+    while (batches[0]?.kind === 'plan') {
+      report = addReports(report, await handleDigestMessage(planning, batches.shift() as DigestMessage));
+    }
+    writeFileSync(file, JSON.stringify(batches));
+  } else {
+    await queue.send(JSON.parse(readFileSync(file, 'utf8')) as DigestMessage[]);
+    report = await queue.drain((message) => handleDigestMessage(deps, message), 2);
+  }
   const seconds = (performance.now() - started) / 1000;
   const measured: Measured = {
+    startedAt,
+    endedAt: Date.now(),
     digests: report.sent,
     empty: report.empty,
     failed: report.failed,
@@ -283,17 +325,21 @@ const worker = async (endpoint: string, table: string): Promise<void> => {
   db.destroy();
 };
 
-const runWorker = (endpoint: string, table: string): Promise<Measured> =>
+const runWorker = (mode: 'plan' | 'send', endpoint: string, table: string, file: string): Promise<Measured> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', endpoint, table], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', SELF, '--worker', mode, endpoint, table, file],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          POWERTOOLS_LOG_LEVEL: 'ERROR',
+        },
       },
-    });
+    );
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -329,7 +375,48 @@ export const runDigest = async (args: string[]): Promise<void> => {
     await load(dynamo.endpoint, table, [...corpus.entries, ...people]);
     console.log(`digest: setup ${((performance.now() - setup) / 1000).toFixed(1)} s (not measured)`);
 
-    const m = await runWorker(dynamo.endpoint, table);
+    // The job as deployed: the schedule plans, then WORKERS consumers of the queue send at once
+    // (the digest queue's default concurrency is 2). Each is a process of its own, as each
+    // Lambda container is; peak memory is the largest of them.
+    const workers = Number(process.env.BENCH_DIGEST_WORKERS ?? 2);
+    const planFile = join(dir, 'batches.json');
+    const planned = await runWorker('plan', dynamo.endpoint, table, planFile);
+    const batches = JSON.parse(readFileSync(planFile, 'utf8')) as DigestMessage[];
+    const shares = Array.from({ length: workers }, (_, w) => batches.filter((_, i) => i % workers === w));
+    const sent = await Promise.all(
+      shares.map((share, w) => {
+        const file = join(dir, `share-${w}.json`);
+        writeFileSync(file, JSON.stringify(share));
+        return runWorker('send', dynamo.endpoint, table, file);
+      }),
+    );
+    const all = [planned, ...sent];
+    const sum = (f: (x: Measured) => number) => all.reduce((total, x) => total + f(x), 0);
+    const reads: Record<string, number> = {};
+    for (const x of all)
+      for (const [name, n] of Object.entries(x.reads)) reads[name] = (reads[name] ?? 0) + n;
+    const m = {
+      digests: sum((x) => x.digests),
+      empty: sum((x) => x.empty),
+      failed: sum((x) => x.failed),
+      seconds:
+        planned.seconds +
+        (Math.max(...sent.map((x) => x.endedAt)) - Math.min(...sent.map((x) => x.startedAt))) / 1000,
+      reads,
+      topicQueries: sum((x) => x.topicQueries),
+      bytes: sum((x) => x.bytes),
+      peakMB: Math.max(...all.map((x) => x.peakMB)),
+      timing: {
+        topicMs: sum((x) => x.timing.topicMs),
+        recipientsMs: sum((x) => x.timing.recipientsMs),
+        composeMs: sum((x) => x.timing.composeMs),
+        mimeMs: sum((x) => x.timing.mimeMs),
+        ledgerMs: sum((x) => x.timing.ledgerMs),
+      },
+    };
+    console.log(
+      `digest: planned ${batches.length} batches in ${planned.seconds.toFixed(2)} s; ${workers} sending workers, each its own process`,
+    );
     const digestsPerSec = m.digests / m.seconds;
     const totalReads = Object.values(m.reads).reduce((a, b) => a + b, 0);
     const readsPerDigest = totalReads / Math.max(1, m.digests);
@@ -360,11 +447,11 @@ export const runDigest = async (args: string[]): Promise<void> => {
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
-  const [, , , endpoint, table] = process.argv;
-  if (!endpoint || !table) {
-    console.error('usage: node --import tsx bench/digest.ts --worker <endpoint> <table>');
+  const [, , , mode, endpoint, table, file] = process.argv;
+  if ((mode !== 'plan' && mode !== 'send') || !endpoint || !table || !file) {
+    console.error('usage: node --import tsx bench/digest.ts --worker <plan|send> <endpoint> <table> <file>');
     process.exit(2);
   }
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  await worker(endpoint, table);
+  await worker(mode, endpoint, table, file);
 }

@@ -5,6 +5,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
+  type PutCommandInput,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TopicChange } from '../domain/digest.js';
@@ -266,8 +267,13 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
     },
 
     async claimDigest(claim) {
-      try {
-        await db.send(
+      const put = (
+        condition: Pick<
+          PutCommandInput,
+          'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+        >,
+      ) =>
+        db.send(
           new PutCommand({
             TableName: tableName,
             Item: {
@@ -279,12 +285,23 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
               windowEnd: claim.windowEnd,
               [TABLE.ttlAttribute]: Math.floor(Date.parse(claim.claimedAt) / 1000) + LEDGER_TTL_SECONDS,
             },
-            ConditionExpression:
-              'attribute_not_exists(PK) OR (#status = :claimed AND claimedAt < :staleBefore)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':claimed': 'claimed', ':staleBefore': claim.staleBefore },
+            ...condition,
           }),
         );
+      try {
+        // Nearly always the window is unclaimed: the simplest condition first.
+        await put({ ConditionExpression: 'attribute_not_exists(PK)' });
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      try {
+        // Claimed before: take it over only if that claim is stale (its run died before sending).
+        await put({
+          ConditionExpression: '#status = :claimed AND claimedAt < :staleBefore',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':claimed': 'claimed', ':staleBefore': claim.staleBefore },
+        });
         return true;
       } catch (error) {
         if (isConditionFailure(error)) return false;
