@@ -86,6 +86,18 @@ const describeChar = (s: string, pattern: RegExp): string => {
   return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 };
 
+/**
+ * Schemas are built on first use, not at import: building them costs more start-up time than the
+ * rest of a function's own code, and most functions never parse an event.
+ */
+const lazily = <T>(build: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => {
+    value ??= build();
+    return value;
+  };
+};
+
 /** Single-line plain text: NFC, trimmed, no control characters, bounded in code points. */
 const inlineText = (max: number, min = 1) =>
   z
@@ -110,45 +122,49 @@ const inlineText = (max: number, min = 1) =>
       }
     });
 
-const bodyText = z
-  .string()
-  .transform((s) => s.normalize('NFC').replace(/\r\n?/g, '\n').trim())
-  .check((ctx) => {
-    const value = ctx.value;
-    if (FORBIDDEN_BODY.test(value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `must not contain control characters other than tab and newline (found ${describeChar(value, FORBIDDEN_BODY)})`,
-      });
-    } else if (codePoints(value) > LIMITS.body) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `must be at most ${LIMITS.body} characters (got ${codePoints(value)})`,
-      });
-    }
-  });
+const bodyText = lazily(() =>
+  z
+    .string()
+    .transform((s) => s.normalize('NFC').replace(/\r\n?/g, '\n').trim())
+    .check((ctx) => {
+      const value = ctx.value;
+      if (FORBIDDEN_BODY.test(value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `must not contain control characters other than tab and newline (found ${describeChar(value, FORBIDDEN_BODY)})`,
+        });
+      } else if (codePoints(value) > LIMITS.body) {
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `must be at most ${LIMITS.body} characters (got ${codePoints(value)})`,
+        });
+      }
+    }),
+);
 
-const httpUrl = z.string().check((ctx) => {
-  const value = ctx.value;
-  const fail = (message: string): void => {
-    ctx.issues.push({ code: 'custom', input: value, message });
-  };
-  if (value.length > LIMITS.url) return fail(`must be at most ${LIMITS.url} characters`);
-  if (FORBIDDEN_INLINE.test(value) || /\s/.test(value))
-    return fail('must not contain spaces or control characters');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail('must be an absolute http or https URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return fail(`must be an absolute http or https URL (got ${url.protocol.slice(0, -1)})`);
-  }
-  if (!url.hostname) fail('must be an absolute http or https URL with a host');
-});
+const httpUrl = lazily(() =>
+  z.string().check((ctx) => {
+    const value = ctx.value;
+    const fail = (message: string): void => {
+      ctx.issues.push({ code: 'custom', input: value, message });
+    };
+    if (value.length > LIMITS.url) return fail(`must be at most ${LIMITS.url} characters`);
+    if (FORBIDDEN_INLINE.test(value) || /\s/.test(value))
+      return fail('must not contain spaces or control characters');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return fail('must be an absolute http or https URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return fail(`must be an absolute http or https URL (got ${url.protocol.slice(0, -1)})`);
+    }
+    if (!url.hostname) fail('must be an absolute http or https URL with a host');
+  }),
+);
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -166,17 +182,19 @@ export const isCalendarDate = (value: string): boolean => {
   );
 };
 
-const calendarDate = z.string().check((ctx) => {
-  if (!DATE_PATTERN.test(ctx.value)) {
-    ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be a date written YYYY-MM-DD' });
-  } else if (!isCalendarDate(ctx.value)) {
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: `must be a real calendar date (${ctx.value} does not exist)`,
-    });
-  }
-});
+const calendarDate = lazily(() =>
+  z.string().check((ctx) => {
+    if (!DATE_PATTERN.test(ctx.value)) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be a date written YYYY-MM-DD' });
+    } else if (!isCalendarDate(ctx.value)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `must be a real calendar date (${ctx.value} does not exist)`,
+      });
+    }
+  }),
+);
 
 const EVENT_ID_PATTERN = /^(\d{4})\/(\d{2})\/(\d{2})\/([a-z0-9-]+)$/;
 
@@ -192,71 +210,77 @@ export const isEventId = (value: string): boolean => {
 
 export const dateOfEventId = (id: string): string => id.slice(0, 10).replaceAll('/', '-');
 
-const eventId = z.string().check((ctx) => {
-  if (!isEventId(ctx.value)) {
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: `must be YYYY/MM/DD/<slug> with a real date and a slug of lowercase letters, digits and single hyphens, at most ${EVENT_SLUG_MAX} characters`,
-    });
-  }
-});
-
-const tagName = inlineText(LIMITS.tag).check((ctx) => {
-  if (ctx.issues.length === 0 && tagSlug(ctx.value) === '') {
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: `"${ctx.value}" has no letters or digits that can form a URL slug (use a Latin-script name)`,
-    });
-  }
-});
-
-const eventInputSchema = z
-  .strictObject({
-    id: eventId.optional(),
-    date: calendarDate,
-    headline: inlineText(LIMITS.headline),
-    body: bodyText.optional(),
-    topic: inlineText(LIMITS.topic).optional(),
-    tags: z
-      .array(tagName)
-      .max(LIMITS.tags, {
-        error: (iss) => `must have at most ${LIMITS.tags} tags (got ${(iss.input as unknown[]).length})`,
-      })
-      .optional(),
-    sources: z
-      .array(z.strictObject({ name: inlineText(LIMITS.sourceName), url: httpUrl }))
-      .max(LIMITS.sources, {
-        error: (iss) =>
-          `must have at most ${LIMITS.sources} sources (got ${(iss.input as unknown[]).length})`,
-      })
-      .optional(),
-    image: z.strictObject({ url: httpUrl, caption: inlineText(LIMITS.caption, 0).optional() }).optional(),
-  })
-  .superRefine((input, ctx) => {
-    const seen = new Map<string, number>();
-    input.tags?.forEach((name, index) => {
-      const slug = tagSlug(name);
-      const first = seen.get(slug);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tags', index],
-          message: `duplicates tags[${first}] (both have the slug "${slug}")`,
-        });
-      } else seen.set(slug, index);
-    });
-    if (input.id && dateOfEventId(input.id) !== input.date) {
-      ctx.addIssue({
+const eventId = lazily(() =>
+  z.string().check((ctx) => {
+    if (!isEventId(ctx.value)) {
+      ctx.issues.push({
         code: 'custom',
-        path: ['id'],
-        message: `must start with the event's date (${input.date.replaceAll('-', '/')}/)`,
+        input: ctx.value,
+        message: `must be YYYY/MM/DD/<slug> with a real date and a slug of lowercase letters, digits and single hyphens, at most ${EVENT_SLUG_MAX} characters`,
       });
     }
-  });
+  }),
+);
 
-const ALLOWED_FIELDS = Object.keys(eventInputSchema.shape).join(', ');
+const tagName = lazily(() =>
+  inlineText(LIMITS.tag).check((ctx) => {
+    if (ctx.issues.length === 0 && tagSlug(ctx.value) === '') {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `"${ctx.value}" has no letters or digits that can form a URL slug (use a Latin-script name)`,
+      });
+    }
+  }),
+);
+
+const eventInputSchema = lazily(() =>
+  z
+    .strictObject({
+      id: eventId().optional(),
+      date: calendarDate(),
+      headline: inlineText(LIMITS.headline),
+      body: bodyText().optional(),
+      topic: inlineText(LIMITS.topic).optional(),
+      tags: z
+        .array(tagName())
+        .max(LIMITS.tags, {
+          error: (iss) => `must have at most ${LIMITS.tags} tags (got ${(iss.input as unknown[]).length})`,
+        })
+        .optional(),
+      sources: z
+        .array(z.strictObject({ name: inlineText(LIMITS.sourceName), url: httpUrl() }))
+        .max(LIMITS.sources, {
+          error: (iss) =>
+            `must have at most ${LIMITS.sources} sources (got ${(iss.input as unknown[]).length})`,
+        })
+        .optional(),
+      image: z.strictObject({ url: httpUrl(), caption: inlineText(LIMITS.caption, 0).optional() }).optional(),
+    })
+    .superRefine((input, ctx) => {
+      const seen = new Map<string, number>();
+      input.tags?.forEach((name, index) => {
+        const slug = tagSlug(name);
+        const first = seen.get(slug);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tags', index],
+            message: `duplicates tags[${first}] (both have the slug "${slug}")`,
+          });
+        } else seen.set(slug, index);
+      });
+      if (input.id && dateOfEventId(input.id) !== input.date) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['id'],
+          message: `must start with the event's date (${input.date.replaceAll('-', '/')}/)`,
+        });
+      }
+    }),
+);
+
+const ALLOWED_FIELDS = lazily(() => Object.keys(eventInputSchema().shape).join(', '));
 
 /** `tags[3].name` from zod's path array. */
 export const formatPath = (path: readonly PropertyKey[]): string =>
@@ -280,7 +304,7 @@ export const toIssues = (
   error: z.ZodError,
   input: unknown,
   prefix: readonly PropertyKey[] = [],
-  allowed: string = ALLOWED_FIELDS,
+  allowed: string = ALLOWED_FIELDS(),
 ): Issue[] =>
   error.issues.flatMap((issue): Issue[] => {
     const path = [...prefix, ...issue.path];
@@ -330,7 +354,7 @@ export const parseEventDraft = (input: unknown, prefix: readonly PropertyKey[] =
       issues: [{ path: formatPath(prefix), rule: `must be a JSON object (got ${typeName(input)})` }],
     };
   }
-  const parsed = eventInputSchema.safeParse(input);
+  const parsed = eventInputSchema().safeParse(input);
   if (!parsed.success) return { ok: false, issues: toIssues(parsed.error, input, prefix) };
   const value = parsed.data;
   const draft: EventDraft = {
