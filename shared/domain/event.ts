@@ -122,7 +122,7 @@ const inlineText = (max: number, min = 1) =>
       }
     });
 
-const bodyText = lazily(() =>
+const bodyText = /* @__PURE__ */ lazily(() =>
   z
     .string()
     .transform((s) => s.normalize('NFC').replace(/\r\n?/g, '\n').trim())
@@ -144,7 +144,7 @@ const bodyText = lazily(() =>
     }),
 );
 
-const httpUrl = lazily(() =>
+const httpUrl = /* @__PURE__ */ lazily(() =>
   z.string().check((ctx) => {
     const value = ctx.value;
     const fail = (message: string): void => {
@@ -182,7 +182,7 @@ export const isCalendarDate = (value: string): boolean => {
   );
 };
 
-const calendarDate = lazily(() =>
+const calendarDate = /* @__PURE__ */ lazily(() =>
   z.string().check((ctx) => {
     if (!DATE_PATTERN.test(ctx.value)) {
       ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be a date written YYYY-MM-DD' });
@@ -210,7 +210,7 @@ export const isEventId = (value: string): boolean => {
 
 export const dateOfEventId = (id: string): string => id.slice(0, 10).replaceAll('/', '-');
 
-const eventId = lazily(() =>
+const eventId = /* @__PURE__ */ lazily(() =>
   z.string().check((ctx) => {
     if (!isEventId(ctx.value)) {
       ctx.issues.push({
@@ -222,7 +222,7 @@ const eventId = lazily(() =>
   }),
 );
 
-const tagName = lazily(() =>
+const tagName = /* @__PURE__ */ lazily(() =>
   inlineText(LIMITS.tag).check((ctx) => {
     if (ctx.issues.length === 0 && tagSlug(ctx.value) === '') {
       ctx.issues.push({
@@ -234,7 +234,7 @@ const tagName = lazily(() =>
   }),
 );
 
-const eventInputSchema = lazily(() =>
+const eventInputSchema = /* @__PURE__ */ lazily(() =>
   z
     .strictObject({
       id: eventId().optional(),
@@ -280,7 +280,7 @@ const eventInputSchema = lazily(() =>
     }),
 );
 
-const ALLOWED_FIELDS = lazily(() => Object.keys(eventInputSchema().shape).join(', '));
+const ALLOWED_FIELDS = /* @__PURE__ */ lazily(() => Object.keys(eventInputSchema().shape).join(', '));
 
 /** `tags[3].name` from zod's path array. */
 export const formatPath = (path: readonly PropertyKey[]): string =>
