@@ -65,9 +65,9 @@ export class Digests extends Construct {
       name: 'plan-digests',
       environment: schedule,
       logRetention: props.logRetention,
-      timeout: Duration.minutes(15),
+      // It enqueues one planning message per shard; send-digests pages through the subscribers.
+      timeout: Duration.minutes(1),
     });
-    // Only enqueues one planning message per shard: send-digests finds the subscribers.
     this.queue.grantSendMessages(this.planner);
 
     this.sender = new TidingsFunction(this, 'SendDigests', {

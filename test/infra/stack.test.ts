@@ -399,7 +399,7 @@ describe('digests', () => {
   it('work through a queue whose visibility covers six sender timeouts, with a dead-letter queue after five tries', () => {
     const timeout = functionNamed('send-digests')[1].Properties.Timeout as number;
     expect(timeout).toBe(300);
-    expect(functionNamed('plan-digests')[1].Properties.Timeout).toBe(900);
+    expect(functionNamed('plan-digests')[1].Properties.Timeout).toBe(60);
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: timeout * 6,
       RedrivePolicy: {
