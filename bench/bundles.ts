@@ -12,9 +12,13 @@ import { writeResult } from './results.js';
 export const MAX_BUNDLE_BYTES = 600 * 1024;
 /** A function's module import may take at most this much longer than the reference's. */
 export const MAX_IMPORT_RATIO = 1.5;
+/**
+ * The issue's reference: a bundle holding only the DynamoDB document client, built the usual way
+ * (the SDK's full default credential chain, about 340 KB).
+ */
 const REFERENCE = 'reference: DynamoDB document client only';
-/** The same reference with the SDK's full default credential chain: what the shim saves, for context. */
-const REFERENCE_FULL_CHAIN = 'reference with the SDK credential chain';
+/** The same bundle with the functions' credentials shim: what the shim saves, for context. */
+const REFERENCE_SHIMMED = 'reference with the credentials shim';
 const RUNS = 9;
 const NAME_WIDTH = 42;
 
@@ -121,11 +125,11 @@ export const runBundles = async (args: string[]): Promise<void> => {
       .sort();
     const referenceDir = join(dir, 'reference');
     mkdirSync(referenceDir);
-    const reference = (await bundle({ contents: REFERENCE_SOURCE }, referenceDir)).file;
-    const fullChainDir = join(dir, 'reference-full-chain');
-    mkdirSync(fullChainDir);
-    const fullChain = (await bundle({ contents: REFERENCE_SOURCE }, fullChainDir, { credentialsShim: false }))
+    const reference = (await bundle({ contents: REFERENCE_SOURCE }, referenceDir, { credentialsShim: false }))
       .file;
+    const shimmedDir = join(dir, 'reference-shimmed');
+    mkdirSync(shimmedDir);
+    const shimmed = (await bundle({ contents: REFERENCE_SOURCE }, shimmedDir)).file;
 
     const built = new Map<string, { file: string; metafile: Metafile }>();
     for (const name of names) {
@@ -137,13 +141,13 @@ export const runBundles = async (args: string[]): Promise<void> => {
     // Interleaved: each round imports the reference, then every function, so drift hits all alike.
     const times = new Map<string, number[]>([
       [REFERENCE, []],
-      [REFERENCE_FULL_CHAIN, []],
+      [REFERENCE_SHIMMED, []],
       ...names.map((n) => [n, []] as [string, number[]]),
     ]);
     importOnce(reference); // warms the file cache, not counted
     for (let round = 0; round < RUNS; round++) {
       times.get(REFERENCE)?.push(importOnce(reference));
-      times.get(REFERENCE_FULL_CHAIN)?.push(importOnce(fullChain));
+      times.get(REFERENCE_SHIMMED)?.push(importOnce(shimmed));
       for (const name of names) {
         const file = built.get(name)?.file;
         if (file) times.get(name)?.push(importOnce(file));
@@ -164,12 +168,12 @@ export const runBundles = async (args: string[]): Promise<void> => {
     console.log(
       `  ${'function'.padEnd(NAME_WIDTH)} ${'size'.padStart(10)} ${'import'.padStart(9)}  ×ref  within`,
     );
-    const fullChainMs = fastest(times.get(REFERENCE_FULL_CHAIN) ?? []);
+    const shimmedMs = fastest(times.get(REFERENCE_SHIMMED) ?? []);
     console.log(
       `  ${REFERENCE.padEnd(NAME_WIDTH)} ${kb(referenceBytes).padStart(10)} ${`${referenceImportMs.toFixed(1)} ms`.padStart(9)}  1.00`,
     );
     console.log(
-      `  ${REFERENCE_FULL_CHAIN.padEnd(NAME_WIDTH)} ${kb(statSync(fullChain).size).padStart(10)} ${`${fullChainMs.toFixed(1)} ms`.padStart(9)}  ${(fullChainMs / referenceImportMs).toFixed(2)}  (not deployed; for comparison)`,
+      `  ${REFERENCE_SHIMMED.padEnd(NAME_WIDTH)} ${kb(statSync(shimmed).size).padStart(10)} ${`${shimmedMs.toFixed(1)} ms`.padStart(9)}  ${(shimmedMs / referenceImportMs).toFixed(2)}  (for comparison: every function is built with the shim)`,
     );
     let failures = 0;
     for (const f of figures) {
