@@ -1,7 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -10,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { TopicChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
-import { CADENCES, type Cadence, type Subscriber, type TopicRef } from '../domain/subscription.js';
+import type { Cadence, Subscriber } from '../domain/subscription.js';
 import {
   CHANGE_LOG_SHARDS,
   changeLogPartition,
@@ -22,9 +19,10 @@ import {
   suppressionKey,
   TABLE,
 } from '../keys.js';
+import { logger } from '../logger.js';
 import { fromEventItem } from './event-store.js';
-
-type Item = Record<string, unknown>;
+import { batchGetAll, batchPutAll, type Item, isConditionFailure } from './items.js';
+import { fromSubscriberItem } from './subscription-store.js';
 
 /** A subscriber as the digest job sees it: the record, and whether the address is suppressed. */
 export interface DigestRecipient {
@@ -87,46 +85,18 @@ export interface DigestClaim {
   staleBefore: string;
 }
 
-const BATCH_GET_MAX = 100;
-const BATCH_WRITE_MAX = 25;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Ledger items outlive any retry and any cursor question by far, then expire (TTL). */
 const LEDGER_TTL_SECONDS = 180 * 24 * 60 * 60;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
-
-const topicsOf = (value: unknown): TopicRef[] =>
-  Array.isArray(value)
-    ? value.flatMap((t) =>
-        t && typeof t === 'object' && typeof t.slug === 'string' && typeof t.name === 'string'
-          ? [{ slug: t.slug, name: t.name }]
-          : [],
-      )
-    : [];
-
-const optional = (item: Item, name: string): string | undefined =>
-  typeof item[name] === 'string' ? (item[name] as string) : undefined;
-
-/** Reads a subscriber item defensively: a malformed one is treated as not subscribed. */
-export const subscriberFromItem = (item: Item): Subscriber | undefined => {
-  const { id, email, cadence, status, createdAt } = item;
-  if (typeof id !== 'string' || typeof email !== 'string' || typeof createdAt !== 'string') return undefined;
-  if (!CADENCES.includes(cadence as Cadence)) return undefined;
-  if (status !== 'pending' && status !== 'confirmed' && status !== 'unsubscribed') return undefined;
-  const confirmedAt = optional(item, 'confirmedAt');
-  const cursor = optional(item, 'cursor');
-  return {
-    id,
-    email,
-    topics: topicsOf(item.topics),
-    cadence: cadence as Cadence,
-    status,
-    createdAt,
-    ...(confirmedAt !== undefined ? { confirmedAt } : {}),
-    ...(cursor !== undefined ? { cursor } : {}),
-    tokenVersion: typeof item.tokenVersion === 'number' ? item.tokenVersion : 0,
-  };
+/** Reads a subscriber item; a malformed one counts as not subscribed (and is logged). */
+const subscriberOf = (item: Item): Subscriber | undefined => {
+  try {
+    return fromSubscriberItem(item);
+  } catch (error) {
+    logger.warn('unreadable subscriber item skipped', { key: String(item.PK), error: error as Error });
+    return undefined;
+  }
 };
 
 const encodeKey = (key: Item | undefined): string | undefined =>
@@ -136,23 +106,7 @@ const decodeKey = (key: string | undefined): Item | undefined =>
 
 export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): DigestStore => {
   const index = TABLE.digestIndex;
-  const batchGet = async (keys: Item[], consistent: boolean): Promise<Item[]> => {
-    const found: Item[] = [];
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-      let pending: Item[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const out = await db.send(
-          new BatchGetCommand({
-            RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } },
-          }),
-        );
-        found.push(...(out.Responses?.[tableName] ?? []));
-        pending = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
-      }
-    }
-    return found;
-  };
+  const batchGet = (keys: Item[], consistent: boolean) => batchGetAll(db, tableName, keys, consistent);
   const readEvents = async (ids: string[]) => {
     const items = await batchGet(
       ids.map((id) => ({ ...eventKey(id) })),
@@ -200,7 +154,7 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
         else if (item.SK === digestCursorKey('').SK) {
           if (typeof item.cursor === 'string') cursors.set(id, item.cursor);
         } else {
-          const subscriber = subscriberFromItem(item);
+          const subscriber = subscriberOf(item);
           if (subscriber) subscribers.set(subscriber.id, subscriber);
         }
       }
@@ -326,24 +280,16 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
     },
 
     async recordCursors(moves) {
-      const items = moves.map((move) => ({
-        PutRequest: {
-          Item: {
-            ...digestCursorKey(move.subscriberId),
-            type: 'digestCursor',
-            cursor: move.cursor,
-            ...(move.sent ? { lastDigest: move.sent } : {}),
-          },
-        },
-      }));
-      for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
-        let pending = items.slice(i, i + BATCH_WRITE_MAX);
-        for (let attempt = 0; pending.length > 0; attempt++) {
-          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-          const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-          pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
-        }
-      }
+      await batchPutAll(
+        db,
+        tableName,
+        moves.map((move) => ({
+          ...digestCursorKey(move.subscriberId),
+          type: 'digestCursor',
+          cursor: move.cursor,
+          ...(move.sent ? { lastDigest: move.sent } : {}),
+        })),
+      );
     },
   };
 };

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -19,6 +18,7 @@ import {
   TAGS_PARTITION,
   tagKey,
 } from '../keys.js';
+import { type Item, isConditionFailure, num, optStr, str } from './items.js';
 
 export type SuppressionReason = 'bounce' | 'complaint';
 
@@ -60,23 +60,6 @@ export interface SubscriptionStore {
 const IS_ABSENT = 'attribute_not_exists(PK)';
 const AT_REVISION = 'revision = :expected';
 const EXISTS = 'attribute_exists(PK)';
-
-const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
-
-type Item = Record<string, unknown>;
-
-const str = (item: Item, key: string): string => {
-  const value = item[key];
-  if (typeof value !== 'string') throw new TypeError(`stored item ${String(item.PK)} has no string ${key}`);
-  return value;
-};
-const optStr = (item: Item, key: string): string | undefined =>
-  typeof item[key] === 'string' ? (item[key] as string) : undefined;
-const num = (item: Item, key: string): number => {
-  const value = item[key];
-  if (typeof value !== 'number') throw new TypeError(`stored item ${String(item.PK)} has no number ${key}`);
-  return value;
-};
 
 const STATUSES = ['pending', 'confirmed', 'unsubscribed'] as const;
 

@@ -1,3 +1,5 @@
+import type { NewsEvent } from '../../shared/domain/event.js';
+
 /** A valid event body as a publisher would post it; override any field. */
 export const makeEventInput = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   date: '2016-11-16',
@@ -22,3 +24,17 @@ export const makeEventInputs = (n: number, tagPool = 10): Record<string, unknown
       tags: [`Tag ${i % tagPool}`, `Tag ${(i + 3) % tagPool}`],
     });
   });
+
+/** A stored event on 2026-11-27 numbered `n`, tagged with `tags` (slugs lowercased); override any field. */
+export const makeNewsEvent = (n: number, tags: string[], overrides: Partial<NewsEvent> = {}): NewsEvent => ({
+  id: `2026/11/27/event-${n}`,
+  date: '2026-11-27',
+  headline: `Event ${n}`,
+  body: `Body of event ${n}.`,
+  tags: tags.map((name) => ({ name, slug: name.toLowerCase() })),
+  sources: [],
+  publishedAt: '2026-11-27T10:00:00.000Z',
+  updatedAt: '2026-11-27T10:00:00.000Z',
+  revision: 1,
+  ...overrides,
+});

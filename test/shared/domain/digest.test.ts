@@ -8,8 +8,8 @@ import {
   latestBoundary,
   type TopicChange,
 } from '../../../shared/domain/digest.js';
-import type { NewsEvent } from '../../../shared/domain/event.js';
 import type { Subscriber } from '../../../shared/domain/subscription.js';
+import { makeNewsEvent } from '../../helpers/builders.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -129,18 +129,7 @@ describe('digestWindow', () => {
   });
 });
 
-const event = (n: number, tags: string[], overrides: Partial<NewsEvent> = {}): NewsEvent => ({
-  id: `2026/11/27/event-${n}`,
-  date: '2026-11-27',
-  headline: `Event ${n}`,
-  body: `Body of event ${n}.`,
-  tags: tags.map((name) => ({ name, slug: name.toLowerCase() })),
-  sources: [],
-  publishedAt: '2026-11-27T10:00:00.000Z',
-  updatedAt: '2026-11-27T10:00:00.000Z',
-  revision: 1,
-  ...overrides,
-});
+const event = makeNewsEvent;
 
 const subscriber = (topics: string[]): Subscriber => ({
   id: 'sub-1',

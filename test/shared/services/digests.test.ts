@@ -16,6 +16,7 @@ import {
   windowReadsOf,
 } from '../../../shared/services/digests.js';
 import { projectChanges } from '../../../shared/services/listings.js';
+import { makeNewsEvent } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { seededRandom } from '../../helpers/fakes.js';
 import { makeSubscriber, putSubscriber, putSuppression } from '../../helpers/subscribers.js';
@@ -35,18 +36,7 @@ beforeEach(async () => {
   await ensureTable(table.db, tableName);
 });
 
-const event = (n: number, tags: string[], overrides: Partial<NewsEvent> = {}): NewsEvent => ({
-  id: `2026/11/27/event-${n}`,
-  date: '2026-11-27',
-  headline: `Event ${n}`,
-  body: `Body of event ${n}.`,
-  tags: tags.map((name) => ({ name, slug: name.toLowerCase() })),
-  sources: [],
-  publishedAt: '2026-11-27T10:00:00.000Z',
-  updatedAt: '2026-11-27T10:00:00.000Z',
-  revision: 1,
-  ...overrides,
-});
+const event = makeNewsEvent;
 
 /** Stores an event and projects the change as the stream handler does, at `changedAt`. */
 const project = async (e: NewsEvent, changedAt: string) => {
