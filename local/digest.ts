@@ -2,10 +2,10 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DigestReport } from '../shared/services/digests.js';
+import { askServer, localTarget } from './cli.js';
 
 const USAGE = `Usage: npm run digest [-- --now] [-- --cadence daily|weekly]
 
@@ -31,30 +31,14 @@ if (values.cadence !== 'daily' && values.cadence !== 'weekly') {
 }
 const cadence = values.cadence;
 const now = values.now === true;
-const dataDir = resolve(process.env.TIDINGS_DATA_DIR ?? '.data');
-const url = `http://localhost:${process.env.PORT || 3000}`;
-const keyFile = join(dataDir, 'api-key');
-const apiKey =
-  process.env.TIDINGS_API_KEY || (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
-
-const viaServer = async (): Promise<DigestReport | undefined> => {
-  try {
-    const res = await fetch(`${url}/local/digest?cadence=${cadence}${now ? '&now=1' : ''}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey ?? ''}` },
-      signal: AbortSignal.timeout(30 * 60_000),
-    });
-    if (res.status === 403) throw new Error(`the server at ${url} refused the API key`);
-    if (!res.ok) return undefined;
-    return (await res.json()) as DigestReport;
-  } catch (error) {
-    if ((error as Error).message.includes('refused the API key')) throw error;
-    return undefined;
-  }
-};
+const { dataDir, url, apiKey } = localTarget();
 
 const started = performance.now();
-let report = await viaServer();
+let report = await askServer<DigestReport>(
+  url,
+  `/local/digest?cadence=${cadence}${now ? '&now=1' : ''}`,
+  apiKey,
+);
 let outbox = join(dataDir, 'outbox');
 if (!report) {
   const { startRuntime } = await import('./runtime.js');
