@@ -39,8 +39,20 @@ const utcMinute = (iso: string): string => {
   return `${normal.slice(0, 10)} ${normal.slice(11, 16)} UTC`;
 };
 
-/** The first paragraph of the body on one line, cut at a word near `SUMMARY_MAX` characters. */
+const summaries = new WeakMap<NewsEvent, string>();
+
+/** An event's summary, computed once per event object: a digest run shares events across thousands of digests. */
 const summaryOf = (event: NewsEvent): string => {
+  let summary = summaries.get(event);
+  if (summary === undefined) {
+    summary = summarize(event);
+    summaries.set(event, summary);
+  }
+  return summary;
+};
+
+/** The first paragraph of the body on one line, cut at a word near `SUMMARY_MAX` characters. */
+const summarize = (event: NewsEvent): string => {
   const first = (event.body.split(/\n[ \t]*\n/).find((p) => p.trim() !== '') ?? '')
     .replace(/\s+/g, ' ')
     .trim();
