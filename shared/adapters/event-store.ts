@@ -11,6 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
+import type { EventSummary } from '../domain/related.js';
 import { ConcurrentWriteError, ValidationError } from '../errors.js';
 import {
   dayPartition,
@@ -91,6 +92,13 @@ export interface PublishStore {
   listMarks(kind: Mark['kind']): Promise<MarkRecord[]>;
   /** Clears a mark unless a newer change re-marked it while the run worked. Returns whether it cleared. */
   clearMark(mark: MarkRecord): Promise<boolean>;
+  /**
+   * One shard (0 to LATEST_SHARDS - 1) of the latest-events index, newest first (by date, then id):
+   * walking every shard reads every live event once, in pages of up to 1 MB.
+   */
+  listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
+  /** The same walk with what listings show only (no body, sources or image): less to read. */
+  listLatestShardSummaries(shard: number, page: PageRequest): Promise<Page<EventSummary>>;
 }
 
 /** The derived listings and publishing marks, kept by the change-stream projection. */
@@ -230,6 +238,27 @@ export const fromEventItem = (item: Item): StoredEvent => {
   };
 };
 
+/** The fields `fromSummaryItem` reads: a projection of event items for listings. */
+const SUMMARY_PROJECTION = {
+  ProjectionExpression: '#id, #date, headline, topic, tags, publishedAt, updatedAt, revision',
+  ExpressionAttributeNames: { '#id': 'id', '#date': 'date' },
+};
+
+const fromSummaryItem = (item: Item): EventSummary => {
+  const summary: EventSummary = {
+    id: str(item, 'id'),
+    date: str(item, 'date'),
+    headline: str(item, 'headline'),
+    tags: tagsOf(item),
+    publishedAt: str(item, 'publishedAt'),
+    updatedAt: str(item, 'updatedAt'),
+    revision: num(item, 'revision'),
+  };
+  const topic = optStr(item, 'topic');
+  if (topic !== undefined) summary.topic = topic;
+  return summary;
+};
+
 const liveOnly = (events: StoredEvent[]): NewsEvent[] =>
   events.filter((e): e is NewsEvent => !('deleted' in e));
 
@@ -315,8 +344,50 @@ export const makeEventStore = (
     return { items: liveOnly((out.Items ?? []).map(fromEventItem)), ...(cursor ? { cursor } : {}) };
   };
 
+  const latestShardPage = async (shard: number, page: PageRequest, summaries: boolean) => {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= LATEST_SHARDS)
+      throw new RangeError(`no latest shard ${shard}`);
+    const { partitionKey: pk, sortKey: sk, name } = TABLE.latestIndex;
+    const listing = latestPartition(shard);
+    const startKey = decodeCursor(
+      listing,
+      page.cursor,
+      [TABLE.partitionKey, TABLE.sortKey, pk, sk],
+      [pk, listing],
+    );
+    const out = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeValues: { ':pk': listing },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ExclusiveStartKey: startKey,
+        ...(summaries
+          ? {
+              ProjectionExpression: SUMMARY_PROJECTION.ProjectionExpression,
+              ExpressionAttributeNames: { '#pk': pk, ...SUMMARY_PROJECTION.ExpressionAttributeNames },
+            }
+          : { ExpressionAttributeNames: { '#pk': pk } }),
+      }),
+    );
+    const cursor = encodeCursor(listing, out.LastEvaluatedKey);
+    return { items: out.Items ?? [], ...(cursor ? { cursor } : {}) };
+  };
+
   return {
     getEvent: (id) => getEvent(id, true),
+
+    async listLatestShard(shard, page) {
+      const { items, cursor } = await latestShardPage(shard, page, false);
+      return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
+    },
+
+    async listLatestShardSummaries(shard, page) {
+      const { items, cursor } = await latestShardPage(shard, page, true);
+      return { items: items.map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
+    },
 
     async putEvent(next, previous) {
       try {

@@ -34,8 +34,9 @@ export class SiteIndex {
   private readonly tagsOf: Int32Array[];
   /** Each event's place in `newestFirst` order: ties in "Related" go to the lower rank. */
   private readonly rank: Int32Array;
-  /** Scratch for `related`: the last call that saw each event, so a candidate counts once. */
+  /** Scratch for `related`: the last call that saw each event (so a candidate counts once) and each tag. */
   private readonly seen: Int32Array;
+  private readonly ownTag: Int32Array;
   private calls = 0;
 
   constructor(summaries: Iterable<EventSummary>) {
@@ -71,6 +72,7 @@ export class SiteIndex {
         this.rank[position] = rank;
       });
     this.seen = new Int32Array(events.length);
+    this.ownTag = new Int32Array(tags.length);
   }
 
   get size(): number {
@@ -114,33 +116,48 @@ export class SiteIndex {
   ): RelatedEvent[] {
     const own = this.tagsOf[position];
     const event = this.events[position];
-    if (!own || !event || own.length === 0 || !(limit > 0)) return [];
+    const keep = Math.floor(limit);
+    if (!own || !event || own.length === 0 || !(keep > 0)) return [];
     const call = ++this.calls;
-    this.seen[position] = call;
-    // The best `limit` so far, best first: [position, shared tags] pairs.
-    const best: [number, number][] = [];
-    const better = (a: [number, number], b: [number, number]) =>
-      a[1] > b[1] || (a[1] === b[1] && (this.rank[a[0]] as number) < (this.rank[b[0]] as number));
-    for (const tag of own) {
-      const members = this.tags[tag]?.events ?? [];
-      for (let k = 0; k < members.length && k < candidatesPerTag; k++) {
+    const { seen, ownTag, rank, tagsOf } = this;
+    seen[position] = call;
+    for (let t = 0; t < own.length; t++) ownTag[own[t] as number] = call;
+    // The best `keep` so far, best first, as parallel arrays: position, shared tags, rank.
+    const best: number[] = [];
+    const shares: number[] = [];
+    const ranks: number[] = [];
+    for (let t = 0; t < own.length; t++) {
+      const members = (this.tags[own[t] as number] as IndexedTag).events;
+      const end = Math.min(members.length, candidatesPerTag);
+      for (let k = 0; k < end; k++) {
         const candidate = members[k] as number;
-        if (this.seen[candidate] === call) continue;
-        this.seen[candidate] = call;
-        const theirs = this.tagsOf[candidate] as Int32Array;
+        if (seen[candidate] === call) continue;
+        seen[candidate] = call;
+        const theirs = tagsOf[candidate] as Int32Array;
         let shared = 0;
-        for (const t of theirs) if (own.includes(t)) shared++;
-        const entry: [number, number] = [candidate, shared];
-        if (best.length === Math.floor(limit) && !better(entry, best[best.length - 1] as [number, number]))
-          continue;
+        for (let i = 0; i < theirs.length; i++) if (ownTag[theirs[i] as number] === call) shared++;
+        const order = rank[candidate] as number;
+        // Insertion into the short list: more shared tags first, then the newer (lower rank).
         let at = best.length;
-        while (at > 0 && better(entry, best[at - 1] as [number, number])) at--;
-        best.splice(at, 0, entry);
-        if (best.length > limit) best.pop();
+        while (
+          at > 0 &&
+          (shared > (shares[at - 1] as number) ||
+            (shared === shares[at - 1] && order < (ranks[at - 1] as number)))
+        )
+          at--;
+        if (at >= keep) continue;
+        best.splice(at, 0, candidate);
+        shares.splice(at, 0, shared);
+        ranks.splice(at, 0, order);
+        if (best.length > keep) {
+          best.pop();
+          shares.pop();
+          ranks.pop();
+        }
       }
     }
-    return best.map(([candidate]) => {
-      const theirs = this.tagsOf[candidate] as Int32Array;
+    return best.map((candidate) => {
+      const theirs = tagsOf[candidate] as Int32Array;
       return {
         event: this.events[candidate] as EventSummary,
         sharedTags: event.tags.filter((_, k) => theirs.includes(own[k] as number)),

@@ -6,7 +6,7 @@
  */
 import { Eta } from 'eta/core';
 import type { NewsEvent, Tag } from '../domain/event.js';
-import { newestFirst, type RelatedEvent } from '../domain/related.js';
+import { type EventSummary, newestFirst, type RelatedEvent } from '../domain/related.js';
 import {
   dayPath,
   eventPath,
@@ -84,9 +84,15 @@ interface LayoutModel {
   alternates: Link[];
 }
 
+const basePaths = new Map<string, string>();
+
 /** Root-relative link to an object key, under the site's base path when the site is not at the root. */
 const hrefOf = (site: SiteConfig, path: string): string => {
-  const base = new URL(site.siteUrl).pathname.replace(/\/+$/, '');
+  let base = basePaths.get(site.siteUrl);
+  if (base === undefined) {
+    base = new URL(site.siteUrl).pathname.replace(/\/+$/, '');
+    basePaths.set(site.siteUrl, base);
+  }
   return `${base}/${path === HOME_PAGE ? '' : path}`;
 };
 
@@ -173,7 +179,10 @@ interface ListItem {
   topic?: string;
 }
 
-const listItem = (site: SiteConfig, event: NewsEvent): ListItem => {
+/** What a list of events shows of each: headline, day and topic. */
+export type ListedEvent = Pick<EventSummary, 'id' | 'date' | 'headline' | 'topic' | 'publishedAt'>;
+
+const listItem = (site: SiteConfig, event: ListedEvent): ListItem => {
   const item: ListItem = {
     href: hrefOf(site, eventPath(event.id)),
     headline: event.headline,
@@ -253,7 +262,7 @@ export const renderEventPage = (
 };
 
 /** A day's events grouped by topic, topics in order of their first event (untopical ones last, as "Other"). */
-export const renderDayPage = (site: SiteConfig, date: string, events: readonly NewsEvent[]): string => {
+export const renderDayPage = (site: SiteConfig, date: string, events: readonly ListedEvent[]): string => {
   const ordered = [...events].sort(
     (a, b) =>
       (a.publishedAt < b.publishedAt ? -1 : a.publishedAt > b.publishedAt ? 1 : 0) ||
@@ -290,7 +299,7 @@ export const renderDayPage = (site: SiteConfig, date: string, events: readonly N
 export const renderTagPage = (
   site: SiteConfig,
   tag: Tag,
-  events: readonly NewsEvent[],
+  events: readonly ListedEvent[],
   options: TagPageOptions = {},
 ): string => {
   const shown = [...events].sort(newestFirst);
@@ -350,7 +359,7 @@ export const renderTagsIndex = (site: SiteConfig, tags: readonly TagCount[]): st
  */
 export const renderHomePage = (
   site: SiteConfig,
-  latest: readonly NewsEvent[],
+  latest: readonly ListedEvent[],
   tags: readonly TagCount[],
   options: HomePageOptions = {},
 ): string => {

@@ -1,0 +1,136 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeFolderObjectStore } from '../../local/site-folder.js';
+import { eventIdFor } from '../../shared/domain/event.js';
+import { defaultSiteConfig, type SiteConfig } from '../../shared/domain/site.js';
+import { publishAll, publishMarked } from '../../shared/services/publish.js';
+import { makeEventInput } from '../helpers/builders.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+
+let rt: TestRuntime;
+let site: SiteConfig;
+const folders: string[] = [];
+
+const newFolder = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-site-'));
+  folders.push(dir);
+  return dir;
+};
+
+/** Every file under a folder with its bytes. */
+const snapshot = (root: string): Map<string, string> => {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.set(relative(root, path), readFileSync(path, 'utf8'));
+    }
+  };
+  walk(root);
+  return files;
+};
+
+// Tags of very different sizes: "Common" is on every event (more than the 50 "Related" looks at per
+// tag and the feed holds), "Rare" on a few; names spelled differently by different events.
+const TAGS = ['Common', 'Politics', 'Energy', 'Rare', 'Île-de-France'];
+const inputs = Array.from({ length: 64 }, (_, i) =>
+  makeEventInput({
+    date: `2016-11-${String((i % 6) + 10).padStart(2, '0')}`,
+    headline: `Full publish event ${i} about “things” & more`,
+    body: `Paragraph one of event ${i}.\n\nParagraph two, with an ampersand & a quote “here”.`,
+    topic: i % 4 === 0 ? undefined : `Topic ${i % 3}`,
+    tags: [i % 2 === 0 ? 'Common' : 'COMMON', ...TAGS.slice(1).filter((_, k) => (i + k) % (k + 2) === 0)],
+  }),
+);
+
+beforeAll(async () => {
+  rt = await startTestRuntime();
+  // A small feed, so feeds are cut and an event is in some feeds but not others.
+  site = { ...defaultSiteConfig(rt.url), feedSize: 7 };
+  for (let i = 0; i < inputs.length; i += 25) {
+    const res = await rt.write('POST', '/api/events/batch', { events: inputs.slice(i, i + 25) });
+    expect(res.status).toBe(200);
+  }
+  // A correction and a deletion, so the store holds a later revision and a tombstone.
+  const idOf = (input: Record<string, unknown>) => eventIdFor(String(input.date), String(input.headline));
+  const corrected = inputs[5] as Record<string, unknown>;
+  const put = await rt.write('PUT', `/api/events/${idOf(corrected)}`, {
+    ...corrected,
+    headline: 'Corrected headline',
+  });
+  expect(put.status).toBe(200);
+  expect((await rt.write('DELETE', `/api/events/${idOf(inputs[6] as Record<string, unknown>)}`)).status).toBe(
+    200,
+  );
+  await rt.capture.idle();
+}, 120_000);
+
+afterAll(async () => {
+  await rt.dispose();
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a full publish', () => {
+  it('writes exactly what publishing every change incrementally writes, byte for byte', async () => {
+    const incremental = newFolder();
+    const marked = await publishMarked({
+      store: rt.store,
+      objects: makeFolderObjectStore(incremental),
+      site,
+    });
+    expect(marked.failed).toBe(0);
+    const full = newFolder();
+    const report = await publishAll({ store: rt.store, objects: makeFolderObjectStore(full), site });
+    expect(report.failed).toBe(0);
+
+    const expected = snapshot(incremental);
+    const actual = snapshot(full);
+    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+    const differing = [...expected].filter(([key, bytes]) => actual.get(key) !== bytes).map(([key]) => key);
+    expect(differing).toEqual([]);
+    // 63 live events in three formats, their days, five tags with a page and three feeds each, and the site.
+    expect(actual.size).toBe(63 * 3 + 6 + 5 * 4 + 6);
+    expect(report.written).toBe(actual.size);
+    expect(actual.get('feeds/tags/common.rss')?.match(/<item>/g)).toHaveLength(7);
+    expect(actual.get('tags/common.html')).toContain('63 events');
+  });
+
+  it('leaves every object alone when run again', async () => {
+    const folder = newFolder();
+    const objects = makeFolderObjectStore(folder);
+    await publishAll({ store: rt.store, objects, site });
+    const before = snapshot(folder);
+    const again = await publishAll({ store: rt.store, objects, site });
+    expect(again).toMatchObject({ written: 0, unchanged: before.size, removed: 0 });
+    // A fresh store (another process) finds the same files unchanged.
+    const fresh = await publishAll({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+    expect(fresh).toMatchObject({ written: 0, unchanged: before.size });
+  });
+
+  it('settles tag counts that drifted, and drops summaries of tags no event has', async () => {
+    const exact = (await rt.store.getTag('rare'))?.count;
+    expect(exact).toBeGreaterThan(0);
+    await rt.store.adjustTagCount('rare', 'Rare', 3);
+    await rt.store.adjustTagCount('ghost', 'Ghost', 2);
+    const folder = newFolder();
+    await publishAll({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+    expect((await rt.store.getTag('rare'))?.count).toBe(exact);
+    expect(await rt.store.getTag('ghost')).toBeUndefined();
+    const index = snapshot(folder).get('tags/index.html') ?? '';
+    expect(index).toContain(`Rare</a> <span class="count">(${exact})</span>`);
+    expect(index).not.toContain('Ghost');
+  });
+
+  it('clears the marks that were there when it started', async () => {
+    await rt.write('POST', '/api/events', makeEventInput({ headline: 'One more event', tags: ['Rare'] }));
+    await rt.capture.idle();
+    expect((await rt.store.listMarks('event')).length).toBeGreaterThan(0);
+    const report = await publishAll({ store: rt.store, objects: makeFolderObjectStore(newFolder()), site });
+    expect(report.marksCleared).toBeGreaterThanOrEqual(4);
+    for (const kind of ['event', 'day', 'tag', 'site'] as const)
+      expect(await rt.store.listMarks(kind)).toEqual([]);
+  });
+});
