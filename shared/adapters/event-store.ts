@@ -1,7 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -14,6 +11,7 @@ import type { Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../d
 import type { EventSummary } from '../domain/related.js';
 import { ConcurrentWriteError, ValidationError } from '../errors.js';
 import {
+  changeLogKey,
   dayPartition,
   daySortKey,
   EVENT_SK,
@@ -27,11 +25,11 @@ import {
   TABLE,
   TAG_ENTRY_PREFIX,
   TAGS_PARTITION,
-  changeLogKey,
   tagEntryKey,
   tagEntryPartition,
   tagKey,
 } from '../keys.js';
+import { batchGetAll, batchPutAll, type Item, isConditionFailure, num, optStr, str } from './items.js';
 
 export interface PageRequest {
   limit: number;
@@ -112,7 +110,11 @@ export interface ListingStore {
    */
   upsertTagEntry(slug: string, event: NewsEvent, changedAt?: string): Promise<EntryUpsert>;
   /** When a tag's entry of an event was projected, and at which revision (undefined if absent). */
-  entryChangedAt(slug: string, date: string, id: string): Promise<{ changedAt: string; revision: number } | undefined>;
+  entryChangedAt(
+    slug: string,
+    date: string,
+    id: string,
+  ): Promise<{ changedAt: string; revision: number } | undefined>;
   /** Logs that an event changed at `changedAt` (idempotent: the same change logs the same item). */
   logChange(change: LoggedChange): Promise<void>;
   /** Records that an entry's creation is reflected in its tag's count. */
@@ -148,26 +150,6 @@ const EXISTS_NOT_NEWER = 'attribute_exists(PK) AND revision <= :revision';
 const AT_VERSION = 'attribute_not_exists(version) OR version = :version';
 const IS_EMPTY = '#count <= :zero';
 
-const BATCH_GET_MAX = 100;
-const BATCH_WRITE_MAX = 25;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
-
-type Item = Record<string, unknown>;
-
-const str = (item: Item, key: string): string => {
-  const value = item[key];
-  if (typeof value !== 'string') throw new TypeError(`stored item ${String(item.PK)} has no string ${key}`);
-  return value;
-};
-const optStr = (item: Item, key: string): string | undefined =>
-  typeof item[key] === 'string' ? (item[key] as string) : undefined;
-const num = (item: Item, key: string): number => {
-  const value = item[key];
-  if (typeof value !== 'number') throw new TypeError(`stored item ${String(item.PK)} has no number ${key}`);
-  return value;
-};
 const records = (value: unknown): Item[] =>
   Array.isArray(value) ? value.filter((v): v is Item => typeof v === 'object' && v !== null) : [];
 
@@ -493,21 +475,11 @@ export const makeEventStore = (
     },
 
     async getEventsNow(ids) {
+      const keys = [...new Set(ids)].map((id) => ({ ...eventKey(id) }));
       const found = new Map<string, StoredEvent>();
-      const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
-        let keys: Item[] | undefined = unique.slice(i, i + BATCH_GET_MAX).map((id) => ({ ...eventKey(id) }));
-        for (let attempt = 0; keys && keys.length > 0; attempt++) {
-          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-          const out = await db.send(
-            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[tableName] ?? []) {
-            const event = fromEventItem(item);
-            found.set(event.id, event);
-          }
-          keys = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
-        }
+      for (const item of await batchGetAll(db, tableName, keys, true)) {
+        const event = fromEventItem(item);
+        found.set(event.id, event);
       }
       return found;
     },
@@ -735,24 +707,17 @@ export const makeEventStore = (
 
     async markDirty(marks, at) {
       const unique = [...new Map(marks.map((m) => [`${m.kind}#${m.key}`, m])).values()];
-      for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX) {
-        let requests: { PutRequest: { Item: Item } }[] = unique.slice(i, i + BATCH_WRITE_MAX).map((mark) => ({
-          PutRequest: {
-            Item: {
-              ...markKey(mark.kind, mark.key),
-              type: 'mark',
-              kind: mark.kind,
-              key: mark.key,
-              markedAt: at,
-            },
-          },
-        }));
-        for (let attempt = 0; requests.length > 0; attempt++) {
-          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-          const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-          requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
-        }
-      }
+      await batchPutAll(
+        db,
+        tableName,
+        unique.map((mark) => ({
+          ...markKey(mark.kind, mark.key),
+          type: 'mark',
+          kind: mark.kind,
+          key: mark.key,
+          markedAt: at,
+        })),
+      );
     },
   };
 };
