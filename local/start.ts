@@ -35,6 +35,9 @@ Post an event:
     -H 'authorization: Bearer ${runtime.apiKey}' -H 'content-type: application/json' \\
     -d '{"date":"2016-11-16","headline":"Something happened","tags":["Example"]}'
 
+Subscribe with the form on any tag page, confirm from the outbox, then send the digests now:
+  npm run digest -- --now
+
 Press Ctrl-C to stop.
 `);
 
