@@ -126,13 +126,13 @@ const formatMailbox = ({ name, address }: Mailbox): string => {
 };
 
 /**
- * One body part: UTF-8 text, lines ending CRLF. The plain part is quoted-printable or base64 by
- * the same rule as headers (readable when mostly Latin); the HTML part is always base64, which
- * costs a fraction of quoted-printable to encode and no reader sees it raw.
+ * One body part: UTF-8 text, lines ending CRLF, quoted-printable or base64 by the same rule as
+ * headers. Mostly-Latin text stays quoted-printable, HTML included: spam filters count base64 text
+ * parts against a message, and the raw message stays readable.
  */
 const bodyPart = (type: 'text/plain' | 'text/html', content: string): string => {
   const text = content.replace(/\r\n|\r|\n/g, '\r\n');
-  const encoding = type === 'text/plain' && preferredEncoding(text) === 'Q' ? 'quoted-printable' : 'base64';
+  const encoding = preferredEncoding(text) === 'Q' ? 'quoted-printable' : 'base64';
   const body = encoding === 'base64' ? base64.wrap(base64.encode(text), 76) : qp.wrap(qp.encode(text), 76);
   return [`Content-Type: ${type}; charset=utf-8`, `Content-Transfer-Encoding: ${encoding}`, '', body].join(
     '\r\n',
