@@ -433,6 +433,10 @@ export const runDigest = async (args: string[]): Promise<void> => {
     console.log(
       `digest: time in change reads ${(t.topicMs / 1000).toFixed(1)} s, subscriber reads ${(t.recipientsMs / 1000).toFixed(1)} s, rendering ${(t.composeMs / 1000).toFixed(1)} s, MIME ${(t.mimeMs / 1000).toFixed(1)} s, ledger and cursor writes ${(t.ledgerMs / 1000).toFixed(1)} s (summed over concurrent work)`,
     );
+    const composingSeconds = (t.composeMs + t.mimeMs) / 1000;
+    console.log(
+      `digest: composing alone (rendering and MIME, ${composingSeconds.toFixed(1)} s in all): ${(m.digests / composingSeconds).toFixed(0)} digests/s on one core`,
+    );
     console.log(`digest: peak memory ${m.peakMB.toFixed(0)} MB (target <= 512)`);
     const path = writeResult('digest', {
       digestsPerSec: Math.round(digestsPerSec),
