@@ -42,6 +42,8 @@ export const EVENT_FORMATS_CONTENT_TYPES = {
 export const HOME_PAGE = 'index.html';
 export const TAGS_PAGE = 'tags/index.html';
 export const OPML_FILE = 'feeds/index.opml';
+/** What CloudFront (and the local server) answer for a page that does not exist, with status 404. */
+export const NOT_FOUND_PAGE = '404.html';
 
 /** `news/2016/11/16/<slug>.html`: the seed archive's layout, one file per format. */
 export const eventPath = (id: string, format: 'html' | 'json' | 'xml' = 'html'): string =>

@@ -15,6 +15,7 @@ import {
   type FeedScope,
   feedPath,
   HOME_PAGE,
+  NOT_FOUND_PAGE,
   OPML_FILE,
   type SiteConfig,
   TAGS_PAGE,
@@ -46,6 +47,7 @@ eta.loadTemplate('@event', templates.EVENT_PAGE);
 eta.loadTemplate('@day', templates.DAY_PAGE);
 eta.loadTemplate('@tag', templates.TAG_PAGE);
 eta.loadTemplate('@tags', templates.TAGS_INDEX);
+eta.loadTemplate('@not-found', templates.NOT_FOUND);
 eta.loadTemplate('@home', templates.HOME_PAGE);
 eta.loadTemplate('@subscribe-form', templates.SUBSCRIBE_FORM);
 
@@ -352,6 +354,20 @@ export const renderTagsIndex = (site: SiteConfig, tags: readonly TagCount[]): st
     },
   );
 };
+
+/** The 404 page: served for any missing address, at any depth; links are root-relative like every page's. */
+export const renderNotFoundPage = (site: SiteConfig): string =>
+  renderPage(
+    site,
+    {
+      title: pageTitle(site, 'Page not found'),
+      description: `No page at this address on ${site.title}.`,
+      canonical: urlOf(site, NOT_FOUND_PAGE),
+      alternates: feedAlternates(site, { kind: 'site' }),
+    },
+    '@not-found',
+    { home: hrefOf(site, HOME_PAGE), tags: hrefOf(site, TAGS_PAGE) },
+  );
 
 /**
  * The home page: the latest events grouped by day (newest first), the topics among them with

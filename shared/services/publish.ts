@@ -25,6 +25,7 @@ import {
   type FeedScope,
   feedPath,
   HOME_PAGE,
+  NOT_FOUND_PAGE,
   OPML_FILE,
   type SiteConfig,
   TAGS_PAGE,
@@ -40,6 +41,7 @@ import {
   renderDayPage,
   renderEventPage,
   renderHomePage,
+  renderNotFoundPage,
   renderTagPage,
   renderTagsIndex,
 } from '../render/pages.js';
@@ -208,6 +210,7 @@ class Output {
       EVENT_FORMATS_CONTENT_TYPES.html,
     );
     await this.put(TAGS_PAGE, renderTagsIndex(this.config, tags), EVENT_FORMATS_CONTENT_TYPES.html);
+    await this.put(NOT_FOUND_PAGE, renderNotFoundPage(this.config), EVENT_FORMATS_CONTENT_TYPES.html);
     await this.put(OPML_FILE, renderOpml(this.config, tags), 'text/x-opml; charset=utf-8');
   }
 }

@@ -91,8 +91,9 @@ describe('a full publish', () => {
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     const differing = [...expected].filter(([key, bytes]) => actual.get(key) !== bytes).map(([key]) => key);
     expect(differing).toEqual([]);
-    // 63 live events in three formats, their days, five tags with a page and three feeds each, and the site.
-    expect(actual.size).toBe(63 * 3 + 6 + 5 * 4 + 6);
+    // 63 live events in three formats, their days, five tags with a page and three feeds each, and the
+    // site's six objects and its 404 page.
+    expect(actual.size).toBe(63 * 3 + 6 + 5 * 4 + 7);
     expect(report.written).toBe(actual.size);
     expect(actual.get('feeds/tags/common.rss')?.match(/<item>/g)).toHaveLength(7);
     expect(actual.get('tags/common.html')).toContain('63 events');

@@ -50,6 +50,7 @@ describe('the first publish', () => {
     expect(files).toEqual(
       [
         'index.html',
+        '404.html',
         'tags/index.html',
         'feeds/index.opml',
         'feeds/all.rss',

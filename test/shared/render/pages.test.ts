@@ -10,6 +10,7 @@ import {
   renderDayPage,
   renderEventPage,
   renderHomePage,
+  renderNotFoundPage,
   renderTagPage,
   renderTagsIndex,
   type TagCount,
@@ -131,10 +132,18 @@ describe('every page', () => {
     ['empty tag', () => renderTagPage(site, { slug: 'russia', name: 'Russia' }, [])],
     ['empty tags index', () => renderTagsIndex(site, [])],
     ['empty home', () => renderHomePage(site, [], [])],
+    ['not found', () => renderNotFoundPage(site)],
   ];
 
   it.each(pages)('%s page is valid HTML5 (html-validate recommended)', async (_, render) => {
     await expectValid(render());
+  });
+
+  it('the not-found page links home and to the tags from the root, whatever the missing path', () => {
+    const html = renderNotFoundPage(site);
+    expect(html).toContain('<h1>Page not found</h1>');
+    expect(html).toContain('<a href="/">Latest events</a>');
+    expect(html).toContain('<a href="/tags/index.html">All tags</a>');
   });
 
   it.each(pages)(
