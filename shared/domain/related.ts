@@ -6,8 +6,11 @@ export type EventSummary = Pick<
   'id' | 'date' | 'headline' | 'topic' | 'tags' | 'publishedAt' | 'updatedAt' | 'revision'
 >;
 
+/** What "Related" looks at in an event, and what the page shows of it. */
+export type RelatedCandidate = Pick<NewsEvent, 'id' | 'date' | 'publishedAt' | 'headline' | 'tags'>;
+
 /** An event to list under "Related", with the tags it shares (the page's "Context: …" line). */
-export interface RelatedEvent<E extends EventSummary = EventSummary> {
+export interface RelatedEvent<E extends RelatedCandidate = RelatedCandidate> {
   event: E;
   /** The shared tags as the page's own event names them, in that event's tag order. */
   sharedTags: Tag[];
@@ -39,8 +42,8 @@ export const latestFirst = (a: Pick<NewsEvent, 'date' | 'id'>, b: Pick<NewsEvent
  * (see `newestFirst`). The event itself and events sharing no tag are left out; a candidate listed
  * twice counts once (its first occurrence). Tags match by slug.
  */
-export const relatedEvents = <E extends EventSummary>(
-  event: EventSummary,
+export const relatedEvents = <E extends RelatedCandidate>(
+  event: Pick<NewsEvent, 'id' | 'tags'>,
   candidates: readonly E[],
   limit: number = RELATED_LIMIT,
 ): RelatedEvent<E>[] => {

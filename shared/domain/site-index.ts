@@ -8,6 +8,9 @@ import {
   type RelatedEvent,
 } from './related.js';
 
+/** What the index keeps of an event: what listings and "Related" show. */
+export type IndexedEvent = Pick<EventSummary, 'id' | 'date' | 'headline' | 'topic' | 'publishedAt' | 'tags'>;
+
 /** A tag as the index knows it: its events, newest first (`latestFirst`), by position. */
 export interface IndexedTag extends Tag {
   /** Positions in `SiteIndex.events`, ascending, so newest first. */
@@ -26,12 +29,13 @@ export interface IndexedTag extends Tag {
  */
 export class SiteIndex {
   /** Every event, newest first (`latestFirst`). */
-  readonly events: readonly EventSummary[];
+  readonly events: readonly IndexedEvent[];
   readonly tags: readonly IndexedTag[];
   private readonly positions = new Map<string, number>();
   private readonly tagNumbers = new Map<string, number>();
-  /** Each event's tag numbers, in the event's order: `tagsOf[i]`. */
-  private readonly tagsOf: Int32Array[];
+  /** Each event's tag numbers, in the event's order: `tagList[tagStart[i]]` to `tagList[tagStart[i + 1] - 1]`. */
+  private readonly tagStart: Int32Array;
+  private readonly tagList: Int32Array;
   /** Each event's place in `newestFirst` order: ties in "Related" go to the lower rank. */
   private readonly rank: Int32Array;
   /** Scratch for `related`: the last call that saw each event (so a candidate counts once) and each tag. */
@@ -40,15 +44,47 @@ export class SiteIndex {
   private calls = 0;
 
   constructor(summaries: Iterable<EventSummary>) {
-    const unique = new Map<string, EventSummary>();
-    for (const summary of summaries) unique.set(summary.id, summary);
+    // Kept compact: only what listings need, and the strings many events share (days, topics, tags)
+    // held once, so 100,000 events cost tens of megabytes.
+    const shared = new Map<string, string>();
+    const once = (value: string) => {
+      const known = shared.get(value);
+      if (known !== undefined) return known;
+      shared.set(value, value);
+      return value;
+    };
+    const sharedTags = new Map<string, Tag>();
+    const tagOnce = (tag: Tag): Tag => {
+      const key = `${tag.slug}\n${tag.name}`;
+      let known = sharedTags.get(key);
+      if (!known) {
+        known = { slug: once(tag.slug), name: once(tag.name) };
+        sharedTags.set(key, known);
+      }
+      return known;
+    };
+    const unique = new Map<string, IndexedEvent>();
+    for (const summary of summaries) {
+      const event: IndexedEvent = {
+        id: summary.id,
+        date: once(summary.date),
+        headline: summary.headline,
+        publishedAt: summary.publishedAt,
+        tags: summary.tags.map(tagOnce),
+      };
+      if (summary.topic !== undefined) event.topic = once(summary.topic);
+      unique.set(summary.id, event);
+    }
     const events = [...unique.values()].sort(latestFirst);
     this.events = events;
     const members: number[][] = [];
     const tags: IndexedTag[] = [];
-    this.tagsOf = events.map((event, position) => {
+    this.tagStart = new Int32Array(events.length + 1);
+    this.tagList = new Int32Array(events.reduce((n, e) => n + e.tags.length, 0));
+    events.forEach((event, position) => {
       this.positions.set(event.id, position);
-      const numbers = new Int32Array(event.tags.length);
+      const start = this.tagStart[position] as number;
+      this.tagStart[position + 1] = start + event.tags.length;
       event.tags.forEach((tag, k) => {
         let number = this.tagNumbers.get(tag.slug);
         if (number === undefined) {
@@ -58,16 +94,15 @@ export class SiteIndex {
           // The name as the newest event spells it, like the tag page built from its entries.
           tags.push({ slug: tag.slug, name: tag.name, events: members[number] as number[] });
         }
-        numbers[k] = number;
+        this.tagList[start + k] = number;
         (members[number] as number[]).push(position);
       });
-      return numbers;
     });
     this.tags = tags;
     this.rank = new Int32Array(events.length);
     events
       .map((_, position) => position)
-      .sort((a, b) => newestFirst(events[a] as EventSummary, events[b] as EventSummary))
+      .sort((a, b) => newestFirst(events[a] as IndexedEvent, events[b] as IndexedEvent))
       .forEach((position, rank) => {
         this.rank[position] = rank;
       });
@@ -89,14 +124,14 @@ export class SiteIndex {
   }
 
   /** The newest `limit` events of a tag (all of them without a limit). */
-  eventsOfTag(slug: string, limit = Number.POSITIVE_INFINITY): EventSummary[] {
+  eventsOfTag(slug: string, limit = Number.POSITIVE_INFINITY): IndexedEvent[] {
     const tag = this.tag(slug);
-    return tag ? tag.events.slice(0, limit).map((p) => this.events[p] as EventSummary) : [];
+    return tag ? tag.events.slice(0, limit).map((p) => this.events[p] as IndexedEvent) : [];
   }
 
   /** Each day with its events. */
-  days(): Map<string, EventSummary[]> {
-    const days = new Map<string, EventSummary[]>();
+  days(): Map<string, IndexedEvent[]> {
+    const days = new Map<string, IndexedEvent[]>();
     for (const event of this.events) {
       const day = days.get(event.date);
       if (day) day.push(event);
@@ -113,13 +148,13 @@ export class SiteIndex {
     position: number,
     limit = RELATED_LIMIT,
     candidatesPerTag = RELATED_CANDIDATES_PER_TAG,
-  ): RelatedEvent[] {
-    const own = this.tagsOf[position];
+  ): RelatedEvent<IndexedEvent>[] {
     const event = this.events[position];
     const keep = Math.floor(limit);
-    if (!own || !event || own.length === 0 || !(keep > 0)) return [];
+    if (!event || event.tags.length === 0 || !(keep > 0)) return [];
+    const { seen, ownTag, rank, tagStart, tagList } = this;
+    const own = tagList.subarray(tagStart[position], tagStart[position + 1]);
     const call = ++this.calls;
-    const { seen, ownTag, rank, tagsOf } = this;
     seen[position] = call;
     for (let t = 0; t < own.length; t++) ownTag[own[t] as number] = call;
     // The best `keep` so far, best first, as parallel arrays: position, shared tags, rank.
@@ -133,9 +168,10 @@ export class SiteIndex {
         const candidate = members[k] as number;
         if (seen[candidate] === call) continue;
         seen[candidate] = call;
-        const theirs = tagsOf[candidate] as Int32Array;
         let shared = 0;
-        for (let i = 0; i < theirs.length; i++) if (ownTag[theirs[i] as number] === call) shared++;
+        const end = tagStart[candidate + 1] as number;
+        for (let i = tagStart[candidate] as number; i < end; i++)
+          if (ownTag[tagList[i] as number] === call) shared++;
         const order = rank[candidate] as number;
         // Insertion into the short list: more shared tags first, then the newer (lower rank).
         let at = best.length;
@@ -157,9 +193,9 @@ export class SiteIndex {
       }
     }
     return best.map((candidate) => {
-      const theirs = tagsOf[candidate] as Int32Array;
+      const theirs = tagList.subarray(tagStart[candidate], tagStart[candidate + 1]);
       return {
-        event: this.events[candidate] as EventSummary,
+        event: this.events[candidate] as IndexedEvent,
         sharedTags: event.tags.filter((_, k) => theirs.includes(own[k] as number)),
       };
     });
