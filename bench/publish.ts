@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { freePort } from '../local/dynamodb.js';
 import { LOCAL_TABLE, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { toEventItem } from '../shared/adapters/event-store.js';
@@ -336,9 +337,13 @@ interface WorkerResult {
   storePeakKB: number;
 }
 
-/** `--worker <full|incremental> <dataDir>`: opens the runtime, publishes once, prints the figures. */
-const worker = async (mode: string, dataDir: string): Promise<void> => {
-  const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+/**
+ * `--worker <full|incremental> <dataDir> <port>`: opens the runtime, publishes once, prints the
+ * figures. Both workers serve on the same port, so the site's URL is the same in both runs, as it
+ * is from one run to the next in AWS or under `npm start`.
+ */
+const worker = async (mode: string, dataDir: string, port: number): Promise<void> => {
+  const runtime = await startRuntime({ dataDir, port, loadSamples: false, publishIntervalMs: 0 });
   try {
     const start = performance.now();
     const report = await runtime.publish(mode === 'full');
@@ -373,7 +378,7 @@ interface Measured extends WorkerResult {
   storeAnonMB: number;
 }
 
-const runWorker = async (mode: 'full' | 'incremental', dataDir: string): Promise<Measured> => {
+const runWorker = async (mode: 'full' | 'incremental', dataDir: string, port: number): Promise<Measured> => {
   // BENCH_PUBLISH_CPU_PROF=<dir> profiles the worker (node --cpu-prof); the times then include its overhead.
   const profile = process.env.BENCH_PUBLISH_CPU_PROF;
   const args = [
@@ -386,6 +391,7 @@ const runWorker = async (mode: 'full' | 'incremental', dataDir: string): Promise
     '--worker',
     mode,
     dataDir,
+    String(port),
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -615,7 +621,8 @@ export const runPublish = async (args: string[]): Promise<void> => {
         .map((l) => l.toFixed(2))
         .join(' ')} before measuring`,
     );
-    const full = await runWorker('full', dataDir);
+    const sitePort = await freePort();
+    const full = await runWorker('full', dataDir, sitePort);
     console.log(
       `publish: full ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (publisher ${fmt(full.publisherMB, 0)} + ` +
         `store ${fmt(full.storeMB, 0)}), ${full.report.written} objects written (target: peak <= 1024 MB)`,
@@ -640,7 +647,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     } finally {
       await runtime.stop();
     }
-    const incremental = await runWorker('incremental', dataDir);
+    const incremental = await runWorker('incremental', dataDir, sitePort);
     const share = (incremental.seconds / full.seconds) * 100;
     console.log(
       `publish: incremental ${fmt(incremental.seconds, 2)} s (${fmt(share)}% of full, target <= 5%), ` +
@@ -678,10 +685,10 @@ export const runPublish = async (args: string[]): Promise<void> => {
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
-  const [, , , mode, dataDir] = process.argv;
-  if ((mode !== 'full' && mode !== 'incremental') || !dataDir) {
-    console.error('usage: node --import tsx bench/publish.ts --worker <full|incremental> <dataDir>');
+  const [, , , mode, dataDir, port] = process.argv;
+  if ((mode !== 'full' && mode !== 'incremental') || !dataDir || !Number.isInteger(Number(port))) {
+    console.error('usage: node --import tsx bench/publish.ts --worker <full|incremental> <dataDir> <port>');
     process.exit(2);
   }
-  await worker(mode, dataDir);
+  await worker(mode, dataDir, Number(port));
 }

@@ -3,7 +3,9 @@
 // takes off the thread that renders. Plain JavaScript, so it loads the same under tsx and vitest.
 //
 // Messages: { id, op: 'put', path, body } answers { id, result: true } when it wrote and false when
-// the file already held these bytes; { id, op: 'remove', path } answers whether there was a file.
+// the file already held these bytes; { id, op: 'remove', path } answers whether there was a file;
+// { id, op: 'get', path } answers { id, bytes } (an ArrayBuffer, handed over) or { id } when there
+// is no file. Requests are answered in order, so a read sees every write asked for before it.
 // A failure answers { id, error: { message, code } }.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -79,8 +81,23 @@ const remove = (path) => {
   return true;
 };
 
+const get = (path) => {
+  try {
+    const bytes = readFileSync(path);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  } catch (error) {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+};
+
 parentPort?.on('message', ({ id, op, path, body }) => {
   try {
+    if (op === 'get') {
+      const bytes = get(path);
+      parentPort.postMessage({ id, bytes }, bytes ? [bytes] : []);
+      return;
+    }
     parentPort.postMessage({ id, result: op === 'put' ? put(path, body) : remove(path) });
   } catch (error) {
     parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: error?.code } });

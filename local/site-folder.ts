@@ -7,8 +7,14 @@ const WRITER = resolve(import.meta.dirname, 'site-folder-writer.mjs');
 interface Answer {
   id: number;
   result?: boolean;
+  bytes?: ArrayBuffer;
   error?: { message: string; code?: string };
 }
+
+type Call =
+  | { op: 'put'; path: string; body: string }
+  | { op: 'remove'; path: string }
+  | { op: 'get'; path: string };
 
 /**
  * The local stand-in for the site bucket: a folder the local server serves.
@@ -26,7 +32,7 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
     return path;
   };
   let writer: Worker | undefined;
-  const waiting = new Map<number, { resolve: (result: boolean) => void; reject: (error: Error) => void }>();
+  const waiting = new Map<number, { resolve: (answer: Answer) => void; reject: (error: Error) => void }>();
   let next = 0;
   const failAll = (worker: Worker, error: Error) => {
     if (writer !== worker) return;
@@ -36,13 +42,14 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
   };
   const start = (): Worker => {
     const worker = new Worker(WRITER);
-    worker.on('message', ({ id, result, error }: Answer) => {
-      const call = waiting.get(id);
-      waiting.delete(id);
+    worker.on('message', (answer: Answer) => {
+      const call = waiting.get(answer.id);
+      waiting.delete(answer.id);
       if (waiting.size === 0) worker.unref();
       if (!call) return;
+      const { error } = answer;
       if (error) call.reject(Object.assign(new Error(error.message), { code: error.code }));
-      else call.resolve(result === true);
+      else call.resolve(answer);
     });
     worker.on('error', (error) => failAll(worker, error));
     worker.on('exit', (code) =>
@@ -50,7 +57,7 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
     );
     return worker;
   };
-  const ask = (message: { op: 'put' | 'remove'; path: string; body?: string }): Promise<boolean> =>
+  const ask = (message: Call): Promise<Answer> =>
     new Promise((resolveCall, reject) => {
       writer ??= start();
       const id = next++;
@@ -60,7 +67,11 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       writer.postMessage({ id, ...message });
     });
   return {
-    putIfChanged: async (key, body) => ask({ op: 'put', path: pathOf(key), body }),
-    remove: async (key) => ask({ op: 'remove', path: pathOf(key) }),
+    putIfChanged: async (key, body) => (await ask({ op: 'put', path: pathOf(key), body })).result === true,
+    remove: async (key) => (await ask({ op: 'remove', path: pathOf(key) })).result === true,
+    async get(key) {
+      const { bytes } = await ask({ op: 'get', path: pathOf(key) });
+      return bytes ? Buffer.from(bytes).toString('utf8') : undefined;
+    },
   };
 };

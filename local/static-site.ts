@@ -15,6 +15,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.eml': 'message/rfc822',
 };
 
+const PUBLISHER_FOLDER = '_publish';
+
 /** JSON feeds share `.json` with event documents; their folder tells them apart. */
 const contentTypeOf = (path: string): string =>
   path.includes(`${sep}feeds${sep}`) && path.endsWith('.json')
@@ -39,6 +41,9 @@ export const serveSiteFolder =
     }
     let path = resolve(join(base, pathname));
     if (path !== base && !path.startsWith(base + sep)) return false;
+    // The publisher's own records, not part of the site (see shared/services/publish.ts).
+    if (path === join(base, PUBLISHER_FOLDER) || path.startsWith(join(base, PUBLISHER_FOLDER) + sep))
+      return false;
     let info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) {
       path = join(path, 'index.html');

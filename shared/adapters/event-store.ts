@@ -97,6 +97,8 @@ export interface PublishStore {
   listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
   /** The same walk with what listings show only (no body, sources or image): less to read. */
   listLatestShardSummaries(shard: number, page: PageRequest): Promise<Page<EventSummary>>;
+  /** A tag's events newest first, like `listTag`, with what listings show only. */
+  listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
 
 /** The derived listings and publishing marks, kept by the change-stream projection. */
@@ -369,6 +371,29 @@ export const makeEventStore = (
     async listLatestShardSummaries(shard, page) {
       const { items, cursor } = await latestShardPage(shard, page, true);
       return { items: items.map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
+    },
+
+    async listTagSummaries(slug, page) {
+      const listing = tagEntryPartition(slug);
+      const startKey = decodeCursor(
+        listing,
+        page.cursor,
+        [TABLE.partitionKey, TABLE.sortKey],
+        [TABLE.partitionKey, listing],
+      );
+      const out = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': listing, ':prefix': TAG_ENTRY_PREFIX },
+          ScanIndexForward: false,
+          Limit: page.limit,
+          ExclusiveStartKey: startKey,
+          ...SUMMARY_PROJECTION,
+        }),
+      );
+      const cursor = encodeCursor(listing, out.LastEvaluatedKey);
+      return { items: (out.Items ?? []).map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
     },
 
     async putEvent(next, previous) {

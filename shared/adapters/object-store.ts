@@ -4,4 +4,6 @@ export interface ObjectStore {
   putIfChanged(key: string, body: string, contentType: string): Promise<boolean>;
   /** Removes the object. Returns whether there was one. */
   remove(key: string): Promise<boolean>;
+  /** The object's text (UTF-8), or undefined when there is none. */
+  get(key: string): Promise<string | undefined>;
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
+  NoSuchKey,
   NotFound,
   PutObjectCommand,
   S3Client,
@@ -48,6 +50,15 @@ export const makeS3ObjectStore = (client: S3Client, bucket: string): ObjectStore
     }
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     return true;
+  },
+  async get(key) {
+    try {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return await out.Body?.transformToString('utf-8');
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
   },
 });
 

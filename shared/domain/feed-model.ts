@@ -16,7 +16,8 @@ import {
  * Everything a feed says, in any format, decided once: the renderers only encode it. Text is kept as
  * plain text (never HTML) so each format can escape it the way it needs.
  */
-export interface FeedModel {
+/** Everything a feed says but its items. */
+export interface FeedHead {
   title: string;
   description: string;
   /** The feed's HTML page, used as its permanent id. */
@@ -31,7 +32,17 @@ export interface FeedModel {
   updated: string;
   language: string;
   author: { name: string; url: string };
+}
+
+export interface FeedModel extends FeedHead {
   items: FeedItemModel[];
+}
+
+/** Where an event's feed item stands and when it last changed, as its item says, without building it. */
+export interface FeedItemRef {
+  /** The item's id: the event's permalink. */
+  id: string;
+  updated: string;
 }
 
 export interface FeedLink {
@@ -157,6 +168,17 @@ export const feedItems = (site: SiteConfig): ((event: NewsEvent) => FeedItemMode
   return (event) => itemOf(url, event);
 };
 
+/** The id and `updated` an event's feed item has (see `feedItems`), from the event's summary. */
+export const feedItemRefs = (
+  site: SiteConfig,
+): ((event: Pick<NewsEvent, 'id' | 'publishedAt' | 'updatedAt'>) => FeedItemRef) => {
+  const url = siteUrls(site);
+  return (event) => ({
+    id: url(eventPath(event.id)),
+    updated: instant(event.updatedAt, instant(event.publishedAt, EMPTY_FEED_UPDATED)),
+  });
+};
+
 const itemOf = (url: (path: string) => string, event: NewsEvent): FeedItemModel => {
   const permalink = url(eventPath(event.id));
   const paragraphs = paragraphsOf(event.body);
@@ -221,6 +243,11 @@ export const feedModelOf = (site: SiteConfig, scope: FeedScope, all: readonly Fe
     seen.add(item.id);
     items.push(item);
   }
+  return { ...feedHeadOf(site, scope, items), items };
+};
+
+/** What a feed of these items (as `feedModelOf` keeps them: no repeats, within the feed size) says but its items. */
+export const feedHeadOf = (site: SiteConfig, scope: FeedScope, items: readonly FeedItemRef[]): FeedHead => {
   const url = siteUrls(site);
   const html = scope.kind === 'site' ? canonical(urlOf(site, HOME_PAGE)) : url(tagPath(scope.slug));
   const feeds = Object.fromEntries(
@@ -241,6 +268,5 @@ export const feedModelOf = (site: SiteConfig, scope: FeedScope, all: readonly Fe
     updated: updated ?? EMPTY_FEED_UPDATED,
     language: site.language,
     author: { name: site.title, url: site.siteUrl },
-    items,
   };
 };

@@ -1,5 +1,5 @@
 import { Feed, type FeedOptions, type Item } from 'feed';
-import type { FeedCategory, FeedItemModel, FeedModel } from '../domain/feed-model.js';
+import type { FeedCategory, FeedHead, FeedItemModel, FeedModel } from '../domain/feed-model.js';
 import type { FeedFormat } from '../domain/site.js';
 
 /*
@@ -101,7 +101,7 @@ const categoriesOf = (item: FeedItemModel): FeedCategory[] =>
 
 const GENERATOR = 'Tidings';
 
-const optionsFor = (model: FeedModel, format: FeedFormat): FeedOptions => {
+const optionsFor = (model: FeedHead, format: FeedFormat): FeedOptions => {
   const encode = format === 'json' ? clean : text;
   return {
     id: encode(model.id),
@@ -209,7 +209,7 @@ const atomEntryLinks = (item: FeedItemModel, indent: string): string => {
 };
 
 /** Language, typed and sibling links: what `feed` cannot write into an Atom feed's head. */
-const finishAtomHead = (head: string, model: FeedModel): string => {
+const finishAtomHead = (head: string, model: FeedHead): string => {
   const withLanguage = replaceOnce(
     head,
     /<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">/,
@@ -243,7 +243,7 @@ const finishAtomEntry = (entry: string, item: FeedItemModel): string =>
   replaceOnce(entry, /^( *)<link href="[^"]*"\/>$/m, (m) => atomEntryLinks(item, m[1] ?? ''));
 
 /** Adds the sibling formats next to the RSS feed's self link. */
-const finishRssHead = (head: string, model: FeedModel): string => {
+const finishRssHead = (head: string, model: FeedHead): string => {
   const { feeds } = model.links;
   return replaceOnce(head, /^( *)<atom:link href="[^"]*" rel="self" type="application\/rss\+xml"\/>$/m, (m) =>
     [
@@ -289,29 +289,113 @@ const ITEM_ALONE: FeedOptions = { id: 'https://item.invalid/', title: '', link: 
 const indentJsonItem = (item: unknown): string =>
   `    ${JSON.stringify(item, null, 2).replaceAll('\n', '\n    ')}`;
 
-/** The item's JSON Feed object, written by `feed` alone, as the feed's `items` array holds it. */
-const jsonItemText = (item: Item): string => {
+/** Where each item starts in a document `feed` writes (its line, and the line break before it). */
+const ITEM_START = { rss: '\n        <item>\n', atom: '\n    <entry>\n' } as const;
+
+/** Items written in one document: `feed`'s own work per document is then paid once for many items. */
+const BATCH = 32;
+
+/** Text outside Latin-1 makes xml-js's joins slow for the whole document: such items go alone. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: any character above U+00FF is the point
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
+
+const writeFeedOf = (entries: readonly Item[], format: FeedFormat): string => {
   const feed = new Feed({ ...ITEM_ALONE, updated: new Date(0) });
-  feed.addItem(item);
-  const [only] = (JSON.parse(feed.json1()) as JsonFeedOut).items;
-  return indentJsonItem(only);
+  for (const entry of entries) feed.addItem(entry);
+  return format === 'rss' ? feed.rss2() : format === 'atom' ? feed.atom1() : feed.json1();
 };
 
 /**
- * One item as it stands inside its feed in `format`: written by `feed`, with the same repairs a whole
- * feed gets. Pure; pass the results, in the model's order, to `assembleFeed`.
+ * The items of one document, cut at the start of each. Text is escaped or in CDATA, but an RSS title
+ * is CDATA of raw text and could hold an item's start line: then there are more starts than items
+ * and the document is not cut (undefined).
  */
-export const renderFeedItem = (item: FeedItemModel, format: FeedFormat): string => {
-  const entry = ITEM_BUILDERS[format](item);
-  if (format === 'json') return jsonItemText(entry);
-  const feed = new Feed({ ...ITEM_ALONE, updated: new Date(0) });
-  feed.addItem(entry);
-  const [, text] = splitAroundItem(format === 'rss' ? feed.rss2() : feed.atom1(), ITEM_ELEMENT[format]);
-  return format === 'atom' ? finishAtomEntry(text, item) : text;
+const cutItems = (doc: string, format: 'rss' | 'atom', count: number): string[] | undefined => {
+  const marker = ITEM_START[format];
+  const starts: number[] = [];
+  for (let at = doc.indexOf(marker); at >= 0; at = doc.indexOf(marker, at + marker.length)) starts.push(at);
+  const close = `</${ITEM_ELEMENT[format]}>`;
+  const end = doc.lastIndexOf(close) + close.length;
+  if (starts.length !== count || end < close.length) return undefined;
+  return starts.map((start, i) => doc.slice(start, starts[i + 1] ?? end));
 };
 
-/** RSS declares the content namespace only when some item has content: what `contentHtml` gives. */
-const hasContent = (item: FeedItemModel): boolean =>
+/** Items written together in one document by `feed`, each as it stands inside any feed. */
+const writeItems = (items: readonly FeedItemModel[], format: FeedFormat): string[] => {
+  const entries = items.map(ITEM_BUILDERS[format]);
+  if (format === 'json') {
+    return (JSON.parse(writeFeedOf(entries, 'json')) as JsonFeedOut).items.map(indentJsonItem);
+  }
+  const cut = items.length > 1 ? cutItems(writeFeedOf(entries, format), format, items.length) : undefined;
+  const texts =
+    cut ??
+    entries.map((entry) => {
+      const [, text] = splitAroundItem(writeFeedOf([entry], format), ITEM_ELEMENT[format]);
+      return text;
+    });
+  return format === 'atom' ? texts.map((text, i) => finishAtomEntry(text, items[i] as FeedItemModel)) : texts;
+};
+
+/**
+ * Items as they stand inside their feed in `format`: written by `feed`, with the same repairs a whole
+ * feed gets. Pure; pass the results, in the model's order, to `assembleFeed`. Items are written in
+ * batches, and an item with text outside Latin-1 on its own (see above).
+ */
+export const renderFeedItems = (items: readonly FeedItemModel[], format: FeedFormat): string[] => {
+  const texts = new Array<string>(items.length);
+  const batch: number[] = [];
+  const flush = () => {
+    const written = writeItems(
+      batch.map((i) => items[i] as FeedItemModel),
+      format,
+    );
+    batch.forEach((i, k) => {
+      texts[i] = written[k] as string;
+    });
+    batch.length = 0;
+  };
+  items.forEach((item, i) => {
+    if (format !== 'json' && BEYOND_LATIN1.test(JSON.stringify(item))) {
+      texts[i] = writeItems([item], format)[0] as string;
+      return;
+    }
+    batch.push(i);
+    if (batch.length === BATCH) flush();
+  });
+  if (batch.length > 0) flush();
+  return texts;
+};
+
+/**
+ * The version of what `renderFeedItems` writes for a given item. Item texts kept from an earlier run
+ * are reused only under the same version: change it whenever an item's bytes change (a test pins
+ * the bytes of a sample item to it).
+ */
+export const FEED_ITEMS_VERSION = 1;
+
+/**
+ * The item texts of a feed `assembleFeed` wrote, as `renderFeedItems` gave them, or undefined when
+ * the document does not hold exactly `count` items.
+ */
+export const feedItemTexts = (doc: string, format: FeedFormat, count: number): string[] | undefined => {
+  if (format !== 'json') return count === 0 ? [] : cutItems(doc, format, count);
+  try {
+    const { items } = JSON.parse(doc) as Partial<JsonFeedOut>;
+    return Array.isArray(items) && items.length === count ? items.map(indentJsonItem) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** One item as it stands inside its feed in `format` (see `renderFeedItems`). */
+export const renderFeedItem = (item: FeedItemModel, format: FeedFormat): string =>
+  renderFeedItems([item], format)[0] as string;
+
+/**
+ * Whether an item has content (`contentHtml`): RSS declares the content namespace only when some
+ * item has. Pass it to `assembleFeed` for items written earlier.
+ */
+export const feedItemHasContent = (item: FeedItemModel): boolean =>
   item.image !== undefined ||
   item.sources.length > 0 ||
   (item.paragraphs.length > 0 ? item.paragraphs : [item.summary]).some((p) => clean(p) !== '');
@@ -320,17 +404,22 @@ const hasContent = (item: FeedItemModel): boolean =>
 const AFTER_ITEMS = { rss: '\n    </channel>', atom: '\n</feed>' } as const;
 
 /** The feed around its items: `feed` writes it with one stand-in item, which is then cut out. */
-const frameOf = (model: FeedModel, format: 'rss' | 'atom'): [head: string, tail: string] => {
-  const feed = new Feed(optionsFor(model, format));
-  if (model.items.length > 0) {
+const frameOf = (
+  head: FeedHead,
+  format: 'rss' | 'atom',
+  count: number,
+  anyContent: boolean,
+): [head: string, tail: string] => {
+  const feed = new Feed(optionsFor(head, format));
+  if (count > 0) {
     const standIn: Item = { title: 'item', link: 'https://item.invalid/', date: new Date(0) };
-    if (format === 'rss' && model.items.some(hasContent)) standIn.content = 'item';
+    if (format === 'rss' && anyContent) standIn.content = 'item';
     feed.addItem(standIn);
-    const [head, , tail] = splitAroundItem(
+    const [before, , after] = splitAroundItem(
       format === 'rss' ? feed.rss2() : feed.atom1(),
       ITEM_ELEMENT[format],
     );
-    return [head, tail];
+    return [before, after];
   }
   const doc = format === 'rss' ? feed.rss2() : feed.atom1();
   const end = doc.lastIndexOf(AFTER_ITEMS[format]);
@@ -338,48 +427,66 @@ const frameOf = (model: FeedModel, format: 'rss' | 'atom'): [head: string, tail:
   return [doc.slice(0, end), doc.slice(end)];
 };
 
+/*
+ * A feed's head (title, description, links) is written with characters beyond Latin-1 as references
+ * (`&#8220;` in XML, `\u201c` in JSON), which mean the same. The head of every tag feed has some
+ * (its description quotes the tag's name), and one such character makes the whole feed a two-byte
+ * string, which V8 copies and encodes at half speed whenever the feed is written. Items are left as
+ * written (CDATA cannot hold references).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: any character above U+00FF is the point
+const BEYOND_LATIN1_CHARS = /[^\u0000-\u00ff]/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: any UTF-16 unit above U+00FF is the point
+const BEYOND_LATIN1_UNITS = /[^\u0000-\u00ff]/g;
+const xmlReferences = (xml: string): string =>
+  xml.replace(BEYOND_LATIN1_CHARS, (c) => `&#${c.codePointAt(0)};`);
+const jsonEscapes = (json: string): string =>
+  json.replace(BEYOND_LATIN1_UNITS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 interface JsonFeedOut {
   items: Record<string, unknown>[];
 }
 
 /** JSON Feed 1.1 (`feed` writes version 1 with a single `author` and no language), around the items. */
-const assembleJson = (model: FeedModel, items: readonly string[]): string => {
+const assembleJson = (head: FeedHead, items: readonly string[]): string => {
   const out = {
     version: 'https://jsonfeed.org/version/1.1',
-    title: clean(model.title),
-    home_page_url: clean(model.links.html),
-    feed_url: clean(model.links.feeds.json.href),
-    description: clean(model.description),
-    language: clean(model.language),
-    authors: [{ name: clean(model.author.name), url: clean(model.author.url) }],
+    title: clean(head.title),
+    home_page_url: clean(head.links.html),
+    feed_url: clean(head.links.feeds.json.href),
+    description: clean(head.description),
+    language: clean(head.language),
+    authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],
     items: [] as unknown[],
   };
-  const empty = `${JSON.stringify(out, null, 2)}\n`;
+  const empty = `${jsonEscapes(JSON.stringify(out, null, 2))}\n`;
   if (items.length === 0) return empty;
   const at = empty.lastIndexOf('"items": []');
   return `${empty.slice(0, at)}"items": [\n${items.join(',\n')}\n  ]${empty.slice(at + '"items": []'.length)}`;
 };
 
+const finishHead = (head: string, model: FeedHead, format: 'rss' | 'atom'): string =>
+  xmlReferences(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model));
+
 /**
- * The feed in one format from its model and its items as `renderFeedItem` wrote them (one per
- * model item, in order). Pure: the same model gives the same bytes.
+ * The feed in one format from its head and its items as `renderFeedItems` wrote them, in order.
+ * `anyContent` says whether some item has content (`feedItemHasContent`). Pure: the same head and
+ * items give the same bytes.
  */
-export const assembleFeed = (model: FeedModel, format: FeedFormat, items: readonly string[]): string => {
-  if (items.length !== model.items.length)
-    throw new Error(`a feed of ${model.items.length} items was given ${items.length}`);
-  if (format === 'json') return assembleJson(model, items);
-  const [head, tail] = frameOf(model, format);
-  const finished = format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model);
-  return finished + items.join('') + tail;
+export const assembleFeed = (
+  head: FeedHead,
+  format: FeedFormat,
+  items: readonly string[],
+  anyContent: boolean,
+): string => {
+  if (format === 'json') return assembleJson(head, items);
+  const [before, after] = frameOf(head, format, items.length, anyContent);
+  return finishHead(before, head, format) + items.join('') + after;
 };
 
 /** The feed in one format. Pure: the same model gives the same bytes. */
 export const renderFeed = (model: FeedModel, format: FeedFormat): string =>
-  assembleFeed(
-    model,
-    format,
-    model.items.map((item) => renderFeedItem(item, format)),
-  );
+  assembleFeed(model, format, renderFeedItems(model.items, format), model.items.some(feedItemHasContent));
 
 /**
  * The same feed written by `feed` in one go, all items in one document, then repaired: what
@@ -406,5 +513,5 @@ export const renderFeedAtOnce = (model: FeedModel, format: FeedFormat): string =
       return atomEntryLinks(item, indent);
     });
   }
-  return (format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model)) + entries;
+  return finishHead(head, model, format) + entries;
 };

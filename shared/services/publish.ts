@@ -6,8 +6,8 @@ import type {
   TagSummary,
 } from '../adapters/event-store.js';
 import type { ObjectStore } from '../adapters/object-store.js';
-import { isTombstone, type NewsEvent, type Tag } from '../domain/event.js';
-import { type FeedItemModel, feedItems, feedModelOf } from '../domain/feed-model.js';
+import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
+import { type FeedItemRef, feedHeadOf, feedItemRefs, feedItems } from '../domain/feed-model.js';
 import {
   type EventSummary,
   latestFirst,
@@ -34,7 +34,13 @@ import {
 import { SiteIndex } from '../domain/site-index.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
-import { assembleFeed, renderFeedItem } from '../render/feeds.js';
+import {
+  assembleFeed,
+  FEED_ITEMS_VERSION,
+  feedItemHasContent,
+  feedItemTexts,
+  renderFeedItems,
+} from '../render/feeds.js';
 import { renderEventJson, renderEventXml, renderOpml } from '../render/formats.js';
 import {
   type ListedEvent,
@@ -64,8 +70,8 @@ export interface PublishReport {
   failed: number;
 }
 
-/** Events listed on a tag page (the newest; the page says how many there are in all). */
-const TAG_PAGE_SIZE = 100;
+/** Events listed on a tag page: the newest, as many as its feeds hold (the page says how many there are in all). */
+const TAG_PAGE_SIZE = 50;
 const HOME_SIZE = 30;
 /** Marks rebuilt at once in an incremental run. */
 const CONCURRENCY = 8;
@@ -73,6 +79,8 @@ const CONCURRENCY = 8;
 const WRITES_IN_FLIGHT = 32;
 /** Events read per query when walking every event (DynamoDB stops a page at 1 MB anyway). */
 const WALK_PAGE = 1000;
+/** Feed items kept in a full run for feeds written next (each is a few kilobytes in three formats). */
+const ITEMS_KEPT = 4096;
 
 const pool = async <T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> => {
   let next = 0;
@@ -92,11 +100,41 @@ export const emptyPublishReport = (): PublishReport => ({
   failed: 0,
 });
 
-/** An event's feed item and its text in every format: written once, placed in every feed listing it. */
+/** An object to write: its key, bytes and content type. */
+interface SiteObject {
+  key: string;
+  body: string;
+  type: string;
+}
+
+/**
+ * An event's feed item as written: what a feed needs of it, and its text in every format, placed as
+ * it is in every feed that lists the event.
+ */
 interface WrittenItem {
-  item: FeedItemModel;
+  /** `<event id>#<revision>`: the same key gives the same text (for one site and item version). */
+  key: string;
+  ref: FeedItemRef;
+  hasContent: boolean;
   text: Record<FeedFormat, string>;
 }
+
+const itemKey = (event: Pick<NewsEvent, 'id' | 'revision'>): string => `${event.id}#${event.revision}`;
+
+/**
+ * Beside each feed, the publisher keeps what its items are (`_publish/feeds/...`): the key of each
+ * item in order. An incremental run reuses the text of an item whose key is unchanged, cut from the
+ * feed as written, instead of writing it again: a tag's feed gains one item and keeps 49. It is
+ * written only after the feed's three files are, so it never describes newer items than theirs.
+ */
+interface FeedItemsRecord {
+  version: number;
+  site: string;
+  /** [key, has content (1) or not (0)], in the feed's order. */
+  items: [string, number][];
+}
+
+const feedItemsKey = (scope: FeedScope): string => `_publish/${feedPath(scope, 'json')}`;
 
 const tagScope = (tag: Tag): FeedScope => ({ kind: 'tag', slug: tag.slug, name: tag.name });
 
@@ -105,31 +143,35 @@ class Output {
   readonly report = emptyPublishReport();
   private readonly writing = new Set<Promise<void>>();
   private failure: unknown;
-  private readonly itemOf: (event: NewsEvent) => FeedItemModel;
+  private readonly itemOf: (event: NewsEvent) => ReturnType<ReturnType<typeof feedItems>>;
+  protected readonly refOf: ReturnType<typeof feedItemRefs>;
 
   constructor(readonly deps: PublishDeps) {
     this.itemOf = feedItems(deps.site);
+    this.refOf = feedItemRefs(deps.site);
   }
 
   get config(): SiteConfig {
     return this.deps.site;
   }
 
-  /** Writes the object (unless its bytes are unchanged), waiting only when many writes are under way. */
-  async put(key: string, body: string, contentType: string): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    while (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
-    const write = this.deps.objects.putIfChanged(key, body, contentType).then(
-      (written) => {
-        if (written) this.report.written++;
-        else this.report.unchanged++;
-      },
-      (error: unknown) => {
-        this.failure ??= error;
-      },
-    );
-    const tracked = write.finally(() => this.writing.delete(tracked));
-    this.writing.add(tracked);
+  /** Writes the objects (each unless its bytes are unchanged), waiting only when many writes are under way. */
+  async put(objects: readonly SiteObject[]): Promise<void> {
+    for (const { key, body, type } of objects) {
+      if (this.failure !== undefined) throw this.failure;
+      while (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
+      const write = this.deps.objects.putIfChanged(key, body, type).then(
+        (written) => {
+          if (written) this.report.written++;
+          else this.report.unchanged++;
+        },
+        (error: unknown) => {
+          this.failure ??= error;
+        },
+      );
+      const tracked = write.finally(() => this.writing.delete(tracked));
+      this.writing.add(tracked);
+    }
   }
 
   /** Waits for every write; fails with the first write that failed. */
@@ -142,112 +184,246 @@ class Output {
     if (await this.deps.objects.remove(key)) this.report.removed++;
   }
 
-  writeItem(event: NewsEvent): WrittenItem {
-    const item = this.itemOf(event);
+  async removeFeeds(scope: FeedScope): Promise<void> {
+    await Promise.all(
+      [...FEED_FORMATS.map((format) => feedPath(scope, format)), feedItemsKey(scope)].map((key) =>
+        this.remove(key),
+      ),
+    );
+  }
+
+  /** The feed items of events, written together (see `renderFeedItems`). */
+  writeItems(events: readonly NewsEvent[]): WrittenItem[] {
+    const items = events.map(this.itemOf);
+    const texts = Object.fromEntries(FEED_FORMATS.map((f) => [f, renderFeedItems(items, f)])) as Record<
+      FeedFormat,
+      string[]
+    >;
+    return events.map((event, i) => {
+      const item = items[i] as (typeof items)[number];
+      return {
+        key: itemKey(event),
+        ref: { id: item.id, updated: item.updated },
+        hasContent: feedItemHasContent(item),
+        text: { rss: texts.rss[i] ?? '', atom: texts.atom[i] ?? '', json: texts.json[i] ?? '' },
+      };
+    });
+  }
+
+  /**
+   * A feed's three files from its items, newest first (repeats dropped, cut at the feed size), and
+   * the record of its items, to write once the files are written.
+   */
+  feeds(scope: FeedScope, all: readonly WrittenItem[]): { files: SiteObject[]; record: SiteObject } {
+    const seen = new Set<string>();
+    const items: WrittenItem[] = [];
+    for (const item of all) {
+      if (items.length >= this.config.feedSize) break;
+      if (seen.has(item.ref.id)) continue;
+      seen.add(item.ref.id);
+      items.push(item);
+    }
+    const head = feedHeadOf(
+      this.config,
+      scope,
+      items.map((i) => i.ref),
+    );
+    const anyContent = items.some((i) => i.hasContent);
+    const record: FeedItemsRecord = {
+      version: FEED_ITEMS_VERSION,
+      site: this.config.siteUrl,
+      items: items.map((i) => [i.key, i.hasContent ? 1 : 0]),
+    };
     return {
-      item,
-      text: {
-        rss: renderFeedItem(item, 'rss'),
-        atom: renderFeedItem(item, 'atom'),
-        json: renderFeedItem(item, 'json'),
-      },
+      files: FEED_FORMATS.map((format) => ({
+        key: feedPath(scope, format),
+        body: assembleFeed(
+          head,
+          format,
+          items.map((i) => i.text[format]),
+          anyContent,
+        ),
+        type: FEED_CONTENT_TYPES[format],
+      })),
+      record: { key: feedItemsKey(scope), body: JSON.stringify(record), type: 'application/json' },
     };
   }
 
-  async feeds(scope: FeedScope, items: readonly WrittenItem[]): Promise<void> {
-    const model = feedModelOf(
-      this.config,
-      scope,
-      items.map((i) => i.item),
-    );
-    // The model drops repeats and cuts at the feed size: keep the texts of the items it kept.
-    const byId = new Map(items.map((i) => [i.item.id, i.text]));
-    for (const format of FEED_FORMATS) {
-      const texts = model.items.map((item) => byId.get(item.id)?.[format] ?? '');
-      await this.put(feedPath(scope, format), assembleFeed(model, format, texts), FEED_CONTENT_TYPES[format]);
-    }
+  eventPages(event: NewsEvent, related: readonly RelatedEvent[]): SiteObject[] {
+    return [
+      {
+        key: eventPath(event.id, 'html'),
+        body: renderEventPage(this.config, event, related),
+        type: EVENT_FORMATS_CONTENT_TYPES.html,
+      },
+      {
+        key: eventPath(event.id, 'json'),
+        body: renderEventJson(this.config, event),
+        type: EVENT_FORMATS_CONTENT_TYPES.json,
+      },
+      {
+        key: eventPath(event.id, 'xml'),
+        body: renderEventXml(this.config, event),
+        type: EVENT_FORMATS_CONTENT_TYPES.xml,
+      },
+    ];
   }
 
-  async removeFeeds(scope: FeedScope): Promise<void> {
-    await Promise.all(FEED_FORMATS.map((format) => this.remove(feedPath(scope, format))));
+  dayPage(date: string, events: readonly ListedEvent[]): SiteObject {
+    return {
+      key: dayPath(date),
+      body: renderDayPage(this.config, date, events),
+      type: EVENT_FORMATS_CONTENT_TYPES.html,
+    };
   }
 
-  async eventPages(event: NewsEvent, related: readonly RelatedEvent[]): Promise<void> {
-    await this.put(
-      eventPath(event.id, 'html'),
-      renderEventPage(this.config, event, related),
-      EVENT_FORMATS_CONTENT_TYPES.html,
-    );
-    await this.put(
-      eventPath(event.id, 'json'),
-      renderEventJson(this.config, event),
-      EVENT_FORMATS_CONTENT_TYPES.json,
-    );
-    await this.put(
-      eventPath(event.id, 'xml'),
-      renderEventXml(this.config, event),
-      EVENT_FORMATS_CONTENT_TYPES.xml,
-    );
+  tagPage(tag: Tag, events: readonly ListedEvent[], total: number): SiteObject {
+    return {
+      key: tagPath(tag.slug),
+      body: renderTagPage(this.config, tag, events, { total }),
+      type: EVENT_FORMATS_CONTENT_TYPES.html,
+    };
   }
 
-  async dayPage(date: string, events: readonly ListedEvent[]): Promise<void> {
-    if (events.length === 0) return this.remove(dayPath(date));
-    await this.put(dayPath(date), renderDayPage(this.config, date, events), EVENT_FORMATS_CONTENT_TYPES.html);
-  }
-
-  async tagPage(tag: Tag, events: readonly ListedEvent[], total: number): Promise<void> {
-    await this.put(
-      tagPath(tag.slug),
-      renderTagPage(this.config, tag, events, { total }),
-      EVENT_FORMATS_CONTENT_TYPES.html,
-    );
-  }
-
-  async siteListings(latest: readonly ListedEvent[], tags: readonly TagSummary[]): Promise<void> {
-    await this.put(
-      HOME_PAGE,
-      renderHomePage(this.config, latest.slice(0, HOME_SIZE), tags),
-      EVENT_FORMATS_CONTENT_TYPES.html,
-    );
-    await this.put(TAGS_PAGE, renderTagsIndex(this.config, tags), EVENT_FORMATS_CONTENT_TYPES.html);
-    await this.put(NOT_FOUND_PAGE, renderNotFoundPage(this.config), EVENT_FORMATS_CONTENT_TYPES.html);
-    await this.put(OPML_FILE, renderOpml(this.config, tags), 'text/x-opml; charset=utf-8');
+  siteListings(latest: readonly ListedEvent[], tags: readonly TagSummary[]): SiteObject[] {
+    return [
+      {
+        key: HOME_PAGE,
+        body: renderHomePage(this.config, latest.slice(0, HOME_SIZE), tags),
+        type: EVENT_FORMATS_CONTENT_TYPES.html,
+      },
+      { key: TAGS_PAGE, body: renderTagsIndex(this.config, tags), type: EVENT_FORMATS_CONTENT_TYPES.html },
+      { key: NOT_FOUND_PAGE, body: renderNotFoundPage(this.config), type: EVENT_FORMATS_CONTENT_TYPES.html },
+      { key: OPML_FILE, body: renderOpml(this.config, tags), type: 'text/x-opml; charset=utf-8' },
+    ];
   }
 }
 
-/** An incremental run: reads are cached for the run, so each tag is read once whatever needs it. */
+/** Does the text an item had in a feed belong to the event with this permalink (as its id)? */
+const textIsOf = (text: string, format: FeedFormat, permalink: string): boolean => {
+  const url = permalink.replaceAll('&', '&amp;');
+  switch (format) {
+    case 'rss':
+      return text.includes(`<guid isPermaLink="true">${url}</guid>`);
+    case 'atom':
+      return text.includes(`<id>${url}</id>`);
+    case 'json':
+      return text.includes(`"id": ${JSON.stringify(permalink)},`);
+  }
+};
+
+/**
+ * An incremental run. Every tag it needs is read once (summaries: no bodies), all at the start, so
+ * the store works while pages render. A feed's items are taken from the feed as last written when
+ * their event is unchanged, and written otherwise, each at most once per run.
+ */
 class Run extends Output {
-  private readonly tagEvents = new Map<string, Promise<NewsEvent[]>>();
+  private readonly tagEvents = new Map<string, Promise<EventSummary[]>>();
   private readonly written = new Map<string, WrittenItem>();
+  private readonly events = new Map<string, NewsEvent>();
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
   private tags?: Promise<TagSummary[]>;
 
-  /** A tag's newest events, read once per run at the largest size any page needs, then sliced. */
-  async eventsOfTag(slug: string, limit: number): Promise<NewsEvent[]> {
+  /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */
+  get tagReadSize(): number {
+    return Math.max(TAG_PAGE_SIZE, RELATED_CANDIDATES_PER_TAG, this.config.feedSize);
+  }
+
+  /** A tag's newest events, read once per run at the largest size anything needs, then sliced. */
+  async eventsOfTag(slug: string, limit = this.tagReadSize): Promise<EventSummary[]> {
     let cached = this.tagEvents.get(slug);
     if (!cached) {
-      const size = Math.max(TAG_PAGE_SIZE, RELATED_CANDIDATES_PER_TAG, this.config.feedSize);
-      cached = this.deps.store.listTag(slug, { limit: size }).then((page) => page.items);
+      cached = this.deps.store.listTagSummaries(slug, { limit: this.tagReadSize }).then((page) => page.items);
+      // Read ahead: a failure is seen by whoever awaits it, not left unhandled.
+      cached.catch(() => undefined);
       this.tagEvents.set(slug, cached);
     }
     return (await cached).slice(0, limit);
   }
 
-  /** Every tag summary, read once per run; a recount during the run updates it. */
+  /** Every tag summary, read once per run; a recount during the run updates it in place. */
   allTags(): Promise<TagSummary[]> {
     this.tags ??= this.deps.store.listTags();
     return this.tags;
   }
 
-  /** The feed item of an event, written once per run (per revision) however many feeds list it. */
-  item(event: NewsEvent): WrittenItem {
-    const key = `${event.id}#${event.revision}`;
-    let written = this.written.get(key);
-    if (!written) {
-      written = this.writeItem(event);
-      this.written.set(key, written);
+  /** Events in full, from those the run already read or in batches of 100. */
+  async fullEvents(summaries: readonly EventSummary[]): Promise<NewsEvent[]> {
+    const missing = summaries.filter((s) => this.events.get(s.id)?.revision !== s.revision);
+    if (missing.length > 0) {
+      const read = await this.deps.store.getEventsNow(missing.map((s) => s.id));
+      for (const event of read.values()) if (!isTombstone(event)) this.know(event);
     }
-    return written;
+    return summaries.flatMap((s) => {
+      const event = this.events.get(s.id);
+      return event ? [event] : [];
+    });
+  }
+
+  know(event: NewsEvent): void {
+    this.events.set(event.id, event);
+  }
+
+  /** The items a scope's feed had, by key, when the record of its items is current and matches its files. */
+  private async previousItems(scope: FeedScope): Promise<Map<string, WrittenItem>> {
+    const reused = new Map<string, WrittenItem>();
+    const [recordText, ...docs] = await Promise.all([
+      this.deps.objects.get(feedItemsKey(scope)),
+      ...FEED_FORMATS.map((format) => this.deps.objects.get(feedPath(scope, format))),
+    ]);
+    let record: FeedItemsRecord | undefined;
+    try {
+      record = recordText ? (JSON.parse(recordText) as FeedItemsRecord) : undefined;
+    } catch {
+      record = undefined;
+    }
+    if (record?.version !== FEED_ITEMS_VERSION || record.site !== this.config.siteUrl) return reused;
+    if (!Array.isArray(record.items)) return reused;
+    const count = record.items.length;
+    const texts = FEED_FORMATS.map((format, f) => {
+      const doc = docs[f];
+      return doc === undefined ? undefined : feedItemTexts(doc, format, count);
+    });
+    record.items.forEach(([key, hasContent], i) => {
+      const id = key.slice(0, key.lastIndexOf('#'));
+      const ref = this.refOf({ id, publishedAt: '', updatedAt: '' });
+      const text = {} as Record<FeedFormat, string>;
+      for (const [f, format] of FEED_FORMATS.entries()) {
+        const candidate = texts[f]?.[i];
+        if (candidate === undefined || !textIsOf(candidate, format, ref.id)) return;
+        text[format] = candidate;
+      }
+      reused.set(key, { key, ref, hasContent: hasContent === 1, text });
+    });
+    return reused;
+  }
+
+  /**
+   * A feed's files from its newest events (summaries), reusing the items it had, and the record of
+   * its items.
+   */
+  async feedsOf(
+    scope: FeedScope,
+    newest: readonly EventSummary[],
+  ): Promise<{ files: SiteObject[]; record: SiteObject }> {
+    const previous = await this.previousItems(scope);
+    const wanted = newest.slice(0, this.config.feedSize);
+    const toWrite = wanted.filter((e) => !previous.has(itemKey(e)) && !this.written.has(itemKey(e)));
+    for (const item of this.writeItems(await this.fullEvents(toWrite))) this.written.set(item.key, item);
+    const items = wanted.flatMap((e) => {
+      const key = itemKey(e);
+      const item = this.written.get(key) ?? previous.get(key);
+      // An item's `updated` comes from the event as read now, as a freshly written item's would.
+      return item ? [{ ...item, ref: this.refOf(e) }] : [];
+    });
+    return this.feeds(scope, items);
+  }
+
+  /** Writes a feed's files, then (once they are written) the record of its items. */
+  async putFeeds({ files, record }: { files: SiteObject[]; record: SiteObject }): Promise<void> {
+    await this.put(files);
+    await this.settled();
+    await this.put([record]);
   }
 
   /** Each event page at most once per run, however many marks lead to it. */
@@ -264,10 +440,10 @@ class Run extends Output {
     const candidates = (
       await Promise.all(event.tags.map((t) => this.eventsOfTag(t.slug, RELATED_CANDIDATES_PER_TAG)))
     ).flat();
-    await this.eventPages(event, relatedEvents(event, candidates));
+    await this.put(this.eventPages(event, relatedEvents(event, candidates)));
   }
 
-  async event(id: string, stored = this.deps.store.getEvent(id)): Promise<void> {
+  async event(id: string, stored: Promise<StoredEvent | undefined>): Promise<void> {
     const found = await stored;
     if (found && !isTombstone(found)) return this.eventPage(found);
     await Promise.all((['html', 'json', 'xml'] as const).map((format) => this.remove(eventPath(id, format))));
@@ -275,10 +451,12 @@ class Run extends Output {
     const neighbours = (
       await Promise.all((found?.tags ?? []).map((t) => this.eventsOfTag(t.slug, RELATED_CANDIDATES_PER_TAG)))
     ).flat();
-    await pool([...new Map(neighbours.map((e) => [e.id, e])).values()], (e) => this.eventPage(e));
+    const unique = [...new Map(neighbours.map((e) => [e.id, e])).values()];
+    await pool(await this.fullEvents(unique), (e) => this.eventPage(e));
   }
 
-  async day(date: string): Promise<void> {
+  /** A day's page, written once `before` (the event pages it may link to) is done. */
+  async day(date: string, before: Promise<unknown>): Promise<void> {
     const events: NewsEvent[] = [];
     let cursor: string | undefined;
     do {
@@ -286,20 +464,23 @@ class Run extends Output {
       events.push(...page.items);
       cursor = page.cursor;
     } while (cursor);
-    await this.dayPage(date, events);
+    const page = events.length > 0 ? this.dayPage(date, events) : undefined;
+    await before;
+    if (page) await this.put([page]);
+    else await this.remove(dayPath(date));
   }
 
   /**
-   * A tag's page and feeds. The stream keeps tag counts exact, so a count is recounted from the tag's
-   * entries only when this run sees it is wrong: the summary is missing, or disagrees with the
-   * entries when the page read all of them, or is smaller than what the page read.
+   * A tag's page and feeds, rendered as soon as the tag is read and written once `before` (the
+   * event pages they may link to) is done. The stream keeps tag counts exact, so a count is
+   * recounted from the tag's entries only when this run sees it is wrong: the summary is missing,
+   * or disagrees with the entries when the run read all of them, or is smaller than what it read.
    */
-  async tag(slug: string): Promise<void> {
-    const size = Math.max(TAG_PAGE_SIZE, this.config.feedSize);
-    const [events, tags] = await Promise.all([this.eventsOfTag(slug, size), this.allTags()]);
+  async tag(slug: string, before: Promise<unknown>): Promise<void> {
+    const [events, tags] = await Promise.all([this.eventsOfTag(slug), this.allTags()]);
     const summary = tags.find((t) => t.slug === slug);
     const name = events[0]?.tags.find((t) => t.slug === slug)?.name;
-    const complete = events.length < size;
+    const complete = events.length < this.tagReadSize;
     let total = summary?.count ?? 0;
     const wrong =
       (summary === undefined && events.length > 0) ||
@@ -307,30 +488,33 @@ class Run extends Output {
       total < events.length;
     if (wrong) {
       total = await this.deps.store.recountTag(slug, name ?? summary?.name ?? slug);
-      const rest = tags.filter((t) => t.slug !== slug);
-      if (total > 0) rest.push({ slug, name: name ?? summary?.name ?? slug, count: total });
-      this.tags = Promise.resolve(rest);
+      // In place, with no await between finding and replacing, so concurrent recounts all land.
+      const at = tags.findIndex((t) => t.slug === slug);
+      if (at >= 0) tags.splice(at, 1);
+      if (total > 0) tags.push({ slug, name: name ?? summary?.name ?? slug, count: total });
     }
     if (events.length === 0 || name === undefined) {
+      await before;
       await Promise.all([this.remove(tagPath(slug)), this.removeFeeds({ kind: 'tag', slug, name: slug })]);
       return;
     }
     const tag = { slug, name };
-    await this.tagPage(tag, events, total);
-    await this.feeds(
-      tagScope(tag),
-      events.slice(0, this.config.feedSize).map((e) => this.item(e)),
-    );
+    const page = this.tagPage(tag, events.slice(0, TAG_PAGE_SIZE), total);
+    const feeds = await this.feedsOf(tagScope(tag), events);
+    await before;
+    await this.put([page]);
+    await this.putFeeds(feeds);
   }
 
-  async site(): Promise<void> {
+  /** The site-wide pages and feeds, written once `before` (the tag pages they link to) is done. */
+  async site(before: Promise<unknown>): Promise<void> {
     const latest = (await this.deps.store.listLatest({ limit: Math.max(HOME_SIZE, this.config.feedSize) }))
       .items;
-    await this.siteListings(latest, await this.allTags());
-    await this.feeds(
-      { kind: 'site' },
-      latest.slice(0, this.config.feedSize).map((e) => this.item(e)),
-    );
+    for (const event of latest) this.know(event);
+    const feeds = await this.feedsOf({ kind: 'site' }, latest);
+    await before;
+    await this.put(this.siteListings(latest, await this.allTags()));
+    await this.putFeeds(feeds);
   }
 
   async settle(mark: MarkRecord, build: () => Promise<void>): Promise<void> {
@@ -349,36 +533,49 @@ class Run extends Output {
 }
 
 /**
- * Rebuilds what the change stream marked, and only that. Event pages first, then days, tags and
- * the site-wide pages and feeds, so listings never link to a page that is not there yet. A mark is
- * cleared only if no newer change re-marked it while the run worked, and only once what it asked
- * for is written.
+ * Rebuilds what the change stream marked, and only that. Everything marked is read at once and
+ * rendered as soon as it is read, but written in order: event pages first, then days and tags,
+ * then the site-wide pages and feeds, so listings never link to a page that is not there yet. A
+ * mark is cleared only if no newer change re-marked it while the run worked, and only once what it
+ * asked for is written.
  */
 export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> => {
   const run = new Run(deps);
-  for (const kind of ['event', 'day', 'tag', 'site'] as const) {
-    const marks = await deps.store.listMarks(kind);
-    // Marked events are read in batches of 100 rather than one by one.
-    const events =
-      kind === 'event' && marks.length > 0 ? deps.store.getEventsNow(marks.map((m) => m.key)) : undefined;
-    await pool(marks, (mark) =>
-      run.settle(mark, () => {
-        switch (kind) {
-          case 'event':
-            return run.event(
-              mark.key,
-              (events ?? Promise.resolve(new Map())).then((found) => found.get(mark.key)),
-            );
-          case 'day':
-            return run.day(mark.key);
-          case 'tag':
-            return run.tag(mark.key);
-          case 'site':
-            return run.site();
-        }
-      }),
-    );
-  }
+  const [events, days, tags, site] = await Promise.all([
+    deps.store.listMarks('event'),
+    deps.store.listMarks('day'),
+    deps.store.listMarks('tag'),
+    deps.store.listMarks('site'),
+  ]);
+  for (const mark of tags) void run.eventsOfTag(mark.key);
+  // Marked events are read in batches of 100, and their tags (for "Related") as soon as they are known.
+  const found =
+    events.length > 0
+      ? deps.store.getEventsNow(events.map((m) => m.key))
+      : Promise.resolve(new Map<string, StoredEvent>());
+  found.then(
+    (byId) => {
+      for (const event of byId.values()) {
+        if (isTombstone(event)) continue;
+        run.know(event);
+        for (const tag of event.tags) void run.eventsOfTag(tag.slug);
+      }
+    },
+    () => undefined,
+  );
+  const eventPages = pool(events, (mark) =>
+    run.settle(mark, () =>
+      run.event(
+        mark.key,
+        found.then((byId) => byId.get(mark.key)),
+      ),
+    ),
+  );
+  const listings = Promise.all([
+    pool(days, (mark) => run.settle(mark, () => run.day(mark.key, eventPages))),
+    pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
+  ]);
+  await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
   return run.report;
 };
 
@@ -488,37 +685,54 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
       else feedsOf.set(position, [feed]);
     }
   }
-  // Events read but not yet in all their feeds: kept as read (smaller than their items in three
-  // formats), written as items when their first feed is complete, dropped after their last.
-  const held = new Map<number, { event?: NewsEvent; written?: WrittenItem; feeds: number }>();
+  // Events read but not yet in all their feeds, kept until their last feed is written: a tag with
+  // few events has its feed written only when the walk reaches its oldest, so tens of thousands
+  // wait. Each waits as one JSON string, a fraction of the memory (and garbage collection work)
+  // of the object. Their items (three formats) are kept only for the feeds written next, the least
+  // recently used dropped.
+  const held = new Map<number, { json: string; feeds: number }>();
+  const items = new Map<number, WrittenItem>();
+  // Written once every feed file is, so none describes items its files do not hold yet.
+  const records: SiteObject[] = [];
   const writeFeed = async (feed: PendingFeed) => {
-    const written: WrittenItem[] = [];
-    for (const position of feed.positions) {
-      const item = held.get(position);
-      if (!item) continue; // deleted since the index was read: its marks will rebuild this feed
-      if (!item.written && item.event) {
-        item.written = out.writeItem(item.event);
-        item.event = undefined;
+    // Deleted since the index was read: not in the feed (its marks will rebuild the feed).
+    const present = feed.positions.filter((position) => held.has(position));
+    const missing = present.filter((position) => !items.has(position));
+    const written = out.writeItems(missing.map((p) => JSON.parse(held.get(p)?.json ?? '') as NewsEvent));
+    missing.forEach((position, i) => {
+      items.set(position, written[i] as WrittenItem);
+    });
+    const listed = present.map((position) => {
+      const item = items.get(position) as WrittenItem;
+      // Least recently used last.
+      items.delete(position);
+      items.set(position, item);
+      const read = held.get(position);
+      if (read && --read.feeds === 0) {
+        held.delete(position);
+        items.delete(position);
       }
-      if (item.written) written.push(item.written);
-      if (--item.feeds === 0) held.delete(position);
-    }
-    await out.feeds(feed.scope, written);
+      return item;
+    });
+    while (items.size > ITEMS_KEPT) items.delete(items.keys().next().value as number);
+    const { files, record } = out.feeds(feed.scope, listed);
+    records.push(record);
+    await out.put(files);
   };
 
   for await (const event of walkEvents(store)) {
     const position = index.positionOf(event.id);
     // Created since the index was read: its marks will publish it.
     if (position === undefined) continue;
-    await out.eventPages(event, index.related(position));
+    await out.put(out.eventPages(event, index.related(position)));
     const waiting = feedsOf.get(position);
     if (!waiting) continue;
-    held.set(position, { event, feeds: waiting.length });
+    held.set(position, { json: JSON.stringify(event), feeds: waiting.length });
     for (const feed of waiting) if (--feed.waiting === 0) await writeFeed(feed);
   }
   for (const feed of feeds) if (feed.waiting > 0) await writeFeed(feed);
 
-  for (const [date, events] of index.days()) await out.dayPage(date, events);
+  for (const [date, events] of index.days()) await out.put([out.dayPage(date, events)]);
 
   const summaries = await store.listTags();
   const counted = new Map(summaries.map((t) => [t.slug, t]));
@@ -531,7 +745,7 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
     // unless a count drifted (or the stream is still catching up): settle it from the entries.
     if (summary?.count !== count) count = await store.recountTag(tag.slug, tag.name);
     if (count > 0) tags.push({ slug: tag.slug, name: summary?.name ?? tag.name, count });
-    await out.tagPage(tag, index.eventsOfTag(tag.slug, TAG_PAGE_SIZE), Math.max(count, 0));
+    await out.put([out.tagPage(tag, index.eventsOfTag(tag.slug, TAG_PAGE_SIZE), Math.max(count, 0))]);
   }
   // Summaries of tags no live event has any more.
   for (const summary of counted.values()) {
@@ -539,7 +753,9 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
     if (count > 0) tags.push({ ...summary, count });
     else await Promise.all([out.remove(tagPath(summary.slug)), out.removeFeeds(tagScope(summary))]);
   }
-  await out.siteListings(index.events.slice(0, HOME_SIZE), tags);
+  await out.put(out.siteListings(index.events.slice(0, HOME_SIZE), tags));
+  await out.settled();
+  await out.put(records);
   await out.settled();
 
   await pool(marks, async (mark) => {

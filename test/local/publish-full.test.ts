@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,10 @@ afterAll(async () => {
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The files of a site that an incremental run must leave as a full publish writes them. */
+const listings = (files: Map<string, string>) =>
+  new Map([...files].filter(([key]) => !/^news\/\d{4}\/\d\d\/\d\d\/[^/]+\.(html|json|xml)$/.test(key)));
+
 describe('a full publish', () => {
   it('writes exactly what publishing every change incrementally writes, byte for byte', async () => {
     const incremental = newFolder();
@@ -91,9 +95,9 @@ describe('a full publish', () => {
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     const differing = [...expected].filter(([key, bytes]) => actual.get(key) !== bytes).map(([key]) => key);
     expect(differing).toEqual([]);
-    // 63 live events in three formats, their days, five tags with a page and three feeds each, and the
-    // site's six objects and its 404 page.
-    expect(actual.size).toBe(63 * 3 + 6 + 5 * 4 + 7);
+    // 63 live events in three formats, their days, five tags with a page, three feeds and the record
+    // of their items each, and the site's pages (404 included), feeds and record.
+    expect(actual.size).toBe(63 * 3 + 6 + 5 * 5 + 8);
     expect(report.written).toBe(actual.size);
     expect(actual.get('feeds/tags/common.rss')?.match(/<item>/g)).toHaveLength(7);
     expect(actual.get('tags/common.html')).toContain('63 events');
@@ -133,5 +137,77 @@ describe('a full publish', () => {
     expect(report.marksCleared).toBeGreaterThanOrEqual(4);
     for (const kind of ['event', 'day', 'tag', 'site'] as const)
       expect(await rt.store.listMarks(kind)).toEqual([]);
+  });
+});
+
+describe('feeds of an incremental run', () => {
+  let folder: string;
+  beforeAll(async () => {
+    folder = newFolder();
+    await publishAll({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+  });
+
+  it('take unchanged items from the feed as last written rather than writing them again', async () => {
+    // An item of an unchanged event, altered in the files as written: only reuse keeps the change.
+    const feed = join(folder, 'feeds/tags/rare.rss');
+    const before = readFileSync(feed, 'utf8');
+    const old = /<title><!\[CDATA\[(Full publish event \d+ about[^\]]*)\]\]><\/title>/.exec(before)?.[1];
+    expect(old).toBeDefined();
+    writeFileSync(feed, before.replace(`<![CDATA[${old}]]>`, '<![CDATA[Kept as written]]>'));
+    await rt.write(
+      'POST',
+      '/api/events',
+      makeEventInput({ date: '2016-11-20', headline: 'Rare news', tags: ['Rare'] }),
+    );
+    await rt.capture.idle();
+    await publishMarked({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+    const after = readFileSync(feed, 'utf8');
+    expect(after).toContain('Rare news');
+    expect(after).toContain('Kept as written');
+  });
+
+  it('equal a full publish after new, corrected and deleted events', async () => {
+    const objects = makeFolderObjectStore(folder);
+    // A clean start, then changes published incrementally.
+    await publishAll({ store: rt.store, objects: makeFolderObjectStore(newFolder()), site });
+    rmSync(folder, { recursive: true, force: true });
+    await publishAll({ store: rt.store, objects, site });
+    const idOf = (input: Record<string, unknown>) => eventIdFor(String(input.date), String(input.headline));
+    // Both among the newest of "Common", so in its feed.
+    const target = inputs[59] as Record<string, unknown>;
+    expect(
+      (await rt.write('PUT', `/api/events/${idOf(target)}`, { ...target, body: 'Corrected body.' })).status,
+    ).toBe(200);
+    // In the feed of "Île-de-France" only (older than what the site's and Common's feeds hold).
+    const older = inputs[62] as Record<string, unknown>;
+    expect(
+      (await rt.write('PUT', `/api/events/${idOf(older)}`, { ...older, body: 'Older, corrected.' })).status,
+    ).toBe(200);
+    expect(
+      (await rt.write('DELETE', `/api/events/${idOf(inputs[53] as Record<string, unknown>)}`)).status,
+    ).toBe(200);
+    for (const name of ['Fresh one', 'Fresh two'])
+      await rt.write(
+        'POST',
+        '/api/events',
+        makeEventInput({ date: '2016-11-21', headline: name, tags: ['Common', 'Energy'] }),
+      );
+    await rt.capture.idle();
+    // A record from another site, so that feed's items are all written again.
+    const record = join(folder, '_publish/feeds/tags/energy.json');
+    writeFileSync(record, readFileSync(record, 'utf8').replace(rt.url, 'https://elsewhere.example'));
+    await publishMarked({ store: rt.store, objects, site });
+
+    const full = newFolder();
+    await publishAll({ store: rt.store, objects: makeFolderObjectStore(full), site });
+    const expected = listings(snapshot(full));
+    const actual = listings(snapshot(folder));
+    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+    expect([...expected].filter(([key, bytes]) => actual.get(key) !== bytes).map(([key]) => key)).toEqual([]);
+    expect(actual.get('feeds/tags/common.json')).toContain('Corrected body.');
+    expect(actual.get('feeds/tags/ile-de-france.rss')).toContain('Older, corrected.');
+    expect(actual.get('feeds/all.rss')).not.toContain('Older, corrected.');
+    expect(actual.get('feeds/tags/common.atom')).toContain('Fresh two');
+    expect(actual.get('feeds/tags/common.rss')).not.toContain(idOf(inputs[53] as Record<string, unknown>));
   });
 });

@@ -56,6 +56,9 @@ describe('the first publish', () => {
         'feeds/all.rss',
         'feeds/all.atom',
         'feeds/all.json',
+        '_publish/feeds/all.json',
+        '_publish/feeds/tags/alpha.json',
+        '_publish/feeds/tags/beta.json',
         'news/2016/11/14/index.html',
         'news/2016/11/15/index.html',
         'tags/alpha.html',
@@ -95,9 +98,11 @@ describe('incremental publishing', () => {
         'feeds/tags/alpha.rss',
         'feeds/tags/alpha.atom',
         'feeds/tags/alpha.json',
+        '_publish/feeds/tags/alpha.json',
         'feeds/all.rss',
         'feeds/all.atom',
         'feeds/all.json',
+        '_publish/feeds/all.json',
         'index.html',
         'tags/index.html',
       ].sort(),
@@ -207,5 +212,8 @@ describe('the local server serves the site like a CDN', () => {
     expect((await rt.request('/news/2099/01/01/nothing.html')).status).toBe(404);
     expect((await rt.request('/../api-key')).status).toBe(404);
     expect((await rt.request('/%2e%2e/api-key')).status).toBe(404);
+    // The publisher's records of feed items are in the folder, but not part of the site.
+    expect((await rt.request('/_publish/feeds/all.json')).status).toBe(404);
+    expect((await rt.request('/_publish/')).status).toBe(404);
   });
 });

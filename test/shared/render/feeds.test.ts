@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseFeed } from '@rowanmanning/feed-parser';
@@ -28,7 +29,13 @@ import {
   urlOf,
 } from '../../../shared/domain/site.js';
 import { SLUG_PATTERN } from '../../../shared/domain/slug.js';
-import { renderFeed } from '../../../shared/render/feeds.js';
+import {
+  FEED_ITEMS_VERSION,
+  feedItemTexts,
+  renderFeed,
+  renderFeedAtOnce,
+  renderFeedItems,
+} from '../../../shared/render/feeds.js';
 import { makeEventInput } from '../../helpers/builders.js';
 import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
@@ -586,5 +593,54 @@ describe('what the feed package gets wrong, handled', () => {
     expect(atom.link.filter((l: XmlNode) => l['@_rel'] === 'related')).toEqual([
       { '@_rel': 'related', '@_href': 'https://example.com/a?b=1&c=2', '@_title': 'Source <One> & "Two"' },
     ]);
+  });
+});
+
+describe('feed items kept from one run to the next', () => {
+  // One event with every part an item has (topic, image, sources, several tags, two paragraphs,
+  // markup and a character beyond Latin-1), written as a feed item in every format.
+  const sample = createdEvent(
+    draftOf(
+      makeEventInput({
+        headline: 'Sample “item” & <b>markup</b>',
+        body: 'First paragraph, with an ampersand &.\n\nSecond paragraph.',
+        tags: ['Russia', 'Île-de-France'],
+        sources: [
+          { name: 'Wire', url: 'https://example.com/a?b=1&c=2' },
+          { name: 'Herald', url: 'https://example.com/b' },
+        ],
+      }),
+    ),
+    at(0),
+  );
+  const texts = () => {
+    const [item] = buildFeedModel(site, SITE, [sample]).items;
+    if (!item) throw new Error('no item');
+    return FEED_FORMATS.map((format) => renderFeedItems([item], format)[0]).join('\n');
+  };
+
+  it('are written by the version FEED_ITEMS_VERSION names: change it whenever these bytes change', () => {
+    // Texts of an earlier version are never reused; a new version gets a new line here.
+    const digests: Record<number, string> = {
+      1: '37fb0a06dcea2ab52da8cbebbbee775353f8415fbd1a8fb12df1974e60ce28d3',
+    };
+    expect(createHash('sha256').update(texts()).digest('hex')).toBe(digests[FEED_ITEMS_VERSION]);
+  });
+
+  it.each(FEED_FORMATS)('%s: are cut back out of a feed exactly as they were written', (format) => {
+    const model = buildFeedModel(site, SITE, events.slice(0, 12));
+    const written = renderFeedItems(model.items, format);
+    expect(feedItemTexts(renderFeed(model, format), format, model.items.length)).toEqual(written);
+    expect(feedItemTexts(renderFeed(model, format), format, model.items.length + 1)).toBeUndefined();
+    const empty = buildFeedModel(site, SITE, []);
+    expect(feedItemTexts(renderFeed(empty, format), format, 0)).toEqual([]);
+  });
+
+  it('are not cut out of a feed whose titles hold an item start of their own', () => {
+    const forged = { ...sample, id: `${sample.id}-forged`, headline: 'a\n        <item>\nb' };
+    const model = buildFeedModel(site, SITE, [sample, forged]);
+    const rss = renderFeed(model, 'rss');
+    expect(rss).toBe(renderFeedAtOnce(model, 'rss'));
+    expect(feedItemTexts(rss, 'rss', 2)).toBeUndefined();
   });
 });
