@@ -4,6 +4,17 @@ import type { ObjectStore } from '../shared/adapters/object-store.js';
 
 const WRITER = resolve(import.meta.dirname, 'site-folder-writer.mjs');
 
+/**
+ * The same string, stored in one piece. A page rendered by many concatenations is a tree of
+ * pieces, which postMessage copies several times slower than one piece (150 µs against 90 µs for
+ * a 7 KB page, flattening included); running a regular expression over a string makes V8 store it
+ * in one piece.
+ */
+const flat = (text: string): string => {
+  /\uffff/.test(text);
+  return text;
+};
+
 interface Answer {
   id: number;
   result?: boolean;
@@ -67,7 +78,8 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       writer.postMessage({ id, ...message });
     });
   return {
-    putIfChanged: async (key, body) => (await ask({ op: 'put', path: pathOf(key), body })).result === true,
+    putIfChanged: async (key, body) =>
+      (await ask({ op: 'put', path: pathOf(key), body: flat(body) })).result === true,
     remove: async (key) => (await ask({ op: 'remove', path: pathOf(key) })).result === true,
     async get(key) {
       const { bytes } = await ask({ op: 'get', path: pathOf(key) });

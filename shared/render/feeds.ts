@@ -120,16 +120,44 @@ const optionsFor = (model: FeedHead, format: FeedFormat): FeedOptions => {
   };
 };
 
+/** What several formats make of an item, made once per item (the three formats share it). */
+interface Shared {
+  content: string;
+  contentWithoutSources: string;
+  categories: FeedCategory[];
+  summaryHtml: string;
+  /** Text beyond Latin-1 somewhere in the item (see `writeItems`). */
+  beyondLatin1: boolean;
+}
+
+const sharedParts = new WeakMap<FeedItemModel, Shared>();
+
+const shared = (item: FeedItemModel): Shared => {
+  let parts = sharedParts.get(item);
+  if (!parts) {
+    parts = {
+      content: contentHtml(item, true),
+      contentWithoutSources: contentHtml(item, false),
+      categories: categoriesOf(item),
+      summaryHtml: escapeHtml(item.summary),
+      beyondLatin1: BEYOND_LATIN1.test(JSON.stringify(item)),
+    };
+    sharedParts.set(item, parts);
+  }
+  return parts;
+};
+
 const rssItem = (item: FeedItemModel): Item => {
+  const { content, categories, summaryHtml } = shared(item);
   const entry: Item = {
     // No id or guid: only then does `feed` write the link as the guid with isPermaLink="true".
     title: cdata(clean(item.title)),
     link: clean(item.url),
     date: new Date(item.updated),
     published: new Date(item.published),
-    description: cdata(escapeHtml(item.summary)),
-    content: cdata(contentHtml(item, true)),
-    category: categoriesOf(item).map((c) => ({ name: text(c.label), domain: attr(c.scheme) })),
+    description: cdata(summaryHtml),
+    content: cdata(content),
+    category: categories.map((c) => ({ name: text(c.label), domain: attr(c.scheme) })),
   };
   // RSS requires an enclosure's type: an image of unknown type is only shown in the content.
   if (item.image?.type)
@@ -144,8 +172,8 @@ const atomItem = (item: FeedItemModel): Item => ({
   link: clean(item.url),
   date: new Date(item.updated),
   published: new Date(item.published),
-  description: cdata(escapeHtml(item.summary)),
-  content: cdata(contentHtml(item, false)),
+  description: cdata(shared(item).summaryHtml),
+  content: cdata(shared(item).contentWithoutSources),
 });
 
 const jsonItem = (item: FeedItemModel): Item => {
@@ -162,8 +190,8 @@ const jsonItem = (item: FeedItemModel): Item => {
     date: new Date(item.updated),
     published: new Date(item.published),
     description: clean(item.summary),
-    content: contentHtml(item, true),
-    category: categoriesOf(item).map((c) => ({ name: c.label })),
+    content: shared(item).content,
+    category: shared(item).categories.map((c) => ({ name: c.label })),
     extensions: [{ name: '_tidings', objects: tidings }],
   };
   if (item.image) entry.image = clean(item.image.url);
@@ -202,7 +230,7 @@ const atomEntryLinks = (item: FeedItemModel, indent: string): string => {
     const titleAttr = caption ? ` title="${attr(caption)}"` : '';
     lines.push(`<link rel="enclosure" href="${attr(url)}"${typeAttr}${titleAttr}/>`);
   }
-  for (const c of categoriesOf(item)) {
+  for (const c of shared(item).categories) {
     lines.push(`<category term="${attr(c.term)}" scheme="${attr(c.scheme)}" label="${attr(c.label)}"/>`);
   }
   return lines.map((line) => indent + line).join('\n');
@@ -355,7 +383,7 @@ export const renderFeedItems = (items: readonly FeedItemModel[], format: FeedFor
     batch.length = 0;
   };
   items.forEach((item, i) => {
-    if (format !== 'json' && BEYOND_LATIN1.test(JSON.stringify(item))) {
+    if (format !== 'json' && shared(item).beyondLatin1) {
       texts[i] = writeItems([item], format)[0] as string;
       return;
     }

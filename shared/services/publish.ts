@@ -73,14 +73,17 @@ export interface PublishReport {
 /** Events listed on a tag page: the newest, as many as its feeds hold (the page says how many there are in all). */
 const TAG_PAGE_SIZE = 50;
 const HOME_SIZE = 30;
-/** Marks rebuilt at once in an incremental run. */
-const CONCURRENCY = 8;
+/**
+ * Marks rebuilt at once in an incremental run. Each waits on the store and on writes more than it
+ * works, so many at once keep both busy.
+ */
+const CONCURRENCY = 32;
 /** Objects being written at once. */
 const WRITES_IN_FLIGHT = 32;
 /** Events read per query when walking every event (DynamoDB stops a page at 1 MB anyway). */
 const WALK_PAGE = 1000;
 /** Feed items kept in a full run for feeds written next (each is a few kilobytes in three formats). */
-const ITEMS_KEPT = 4096;
+const ITEMS_KEPT = 1024;
 
 const pool = async <T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> => {
   let next = 0;
@@ -155,23 +158,41 @@ class Output {
     return this.deps.site;
   }
 
-  /** Writes the objects (each unless its bytes are unchanged), waiting only when many writes are under way. */
-  async put(objects: readonly SiteObject[]): Promise<void> {
+  /**
+   * Starts writing the objects (each unless its bytes are unchanged), waiting only when many writes
+   * are under way. Resolves to a promise of these writes' completion, which fails with their first
+   * failure; a failure also fails `settled`.
+   */
+  async put(objects: readonly SiteObject[]): Promise<{ written: Promise<void> }> {
+    const writes: Promise<void>[] = [];
     for (const { key, body, type } of objects) {
       if (this.failure !== undefined) throw this.failure;
       while (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
-      const write = this.deps.objects.putIfChanged(key, body, type).then(
-        (written) => {
-          if (written) this.report.written++;
-          else this.report.unchanged++;
+      const write = this.deps.objects.putIfChanged(key, body, type).then((written) => {
+        if (written) this.report.written++;
+        else this.report.unchanged++;
+      });
+      const tracked = write.then(
+        () => {
+          this.writing.delete(tracked);
         },
         (error: unknown) => {
           this.failure ??= error;
+          this.writing.delete(tracked);
         },
       );
-      const tracked = write.finally(() => this.writing.delete(tracked));
       this.writing.add(tracked);
+      writes.push(write);
     }
+    const written = Promise.all(writes).then(() => undefined);
+    // Whoever waits for these writes sees a failure; a run that does not wait sees it in `settled`.
+    written.catch(() => undefined);
+    return { written };
+  }
+
+  /** Writes the objects and waits until they are written. */
+  async write(objects: readonly SiteObject[]): Promise<void> {
+    await (await this.put(objects)).written;
   }
 
   /** Waits for every write; fails with the first write that failed. */
@@ -322,6 +343,7 @@ class Run extends Output {
   private readonly written = new Map<string, WrittenItem>();
   private readonly events = new Map<string, NewsEvent>();
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
+  private readonly records: Promise<void>[] = [];
   private tags?: Promise<TagSummary[]>;
 
   /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */
@@ -419,11 +441,26 @@ class Run extends Output {
     return this.feeds(scope, items);
   }
 
-  /** Writes a feed's files, then (once they are written) the record of its items. */
-  async putFeeds({ files, record }: { files: SiteObject[]; record: SiteObject }): Promise<void> {
-    await this.put(files);
-    await this.settled();
-    await this.put([record]);
+  /**
+   * Writes a feed's files, then (once they are written) the record of its items. The record is not
+   * waited for: had it failed, the one kept describes older items and only reuses fewer.
+   */
+  async writeFeeds({ files, record }: { files: SiteObject[]; record: SiteObject }): Promise<void> {
+    await this.write(files);
+    const written = this.deps.objects.putIfChanged(record.key, record.body, record.type).then(
+      (changed) => {
+        if (changed) this.report.written++;
+        else this.report.unchanged++;
+      },
+      (error: unknown) =>
+        logger.warn("could not record a feed's items", { key: record.key, error: error as Error }),
+    );
+    this.records.push(written);
+  }
+
+  /** Waits for the records of feed items still being written. */
+  async recorded(): Promise<void> {
+    await Promise.all(this.records);
   }
 
   /** Each event page at most once per run, however many marks lead to it. */
@@ -440,7 +477,7 @@ class Run extends Output {
     const candidates = (
       await Promise.all(event.tags.map((t) => this.eventsOfTag(t.slug, RELATED_CANDIDATES_PER_TAG)))
     ).flat();
-    await this.put(this.eventPages(event, relatedEvents(event, candidates)));
+    await this.write(this.eventPages(event, relatedEvents(event, candidates)));
   }
 
   async event(id: string, stored: Promise<StoredEvent | undefined>): Promise<void> {
@@ -466,7 +503,7 @@ class Run extends Output {
     } while (cursor);
     const page = events.length > 0 ? this.dayPage(date, events) : undefined;
     await before;
-    if (page) await this.put([page]);
+    if (page) await this.write([page]);
     else await this.remove(dayPath(date));
   }
 
@@ -502,8 +539,8 @@ class Run extends Output {
     const page = this.tagPage(tag, events.slice(0, TAG_PAGE_SIZE), total);
     const feeds = await this.feedsOf(tagScope(tag), events);
     await before;
-    await this.put([page]);
-    await this.putFeeds(feeds);
+    await this.write([page]);
+    await this.writeFeeds(feeds);
   }
 
   /** The site-wide pages and feeds, written once `before` (the tag pages they link to) is done. */
@@ -513,14 +550,14 @@ class Run extends Output {
     for (const event of latest) this.know(event);
     const feeds = await this.feedsOf({ kind: 'site' }, latest);
     await before;
-    await this.put(this.siteListings(latest, await this.allTags()));
-    await this.putFeeds(feeds);
+    await this.write(this.siteListings(latest, await this.allTags()));
+    await this.writeFeeds(feeds);
   }
 
   async settle(mark: MarkRecord, build: () => Promise<void>): Promise<void> {
     try {
+      // Resolves once what the mark asked for is written.
       await build();
-      await this.settled();
     } catch (error) {
       logger.error('rebuild failed; the mark stays for the next run', { mark, error: error as Error });
       this.report.failed++;
@@ -547,17 +584,18 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     deps.store.listMarks('tag'),
     deps.store.listMarks('site'),
   ]);
-  for (const mark of tags) void run.eventsOfTag(mark.key);
-  // Marked events are read in batches of 100, and their tags (for "Related") as soon as they are known.
+  // Marked events first (in batches of 100): their pages are written before anything else.
   const found =
     events.length > 0
       ? deps.store.getEventsNow(events.map((m) => m.key))
       : Promise.resolve(new Map<string, StoredEvent>());
+  for (const mark of tags) void run.eventsOfTag(mark.key);
   found.then(
     (byId) => {
       for (const event of byId.values()) {
         if (isTombstone(event)) continue;
         run.know(event);
+        // Their tags (for "Related"), when not marked themselves.
         for (const tag of event.tags) void run.eventsOfTag(tag.slug);
       }
     },
@@ -576,6 +614,7 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
   ]);
   await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
+  await run.recorded();
   return run.report;
 };
 

@@ -206,7 +206,7 @@ describe('renderEventPage', () => {
     expect(html).toContain(`<h1>${escaped(seed.headline)}</h1>`);
     expect(html.match(/<h1>/g)).toHaveLength(1);
     expect(html).toContain(
-      '<title>Russian President Vladimir Putin signs a symbolic order to… · Tidings</title>',
+      '<title>Russian President Vladimir Putin signs a symbolic&#8230; · Tidings</title>',
     );
   });
 
@@ -463,10 +463,25 @@ describe('escaping', () => {
     expect(html).toContain('src="https://example.com/i.jpg?a=&lt;b&gt;"');
   });
 
+  it('adds no character beyond Latin-1 of its own: the ellipsis of a cut is a reference', async () => {
+    const long = eventOf({
+      date: '2016-01-01',
+      headline: 'A headline long enough to be cut in the page title, with plain Latin-1 text in it, and more',
+      body: 'Plain text. '.repeat(40),
+      tags: ['Zürich'],
+    });
+    const html = renderEventPage(site, long, []);
+    expect(html).toContain('&#8230;');
+    expect(/[\u0100-\uffff]/.test(html)).toBe(false);
+    await expectValid(html);
+    // Text beyond Latin-1 from the event is written as it is.
+    expect(renderEventPage(site, { ...long, headline: 'Łódź “quoted”' }, [])).toContain('Łódź “quoted”');
+  });
+
   it('keeps the page title within 70 characters as written, entities included', () => {
     const title = /<title>([^<]*)<\/title>/.exec(pages[5]?.[1] ?? '')?.[1] ?? '';
     expect(title.length).toBeLessThanOrEqual(70);
-    expect(title.endsWith('…')).toBe(true);
+    expect(title.endsWith('&#8230;')).toBe(true);
   });
 });
 
