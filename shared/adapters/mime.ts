@@ -3,17 +3,19 @@
  * text/html part, UTF-8. Both mailers send exactly these bytes: SES as raw content, the outbox
  * as `.eml` files.
  *
- * The encodings are nodemailer's (RFC 2047 encoded words, header folding, quoted-printable,
- * base64), the same functions its MailComposer runs. MailComposer itself is not used: it always
- * brings nodemailer's file-type table and URL fetcher along, 135 KB of a minified bundle, which
- * would push the functions that send mail past their size budget; these functions add under 5 KB.
+ * Headers and base64 are nodemailer's (RFC 2047 encoded words, header folding, base64), the same
+ * functions its MailComposer runs. MailComposer itself is not used: it always brings nodemailer's
+ * file-type table and URL fetcher along, 135 KB of a minified bundle, which would push the
+ * functions that send mail past their size budget; these functions add under 5 KB.
+ * Quoted-printable bodies are quoted-printable.ts's: a digest run composes thousands of 60 KB
+ * parts, and nodemailer's encoder took most of its time.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import * as base64 from 'nodemailer/lib/base64';
 import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
-import * as qp from 'nodemailer/lib/qp';
 import type { OutgoingEmail } from './mailer.js';
+import { encodeQuotedPrintable } from './quoted-printable.js';
 
 export interface ComposeOptions {
   /** The Date header (default: now). */
@@ -125,18 +127,25 @@ const formatMailbox = ({ name, address }: Mailbox): string => {
   return `${encodeWords(name, preferredEncoding(name), 52, true)} <${address}>`;
 };
 
+/** Every line break as CRLF, the form both body encodings expect. */
+const crlfLines = (text: string): string =>
+  text.includes('\r') ? text.replace(/\r\n|\r|\n/g, '\r\n') : text.replaceAll('\n', '\r\n');
+
 /**
- * One body part: UTF-8 text, lines ending CRLF, quoted-printable or base64 by the same rule as
- * headers. Mostly-Latin text stays quoted-printable, HTML included: spam filters count base64 text
- * parts against a message, and the raw message stays readable.
+ * One body part, its header lines and body: UTF-8 text, lines ending CRLF, quoted-printable or
+ * base64 by the same rule as headers. Mostly-Latin text stays quoted-printable, HTML included: spam
+ * filters count base64 text parts against a message, and the raw message stays readable.
  */
-const bodyPart = (type: 'text/plain' | 'text/html', content: string): string => {
-  const text = content.replace(/\r\n|\r|\n/g, '\r\n');
-  const encoding = preferredEncoding(text) === 'Q' ? 'quoted-printable' : 'base64';
-  const body = encoding === 'base64' ? base64.wrap(base64.encode(text), 76) : qp.wrap(qp.encode(text), 76);
-  return [`Content-Type: ${type}; charset=utf-8`, `Content-Transfer-Encoding: ${encoding}`, '', body].join(
-    '\r\n',
-  );
+const bodyPart = (type: 'text/plain' | 'text/html', content: string): Buffer[] => {
+  // Line breaks count neither way, so the choice can be made before they are rewritten.
+  const encoding = preferredEncoding(content) === 'Q' ? 'quoted-printable' : 'base64';
+  const text = crlfLines(content);
+  const body =
+    encoding === 'base64'
+      ? Buffer.from(base64.wrap(base64.encode(text), 76), 'latin1')
+      : encodeQuotedPrintable(text);
+  const head = `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`;
+  return [Buffer.from(head, 'latin1'), body];
 };
 
 /** `Sat, 28 Nov 2026 05:52:41 +0000`. */
@@ -174,15 +183,18 @@ export const composeMessage = async (email: OutgoingEmail, options: ComposeOptio
     ]),
     ['Content-Type', `multipart/alternative; boundary="${boundary}"`],
   ];
-  const message = [
+  const head = [
     ...headers.map(([name, value]) => foldLines(`${name}: ${value}`, 76)),
     '',
     `--${boundary}`,
-    bodyPart('text/plain', email.text),
-    `--${boundary}`,
-    bodyPart('text/html', email.html),
-    `--${boundary}--`,
     '',
-  ].join('\r\n');
-  return Buffer.from(message, 'utf8');
+  ];
+  // The parts are written as bytes and joined once, never as one large string.
+  return Buffer.concat([
+    Buffer.from(head.join('\r\n'), 'utf8'),
+    ...bodyPart('text/plain', email.text),
+    Buffer.from(`\r\n--${boundary}\r\n`, 'latin1'),
+    ...bodyPart('text/html', email.html),
+    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
+  ]);
 };

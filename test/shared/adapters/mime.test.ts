@@ -159,6 +159,22 @@ describe('composeMessage', () => {
     expect(mail.html).toBe(`<p>${cjk}</p>`);
   });
 
+  it('writes quoted-printable parts with no line ending in whitespace, and reads them back', async () => {
+    const text = `Trailing space \nTrailing tab\t\na=b, ${'é·… '.repeat(40)}🎉\n${'y'.repeat(200)} \n`;
+    const html = `<p style="margin:0">${'<a href="https://news.example.org/">Tidings</a> · '.repeat(30)}</p>\n`;
+    const raw = await composeMessage(email({ text, html }));
+    const source = raw.toString('latin1');
+    expect(source.match(/Content-Transfer-Encoding: quoted-printable/g)).toHaveLength(2);
+    const body = source.slice(source.indexOf('\r\n\r\n'));
+    for (const line of body.split('\r\n')) {
+      expect(line.length).toBeLessThanOrEqual(76);
+      expect(line).not.toMatch(/[ \t]$/);
+    }
+    const mail = await simpleParser(raw);
+    expect(mail.text).toBe(text);
+    expect(mail.html).toBe(html);
+  });
+
   it('reads back any printable subject and any text exactly (property)', async () => {
     // Any Unicode without controls in the subject; any text at all in the parts but NUL
     // (line endings come back as LF, the form a parser gives them).
