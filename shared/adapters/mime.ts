@@ -81,18 +81,22 @@ export const assertSafeHeaders = (email: OutgoingEmail): void => {
   }
 };
 
+// Runs of what the rule below counts as neither: ASCII but the controls other than tab, LF and CR.
+const NEITHER_RUNS = /[\t\n\r\x20-\x7f]+/g;
+const LATIN_LETTER = /[A-Za-z]/g;
+
 /**
  * Q (quoted-printable) for text that is mostly Latin letters, B (base64) otherwise: nodemailer's
- * rule, which keeps the encoded form short and a raw message readable.
+ * rule, which keeps the encoded form short and a raw message readable. "Other" is every UTF-16
+ * unit from U+0080 up and every control but tab, LF and CR. Counted with regular expressions, and
+ * the letters only until they outnumber the rest: a 60 KB part is decided in a fraction of the
+ * time a loop over every character takes.
  */
 const preferredEncoding = (value: string): 'Q' | 'B' => {
+  const other = value.replace(NEITHER_RUNS, '').length;
   let latin = 0;
-  let other = 0;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if ((code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) latin++;
-    else if (code >= 0x80 || (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d)) other++;
-  }
+  LATIN_LETTER.lastIndex = 0;
+  while (latin <= other && LATIN_LETTER.test(value)) latin++;
   return other < latin ? 'Q' : 'B';
 };
 

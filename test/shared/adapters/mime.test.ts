@@ -159,6 +159,21 @@ describe('composeMessage', () => {
     expect(mail.html).toBe(`<p>${cjk}</p>`);
   });
 
+  it.each([
+    ['more Latin letters than anything else', 'abc éé', 'quoted-printable'],
+    ['as many other characters as letters', 'ab éé', 'base64'],
+    ['controls, counted as other', 'ab\u0001\u0002', 'base64'],
+    ['digits, spaces and punctuation, counted as neither', `a ${'1, 2; 3. '.repeat(50)}`, 'quoted-printable'],
+    ['an emoji, two UTF-16 units', 'a 🎉', 'base64'],
+  ])('encodes text with %s as %s', async (_, text, encoding) => {
+    const raw = await composeMessage(email({ text }));
+    const source = raw.toString('latin1');
+    expect(source).toContain(
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ${encoding}`,
+    );
+    expect((await simpleParser(raw)).text).toBe(text);
+  });
+
   it('writes quoted-printable parts with no line ending in whitespace, and reads them back', async () => {
     const text = `Trailing space \nTrailing tab\t\na=b, ${'é·… '.repeat(40)}🎉\n${'y'.repeat(200)} \n`;
     const html = `<p style="margin:0">${'<a href="https://news.example.org/">Tidings</a> · '.repeat(30)}</p>\n`;
