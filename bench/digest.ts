@@ -9,7 +9,8 @@
  * of the batches as one SQS consumer would: reading subscribers and the window's changes, claiming
  * the ledger, rendering every digest (HTML and text, signed links), composing each MIME message
  * (which a discarding mailer then drops) and moving cursors. Peak memory is the largest process's.
- * BENCH_DIGEST_EVENTS shrinks the corpus for a quick look; BENCH_DIGEST_MEMORY=1 keeps dynalite in memory.
+ * BENCH_DIGEST_EVENTS shrinks the corpus for a quick look; BENCH_DIGEST_MEMORY=1 keeps dynalite in memory;
+ * BENCH_DIGEST_PROFILE=<dir> writes a V8 CPU profile of each worker process there.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,7 @@ const SELF = import.meta.filename;
 const RESULT_PREFIX = '@@digest-worker ';
 
 const EVENTS = Number(process.env.BENCH_DIGEST_EVENTS ?? 100_000);
+const PROFILE_DIR = process.env.BENCH_DIGEST_PROFILE;
 const TAGS = 2_000;
 const TOPICS_PER_SUBSCRIBER = 5;
 const SCHEDULE = { hour: 7, weekday: 1 };
@@ -329,7 +331,17 @@ const runWorker = (mode: 'plan' | 'send', endpoint: string, table: string, file:
   new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', SELF, '--worker', mode, endpoint, table, file],
+      [
+        ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+        '--import',
+        'tsx',
+        SELF,
+        '--worker',
+        mode,
+        endpoint,
+        table,
+        file,
+      ],
       {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'inherit'],
