@@ -10,7 +10,7 @@
  * Quoted-printable bodies are quoted-printable.ts's: a digest run composes thousands of 60 KB
  * parts, and nodemailer's encoder took most of its time.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import * as base64 from 'nodemailer/lib/base64';
 import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
@@ -131,7 +131,7 @@ const formatMailbox = ({ name, address }: Mailbox): string => {
   return `${encodeWords(name, preferredEncoding(name), 52, true)} <${address}>`;
 };
 
-/** Every line break as CRLF, the form both body encodings expect. */
+/** Every line break as CRLF, the form base64 encodes. */
 const crlfLines = (text: string): string =>
   text.includes('\r') ? text.replace(/\r\n|\r|\n/g, '\r\n') : text.replaceAll('\n', '\r\n');
 
@@ -143,11 +143,10 @@ const crlfLines = (text: string): string =>
 const bodyPart = (type: 'text/plain' | 'text/html', content: string): Buffer[] => {
   // Line breaks count neither way, so the choice can be made before they are rewritten.
   const encoding = preferredEncoding(content) === 'Q' ? 'quoted-printable' : 'base64';
-  const text = crlfLines(content);
   const body =
     encoding === 'base64'
-      ? Buffer.from(base64.wrap(base64.encode(text), 76), 'latin1')
-      : encodeQuotedPrintable(text);
+      ? Buffer.from(base64.wrap(base64.encode(crlfLines(content)), 76), 'latin1')
+      : encodeQuotedPrintable(content, { lineBreaks: 'any' });
   const head = `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`;
   return [Buffer.from(head, 'latin1'), body];
 };
@@ -172,7 +171,8 @@ export const composeMessage = async (email: OutgoingEmail, options: ComposeOptio
       'must be id-left@id-right in printable ASCII without <, > or spaces',
     );
   // "=_" never appears in quoted-printable (every "=" starts an escape) or base64 output.
-  const boundary = `=_tidings_${randomBytes(12).toString('hex')}`;
+  // randomUUID draws from a pool it refills now and then; randomBytes would ask OpenSSL every time.
+  const boundary = `=_tidings_${randomUUID().replaceAll('-', '')}`;
 
   const headers: [string, string][] = [
     ['From', formatMailbox(from)],

@@ -28,12 +28,22 @@ const EQUALS = 0x3d;
 let source = Buffer.allocUnsafeSlow(0);
 let scratch = Buffer.allocUnsafeSlow(0);
 
+export interface QuotedPrintableOptions {
+  /**
+   * `crlf` (the default): only CRLF breaks a line; a lone CR or LF is data, written =0D or =0A.
+   * `any`: CRLF, CR and LF each break a line, written CRLF, which saves a text part with LF
+   * endings a pass to rewrite them first.
+   */
+  lineBreaks?: 'crlf' | 'any';
+}
+
 /**
- * `text` as UTF-8, quoted-printable: CRLF stays a line break (a lone CR or LF is encoded), space
- * or tab before a line break or at the end is encoded, and lines are soft-broken to at most 76
- * characters, never inside an =XX escape nor between the escapes of one character.
+ * `text` as UTF-8, quoted-printable: line breaks as CRLF, space or tab before a line break or at
+ * the end encoded, and lines soft-broken to at most 76 characters, never inside an =XX escape nor
+ * between the escapes of one character.
  */
-export const encodeQuotedPrintable = (text: string): Buffer => {
+export const encodeQuotedPrintable = (text: string, options: QuotedPrintableOptions = {}): Buffer => {
+  const any = options.lineBreaks === 'any';
   // Three bytes of UTF-8 at most for each UTF-16 unit.
   if (source.length < 3 * text.length)
     source = Buffer.allocUnsafeSlow(Math.max(3 * text.length, 2 * source.length));
@@ -48,30 +58,35 @@ export const encodeQuotedPrintable = (text: string): Buffer => {
   let lineStart = 0;
   let i = 0;
   while (i < length) {
-    // The common case first: printable ASCII, and space or tab with something but CR after it,
-    // while the line has room for it and a soft break.
+    // The common case first: printable ASCII, and space or tab with something but CR or LF after
+    // it, while the line has room for it and a soft break.
     let byte = input[i] as number;
     for (let left = lineStart + MAX_LINE - 1 - pos; left > 0 && byte < 0x80; left--) {
       const kind = ASCII_CLASS[byte];
-      if (kind !== LITERAL && (kind !== WHITESPACE || i + 1 === length || input[i + 1] === CR)) break;
+      if (kind !== LITERAL) {
+        if (kind !== WHITESPACE || i + 1 === length) break;
+        const next = input[i + 1];
+        if (next === CR || next === LF) break;
+      }
       out[pos++] = byte;
       if (++i === length) break;
       byte = input[i] as number;
     }
     if (i === length) break;
 
-    if (byte === CR && i + 1 < length && input[i + 1] === LF) {
+    const lineBreak = lineBreakAt(input, i, length, any);
+    if (lineBreak > 0) {
       out[pos++] = CR;
       out[pos++] = LF;
       lineStart = pos;
-      i += 2;
+      i += lineBreak;
       continue;
     }
     let bytes = 1;
     let width = 3;
     if (byte < 0x80) {
       const kind = ASCII_CLASS[byte];
-      if (kind === LITERAL || (kind === WHITESPACE && !endsLine(input, i + 1, length))) width = 1;
+      if (kind === LITERAL || (kind === WHITESPACE && !endsLine(input, i + 1, length, any))) width = 1;
     } else {
       // A character's bytes are written together, so a soft break never splits one.
       const expected = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
@@ -81,7 +96,7 @@ export const encodeQuotedPrintable = (text: string): Buffer => {
     }
     const used = pos - lineStart + width;
     // Room is kept for the soft break's "=" unless this unit is the last on its line.
-    if (used >= MAX_LINE && (used > MAX_LINE || !endsLine(input, i + bytes, length))) {
+    if (used >= MAX_LINE && (used > MAX_LINE || !endsLine(input, i + bytes, length, any))) {
       out[pos++] = EQUALS;
       out[pos++] = CR;
       out[pos++] = LF;
@@ -105,6 +120,13 @@ export const encodeQuotedPrintable = (text: string): Buffer => {
   return encoded;
 };
 
-/** Whether the line ends at `at`: the input ends there or a CRLF starts there. */
-const endsLine = (input: Buffer, at: number, length: number): boolean =>
-  at === length || (at + 1 < length && input[at] === CR && input[at + 1] === LF);
+/** How many bytes the line break at `at` (before `length`) takes: 2 for CRLF, with `any` 1 for a lone CR or LF, else 0. */
+const lineBreakAt = (input: Buffer, at: number, length: number, any: boolean): number => {
+  const byte = input[at];
+  if (byte === CR) return at + 1 < length && input[at + 1] === LF ? 2 : any ? 1 : 0;
+  return any && byte === LF ? 1 : 0;
+};
+
+/** Whether the line ends at `at`: the input ends there or a line break starts there. */
+const endsLine = (input: Buffer, at: number, length: number, any: boolean): boolean =>
+  at === length || lineBreakAt(input, at, length, any) > 0;

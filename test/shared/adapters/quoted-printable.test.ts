@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeQuotedPrintable } from '../../../shared/adapters/quoted-printable.js';
+import {
+  encodeQuotedPrintable,
+  type QuotedPrintableOptions,
+} from '../../../shared/adapters/quoted-printable.js';
 
 /**
  * RFC 2045 6.7 decoding, written from the RFC rather than shared with any encoder: soft breaks
@@ -26,7 +29,8 @@ const decodeBytes = (encoded: string): Buffer => {
 
 const decode = (encoded: string): string => decodeBytes(encoded).toString('utf8');
 
-const encode = (text: string): string => encodeQuotedPrintable(text).toString('latin1');
+const encode = (text: string, options?: QuotedPrintableOptions): string =>
+  encodeQuotedPrintable(text, options).toString('latin1');
 
 // Any Unicode text, weighted towards what makes quoted-printable hard: line breaks of every kind,
 // whitespace before them, "=", tabs, non-ASCII letters and emoji, and long runs without a break.
@@ -95,6 +99,16 @@ describe('encodeQuotedPrintable', () => {
       }),
       { numRuns: 2000, seed: 13 },
     );
+  });
+
+  it('with any line break, writes what CRLF-only encoding writes for the text with CRLF endings (property)', () => {
+    fc.assert(
+      fc.property(text, (input) => {
+        expect(encode(input, { lineBreaks: 'any' })).toBe(encode(input.replace(/\r\n|\r|\n/g, '\r\n')));
+      }),
+      { numRuns: 2000, seed: 17 },
+    );
+    expect(encode('a \nb\t\rc\r\n\n', { lineBreaks: 'any' })).toBe('a=20\r\nb=09\r\nc\r\n\r\n');
   });
 
   it.each([
