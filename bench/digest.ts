@@ -13,8 +13,8 @@
  * BENCH_DIGEST_PROFILE=<dir> writes a V8 CPU profile of each worker process there.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalDigestQueue } from '../local/digest-queue.js';
@@ -216,7 +216,36 @@ interface Measured {
   timing: { topicMs: number; recipientsMs: number; composeMs: number; mimeMs: number; ledgerMs: number };
   bytes: number;
   peakMB: number;
+  /** CPU time of the measured work (user and system), milliseconds: unlike wall time, not inflated by other load. */
+  cpuMs: number;
 }
+
+/**
+ * CPU seconds so far of this process's children whose command line holds `script`, from Linux's
+ * /proc (clock ticks of 1/100 s); undefined where there is no /proc.
+ */
+const childCpuSeconds = (script: string): number | undefined => {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After the command in parentheses: state, ppid, … utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== process.pid) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(script)) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return total;
+};
 
 /**
  * `--worker <endpoint> <table> <file>`: one process of the digest job, measured. With `plan` as
@@ -291,6 +320,7 @@ const worker = async (
   };
   const startedAt = Date.now();
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let report: DigestReport;
   if (mode === 'plan') {
     // Planning only: the batches it enqueues are kept for the senders instead of handled here.
@@ -310,6 +340,7 @@ const worker = async (
     report = await queue.drain((message) => handleDigestMessage(deps, message), 2);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
   const measured: Measured = {
     startedAt,
     endedAt: Date.now(),
@@ -321,6 +352,7 @@ const worker = async (
     topicQueries,
     bytes,
     peakMB: process.resourceUsage().maxRSS / 1024,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     timing,
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(measured)}\n`);
@@ -393,6 +425,7 @@ export const runDigest = async (args: string[]): Promise<void> => {
     const workers = Number(process.env.BENCH_DIGEST_WORKERS ?? 2);
     const planFile = join(dir, 'batches.json');
     const planned = await runWorker('plan', dynamo.endpoint, table, planFile);
+    const storeCpuBefore = childCpuSeconds('dynalite-server');
     const batches = JSON.parse(readFileSync(planFile, 'utf8')) as DigestMessage[];
     const shares = Array.from({ length: workers }, (_, w) => batches.filter((_, i) => i % workers === w));
     const sent = await Promise.all(
@@ -402,6 +435,7 @@ export const runDigest = async (args: string[]): Promise<void> => {
         return runWorker('send', dynamo.endpoint, table, file);
       }),
     );
+    const storeCpuAfter = childCpuSeconds('dynalite-server');
     const all = [planned, ...sent];
     const sum = (f: (x: Measured) => number) => all.reduce((total, x) => total + f(x), 0);
     const reads: Record<string, number> = {};
@@ -448,6 +482,19 @@ export const runDigest = async (args: string[]): Promise<void> => {
     const composingSeconds = (t.composeMs + t.mimeMs) / 1000;
     console.log(
       `digest: composing alone (rendering and MIME, ${composingSeconds.toFixed(1)} s in all): ${(m.digests / composingSeconds).toFixed(0)} digests/s on one core`,
+    );
+    // CPU rather than wall time: what a digest costs whatever else the machine is doing.
+    const workerCpuMs = sent.reduce((total, x) => total + x.cpuMs, 0) / Math.max(1, m.digests);
+    const storeCpuMs =
+      storeCpuBefore !== undefined && storeCpuAfter !== undefined
+        ? ((storeCpuAfter - storeCpuBefore) * 1000) / Math.max(1, m.digests)
+        : undefined;
+    const cores = availableParallelism();
+    console.log(
+      `digest: CPU per digest: ${workerCpuMs.toFixed(2)} ms in the sending workers` +
+        (storeCpuMs === undefined
+          ? ''
+          : `, ${storeCpuMs.toFixed(2)} ms in dynalite; ${cores} cores sustain ${((cores * 1000) / (workerCpuMs + storeCpuMs)).toFixed(0)} digests/s at that cost when nothing else runs`),
     );
     console.log(`digest: peak memory ${m.peakMB.toFixed(0)} MB (target <= 512)`);
     const path = writeResult('digest', {
