@@ -2,8 +2,10 @@
 // file costs tens of microseconds of system calls, times 300,000 files in a full publish, which this
 // takes off the thread that renders. Plain JavaScript, so it loads the same under tsx and vitest.
 //
-// Messages: { id, op: 'put', path, body } answers { id, result: true } when it wrote and false when
-// the file already held these bytes; { id, op: 'remove', path } answers whether there was a file;
+// Messages: { id, op: 'puts', paths, ends, bytes } writes files whose bytes lie one after the other
+// in `bytes` (an ArrayBuffer, handed over), file i ending at ends[i]; it answers { id, results }, for
+// each file true when it wrote, false when the file already held these bytes, or { message, code }
+// when it failed; { id, op: 'remove', path } answers whether there was a file;
 // { id, op: 'get', path } answers { id, bytes } (an ArrayBuffer, handed over) or { id } when there
 // is no file. Requests are answered in order, so a read sees every write asked for before it.
 // A failure answers { id, error: { message, code } }.
@@ -33,11 +35,10 @@ const sameBytes = (path, bytes) => {
 
 let temporary = 0;
 
-const put = (path, body) => {
+const put = (path, bytes) => {
   const dir = dirname(path);
   const names = folderOf(dir);
   const name = basename(path);
-  const bytes = Buffer.from(body);
   if (!names.has(name)) {
     // Not there when the folder was listed: created in place, without looking for it first
     // (`wx` fails if it is there after all, and then it is compared and replaced below).
@@ -91,15 +92,36 @@ const get = (path) => {
   }
 };
 
-parentPort?.on('message', ({ id, op, path, body }) => {
+const failureOf = (error) => ({ message: String(error?.message ?? error), code: error?.code });
+
+const puts = (paths, ends, bytes) => {
+  const all = Buffer.from(bytes);
+  let start = 0;
+  return paths.map((path, i) => {
+    const end = ends[i];
+    const body = all.subarray(start, end);
+    start = end;
+    try {
+      return put(path, body);
+    } catch (error) {
+      return failureOf(error);
+    }
+  });
+};
+
+parentPort?.on('message', ({ id, op, path, paths, ends, bytes }) => {
   try {
+    if (op === 'puts') {
+      parentPort.postMessage({ id, results: puts(paths, ends, bytes) });
+      return;
+    }
     if (op === 'get') {
       const bytes = get(path);
       parentPort.postMessage({ id, bytes }, bytes ? [bytes] : []);
       return;
     }
-    parentPort.postMessage({ id, result: op === 'put' ? put(path, body) : remove(path) });
+    parentPort.postMessage({ id, result: remove(path) });
   } catch (error) {
-    parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: error?.code } });
+    parentPort.postMessage({ id, error: failureOf(error) });
   }
 });

@@ -8,9 +8,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { ObjectStore } from './object-store.js';
+import { bytesOf, type ObjectStore } from './object-store.js';
 
-const sha256 = (body: string) => createHash('sha256').update(body).digest('hex');
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** Pages change when events do; feeds are polled. Short caches, revalidated with ETags. */
 const cacheControlFor = (contentType: string): string =>
@@ -22,7 +22,8 @@ const cacheControlFor = (contentType: string): string =>
  */
 export const makeS3ObjectStore = (client: S3Client, bucket: string): ObjectStore => ({
   async putIfChanged(key, body, contentType) {
-    const digest = sha256(body);
+    const bytes = bytesOf(body);
+    const digest = sha256(bytes);
     try {
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       if (head.Metadata?.sha256 === digest) return false;
@@ -33,7 +34,7 @@ export const makeS3ObjectStore = (client: S3Client, bucket: string): ObjectStore
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
-        Body: body,
+        Body: bytes,
         ContentType: contentType,
         CacheControl: cacheControlFor(contentType),
         Metadata: { sha256: digest },
@@ -54,7 +55,7 @@ export const makeS3ObjectStore = (client: S3Client, bucket: string): ObjectStore
   async get(key) {
     try {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return await out.Body?.transformToString('utf-8');
+      return await out.Body?.transformToByteArray();
     } catch (error) {
       if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
       throw error;

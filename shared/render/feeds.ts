@@ -348,6 +348,48 @@ const cutItems = (doc: string, format: 'rss' | 'atom', count: number): string[] 
   return starts.map((start, i) => doc.slice(start, starts[i + 1] ?? end));
 };
 
+/** `cutItems` on a document's bytes: each item is decoded on its own, never the whole document. */
+const cutItemBytes = (doc: Buffer, format: 'rss' | 'atom', count: number): string[] | undefined => {
+  const marker = ITEM_START[format];
+  const starts: number[] = [];
+  for (let at = doc.indexOf(marker); at >= 0; at = doc.indexOf(marker, at + marker.length)) {
+    starts.push(at);
+    if (starts.length > count) return undefined;
+  }
+  const close = `</${ITEM_ELEMENT[format]}>`;
+  const last = doc.lastIndexOf(close);
+  if (starts.length !== count || last < (starts.at(-1) ?? 0)) return undefined;
+  const end = last + close.length;
+  return starts.map((start, i) => doc.toString('utf8', start, starts[i + 1] ?? end));
+};
+
+/** Where the items of a JSON Feed begin, and where each item's own line is (`indentJsonItem`). */
+const JSON_ITEMS = '"items": [\n';
+const JSON_ITEM_START = '\n    {\n';
+const JSON_ITEMS_END = '\n  ]';
+
+/**
+ * The items of a JSON Feed `assembleJson` wrote, cut from its bytes. JSON escapes line breaks inside
+ * strings, so a line holding only `    {` after the items begin can only start an item.
+ */
+const cutJsonItems = (doc: Buffer, count: number): string[] | undefined => {
+  const from = doc.indexOf(JSON_ITEMS);
+  if (from < 0) return undefined;
+  const starts: number[] = [];
+  for (let at = doc.indexOf(JSON_ITEM_START, from); at >= 0; at = doc.indexOf(JSON_ITEM_START, at + 1)) {
+    // Each item after the first follows the comma that ends the one before.
+    if (starts.length > 0 && doc[at - 1] !== 0x2c) return undefined;
+    starts.push(at + 1);
+    if (starts.length > count) return undefined;
+  }
+  const end = doc.lastIndexOf(JSON_ITEMS_END);
+  if (starts.length !== count || end < (starts.at(-1) ?? 0)) return undefined;
+  const texts = starts.map((start, i) =>
+    doc.toString('utf8', start, i + 1 < count ? (starts[i + 1] as number) - 2 : end),
+  );
+  return texts.every((text) => text.endsWith('\n    }')) ? texts : undefined;
+};
+
 /** Items written together in one document by `feed`, each as it stands inside any feed. */
 const writeItems = (items: readonly FeedItemModel[], format: FeedFormat): string[] => {
   const entries = items.map(ITEM_BUILDERS[format]);
@@ -405,14 +447,15 @@ export const FEED_ITEMS_VERSION = 1;
  * The item texts of a feed `assembleFeed` wrote, as `renderFeedItems` gave them, or undefined when
  * the document does not hold exactly `count` items.
  */
-export const feedItemTexts = (doc: string, format: FeedFormat, count: number): string[] | undefined => {
-  if (format !== 'json') return count === 0 ? [] : cutItems(doc, format, count);
-  try {
-    const { items } = JSON.parse(doc) as Partial<JsonFeedOut>;
-    return Array.isArray(items) && items.length === count ? items.map(indentJsonItem) : undefined;
-  } catch {
-    return undefined;
-  }
+export const feedItemTexts = (
+  doc: string | Uint8Array,
+  format: FeedFormat,
+  count: number,
+): string[] | undefined => {
+  const bytes =
+    typeof doc === 'string' ? Buffer.from(doc) : Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength);
+  if (count === 0) return [];
+  return format === 'json' ? cutJsonItems(bytes, count) : cutItemBytes(bytes, format, count);
 };
 
 /** One item as it stands inside its feed in `format` (see `renderFeedItems`). */
@@ -476,7 +519,8 @@ interface JsonFeedOut {
 }
 
 /** JSON Feed 1.1 (`feed` writes version 1 with a single `author` and no language), around the items. */
-const assembleJson = (head: FeedHead, items: readonly string[]): string => {
+/** A JSON Feed from its items, in pieces: the text before the items, the items, the text after. */
+const assembleJsonParts = (head: FeedHead, items: readonly string[]): string[] => {
   const out = {
     version: 'https://jsonfeed.org/version/1.1',
     title: clean(head.title),
@@ -488,10 +532,17 @@ const assembleJson = (head: FeedHead, items: readonly string[]): string => {
     items: [] as unknown[],
   };
   const empty = `${jsonEscapes(JSON.stringify(out, null, 2))}\n`;
-  if (items.length === 0) return empty;
+  if (items.length === 0) return [empty];
   const at = empty.lastIndexOf('"items": []');
-  return `${empty.slice(0, at)}"items": [\n${items.join(',\n')}\n  ]${empty.slice(at + '"items": []'.length)}`;
+  return [
+    `${empty.slice(0, at)}"items": [\n`,
+    ...items.flatMap((item, i) => (i === 0 ? [item] : [',\n', item])),
+    `\n  ]${empty.slice(at + '"items": []'.length)}`,
+  ];
 };
+
+const assembleJson = (head: FeedHead, items: readonly string[]): string =>
+  assembleJsonParts(head, items).join('');
 
 const finishHead = (head: string, model: FeedHead, format: 'rss' | 'atom'): string =>
   xmlReferences(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model));
@@ -506,10 +557,22 @@ export const assembleFeed = (
   format: FeedFormat,
   items: readonly string[],
   anyContent: boolean,
-): string => {
-  if (format === 'json') return assembleJson(head, items);
+): string => assembleFeedParts(head, format, items, anyContent).join('');
+
+/**
+ * `assembleFeed` in pieces, to be written one after the other: the text before the items, the
+ * items, the text after. Joined, a feed of 50 items is a string of 150 KB, which V8 makes slowly
+ * (see `ObjectBody`).
+ */
+export const assembleFeedParts = (
+  head: FeedHead,
+  format: FeedFormat,
+  items: readonly string[],
+  anyContent: boolean,
+): string[] => {
+  if (format === 'json') return assembleJsonParts(head, items);
   const [before, after] = frameOf(head, format, items.length, anyContent);
-  return finishHead(before, head, format) + items.join('') + after;
+  return [finishHead(before, head, format), ...items, after];
 };
 
 /** The feed in one format. Pure: the same model gives the same bytes. */

@@ -5,7 +5,7 @@ import type {
   PublishStore,
   TagSummary,
 } from '../adapters/event-store.js';
-import type { ObjectStore } from '../adapters/object-store.js';
+import type { ObjectBody, ObjectStore } from '../adapters/object-store.js';
 import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs, feedItems } from '../domain/feed-model.js';
 import {
@@ -35,7 +35,7 @@ import { SiteIndex } from '../domain/site-index.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
 import {
-  assembleFeed,
+  assembleFeedParts,
   FEED_ITEMS_VERSION,
   feedItemHasContent,
   feedItemTexts,
@@ -78,7 +78,7 @@ const HOME_SIZE = 30;
  * works, so many at once keep both busy.
  */
 const CONCURRENCY = 32;
-/** Objects being written at once. */
+/** Objects being written at once, unless the store says how many it takes. */
 const WRITES_IN_FLIGHT = 32;
 /** Events read per query when walking every event (DynamoDB stops a page at 1 MB anyway). */
 const WALK_PAGE = 1000;
@@ -106,7 +106,7 @@ export const emptyPublishReport = (): PublishReport => ({
 /** An object to write: its key, bytes and content type. */
 interface SiteObject {
   key: string;
-  body: string;
+  body: ObjectBody;
   type: string;
 }
 
@@ -144,7 +144,10 @@ const tagScope = (tag: Tag): FeedScope => ({ kind: 'tag', slug: tag.slug, name: 
 /** What every run does: render with the site's settings and write objects, counting what changed. */
 class Output {
   readonly report = emptyPublishReport();
-  private readonly writing = new Set<Promise<void>>();
+  /** Writes under way, and who waits for one to end (for room) or for all to end. */
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly idle: (() => void)[] = [];
   private failure: unknown;
   private readonly itemOf: (event: NewsEvent) => ReturnType<ReturnType<typeof feedItems>>;
   protected readonly refOf: ReturnType<typeof feedItemRefs>;
@@ -165,29 +168,36 @@ class Output {
    */
   async put(objects: readonly SiteObject[]): Promise<{ written: Promise<void> }> {
     const writes: Promise<void>[] = [];
+    const limit = this.deps.objects.writesInFlight ?? WRITES_IN_FLIGHT;
     for (const { key, body, type } of objects) {
       if (this.failure !== undefined) throw this.failure;
-      while (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
+      while (this.inFlight >= limit) await new Promise<void>((wake) => this.waiting.push(wake));
+      this.inFlight++;
       const write = this.deps.objects.putIfChanged(key, body, type).then((written) => {
         if (written) this.report.written++;
         else this.report.unchanged++;
       });
-      const tracked = write.then(
-        () => {
-          this.writing.delete(tracked);
-        },
+      write.then(
+        () => this.done(),
         (error: unknown) => {
           this.failure ??= error;
-          this.writing.delete(tracked);
+          this.done();
         },
       );
-      this.writing.add(tracked);
       writes.push(write);
     }
-    const written = Promise.all(writes).then(() => undefined);
+    const written =
+      writes.length === 1 ? (writes[0] as Promise<void>) : Promise.all(writes).then(() => undefined);
     // Whoever waits for these writes sees a failure; a run that does not wait sees it in `settled`.
     written.catch(() => undefined);
     return { written };
+  }
+
+  /** A write ended: the next waiting for room (or for every write to end) goes on. */
+  private done(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
+    if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
   /** Writes the objects and waits until they are written. */
@@ -197,7 +207,7 @@ class Output {
 
   /** Waits for every write; fails with the first write that failed. */
   async settled(): Promise<void> {
-    while (this.writing.size > 0) await Promise.all(this.writing);
+    while (this.inFlight > 0) await new Promise<void>((wake) => this.idle.push(wake));
     if (this.failure !== undefined) throw this.failure;
   }
 
@@ -258,7 +268,7 @@ class Output {
     return {
       files: FEED_FORMATS.map((format) => ({
         key: feedPath(scope, format),
-        body: assembleFeed(
+        body: assembleFeedParts(
           head,
           format,
           items.map((i) => i.text[format]),
@@ -389,13 +399,15 @@ class Run extends Output {
   /** The items a scope's feed had, by key, when the record of its items is current and matches its files. */
   private async previousItems(scope: FeedScope): Promise<Map<string, WrittenItem>> {
     const reused = new Map<string, WrittenItem>();
-    const [recordText, ...docs] = await Promise.all([
+    const [recordBytes, ...docs] = await Promise.all([
       this.deps.objects.get(feedItemsKey(scope)),
       ...FEED_FORMATS.map((format) => this.deps.objects.get(feedPath(scope, format))),
     ]);
     let record: FeedItemsRecord | undefined;
     try {
-      record = recordText ? (JSON.parse(recordText) as FeedItemsRecord) : undefined;
+      record = recordBytes
+        ? (JSON.parse(Buffer.from(recordBytes).toString('utf8')) as FeedItemsRecord)
+        : undefined;
     } catch {
       record = undefined;
     }

@@ -636,6 +636,30 @@ describe('feed items kept from one run to the next', () => {
     expect(feedItemTexts(renderFeed(empty, format), format, 0)).toEqual([]);
   });
 
+  it.each(FEED_FORMATS)('%s: are cut from the bytes of a feed, text beyond ASCII included', (format) => {
+    const unicode = [
+      {
+        ...sample,
+        id: `${sample.id}-u1`,
+        headline: 'Zürich – “quoted” 😀 naïve',
+        tags: [{ name: 'Ünïcode', slug: 'unicode' }],
+      },
+      {
+        ...sample,
+        id: `${sample.id}-u2`,
+        headline: 'Line\n    {\nbreak "items": [\n inside',
+        body: 'Ω and ]]> & <b>',
+      },
+      sample,
+    ];
+    const model = buildFeedModel(site, SITE, unicode);
+    const written = renderFeedItems(model.items, format);
+    const bytes = Buffer.from(renderFeed(model, format));
+    expect(feedItemTexts(bytes, format, 3)).toEqual(written);
+    expect(feedItemTexts(bytes, format, 2)).toBeUndefined();
+    expect(feedItemTexts(bytes.subarray(0, bytes.length - 40), format, 3)).toBeUndefined();
+  });
+
   it('are not cut out of a feed whose titles hold an item start of their own', () => {
     const forged = { ...sample, id: `${sample.id}-forged`, headline: 'a\n        <item>\nb' };
     const model = buildFeedModel(site, SITE, [sample, forged]);

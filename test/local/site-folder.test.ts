@@ -1,0 +1,96 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeFolderObjectStore } from '../../local/site-folder.js';
+
+let root: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'tidings-site-folder-'));
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('the site folder', () => {
+  it('writes many files at once, more than one batch holds, each with its own bytes', async () => {
+    const objects = makeFolderObjectStore(root);
+    // About 3 MB of text in 600 files: several batches of a megabyte.
+    const bodyOf = (n: number) => `<p>${n} ${'é'.repeat(n % 7)}${'x'.repeat(5000)}</p>\n`;
+    const written = await Promise.all(
+      Array.from({ length: 600 }, (_, n) =>
+        objects.putIfChanged(`news/${n % 10}/page-${n}.html`, bodyOf(n), 'text/html'),
+      ),
+    );
+    expect(written.every((w) => w === true)).toBe(true);
+    for (const n of [0, 1, 299, 599])
+      expect(readFileSync(join(root, `news/${n % 10}/page-${n}.html`), 'utf8')).toBe(bodyOf(n));
+    expect(readdirSync(join(root, 'news/3'))).toHaveLength(60);
+  });
+
+  it('writes a body given in pieces as their text one after the other', async () => {
+    const objects = makeFolderObjectStore(root);
+    const pieces = ['<feed>', '<entry>é</entry>', '', '<entry>😀</entry>', '</feed>'];
+    expect(await objects.putIfChanged('feeds/all.atom', pieces, 'application/atom+xml')).toBe(true);
+    expect(readFileSync(join(root, 'feeds/all.atom'), 'utf8')).toBe(pieces.join(''));
+    // The same bytes, whole or in other pieces, are the same object.
+    expect(await objects.putIfChanged('feeds/all.atom', pieces.join(''), 'application/atom+xml')).toBe(false);
+    expect(
+      await objects.putIfChanged(
+        'feeds/all.atom',
+        ['<feed><entry>é', '</entry><entry>😀</entry></feed>'],
+        'x',
+      ),
+    ).toBe(false);
+  });
+
+  it('leaves a file alone when its bytes are the same, and replaces it when they differ', async () => {
+    const objects = makeFolderObjectStore(root);
+    expect(await objects.putIfChanged('a/b.txt', 'one', 'text/plain')).toBe(true);
+    const before = statSync(join(root, 'a/b.txt')).mtimeMs;
+    expect(await objects.putIfChanged('a/b.txt', 'one', 'text/plain')).toBe(false);
+    expect(statSync(join(root, 'a/b.txt')).mtimeMs).toBe(before);
+    // Same size, other bytes.
+    expect(await objects.putIfChanged('a/b.txt', 'two', 'text/plain')).toBe(true);
+    expect(readFileSync(join(root, 'a/b.txt'), 'utf8')).toBe('two');
+    // A file that was there before this store listed the folder is compared too.
+    writeFileSync(join(root, 'a/c.txt'), 'kept');
+    const fresh = makeFolderObjectStore(root);
+    expect(await fresh.putIfChanged('a/c.txt', 'kept', 'text/plain')).toBe(false);
+    expect(readdirSync(join(root, 'a')).sort()).toEqual(['b.txt', 'c.txt']);
+  });
+
+  it('fails only the file that cannot be written, not the others of its batch', async () => {
+    const objects = makeFolderObjectStore(root);
+    // A folder where the file should be.
+    mkdirSync(join(root, 'blocked.html'), { recursive: true });
+    const results = await Promise.allSettled([
+      objects.putIfChanged('before.html', 'a', 'text/html'),
+      objects.putIfChanged('blocked.html', 'b', 'text/html'),
+      objects.putIfChanged('after.html', 'c', 'text/html'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'EISDIR' });
+    expect(readFileSync(join(root, 'after.html'), 'utf8')).toBe('c');
+  });
+
+  it('answers a read or a removal after the writes asked for before it', async () => {
+    const objects = makeFolderObjectStore(root);
+    const put = objects.putIfChanged('feeds/all.json', '{"v":"1.1 – ünïcode"}', 'application/feed+json');
+    expect(Buffer.from((await objects.get('feeds/all.json')) ?? []).toString()).toBe('{"v":"1.1 – ünïcode"}');
+    expect(await put).toBe(true);
+    void objects.putIfChanged('gone.html', 'x', 'text/html');
+    expect(await objects.remove('gone.html')).toBe(true);
+    expect(await objects.remove('gone.html')).toBe(false);
+    expect(await objects.get('gone.html')).toBeUndefined();
+  });
+
+  it('refuses a key that leaves the folder', async () => {
+    const objects = makeFolderObjectStore(root);
+    await expect(objects.putIfChanged('../outside.html', 'x', 'text/html')).rejects.toThrow(
+      /escapes the site folder/,
+    );
+  });
+});
