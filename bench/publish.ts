@@ -282,6 +282,18 @@ const statusKB = (pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon'): number | u
   }
 };
 
+/** CPU seconds (user and system) a process has used, from /proc/<pid>/stat. */
+const cpuSeconds = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
+
 /** The dynalite server among a process's children (tsx may also run an esbuild service). */
 const dynaliteChildOf = (pid: number): number | undefined => {
   try {
@@ -335,6 +347,9 @@ interface WorkerResult {
   seconds: number;
   publisherPeakKB: number;
   storePeakKB: number;
+  /** CPU seconds the publish took: the publisher process's (all its threads) and its store's. */
+  publisherCpuSeconds: number;
+  storeCpuSeconds: number;
 }
 
 /**
@@ -345,13 +360,16 @@ interface WorkerResult {
 const worker = async (mode: string, dataDir: string, port: number): Promise<void> => {
   const runtime = await startRuntime({ dataDir, port, loadSamples: false, publishIntervalMs: 0 });
   try {
+    const storePid = dynaliteChildOf(process.pid);
+    const cpuBefore = { publisher: cpuSeconds(process.pid), store: storePid ? cpuSeconds(storePid) : 0 };
     const start = performance.now();
     const report = await runtime.publish(mode === 'full');
     const seconds = (performance.now() - start) / 1000;
-    const storePid = dynaliteChildOf(process.pid);
     const result: WorkerResult = {
       report,
       seconds,
+      publisherCpuSeconds: cpuSeconds(process.pid) - cpuBefore.publisher,
+      storeCpuSeconds: storePid ? cpuSeconds(storePid) - cpuBefore.store : 0,
       publisherPeakKB: Math.max(process.resourceUsage().maxRSS, statusKB(process.pid, 'VmHWM') ?? 0),
       storePeakKB: storePid ? (statusKB(storePid, 'VmHWM') ?? 0) : 0,
     };
@@ -631,6 +649,9 @@ export const runPublish = async (args: string[]): Promise<void> => {
       `publish: full anonymous memory (RSS without mapped files) publisher ${fmt(full.publisherAnonMB, 0)} MB + ` +
         `store ${fmt(full.storeAnonMB, 0)} MB`,
     );
+    console.log(
+      `publish: full CPU time publisher ${fmt(full.publisherCpuSeconds)} s (all threads) + store ${fmt(full.storeCpuSeconds)} s`,
+    );
 
     // 100 new events through the API; the change stream projects them and marks what to rebuild.
     runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
@@ -651,7 +672,8 @@ export const runPublish = async (args: string[]): Promise<void> => {
     const share = (incremental.seconds / full.seconds) * 100;
     console.log(
       `publish: incremental ${fmt(incremental.seconds, 2)} s (${fmt(share)}% of full, target <= 5%), ` +
-        `peak ${fmt(incremental.peakMB, 0)} MB, ${incremental.report.written} objects written`,
+        `peak ${fmt(incremental.peakMB, 0)} MB, ${incremental.report.written} objects written; ` +
+        `CPU time publisher ${fmt(incremental.publisherCpuSeconds, 2)} s + store ${fmt(incremental.storeCpuSeconds, 2)} s`,
     );
 
     // Hugo: the same events (before the 100 new ones), writing the content is not measured.
