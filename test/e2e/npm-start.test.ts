@@ -38,11 +38,14 @@ const start = (): Promise<Started> =>
     child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${out}`)));
   });
 
-/** Ctrl-C: SIGINT to the whole process group; resolves once npm has exited. */
+/**
+ * Ctrl-C: SIGINT to the whole process group; resolves once npm has exited and its output is read
+ * ('close': 'exit' can come before the last of the output).
+ */
 const stop = (started: Started): Promise<void> =>
   new Promise((resolveStop) => {
     started.child.removeAllListeners('exit');
-    started.child.on('exit', () => resolveStop());
+    started.child.on('close', () => resolveStop());
     if (started.child.pid) process.kill(-started.child.pid, 'SIGINT');
   });
 
