@@ -26,88 +26,88 @@ export interface IndexedTag extends Tag {
  * It gives the same answers as the store's listings: a tag's newest events are its entries' order
  * (`latestFirst`), and `related` is `relatedEvents` over the newest `RELATED_CANDIDATES_PER_TAG` of
  * each of the event's tags.
+ *
+ * It is built whole from summaries, or grows as a walk over the events in `latestFirst` order reads
+ * them (`add`): a tag's newest events are then known as soon as that many of them were added, so
+ * an event's "Related" list is known once each of its tags has (`relatedKnown`).
  */
 export class SiteIndex {
   /** Every event, newest first (`latestFirst`). */
-  readonly events: readonly IndexedEvent[];
-  readonly tags: readonly IndexedTag[];
+  readonly events: IndexedEvent[] = [];
+  readonly tags: IndexedTag[] = [];
+  private readonly members: number[][] = [];
   private readonly positions = new Map<string, number>();
   private readonly tagNumbers = new Map<string, number>();
   /** Each event's tag numbers, in the event's order: `tagList[tagStart[i]]` to `tagList[tagStart[i + 1] - 1]`. */
-  private readonly tagStart: Int32Array;
-  private readonly tagList: Int32Array;
-  /** Each event's place in `newestFirst` order: ties in "Related" go to the lower rank. */
-  private readonly rank: Int32Array;
+  private readonly tagStart: number[] = [0];
+  private readonly tagList: number[] = [];
   /** Scratch for `related`: the last call that saw each event (so a candidate counts once) and each tag. */
-  private readonly seen: Int32Array;
-  private readonly ownTag: Int32Array;
+  private readonly seen: number[] = [];
+  private readonly ownTag: number[] = [];
   private calls = 0;
+  // Kept compact: only what listings need, and the strings many events share (days, topics, tags)
+  // held once, so 100,000 events cost tens of megabytes.
+  private readonly shared = new Map<string, string>();
+  private readonly sharedTags = new Map<string, Tag>();
 
-  constructor(summaries: Iterable<EventSummary>) {
-    // Kept compact: only what listings need, and the strings many events share (days, topics, tags)
-    // held once, so 100,000 events cost tens of megabytes.
-    const shared = new Map<string, string>();
-    const once = (value: string) => {
-      const known = shared.get(value);
-      if (known !== undefined) return known;
-      shared.set(value, value);
-      return value;
-    };
-    const sharedTags = new Map<string, Tag>();
-    const tagOnce = (tag: Tag): Tag => {
-      const key = `${tag.slug}\n${tag.name}`;
-      let known = sharedTags.get(key);
-      if (!known) {
-        known = { slug: once(tag.slug), name: once(tag.name) };
-        sharedTags.set(key, known);
-      }
-      return known;
-    };
-    const unique = new Map<string, IndexedEvent>();
-    for (const summary of summaries) {
-      const event: IndexedEvent = {
-        id: summary.id,
-        date: once(summary.date),
-        headline: summary.headline,
-        publishedAt: summary.publishedAt,
-        tags: summary.tags.map(tagOnce),
-      };
-      if (summary.topic !== undefined) event.topic = once(summary.topic);
-      unique.set(summary.id, event);
+  constructor(summaries: Iterable<EventSummary> = []) {
+    const unique = new Map<string, EventSummary>();
+    for (const summary of summaries) unique.set(summary.id, summary);
+    for (const summary of [...unique.values()].sort(latestFirst)) this.add(summary);
+  }
+
+  private once(value: string): string {
+    const known = this.shared.get(value);
+    if (known !== undefined) return known;
+    this.shared.set(value, value);
+    return value;
+  }
+
+  private tagOnce(tag: Tag): Tag {
+    const key = `${tag.slug}\n${tag.name}`;
+    let known = this.sharedTags.get(key);
+    if (!known) {
+      known = { slug: this.once(tag.slug), name: this.once(tag.name) };
+      this.sharedTags.set(key, known);
     }
-    const events = [...unique.values()].sort(latestFirst);
-    this.events = events;
-    const members: number[][] = [];
-    const tags: IndexedTag[] = [];
-    this.tagStart = new Int32Array(events.length + 1);
-    this.tagList = new Int32Array(events.reduce((n, e) => n + e.tags.length, 0));
-    events.forEach((event, position) => {
-      this.positions.set(event.id, position);
-      const start = this.tagStart[position] as number;
-      this.tagStart[position + 1] = start + event.tags.length;
-      event.tags.forEach((tag, k) => {
-        let number = this.tagNumbers.get(tag.slug);
-        if (number === undefined) {
-          number = tags.length;
-          this.tagNumbers.set(tag.slug, number);
-          members.push([]);
-          // The name as the newest event spells it, like the tag page built from its entries.
-          tags.push({ slug: tag.slug, name: tag.name, events: members[number] as number[] });
-        }
-        this.tagList[start + k] = number;
-        (members[number] as number[]).push(position);
-      });
-    });
-    this.tags = tags;
-    this.rank = new Int32Array(events.length);
-    events
-      .map((_, position) => position)
-      .sort((a, b) => newestFirst(events[a] as IndexedEvent, events[b] as IndexedEvent))
-      .forEach((position, rank) => {
-        this.rank[position] = rank;
-      });
-    this.seen = new Int32Array(events.length);
-    this.ownTag = new Int32Array(tags.length);
+    return known;
+  }
+
+  /**
+   * Adds the event after every event added so far, which must come before it in `latestFirst`
+   * order, and returns its position. An event already added keeps its place.
+   */
+  add(summary: EventSummary): number {
+    const known = this.positions.get(summary.id);
+    if (known !== undefined) return known;
+    const position = this.events.length;
+    const event: IndexedEvent = {
+      id: summary.id,
+      date: this.once(summary.date),
+      headline: summary.headline,
+      publishedAt: summary.publishedAt,
+      tags: summary.tags.map((tag) => this.tagOnce(tag)),
+    };
+    if (summary.topic !== undefined) event.topic = this.once(summary.topic);
+    this.events.push(event);
+    this.positions.set(event.id, position);
+    this.seen.push(0);
+    for (const tag of event.tags) {
+      let number = this.tagNumbers.get(tag.slug);
+      if (number === undefined) {
+        number = this.tags.length;
+        this.tagNumbers.set(tag.slug, number);
+        const members: number[] = [];
+        this.members.push(members);
+        // The name as the newest event spells it, like the tag page built from its entries.
+        this.tags.push({ slug: tag.slug, name: tag.name, events: members });
+        this.ownTag.push(0);
+      }
+      this.tagList.push(number);
+      (this.members[number] as number[]).push(position);
+    }
+    this.tagStart.push(this.tagList.length);
+    return position;
   }
 
   get size(): number {
@@ -141,6 +141,33 @@ export class SiteIndex {
   }
 
   /**
+   * Whether `related(position)` is final while events are still being added: each of the event's
+   * tags has its newest `candidatesPerTag` events added. (Once every event is added, it always is.)
+   */
+  relatedKnown(position: number, candidatesPerTag = RELATED_CANDIDATES_PER_TAG): boolean {
+    const end = this.tagStart[position + 1] as number;
+    for (let i = this.tagStart[position] as number; i < end; i++)
+      if ((this.members[this.tagList[i] as number] as number[]).length < candidatesPerTag) return false;
+    return true;
+  }
+
+  /** Numbers of the event's tags (their places in `tags`), in the event's order. */
+  tagNumbersOf(position: number): number[] {
+    return this.tagList.slice(this.tagStart[position], this.tagStart[position + 1]);
+  }
+
+  /** Numbers of the event's tags with fewer than `count` events added so far. */
+  tagsShortOf(position: number, count: number): number[] {
+    const short: number[] = [];
+    const end = this.tagStart[position + 1] as number;
+    for (let i = this.tagStart[position] as number; i < end; i++) {
+      const number = this.tagList[i] as number;
+      if ((this.members[number] as number[]).length < count) short.push(number);
+    }
+    return short;
+  }
+
+  /**
    * The "Related" list of the event at `position`: `relatedEvents(event, candidates)` where the
    * candidates are the newest `candidatesPerTag` of each of its tags.
    */
@@ -152,50 +179,48 @@ export class SiteIndex {
     const event = this.events[position];
     const keep = Math.floor(limit);
     if (!event || event.tags.length === 0 || !(keep > 0)) return [];
-    const { seen, ownTag, rank, tagStart, tagList } = this;
-    const own = tagList.subarray(tagStart[position], tagStart[position + 1]);
+    const { seen, ownTag, tagStart, tagList, events } = this;
+    const own = tagList.slice(tagStart[position], tagStart[position + 1]);
     const call = ++this.calls;
     seen[position] = call;
-    for (let t = 0; t < own.length; t++) ownTag[own[t] as number] = call;
-    // The best `keep` so far, best first, as parallel arrays: position, shared tags, rank.
+    for (const t of own) ownTag[t] = call;
+    // The best `keep` so far, best first, as parallel arrays: position and shared tags.
     const best: number[] = [];
     const shares: number[] = [];
-    const ranks: number[] = [];
-    for (let t = 0; t < own.length; t++) {
-      const members = (this.tags[own[t] as number] as IndexedTag).events;
+    for (const t of own) {
+      const members = this.members[t] as number[];
       const end = Math.min(members.length, candidatesPerTag);
       for (let k = 0; k < end; k++) {
         const candidate = members[k] as number;
         if (seen[candidate] === call) continue;
         seen[candidate] = call;
         let shared = 0;
-        const end = tagStart[candidate + 1] as number;
-        for (let i = tagStart[candidate] as number; i < end; i++)
+        const last = tagStart[candidate + 1] as number;
+        for (let i = tagStart[candidate] as number; i < last; i++)
           if (ownTag[tagList[i] as number] === call) shared++;
-        const order = rank[candidate] as number;
-        // Insertion into the short list: more shared tags first, then the newer (lower rank).
+        // Insertion into the short list: more shared tags first, then the newer (`newestFirst`).
         let at = best.length;
         while (
           at > 0 &&
           (shared > (shares[at - 1] as number) ||
-            (shared === shares[at - 1] && order < (ranks[at - 1] as number)))
+            (shared === shares[at - 1] &&
+              newestFirst(events[candidate] as IndexedEvent, events[best[at - 1] as number] as IndexedEvent) <
+                0))
         )
           at--;
         if (at >= keep) continue;
         best.splice(at, 0, candidate);
         shares.splice(at, 0, shared);
-        ranks.splice(at, 0, order);
         if (best.length > keep) {
           best.pop();
           shares.pop();
-          ranks.pop();
         }
       }
     }
     return best.map((candidate) => {
-      const theirs = tagList.subarray(tagStart[candidate], tagStart[candidate + 1]);
+      const theirs = tagList.slice(tagStart[candidate], tagStart[candidate + 1]);
       return {
-        event: this.events[candidate] as IndexedEvent,
+        event: events[candidate] as IndexedEvent,
         sharedTags: event.tags.filter((_, k) => theirs.includes(own[k] as number)),
       };
     });

@@ -31,7 +31,7 @@ import {
   TAGS_PAGE,
   tagPath,
 } from '../domain/site.js';
-import { SiteIndex } from '../domain/site-index.js';
+import { type IndexedTag, SiteIndex } from '../domain/site-index.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
 import {
@@ -630,26 +630,6 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
   return run.report;
 };
 
-/** Every live event's summary, all shards read at once. */
-const readSummaries = async (store: PublishStore): Promise<EventSummary[]> => {
-  const shards = await Promise.all(
-    Array.from({ length: LATEST_SHARDS }, async (_, shard) => {
-      const summaries: EventSummary[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.listLatestShardSummaries(shard, {
-          limit: WALK_PAGE,
-          ...(cursor ? { cursor } : {}),
-        });
-        summaries.push(...page.items);
-        cursor = page.cursor;
-      } while (cursor);
-      return summaries;
-    }),
-  );
-  return shards.flat();
-};
-
 /**
  * Every live event, newest first (`latestFirst`): the shards are read side by side, each a page
  * ahead, and merged, so memory holds a few pages and no event is read twice.
@@ -688,25 +668,37 @@ async function* walkEvents(store: PublishStore): AsyncGenerator<NewsEvent> {
   }
 }
 
-/** A feed of a full run, written once its last item has been read. */
-interface PendingFeed {
+/** A feed of a full run: its events' positions, newest first, as the walk finds them. */
+interface OpenFeed {
   scope: FeedScope;
-  /** Positions of its events in the index, newest first. */
   positions: number[];
-  waiting: number;
+  written: boolean;
+}
+
+/** An event read and still needed: by feeds not written yet, or by its own pages. */
+interface HeldEvent {
+  /** As JSON: a fraction of the object's memory, and of the garbage collector's work. */
+  json: string;
+  feeds: number;
+  /** Tags of its whose newest events are not all read yet: its "Related" list waits for them. */
+  waitingOn: number;
 }
 
 /**
  * Rebuilds everything from the store (`npm run publish -- --full`); unchanged bytes are still not
- * rewritten. Two walks over the events, and no query per tag or per event:
+ * rewritten. One walk over every event, newest first (`latestFirst`, the order of tag entries), and
+ * no query per tag or per event. The walk grows a SiteIndex (every tag's and day's listing) and,
+ * as it goes:
  *
- * 1. every event's summary (no body) builds a SiteIndex: every tag's and day's listing, every feed's
- *    items and every "Related" list, the same the incremental run reads from the store;
- * 2. every event in full, newest first: its three pages, and its feed item, written once and placed in
- *    the site feed and its tags' feeds. A feed is written as soon as its oldest item has been read,
- *    so memory holds the items of feeds still waiting, never the archive;
- * 3. day, tag and site pages from the index. Tag counts are checked against the index and recounted
- *    from their entries where they disagree.
+ * - an event's pages are written as soon as its "Related" list is known: once each of its tags has
+ *   its newest `RELATED_CANDIDATES_PER_TAG` events read, which for most events is when they are read;
+ * - an event is in a feed when it is among the first `feedSize` read of the site or of a tag, and a
+ *   feed is written once it has them all; its items are written once and placed in every feed that
+ *   lists the event.
+ *
+ * Events still needed (by a feed not written yet, or for "Related") are held as JSON. After the walk:
+ * the remaining pages and feeds, then day, tag and site pages from the index. Tag counts are checked
+ * against the index and recounted from their entries where they disagree.
  */
 export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   const out = new Output(deps);
@@ -716,55 +708,44 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
     await Promise.all((['event', 'day', 'tag', 'site'] as const).map((k) => store.listMarks(k)))
   ).flat();
 
-  const index = new SiteIndex(await readSummaries(store));
-
-  // Which feeds wait for which events.
-  const feeds: PendingFeed[] = [
-    { scope: { kind: 'site' }, positions: index.events.slice(0, site.feedSize).map((_, p) => p), waiting: 0 },
-    ...index.tags.map((tag) => ({
-      scope: tagScope(tag),
-      positions: tag.events.slice(0, site.feedSize),
-      waiting: 0,
-    })),
-  ];
-  const feedsOf = new Map<number, PendingFeed[]>();
-  for (const feed of feeds) {
-    feed.waiting = feed.positions.length;
-    for (const position of feed.positions) {
-      const list = feedsOf.get(position);
-      if (list) list.push(feed);
-      else feedsOf.set(position, [feed]);
-    }
-  }
-  // Events read but not yet in all their feeds, kept until their last feed is written: a tag with
-  // few events has its feed written only when the walk reaches its oldest, so tens of thousands
-  // wait. Each waits as one JSON string, a fraction of the memory (and garbage collection work)
-  // of the object. Their items (three formats) are kept only for the feeds written next, the least
-  // recently used dropped.
-  const held = new Map<number, { json: string; feeds: number }>();
+  const index = new SiteIndex();
+  const siteFeed: OpenFeed = { scope: { kind: 'site' }, positions: [], written: false };
+  const tagFeeds: OpenFeed[] = [];
+  const held = new Map<number, HeldEvent>();
+  // Feed items written and kept for feeds written next, the least recently used dropped.
   const items = new Map<number, WrittenItem>();
   // Written once every feed file is, so none describes items its files do not hold yet.
   const records: SiteObject[] = [];
-  const writeFeed = async (feed: PendingFeed) => {
-    // Deleted since the index was read: not in the feed (its marks will rebuild the feed).
-    const present = feed.positions.filter((position) => held.has(position));
-    const missing = present.filter((position) => !items.has(position));
-    const written = out.writeItems(missing.map((p) => JSON.parse(held.get(p)?.json ?? '') as NewsEvent));
+  // Positions of events whose pages wait for a tag (by its number) to have its newest events read.
+  const waiting = new Map<number, number[]>();
+
+  const eventAt = (position: number): NewsEvent => JSON.parse(held.get(position)?.json ?? '') as NewsEvent;
+  const release = (position: number, entry: HeldEvent) => {
+    if (entry.feeds > 0 || entry.waitingOn > 0) return;
+    held.delete(position);
+    items.delete(position);
+  };
+  const writePages = (position: number, event: NewsEvent) =>
+    out.put(out.eventPages(event, index.related(position)));
+  const writeFeed = async (feed: OpenFeed) => {
+    feed.written = true;
+    const missing = feed.positions.filter((position) => !items.has(position));
+    const written = out.writeItems(missing.map(eventAt));
     missing.forEach((position, i) => {
       items.set(position, written[i] as WrittenItem);
     });
-    const listed = present.map((position) => {
+    const listed = feed.positions.map((position) => {
       const item = items.get(position) as WrittenItem;
       // Least recently used last.
       items.delete(position);
       items.set(position, item);
-      const read = held.get(position);
-      if (read && --read.feeds === 0) {
-        held.delete(position);
-        items.delete(position);
-      }
       return item;
     });
+    for (const position of feed.positions) {
+      const entry = held.get(position) as HeldEvent;
+      entry.feeds--;
+      release(position, entry);
+    }
     while (items.size > ITEMS_KEPT) items.delete(items.keys().next().value as number);
     const { files, record } = out.feeds(feed.scope, listed);
     records.push(record);
@@ -772,16 +753,54 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   };
 
   for await (const event of walkEvents(store)) {
-    const position = index.positionOf(event.id);
-    // Created since the index was read: its marks will publish it.
-    if (position === undefined) continue;
-    await out.put(out.eventPages(event, index.related(position)));
-    const waiting = feedsOf.get(position);
-    if (!waiting) continue;
-    held.set(position, { json: JSON.stringify(event), feeds: waiting.length });
-    for (const feed of waiting) if (--feed.waiting === 0) await writeFeed(feed);
+    const position = index.add(event);
+    // Read twice (the walk met it in two pages): it has its place already.
+    if (position !== index.size - 1) continue;
+    const feeds: OpenFeed[] = [];
+    if (position < site.feedSize) feeds.push(siteFeed);
+    for (const number of index.tagsShortOf(position, site.feedSize + 1)) {
+      let feed = tagFeeds[number];
+      if (!feed) {
+        feed = { scope: tagScope(index.tags[number] as IndexedTag), positions: [], written: false };
+        tagFeeds[number] = feed;
+      }
+      feeds.push(feed);
+    }
+    const short = index.tagsShortOf(position, RELATED_CANDIDATES_PER_TAG);
+    if (feeds.length > 0 || short.length > 0)
+      held.set(position, { json: JSON.stringify(event), feeds: feeds.length, waitingOn: short.length });
+    for (const number of short) {
+      const list = waiting.get(number);
+      if (list) list.push(position);
+      else waiting.set(number, [position]);
+    }
+    if (short.length === 0) await writePages(position, event);
+    // Tags that now have their newest events read: the pages that waited for them.
+    for (const number of index.tagNumbersOf(position)) {
+      const list = waiting.get(number);
+      if (!list || (index.tags[number] as IndexedTag).events.length < RELATED_CANDIDATES_PER_TAG) continue;
+      waiting.delete(number);
+      for (const earlier of list) {
+        const entry = held.get(earlier) as HeldEvent;
+        if (--entry.waitingOn > 0) continue;
+        await writePages(earlier, eventAt(earlier));
+        release(earlier, entry);
+      }
+    }
+    for (const feed of feeds) {
+      feed.positions.push(position);
+      if (feed.positions.length === site.feedSize) await writeFeed(feed);
+    }
   }
-  for (const feed of feeds) if (feed.waiting > 0) await writeFeed(feed);
+  // Every event is read: every "Related" list is known, every feed has all it will have.
+  const rest = [...held.entries()].filter(([, entry]) => entry.waitingOn > 0);
+  for (const [position, entry] of rest) {
+    entry.waitingOn = 0;
+    await writePages(position, eventAt(position));
+    release(position, entry);
+  }
+  for (const feed of [siteFeed, ...tagFeeds])
+    if (feed && !feed.written && feed.positions.length > 0) await writeFeed(feed);
 
   for (const [date, events] of index.days()) await out.put([out.dayPage(date, events)]);
 

@@ -83,6 +83,37 @@ describe('SiteIndex', () => {
     );
   });
 
+  it('grown by a walk in entry order, knows each Related list as soon as its tags have enough events (property)', () => {
+    fc.assert(
+      fc.property(poolArb, fc.integer({ min: 1, max: 6 }), (pool, perTag) => {
+        const whole = new SiteIndex(pool);
+        const grown = new SiteIndex();
+        const early = new Map<string, string[]>();
+        for (const event of [...pool].sort(latestFirst)) {
+          const position = grown.add(event);
+          expect(grown.tagsShortOf(position, perTag).length === 0).toBe(grown.relatedKnown(position, perTag));
+          // Every event added so far whose list is known now: it must not change later.
+          for (let p = 0; p <= position; p++) {
+            const id = grown.events[p]?.id as string;
+            if (!early.has(id) && grown.relatedKnown(p, perTag))
+              early.set(
+                id,
+                grown.related(p, 5, perTag).map((r) => r.event.id),
+              );
+          }
+        }
+        expect(grown.events).toEqual(whole.events);
+        for (const event of pool) {
+          const position = whole.positionOf(event.id) ?? -1;
+          const expected = whole.related(position, 5, perTag).map((r) => r.event.id);
+          expect(grown.related(position, 5, perTag).map((r) => r.event.id)).toEqual(expected);
+          if (early.has(event.id)) expect(early.get(event.id)).toEqual(expected);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('names a tag as its newest event does, and groups events by day', () => {
     const index = new SiteIndex([
       ev('old', '2016-01-01', ['RUSSIA', 'Syria']),
