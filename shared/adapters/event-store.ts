@@ -95,8 +95,6 @@ export interface PublishStore {
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
   listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
-  /** The same walk with what listings show only (no body, sources or image): less to read. */
-  listLatestShardSummaries(shard: number, page: PageRequest): Promise<Page<EventSummary>>;
   /** A tag's events newest first, like `listTag`, with what listings show only. */
   listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
@@ -328,7 +326,7 @@ export const makeEventStore = (
     return { items: liveOnly((out.Items ?? []).map(fromEventItem)), ...(cursor ? { cursor } : {}) };
   };
 
-  const latestShardPage = async (shard: number, page: PageRequest, summaries: boolean) => {
+  const latestShardPage = async (shard: number, page: PageRequest) => {
     if (!Number.isInteger(shard) || shard < 0 || shard >= LATEST_SHARDS)
       throw new RangeError(`no latest shard ${shard}`);
     const { partitionKey: pk, sortKey: sk, name } = TABLE.latestIndex;
@@ -348,12 +346,7 @@ export const makeEventStore = (
         ScanIndexForward: false,
         Limit: page.limit,
         ExclusiveStartKey: startKey,
-        ...(summaries
-          ? {
-              ProjectionExpression: SUMMARY_PROJECTION.ProjectionExpression,
-              ExpressionAttributeNames: { '#pk': pk, ...SUMMARY_PROJECTION.ExpressionAttributeNames },
-            }
-          : { ExpressionAttributeNames: { '#pk': pk } }),
+        ExpressionAttributeNames: { '#pk': pk },
       }),
     );
     const cursor = encodeCursor(listing, out.LastEvaluatedKey);
@@ -364,13 +357,8 @@ export const makeEventStore = (
     getEvent: (id) => getEvent(id, true),
 
     async listLatestShard(shard, page) {
-      const { items, cursor } = await latestShardPage(shard, page, false);
+      const { items, cursor } = await latestShardPage(shard, page);
       return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
-    },
-
-    async listLatestShardSummaries(shard, page) {
-      const { items, cursor } = await latestShardPage(shard, page, true);
-      return { items: items.map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
     },
 
     async listTagSummaries(slug, page) {
