@@ -40,6 +40,7 @@ import {
   handleDigestMessage,
   startDigestRun,
 } from '../shared/services/digests.js';
+import { distinct, rng, zipf } from './random.js';
 import { writeResult } from './results.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -57,45 +58,6 @@ const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 const SITE = defaultSiteConfig('https://news.example.org');
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
-
-/** mulberry32: small, fast, seeded. */
-const rng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-/** Draws tag indexes with probability proportional to 1/rank (Zipf, s = 1). */
-const zipf = (n: number, random: () => number) => {
-  const cumulative = new Float64Array(n);
-  let sum = 0;
-  for (let k = 0; k < n; k++) {
-    sum += 1 / (k + 1);
-    cumulative[k] = sum;
-  }
-  return () => {
-    const x = random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((cumulative[mid] as number) < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-};
-
-const distinct = (count: number, draw: () => number): number[] => {
-  const picked = new Set<number>();
-  while (picked.size < count) picked.add(draw());
-  return [...picked];
-};
 
 const WORDS = (
   'minister parliament council regional leaders talks policy budget election vote court ruling protest ' +

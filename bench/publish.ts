@@ -23,6 +23,7 @@ import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../sh
 import { tagSlug } from '../shared/domain/slug.js';
 import { tagEntryKey, tagKey } from '../shared/keys.js';
 import type { PublishReport } from '../shared/services/publish.js';
+import { distinct, rng, zipf } from './random.js';
 import { writeResult } from './results.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -38,18 +39,6 @@ const SEED = 0x7d1d;
 
 // ---------------------------------------------------------------------------------------------
 // The corpus: deterministic, seeded.
-
-/** mulberry32: small, fast, good enough for test data. */
-const rng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const WORDS = (
   'minister parliament council regional leaders talks policy budget election vote court ruling ' +
@@ -121,23 +110,7 @@ const makeCorpus = (seed: number): Corpus => {
     slugs.add(slug);
     tagNames.push(name);
   }
-  const cumulative: number[] = [];
-  let total = 0;
-  for (let rank = 1; rank <= TAG_COUNT; rank++) {
-    total += 1 / rank;
-    cumulative.push(total);
-  }
-  const zipfTag = (): number => {
-    const x = random() * total;
-    let lo = 0;
-    let hi = TAG_COUNT - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((cumulative[mid] as number) < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const zipfTag = zipf(TAG_COUNT, random);
 
   const words = (minChars: number): string => {
     const out: string[] = [];
@@ -169,15 +142,14 @@ const makeCorpus = (seed: number): Corpus => {
     if (ids.has(eventIdFor(date, headline))) headline = `${headline} ${serial}`;
     ids.add(eventIdFor(date, headline));
     const tagTotal = 3 + Math.floor(random() * 3);
-    const tags = new Set<number>();
-    while (tags.size < tagTotal) tags.add(zipfTag());
+    const tags = distinct(tagTotal, zipfTag);
     const n = serial++;
     return {
       date,
       headline,
       body: `${paragraph(280)}\n\n${paragraph(280)}`,
       topic: pick(TOPICS),
-      tags: [...tags].map((t) => tagNames[t] as string),
+      tags: tags.map((t) => tagNames[t] as string),
       sources: Array.from({ length: 1 + Math.floor(random() * 2) }, (_, k) => ({
         name: k === 0 ? 'Wire' : 'Herald',
         url: `https://news.example.org/story/${n}/${k}`,
