@@ -627,6 +627,8 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
   ]);
   await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
   await run.recorded();
+  // Writes a failed rebuild left under way (its mark stays): none outlives the run.
+  await run.settled().catch(() => undefined);
   return run.report;
 };
 
@@ -672,6 +674,8 @@ async function* walkEvents(store: PublishStore): AsyncGenerator<NewsEvent> {
 interface OpenFeed {
   scope: FeedScope;
   positions: number[];
+  /** Its events whose pages are not written yet: it waits for them, so it never links to a missing page. */
+  pagesToCome: number;
   written: boolean;
 }
 
@@ -682,6 +686,8 @@ interface HeldEvent {
   feeds: number;
   /** Tags of its whose newest events are not all read yet: its "Related" list waits for them. */
   waitingOn: number;
+  /** The feeds that list it and wait for its pages. */
+  listedIn: OpenFeed[];
 }
 
 /**
@@ -693,8 +699,8 @@ interface HeldEvent {
  * - an event's pages are written as soon as its "Related" list is known: once each of its tags has
  *   its newest `RELATED_CANDIDATES_PER_TAG` events read, which for most events is when they are read;
  * - an event is in a feed when it is among the first `feedSize` read of the site or of a tag, and a
- *   feed is written once it has them all; its items are written once and placed in every feed that
- *   lists the event.
+ *   feed is written once it has them all and their pages are written; its items are written once
+ *   and placed in every feed that lists the event.
  *
  * Events still needed (by a feed not written yet, or for "Related") are held as JSON. After the walk:
  * the remaining pages and feeds, then day, tag and site pages from the index. Tag counts are checked
@@ -709,7 +715,8 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   ).flat();
 
   const index = new SiteIndex();
-  const siteFeed: OpenFeed = { scope: { kind: 'site' }, positions: [], written: false };
+  const openFeed = (scope: FeedScope): OpenFeed => ({ scope, positions: [], pagesToCome: 0, written: false });
+  const siteFeed = openFeed({ kind: 'site' });
   const tagFeeds: OpenFeed[] = [];
   const held = new Map<number, HeldEvent>();
   // Feed items written and kept for feeds written next, the least recently used dropped.
@@ -719,7 +726,11 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   // Positions of events whose pages wait for a tag (by its number) to have its newest events read.
   const waiting = new Map<number, number[]>();
 
-  const eventAt = (position: number): NewsEvent => JSON.parse(held.get(position)?.json ?? '') as NewsEvent;
+  const eventAt = (position: number): NewsEvent => {
+    const entry = held.get(position);
+    if (!entry) throw new Error(`full publish: event ${position} is needed but no longer held`);
+    return JSON.parse(entry.json) as NewsEvent;
+  };
   const release = (position: number, entry: HeldEvent) => {
     if (entry.feeds > 0 || entry.waitingOn > 0) return;
     held.delete(position);
@@ -727,6 +738,17 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   };
   const writePages = (position: number, event: NewsEvent) =>
     out.put(out.eventPages(event, index.related(position)));
+  const feedIsDue = (feed: OpenFeed) =>
+    !feed.written && feed.positions.length === site.feedSize && feed.pagesToCome === 0;
+  /** Writes the pages of a held event whose "Related" list is now known, then the feeds that waited for them. */
+  const writeHeldPages = async (position: number, entry: HeldEvent) => {
+    entry.waitingOn = 0;
+    await writePages(position, eventAt(position));
+    const due = entry.listedIn.filter((feed) => --feed.pagesToCome === 0 && feedIsDue(feed));
+    entry.listedIn = [];
+    release(position, entry);
+    for (const feed of due) await writeFeed(feed);
+  };
   const writeFeed = async (feed: OpenFeed) => {
     feed.written = true;
     const missing = feed.positions.filter((position) => !items.has(position));
@@ -753,22 +775,32 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   };
 
   for await (const event of walkEvents(store)) {
+    const before = index.size;
     const position = index.add(event);
-    // Read twice (the walk met it in two pages): it has its place already.
-    if (position !== index.size - 1) continue;
+    // Read twice (the walk met it again, as when its date changed while the walk ran): it has its place.
+    if (index.size === before) continue;
     const feeds: OpenFeed[] = [];
     if (position < site.feedSize) feeds.push(siteFeed);
     for (const number of index.tagsShortOf(position, site.feedSize + 1)) {
       let feed = tagFeeds[number];
       if (!feed) {
-        feed = { scope: tagScope(index.tags[number] as IndexedTag), positions: [], written: false };
+        feed = openFeed(tagScope(index.tags[number] as IndexedTag));
         tagFeeds[number] = feed;
       }
       feeds.push(feed);
     }
     const short = index.tagsShortOf(position, RELATED_CANDIDATES_PER_TAG);
+    for (const feed of feeds) {
+      feed.positions.push(position);
+      if (short.length > 0) feed.pagesToCome++;
+    }
     if (feeds.length > 0 || short.length > 0)
-      held.set(position, { json: JSON.stringify(event), feeds: feeds.length, waitingOn: short.length });
+      held.set(position, {
+        json: JSON.stringify(event),
+        feeds: feeds.length,
+        waitingOn: short.length,
+        listedIn: short.length > 0 ? feeds : [],
+      });
     for (const number of short) {
       const list = waiting.get(number);
       if (list) list.push(position);
@@ -782,23 +814,14 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
       waiting.delete(number);
       for (const earlier of list) {
         const entry = held.get(earlier) as HeldEvent;
-        if (--entry.waitingOn > 0) continue;
-        await writePages(earlier, eventAt(earlier));
-        release(earlier, entry);
+        if (--entry.waitingOn === 0) await writeHeldPages(earlier, entry);
       }
     }
-    for (const feed of feeds) {
-      feed.positions.push(position);
-      if (feed.positions.length === site.feedSize) await writeFeed(feed);
-    }
+    for (const feed of feeds) if (feedIsDue(feed)) await writeFeed(feed);
   }
   // Every event is read: every "Related" list is known, every feed has all it will have.
   const rest = [...held.entries()].filter(([, entry]) => entry.waitingOn > 0);
-  for (const [position, entry] of rest) {
-    entry.waitingOn = 0;
-    await writePages(position, eventAt(position));
-    release(position, entry);
-  }
+  for (const [position, entry] of rest) await writeHeldPages(position, entry);
   for (const feed of [siteFeed, ...tagFeeds])
     if (feed && !feed.written && feed.positions.length > 0) await writeFeed(feed);
 
