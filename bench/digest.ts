@@ -40,6 +40,7 @@ import {
   handleDigestMessage,
   startDigestRun,
 } from '../shared/services/digests.js';
+import { procStat } from './proc.js';
 import { distinct, rng, zipf } from './random.js';
 import { writeResult } from './results.js';
 
@@ -196,12 +197,10 @@ const childCpuSeconds = (script: string): number | undefined => {
   let total = 0;
   for (const entry of entries) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // After the command in parentheses: state, ppid, … utime and stime are the 12th and 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue;
+      const stat = procStat(entry);
+      if (stat?.ppid !== process.pid) continue;
       if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(script)) continue;
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
+      total += stat.cpuSeconds;
     } catch {
       // the process ended while being read
     }

@@ -23,6 +23,7 @@ import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../sh
 import { tagSlug } from '../shared/domain/slug.js';
 import { tagEntryKey, tagKey } from '../shared/keys.js';
 import type { PublishReport } from '../shared/services/publish.js';
+import { procStat } from './proc.js';
 import { distinct, rng, zipf } from './random.js';
 import { writeResult } from './results.js';
 
@@ -255,17 +256,8 @@ const statusKB = (pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon'): number | u
   }
 };
 
-/** CPU seconds (user and system) a process has used, from /proc/<pid>/stat. */
-const cpuSeconds = (pid: number): number => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-};
+/** CPU seconds (user and system) a process has used. */
+const cpuSeconds = (pid: number): number => procStat(pid)?.cpuSeconds ?? 0;
 
 /** The dynalite server among a process's children (tsx may also run an esbuild service). */
 const dynaliteChildOf = (pid: number): number | undefined => {

@@ -1,6 +1,11 @@
 import { join, resolve, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type ObjectBody, type ObjectStore, piecesOf } from '../shared/adapters/object-store.js';
+import {
+  encodeBodies,
+  type ObjectBody,
+  type ObjectStore,
+  piecesOf,
+} from '../shared/adapters/object-store.js';
 
 const WRITER = resolve(import.meta.dirname, 'site-folder-writer.mjs');
 
@@ -97,16 +102,11 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
     const puts = batch;
     batch = [];
     batchChars = 0;
-    let size = 0;
-    for (const put of puts) for (const piece of piecesOf(put.body)) size += Buffer.byteLength(piece);
     // Its own memory (not a slice of Node's shared pool), so it can be handed over.
-    const bytes = Buffer.allocUnsafeSlow(size);
-    const ends: number[] = [];
-    let at = 0;
-    for (const put of puts) {
-      for (const piece of piecesOf(put.body)) at += bytes.write(piece, at);
-      ends.push(at);
-    }
+    const { bytes, ends } = encodeBodies(
+      puts.map((put) => put.body),
+      Buffer.allocUnsafeSlow,
+    );
     post({ op: 'puts', paths: puts.map((put) => put.path), ends, bytes: bytes.buffer as ArrayBuffer }, [
       bytes.buffer as ArrayBuffer,
     ]).then(

@@ -42,8 +42,8 @@ export const serveSiteFolder =
     let path = resolve(join(base, pathname));
     if (path !== base && !path.startsWith(base + sep)) return false;
     // The publisher's own records, not part of the site (see shared/services/publish.ts).
-    if (path === join(base, PUBLISHER_FOLDER) || path.startsWith(join(base, PUBLISHER_FOLDER) + sep))
-      return false;
+    const records = join(base, PUBLISHER_FOLDER);
+    if (path === records || path.startsWith(records + sep)) return false;
     let info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) {
       path = join(path, 'index.html');

@@ -20,13 +20,26 @@ export interface ObjectStore {
 /** The pieces of a body. */
 export const piecesOf = (body: ObjectBody): readonly string[] => (typeof body === 'string' ? [body] : body);
 
-/** A body's UTF-8 bytes in one buffer, its pieces encoded one after the other. */
-export const bytesOf = (body: ObjectBody): Buffer => {
-  if (typeof body === 'string') return Buffer.from(body);
+/**
+ * Bodies' UTF-8 bytes one after the other in one buffer (from `allocate`), pieces encoded in place,
+ * with where each body ends.
+ */
+export const encodeBodies = (
+  bodies: readonly ObjectBody[],
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): { bytes: Buffer; ends: number[] } => {
   let size = 0;
-  for (const piece of body) size += Buffer.byteLength(piece);
-  const bytes = Buffer.allocUnsafe(size);
+  for (const body of bodies) for (const piece of piecesOf(body)) size += Buffer.byteLength(piece);
+  const bytes = allocate(size);
+  const ends: number[] = [];
   let at = 0;
-  for (const piece of body) at += bytes.write(piece, at);
-  return bytes;
+  for (const body of bodies) {
+    for (const piece of piecesOf(body)) at += bytes.write(piece, at);
+    ends.push(at);
+  }
+  return { bytes, ends };
 };
+
+/** A body's UTF-8 bytes in one buffer. */
+export const bytesOf = (body: ObjectBody): Buffer =>
+  typeof body === 'string' ? Buffer.from(body) : encodeBodies([body]).bytes;

@@ -145,10 +145,7 @@ export class SiteIndex {
    * tags has its newest `candidatesPerTag` events added. (Once every event is added, it always is.)
    */
   relatedKnown(position: number, candidatesPerTag = RELATED_CANDIDATES_PER_TAG): boolean {
-    const end = this.tagStart[position + 1] as number;
-    for (let i = this.tagStart[position] as number; i < end; i++)
-      if ((this.members[this.tagList[i] as number] as number[]).length < candidatesPerTag) return false;
-    return true;
+    return this.tagsShortOf(position, candidatesPerTag).length === 0;
   }
 
   /** Numbers of the event's tags (their places in `tags`), in the event's order. */

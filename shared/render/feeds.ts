@@ -334,22 +334,16 @@ const writeFeedOf = (entries: readonly Item[], format: FeedFormat): string => {
 };
 
 /**
- * The items of one document, cut at the start of each. Text is escaped or in CDATA, but an RSS title
- * is CDATA of raw text and could hold an item's start line: then there are more starts than items
- * and the document is not cut (undefined).
+ * Where the items of one document lie (`[start, end)`), cut at the start of each. Text is escaped or
+ * in CDATA, but an RSS title is CDATA of raw text and could hold an item's start line: then there
+ * are more starts than items and the document is not cut (undefined). A string or its UTF-8 bytes:
+ * the markers are ASCII.
  */
-const cutItems = (doc: string, format: 'rss' | 'atom', count: number): string[] | undefined => {
-  const marker = ITEM_START[format];
-  const starts: number[] = [];
-  for (let at = doc.indexOf(marker); at >= 0; at = doc.indexOf(marker, at + marker.length)) starts.push(at);
-  const close = `</${ITEM_ELEMENT[format]}>`;
-  const end = doc.lastIndexOf(close) + close.length;
-  if (starts.length !== count || end < close.length) return undefined;
-  return starts.map((start, i) => doc.slice(start, starts[i + 1] ?? end));
-};
-
-/** `cutItems` on a document's bytes: each item is decoded on its own, never the whole document. */
-const cutItemBytes = (doc: Buffer, format: 'rss' | 'atom', count: number): string[] | undefined => {
+const itemSpans = (
+  doc: string | Buffer,
+  format: 'rss' | 'atom',
+  count: number,
+): [number, number][] | undefined => {
   const marker = ITEM_START[format];
   const starts: number[] = [];
   for (let at = doc.indexOf(marker); at >= 0; at = doc.indexOf(marker, at + marker.length)) {
@@ -360,8 +354,16 @@ const cutItemBytes = (doc: Buffer, format: 'rss' | 'atom', count: number): strin
   const last = doc.lastIndexOf(close);
   if (starts.length !== count || last < (starts.at(-1) ?? 0)) return undefined;
   const end = last + close.length;
-  return starts.map((start, i) => doc.toString('utf8', start, starts[i + 1] ?? end));
+  return starts.map((start, i) => [start, starts[i + 1] ?? end]);
 };
+
+/** The items of a document `feed` wrote (see `itemSpans`). */
+const cutItems = (doc: string, format: 'rss' | 'atom', count: number): string[] | undefined =>
+  itemSpans(doc, format, count)?.map(([start, end]) => doc.slice(start, end));
+
+/** The same on a document's bytes: each item is decoded on its own, never the whole document. */
+const cutItemBytes = (doc: Buffer, format: 'rss' | 'atom', count: number): string[] | undefined =>
+  itemSpans(doc, format, count)?.map(([start, end]) => doc.toString('utf8', start, end));
 
 /** Where the items of a JSON Feed begin, and where each item's own line is (`indentJsonItem`). */
 const JSON_ITEMS = '"items": [\n';
@@ -507,8 +509,7 @@ const frameOf = (
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: any character above U+00FF is the point
 const BEYOND_LATIN1_CHARS = /[^\u0000-\u00ff]/gu;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: any UTF-16 unit above U+00FF is the point
-const BEYOND_LATIN1_UNITS = /[^\u0000-\u00ff]/g;
+const BEYOND_LATIN1_UNITS = new RegExp(BEYOND_LATIN1.source, 'g');
 const xmlReferences = (xml: string): string =>
   xml.replace(BEYOND_LATIN1_CHARS, (c) => `&#${c.codePointAt(0)};`);
 const jsonEscapes = (json: string): string =>
@@ -518,8 +519,10 @@ interface JsonFeedOut {
   items: Record<string, unknown>[];
 }
 
-/** JSON Feed 1.1 (`feed` writes version 1 with a single `author` and no language), around the items. */
-/** A JSON Feed from its items, in pieces: the text before the items, the items, the text after. */
+/**
+ * JSON Feed 1.1 (`feed` writes version 1 with a single `author` and no language) around the items,
+ * in pieces: the text before the items, the items, the text after.
+ */
 const assembleJsonParts = (head: FeedHead, items: readonly string[]): string[] => {
   const out = {
     version: 'https://jsonfeed.org/version/1.1',

@@ -236,13 +236,13 @@ export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
 </section>
 `;
 
-/** Every tag with its number of events. */
 /** The page a missing address gets: where to go instead. */
 export const NOT_FOUND = `<h1>Page not found</h1>
 <p>There is no page at this address. It may have been deleted, or the link may be mistyped.</p>
 <p><a href="<%= it.home %>">Latest events</a> · <a href="<%= it.tags %>">All tags</a></p>
 `;
 
+/** Every tag with its number of events. */
 export const TAGS_INDEX = `<h1>Tags</h1>
 <p class="meta"><%= it.summary %> Every tag has its own feeds; <a href="<%= it.opml %>" type="text/x-opml">all tag feeds as OPML</a>.</p>
 <% if (it.tags.length > 0) { %>

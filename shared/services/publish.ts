@@ -173,10 +173,7 @@ class Output {
       if (this.failure !== undefined) throw this.failure;
       while (this.inFlight >= limit) await new Promise<void>((wake) => this.waiting.push(wake));
       this.inFlight++;
-      const write = this.deps.objects.putIfChanged(key, body, type).then((written) => {
-        if (written) this.report.written++;
-        else this.report.unchanged++;
-      });
+      const write = this.deps.objects.putIfChanged(key, body, type).then(this.count);
       write.then(
         () => this.done(),
         (error: unknown) => {
@@ -192,6 +189,12 @@ class Output {
     written.catch(() => undefined);
     return { written };
   }
+
+  /** Counts a write's outcome: whether its bytes changed. */
+  protected readonly count = (written: boolean): void => {
+    if (written) this.report.written++;
+    else this.report.unchanged++;
+  };
 
   /** A write ended: the next waiting for room (or for every write to end) goes on. */
   private done(): void {
@@ -459,14 +462,11 @@ class Run extends Output {
    */
   async writeFeeds({ files, record }: { files: SiteObject[]; record: SiteObject }): Promise<void> {
     await this.write(files);
-    const written = this.deps.objects.putIfChanged(record.key, record.body, record.type).then(
-      (changed) => {
-        if (changed) this.report.written++;
-        else this.report.unchanged++;
-      },
-      (error: unknown) =>
+    const written = this.deps.objects
+      .putIfChanged(record.key, record.body, record.type)
+      .then(this.count, (error: unknown) =>
         logger.warn("could not record a feed's items", { key: record.key, error: error as Error }),
-    );
+      );
     this.records.push(written);
   }
 
