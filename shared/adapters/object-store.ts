@@ -3,7 +3,10 @@
  * items). A large object is best given in pieces: V8 makes a string over 128 KB in a space of its
  * own, a millisecond each, and a piece-wise body is never joined into one.
  */
-export type ObjectBody = string | readonly string[];
+export type ObjectBody = string | readonly BodyPiece[];
+
+/** A piece of a body: text, or bytes already encoded (UTF-8), such as a feed's kept items. */
+export type BodyPiece = string | Uint8Array;
 
 /** Where the site and feeds are written: S3 in AWS, a folder locally. */
 export interface ObjectStore {
@@ -18,7 +21,12 @@ export interface ObjectStore {
 }
 
 /** The pieces of a body. */
-export const piecesOf = (body: ObjectBody): readonly string[] => (typeof body === 'string' ? [body] : body);
+export const piecesOf = (body: ObjectBody): readonly BodyPiece[] =>
+  typeof body === 'string' ? [body] : body;
+
+/** A piece's size in bytes. */
+export const pieceBytes = (piece: BodyPiece): number =>
+  typeof piece === 'string' ? Buffer.byteLength(piece) : piece.byteLength;
 
 /**
  * Bodies' UTF-8 bytes one after the other in one buffer (from `allocate`), pieces encoded in place,
@@ -29,12 +37,18 @@ export const encodeBodies = (
   allocate: (size: number) => Buffer = Buffer.allocUnsafe,
 ): { bytes: Buffer; ends: number[] } => {
   let size = 0;
-  for (const body of bodies) for (const piece of piecesOf(body)) size += Buffer.byteLength(piece);
+  for (const body of bodies) for (const piece of piecesOf(body)) size += pieceBytes(piece);
   const bytes = allocate(size);
   const ends: number[] = [];
   let at = 0;
   for (const body of bodies) {
-    for (const piece of piecesOf(body)) at += bytes.write(piece, at);
+    for (const piece of piecesOf(body)) {
+      if (typeof piece === 'string') at += bytes.write(piece, at);
+      else {
+        bytes.set(piece, at);
+        at += piece.byteLength;
+      }
+    }
     ends.push(at);
   }
   return { bytes, ends };

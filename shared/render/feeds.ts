@@ -361,20 +361,17 @@ const itemSpans = (
 const cutItems = (doc: string, format: 'rss' | 'atom', count: number): string[] | undefined =>
   itemSpans(doc, format, count)?.map(([start, end]) => doc.slice(start, end));
 
-/** The same on a document's bytes: each item is decoded on its own, never the whole document. */
-const cutItemBytes = (doc: Buffer, format: 'rss' | 'atom', count: number): string[] | undefined =>
-  itemSpans(doc, format, count)?.map(([start, end]) => doc.toString('utf8', start, end));
-
 /** Where the items of a JSON Feed begin, and where each item's own line is (`indentJsonItem`). */
 const JSON_ITEMS = '"items": [\n';
 const JSON_ITEM_START = '\n    {\n';
 const JSON_ITEMS_END = '\n  ]';
+const JSON_ITEM_END = Buffer.from('\n    }');
 
 /**
  * The items of a JSON Feed `assembleJson` wrote, cut from its bytes. JSON escapes line breaks inside
  * strings, so a line holding only `    {` after the items begin can only start an item.
  */
-const cutJsonItems = (doc: Buffer, count: number): string[] | undefined => {
+const cutJsonItems = (doc: Buffer, count: number): Buffer[] | undefined => {
   const from = doc.indexOf(JSON_ITEMS);
   if (from < 0) return undefined;
   const starts: number[] = [];
@@ -386,10 +383,12 @@ const cutJsonItems = (doc: Buffer, count: number): string[] | undefined => {
   }
   const end = doc.lastIndexOf(JSON_ITEMS_END);
   if (starts.length !== count || end < (starts.at(-1) ?? 0)) return undefined;
-  const texts = starts.map((start, i) =>
-    doc.toString('utf8', start, i + 1 < count ? (starts[i + 1] as number) - 2 : end),
+  const items = starts.map((start, i) =>
+    doc.subarray(start, i + 1 < count ? (starts[i + 1] as number) - 2 : end),
   );
-  return texts.every((text) => text.endsWith('\n    }')) ? texts : undefined;
+  return items.every((item) => item.subarray(-JSON_ITEM_END.length).equals(JSON_ITEM_END))
+    ? items
+    : undefined;
 };
 
 /** Items written together in one document by `feed`, each as it stands inside any feed. */
@@ -446,18 +445,20 @@ export const renderFeedItems = (items: readonly FeedItemModel[], format: FeedFor
 export const FEED_ITEMS_VERSION = 1;
 
 /**
- * The item texts of a feed `assembleFeed` wrote, as `renderFeedItems` gave them, or undefined when
- * the document does not hold exactly `count` items.
+ * The items of a feed `assembleFeed` wrote, as the UTF-8 bytes of what `renderFeedItems` gave (views
+ * into `doc`, never copies), or undefined when the document does not hold exactly `count` items. An
+ * incremental run writes a feed's kept items back as these bytes: never decoded, never encoded.
  */
-export const feedItemTexts = (
+export const feedItemBytes = (
   doc: string | Uint8Array,
   format: FeedFormat,
   count: number,
-): string[] | undefined => {
+): Buffer[] | undefined => {
   const bytes =
     typeof doc === 'string' ? Buffer.from(doc) : Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength);
   if (count === 0) return [];
-  return format === 'json' ? cutJsonItems(bytes, count) : cutItemBytes(bytes, format, count);
+  if (format === 'json') return cutJsonItems(bytes, count);
+  return itemSpans(bytes, format, count)?.map(([start, end]) => bytes.subarray(start, end));
 };
 
 /** One item as it stands inside its feed in `format` (see `renderFeedItems`). */
@@ -523,7 +524,10 @@ interface JsonFeedOut {
  * JSON Feed 1.1 (`feed` writes version 1 with a single `author` and no language) around the items,
  * in pieces: the text before the items, the items, the text after.
  */
-const assembleJsonParts = (head: FeedHead, items: readonly string[]): string[] => {
+const assembleJsonParts = <Piece extends string | Uint8Array>(
+  head: FeedHead,
+  items: readonly Piece[],
+): (string | Piece)[] => {
   const out = {
     version: 'https://jsonfeed.org/version/1.1',
     title: clean(head.title),
@@ -564,15 +568,15 @@ export const assembleFeed = (
 
 /**
  * `assembleFeed` in pieces, to be written one after the other: the text before the items, the
- * items, the text after. Joined, a feed of 50 items is a string of 150 KB, which V8 makes slowly
+ * items (as text, or as UTF-8 bytes kept from a feed written before), the text after. Joined, a feed of 50 items is a string of 150 KB, which V8 makes slowly
  * (see `ObjectBody`).
  */
-export const assembleFeedParts = (
+export const assembleFeedParts = <Piece extends string | Uint8Array>(
   head: FeedHead,
   format: FeedFormat,
-  items: readonly string[],
+  items: readonly Piece[],
   anyContent: boolean,
-): string[] => {
+): (string | Piece)[] => {
   if (format === 'json') return assembleJsonParts(head, items);
   const [before, after] = frameOf(head, format, items.length, anyContent);
   return [finishHead(before, head, format), ...items, after];

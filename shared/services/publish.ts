@@ -37,8 +37,8 @@ import { logger } from '../logger.js';
 import {
   assembleFeedParts,
   FEED_ITEMS_VERSION,
+  feedItemBytes,
   feedItemHasContent,
-  feedItemTexts,
   renderFeedItems,
 } from '../render/feeds.js';
 import { renderEventJson, renderEventXml, renderOpml } from '../render/formats.js';
@@ -119,7 +119,8 @@ interface WrittenItem {
   key: string;
   ref: FeedItemRef;
   hasContent: boolean;
-  text: Record<FeedFormat, string>;
+  /** Written by this run (text), or kept from the feed as written before (its bytes). */
+  text: Record<FeedFormat, string | Buffer>;
 }
 
 const itemKey = (event: Pick<NewsEvent, 'id' | 'revision'>): string => `${event.id}#${event.revision}`;
@@ -333,8 +334,8 @@ class Output {
   }
 }
 
-/** Does the text an item had in a feed belong to the event with this permalink (as its id)? */
-const textIsOf = (text: string, format: FeedFormat, permalink: string): boolean => {
+/** Do the bytes an item had in a feed belong to the event with this permalink (as its id)? */
+const textIsOf = (text: Buffer, format: FeedFormat, permalink: string): boolean => {
   const url = permalink.replaceAll('&', '&amp;');
   switch (format) {
     case 'rss':
@@ -419,12 +420,12 @@ class Run extends Output {
     const count = record.items.length;
     const texts = FEED_FORMATS.map((format, f) => {
       const doc = docs[f];
-      return doc === undefined ? undefined : feedItemTexts(doc, format, count);
+      return doc === undefined ? undefined : feedItemBytes(doc, format, count);
     });
     record.items.forEach(([key, hasContent], i) => {
       const id = key.slice(0, key.lastIndexOf('#'));
       const ref = this.refOf({ id, publishedAt: '', updatedAt: '' });
-      const text = {} as Record<FeedFormat, string>;
+      const text = {} as Record<FeedFormat, Buffer>;
       for (const [f, format] of FEED_FORMATS.entries()) {
         const candidate = texts[f]?.[i];
         if (candidate === undefined || !textIsOf(candidate, format, ref.id)) return;
