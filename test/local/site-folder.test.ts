@@ -30,13 +30,20 @@ describe('the site folder', () => {
     expect(readdirSync(join(root, 'news/3'))).toHaveLength(60);
   });
 
-  it('writes a body given in pieces as their text one after the other', async () => {
+  it('writes a body given in pieces (text or UTF-8 bytes) one after the other', async () => {
     const objects = makeFolderObjectStore(root);
-    const pieces = ['<feed>', '<entry>é</entry>', '', '<entry>😀</entry>', '</feed>'];
+    const pieces = [
+      '<feed>',
+      Buffer.from('<entry>é</entry>'),
+      '',
+      Buffer.from('<entry>😀</entry>'),
+      '</feed>',
+    ];
+    const text = '<feed><entry>é</entry><entry>😀</entry></feed>';
     expect(await objects.putIfChanged('feeds/all.atom', pieces, 'application/atom+xml')).toBe(true);
-    expect(readFileSync(join(root, 'feeds/all.atom'), 'utf8')).toBe(pieces.join(''));
+    expect(readFileSync(join(root, 'feeds/all.atom'), 'utf8')).toBe(text);
     // The same bytes, whole or in other pieces, are the same object.
-    expect(await objects.putIfChanged('feeds/all.atom', pieces.join(''), 'application/atom+xml')).toBe(false);
+    expect(await objects.putIfChanged('feeds/all.atom', text, 'application/atom+xml')).toBe(false);
     expect(
       await objects.putIfChanged(
         'feeds/all.atom',

@@ -78,13 +78,14 @@ beforeEach(() => {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 describe('makeS3ObjectStore over HTTP', () => {
-  it('writes a body given in pieces as one object, with the SHA-256 of its bytes', async () => {
+  it('writes a body given in pieces (text or UTF-8 bytes) as one object, with the SHA-256 of its bytes', async () => {
     const store = makeS3ObjectStore(client, 'site');
-    const pieces = ['<feed>', '<entry>Zürich – 😀</entry>', '', '</feed>'];
+    const pieces = ['<feed>', Buffer.from('<entry>Zürich – 😀</entry>'), '', '</feed>'];
+    const text = '<feed><entry>Zürich – 😀</entry></feed>';
     expect(await store.putIfChanged('feeds/all.atom', pieces, 'application/atom+xml')).toBe(true);
     const stored = objects.get('/site/feeds/all.atom');
-    expect(stored?.body.toString('utf8')).toBe(pieces.join(''));
-    expect(stored?.sha256).toBe(sha256(pieces.join('')));
+    expect(stored?.body.toString('utf8')).toBe(text);
+    expect(stored?.sha256).toBe(sha256(text));
     expect(stored?.type).toBe('application/atom+xml');
     expect(stored?.cacheControl).toBe('public, max-age=300');
   });
