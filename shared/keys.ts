@@ -63,9 +63,16 @@ export const tagEntryKey = (slug: string, date: string, id: string): Key => ({
 export const TAGS_PARTITION = 'TAGS';
 export const tagKey = (slug: string): Key => ({ PK: TAGS_PARTITION, SK: `TAG#${slug}` });
 
-/** Publishing marks, one partition per kind: what the publisher must rebuild. */
+/**
+ * Publishing marks, one partition per kind: what the publisher must rebuild. Each batch of changes
+ * writes marks of its own (`<key>#<time>#<nonce>`), never over another's, so a run removes exactly
+ * the marks it read, in batches, and one written while it worked stays.
+ */
 export const markPartition = (kind: string): string => `MARK#${kind}`;
-export const markKey = (kind: string, key: string): Key => ({ PK: markPartition(kind), SK: key });
+export const markKey = (kind: string, key: string, at: string, nonce: string): Key => ({
+  PK: markPartition(kind),
+  SK: `${key}#${at}#${nonce}`,
+});
 
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });
 

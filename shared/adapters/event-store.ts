@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -29,7 +30,16 @@ import {
   tagEntryPartition,
   tagKey,
 } from '../keys.js';
-import { batchGetAll, batchPutAll, type Item, isConditionFailure, num, optStr, str } from './items.js';
+import {
+  batchDeleteAll,
+  batchGetAll,
+  batchPutAll,
+  type Item,
+  isConditionFailure,
+  num,
+  optStr,
+  str,
+} from './items.js';
 
 export interface PageRequest {
   limit: number;
@@ -80,16 +90,24 @@ export interface Mark {
   key: string;
 }
 
-/** A mark as stored: what to rebuild and the time of the change that asked for it. */
+/**
+ * What to rebuild as stored: the time of the newest change that asked for it, and the sort keys of
+ * the stored marks it stands for (one per batch of changes that asked), which clearing removes.
+ */
 export interface MarkRecord extends Mark {
   markedAt: string;
+  stamps: string[];
 }
 
 /** What the publisher reads and clears. */
 export interface PublishStore {
+  /** What is marked, one record per key. */
   listMarks(kind: Mark['kind']): Promise<MarkRecord[]>;
-  /** Clears a mark unless a newer change re-marked it while the run worked. Returns whether it cleared. */
-  clearMark(mark: MarkRecord): Promise<boolean>;
+  /**
+   * Removes the stored marks these records were read from, unconditionally and in batches. A change
+   * that arrived since wrote a mark of its own, which stays.
+   */
+  clearMarks(marks: readonly MarkRecord[]): Promise<void>;
   /**
    * One shard (0 to LATEST_SHARDS - 1) of the latest-events index, newest first (by date, then id):
    * walking every shard reads every live event once, in pages of up to 1 MB.
@@ -128,7 +146,7 @@ export interface ListingStore {
    * adjustment bumps: a recount that raced an adjustment starts again, so the figure is exact.
    */
   recountTag(slug: string, name: string): Promise<number>;
-  /** Marks what the publisher must rebuild, stamped with `at`; a later stamp wins. */
+  /** Marks what the publisher must rebuild, stamped with `at`, beside any marks already there. */
   markDirty(marks: readonly Mark[], at: string): Promise<void>;
 }
 
@@ -682,7 +700,7 @@ export const makeEventStore = (
     },
 
     async listMarks(kind) {
-      const marks: MarkRecord[] = [];
+      const marks = new Map<string, MarkRecord>();
       let startKey: Item | undefined;
       do {
         const out = await db.send(
@@ -694,37 +712,37 @@ export const makeEventStore = (
             ExclusiveStartKey: startKey,
           }),
         );
-        for (const item of out.Items ?? [])
-          marks.push({ kind, key: str(item, 'key'), markedAt: str(item, 'markedAt') });
+        for (const item of out.Items ?? []) {
+          const key = str(item, 'key');
+          const markedAt = str(item, 'markedAt');
+          const mark = marks.get(key);
+          if (!mark) marks.set(key, { kind, key, markedAt, stamps: [str(item, 'SK')] });
+          else {
+            mark.stamps.push(str(item, 'SK'));
+            if (markedAt > mark.markedAt) mark.markedAt = markedAt;
+          }
+        }
         startKey = out.LastEvaluatedKey;
       } while (startKey);
-      return marks;
+      return [...marks.values()];
     },
 
-    async clearMark(mark) {
-      try {
-        await db.send(
-          new DeleteCommand({
-            TableName: tableName,
-            Key: markKey(mark.kind, mark.key),
-            ConditionExpression: 'markedAt = :seen',
-            ExpressionAttributeValues: { ':seen': mark.markedAt },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        return false;
-      }
-    },
+    clearMarks: (marks) =>
+      batchDeleteAll(
+        db,
+        tableName,
+        marks.flatMap((mark) => mark.stamps.map((SK) => ({ PK: markPartition(mark.kind), SK }))),
+      ),
 
     async markDirty(marks, at) {
       const unique = [...new Map(marks.map((m) => [`${m.kind}#${m.key}`, m])).values()];
+      // Two batches of changes stamped the same millisecond still write marks of their own.
+      const nonce = randomBytes(4).toString('hex');
       await batchPutAll(
         db,
         tableName,
         unique.map((mark) => ({
-          ...markKey(mark.kind, mark.key),
+          ...markKey(mark.kind, mark.key, at, nonce),
           type: 'mark',
           kind: mark.kind,
           key: mark.key,

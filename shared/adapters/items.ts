@@ -49,18 +49,36 @@ export const batchGetAll = async (
   return found;
 };
 
-/** Puts any number of items, 25 per request, retrying unprocessed ones with backoff. */
-export const batchPutAll = async (
+type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+/** Any number of writes, 25 per request, retrying unprocessed ones with backoff. */
+const batchWriteAll = async (
   db: DynamoDBDocumentClient,
   tableName: string,
-  items: readonly Item[],
+  requests: readonly WriteRequest[],
 ): Promise<void> => {
-  for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
-    let pending = items.slice(i, i + BATCH_WRITE_MAX).map((Item) => ({ PutRequest: { Item } }));
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
+    let pending = requests.slice(i, i + BATCH_WRITE_MAX);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-      const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-      pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: [...pending] } }));
+      pending = (out.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
     }
   }
 };
+
+/** Puts any number of items, 25 per request, retrying unprocessed ones with backoff. */
+export const batchPutAll = (db: DynamoDBDocumentClient, tableName: string, items: readonly Item[]) =>
+  batchWriteAll(
+    db,
+    tableName,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+
+/** Deletes any number of items by key, 25 per request, retrying unprocessed ones with backoff. */
+export const batchDeleteAll = (db: DynamoDBDocumentClient, tableName: string, keys: readonly Item[]) =>
+  batchWriteAll(
+    db,
+    tableName,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );

@@ -5,6 +5,7 @@ import type {
   PublishStore,
   TagSummary,
 } from '../adapters/event-store.js';
+import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import type { ObjectBody, ObjectStore } from '../adapters/object-store.js';
 import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs, feedItems } from '../domain/feed-model.js';
@@ -65,7 +66,10 @@ export interface PublishReport {
   unchanged: number;
   removed: number;
   marksCleared: number;
-  /** Marks left for the next run because a newer change arrived meanwhile, or their rebuild failed. */
+  /**
+   * Marks left for the next run because their rebuild failed (or clearing them did). A change that
+   * arrives while a run works leaves a mark of its own, counted by the next run.
+   */
   marksKept: number;
   failed: number;
 }
@@ -150,6 +154,10 @@ class Output {
   private readonly waiting: (() => void)[] = [];
   private readonly idle: (() => void)[] = [];
   private failure: unknown;
+  /** Marks whose rebuild is written, waiting to be cleared a batch at a time, and the clearings. */
+  private readonly toClear: MarkRecord[] = [];
+  private stampsToClear = 0;
+  private readonly clearing: Promise<void>[] = [];
   private readonly itemOf: (event: NewsEvent) => ReturnType<ReturnType<typeof feedItems>>;
   protected readonly refOf: ReturnType<typeof feedItemRefs>;
 
@@ -213,6 +221,37 @@ class Output {
   async settled(): Promise<void> {
     while (this.inFlight > 0) await new Promise<void>((wake) => this.idle.push(wake));
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Clears a mark whose rebuild is written, with others: a batch request clears 25 stored marks. */
+  clear(mark: MarkRecord): void {
+    this.toClear.push(mark);
+    this.stampsToClear += mark.stamps.length;
+    if (this.stampsToClear >= BATCH_WRITE_MAX) this.clearWaiting();
+  }
+
+  private clearWaiting(): void {
+    const marks = this.toClear.splice(0);
+    this.stampsToClear = 0;
+    if (marks.length === 0) return;
+    this.clearing.push(
+      this.deps.store.clearMarks(marks).then(
+        () => {
+          this.report.marksCleared += marks.length;
+        },
+        (error: unknown) => {
+          // Harmless: the next run rebuilds them once more.
+          logger.warn('could not clear marks', { marks: marks.length, error: error as Error });
+          this.report.marksKept += marks.length;
+        },
+      ),
+    );
+  }
+
+  /** Clears the marks still waiting, and waits until every clearing is done. */
+  async cleared(): Promise<void> {
+    this.clearWaiting();
+    await Promise.all(this.clearing);
   }
 
   async remove(key: string): Promise<void> {
@@ -577,8 +616,7 @@ class Run extends Output {
       this.report.marksKept++;
       return;
     }
-    if (await this.deps.store.clearMark(mark)) this.report.marksCleared++;
-    else this.report.marksKept++;
+    this.clear(mark);
   }
 }
 
@@ -586,8 +624,8 @@ class Run extends Output {
  * Rebuilds what the change stream marked, and only that. Everything marked is read at once and
  * rendered as soon as it is read, but written in order: event pages first, then days and tags,
  * then the site-wide pages and feeds, so listings never link to a page that is not there yet. A
- * mark is cleared only if no newer change re-marked it while the run worked, and only once what it
- * asked for is written.
+ * mark is cleared once what it asked for is written; a change arriving meanwhile has a mark of its
+ * own, which stays for the next run.
  */
 export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> => {
   const run = new Run(deps);
@@ -627,7 +665,7 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
   ]);
   await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
-  await run.recorded();
+  await Promise.all([run.recorded(), run.cleared()]);
   // Writes a failed rebuild left under way (its mark stays): none outlives the run.
   await run.settled().catch(() => undefined);
   return run.report;
@@ -710,7 +748,7 @@ interface HeldEvent {
 export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   const out = new Output(deps);
   const { site, store } = deps;
-  // Marks present now are covered by this run; newer ones (changed markedAt) survive it.
+  // Marks present now are covered by this run; a change arriving meanwhile leaves a mark of its own.
   const marks = (
     await Promise.all((['event', 'day', 'tag', 'site'] as const).map((k) => store.listMarks(k)))
   ).flat();
@@ -852,9 +890,7 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   await out.put(records);
   await out.settled();
 
-  await pool(marks, async (mark) => {
-    if (await store.clearMark(mark)) out.report.marksCleared++;
-    else out.report.marksKept++;
-  });
+  for (const mark of marks) out.clear(mark);
+  await out.cleared();
   return out.report;
 };

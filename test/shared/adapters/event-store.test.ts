@@ -1,6 +1,11 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EventStore, type ListingStore, makeEventStore } from '../../../shared/adapters/event-store.js';
+import {
+  type EventStore,
+  type ListingStore,
+  makeEventStore,
+  type PublishStore,
+} from '../../../shared/adapters/event-store.js';
 import {
   correctedEvent,
   createdEvent,
@@ -13,7 +18,7 @@ import { makeEventInput } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
 let table: TestTable;
-let store: EventStore & ListingStore;
+let store: EventStore & ListingStore & PublishStore;
 
 const event = (overrides: Record<string, unknown>, at = '2026-01-01T00:00:00.000Z'): NewsEvent => {
   const parsed = parseEventDraft(makeEventInput(overrides));
@@ -157,7 +162,7 @@ describe('tag listings', () => {
     expect(found.size).toBe(130);
   });
 
-  it('marks pages to rebuild, the latest stamp winning', async () => {
+  it('marks pages to rebuild, a mark per batch of changes, and clears exactly the marks read', async () => {
     await store.markDirty(
       [
         { kind: 'tag', key: 'russia' },
@@ -166,7 +171,27 @@ describe('tag listings', () => {
       ],
       '2026-01-01T00:00:00.000Z',
     );
+    // Another batch the same millisecond, and a later one: marks of their own.
+    await store.markDirty([{ kind: 'tag', key: 'russia' }], '2026-01-01T00:00:00.000Z');
     await store.markDirty([{ kind: 'tag', key: 'russia' }], '2026-01-01T00:00:05.000Z');
+    const tags = await store.listMarks('tag');
+    expect(tags).toHaveLength(1);
+    expect(tags[0]).toMatchObject({ kind: 'tag', key: 'russia', markedAt: '2026-01-01T00:00:05.000Z' });
+    expect(tags[0]?.stamps).toHaveLength(3);
+    const days = await store.listMarks('day');
+    expect(days.map((m) => [m.key, m.markedAt, m.stamps.length])).toEqual([
+      ['2016-11-16', '2026-01-01T00:00:00.000Z', 1],
+    ]);
+
+    // A change after the marks were read leaves one the clearing does not touch.
+    await store.markDirty([{ kind: 'tag', key: 'russia' }], '2026-01-01T00:00:09.000Z');
+    await store.clearMarks([...tags, ...days]);
+    expect(await store.listMarks('day')).toEqual([]);
+    const left = await store.listMarks('tag');
+    expect(left.map((m) => [m.key, m.markedAt, m.stamps.length])).toEqual([
+      ['russia', '2026-01-01T00:00:09.000Z', 1],
+    ]);
+    await store.clearMarks(left);
     const { Items = [] } = await table.db.send(
       new ScanCommand({
         TableName: table.tableName,
@@ -175,10 +200,19 @@ describe('tag listings', () => {
         ExpressionAttributeValues: { ':mark': 'mark' },
       }),
     );
-    expect(Items.map((i) => [i.PK, i.SK, i.markedAt]).sort()).toEqual([
-      ['MARK#day', '2016-11-16', '2026-01-01T00:00:00.000Z'],
-      ['MARK#tag', 'russia', '2026-01-01T00:00:05.000Z'],
-    ]);
+    expect(Items).toEqual([]);
+  });
+
+  it('clears marks in batches, more than one request holds', async () => {
+    const marks = Array.from({ length: 60 }, (_, i) => ({
+      kind: 'event' as const,
+      key: `2016/11/16/e-${i}`,
+    }));
+    await store.markDirty(marks, '2026-01-02T00:00:00.000Z');
+    const listed = await store.listMarks('event');
+    expect(listed).toHaveLength(60);
+    await store.clearMarks(listed);
+    expect(await store.listMarks('event')).toEqual([]);
   });
 
   it('lists tags by slug across pages of the tag partition', async () => {

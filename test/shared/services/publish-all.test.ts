@@ -30,7 +30,7 @@ const publishWith = async (pages: NewsEvent[][], feedSize: number) => {
   };
   const store = {
     listMarks: async () => [],
-    clearMark: async () => true,
+    clearMarks: async () => undefined,
     listTags: async () => [],
     recountTag: async () => 0,
     // One shard holds every event, in the pages given; the others are empty.
