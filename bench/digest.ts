@@ -20,7 +20,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalDigestQueue } from '../local/digest-queue.js';
 import { ensureTable, startDynalite } from '../local/dynamodb.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
-import { createDocumentClient } from '../shared/adapters/dynamodb.js';
+import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
 import { toEventItem } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { composeMessage } from '../shared/adapters/mime.js';
@@ -246,7 +246,8 @@ const worker = async (
   };
   const now = Date.parse(END) + 60 * 60 * 1000;
   const queue = new LocalDigestQueue();
-  const store = makeDigestStore(db, table);
+  const claims = createLowLevelClient({ endpoint });
+  const store = makeDigestStore(db, table, claims);
   const timing = { topicMs: 0, recipientsMs: 0, composeMs: 0, mimeMs: 0, ledgerMs: 0 };
   const timed =
     <A extends unknown[], R>(key: keyof typeof timing, fn: (...args: A) => Promise<R>) =>
@@ -318,6 +319,7 @@ const worker = async (
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(measured)}\n`);
   db.destroy();
+  claims.destroy();
 };
 
 const runWorker = (mode: 'plan' | 'send', endpoint: string, table: string, file: string): Promise<Measured> =>

@@ -20,7 +20,7 @@ import { makeHandler as putEvent } from '../functions/put-event.js';
 import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
 import { makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
-import { createDocumentClient } from '../shared/adapters/dynamodb.js';
+import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
 import {
   type EventStore,
   type ListingStore,
@@ -152,6 +152,8 @@ const startOn = async (
   const log = options.log ?? (() => undefined);
   const db = createDocumentClient({ endpoint: dynamo.endpoint });
   started.push(() => db.destroy());
+  const claims = createLowLevelClient({ endpoint: dynamo.endpoint });
+  started.push(() => claims.destroy());
   const fresh = await ensureTable(db, LOCAL_TABLE);
   const baseStore = makeEventStore(db, LOCAL_TABLE);
 
@@ -194,7 +196,7 @@ const startOn = async (
 
   const digestQueue = new LocalDigestQueue();
   const digesting: DigestDeps = {
-    store: makeDigestStore(db, LOCAL_TABLE),
+    store: makeDigestStore(db, LOCAL_TABLE, claims),
     queue: digestQueue,
     mailer,
     compose: digestComposer({

@@ -1,10 +1,10 @@
 import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  type PutCommandInput,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+  type AttributeValue,
+  PutItemCommand,
+  type PutItemCommandInput,
+  type PutItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { TopicChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
 import type { Cadence, Subscriber } from '../domain/subscription.js';
@@ -104,7 +104,21 @@ const encodeKey = (key: Item | undefined): string | undefined =>
 const decodeKey = (key: string | undefined): Item | undefined =>
   key ? (JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as Item) : undefined;
 
-export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): DigestStore => {
+/** What the ledger claims need of a client: a `DynamoDBClient` fits, and so does the document client. */
+export interface ClaimClient {
+  send(command: PutItemCommand): Promise<PutItemCommandOutput>;
+}
+
+/**
+ * The digest store over `db`. `claims`, when given, is the client the per-digest ledger claims go
+ * through (`createLowLevelClient`: the claim is the one request each email costs); otherwise
+ * they go through `db` as well.
+ */
+export const makeDigestStore = (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  claims: ClaimClient = db,
+): DigestStore => {
   const index = TABLE.digestIndex;
   const batchGet = (keys: Item[], consistent: boolean) => batchGetAll(db, tableName, keys, consistent);
   const readEvents = async (ids: string[]) => {
@@ -221,27 +235,28 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
     },
 
     async claimDigest(claim) {
+      // One conditional write per digest sent, the job's most frequent request: written as a
+      // low-level PutItem with the item already in DynamoDB's form, which skips the document
+      // client's translation passes over input and output.
+      const key = ledger(claim);
+      const item: Record<string, AttributeValue> = {
+        PK: { S: key.PK },
+        SK: { S: key.SK },
+        type: { S: 'digest' },
+        status: { S: 'claimed' },
+        claimId: { S: claim.claimId },
+        claimedAt: { S: claim.claimedAt },
+        windowEnd: { S: claim.windowEnd },
+        [TABLE.ttlAttribute]: {
+          N: String(Math.floor(Date.parse(claim.claimedAt) / 1000) + LEDGER_TTL_SECONDS),
+        },
+      };
       const put = (
         condition: Pick<
-          PutCommandInput,
+          PutItemCommandInput,
           'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
         >,
-      ) =>
-        db.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...ledger(claim),
-              type: 'digest',
-              status: 'claimed',
-              claimId: claim.claimId,
-              claimedAt: claim.claimedAt,
-              windowEnd: claim.windowEnd,
-              [TABLE.ttlAttribute]: Math.floor(Date.parse(claim.claimedAt) / 1000) + LEDGER_TTL_SECONDS,
-            },
-            ...condition,
-          }),
-        );
+      ) => claims.send(new PutItemCommand({ TableName: tableName, Item: item, ...condition }));
       try {
         // Nearly always the window is unclaimed: the simplest condition first.
         await put({ ConditionExpression: 'attribute_not_exists(PK)' });
@@ -254,7 +269,10 @@ export const makeDigestStore = (db: DynamoDBDocumentClient, tableName: string): 
         await put({
           ConditionExpression: '#status = :claimed AND claimedAt < :staleBefore',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':claimed': 'claimed', ':staleBefore': claim.staleBefore },
+          ExpressionAttributeValues: {
+            ':claimed': { S: 'claimed' },
+            ':staleBefore': { S: claim.staleBefore },
+          },
         });
         return true;
       } catch (error) {

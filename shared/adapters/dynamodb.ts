@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoSettings {
@@ -7,20 +7,28 @@ export interface DynamoSettings {
   region?: string;
 }
 
+const clientConfig = (settings: DynamoSettings): DynamoDBClientConfig =>
+  settings.endpoint
+    ? {
+        endpoint: settings.endpoint,
+        region: settings.region ?? 'local',
+        // dynalite accepts any credentials; the SDK insists on having some.
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts: 5,
+      }
+    : { region: settings.region };
+
 /** One document client per cold start; handlers receive it through their deps. */
-export const createDocumentClient = (settings: DynamoSettings = {}): DynamoDBDocumentClient => {
-  const client = new DynamoDBClient(
-    settings.endpoint
-      ? {
-          endpoint: settings.endpoint,
-          region: settings.region ?? 'local',
-          // dynalite accepts any credentials; the SDK insists on having some.
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-          maxAttempts: 5,
-        }
-      : { region: settings.region },
-  );
-  return DynamoDBDocumentClient.from(client, {
+export const createDocumentClient = (settings: DynamoSettings = {}): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings)), {
     marshallOptions: { removeUndefinedValues: true },
   });
-};
+
+/**
+ * A low-level client for a path of many small requests (a digest run's ledger claims, one per
+ * email): it resolves its middleware stack once per command type instead of on every request
+ * (`cacheMiddleware`), a good part of what a request costs its sender. The document client
+ * refuses that option, hence a client of its own; add any middleware before its first request.
+ */
+export const createLowLevelClient = (settings: DynamoSettings = {}): DynamoDBClient =>
+  new DynamoDBClient({ ...clientConfig(settings), cacheMiddleware: true });

@@ -1,5 +1,5 @@
 import { makeDigestStore } from '../adapters/digest-store.js';
-import { createDocumentClient } from '../adapters/dynamodb.js';
+import { createDocumentClient, createLowLevelClient } from '../adapters/dynamodb.js';
 import { createSesClient, makeSesMailer } from '../adapters/ses-mailer.js';
 import { createSqsClient, makeSqsDigestQueue } from '../adapters/sqs.js';
 import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
@@ -14,10 +14,12 @@ let cached: Omit<DigestDeps, 'remainingMs'> | undefined;
 export const digestDeps = (): Omit<DigestDeps, 'remainingMs'> => {
   if (!cached) {
     const now = () => Date.now();
+    const endpoint = optionalEnv(ENV.dynamodbEndpoint);
     cached = {
       store: makeDigestStore(
-        createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint) }),
+        createDocumentClient({ endpoint }),
         requireEnv(ENV.tableName),
+        createLowLevelClient({ endpoint }),
       ),
       queue: makeSqsDigestQueue(createSqsClient(), requireEnv(ENV.digestQueueUrl)),
       mailer: makeSesMailer(createSesClient(), { configurationSet: requireEnv(ENV.sesConfigurationSet) }),

@@ -2,12 +2,13 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalDigestQueue } from '../../../local/digest-queue.js';
 import { type DigestStore, makeDigestStore } from '../../../shared/adapters/digest-store.js';
+import { createLowLevelClient } from '../../../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../../../shared/adapters/event-store.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../../../shared/adapters/mailer.js';
 import type { Digest } from '../../../shared/domain/digest.js';
 import { type NewsEvent, tombstoneOf } from '../../../shared/domain/event.js';
 import type { Subscriber } from '../../../shared/domain/subscription.js';
-import { digestCursorKey } from '../../../shared/keys.js';
+import { digestCursorKey, ledgerKey } from '../../../shared/keys.js';
 import {
   type DigestDeps,
   type DigestTuning,
@@ -252,9 +253,12 @@ describe('never twice, nothing lost', () => {
   it('two concurrent runs send each subscriber exactly one email', async () => {
     const subscribers = await seedSubscribers(60);
     const { mailer, sent } = recordingMailer();
-    // Two workers, each with its own queue and store client, as two Lambda containers would be.
+    // Two workers, each with its own queue and store client, as two Lambda containers would be;
+    // one claims through a low-level client of its own, as deployed.
+    const claims = createLowLevelClient({ endpoint: table.dynamo.endpoint });
     const a = depsFor(mailer, new LocalDigestQueue(), { batchSize: 7, concurrency: 3 });
     const b = depsFor(mailer, new LocalDigestQueue(), { batchSize: 5, concurrency: 4 });
+    b.deps.store = makeDigestStore(table.db, tableName, claims);
     const [ra, rb] = await Promise.all([run(a.deps, a.queue), run(b.deps, b.queue)]);
     const perAddress = new Map<string, number>();
     for (const s of sent) perAddress.set(s.to, (perAddress.get(s.to) ?? 0) + 1);
@@ -264,6 +268,7 @@ describe('never twice, nothing lost', () => {
     // Each run saw every subscriber: one sent, the other found it sent (ledger) or no longer due (cursor).
     const seen = (r: typeof ra) => r.sent + r.duplicates + r.skipped;
     expect(seen(ra) + seen(rb)).toBe(2 * subscribers.length);
+    claims.destroy();
   });
 
   it('throttling on 30% of sends is retried: no duplicates, nothing lost', async () => {
@@ -307,6 +312,20 @@ describe('never twice, nothing lost', () => {
       staleBefore: new Date(NOW - 15 * 60_000).toISOString(),
     };
     expect(await store.claimDigest(claim)).toBe(true);
+    // The ledger item as written: claimed by that run, expiring 180 days after the claim.
+    const ledger = await table.db.send(
+      new GetCommand({ TableName: tableName, Key: ledgerKey(subscriber.id, 'daily', claim.windowStart) }),
+    );
+    expect(ledger.Item).toMatchObject({
+      type: 'digest',
+      status: 'claimed',
+      claimId: 'crashed-run',
+      claimedAt: claim.claimedAt,
+      windowEnd: END,
+      expiresAt: Math.floor((NOW - 60_000) / 1000) + 180 * 24 * 60 * 60,
+    });
+    // A second claim of the same window fails while the first one's lease runs.
+    expect(await store.claimDigest({ ...claim, claimId: 'another-run' })).toBe(false);
 
     const { mailer, sent } = recordingMailer();
     const within = depsFor(mailer);
