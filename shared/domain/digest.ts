@@ -93,51 +93,136 @@ export interface TopicChange {
 }
 
 /**
- * Builds one subscriber's digest from the changes of each of their topics: each event once (under
- * the first of its topics in the subscriber's order, with every matching topic), newest change
- * first, capped at `limit`. Changes outside the window are ignored, so one read of a topic serves
- * subscribers with different windows.
+ * A run's changes indexed for building thousands of digests from them: each event once, numbered
+ * oldest change first, and per topic the numbers of the events carrying it, in order. A digest
+ * then walks small arrays of numbers instead of the changes themselves, and finds its window by
+ * binary search. Built once per run (`indexTopicChanges`); read, never changed, by `buildDigest`.
+ */
+export interface TopicIndex {
+  /** Oldest change first; at the same instant the reverse of the digest's order (id descending). */
+  readonly changes: readonly TopicChange[];
+  /** Per topic slug, ascending positions in `changes` of the events carrying it. */
+  readonly byTopic: ReadonlyMap<string, Int32Array>;
+  /**
+   * One word per change, for `buildDigest`'s own use: which of the subscriber's topics each event
+   * carries (one bit per topic: MAX_TOPICS is 20). All zero between calls (building a digest is
+   * synchronous and clears what it set).
+   */
+  readonly marks: Uint32Array;
+}
+
+/** The digest's order: newest change first, then by event id. */
+const digestOrder = (a: TopicChange, b: TopicChange): number =>
+  b.changedAt.localeCompare(a.changedAt) || a.event.id.localeCompare(b.event.id);
+
+/** Indexes changes by topic (each event once, at its latest change if listed twice). */
+export const indexTopicChanges = (changes: Iterable<TopicChange>): TopicIndex => {
+  const latest = new Map<string, TopicChange>();
+  for (const change of changes) {
+    const known = latest.get(change.event.id);
+    if (!known || change.changedAt > known.changedAt) latest.set(change.event.id, change);
+  }
+  const ordered = [...latest.values()].sort((a, b) => digestOrder(b, a));
+  const lists = new Map<string, number[]>();
+  ordered.forEach((change, position) => {
+    for (const tag of change.event.tags) {
+      const list = lists.get(tag.slug);
+      if (list) list.push(position);
+      else lists.set(tag.slug, [position]);
+    }
+  });
+  return {
+    changes: ordered,
+    byTopic: new Map([...lists].map(([slug, list]) => [slug, Int32Array.from(list)])),
+    marks: new Uint32Array(ordered.length),
+  };
+};
+
+/** The first position in `changes` whose change is after `time`. */
+const firstAfter = (changes: readonly TopicChange[], time: string): number => {
+  let lo = 0;
+  let hi = changes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((changes[mid] as TopicChange).changedAt <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+};
+
+/** The first index of `list` (ascending) holding `position` or more. */
+const firstFrom = (list: Int32Array, position: number): number => {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as number) < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+};
+
+/**
+ * Builds one subscriber's digest from a run's indexed changes: each event once (under the first
+ * of its topics in the subscriber's order, with every matching topic), newest change first,
+ * capped at `limit`. Changes outside the window are ignored, so one index serves subscribers with
+ * different windows.
  */
 export const buildDigest = (
   subscriber: Subscriber,
   cadence: Cadence,
   window: DigestWindow,
-  changesOf: (slug: string) => readonly TopicChange[],
+  index: TopicIndex,
   limit = DIGEST_EVENT_LIMIT,
 ): Digest => {
-  const found = new Map<string, { change: TopicChange; topics: TopicRef[] }>();
-  for (const topic of subscriber.topics) {
-    for (const change of changesOf(topic.slug)) {
-      if (change.changedAt <= window.start || change.changedAt > window.end) continue;
-      const seen = found.get(change.event.id);
-      if (!seen) found.set(change.event.id, { change, topics: [topic] });
-      else if (!seen.topics.some((t) => t.slug === topic.slug)) seen.topics.push(topic);
+  const { changes, byTopic, marks } = index;
+  const topics = subscriber.topics;
+  // The window as positions: changes[lo] to changes[hi - 1] are in (start, end].
+  const lo = firstAfter(changes, window.start);
+  const hi = Math.max(lo, firstAfter(changes, window.end));
+  const inWindow: number[] = [];
+  let total = 0;
+  topics.forEach((topic, i) => {
+    const list = byTopic.get(topic.slug);
+    const from = list ? firstFrom(list, lo) : 0;
+    const to = list ? firstFrom(list, hi) : 0;
+    inWindow.push(to - from);
+    for (let k = from; k < to; k++) {
+      const position = (list as Int32Array)[k] as number;
+      if (marks[position] === 0) total++;
+      marks[position] = (marks[position] as number) | (1 << i);
     }
-  }
-  const newestFirst = [...found.values()].sort(
-    (a, b) =>
-      b.change.changedAt.localeCompare(a.change.changedAt) ||
-      a.change.event.id.localeCompare(b.change.event.id),
-  );
-  const sections = new Map<string, DigestSection>(
-    subscriber.topics.map((topic) => [topic.slug, { topic, items: [], omitted: 0 }]),
-  );
-  newestFirst.forEach(({ change, topics }, rank) => {
-    const section = sections.get((topics[0] as TopicRef).slug) as DigestSection;
-    if (rank >= limit) {
-      for (const topic of topics) (sections.get(topic.slug) as DigestSection).omitted++;
-      return;
-    }
+  });
+  const sections: DigestSection[] = topics.map((topic) => ({ topic, items: [], omitted: 0 }));
+  let shown = 0;
+  for (let position = hi - 1; position >= lo && shown < limit; position--) {
+    const carried = marks[position] as number;
+    if (carried === 0) continue;
+    const change = changes[position] as TopicChange;
+    const matching = topics.filter((_, i) => (carried & (1 << i)) !== 0);
+    for (let i = 0; i < topics.length; i++)
+      if ((carried & (1 << i)) !== 0) (sections[i] as DigestSection).omitted--;
     // A correction of an event published before the window (a late first projection is not one).
     const updated = change.event.revision > 1 && change.event.publishedAt <= window.start;
-    section.items.push({ event: change.event, topics, updated });
+    // Its section: the first of the subscriber's topics it carries (the lowest bit set).
+    (sections[31 - Math.clz32(carried & -carried)] as DigestSection).items.push({
+      event: change.event,
+      topics: matching,
+      updated,
+    });
+    shown++;
+  }
+  marks.fill(0, lo, hi);
+  // What the cap left out of each topic: its changes in the window less those shown (anywhere).
+  sections.forEach((section, i) => {
+    section.omitted += inWindow[i] as number;
   });
   return {
     subscriber,
     cadence,
     window,
-    sections: [...sections.values()].filter((s) => s.items.length > 0 || s.omitted > 0),
-    total: newestFirst.length,
-    shown: Math.min(limit, newestFirst.length),
+    sections: sections.filter((s) => s.items.length > 0 || s.omitted > 0),
+    total,
+    shown,
   };
 };

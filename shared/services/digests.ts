@@ -7,8 +7,9 @@ import {
   type Digest,
   type DigestSchedule,
   digestWindow,
+  indexTopicChanges,
   latestBoundary,
-  type TopicChange,
+  type TopicIndex,
 } from '../domain/digest.js';
 import type { Cadence, Subscriber } from '../domain/subscription.js';
 import { DIGEST_SHARDS } from '../keys.js';
@@ -187,7 +188,7 @@ const plan = async (
  */
 class WindowChanges {
   private runKey = '';
-  private held: Promise<{ after: string; byTopic: Map<string, TopicChange[]> }> | undefined;
+  private held: Promise<{ after: string; index: TopicIndex }> | undefined;
   reads = 0;
 
   constructor(private readonly store: DigestStore) {}
@@ -200,11 +201,11 @@ class WindowChanges {
   }
 
   /** The changes in `(after, end]` by topic slug (a superset: each digest filters by its window). */
-  async load(after: string, end: string, cadence: Cadence): Promise<Map<string, TopicChange[]>> {
+  async load(after: string, end: string, cadence: Cadence): Promise<TopicIndex> {
     const previous = this.held;
     if (previous) {
       const current = await previous.catch(() => undefined);
-      if (current && current.after <= after) return current.byTopic;
+      if (current && current.after <= after) return current.index;
     }
     // The first read covers a whole cadence window, which serves every subscriber on schedule.
     const cadenceStart = new Date(Date.parse(end) - cadenceMs(cadence)).toISOString();
@@ -213,29 +214,13 @@ class WindowChanges {
       const current = previous ? await previous.catch(() => undefined) : undefined;
       this.reads++;
       const older = await this.store.windowChanges(from, current ? current.after : end);
-      const byTopic = new Map<string, TopicChange[]>();
-      const add = (change: TopicChange) => {
-        for (const tag of change.event.tags) {
-          const list = byTopic.get(tag.slug);
-          if (list) list.push(change);
-          else byTopic.set(tag.slug, [change]);
-        }
-      };
-      const seen = new Set<string>();
-      for (const list of current?.byTopic.values() ?? [])
-        for (const change of list) seen.add(change.event.id);
-      for (const change of older) if (!seen.has(change.event.id)) add(change);
-      for (const [slug, list] of current?.byTopic ?? [])
-        for (const change of list) {
-          const mine = byTopic.get(slug);
-          if (mine) mine.push(change);
-          else byTopic.set(slug, [change]);
-        }
-      return { after: from, byTopic };
+      // What is held already is newer than anything just read: it wins for an event in both.
+      const index = indexTopicChanges([...older, ...(current?.index.changes ?? [])]);
+      return { after: from, index };
     })();
     this.held = loading;
     try {
-      return (await loading).byTopic;
+      return (await loading).index;
     } catch (error) {
       if (this.held === loading) this.held = previous;
       throw error;
@@ -318,8 +303,8 @@ const digestOne = async (
   const window = digestWindow(subscriber, cadence, end);
   const cursor = subscriber.cursor ?? subscriber.confirmedAt;
   if (!window || cursor === undefined) return 'skipped';
-  const byTopic = await changes.load(window.start, end, cadence);
-  const digest = buildDigest(subscriber, cadence, window, (slug) => byTopic.get(slug) ?? []);
+  const index = await changes.load(window.start, end, cadence);
+  const digest = buildDigest(subscriber, cadence, window, index);
   if (digest.total === 0) {
     moveCursor({ subscriberId: subscriber.id, cursor: end });
     return 'empty';

@@ -5,10 +5,11 @@ import {
   cadenceMs,
   DIGEST_EVENT_LIMIT,
   digestWindow,
+  indexTopicChanges,
   latestBoundary,
   type TopicChange,
 } from '../../../shared/domain/digest.js';
-import type { Subscriber } from '../../../shared/domain/subscription.js';
+import type { Subscriber, TopicRef } from '../../../shared/domain/subscription.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -145,9 +146,57 @@ const subscriber = (topics: string[]): Subscriber => ({
 
 const window = { start: '2026-11-27T07:00:00.000Z', end: '2026-11-28T07:00:00.000Z' };
 
-/** Changes by topic slug, as the change index would return them. */
-const changesBy = (changes: TopicChange[]) => (slug: string) =>
-  changes.filter((c) => c.event.tags.some((t) => t.slug === slug));
+/** Changes indexed by topic, as a digest run indexes the window it read. */
+const changesBy = (changes: TopicChange[]) => indexTopicChanges(changes);
+
+/**
+ * The digest as specified, computed the plain way (every change of every topic gathered, all
+ * sorted): the indexed build must give the same digest.
+ */
+const plainDigest = (
+  sub: Subscriber,
+  window: { start: string; end: string },
+  changes: TopicChange[],
+  limit = DIGEST_EVENT_LIMIT,
+) => {
+  const found = new Map<string, { change: TopicChange; topics: TopicRef[] }>();
+  for (const topic of sub.topics) {
+    for (const change of changes) {
+      if (!change.event.tags.some((t) => t.slug === topic.slug)) continue;
+      if (change.changedAt <= window.start || change.changedAt > window.end) continue;
+      const seen = found.get(change.event.id);
+      if (!seen) found.set(change.event.id, { change, topics: [topic] });
+      else seen.topics.push(topic);
+    }
+  }
+  const newestFirst = [...found.values()].sort(
+    (a, b) =>
+      b.change.changedAt.localeCompare(a.change.changedAt) ||
+      a.change.event.id.localeCompare(b.change.event.id),
+  );
+  const sections = sub.topics.map((topic) => ({
+    topic,
+    items: [] as { id: string; topics: string[] }[],
+    omitted: 0,
+  }));
+  newestFirst.forEach(({ change, topics }, rank) => {
+    const bySlug = (slug: string) => sections.find((s) => s.topic.slug === slug) as (typeof sections)[0];
+    if (rank >= limit) {
+      for (const topic of topics) bySlug(topic.slug).omitted++;
+      return;
+    }
+    bySlug((topics[0] as TopicRef).slug).items.push({
+      id: change.event.id,
+      topics: topics.map((t) => t.slug),
+    });
+  });
+  return {
+    total: newestFirst.length,
+    sections: sections
+      .filter((s) => s.items.length > 0 || s.omitted > 0)
+      .map((s) => ({ topic: s.topic.slug, items: s.items, omitted: s.omitted })),
+  };
+};
 
 describe('buildDigest', () => {
   it('shows an event once, under its first topic, with every topic it matches', () => {
@@ -220,8 +269,62 @@ describe('buildDigest', () => {
   });
 
   it('is empty when nothing changed in the window', () => {
-    const digest = buildDigest(subscriber(['Russia']), 'daily', window, () => []);
+    const digest = buildDigest(subscriber(['Russia']), 'daily', window, indexTopicChanges([]));
     expect(digest).toMatchObject({ total: 0, shown: 0, sections: [] });
+  });
+
+  it('gives the digest the plain way would: windows, ties, the cap, one index for many digests (property)', () => {
+    const minute = (n: number) => iso(at('2026-11-27T07:00:00.000Z') + n * 60_000);
+    fc.assert(
+      fc.property(
+        // Events: tags, the minute of their change (many share one), corrected or not.
+        fc.array(
+          fc.record({
+            tags: fc.subarray(['A', 'B', 'C', 'D', 'E', 'F'], { minLength: 1 }),
+            at: fc.integer({ min: 0, max: 30 }),
+            corrected: fc.boolean(),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.array(
+          fc.record({
+            topics: fc.shuffledSubarray(['A', 'B', 'C', 'D', 'E', 'F'], { minLength: 1 }),
+            start: fc.integer({ min: -2, max: 30 }),
+            length: fc.integer({ min: 0, max: 32 }),
+            limit: fc.integer({ min: 1, max: 12 }),
+          }),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (events, readers) => {
+          const changes = events.map((e, i) => ({
+            event: event(i, e.tags, e.corrected ? { revision: 2, publishedAt: minute(-60) } : {}),
+            changedAt: minute(e.at),
+          }));
+          const index = indexTopicChanges(changes);
+          for (const reader of readers) {
+            const sub = subscriber(reader.topics);
+            const win = { start: minute(reader.start), end: minute(reader.start + reader.length) };
+            const digest = buildDigest(sub, 'daily', win, index, reader.limit);
+            const plain = plainDigest(sub, win, changes, reader.limit);
+            expect(digest.total).toBe(plain.total);
+            expect(digest.shown).toBe(Math.min(reader.limit, plain.total));
+            expect(
+              digest.sections.map((s) => ({
+                topic: s.topic.slug,
+                items: s.items.map((i) => ({ id: i.event.id, topics: i.topics.map((t) => t.slug) })),
+                omitted: s.omitted,
+              })),
+            ).toEqual(plain.sections);
+            for (const item of digest.sections.flatMap((s) => s.items)) {
+              expect(item.updated).toBe(item.event.revision > 1 && item.event.publishedAt <= win.start);
+            }
+          }
+          // Building left the index as it was: nothing carried over to the next digest.
+          expect(index.marks.every((m) => m === 0)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('never shows an event twice, whatever the topics (property)', () => {
