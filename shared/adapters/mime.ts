@@ -15,7 +15,7 @@ import { domainToASCII } from 'node:url';
 import * as base64 from 'nodemailer/lib/base64';
 import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import type { OutgoingEmail } from './mailer.js';
-import { encodeQuotedPrintable } from './quoted-printable.js';
+import { encodeCountingOther } from './quoted-printable.js';
 
 export interface ComposeOptions {
   /** The Date header (default: now). */
@@ -92,12 +92,15 @@ const LATIN_LETTER = /[A-Za-z]/g;
  * the letters only until they outnumber the rest: a 60 KB part is decided in a fraction of the
  * time a loop over every character takes.
  */
-const preferredEncoding = (value: string): 'Q' | 'B' => {
-  const other = value.replace(NEITHER_RUNS, '').length;
+const preferredEncoding = (value: string): 'Q' | 'B' =>
+  latinOutnumbers(value, value.replace(NEITHER_RUNS, '').length) ? 'Q' : 'B';
+
+/** Whether `value` holds more Latin letters than `other`, counted only until it does. */
+const latinOutnumbers = (value: string, other: number): boolean => {
   let latin = 0;
   LATIN_LETTER.lastIndex = 0;
   while (latin <= other && LATIN_LETTER.test(value)) latin++;
-  return other < latin ? 'Q' : 'B';
+  return other < latin;
 };
 
 /** Unstructured text (RFC 5322 3.2.5) as encoded words where it is not ASCII. */
@@ -141,12 +144,15 @@ const crlfLines = (text: string): string =>
  * filters count base64 text parts against a message, and the raw message stays readable.
  */
 const bodyPart = (type: 'text/plain' | 'text/html', content: string): Buffer[] => {
-  // Line breaks count neither way, so the choice can be made before they are rewritten.
-  const encoding = preferredEncoding(content) === 'Q' ? 'quoted-printable' : 'base64';
+  // Encoded as quoted-printable first: the encoder counts the characters that are "other" to the
+  // rule as it meets them, which leaves only the letters to count (text that then goes as base64,
+  // mostly not Latin, is rare in a digest). Line breaks count neither way.
+  const { encoded, other } = encodeCountingOther(content, { lineBreaks: 'any' });
+  const encoding = latinOutnumbers(content, other) ? 'quoted-printable' : 'base64';
   const body =
     encoding === 'base64'
       ? Buffer.from(base64.wrap(base64.encode(crlfLines(content)), 76), 'latin1')
-      : encodeQuotedPrintable(content, { lineBreaks: 'any' });
+      : encoded;
   const head = `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`;
   return [Buffer.from(head, 'latin1'), body];
 };

@@ -42,8 +42,21 @@ export interface QuotedPrintableOptions {
  * the end encoded, and lines soft-broken to at most 76 characters, never inside an =XX escape nor
  * between the escapes of one character.
  */
-export const encodeQuotedPrintable = (text: string, options: QuotedPrintableOptions = {}): Buffer => {
+export const encodeQuotedPrintable = (text: string, options: QuotedPrintableOptions = {}): Buffer =>
+  encodeCountingOther(text, options).encoded;
+
+/**
+ * `encodeQuotedPrintable`, and how many UTF-16 units of `text` are neither ASCII nor tab, LF or
+ * CR but controls: every unit from U+0080 up and every other control below U+0020. mime.ts
+ * chooses between quoted-printable and base64 by that count; the encoder meets each of those
+ * characters on its slow path anyway, so counting them there spares a pass over the text.
+ */
+export const encodeCountingOther = (
+  text: string,
+  options: QuotedPrintableOptions = {},
+): { encoded: Buffer; other: number } => {
   const any = options.lineBreaks === 'any';
+  let other = 0;
   // Three bytes of UTF-8 at most for each UTF-16 unit.
   if (source.length < 3 * text.length)
     source = Buffer.allocUnsafeSlow(Math.max(3 * text.length, 2 * source.length));
@@ -87,9 +100,12 @@ export const encodeQuotedPrintable = (text: string, options: QuotedPrintableOpti
     if (byte < 0x80) {
       const kind = ASCII_CLASS[byte];
       if (kind === LITERAL || (kind === WHITESPACE && !endsLine(input, i + 1, length, any))) width = 1;
+      else if (byte < 0x20 && byte !== 0x09 && byte !== LF && byte !== CR) other++;
     } else {
       // A character's bytes are written together, so a soft break never splits one.
       const expected = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+      // Four bytes are a surrogate pair: two UTF-16 units (a lone surrogate is written as U+FFFD).
+      other += expected === 4 ? 2 : 1;
       while (bytes < expected && i + bytes < length && ((input[i + bytes] as number) & 0xc0) === 0x80)
         bytes++;
       width = 3 * bytes;
@@ -117,7 +133,7 @@ export const encodeQuotedPrintable = (text: string, options: QuotedPrintableOpti
   // copy() is a memcpy; Buffer.from(view) would copy byte by byte.
   const encoded = Buffer.allocUnsafe(pos);
   out.copy(encoded, 0, 0, pos);
-  return encoded;
+  return { encoded, other };
 };
 
 /** How many bytes the line break at `at` (before `length`) takes: 2 for CRLF, with `any` 1 for a lone CR or LF, else 0. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  encodeCountingOther,
   encodeQuotedPrintable,
   type QuotedPrintableOptions,
 } from '../../../shared/adapters/quoted-printable.js';
@@ -68,6 +69,18 @@ describe('encodeQuotedPrintable', () => {
         expect(decode(encode(input))).toBe(Buffer.from(input, 'utf8').toString('utf8'));
       }),
       { numRuns: 2000, seed: 7 },
+    );
+  });
+
+  it('counts the units neither ASCII nor tab, LF or CR, as the encoding rule does, and encodes the same (property)', () => {
+    fc.assert(
+      fc.property(text, fc.constantFrom('crlf' as const, 'any' as const), (input, lineBreaks) => {
+        const { encoded, other } = encodeCountingOther(input, { lineBreaks });
+        // The rule's own count (mime.ts): what is left once runs of ASCII, tab, LF and CR are gone.
+        expect(other).toBe(input.replace(/[\t\n\r\x20-\x7f]+/g, '').length);
+        expect(encoded.equals(encodeQuotedPrintable(input, { lineBreaks }))).toBe(true);
+      }),
+      { numRuns: 2000, seed: 11 },
     );
   });
 
