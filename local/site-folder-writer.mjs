@@ -3,9 +3,9 @@
 // takes off the thread that renders. Plain JavaScript, so it loads the same under tsx and vitest.
 //
 // Messages: { id, op: 'puts', paths, ends, bytes } writes files whose bytes lie one after the other
-// in `bytes` (an ArrayBuffer, handed over), file i ending at ends[i]; it answers { id, results }, for
-// each file true when it wrote, false when the file already held these bytes, or { message, code }
-// when it failed; { id, op: 'remove', path } answers whether there was a file;
+// in `bytes` (an ArrayBuffer, handed over), file i ending at ends[i]; it answers { id, results, bytes }
+// (the buffer handed back, to be used again), for each file true when it wrote, false when the file
+// already held these bytes, or { message, code } when it failed; { id, op: 'remove', path } answers whether there was a file;
 // { id, op: 'get', path } answers { id, bytes } (an ArrayBuffer, handed over) or { id } when there
 // is no file. Requests are answered in order, so a read sees every write asked for before it.
 // A failure answers { id, error: { message, code } }.
@@ -85,6 +85,8 @@ const remove = (path) => {
 const get = (path) => {
   try {
     const bytes = readFileSync(path);
+    // A file's own buffer is handed over as it is; a small one sits in Node's pool and is copied.
+    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer;
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
   } catch (error) {
     if (error.code === 'ENOENT') return undefined;
@@ -112,7 +114,7 @@ const puts = (paths, ends, bytes) => {
 parentPort?.on('message', ({ id, op, path, paths, ends, bytes }) => {
   try {
     if (op === 'puts') {
-      parentPort.postMessage({ id, results: puts(paths, ends, bytes) });
+      parentPort.postMessage({ id, results: puts(paths, ends, bytes), bytes }, [bytes]);
       return;
     }
     if (op === 'get') {

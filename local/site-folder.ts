@@ -38,6 +38,15 @@ interface Put {
 /** A batch of files is sent once it holds this many characters, or at the end of the turn. */
 const BATCH_CHARS = 1 << 20;
 
+/**
+ * Batch buffers come back from the writer and are used again, up to this many, each at least
+ * `BUFFER_BYTES` long. Memory touched for the first time costs a page fault per 4 KB: on this
+ * machine's Firecracker VM (as on Lambda's) about 6 ms a megabyte, against 0.05 ms to write it
+ * again (measured), so a new buffer per batch cost more than encoding into it.
+ */
+const SPARE_BUFFERS = 16;
+const BUFFER_BYTES = 2 << 20;
+
 const errorOf = ({ message, code }: Failure): Error => Object.assign(new Error(message), { code });
 
 /**
@@ -96,26 +105,35 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
   let batch: Put[] = [];
   let batchChars = 0;
   let scheduled = false;
+  const spare: ArrayBuffer[] = [];
+  /** A buffer of its own (not a slice of Node's shared pool, so it can be handed over), spare if one fits. */
+  const bufferFor = (size: number): Buffer => {
+    const at = spare.findIndex((buffer) => buffer.byteLength >= size);
+    const buffer =
+      at >= 0 ? (spare.splice(at, 1)[0] as ArrayBuffer) : new ArrayBuffer(Math.max(size, BUFFER_BYTES));
+    return Buffer.from(buffer, 0, size);
+  };
   const flush = () => {
     scheduled = false;
     if (batch.length === 0) return;
     const puts = batch;
     batch = [];
     batchChars = 0;
-    // Its own memory (not a slice of Node's shared pool), so it can be handed over.
     const { bytes, ends } = encodeBodies(
       puts.map((put) => put.body),
-      Buffer.allocUnsafeSlow,
+      bufferFor,
     );
     post({ op: 'puts', paths: puts.map((put) => put.path), ends, bytes: bytes.buffer as ArrayBuffer }, [
       bytes.buffer as ArrayBuffer,
     ]).then(
-      ({ results = [] }) =>
+      ({ results = [], bytes: returned }) => {
+        if (returned && spare.length < SPARE_BUFFERS) spare.push(returned);
         puts.forEach((put, i) => {
           const result = results[i];
           if (typeof result === 'boolean') put.resolve(result);
           else put.reject(errorOf(result ?? { message: 'the writer gave no answer for this file' }));
-        }),
+        });
+      },
       (error: Error) => {
         for (const put of puts) put.reject(error);
       },
