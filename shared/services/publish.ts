@@ -861,8 +861,9 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   // Every event is read: every "Related" list is known, every feed has all it will have.
   const rest = [...held.entries()].filter(([, entry]) => entry.waitingOn > 0);
   for (const [position, entry] of rest) await writeHeldPages(position, entry);
+  // The site's feeds even with no event in them, so none from before stays up.
   for (const feed of [siteFeed, ...tagFeeds])
-    if (feed && !feed.written && feed.positions.length > 0) await writeFeed(feed);
+    if (feed && !feed.written && (feed.positions.length > 0 || feed === siteFeed)) await writeFeed(feed);
 
   for (const [date, events] of index.days()) await out.put([out.dayPage(date, events)]);
 

@@ -49,6 +49,15 @@ const jsonItems = (files: Map<string, string>, key: string): string[] =>
   (JSON.parse(files.get(key) ?? '{"items":[]}') as { items: { id: string }[] }).items.map((i) => i.id);
 
 describe('publishAll', () => {
+  it('writes the site feeds empty when no event is live, so older ones do not stay up', async () => {
+    const { files, report } = await publishWith([[]], 5);
+    expect(report.failed).toBe(0);
+    for (const format of ['rss', 'atom', 'json']) expect(files.has(`feeds/all.${format}`), format).toBe(true);
+    expect(jsonItems(files, 'feeds/all.json')).toEqual([]);
+    expect(files.get('feeds/all.rss')).not.toContain('<item>');
+    expect(files.get('feeds/all.atom')).not.toContain('<entry>');
+  });
+
   it('places an event the walk meets twice in a row once, and publishes as if met once', async () => {
     const all = events(10, () => ['Alpha', 'Beta']);
     const once = await publishWith([all], 7);
