@@ -21,7 +21,7 @@ import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { toEventItem } from '../shared/adapters/event-store.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { tagSlug } from '../shared/domain/slug.js';
-import { tagEntryKey, tagKey } from '../shared/keys.js';
+import { tagEntryKey, tagKey, tagListingKey } from '../shared/keys.js';
 import type { PublishReport } from '../shared/services/publish.js';
 import { procStat } from './proc.js';
 import { distinct, rng, zipf } from './random.js';
@@ -214,6 +214,7 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
           ...tagEntryKey(tag.slug, event.date, event.id),
           type: 'tagEntry',
           ...event,
+          ...tagListingKey(tag.slug),
           counted: true,
         });
         const seen = counts.get(tag.slug);

@@ -7,7 +7,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TABLE, TABLE_INDEXES } from '../shared/keys.js';
+import { KEY_ATTRIBUTES, TABLE, TABLE_INDEXES } from '../shared/keys.js';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -63,16 +63,11 @@ export const ensureTable = async (db: DynamoDBDocumentClient, tableName: string)
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
-  const attributes = [
-    TABLE.partitionKey,
-    TABLE.sortKey,
-    ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
-  ];
   await db.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: attributes.map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+      AttributeDefinitions: KEY_ATTRIBUTES.map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
       KeySchema: [
         { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
         { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
@@ -83,7 +78,10 @@ export const ensureTable = async (db: DynamoDBDocumentClient, tableName: string)
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: index.projection },
+        Projection: {
+          ProjectionType: index.projection,
+          ...('nonKeyAttributes' in index ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+        },
       })),
     }),
   );

@@ -15,10 +15,30 @@ export const TABLE = {
    * planner needs ids (the sort key), and no other change to a subscriber rewrites the index.
    */
   digestIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
+  /**
+   * Sparse: tag entries, newest first by the table's own sort key, with only what listings show. A
+   * tag entry copies its whole event; here a tag's newest 50 are a third of the bytes to read.
+   */
+  tagIndex: {
+    name: 'GSI4',
+    partitionKey: 'GSI4PK',
+    sortKey: 'SK',
+    projection: 'INCLUDE',
+    nonKeyAttributes: ['id', 'date', 'headline', 'topic', 'tags', 'publishedAt', 'updatedAt', 'revision'],
+  },
 } as const;
 
 /** Every secondary index of the table, in the order the table declares them. */
-export const TABLE_INDEXES = [TABLE.latestIndex, TABLE.dayIndex, TABLE.digestIndex] as const;
+export const TABLE_INDEXES = [TABLE.latestIndex, TABLE.dayIndex, TABLE.digestIndex, TABLE.tagIndex] as const;
+
+/** Every key attribute of the table and its indexes, each once. */
+export const KEY_ATTRIBUTES = [
+  ...new Set([
+    TABLE.partitionKey,
+    TABLE.sortKey,
+    ...TABLE_INDEXES.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ]),
+];
 
 /** How many partitions the "latest overall" listing is spread over; a read queries them all and merges. */
 export const LATEST_SHARDS = 8;
@@ -57,6 +77,10 @@ export const TAG_ENTRY_PREFIX = 'EVENT#';
 export const tagEntryKey = (slug: string, date: string, id: string): Key => ({
   PK: tagEntryPartition(slug),
   SK: `${TAG_ENTRY_PREFIX}${date}#${id}`,
+});
+/** What puts a tag entry in the tag listing index. */
+export const tagListingKey = (slug: string): Record<string, string> => ({
+  [TABLE.tagIndex.partitionKey]: tagEntryPartition(slug),
 });
 
 /** All tag summaries live in one partition, sorted by slug. */

@@ -38,6 +38,7 @@ export class EventsTable extends Construct {
         partitionKey: key(index.partitionKey),
         sortKey: key(index.sortKey),
         projectionType: ProjectionType[index.projection],
+        ...('nonKeyAttributes' in index ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
       })),
     });
   }

@@ -6,6 +6,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
@@ -29,7 +30,9 @@ import {
   tagEntryKey,
   tagEntryPartition,
   tagKey,
+  tagListingKey,
 } from '../keys.js';
+import { logger } from '../logger.js';
 import {
   batchDeleteAll,
   batchGetAll,
@@ -113,8 +116,11 @@ export interface PublishStore {
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
   listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
-  /** A tag's events newest first, like `listTag`, with what listings show only. */
-  listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
+  /**
+   * A tag's events newest first, like `listTag`, with what listings show only: from the tag listing
+   * index, or from the entries themselves (which hold whole events, so read more) when asked.
+   */
+  listTagSummaries(slug: string, page: PageRequest, from?: 'index' | 'entries'): Promise<Page<EventSummary>>;
 }
 
 /** The derived listings and publishing marks, kept by the change-stream projection. */
@@ -259,6 +265,10 @@ const fromSummaryItem = (item: Item): EventSummary => {
   return summary;
 };
 
+/** DynamoDB's answer to a query on an index the table does not have. */
+const isMissingIndex = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ValidationException' && /specified index/.test(error.message);
+
 const liveOnly = (events: StoredEvent[]): NewsEvent[] =>
   events.filter((e): e is NewsEvent => !('deleted' in e));
 
@@ -371,6 +381,56 @@ export const makeEventStore = (
     return { items: out.Items ?? [], ...(cursor ? { cursor } : {}) };
   };
 
+  let tagIndexMissing = false;
+  const listTagSummaries: PublishStore['listTagSummaries'] = async (slug, page, from = 'index') => {
+    const listing = tagEntryPartition(slug);
+    const { name, partitionKey } = TABLE.tagIndex;
+    const viaIndex = from === 'index' && !tagIndexMissing;
+    const startKey = decodeCursor(
+      listing,
+      page.cursor,
+      viaIndex ? [TABLE.partitionKey, TABLE.sortKey, partitionKey] : [TABLE.partitionKey, TABLE.sortKey],
+      [TABLE.partitionKey, listing],
+    );
+    const query = {
+      TableName: tableName,
+      ScanIndexForward: false,
+      Limit: page.limit,
+      ExclusiveStartKey: startKey,
+      ProjectionExpression: SUMMARY_PROJECTION.ProjectionExpression,
+    };
+    let out: QueryCommandOutput;
+    try {
+      out = await db.send(
+        viaIndex
+          ? new QueryCommand({
+              ...query,
+              IndexName: name,
+              KeyConditionExpression: '#pk = :pk',
+              ExpressionAttributeNames: {
+                ...SUMMARY_PROJECTION.ExpressionAttributeNames,
+                '#pk': partitionKey,
+              },
+              ExpressionAttributeValues: { ':pk': listing },
+            })
+          : new QueryCommand({
+              ...query,
+              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+              ExpressionAttributeNames: SUMMARY_PROJECTION.ExpressionAttributeNames,
+              ExpressionAttributeValues: { ':pk': listing, ':prefix': TAG_ENTRY_PREFIX },
+            }),
+      );
+    } catch (error) {
+      // A local table made before the index existed (dynalite cannot add one): read the entries.
+      if (!viaIndex || !isMissingIndex(error)) throw error;
+      tagIndexMissing = true;
+      logger.warn('the table has no tag listing index; reading tag entries instead', { index: name });
+      return listTagSummaries(slug, page, 'entries');
+    }
+    const cursor = encodeCursor(listing, out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
+  };
+
   return {
     getEvent: (id) => getEvent(id, true),
 
@@ -379,28 +439,7 @@ export const makeEventStore = (
       return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
     },
 
-    async listTagSummaries(slug, page) {
-      const listing = tagEntryPartition(slug);
-      const startKey = decodeCursor(
-        listing,
-        page.cursor,
-        [TABLE.partitionKey, TABLE.sortKey],
-        [TABLE.partitionKey, listing],
-      );
-      const out = await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': listing, ':prefix': TAG_ENTRY_PREFIX },
-          ScanIndexForward: false,
-          Limit: page.limit,
-          ExclusiveStartKey: startKey,
-          ...SUMMARY_PROJECTION,
-        }),
-      );
-      const cursor = encodeCursor(listing, out.LastEvaluatedKey);
-      return { items: (out.Items ?? []).map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
-    },
+    listTagSummaries,
 
     async putEvent(next, previous) {
       try {
@@ -520,6 +559,7 @@ export const makeEventStore = (
       const attributes = {
         type: 'tagEntry',
         ...eventAttributes(event),
+        ...tagListingKey(slug),
         // When this revision was first projected: the change log's time for it, kept for replays.
         changedAt,
       };

@@ -398,6 +398,8 @@ class Run extends Output {
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
   private readonly records: Promise<void>[] = [];
   private tags?: Promise<TagSummary[]>;
+  /** Each tag's count as the run first read it. */
+  private counts?: Map<string, number>;
 
   /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */
   get tagReadSize(): number {
@@ -408,12 +410,27 @@ class Run extends Output {
   async eventsOfTag(slug: string, limit = this.tagReadSize): Promise<EventSummary[]> {
     let cached = this.tagEvents.get(slug);
     if (!cached) {
-      cached = this.deps.store.listTagSummaries(slug, { limit: this.tagReadSize }).then((page) => page.items);
+      cached = this.readTag(slug);
       // Read ahead: a failure is seen by whoever awaits it, not left unhandled.
       cached.catch(() => undefined);
       this.tagEvents.set(slug, cached);
     }
     return (await cached).slice(0, limit);
+  }
+
+  /**
+   * A tag's newest events from the tag listing index, or from its entries when the index holds fewer
+   * than the tag's count (entries written before the index existed, or not in it yet).
+   */
+  private async readTag(slug: string): Promise<EventSummary[]> {
+    const size = this.tagReadSize;
+    const [listed, tags] = await Promise.all([
+      this.deps.store.listTagSummaries(slug, { limit: size }),
+      this.allTags(),
+    ]);
+    this.counts ??= new Map(tags.map((t) => [t.slug, t.count]));
+    if (listed.items.length >= Math.min(this.counts.get(slug) ?? 0, size)) return listed.items;
+    return (await this.deps.store.listTagSummaries(slug, { limit: size }, 'entries')).items;
   }
 
   /** Every tag summary, read once per run; a recount during the run updates it in place. */

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { TABLE_INDEXES } from '../../shared/keys.js';
+import { KEY_ATTRIBUTES, TABLE, TABLE_INDEXES } from '../../shared/keys.js';
 import { API_ROUTES } from '../../shared/routes.js';
 import { synthTidings } from '../helpers/synth.js';
 
@@ -70,6 +70,24 @@ describe('the events table', () => {
           DeletionProtectionEnabled: true,
         }),
       ],
+    });
+  });
+
+  it('declares each key attribute once, and projects the tag listing index to listing fields', () => {
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as {
+      Properties: {
+        AttributeDefinitions: { AttributeName: string }[];
+        GlobalSecondaryIndexes: { IndexName: string; Projection: unknown }[];
+      };
+    }[];
+    const names = table?.Properties.AttributeDefinitions.map((a) => a.AttributeName) ?? [];
+    expect([...names].sort()).toEqual([...KEY_ATTRIBUTES].sort());
+    const tagIndex = table?.Properties.GlobalSecondaryIndexes.find(
+      (i) => i.IndexName === TABLE.tagIndex.name,
+    );
+    expect(tagIndex?.Projection).toEqual({
+      ProjectionType: 'INCLUDE',
+      NonKeyAttributes: [...TABLE.tagIndex.nonKeyAttributes],
     });
   });
 

@@ -1,4 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EventStore,
@@ -14,6 +15,7 @@ import {
   tombstoneOf,
 } from '../../../shared/domain/event.js';
 import { ConcurrentWriteError, ValidationError } from '../../../shared/errors.js';
+import { TABLE } from '../../../shared/keys.js';
 import { makeEventInput } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
@@ -122,6 +124,85 @@ describe('tag listings', () => {
     expect(await store.removeTagEntry('ordering', e.date, e.id, 2)).toBe('removed');
     expect(await store.removeTagEntry('ordering', e.date, e.id, 2)).toBe('absent');
     expect((await store.listTag('ordering', { limit: 10 })).items).toHaveLength(0);
+  });
+
+  it('lists a tag from its listing index: newest first, listing fields only, corrections and removals seen', async () => {
+    const older = event({ date: '2016-01-01', headline: 'Listed older', tags: ['Indexed'], topic: 'World' });
+    const newer = event({ date: '2016-01-02', headline: 'Listed newer', tags: ['Indexed', 'Other'] });
+    await store.upsertTagEntry('indexed', older);
+    await store.upsertTagEntry('indexed', newer);
+    const listed = (await store.listTagSummaries('indexed', { limit: 10 })).items;
+    expect(listed.map((e) => e.headline)).toEqual(['Listed newer', 'Listed older']);
+    expect(listed[1]).toEqual({
+      id: older.id,
+      date: older.date,
+      headline: older.headline,
+      topic: 'World',
+      tags: older.tags,
+      publishedAt: older.publishedAt,
+      updatedAt: older.updatedAt,
+      revision: 1,
+    });
+    expect(await store.listTagSummaries('indexed', { limit: 10 }, 'entries')).toEqual({ items: listed });
+    // The index keeps only what listings show: the body stays in the entry.
+    const { Items = [] } = await table.db.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        IndexName: TABLE.tagIndex.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': TABLE.tagIndex.partitionKey },
+        ExpressionAttributeValues: { ':pk': 'TAG#indexed' },
+      }),
+    );
+    expect(Items).toHaveLength(2);
+    for (const item of Items) expect(item).not.toHaveProperty('body');
+
+    await store.upsertTagEntry('indexed', { ...older, headline: 'Listed older, corrected', revision: 2 });
+    await store.removeTagEntry('indexed', newer.date, newer.id, 1);
+    const after = (await store.listTagSummaries('indexed', { limit: 10 })).items;
+    expect(after.map((e) => [e.headline, e.revision])).toEqual([['Listed older, corrected', 2]]);
+  });
+
+  it('pages a tag listing with cursors from the index', async () => {
+    const all = Array.from({ length: 5 }, (_, i) =>
+      event({ date: `2016-02-0${i + 1}`, headline: `Paged ${i}`, tags: ['Paged'] }),
+    );
+    for (const e of all) await store.upsertTagEntry('paged', e);
+    const first = await store.listTagSummaries('paged', { limit: 3 });
+    expect(first.cursor).toBeDefined();
+    const second = await store.listTagSummaries('paged', { limit: 3, cursor: first.cursor as string });
+    expect([...first.items, ...second.items].map((e) => e.headline)).toEqual([
+      'Paged 4',
+      'Paged 3',
+      'Paged 2',
+      'Paged 1',
+      'Paged 0',
+    ]);
+    expect(second.cursor).toBeUndefined();
+  });
+
+  it('reads the entries when the table was made before the listing index', async () => {
+    const name = `${table.tableName}-no-tag-index`;
+    await table.db.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'PK', AttributeType: 'S' },
+          { AttributeName: 'SK', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    const old = makeEventStore(table.db, name);
+    const e = event({ headline: 'Listed without the index', tags: ['Legacy'] });
+    await old.upsertTagEntry('legacy', e);
+    expect((await old.listTagSummaries('legacy', { limit: 10 })).items.map((x) => x.headline)).toEqual([
+      'Listed without the index',
+    ]);
   });
 
   it('tells an uncounted entry from a counted one', async () => {
