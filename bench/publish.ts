@@ -18,7 +18,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { freePort } from '../local/dynamodb.js';
 import { LOCAL_TABLE, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
-import { toEventItem } from '../shared/adapters/event-store.js';
+import { listingOf, toEventItem } from '../shared/adapters/event-store.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { tagSlug } from '../shared/domain/slug.js';
 import { tagEntryKey, tagKey, tagListingKey } from '../shared/keys.js';
@@ -215,6 +215,7 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
           type: 'tagEntry',
           ...event,
           ...tagListingKey(tag.slug),
+          listing: listingOf(event),
           counted: true,
         });
         const seen = counts.get(tag.slug);

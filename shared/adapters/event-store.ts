@@ -250,6 +250,30 @@ const SUMMARY_PROJECTION = {
   ExpressionAttributeNames: { '#id': 'id', '#date': 'date' },
 };
 
+/**
+ * A tag entry's `listing`: its event's summary as JSON (the tag listing index holds only this).
+ * Tags are kept as `[slug, name]` pairs.
+ */
+export const listingOf = (event: NewsEvent): string =>
+  JSON.stringify({
+    id: event.id,
+    date: event.date,
+    headline: event.headline,
+    ...(event.topic !== undefined ? { topic: event.topic } : {}),
+    tags: event.tags.map((t) => [t.slug, t.name]),
+    publishedAt: event.publishedAt,
+    updatedAt: event.updatedAt,
+    revision: event.revision,
+  });
+
+/** A summary from the tag listing index, or undefined for an entry written without a listing. */
+const fromListingItem = (item: Item): EventSummary | undefined => {
+  const listing = optStr(item, 'listing');
+  if (listing === undefined) return undefined;
+  const fields = JSON.parse(listing) as Item & { tags: [string, string][] };
+  return fromSummaryItem({ ...fields, tags: fields.tags.map(([slug, name]) => ({ slug, name })) });
+};
+
 const fromSummaryItem = (item: Item): EventSummary => {
   const summary: EventSummary = {
     id: str(item, 'id'),
@@ -397,7 +421,6 @@ export const makeEventStore = (
       ScanIndexForward: false,
       Limit: page.limit,
       ExclusiveStartKey: startKey,
-      ProjectionExpression: SUMMARY_PROJECTION.ProjectionExpression,
     };
     let out: QueryCommandOutput;
     try {
@@ -407,17 +430,15 @@ export const makeEventStore = (
               ...query,
               IndexName: name,
               KeyConditionExpression: '#pk = :pk',
-              ExpressionAttributeNames: {
-                ...SUMMARY_PROJECTION.ExpressionAttributeNames,
-                '#pk': partitionKey,
-              },
+              ExpressionAttributeNames: { '#pk': partitionKey },
               ExpressionAttributeValues: { ':pk': listing },
+              ProjectionExpression: 'listing',
             })
           : new QueryCommand({
               ...query,
               KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-              ExpressionAttributeNames: SUMMARY_PROJECTION.ExpressionAttributeNames,
               ExpressionAttributeValues: { ':pk': listing, ':prefix': TAG_ENTRY_PREFIX },
+              ...SUMMARY_PROJECTION,
             }),
       );
     } catch (error) {
@@ -428,7 +449,10 @@ export const makeEventStore = (
       return listTagSummaries(slug, page, 'entries');
     }
     const cursor = encodeCursor(listing, out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
+    const items = viaIndex
+      ? (out.Items ?? []).flatMap((item) => fromListingItem(item) ?? [])
+      : (out.Items ?? []).map(fromSummaryItem);
+    return { items, ...(cursor ? { cursor } : {}) };
   };
 
   return {
@@ -560,6 +584,7 @@ export const makeEventStore = (
         type: 'tagEntry',
         ...eventAttributes(event),
         ...tagListingKey(slug),
+        listing: listingOf(event),
         // When this revision was first projected: the change log's time for it, kept for replays.
         changedAt,
       };
