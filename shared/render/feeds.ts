@@ -445,18 +445,74 @@ export const renderFeedItems = (items: readonly FeedItemModel[], format: FeedFor
 export const FEED_ITEMS_VERSION = 1;
 
 /**
+ * Where each item lies in a feed written from `parts` (`assembleFeedParts` of these `items`): the
+ * byte offsets [start, end) of item i at 2i and 2i + 1, then the document's size. Kept beside the
+ * feed, they let a later run cut its items out without searching it (`feedItemBytes`).
+ */
+export const feedItemLayout = (
+  parts: readonly (string | Uint8Array)[],
+  items: readonly (string | Uint8Array)[],
+): number[] => {
+  const layout: number[] = [];
+  let at = 0;
+  let next = 0;
+  for (const part of parts) {
+    const size = typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
+    if (next < items.length && part === items[next]) {
+      layout.push(at, at + size);
+      next++;
+    }
+    at += size;
+  }
+  layout.push(at);
+  return layout;
+};
+
+/** What an item's bytes begin and end with in each format. */
+const ITEM_EDGES = {
+  rss: [Buffer.from(ITEM_START.rss), Buffer.from(`</${ITEM_ELEMENT.rss}>`)],
+  atom: [Buffer.from(ITEM_START.atom), Buffer.from(`</${ITEM_ELEMENT.atom}>`)],
+  json: [Buffer.from('    {\n'), JSON_ITEM_END],
+} as const;
+
+/** The items where a layout says they lie, if the document is the size it says and each item looks whole. */
+const cutByLayout = (doc: Buffer, format: FeedFormat, count: number, layout: readonly number[]) => {
+  if (!Array.isArray(layout) || layout.length !== 2 * count + 1 || layout[2 * count] !== doc.byteLength)
+    return undefined;
+  const [first, last] = ITEM_EDGES[format];
+  const items: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = layout[2 * i] as number;
+    const end = layout[2 * i + 1] as number;
+    if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= doc.byteLength))
+      return undefined;
+    if (end - start < first.length + last.length) return undefined;
+    const item = doc.subarray(start, end);
+    if (!item.subarray(0, first.length).equals(first) || !item.subarray(-last.length).equals(last))
+      return undefined;
+    items.push(item);
+  }
+  return items;
+};
+
+/**
  * The items of a feed `assembleFeed` wrote, as the UTF-8 bytes of what `renderFeedItems` gave (views
  * into `doc`, never copies), or undefined when the document does not hold exactly `count` items. An
  * incremental run writes a feed's kept items back as these bytes: never decoded, never encoded.
+ * With the feed's `feedItemLayout` the items are cut where it says, when the document matches it;
+ * otherwise they are searched for.
  */
 export const feedItemBytes = (
   doc: string | Uint8Array,
   format: FeedFormat,
   count: number,
+  layout?: readonly number[],
 ): Buffer[] | undefined => {
   const bytes =
     typeof doc === 'string' ? Buffer.from(doc) : Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength);
   if (count === 0) return [];
+  const placed = layout ? cutByLayout(bytes, format, count, layout) : undefined;
+  if (placed) return placed;
   if (format === 'json') return cutJsonItems(bytes, count);
   return itemSpans(bytes, format, count)?.map(([start, end]) => bytes.subarray(start, end));
 };

@@ -40,6 +40,7 @@ import {
   FEED_ITEMS_VERSION,
   feedItemBytes,
   feedItemHasContent,
+  feedItemLayout,
   renderFeedItems,
 } from '../render/feeds.js';
 import { renderEventJson, renderEventXml, renderOpml } from '../render/formats.js';
@@ -140,6 +141,8 @@ interface FeedItemsRecord {
   site: string;
   /** [key, has content (1) or not (0)], in the feed's order. */
   items: [string, number][];
+  /** Where the items lie in each file (`feedItemLayout`), so a run need not search for them. */
+  layout?: Partial<Record<FeedFormat, number[]>>;
 }
 
 const feedItemsKey = (scope: FeedScope): string => `_publish/${feedPath(scope, 'json')}`;
@@ -303,22 +306,22 @@ class Output {
       items.map((i) => i.ref),
     );
     const anyContent = items.some((i) => i.hasContent);
+    const files: SiteObject[] = [];
+    const layout: Record<string, number[]> = {};
+    for (const format of FEED_FORMATS) {
+      const texts = items.map((i) => i.text[format]);
+      const parts = assembleFeedParts(head, format, texts, anyContent);
+      layout[format] = feedItemLayout(parts, texts);
+      files.push({ key: feedPath(scope, format), body: parts, type: FEED_CONTENT_TYPES[format] });
+    }
     const record: FeedItemsRecord = {
       version: FEED_ITEMS_VERSION,
       site: this.config.siteUrl,
       items: items.map((i) => [i.key, i.hasContent ? 1 : 0]),
+      layout,
     };
     return {
-      files: FEED_FORMATS.map((format) => ({
-        key: feedPath(scope, format),
-        body: assembleFeedParts(
-          head,
-          format,
-          items.map((i) => i.text[format]),
-          anyContent,
-        ),
-        type: FEED_CONTENT_TYPES[format],
-      })),
+      files,
       record: { key: feedItemsKey(scope), body: JSON.stringify(record), type: 'application/json' },
     };
   }
@@ -476,7 +479,7 @@ class Run extends Output {
     const count = record.items.length;
     const texts = FEED_FORMATS.map((format, f) => {
       const doc = docs[f];
-      return doc === undefined ? undefined : feedItemBytes(doc, format, count);
+      return doc === undefined ? undefined : feedItemBytes(doc, format, count, record.layout?.[format]);
     });
     record.items.forEach(([key, hasContent], i) => {
       const id = key.slice(0, key.lastIndexOf('#'));

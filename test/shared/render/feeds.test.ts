@@ -30,8 +30,11 @@ import {
 } from '../../../shared/domain/site.js';
 import { SLUG_PATTERN } from '../../../shared/domain/slug.js';
 import {
+  assembleFeedParts,
   FEED_ITEMS_VERSION,
   feedItemBytes,
+  feedItemHasContent,
+  feedItemLayout,
   renderFeed,
   renderFeedAtOnce,
   renderFeedItems,
@@ -663,6 +666,36 @@ describe('feed items kept from one run to the next', () => {
     expect(feedItemBytes(bytes, format, 2)).toBeUndefined();
     expect(feedItemBytes(bytes.subarray(0, bytes.length - 40), format, 3)).toBeUndefined();
   });
+
+  it.each(FEED_FORMATS)(
+    '%s: are cut where the layout kept beside the feed says, and searched for when it is off',
+    (format) => {
+      const forged = {
+        ...sample,
+        id: `${sample.id}-forged`,
+        headline: 'a\n        <item>\nb\n    <entry>\n',
+      };
+      const model = buildFeedModel(site, SITE, [sample, forged, ...events.slice(0, 4)]);
+      const written = renderFeedItems(model.items, format);
+      const parts = assembleFeedParts(model, format, written, model.items.some(feedItemHasContent));
+      const layout = feedItemLayout(parts, written);
+      const bytes = Buffer.from(parts.join(''));
+      expect(layout).toHaveLength(2 * written.length + 1);
+      expect(layout.at(-1)).toBe(bytes.length);
+      // The layout finds the items even where a title forges an item start (a search gives up there).
+      expect(decoded(feedItemBytes(bytes, format, written.length, layout))).toEqual(written);
+      // A layout that does not fit the document is not trusted: the items are searched for, or not cut.
+      const shifted = layout.map((n, i) => (i < layout.length - 1 ? n + 1 : n));
+      const searched = feedItemBytes(bytes, format, written.length);
+      expect(feedItemBytes(bytes, format, written.length, shifted)).toEqual(searched);
+      expect(feedItemBytes(bytes.subarray(0, bytes.length - 1), format, written.length, layout)).toEqual(
+        feedItemBytes(bytes.subarray(0, bytes.length - 1), format, written.length),
+      );
+      expect(feedItemBytes(bytes, format, written.length - 1, layout)).toEqual(
+        feedItemBytes(bytes, format, written.length - 1),
+      );
+    },
+  );
 
   it('are not cut out of a feed whose titles hold an item start of their own', () => {
     const forged = { ...sample, id: `${sample.id}-forged`, headline: 'a\n        <item>\nb' };
