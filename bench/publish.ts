@@ -18,10 +18,10 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { freePort } from '../local/dynamodb.js';
 import { LOCAL_TABLE, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
-import { listingOf, toEventItem } from '../shared/adapters/event-store.js';
+import { tagEntryAttributes, toEventItem } from '../shared/adapters/event-store.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { tagSlug } from '../shared/domain/slug.js';
-import { tagEntryKey, tagKey, tagListingKey } from '../shared/keys.js';
+import { tagEntryKey, tagKey } from '../shared/keys.js';
 import type { PublishReport } from '../shared/services/publish.js';
 import { procStat } from './proc.js';
 import { distinct, rng, zipf } from './random.js';
@@ -212,10 +212,7 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
       for (const tag of event.tags) {
         items.push({
           ...tagEntryKey(tag.slug, event.date, event.id),
-          type: 'tagEntry',
-          ...event,
-          ...tagListingKey(tag.slug),
-          listing: listingOf(event),
+          ...tagEntryAttributes(tag.slug, event, event.updatedAt),
           counted: true,
         });
         const seen = counts.get(tag.slug);

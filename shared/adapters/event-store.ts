@@ -254,7 +254,7 @@ const SUMMARY_PROJECTION = {
  * A tag entry's `listing`: its event's summary as JSON (the tag listing index holds only this).
  * Tags are kept as `[slug, name]` pairs.
  */
-export const listingOf = (event: NewsEvent): string =>
+const listingOf = (event: NewsEvent): string =>
   JSON.stringify({
     id: event.id,
     date: event.date,
@@ -265,6 +265,19 @@ export const listingOf = (event: NewsEvent): string =>
     updatedAt: event.updatedAt,
     revision: event.revision,
   });
+
+/**
+ * A tag entry's attributes besides its key: the event, its place in the tag listing index, and
+ * `changedAt`, when this revision was first projected (the change log's time for it, kept for
+ * replays).
+ */
+export const tagEntryAttributes = (slug: string, event: NewsEvent, changedAt: string): Item => ({
+  type: 'tagEntry',
+  ...eventAttributes(event),
+  ...tagListingKey(slug),
+  listing: listingOf(event),
+  changedAt,
+});
 
 /** A summary from the tag listing index, or undefined for an entry written without a listing. */
 const fromListingItem = (item: Item): EventSummary | undefined => {
@@ -580,14 +593,7 @@ export const makeEventStore = (
 
     async upsertTagEntry(slug, event, changedAt = event.updatedAt) {
       // An update, not a put, so an existing entry keeps its `counted` flag.
-      const attributes = {
-        type: 'tagEntry',
-        ...eventAttributes(event),
-        ...tagListingKey(slug),
-        listing: listingOf(event),
-        // When this revision was first projected: the change log's time for it, kept for replays.
-        changedAt,
-      };
+      const attributes = tagEntryAttributes(slug, event, changedAt);
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':revision': event.revision, ':false': false };
       const sets = Object.entries(attributes).map(([name, value], i) => {

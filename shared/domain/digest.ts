@@ -138,29 +138,25 @@ export const indexTopicChanges = (changes: Iterable<TopicChange>): TopicIndex =>
   };
 };
 
-/** The first position in `changes` whose change is after `time`. */
-const firstAfter = (changes: readonly TopicChange[], time: string): number => {
+/** The first of `length` positions for which `before` is false (it holds for a prefix). */
+const firstNotBefore = (length: number, before: (position: number) => boolean): number => {
   let lo = 0;
-  let hi = changes.length;
+  let hi = length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((changes[mid] as TopicChange).changedAt <= time) lo = mid + 1;
+    if (before(mid)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 };
 
+/** The first position in `changes` whose change is after `time`. */
+const firstAfter = (changes: readonly TopicChange[], time: string): number =>
+  firstNotBefore(changes.length, (i) => (changes[i] as TopicChange).changedAt <= time);
+
 /** The first index of `list` (ascending) holding `position` or more. */
-const firstFrom = (list: Int32Array, position: number): number => {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as number) < position) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-};
+const firstFrom = (list: Int32Array, position: number): number =>
+  firstNotBefore(list.length, (i) => (list[i] as number) < position);
 
 /**
  * Builds one subscriber's digest from a run's indexed changes: each event once (under the first

@@ -367,6 +367,13 @@ const JSON_ITEM_START = '\n    {\n';
 const JSON_ITEMS_END = '\n  ]';
 const JSON_ITEM_END = Buffer.from('\n    }');
 
+/** Whether `doc` holds `bytes` at `at` (a loop: a native call per item costs more than the compare). */
+const holdsAt = (doc: Buffer, at: number, bytes: Buffer): boolean => {
+  if (!Number.isInteger(at) || at < 0 || at + bytes.length > doc.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (doc[at + i] !== bytes[i]) return false;
+  return true;
+};
+
 /**
  * The items of a JSON Feed `assembleJson` wrote, cut from its bytes. JSON escapes line breaks inside
  * strings, so a line holding only `    {` after the items begin can only start an item.
@@ -386,7 +393,7 @@ const cutJsonItems = (doc: Buffer, count: number): Buffer[] | undefined => {
   const items = starts.map((start, i) =>
     doc.subarray(start, i + 1 < count ? (starts[i + 1] as number) - 2 : end),
   );
-  return items.every((item) => item.subarray(-JSON_ITEM_END.length).equals(JSON_ITEM_END))
+  return items.every((item) => holdsAt(item, item.length - JSON_ITEM_END.length, JSON_ITEM_END))
     ? items
     : undefined;
 };
@@ -472,15 +479,9 @@ export const feedItemLayout = (
 const ITEM_EDGES = {
   rss: [Buffer.from(ITEM_START.rss), Buffer.from(`</${ITEM_ELEMENT.rss}>`)],
   atom: [Buffer.from(ITEM_START.atom), Buffer.from(`</${ITEM_ELEMENT.atom}>`)],
-  json: [Buffer.from('    {\n'), JSON_ITEM_END],
+  // An item's own line, without the line break before it.
+  json: [Buffer.from(JSON_ITEM_START.slice(1)), JSON_ITEM_END],
 } as const;
-
-/** Whether `doc` holds `bytes` at `at` (a loop: a native call per item costs more than the compare). */
-const holdsAt = (doc: Buffer, at: number, bytes: Buffer): boolean => {
-  if (!Number.isInteger(at) || at < 0 || at + bytes.length > doc.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (doc[at + i] !== bytes[i]) return false;
-  return true;
-};
 
 /** The items where a layout says they lie, if the document is the size it says and each item looks whole. */
 const cutByLayout = (doc: Buffer, format: FeedFormat, count: number, layout: readonly number[]) => {

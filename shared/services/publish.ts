@@ -401,8 +401,6 @@ class Run extends Output {
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
   private readonly records: Promise<void>[] = [];
   private tags?: Promise<TagSummary[]>;
-  /** Each tag's count as the run first read it. */
-  private counts?: Map<string, number>;
 
   /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */
   get tagReadSize(): number {
@@ -431,8 +429,8 @@ class Run extends Output {
       this.deps.store.listTagSummaries(slug, { limit: size }),
       this.allTags(),
     ]);
-    this.counts ??= new Map(tags.map((t) => [t.slug, t.count]));
-    if (listed.items.length >= Math.min(this.counts.get(slug) ?? 0, size)) return listed.items;
+    const count = tags.find((t) => t.slug === slug)?.count ?? 0;
+    if (listed.items.length >= Math.min(count, size)) return listed.items;
     return (await this.deps.store.listTagSummaries(slug, { limit: size }, 'entries')).items;
   }
 
