@@ -9,7 +9,18 @@
 // { id, op: 'get', path } answers { id, bytes } (an ArrayBuffer, handed over) or { id } when there
 // is no file. Requests are answered in order, so a read sees every write asked for before it.
 // A failure answers { id, error: { message, code } }.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 
@@ -25,11 +36,31 @@ const folderOf = (dir) => {
   return names;
 };
 
+// Where a file of the same size is read back to compare: one buffer, grown as needed, not one per file.
+let compared = Buffer.allocUnsafeSlow(0);
+
 const sameBytes = (path, bytes) => {
+  let fd;
   try {
-    return statSync(path).size === bytes.length && readFileSync(path).equals(bytes);
+    fd = openSync(path, 'r');
   } catch {
     return false;
+  }
+  try {
+    if (fstatSync(fd).size !== bytes.length) return false;
+    if (compared.length < bytes.length)
+      compared = Buffer.allocUnsafeSlow(Math.max(bytes.length, 2 * compared.length));
+    let at = 0;
+    while (at < bytes.length) {
+      const read = readSync(fd, compared, at, bytes.length - at, at);
+      if (read === 0) return false;
+      at += read;
+    }
+    return compared.subarray(0, at).equals(bytes);
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 };
 

@@ -1,6 +1,8 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
+  type Borrowed,
   encodeBodies,
   type ObjectBody,
   type ObjectStore,
@@ -47,7 +49,43 @@ const BATCH_CHARS = 1 << 20;
 const SPARE_BUFFERS = 16;
 const BUFFER_BYTES = 2 << 20;
 
+/**
+ * Buffers that borrowed reads (a run's feeds) go into, kept for the next once released: up to this
+ * many, each at least `READ_BYTES` long. A fresh buffer per file would be memory touched for the
+ * first time, and external memory that makes V8 collect.
+ */
+const READ_BUFFERS = 256;
+const READ_BYTES = 256 << 10;
+
 const errorOf = ({ message, code }: Failure): Error => Object.assign(new Error(message), { code });
+
+/**
+ * The file's bytes, read at once on this thread into the buffer `into` gives for its size, or
+ * undefined when there is no file. Reading a file the writer replaces meanwhile is safe: it
+ * replaces files by renaming, and the open file keeps the bytes it had.
+ */
+const readWhole = (path: string, into: (size: number) => Buffer): Buffer | undefined => {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const buffer = into(size);
+    let at = 0;
+    while (at < size) {
+      const read = readSync(fd, buffer, at, size - at, at);
+      if (read === 0) break;
+      at += read;
+    }
+    return buffer.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+};
 
 /**
  * The local stand-in for the site bucket: a folder the local server serves.
@@ -102,6 +140,29 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       waiting.set(id, { resolve: resolveCall, reject });
       writer.postMessage({ id, ...message }, transfer);
     });
+  /**
+   * Files with a write or removal asked for and not yet answered. A read of one of them goes
+   * through the writer, after it; any other file is read at once, without waiting for the writes
+   * queued before it.
+   */
+  const pending = new Map<string, number>();
+  const hold = (path: string) => pending.set(path, (pending.get(path) ?? 0) + 1);
+  const letGo = (path: string) => {
+    const left = (pending.get(path) ?? 1) - 1;
+    if (left === 0) pending.delete(path);
+    else pending.set(path, left);
+  };
+  const readBuffers: Buffer[] = [];
+  const readBuffer = (size: number): Buffer => {
+    const at = readBuffers.findIndex((buffer) => buffer.length >= size);
+    return at >= 0
+      ? (readBuffers.splice(at, 1)[0] as Buffer)
+      : Buffer.allocUnsafeSlow(Math.max(size, READ_BYTES));
+  };
+  const viaWriter = async (path: string): Promise<Uint8Array | undefined> => {
+    const { bytes } = await ask({ op: 'get', path });
+    return bytes ? new Uint8Array(bytes) : undefined;
+  };
   let batch: Put[] = [];
   let batchChars = 0;
   let scheduled = false;
@@ -129,13 +190,17 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       ({ results = [], bytes: returned }) => {
         if (returned && spare.length < SPARE_BUFFERS) spare.push(returned);
         puts.forEach((put, i) => {
+          letGo(put.path);
           const result = results[i];
           if (typeof result === 'boolean') put.resolve(result);
           else put.reject(errorOf(result ?? { message: 'the writer gave no answer for this file' }));
         });
       },
       (error: Error) => {
-        for (const put of puts) put.reject(error);
+        for (const put of puts) {
+          letGo(put.path);
+          put.reject(error);
+        }
       },
     );
   };
@@ -148,7 +213,9 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
     writesInFlight: 256,
     putIfChanged: (key, body) =>
       new Promise<boolean>((resolvePut, reject) => {
-        batch.push({ path: pathOf(key), body, resolve: resolvePut, reject });
+        const path = pathOf(key);
+        hold(path);
+        batch.push({ path, body, resolve: resolvePut, reject });
         for (const piece of piecesOf(body)) batchChars += piece.length;
         if (batchChars >= BATCH_CHARS) flush();
         else if (!scheduled) {
@@ -156,10 +223,42 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
           setImmediate(flush);
         }
       }),
-    remove: async (key) => (await ask({ op: 'remove', path: pathOf(key) })).result === true,
+    async remove(key) {
+      const path = pathOf(key);
+      hold(path);
+      try {
+        return (await ask({ op: 'remove', path })).result === true;
+      } finally {
+        letGo(path);
+      }
+    },
     async get(key) {
-      const { bytes } = await ask({ op: 'get', path: pathOf(key) });
-      return bytes ? new Uint8Array(bytes) : undefined;
+      const path = pathOf(key);
+      if (pending.has(path)) return viaWriter(path);
+      return readWhole(path, Buffer.allocUnsafe);
+    },
+    async borrow(key): Promise<Borrowed | undefined> {
+      const path = pathOf(key);
+      if (pending.has(path)) {
+        const bytes = await viaWriter(path);
+        return bytes && { bytes, release: () => undefined };
+      }
+      let buffer: Buffer | undefined;
+      const bytes = readWhole(path, (size) => {
+        buffer = readBuffer(size);
+        return buffer;
+      });
+      if (!bytes || !buffer) return undefined;
+      const own = buffer;
+      let released = false;
+      return {
+        bytes,
+        release: () => {
+          if (released) return;
+          released = true;
+          if (readBuffers.length < READ_BUFFERS) readBuffers.push(own);
+        },
+      };
     },
   };
 };

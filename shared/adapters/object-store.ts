@@ -18,7 +18,26 @@ export interface ObjectStore {
   remove(key: string): Promise<boolean>;
   /** The object's bytes, or undefined when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * The object's bytes in a buffer the store reads other objects into once they are released, or
+   * undefined when there is none: for reading many large objects (a run's feeds) without a new
+   * buffer for each. Optional; `borrowObject` falls back to `get`.
+   */
+  borrow?(key: string): Promise<Borrowed | undefined>;
 }
+
+/** Bytes lent by a store: valid until `release()`, which must come only once nothing reads them. */
+export interface Borrowed {
+  readonly bytes: Uint8Array;
+  release(): void;
+}
+
+/** The object's bytes, borrowed where the store lends them, else read with `get` (release does nothing). */
+export const borrowObject = async (objects: ObjectStore, key: string): Promise<Borrowed | undefined> => {
+  if (objects.borrow) return objects.borrow(key);
+  const bytes = await objects.get(key);
+  return bytes && { bytes, release: () => undefined };
+};
 
 /** The pieces of a body. */
 export const piecesOf = (body: ObjectBody): readonly BodyPiece[] =>

@@ -6,7 +6,7 @@ import type {
   TagSummary,
 } from '../adapters/event-store.js';
 import { BATCH_WRITE_MAX } from '../adapters/items.js';
-import type { ObjectBody, ObjectStore } from '../adapters/object-store.js';
+import { borrowObject, type ObjectBody, type ObjectStore } from '../adapters/object-store.js';
 import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs, feedItems } from '../domain/feed-model.js';
 import {
@@ -146,6 +146,13 @@ interface FeedItemsRecord {
 }
 
 const feedItemsKey = (scope: FeedScope): string => `_publish/${feedPath(scope, 'json')}`;
+
+/** A feed's three files and the record of its items, to write; `release` gives back the old files' bytes it keeps. */
+interface FeedFiles {
+  files: SiteObject[];
+  record: SiteObject;
+  release: () => void;
+}
 
 const tagScope = (tag: Tag): FeedScope => ({ kind: 'tag', slug: tag.slug, name: tag.name });
 
@@ -457,13 +464,23 @@ class Run extends Output {
     this.events.set(event.id, event);
   }
 
-  /** The items a scope's feed had, by key, when the record of its items is current and matches its files. */
-  private async previousItems(scope: FeedScope): Promise<Map<string, WrittenItem>> {
+  /**
+   * The items a scope's feed had, by key, when the record of its items is current and matches its
+   * files; their bytes lie in the files as read, which `release` gives back to the store.
+   */
+  private async previousItems(
+    scope: FeedScope,
+  ): Promise<{ reused: Map<string, WrittenItem>; release: () => void }> {
     const reused = new Map<string, WrittenItem>();
-    const [recordBytes, ...docs] = await Promise.all([
+    const [recordBytes, ...read] = await Promise.all([
       this.deps.objects.get(feedItemsKey(scope)),
-      ...FEED_FORMATS.map((format) => this.deps.objects.get(feedPath(scope, format))),
+      ...FEED_FORMATS.map((format) => borrowObject(this.deps.objects, feedPath(scope, format))),
     ]);
+    const release = () => {
+      for (const file of read) file?.release();
+    };
+    const docs = read.map((file) => file?.bytes);
+    const done = { reused, release };
     let record: FeedItemsRecord | undefined;
     try {
       record = recordBytes
@@ -472,8 +489,8 @@ class Run extends Output {
     } catch {
       record = undefined;
     }
-    if (record?.version !== FEED_ITEMS_VERSION || record.site !== this.config.siteUrl) return reused;
-    if (!Array.isArray(record.items)) return reused;
+    if (record?.version !== FEED_ITEMS_VERSION || record.site !== this.config.siteUrl) return done;
+    if (!Array.isArray(record.items)) return done;
     const count = record.items.length;
     const texts = FEED_FORMATS.map((format, f) => {
       const doc = docs[f];
@@ -490,18 +507,15 @@ class Run extends Output {
       }
       reused.set(key, { key, ref, hasContent: hasContent === 1, text });
     });
-    return reused;
+    return done;
   }
 
   /**
    * A feed's files from its newest events (summaries), reusing the items it had, and the record of
    * its items.
    */
-  async feedsOf(
-    scope: FeedScope,
-    newest: readonly EventSummary[],
-  ): Promise<{ files: SiteObject[]; record: SiteObject }> {
-    const previous = await this.previousItems(scope);
+  async feedsOf(scope: FeedScope, newest: readonly EventSummary[]): Promise<FeedFiles> {
+    const { reused: previous, release } = await this.previousItems(scope);
     const wanted = newest.slice(0, this.config.feedSize);
     const toWrite = wanted.filter((e) => !previous.has(itemKey(e)) && !this.written.has(itemKey(e)));
     for (const item of this.writeItems(await this.fullEvents(toWrite))) this.written.set(item.key, item);
@@ -511,15 +525,18 @@ class Run extends Output {
       // An item's `updated` comes from the event as read now, as a freshly written item's would.
       return item ? [{ ...item, ref: this.refOf(e) }] : [];
     });
-    return this.feeds(scope, items);
+    return { ...this.feeds(scope, items), release };
   }
 
   /**
    * Writes a feed's files, then (once they are written) the record of its items. The record is not
    * waited for: had it failed, the one kept describes older items and only reuses fewer.
    */
-  async writeFeeds({ files, record }: { files: SiteObject[]; record: SiteObject }): Promise<void> {
+  async writeFeeds({ files, record, release }: FeedFiles): Promise<void> {
     await this.write(files);
+    // Written: nothing reads the old files' bytes any more. (After a failed write they are not
+    // given back, since a write of the batch may still read them; the store then drops them.)
+    release();
     const written = this.deps.objects
       .putIfChanged(record.key, record.body, record.type)
       .then(this.count, (error: unknown) =>

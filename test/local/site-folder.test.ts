@@ -94,6 +94,54 @@ describe('the site folder', () => {
     expect(await objects.get('gone.html')).toBeUndefined();
   });
 
+  it('lends a file read into a buffer of its own, used again only once given back', async () => {
+    const objects = makeFolderObjectStore(root);
+    await objects.putIfChanged('feeds/a.rss', 'a'.repeat(1000), 'application/rss+xml');
+    await objects.putIfChanged('feeds/b.rss', 'b'.repeat(2000), 'application/rss+xml');
+    const a = await objects.borrow?.('feeds/a.rss');
+    const b = await objects.borrow?.('feeds/b.rss');
+    expect(Buffer.from(a?.bytes ?? []).toString()).toBe('a'.repeat(1000));
+    // Held at once: never the same buffer.
+    expect(b?.bytes.buffer).not.toBe(a?.bytes.buffer);
+    expect(Buffer.from(b?.bytes ?? []).toString()).toBe('b'.repeat(2000));
+    a?.release();
+    a?.release();
+    const again = await objects.borrow?.('feeds/b.rss');
+    expect(again?.bytes.buffer).toBe(a?.bytes.buffer);
+    expect(Buffer.from(again?.bytes ?? []).toString()).toBe('b'.repeat(2000));
+    // Released twice, lent once: the next read takes a buffer of its own.
+    const third = await objects.borrow?.('feeds/a.rss');
+    expect(third?.bytes.buffer).not.toBe(again?.bytes.buffer);
+    expect(await objects.borrow?.('feeds/none.rss')).toBeUndefined();
+  });
+
+  it('reads a file with a write under way after that write, whether lent or not', async () => {
+    const objects = makeFolderObjectStore(root);
+    await objects.putIfChanged('feeds/c.json', 'old', 'application/feed+json');
+    const put = objects.putIfChanged('feeds/c.json', 'new and longer', 'application/feed+json');
+    const lent = objects.borrow?.('feeds/c.json');
+    const read = objects.get('feeds/c.json');
+    expect(Buffer.from((await lent)?.bytes ?? []).toString()).toBe('new and longer');
+    expect(Buffer.from((await read) ?? []).toString()).toBe('new and longer');
+    expect(await put).toBe(true);
+    const removal = objects.remove('feeds/c.json');
+    expect(await objects.get('feeds/c.json')).toBeUndefined();
+    expect(await removal).toBe(true);
+  });
+
+  it('compares a file of the same size in full, however large', async () => {
+    const objects = makeFolderObjectStore(root);
+    const big = (c: string) => `${'x'.repeat(300_000)}${c}`;
+    expect(await objects.putIfChanged('small.txt', 'abc', 'text/plain')).toBe(true);
+    expect(await objects.putIfChanged('small.txt', 'abc', 'text/plain')).toBe(false);
+    expect(await objects.putIfChanged('big.txt', big('1'), 'text/plain')).toBe(true);
+    expect(await objects.putIfChanged('big.txt', big('1'), 'text/plain')).toBe(false);
+    // Differs in its last byte only.
+    expect(await objects.putIfChanged('big.txt', big('2'), 'text/plain')).toBe(true);
+    expect(readFileSync(join(root, 'big.txt'), 'utf8')).toBe(big('2'));
+    expect(await objects.putIfChanged('small.txt', 'abd', 'text/plain')).toBe(true);
+  });
+
   it('refuses a key that leaves the folder', async () => {
     const objects = makeFolderObjectStore(root);
     await expect(objects.putIfChanged('../outside.html', 'x', 'text/html')).rejects.toThrow(
