@@ -3,19 +3,22 @@
  * then an incremental publish after 100 new events, against Hugo building the same corpus.
  *
  * The publisher runs in a child process of its own (this file, `--worker full|incremental <dataDir>`)
- * so its peak memory is its own; peak memory is the publisher's plus its dynalite child's. It runs
- * with the heap limits Lambda gives the publish function (1024 MB): see `lambdaHeapFlags`.
- * Setup (loading the corpus, posting the new events, writing Hugo's content) is not measured.
+ * so its peak memory is its own: the function's in AWS. The store, dynalite in memory, is one
+ * process shared by every run, as DynamoDB is one warm service; its memory and CPU are printed
+ * beside the publisher's. The publisher runs with the heap limits Lambda gives the publish
+ * function (1024 MB): see `lambdaHeapFlags`. Setup (loading the corpus, posting the new events,
+ * writing Hugo's content) is not measured.
  *
- * BENCH_KEEP=1 keeps the temporary folder (store, site, Hugo site); BENCH_PUBLISH_CPU_PROF=<dir>
- * writes a CPU profile of each publish worker there.
+ * BENCH_KEEP=1 keeps the temporary folder (site, Hugo site); BENCH_PUBLISH_CPU_PROF=<dir> writes a
+ * CPU profile of each publish worker there; BENCH_PUBLISH_DISK=1 gives each run the local
+ * runtime's own store on disk (LevelDB, under the data folder), opened anew by each process.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { freePort } from '../local/dynamodb.js';
+import { freePort, startDynalite } from '../local/dynamodb.js';
 import { LOCAL_TABLE, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { tagEntryAttributes, toEventItem } from '../shared/adapters/event-store.js';
@@ -272,9 +275,14 @@ const dynaliteChildOf = (pid: number): number | undefined => {
   return undefined;
 };
 
-/** Samples a process's (and optionally its dynalite child's) VmHWM every 100 ms. */
-const sampleMemory = (pid: number, withStore: boolean) => {
-  let storePid: number | undefined;
+/**
+ * Samples a process's VmHWM every 100 ms, and its store's: the dynalite child it started (`'child'`),
+ * or a store shared between runs (its pid), whose resident size is sampled instead, since its
+ * high-water mark dates from loading the corpus.
+ */
+const sampleMemory = (pid: number, store: 'child' | number) => {
+  let storePid: number | undefined = store === 'child' ? undefined : store;
+  const storeField = store === 'child' ? 'VmHWM' : 'VmRSS';
   let mainKB = 0;
   let storeKB = 0;
   // Anonymous memory only: dynalite's LevelDB maps its table files, and those pages count in its RSS.
@@ -283,9 +291,9 @@ const sampleMemory = (pid: number, withStore: boolean) => {
   const sample = () => {
     mainKB = Math.max(mainKB, statusKB(pid, 'VmHWM') ?? 0);
     mainAnonKB = Math.max(mainAnonKB, statusKB(pid, 'RssAnon') ?? 0);
-    if (withStore && storePid === undefined) storePid = dynaliteChildOf(pid);
+    if (storePid === undefined) storePid = dynaliteChildOf(pid);
     if (storePid !== undefined) {
-      storeKB = Math.max(storeKB, statusKB(storePid, 'VmHWM') ?? 0);
+      storeKB = Math.max(storeKB, statusKB(storePid, storeField) ?? 0);
       storeAnonKB = Math.max(storeAnonKB, statusKB(storePid, 'RssAnon') ?? 0);
     }
   };
@@ -317,14 +325,21 @@ interface WorkerResult {
 }
 
 /**
- * `--worker <full|incremental> <dataDir> <port>`: opens the runtime, publishes once, prints the
- * figures. Both workers serve on the same port, so the site's URL is the same in both runs, as it
- * is from one run to the next in AWS or under `npm start`.
+ * `--worker <full|incremental> <dataDir> <port> [<store endpoint> <store pid>]`: opens the runtime
+ * (on the shared store, when given), publishes once, prints the figures. Both workers serve on the
+ * same port, so the site's URL is the same in both runs, as it is from one run to the next in AWS
+ * or under `npm start`.
  */
-const worker = async (mode: string, dataDir: string, port: number): Promise<void> => {
-  const runtime = await startRuntime({ dataDir, port, loadSamples: false, publishIntervalMs: 0 });
+const worker = async (mode: string, dataDir: string, port: number, store?: SharedStore): Promise<void> => {
+  const runtime = await startRuntime({
+    dataDir,
+    port,
+    loadSamples: false,
+    publishIntervalMs: 0,
+    ...(store ? { dynamodbEndpoint: store.endpoint } : {}),
+  });
   try {
-    const storePid = dynaliteChildOf(process.pid);
+    const storePid = store?.pid ?? dynaliteChildOf(process.pid);
     const cpuBefore = { publisher: cpuSeconds(process.pid), store: storePid ? cpuSeconds(storePid) : 0 };
     const start = performance.now();
     const report = await runtime.publish(mode === 'full');
@@ -335,7 +350,7 @@ const worker = async (mode: string, dataDir: string, port: number): Promise<void
       publisherCpuSeconds: cpuSeconds(process.pid) - cpuBefore.publisher,
       storeCpuSeconds: storePid ? cpuSeconds(storePid) - cpuBefore.store : 0,
       publisherPeakKB: Math.max(process.resourceUsage().maxRSS, statusKB(process.pid, 'VmHWM') ?? 0),
-      storePeakKB: storePid ? (statusKB(storePid, 'VmHWM') ?? 0) : 0,
+      storePeakKB: storePid ? (statusKB(storePid, store ? 'VmRSS' : 'VmHWM') ?? 0) : 0,
     };
     process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
   } finally {
@@ -374,7 +389,18 @@ const lambdaHeapFlags = (memoryMB: number): string[] => {
   return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMB - newSpace}`];
 };
 
-const runWorker = async (mode: 'full' | 'incremental', dataDir: string, port: number): Promise<Measured> => {
+/** The store the runs share (dynalite in memory, started by the benchmark), as a worker is told of it. */
+interface SharedStore {
+  endpoint: string;
+  pid: number;
+}
+
+const runWorker = async (
+  mode: 'full' | 'incremental',
+  dataDir: string,
+  port: number,
+  store: SharedStore | undefined,
+): Promise<Measured> => {
   // BENCH_PUBLISH_CPU_PROF=<dir> profiles the worker (node --cpu-prof); the times then include its overhead.
   const profile = process.env.BENCH_PUBLISH_CPU_PROF;
   const args = [
@@ -389,6 +415,7 @@ const runWorker = async (mode: 'full' | 'incremental', dataDir: string, port: nu
     mode,
     dataDir,
     String(port),
+    ...(store ? [store.endpoint, String(store.pid)] : []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -401,7 +428,7 @@ const runWorker = async (mode: 'full' | 'incremental', dataDir: string, port: nu
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the publish worker');
-  const memory = sampleMemory(pid, true);
+  const memory = sampleMemory(pid, store?.pid ?? 'child');
   const started = performance.now();
   const progress = setInterval(() => {
     const { mainMB, storeMB } = memory.current();
@@ -595,6 +622,14 @@ export const runPublish = async (args: string[]): Promise<void> => {
   if (!Number.isInteger(total) || total < 1) throw new Error(`N must be a positive integer (got ${args[0]})`);
   const hugoVersion = ensureHugo();
   const keep = process.env.BENCH_KEEP === '1';
+  // One store for every run, in memory, as DynamoDB is one warm service whatever the function does.
+  // BENCH_PUBLISH_DISK=1 gives each run the store the local runtime keeps under its data folder
+  // (LevelDB), opened anew by each process.
+  const onDisk = process.env.BENCH_PUBLISH_DISK === '1';
+  const dynamo = onDisk ? undefined : await startDynalite();
+  const store: SharedStore | undefined =
+    dynamo?.pid === undefined ? undefined : { endpoint: dynamo.endpoint, pid: dynamo.pid };
+  const onStore = store ? { dynamodbEndpoint: store.endpoint } : {};
   const work = mkdtempSync(join(tmpdir(), 'tidings-bench-publish-'));
   const dataDir = join(work, 'data');
   const hugoDir = join(work, 'hugo');
@@ -605,7 +640,13 @@ export const runPublish = async (args: string[]): Promise<void> => {
     const corpus = makeCorpus(SEED);
     const events = corpus.next(total, 0, DAYS).map(toNewsEvent);
     const fresh = corpus.next(NEW_EVENTS, DAYS - 2, DAYS + 1);
-    let runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+    let runtime = await startRuntime({
+      dataDir,
+      port: 0,
+      loadSamples: false,
+      publishIntervalMs: 0,
+      ...onStore,
+    });
     const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
     const loaded = await loadCorpus(db, events);
     db.destroy();
@@ -618,10 +659,12 @@ export const runPublish = async (args: string[]): Promise<void> => {
     console.log(
       `publish: ${availableParallelism()} cores, load average ${loadavg()
         .map((l) => l.toFixed(2))
-        .join(' ')} before measuring`,
+        .join(
+          ' ',
+        )} before measuring; dynalite ${store ? 'in memory, shared by the runs' : 'on disk (LevelDB), opened by each run'}`,
     );
     const sitePort = await freePort();
-    const full = await runWorker('full', dataDir, sitePort);
+    const full = await runWorker('full', dataDir, sitePort, store);
     console.log(
       `publish: full ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (the publisher; its store, dynalite, ` +
         `${fmt(full.storeMB, 0)} MB more), ${full.report.written} objects written (target: peak <= 1024 MB)`,
@@ -635,7 +678,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     );
 
     // 100 new events through the API; the change stream projects them and marks what to rebuild.
-    runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+    runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0, ...onStore });
     try {
       const res = await fetch(`${runtime.url}/api/events/batch`, {
         method: 'POST',
@@ -649,7 +692,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     } finally {
       await runtime.stop();
     }
-    const incremental = await runWorker('incremental', dataDir, sitePort);
+    const incremental = await runWorker('incremental', dataDir, sitePort, store);
     const share = (incremental.seconds / full.seconds) * 100;
     console.log(
       `publish: incremental ${fmt(incremental.seconds, 2)} s (${fmt(share)}% of full, target <= 5%), ` +
@@ -681,6 +724,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     });
     console.log(`publish: wrote ${path}`);
   } finally {
+    await dynamo?.close();
     if (keep) console.log(`publish: kept ${work}`);
     // `rm -rf` removes the ~400,000 files of a full-size run in seconds; fs.rmSync takes minutes.
     else if (spawnSync('rm', ['-rf', work]).status !== 0) rmSync(work, { recursive: true, force: true });
@@ -688,10 +732,17 @@ export const runPublish = async (args: string[]): Promise<void> => {
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
-  const [, , , mode, dataDir, port] = process.argv;
+  const [, , , mode, dataDir, port, storeEndpoint, storePid] = process.argv;
   if ((mode !== 'full' && mode !== 'incremental') || !dataDir || !Number.isInteger(Number(port))) {
-    console.error('usage: node --import tsx bench/publish.ts --worker <full|incremental> <dataDir> <port>');
+    console.error(
+      'usage: node --import tsx bench/publish.ts --worker <full|incremental> <dataDir> <port> [<store endpoint> <store pid>]',
+    );
     process.exit(2);
   }
-  await worker(mode, dataDir, Number(port));
+  await worker(
+    mode,
+    dataDir,
+    Number(port),
+    storeEndpoint && storePid ? { endpoint: storeEndpoint, pid: Number(storePid) } : undefined,
+  );
 }

@@ -11,6 +11,8 @@ import { KEY_ATTRIBUTES, TABLE, TABLE_INDEXES } from '../shared/keys.js';
 
 export interface LocalDynamo {
   endpoint: string;
+  /** The store's process, when this process started it. */
+  pid?: number;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export const startDynalite = async (path?: string): Promise<LocalDynamo> => {
   });
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     close: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

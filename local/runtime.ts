@@ -76,6 +76,11 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** How often marked pages and feeds are rebuilt; 0 turns the schedule off (default 10 s). */
   publishIntervalMs?: number;
+  /**
+   * A store already running, which the runtime uses instead of starting dynalite under `dataDir`
+   * and leaves running when it stops (the publish benchmark shares one between processes).
+   */
+  dynamodbEndpoint?: string;
 }
 
 export interface Runtime {
@@ -131,7 +136,9 @@ const localTokenSecret = (dataDir: string): string => {
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
-  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
+  const dynamo: LocalDynamo = options.dynamodbEndpoint
+    ? { endpoint: options.dynamodbEndpoint, close: async () => undefined }
+    : await startDynalite(join(dataDir, 'dynamodb'));
   // What has been started so far, stopped again if the start fails half-way.
   const started: (() => unknown)[] = [() => dynamo.close()];
   try {
