@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -60,30 +60,31 @@ const READ_BYTES = 256 << 10;
 const errorOf = ({ message, code }: Failure): Error => Object.assign(new Error(message), { code });
 
 /**
- * The file's bytes, read at once on this thread into the buffer `into` gives for its size, or
- * undefined when there is no file. Reading a file the writer replaces meanwhile is safe: it
- * replaces files by renaming, and the open file keeps the bytes it had.
+ * The file's bytes, read into the buffer `into` gives for its size, or undefined when there is no
+ * file. The reads run on libuv's threads, so a file that is not in the page cache never stalls the
+ * thread that renders. Reading a file the writer replaces meanwhile is safe: it replaces files by
+ * renaming, and the open file keeps the bytes it had.
  */
-const readWhole = (path: string, into: (size: number) => Buffer): Buffer | undefined => {
-  let fd: number;
+const readWhole = async (path: string, into: (size: number) => Buffer): Promise<Buffer | undefined> => {
+  let file: FileHandle;
   try {
-    fd = openSync(path, 'r');
+    file = await open(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
   try {
-    const size = fstatSync(fd).size;
+    const { size } = await file.stat();
     const buffer = into(size);
     let at = 0;
     while (at < size) {
-      const read = readSync(fd, buffer, at, size - at, at);
-      if (read === 0) break;
-      at += read;
+      const { bytesRead } = await file.read(buffer, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
     }
     return buffer.subarray(0, at);
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 };
 
@@ -143,10 +144,16 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
   /**
    * Files with a write or removal asked for and not yet answered. A read of one of them goes
    * through the writer, after it; any other file is read at once, without waiting for the writes
-   * queued before it.
+   * queued before it. A read that a write of its file overtakes (asked while it reads: the writer
+   * may be creating the file in place) is read again through the writer.
    */
   const pending = new Map<string, number>();
-  const hold = (path: string) => pending.set(path, (pending.get(path) ?? 0) + 1);
+  const reading = new Map<string, { readers: number; overtaken: boolean }>();
+  const hold = (path: string) => {
+    pending.set(path, (pending.get(path) ?? 0) + 1);
+    const read = reading.get(path);
+    if (read) read.overtaken = true;
+  };
   const letGo = (path: string) => {
     const left = (pending.get(path) ?? 1) - 1;
     if (left === 0) pending.delete(path);
@@ -162,6 +169,21 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
   const viaWriter = async (path: string): Promise<Uint8Array | undefined> => {
     const { bytes } = await ask({ op: 'get', path });
     return bytes ? new Uint8Array(bytes) : undefined;
+  };
+  /** Reads `path` at once (see `pending`); undefined as `read` says there is no file, `overtaken` if a write came first. */
+  const readAlone = async <T>(
+    path: string,
+    read: () => Promise<T | undefined>,
+  ): Promise<{ value: T | undefined; overtaken: boolean }> => {
+    const entry = reading.get(path) ?? { readers: 0, overtaken: false };
+    entry.readers++;
+    reading.set(path, entry);
+    try {
+      const value = await read();
+      return { value, overtaken: entry.overtaken };
+    } finally {
+      if (--entry.readers === 0) reading.delete(path);
+    }
   };
   let batch: Put[] = [];
   let batchChars = 0;
@@ -234,20 +256,29 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
     },
     async get(key) {
       const path = pathOf(key);
-      if (pending.has(path)) return viaWriter(path);
-      return readWhole(path, Buffer.allocUnsafe);
+      if (!pending.has(path)) {
+        const { value, overtaken } = await readAlone(path, () => readWhole(path, Buffer.allocUnsafe));
+        if (!overtaken) return value;
+      }
+      return viaWriter(path);
     },
     async borrow(key): Promise<Borrowed | undefined> {
       const path = pathOf(key);
-      if (pending.has(path)) {
+      let buffer: Buffer | undefined;
+      const alone = pending.has(path)
+        ? undefined
+        : await readAlone(path, () =>
+            readWhole(path, (size) => {
+              buffer = readBuffer(size);
+              return buffer;
+            }),
+          );
+      if (!alone || alone.overtaken) {
+        // A buffer read into but overtaken is simply dropped.
         const bytes = await viaWriter(path);
         return bytes && { bytes, release: () => undefined };
       }
-      let buffer: Buffer | undefined;
-      const bytes = readWhole(path, (size) => {
-        buffer = readBuffer(size);
-        return buffer;
-      });
+      const bytes = alone.value;
       if (!bytes || !buffer) return undefined;
       const own = buffer;
       let released = false;

@@ -129,6 +129,24 @@ describe('the site folder', () => {
     expect(await removal).toBe(true);
   });
 
+  it('reads a file again, after the write, when a write of it is asked while reading it', async () => {
+    const objects = makeFolderObjectStore(root);
+    const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString();
+    await objects.putIfChanged('feeds/d.rss', 'old', 'application/rss+xml');
+    // Asked before the reads have opened their files: the writer may be writing them meanwhile.
+    const lent = objects.borrow?.('feeds/d.rss');
+    const read = objects.get('feeds/d.rss');
+    const fresh = objects.get('feeds/e.rss');
+    const writes = [
+      objects.putIfChanged('feeds/d.rss', 'new and longer', 'application/rss+xml'),
+      objects.putIfChanged('feeds/e.rss', 'created meanwhile', 'application/rss+xml'),
+    ];
+    expect(text((await lent)?.bytes)).toBe('new and longer');
+    expect(text(await read)).toBe('new and longer');
+    expect(text(await fresh)).toBe('created meanwhile');
+    expect(await Promise.all(writes)).toEqual([true, true]);
+  });
+
   it('compares a file of the same size in full, however large', async () => {
     const objects = makeFolderObjectStore(root);
     const big = (c: string) => `${'x'.repeat(300_000)}${c}`;
