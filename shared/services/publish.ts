@@ -89,7 +89,7 @@ const WRITES_IN_FLIGHT = 32;
  * Events read per query when walking every event. The walk holds a page and the next of each of
  * the 8 shards: at 1,000 events a page, a page outlived several young-generation collections, so
  * nearly every event read was copied twice and promoted before it died. At 250, a full run of
- * 100,000 events took 84-96 s against 107-115 s, and 27-36 s less CPU (measured one after the
+ * 100,000 events took 84-96 s against 107-115 s, and 27 s less CPU (two pairs, run one after the
  * other, with the store on disk), for some 300 queries more (400 in all).
  */
 const WALK_PAGE = 250;
