@@ -324,6 +324,22 @@ interface WorkerResult {
   storeCpuSeconds: number;
 }
 
+/** The store the runs share (dynalite in memory, started by the benchmark), as a worker is told of it. */
+interface SharedStore {
+  endpoint: string;
+  pid: number;
+}
+
+/** The local runtime on `dataDir`, without samples or a publish schedule, on the shared store if any. */
+const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
+  startRuntime({
+    dataDir,
+    port,
+    loadSamples: false,
+    publishIntervalMs: 0,
+    ...(store ? { dynamodbEndpoint: store.endpoint } : {}),
+  });
+
 /**
  * `--worker <full|incremental> <dataDir> <port> [<store endpoint> <store pid>]`: opens the runtime
  * (on the shared store, when given), publishes once, prints the figures. Both workers serve on the
@@ -331,13 +347,7 @@ interface WorkerResult {
  * or under `npm start`.
  */
 const worker = async (mode: string, dataDir: string, port: number, store?: SharedStore): Promise<void> => {
-  const runtime = await startRuntime({
-    dataDir,
-    port,
-    loadSamples: false,
-    publishIntervalMs: 0,
-    ...(store ? { dynamodbEndpoint: store.endpoint } : {}),
-  });
+  const runtime = await openRuntime(dataDir, port, store);
   try {
     const storePid = store?.pid ?? dynaliteChildOf(process.pid);
     const cpuBefore = { publisher: cpuSeconds(process.pid), store: storePid ? cpuSeconds(storePid) : 0 };
@@ -388,12 +398,6 @@ const lambdaHeapFlags = (memoryMB: number): string[] => {
   const newSpace = Math.floor(memoryMB / 10);
   return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMB - newSpace}`];
 };
-
-/** The store the runs share (dynalite in memory, started by the benchmark), as a worker is told of it. */
-interface SharedStore {
-  endpoint: string;
-  pid: number;
-}
 
 const runWorker = async (
   mode: 'full' | 'incremental',
@@ -629,7 +633,6 @@ export const runPublish = async (args: string[]): Promise<void> => {
   const dynamo = onDisk ? undefined : await startDynalite();
   const store: SharedStore | undefined =
     dynamo?.pid === undefined ? undefined : { endpoint: dynamo.endpoint, pid: dynamo.pid };
-  const onStore = store ? { dynamodbEndpoint: store.endpoint } : {};
   const work = mkdtempSync(join(tmpdir(), 'tidings-bench-publish-'));
   const dataDir = join(work, 'data');
   const hugoDir = join(work, 'hugo');
@@ -640,13 +643,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     const corpus = makeCorpus(SEED);
     const events = corpus.next(total, 0, DAYS).map(toNewsEvent);
     const fresh = corpus.next(NEW_EVENTS, DAYS - 2, DAYS + 1);
-    let runtime = await startRuntime({
-      dataDir,
-      port: 0,
-      loadSamples: false,
-      publishIntervalMs: 0,
-      ...onStore,
-    });
+    let runtime = await openRuntime(dataDir, 0, store);
     const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
     const loaded = await loadCorpus(db, events);
     db.destroy();
@@ -678,7 +675,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     );
 
     // 100 new events through the API; the change stream projects them and marks what to rebuild.
-    runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0, ...onStore });
+    runtime = await openRuntime(dataDir, 0, store);
     try {
       const res = await fetch(`${runtime.url}/api/events/batch`, {
         method: 'POST',

@@ -59,6 +59,12 @@ const READ_BYTES = 256 << 10;
 
 const errorOf = ({ message, code }: Failure): Error => Object.assign(new Error(message), { code });
 
+/** The first buffer in `spare` at least `size` long, taken out of it, or undefined. */
+const takeFitting = <B extends { byteLength: number }>(spare: B[], size: number): B | undefined => {
+  const at = spare.findIndex((buffer) => buffer.byteLength >= size);
+  return at >= 0 ? spare.splice(at, 1)[0] : undefined;
+};
+
 /**
  * The file's bytes, read into the buffer `into` gives for its size, or undefined when there is no
  * file. The reads run on libuv's threads, so a file that is not in the page cache never stalls the
@@ -160,42 +166,36 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
     else pending.set(path, left);
   };
   const readBuffers: Buffer[] = [];
-  const readBuffer = (size: number): Buffer => {
-    const at = readBuffers.findIndex((buffer) => buffer.length >= size);
-    return at >= 0
-      ? (readBuffers.splice(at, 1)[0] as Buffer)
-      : Buffer.allocUnsafeSlow(Math.max(size, READ_BYTES));
-  };
-  const viaWriter = async (path: string): Promise<Uint8Array | undefined> => {
-    const { bytes } = await ask({ op: 'get', path });
-    return bytes ? new Uint8Array(bytes) : undefined;
-  };
-  /** Reads `path` at once (see `pending`); undefined as `read` says there is no file, `overtaken` if a write came first. */
-  const readAlone = async <T>(
+  /**
+   * The file's bytes, or undefined when there is none: read at once into the buffer `into` gives
+   * (see `pending`), or through the writer (`viaWriter`) when a write of the file is under way or
+   * overtakes the read.
+   */
+  const read = async (
     path: string,
-    read: () => Promise<T | undefined>,
-  ): Promise<{ value: T | undefined; overtaken: boolean }> => {
-    const entry = reading.get(path) ?? { readers: 0, overtaken: false };
-    entry.readers++;
-    reading.set(path, entry);
-    try {
-      const value = await read();
-      return { value, overtaken: entry.overtaken };
-    } finally {
-      if (--entry.readers === 0) reading.delete(path);
+    into: (size: number) => Buffer,
+  ): Promise<{ bytes: Uint8Array | undefined; viaWriter: boolean }> => {
+    if (!pending.has(path)) {
+      const entry = reading.get(path) ?? { readers: 0, overtaken: false };
+      entry.readers++;
+      reading.set(path, entry);
+      try {
+        const bytes = await readWhole(path, into);
+        if (!entry.overtaken) return { bytes, viaWriter: false };
+      } finally {
+        if (--entry.readers === 0) reading.delete(path);
+      }
     }
+    const { bytes } = await ask({ op: 'get', path });
+    return { bytes: bytes ? new Uint8Array(bytes) : undefined, viaWriter: true };
   };
   let batch: Put[] = [];
   let batchChars = 0;
   let scheduled = false;
   const spare: ArrayBuffer[] = [];
   /** A buffer of its own (not a slice of Node's shared pool, so it can be handed over), spare if one fits. */
-  const bufferFor = (size: number): Buffer => {
-    const at = spare.findIndex((buffer) => buffer.byteLength >= size);
-    const buffer =
-      at >= 0 ? (spare.splice(at, 1)[0] as ArrayBuffer) : new ArrayBuffer(Math.max(size, BUFFER_BYTES));
-    return Buffer.from(buffer, 0, size);
-  };
+  const bufferFor = (size: number): Buffer =>
+    Buffer.from(takeFitting(spare, size) ?? new ArrayBuffer(Math.max(size, BUFFER_BYTES)), 0, size);
   const flush = () => {
     scheduled = false;
     if (batch.length === 0) return;
@@ -254,32 +254,16 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
         letGo(path);
       }
     },
-    async get(key) {
-      const path = pathOf(key);
-      if (!pending.has(path)) {
-        const { value, overtaken } = await readAlone(path, () => readWhole(path, Buffer.allocUnsafe));
-        if (!overtaken) return value;
-      }
-      return viaWriter(path);
-    },
+    get: async (key) => (await read(pathOf(key), Buffer.allocUnsafe)).bytes,
     async borrow(key): Promise<Borrowed | undefined> {
-      const path = pathOf(key);
       let buffer: Buffer | undefined;
-      const alone = pending.has(path)
-        ? undefined
-        : await readAlone(path, () =>
-            readWhole(path, (size) => {
-              buffer = readBuffer(size);
-              return buffer;
-            }),
-          );
-      if (!alone || alone.overtaken) {
-        // A buffer read into but overtaken is simply dropped.
-        const bytes = await viaWriter(path);
-        return bytes && { bytes, release: () => undefined };
-      }
-      const bytes = alone.value;
-      if (!bytes || !buffer) return undefined;
+      const { bytes, viaWriter } = await read(pathOf(key), (size) => {
+        buffer = takeFitting(readBuffers, size) ?? Buffer.allocUnsafeSlow(Math.max(size, READ_BYTES));
+        return buffer;
+      });
+      if (!bytes) return undefined;
+      // Read through the writer, the bytes are its own; a buffer read into but overtaken is dropped.
+      if (viaWriter || !buffer) return { bytes, release: () => undefined };
       const own = buffer;
       let released = false;
       return {

@@ -195,9 +195,12 @@ export const buildDigest = (
     const carried = marks[position] as number;
     if (carried === 0) continue;
     const change = changes[position] as TopicChange;
-    const matching = topics.filter((_, i) => (carried & (1 << i)) !== 0);
-    for (let i = 0; i < topics.length; i++)
-      if ((carried & (1 << i)) !== 0) (sections[i] as DigestSection).omitted--;
+    const matching: TopicRef[] = [];
+    for (let i = 0; i < topics.length; i++) {
+      if ((carried & (1 << i)) === 0) continue;
+      matching.push(topics[i] as TopicRef);
+      (sections[i] as DigestSection).omitted--;
+    }
     // A correction of an event published before the window (a late first projection is not one).
     const updated = change.event.revision > 1 && change.event.publishedAt <= window.start;
     // Its section: the first of the subscriber's topics it carries (the lowest bit set).

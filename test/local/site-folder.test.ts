@@ -6,6 +6,9 @@ import { makeFolderObjectStore } from '../../local/site-folder.js';
 
 let root: string;
 
+/** Bytes read back as text. */
+const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString();
+
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'tidings-site-folder-'));
 });
@@ -100,15 +103,15 @@ describe('the site folder', () => {
     await objects.putIfChanged('feeds/b.rss', 'b'.repeat(2000), 'application/rss+xml');
     const a = await objects.borrow?.('feeds/a.rss');
     const b = await objects.borrow?.('feeds/b.rss');
-    expect(Buffer.from(a?.bytes ?? []).toString()).toBe('a'.repeat(1000));
+    expect(text(a?.bytes)).toBe('a'.repeat(1000));
     // Held at once: never the same buffer.
     expect(b?.bytes.buffer).not.toBe(a?.bytes.buffer);
-    expect(Buffer.from(b?.bytes ?? []).toString()).toBe('b'.repeat(2000));
+    expect(text(b?.bytes)).toBe('b'.repeat(2000));
     a?.release();
     a?.release();
     const again = await objects.borrow?.('feeds/b.rss');
     expect(again?.bytes.buffer).toBe(a?.bytes.buffer);
-    expect(Buffer.from(again?.bytes ?? []).toString()).toBe('b'.repeat(2000));
+    expect(text(again?.bytes)).toBe('b'.repeat(2000));
     // Released twice, lent once: the next read takes a buffer of its own.
     const third = await objects.borrow?.('feeds/a.rss');
     expect(third?.bytes.buffer).not.toBe(again?.bytes.buffer);
@@ -121,8 +124,8 @@ describe('the site folder', () => {
     const put = objects.putIfChanged('feeds/c.json', 'new and longer', 'application/feed+json');
     const lent = objects.borrow?.('feeds/c.json');
     const read = objects.get('feeds/c.json');
-    expect(Buffer.from((await lent)?.bytes ?? []).toString()).toBe('new and longer');
-    expect(Buffer.from((await read) ?? []).toString()).toBe('new and longer');
+    expect(text((await lent)?.bytes)).toBe('new and longer');
+    expect(text(await read)).toBe('new and longer');
     expect(await put).toBe(true);
     const removal = objects.remove('feeds/c.json');
     expect(await objects.get('feeds/c.json')).toBeUndefined();
@@ -131,7 +134,6 @@ describe('the site folder', () => {
 
   it('reads a file again, after the write, when a write of it is asked while reading it', async () => {
     const objects = makeFolderObjectStore(root);
-    const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString();
     await objects.putIfChanged('feeds/d.rss', 'old', 'application/rss+xml');
     // Asked before the reads have opened their files: the writer may be writing them meanwhile.
     const lent = objects.borrow?.('feeds/d.rss');
