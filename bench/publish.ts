@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- publish [N]`: a full publish of N events (default 100,000) over 2,000 tags,
  * then incremental publishes after 100 new events (cold: a new process) and 100 more (warm: the same
- * process, as Lambda runs the scheduled function), against Hugo building the same corpus.
+ * process, as when Lambda reuses the function's environment between scheduled runs), against Hugo
+ * building the same corpus.
  *
  * The publisher runs in a child process of its own (this file, `--worker full|incremental <dataDir>`)
  * so its peak memory is its own: the function's in AWS. The store, dynalite in memory, is one
@@ -728,7 +729,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     console.log(incrementalLine('cold (the first run of a new process, as after a deploy)', cold, ''));
     console.log(
       incrementalLine(
-        'warm (the next run of that process, as each scheduled run after the first)',
+        'warm (the next run of that process, as when Lambda reuses the environment between scheduled runs)',
         warm,
         ', target <= 5%',
       ),
