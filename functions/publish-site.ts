@@ -1,27 +1,79 @@
 import middy from '@middy/core';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { logger } from '../shared/logger.js';
 import { lazy } from '../shared/services/deps.js';
 import {
-  type PublishDeps,
+  emptyPublishReport,
   type PublishReport,
   publishAll,
   publishMarked,
 } from '../shared/services/publish.js';
-import { publishDeps } from '../shared/services/publish-deps.js';
+import { type PublishFunctionDeps, publishDeps } from '../shared/services/publish-deps.js';
 
 /** Invoked by the schedule (incremental) or by hand with `{"full": true}`. */
 export type PublishTrigger = Partial<ScheduledEvent> & { full?: boolean };
 
+/** A run's report; `skipped` when another run was under way and this one left its work to the next. */
+export type PublishOutcome = PublishReport & { skipped?: true };
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** A run holds the lease until the function's timeout and this much more: no run outlives it. */
+const LEASE_SLACK_MS = 60_000;
+/** A full run asked for while another runs waits this long for it, asking every `LEASE_POLL_MS`. */
+const FULL_RUN_WAITS_MS = 60_000;
+const LEASE_POLL_MS = 2_000;
+
 /**
  * The publisher: rebuilds the pages and feeds the change stream marked, writing only objects
  * whose bytes changed. Fails the invocation (for alarms) when any rebuild failed.
+ *
+ * One run at a time, through a lease in the table: two runs side by side could write what they
+ * read in either order, and the older could land last after the newer cleared the marks that
+ * would have fixed it (a run longer than the schedule's rate, or a full run asked for by hand). A
+ * scheduled run that finds the lease held leaves the marks to the next; a full run waits a minute
+ * for it, then fails.
  */
-export const makeHandler = (deps: PublishDeps | (() => PublishDeps) = publishDeps) => {
+export const makeHandler = (
+  deps: PublishFunctionDeps | (() => PublishFunctionDeps) = publishDeps,
+  clock: Clock = realClock,
+) => {
   const get = lazy(deps);
-  return middy<PublishTrigger, PublishReport>().handler(async (event) => {
-    const report = event.full ? await publishAll(get()) : await publishMarked(get());
-    logger.info('published', { ...report, full: event.full === true });
+  return middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
+    const { lease, ...run } = get();
+    const full = event.full === true;
+    const holder = context.awsRequestId;
+    const take = () =>
+      lease.take(holder, clock.now(), clock.now() + context.getRemainingTimeInMillis() + LEASE_SLACK_MS);
+    let taken = await take();
+    for (let waited = 0; !taken && full && waited < FULL_RUN_WAITS_MS; waited += LEASE_POLL_MS) {
+      await clock.sleep(LEASE_POLL_MS);
+      taken = await take();
+    }
+    if (!taken) {
+      if (full)
+        throw new Error('another publish run is under way; ask for the full publish again once it ends');
+      logger.info('another publish run is under way; its marks wait for the next run');
+      return { ...emptyPublishReport(), skipped: true };
+    }
+    let report: PublishReport;
+    try {
+      report = full ? await publishAll(run) : await publishMarked(run);
+    } finally {
+      await lease.release(holder).catch((error: unknown) =>
+        // It runs out on its own: the next run after that goes ahead.
+        logger.warn('could not give back the publish lease', { error: error as Error }),
+      );
+    }
+    logger.info('published', { ...report, full });
     if (report.failed > 0)
       throw new Error(`${report.failed} rebuilds failed; their marks stay for the next run`);
     return report;

@@ -134,6 +134,10 @@ export class TidingsStack extends Stack {
     });
     new CfnOutput(this, 'TableName', { value: this.events.table.tableName });
     new CfnOutput(this, 'SiteBucket', { value: this.site.bucket.bucketName });
+    new CfnOutput(this, 'PublishFunction', {
+      value: this.publisher.handler.functionName,
+      description: 'The publisher; invoke it with {"full": true} to rebuild the whole site',
+    });
     this.mail.identity.dkimRecords.forEach((record, i) => {
       new CfnOutput(this, `DkimRecord${i + 1}`, {
         value: `${record.name} CNAME ${record.value}`,

@@ -99,6 +99,9 @@ export const markKey = (kind: string, key: string, at: string, nonce: string): K
   SK: `${key}#${at}#${nonce}`,
 });
 
+/** A lease: at most one holder at a time (the publisher's runs: one at a time). */
+export const leaseKey = (name: string): Key => ({ PK: `LEASE#${name}`, SK: 'LEASE' });
+
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });
 
 /**

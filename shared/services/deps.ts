@@ -1,3 +1,4 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb.js';
 import {
   type EventStore,
@@ -10,6 +11,9 @@ import { ENV, optionalEnv, requireEnv } from '../config.js';
 export interface StoreDeps {
   store: EventStore & ListingStore & PublishStore;
   now: () => string;
+  /** The client and table the store uses, for what else lives in the table (the publisher's lease). */
+  db: DynamoDBDocumentClient;
+  tableName: string;
 }
 
 let cached: StoreDeps | undefined;
@@ -20,13 +24,11 @@ let cached: StoreDeps | undefined;
  * the local runtime and tests can import a handler module and pass their own deps.
  */
 export const storeDeps = (): StoreDeps => {
-  cached ??= {
-    store: makeEventStore(
-      createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint) }),
-      requireEnv(ENV.tableName),
-    ),
-    now: () => new Date().toISOString(),
-  };
+  if (!cached) {
+    const db = createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint) });
+    const tableName = requireEnv(ENV.tableName);
+    cached = { store: makeEventStore(db, tableName), now: () => new Date().toISOString(), db, tableName };
+  }
   return cached;
 };
 

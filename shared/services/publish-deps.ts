@@ -1,16 +1,27 @@
+import { type Lease, makeLease } from '../adapters/lease.js';
 import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
 import { ENV, requireEnv, siteConfigFromEnv } from '../config.js';
 import { storeDeps } from './deps.js';
 import type { PublishDeps } from './publish.js';
 
-let cached: PublishDeps | undefined;
+/** What the publish function needs: a run's deps, and the lease that keeps runs from overlapping. */
+export interface PublishFunctionDeps extends PublishDeps {
+  /** Held by the run under way: runs never overlap. */
+  lease: Lease;
+}
 
-/** The publisher's wiring: the store, the site bucket and the site's settings. */
-export const publishDeps = (): PublishDeps => {
-  cached ??= {
-    store: storeDeps().store,
-    objects: makeS3ObjectStore(createS3Client(), requireEnv(ENV.siteBucket)),
-    site: siteConfigFromEnv(),
-  };
+let cached: PublishFunctionDeps | undefined;
+
+/** The publisher's wiring: the store, the site bucket, the site's settings and the runs' lease. */
+export const publishDeps = (): PublishFunctionDeps => {
+  if (!cached) {
+    const { store, db, tableName } = storeDeps();
+    cached = {
+      store,
+      objects: makeS3ObjectStore(createS3Client(), requireEnv(ENV.siteBucket)),
+      site: siteConfigFromEnv(),
+      lease: makeLease(db, tableName, 'publish'),
+    };
+  }
   return cached;
 };

@@ -738,9 +738,11 @@ describe('outputs', () => {
         'DkimRecord1',
         'DkimRecord2',
         'DkimRecord3',
+        'PublishFunction',
       ]),
     );
     expect(outputs.AlarmTopicArn?.Value).toEqual(topicRef('MonitoringAlarmsTopic'));
+    expect(outputs.PublishFunction?.Value).toEqual(ref(idOf('AWS::Lambda::Function', 'PublisherPublishSite')));
     expect(JSON.stringify(outputs.DkimRecord1?.Value)).toContain('DkimDNSTokenName1');
   });
 });
