@@ -656,6 +656,21 @@ const runHugo = async (dir: string): Promise<{ seconds: number; peakMB: number; 
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * System time to create an empty file in `dir`, over 2,000 of them (kept: deleting them would
+ * slow what comes next). On ext4 without a journal, as on this project's development VM, each new
+ * inode is checked against recently deleted ones, and creating files within minutes of deleting
+ * many cost several times more (measured): the publisher writes three times as many files as
+ * Hugo, so this is printed before each.
+ */
+const fileCreationMicros = (dir: string): number => {
+  const count = 2_000;
+  mkdirSync(dir, { recursive: true });
+  const before = process.resourceUsage().systemCPUTime;
+  for (let i = 0; i < count; i++) writeFileSync(join(dir, `f${i}`), '', { flag: 'wx' });
+  return (process.resourceUsage().systemCPUTime - before) / count;
+};
+
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 export const runPublish = async (args: string[]): Promise<void> => {
@@ -699,6 +714,10 @@ export const runPublish = async (args: string[]): Promise<void> => {
         )} before measuring; dynalite ${store ? 'in memory, shared by the runs' : 'on disk (LevelDB), opened by each run'}`,
     );
     const sitePort = await freePort();
+    console.log(
+      `publish: creating a file takes ${fmt(fileCreationMicros(join(work, 'probe-full')), 0)} µs of system time ` +
+        'before the full run (within minutes of deleting many files, several times more)',
+    );
     const [full] = (await runWorker('full', dataDir, sitePort, store)) as [Measured];
     console.log(
       `publish: full ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (the publisher; its store, dynalite, ` +
@@ -739,6 +758,9 @@ export const runPublish = async (args: string[]): Promise<void> => {
 
     // Hugo: the same events (before the 100 new ones), writing the content is not measured.
     writeHugoSite(hugoDir, events, hugoVersion);
+    console.log(
+      `publish: creating a file takes ${fmt(fileCreationMicros(join(work, 'probe-hugo')), 0)} µs of system time before Hugo`,
+    );
     const hugo = await runHugo(hugoDir);
     console.log(
       `publish: hugo ${fmt(hugo.seconds)} s, peak ${fmt(hugo.peakMB, 0)} MB, ${hugo.files} files ` +
