@@ -742,7 +742,9 @@ describe('outputs', () => {
       ]),
     );
     expect(outputs.AlarmTopicArn?.Value).toEqual(topicRef('MonitoringAlarmsTopic'));
-    expect(outputs.PublishFunction?.Value).toEqual(ref(idOf('AWS::Lambda::Function', 'PublisherPublishSite')));
+    expect(outputs.PublishFunction?.Value).toEqual(
+      ref(idOf('AWS::Lambda::Function', 'PublisherPublishSite')),
+    );
     expect(JSON.stringify(outputs.DkimRecord1?.Value)).toContain('DkimDNSTokenName1');
   });
 });
