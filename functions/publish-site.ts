@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { sleep } from '../shared/adapters/items.js';
 import { logger } from '../shared/logger.js';
 import { lazy } from '../shared/services/deps.js';
 import {
@@ -21,10 +22,7 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
-const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+const realClock: Clock = { now: () => Date.now(), sleep };
 
 /** A run holds the lease until the function's timeout and this much more: no run outlives it. */
 const LEASE_SLACK_MS = 60_000;
@@ -51,8 +49,10 @@ export const makeHandler = (
     const { lease, ...run } = get();
     const full = event.full === true;
     const holder = context.awsRequestId;
-    const take = () =>
-      lease.take(holder, clock.now(), clock.now() + context.getRemainingTimeInMillis() + LEASE_SLACK_MS);
+    const take = () => {
+      const now = clock.now();
+      return lease.take(holder, now, now + context.getRemainingTimeInMillis() + LEASE_SLACK_MS);
+    };
     let taken = await take();
     for (let waited = 0; !taken && full && waited < FULL_RUN_WAITS_MS; waited += LEASE_POLL_MS) {
       await clock.sleep(LEASE_POLL_MS);

@@ -8,7 +8,7 @@ export type Item = Record<string, unknown>;
 export const BATCH_GET_MAX = 100;
 export const BATCH_WRITE_MAX = 25;
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException;
