@@ -8,6 +8,13 @@ import {
   type RelatedEvent,
 } from './related.js';
 
+/**
+ * A YYYY-MM-DD date as the number YYYYMMDD, which orders as the string does; 0 for anything else,
+ * which "Related" then compares as a string.
+ */
+const dayNumber = (date: string): number =>
+  /^\d{4}-\d{2}-\d{2}$/.test(date) ? Number(date.slice(0, 4) + date.slice(5, 7) + date.slice(8, 10)) : 0;
+
 /** What the index keeps of an event: what listings and "Related" show. */
 export type IndexedEvent = Pick<EventSummary, 'id' | 'date' | 'headline' | 'topic' | 'publishedAt' | 'tags'>;
 
@@ -44,6 +51,10 @@ export class SiteIndex {
   /** Scratch for `related`: the last call that saw each event (so a candidate counts once) and each tag. */
   private readonly seen: number[] = [];
   private readonly ownTag: number[] = [];
+  /** Each event's date as a number (`dayNumber`), so "Related" compares most candidates without strings. */
+  private readonly dayNumbers: number[] = [];
+  /** Each tag's candidates for "Related" (see `candidates`), once asked for. */
+  private readonly blocks: ({ block: Int32Array; count: number; limit: number } | undefined)[] = [];
   private calls = 0;
   // Kept compact: only what listings need, and the strings many events share (days, topics, tags)
   // held once, so 100,000 events cost tens of megabytes.
@@ -92,6 +103,7 @@ export class SiteIndex {
     this.events.push(event);
     this.positions.set(event.id, position);
     this.seen.push(0);
+    this.dayNumbers.push(dayNumber(event.date));
     for (const tag of event.tags) {
       let number = this.tagNumbers.get(tag.slug);
       if (number === undefined) {
@@ -148,6 +160,38 @@ export class SiteIndex {
     return this.tagsShortOf(position, candidatesPerTag).length === 0;
   }
 
+  /**
+   * The newest `candidatesPerTag` events of tag `t`, each as its position, its day number, how many
+   * tags it has and their numbers, one after the other: "Related" reads a tag's candidates from one
+   * block of memory instead of from arrays as long as the site. Kept until the tag gains an event
+   * among its newest (only while it has fewer than `candidatesPerTag`).
+   */
+  private candidates(t: number, candidatesPerTag: number): Int32Array {
+    const members = this.members[t] as number[];
+    const count = Math.min(members.length, candidatesPerTag);
+    const known = this.blocks[t];
+    if (known && known.count === count && known.limit === candidatesPerTag) return known.block;
+    const { tagStart, tagList, dayNumbers } = this;
+    let size = 0;
+    for (let k = 0; k < count; k++) {
+      const p = members[k] as number;
+      size += 3 + (tagStart[p + 1] as number) - (tagStart[p] as number);
+    }
+    const block = new Int32Array(size);
+    let at = 0;
+    for (let k = 0; k < count; k++) {
+      const p = members[k] as number;
+      const from = tagStart[p] as number;
+      const to = tagStart[p + 1] as number;
+      block[at++] = p;
+      block[at++] = dayNumbers[p] as number;
+      block[at++] = to - from;
+      for (let i = from; i < to; i++) block[at++] = tagList[i] as number;
+    }
+    this.blocks[t] = { block, count, limit: candidatesPerTag };
+    return block;
+  }
+
   /** Numbers of the event's tags (their places in `tags`), in the event's order. */
   tagNumbersOf(position: number): number[] {
     return this.tagList.slice(this.tagStart[position], this.tagStart[position + 1]);
@@ -181,36 +225,44 @@ export class SiteIndex {
     const call = ++this.calls;
     seen[position] = call;
     for (const t of own) ownTag[t] = call;
-    // The best `keep` so far, best first, as parallel arrays: position and shared tags.
+    // The best `keep` so far, best first, as parallel arrays: position, shared tags and day number.
     const best: number[] = [];
     const shares: number[] = [];
+    const days: number[] = [];
     for (const t of own) {
-      const members = this.members[t] as number[];
-      const end = Math.min(members.length, candidatesPerTag);
-      for (let k = 0; k < end; k++) {
-        const candidate = members[k] as number;
+      const block = this.candidates(t, candidatesPerTag);
+      for (let at = 0; at < block.length; ) {
+        const candidate = block[at] as number;
+        const day = block[at + 1] as number;
+        const count = block[at + 2] as number;
+        const first = at + 3;
+        at = first + count;
         if (seen[candidate] === call) continue;
         seen[candidate] = call;
         let shared = 0;
-        const last = tagStart[candidate + 1] as number;
-        for (let i = tagStart[candidate] as number; i < last; i++)
-          if (ownTag[tagList[i] as number] === call) shared++;
+        for (let i = first; i < at; i++) if (ownTag[block[i] as number] === call) shared++;
         // Insertion into the short list: more shared tags first, then the newer (`newestFirst`).
-        let at = best.length;
-        while (
-          at > 0 &&
-          (shared > (shares[at - 1] as number) ||
-            (shared === shares[at - 1] &&
-              newestFirst(events[candidate] as IndexedEvent, events[best[at - 1] as number] as IndexedEvent) <
-                0))
-        )
-          at--;
-        if (at >= keep) continue;
-        best.splice(at, 0, candidate);
-        shares.splice(at, 0, shared);
+        let place = best.length;
+        while (place > 0) {
+          const theirs = shares[place - 1] as number;
+          if (shared < theirs) break;
+          if (shared === theirs) {
+            const other = best[place - 1] as number;
+            const otherDay = days[place - 1] as number;
+            if (day === otherDay || day === 0 || otherDay === 0) {
+              if (newestFirst(events[candidate] as IndexedEvent, events[other] as IndexedEvent) >= 0) break;
+            } else if (day < otherDay) break;
+          }
+          place--;
+        }
+        if (place >= keep) continue;
+        best.splice(place, 0, candidate);
+        shares.splice(place, 0, shared);
+        days.splice(place, 0, day);
         if (best.length > keep) {
           best.pop();
           shares.pop();
+          days.pop();
         }
       }
     }
