@@ -206,6 +206,8 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       puts.map((put) => put.body),
       bufferFor,
     );
+    // Encoded: the text need not live until the writer answers (a megabyte a batch, several in flight).
+    for (const put of puts) put.body = '';
     post({ op: 'puts', paths: puts.map((put) => put.path), ends, bytes: bytes.buffer as ArrayBuffer }, [
       bytes.buffer as ArrayBuffer,
     ]).then(
