@@ -56,4 +56,4 @@ export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
 
 /** The absolute URL of an object key. */
 export const urlOf = (site: Pick<SiteConfig, 'siteUrl'>, path: string): string =>
-  `${site.siteUrl.replace(/\/+$/, '')}/${path === HOME_PAGE ? '' : path}`;
+  `${site.siteUrl.endsWith('/') ? site.siteUrl.replace(/\/+$/, '') : site.siteUrl}/${path === HOME_PAGE ? '' : path}`;

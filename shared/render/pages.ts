@@ -163,20 +163,28 @@ export const truncate = (
 ): string => {
   if (measure(text) <= max) return text;
   const room = max - measure('…');
-  let out = '';
+  let end = 0;
   let used = 0;
   for (const char of text) {
     used += measure(char);
     if (used > room) break;
-    out += char;
+    end += char.length;
   }
+  let out = text.slice(0, end);
   const space = out.lastIndexOf(' ');
   if (space > out.length / 2) out = out.slice(0, space);
   return `${out.trimEnd()}…`;
 };
 
 /** A title's length as written in the page: html-validate's long-title counts `&amp;` as five. */
-const escapedLength = (text: string): number => escapeHtml(text).length;
+const escapedLength = (text: string): number => {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const reference = ESCAPES[text[i] as string];
+    if (reference !== undefined) length += reference.length - 1;
+  }
+  return length;
+};
 
 /** `<page> · <site>` within the title limit; the page's own name wins the room when it is long. */
 const pageTitle = (site: SiteConfig, name?: string): string => {
@@ -209,15 +217,39 @@ const feedAlternates = (site: SiteConfig, scope: FeedScope): Link[] =>
 
 const tagScope = (tag: Tag): FeedScope => ({ kind: 'tag', slug: tag.slug, name: tag.name });
 
-const renderPage = (site: SiteConfig, layout: LayoutModel, template: string, model: object): string =>
-  eta.render('@layout', {
+/** What every page of a site shows the same: worked out once per site settings, not per page. */
+interface SiteFrame {
+  nav: { home: string; tags: string; opml: string };
+  siteFeeds: FeedLink[];
+  siteAlternates: Link[];
+}
+
+const frames = new WeakMap<SiteConfig, SiteFrame>();
+
+const frameOf = (site: SiteConfig): SiteFrame => {
+  let frame = frames.get(site);
+  if (!frame) {
+    frame = {
+      nav: { home: hrefOf(site, HOME_PAGE), tags: hrefOf(site, TAGS_PAGE), opml: urlOf(site, OPML_FILE) },
+      siteFeeds: feedLinks(site, { kind: 'site' }),
+      siteAlternates: feedAlternates(site, { kind: 'site' }),
+    };
+    frames.set(site, frame);
+  }
+  return frame;
+};
+
+const renderPage = (site: SiteConfig, layout: LayoutModel, template: string, model: object): string => {
+  const { nav, siteFeeds } = frameOf(site);
+  return eta.render('@layout', {
     ...layout,
     lang: site.language,
     siteTitle: site.title,
-    nav: { home: hrefOf(site, HOME_PAGE), tags: hrefOf(site, TAGS_PAGE), opml: urlOf(site, OPML_FILE) },
-    siteFeeds: feedLinks(site, { kind: 'site' }),
+    nav,
+    siteFeeds,
     content: eta.render(template, model),
   });
+};
 
 interface ListItem {
   href: string;
@@ -254,7 +286,16 @@ const paragraphsOf = (body: string): string[][] =>
     .filter((lines) => lines.length > 0);
 
 /** Text for `<meta name="description">`: the body's start, or the headline if there is no body. */
-const describe = (text: string): string => truncate(text.replace(/\s+/g, ' ').trim(), DESCRIPTION_MAX);
+export const descriptionOf = (text: string): string => {
+  // Collapsing white space only shortens text, so a start that collapses to more than the limit
+  // cuts the same as the whole text; most bodies are far longer than a description.
+  const start = text.trimStart();
+  for (let take = 2 * DESCRIPTION_MAX; take < start.length; take *= 2) {
+    const collapsed = start.slice(0, take).replace(/\s+/g, ' ');
+    if (collapsed.length > DESCRIPTION_MAX + 1) return truncate(collapsed, DESCRIPTION_MAX);
+  }
+  return truncate(start.replace(/\s+/g, ' ').trim(), DESCRIPTION_MAX);
+};
 
 /** An event's page: the event, its sources and tags, and the related events with the tags they share. */
 export const renderEventPage = (
@@ -296,10 +337,10 @@ export const renderEventPage = (
     site,
     {
       title: pageTitle(site, event.headline),
-      description: describe(event.body || event.headline),
+      description: descriptionOf(event.body || event.headline),
       canonical: urlOf(site, eventPath(event.id)),
       alternates: [
-        ...feedAlternates(site, { kind: 'site' }),
+        ...frameOf(site).siteAlternates,
         ...event.tags.flatMap((t) => feedAlternates(site, tagScope(t))),
         ...formats,
       ],
@@ -336,7 +377,7 @@ export const renderDayPage = (site: SiteConfig, date: string, events: readonly L
       title: pageTitle(site, `Events of ${date}`),
       description: `${events.length} ${events.length === 1 ? 'event' : 'events'} on ${date}.`,
       canonical: urlOf(site, dayPath(date)),
-      alternates: feedAlternates(site, { kind: 'site' }),
+      alternates: frameOf(site).siteAlternates,
     },
     '@day',
     model,
@@ -364,7 +405,7 @@ export const renderTagPage = (
       title: pageTitle(site, tag.name),
       description: `Events tagged ${tag.name}: ${count}.`,
       canonical: urlOf(site, tagPath(tag.slug)),
-      alternates: [...feedAlternates(site, { kind: 'site' }), ...feedAlternates(site, scope)],
+      alternates: [...frameOf(site).siteAlternates, ...feedAlternates(site, scope)],
     },
     '@tag',
     {
@@ -390,7 +431,7 @@ export const renderTagsIndex = (site: SiteConfig, tags: readonly TagCount[]): st
       title: pageTitle(site, 'Tags'),
       description: `All ${tags.length} tags of ${site.title}.`,
       canonical: urlOf(site, TAGS_PAGE),
-      alternates: feedAlternates(site, { kind: 'site' }),
+      alternates: frameOf(site).siteAlternates,
     },
     '@tags',
     {
@@ -409,7 +450,7 @@ export const renderNotFoundPage = (site: SiteConfig): string =>
       title: pageTitle(site, 'Page not found'),
       description: `No page at this address on ${site.title}.`,
       canonical: urlOf(site, NOT_FOUND_PAGE),
-      alternates: feedAlternates(site, { kind: 'site' }),
+      alternates: frameOf(site).siteAlternates,
     },
     '@not-found',
     { home: hrefOf(site, HOME_PAGE), tags: hrefOf(site, TAGS_PAGE) },
@@ -440,7 +481,7 @@ export const renderHomePage = (
       title: pageTitle(site),
       description: site.description,
       canonical: urlOf(site, HOME_PAGE),
-      alternates: feedAlternates(site, { kind: 'site' }),
+      alternates: frameOf(site).siteAlternates,
     },
     '@home',
     {

@@ -7,6 +7,7 @@ import { createdEvent, type NewsEvent, parseEventDraft, type Tag } from '../../.
 import { relatedEvents } from '../../../shared/domain/related.js';
 import type { SiteConfig } from '../../../shared/domain/site.js';
 import {
+  descriptionOf,
   renderDayPage,
   renderEventPage,
   renderHomePage,
@@ -503,6 +504,22 @@ describe('truncate', () => {
     ['😀😀😀😀😀', 5, '😀😀…'],
   ])('%s to %d', (text, max, expected) => {
     expect(truncate(text, max)).toBe(expected);
+  });
+});
+
+describe('descriptionOf', () => {
+  it('is the text with white space collapsed, cut to 200 characters (property)', () => {
+    const word = fc.oneof(
+      fc.constantFrom(' ', '  ', '\n', '\n\n', '\t', ' \n \n '),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 400 }), (words) => {
+        const text = words.join('');
+        expect(descriptionOf(text)).toBe(truncate(text.replace(/\s+/g, ' ').trim(), 200));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
