@@ -508,18 +508,26 @@ describe('truncate', () => {
 });
 
 describe('descriptionOf', () => {
+  const reference = (text: string) => truncate(text.replace(/\s+/g, ' ').trim(), 200);
+
   it('is the text with white space collapsed, cut to 200 characters (property)', () => {
-    const word = fc.oneof(
-      fc.constantFrom(' ', '  ', '\n', '\n\n', '\t', ' \n \n '),
-      fc.string({ maxLength: 12 }),
-    );
+    // Long runs of white space, so the text's start collapses to about the limit.
+    const space = fc.integer({ min: 1, max: 40 }).map((n) => ' \n\t'.repeat(n).slice(0, n));
+    const word = fc.string({ minLength: 1, maxLength: 10 });
     fc.assert(
-      fc.property(fc.array(word, { maxLength: 400 }), (words) => {
-        const text = words.join('');
-        expect(descriptionOf(text)).toBe(truncate(text.replace(/\s+/g, ' ').trim(), 200));
+      fc.property(fc.array(fc.tuple(space, word), { maxLength: 120 }), (pairs) => {
+        const text = pairs.map(([gap, w]) => gap + w).join('');
+        expect(descriptionOf(text)).toBe(reference(text));
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
+  });
+
+  it('cuts a body whose start is mostly white space as the whole body would be cut', () => {
+    // Four-letter words six spaces apart: the first 400 characters collapse to exactly 200.
+    const text = Array.from({ length: 100 }, (_, i) => `w${String(i).padStart(3, '0')}`).join(' '.repeat(6));
+    expect(descriptionOf(text)).toBe(reference(text));
+    expect(descriptionOf(text).endsWith('…')).toBe(true);
   });
 });
 
