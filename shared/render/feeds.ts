@@ -70,8 +70,11 @@ const cdata = (value: string): string => {
     : value.slice(0, first + 3) + value.slice(first + 3).replaceAll(']]>', ']]]]><![CDATA[>');
 };
 
-/** The item's HTML: image, paragraphs and, where the format has nowhere better for them, the sources. */
-const contentHtml = (item: FeedItemModel, withSources: boolean): string => {
+/**
+ * The item's HTML: image and paragraphs (`withoutSources`), and the same followed by the sources
+ * (`content`), for the formats that have nowhere better for them.
+ */
+const contentHtml = (item: FeedItemModel): { content: string; withoutSources: string } => {
   const parts: string[] = [];
   if (item.image) {
     const { url, caption } = item.image;
@@ -82,15 +85,14 @@ const contentHtml = (item: FeedItemModel, withSources: boolean): string => {
   }
   const paragraphs = item.paragraphs.length > 0 ? item.paragraphs : [item.summary];
   for (const paragraph of paragraphs.map(escapeHtml)) if (paragraph) parts.push(`<p>${paragraph}</p>`);
-  if (withSources && item.sources.length > 0) {
-    const list = item.sources.map((source) =>
-      source.url
-        ? `<li><a href="${escapeHtml(source.url)}">${escapeHtml(source.name)}</a></li>`
-        : `<li>${escapeHtml(source.name)}</li>`,
-    );
-    parts.push(`<p>Sources:</p><ul>${list.join('')}</ul>`);
-  }
-  return parts.join('');
+  const withoutSources = parts.join('');
+  if (item.sources.length === 0) return { content: withoutSources, withoutSources };
+  const list = item.sources.map((source) =>
+    source.url
+      ? `<li><a href="${escapeHtml(source.url)}">${escapeHtml(source.name)}</a></li>`
+      : `<li>${escapeHtml(source.name)}</li>`,
+  );
+  return { content: `${withoutSources}<p>Sources:</p><ul>${list.join('')}</ul>`, withoutSources };
 };
 
 /** The item's tags, cleaned; one left with no slug or no name says nothing and is dropped. */
@@ -135,9 +137,10 @@ const sharedParts = new WeakMap<FeedItemModel, Shared>();
 const shared = (item: FeedItemModel): Shared => {
   let parts = sharedParts.get(item);
   if (!parts) {
+    const { content, withoutSources } = contentHtml(item);
     parts = {
-      content: contentHtml(item, true),
-      contentWithoutSources: contentHtml(item, false),
+      content,
+      contentWithoutSources: withoutSources,
       categories: categoriesOf(item),
       summaryHtml: escapeHtml(item.summary),
       beyondLatin1: BEYOND_LATIN1.test(JSON.stringify(item)),
