@@ -13,6 +13,11 @@ export interface LocalDynamo {
   endpoint: string;
   /** The store's process, when this process started it. */
   pid?: number;
+  /**
+   * When this process started the store: has it collect its garbage in full now, resolving to how
+   * long that took (ms).
+   */
+  collect?(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -35,10 +40,11 @@ export const freePort = (): Promise<number> =>
  * path is given. Its own process lets the store and the handlers use a core each.
  */
 export const startDynalite = async (path?: string): Promise<LocalDynamo> => {
-  // Plain JavaScript: none of this process's node options (loaders, --eval) apply to it.
+  // Plain JavaScript: none of this process's node options (loaders, --eval) apply to it; gc exposed
+  // for `collect`.
   const child = fork(SERVER_SCRIPT, path ? [path] : [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [],
+    execArgv: ['--expose-gc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: { port?: number }) =>
@@ -49,6 +55,17 @@ export const startDynalite = async (path?: string): Promise<LocalDynamo> => {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     ...(child.pid === undefined ? {} : { pid: child.pid }),
+    collect: () =>
+      new Promise((resolve, reject) => {
+        const answer = (message: { collected?: number }) => {
+          if (message.collected === undefined) return;
+          child.off('message', answer);
+          if (message.collected < 0) reject(new Error('the store process cannot collect (no --expose-gc)'));
+          else resolve(message.collected);
+        };
+        child.on('message', answer);
+        if (!child.send({ collect: true })) reject(new Error('the store process is gone'));
+      }),
     close: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

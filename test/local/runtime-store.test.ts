@@ -35,3 +35,25 @@ describe('a runtime on a store already running', () => {
     }
   });
 });
+
+describe('a store this process started', () => {
+  it('collects its garbage in full when asked, and goes on answering', async () => {
+    const store = await startDynalite();
+    try {
+      const ms = await store.collect?.();
+      // It answers with the collection's time, and fails instead when the store cannot collect.
+      expect(ms).toBeGreaterThanOrEqual(0);
+      const res = await fetch(store.endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.ListTables',
+        },
+        body: '{}',
+      });
+      expect(res.status).toBeLessThan(500);
+    } finally {
+      await store.close();
+    }
+  });
+});
