@@ -35,6 +35,7 @@ import { freePort, type LocalDynamo, startDynalite } from '../local/dynamodb.js'
 import { LOCAL_TABLE, type Runtime, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { tagEntryAttributes, toEventItem } from '../shared/adapters/event-store.js';
+import { sleep } from '../shared/adapters/items.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { tagSlug } from '../shared/domain/slug.js';
 import { tagEntryKey, tagKey } from '../shared/keys.js';
@@ -704,11 +705,6 @@ const SETTLE_WAIT_MS = 30_000;
 const SETTLE_MAX_MS = 8 * 60_000;
 
 /**
- * Waits (up to 8 minutes) until creating a file costs no more than `SETTLED_MICROS`, so neither
- * the publisher nor Hugo is measured in the minutes after many files were deleted (by an earlier
- * run of this benchmark, say), and prints what it found.
- */
-/**
  * Has the shared store collect its garbage in full before a measured run. Its heap holds the whole
  * table (some 4 GB at 100,000 events); a collection of it takes seconds of CPU on this machine's two
  * cores, and one that fell inside a run was counted against the publisher (the store's CPU time in
@@ -720,13 +716,18 @@ const collectStore = async (dynamo: LocalDynamo | undefined, before: string): Pr
   console.log(`publish: the store's garbage collected in full before ${before} (${fmt(ms / 1000, 2)} s)`);
 };
 
+/**
+ * Waits (up to 8 minutes) until creating a file costs no more than `SETTLED_MICROS`, so neither
+ * the publisher nor Hugo is measured in the minutes after many files were deleted (by an earlier
+ * run of this benchmark, say), and prints what it found.
+ */
 const settleFileSystem = async (work: string, before: string): Promise<void> => {
   const started = performance.now();
   let probes = 0;
   const probe = () => fileCreationMicros(join(work, `probe-${before.replaceAll(' ', '-')}-${probes++}`));
   let micros = probe();
   while (micros > SETTLED_MICROS && performance.now() - started < SETTLE_MAX_MS) {
-    await new Promise((resolveWait) => setTimeout(resolveWait, SETTLE_WAIT_MS));
+    await sleep(SETTLE_WAIT_MS);
     micros = probe();
   }
   const waited = (performance.now() - started) / 1000;

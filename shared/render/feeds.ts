@@ -71,10 +71,10 @@ const cdata = (value: string): string => {
 };
 
 /**
- * The item's HTML: image and paragraphs (`withoutSources`), and the same followed by the sources
- * (`content`), for the formats that have nowhere better for them.
+ * The item's HTML: image and paragraphs (`contentWithoutSources`), and the same followed by the
+ * sources (`content`), for the formats that have nowhere better for them.
  */
-const contentHtml = (item: FeedItemModel): { content: string; withoutSources: string } => {
+const contentHtml = (item: FeedItemModel): Pick<Shared, 'content' | 'contentWithoutSources'> => {
   const parts: string[] = [];
   if (item.image) {
     const { url, caption } = item.image;
@@ -85,14 +85,17 @@ const contentHtml = (item: FeedItemModel): { content: string; withoutSources: st
   }
   const paragraphs = item.paragraphs.length > 0 ? item.paragraphs : [item.summary];
   for (const paragraph of paragraphs.map(escapeHtml)) if (paragraph) parts.push(`<p>${paragraph}</p>`);
-  const withoutSources = parts.join('');
-  if (item.sources.length === 0) return { content: withoutSources, withoutSources };
+  const contentWithoutSources = parts.join('');
+  if (item.sources.length === 0) return { content: contentWithoutSources, contentWithoutSources };
   const list = item.sources.map((source) =>
     source.url
       ? `<li><a href="${escapeHtml(source.url)}">${escapeHtml(source.name)}</a></li>`
       : `<li>${escapeHtml(source.name)}</li>`,
   );
-  return { content: `${withoutSources}<p>Sources:</p><ul>${list.join('')}</ul>`, withoutSources };
+  return {
+    content: `${contentWithoutSources}<p>Sources:</p><ul>${list.join('')}</ul>`,
+    contentWithoutSources,
+  };
 };
 
 /** The item's tags, cleaned; one left with no slug or no name says nothing and is dropped. */
@@ -137,10 +140,8 @@ const sharedParts = new WeakMap<FeedItemModel, Shared>();
 const shared = (item: FeedItemModel): Shared => {
   let parts = sharedParts.get(item);
   if (!parts) {
-    const { content, withoutSources } = contentHtml(item);
     parts = {
-      content,
-      contentWithoutSources: withoutSources,
+      ...contentHtml(item),
       categories: categoriesOf(item),
       summaryHtml: escapeHtml(item.summary),
       beyondLatin1: BEYOND_LATIN1.test(JSON.stringify(item)),
