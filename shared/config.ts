@@ -23,6 +23,10 @@ export const ENV = {
   digestWeekday: 'DIGEST_WEEKDAY',
   /** Messages per second one digest worker sends at most. */
   digestSendRate: 'DIGEST_SEND_RATE',
+  /** Global budget of confirmation emails per hour (sign-up); beyond it nothing is sent. */
+  confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
+  /** Most webhooks one API key may register. */
+  webhooksPerKey: 'WEBHOOKS_PER_KEY',
 } as const;
 
 export class MissingSettingError extends Error {

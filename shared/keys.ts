@@ -44,6 +44,28 @@ export const KEY_ATTRIBUTES = [
 /** How many partitions the "latest overall" listing is spread over; a read queries them all and merges. */
 export const LATEST_SHARDS = 8;
 
+/**
+ * The first characters of every partition key, by owner. The stack binds each function's table
+ * grant to the prefixes it owns (`dynamodb:LeadingKeys`), so a new kind of item gets its prefix here.
+ */
+export const PARTITION_PREFIX = {
+  event: 'EVENT#',
+  tagEntry: 'TAG#',
+  /** The tag summaries: one partition, `TAGS` exactly. */
+  tags: 'TAGS',
+  apiKey: 'APIKEY#',
+  changeLog: 'CHANGES#',
+  subscriber: 'SUBSCRIBER#',
+  mark: 'MARK#',
+  lease: 'LEASE#',
+  /** Sign-up rate limits (per mailbox, per client, the global confirmation budget). */
+  limit: 'LIMIT#',
+  /** Switches the service flips on itself (confirmation sending paused on SES reputation). */
+  control: 'CONTROL#',
+  /** Webhooks the API created, per API key. */
+  webhook: 'WEBHOOK#',
+} as const;
+
 export interface Key {
   PK: string;
   SK: string;
@@ -148,3 +170,10 @@ export const ledgerKey = (subscriberId: string, cadence: string, windowStart: st
   PK: `SUBSCRIBER#${subscriberId}`,
   SK: `DIGEST#${cadence}#${windowStart}`,
 });
+
+/**
+ * A switch the service flips on itself: `CONTROL#confirmations` holds `paused` (boolean), `reason`
+ * and `at`, written when an SES reputation alarm changes state and read before a confirmation is sent.
+ */
+export const controlKey = (name: string): Key => ({ PK: `CONTROL#${name}`, SK: 'CONTROL' });
+export const CONFIRMATIONS_CONTROL = 'confirmations';
