@@ -5,7 +5,8 @@ import type {
 import { type ApiKeyStore, makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { ENV, optionalEnv, requireEnv } from '../shared/config.js';
-import { bearerToken, hashApiKey } from '../shared/domain/api-key.js';
+import { apiKeyIdOf, bearerToken, hashApiKey } from '../shared/domain/api-key.js';
+import type { CallerContext } from '../shared/http.js';
 import { lazy } from '../shared/services/deps.js';
 
 export interface AuthorizerDeps {
@@ -19,7 +20,7 @@ const defaultDeps = (): AuthorizerDeps => ({
   ),
 });
 
-export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<{ keyName: string }>;
+export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<CallerContext>;
 
 /**
  * HTTP API Lambda authorizer (simple responses) for write routes: the bearer key's hash must
@@ -30,10 +31,11 @@ export const makeHandler = (deps: AuthorizerDeps | (() => AuthorizerDeps) = defa
   const get = lazy(deps);
   return async (event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers'>): Promise<AuthorizerResult> => {
     const token = bearerToken(event.headers?.authorization);
-    const record = token ? await get().keys.findApiKey(hashApiKey(token)) : undefined;
-    return record && !record.revoked
-      ? { isAuthorized: true, context: { keyName: record.name } }
-      : { isAuthorized: false, context: { keyName: '' } };
+    const hash = token ? hashApiKey(token) : undefined;
+    const record = hash ? await get().keys.findApiKey(hash) : undefined;
+    return hash && record && !record.revoked
+      ? { isAuthorized: true, context: { keyName: record.name, keyId: apiKeyIdOf(hash) } }
+      : { isAuthorized: false, context: { keyName: '', keyId: '' } };
   };
 };
 

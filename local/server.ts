@@ -84,11 +84,13 @@ export const createLocalServer = (options: LocalServerOptions): Server => {
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
       }
+      let authorizer: { lambda: Record<string, unknown> } | undefined;
       if (route.auth) {
         // API Gateway's identity source check, then the Lambda authorizer.
         if (!headers.authorization) return send(res, 401, JSON.stringify({ message: 'Unauthorized' }));
         const verdict = await options.authorize({ headers });
         if (!verdict.isAuthorized) return send(res, 403, JSON.stringify({ message: 'Forbidden' }));
+        authorizer = { lambda: { ...verdict.context } };
       }
       const body = await readBody(req);
       if (body === 'too-large')
@@ -120,6 +122,7 @@ export const createLocalServer = (options: LocalServerOptions): Server => {
             userAgent: headers['user-agent'] ?? '',
           },
           requestId,
+          ...(authorizer ? { authorizer } : {}),
           routeKey: `${route.method} ${route.path}`,
           stage: '$default',
           time: now.toUTCString(),

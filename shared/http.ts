@@ -14,6 +14,25 @@ export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 export type ApiHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
+/** What the authorizer says of the caller of a write route (API Gateway's `authorizer.lambda`). */
+export interface CallerContext {
+  /** The key's name, as the operator gave it. */
+  keyName: string;
+  /** `apiKeyIdOf(hash)`: stable, not secret. */
+  keyId: string;
+}
+
+/** The caller of a write route, or undefined on a public route (no authorizer ran). */
+export const callerOf = (event: ApiEvent): CallerContext | undefined => {
+  const lambda = (event.requestContext as { authorizer?: { lambda?: Record<string, unknown> } }).authorizer
+    ?.lambda;
+  const keyName = lambda?.keyName;
+  const keyId = lambda?.keyId;
+  return typeof keyName === 'string' && typeof keyId === 'string' && keyId !== ''
+    ? { keyName, keyId }
+    : undefined;
+};
+
 /** Request bodies above this are refused with 413 before parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
