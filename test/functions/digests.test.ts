@@ -6,7 +6,7 @@ import { LocalDigestQueue } from '../../local/digest-queue.js';
 import type { DigestStore } from '../../shared/adapters/digest-store.js';
 import type { Mailer } from '../../shared/adapters/mailer.js';
 import { DIGEST_SHARDS } from '../../shared/keys.js';
-import type { DigestDeps, DigestMessage } from '../../shared/services/digests.js';
+import { type DigestDeps, type DigestMessage, emptyDigestReport } from '../../shared/services/digests.js';
 
 const context = (remainingMs = 60_000) =>
   ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'req-1' }) as unknown as Context;
@@ -26,7 +26,7 @@ describe('plan-digests', () => {
     const planned: DigestMessage[] = [];
     await queue.drain(async (m) => {
       planned.push(m);
-      return { sent: 0, empty: 0, duplicates: 0, skipped: 0, failed: 0, batches: 0, throttled: 0 };
+      return emptyDigestReport();
     });
     expect(planned).toEqual(
       Array.from({ length: DIGEST_SHARDS }, (_, shard) => ({
