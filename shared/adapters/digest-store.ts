@@ -334,32 +334,36 @@ export const makeDigestStore = (
           'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
         >,
       ) => claims.send(new PutItemCommand({ TableName: tableName, Item: item, ...condition }));
-      // A claim released between two of these steps (its send failed) is claimed on the next pass.
+      // A claim released or taken over between two of these steps is looked at again.
       for (let pass = 0; pass < 3; pass++) {
         // Nearly always the window is unclaimed: the simplest condition first.
         if (await conditionally(put({ ConditionExpression: 'attribute_not_exists(PK)' }))) return CLAIMED;
-        // Claimed before: take it over only if its run died before sending (never marked sent)
-        // and its lease has run out. A sent claim is never taken again.
+        // The rare path (a redelivery, an overlapping run, a dead run): whose claim, and was it sent?
+        const found = (
+          await claims.send(
+            new GetItemCommand({
+              TableName: tableName,
+              Key: key,
+              ConsistentRead: true,
+              ProjectionExpression: 'claimId, claimedAt, sentAt, windowEnd',
+            }),
+          )
+        ).Item;
+        if (!found) continue;
+        const windowEnd = found.windowEnd?.S;
+        if (found.sentAt && windowEnd) return { kind: 'sent', windowEnd };
+        const seen = found.claimId;
+        const claimedAt = found.claimedAt?.S;
+        if (!seen || claimedAt === undefined || claimedAt >= claim.staleBefore) return HELD;
+        // Stale and never sent: its run died before sending. Take over exactly that claim, and
+        // only while it is still unsent (its run may have been slow rather than dead).
         const takenOver = await conditionally(
           put({
-            ConditionExpression: 'attribute_not_exists(sentAt) AND claimedAt < :staleBefore',
-            ExpressionAttributeValues: { ':staleBefore': { S: claim.staleBefore } },
+            ConditionExpression: 'claimId = :seen AND attribute_not_exists(sentAt)',
+            ExpressionAttributeValues: { ':seen': seen },
           }),
         );
         if (takenOver) return CLAIMED;
-        // The rare path (a redelivery, an overlapping run): was it sent, and up to where?
-        const found = await claims.send(
-          new GetItemCommand({
-            TableName: tableName,
-            Key: key,
-            ConsistentRead: true,
-            ProjectionExpression: 'sentAt, windowEnd',
-          }),
-        );
-        if (!found.Item) continue;
-        const windowEnd = found.Item.windowEnd?.S;
-        if (found.Item.sentAt && windowEnd) return { kind: 'sent', windowEnd };
-        return HELD;
       }
       return HELD;
     },

@@ -363,12 +363,18 @@ describe('the ledger adapter', () => {
     expect(await store.claimDigest(claim)).toEqual({ kind: 'claimed' });
     // Within its lease the claim is held.
     expect(await store.claimDigest({ ...claim, claimId: 'early' })).toEqual({ kind: 'held' });
-    // Stale and unsent: a later run takes it over; the first run can no longer mark it sent.
-    expect(await store.claimDigest(later)).toEqual({ kind: 'claimed' });
+    // Stale and unsent: of two later runs at once, one takes it over; the first run can no longer
+    // mark it sent.
+    const rivals = await Promise.all([
+      store.claimDigest(later),
+      store.claimDigest({ ...later, claimId: 'rival' }),
+    ]);
+    expect(rivals.map((r) => r.kind).sort()).toEqual(['claimed', 'held']);
+    const winner = rivals[0]?.kind === 'claimed' ? later : { ...later, claimId: 'rival' };
     expect(await store.markDigestSent(claim, { messageId: 'm-first', sentAt: later.claimedAt })).toBe(false);
-    expect(await store.markDigestSent(later, { messageId: 'm-second', sentAt: later.claimedAt })).toBe(true);
+    expect(await store.markDigestSent(winner, { messageId: 'm-second', sentAt: later.claimedAt })).toBe(true);
     expect(await ledgerItem(claim.subscriberId, CURSOR)).toMatchObject({
-      claimId: 'second',
+      claimId: winner.claimId,
       status: 'sent',
       messageId: 'm-second',
       sentAt: later.claimedAt,
@@ -381,8 +387,11 @@ describe('the ledger adapter', () => {
       staleBefore: new Date(NOW + 45 * 60_000).toISOString(),
     };
     expect(await store.claimDigest(muchLater)).toEqual({ kind: 'sent', windowEnd: END });
-    await store.releaseDigest(later);
-    expect(await ledgerItem(claim.subscriberId, CURSOR)).toMatchObject({ claimId: 'second', status: 'sent' });
+    await store.releaseDigest(winner);
+    expect(await ledgerItem(claim.subscriberId, CURSOR)).toMatchObject({
+      claimId: winner.claimId,
+      status: 'sent',
+    });
   });
 
   it('gives an unsent claim up, so that it can be claimed again at once', async () => {
