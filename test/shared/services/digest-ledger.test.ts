@@ -246,7 +246,10 @@ describe('the digest ledger never sends twice', () => {
     expect(sent).toHaveLength(subscribers.length);
     expect([...deliveries().values()].every((n) => n === 1)).toBe(true);
     for (const s of subscribers) expect(await cursorOf(s.id)).toBe(END);
+    // Let the abandoned run wind down before its client goes.
     die(new Error('the worker is gone'));
+    await dying;
+    expect(sent).toHaveLength(subscribers.length);
   });
 
   it('two overlapping runs, a scheduled one and a manual one with a later end: each window at most once', async () => {
