@@ -262,6 +262,7 @@ const worker = async (
   store.windowChanges = timed('topicMs', store.windowChanges.bind(store));
   store.getRecipients = timed('recipientsMs', store.getRecipients.bind(store));
   store.claimDigest = timed('ledgerMs', store.claimDigest.bind(store));
+  store.markDigestSent = timed('ledgerMs', store.markDigestSent.bind(store));
   store.recordCursors = timed('ledgerMs', store.recordCursors.bind(store));
   const deps: DigestDeps = {
     store,

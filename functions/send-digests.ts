@@ -4,7 +4,12 @@ import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
 import { logger } from '../shared/logger.js';
 import { lazy } from '../shared/services/deps.js';
 import { digestDeps } from '../shared/services/digest-deps.js';
-import { type DigestDeps, type DigestMessage, handleDigestMessage } from '../shared/services/digests.js';
+import {
+  type DigestDeps,
+  type DigestMessage,
+  handleDigestMessage,
+  needsRetry,
+} from '../shared/services/digests.js';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -51,8 +56,8 @@ export const parseDigestMessage = (body: string): DigestMessage => {
 
 /**
  * The digest worker, on the digest queue: plans a shard (fanning out batches of subscribers) or
- * sends a batch's digests. A message with any failure is reported back for redelivery; the ledger
- * makes the redelivery skip what already went out.
+ * sends a batch's digests. A message with any failure (a send, or a write recording one) is reported
+ * back for redelivery; the ledger makes the redelivery skip what already went out.
  */
 export const makeHandler = (
   deps: Omit<DigestDeps, 'remainingMs'> | (() => Omit<DigestDeps, 'remainingMs'>) = digestDeps,
@@ -66,7 +71,7 @@ export const makeHandler = (
         const message = parseDigestMessage(record.body);
         const report = await handleDigestMessage({ ...get(), remainingMs }, message);
         logger.info('digest message handled', { kind: message.kind, ...report });
-        if (report.failed > 0) batchItemFailures.push({ itemIdentifier: record.messageId });
+        if (needsRetry(report)) batchItemFailures.push({ itemIdentifier: record.messageId });
       } catch (error) {
         logger.error('digest message failed', { error: error as Error, messageId: record.messageId });
         batchItemFailures.push({ itemIdentifier: record.messageId });

@@ -1,5 +1,5 @@
 import type { DigestMessage, DigestQueue, DigestReport } from '../shared/services/digests.js';
-import { addReports, emptyDigestReport } from '../shared/services/digests.js';
+import { addReports, emptyDigestReport, needsRetry } from '../shared/services/digests.js';
 
 /**
  * The digest queue of the local runtime and tests, with SQS's delivery rules that matter here:
@@ -36,7 +36,7 @@ export class LocalDigestQueue implements DigestQueue {
           report = undefined;
         }
         if (report) total = addReports(total, report);
-        if (!report || report.failed > 0) {
+        if (!report || needsRetry(report)) {
           if (next.receives < this.maxReceives) this.waiting.push(next);
           else this.dead.push(next.message);
         }

@@ -1,10 +1,16 @@
 import {
   type AttributeValue,
+  DeleteItemCommand,
+  type DeleteItemCommandOutput,
+  GetItemCommand,
+  type GetItemCommandOutput,
   PutItemCommand,
   type PutItemCommandInput,
   type PutItemCommandOutput,
+  UpdateItemCommand,
+  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { TopicChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
 import type { Cadence, Subscriber } from '../domain/subscription.js';
@@ -21,7 +27,7 @@ import {
 } from '../keys.js';
 import { logger } from '../logger.js';
 import { fromEventItem } from './event-store.js';
-import { batchGetAll, batchPutAll, type Item, isConditionFailure } from './items.js';
+import { batchGetAll, type Item, isConditionFailure } from './items.js';
 import { fromSubscriberItem } from './subscription-store.js';
 
 /** A subscriber as the digest job sees it: the record, and whether the address is suppressed. */
@@ -56,15 +62,22 @@ export interface DigestStore {
    */
   windowChanges(after: string, upTo: string): Promise<TopicChange[]>;
   /**
-   * Claims the digest of (subscriber, cadence, window start): succeeds if nobody has, or if an
-   * earlier claim was never completed and is older than `staleBefore` (its run crashed).
+   * Claims the digest of (subscriber, cadence, window start). Succeeds if nobody has, or if an
+   * earlier claim was never sent and is older than `staleBefore` (its run died before sending).
+   * Otherwise says whether that claim was sent (and where its window ended) or is still held.
    */
-  claimDigest(claim: DigestClaim): Promise<boolean>;
-  /** Gives a claim up after a failed send, so a retry can claim it at once. */
+  claimDigest(claim: DigestClaim): Promise<ClaimOutcome>;
+  /** Gives an unsent claim up after a failed send, so a retry can claim it at once. */
   releaseDigest(claim: DigestClaim): Promise<void>;
   /**
-   * Records where subscribers' next digests start (and the digest just sent, if one was), in
-   * batches. Once a cursor has moved past a window, that window is never due again.
+   * Marks a claim sent once the mail service has accepted its message, if it is still this claim
+   * (its id). A sent claim is never taken over. False when another run took it over meanwhile.
+   */
+  markDigestSent(claim: DigestClaim, sent: { messageId: string; sentAt: string }): Promise<boolean>;
+  /**
+   * Moves subscribers' cursors to where their next digests start (recording the digest just sent,
+   * if one was), each only forward: a move to a cursor at or before the stored one changes nothing.
+   * Once a cursor has moved past a window, that window is never due again.
    */
   recordCursors(moves: readonly CursorMove[]): Promise<void>;
 }
@@ -85,6 +98,12 @@ export interface DigestClaim {
   staleBefore: string;
 }
 
+/**
+ * What claiming found: the window is this run's to send; another run holds it (within its lease,
+ * not sent yet); or it was sent, by a run that may have died before moving the cursor.
+ */
+export type ClaimOutcome = { kind: 'claimed' } | { kind: 'held' } | { kind: 'sent'; windowEnd: string };
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Ledger items outlive any retry and any cursor question by far, then expire (TTL). */
 const LEDGER_TTL_SECONDS = 180 * 24 * 60 * 60;
@@ -104,20 +123,43 @@ const encodeKey = (key: Item | undefined): string | undefined =>
 const decodeKey = (key: string | undefined): Item | undefined =>
   key ? (JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as Item) : undefined;
 
-/** What the ledger claims need of a client: a `DynamoDBClient` fits, and so does the document client. */
-export interface ClaimClient {
+/**
+ * What the per-digest ledger and cursor writes need of a client: a `DynamoDBClient` fits, and so
+ * does the document client.
+ */
+export interface LedgerClient {
   send(command: PutItemCommand): Promise<PutItemCommandOutput>;
+  send(command: UpdateItemCommand): Promise<UpdateItemCommandOutput>;
+  send(command: GetItemCommand): Promise<GetItemCommandOutput>;
+  send(command: DeleteItemCommand): Promise<DeleteItemCommandOutput>;
 }
 
+/** Conditional cursor writes in flight at once per `recordCursors` call (BatchWriteItem takes no conditions). */
+const CURSOR_WRITES_AT_ONCE = 8;
+
+/** Runs a conditional write; false when its condition did not hold. */
+const conditionally = async (write: Promise<unknown>): Promise<boolean> => {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+const CLAIMED: ClaimOutcome = { kind: 'claimed' };
+const HELD: ClaimOutcome = { kind: 'held' };
+
 /**
- * The digest store over `db`. `claims`, when given, is the client the per-digest ledger claims go
- * through (`createLowLevelClient`: the claim is the one request each email costs); otherwise
+ * The digest store over `db`. `claims`, when given, is the client the per-digest ledger and cursor
+ * writes go through (`createLowLevelClient`: they are the requests each email costs); otherwise
  * they go through `db` as well.
  */
 export const makeDigestStore = (
   db: DynamoDBDocumentClient,
   tableName: string,
-  claims: ClaimClient = db,
+  claims: LedgerClient = db,
 ): DigestStore => {
   const index = TABLE.digestIndex;
   const batchGet = (keys: Item[], consistent: boolean) => batchGetAll(db, tableName, keys, consistent);
@@ -128,8 +170,46 @@ export const makeDigestStore = (
     );
     return new Map(items.map((item) => [String(item.id), fromEventItem(item)]));
   };
-  const ledger = (claim: Pick<DigestClaim, 'subscriberId' | 'cadence' | 'windowStart'>) =>
-    ledgerKey(claim.subscriberId, claim.cadence, claim.windowStart);
+  // The per-email requests are low-level, their items already in DynamoDB's form, which skips
+  // the document client's translation passes over input and output.
+  const ledger = (claim: Pick<DigestClaim, 'subscriberId' | 'cadence' | 'windowStart'>) => {
+    const key = ledgerKey(claim.subscriberId, claim.cadence, claim.windowStart);
+    return { PK: { S: key.PK }, SK: { S: key.SK } };
+  };
+  const moveCursor = async (move: CursorMove): Promise<void> => {
+    const key = digestCursorKey(move.subscriberId);
+    const values: Record<string, AttributeValue> = {
+      ':type': { S: 'digestCursor' },
+      ':cursor': { S: move.cursor },
+    };
+    if (move.sent) {
+      const { windowStart, windowEnd, messageId, events, sentAt } = move.sent;
+      values[':last'] = {
+        M: {
+          windowStart: { S: windowStart },
+          windowEnd: { S: windowEnd },
+          messageId: { S: messageId },
+          events: { N: String(events) },
+          sentAt: { S: sentAt },
+        },
+      };
+    }
+    // Only forward: a run that read an older cursor (an overlapping run, a late retry) must not
+    // move it back, or the window between would be due, and sent, again. A failed condition
+    // means the cursor is already at or past this move: nothing to do.
+    await conditionally(
+      claims.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { PK: { S: key.PK }, SK: { S: key.SK } },
+          UpdateExpression: `SET #type = :type, #cursor = :cursor${move.sent ? ', lastDigest = :last' : ''}`,
+          ConditionExpression: 'attribute_not_exists(#cursor) OR #cursor < :cursor',
+          ExpressionAttributeNames: { '#type': 'type', '#cursor': 'cursor' },
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  };
 
   return {
     async listSubscriberIds(cadence, shard, limit, startKey) {
@@ -235,13 +315,10 @@ export const makeDigestStore = (
     },
 
     async claimDigest(claim) {
-      // One conditional write per digest sent, the job's most frequent request: written as a
-      // low-level PutItem with the item already in DynamoDB's form, which skips the document
-      // client's translation passes over input and output.
+      // One conditional write per digest, the job's most frequent request.
       const key = ledger(claim);
       const item: Record<string, AttributeValue> = {
-        PK: { S: key.PK },
-        SK: { S: key.SK },
+        ...key,
         type: { S: 'digest' },
         status: { S: 'claimed' },
         claimId: { S: claim.claimId },
@@ -257,57 +334,80 @@ export const makeDigestStore = (
           'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
         >,
       ) => claims.send(new PutItemCommand({ TableName: tableName, Item: item, ...condition }));
-      try {
+      // A claim released or taken over between two of these steps is looked at again.
+      for (let pass = 0; pass < 3; pass++) {
         // Nearly always the window is unclaimed: the simplest condition first.
-        await put({ ConditionExpression: 'attribute_not_exists(PK)' });
-        return true;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
+        if (await conditionally(put({ ConditionExpression: 'attribute_not_exists(PK)' }))) return CLAIMED;
+        // The rare path (a redelivery, an overlapping run, a dead run): whose claim, and was it sent?
+        const found = (
+          await claims.send(
+            new GetItemCommand({
+              TableName: tableName,
+              Key: key,
+              ConsistentRead: true,
+              ProjectionExpression: 'claimId, claimedAt, sentAt, windowEnd',
+            }),
+          )
+        ).Item;
+        if (!found) continue;
+        const windowEnd = found.windowEnd?.S;
+        if (found.sentAt && windowEnd) return { kind: 'sent', windowEnd };
+        const seen = found.claimId;
+        const claimedAt = found.claimedAt?.S;
+        if (!seen || claimedAt === undefined || claimedAt >= claim.staleBefore) return HELD;
+        // Stale and never sent: its run died before sending. Take over exactly that claim, and
+        // only while it is still unsent (its run may have been slow rather than dead).
+        const takenOver = await conditionally(
+          put({
+            ConditionExpression: 'claimId = :seen AND attribute_not_exists(sentAt)',
+            ExpressionAttributeValues: { ':seen': seen },
+          }),
+        );
+        if (takenOver) return CLAIMED;
       }
-      try {
-        // Claimed before: take it over only if that claim is stale (its run died before sending).
-        await put({
-          ConditionExpression: '#status = :claimed AND claimedAt < :staleBefore',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':claimed': { S: 'claimed' },
-            ':staleBefore': { S: claim.staleBefore },
-          },
-        });
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+      return HELD;
     },
 
     async releaseDigest(claim) {
-      try {
-        await db.send(
-          new DeleteCommand({
+      await conditionally(
+        claims.send(
+          new DeleteItemCommand({
             TableName: tableName,
             Key: ledger(claim),
-            ConditionExpression: 'claimId = :claimId AND #status = :claimed',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':claimId': claim.claimId, ':claimed': 'claimed' },
+            ConditionExpression: 'claimId = :claimId AND attribute_not_exists(sentAt)',
+            ExpressionAttributeValues: { ':claimId': { S: claim.claimId } },
           }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+        ),
+      );
+    },
+
+    async markDigestSent(claim, sent) {
+      return conditionally(
+        claims.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: ledger(claim),
+            UpdateExpression: 'SET #status = :sent, sentAt = :sentAt, messageId = :messageId',
+            // Only this run's claim: one taken over (this send outlived the lease) is not ours to mark.
+            ConditionExpression: 'claimId = :claimId',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':sent': { S: 'sent' },
+              ':sentAt': { S: sent.sentAt },
+              ':messageId': { S: sent.messageId },
+              ':claimId': { S: claim.claimId },
+            },
+          }),
+        ),
+      );
     },
 
     async recordCursors(moves) {
-      await batchPutAll(
-        db,
-        tableName,
-        moves.map((move) => ({
-          ...digestCursorKey(move.subscriberId),
-          type: 'digestCursor',
-          cursor: move.cursor,
-          ...(move.sent ? { lastDigest: move.sent } : {}),
-        })),
-      );
+      const pending = [...moves];
+      const writer = async () => {
+        for (let move = pending.shift(); move; move = pending.shift()) await moveCursor(move);
+      };
+      await Promise.all(Array.from({ length: Math.min(CURSOR_WRITES_AT_ONCE, pending.length) }, writer));
     },
   };
 };

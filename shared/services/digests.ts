@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CursorMove, DigestRecipient, DigestStore } from '../adapters/digest-store.js';
+import type { DigestRecipient, DigestStore } from '../adapters/digest-store.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../adapters/mailer.js';
 import {
   buildDigest,
@@ -83,6 +83,11 @@ export interface DigestReport {
   skipped: number;
   /** Subscribers that could not be sent to; their message is retried. */
   failed: number;
+  /**
+   * Sent (or nothing new), but a write recording it failed (marking the claim sent, moving the
+   * cursor): the message is retried, and the retry finds the claim sent and moves the cursor.
+   */
+  unrecorded: number;
   /** Batches of subscribers enqueued by planning. */
   batches: number;
   /** Send attempts refused for rate and retried. */
@@ -95,6 +100,7 @@ export const emptyDigestReport = (): DigestReport => ({
   duplicates: 0,
   skipped: 0,
   failed: 0,
+  unrecorded: 0,
   batches: 0,
   throttled: 0,
 });
@@ -105,9 +111,13 @@ export const addReports = (a: DigestReport, b: DigestReport): DigestReport => ({
   duplicates: a.duplicates + b.duplicates,
   skipped: a.skipped + b.skipped,
   failed: a.failed + b.failed,
+  unrecorded: a.unrecorded + b.unrecorded,
   batches: a.batches + b.batches,
   throttled: a.throttled + b.throttled,
 });
+
+/** Whether a message's handling left work undone or unrecorded, so that it must be delivered again. */
+export const needsRetry = (report: DigestReport): boolean => report.failed > 0 || report.unrecorded > 0;
 
 /** What starting a run needs: the queue and the clock, not the mail side. */
 export type PlanningDeps = Pick<DigestDeps, 'queue' | 'schedule' | 'now' | 'tuning'>;
@@ -267,8 +277,11 @@ const limiterFor = (deps: DigestDeps): RateLimiter => {
 
 type Outcome = 'sent' | 'empty' | 'duplicate' | 'skipped' | 'failed';
 
-/** Cursor moves written per BatchWriteItem. */
-const CURSOR_FLUSH = 25;
+/**
+ * Windows found sent, one after another, before a subscriber is left for the next run: each is
+ * a run whose cursor write was lost, so more than one in a row is already unlikely.
+ */
+const MAX_SENT_WINDOWS = 4;
 
 const sendWithRetry = async (
   deps: DigestDeps,
@@ -290,15 +303,35 @@ const sendWithRetry = async (
   }
 };
 
-const digestOne = async (
+/**
+ * Awaits the writes recording what happened to a subscriber's window. A failure is logged and
+ * counted, and the message retried: whatever was sent stays sent (its claim says so), and the
+ * retry moves the cursor.
+ */
+const record = async (
+  report: DigestReport,
+  subscriber: string,
+  writes: Promise<unknown>[],
+): Promise<void> => {
+  const results = await Promise.allSettled(writes);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failure) return;
+  report.unrecorded++;
+  logger.error('digest ledger or cursor write failed; its batch will be retried', {
+    subscriber,
+    error: failure.reason as Error,
+  });
+};
+
+/** One window of one subscriber: claim, compose, send, mark the claim sent, move the cursor. */
+const digestFrom = async (
   deps: DigestDeps,
   subscriber: Subscriber,
   cadence: Cadence,
   end: string,
   changes: WindowChanges,
   report: DigestReport,
-  moveCursor: (move: CursorMove) => void,
-): Promise<Outcome> => {
+): Promise<Outcome | { sentBefore: string }> => {
   const tuning = tuningOf(deps);
   const window = digestWindow(subscriber, cadence, end);
   const cursor = subscriber.cursor ?? subscriber.confirmedAt;
@@ -306,7 +339,9 @@ const digestOne = async (
   const index = await changes.load(window.start, end, cadence);
   const digest = buildDigest(subscriber, cadence, window, index);
   if (digest.total === 0) {
-    moveCursor({ subscriberId: subscriber.id, cursor: end });
+    await record(report, subscriber.id, [
+      deps.store.recordCursors([{ subscriberId: subscriber.id, cursor: end }]),
+    ]);
     return 'empty';
   }
   const now = deps.now();
@@ -319,9 +354,11 @@ const digestOne = async (
     claimedAt: new Date(now).toISOString(),
     staleBefore: new Date(now - tuning.leaseMs).toISOString(),
   };
-  // Another run has it (sent, or sending now): never twice. A claim whose run died before
-  // sending is taken over once its lease has run out.
-  if (!(await deps.store.claimDigest(claim))) return 'duplicate';
+  const claimed = await deps.store.claimDigest(claim);
+  // Sent by a run that then lost its cursor write: move the cursor instead of sending again.
+  if (claimed.kind === 'sent') return { sentBefore: claimed.windowEnd };
+  // Another run holds it and is sending now (or died less than a lease ago): never twice.
+  if (claimed.kind === 'held') return 'duplicate';
   let messageId: string;
   try {
     const email = await deps.compose(digest);
@@ -334,21 +371,53 @@ const digestOne = async (
     await deps.store.releaseDigest(claim);
     return 'failed';
   }
-  // Moving the cursor ends the window for good. A run that dies between the send and the
-  // cursor's write is the one case where a digest can go out twice (after the lease, to the same
-  // window); cursors are written every CURSOR_FLUSH digests to keep that gap to seconds.
-  moveCursor({
-    subscriberId: subscriber.id,
-    cursor: end,
-    sent: {
-      windowStart: window.start,
-      windowEnd: end,
-      messageId,
-      events: digest.shown,
-      sentAt: new Date(deps.now()).toISOString(),
-    },
-  });
+  // The claim marked sent is what keeps this window from going out again, whatever happens to the
+  // cursor's write: a later run finds it sent and moves the cursor. Both go at once, right after
+  // the send, leaving only the moment between the mail service's answer and these writes.
+  const sentAt = new Date(deps.now()).toISOString();
+  await record(report, subscriber.id, [
+    deps.store.markDigestSent(claim, { messageId, sentAt }).then((marked) => {
+      if (!marked) {
+        logger.error('digest claim taken over before it was marked sent: the send outlived the lease', {
+          subscriber: subscriber.id,
+          windowStart: claim.windowStart,
+        });
+      }
+    }),
+    deps.store.recordCursors([
+      {
+        subscriberId: subscriber.id,
+        cursor: end,
+        sent: { windowStart: window.start, windowEnd: end, messageId, events: digest.shown, sentAt },
+      },
+    ]),
+  ]);
   return 'sent';
+};
+
+/**
+ * A subscriber's digest for the run. A window found already sent moves the cursor to where that
+ * digest ended, and whatever is left up to this run's end is digested from there.
+ */
+const digestOne = async (
+  deps: DigestDeps,
+  subscriber: Subscriber,
+  cadence: Cadence,
+  end: string,
+  changes: WindowChanges,
+  report: DigestReport,
+): Promise<Outcome> => {
+  let current = subscriber;
+  for (let step = 0; step < MAX_SENT_WINDOWS; step++) {
+    const outcome = await digestFrom(deps, current, cadence, end, changes, report);
+    if (typeof outcome === 'string') return step > 0 && outcome === 'skipped' ? 'duplicate' : outcome;
+    const cursor = outcome.sentBefore;
+    await record(report, subscriber.id, [
+      deps.store.recordCursors([{ subscriberId: subscriber.id, cursor }]),
+    ]);
+    current = { ...current, cursor };
+  }
+  return 'duplicate';
 };
 
 /** Reads the changes a batch needs before composing starts, from its earliest window start. */
@@ -379,18 +448,6 @@ const send = async (
   await prefetch(message, recipients, changes);
   const queue = [...message.subscribers];
   const handOn: string[] = [];
-  // Cursor moves are written in batches (one BatchWriteItem per 25), not one write per digest.
-  let moves: CursorMove[] = [];
-  const writes: Promise<void>[] = [];
-  const flush = () => {
-    if (moves.length === 0) return;
-    writes.push(deps.store.recordCursors(moves));
-    moves = [];
-  };
-  const moveCursor = (move: CursorMove) => {
-    moves.push(move);
-    if (moves.length >= CURSOR_FLUSH) flush();
-  };
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       if (timeLeft(deps) < tuning.reserveMs) {
@@ -409,15 +466,7 @@ const send = async (
         report.skipped++;
         continue;
       }
-      const outcome = await digestOne(
-        deps,
-        subscriber,
-        message.cadence,
-        message.end,
-        changes,
-        report,
-        moveCursor,
-      );
+      const outcome = await digestOne(deps, subscriber, message.cadence, message.end, changes, report);
       if (outcome === 'sent') report.sent++;
       else if (outcome === 'empty') report.empty++;
       else if (outcome === 'duplicate') report.duplicates++;
@@ -425,9 +474,9 @@ const send = async (
       else report.failed++;
     }
   };
+  // Every digest's writes are conditional, so none can be batched: each worker writes its own
+  // as it goes, which bounds the writes in flight by the concurrency.
   await Promise.all(Array.from({ length: tuning.concurrency }, worker));
-  flush();
-  await Promise.all(writes);
   if (handOn.length > 0) await deps.queue.send([{ ...message, subscribers: handOn }]);
   return report;
 };

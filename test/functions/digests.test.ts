@@ -6,7 +6,9 @@ import { LocalDigestQueue } from '../../local/digest-queue.js';
 import type { DigestStore } from '../../shared/adapters/digest-store.js';
 import type { Mailer } from '../../shared/adapters/mailer.js';
 import { DIGEST_SHARDS } from '../../shared/keys.js';
-import type { DigestDeps, DigestMessage } from '../../shared/services/digests.js';
+import { type DigestDeps, type DigestMessage, emptyDigestReport } from '../../shared/services/digests.js';
+import { makeNewsEvent } from '../helpers/builders.js';
+import { makeSubscriber } from '../helpers/subscribers.js';
 
 const context = (remainingMs = 60_000) =>
   ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'req-1' }) as unknown as Context;
@@ -26,7 +28,7 @@ describe('plan-digests', () => {
     const planned: DigestMessage[] = [];
     await queue.drain(async (m) => {
       planned.push(m);
-      return { sent: 0, empty: 0, duplicates: 0, skipped: 0, failed: 0, batches: 0, throttled: 0 };
+      return emptyDigestReport();
     });
     expect(planned).toEqual(
       Array.from({ length: DIGEST_SHARDS }, (_, shard) => ({
@@ -100,6 +102,49 @@ describe('send-digests', () => {
       'not-json',
       'unknown-kind',
     ]);
+  });
+
+  it('reports a batch whose digest went out but whose cursor write failed, so the redelivery records it', async () => {
+    const subscriber = makeSubscriber(1, { cursor: '2026-11-27T07:00:00.000Z' });
+    const store: DigestStore = {
+      listSubscriberIds: async () => ({ ids: [] }),
+      getRecipients: async () => new Map([[subscriber.id, { subscriber, suppressed: false }]]),
+      windowChanges: async () => [
+        { event: makeNewsEvent(1, ['Russia']), changedAt: '2026-11-27T10:00:00.000Z' },
+      ],
+      claimDigest: async () => ({ kind: 'claimed' }),
+      releaseDigest: async () => {},
+      markDigestSent: async () => true,
+      recordCursors: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    };
+    const sent: string[] = [];
+    const handler = sendDigests({
+      ...deps(store),
+      mailer: {
+        send: async (email) => {
+          sent.push(email.to);
+          return { messageId: 'm-1' };
+        },
+      },
+      compose: async (digest) => ({
+        to: digest.subscriber.email,
+        from: 'news@example.org',
+        subject: `${digest.total} new`,
+        text: '',
+        html: '',
+      }),
+    });
+    const message = {
+      kind: 'send',
+      cadence: 'daily',
+      end: '2026-11-28T07:00:00.000Z',
+      subscribers: [subscriber.id],
+    };
+    const out = await handler({ Records: [record('sent-unrecorded', message)] }, context());
+    expect(sent).toEqual([subscriber.email]);
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'sent-unrecorded' }]);
   });
 });
 

@@ -311,7 +311,7 @@ describe('never twice, nothing lost', () => {
       claimedAt: new Date(NOW - 60_000).toISOString(),
       staleBefore: new Date(NOW - 15 * 60_000).toISOString(),
     };
-    expect(await store.claimDigest(claim)).toBe(true);
+    expect(await store.claimDigest(claim)).toEqual({ kind: 'claimed' });
     // The ledger item as written: claimed by that run, expiring 180 days after the claim.
     const ledger = await table.db.send(
       new GetCommand({ TableName: tableName, Key: ledgerKey(subscriber.id, 'daily', claim.windowStart) }),
@@ -325,7 +325,7 @@ describe('never twice, nothing lost', () => {
       expiresAt: Math.floor((NOW - 60_000) / 1000) + 180 * 24 * 60 * 60,
     });
     // A second claim of the same window fails while the first one's lease runs.
-    expect(await store.claimDigest({ ...claim, claimId: 'another-run' })).toBe(false);
+    expect(await store.claimDigest({ ...claim, claimId: 'another-run' })).toEqual({ kind: 'held' });
 
     const { mailer, sent } = recordingMailer();
     const within = depsFor(mailer);
