@@ -1,23 +1,54 @@
-import { formBody, html, httpApi, isFormBody, json, jsonBody, queryParams } from '../shared/http.js';
-import { renderErrorPage, renderRequestedPage } from '../shared/render/subscription-pages.js';
+import { clientOf, crossSiteRule } from '../shared/domain/signup.js';
+import { ForbiddenError } from '../shared/errors.js';
+import {
+  type ApiEvent,
+  formBody,
+  html,
+  httpApi,
+  isFormBody,
+  json,
+  jsonBody,
+  queryParams,
+} from '../shared/http.js';
+import {
+  renderCrossSitePage,
+  renderErrorPage,
+  renderRequestedPage,
+} from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { formFields, requestSubscription, type SubscriptionDeps } from '../shared/services/subscriptions.js';
+import { requestSubscription, type SignupDeps, signupForm } from '../shared/services/subscriptions.js';
+
+/** CloudFront's `ip:port` of the viewer; the stack forwards it on /api/*. */
+const VIEWER_ADDRESS = 'cloudfront-viewer-address';
+
+class CrossSiteError extends ForbiddenError {}
+
+/** A form posted from another site (a page making its visitors sign a victim up) is refused. */
+const refuseCrossSite = (event: ApiEvent, siteUrl: string): void => {
+  const refused = crossSiteRule(
+    { secFetchSite: event.headers['sec-fetch-site'], origin: event.headers.origin },
+    siteUrl,
+  );
+  if (refused) throw new CrossSiteError(`${refused.path}: ${refused.rule}`);
+};
 
 /**
  * POST /api/subscriptions: `{email, tags, cadence}` as JSON (202 JSON) or as the subscribe form
- * posts it (202 page). The answer never tells whether the address was known.
+ * posts it (202 page). The answer never tells whether the address was known, nor whether a limit held.
  */
-export const makeHandler = (deps: SubscriptionDeps | (() => SubscriptionDeps) = subscriptionDeps) => {
+export const makeHandler = (deps: SignupDeps | (() => SignupDeps) = subscriptionDeps) => {
   const get = lazy(deps);
   return httpApi(
     async (event) => {
       queryParams(event, []);
+      refuseCrossSite(event, get().site.siteUrl);
       const form = isFormBody(event);
-      const answer = await requestSubscription(
-        get(),
-        form ? formFields(await formBody(event)) : jsonBody(event),
-      );
+      const { input, honeypot } = form
+        ? signupForm(await formBody(event))
+        : { input: jsonBody(event), honeypot: false };
+      const client = clientOf(event.headers[VIEWER_ADDRESS], event.requestContext.http.sourceIp);
+      const answer = await requestSubscription(get(), input, { client, honeypot });
       if (form) return html(202, renderRequestedPage(get().site, answer));
       return json(202, {
         message:
@@ -25,7 +56,12 @@ export const makeHandler = (deps: SubscriptionDeps | (() => SubscriptionDeps) = 
         ...answer,
       });
     },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+    {
+      errorPage: (error) =>
+        error instanceof CrossSiteError
+          ? renderCrossSitePage(get().site, error.message)
+          : renderErrorPage(get().site, error),
+    },
   );
 };
 

@@ -28,12 +28,15 @@ import {
   type PublishStore,
 } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
+import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { staticTokenSecret } from '../shared/adapters/token-secret.js';
 import { ENV } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
+import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import type { Cadence } from '../shared/domain/subscription.js';
+import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { digestComposer } from '../shared/services/digest-email.js';
 import { digestScheduleFromEnv } from '../shared/services/digest-settings.js';
@@ -51,6 +54,7 @@ import {
   publishAll,
   publishMarked,
 } from '../shared/services/publish.js';
+import { confirmationsPerHourFromEnv } from '../shared/services/subscription-deps.js';
 import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
@@ -81,6 +85,11 @@ export interface RuntimeOptions {
    * and leaves running when it stops (the publish benchmark shares one between processes).
    */
   dynamodbEndpoint?: string;
+  /**
+   * Sign-up limits other than the product's (tests of other behaviour sign up far more than ten
+   * times an hour from one address). The hourly confirmation budget is CONFIRMATIONS_PER_HOUR.
+   */
+  signupPolicy?: Partial<SignupPolicy>;
 }
 
 export interface Runtime {
@@ -200,6 +209,15 @@ const startOn = async (
     from: process.env[ENV.fromAddress] || LOCAL_FROM_ADDRESS,
     now,
   };
+  const signups = {
+    ...subscriptions,
+    limits: makeSignupLimits(db, LOCAL_TABLE, subscriptions.tokenSecret, {
+      ...SIGNUP_POLICY,
+      ...options.signupPolicy,
+    }),
+    metrics: noMetrics,
+    confirmationsPerHour: confirmationsPerHourFromEnv(process.env, DEFAULT_CONFIRMATIONS_PER_HOUR),
+  };
 
   const digestQueue = new LocalDigestQueue();
   const digesting: DigestDeps = {
@@ -243,7 +261,7 @@ const startOn = async (
     'create-webhook': createWebhook({ webhooks: localWebhooks(topic) }),
     'list-webhooks': listWebhooks({ webhooks: localWebhooks(topic) }),
     'delete-webhook': deleteWebhook({ webhooks: localWebhooks(topic) }),
-    'create-subscription': createSubscription(subscriptions),
+    'create-subscription': createSubscription(signups),
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
     'manage-subscription': manageSubscription(subscriptions),

@@ -177,3 +177,12 @@ export const ledgerKey = (subscriberId: string, cadence: string, windowStart: st
  */
 export const controlKey = (name: string): Key => ({ PK: `CONTROL#${name}`, SK: 'CONTROL' });
 export const CONFIRMATIONS_CONTROL = 'confirmations';
+
+/**
+ * A sign-up limit: `LIMIT#mailbox#<mac>`, `LIMIT#client#<mac>` (a keyed hash of the canonical
+ * mailbox or client address, never the address) or `LIMIT#confirmations#<hour>` (the global budget).
+ */
+export const limitKey = (kind: 'mailbox' | 'client' | 'confirmations', name: string): Key => ({
+  PK: `${PARTITION_PREFIX.limit}${kind}#${name}`,
+  SK: 'LIMIT',
+});

@@ -17,6 +17,8 @@ export const METRIC = {
   confirmationBudgetExceeded: 'ConfirmationBudgetExceeded',
   /** A sign-up was answered but no confirmation was sent: sending is paused (SES reputation). */
   confirmationsPaused: 'ConfirmationsPaused',
+  /** A confirmation email failed to send (the sign-up still got its 202). */
+  confirmationsFailed: 'ConfirmationsFailed',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

@@ -2,6 +2,7 @@
  * What each subscriber action does to the stored subscriber: pure decisions, written by the
  * subscription store with one conditional write each (a lost race re-reads and decides again).
  */
+import { SIGNUP_POLICY } from './signup.js';
 import { type Cadence, MAX_TOPICS, type Subscriber, type TopicRef } from './subscription.js';
 import { CONFIRM_TOKEN_SECONDS, type TokenClaims } from './tokens.js';
 
@@ -20,8 +21,11 @@ export interface SubscriberRecord extends Subscriber {
   revision: number;
 }
 
-/** At most one confirmation email per address in this many seconds, so a form cannot flood an inbox. */
-export const CONFIRMATION_RESEND_SECONDS = 120;
+/**
+ * At most one confirmation email per address in this many seconds, so a form cannot flood an
+ * inbox: the mailbox limit's spacing, so a request the record would serve is one the limit allows.
+ */
+export const CONFIRMATION_RESEND_SECONDS = SIGNUP_POLICY.mailboxSpacingSeconds;
 
 const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 

@@ -183,3 +183,14 @@ export const renderErrorPage = (site: SiteConfig, error: ExposedError): string =
         : [],
     links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
   });
+
+/** A sign-up form posted from another site: refused, with the way to the site's own form. */
+export const renderCrossSitePage = (site: SiteConfig, reason: string): string =>
+  message(site, {
+    heading: 'Sign up on this site',
+    paragraphs: [
+      `This sign-up came from a page of another site, so it was not accepted: subscribe with the form on ${site.title} instead.`,
+    ],
+    problems: [reason],
+    links: [{ href: homeOf(site), label: `Go to ${site.title}` }],
+  });

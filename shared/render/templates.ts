@@ -9,6 +9,8 @@
  * break: the html-validate tests reject trailing whitespace.
  */
 
+import { HONEYPOT_FIELD } from '../domain/signup.js';
+
 /** Small, readable without JavaScript, one column that fits a phone; follows the reader's dark mode. */
 const CSS = [
   ':root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#5a5a5a;--link:#0b57d0;--rule:#ddd}',
@@ -37,6 +39,8 @@ const CSS = [
   '#subscribe fieldset{border:0;margin:.5rem 0;padding:0}',
   '#subscribe label{display:block}',
   '#subscribe button{font:inherit;margin:.25rem 0 .75rem}',
+  // The sign-up honeypot: off-screen rather than display:none, which some bots check for.
+  '.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}',
   'footer{margin-top:2.5rem;padding-top:.75rem;border-top:1px solid var(--rule)}',
 ].join('\n');
 
@@ -195,6 +199,7 @@ export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.da
 export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>">
 <p>By email, in a digest of new and updated events:</p>
 <label>Email address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
+<div class="hp" aria-hidden="true"><label>Leave this empty <input type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></label></div>
 <fieldset>
 <legend>Topics</legend>
 <% for (const topic of it.form.topics) { %>

@@ -1,10 +1,13 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
 import * as z from 'zod';
 import { type Mailer, MailerThrottledError } from '../adapters/mailer.js';
+import type { MailboxSlot, SignupLimits } from '../adapters/signup-limits.js';
 import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
 import type { SubscriberLinks } from '../domain/digest.js';
 import { toIssues } from '../domain/event.js';
+import { canonicalMailbox } from '../domain/mailbox.js';
+import { HONEYPOT_FIELD } from '../domain/signup.js';
 import type { SiteConfig } from '../domain/site.js';
 import { tagSlug } from '../domain/slug.js';
 import {
@@ -15,6 +18,7 @@ import {
   planLeaveTopic,
   planManage,
   planRequest,
+  type RequestPlan,
   type SubscriberRecord,
 } from '../domain/subscriber-changes.js';
 import { CADENCES, type Cadence, MAX_TOPICS, type TopicRef } from '../domain/subscription.js';
@@ -38,6 +42,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import { logger } from '../logger.js';
+import { METRIC, type MetricsPort } from '../metrics.js';
 import { renderConfirmationEmail } from '../render/confirmation-email.js';
 
 export interface SubscriptionDeps {
@@ -48,6 +53,22 @@ export interface SubscriptionDeps {
   /** Sender of confirmation emails: `Tidings <digest@news.example.org>`. */
   from: string;
   now: () => string;
+}
+
+/** What a sign-up needs besides: the limits that keep it from being turned into a mail cannon. */
+export interface SignupDeps extends SubscriptionDeps {
+  limits: SignupLimits;
+  metrics: MetricsPort;
+  /** Confirmation emails the whole service may send per clock hour; beyond it none go out. */
+  confirmationsPerHour: number;
+}
+
+/** What the HTTP layer knows of a sign-up besides its fields. */
+export interface SignupContext {
+  /** Who asked (`clientOf`): limits count per client. */
+  client: string;
+  /** The form's honeypot field was filled: a bot, answered as anyone but sent nothing. */
+  honeypot: boolean;
 }
 
 /** What following a link needs (confirm, unsubscribe, manage): everything but sending email. */
@@ -97,15 +118,34 @@ const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
 /** Forms send their list of topics as `tags[]` (repeated checkbox names), JSON as `tags`. */
 const LIST_FIELDS = new Set(['tags', 'tags[]']);
 
-/** A form's fields as the JSON body would carry them: `tags` always a list, the rest single values. */
+/** Forms have a handful of fields; a body of thousands is an attack on the parser, refused early. */
+export const MAX_FORM_FIELDS = 100;
+
+/**
+ * A form's fields as the JSON body would carry them: `tags` always a list, the rest single values
+ * (the last one wins). One pass over the entries, so the work is linear in the body.
+ */
 export const formFields = (form: FormData): Record<string, unknown> => {
   const fields: Record<string, unknown> = {};
-  for (const key of new Set(form.keys())) {
-    const values = form.getAll(key).map((v) => (typeof v === 'string' ? v : v.name));
-    if (LIST_FIELDS.has(key)) fields.tags = [...((fields.tags as string[] | undefined) ?? []), ...values];
-    else fields[key] = values.at(-1);
+  const tags: string[] = [];
+  let count = 0;
+  for (const [key, value] of form.entries()) {
+    if (++count > MAX_FORM_FIELDS) {
+      throw ValidationError.of('body', `must have at most ${MAX_FORM_FIELDS} fields (got more)`);
+    }
+    const text = typeof value === 'string' ? value : value.name;
+    if (LIST_FIELDS.has(key)) {
+      tags.push(text);
+      fields.tags = tags;
+    } else fields[key] = text;
   }
   return fields;
+};
+
+/** A sign-up form's fields without the honeypot, and whether the honeypot was filled. */
+export const signupForm = (form: FormData): { input: Record<string, unknown>; honeypot: boolean } => {
+  const { [HONEYPOT_FIELD]: trap, ...input } = formFields(form);
+  return { input, honeypot: typeof trap === 'string' && trap.trim() !== '' };
 };
 
 /**
@@ -262,39 +302,64 @@ export interface SubscriptionRequestAnswer {
 }
 
 /**
- * A sign-up. Whatever the address's state (new, pending, confirmed, unsubscribed, suppressed),
- * the answer is the same; only whether a confirmation email goes out differs. The requested
- * topics and cadence travel in the signed confirmation link, so a confirmed subscriber's
- * digests do not change until the link is opened.
+ * A sign-up. Whatever the address's state (new, pending, confirmed, unsubscribed, suppressed) and
+ * whatever the limits say, the answer is the same; only whether a confirmation email goes out
+ * differs. The requested topics and cadence travel in the signed confirmation link, so a
+ * confirmed subscriber's digests do not change until the link is opened.
  */
 export const requestSubscription = async (
-  deps: SubscriptionDeps,
+  deps: SignupDeps,
   input: unknown,
+  context: SignupContext,
 ): Promise<SubscriptionRequestAnswer> => {
   const {
     value: { email, cadence },
     topics,
   } = await parseWithTopics(deps, subscribeSchema, input, 'email, tags, cadence');
+  const answer = { email, topics, cadence };
+  if (context.honeypot) {
+    logger.info('sign-up not served', { reason: 'honeypot' });
+    return answer;
+  }
+  const now = deps.now();
+  const nowSeconds = epochSeconds(now);
+  if (!(await deps.limits.admitClient(context.client, nowSeconds))) {
+    deps.metrics.count(METRIC.confirmationsLimited);
+    logger.info('sign-up not served', { reason: 'client limit' });
+    return answer;
+  }
   const secret = await deps.tokenSecret();
   const id = subscriberIdOf(secret, email);
-  const answer = { email, topics, cadence };
-  const now = deps.now();
-  const sent = await withRetries(async () => {
+  const request = { id, email, topics, cadence };
+  const plan = async (): Promise<RequestPlan> => {
     const [stored, suppression] = await Promise.all([
       deps.store.getSubscriber(id),
       deps.store.getSuppression(id),
     ]);
-    const plan = planRequest(stored, { id, email, topics, cadence }, suppression !== undefined, now);
-    if (plan.kind === 'none') return undefined;
-    if (plan.kind === 'create') {
-      await deps.store.createSubscriber(plan.next, plan.replacing);
-      return { record: plan.next, previous: undefined };
+    return planRequest(stored, request, suppression !== undefined, now);
+  };
+  let planned: RequestPlan | undefined = await plan();
+  if (planned.kind === 'none') return answer;
+  const slot = await confirmationSlot(deps, email, nowSeconds);
+  if (!slot) return answer;
+  const sent = await withRetries(async () => {
+    const current = planned ?? (await plan());
+    planned = undefined;
+    if (current.kind === 'none') return undefined;
+    if (current.kind === 'create') {
+      await deps.store.createSubscriber(current.next, current.replacing);
+      return { record: current.next, previous: undefined };
     }
-    return { record: await deps.store.updateSubscriber(plan.next, plan.previous), previous: plan.previous };
+    return {
+      record: await deps.store.updateSubscriber(current.next, current.previous),
+      previous: current.previous,
+    };
   });
-  if (!sent) return answer;
+  if (!sent) {
+    await deps.limits.giveBackMailboxSlot(slot);
+    return answer;
+  }
   const { record } = sent;
-  const nowSeconds = epochSeconds(now);
   const message = renderConfirmationEmail(deps.site, {
     topics,
     cadence,
@@ -311,14 +376,52 @@ export const requestSubscription = async (
   try {
     await sendWithRetry(deps.mailer, { to: record.email, from: deps.from, ...message });
   } catch (error) {
-    // Free the resend slot so the reader can try again at once; the caller gets a 500.
-    await deps.store
-      .updateSubscriber({ ...record, confirmationSentAt: sent.previous?.confirmationSentAt }, record)
-      .catch(() => undefined);
-    throw error;
+    // The answer stays the 202 (a 500 here would tell this address from others); the failure is
+    // logged and counted. Both resend slots are freed so the reader can try again at once.
+    logger.error('confirmation not sent', { subscriber: id, error: error as Error });
+    deps.metrics.count(METRIC.confirmationsFailed);
+    await Promise.all([
+      deps.store
+        .updateSubscriber({ ...record, confirmationSentAt: sent.previous?.confirmationSentAt }, record)
+        .catch(() => undefined),
+      deps.limits.giveBackMailboxSlot(slot).catch(() => undefined),
+    ]);
+    return answer;
   }
+  deps.metrics.count(METRIC.confirmationsSent);
   logger.info('confirmation sent', { subscriber: id, topics: topics.length, cadence });
   return answer;
+};
+
+/**
+ * Whether a confirmation may go out now, taking the mailbox's slot if so: not while sending is
+ * paused, at most one per mailbox in 10 minutes and 3 in 24 hours, within the hourly budget.
+ * The mailbox is the canonical one (`victim+1@…` and `victim+2@…` share it).
+ */
+const confirmationSlot = async (
+  deps: SignupDeps,
+  email: string,
+  nowSeconds: number,
+): Promise<MailboxSlot | undefined> => {
+  if (await deps.limits.confirmationsPaused(nowSeconds)) {
+    deps.metrics.count(METRIC.confirmationsPaused);
+    logger.info('sign-up not served', { reason: 'paused' });
+    return undefined;
+  }
+  const slot = await deps.limits.takeMailboxSlot(canonicalMailbox(email), nowSeconds);
+  if (!slot) {
+    deps.metrics.count(METRIC.confirmationsLimited);
+    logger.info('sign-up not served', { reason: 'mailbox limit' });
+    return undefined;
+  }
+  if (!(await deps.limits.spendConfirmation(nowSeconds, deps.confirmationsPerHour))) {
+    // Not the mailbox's doing: its slot is given back, so the reader is not locked out for a day.
+    await deps.limits.giveBackMailboxSlot(slot);
+    deps.metrics.count(METRIC.confirmationBudgetExceeded);
+    logger.warn('sign-up not served', { reason: 'hourly confirmation budget spent' });
+    return undefined;
+  }
+  return slot;
 };
 
 /** The topics a confirmation link asks for, named as the tags are now (or as when asked, if a tag is gone). */

@@ -3,11 +3,13 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as createSubscription } from '../../../functions/create-subscription.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../../../shared/adapters/mailer.js';
+import { makeSignupLimits } from '../../../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../../../shared/adapters/subscription-store.js';
 import { staticTokenSecret } from '../../../shared/adapters/token-secret.js';
 import { defaultSiteConfig } from '../../../shared/domain/site.js';
 import { tagKey } from '../../../shared/keys.js';
-import { requestSubscription, type SubscriptionDeps } from '../../../shared/services/subscriptions.js';
+import { noMetrics } from '../../../shared/metrics.js';
+import { requestSubscription, type SignupDeps } from '../../../shared/services/subscriptions.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
 /** A mailer that records what it accepted and fails the sends `fail` picks. */
@@ -40,14 +42,19 @@ beforeAll(async () => {
 });
 afterAll(() => table?.close());
 
-const depsWith = (mailer: Mailer, now = () => NOW): SubscriptionDeps => ({
+const secret = staticTokenSecret('service-test-secret-0123456789abcdefghij');
+const depsWith = (mailer: Mailer, now = () => NOW): SignupDeps => ({
   store: makeSubscriptionStore(table.db, table.tableName),
-  tokenSecret: staticTokenSecret('service-test-secret-0123456789abcdefghij'),
+  tokenSecret: secret,
   mailer,
   site: defaultSiteConfig('https://news.example.org'),
   from: 'Tidings <digest@news.example.org>',
   now,
+  limits: makeSignupLimits(table.db, table.tableName, secret),
+  metrics: noMetrics,
+  confirmationsPerHour: 300,
 });
+const context = (client: string) => ({ client, honeypot: false });
 
 const request = (email: string) => ({ email, tags: ['syria'], cadence: 'daily' });
 
@@ -58,11 +65,14 @@ const apiEvent = (body: unknown): APIGatewayProxyEventV2 =>
     rawPath: '/api/subscriptions',
     rawQueryString: '',
     headers: { 'content-type': 'application/json' },
-    requestContext: { http: { method: 'POST', path: '/api/subscriptions' }, requestId: 'r1' },
+    requestContext: {
+      http: { method: 'POST', path: '/api/subscriptions', sourceIp: '198.51.100.30' },
+      requestId: 'r1',
+    },
     body: JSON.stringify(body),
     isBase64Encoded: false,
   }) as unknown as APIGatewayProxyEventV2;
-const context = { awsRequestId: 'r1' } as Context;
+const lambdaContext = { awsRequestId: 'r1' } as Context;
 
 describe('requestSubscription', () => {
   it('sends one confirmation when the same new address signs up five times at once', async () => {
@@ -70,7 +80,7 @@ describe('requestSubscription', () => {
     const deps = depsWith(mailer);
     const email = `race${++n}@example.org`;
     const answers = await Promise.all(
-      Array.from({ length: 5 }, () => requestSubscription(deps, request(email))),
+      Array.from({ length: 5 }, () => requestSubscription(deps, request(email), context('198.51.100.10'))),
     );
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     expect(sent).toHaveLength(1);
@@ -83,22 +93,23 @@ describe('requestSubscription', () => {
       i <= 2 ? new MailerThrottledError() : undefined,
     );
     const email = `throttled${++n}@example.org`;
-    await requestSubscription(depsWith(mailer), request(email));
+    await requestSubscription(depsWith(mailer), request(email), context('198.51.100.20'));
     expect(attempts()).toBe(3);
     expect(sent.map((m) => m.to)).toEqual([email]);
   });
 
-  it('answers a failed send with a 500 that names no detail, and lets the reader try again at once', async () => {
+  it('answers a failed send with the usual 202 that names no detail, and lets the reader try again at once', async () => {
     const failing = recordingMailer(() => new Error('SES is down: MessageRejected for reader'));
     const email = `failing${++n}@example.org`;
-    const res = await createSubscription(depsWith(failing.mailer))(apiEvent(request(email)), context);
-    expect(res.statusCode).toBe(500);
+    const res = await createSubscription(depsWith(failing.mailer))(apiEvent(request(email)), lambdaContext);
+    expect(res.statusCode).toBe(202);
     expect(res.body).not.toContain('SES');
-    expect(res.body).not.toContain(email);
+    expect(failing.sent).toEqual([]);
 
     const working = recordingMailer();
-    const again = await createSubscription(depsWith(working.mailer))(apiEvent(request(email)), context);
+    const again = await createSubscription(depsWith(working.mailer))(apiEvent(request(email)), lambdaContext);
     expect(again.statusCode).toBe(202);
+    expect(again.body).toBe(res.body);
     expect(working.sent.map((m) => m.to)).toEqual([email]);
   });
 });
