@@ -11,6 +11,7 @@ import { EventsTable } from './constructs/events-table.js';
 import { Mail } from './constructs/mail.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { Publisher } from './constructs/publisher.js';
+import { ReputationGuard } from './constructs/reputation-guard.js';
 import { Site } from './constructs/site.js';
 import { TidingsFunction } from './constructs/tidings-function.js';
 
@@ -33,6 +34,7 @@ export class TidingsStack extends Stack {
   readonly publisher: Publisher;
   readonly digests: Digests;
   readonly monitoring: Monitoring;
+  readonly reputation: ReputationGuard;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
@@ -70,6 +72,10 @@ export class TidingsStack extends Stack {
       logRetention,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      signupThrottle: { rateLimit: config.signupRateLimit, burstLimit: config.signupBurstLimit },
+      linkThrottle: { rateLimit: config.linkRateLimit, burstLimit: config.linkBurstLimit },
+      confirmationsPerHour: config.confirmationsPerHour,
+      webhooksPerKey: config.webhooksPerKey,
     });
     this.site = new Site(this, 'Site', {
       api: this.api.httpApi,
@@ -102,10 +108,14 @@ export class TidingsStack extends Stack {
       logRetention,
     });
 
+    this.reputation = new ReputationGuard(this, 'Reputation', { table: this.events, topicKey, logRetention });
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       topicKey,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
+    this.monitoring.watchConfirmationBudget();
+    this.monitoring.watchSesReputation(this.reputation.topic.topic);
     for (const fn of this.node.findAll().filter((c) => c instanceof TidingsFunction)) {
       this.monitoring.watchFunction(fn.node.id, fn, `Function ${fn.entryName}`);
     }
