@@ -188,6 +188,6 @@ export class Api extends Construct {
         { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit },
       ]),
     );
-    for (const { route } of throttled) stage.addDependency(route);
+    for (const { route } of throttled) stage.node.addDependency(route);
   }
 }

@@ -607,7 +607,7 @@ describe('the site', () => {
     expect(config.DefaultCacheBehavior).toMatchObject({
       ViewerProtocolPolicy: 'redirect-to-https',
       AllowedMethods: ['GET', 'HEAD'],
-      ResponseHeadersPolicyId: ref(idOf('AWS::CloudFront::ResponseHeadersPolicy', 'Site')),
+      ResponseHeadersPolicyId: ref(idOf('AWS::CloudFront::ResponseHeadersPolicy', 'SiteSecurityHeaders')),
       FunctionAssociations: [{ EventType: 'viewer-request' }],
     });
     template.hasResourceProperties('AWS::CloudFront::Function', {
@@ -654,15 +654,13 @@ describe('the site', () => {
     ]);
   });
 
-  it('answers a missing page with the error page, logs access, and uses the cheapest price class', () => {
+  it('answers a missing page with the error page, logs bucket access, and uses the cheapest price class', () => {
     const config = distribution();
     expect(config.CustomErrorResponses).toEqual([
       { ErrorCode: 404, ResponseCode: 404, ResponsePagePath: '/404.html', ErrorCachingMinTTL: 60 },
     ]);
-    expect(config.Logging).toEqual({
-      Bucket: ref(idOf('AWS::S3::Bucket', 'SiteAccessLogs'), 'RegionalDomainName'),
-      Prefix: 'cloudfront/',
-    });
+    // CloudFront's own access logs: standard logging v2, without query strings (hardening.test.ts).
+    expect(config.Logging).toBeUndefined();
     expect(config.PriceClass).toBe('PriceClass_100');
     template.hasResourceProperties('AWS::S3::Bucket', {
       LoggingConfiguration: {
@@ -782,6 +780,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-APIG4',
         'AwsSolutions-CFR1',
         'AwsSolutions-CFR2',
+        'AwsSolutions-CFR3',
         'AwsSolutions-CFR4',
         'AwsSolutions-IAM5',
         'AwsSolutions-L1',
