@@ -118,6 +118,12 @@ describe('a configured stack', () => {
     publishEveryMinutes: 15,
     apiRateLimit: 10,
     apiBurstLimit: 20,
+    signupRateLimit: 2,
+    signupBurstLimit: 3,
+    linkRateLimit: 30,
+    linkBurstLimit: 60,
+    confirmationsPerHour: 120,
+    webhooksPerKey: 8,
   });
   const resources = template.toJSON().Resources as Record<
     string,
@@ -165,6 +171,24 @@ describe('a configured stack', () => {
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
+  });
+
+  it('throttles sign-up and the link routes, and caps confirmations and webhooks, as configured', () => {
+    const [stage] = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
+    const settings = stage?.Properties.RouteSettings as Record<string, unknown>;
+    expect(settings['POST /api/subscriptions']).toEqual({ ThrottlingRateLimit: 2, ThrottlingBurstLimit: 3 });
+    expect(settings['POST /api/subscriptions/unsubscribe']).toEqual({
+      ThrottlingRateLimit: 30,
+      ThrottlingBurstLimit: 60,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Tidings create-subscription',
+      Environment: { Variables: Match.objectLike({ CONFIRMATIONS_PER_HOUR: '120' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Tidings create-webhook',
+      Environment: { Variables: Match.objectLike({ WEBHOOKS_PER_KEY: '8' }) },
     });
   });
 
