@@ -32,10 +32,16 @@ export interface TableAccess {
 const P = PARTITION_PREFIX;
 const READ_WRITE: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
 
-/** The sign-up and link functions: subscriber items, and the topic names they show and check. */
-const subscriptionAccess = (extra: TableAccess['items'] = []): TableAccess => ({
+/**
+ * The sign-up and link functions: subscriber items (sign-up creates them, links only change
+ * them), and the topic names they show and check.
+ */
+const subscriptionAccess = (
+  subscriber: readonly TableAction[],
+  extra: TableAccess['items'] = [],
+): TableAccess => ({
   items: [
-    { partitions: [P.subscriber], actions: READ_WRITE },
+    { partitions: [P.subscriber], actions: subscriber },
     // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS).
     { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
     ...extra,
@@ -81,17 +87,17 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   },
   // Sign-up also counts its limits (per mailbox, per client, the hourly budget) and reads the
   // switch that pauses confirmations.
-  'create-subscription': subscriptionAccess([
+  'create-subscription': subscriptionAccess(READ_WRITE, [
     { partitions: [P.limit], actions: READ_WRITE },
     { partitions: [P.control], actions: ['GetItem'] },
   ]),
-  'confirm-subscription': subscriptionAccess(),
-  unsubscribe: subscriptionAccess(),
-  'manage-subscription': subscriptionAccess(),
-  // Suppresses an address: the suppression item beside the subscriber, and the subscriber itself.
-  'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: READ_WRITE }] },
-  // Flips the confirmation switch on SES reputation alarms.
-  'handle-reputation-alarm': { items: [{ partitions: [P.control], actions: READ_WRITE }] },
+  'confirm-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
+  'manage-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
+  'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] }] },
+  // Flips the confirmation switch on SES reputation alarms (a read, then a conditional put).
+  'handle-reputation-alarm': { items: [{ partitions: [P.control], actions: ['GetItem', 'PutItem'] }] },
   // The widest: reads changed events, projects tag entries, counts, the change log and marks.
   'process-changes': {
     items: [

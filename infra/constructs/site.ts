@@ -37,20 +37,21 @@ export interface SiteProps {
 const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/** Where the publisher keeps its own records in the bucket (shared/services/publish.ts): never served. */
-export const PRIVATE_PREFIX = '/_publish/';
+/** The folder where the publisher keeps its own records in the bucket (shared/services/publish.ts). */
+export const PRIVATE_FOLDER = '_publish';
 
 /**
- * On every request for the bucket: the publisher's records answer 404 (decoded first, since S3
- * decodes `%5F` to `_`), and directory URLs (`/tags/`) serve their index.html, as on any static host.
+ * On every request for the bucket: the publisher's records answer 404, and directory URLs
+ * (`/tags/`) serve their index.html, as on any static host. The path is decoded first (S3 decodes
+ * `%5F` to `_`), and any segment named like the folder is refused wherever it stands, so dot
+ * segments or doubled slashes cannot reach it; no page of the site has such a segment (slugs are
+ * `a-z0-9-`).
  */
 export const SITE_REQUEST_FUNCTION = `function handler(event) {
   var request = event.request;
-  var path = request.uri;
-  try { path = decodeURIComponent(path); } catch (e) { return { statusCode: 400, statusDescription: 'Bad Request' }; }
-  if (path.indexOf('${PRIVATE_PREFIX}') === 0 || path === '${PRIVATE_PREFIX.slice(0, -1)}') {
-    return { statusCode: 404, statusDescription: 'Not Found' };
-  }
+  var path;
+  try { path = decodeURIComponent(request.uri); } catch (e) { return { statusCode: 400, statusDescription: 'Bad Request' }; }
+  if (path.split('/').indexOf('${PRIVATE_FOLDER}') !== -1) return { statusCode: 404, statusDescription: 'Not Found' };
   if (request.uri.endsWith('/')) request.uri += 'index.html';
   return request;
 }`;

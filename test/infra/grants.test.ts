@@ -96,14 +96,11 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   ...Object.fromEntries(
     ['confirm-subscription', 'unsubscribe', 'manage-subscription'].map((name) => [
       name,
-      {
-        ...rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem']),
-        ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']),
-      },
+      { ...rw('table', [S], ['GetItem', 'UpdateItem']), ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']) },
     ]),
   ),
-  'handle-email-feedback': rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem']),
-  'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem', 'UpdateItem']),
+  'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
+  'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem']),
   'process-changes': {
     'table BatchGetItem': ['EVENT#*'],
     ...rw('table', ['TAG#*', 'TAGS'], ['GetItem', 'Query', 'UpdateItem', 'DeleteItem']),

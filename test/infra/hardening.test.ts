@@ -246,6 +246,9 @@ describe('CloudFront', () => {
       '/%5Fpublish/feeds/index.json',
       '/_publish',
       '/_publish/',
+      '/news/../_publish/feeds/index.json',
+      '//_publish/feeds/index.json',
+      '/./_publish/feeds/index.json',
     ])('answers 404 for the publisher’s records: %s', (uri) => {
       expect(request(uri)).toEqual({ statusCode: 404, statusDescription: 'Not Found' });
     });

@@ -317,7 +317,7 @@ describe('IAM', () => {
     expect(links.length).toBeGreaterThan(0);
     for (const name of links) {
       expect(actionsOf(name)).toEqual(
-        expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:PutItem', 'dynamodb:Query']),
+        expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:UpdateItem', 'dynamodb:Query']),
       );
       expect(actionsOf(name).some((a) => a.startsWith('ses:'))).toBe(false);
       expect(Object.keys(envOf(name))).toContain('TOKEN_SECRET_ARN');
