@@ -102,10 +102,10 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   'process-changes': {
     items: [
       { partitions: [P.event], actions: ['BatchGetItem'] },
-      {
-        partitions: [P.tagEntry, P.tags],
-        actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
-      },
+      // Tag entries: upserted, flagged counted, removed; read back and counted on a recount.
+      { partitions: [P.tagEntry], actions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] },
+      // Tag summaries: counts moved, or rewritten (put or delete) by a recount.
+      { partitions: [P.tags], actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
       { partitions: [P.changeLog], actions: ['PutItem'] },
       { partitions: [P.mark], actions: ['BatchWriteItem'] },
     ],

@@ -103,8 +103,9 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem']),
   'process-changes': {
     'table BatchGetItem': ['EVENT#*'],
-    ...rw('table', ['TAG#*', 'TAGS'], ['GetItem', 'Query', 'UpdateItem', 'DeleteItem']),
-    'table PutItem': ['CHANGES#*', 'TAG#*', 'TAGS'],
+    ...rw('table', ['TAG#*', 'TAGS'], ['GetItem', 'UpdateItem', 'DeleteItem']),
+    'table Query': ['TAG#*'],
+    'table PutItem': ['CHANGES#*', 'TAGS'],
     'table BatchWriteItem': ['MARK#*'],
   },
   'publish-site': {
