@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfig, type TidingsConfig } from './config.js';
-import { TidingsStack } from './tidings-stack.js';
+import { addTidings } from './tidings-stack.js';
 
 const app = new App();
 let config: TidingsConfig;
@@ -12,7 +12,7 @@ try {
   console.error(`Configuration: ${error.message}`);
   process.exit(1);
 }
-new TidingsStack(app, 'Tidings', {
+addTidings(app, 'Tidings', {
   config,
   env: {
     account: process.env.CDK_DEFAULT_ACCOUNT,

@@ -9,6 +9,19 @@ export interface TidingsConfig {
   /** Requests per second the HTTP API accepts before throttling (steady rate). */
   apiRateLimit: number;
   apiBurstLimit: number;
+  /** Sign-ups per second `POST /api/subscriptions` accepts (its own route throttle), and its burst. */
+  signupRateLimit: number;
+  signupBurstLimit: number;
+  /**
+   * Requests per second the link routes (confirm, unsubscribe, manage) accept, and their burst: a
+   * throttle of their own, so a sign-up flood cannot crowd out one-click unsubscribes (RFC 8058).
+   */
+  linkRateLimit: number;
+  linkBurstLimit: number;
+  /** Confirmation emails sent per hour at most, whoever signs up; beyond it sign-ups send nothing. */
+  confirmationsPerHour: number;
+  /** Webhooks one API key may register. */
+  webhooksPerKey: number;
   /**
    * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
    * Without them the site answers on the CloudFront domain.
@@ -150,6 +163,14 @@ export const loadConfig = (node: Node): TidingsConfig => {
     logRetentionDays,
     apiRateLimit: wholeNumber(node, 'apiRateLimit', 50, 1, 10_000),
     apiBurstLimit: wholeNumber(node, 'apiBurstLimit', 100, 1, 5_000),
+    signupRateLimit: wholeNumber(node, 'signupRateLimit', 5, 1, 10_000),
+    signupBurstLimit: wholeNumber(node, 'signupBurstLimit', 10, 1, 5_000),
+    // Twice the default digest send rate (5/s × 2 workers): the one-click unsubscribes a digest run
+    // brings back fit, with room for people opening confirm and manage links.
+    linkRateLimit: wholeNumber(node, 'linkRateLimit', 20, 1, 10_000),
+    linkBurstLimit: wholeNumber(node, 'linkBurstLimit', 40, 1, 5_000),
+    confirmationsPerHour: wholeNumber(node, 'confirmationsPerHour', 300, 1, 1_000_000),
+    webhooksPerKey: wholeNumber(node, 'webhooksPerKey', 50, 1, 10_000),
     ...(domain ? { domain } : {}),
     fromAddress,
     sendingDomain: sender[1].toLowerCase(),

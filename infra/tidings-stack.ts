@@ -1,4 +1,4 @@
-import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Lazy, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -7,16 +7,62 @@ import { Api } from './constructs/api.js';
 import { ChangeStream } from './constructs/change-stream.js';
 import { ChangeTopic } from './constructs/change-topic.js';
 import { Digests } from './constructs/digests.js';
+import { DistributionLogs } from './constructs/distribution-logs.js';
 import { EventsTable } from './constructs/events-table.js';
 import { Mail } from './constructs/mail.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { Publisher } from './constructs/publisher.js';
+import { ReputationGuard } from './constructs/reputation-guard.js';
 import { Site } from './constructs/site.js';
 import { TidingsFunction } from './constructs/tidings-function.js';
 
 export interface TidingsStackProps extends StackProps {
   config: TidingsConfig;
 }
+
+/** CloudFront takes its access-log delivery (standard logging v2) only in this region. */
+export const CLOUDFRONT_LOGS_REGION = 'us-east-1';
+
+/**
+ * One deployment: the Tidings stack and its distribution's access-log delivery, in the stack itself
+ * when it is deployed in us-east-1, else in a small stack of its own there (`<id>AccessLogs`),
+ * which learns the distribution's id through CDK's cross-region references.
+ */
+export const addTidings = (
+  scope: Construct,
+  id: string,
+  props: TidingsStackProps,
+): { stack: TidingsStack; accessLogs: DistributionLogs } => {
+  const region = props.env?.region;
+  if (region === undefined || Token.isUnresolved(region)) {
+    throw new Error('Tidings needs a region to deploy to: set AWS_REGION (the access logs go to us-east-1)');
+  }
+  const logRetention = props.config.logRetentionDays as RetentionDays;
+  if (region === CLOUDFRONT_LOGS_REGION) {
+    const stack = new TidingsStack(scope, id, props);
+    const accessLogs = new DistributionLogs(stack, 'SiteAccessLogs', {
+      distributionId: stack.site.distribution.distributionId,
+      logRetention,
+    });
+    return { stack, accessLogs };
+  }
+  const stack = new TidingsStack(scope, id, { ...props, crossRegionReferences: true });
+  const logStack = new Stack(scope, `${id}AccessLogs`, {
+    env: { ...props.env, region: CLOUDFRONT_LOGS_REGION },
+    crossRegionReferences: true,
+    description: `Tidings: the access logs of ${id}'s CloudFront distribution (CloudFront configures them in ${CLOUDFRONT_LOGS_REGION})`,
+  });
+  // Strong, as CDK defaults to: the site stack cannot drop its distribution while logs name it.
+  Annotations.of(logStack).acknowledgeWarning(
+    '@aws-cdk/core:crossStackReferencesDefaultStrong',
+    'A strong reference is what we want: the distribution outlives its access-log delivery',
+  );
+  const accessLogs = new DistributionLogs(logStack, 'SiteAccessLogs', {
+    distributionId: stack.site.distribution.distributionId,
+    logRetention,
+  });
+  return { stack, accessLogs };
+};
 
 /**
  * All of Tidings: the table and its API; the table's stream → process-changes → the topic of
@@ -33,6 +79,7 @@ export class TidingsStack extends Stack {
   readonly publisher: Publisher;
   readonly digests: Digests;
   readonly monitoring: Monitoring;
+  readonly reputation: ReputationGuard;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
@@ -70,6 +117,10 @@ export class TidingsStack extends Stack {
       logRetention,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      signupThrottle: { rateLimit: config.signupRateLimit, burstLimit: config.signupBurstLimit },
+      linkThrottle: { rateLimit: config.linkRateLimit, burstLimit: config.linkBurstLimit },
+      confirmationsPerHour: config.confirmationsPerHour,
+      webhooksPerKey: config.webhooksPerKey,
     });
     this.site = new Site(this, 'Site', {
       api: this.api.httpApi,
@@ -102,10 +153,14 @@ export class TidingsStack extends Stack {
       logRetention,
     });
 
+    this.reputation = new ReputationGuard(this, 'Reputation', { table: this.events, topicKey, logRetention });
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       topicKey,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
+    this.monitoring.watchConfirmationBudget();
+    this.monitoring.watchSesReputation(this.reputation.topic.topic);
     for (const fn of this.node.findAll().filter((c) => c instanceof TidingsFunction)) {
       this.monitoring.watchFunction(fn.node.id, fn, `Function ${fn.entryName}`);
     }

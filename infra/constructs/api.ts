@@ -1,12 +1,20 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnRoute,
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { API_ROUTES, type RouteSpec } from '../../shared/routes.js';
+import { TABLE_ACCESS } from '../table-access.js';
 import type { ChangeTopic } from './change-topic.js';
 import type { EventsTable } from './events-table.js';
 import type { Mail } from './mail.js';
@@ -22,8 +30,31 @@ export interface ApiProps {
   logRetention: RetentionDays;
   rateLimit: number;
   burstLimit: number;
+  /** `POST /api/subscriptions`'s own throttle. */
+  signupThrottle: Throttle;
+  /** The link routes' own throttle (every other route under /api/subscriptions/). */
+  linkThrottle: Throttle;
+  /** Confirmation emails per hour at most (told to the sign-up function). */
+  confirmationsPerHour: number;
+  /** Webhooks per API key at most (told to the function that creates them). */
+  webhooksPerKey: number;
   routes?: readonly RouteSpec[];
 }
+
+export interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
+}
+
+/** The sign-up route: anyone may call it, and each call can send an email. */
+export const SIGNUP_ROUTE_KEY = 'POST /api/subscriptions';
+/**
+ * The links in emails (confirm, unsubscribe, manage): every route under this path but sign-up.
+ * A throttle of their own keeps one-click unsubscribes working through a sign-up flood.
+ */
+export const LINK_ROUTE_PREFIX = '/api/subscriptions/';
+
+const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
 
 const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
 
@@ -45,7 +76,7 @@ export class Api extends Construct {
       environment: tableEnvironment,
       logRetention: props.logRetention,
     });
-    props.table.grantRead(authorizerFn);
+    props.table.grantFunction(authorizerFn);
     this.functions.push(authorizerFn);
     const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', authorizerFn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
@@ -72,13 +103,15 @@ export class Api extends Construct {
             requestId: '$context.requestId',
             time: '$context.requestTime',
             ip: '$context.identity.sourceIp',
-            method: '$context.httpMethod',
+            // The route template, never the path or query: link tokens travel in the query.
             route: '$context.routeKey',
             status: '$context.status',
             latencyMs: '$context.responseLatency',
             bytes: '$context.responseLength',
             integrationError: '$context.integrationErrorMessage',
             authorizerError: '$context.authorizer.error',
+            // Which API key wrote (the authorizer's context); empty on public routes.
+            keyName: '$context.authorizer.keyName',
           }),
         ),
       },
@@ -88,40 +121,35 @@ export class Api extends Construct {
     for (const route of props.routes ?? API_ROUTES) {
       byFunction.set(route.fn, [...(byFunction.get(route.fn) ?? []), route]);
     }
+    const throttled: { key: string; throttle: Throttle; route: CfnRoute }[] = [];
     for (const [name, routes] of byFunction) {
       const uses = new Set(routes.flatMap((r) => r.uses ?? []));
-      const writes = routes.some((r) => r.method !== 'GET');
-      let environment: Record<string, string>;
-      if (uses.has('topic')) {
-        // Webhooks are SNS subscriptions: nothing of theirs is in the table.
-        environment = { [ENV.topicArn]: props.changes.topic.topicArn };
-      } else if (uses.has('email') || uses.has('links')) {
-        environment = {
-          ...tableEnvironment,
-          [ENV.siteUrl]: props.siteUrl,
-          ...props.mail.linkEnvironment,
-          ...(uses.has('email') ? props.mail.sendEnvironment : {}),
-        };
-      } else {
-        environment = tableEnvironment;
-      }
+      const inTable = TABLE_ACCESS[name] !== undefined;
+      const environment: Record<string, string> = {
+        ...(inTable ? tableEnvironment : {}),
+        // Webhooks are SNS subscriptions, recorded in the table under the key that made them.
+        ...(uses.has('topic') ? { [ENV.topicArn]: props.changes.topic.topicArn } : {}),
+        ...(uses.has('topic') && routes.some((r) => r.method === 'POST')
+          ? { [ENV.webhooksPerKey]: String(props.webhooksPerKey) }
+          : {}),
+        ...(uses.has('email') || uses.has('links')
+          ? { [ENV.siteUrl]: props.siteUrl, ...props.mail.linkEnvironment }
+          : {}),
+        // Only sign-up sends from the API: confirmations, within the hourly budget.
+        ...(uses.has('email')
+          ? { ...props.mail.sendEnvironment, [ENV.confirmationsPerHour]: String(props.confirmationsPerHour) }
+          : {}),
+      };
       const fn = new TidingsFunction(this, pascal(name), {
         name,
         environment,
         logRetention: props.logRetention,
       });
       this.functions.push(fn);
-      if (uses.has('topic')) {
-        props.changes.grantManageSubscriptions(fn);
-      } else if (uses.has('email') || uses.has('links')) {
-        props.table.grantReadWrite(fn);
-        if (uses.has('email')) props.mail.grantSend(fn);
-        else props.mail.grantLinks(fn);
-      } else if (writes) {
-        props.table.grantReadWrite(fn);
-      } else {
-        props.table.grantRead(fn);
-      }
+      if (uses.has('topic')) props.changes.grantManageSubscriptions(fn);
+      if (inTable) props.table.grantFunction(fn);
+      if (uses.has('email')) props.mail.grantSend(fn);
+      else if (uses.has('links')) props.mail.grantLinks(fn);
       const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, fn);
       for (const route of routes) {
         const [added] = this.httpApi.addRoutes({
@@ -130,6 +158,14 @@ export class Api extends Construct {
           integration,
           ...(route.auth ? { authorizer } : {}),
         });
+        const key = routeKey(route);
+        const throttle =
+          key === SIGNUP_ROUTE_KEY
+            ? props.signupThrottle
+            : route.path.startsWith(LINK_ROUTE_PREFIX)
+              ? props.linkThrottle
+              : undefined;
+        if (throttle && added) throttled.push({ key, throttle, route: added.node.defaultChild as CfnRoute });
         if (!route.auth && added) {
           Validations.of(added).acknowledge({
             id: 'AwsSolutions-APIG4',
@@ -144,5 +180,14 @@ export class Api extends Construct {
         }
       }
     }
+    // Route settings name route keys, which must exist before the stage that names them.
+    const stage = this.stage.node.defaultChild as CfnStage;
+    stage.routeSettings = Object.fromEntries(
+      throttled.map(({ key, throttle }) => [
+        key,
+        { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit },
+      ]),
+    );
+    for (const { route } of throttled) stage.node.addDependency(route);
   }
 }

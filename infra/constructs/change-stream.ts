@@ -45,7 +45,7 @@ export class ChangeStream extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.seconds(60),
     });
-    props.table.grantReadWrite(this.handler);
+    props.table.grantFunction(this.handler);
     props.changes.topic.grantPublish(this.handler);
     this.handler.addEventSource(
       new DynamoEventSource(props.table.table, {

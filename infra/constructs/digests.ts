@@ -85,7 +85,7 @@ export class Digests extends Construct {
       memorySize: 1024,
     });
     // Claims ledger entries and moves cursors; enqueues its own continuations.
-    props.table.grantReadWrite(this.sender);
+    props.table.grantFunction(this.sender);
     props.mail.grantSend(this.sender);
     this.queue.grantSendMessages(this.sender);
     this.sender.addEventSource(

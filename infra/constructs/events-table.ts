@@ -3,19 +3,12 @@ import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TABLE, TABLE_INDEXES } from '../../shared/keys.js';
+import { leadingKeysPattern, TABLE_ACCESS, type TableAccess } from '../table-access.js';
+import type { TidingsFunction } from './tidings-function.js';
 
 export interface EventsTableProps {
   removalPolicy: 'retain' | 'destroy';
 }
-
-/** What the code does with the table: single-item reads and writes, batches, queries; never a scan or a transaction. */
-const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-const WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
 
 /** The single table: on demand, point-in-time recovery, a stream of old and new images, TTL. */
 export class EventsTable extends Construct {
@@ -47,26 +40,34 @@ export class EventsTable extends Construct {
     return this.table.tableName;
   }
 
-  /** The table and each index by name: no `index/*` wildcard. */
-  private get readResources(): string[] {
-    return [
-      this.table.tableArn,
-      ...TABLE_INDEXES.map((index) => `${this.table.tableArn}/index/${index.name}`),
-    ];
+  /**
+   * Grants `grantee` exactly `access`: one statement per group of partitions, naming its actions,
+   * on the table (or the index it queries) and bound by `dynamodb:LeadingKeys` to those partitions.
+   * `ForAllValues` checks every key of a batch; nothing here grants Scan, whose requests carry no key.
+   */
+  grant(grantee: IGrantable, access: TableAccess): void {
+    const statement = (actions: readonly string[], resource: string, partitions: readonly string[]) =>
+      new PolicyStatement({
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resources: [resource],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions.map(leadingKeysPattern) },
+        },
+      });
+    for (const { partitions, actions } of access.items) {
+      grantee.grantPrincipal.addToPrincipalPolicy(statement(actions, this.table.tableArn, partitions));
+    }
+    for (const { index, partitions } of access.queries ?? []) {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        statement(['Query'], `${this.table.tableArn}/index/${index.name}`, partitions),
+      );
+    }
   }
 
-  /** Get, batch-get and query the table and its indexes. No scans. */
-  grantRead(grantee: IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: READ_ACTIONS, resources: this.readResources }),
-    );
-  }
-
-  /** Read, and put, update, delete and batch-write items (the indexes are written through the table). */
-  grantReadWrite(grantee: IGrantable): void {
-    this.grantRead(grantee);
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: WRITE_ACTIONS, resources: [this.table.tableArn] }),
-    );
+  /** Grants a function what TABLE_ACCESS says its code does in the table. */
+  grantFunction(fn: TidingsFunction): void {
+    const access = TABLE_ACCESS[fn.entryName];
+    if (!access) throw new Error(`no table access is declared for ${fn.entryName} (infra/table-access.ts)`);
+    this.grant(fn, access);
   }
 }

@@ -106,7 +106,7 @@ export class Mail extends Construct {
       timeout: Duration.seconds(30),
       deadLetterQueue: this.feedbackDeadLetters,
     });
-    props.table.grantReadWrite(handler);
+    props.table.grantFunction(handler);
     this.tokenSecret.grantRead(handler);
     this.feedback.topic.addSubscription(new LambdaSubscription(handler));
     this.feedbackHandler = handler;

@@ -41,7 +41,7 @@ export class Publisher extends Construct {
       memorySize: 1024,
     });
     // Reads events and listings, clears marks (conditional deletes).
-    props.table.grantReadWrite(this.handler);
+    props.table.grantFunction(this.handler);
     // Compares, writes and removes pages: HeadObject (s3:GetObject), PutObject, DeleteObject.
     // ListBucket makes HeadObject of a page not yet written a 404 rather than a 403.
     this.handler.addToRolePolicy(

@@ -29,13 +29,29 @@ export interface SiteProps {
   api: HttpApi;
   /** A host name and its us-east-1 certificate; the CloudFront domain otherwise. */
   domain?: { name: string; certificateArn: string };
-  /** Days access logs are kept. */
+  /** Days the site bucket's access logs are kept. */
   logRetentionDays: number;
 }
 
-/** Directory URLs (`/tags/`) serve their index.html, as on any static host. */
-const DIRECTORY_INDEX = `function handler(event) {
+/** Pages carry no script and one inline stylesheet; event images come from their sources. */
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/** The folder where the publisher keeps its own records in the bucket (shared/services/publish.ts). */
+export const PRIVATE_FOLDER = '_publish';
+
+/**
+ * On every request for the bucket: the publisher's records answer 404, and directory URLs
+ * (`/tags/`) serve their index.html, as on any static host. The path is decoded first (S3 decodes
+ * `%5F` to `_`), and any segment named like the folder is refused wherever it stands, so dot
+ * segments or doubled slashes cannot reach it; no page of the site has such a segment (slugs are
+ * `a-z0-9-`).
+ */
+export const SITE_REQUEST_FUNCTION = `function handler(event) {
   var request = event.request;
+  var path;
+  try { path = decodeURIComponent(request.uri); } catch (e) { return { statusCode: 400, statusDescription: 'Bad Request' }; }
+  if (path.split('/').indexOf('${PRIVATE_FOLDER}') !== -1) return { statusCode: 404, statusDescription: 'Not Found' };
   if (request.uri.endsWith('/')) request.uri += 'index.html';
   return request;
 }`;
@@ -58,7 +74,7 @@ export class Site extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      // CloudFront's standard logs are delivered with ACLs; nothing else here uses them.
+      // The site bucket's server access logs are delivered with ACLs (CloudFront's go to CloudWatch Logs).
       objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(props.logRetentionDays) }],
       removalPolicy: RemovalPolicy.DESTROY,
@@ -95,13 +111,25 @@ export class Site extends Construct {
           referrerPolicy: HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
           override: true,
         },
-        // Pages carry no script and one inline stylesheet; event images come from their sources.
-        // Not overriding lets the API's own pages send a stricter policy.
-        contentSecurityPolicy: {
-          contentSecurityPolicy:
-            "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-          override: false,
+        // Not overriding lets a page that says otherwise keep its own.
+        contentSecurityPolicy: { contentSecurityPolicy: PAGE_CSP, override: false },
+      },
+    });
+
+    // The API's pages carry link tokens in their URLs and say `Referrer-Policy: no-referrer`
+    // themselves: kept, never overridden (no-referrer is added where a response has none).
+    const apiHeaders = new ResponseHeadersPolicy(this, 'ApiSecurityHeaders', {
+      comment: "Tidings API: HSTS, no sniffing, no framing; the API's own referrer policy and CSP kept",
+      securityHeadersBehavior: {
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(730),
+          includeSubdomains: true,
+          override: true,
         },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: false },
+        contentSecurityPolicy: { contentSecurityPolicy: PAGE_CSP, override: false },
       },
     });
 
@@ -124,9 +152,9 @@ export class Site extends Construct {
             minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
           }
         : {}),
-      enableLogging: true,
-      logBucket: this.logs,
-      logFilePrefix: 'cloudfront/',
+      // Access logs: standard logging v2 (DistributionLogs), which leaves the query string out;
+      // the legacy logs this setting writes always carry it, link tokens and all.
+      enableLogging: false,
       defaultBehavior: {
         // LIST lets S3 answer 404 rather than 403 for a page that does not exist.
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
@@ -142,8 +170,8 @@ export class Site extends Construct {
           {
             eventType: FunctionEventType.VIEWER_REQUEST,
             function: new CloudFrontFunction(this, 'DirectoryIndex', {
-              comment: 'Serve index.html for directory URLs',
-              code: FunctionCode.fromInline(DIRECTORY_INDEX),
+              comment: 'Hide the publisher records; serve index.html for directory URLs',
+              code: FunctionCode.fromInline(SITE_REQUEST_FUNCTION),
               runtime: FunctionRuntime.JS_2_0,
             }),
           },
@@ -156,9 +184,11 @@ export class Site extends Construct {
           viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
           allowedMethods: AllowedMethods.ALLOW_ALL,
           cachePolicy: CachePolicy.CACHING_DISABLED,
-          // Query strings, Authorization and the rest; Host must stay the API's own.
+          // Query strings, Authorization and the rest; Host must stay the API's own. This managed
+          // policy also adds CloudFront's viewer headers, CloudFront-Viewer-Address among them: the
+          // reader's own address, which sign-up limits per client (API Gateway sees CloudFront's).
           originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-          responseHeadersPolicy: headers,
+          responseHeadersPolicy: apiHeaders,
         },
       },
       errorResponses: [
@@ -172,6 +202,11 @@ export class Site extends Construct {
         id: 'Annotation::@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk',
         reason:
           'LIST only turns a missing page into a 404 (not a 403): the root serves index.html and directory URLs are rewritten to their index.html, so no listing is ever returned',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason:
+          'Access logs are delivered by CloudFront standard logging v2 (AWS::Logs::Delivery, DistributionLogs) with chosen fields; the legacy logging this rule looks for always logs query strings, which carry link tokens',
       },
       {
         id: 'AwsSolutions-CFR1',

@@ -13,6 +13,12 @@ describe('configuration', () => {
       logRetentionDays: 30,
       apiRateLimit: 50,
       apiBurstLimit: 100,
+      signupRateLimit: 5,
+      signupBurstLimit: 10,
+      linkRateLimit: 20,
+      linkBurstLimit: 40,
+      confirmationsPerHour: 300,
+      webhooksPerKey: 50,
       fromAddress: 'News@Example.org',
       sendingDomain: 'example.org',
       digestHour: 7,
@@ -55,6 +61,12 @@ describe('configuration', () => {
     [{ removalPolicy: 'keep' }, /removalPolicy: must be "retain" or "destroy" \(got "keep"\)/],
     [{ logRetentionDays: 10 }, /logRetentionDays: must be one of 1, 3, 5, 7, 14, 30/],
     [{ apiRateLimit: 'fast' }, /apiRateLimit: must be a whole number from 1 to 10000 \(got "fast"\)/],
+    [{ signupRateLimit: 0 }, /signupRateLimit: must be a whole number from 1 to 10000 \(got 0\)/],
+    [{ signupBurstLimit: '2.5' }, /signupBurstLimit: must be a whole number from 1 to 5000/],
+    [{ linkRateLimit: -1 }, /linkRateLimit: must be a whole number from 1 to 10000/],
+    [{ linkBurstLimit: 5001 }, /linkBurstLimit: must be a whole number from 1 to 5000/],
+    [{ confirmationsPerHour: 'many' }, /confirmationsPerHour: must be a whole number from 1 to 1000000/],
+    [{ webhooksPerKey: 0 }, /webhooksPerKey: must be a whole number from 1 to 10000/],
     [{ digestHour: 24 }, /digestHour: must be a whole number from 0 to 23 \(got 24\)/],
     [{ digestHour: '7.5' }, /digestHour: must be a whole number from 0 to 23/],
     [{ digestWeekday: 'someday' }, /digestWeekday: must be 0 \(Sunday\) to 6 \(Saturday\) or a day name/],
@@ -106,6 +118,12 @@ describe('a configured stack', () => {
     publishEveryMinutes: 15,
     apiRateLimit: 10,
     apiBurstLimit: 20,
+    signupRateLimit: 2,
+    signupBurstLimit: 3,
+    linkRateLimit: 30,
+    linkBurstLimit: 60,
+    confirmationsPerHour: 120,
+    webhooksPerKey: 8,
   });
   const resources = template.toJSON().Resources as Record<
     string,
@@ -153,6 +171,24 @@ describe('a configured stack', () => {
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
+  });
+
+  it('throttles sign-up and the link routes, and caps confirmations and webhooks, as configured', () => {
+    const [stage] = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
+    const settings = stage?.Properties.RouteSettings as Record<string, unknown>;
+    expect(settings['POST /api/subscriptions']).toEqual({ ThrottlingRateLimit: 2, ThrottlingBurstLimit: 3 });
+    expect(settings['POST /api/subscriptions/unsubscribe']).toEqual({
+      ThrottlingRateLimit: 30,
+      ThrottlingBurstLimit: 60,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Tidings create-subscription',
+      Environment: { Variables: Match.objectLike({ CONFIRMATIONS_PER_HOUR: '120' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Tidings create-webhook',
+      Environment: { Variables: Match.objectLike({ WEBHOOKS_PER_KEY: '8' }) },
     });
   });
 

@@ -1,0 +1,147 @@
+import { PARTITION_PREFIX, TABLE } from '../shared/keys.js';
+
+/** The item-level DynamoDB actions the code uses. Never Scan, never a transaction. */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem';
+
+/** The first characters of each index's partition keys (shared/keys.ts builds them). */
+export const INDEX_PREFIX = {
+  latest: 'LATEST#',
+  day: 'DAY#',
+  digest: 'DIGEST#',
+  tag: 'TAG#',
+} as const;
+
+export type IndexSpec = (typeof TABLE)['latestIndex' | 'dayIndex' | 'digestIndex' | 'tagIndex'];
+
+/**
+ * What one function may do in the table: actions on the items of some partitions, and queries of
+ * some indexes, each bound to the partitions it names (`dynamodb:LeadingKeys`).
+ */
+export interface TableAccess {
+  items: readonly { partitions: readonly string[]; actions: readonly TableAction[] }[];
+  queries?: readonly { index: IndexSpec; partitions: readonly string[] }[];
+}
+
+const P = PARTITION_PREFIX;
+const READ_WRITE: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
+
+/**
+ * The sign-up and link functions: subscriber items (sign-up creates them, links only change
+ * them), and the topic names they show and check.
+ */
+const subscriptionAccess = (
+  subscriber: readonly TableAction[],
+  extra: TableAccess['items'] = [],
+): TableAccess => ({
+  items: [
+    { partitions: [P.subscriber], actions: subscriber },
+    // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS).
+    { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
+    ...extra,
+  ],
+});
+
+const eventWriter: TableAccess = { items: [{ partitions: [P.event], actions: ['GetItem', 'PutItem'] }] };
+
+/**
+ * Every function that reaches the table, by its file under functions/, and what it does there,
+ * read from its code (functions → shared/services → shared/adapters, keys from shared/keys.ts).
+ * A function with no entry gets no table and no TABLE_NAME.
+ */
+export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
+  // Looks up the bearer key's hash: one GetItem.
+  'authorize-request': { items: [{ partitions: [P.apiKey], actions: ['GetItem'] }] },
+  'post-event': eventWriter,
+  'post-events-batch': eventWriter,
+  'put-event': eventWriter,
+  'delete-event': eventWriter,
+  'get-event': { items: [{ partitions: [P.event], actions: ['GetItem'] }] },
+  'list-events': {
+    items: [
+      // A tag's summary (its count), and its entries when the tag listing index is short.
+      { partitions: [P.tags], actions: ['GetItem'] },
+      { partitions: [P.tagEntry], actions: ['Query'] },
+    ],
+    queries: [
+      { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
+      { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
+      { index: TABLE.tagIndex, partitions: [INDEX_PREFIX.tag] },
+    ],
+  },
+  'list-tags': { items: [{ partitions: [P.tags], actions: ['Query'] }] },
+  'create-webhook': {
+    items: [
+      { partitions: [P.webhook], actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+    ],
+  },
+  'list-webhooks': { items: [{ partitions: [P.webhook], actions: ['GetItem', 'Query'] }] },
+  'delete-webhook': {
+    items: [{ partitions: [P.webhook], actions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] }],
+  },
+  // Sign-up also counts its limits (per mailbox, per client, the hourly budget) and reads the
+  // switch that pauses confirmations.
+  'create-subscription': subscriptionAccess(READ_WRITE, [
+    { partitions: [P.limit], actions: READ_WRITE },
+    { partitions: [P.control], actions: ['GetItem'] },
+  ]),
+  'confirm-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
+  'manage-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
+  'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] }] },
+  // Flips the confirmation switch on SES reputation alarms (a read, then a conditional put).
+  'handle-reputation-alarm': { items: [{ partitions: [P.control], actions: ['GetItem', 'PutItem'] }] },
+  // The widest: reads changed events, projects tag entries, counts, the change log and marks.
+  'process-changes': {
+    items: [
+      { partitions: [P.event], actions: ['BatchGetItem'] },
+      // Tag entries: upserted, flagged counted, removed; read back and counted on a recount.
+      { partitions: [P.tagEntry], actions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] },
+      // Tag summaries: counts moved, or rewritten (put or delete) by a recount.
+      { partitions: [P.tags], actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+      { partitions: [P.changeLog], actions: ['PutItem'] },
+      { partitions: [P.mark], actions: ['BatchWriteItem'] },
+    ],
+  },
+  'publish-site': {
+    items: [
+      { partitions: [P.mark], actions: ['Query', 'BatchWriteItem'] },
+      { partitions: [P.event], actions: ['BatchGetItem'] },
+      { partitions: [P.tagEntry], actions: ['Query'] },
+      // Tag summaries are recounted (get, then put or delete) when a run finds a count wrong.
+      { partitions: [P.tags], actions: ['GetItem', 'Query', 'PutItem', 'DeleteItem'] },
+      // One run at a time: the lease is a conditional put and delete.
+      { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
+    ],
+    queries: [
+      { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
+      { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
+      { index: TABLE.tagIndex, partitions: [INDEX_PREFIX.tag] },
+    ],
+  },
+  'send-digests': {
+    items: [
+      // Recipients with their suppression and cursor; ledger claims (put, update, delete); cursor moves.
+      {
+        partitions: [P.subscriber],
+        actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+      },
+      { partitions: [P.changeLog], actions: ['Query'] },
+      { partitions: [P.event], actions: ['BatchGetItem'] },
+    ],
+    queries: [{ index: TABLE.digestIndex, partitions: [INDEX_PREFIX.digest] }],
+  },
+};
+
+/**
+ * The `dynamodb:LeadingKeys` pattern of a partition prefix: `EVENT#` → `EVENT#*`; a prefix that is
+ * a whole partition key (`TAGS`) matches only itself.
+ */
+export const leadingKeysPattern = (prefix: string): string => (prefix.endsWith('#') ? `${prefix}*` : prefix);

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { INDEX_PREFIX } from '../../infra/table-access.js';
+import {
+  dayPartition,
+  digestPartition,
+  latestPartition,
+  PARTITION_PREFIX,
+  TABLE,
+  tagEntryPartition,
+} from '../../shared/keys.js';
+import { synthTidings } from '../helpers/synth.js';
+
+const { template } = synthTidings();
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON, asserted on structurally
+type Cfn = any;
+type Resource = { Type: string; Properties: Record<string, Cfn> };
+const resources = (type: string) => Object.entries(template.findResources(type)) as [string, Resource][];
+const [tableId] = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'));
+const TABLE_ARN = JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] });
+const indexArn = (name: string) =>
+  JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${name}`]] });
+
+/** Every Tidings function (by file name) and the DynamoDB statements of its role. */
+const dynamoStatements = new Map(
+  resources('AWS::Lambda::Function')
+    .filter(([, fn]) => String(fn.Properties.Description).startsWith('Tidings '))
+    .map(([, fn]) => {
+      const role = fn.Properties.Role['Fn::GetAtt'][0];
+      const statements = resources('AWS::IAM::Policy')
+        .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Cfn>[])
+        .filter((s) => JSON.stringify(s.Action).includes('dynamodb:'))
+        // The stream event source's own grant (on the stream ARN, not the table) is not a table grant.
+        .filter((s) => !JSON.stringify(s.Resource).includes('StreamArn'));
+      return [String(fn.Properties.Description).replace('Tidings ', ''), statements];
+    }),
+);
+
+/** `<resource> <action>` → the partitions it is bound to, for one function. */
+const grantOf = (name: string) => {
+  const grants: Record<string, string[]> = {};
+  for (const s of dynamoStatements.get(name) ?? []) {
+    const resource = JSON.stringify(s.Resource);
+    const where =
+      resource === TABLE_ARN
+        ? 'table'
+        : (
+            Object.values(TABLE).find((i) => typeof i === 'object' && resource === indexArn(i.name)) as
+              | { name: string }
+              | undefined
+          )?.name;
+    if (!where) throw new Error(`${name}: a table grant on ${resource}`);
+    const keys = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
+    for (const action of [s.Action].flat() as string[]) {
+      const key = `${where} ${action.replace('dynamodb:', '')}`;
+      grants[key] = [...(grants[key] ?? []), ...(keys ?? ['(no condition)'])].sort();
+    }
+  }
+  return grants;
+};
+
+const S = 'SUBSCRIBER#*';
+const rw = (where: string, partitions: string[], actions: string[]) =>
+  Object.fromEntries(actions.map((a) => [`${where} ${a}`, partitions]));
+
+/**
+ * What every function may do in the table, written out by hand from its code: a change to a
+ * grant must change this table too.
+ */
+const EXPECTED: Record<string, Record<string, string[]>> = {
+  'authorize-request': { 'table GetItem': ['APIKEY#*'] },
+  'post-event': rw('table', ['EVENT#*'], ['GetItem', 'PutItem']),
+  'post-events-batch': rw('table', ['EVENT#*'], ['GetItem', 'PutItem']),
+  'put-event': rw('table', ['EVENT#*'], ['GetItem', 'PutItem']),
+  'delete-event': rw('table', ['EVENT#*'], ['GetItem', 'PutItem']),
+  'get-event': { 'table GetItem': ['EVENT#*'] },
+  'list-events': {
+    'table GetItem': ['TAGS'],
+    'table Query': ['TAG#*'],
+    'GSI1 Query': ['LATEST#*'],
+    'GSI2 Query': ['DAY#*'],
+    'GSI4 Query': ['TAG#*'],
+  },
+  'list-tags': { 'table Query': ['TAGS'] },
+  'create-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']),
+  'list-webhooks': rw('table', ['WEBHOOK#*'], ['GetItem', 'Query']),
+  'delete-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'Query', 'UpdateItem', 'DeleteItem']),
+  'create-subscription': {
+    'table GetItem': ['CONTROL#*', 'LIMIT#*', S],
+    'table PutItem': ['LIMIT#*', S],
+    'table UpdateItem': ['LIMIT#*', S],
+    'table BatchGetItem': ['TAGS'],
+    'table Query': ['TAGS'],
+  },
+  ...Object.fromEntries(
+    ['confirm-subscription', 'unsubscribe', 'manage-subscription'].map((name) => [
+      name,
+      { ...rw('table', [S], ['GetItem', 'UpdateItem']), ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']) },
+    ]),
+  ),
+  'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
+  'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem']),
+  'process-changes': {
+    'table BatchGetItem': ['EVENT#*'],
+    ...rw('table', ['TAG#*', 'TAGS'], ['GetItem', 'UpdateItem', 'DeleteItem']),
+    'table Query': ['TAG#*'],
+    'table PutItem': ['CHANGES#*', 'TAGS'],
+    'table BatchWriteItem': ['MARK#*'],
+  },
+  'publish-site': {
+    'table Query': ['MARK#*', 'TAG#*', 'TAGS'],
+    'table BatchWriteItem': ['MARK#*'],
+    'table BatchGetItem': ['EVENT#*'],
+    'table GetItem': ['TAGS'],
+    'table PutItem': ['LEASE#*', 'TAGS'],
+    'table DeleteItem': ['LEASE#*', 'TAGS'],
+    'GSI1 Query': ['LATEST#*'],
+    'GSI2 Query': ['DAY#*'],
+    'GSI4 Query': ['TAG#*'],
+  },
+  'send-digests': {
+    ...rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']),
+    'table BatchGetItem': ['EVENT#*', S],
+    'table Query': ['CHANGES#*'],
+    'GSI3 Query': ['DIGEST#*'],
+  },
+  'plan-digests': {},
+};
+
+describe('table grants, function by function', () => {
+  it('cover every function, and no function is left out of the expectations', () => {
+    expect([...dynamoStatements.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it.each(Object.keys(EXPECTED))('%s gets exactly its actions on its own partitions', (name) => {
+    const sorted = (grants: Record<string, string[]>) =>
+      Object.fromEntries(Object.entries(grants).map(([k, v]) => [k, [...v].sort()]));
+    expect(grantOf(name)).toEqual(sorted(EXPECTED[name] ?? {}));
+  });
+
+  it('name their actions, never Scan, a transaction or a wildcard, and every one is bound by LeadingKeys', () => {
+    for (const [name, statements] of dynamoStatements) {
+      for (const s of statements) {
+        const actions = [s.Action].flat() as string[];
+        for (const action of actions) {
+          expect(action, name).toMatch(/^dynamodb:[A-Za-z]+$/);
+          expect(action, name).not.toMatch(/Scan|Transact|PartiQL|\*/);
+        }
+        expect(Object.keys(s.Condition ?? {}), `${name}: ${actions}`).toEqual(['ForAllValues:StringLike']);
+        const keys = s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] as string[];
+        expect(keys.length, name).toBeGreaterThan(0);
+        for (const key of keys) expect(key, name).not.toBe('*');
+      }
+    }
+  });
+
+  it('bind only to partitions that shared/keys.ts declares, table and index alike', () => {
+    const table = Object.values(PARTITION_PREFIX).map((p) => (p.endsWith('#') ? `${p}*` : p));
+    const index = Object.values(INDEX_PREFIX).map((p) => `${p}*`);
+    for (const [name, grants] of Object.entries(EXPECTED)) {
+      for (const [key, partitions] of Object.entries(grants)) {
+        for (const p of partitions) expect(key.startsWith('table') ? table : index, name).toContain(p);
+      }
+    }
+  });
+
+  it('use index prefixes that are those of the key builders', () => {
+    expect(latestPartition(3).startsWith(INDEX_PREFIX.latest)).toBe(true);
+    expect(dayPartition('2016-11-16').startsWith(INDEX_PREFIX.day)).toBe(true);
+    expect(digestPartition('daily', 1).startsWith(INDEX_PREFIX.digest)).toBe(true);
+    expect(tagEntryPartition('russia').startsWith(INDEX_PREFIX.tag)).toBe(true);
+  });
+});
