@@ -148,7 +148,13 @@ export class LocalTopic implements ChangeTopic {
 
   private save(): void {
     const { configPath } = this.options;
-    writeFileSync(`${configPath}.tmp`, `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`);
+    writeFileSync(
+      `${configPath}.tmp`,
+      `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`,
+      {
+        mode: 0o600,
+      },
+    );
     renameSync(`${configPath}.tmp`, configPath);
   }
 
