@@ -39,7 +39,8 @@ import {
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { staticTokenSecret } from '../shared/adapters/token-secret.js';
-import { ENV } from '../shared/config.js';
+import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
+import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import type { Cadence } from '../shared/domain/subscription.js';
@@ -60,6 +61,11 @@ import {
   publishAll,
   publishMarked,
 } from '../shared/services/publish.js';
+import {
+  DEFAULT_WEBHOOKS_PER_KEY,
+  parseWebhooksPerKey,
+  type WebhookDeps,
+} from '../shared/services/webhooks.js';
 import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
@@ -90,6 +96,8 @@ export interface RuntimeOptions {
    * and leaves running when it stops (the publish benchmark shares one between processes).
    */
   dynamodbEndpoint?: string;
+  /** Most webhooks per API key (default WEBHOOKS_PER_KEY, else 50). */
+  webhooksPerKey?: number;
 }
 
 export interface Runtime {
@@ -302,6 +310,16 @@ const startOn = async (
   };
 
   const deps = { store, now };
+  const webhooks: WebhookDeps = {
+    webhooks: localWebhooks(topic),
+    owners: makeWebhookOwnerStore(db, LOCAL_TABLE),
+    perKey:
+      options.webhooksPerKey ??
+      parseWebhooksPerKey(optionalEnv(ENV.webhooksPerKey) ?? String(DEFAULT_WEBHOOKS_PER_KEY)),
+    // Local integrators listen on http://localhost; link-local and metadata addresses are refused.
+    httpsOnly: false,
+    now,
+  };
   const handlers: Record<string, LocalApiHandler> = {
     'post-event': postEvent(deps),
     'post-events-batch': postEventsBatch(deps),
@@ -310,9 +328,9 @@ const startOn = async (
     'get-event': getEvent(deps),
     'list-events': listEvents(deps),
     'list-tags': listTags(deps),
-    'create-webhook': createWebhook({ webhooks: localWebhooks(topic) }),
-    'list-webhooks': listWebhooks({ webhooks: localWebhooks(topic) }),
-    'delete-webhook': deleteWebhook({ webhooks: localWebhooks(topic) }),
+    'create-webhook': createWebhook(webhooks),
+    'list-webhooks': listWebhooks(webhooks),
+    'delete-webhook': deleteWebhook(webhooks),
     'create-subscription': createSubscription(subscriptions),
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
