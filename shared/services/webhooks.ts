@@ -101,13 +101,16 @@ const callerOrThrow = (caller: CallerContext | undefined): CallerContext => {
  */
 const ownedWebhooks = async (deps: WebhookDeps, caller: CallerContext): Promise<Webhook[]> => {
   const owners = await deps.owners.listOwned(caller.keyId);
-  const found = await Promise.all(
-    owners.map(async (owner) => ({ owner, webhook: await deps.webhooks.get(owner.id) })),
-  );
   const webhooks: Webhook[] = [];
-  for (const { owner, webhook } of found) {
-    if (webhook) webhooks.push(webhook);
-    else await deps.owners.removeOwner(caller.keyId, owner.id);
+  // Ten at a time: one GetSubscriptionAttributes each, well within SNS's request rate.
+  for (let i = 0; i < owners.length; i += 10) {
+    const slice = owners.slice(i, i + 10);
+    const found = await Promise.all(slice.map((owner) => deps.webhooks.get(owner.id)));
+    for (const [j, owner] of slice.entries()) {
+      const webhook = found[j];
+      if (webhook) webhooks.push(webhook);
+      else await deps.owners.removeOwner(caller.keyId, owner.id);
+    }
   }
   return webhooks;
 };

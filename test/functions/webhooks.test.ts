@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as createWebhook } from '../../functions/create-webhook.js';
@@ -9,7 +10,7 @@ import { LOCAL_TABLE } from '../../local/runtime.js';
 import { makeApiKeyStore } from '../../shared/adapters/api-keys.js';
 import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
 import { makeWebhookOwnerStore, type WebhookOwnerStore } from '../../shared/adapters/webhook-owners.js';
-import type { Webhook, WebhookRegistry } from '../../shared/adapters/webhooks.js';
+import { makeSnsWebhooks, type Webhook, type WebhookRegistry } from '../../shared/adapters/webhooks.js';
 import { MissingSettingError } from '../../shared/config.js';
 import { apiKeyIdOf, hashApiKey } from '../../shared/domain/api-key.js';
 import { webhookOwnerKey } from '../../shared/keys.js';
@@ -661,5 +662,52 @@ describe('the webhook functions as deployed to AWS', () => {
     expect(wired.perKey).toBe(20);
     expect(() => webhookDepsFromEnv({ ...env, WEBHOOKS_PER_KEY: '' })).toThrow(MissingSettingError);
     expect(() => webhookDepsFromEnv({ ...env, WEBHOOKS_PER_KEY: 'lots' })).toThrow(/WEBHOOKS_PER_KEY/);
+  });
+});
+
+describe('the SNS registry reads one subscription', () => {
+  const topicArn = 'arn:aws:sns:eu-west-1:123456789012:changes';
+  /** An SNS client that answers GetSubscriptionAttributes from a table of subscriptions. */
+  const snsAnswering = (subs: Record<string, Record<string, string>>) =>
+    ({
+      send: async (command: { input: { SubscriptionArn?: string } }) => {
+        const attrs = subs[command.input.SubscriptionArn ?? ''];
+        if (!attrs)
+          throw Object.assign(new Error('Subscription does not exist'), { name: 'NotFoundException' });
+        return { Attributes: attrs };
+      },
+    }) as unknown as SNSClient;
+
+  it('gives URL, filter policy and status; undefined when gone or not an HTTP(S) subscription', async () => {
+    const registry = makeSnsWebhooks(
+      snsAnswering({
+        [`${topicArn}:a1`]: {
+          Protocol: 'https',
+          Endpoint: 'https://hooks.example.org/a?token=t',
+          FilterPolicy: '{"tags":["russia"]}',
+          PendingConfirmation: 'false',
+        },
+        [`${topicArn}:p2`]: {
+          Protocol: 'https',
+          Endpoint: 'https://hooks.example.org/p',
+          PendingConfirmation: 'true',
+        },
+        [`${topicArn}:q3`]: { Protocol: 'sqs', Endpoint: 'arn:aws:sqs:eu-west-1:123456789012:q' },
+      }),
+      topicArn,
+    );
+    expect(await registry.get('a1')).toEqual({
+      id: 'a1',
+      url: 'https://hooks.example.org/a?token=t',
+      filterPolicy: { tags: ['russia'] },
+      status: 'confirmed',
+    });
+    expect(await registry.get('p2')).toEqual({
+      id: 'p2',
+      url: 'https://hooks.example.org/p',
+      status: 'pending-confirmation',
+    });
+    expect(await registry.get('q3')).toBeUndefined();
+    expect(await registry.get('gone')).toBeUndefined();
   });
 });
