@@ -153,13 +153,9 @@ export class LocalTopic implements ChangeTopic {
 
   private save(): void {
     const { configPath } = this.options;
-    writeFileSync(
-      `${configPath}.tmp`,
-      `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`,
-      {
-        mode: 0o600,
-      },
-    );
+    // Owner-only: webhook URLs often carry a secret in their query string.
+    const text = `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`;
+    writeFileSync(`${configPath}.tmp`, text, { mode: 0o600 });
     renameSync(`${configPath}.tmp`, configPath);
   }
 

@@ -79,7 +79,8 @@ const webhookInput = z.strictObject({
 
 /**
  * A webhook's URL as the API shows it: without its query string (nor fragment), where integrators
- * often put the secret their endpoint checks. Shown once neither in answers nor in listings.
+ * often put the secret their endpoint checks. Once received, it is not shown again: not in the
+ * answer, nor in listings or errors.
  */
 export const shownUrl = (url: string): string => {
   const u = new URL(url);
