@@ -76,15 +76,11 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     ],
   },
   'list-tags': { items: [{ partitions: [P.tags], actions: ['Query'] }] },
-  'create-webhook': {
-    items: [
-      { partitions: [P.webhook], actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] },
-    ],
-  },
-  'list-webhooks': { items: [{ partitions: [P.webhook], actions: ['GetItem', 'Query'] }] },
-  'delete-webhook': {
-    items: [{ partitions: [P.webhook], actions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] }],
-  },
+  // A webhook's owner record: create checks the key's count and undoes itself over the cap; listing
+  // drops records whose subscription is gone; delete checks ownership.
+  'create-webhook': { items: [{ partitions: [P.webhook], actions: ['Query', 'PutItem', 'DeleteItem'] }] },
+  'list-webhooks': { items: [{ partitions: [P.webhook], actions: ['Query', 'DeleteItem'] }] },
+  'delete-webhook': { items: [{ partitions: [P.webhook], actions: ['GetItem', 'DeleteItem'] }] },
   // Sign-up also counts its limits (per mailbox, per client, the hourly budget) and reads the
   // switch that pauses confirmations.
   'create-subscription': subscriptionAccess(READ_WRITE, [
@@ -131,7 +127,7 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       // Recipients with their suppression and cursor; ledger claims (put, update, delete); cursor moves.
       {
         partitions: [P.subscriber],
-        actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+        actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       },
       { partitions: [P.changeLog], actions: ['Query'] },
       { partitions: [P.event], actions: ['BatchGetItem'] },

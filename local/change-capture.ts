@@ -40,6 +40,9 @@ type JournalLine =
 
 type Intent = Extract<JournalLine, { t: 'intent' }>;
 
+/** The journal holds whole events, deleted ones included: owner-only, like the rest of the data folder. */
+const PRIVATE_FILE = 0o600;
+
 const sequenceNumber = (seq: number): string => String(seq).padStart(21, '0');
 
 /**
@@ -106,7 +109,7 @@ export class ChangeCapture {
   async recover(readCurrent: (id: string) => Promise<StoredEvent | undefined>): Promise<number> {
     const { journalPath } = this.options;
     if (!existsSync(journalPath)) {
-      writeFileSync(journalPath, `${JSON.stringify({ t: 'base', seq: 0 })}\n`);
+      writeFileSync(journalPath, `${JSON.stringify({ t: 'base', seq: 0 })}\n`, { mode: PRIVATE_FILE });
       return 0;
     }
     const intents = new Map<number, Intent>();
@@ -140,7 +143,9 @@ export class ChangeCapture {
     }
     // Compact: only what is still owed survives.
     const lines = [{ t: 'base', seq: this.seq }, ...pending.flatMap((i) => [i, { t: 'done', seq: i.seq }])];
-    writeFileSync(`${journalPath}.tmp`, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    writeFileSync(`${journalPath}.tmp`, lines.map((l) => `${JSON.stringify(l)}\n`).join(''), {
+      mode: PRIVATE_FILE,
+    });
     renameSync(`${journalPath}.tmp`, journalPath);
     for (const intent of pending) this.enqueue(intent);
     return pending.length;
@@ -169,7 +174,7 @@ export class ChangeCapture {
   }
 
   private append(line: JournalLine): void {
-    appendFileSync(this.options.journalPath, `${JSON.stringify(line)}\n`);
+    appendFileSync(this.options.journalPath, `${JSON.stringify(line)}\n`, { mode: PRIVATE_FILE });
   }
 
   private enqueue(intent: Intent): void {
@@ -251,6 +256,7 @@ export class ChangeCapture {
     appendFileSync(
       this.options.deadLetterPath,
       `${JSON.stringify({ parkedAt: new Date().toISOString(), record: this.toRecord(intent) })}\n`,
+      { mode: PRIVATE_FILE },
     );
     this.append({ t: 'dead', seq: intent.seq });
     this.options.log?.(`parked change ${intent.id} (seq ${intent.seq}) in ${this.options.deadLetterPath}`);

@@ -1,13 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+/**
+ * The local server by address, not by name: `localhost` can resolve elsewhere (a hosts file, a
+ * resolver that answers it), and the commands send the API key.
+ */
+export const loopbackUrl = (port: number | string): string => `http://127.0.0.1:${port}`;
+
 /** Where the local commands find Tidings: the data folder, a running server's URL, the API key. */
 export const localTarget = () => {
   const dataDir = resolve(process.env.TIDINGS_DATA_DIR ?? '.data');
   const keyFile = join(dataDir, 'api-key');
   const apiKey =
     process.env.TIDINGS_API_KEY || (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
-  return { dataDir, url: `http://localhost:${process.env.PORT || 3000}`, apiKey };
+  return { dataDir, url: loopbackUrl(process.env.PORT || 3000), apiKey };
 };
 
 /**

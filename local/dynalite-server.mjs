@@ -2,6 +2,9 @@
 // Started by local/dynamodb.ts; reports its port over IPC and exits with its parent.
 import dynalite from 'dynalite';
 
+// LevelDB creates its files as it goes: owner-only, like everything in the data folder.
+process.umask(0o077);
+
 const [path] = process.argv.slice(2);
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.listen(0, '127.0.0.1', () => {

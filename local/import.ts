@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
+import { loopbackUrl } from './cli.js';
 import {
   ImportError,
   type ImportProgress,
@@ -21,7 +22,7 @@ const USAGE = `Usage: npm run import -- FILE [--url URL] [--key KEY]
 Imports a JSON array or NDJSON file of events through the API's batch endpoint.
 
   FILE        a JSON array of events, or one event per line (NDJSON)
-  --url URL   the API (default http://localhost:$PORT, PORT defaulting to 3000); without --url,
+  --url URL   the API (default http://127.0.0.1:$PORT, PORT defaulting to 3000); without --url,
               when nothing answers there, the local runtime is started in this process
   --key KEY   the API key (default $TIDINGS_API_KEY, else \${TIDINGS_DATA_DIR:-.data}/api-key)
 
@@ -175,7 +176,7 @@ const main = async (): Promise<never> => {
   }
 
   const dataDir = resolve(process.env.TIDINGS_DATA_DIR ?? '.data');
-  const url = (args.url ?? `http://localhost:${process.env.PORT || 3000}`).replace(/\/+$/, '');
+  const url = (args.url ?? loopbackUrl(process.env.PORT || 3000)).replace(/\/+$/, '');
   let runtime: Runtime | undefined;
   let apiKey = args.key ?? (process.env.TIDINGS_API_KEY || undefined);
 
@@ -214,7 +215,7 @@ const main = async (): Promise<never> => {
   try {
     result = await importEvents({
       file: args.file,
-      url: runtime?.url ?? url,
+      url: runtime?.loopbackUrl ?? url,
       apiKey,
       onProgress: (p) => progress.update(p),
       signal: controller.signal,

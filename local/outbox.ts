@@ -33,7 +33,8 @@ const stamp = (date: Date): string => date.toISOString().replace(/[-:.]/g, '');
  */
 export const makeOutboxMailer = (dir: string, options: OutboxMailerOptions = {}): Mailer => {
   const now = options.now ?? (() => new Date());
-  mkdirSync(dir, { recursive: true });
+  // Owner-only: messages carry subscribers' addresses and their link tokens.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   let counter = 0;
   return {
     async send(email) {
@@ -41,7 +42,7 @@ export const makeOutboxMailer = (dir: string, options: OutboxMailerOptions = {})
       const messageId = `${randomUUID()}@outbox.localhost`;
       const raw = await composeMessage(email, { date, messageId });
       const temp = join(dir, `.${randomUUID()}.tmp`);
-      await writeFile(temp, raw);
+      await writeFile(temp, raw, { mode: 0o600 });
       try {
         for (;;) {
           counter = (counter % 999_999) + 1;

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { makeHandler as authorizeRequest } from '../functions/authorize-request.js';
@@ -18,7 +27,7 @@ import { makeHandler as postEventsBatch } from '../functions/post-events-batch.j
 import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
 import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
-import { makeApiKeyStore } from '../shared/adapters/api-keys.js';
+import { type ApiKeyStore, makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
 import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
 import {
@@ -31,7 +40,8 @@ import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { staticTokenSecret } from '../shared/adapters/token-secret.js';
-import { ENV } from '../shared/config.js';
+import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
+import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
@@ -55,6 +65,11 @@ import {
   publishMarked,
 } from '../shared/services/publish.js';
 import { confirmationsPerHourFromEnv } from '../shared/services/subscription-deps.js';
+import {
+  DEFAULT_WEBHOOKS_PER_KEY,
+  parseWebhooksPerKey,
+  type WebhookDeps,
+} from '../shared/services/webhooks.js';
 import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
@@ -90,10 +105,14 @@ export interface RuntimeOptions {
    * times an hour from one address). The hourly confirmation budget is CONFIRMATIONS_PER_HOUR.
    */
   signupPolicy?: Partial<SignupPolicy>;
+  /** Most webhooks per API key (default WEBHOOKS_PER_KEY, else 50). */
+  webhooksPerKey?: number;
 }
 
 export interface Runtime {
   url: string;
+  /** The same server as `url`, by address: what the local commands talk to. */
+  loopbackUrl: string;
   apiKey: string;
   dataDir: string;
   dynamodbEndpoint: string;
@@ -120,13 +139,69 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
+/** Owner-only: the data folder holds the API key, the link-signing secret and subscribers' addresses. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/** What the runtime keeps at the top of the data folder, tightened at start when older runs left them open. */
+const DATA_FILES = [
+  'api-key',
+  'api-key.sha256',
+  'token-secret',
+  'subscriptions.json',
+  'topic.log',
+  'changes.ndjson',
+  'dead-letter.ndjson',
+];
+
+/** Creates the folder owner-only, or takes group and other access away from one that exists. */
+export const privateDir = (dir: string): void => {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, PRIVATE_DIR);
+};
+
+const tightenDataFiles = (dataDir: string): void => {
+  for (const name of DATA_FILES) {
+    const file = join(dataDir, name);
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, PRIVATE_FILE);
+  }
+};
+
 const localApiKey = (dataDir: string, given: string | undefined): string => {
   const file = join(dataDir, 'api-key');
   if (given) return given;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = formatApiKey(randomBytes(32));
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  writeFileSync(file, `${key}\n`, { mode: PRIVATE_FILE });
   return key;
+};
+
+/**
+ * Registers the runtime's key and revokes the one it replaces: the key named by the hash kept in
+ * `api-key.sha256` at the last start, and the key in `api-key` when another one was given (that file
+ * is removed, so no local command picks a dead key). Without this, a key replaced through
+ * TIDINGS_API_KEY, for example because it leaked, would go on working.
+ */
+const registerLocalKey = async (keys: ApiKeyStore, dataDir: string, apiKey: string, at: string) => {
+  const hash = hashApiKey(apiKey);
+  await keys.putApiKey(hash, { name: 'local', createdAt: at, revoked: false });
+  const hashFile = join(dataDir, 'api-key.sha256');
+  const keyFile = join(dataDir, 'api-key');
+  const previous = new Set<string>();
+  if (existsSync(hashFile)) previous.add(readFileSync(hashFile, 'utf8').trim());
+  if (existsSync(keyFile)) {
+    const stored = readFileSync(keyFile, 'utf8').trim();
+    if (stored !== apiKey) {
+      previous.add(hashApiKey(stored));
+      rmSync(keyFile);
+    }
+  }
+  previous.delete(hash);
+  for (const old of previous) {
+    const record = /^[0-9a-f]{64}$/.test(old) ? await keys.findApiKey(old) : undefined;
+    if (record && !record.revoked) await keys.putApiKey(old, { ...record, revoked: true });
+  }
+  writeFileSync(hashFile, `${hash}\n`, { mode: PRIVATE_FILE });
 };
 
 /** Sender of the local runtime's emails unless FROM_ADDRESS says otherwise. */
@@ -137,14 +212,16 @@ const localTokenSecret = (dataDir: string): string => {
   const file = join(dataDir, 'token-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(file, `${secret}\n`, { mode: PRIVATE_FILE, flag: 'wx' });
   return secret;
 };
 
 /** Starts Tidings on one machine: dynalite, change capture, the API's handlers behind a local server. */
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
   const dataDir = resolve(options.dataDir);
-  mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+  privateDir(dataDir);
+  privateDir(join(dataDir, 'dynamodb'));
+  tightenDataFiles(dataDir);
   const dynamo: LocalDynamo = options.dynamodbEndpoint
     ? { endpoint: options.dynamodbEndpoint, close: async () => undefined }
     : await startDynalite(join(dataDir, 'dynamodb'));
@@ -175,10 +252,11 @@ const startOn = async (
 
   const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
   const url = `http://localhost:${port}`;
+  const loopbackUrl = `http://127.0.0.1:${port}`;
   const topic = new LocalTopic({
     configPath: join(dataDir, 'subscriptions.json'),
     log,
-    record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`),
+    record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,
   });
   const capture = new ChangeCapture({
@@ -196,7 +274,7 @@ const startOn = async (
 
   const apiKey = localApiKey(dataDir, options.apiKey);
   const keys = makeApiKeyStore(db, LOCAL_TABLE);
-  await keys.putApiKey(hashApiKey(apiKey), { name: 'local', createdAt: now(), revoked: false });
+  await registerLocalKey(keys, dataDir, apiKey, now());
 
   const outboxDir = join(dataDir, 'outbox');
   const mailer = makeOutboxMailer(outboxDir);
@@ -250,6 +328,16 @@ const startOn = async (
   };
 
   const deps = { store, now };
+  const webhooks: WebhookDeps = {
+    webhooks: localWebhooks(topic),
+    owners: makeWebhookOwnerStore(db, LOCAL_TABLE),
+    perKey:
+      options.webhooksPerKey ??
+      parseWebhooksPerKey(optionalEnv(ENV.webhooksPerKey) ?? String(DEFAULT_WEBHOOKS_PER_KEY)),
+    // Local integrators listen on http://localhost; link-local and metadata addresses are refused.
+    httpsOnly: false,
+    now,
+  };
   const handlers: Record<string, LocalApiHandler> = {
     'post-event': postEvent(deps),
     'post-events-batch': postEventsBatch(deps),
@@ -258,9 +346,9 @@ const startOn = async (
     'get-event': getEvent(deps),
     'list-events': listEvents(deps),
     'list-tags': listTags(deps),
-    'create-webhook': createWebhook({ webhooks: localWebhooks(topic) }),
-    'list-webhooks': listWebhooks({ webhooks: localWebhooks(topic) }),
-    'delete-webhook': deleteWebhook({ webhooks: localWebhooks(topic) }),
+    'create-webhook': createWebhook(webhooks),
+    'list-webhooks': listWebhooks(webhooks),
+    'delete-webhook': deleteWebhook(webhooks),
     'create-subscription': createSubscription(signups),
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
@@ -351,6 +439,7 @@ const startOn = async (
 
   return {
     url,
+    loopbackUrl,
     topic,
     apiKey,
     dataDir,

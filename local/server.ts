@@ -60,10 +60,37 @@ export interface LocalServerOptions {
   log?: (line: string) => void;
 }
 
+/** The names the local server answers to; anything else reached it through a name it does not own. */
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * Whether `Host` names this machine and the server's own port. A page on another site can point a
+ * name it controls at 127.0.0.1 (DNS rebinding) and then read the answers as same-origin; its
+ * requests still carry that name in `Host`, so they are refused.
+ */
+export const isLocalHost = (host: string | undefined, port: number): boolean => {
+  const value = host?.toLowerCase();
+  if (!value) return false;
+  return LOCAL_HOSTS.some((name) => value === `${name}:${port}` || (port === 80 && value === name));
+};
+
 /** The HTTP API as API Gateway runs it: routes, the authorizer on write routes, v2 payloads. */
 export const createLocalServer = (options: LocalServerOptions): Server => {
   const compiled = options.routes.map((route) => ({ route, pattern: compile(route.path) }));
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    if (!isLocalHost(req.headers.host, port)) {
+      // Before anything else: the site, the outbox and the API alike.
+      req.resume();
+      return send(
+        res,
+        421,
+        JSON.stringify({
+          message: `Misdirected Request: the local server answers only to localhost, 127.0.0.1 or [::1] on port ${port}`,
+        }),
+      );
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     let match: { route: LocalRoute; params: Record<string, string> } | undefined;
@@ -145,4 +172,5 @@ export const createLocalServer = (options: LocalServerOptions): Server => {
       else res.end();
     }
   });
+  return server;
 };

@@ -29,7 +29,8 @@ const folders = new Map();
 const folderOf = (dir) => {
   let names = folders.get(dir);
   if (!names) {
-    mkdirSync(dir, { recursive: true });
+    // Owner-only like the rest of the data folder (the local server, this user, serves them).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     names = new Set(readdirSync(dir));
     folders.set(dir, names);
   }
@@ -74,7 +75,7 @@ const put = (path, bytes) => {
     // Not there when the folder was listed: created in place, without looking for it first
     // (`wx` fails if it is there after all, and then it is compared and replaced below).
     try {
-      writeFileSync(path, bytes, { flag: 'wx' });
+      writeFileSync(path, bytes, { flag: 'wx', mode: 0o600 });
       names.add(name);
       return true;
     } catch (error) {
@@ -89,7 +90,7 @@ const put = (path, bytes) => {
   // Replaced by a rename, so the server never serves half a file.
   const tmp = `${path}.${process.pid}-${temporary++}.tmp`;
   try {
-    writeFileSync(tmp, bytes);
+    writeFileSync(tmp, bytes, { mode: 0o600 });
     renameSync(tmp, path);
   } catch (error) {
     rmSync(tmp, { force: true });

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { ChangeTopic, PublishOutcome } from '../shared/adapters/sns.js';
-import type { WebhookRegistry } from '../shared/adapters/webhooks.js';
+import type { Webhook, WebhookRegistry } from '../shared/adapters/webhooks.js';
 import type { ChangeMessage } from '../shared/domain/change-message.js';
 import {
   type FilterPolicy,
   matchesFilterPolicy,
   validateFilterPolicy,
 } from '../shared/domain/filter-policy.js';
+import { checkEndpoint, ForbiddenEndpointError, guardedLookup, type Lookup } from './endpoint-guard.js';
 
 export const LOCAL_TOPIC_ARN = 'arn:aws:sns:local:000000000000:tidings-changes';
 
@@ -41,6 +44,8 @@ export interface LocalTopicOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   now?: () => string;
+  /** Resolves webhook host names (dns.lookup); tests stand in their own. */
+  lookup?: Lookup;
 }
 
 interface ConfigFile {
@@ -148,8 +153,15 @@ export class LocalTopic implements ChangeTopic {
 
   private save(): void {
     const { configPath } = this.options;
-    writeFileSync(`${configPath}.tmp`, `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`);
+    // Owner-only: webhook URLs often carry a secret in their query string.
+    const text = `${JSON.stringify({ subscriptions: this.subscriptions }, null, 2)}\n`;
+    writeFileSync(`${configPath}.tmp`, text, { mode: 0o600 });
     renameSync(`${configPath}.tmp`, configPath);
+  }
+
+  /** Throws `ForbiddenEndpointError` when the URL leads to a link-local or metadata address. */
+  checkEndpoint(url: URL): Promise<void> {
+    return checkEndpoint(url, this.options.lookup);
   }
 
   list(): LocalSubscription[] {
@@ -224,20 +236,20 @@ export class LocalTopic implements ChangeTopic {
     const { maxAttempts = 5, baseDelayMs = 200 } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await fetch(subscription.endpoint ?? '', {
-          method: 'POST',
-          headers: {
+        const status = await this.post(
+          subscription.endpoint ?? '',
+          {
             'content-type': 'text/plain; charset=UTF-8',
             'x-amz-sns-message-type': 'Notification',
             'x-amz-sns-message-id': messageId,
             'x-amz-sns-topic-arn': LOCAL_TOPIC_ARN,
             'x-amz-sns-subscription-arn': `${LOCAL_TOPIC_ARN}:${subscription.id}`,
           },
-          body: JSON.stringify(envelope),
-          signal: AbortSignal.timeout(15_000),
-        });
-        await res.arrayBuffer();
-        if (res.status >= 200 && res.status < 300) {
+          JSON.stringify(envelope),
+        );
+        // A redirect is not followed (it could lead anywhere, the addresses refused below included):
+        // like any other answer outside 2xx, it is a failed attempt.
+        if (status >= 200 && status < 300) {
           this.remember({
             subscriptionId: subscription.id,
             messageId,
@@ -247,7 +259,19 @@ export class LocalTopic implements ChangeTopic {
           });
           return;
         }
-      } catch {
+      } catch (error) {
+        if (error instanceof ForbiddenEndpointError) {
+          // Where the endpoint leads will not change by retrying: given up at once.
+          this.options.log(`webhook ${subscription.endpoint} refused: ${error.message}`);
+          this.remember({
+            subscriptionId: subscription.id,
+            messageId,
+            key: message.key,
+            status: 'failed',
+            attempts: attempt,
+          });
+          return;
+        }
         // Connection refused, reset or timed out: retried like a 5xx.
       }
       if (attempt >= maxAttempts) {
@@ -266,30 +290,68 @@ export class LocalTopic implements ChangeTopic {
       await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 1)));
     }
   }
+
+  /**
+   * One POST to a webhook, answering its status. `http.request` follows no redirect, and its
+   * `lookup` refuses link-local and metadata addresses as the connection is made.
+   */
+  private async post(endpoint: string, headers: Record<string, string>, body: string): Promise<number> {
+    const url = new URL(endpoint);
+    await this.checkEndpoint(url);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          lookup: guardedLookup(this.options.lookup),
+          signal: AbortSignal.timeout(15_000),
+        },
+        (res) => {
+          res.on('error', reject);
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.resume();
+        },
+      );
+      req.on('error', (error) => reject(error.cause instanceof ForbiddenEndpointError ? error.cause : error));
+      req.end(body);
+    });
+  }
 }
 
 /** POST /api/webhooks locally: subscriptions of the local topic, kept in its config file, confirmed at once. */
-export const localWebhooks = (topic: LocalTopic): WebhookRegistry => ({
-  async add(url, filterPolicy) {
-    const checked = filterPolicy ? validateFilterPolicy(filterPolicy) : undefined;
-    if (checked && !checked.ok) throw new Error(`invalid filter policy: ${JSON.stringify(checked.issues)}`);
-    const sub = topic.subscribe(new URL(url).protocol === 'https:' ? 'https' : 'http', url, checked?.policy);
-    return { id: sub.id, url, ...(filterPolicy ? { filterPolicy } : {}), status: 'confirmed' };
-  },
-  async list() {
-    return topic
-      .list()
-      .filter((s) => s.protocol !== 'log')
-      .map((s) => ({
-        id: s.id,
-        url: s.endpoint ?? '',
-        ...(s.filterPolicy ? { filterPolicy: s.filterPolicy as Record<string, unknown> } : {}),
-        status: 'confirmed' as const,
-      }));
-  },
-  async remove(id) {
-    // Only webhooks: a `log` subscriber from the config file is not the API's to remove.
-    if (!topic.list().some((s) => s.id === id && s.protocol !== 'log')) return false;
-    return topic.unsubscribe(id);
-  },
-});
+export const localWebhooks = (topic: LocalTopic): WebhookRegistry => {
+  const toWebhook = (s: LocalSubscription): Webhook => ({
+    id: s.id,
+    url: s.endpoint ?? '',
+    ...(s.filterPolicy ? { filterPolicy: s.filterPolicy as Record<string, unknown> } : {}),
+    status: 'confirmed',
+  });
+  // Only webhooks: a `log` subscriber from the config file is not the API's.
+  const webhooks = () => topic.list().filter((s) => s.protocol !== 'log');
+  return {
+    async add(url, filterPolicy) {
+      const checked = filterPolicy ? validateFilterPolicy(filterPolicy) : undefined;
+      if (checked && !checked.ok) throw new Error(`invalid filter policy: ${JSON.stringify(checked.issues)}`);
+      await topic.checkEndpoint(new URL(url));
+      const sub = topic.subscribe(
+        new URL(url).protocol === 'https:' ? 'https' : 'http',
+        url,
+        checked?.policy,
+      );
+      return { id: sub.id, url, ...(filterPolicy ? { filterPolicy } : {}), status: 'confirmed' };
+    },
+    async list() {
+      return webhooks().map(toWebhook);
+    },
+    async get(id) {
+      const found = webhooks().find((s) => s.id === id);
+      return found && toWebhook(found);
+    },
+    async remove(id) {
+      if (!webhooks().some((s) => s.id === id)) return false;
+      return topic.unsubscribe(id);
+    },
+  };
+};

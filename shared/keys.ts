@@ -127,6 +127,16 @@ export const leaseKey = (name: string): Key => ({ PK: `LEASE#${name}`, SK: 'LEAS
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });
 
 /**
+ * A webhook the API created, under the key that created it (`apiKeyIdOf` of its hash): the API lists
+ * and deletes only these, and counts them against WEBHOOKS_PER_KEY. The SK is the subscription id.
+ */
+export const webhookPartition = (keyId: string): string => `${PARTITION_PREFIX.webhook}${keyId}`;
+export const webhookOwnerKey = (keyId: string, subscriptionId: string): Key => ({
+  PK: webhookPartition(keyId),
+  SK: subscriptionId,
+});
+
+/**
  * The change log: one small item per projected change of an event (id, revision, when), in a
  * partition per UTC day of the change, spread over shards. A digest run reads its window here
  * once (a few queries a day), whatever the number of topics and subscribers.

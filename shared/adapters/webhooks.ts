@@ -17,8 +17,12 @@ export interface Webhook {
 }
 
 export interface WebhookRegistry {
+  /** Throws `EndpointRefusedError` when the registry will not deliver to the URL. */
   add(url: string, filterPolicy?: Record<string, unknown>): Promise<Webhook>;
+  /** Every HTTP(S) subscription of the topic, whoever made it. */
   list(): Promise<Webhook[]>;
+  /** One subscription; undefined when it is gone (unsubscribed by its endpoint, or never confirmed). */
+  get(id: string): Promise<Webhook | undefined>;
   /** False when no such webhook exists. */
   remove(id: string): Promise<boolean>;
 }
@@ -27,6 +31,14 @@ export class FilterPolicyLimitError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'FilterPolicyLimitError';
+  }
+}
+
+/** The registry will not deliver to this endpoint; the message is the rule it broke. */
+export class EndpointRefusedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EndpointRefusedError';
   }
 }
 
@@ -90,6 +102,26 @@ export const makeSnsWebhooks = (client: SNSClient, topicArn: string): WebhookReg
       next = out.NextToken;
     } while (next);
     return webhooks;
+  },
+
+  async get(id) {
+    try {
+      const { Attributes: attrs = {} } = await client.send(
+        new GetSubscriptionAttributesCommand({ SubscriptionArn: `${topicArn}:${id}` }),
+      );
+      if (attrs.Protocol !== 'http' && attrs.Protocol !== 'https') return undefined;
+      return {
+        id,
+        url: attrs.Endpoint ?? '',
+        ...(attrs.FilterPolicy
+          ? { filterPolicy: JSON.parse(attrs.FilterPolicy) as Record<string, unknown> }
+          : {}),
+        status: attrs.PendingConfirmation === 'true' ? 'pending-confirmation' : 'confirmed',
+      };
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundException') return undefined;
+      throw error;
+    }
   },
 
   async remove(id) {

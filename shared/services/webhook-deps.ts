@@ -1,12 +1,29 @@
+import { createDocumentClient } from '../adapters/dynamodb.js';
 import { createSnsClient } from '../adapters/sns.js';
+import { makeWebhookOwnerStore } from '../adapters/webhook-owners.js';
 import { makeSnsWebhooks } from '../adapters/webhooks.js';
-import { ENV, requireEnv } from '../config.js';
-import type { WebhookDeps } from './webhooks.js';
+import { ENV, optionalEnv, requireEnv } from '../config.js';
+import { parseWebhooksPerKey, type WebhookDeps } from './webhooks.js';
+
+/**
+ * The webhook functions' wiring: SNS subscriptions of the topic of changes, their owners in the
+ * table, https only, and WEBHOOKS_PER_KEY required (no default hides a missing setting in AWS).
+ */
+export const webhookDepsFromEnv = (env: NodeJS.ProcessEnv = process.env): WebhookDeps => ({
+  webhooks: makeSnsWebhooks(createSnsClient(), requireEnv(ENV.topicArn, env)),
+  owners: makeWebhookOwnerStore(
+    createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint, env) }),
+    requireEnv(ENV.tableName, env),
+  ),
+  perKey: parseWebhooksPerKey(requireEnv(ENV.webhooksPerKey, env)),
+  httpsOnly: true,
+  now: () => new Date().toISOString(),
+});
 
 let cached: WebhookDeps | undefined;
 
-/** The webhook functions' wiring: SNS subscriptions of the topic of changes. */
+/** Built once per cold start, on first use. */
 export const webhookDeps = (): WebhookDeps => {
-  cached ??= { webhooks: makeSnsWebhooks(createSnsClient(), requireEnv(ENV.topicArn)) };
+  cached ??= webhookDepsFromEnv();
   return cached;
 };

@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'tidings-e2e-'));
 const API_KEY = 'tdg_e2e-test-key-0123456789abcdef';
+const NEW_KEY = 'tdg_e2e-replacing-key-fedcba9876543210';
 
 interface Started {
   child: ChildProcessWithoutNullStreams;
@@ -15,13 +17,13 @@ interface Started {
 }
 
 /** Runs `npm start` as a user would, with the documented environment variables. */
-const start = (): Promise<Started> =>
+const start = (apiKey = API_KEY): Promise<Started> =>
   new Promise((resolveStart, reject) => {
     // Its own process group, so Ctrl-C can be sent the way a terminal sends it: to npm and its children.
     const child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
       detached: true,
-      env: { ...process.env, PORT: '0', TIDINGS_DATA_DIR: dataDir, TIDINGS_API_KEY: API_KEY },
+      env: { ...process.env, PORT: '0', TIDINGS_DATA_DIR: dataDir, TIDINGS_API_KEY: apiKey },
     });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`npm start did not print its URL:\n${out}`)), 60_000);
@@ -50,6 +52,25 @@ const stop = (started: Started): Promise<void> =>
   });
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** The status of a GET sent with this Host header (fetch will not send a forged one). */
+const statusWithHost = (url: string, path: string, host: string) =>
+  new Promise<number>((resolveStatus, reject) => {
+    const { port } = new URL(url);
+    const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+const post = (url: string, key: string, headline: string) =>
+  fetch(`${url}/api/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ date: '2016-11-18', headline, tags: ['End To End'] }),
+  });
 
 describe('npm start', () => {
   it('serves the API with sample data, takes a post, and keeps it across a restart', async () => {
@@ -100,12 +121,21 @@ describe('npm start', () => {
     }
     expect(listed.events.map((e) => e.id)).toEqual(['2016/11/17/end-to-end-an-event-posted-over-http']);
 
+    // Only this machine's names: a page that pointed its own name here (DNS rebinding) gets nothing.
+    const port = new URL(first.url).port;
+    expect(await statusWithHost(first.url, '/local/outbox', `evil.example:${port}`)).toBe(421);
+    expect(await statusWithHost(first.url, '/local/outbox', `127.0.0.1:${port}`)).toBe(200);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+
     await stop(first);
     expect(first.output()).toContain('SIGINT: stopping');
     expect(first.output()).toContain(`Stopped. Data kept in ${dataDir}`);
 
-    const second = await start();
+    // Restarted with another key: the replaced one stops working.
+    const second = await start(NEW_KEY);
     expect(second.output()).not.toContain('sample events loaded');
+    expect((await post(second.url, API_KEY, 'Posted with the replaced key')).status).toBe(403);
+    expect((await post(second.url, NEW_KEY, 'Posted with the new key')).status).toBe(201);
     const again = await fetch(`${second.url}/api/events/2016/11/17/end-to-end-an-event-posted-over-http`);
     expect(again.status).toBe(200);
     await stop(second);

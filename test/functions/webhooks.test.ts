@@ -1,7 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILTER_POLICY_QUOTA } from '../../shared/services/webhooks.js';
+import { makeHandler as createWebhook } from '../../functions/create-webhook.js';
+import { makeHandler as deleteWebhook } from '../../functions/delete-webhook.js';
+import { makeHandler as listWebhooksHandler } from '../../functions/list-webhooks.js';
+import { LOCAL_TABLE } from '../../local/runtime.js';
+import { makeApiKeyStore } from '../../shared/adapters/api-keys.js';
+import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
+import { makeWebhookOwnerStore, type WebhookOwnerStore } from '../../shared/adapters/webhook-owners.js';
+import { makeSnsWebhooks, type Webhook, type WebhookRegistry } from '../../shared/adapters/webhooks.js';
+import { MissingSettingError } from '../../shared/config.js';
+import { apiKeyIdOf, hashApiKey } from '../../shared/domain/api-key.js';
+import { webhookOwnerKey } from '../../shared/keys.js';
+import { webhookDepsFromEnv } from '../../shared/services/webhook-deps.js';
+import { FILTER_POLICY_QUOTA, type WebhookDeps } from '../../shared/services/webhooks.js';
+import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 interface WebhookBody {
@@ -88,7 +103,7 @@ describe('POST, GET and DELETE /api/webhooks', () => {
     expect((await remove(webhook.id)).status).toBe(204);
   });
 
-  it('lists every webhook with its filter policy and status', async () => {
+  it("lists the key's webhooks with their filter policy and status, oldest first", async () => {
     const a = (await (
       await create({ url: 'https://hooks.example.org/a', tags: ['syria'] })
     ).json()) as WebhookBody;
@@ -270,7 +285,8 @@ describe('webhook routes need the API key', () => {
 describe(`the SNS quota of ${FILTER_POLICY_QUOTA} filter policies per topic`, () => {
   let quota: TestRuntime;
   beforeAll(async () => {
-    quota = await startTestRuntime();
+    // A cap per key above the topic's quota, so the quota is what this meets.
+    quota = await startTestRuntime({ webhooksPerKey: 500 });
   });
   afterAll(() => quota.dispose());
 
@@ -314,5 +330,384 @@ describe(`the SNS quota of ${FILTER_POLICY_QUOTA} filter policies per topic`, ()
     const retry = await post({ url: 'https://hooks.example.org/q/over', changeTypes: ['deleted'] });
     expect(retry.status).toBe(201);
     expect((await post({ url: 'https://hooks.example.org/q/over-2', tags: ['x'] })).status).toBe(409);
+  });
+});
+
+const OTHER_KEY = 'tdg_partner-key-0123456789abcdef';
+
+/** Registers a second API key in a runtime's table, as an operator would. */
+const addKey = async (runtime: TestRuntime, key: string, name: string) => {
+  const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
+  try {
+    await makeApiKeyStore(db, LOCAL_TABLE).putApiKey(hashApiKey(key), {
+      name,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      revoked: false,
+    });
+  } finally {
+    db.destroy();
+  }
+};
+
+const asKey = (runtime: TestRuntime, key: string) => ({
+  create: (body: unknown) => runtime.write('POST', '/api/webhooks', body, { authorization: `Bearer ${key}` }),
+  list: async (): Promise<WebhookBody[]> => {
+    const res = await runtime.write('GET', '/api/webhooks', undefined, { authorization: `Bearer ${key}` });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { webhooks: WebhookBody[] }).webhooks;
+  },
+  remove: (id: string) =>
+    runtime.write('DELETE', `/api/webhooks/${id}`, undefined, { authorization: `Bearer ${key}` }),
+});
+
+describe('webhooks belong to the key that created them', () => {
+  let own: TestRuntime;
+  beforeAll(async () => {
+    own = await startTestRuntime();
+    await addKey(own, OTHER_KEY, 'partner');
+  });
+  afterAll(() => own.dispose());
+
+  it("lists only the caller's webhooks, and deletes only those: another key's id is a 404", async () => {
+    const mine = asKey(own, own.apiKey);
+    const theirs = asKey(own, OTHER_KEY);
+    const a = (await (await mine.create({ url: 'https://hooks.example.org/mine' })).json()) as WebhookBody;
+    const b = (await (
+      await theirs.create({ url: 'https://hooks.example.org/theirs' })
+    ).json()) as WebhookBody;
+
+    expect((await mine.list()).map((w) => w.id)).toEqual([a.id]);
+    expect((await theirs.list()).map((w) => w.id)).toEqual([b.id]);
+
+    const refused = await theirs.remove(a.id);
+    expect(refused.status).toBe(404);
+    expect(((await refused.json()) as ErrorBody).error.message).toContain('not created with this API key');
+    expect(own.topic.list().map((s) => s.id)).toContain(a.id);
+
+    // The record names the creating key by its id and name: WEBHOOK#<keyId> / <subscription id>.
+    const db = createDocumentClient({ endpoint: own.dynamodbEndpoint });
+    const owners = makeWebhookOwnerStore(db, LOCAL_TABLE);
+    try {
+      expect(await owners.listOwned(apiKeyIdOf(hashApiKey(own.apiKey)))).toEqual([
+        {
+          id: a.id,
+          keyId: apiKeyIdOf(hashApiKey(own.apiKey)),
+          keyName: 'local',
+          createdAt: expect.any(String),
+        },
+      ]);
+      expect(webhookOwnerKey('abc', a.id)).toEqual({ PK: 'WEBHOOK#abc', SK: a.id });
+    } finally {
+      db.destroy();
+    }
+
+    expect((await theirs.remove(b.id)).status).toBe(204);
+    expect((await mine.remove(a.id)).status).toBe(204);
+  });
+
+  it('never lists nor deletes a subscription the API did not create (the config file, the operator)', async () => {
+    const declared = own.topic.subscribe('http', 'http://127.0.0.1:9/declared-by-the-operator');
+    expect(await asKey(own, own.apiKey).list()).toEqual([]);
+    expect((await asKey(own, own.apiKey).remove(declared.id)).status).toBe(404);
+    expect(own.topic.list().map((s) => s.id)).toContain(declared.id);
+    own.topic.unsubscribe(declared.id);
+  });
+
+  it('drops a webhook whose subscription is gone (its endpoint unsubscribed) from the list, freeing its place', async () => {
+    const mine = asKey(own, own.apiKey);
+    const hook = (await (
+      await mine.create({ url: 'https://hooks.example.org/leaving' })
+    ).json()) as WebhookBody;
+    own.topic.unsubscribe(hook.id);
+    expect(await mine.list()).toEqual([]);
+    expect((await mine.remove(hook.id)).status).toBe(404);
+  });
+});
+
+describe('a cap on webhooks per key (WEBHOOKS_PER_KEY)', () => {
+  let capped: TestRuntime;
+  beforeAll(async () => {
+    capped = await startTestRuntime({ webhooksPerKey: 3 });
+    await addKey(capped, OTHER_KEY, 'partner');
+  });
+  afterAll(() => capped.dispose());
+
+  it('refuses the key its 4th webhook with 409 naming the limit; other keys are not affected', async () => {
+    const mine = asKey(capped, capped.apiKey);
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const res = await mine.create({ url: `https://hooks.example.org/cap/${n}` });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as WebhookBody).id);
+    }
+    const over = await mine.create({ url: 'https://hooks.example.org/cap/4' });
+    expect(over.status).toBe(409);
+    const error = ((await over.json()) as ErrorBody).error;
+    expect(error.code).toBe('conflict');
+    expect(error.message).toContain('WEBHOOKS_PER_KEY = 3');
+    expect(capped.topic.list().map((s) => s.endpoint)).not.toContain('https://hooks.example.org/cap/4');
+
+    const theirs = asKey(capped, OTHER_KEY);
+    const other = await theirs.create({ url: 'https://hooks.example.org/cap/other' });
+    expect(other.status).toBe(201);
+
+    // Deleting one frees a place.
+    expect((await mine.remove(ids[0] as string)).status).toBe(204);
+    expect((await mine.create({ url: 'https://hooks.example.org/cap/4' })).status).toBe(201);
+    for (const w of await mine.list()) expect((await mine.remove(w.id)).status).toBe(204);
+    for (const w of await theirs.list()) expect((await theirs.remove(w.id)).status).toBe(204);
+  });
+
+  it('holds when creates race: never more than the cap, whatever the interleaving', async () => {
+    const mine = asKey(capped, capped.apiKey);
+    expect(await mine.list()).toEqual([]);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => mine.create({ url: `https://hooks.example.org/race/${n}` })),
+    );
+    const created = answers.filter((r) => r.status === 201).length;
+    expect(answers.every((r) => r.status === 201 || r.status === 409)).toBe(true);
+    expect(created).toBeGreaterThanOrEqual(1);
+    expect(created).toBeLessThanOrEqual(3);
+    expect(await mine.list()).toHaveLength(created);
+    // Nothing refused stays subscribed.
+    expect(capped.topic.list().filter((s) => s.endpoint?.includes('/race/'))).toHaveLength(created);
+  });
+
+  it('reads the cap from WEBHOOKS_PER_KEY, 50 when unset locally, and refuses a bad value at start', async () => {
+    const { parseWebhooksPerKey, DEFAULT_WEBHOOKS_PER_KEY } = await import(
+      '../../shared/services/webhooks.js'
+    );
+    expect(DEFAULT_WEBHOOKS_PER_KEY).toBe(50);
+    expect(parseWebhooksPerKey('7')).toBe(7);
+    for (const bad of ['0', '-1', '2.5', 'ten', '10001']) {
+      expect(() => parseWebhooksPerKey(bad)).toThrow(/WEBHOOKS_PER_KEY must be a whole number/);
+    }
+  });
+});
+
+describe('webhook URLs are shown without their query strings', () => {
+  it('answers and lists the URL without its query, and delivers to the URL as given', async () => {
+    const res = await create({ url: 'https://hooks.example.org/signed?token=s3cret&v=2#frag' });
+    expect(res.status).toBe(201);
+    const webhook = (await res.json()) as WebhookBody;
+    expect(webhook.url).toBe('https://hooks.example.org/signed');
+    const listed = await list();
+    expect(listed.map((w) => w.url)).toEqual(['https://hooks.example.org/signed']);
+    expect(JSON.stringify(listed)).not.toContain('s3cret');
+    // The topic keeps the whole URL: the endpoint still gets its token.
+    expect(subscriptionsFile().subscriptions.find((s) => s.id === webhook.id)?.endpoint).toBe(
+      'https://hooks.example.org/signed?token=s3cret&v=2#frag',
+    );
+    const dup = await create({ url: 'https://hooks.example.org/signed?token=s3cret&v=2#frag' });
+    expect(dup.status).toBe(409);
+    expect(await dup.text()).not.toContain('s3cret');
+    expect((await remove(webhook.id)).status).toBe(204);
+  });
+});
+
+describe('local webhooks refuse link-local and metadata addresses', () => {
+  it.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[fd00:ec2::254]/latest/meta-data/',
+    'http://[fe80::1]/hook',
+    'http://0xa9fea9fe/',
+  ])('refuses %s with 400 naming url and the rule', async (url) => {
+    const res = await create({ url });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error.issues).toEqual([{ path: 'url', rule: expect.stringContaining('169.254.0.0/16') }]);
+    expect(await list()).toEqual([]);
+  });
+
+  it('accepts http on loopback, where local integrators listen', async () => {
+    const res = await create({ url: 'http://127.0.0.1:9/local-integrator' });
+    expect(res.status).toBe(201);
+    expect((await remove(((await res.json()) as WebhookBody).id)).status).toBe(204);
+  });
+});
+
+/** An in-memory SNS stand-in for the handlers' unit tests: subscriptions pending until confirmed. */
+const fakeRegistry = (): WebhookRegistry & { subs: Map<string, Webhook> } => {
+  const subs = new Map<string, Webhook>();
+  let n = 0;
+  return {
+    subs,
+    async add(url, filterPolicy) {
+      const webhook: Webhook = {
+        id: `sub-${++n}`,
+        url,
+        ...(filterPolicy ? { filterPolicy } : {}),
+        status: 'pending-confirmation',
+      };
+      subs.set(webhook.id, webhook);
+      return webhook;
+    },
+    async list() {
+      return [...subs.values()];
+    },
+    async get(id) {
+      return subs.get(id);
+    },
+    async remove(id) {
+      return subs.delete(id);
+    },
+  };
+};
+
+const apiEvent = (
+  method: string,
+  body?: unknown,
+  id?: string,
+  caller: Record<string, string> | null = { keyName: 'newsroom', keyId: '0123456789abcdef' },
+): APIGatewayProxyEventV2 =>
+  ({
+    version: '2.0',
+    routeKey: `${method} /api/webhooks${id ? '/{id}' : ''}`,
+    rawPath: `/api/webhooks${id ? `/${id}` : ''}`,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    ...(id ? { pathParameters: { id } } : {}),
+    requestContext: {
+      requestId: 'req-1',
+      http: { method, path: '/api/webhooks', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
+      ...(caller ? { authorizer: { lambda: caller } } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEventV2;
+
+const context = { awsRequestId: 'req-1' } as Context;
+
+describe('the webhook functions as deployed to AWS', () => {
+  let table: TestTable;
+  let owners: WebhookOwnerStore;
+  let registry: ReturnType<typeof fakeRegistry>;
+  let deps: WebhookDeps;
+  beforeAll(async () => {
+    table = await startTestTable();
+    owners = makeWebhookOwnerStore(table.db, table.tableName);
+  });
+  afterAll(() => table.close());
+
+  const setUp = () => {
+    registry = fakeRegistry();
+    deps = { webhooks: registry, owners, perKey: 50, httpsOnly: true, now: () => '2026-01-01T00:00:00.000Z' };
+  };
+
+  it('refuses an http URL with 400 naming url and the rule, and subscribes nothing', async () => {
+    setUp();
+    const res = await createWebhook(deps)(
+      apiEvent('POST', { url: 'http://hooks.example.org/plain' }),
+      context,
+    );
+    expect(res.statusCode).toBe(400);
+    const { error } = JSON.parse(res.body ?? '') as ErrorBody;
+    expect(error.issues).toEqual([{ path: 'url', rule: expect.stringContaining('must be an https URL') }]);
+    expect(registry.subs.size).toBe(0);
+  });
+
+  it('takes an https URL, records its owner, and lists it pending confirmation, query left out', async () => {
+    setUp();
+    const res = await createWebhook(deps)(
+      apiEvent('POST', { url: 'https://hooks.example.org/aws?key=k' }),
+      context,
+    );
+    expect(res.statusCode).toBe(201);
+    const webhook = JSON.parse(res.body ?? '') as WebhookBody;
+    expect(webhook).toEqual({
+      id: 'sub-1',
+      url: 'https://hooks.example.org/aws',
+      status: 'pending-confirmation',
+    });
+    expect(await owners.isOwner('0123456789abcdef', 'sub-1')).toBe(true);
+
+    const listed = await listWebhooksHandler(deps)(apiEvent('GET'), context);
+    expect(JSON.parse(listed.body ?? '')).toEqual({ webhooks: [webhook] });
+    const other = await listWebhooksHandler(deps)(
+      apiEvent('GET', undefined, undefined, { keyName: 'other', keyId: 'fedcba9876543210' }),
+      context,
+    );
+    expect(JSON.parse(other.body ?? '')).toEqual({ webhooks: [] });
+
+    const removedByOther = await deleteWebhook(deps)(
+      apiEvent('DELETE', undefined, 'sub-1', { keyName: 'other', keyId: 'fedcba9876543210' }),
+      context,
+    );
+    expect(removedByOther.statusCode).toBe(404);
+    expect(registry.subs.has('sub-1')).toBe(true);
+    expect((await deleteWebhook(deps)(apiEvent('DELETE', undefined, 'sub-1'), context)).statusCode).toBe(204);
+    expect(registry.subs.size).toBe(0);
+    expect(await owners.isOwner('0123456789abcdef', 'sub-1')).toBe(false);
+  });
+
+  it('answers 401 when no authorizer named the caller', async () => {
+    setUp();
+    const res = await createWebhook(deps)(
+      apiEvent('POST', { url: 'https://hooks.example.org/x' }, undefined, null),
+      context,
+    );
+    expect(res.statusCode).toBe(401);
+    expect(registry.subs.size).toBe(0);
+  });
+
+  it('wires https only and requires WEBHOOKS_PER_KEY from the environment', () => {
+    const env = {
+      TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:changes',
+      TABLE_NAME: 'tidings',
+      WEBHOOKS_PER_KEY: '20',
+      AWS_REGION: 'eu-west-1',
+    };
+    const wired = webhookDepsFromEnv(env);
+    expect(wired.httpsOnly).toBe(true);
+    expect(wired.perKey).toBe(20);
+    expect(() => webhookDepsFromEnv({ ...env, WEBHOOKS_PER_KEY: '' })).toThrow(MissingSettingError);
+    expect(() => webhookDepsFromEnv({ ...env, WEBHOOKS_PER_KEY: 'lots' })).toThrow(/WEBHOOKS_PER_KEY/);
+  });
+});
+
+describe('the SNS registry reads one subscription', () => {
+  const topicArn = 'arn:aws:sns:eu-west-1:123456789012:changes';
+  /** An SNS client that answers GetSubscriptionAttributes from a table of subscriptions. */
+  const snsAnswering = (subs: Record<string, Record<string, string>>) =>
+    ({
+      send: async (command: { input: { SubscriptionArn?: string } }) => {
+        const attrs = subs[command.input.SubscriptionArn ?? ''];
+        if (!attrs)
+          throw Object.assign(new Error('Subscription does not exist'), { name: 'NotFoundException' });
+        return { Attributes: attrs };
+      },
+    }) as unknown as SNSClient;
+
+  it('gives URL, filter policy and status; undefined when gone or not an HTTP(S) subscription', async () => {
+    const registry = makeSnsWebhooks(
+      snsAnswering({
+        [`${topicArn}:a1`]: {
+          Protocol: 'https',
+          Endpoint: 'https://hooks.example.org/a?token=t',
+          FilterPolicy: '{"tags":["russia"]}',
+          PendingConfirmation: 'false',
+        },
+        [`${topicArn}:p2`]: {
+          Protocol: 'https',
+          Endpoint: 'https://hooks.example.org/p',
+          PendingConfirmation: 'true',
+        },
+        [`${topicArn}:q3`]: { Protocol: 'sqs', Endpoint: 'arn:aws:sqs:eu-west-1:123456789012:q' },
+      }),
+      topicArn,
+    );
+    expect(await registry.get('a1')).toEqual({
+      id: 'a1',
+      url: 'https://hooks.example.org/a?token=t',
+      filterPolicy: { tags: ['russia'] },
+      status: 'confirmed',
+    });
+    expect(await registry.get('p2')).toEqual({
+      id: 'p2',
+      url: 'https://hooks.example.org/p',
+      status: 'pending-confirmation',
+    });
+    expect(await registry.get('q3')).toBeUndefined();
+    expect(await registry.get('gone')).toBeUndefined();
   });
 });

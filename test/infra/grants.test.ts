@@ -83,9 +83,9 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'GSI4 Query': ['TAG#*'],
   },
   'list-tags': { 'table Query': ['TAGS'] },
-  'create-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']),
-  'list-webhooks': rw('table', ['WEBHOOK#*'], ['GetItem', 'Query']),
-  'delete-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'Query', 'UpdateItem', 'DeleteItem']),
+  'create-webhook': rw('table', ['WEBHOOK#*'], ['Query', 'PutItem', 'DeleteItem']),
+  'list-webhooks': rw('table', ['WEBHOOK#*'], ['Query', 'DeleteItem']),
+  'delete-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'DeleteItem']),
   'create-subscription': {
     'table GetItem': ['CONTROL#*', 'LIMIT#*', S],
     'table PutItem': ['LIMIT#*', S],
@@ -120,7 +120,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'GSI4 Query': ['TAG#*'],
   },
   'send-digests': {
-    ...rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']),
+    ...rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
     'table BatchGetItem': ['EVENT#*', S],
     'table Query': ['CHANGES#*'],
     'GSI3 Query': ['DIGEST#*'],

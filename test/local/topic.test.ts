@@ -4,6 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  FORBIDDEN_RULE,
+  ForbiddenEndpointError,
+  isForbiddenAddress,
+  type Lookup,
+} from '../../local/endpoint-guard.js';
 import { LOCAL_TOPIC_ARN, LocalTopic, type LocalTopicOptions, localWebhooks } from '../../local/topic.js';
 import { buildChangeMessage, type ChangeMessage } from '../../shared/domain/change-message.js';
 import { createdEvent, type NewsEvent, parseEventDraft, tombstoneOf } from '../../shared/domain/event.js';
@@ -47,6 +53,8 @@ const startReceiver = async (respond: (path: string, n: number) => number = () =
     url: `http://127.0.0.1:${port}`,
     received,
     at: (path: string) => received.filter((r) => r.path === path),
+    /** Closes kept-alive connections, so the next delivery connects (and resolves) again. */
+    dropConnections: () => server.closeAllConnections(),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -492,5 +500,121 @@ describe('webhooks through the API', () => {
     expect(await webhooks.list()).toEqual([]);
     expect(await webhooks.remove('audit-log')).toBe(false);
     expect(topic.list().map((s) => s.id)).toEqual(['audit-log']);
+  });
+});
+
+/** A resolver standing in for DNS: each name answers the addresses given. */
+const fakeLookup =
+  (names: Record<string, string[]>): Lookup =>
+  (hostname, _options, callback) => {
+    const addresses = names[hostname];
+    if (!addresses) {
+      callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+      return;
+    }
+    callback(
+      null,
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
+  };
+
+describe('local webhooks never reach link-local or metadata addresses', () => {
+  const refused = [
+    'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    'http://169.254.0.1:8080/hook',
+    'http://[fd00:ec2::254]/latest/meta-data/',
+    'http://[fe80::1]/hook',
+    'http://[::ffff:169.254.169.254]/latest/meta-data/',
+    // Spellings the URL parser turns into 169.254.169.254.
+    'http://0xa9fea9fe/latest/meta-data/',
+    'http://2852039166/latest/meta-data/',
+    'http://metadata.test/latest/meta-data/',
+    'http://rebound.test:8080/hook',
+  ];
+  const lookup = fakeLookup({
+    'metadata.test': ['169.254.169.254'],
+    // One good address and one bad: refused all the same.
+    'rebound.test': ['127.0.0.1', 'fd00:ec2::254'],
+  });
+
+  it.each(refused)('refuses to register %s', async (url) => {
+    const topic = makeTopic({ lookup });
+    await expect(localWebhooks(topic).add(url)).rejects.toThrow(ForbiddenEndpointError);
+    await expect(localWebhooks(topic).add(url)).rejects.toThrow(FORBIDDEN_RULE);
+    expect(topic.list()).toEqual([]);
+  });
+
+  it.each(refused)('refuses to deliver to %s from the config file, without retrying', async (endpoint) => {
+    writeFileSync(configPath, JSON.stringify({ subscriptions: [{ id: 'bad', protocol: 'http', endpoint }] }));
+    const topic = makeTopic({ lookup, maxAttempts: 3 });
+    await topic.publishBatch([messages.syriaCreated as ChangeMessage]);
+    await topic.idle();
+    expect(topic.deliveries).toEqual([
+      expect.objectContaining({ subscriptionId: 'bad', status: 'failed', attempts: 1 }),
+    ]);
+    expect(logLines.join('\n')).toContain(`webhook ${endpoint} refused: ${FORBIDDEN_RULE}`);
+  });
+
+  it('checks the address the connection is made to, not only the answer a check got before', async () => {
+    const receiver = await startReceiver();
+    const port = new URL(receiver.url).port;
+    // After `rebind`, the name answers a good address once (the check before connecting) and the
+    // metadata address after that (the connection): DNS rebinding between check and use.
+    let rebound = 0;
+    let rebind = false;
+    const lookup: Lookup = (host, options, callback) => {
+      const bad = rebind && rebound++ > 0;
+      fakeLookup({ 'flip.test': [bad ? '169.254.169.254' : '127.0.0.1'] })(host, options, callback);
+    };
+    const topic = makeTopic({ lookup });
+    try {
+      await localWebhooks(topic).add(`http://flip.test:${port}/hook`);
+      await topic.publishBatch([messages.syriaCreated as ChangeMessage]);
+      await topic.idle();
+      expect(receiver.at('/hook')).toHaveLength(1);
+      receiver.dropConnections();
+      rebind = true;
+      await topic.publishBatch([messages.russiaCreated as ChangeMessage]);
+      await topic.idle();
+      expect(rebound).toBeGreaterThan(1);
+      expect(receiver.at('/hook')).toHaveLength(1);
+      expect(topic.deliveries.map((d) => d.status)).toEqual(['delivered', 'failed']);
+      expect(logLines.join('\n')).toContain('flip.test resolves to 169.254.169.254');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('still delivers to loopback and private addresses, where local integrators listen', () => {
+    for (const address of ['127.0.0.1', '::1', '10.0.0.1', '192.168.1.1', '172.16.0.1', 'fd00::1']) {
+      expect(isForbiddenAddress(address), address).toBe(false);
+    }
+  });
+});
+
+describe('local webhooks do not follow redirects', () => {
+  it('counts a 3xx as a failed attempt and never requests where it points', async () => {
+    const target = await startReceiver();
+    let redirected = 0;
+    const redirecting = createServer((req, res) => {
+      redirected++;
+      req.resume();
+      res.writeHead(307, { location: `${target.url}/followed` }).end();
+    });
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', () => r()));
+    const { port } = redirecting.address() as AddressInfo;
+    try {
+      const topic = makeTopic({ maxAttempts: 2, baseDelayMs: 1 });
+      topic.subscribe('http', `http://127.0.0.1:${port}/moved`);
+      await topic.publishBatch([messages.syriaCreated as ChangeMessage]);
+      await topic.idle();
+      expect(redirected).toBe(2);
+      expect(target.received).toEqual([]);
+      expect(topic.deliveries).toEqual([expect.objectContaining({ status: 'failed', attempts: 2 })]);
+    } finally {
+      redirecting.closeAllConnections();
+      await new Promise<void>((r) => redirecting.close(() => r()));
+      await target.close();
+    }
   });
 });
