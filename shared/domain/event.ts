@@ -56,6 +56,17 @@ export interface Tombstone {
 
 export type StoredEvent = NewsEvent | Tombstone;
 
+/**
+ * The API key behind a write, as the authorizer names it. Kept on the stored item for the
+ * operator (who published, who last changed), never shown to readers.
+ */
+export interface Attribution {
+  /** `apiKeyIdOf(hash)`: stable, not secret. */
+  keyId: string;
+  /** The key's name, as the operator gave it. */
+  keyName: string;
+}
+
 export const isTombstone = (event: StoredEvent): event is Tombstone => 'deleted' in event && event.deleted;
 
 export const LIMITS = {
