@@ -7,6 +7,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
   type QueryCommandOutput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Attribution, Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
@@ -83,6 +84,14 @@ export interface EventRecord {
   writeId?: string;
   publishedBy?: Attribution;
   updatedBy?: Attribution;
+}
+
+/**
+ * What a one-off migration reads: every event item of the table (tombstones too), in pages. A
+ * Scan: the operator runs it with their own credentials; no function is granted Scan.
+ */
+export interface MigrationStore {
+  scanEvents(page: PageRequest): Promise<Page<EventRecord>>;
 }
 
 /** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
@@ -421,10 +430,29 @@ const decodeCursor = (
   return k;
 };
 
+/**
+ * A scan resumes after any item of the table (the last one it evaluated, whatever the filter kept),
+ * so its cursor is that item's key: two strings.
+ */
+const decodeScanCursor = (cursor: string | undefined): Item | undefined => {
+  if (cursor === undefined) return undefined;
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  const { PK, SK, ...rest } = (typeof key === 'object' && key !== null ? key : {}) as Item;
+  if (typeof PK !== 'string' || typeof SK !== 'string' || Object.keys(rest).length > 0) {
+    throw ValidationError.of('cursor', 'is not a cursor printed by this scan (start again without it)');
+  }
+  return { PK, SK };
+};
+
 export const makeEventStore = (
   db: DynamoDBDocumentClient,
   tableName: string,
-): EventStore & ListingStore & PublishStore => {
+): EventStore & ListingStore & PublishStore & MigrationStore => {
   const getEvent = async (id: string, consistent = false): Promise<StoredEvent | undefined> => {
     const { Item } = await db.send(
       new GetCommand({ TableName: tableName, Key: eventKey(id), ConsistentRead: consistent }),
@@ -526,6 +554,23 @@ export const makeEventStore = (
 
   return {
     getEvent: (id) => getEvent(id, true),
+
+    async scanEvents(page) {
+      const out = await db.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: 'begins_with(PK, :event) AND SK = :sk',
+          ExpressionAttributeValues: { ':event': 'EVENT#', ':sk': EVENT_SK },
+          Limit: page.limit,
+          ExclusiveStartKey: decodeScanCursor(page.cursor),
+          ConsistentRead: true,
+        }),
+      );
+      const cursor = out.LastEvaluatedKey
+        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
+        : undefined;
+      return { items: (out.Items ?? []).map(fromEventRecordItem), ...(cursor ? { cursor } : {}) };
+    },
 
     async getEventRecord(id) {
       const { Item } = await db.send(
