@@ -2,6 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
+  bounded,
   ExposedError,
   MalformedBodyError,
   PayloadTooLargeError,
@@ -44,11 +45,19 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
   body: JSON.stringify(body),
 });
 
+/**
+ * Longest error message answered: messages may quote input, and no answer may grow with bad input
+ * (a validation error's own message is already bounded by its issues).
+ */
+export const MAX_ERROR_MESSAGE = 8 * 1024;
+
 const errorBody = (error: ExposedError) => ({
   error: {
     code: error.code,
-    message: error.message,
-    ...(error instanceof ValidationError ? { issues: error.issues } : {}),
+    message: bounded(error.message, MAX_ERROR_MESSAGE),
+    ...(error instanceof ValidationError
+      ? { issues: error.issues, ...(error.moreIssues > 0 ? { moreIssues: error.moreIssues } : {}) }
+      : {}),
   },
 });
 

@@ -19,6 +19,7 @@ import { planCorrection, planCreate, planDelete, type WritePlan } from '../domai
 import {
   ConcurrentWriteError,
   ConflictError,
+  describeIssue,
   type ExposedError,
   GoneError,
   type Issue,
@@ -136,19 +137,63 @@ export type BatchItemResult =
       index: number;
       status: number;
       id?: string;
-      error: { code: string; message: string; issues?: Issue[] };
+      error: { code: string; message: string; issues?: Issue[]; moreIssues?: number };
     };
 
-const errorResult = (index: number, error: ExposedError, id?: string): BatchItemResult => ({
-  index,
-  status: error.statusCode,
-  ...(id ? { id } : {}),
-  error: {
-    code: error.code,
-    message: error.message,
-    ...(error instanceof ValidationError ? { issues: error.issues } : {}),
-  },
-});
+/**
+ * Bytes of issues (as JSON) a batch answer lists over all its items. With at most MAX_ISSUES
+ * bounded issues per item, a hundred hostile items could still list a megabyte; past this budget an
+ * item lists fewer (or none) and counts the rest in `moreIssues`. With each item's one-issue
+ * message, a batch answer stays under 64 KB whatever the input.
+ */
+export const BATCH_ISSUES_BUDGET = 16 * 1024;
+
+const errorResult = (index: number, error: ExposedError, id?: string): BatchItemResult => {
+  if (!(error instanceof ValidationError)) {
+    return {
+      index,
+      status: error.statusCode,
+      ...(id ? { id } : {}),
+      error: { code: error.code, message: error.message },
+    };
+  }
+  // One issue in the message: the list is in `issues`, and a hundred full messages would not fit.
+  const [first] = error.issues;
+  const others = error.issues.length - 1 + error.moreIssues;
+  return {
+    index,
+    status: error.statusCode,
+    ...(id ? { id } : {}),
+    error: {
+      code: error.code,
+      message: `${first ? describeIssue(first) : error.message}${others > 0 ? ` (and ${others} more issues)` : ''}`,
+      issues: error.issues,
+      ...(error.moreIssues > 0 ? { moreIssues: error.moreIssues } : {}),
+    },
+  };
+};
+
+/** Keeps the issues a batch answer lists within BATCH_ISSUES_BUDGET, first items first. */
+const withinBudget = (results: BatchItemResult[]): BatchItemResult[] => {
+  let budget = BATCH_ISSUES_BUDGET;
+  for (const result of results) {
+    if (!('error' in result) || !result.error.issues) continue;
+    const { issues } = result.error;
+    let kept = 0;
+    for (const issue of issues) {
+      const size = JSON.stringify(issue).length + 1;
+      if (size > budget) break;
+      budget -= size;
+      kept++;
+    }
+    if (kept < issues.length) {
+      result.error.moreIssues = (result.error.moreIssues ?? 0) + issues.length - kept;
+      result.error.issues = issues.slice(0, kept);
+      budget = 0;
+    }
+  }
+  return results;
+};
 
 /**
  * Posts up to BATCH_MAX events with one result each. Valid items are written even when others
@@ -210,7 +255,7 @@ export const postEvents = async (
       runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now), { by }),
     );
   }
-  return results;
+  return withinBudget(results);
 };
 
 const settle = async (
