@@ -119,6 +119,9 @@ describe('attribution: the event records which key published and changed it', ()
       // A refused write is logged too, with the key that tried it.
       await rt.write('PUT', `/api/events/${id}`, { headline: 7 });
       await rt.request('/api/events');
+      // Webhooks share the stack: created or refused, each is logged with its key.
+      await rt.write('POST', '/api/webhooks', { url: 'http://127.0.0.1:9/attribution-hook' });
+      await rt.write('DELETE', '/api/webhooks/attribution-no-such-hook');
     } finally {
       logger.setLogLevel(level as 'SILENT');
       write.mockRestore();
@@ -134,6 +137,8 @@ describe('attribution: the event records which key published and changed it', ()
       ['PUT /api/events/{id+}', 200],
       ['DELETE /api/events/{id+}', 200],
       ['PUT /api/events/{id+}', 400],
+      ['POST /api/webhooks', expect.any(Number)],
+      ['DELETE /api/webhooks/{id}', 404],
     ]);
     const keyId = apiKeyIdOf(hashApiKey(rt.apiKey));
     for (const entry of writes) expect(entry).toMatchObject({ keyName: 'local', keyId });
