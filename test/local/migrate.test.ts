@@ -10,6 +10,7 @@ import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../../shared/adapters/event-store.js';
 import { tombstoneOf } from '../../shared/domain/event.js';
 import { makeNewsEvent } from '../helpers/builders.js';
+import { startTestTable } from '../helpers/dynamo.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const run = promisify(execFile);
@@ -33,8 +34,8 @@ const site = (path: string): string | undefined => {
 };
 
 /** What `npm run migrate` does against the local data folder, run as the operator runs it. */
-const migrate = async () => {
-  const { stdout } = await run(join(ROOT, 'node_modules/.bin/tsx'), ['local/migrate.ts'], {
+const migrate = async (args: string[] = []) => {
+  const { stdout } = await run(join(ROOT, 'node_modules/.bin/tsx'), ['local/migrate.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, TIDINGS_DATA_DIR: dataDir, PORT: String(await freePort()) },
   });
@@ -138,5 +139,25 @@ describe('events stored at a reserved id (…/index)', () => {
     expect(site('news/2016/11/17/index.html')).toContain('index-1.html');
     expect(site('tags/index-1.html')).toContain('Index');
     expect(site('tags/index.html')).toContain('tags/index-1.html');
+  });
+
+  it('npm run migrate -- --table --endpoint works on a table given by name, as against a deployed one', async () => {
+    const table = await startTestTable();
+    try {
+      await makeEventStore(table.db, table.tableName).putEvent(legacy('2016-11-18', 4), undefined, {
+        writeId: 'seed-4',
+      });
+      const args = ['--table', table.tableName, '--endpoint', table.dynamo.endpoint];
+      expect(await migrate(['--dry-run', ...args])).toContain('would migrate: 1 events moved');
+      expect(await migrate(args)).toContain('migrated: 1 events moved, 0 retagged, 0 skipped, of 1 scanned');
+      expect(await migrate(args)).toContain('migrated: 0 events moved, 0 retagged, 0 skipped, of 2 scanned');
+      const store = makeEventStore(table.db, table.tableName);
+      expect(await store.getEvent('2016/11/18/index-1')).toMatchObject({
+        tags: [{ slug: 'index-1', name: 'Index' }],
+      });
+      expect(await store.getEvent('2016/11/18/index')).toMatchObject({ deleted: true });
+    } finally {
+      await table.close();
+    }
   });
 });
