@@ -1,4 +1,4 @@
-import { etag, httpApi, json, jsonBody } from '../shared/http.js';
+import { callerOf, etag, httpApi, json, jsonBody } from '../shared/http.js';
 import { lazy, storeDeps } from '../shared/services/deps.js';
 import type { EventServiceDeps } from '../shared/services/events.js';
 import { postEvent } from '../shared/services/events.js';
@@ -7,7 +7,7 @@ import { postEvent } from '../shared/services/events.js';
 export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = storeDeps) => {
   const get = lazy(deps);
   return httpApi(async (event) => {
-    const { status, event: stored } = await postEvent(get(), jsonBody(event));
+    const { status, event: stored } = await postEvent(get(), jsonBody(event), callerOf(event));
     return json(status === 'created' ? 201 : 200, stored, {
       location: `/api/events/${stored.id}`,
       etag: etag(stored.revision),

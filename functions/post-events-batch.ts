@@ -1,5 +1,5 @@
 import { ValidationError } from '../shared/errors.js';
-import { httpApi, json, jsonBody } from '../shared/http.js';
+import { callerOf, httpApi, json, jsonBody } from '../shared/http.js';
 import { lazy, storeDeps } from '../shared/services/deps.js';
 import { BATCH_MAX, type EventServiceDeps, postEvents } from '../shared/services/events.js';
 
@@ -23,7 +23,7 @@ const eventsOf = (body: unknown): unknown[] => {
 export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = storeDeps) => {
   const get = lazy(deps);
   return httpApi(async (event) => {
-    const results = await postEvents(get(), eventsOf(jsonBody(event)));
+    const results = await postEvents(get(), eventsOf(jsonBody(event)), callerOf(event));
     const count = (pred: (r: (typeof results)[number]) => boolean) => results.filter(pred).length;
     return json(200, {
       summary: {

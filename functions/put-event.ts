@@ -1,4 +1,4 @@
-import { etag, expectedRevision, httpApi, json, jsonBody } from '../shared/http.js';
+import { callerOf, etag, expectedRevision, httpApi, json, jsonBody } from '../shared/http.js';
 import { lazy, storeDeps } from '../shared/services/deps.js';
 import { correctEvent, type EventServiceDeps } from '../shared/services/events.js';
 import { eventIdParam } from '../shared/services/paths.js';
@@ -9,7 +9,7 @@ export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = 
   return httpApi(async (event) => {
     const id = eventIdParam(event);
     const body = jsonBody(event);
-    const { event: stored } = await correctEvent(get(), id, body, expectedRevision(event));
+    const { event: stored } = await correctEvent(get(), id, body, expectedRevision(event), callerOf(event));
     return json(200, stored, { etag: etag(stored.revision) });
   });
 };

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { type EventStore, toEventItem } from '../shared/adapters/event-store.js';
+import { type EventStore, toEventItem, type WriteStamp } from '../shared/adapters/event-store.js';
 import type { StoredEvent } from '../shared/domain/event.js';
 import { eventKey } from '../shared/keys.js';
 import { lambdaContext } from './lambda-context.js';
@@ -68,25 +68,28 @@ export class ChangeCapture {
   wrap<S extends EventStore>(store: S): S {
     return {
       ...store,
-      putEvent: async (next: StoredEvent, previous: StoredEvent | undefined) => {
+      putEvent: async (next: StoredEvent, previous: StoredEvent | undefined, stamp?: WriteStamp) => {
         this.seq += 1;
         const intent: Intent = {
           t: 'intent',
           seq: this.seq,
           id: next.id,
           ...(previous ? { old: toEventItem(previous) } : {}),
-          new: toEventItem(next),
+          new: toEventItem(next, stamp),
           at: Date.now(),
         };
         this.append(intent);
         this.inFlightWrites += 1;
         try {
-          await store.putEvent(next, previous);
+          await store.putEvent(next, previous, stamp);
         } catch (error) {
           // A write can commit and still fail (its answer lost, the SDK's retry refused by the
           // condition): what the table holds decides whether the change happened.
-          const current = await store.getEvent(next.id).catch(() => undefined);
-          if (current && current.revision === next.revision && current.updatedAt === next.updatedAt) {
+          const current = await store.getEventRecord(next.id).catch(() => undefined);
+          const ours = stamp
+            ? current?.writeId === stamp.writeId
+            : current?.event.revision === next.revision && current.event.updatedAt === next.updatedAt;
+          if (ours) {
             this.append({ t: 'done', seq: intent.seq });
             this.enqueue(intent);
           } else {

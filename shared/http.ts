@@ -2,6 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
+  bounded,
   ExposedError,
   MalformedBodyError,
   PayloadTooLargeError,
@@ -44,11 +45,19 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
   body: JSON.stringify(body),
 });
 
+/**
+ * Longest error message answered: messages may quote input, and no answer may grow with bad input
+ * (a validation error's own message is already bounded by its issues).
+ */
+export const MAX_ERROR_MESSAGE = 8 * 1024;
+
 const errorBody = (error: ExposedError) => ({
   error: {
     code: error.code,
-    message: error.message,
-    ...(error instanceof ValidationError ? { issues: error.issues } : {}),
+    message: bounded(error.message, MAX_ERROR_MESSAGE),
+    ...(error instanceof ValidationError
+      ? { issues: error.issues, ...(error.moreIssues > 0 ? { moreIssues: error.moreIssues } : {}) }
+      : {}),
   },
 });
 
@@ -82,12 +91,46 @@ const errorResponses = (errorPage?: ErrorPage): MiddlewareObj<ApiEvent, ApiResul
   },
 });
 
+const CALLER_KEYS = ['keyName', 'keyId'];
+
+/**
+ * Attribution in the application logs: every line a request with an API key logs names the key,
+ * and each such request (every write, accepted or refused) logs one line with its route and
+ * status. Public routes have no caller and log nothing here. The keys are cleared first: a warm
+ * function serves many callers.
+ */
+const callerLogging = (): MiddlewareObj<ApiEvent, ApiResult> => {
+  const logWrite = (request: { event: ApiEvent; response: ApiResult | null }): void => {
+    if (!callerOf(request.event)) return;
+    logger.info('authorized request', {
+      route: request.event.routeKey,
+      path: request.event.rawPath,
+      status: request.response?.statusCode,
+      ...(request.response?.headers?.location ? { location: request.response.headers.location } : {}),
+    });
+  };
+  return {
+    before: (request) => {
+      logger.removeKeys(CALLER_KEYS);
+      const caller = callerOf(request.event);
+      if (caller) logger.appendKeys({ keyName: caller.keyName, keyId: caller.keyId });
+    },
+    after: logWrite,
+    onError: logWrite,
+  };
+};
+
 /**
  * The middy stack every API function shares. With `errorPage`, callers that want HTML (a form
  * post, a browser following a link) get their 4xx as a page.
  */
 export const httpApi = (fn: ApiHandler, options: { errorPage?: ErrorPage } = {}) =>
-  middy<ApiEvent, ApiResult>().use(httpHeaderNormalizer()).use(errorResponses(options.errorPage)).handler(fn);
+  middy<ApiEvent, ApiResult>()
+    .use(httpHeaderNormalizer())
+    // Before the error responses, so its onError runs after them and sees the status they set.
+    .use(callerLogging())
+    .use(errorResponses(options.errorPage))
+    .handler(fn);
 
 /** Pages answered to browsers: never cached, never indexed, no referrer (their URLs carry tokens). */
 const HTML_HEADERS = {

@@ -7,9 +7,10 @@ import {
   QueryCommand,
   type QueryCommandInput,
   type QueryCommandOutput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
+import type { Attribution, Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
 import type { EventSummary } from '../domain/related.js';
 import { ConcurrentWriteError, ValidationError } from '../errors.js';
 import {
@@ -61,14 +62,49 @@ export interface TagSummary {
   count: number;
 }
 
+/**
+ * What a write stores beside the event and never hands back to readers: the writer's nonce and
+ * who published and last changed the event.
+ */
+export interface WriteStamp {
+  /**
+   * Unique to this write: a writer whose answer was lost recognises its own write by it. Times
+   * and revisions cannot tell two writers apart (two corrections planned the same millisecond
+   * from the same revision carry the same `updatedAt` and `revision`).
+   */
+  writeId: string;
+  publishedBy?: Attribution;
+  updatedBy?: Attribution;
+}
+
+/** A stored event with its write stamp (consistent read): what a writer plans from. */
+export interface EventRecord {
+  event: StoredEvent;
+  /** Absent on items written before write ids existed. */
+  writeId?: string;
+  publishedBy?: Attribution;
+  updatedBy?: Attribution;
+}
+
+/**
+ * What a one-off migration reads: every event item of the table (tombstones too), in pages. A
+ * Scan: the operator runs it with their own credentials; no function is granted Scan.
+ */
+export interface MigrationStore {
+  scanEvents(page: PageRequest): Promise<Page<EventRecord>>;
+}
+
 /** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
 export interface EventStore {
   getEvent(id: string): Promise<StoredEvent | undefined>;
+  /** The event with its write stamp, read consistently. */
+  getEventRecord(id: string): Promise<EventRecord | undefined>;
   /**
    * Writes `next` only if the stored item is still `previous` (same revision, or absent when
-   * `previous` is undefined). Throws ConcurrentWriteError when another writer got there first.
+   * `previous` is undefined), with `stamp` beside it. Throws ConcurrentWriteError when another
+   * writer got there first.
    */
-  putEvent(next: StoredEvent, previous: StoredEvent | undefined): Promise<void>;
+  putEvent(next: StoredEvent, previous: StoredEvent | undefined, stamp?: WriteStamp): Promise<void>;
   listDay(date: string, page: PageRequest): Promise<Page<NewsEvent>>;
   listTag(slug: string, page: PageRequest): Promise<Page<NewsEvent>>;
   listLatest(page: PageRequest): Promise<Page<NewsEvent>>;
@@ -195,8 +231,18 @@ const OPTIONAL_EVENT_FIELDS = ['topic', 'image'] as const;
 /** The attributes an event or tombstone is stored with (without keys). */
 const eventAttributes = (event: StoredEvent): Item => ({ ...event });
 
-export const toEventItem = (event: StoredEvent): Item => {
+/**
+ * The stored item of an event. The stamp's attributes (`writeId`, `publishedBy`, `updatedBy`) are
+ * the operator's: `fromEventItem` never reads them, so no API read, feed, page or change message
+ * carries them.
+ */
+export const toEventItem = (event: StoredEvent, stamp?: WriteStamp): Item => {
   const item: Item = { ...eventKey(event.id), type: 'event', ...eventAttributes(event) };
+  if (stamp) {
+    item.writeId = stamp.writeId;
+    if (stamp.publishedBy) item.publishedBy = { ...stamp.publishedBy };
+    if (stamp.updatedBy) item.updatedBy = { ...stamp.updatedBy };
+  }
   if (!('deleted' in event)) {
     // Sparse indexes: a tombstone carries no index keys, so it drops out of every listing.
     item[TABLE.latestIndex.partitionKey] = latestPartition(latestShardOf(event.id));
@@ -242,6 +288,25 @@ export const fromEventItem = (item: Item): StoredEvent => {
     updatedAt: event.updatedAt,
     revision: event.revision,
   };
+};
+
+const attributionOf = (value: unknown): Attribution | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const keyId = optStr(value as Item, 'keyId');
+  const keyName = optStr(value as Item, 'keyName');
+  return keyId !== undefined && keyName !== undefined ? { keyId, keyName } : undefined;
+};
+
+/** An event item with its write stamp. */
+export const fromEventRecordItem = (item: Item): EventRecord => {
+  const record: EventRecord = { event: fromEventItem(item) };
+  const writeId = optStr(item, 'writeId');
+  const publishedBy = attributionOf(item.publishedBy);
+  const updatedBy = attributionOf(item.updatedBy);
+  if (writeId !== undefined) record.writeId = writeId;
+  if (publishedBy) record.publishedBy = publishedBy;
+  if (updatedBy) record.updatedBy = updatedBy;
+  return record;
 };
 
 /** The fields `fromSummaryItem` reads: a projection of event items for listings. */
@@ -365,10 +430,29 @@ const decodeCursor = (
   return k;
 };
 
+/**
+ * A scan resumes after any item of the table (the last one it evaluated, whatever the filter kept),
+ * so its cursor is that item's key: two strings.
+ */
+const decodeScanCursor = (cursor: string | undefined): Item | undefined => {
+  if (cursor === undefined) return undefined;
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  const { PK, SK, ...rest } = (typeof key === 'object' && key !== null ? key : {}) as Item;
+  if (typeof PK !== 'string' || typeof SK !== 'string' || Object.keys(rest).length > 0) {
+    throw ValidationError.of('cursor', 'is not a cursor printed by this scan (start again without it)');
+  }
+  return { PK, SK };
+};
+
 export const makeEventStore = (
   db: DynamoDBDocumentClient,
   tableName: string,
-): EventStore & ListingStore & PublishStore => {
+): EventStore & ListingStore & PublishStore & MigrationStore => {
   const getEvent = async (id: string, consistent = false): Promise<StoredEvent | undefined> => {
     const { Item } = await db.send(
       new GetCommand({ TableName: tableName, Key: eventKey(id), ConsistentRead: consistent }),
@@ -471,6 +555,30 @@ export const makeEventStore = (
   return {
     getEvent: (id) => getEvent(id, true),
 
+    async scanEvents(page) {
+      const out = await db.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: 'begins_with(PK, :event) AND SK = :sk',
+          ExpressionAttributeValues: { ':event': 'EVENT#', ':sk': EVENT_SK },
+          Limit: page.limit,
+          ExclusiveStartKey: decodeScanCursor(page.cursor),
+          ConsistentRead: true,
+        }),
+      );
+      const cursor = out.LastEvaluatedKey
+        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
+        : undefined;
+      return { items: (out.Items ?? []).map(fromEventRecordItem), ...(cursor ? { cursor } : {}) };
+    },
+
+    async getEventRecord(id) {
+      const { Item } = await db.send(
+        new GetCommand({ TableName: tableName, Key: eventKey(id), ConsistentRead: true }),
+      );
+      return Item ? fromEventRecordItem(Item) : undefined;
+    },
+
     async listLatestShard(shard, page) {
       const { items, cursor } = await latestShardPage(shard, page);
       return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
@@ -478,12 +586,12 @@ export const makeEventStore = (
 
     listTagSummaries,
 
-    async putEvent(next, previous) {
+    async putEvent(next, previous, stamp) {
       try {
         await db.send(
           new PutCommand({
             TableName: tableName,
-            Item: toEventItem(next),
+            Item: toEventItem(next, stamp),
             ConditionExpression: previous ? IS_AT_REVISION : IS_ABSENT,
             ...(previous ? { ExpressionAttributeValues: { ':expected': previous.revision } } : {}),
           }),

@@ -1,4 +1,5 @@
 import { isTombstone, type StoredEvent } from './event.js';
+import { eventPath } from './site.js';
 
 /** Version of the change message body; bumped on any breaking change (docs/change-message.schema.json). */
 export const CHANGE_SCHEMA_VERSION = '1.0';
@@ -33,7 +34,7 @@ export const changeTypeOf = (
 
 /** `https://site/news/2016/11/16/<slug>.html`: the event's page, as the seed archive lays it out. */
 export const permalinkOf = (siteUrl: string, id: string): string =>
-  `${siteUrl.replace(/\/+$/, '')}/news/${id}.html`;
+  `${siteUrl.replace(/\/+$/, '')}/${eventPath(id)}`;
 
 /**
  * The message integrators receive. Consumers de-duplicate on `id` + `revision`: delivery is at

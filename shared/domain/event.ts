@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 // A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
 import * as z from 'zod';
 import type { Issue } from '../errors.js';
-import { EVENT_SLUG_MAX, SLUG_PATTERN, slugify, tagSlug } from './slug.js';
+import {
+  EVENT_SLUG_MAX,
+  isReservedSlug,
+  RESERVED_SUFFIX,
+  SLUG_PATTERN,
+  slugify,
+  tagSlug,
+  unreservedSlug,
+} from './slug.js';
 
 export interface Tag {
   /** Stable URL slug, derived from the name. */
@@ -55,6 +63,17 @@ export interface Tombstone {
 }
 
 export type StoredEvent = NewsEvent | Tombstone;
+
+/**
+ * The API key behind a write, as the authorizer names it. Kept on the stored item for the
+ * operator (who published, who last changed), never shown to readers.
+ */
+export interface Attribution {
+  /** `apiKeyIdOf(hash)`: stable, not secret. */
+  keyId: string;
+  /** The key's name, as the operator gave it. */
+  keyName: string;
+}
 
 export const isTombstone = (event: StoredEvent): event is Tombstone => 'deleted' in event && event.deleted;
 
@@ -210,6 +229,16 @@ export const isEventId = (value: string): boolean => {
 
 export const dateOfEventId = (id: string): string => id.slice(0, 10).replaceAll('/', '-');
 
+/** The slug part of an event id. */
+export const slugOfEventId = (id: string): string => id.slice(11);
+
+/** Whether an id's slug is a name the site uses for a page of its own beside the day's events. */
+export const isReservedEventId = (id: string): boolean => isReservedSlug('event', slugOfEventId(id));
+
+/** The id an event stored under a reserved id moves to (`…/index` → `…/index-1`); other ids are kept. */
+export const unreservedEventId = (id: string): string =>
+  `${id.slice(0, 11)}${unreservedSlug('event', slugOfEventId(id))}`;
+
 const eventId = /* @__PURE__ */ lazily(() =>
   z.string().check((ctx) => {
     if (!isEventId(ctx.value)) {
@@ -217,6 +246,12 @@ const eventId = /* @__PURE__ */ lazily(() =>
         code: 'custom',
         input: ctx.value,
         message: `must be YYYY/MM/DD/<slug> with a real date and a slug of lowercase letters, digits and single hyphens, at most ${EVENT_SLUG_MAX} characters`,
+      });
+    } else if (isReservedEventId(ctx.value)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `must not end in "${slugOfEventId(ctx.value)}", the name of the day's own page (use ${unreservedEventId(ctx.value)}: reserved slugs take the suffix "${RESERVED_SUFFIX}")`,
       });
     }
   }),
@@ -336,9 +371,12 @@ const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
 const article = (type: string): string =>
   type === 'array' || type === 'object' ? `an ${type}` : `a ${type}`;
 
-/** The id a headline gets on a day: `YYYY/MM/DD/<slug>`. Headlines with no Latin letters get a hash. */
+/**
+ * The id a headline gets on a day: `YYYY/MM/DD/<slug>`. Headlines with no Latin letters get a
+ * hash; a slug the site uses for its own page (`index`) gets RESERVED_SUFFIX.
+ */
 export const eventIdFor = (date: string, headline: string): string => {
-  const slug = slugify(headline.normalize('NFC'), EVENT_SLUG_MAX);
+  const slug = unreservedSlug('event', slugify(headline.normalize('NFC'), EVENT_SLUG_MAX));
   const stable =
     slug || `event-${createHash('sha256').update(headline.normalize('NFC')).digest('hex').slice(0, 12)}`;
   return `${date.replaceAll('-', '/')}/${stable}`;

@@ -1,3 +1,5 @@
+import { pageSlug } from './slug.js';
+
 /** What every page and feed needs to know about the site. */
 export interface SiteConfig {
   /** Absolute base URL without a trailing slash: `https://news.example.org`. */
@@ -45,12 +47,16 @@ export const OPML_FILE = 'feeds/index.opml';
 /** What CloudFront (and the local server) answer for a page that does not exist, with status 404. */
 export const NOT_FOUND_PAGE = '404.html';
 
-/** `news/2016/11/16/<slug>.html`: the seed archive's layout, one file per format. */
+/**
+ * `news/2016/11/16/<slug>.html`: the seed archive's layout, one file per format. An event stored
+ * under a reserved id before the rule (`…/index`, until migrated) is kept off the day's page.
+ */
 export const eventPath = (id: string, format: 'html' | 'json' | 'xml' = 'html'): string =>
-  `news/${id}.${format}`;
+  `news/${id.slice(0, 11)}${pageSlug('event', id.slice(11))}.${format}`;
 /** `news/2016/11/16/index.html`. */
 export const dayPath = (date: string): string => `news/${date.replaceAll('-', '/')}/index.html`;
-export const tagPath = (slug: string): string => `tags/${slug}.html`;
+/** `tags/<slug>.html`; a tag stored under a reserved slug before the rule is kept off `tags/index.html`. */
+export const tagPath = (slug: string): string => `tags/${pageSlug('tag', slug)}.html`;
 export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
   scope.kind === 'site' ? `feeds/all.${format}` : `feeds/tags/${scope.slug}.${format}`;
 

@@ -1,5 +1,14 @@
-import type { EventStore, Page, PageRequest, TagSummary } from '../adapters/event-store.js';
+import { randomUUID } from 'node:crypto';
+import type {
+  EventRecord,
+  EventStore,
+  Page,
+  PageRequest,
+  TagSummary,
+  WriteStamp,
+} from '../adapters/event-store.js';
 import {
+  type Attribution,
   type EventDraft,
   isTombstone,
   type NewsEvent,
@@ -10,6 +19,7 @@ import { planCorrection, planCreate, planDelete, type WritePlan } from '../domai
 import {
   ConcurrentWriteError,
   ConflictError,
+  describeIssue,
   type ExposedError,
   GoneError,
   type Issue,
@@ -22,6 +32,8 @@ export interface EventServiceDeps {
   store: EventStore;
   /** ISO-8601 time of the request. */
   now: () => string;
+  /** A fresh nonce per write attempt (default: a random UUID). */
+  writeId?: () => string;
 }
 
 export type WriteStatus = 'created' | 'unchanged' | 'updated' | 'deleted';
@@ -47,38 +59,47 @@ const failure = (plan: Exclude<WritePlan, { kind: 'write' } | { kind: 'unchanged
   }
 };
 
+/**
+ * Who published the event and who changed it last: a create (also over a tombstone) is published
+ * by its writer; later writes keep the publisher and name the writer as the last to change it.
+ */
+const stampOf = (
+  writeId: string,
+  status: 'created' | 'updated' | 'deleted',
+  record: EventRecord | undefined,
+  by: Attribution | undefined,
+): WriteStamp => {
+  const publishedBy = status === 'created' ? by : record?.publishedBy;
+  return { writeId, ...(publishedBy ? { publishedBy } : {}), ...(by ? { updatedBy: by } : {}) };
+};
+
 /** Read, plan, write conditionally; on a lost race, read again and re-plan. */
 const runWrite = async (
   deps: EventServiceDeps,
   id: string,
   plan: (stored: StoredEvent | undefined, now: string) => WritePlan,
-  known?: StoredEvent | null,
+  options: { assumeAbsent?: boolean; by?: Attribution | undefined } = {},
 ): Promise<WriteResult> => {
-  let stored = known === undefined ? await deps.store.getEvent(id) : (known ?? undefined);
+  const newWriteId = deps.writeId ?? randomUUID;
+  let record = options.assumeAbsent ? undefined : await deps.store.getEventRecord(id);
   for (let attempt = 1; ; attempt++) {
-    const decision = plan(stored, deps.now());
+    const decision = plan(record?.event, deps.now());
     if (decision.kind === 'unchanged') return { status: 'unchanged', event: decision.current };
     if (decision.kind !== 'write') throw failure(decision);
+    const stamp = stampOf(newWriteId(), decision.status, record, options.by);
     try {
-      await deps.store.putEvent(decision.next, decision.previous);
+      await deps.store.putEvent(decision.next, decision.previous, stamp);
       return { status: decision.status, event: decision.next };
     } catch (error) {
-      if (!(error instanceof ConcurrentWriteError) || attempt >= MAX_ATTEMPTS) {
-        if (error instanceof ConcurrentWriteError) {
-          throw new ConflictError(`event ${id} is being changed by another request; try again`, {
-            cause: error,
-          });
-        }
-        throw error;
-      }
-      stored = await deps.store.getEvent(id);
-      // Our own write, whose answer was lost and whose retry then failed its condition.
-      if (
-        stored &&
-        stored.revision === decision.next.revision &&
-        stored.updatedAt === decision.next.updatedAt
-      ) {
-        return { status: decision.status, event: stored };
+      if (!(error instanceof ConcurrentWriteError)) throw error;
+      record = await deps.store.getEventRecord(id);
+      // Our own write, whose answer was lost and whose retry then failed its condition. Only the
+      // nonce says so: another writer's put can carry the same revision and the same updatedAt.
+      if (record?.writeId === stamp.writeId) return { status: decision.status, event: record.event };
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new ConflictError(`event ${id} is being changed by another request; try again`, {
+          cause: error,
+        });
       }
     }
   }
@@ -95,11 +116,15 @@ const draftOrThrow = (input: unknown): EventDraft => {
  * lost condition costs a read (to tell a harmless repeat from a conflict). New events, the
  * common case, cost exactly one request.
  */
-const ASSUME_ABSENT = null;
+const ASSUME_ABSENT = true;
 
-export const postEvent = (deps: EventServiceDeps, input: unknown): Promise<WriteResult> => {
+/** `by` is the API key behind the write (recorded on the item, never shown to readers). */
+export const postEvent = (deps: EventServiceDeps, input: unknown, by?: Attribution): Promise<WriteResult> => {
   const draft = draftOrThrow(input);
-  return runWrite(deps, draft.id, (stored, now) => planCreate(draft, stored, now), ASSUME_ABSENT);
+  return runWrite(deps, draft.id, (stored, now) => planCreate(draft, stored, now), {
+    assumeAbsent: ASSUME_ABSENT,
+    by,
+  });
 };
 
 export const BATCH_MAX = 100;
@@ -112,19 +137,63 @@ export type BatchItemResult =
       index: number;
       status: number;
       id?: string;
-      error: { code: string; message: string; issues?: Issue[] };
+      error: { code: string; message: string; issues?: Issue[]; moreIssues?: number };
     };
 
-const errorResult = (index: number, error: ExposedError, id?: string): BatchItemResult => ({
-  index,
-  status: error.statusCode,
-  ...(id ? { id } : {}),
-  error: {
-    code: error.code,
-    message: error.message,
-    ...(error instanceof ValidationError ? { issues: error.issues } : {}),
-  },
-});
+/**
+ * Bytes of issues (as JSON) a batch answer lists over all its items. With at most MAX_ISSUES
+ * bounded issues per item, a hundred hostile items could still list a megabyte; past this budget an
+ * item lists fewer (or none) and counts the rest in `moreIssues`. With each item's one-issue
+ * message, a batch answer stays under 64 KB whatever the input.
+ */
+export const BATCH_ISSUES_BUDGET = 16 * 1024;
+
+const errorResult = (index: number, error: ExposedError, id?: string): BatchItemResult => {
+  if (!(error instanceof ValidationError)) {
+    return {
+      index,
+      status: error.statusCode,
+      ...(id ? { id } : {}),
+      error: { code: error.code, message: error.message },
+    };
+  }
+  // One issue in the message: the list is in `issues`, and a hundred full messages would not fit.
+  const [first] = error.issues;
+  const others = error.issues.length - 1 + error.moreIssues;
+  return {
+    index,
+    status: error.statusCode,
+    ...(id ? { id } : {}),
+    error: {
+      code: error.code,
+      message: `${first ? describeIssue(first) : error.message}${others > 0 ? ` (and ${others} more issues)` : ''}`,
+      issues: error.issues,
+      ...(error.moreIssues > 0 ? { moreIssues: error.moreIssues } : {}),
+    },
+  };
+};
+
+/** Keeps the issues a batch answer lists within BATCH_ISSUES_BUDGET, first items first. */
+const withinBudget = (results: BatchItemResult[]): BatchItemResult[] => {
+  let budget = BATCH_ISSUES_BUDGET;
+  for (const result of results) {
+    if (!('error' in result) || !result.error.issues) continue;
+    const { issues } = result.error;
+    let kept = 0;
+    for (const issue of issues) {
+      const size = JSON.stringify(issue).length + 1;
+      if (size > budget) break;
+      budget -= size;
+      kept++;
+    }
+    if (kept < issues.length) {
+      result.error.moreIssues = (result.error.moreIssues ?? 0) + issues.length - kept;
+      result.error.issues = issues.slice(0, kept);
+      budget = 0;
+    }
+  }
+  return results;
+};
 
 /**
  * Posts up to BATCH_MAX events with one result each. Valid items are written even when others
@@ -133,6 +202,7 @@ const errorResult = (index: number, error: ExposedError, id?: string): BatchItem
 export const postEvents = async (
   deps: EventServiceDeps,
   inputs: readonly unknown[],
+  by?: Attribution,
 ): Promise<BatchItemResult[]> => {
   const results: BatchItemResult[] = new Array(inputs.length);
   const firstById = new Map<string, { index: number; draft: EventDraft }>();
@@ -162,7 +232,10 @@ export const postEvents = async (
       for (let item = firsts[next++]; item; item = firsts[next++]) {
         const { index, draft } = item;
         results[index] = await settle(index, draft.id, () =>
-          runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now), ASSUME_ABSENT),
+          runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now), {
+            assumeAbsent: ASSUME_ABSENT,
+            by,
+          }),
         );
       }
     }),
@@ -179,10 +252,10 @@ export const postEvents = async (
       continue;
     }
     results[index] = await settle(index, draft.id, () =>
-      runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now)),
+      runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now), { by }),
     );
   }
-  return results;
+  return withinBudget(results);
 };
 
 const settle = async (
@@ -208,6 +281,7 @@ export const correctEvent = (
   id: string,
   input: unknown,
   expectedRevision?: number,
+  by?: Attribution,
 ): Promise<WriteResult> => {
   const body =
     typeof input === 'object' && input !== null && !Array.isArray(input)
@@ -217,14 +291,16 @@ export const correctEvent = (
     throw ValidationError.of('id', `must match the id in the path (${id}) or be left out`);
   }
   const draft = draftOrThrow(body ? { ...body, id } : input);
-  return runWrite(deps, id, (stored, now) => planCorrection(draft, stored, now, expectedRevision));
+  return runWrite(deps, id, (stored, now) => planCorrection(draft, stored, now, expectedRevision), { by });
 };
 
 export const deleteEvent = (
   deps: EventServiceDeps,
   id: string,
   expectedRevision?: number,
-): Promise<WriteResult> => runWrite(deps, id, (stored, now) => planDelete(id, stored, now, expectedRevision));
+  by?: Attribution,
+): Promise<WriteResult> =>
+  runWrite(deps, id, (stored, now) => planDelete(id, stored, now, expectedRevision), { by });
 
 export const getEvent = async (deps: Pick<EventServiceDeps, 'store'>, id: string): Promise<NewsEvent> => {
   const stored = await deps.store.getEvent(id);

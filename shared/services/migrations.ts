@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { EventRecord, EventStore, MigrationStore, WriteStamp } from '../adapters/event-store.js';
+import {
+  type Attribution,
+  correctedEvent,
+  draftOf,
+  type EventDraft,
+  isReservedEventId,
+  isTombstone,
+  type NewsEvent,
+  sameContent,
+  type Tag,
+  tombstoneOf,
+  unreservedEventId,
+} from '../domain/event.js';
+import { isReservedSlug, unreservedSlug } from '../domain/slug.js';
+import { ConcurrentWriteError } from '../errors.js';
+
+export interface MigrationDeps {
+  /** In AWS the table's stream projects every write; locally, a store wrapped by the change capture. */
+  store: EventStore & MigrationStore;
+  now: () => string;
+  writeId?: () => string;
+}
+
+/** Who a migrated event's `updatedBy` names: the operator's migration, not an API key. */
+export const MIGRATION_ATTRIBUTION: Attribution = { keyId: 'migration', keyName: 'npm run migrate' };
+
+export interface MigrationProgress {
+  /** Event items read so far (tombstones included). */
+  scanned: number;
+  /** Events moved off a reserved id (written at the new id, the old one tombstoned). */
+  moved: number;
+  /** Events whose tags had a reserved slug, corrected to the tags' new slugs. */
+  retagged: number;
+  /** What could not be migrated, one line each, with why; running again retries them. */
+  skipped: string[];
+  /** Where the scan is: pass it back (`--cursor`) to resume after an interruption. Absent when done. */
+  cursor?: string;
+}
+
+export interface MigrationOptions {
+  /** Resume a scan where a previous run printed it was. */
+  cursor?: string;
+  /** Items read per scan request. */
+  pageSize?: number;
+  /** Report what would change and write nothing. */
+  dryRun?: boolean;
+  /** Called after each page of the scan. */
+  onPage?: (progress: MigrationProgress) => void;
+}
+
+/** Tags with their reserved slugs replaced; a tag whose new slug the event already has is dropped. */
+const unreservedTags = (tags: readonly Tag[]): Tag[] => {
+  const seen = new Set<string>();
+  return tags.flatMap((tag) => {
+    const slug = unreservedSlug('tag', tag.slug);
+    if (seen.has(slug)) return [];
+    seen.add(slug);
+    return [{ slug, name: tag.name }];
+  });
+};
+
+type Outcome = 'moved' | 'retagged' | 'unchanged' | { skipped: string };
+
+/**
+ * Moves one event off reserved names. Every step is a conditional write of its own and checks what
+ * is stored first, so a run cut short anywhere is finished by the next one:
+ * - an event at a reserved id (`…/index`) is written at `unreservedEventId` (same content, tags
+ *   fixed, first publication and revision kept) and then its old id becomes a tombstone, which the
+ *   change stream projects as a deletion (its listings, tag entries and pages go; the publisher
+ *   keeps such ids off the day's page, so that page stays);
+ * - an event whose tags have a reserved slug is corrected (next revision) to the new tag slugs.
+ */
+const migrateEvent = async (deps: MigrationDeps, record: EventRecord, dryRun: boolean): Promise<Outcome> => {
+  const { event } = record;
+  if (isTombstone(event)) return 'unchanged';
+  const reservedId = isReservedEventId(event.id);
+  const reservedTags = event.tags.some((tag) => isReservedSlug('tag', tag.slug));
+  if (!reservedId && !reservedTags) return 'unchanged';
+  if (dryRun) return reservedId ? 'moved' : 'retagged';
+
+  const now = deps.now();
+  const stamp = (): WriteStamp => ({
+    writeId: (deps.writeId ?? randomUUID)(),
+    ...(record.publishedBy ? { publishedBy: record.publishedBy } : {}),
+    updatedBy: MIGRATION_ATTRIBUTION,
+  });
+  const draft: EventDraft = {
+    ...draftOf(event),
+    id: unreservedEventId(event.id),
+    tags: unreservedTags(event.tags),
+  };
+  try {
+    if (!reservedId) {
+      await deps.store.putEvent(correctedEvent(event, draft, now), event, stamp());
+      return 'retagged';
+    }
+    const target = await deps.store.getEventRecord(draft.id);
+    if (target && !isTombstone(target.event) && !sameContent(target.event, draft)) {
+      return {
+        skipped: `${event.id}: ${draft.id} already holds another event; give one of them another id (PUT or DELETE and POST) and run again`,
+      };
+    }
+    if (!target || isTombstone(target.event)) {
+      const moved: NewsEvent = {
+        ...draftOf(draft),
+        publishedAt: event.publishedAt,
+        updatedAt: now,
+        // Past a tombstone at the new id, so readers of the stream see a newer revision there.
+        revision: Math.max(event.revision, (target?.event.revision ?? 0) + 1),
+      };
+      await deps.store.putEvent(moved, target?.event, stamp());
+    }
+    await deps.store.putEvent(tombstoneOf(event, now), event, stamp());
+    return 'moved';
+  } catch (error) {
+    if (!(error instanceof ConcurrentWriteError)) throw error;
+    return { skipped: `${event.id}: changed while it was migrated; run again` };
+  }
+};
+
+/**
+ * Moves every stored event and tag off the names the site keeps for its own pages
+ * (RESERVED_SLUGS). A one-off scan of the event items; idempotent (a second run finds nothing to
+ * do) and resumable from the cursor it reports after each page.
+ */
+export const migrateReservedSlugs = async (
+  deps: MigrationDeps,
+  options: MigrationOptions = {},
+): Promise<MigrationProgress> => {
+  const progress: MigrationProgress = { scanned: 0, moved: 0, retagged: 0, skipped: [] };
+  let cursor = options.cursor;
+  do {
+    const page = await deps.store.scanEvents({
+      limit: options.pageSize ?? 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const record of page.items) {
+      progress.scanned++;
+      const outcome = await migrateEvent(deps, record, options.dryRun === true);
+      if (outcome === 'moved') progress.moved++;
+      else if (outcome === 'retagged') progress.retagged++;
+      else if (outcome !== 'unchanged') progress.skipped.push(outcome.skipped);
+    }
+    cursor = page.cursor;
+    if (cursor) progress.cursor = cursor;
+    else delete progress.cursor;
+    options.onPage?.({ ...progress, skipped: [...progress.skipped] });
+  } while (cursor);
+  return progress;
+};

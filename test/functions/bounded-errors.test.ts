@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISSUE_PATH_MAX, MAX_ISSUES, ValidationError } from '../../shared/errors.js';
+import { makeEventInput } from '../helpers/builders.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+
+let rt: TestRuntime;
+
+beforeAll(async () => {
+  rt = await startTestRuntime();
+});
+
+afterAll(async () => {
+  await rt?.dispose();
+});
+
+const LIMIT = 64 * 1024;
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  issues?: { path: string; rule: string }[];
+  moreIssues?: number;
+}
+
+/** Sends a write and reads the answer as bytes, so its size is what went over the wire. */
+const send = async (method: string, path: string, body: unknown) => {
+  const res = await rt.write(method, path, body);
+  const text = await res.text();
+  return { status: res.status, text, bytes: Buffer.byteLength(text) };
+};
+
+/** `count` unknown fields named by `width` characters each. */
+const unknownFields = (count: number, width: number, tag = 'x'): Record<string, number> =>
+  Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [`${tag}${String(i).padStart(4, '0')}`.padEnd(width, 'z'), i]),
+  );
+
+describe('validation errors are bounded', () => {
+  it('lists at most 20 issues and says how many more', () => {
+    const issues = Array.from({ length: 57 }, (_, i) => ({
+      path: `field${i}`,
+      rule: 'is not a known field',
+    }));
+    const error = new ValidationError(issues);
+    expect(error.issues).toHaveLength(MAX_ISSUES);
+    expect(error.moreIssues).toBe(37);
+    expect(error.message).toContain('field19: is not a known field; and 37 more issues');
+    expect(error.message).not.toContain('field20');
+  });
+
+  it('one event with a thousand unknown fields: 20 issues, the count of the rest, a small answer', async () => {
+    const { status, text, bytes } = await send('POST', '/api/events', {
+      ...makeEventInput(),
+      ...unknownFields(1000, 40),
+    });
+    expect(status).toBe(400);
+    const { error } = JSON.parse(text) as { error: ErrorBody };
+    expect(error.issues).toHaveLength(20);
+    expect(error.moreIssues).toBe(980);
+    expect(error.message).toContain('and 980 more issues');
+    expect(bytes).toBeLessThan(16 * 1024);
+  });
+
+  it('does not echo a 10,000-character tag or field name whole', async () => {
+    const long = 'y'.repeat(10_000);
+    for (const body of [
+      makeEventInput({ tags: [long] }),
+      { ...makeEventInput(), [long]: 1 },
+      makeEventInput({ sources: [{ name: 'n', url: `${long}:x` }] }),
+    ]) {
+      const { status, text, bytes } = await send('POST', '/api/events', body);
+      expect(status).toBe(400);
+      expect(text).not.toContain('y'.repeat(ISSUE_PATH_MAX + 1));
+      expect(bytes).toBeLessThan(4 * 1024);
+    }
+  });
+
+  it('a batch of 100 items with many issues each stays under 64 KB, 20 issues per item at most', async () => {
+    // Each item: 25 unknown fields with long names, a bad date, a blank tag: 27 issues, ~2.3 KB.
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      ...makeEventInput({ date: '2016-02-30', tags: ['Ok', ''] }),
+      ...unknownFields(25, 80, `i${i}f`),
+    }));
+    const { status, text, bytes } = await send('POST', '/api/events/batch', { events });
+    expect(status).toBe(200);
+    expect(bytes).toBeLessThan(LIMIT);
+    const body = JSON.parse(text) as { summary: { rejected: number }; results: { error: ErrorBody }[] };
+    expect(body.summary.rejected).toBe(100);
+    for (const { error } of body.results) {
+      expect(error.issues?.length ?? 0).toBeLessThanOrEqual(20);
+      expect((error.issues?.length ?? 0) + (error.moreIssues ?? 0)).toBe(27);
+      expect(error.message).toMatch(/^events\[\d+\]\.\S+: .+ \(and 26 more issues\)$/);
+    }
+    // The first items list their 20; the budget runs out before the last ones.
+    expect(body.results[0]?.error.issues).toHaveLength(20);
+    expect(body.results[0]?.error.moreIssues).toBe(7);
+  });
+
+  it('a batch of 100 items with huge field names stays under 64 KB', async () => {
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      ...unknownFields(1, 2_400, `item${i}`),
+    }));
+    const { status, bytes, text } = await send('POST', '/api/events/batch', { events });
+    expect(status).toBe(200);
+    expect(bytes).toBeLessThan(LIMIT);
+    expect(text).not.toContain('z'.repeat(ISSUE_PATH_MAX));
+  });
+});
