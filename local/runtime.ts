@@ -29,7 +29,7 @@ import {
 } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
-import { staticTokenSecret } from '../shared/adapters/token-secret.js';
+import { newTokenSecret, staticTokenSecret } from '../shared/adapters/token-secret.js';
 import { ENV } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
@@ -127,7 +127,7 @@ export const LOCAL_FROM_ADDRESS = 'Tidings <tidings@localhost>';
 const localTokenSecret = (dataDir: string): string => {
   const file = join(dataDir, 'token-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(32).toString('base64url');
+  const secret = newTokenSecret();
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return secret;
 };

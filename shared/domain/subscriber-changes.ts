@@ -38,6 +38,8 @@ export interface SubscriptionRequest {
   email: string;
   topics: TopicRef[];
   cadence: Cadence;
+  /** A fresh random nonce, used if the request creates the record. */
+  nonce: string;
 }
 
 /**
@@ -68,6 +70,7 @@ export const planRequest = (
       createdAt: now,
       // Links made for a lapsed record of the same address stay dead.
       tokenVersion: stored ? stored.tokenVersion + 1 : 0,
+      nonce: request.nonce,
       changedAt: now,
       expiresAt,
       confirmationSentAt: now,
@@ -166,3 +169,12 @@ export const planLeaveAll = (stored: SubscriberRecord, now: string): ChangePlan 
     },
   };
 };
+
+/**
+ * "Sign out all my links": every confirmation and manage link made so far stops working. Unsubscribe
+ * links keep working, since emails already sent carry them and leaving must always be possible.
+ */
+export const planSignOut = (stored: SubscriberRecord): ChangePlan => ({
+  kind: 'update',
+  next: { ...stored, linkGeneration: (stored.linkGeneration ?? 0) + 1 },
+});

@@ -1,0 +1,32 @@
+import { ValidationError } from './errors.js';
+import { type ApiEvent, queryParams } from './http.js';
+import type { TokenField } from './services/subscriptions.js';
+
+/** The name of the form field that carries a link's token on the pages' buttons. */
+export const TOKEN_FIELD = 'token';
+
+export interface LinkRequest {
+  token: string | undefined;
+  field: TokenField;
+  /** The form's other fields. */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The token of a request to a link route. Links in emails carry it in the query, and so does
+ * RFC 8058's one-click POST; the buttons of the subscription pages post it in the form's `token`
+ * field, so the URL their answer is logged under holds no token. Both at once is a 400.
+ */
+export const linkRequestOf = (event: ApiEvent, form: Record<string, unknown> = {}): LinkRequest => {
+  const { token: inQuery } = queryParams(event, [TOKEN_FIELD]);
+  const { [TOKEN_FIELD]: inBody, ...fields } = form;
+  if (inBody === undefined) return { token: inQuery, field: 'query.token', fields };
+  if (inQuery !== undefined) {
+    throw ValidationError.of('body.token', 'must not be given when the query has a token: give it once');
+  }
+  if (typeof inBody !== 'string') throw ValidationError.of('body.token', 'must be text');
+  return { token: inBody, field: 'body.token', fields };
+};
+
+/** Answers to link routes carry a token in their request: never cached, never a referrer. */
+export const LINK_HEADERS = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } as const;
