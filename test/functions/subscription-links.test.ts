@@ -11,7 +11,7 @@ import { HtmlValidate } from 'html-validate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_TABLE } from '../../local/runtime.js';
 import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
-import { linkKeysOf, staticTokenSecret } from '../../shared/adapters/token-secret.js';
+import { staticTokenSecret } from '../../shared/adapters/token-secret.js';
 import { defaultSiteConfig } from '../../shared/domain/site.js';
 import { CONFIRMATION_RESEND_SECONDS } from '../../shared/domain/subscriber-changes.js';
 import {
