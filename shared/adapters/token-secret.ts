@@ -44,7 +44,8 @@ const flag = (value: unknown, field: string): boolean => {
 /** The stored secret read and checked; every error names the field and the rule (never the value). */
 export const parseTokenSecret = (raw: string): LinkKeySpec => {
   const text = raw.trim();
-  if (!text.startsWith('{')) {
+  // A plain string never starts like JSON: the CDK generates letters and digits only.
+  if (!/^[[{]/.test(text)) {
     const secret = secretString(text, 'the secret');
     return { id: secret, legacyIds: true, legacyLinks: true, signing: [{ kid: 'k1', secret }] };
   }
