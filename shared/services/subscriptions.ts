@@ -193,7 +193,7 @@ const tokenError = (reason: TokenFailure, purpose: TokenPurpose, field: TokenFie
 
 const staleToken = (field: TokenField): GoneError =>
   new GoneError(
-    `${field}: no longer valid: the subscription it belongs to was left, or its links signed out, after this link was made`,
+    `${field}: no longer valid: since this link was made, the subscription was left, its links were signed out, or it was made anew; use the link in a more recent email`,
   );
 
 const lapsed = (field: TokenField): GoneError =>
@@ -457,10 +457,7 @@ export const viewUnsubscribe = async (
 ): Promise<UnsubscribeView> => {
   const { claims } = await verify(deps, token, 'unsubscribe', field);
   const stored = await load(deps, claims);
-  // A link of an earlier record of the address (lapsed, deleted) speaks for nobody now.
-  if (!stored || claims.n !== stored.nonce || stored.status === 'unsubscribed') {
-    return { topic: topicOf(undefined, claims.topic) };
-  }
+  if (!stored || stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic) };
   if (!isCurrentToken(claims, stored)) throw staleToken(field);
   const topic = topicOf(stored, claims.topic);
   return { subscriber: stored, ...(topic ? { topic } : {}) };
@@ -473,7 +470,7 @@ export const ONE_CLICK_VALUE = 'One-Click';
 /**
  * Unsubscribes from the link's topic, or from everything, without a login (the signed link is
  * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes
- * nothing. A link made for an earlier record of the address (its nonce differs) changes nothing.
+ * nothing. A link made for an earlier record of the address (its nonce differs) is refused (410).
  */
 export const unsubscribe = async (
   deps: LinkDeps,
@@ -491,9 +488,7 @@ export const unsubscribe = async (
   }
   return withRetries(async () => {
     const stored = await load(deps, claims);
-    if (!stored || claims.n !== stored.nonce) {
-      return { topic: topicOf(undefined, claims.topic), changed: false };
-    }
+    if (!stored) return { topic: topicOf(undefined, claims.topic), changed: false };
     if (!isCurrentToken(claims, stored)) {
       if (stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic), changed: false };
       throw staleToken(field);
