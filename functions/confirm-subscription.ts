@@ -1,6 +1,6 @@
 import { ValidationError } from '../shared/errors.js';
 import { formBody, html, httpApi, isFormBody, json, wantsHtml } from '../shared/http.js';
-import { LINK_HEADERS, linkRequestOf } from '../shared/link-token.js';
+import { linkRequestOf, withLinkHeaders } from '../shared/link-token.js';
 import {
   renderConfirmedPage,
   renderConfirmPage,
@@ -22,58 +22,62 @@ import {
  */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
-  return httpApi(
-    async (event) => {
-      const { site } = get();
-      if (event.requestContext.http.method !== 'POST') {
-        const { token, field } = linkRequestOf(event);
-        const view = await viewConfirm(get(), token, field);
-        if (!wantsHtml(event)) {
-          return json(
+  return withLinkHeaders(
+    httpApi(
+      async (event) => {
+        const { site } = get();
+        if (event.requestContext.http.method !== 'POST') {
+          const { token, field } = linkRequestOf(event);
+          const view = await viewConfirm(get(), token, field);
+          if (!wantsHtml(event)) {
+            return json(200, {
+              status: view.subscriber.status,
+              topics: view.topics,
+              cadence: view.cadence,
+              confirmed: false,
+            });
+          }
+          return html(
             200,
-            { status: view.subscriber.status, topics: view.topics, cadence: view.cadence, confirmed: false },
-            LINK_HEADERS,
+            renderConfirmPage(site, {
+              email: view.subscriber.email,
+              topics: view.topics,
+              cadence: view.cadence,
+              token: token ?? '',
+            }),
           );
         }
-        return html(
-          200,
-          renderConfirmPage(site, {
-            email: view.subscriber.email,
-            topics: view.topics,
-            cadence: view.cadence,
-            token: token ?? '',
-          }),
+        const { token, field, fields } = linkRequestOf(
+          event,
+          isFormBody(event) ? formFields(await formBody(event)) : {},
         );
-      }
-      const { token, field, fields } = linkRequestOf(
-        event,
-        isFormBody(event) ? formFields(await formBody(event)) : {},
-      );
-      const unknown = Object.keys(fields);
-      if (unknown.length > 0) {
-        throw new ValidationError(
-          unknown.map((k) => ({ path: `body.${k}`, rule: 'is not a known field (allowed: token)' })),
-        );
-      }
-      const { subscriber, links, changed } = await confirmSubscription(get(), token, field);
-      if (wantsHtml(event)) {
-        return html(
-          200,
-          renderConfirmedPage(site, {
-            topics: subscriber.topics,
-            cadence: subscriber.cadence,
-            manage: links.manage,
-            unsubscribeAll: links.unsubscribeAll,
-          }),
-        );
-      }
-      return json(
-        200,
-        { status: subscriber.status, topics: subscriber.topics, cadence: subscriber.cadence, changed },
-        LINK_HEADERS,
-      );
-    },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+        const unknown = Object.keys(fields);
+        if (unknown.length > 0) {
+          throw new ValidationError(
+            unknown.map((k) => ({ path: `body.${k}`, rule: 'is not a known field (allowed: token)' })),
+          );
+        }
+        const { subscriber, links, changed } = await confirmSubscription(get(), token, field);
+        if (wantsHtml(event)) {
+          return html(
+            200,
+            renderConfirmedPage(site, {
+              topics: subscriber.topics,
+              cadence: subscriber.cadence,
+              manage: links.manage,
+              unsubscribeAll: links.unsubscribeAll,
+            }),
+          );
+        }
+        return json(200, {
+          status: subscriber.status,
+          topics: subscriber.topics,
+          cadence: subscriber.cadence,
+          changed,
+        });
+      },
+      { errorPage: (error) => renderErrorPage(get().site, error) },
+    ),
   );
 };
 

@@ -1,5 +1,5 @@
 import { formBody, html, httpApi, isFormBody, json, jsonBody, wantsHtml } from '../shared/http.js';
-import { LINK_HEADERS, linkRequestOf } from '../shared/link-token.js';
+import { linkRequestOf, withLinkHeaders } from '../shared/link-token.js';
 import {
   renderErrorPage,
   renderManagePage,
@@ -26,50 +26,48 @@ export const SIGN_OUT_ROUTE = 'POST /api/subscriptions/sign-out';
  */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
-  return httpApi(
-    async (event) => {
-      const post = event.requestContext.http.method === 'POST';
-      const form = post && isFormBody(event) ? formFields(await formBody(event)) : undefined;
-      const { token, field, fields } = linkRequestOf(event, form);
-      if (event.routeKey === SIGN_OUT_ROUTE) {
-        await signOutLinks(get(), token, field);
-        return wantsHtml(event)
-          ? html(200, renderSignedOutPage(get().site))
-          : json(200, { signedOut: true }, LINK_HEADERS);
-      }
-      let view: ManageView;
-      if (post) {
-        view = await manageSubscription(get(), token, form ? fields : jsonBody(event), field);
-      } else {
-        view = await viewManage(get(), token, field);
-      }
-      const { subscriber } = view;
-      if (!wantsHtml(event)) {
-        return json(
-          200,
-          {
+  return withLinkHeaders(
+    httpApi(
+      async (event) => {
+        const post = event.requestContext.http.method === 'POST';
+        const form = post && isFormBody(event) ? formFields(await formBody(event)) : undefined;
+        const { token, field, fields } = linkRequestOf(event, form);
+        if (event.routeKey === SIGN_OUT_ROUTE) {
+          await signOutLinks(get(), token, field);
+          return wantsHtml(event)
+            ? html(200, renderSignedOutPage(get().site))
+            : json(200, { signedOut: true });
+        }
+        let view: ManageView;
+        if (post) {
+          view = await manageSubscription(get(), token, form ? fields : jsonBody(event), field);
+        } else {
+          view = await viewManage(get(), token, field);
+        }
+        const { subscriber } = view;
+        if (!wantsHtml(event)) {
+          return json(200, {
             topics: subscriber.topics,
             cadence: subscriber.cadence,
             offered: view.offered,
             changed: view.changed,
-          },
-          LINK_HEADERS,
+          });
+        }
+        return html(
+          200,
+          renderManagePage(get().site, {
+            email: subscriber.email,
+            topics: subscriber.topics,
+            offered: view.offered,
+            cadence: subscriber.cadence,
+            token: token ?? '',
+            leaveToken: new URL(view.unsubscribeAll).searchParams.get('token') ?? '',
+            ...(post ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' } : {}),
+          }),
         );
-      }
-      return html(
-        200,
-        renderManagePage(get().site, {
-          email: subscriber.email,
-          topics: subscriber.topics,
-          offered: view.offered,
-          cadence: subscriber.cadence,
-          token: token ?? '',
-          leaveToken: new URL(view.unsubscribeAll).searchParams.get('token') ?? '',
-          ...(post ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' } : {}),
-        }),
-      );
-    },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+      },
+      { errorPage: (error) => renderErrorPage(get().site, error) },
+    ),
   );
 };
 

@@ -1,5 +1,5 @@
 import { formBody, html, httpApi, json, wantsHtml } from '../shared/http.js';
-import { LINK_HEADERS, linkRequestOf } from '../shared/link-token.js';
+import { linkRequestOf, withLinkHeaders } from '../shared/link-token.js';
 import {
   renderErrorPage,
   renderUnsubscribedPage,
@@ -17,43 +17,44 @@ import { formFields, type LinkDeps, unsubscribe, viewUnsubscribe } from '../shar
  */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
-  return httpApi(
-    async (event) => {
-      const { site } = get();
-      if (event.requestContext.http.method === 'POST') {
-        const { token, field, fields } = linkRequestOf(event, formFields(await formBody(event)));
-        const result = await unsubscribe(get(), token, fields, field);
-        const page = renderUnsubscribedPage(site, {
-          ...(result.topic ? { topic: result.topic } : {}),
-          remaining: result.subscriber?.topics ?? [],
-        });
-        return html(200, page);
-      }
-      const { token, field } = linkRequestOf(event);
-      const view = await viewUnsubscribe(get(), token, field);
-      if (!wantsHtml(event)) {
-        return json(
-          200,
-          { subscribed: view.subscriber !== undefined, ...(view.topic ? { topic: view.topic } : {}) },
-          LINK_HEADERS,
-        );
-      }
-      if (!view.subscriber) {
+  return withLinkHeaders(
+    httpApi(
+      async (event) => {
+        const { site } = get();
+        if (event.requestContext.http.method === 'POST') {
+          const { token, field, fields } = linkRequestOf(event, formFields(await formBody(event)));
+          const result = await unsubscribe(get(), token, fields, field);
+          const page = renderUnsubscribedPage(site, {
+            ...(result.topic ? { topic: result.topic } : {}),
+            remaining: result.subscriber?.topics ?? [],
+          });
+          return html(200, page);
+        }
+        const { token, field } = linkRequestOf(event);
+        const view = await viewUnsubscribe(get(), token, field);
+        if (!wantsHtml(event)) {
+          return json(200, {
+            subscribed: view.subscriber !== undefined,
+            ...(view.topic ? { topic: view.topic } : {}),
+          });
+        }
+        if (!view.subscriber) {
+          return html(
+            200,
+            renderUnsubscribedPage(site, { ...(view.topic ? { topic: view.topic } : {}), remaining: [] }),
+          );
+        }
         return html(
           200,
-          renderUnsubscribedPage(site, { ...(view.topic ? { topic: view.topic } : {}), remaining: [] }),
+          renderUnsubscribePage(site, {
+            email: view.subscriber.email,
+            ...(view.topic ? { topic: view.topic } : {}),
+            token: token ?? '',
+          }),
         );
-      }
-      return html(
-        200,
-        renderUnsubscribePage(site, {
-          email: view.subscriber.email,
-          ...(view.topic ? { topic: view.topic } : {}),
-          token: token ?? '',
-        }),
-      );
-    },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+      },
+      { errorPage: (error) => renderErrorPage(get().site, error) },
+    ),
   );
 };
 

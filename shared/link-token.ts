@@ -1,5 +1,5 @@
 import { ValidationError } from './errors.js';
-import { type ApiEvent, queryParams } from './http.js';
+import { type ApiEvent, type ApiHandler, queryParams } from './http.js';
 import type { TokenField } from './services/subscriptions.js';
 
 /** The name of the form field that carries a link's token on the pages' buttons. */
@@ -30,3 +30,14 @@ export const linkRequestOf = (event: ApiEvent, form: Record<string, unknown> = {
 
 /** Answers to link routes carry a token in their request: never cached, never a referrer. */
 export const LINK_HEADERS = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } as const;
+
+/**
+ * Every answer of a link route, pages, JSON and errors alike, with LINK_HEADERS (pages already
+ * carry them; JSON answers and errors would not).
+ */
+export const withLinkHeaders =
+  (handler: ApiHandler): ApiHandler =>
+  async (event, context) => {
+    const result = await handler(event, context);
+    return { ...result, headers: { ...result.headers, ...LINK_HEADERS } };
+  };

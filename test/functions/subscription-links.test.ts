@@ -184,6 +184,27 @@ describe('link routes', () => {
       for (const target of targetsOf(html)) expect(target).not.toContain('token=');
     });
 
+    it('answers every link route, errors and JSON included, uncached and without a referrer', async () => {
+      const a = await confirmed();
+      const answers = [
+        await rt.request(pathOf(a.links.manage), { headers: { accept: 'application/json' } }),
+        await rt.request('/api/subscriptions/manage?token=k1.bad.bad', {
+          headers: { accept: 'application/json' },
+        }),
+        await rt.request('/api/subscriptions/confirm?token=', { headers: { accept: 'application/json' } }),
+        await rt.request(pathOf(a.links.unsubscribeAll), { headers: { accept: 'application/json' } }),
+        await rt.request('/api/subscriptions/sign-out', {
+          method: 'POST',
+          headers: { accept: 'application/json' },
+        }),
+      ];
+      expect(answers.map((r) => r.status)).toEqual([200, 403, 400, 200, 400]);
+      for (const res of answers) {
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      }
+    });
+
     it('refuses a token in both the query and the body with a 400 naming the field', async () => {
       const link = await subscribe(`twice${++n}@example.org`);
       const res = await rt.request(pathOf(link), {
