@@ -1,6 +1,5 @@
-import { ValidationError } from '../shared/errors.js';
 import { formBody, html, httpApi, isFormBody, json, wantsHtml } from '../shared/http.js';
-import { linkRequestOf, withLinkHeaders } from '../shared/link-token.js';
+import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
   renderConfirmedPage,
   renderConfirmPage,
@@ -51,12 +50,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           event,
           isFormBody(event) ? formFields(await formBody(event)) : {},
         );
-        const unknown = Object.keys(fields);
-        if (unknown.length > 0) {
-          throw new ValidationError(
-            unknown.map((k) => ({ path: `body.${k}`, rule: 'is not a known field (allowed: token)' })),
-          );
-        }
+        onlyTheToken(fields);
         const { subscriber, links, changed } = await confirmSubscription(get(), token, field);
         if (wantsHtml(event)) {
           return html(

@@ -1,5 +1,5 @@
 import { formBody, html, httpApi, isFormBody, json, jsonBody, wantsHtml } from '../shared/http.js';
-import { linkRequestOf, withLinkHeaders } from '../shared/link-token.js';
+import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
   renderErrorPage,
   renderManagePage,
@@ -33,6 +33,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
         const form = post && isFormBody(event) ? formFields(await formBody(event)) : undefined;
         const { token, field, fields } = linkRequestOf(event, form);
         if (event.routeKey === SIGN_OUT_ROUTE) {
+          onlyTheToken(fields);
           await signOutLinks(get(), token, field);
           return wantsHtml(event)
             ? html(200, renderSignedOutPage(get().site))

@@ -28,6 +28,16 @@ export const linkRequestOf = (event: ApiEvent, form: Record<string, unknown> = {
   return { token: inBody, field: 'body.token', fields };
 };
 
+/** For a form whose only field is the token (confirm, sign out): anything else is a 400 naming it. */
+export const onlyTheToken = (fields: Record<string, unknown>): void => {
+  const unknown = Object.keys(fields);
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      unknown.map((k) => ({ path: `body.${k}`, rule: `is not a known field (allowed: ${TOKEN_FIELD})` })),
+    );
+  }
+};
+
 /** Answers to link routes carry a token in their request: never cached, never a referrer. */
 export const LINK_HEADERS = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } as const;
 

@@ -205,6 +205,28 @@ describe('link routes', () => {
       }
     });
 
+    it('refuses other fields next to the token of a confirmation or a sign-out, changing nothing', async () => {
+      const a = await confirmed();
+      const email = `extra${++n}@example.org`;
+      const link = await subscribe(email);
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const confirm = await rt.request('/api/subscriptions/confirm', {
+        method: 'POST',
+        headers: form,
+        body: `token=${tokenOf(link)}&topics=all`,
+      });
+      expect(confirm.status).toBe(400);
+      expect(await confirm.text()).toContain('body.topics: is not a known field (allowed: token)');
+      expect((await subs.subscriber(email))?.status).toBe('pending');
+      const signOut = await rt.request('/api/subscriptions/sign-out', {
+        method: 'POST',
+        headers: form,
+        body: `token=${tokenOf(a.links.manage)}&all=1`,
+      });
+      expect(signOut.status).toBe(400);
+      expect(await subs.subscriber(a.email)).toEqual(a.stored);
+    });
+
     it('refuses a token in both the query and the body with a 400 naming the field', async () => {
       const link = await subscribe(`twice${++n}@example.org`);
       const res = await rt.request(pathOf(link), {
