@@ -1,35 +1,77 @@
-import { html, httpApi, json, queryParams, wantsHtml } from '../shared/http.js';
-import { renderConfirmedPage, renderErrorPage } from '../shared/render/subscription-pages.js';
+import { formBody, html, httpApi, isFormBody, json, wantsHtml } from '../shared/http.js';
+import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
+import {
+  renderConfirmedPage,
+  renderConfirmPage,
+  renderErrorPage,
+} from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
-import { confirmSubscription, type LinkDeps } from '../shared/services/subscriptions.js';
+import {
+  confirmSubscription,
+  formFields,
+  type LinkDeps,
+  viewConfirm,
+} from '../shared/services/subscriptions.js';
 
-/** GET /api/subscriptions/confirm?token=…: confirms (idempotent) and shows the subscription. */
+/**
+ * GET /api/subscriptions/confirm?token=…: a page with the button, changing nothing (link scanners
+ * open links). POST (the button: the token in the form; or an API client: the token in the
+ * query) confirms, idempotently, and shows the subscription.
+ */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
-  return httpApi(
-    async (event) => {
-      const { token } = queryParams(event, ['token']);
-      const { subscriber, links, changed } = await confirmSubscription(get(), token);
-      if (wantsHtml(event)) {
-        return html(
-          200,
-          renderConfirmedPage(get().site, {
-            topics: subscriber.topics,
-            cadence: subscriber.cadence,
-            manage: links.manage,
-            unsubscribeAll: links.unsubscribeAll,
-          }),
+  return withLinkHeaders(
+    httpApi(
+      async (event) => {
+        const { site } = get();
+        if (event.requestContext.http.method !== 'POST') {
+          const { token, field } = linkRequestOf(event);
+          const view = await viewConfirm(get(), token, field);
+          if (!wantsHtml(event)) {
+            return json(200, {
+              status: view.subscriber.status,
+              topics: view.topics,
+              cadence: view.cadence,
+              confirmed: false,
+            });
+          }
+          return html(
+            200,
+            renderConfirmPage(site, {
+              email: view.subscriber.email,
+              topics: view.topics,
+              cadence: view.cadence,
+              token: token ?? '',
+            }),
+          );
+        }
+        const { token, field, fields } = linkRequestOf(
+          event,
+          isFormBody(event) ? formFields(await formBody(event)) : {},
         );
-      }
-      return json(200, {
-        status: subscriber.status,
-        topics: subscriber.topics,
-        cadence: subscriber.cadence,
-        changed,
-      });
-    },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+        onlyTheToken(fields);
+        const { subscriber, links, changed } = await confirmSubscription(get(), token, field);
+        if (wantsHtml(event)) {
+          return html(
+            200,
+            renderConfirmedPage(site, {
+              topics: subscriber.topics,
+              cadence: subscriber.cadence,
+              manage: links.manage,
+              unsubscribeAll: links.unsubscribeAll,
+            }),
+          );
+        }
+        return json(200, {
+          status: subscriber.status,
+          topics: subscriber.topics,
+          cadence: subscriber.cadence,
+          changed,
+        });
+      },
+      { errorPage: (error) => renderErrorPage(get().site, error) },
+    ),
   );
 };
 

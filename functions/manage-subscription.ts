@@ -1,14 +1,10 @@
+import { formBody, html, httpApi, isFormBody, json, jsonBody, wantsHtml } from '../shared/http.js';
+import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
-  formBody,
-  html,
-  httpApi,
-  isFormBody,
-  json,
-  jsonBody,
-  queryParams,
-  wantsHtml,
-} from '../shared/http.js';
-import { renderErrorPage, renderManagePage } from '../shared/render/subscription-pages.js';
+  renderErrorPage,
+  renderManagePage,
+  renderSignedOutPage,
+} from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
@@ -16,51 +12,63 @@ import {
   type LinkDeps,
   type ManageView,
   manageSubscription,
+  signOutLinks,
   viewManage,
 } from '../shared/services/subscriptions.js';
 
+/** The route of "sign out all my links" (shared/routes.ts), served by this function too. */
+export const SIGN_OUT_ROUTE = 'POST /api/subscriptions/sign-out';
+
 /**
  * GET /api/subscriptions/manage?token=…: the form to change topics and cadence. POST (the form,
- * or JSON `{tags, cadence}`) applies it, validated like a sign-up.
+ * the token in it; or JSON `{tags, cadence}`, the token in the query) applies it, validated like a
+ * sign-up. POST /api/subscriptions/sign-out: every confirmation and manage link made so far stops working.
  */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
-  return httpApi(
-    async (event) => {
-      const { token } = queryParams(event, ['token']);
-      let view: ManageView;
-      if (event.requestContext.http.method === 'POST') {
-        const input = isFormBody(event) ? formFields(await formBody(event)) : jsonBody(event);
-        view = await manageSubscription(get(), token, input);
-      } else {
-        view = await viewManage(get(), token);
-      }
-      const { subscriber } = view;
-      if (!wantsHtml(event)) {
-        return json(200, {
-          topics: subscriber.topics,
-          cadence: subscriber.cadence,
-          offered: view.offered,
-          changed: view.changed,
-        });
-      }
-      const query = `?token=${encodeURIComponent(token ?? '')}`;
-      return html(
-        200,
-        renderManagePage(get().site, {
-          email: subscriber.email,
-          topics: subscriber.topics,
-          offered: view.offered,
-          cadence: subscriber.cadence,
-          action: query,
-          leave: `unsubscribe${new URL(view.links.unsubscribeAll).search}`,
-          ...(event.requestContext.http.method === 'POST'
-            ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' }
-            : {}),
-        }),
-      );
-    },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+  return withLinkHeaders(
+    httpApi(
+      async (event) => {
+        const post = event.requestContext.http.method === 'POST';
+        const form = post && isFormBody(event) ? formFields(await formBody(event)) : undefined;
+        const { token, field, fields } = linkRequestOf(event, form);
+        if (event.routeKey === SIGN_OUT_ROUTE) {
+          onlyTheToken(fields);
+          await signOutLinks(get(), token, field);
+          return wantsHtml(event)
+            ? html(200, renderSignedOutPage(get().site))
+            : json(200, { signedOut: true });
+        }
+        let view: ManageView;
+        if (post) {
+          view = await manageSubscription(get(), token, form ? fields : jsonBody(event), field);
+        } else {
+          view = await viewManage(get(), token, field);
+        }
+        const { subscriber } = view;
+        if (!wantsHtml(event)) {
+          return json(200, {
+            topics: subscriber.topics,
+            cadence: subscriber.cadence,
+            offered: view.offered,
+            changed: view.changed,
+          });
+        }
+        return html(
+          200,
+          renderManagePage(get().site, {
+            email: subscriber.email,
+            topics: subscriber.topics,
+            offered: view.offered,
+            cadence: subscriber.cadence,
+            token: token ?? '',
+            leaveToken: new URL(view.unsubscribeAll).searchParams.get('token') ?? '',
+            ...(post ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' } : {}),
+          }),
+        );
+      },
+      { errorPage: (error) => renderErrorPage(get().site, error) },
+    ),
   );
 };
 

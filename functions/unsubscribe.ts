@@ -1,4 +1,5 @@
-import { formBody, html, httpApi, json, queryParams, wantsHtml } from '../shared/http.js';
+import { formBody, html, httpApi, json, wantsHtml } from '../shared/http.js';
+import { linkRequestOf, withLinkHeaders } from '../shared/link-token.js';
 import {
   renderErrorPage,
   renderUnsubscribedPage,
@@ -10,49 +11,50 @@ import { formFields, type LinkDeps, unsubscribe, viewUnsubscribe } from '../shar
 
 /**
  * GET /api/subscriptions/unsubscribe?token=…: a page with the button, changing nothing (mail
- * scanners open links). POST with `List-Unsubscribe=One-Click` (RFC 8058, also what the button
- * sends): leaves the link's topic, or everything. No login: the signed link is the credential.
+ * scanners open links). POST with `List-Unsubscribe=One-Click` (RFC 8058, the token in the query;
+ * or the page's button, the token in the form): leaves the link's topic, or everything. No login:
+ * the signed link is the credential, and it can do nothing else.
  */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
-  return httpApi(
-    async (event) => {
-      const { token } = queryParams(event, ['token']);
-      const { site } = get();
-      if (event.requestContext.http.method === 'POST') {
-        const result = await unsubscribe(get(), token, formFields(await formBody(event)));
-        const page = renderUnsubscribedPage(site, {
-          ...(result.topic ? { topic: result.topic } : {}),
-          remaining: result.subscriber?.topics ?? [],
-          ...(result.links ? { manage: result.links.manage } : {}),
-        });
-        return html(200, page);
-      }
-      const view = await viewUnsubscribe(get(), token);
-      if (!wantsHtml(event)) {
-        return json(200, {
-          subscribed: view.subscriber !== undefined,
-          ...(view.topic ? { topic: view.topic } : {}),
-        });
-      }
-      if (!view.subscriber) {
+  return withLinkHeaders(
+    httpApi(
+      async (event) => {
+        const { site } = get();
+        if (event.requestContext.http.method === 'POST') {
+          const { token, field, fields } = linkRequestOf(event, formFields(await formBody(event)));
+          const result = await unsubscribe(get(), token, fields, field);
+          const page = renderUnsubscribedPage(site, {
+            ...(result.topic ? { topic: result.topic } : {}),
+            remaining: result.subscriber?.topics ?? [],
+          });
+          return html(200, page);
+        }
+        const { token, field } = linkRequestOf(event);
+        const view = await viewUnsubscribe(get(), token, field);
+        if (!wantsHtml(event)) {
+          return json(200, {
+            subscribed: view.subscriber !== undefined,
+            ...(view.topic ? { topic: view.topic } : {}),
+          });
+        }
+        if (!view.subscriber) {
+          return html(
+            200,
+            renderUnsubscribedPage(site, { ...(view.topic ? { topic: view.topic } : {}), remaining: [] }),
+          );
+        }
         return html(
           200,
-          renderUnsubscribedPage(site, { ...(view.topic ? { topic: view.topic } : {}), remaining: [] }),
+          renderUnsubscribePage(site, {
+            email: view.subscriber.email,
+            ...(view.topic ? { topic: view.topic } : {}),
+            token: token ?? '',
+          }),
         );
-      }
-      return html(
-        200,
-        renderUnsubscribePage(site, {
-          email: view.subscriber.email,
-          ...(view.topic ? { topic: view.topic } : {}),
-          // The same URL: the button posts where the link led.
-          action: `?token=${encodeURIComponent(token ?? '')}`,
-          ...(view.links ? { manage: view.links.manage } : {}),
-        }),
-      );
-    },
-    { errorPage: (error) => renderErrorPage(get().site, error) },
+      },
+      { errorPage: (error) => renderErrorPage(get().site, error) },
+    ),
   );
 };
 

@@ -39,7 +39,7 @@ import {
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
-import { staticTokenSecret } from '../shared/adapters/token-secret.js';
+import { newTokenSecret, staticTokenSecret } from '../shared/adapters/token-secret.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
 import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
@@ -211,7 +211,7 @@ export const LOCAL_FROM_ADDRESS = 'Tidings <tidings@localhost>';
 const localTokenSecret = (dataDir: string): string => {
   const file = join(dataDir, 'token-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(32).toString('base64url');
+  const secret = newTokenSecret();
   writeFileSync(file, `${secret}\n`, { mode: PRIVATE_FILE, flag: 'wx' });
   return secret;
 };

@@ -27,8 +27,16 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true, uses: ['topic'] },
   { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true, uses: ['topic'] },
   { method: 'POST', path: '/api/subscriptions', fn: 'create-subscription', auth: false, uses: ['email'] },
+  // Every link route answers GET with a page and changes state only on POST: mail scanners open links.
   {
     method: 'GET',
+    path: '/api/subscriptions/confirm',
+    fn: 'confirm-subscription',
+    auth: false,
+    uses: ['links'],
+  },
+  {
+    method: 'POST',
     path: '/api/subscriptions/confirm',
     fn: 'confirm-subscription',
     auth: false,
@@ -46,6 +54,13 @@ export const API_ROUTES: readonly RouteSpec[] = [
   {
     method: 'POST',
     path: '/api/subscriptions/manage',
+    fn: 'manage-subscription',
+    auth: false,
+    uses: ['links'],
+  },
+  {
+    method: 'POST',
+    path: '/api/subscriptions/sign-out',
     fn: 'manage-subscription',
     auth: false,
     uses: ['links'],

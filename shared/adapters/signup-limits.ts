@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SIGNUP_POLICY, type SignupPolicy } from '../domain/signup.js';
+import type { LinkKeys } from '../domain/tokens.js';
 import { CONFIRMATIONS_CONTROL, controlKey, limitKey, TABLE } from '../keys.js';
 import { isConditionFailure } from './items.js';
 import type { TokenSecret } from './token-secret.js';
@@ -61,14 +62,15 @@ export const makeSignupLimits = (
   secret: TokenSecret,
   policy: SignupPolicy = SIGNUP_POLICY,
 ): SignupLimits => {
-  // A key of its own, derived from the stored secret: limit keys cannot be matched to subscriber ids.
-  let keyFor: { secret: string; key: Buffer } | undefined;
+  // A key of its own, derived from the subscriber-id key (which never rotates, so a limit outlives
+  // a rotation of the signing keys): limit keys cannot be matched to subscriber ids.
+  let keyFor: { keys: LinkKeys; key: Buffer } | undefined;
   const macOf = async (kind: string, value: string): Promise<string> => {
-    const current = await secret();
-    if (keyFor?.secret !== current) {
+    const keys = await secret();
+    if (keyFor?.keys !== keys) {
       keyFor = {
-        secret: current,
-        key: Buffer.from(hkdfSync('sha256', current, '', 'tidings signup limits', 32)),
+        keys,
+        key: Buffer.from(hkdfSync('sha256', keys.id, Buffer.alloc(0), 'tidings/signup-limits', 32)),
       };
     }
     return createHmac('sha256', keyFor.key).update(`${kind}\0${value}`).digest('hex').slice(0, 32);

@@ -90,6 +90,8 @@ export const toSubscriberItem = (record: SubscriberRecord): Item => {
     revision: record.revision,
   };
   for (const field of OPTIONAL_FIELDS) if (record[field] !== undefined) item[field] = record[field];
+  if (record.nonce !== undefined) item.nonce = record.nonce;
+  if (record.linkGeneration !== undefined) item.linkGeneration = record.linkGeneration;
   if (record.cursor !== undefined) item.cursor = record.cursor;
   if (record.suppressedAt !== undefined) item.suppressedAt = record.suppressedAt;
   return { ...item, ...digestKeys(record) };
@@ -126,6 +128,9 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
   if (unsubscribedAt !== undefined) record.unsubscribedAt = unsubscribedAt;
   const suppressedAt = optStr(item, 'suppressedAt');
   if (suppressedAt !== undefined) record.suppressedAt = suppressedAt;
+  const nonce = optStr(item, 'nonce');
+  if (nonce !== undefined) record.nonce = nonce;
+  if (typeof item.linkGeneration === 'number') record.linkGeneration = item.linkGeneration;
   return record;
 };
 

@@ -42,6 +42,8 @@ export interface SubscriptionRequest {
   email: string;
   topics: TopicRef[];
   cadence: Cadence;
+  /** A fresh random nonce, used if the request creates the record. */
+  nonce: string;
 }
 
 /**
@@ -72,6 +74,7 @@ export const planRequest = (
       createdAt: now,
       // Links made for a lapsed record of the same address stay dead.
       tokenVersion: stored ? stored.tokenVersion + 1 : 0,
+      nonce: request.nonce,
       changedAt: now,
       expiresAt,
       confirmationSentAt: now,
@@ -170,3 +173,12 @@ export const planLeaveAll = (stored: SubscriberRecord, now: string): ChangePlan 
     },
   };
 };
+
+/**
+ * "Sign out all my links": every confirmation and manage link made so far stops working. Unsubscribe
+ * links keep working, since emails already sent carry them and leaving must always be possible.
+ */
+export const planSignOut = (stored: SubscriberRecord): ChangePlan => ({
+  kind: 'update',
+  next: { ...stored, linkGeneration: (stored.linkGeneration ?? 0) + 1 },
+});

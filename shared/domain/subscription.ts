@@ -32,6 +32,13 @@ export interface Subscriber {
   cursor?: string;
   /** Bumped when the subscriber leaves everything, so links issued before stop working. */
   tokenVersion: number;
+  /**
+   * Random, set when the record is created: links carry it, so links made for an earlier record of
+   * the same address (lapsed, or deleted) never work for this one. Absent on records made before nonces.
+   */
+  nonce?: string;
+  /** Bumped by "sign out all my links": confirmation and manage links made before stop working (absent = 0). */
+  linkGeneration?: number;
 }
 
 /** Up to this many topics per subscriber. */

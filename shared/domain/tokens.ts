@@ -1,17 +1,36 @@
 /**
  * Signed links for subscribers: who they are (an HMAC of the address), what a link may do, until
- * when, and for which generation of links. Pure: the secret and the time come in as arguments.
+ * when, for which record and which generation of links, and under which signing key. Pure: the
+ * keys and the time come in as arguments.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { SubscriberLinks } from './digest.js';
 import { CADENCES, type Cadence, MAX_TOPICS, type Subscriber } from './subscription.js';
 
 export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
-/** A confirmation link is good for two days; the others sit in inboxes and last a year. */
+/** A confirmation link is good for two days. */
 export const CONFIRM_TOKEN_SECONDS = 48 * 60 * 60;
-export const LINK_TOKEN_SECONDS = 365 * 24 * 60 * 60;
+/** Manage links in emails: long enough to act on a digest, short enough that an old inbox holds no lasting power. */
+export const MANAGE_TOKEN_SECONDS = 60 * 24 * 60 * 60;
+/** A manage link handed out by a page (after confirming): an hour. */
+export const PAGE_MANAGE_TOKEN_SECONDS = 60 * 60;
+/** Unsubscribe links sit in inboxes, and mailbox providers expect them to keep working for a year. */
+export const UNSUBSCRIBE_TOKEN_SECONDS = 365 * 24 * 60 * 60;
+
+/** The longest life each purpose allows, whatever a token's own expiry says. */
+export const MAX_TOKEN_SECONDS: Record<TokenPurpose, number> = {
+  confirm: CONFIRM_TOKEN_SECONDS,
+  manage: MANAGE_TOKEN_SECONDS,
+  unsubscribe: UNSUBSCRIBE_TOKEN_SECONDS,
+};
+
+/**
+ * Links made before key ids carried no `iat` (except confirmations) and every one was made to
+ * last this long, so `exp` minus this is when they were made.
+ */
+const LEGACY_LINK_SECONDS = 365 * 24 * 60 * 60;
 
 /** Longer than any token this module issues (a confirmation with MAX_TOPICS long slugs is about 2 KB). */
 const TOKEN_MAX_LENGTH = 4096;
@@ -26,39 +45,100 @@ export interface TokenClaims {
   v: number;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** When the link was made, epoch seconds (absent on manage and unsubscribe links made before key ids). */
+  iat?: number;
+  /** The subscriber record's creation nonce; absent only for records made before nonces. */
+  n?: string;
+  /** Confirmation and manage links: the subscriber's `linkGeneration` when made. */
+  g?: number;
   /** Confirmation links: the topic slugs asked for. */
   topics?: string[];
   /** Confirmation links: the cadence asked for. */
   cadence?: Cadence;
-  /** Confirmation links: when the request was made, epoch seconds (a later change wins over it). */
-  iat?: number;
 }
 
-export type TokenFailure = 'malformed' | 'invalid signature' | 'wrong purpose' | 'expired';
+export type TokenFailure = 'malformed' | 'invalid signature' | 'retired key' | 'wrong purpose' | 'expired';
 export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
 
-/** The subscriber id: HMAC-SHA256 of the trimmed, lowercased address, hex, first 32 characters. */
-export const subscriberIdOf = (secret: string, email: string): string =>
-  createHmac('sha256', secret).update(email.trim().toLowerCase()).digest('hex').slice(0, 32);
+/** A key that signs links; tokens name it by `kid`. */
+export interface SigningKey {
+  kid: string;
+  key: Buffer;
+}
 
-// The MAC covers the base64url payload. Subscriber ids are MACs of addresses, which always hold
-// an "@" that base64url never does, so the two uses of the one secret cannot stand in for each other.
-const mac = (secret: string, payload: string): Buffer =>
-  createHmac('sha256', secret).update(payload).digest();
+/** The keys derived from the stored secret, one per purpose (`deriveLinkKeys`). */
+export interface LinkKeys {
+  /** The HMAC key of subscriber ids. Never rotates: ids are the subscribers' table keys. */
+  id: Buffer;
+  /** The first signs new links; each verifies the links that carry its kid. */
+  signing: readonly [SigningKey, ...SigningKey[]];
+  /** Verifies links made before key ids (they carry no kid), while they may still be in inboxes. */
+  legacy?: Buffer;
+}
 
-/** `base64url(JSON claims).base64url(HMAC-SHA256(secret, payload))`. */
-export const signToken = (secret: string, claims: TokenClaims): string => {
-  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return `${payload}.${mac(secret, payload).toString('base64url')}`;
+/** The stored secret, parsed (shared/adapters/token-secret.ts reads and validates it). */
+export interface LinkKeySpec {
+  /** The root of subscriber ids. */
+  id: string;
+  /**
+   * Ids are HMAC(id, address) with the root itself as the key, as before key derivation: a
+   * deployment that began with a plain-string secret keeps every subscriber's id this way.
+   */
+  legacyIds: boolean;
+  /** Links without a kid (made before key ids) verify with the `id` root itself. */
+  legacyLinks: boolean;
+  /** Signing secrets, the current one first. */
+  signing: readonly [{ kid: string; secret: string }, ...{ kid: string; secret: string }[]];
+}
+
+/** Key ids: short, and never a "." (the token's separator). */
+export const KID = /^[A-Za-z0-9_-]{1,16}$/;
+
+const ID_INFO = 'tidings/subscriber-id';
+const SIGNING_INFO = 'tidings/link-signing';
+
+/** HKDF-SHA256 (extract and expand) of one secret for one purpose: keys of different purposes are unrelated. */
+const derive = (secret: string, info: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), info, 32));
+
+/** The keys of each purpose, derived separately from the stored secrets (deterministic). */
+export const deriveLinkKeys = (spec: LinkKeySpec): LinkKeys => {
+  const [current, ...older] = spec.signing;
+  const signingKey = (s: { kid: string; secret: string }): SigningKey => ({
+    kid: s.kid,
+    key: derive(s.secret, SIGNING_INFO),
+  });
+  return {
+    id: spec.legacyIds ? Buffer.from(spec.id, 'utf8') : derive(spec.id, ID_INFO),
+    signing: [signingKey(current), ...older.map(signingKey)],
+    ...(spec.legacyLinks ? { legacy: Buffer.from(spec.id, 'utf8') } : {}),
+  };
+};
+
+/** The subscriber id: HMAC-SHA256 of the trimmed, lowercased address under the id key, hex, first 32 characters. */
+export const subscriberIdOf = (keys: Pick<LinkKeys, 'id'>, email: string): string =>
+  createHmac('sha256', keys.id).update(email.trim().toLowerCase()).digest('hex').slice(0, 32);
+
+const mac = (key: Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+/**
+ * `kid.base64url(JSON claims).base64url(HMAC-SHA256(signing key, "kid.payload"))`, under the
+ * current signing key. (Links made before key ids are `payload.mac`, verified by `keys.legacy`.)
+ */
+export const signToken = (keys: Pick<LinkKeys, 'signing'>, claims: TokenClaims): string => {
+  const { kid, key } = keys.signing[0];
+  const signed = `${kid}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${signed}.${mac(key, signed).toString('base64url')}`;
 };
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const SUBSCRIBER_ID = /^[0-9a-f]{32}$/;
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const NONCE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 
-/** Claims as the signer wrote them; anything else (a signed token from an older format) is malformed. */
+/** Claims as the signer wrote them; anything else is malformed. */
 const readClaims = (value: unknown): TokenClaims | undefined => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const c = value as Record<string, unknown>;
@@ -75,33 +155,38 @@ const readClaims = (value: unknown): TokenClaims | undefined => {
     return undefined;
   if (c.cadence !== undefined && !CADENCES.includes(c.cadence as Cadence)) return undefined;
   if (c.iat !== undefined && !isInt(c.iat)) return undefined;
+  if (c.n !== undefined && (typeof c.n !== 'string' || !NONCE.test(c.n))) return undefined;
+  if (c.g !== undefined && (!isInt(c.g) || c.g < 0)) return undefined;
   return c as unknown as TokenClaims;
 };
 
+/** The key a token's signature must verify under: by its kid, or the legacy key for a token without one. */
+const keyFor = (keys: LinkKeys, kid: string | undefined): Buffer | undefined =>
+  kid === undefined ? keys.legacy : keys.signing.find((k) => k.kid === kid)?.key;
+
 /**
- * Checks a token in this order: well formed, signature (constant-time), purpose, expiry. Whether
- * it is still current (its `v` against the subscriber's `tokenVersion`) needs the stored
- * subscriber: `isCurrentToken`.
+ * Checks a token in this order: well formed, signing key known, signature (constant-time),
+ * purpose, expiry (its own, and the longest its purpose allows). Whether it is still current
+ * (record nonce, versions) needs the stored subscriber: `isCurrentToken`.
  */
 export const verifyToken = (
-  secret: string,
+  keys: LinkKeys,
   token: string,
   purpose: TokenPurpose,
   nowSeconds: number,
 ): TokenCheck => {
   if (token.length > TOKEN_MAX_LENGTH) return { ok: false, reason: 'malformed' };
   const parts = token.split('.');
-  const [payload, signature] = parts;
-  if (
-    parts.length !== 2 ||
-    !payload ||
-    !signature ||
-    !BASE64URL.test(payload) ||
-    !BASE64URL.test(signature)
-  ) {
+  if ((parts.length !== 2 && parts.length !== 3) || !parts.every((p) => p !== '' && BASE64URL.test(p))) {
     return { ok: false, reason: 'malformed' };
   }
-  const expected = mac(secret, payload);
+  const kid = parts.length === 3 ? parts[0] : undefined;
+  const payload = parts.at(-2) ?? '';
+  const signature = parts.at(-1) ?? '';
+  if (kid !== undefined && !KID.test(kid)) return { ok: false, reason: 'malformed' };
+  const key = keyFor(keys, kid);
+  if (!key) return { ok: false, reason: 'retired key' };
+  const expected = mac(key, kid === undefined ? payload : `${kid}.${payload}`);
   const given = Buffer.from(signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: 'invalid signature' };
@@ -114,60 +199,106 @@ export const verifyToken = (
   }
   if (!claims) return { ok: false, reason: 'malformed' };
   if (claims.purpose !== purpose) return { ok: false, reason: 'wrong purpose' };
-  if (claims.exp <= nowSeconds) return { ok: false, reason: 'expired' };
+  const issued = claims.iat ?? claims.exp - LEGACY_LINK_SECONDS;
+  if (claims.exp <= nowSeconds || issued + MAX_TOKEN_SECONDS[purpose] <= nowSeconds) {
+    return { ok: false, reason: 'expired' };
+  }
   return { ok: true, claims };
 };
 
-/** A link stops working when the subscriber leaves everything: their `tokenVersion` moves on. */
-export const isCurrentToken = (claims: TokenClaims, subscriber: Pick<Subscriber, 'id' | 'tokenVersion'>) =>
-  claims.sub === subscriber.id && claims.v === subscriber.tokenVersion;
+/** What of a subscriber decides whether their links still work. */
+export type LinkState = Pick<Subscriber, 'id' | 'tokenVersion' | 'nonce' | 'linkGeneration'>;
+
+/**
+ * Whether a verified token still speaks for this subscriber record: the same record (its creation
+ * nonce, so a record deleted and made again voids every earlier link), not left since (`v`), and
+ * for confirmation and manage links, not signed out since (`g`). Unsubscribe links ignore `g`:
+ * signing out must not break the unsubscribe links of emails already sent.
+ */
+export const isCurrentToken = (claims: TokenClaims, subscriber: LinkState): boolean =>
+  claims.sub === subscriber.id &&
+  claims.v === subscriber.tokenVersion &&
+  claims.n === subscriber.nonce &&
+  (claims.purpose === 'unsubscribe' || (claims.g ?? 0) === (subscriber.linkGeneration ?? 0));
 
 const apiUrl = (siteUrl: string, path: string, token: string): string =>
   `${siteUrl.replace(/\/+$/, '')}/api/subscriptions/${path}?token=${token}`;
 
+/** The claims every link of this subscriber carries. */
+const baseClaims = (subscriber: LinkState, nowSeconds: number) => ({
+  sub: subscriber.id,
+  v: subscriber.tokenVersion,
+  iat: nowSeconds,
+  ...(subscriber.nonce !== undefined ? { n: subscriber.nonce } : {}),
+});
+
 /** The confirmation link for a request of these topics and cadence, good for 48 hours. */
 export const confirmLink = (
-  secret: string,
+  keys: Pick<LinkKeys, 'signing'>,
   siteUrl: string,
-  subscriber: Pick<Subscriber, 'id' | 'tokenVersion'>,
+  subscriber: LinkState,
   request: { topics: readonly string[]; cadence: Cadence },
   nowSeconds: number,
 ): string =>
   apiUrl(
     siteUrl,
     'confirm',
-    signToken(secret, {
-      sub: subscriber.id,
+    signToken(keys, {
+      ...baseClaims(subscriber, nowSeconds),
       purpose: 'confirm',
-      v: subscriber.tokenVersion,
+      g: subscriber.linkGeneration ?? 0,
       exp: nowSeconds + CONFIRM_TOKEN_SECONDS,
       topics: [...request.topics],
       cadence: request.cadence,
-      iat: nowSeconds,
+    }),
+  );
+
+/** A manage link alone, good for `seconds` (at most MANAGE_TOKEN_SECONDS). */
+export const manageLink = (
+  keys: Pick<LinkKeys, 'signing'>,
+  siteUrl: string,
+  subscriber: LinkState,
+  nowSeconds: number,
+  seconds: number = MANAGE_TOKEN_SECONDS,
+): string =>
+  apiUrl(
+    siteUrl,
+    'manage',
+    signToken(keys, {
+      ...baseClaims(subscriber, nowSeconds),
+      purpose: 'manage',
+      g: subscriber.linkGeneration ?? 0,
+      exp: nowSeconds + Math.min(seconds, MANAGE_TOKEN_SECONDS),
     }),
   );
 
 /**
- * The personal links every email carries: manage, leave everything (also the RFC 8058 one-click
- * target) and leave one topic, each good for a year or until the subscriber leaves everything.
+ * The personal links every email carries: manage (60 days), leave everything (also the RFC 8058
+ * one-click target) and leave one topic (a year each). Each also stops when the subscriber leaves
+ * everything; manage links also when they sign out all their links.
  */
 export const subscriberLinks = (
-  secret: string,
+  keys: Pick<LinkKeys, 'signing'>,
   siteUrl: string,
-  subscriber: Pick<Subscriber, 'id' | 'tokenVersion'>,
+  subscriber: LinkState,
   nowSeconds: number,
 ): SubscriberLinks => {
-  const base = { sub: subscriber.id, v: subscriber.tokenVersion, exp: nowSeconds + LINK_TOKEN_SECONDS };
-  const unsubscribeAll = apiUrl(
-    siteUrl,
-    'unsubscribe',
-    signToken(secret, { ...base, purpose: 'unsubscribe' }),
-  );
+  const unsubscribe = (topic?: string) =>
+    apiUrl(
+      siteUrl,
+      'unsubscribe',
+      signToken(keys, {
+        ...baseClaims(subscriber, nowSeconds),
+        purpose: 'unsubscribe',
+        exp: nowSeconds + UNSUBSCRIBE_TOKEN_SECONDS,
+        ...(topic !== undefined ? { topic } : {}),
+      }),
+    );
+  const unsubscribeAll = unsubscribe();
   return {
-    manage: apiUrl(siteUrl, 'manage', signToken(secret, { ...base, purpose: 'manage' })),
+    manage: manageLink(keys, siteUrl, subscriber, nowSeconds),
     unsubscribeAll,
     oneClick: unsubscribeAll,
-    unsubscribeTopic: (slug) =>
-      apiUrl(siteUrl, 'unsubscribe', signToken(secret, { ...base, purpose: 'unsubscribe', topic: slug })),
+    unsubscribeTopic: (slug) => unsubscribe(slug),
   };
 };

@@ -13,6 +13,7 @@ import * as templates from './subscription-templates.js';
 const eta = new Eta({ autoEscape: true, autoTrim: [false, 'nl'], useWith: false, varName: 'it' });
 eta.loadTemplate('@layout', templates.PAGE_LAYOUT);
 eta.loadTemplate('@message', templates.MESSAGE);
+eta.loadTemplate('@confirm', templates.CONFIRM);
 eta.loadTemplate('@unsubscribe', templates.UNSUBSCRIBE);
 eta.loadTemplate('@manage', templates.MANAGE);
 
@@ -75,7 +76,35 @@ export const renderRequestedPage = (
     links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
   });
 
-/** After confirming (or opening the link again). */
+/**
+ * Where the pages' buttons post: the routes next to the page's own (every page is served under
+ * /api/subscriptions/), so the form actions carry no token and stay within `form-action 'self'`.
+ */
+export const FORM_ACTIONS = {
+  confirm: 'confirm',
+  unsubscribe: 'unsubscribe',
+  manage: 'manage',
+  signOut: 'sign-out',
+} as const;
+
+/** What following a confirmation link shows: the button that confirms (the link alone changes nothing). */
+export const renderConfirmPage = (
+  site: SiteConfig,
+  view: { email: string; topics: readonly TopicRef[]; cadence: Cadence; token: string },
+): string =>
+  page(site, 'Confirm your subscription', '@confirm', {
+    heading: 'Confirm your subscription',
+    explanation: `A ${view.cadence} digest from ${site.title} for ${maskEmail(view.email)}, covering:`,
+    topics: topicNames(view.topics),
+    button: 'Confirm my subscription',
+    action: FORM_ACTIONS.confirm,
+    token: view.token,
+  });
+
+/**
+ * After confirming (or confirming again). `manage` must be a short-lived link (an hour): the page
+ * is reached with a confirmation link, which must not turn into lasting power over the subscription.
+ */
 export const renderConfirmedPage = (
   site: SiteConfig,
   state: { topics: readonly TopicRef[]; cadence: Cadence; manage: string; unsubscribeAll: string },
@@ -88,31 +117,34 @@ export const renderConfirmedPage = (
         : ['You follow no topics at the moment, so no digest is sent.'],
     items: topicNames(state.topics),
     links: [
-      { href: state.manage, label: 'Change topics or how often' },
+      { href: state.manage, label: 'Change topics or how often (this link works for an hour)' },
       { href: state.unsubscribeAll, label: 'Unsubscribe' },
       { href: homeOf(site), label: `Back to ${site.title}` },
     ],
   });
 
-/** What following an unsubscribe link shows: the button that does it (the link alone changes nothing). */
+/**
+ * What following an unsubscribe link shows: the button that does it (the link alone changes
+ * nothing). No manage link: an unsubscribe link can only unsubscribe.
+ */
 export const renderUnsubscribePage = (
   site: SiteConfig,
-  view: { email: string; topic?: TopicRef; action: string; manage?: string },
+  view: { email: string; topic?: TopicRef; token: string },
 ): string =>
   page(site, 'Unsubscribe', '@unsubscribe', {
     heading: view.topic ? `Unsubscribe from ${view.topic.name}?` : 'Unsubscribe from everything?',
     explanation: view.topic
-      ? `${maskEmail(view.email)} will no longer get ${view.topic.name} in its digest. Other topics stay as they are.`
+      ? `${maskEmail(view.email)} will no longer get ${view.topic.name} in its digest. Other topics stay as they are; to change them, use the manage link in your latest digest.`
       : `${maskEmail(view.email)} will get no more digests from ${site.title}.`,
     button: view.topic ? `Unsubscribe from ${view.topic.name}` : 'Unsubscribe',
-    action: view.action,
-    manage: view.manage,
+    action: FORM_ACTIONS.unsubscribe,
+    token: view.token,
   });
 
-/** After unsubscribing (or doing it again). */
+/** After unsubscribing (or doing it again). No manage link, as on the page before. */
 export const renderUnsubscribedPage = (
   site: SiteConfig,
-  result: { topic?: TopicRef; remaining: readonly TopicRef[]; manage?: string },
+  result: { topic?: TopicRef; remaining: readonly TopicRef[] },
 ): string =>
   message(site, {
     heading: result.topic ? `Unsubscribed from ${result.topic.name}` : 'You are unsubscribed',
@@ -124,10 +156,7 @@ export const renderUnsubscribedPage = (
         ]
       : [`No more digests will be sent. To subscribe again, use the form on any tag page of ${site.title}.`],
     items: result.topic ? topicNames(result.remaining) : [],
-    links: [
-      ...(result.manage ? [{ href: result.manage, label: 'Change topics or how often' }] : []),
-      { href: homeOf(site), label: `Back to ${site.title}` },
-    ],
+    links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
   });
 
 /** The manage form: the followed topics checked, other popular topics to add, the cadence. */
@@ -138,16 +167,20 @@ export const renderManagePage = (
     topics: readonly TopicRef[];
     offered: readonly TopicRef[];
     cadence: Cadence;
-    action: string;
-    leave: string;
+    /** The manage token the page was opened with (its forms post it). */
+    token: string;
+    /** The token of an unsubscribe-from-everything link, for the leave button. */
+    leaveToken: string;
     notice?: string;
   },
 ): string =>
   page(site, 'Your subscription', '@manage', {
     notice: view.notice,
     explanation: `Digests for ${maskEmail(view.email)}. Tick the topics to follow and choose how often.`,
-    action: view.action,
-    leave: view.leave,
+    action: FORM_ACTIONS.manage,
+    token: view.token,
+    leave: { action: FORM_ACTIONS.unsubscribe, token: view.leaveToken },
+    signOut: { action: FORM_ACTIONS.signOut },
     topics: [
       ...view.topics.map((t) => ({ ...t, checked: true })),
       ...view.offered
@@ -159,6 +192,17 @@ export const renderManagePage = (
       label: CADENCE_LABELS[value],
       checked: value === view.cadence,
     })),
+  });
+
+/** After "sign out all my links". */
+export const renderSignedOutPage = (site: SiteConfig): string =>
+  message(site, {
+    heading: 'Your links are signed out',
+    paragraphs: [
+      'Every confirmation and manage link sent to you so far no longer works, this one included. The unsubscribe links in emails already sent still work.',
+      'Your subscription itself is unchanged; your next digest brings new links.',
+    ],
+    links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
   });
 
 const HEADINGS: Record<number, string> = {

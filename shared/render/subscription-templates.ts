@@ -73,27 +73,48 @@ export const MESSAGE = `<h1><%= it.heading %></h1>
 `;
 
 /**
+ * Confirm: what the button will confirm, and the button. Following the link changes nothing
+ * (mail scanners and link previews open links); the button posts the token in the body.
+ */
+export const CONFIRM = `<h1><%= it.heading %></h1>
+<p><%= it.explanation %></p>
+<% if (it.topics.length > 0) { %>
+<ul>
+<% for (const topic of it.topics) { %>
+<li><%= topic %></li>
+<% } %>
+</ul>
+<% } %>
+<form method="post" action="<%= it.action %>">
+<input type="hidden" name="token" value="<%= it.token %>">
+<button type="submit"><%= it.button %></button>
+</form>
+`;
+
+/**
  * Unsubscribe: what the button will do, and the button. Following the link changes nothing
- * (mail scanners open links); the button posts the one-click body of RFC 8058.
+ * (mail scanners open links); the button posts the one-click body of RFC 8058 and the token.
  */
 export const UNSUBSCRIBE = `<h1><%= it.heading %></h1>
 <p><%= it.explanation %></p>
 <form method="post" action="<%= it.action %>">
+<input type="hidden" name="token" value="<%= it.token %>">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit"><%= it.button %></button>
 </form>
-<% if (it.manage) { %>
-<p class="meta"><a href="<%= it.manage %>">Change your topics or how often digests come instead</a></p>
-<% } %>
 `;
 
-/** The manage form: topics (followed ones checked, then others to add), cadence, save; and leaving. */
+/**
+ * The manage form: topics (followed ones checked, then others to add), cadence, save; leaving;
+ * and signing out every link. Each form posts its token in the body.
+ */
 export const MANAGE = `<h1>Your subscription</h1>
 <% if (it.notice) { %>
 <p><strong><%= it.notice %></strong></p>
 <% } %>
 <p><%= it.explanation %></p>
 <form method="post" action="<%= it.action %>">
+<input type="hidden" name="token" value="<%= it.token %>">
 <fieldset>
 <legend>Topics</legend>
 <% for (const topic of it.topics) { %>
@@ -108,8 +129,14 @@ export const MANAGE = `<h1>Your subscription</h1>
 </fieldset>
 <button type="submit">Save</button>
 </form>
-<form method="post" action="<%= it.leave %>">
+<form method="post" action="<%= it.leave.action %>">
+<input type="hidden" name="token" value="<%= it.leave.token %>">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">Unsubscribe from everything</button>
+</form>
+<form method="post" action="<%= it.signOut.action %>">
+<input type="hidden" name="token" value="<%= it.token %>">
+<p class="meta">Forwarded a digest, or worried someone else has your links? Signing out makes every link sent so far stop working, except the unsubscribe links; your next email brings new ones.</p>
+<button type="submit">Sign out all my links</button>
 </form>
 `;

@@ -16,9 +16,10 @@ export interface DigestEmailSettings {
 export const digestComposer =
   (settings: DigestEmailSettings) =>
   async (digest: Digest): Promise<OutgoingEmail> => {
-    const secret = await settings.tokenSecret();
+    const keys = await settings.tokenSecret();
+    // Manage links for 60 days, unsubscribe links for a year (shared/domain/tokens.ts).
     const links = subscriberLinks(
-      secret,
+      keys,
       settings.site.siteUrl,
       digest.subscriber,
       Math.floor(settings.now() / 1000),

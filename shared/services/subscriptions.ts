@@ -1,10 +1,10 @@
+import { randomBytes } from 'node:crypto';
 // A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
 import * as z from 'zod';
 import { type Mailer, MailerThrottledError } from '../adapters/mailer.js';
 import type { MailboxSlot, SignupLimits } from '../adapters/signup-limits.js';
 import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
-import type { SubscriberLinks } from '../domain/digest.js';
 import { toIssues } from '../domain/event.js';
 import { canonicalMailbox } from '../domain/mailbox.js';
 import { HONEYPOT_FIELD } from '../domain/signup.js';
@@ -18,6 +18,7 @@ import {
   planLeaveTopic,
   planManage,
   planRequest,
+  planSignOut,
   type RequestPlan,
   type SubscriberRecord,
 } from '../domain/subscriber-changes.js';
@@ -26,6 +27,10 @@ import {
   CONFIRM_TOKEN_SECONDS,
   confirmLink,
   isCurrentToken,
+  type LinkKeys,
+  MANAGE_TOKEN_SECONDS,
+  manageLink,
+  PAGE_MANAGE_TOKEN_SECONDS,
   subscriberIdOf,
   subscriberLinks,
   type TokenClaims,
@@ -195,40 +200,49 @@ const resolveTopics = async (
 
 const epochSeconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
-const tokenError = (reason: TokenFailure, purpose: TokenPurpose): Error => {
+/** Where a link's token came from: the query (a link followed), or the body (a button on one of the pages). */
+export type TokenField = 'query.token' | 'body.token';
+
+const tokenError = (reason: TokenFailure, purpose: TokenPurpose, field: TokenField): Error => {
   switch (reason) {
     case 'invalid signature':
       return new ForbiddenError(
-        'query.token: invalid signature: the link was changed or does not come from this site',
+        `${field}: invalid signature: the link was changed or does not come from this site`,
+      );
+    case 'retired key':
+      return new GoneError(
+        `${field}: no longer valid: it was signed with a key this site has retired; use the link in a more recent email`,
       );
     case 'expired':
       return new GoneError(
         purpose === 'confirm'
-          ? `query.token: expired: confirmation links work for ${CONFIRM_TOKEN_SECONDS / 3600} hours; subscribe again for a new one`
-          : 'query.token: expired: use the link in a more recent email',
+          ? `${field}: expired: confirmation links work for ${CONFIRM_TOKEN_SECONDS / 3600} hours; subscribe again for a new one`
+          : purpose === 'manage'
+            ? `${field}: expired: manage links work for ${MANAGE_TOKEN_SECONDS / 86_400} days; use the link in a more recent email`
+            : `${field}: expired: use the link in a more recent email`,
       );
     case 'wrong purpose':
-      return ValidationError.of('query.token', `is not a ${purpose} link`);
+      return ValidationError.of(field, `is not a ${purpose} link`);
     default:
       return ValidationError.of(
-        'query.token',
+        field,
         'is not a subscription link: open the link exactly as the email gives it',
       );
   }
 };
 
-const staleToken = (): GoneError =>
+const staleToken = (field: TokenField): GoneError =>
   new GoneError(
-    'query.token: no longer valid: the subscription it belongs to was left after this link was sent',
+    `${field}: no longer valid: since this link was made, the subscription was left, its links were signed out, or it was made anew; use the link in a more recent email`,
   );
 
-const lapsed = (): GoneError =>
+const lapsed = (field: TokenField): GoneError =>
   new GoneError(
-    'query.token: the subscription it belongs to no longer exists (unconfirmed subscriptions lapse after 48 hours); subscribe again',
+    `${field}: the subscription it belongs to no longer exists (unconfirmed subscriptions lapse after 48 hours); subscribe again`,
   );
 
 interface Verified {
-  secret: string;
+  keys: LinkKeys;
   claims: TokenClaims;
 }
 
@@ -236,14 +250,15 @@ const verify = async (
   deps: LinkDeps,
   token: string | undefined,
   purpose: TokenPurpose,
+  field: TokenField,
 ): Promise<Verified> => {
   if (token === undefined || token === '') {
-    throw ValidationError.of('query.token', 'is required: open the link exactly as the email gives it');
+    throw ValidationError.of(field, 'is required: open the link exactly as the email gives it');
   }
-  const secret = await deps.tokenSecret();
-  const check = verifyToken(secret, token, purpose, epochSeconds(deps.now()));
-  if (!check.ok) throw tokenError(check.reason, purpose);
-  return { secret, claims: check.claims };
+  const keys = await deps.tokenSecret();
+  const check = verifyToken(keys, token, purpose, epochSeconds(deps.now()));
+  if (!check.ok) throw tokenError(check.reason, purpose, field);
+  return { keys, claims: check.claims };
 };
 
 /** The subscriber a token names, unless their record lapsed (or never existed). */
@@ -277,8 +292,25 @@ const apply = async (
     ? { record, changed: false }
     : { record: await deps.store.updateSubscriber(plan.next, record), changed: true };
 
-const linksFor = (deps: LinkDeps, secret: string, record: SubscriberRecord): SubscriberLinks =>
-  subscriberLinks(secret, deps.site.siteUrl, record, epochSeconds(deps.now()));
+/**
+ * The links a page reached from a confirmation link offers: leaving (which is all an unsubscribe
+ * link can do) and a manage link good for an hour, so the page holds no lasting power.
+ */
+export interface PageLinks {
+  manage: string;
+  unsubscribeAll: string;
+}
+
+const pageLinks = (deps: LinkDeps, keys: LinkKeys, record: SubscriberRecord): PageLinks => {
+  const now = epochSeconds(deps.now());
+  return {
+    manage: manageLink(keys, deps.site.siteUrl, record, now, PAGE_MANAGE_TOKEN_SECONDS),
+    unsubscribeAll: subscriberLinks(keys, deps.site.siteUrl, record, now).unsubscribeAll,
+  };
+};
+
+/** A random creation nonce for a new subscriber record (links carry it). */
+const newNonce = (): string => randomBytes(12).toString('base64url');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -336,7 +368,8 @@ export const requestSubscription = async (
       deps.store.getSubscriber(id),
       deps.store.getSuppression(id),
     ]);
-    return planRequest(stored, request, suppression !== undefined, now);
+    // A record made now gets a nonce of its own: links made for an earlier record never act on it.
+    return planRequest(stored, { ...request, nonce: newNonce() }, suppression !== undefined, now);
   };
   let planned: RequestPlan | undefined = await plan();
   if (planned.kind === 'none') return answer;
@@ -437,25 +470,56 @@ const requestedTopics = async (
   );
 };
 
+export interface ConfirmView {
+  subscriber: SubscriberRecord;
+  /** What confirming will ask for. */
+  topics: TopicRef[];
+  cadence: Cadence;
+}
+
+/**
+ * What a confirmation link would do, for the page with the button: changes nothing, since mail
+ * scanners and link previews open links. Refuses a link that could not confirm (lapsed, stale).
+ */
+export const viewConfirm = async (
+  deps: LinkDeps,
+  token: string | undefined,
+  field: TokenField = 'query.token',
+): Promise<ConfirmView> => {
+  const { claims } = await verify(deps, token, 'confirm', field);
+  const stored = await load(deps, claims);
+  if (!stored) throw lapsed(field);
+  if (!isCurrentToken(claims, stored)) throw staleToken(field);
+  return {
+    subscriber: stored,
+    topics: await requestedTopics(deps, claims, stored),
+    cadence: claims.cadence ?? stored.cadence,
+  };
+};
+
 export interface SubscriptionView {
   subscriber: SubscriberRecord;
-  links: SubscriberLinks;
+  links: PageLinks;
   changed: boolean;
 }
 
-/** Opens a confirmation link: idempotent, and a link older than the subscriber's last change changes nothing. */
+/**
+ * Confirms (the POST of the button): idempotent, and a link older than the subscriber's last
+ * change changes nothing.
+ */
 export const confirmSubscription = async (
   deps: LinkDeps,
   token: string | undefined,
+  field: TokenField = 'query.token',
 ): Promise<SubscriptionView> => {
-  const { secret, claims } = await verify(deps, token, 'confirm');
+  const { keys, claims } = await verify(deps, token, 'confirm', field);
   const { record, changed } = await withRetries(async () => {
     const [stored, suppression] = await Promise.all([
       load(deps, claims),
       deps.store.getSuppression(claims.sub),
     ]);
-    if (!stored) throw lapsed();
-    if (!isCurrentToken(claims, stored)) throw staleToken();
+    if (!stored) throw lapsed(field);
+    if (!isCurrentToken(claims, stored)) throw staleToken(field);
     const requested = await requestedTopics(deps, claims, stored);
     const plan = planConfirm(stored, claims, requested, deps.now());
     // A suppression that reached the table before the record did still keeps digests away.
@@ -465,14 +529,17 @@ export const confirmSubscription = async (
     return apply(deps, stored, plan);
   });
   if (changed) logger.info('subscription confirmed', { subscriber: record.id, topics: record.topics.length });
-  return { subscriber: record, links: linksFor(deps, secret, record), changed };
+  return { subscriber: record, links: pageLinks(deps, keys, record), changed };
 };
 
+/**
+ * What an unsubscribe page shows. No manage link: an unsubscribe link can only unsubscribe, and a
+ * page that minted manage links would make every year-long unsubscribe link a manage link.
+ */
 export interface UnsubscribeView {
   /** Absent when there is nothing left to leave (already unsubscribed, or the record lapsed). */
   subscriber?: SubscriberRecord;
   topic?: TopicRef;
-  links?: SubscriberLinks;
 }
 
 const topicOf = (record: SubscriberRecord | undefined, slug: string | undefined): TopicRef | undefined =>
@@ -485,17 +552,14 @@ const topicOf = (record: SubscriberRecord | undefined, slug: string | undefined)
 export const viewUnsubscribe = async (
   deps: LinkDeps,
   token: string | undefined,
+  field: TokenField = 'query.token',
 ): Promise<UnsubscribeView> => {
-  const { secret, claims } = await verify(deps, token, 'unsubscribe');
+  const { claims } = await verify(deps, token, 'unsubscribe', field);
   const stored = await load(deps, claims);
   if (!stored || stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic) };
-  if (!isCurrentToken(claims, stored)) throw staleToken();
+  if (!isCurrentToken(claims, stored)) throw staleToken(field);
   const topic = topicOf(stored, claims.topic);
-  return {
-    subscriber: stored,
-    ...(topic ? { topic } : {}),
-    links: linksFor(deps, secret, stored),
-  };
+  return { subscriber: stored, ...(topic ? { topic } : {}) };
 };
 
 /** RFC 8058: the body of a one-click unsubscribe, exactly. */
@@ -504,14 +568,16 @@ export const ONE_CLICK_VALUE = 'One-Click';
 
 /**
  * Unsubscribes from the link's topic, or from everything, without a login (the signed link is
- * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes nothing.
+ * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes
+ * nothing. A link made for an earlier record of the address (its nonce differs) is refused (410).
  */
 export const unsubscribe = async (
   deps: LinkDeps,
   token: string | undefined,
   form: Record<string, unknown>,
+  field: TokenField = 'query.token',
 ): Promise<UnsubscribeView & { changed: boolean }> => {
-  const { secret, claims } = await verify(deps, token, 'unsubscribe');
+  const { claims } = await verify(deps, token, 'unsubscribe', field);
   const extra = Object.keys(form).filter((k) => k !== ONE_CLICK_FIELD);
   if (form[ONE_CLICK_FIELD] !== ONE_CLICK_VALUE || extra.length > 0) {
     throw ValidationError.of(
@@ -524,7 +590,7 @@ export const unsubscribe = async (
     if (!stored) return { topic: topicOf(undefined, claims.topic), changed: false };
     if (!isCurrentToken(claims, stored)) {
       if (stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic), changed: false };
-      throw staleToken();
+      throw staleToken(field);
     }
     const topic = topicOf(stored, claims.topic);
     const plan = claims.topic
@@ -533,13 +599,7 @@ export const unsubscribe = async (
     const { record, changed } = await apply(deps, stored, plan);
     if (changed)
       logger.info('unsubscribed', { subscriber: record.id, scope: claims.topic ? 'topic' : 'all' });
-    return {
-      subscriber: record,
-      ...(topic ? { topic } : {}),
-      // Leaving everything voids the links; leaving a topic keeps them.
-      ...(record.status === 'unsubscribed' ? {} : { links: linksFor(deps, secret, record) }),
-      changed,
-    };
+    return { subscriber: record, ...(topic ? { topic } : {}), changed };
   });
 };
 
@@ -547,14 +607,19 @@ export interface ManageView {
   subscriber: SubscriberRecord;
   /** The most used tags, to add. */
   offered: TopicRef[];
-  links: SubscriberLinks;
+  /** The page's "unsubscribe from everything" button posts this link's token. */
+  unsubscribeAll: string;
   changed: boolean;
 }
 
-const manageable = async (deps: LinkDeps, claims: TokenClaims): Promise<SubscriberRecord> => {
+const manageable = async (
+  deps: LinkDeps,
+  claims: TokenClaims,
+  field: TokenField,
+): Promise<SubscriberRecord> => {
   const stored = await load(deps, claims);
-  if (!stored) throw lapsed();
-  if (!isCurrentToken(claims, stored)) throw staleToken();
+  if (!stored) throw lapsed(field);
+  if (!isCurrentToken(claims, stored)) throw staleToken(field);
   if (stored.status !== 'confirmed') {
     throw new ConflictError(
       'the subscription is not confirmed yet: open the confirmation link in the email first',
@@ -566,11 +631,24 @@ const manageable = async (deps: LinkDeps, claims: TokenClaims): Promise<Subscrib
 const offeredTopics = async (deps: LinkDeps): Promise<TopicRef[]> =>
   (await deps.store.listTopics()).slice(0, OFFERED_TOPICS).map(({ slug, name }) => ({ slug, name }));
 
+// The manage page hands out no manage link of its own: the one it was opened with keeps its expiry.
+const unsubscribeAllOf = (deps: LinkDeps, keys: LinkKeys, record: SubscriberRecord): string =>
+  subscriberLinks(keys, deps.site.siteUrl, record, epochSeconds(deps.now())).unsubscribeAll;
+
 /** The manage page's content: the subscription and the topics one might add. Changes nothing. */
-export const viewManage = async (deps: LinkDeps, token: string | undefined): Promise<ManageView> => {
-  const { secret, claims } = await verify(deps, token, 'manage');
-  const [stored, offered] = await Promise.all([manageable(deps, claims), offeredTopics(deps)]);
-  return { subscriber: stored, offered, links: linksFor(deps, secret, stored), changed: false };
+export const viewManage = async (
+  deps: LinkDeps,
+  token: string | undefined,
+  field: TokenField = 'query.token',
+): Promise<ManageView> => {
+  const { keys, claims } = await verify(deps, token, 'manage', field);
+  const [stored, offered] = await Promise.all([manageable(deps, claims, field), offeredTopics(deps)]);
+  return {
+    subscriber: stored,
+    offered,
+    unsubscribeAll: unsubscribeAllOf(deps, keys, stored),
+    changed: false,
+  };
 };
 
 /** Replaces the topics and cadence, validated like a sign-up. */
@@ -578,20 +656,40 @@ export const manageSubscription = async (
   deps: LinkDeps,
   token: string | undefined,
   input: unknown,
+  field: TokenField = 'query.token',
 ): Promise<ManageView> => {
-  const { secret, claims } = await verify(deps, token, 'manage');
+  const { keys, claims } = await verify(deps, token, 'manage', field);
   const {
     value: { cadence },
     topics,
   } = await parseWithTopics(deps, manageSchema, input, 'tags, cadence');
   const [{ record, changed }, offered] = await Promise.all([
     withRetries(async () => {
-      const stored = await manageable(deps, claims);
+      const stored = await manageable(deps, claims, field);
       return apply(deps, stored, planManage(stored, topics, cadence, deps.now()));
     }),
     offeredTopics(deps),
   ]);
   if (changed)
     logger.info('subscription changed', { subscriber: record.id, topics: record.topics.length, cadence });
-  return { subscriber: record, offered, links: linksFor(deps, secret, record), changed };
+  return { subscriber: record, offered, unsubscribeAll: unsubscribeAllOf(deps, keys, record), changed };
+};
+
+/**
+ * "Sign out all my links": every confirmation and manage link made so far, this one included,
+ * stops working; the unsubscribe links of emails already sent keep working. The next email
+ * carries fresh links.
+ */
+export const signOutLinks = async (
+  deps: LinkDeps,
+  token: string | undefined,
+  field: TokenField = 'query.token',
+): Promise<{ subscriber: SubscriberRecord }> => {
+  const { claims } = await verify(deps, token, 'manage', field);
+  const { record } = await withRetries(async () => {
+    const stored = await manageable(deps, claims, field);
+    return apply(deps, stored, planSignOut(stored));
+  });
+  logger.info('links signed out', { subscriber: record.id, linkGeneration: record.linkGeneration });
+  return { subscriber: record };
 };

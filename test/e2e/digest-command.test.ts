@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCAL_TABLE } from '../../local/runtime.js';
 import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
+import { linkKeysOf } from '../../shared/adapters/token-secret.js';
 import { subscriberIdOf } from '../../shared/domain/tokens.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime } from '../helpers/runtime.js';
@@ -41,7 +42,7 @@ describe('npm run digest', () => {
         db,
         LOCAL_TABLE,
         makeSubscriber(1, {
-          id: subscriberIdOf(rt.tokenSecret, email),
+          id: subscriberIdOf(linkKeysOf(rt.tokenSecret), email),
           email,
           topics: [{ slug: 'syria', name: 'Syria' }],
           confirmedAt,

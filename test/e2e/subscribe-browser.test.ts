@@ -11,7 +11,7 @@ import { linkIn, mailTo, seedTopics, subscriptionsOf } from '../helpers/subscrip
 
 /**
  * A reader subscribes through the form on a tag page and on the home page, in a browser with
- * JavaScript turned off, confirms from the link in the email the outbox holds, changes the
+ * JavaScript turned off, confirms with the button behind the link in the email the outbox holds, changes the
  * subscription on the manage page, gets a digest of the events posted next (checked as an `.eml`:
  * headers, both parts, links) and nothing on a second run, and leaves with the unsubscribe button.
  */
@@ -65,7 +65,14 @@ describe('subscribing in a browser', () => {
     if (!confirmation) throw new Error('no confirmation email in the outbox');
     expect(confirmation.subject).toBe('Confirm your weekly Tidings digest: Syria');
     expect(confirmation.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    // Following the link (what a mail scanner does too) shows the button and changes nothing.
     await page.goto(linkIn(confirmation, '/api/subscriptions/confirm'));
+    expect(await page.textContent('h1')).toBe('Confirm your subscription');
+    expect(await subs.subscriber(READER)).toMatchObject({ status: 'pending' });
+    await Promise.all([
+      page.waitForURL(`${rt.url}/api/subscriptions/confirm`),
+      page.click('button:has-text("Confirm my subscription")'),
+    ]);
     expect(await page.textContent('h1')).toBe('You are subscribed');
     expect(await page.locator('main li').allTextContents()).toEqual(['Syria']);
     await shot('subscribe-confirmed.png');
@@ -111,6 +118,8 @@ describe('subscribing in a browser', () => {
     const [confirmation] = await mailTo(rt, other);
     if (!confirmation) throw new Error('no confirmation email in the outbox');
     await page.goto(linkIn(confirmation, '/api/subscriptions/confirm'));
+    await Promise.all([page.waitForLoadState(), page.click('button:has-text("Confirm my subscription")')]);
+    expect(await page.textContent('h1')).toBe('You are subscribed');
     expect(await subs.subscriber(other)).toMatchObject({
       status: 'confirmed',
       cadence: 'daily',

@@ -6,7 +6,7 @@ import { makeHandler } from '../../functions/create-subscription.js';
 import type { Mailer, OutgoingEmail } from '../../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../../shared/adapters/subscription-store.js';
-import { staticTokenSecret } from '../../shared/adapters/token-secret.js';
+import { linkKeysOf, staticTokenSecret } from '../../shared/adapters/token-secret.js';
 import { HONEYPOT_FIELD, SIGNUP_POLICY } from '../../shared/domain/signup.js';
 import { defaultSiteConfig } from '../../shared/domain/site.js';
 import type { SubscriberRecord } from '../../shared/domain/subscriber-changes.js';
@@ -21,6 +21,7 @@ import { mailTo, manualClock, seedTopics } from '../helpers/subscriptions.js';
 
 const SITE = 'https://news.example.org';
 const SECRET = 'signup-abuse-test-secret-0123456789abcdef';
+const KEYS = linkKeysOf(SECRET);
 const validator = new HtmlValidate({ extends: ['html-validate:recommended'] });
 
 let table: TestTable;
@@ -161,7 +162,7 @@ describe('per-mailbox limits (on the canonical mailbox)', () => {
     expect(w.counts[METRIC.confirmationsSent]).toBe(1);
     expect(w.counts[METRIC.confirmationsLimited]).toBe(5);
     // The stored address stays as typed; the limited ones stored nothing.
-    const ids = [1, 2].map((i) => subscriberIdOf(SECRET, `${local}+${i}@${domain}`));
+    const ids = [1, 2].map((i) => subscriberIdOf(KEYS, `${local}+${i}@${domain}`));
     expect((await w.deps.store.getSubscriber(ids[0] as string))?.email).toBe(`${local}+1@${domain}`);
     expect(await w.deps.store.getSubscriber(ids[1] as string)).toBeUndefined();
   });
@@ -202,7 +203,7 @@ describe('per-mailbox limits (on the canonical mailbox)', () => {
       expect((await w.json(email, client())).statusCode).toBe(202);
       expect(w.sent).toHaveLength(1);
       // The record is moved to the state under test, then the same mailbox asks again within 10 minutes.
-      const id = subscriberIdOf(SECRET, email);
+      const id = subscriberIdOf(KEYS, email);
       const stored = (await w.deps.store.getSubscriber(id)) as SubscriberRecord;
       await w.deps.store.updateSubscriber(
         {
@@ -236,7 +237,7 @@ describe('per-client limit', () => {
     expect(answers.map((a) => a.statusCode)).toEqual(Array(11).fill(202));
     expect(w.sent.map((m) => m.to)).toEqual(emails.slice(0, 10));
     expect(w.counts[METRIC.confirmationsLimited]).toBe(1);
-    expect(await w.deps.store.getSubscriber(subscriberIdOf(SECRET, emails[10] as string))).toBeUndefined();
+    expect(await w.deps.store.getSubscriber(subscriberIdOf(KEYS, emails[10] as string))).toBeUndefined();
     // Another client is not held back; this one is again once its first sign-up is an hour old.
     expect((await w.json(address(), client())).statusCode).toBe(202);
     expect(w.sent).toHaveLength(11);
@@ -296,7 +297,7 @@ describe('the pause switch (SES reputation)', () => {
       expect(res.statusCode).toBe(202);
       expect(w.sent).toEqual([]);
       expect(w.counts[METRIC.confirmationsPaused]).toBe(1);
-      expect(await w.deps.store.getSubscriber(subscriberIdOf(SECRET, email))).toBeUndefined();
+      expect(await w.deps.store.getSubscriber(subscriberIdOf(KEYS, email))).toBeUndefined();
 
       await set(false);
       w.clock.advance(30);
@@ -332,7 +333,7 @@ describe('cross-site form posts', () => {
       const report = await validator.validateString(html);
       expect(report.results.flatMap((r) => r.messages.map((m) => m.message))).toEqual([]);
       expect(w.sent).toEqual([]);
-      expect(await w.deps.store.getSubscriber(subscriberIdOf(SECRET, email))).toBeUndefined();
+      expect(await w.deps.store.getSubscriber(subscriberIdOf(KEYS, email))).toBeUndefined();
     },
   );
 
@@ -408,7 +409,7 @@ describe('the same answer whatever happens', () => {
     for (const status of ['confirmed', 'unsubscribed'] as const) {
       const email = address();
       await w.json(email, client());
-      const id = subscriberIdOf(SECRET, email);
+      const id = subscriberIdOf(KEYS, email);
       const stored = (await w.deps.store.getSubscriber(id)) as SubscriberRecord;
       await w.deps.store.updateSubscriber({ ...stored, status, expiresAt: undefined }, stored);
       await ask(status, email);

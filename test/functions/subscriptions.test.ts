@@ -2,7 +2,7 @@ import { HtmlValidate } from 'html-validate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler as handleEmailFeedback } from '../../functions/handle-email-feedback.js';
 import { listOutbox } from '../../local/outbox.js';
-import { staticTokenSecret } from '../../shared/adapters/token-secret.js';
+import { linkKeysOf, staticTokenSecret } from '../../shared/adapters/token-secret.js';
 import { CONFIRMATION_RESEND_SECONDS } from '../../shared/domain/subscriber-changes.js';
 import { signToken, subscriberLinks } from '../../shared/domain/tokens.js';
 import { digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
@@ -62,6 +62,17 @@ const oneClick = (
   type = 'application/x-www-form-urlencoded',
 ) => rt.request(pathOf(url), { method: 'POST', headers: { 'content-type': type }, body });
 
+/** The confirmation link's button: a form post of the token, as a browser sends it. */
+const confirmByButton = (url: string) =>
+  rt.request('/api/subscriptions/confirm', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    body: new URLSearchParams({ token: new URL(url).searchParams.get('token') ?? '' }).toString(),
+  });
+/** An API client's POST of the link itself (the token in the query). */
+const confirmJson = (url: string) =>
+  rt.request(pathOf(url), { method: 'POST', headers: { accept: 'application/json' } });
+
 const expectValidHtml = async (html: string): Promise<void> => {
   const report = await validator.validateString(html);
   expect(report.results.flatMap((r) => r.messages.map((m) => `${m.ruleId}: ${m.message}`))).toEqual([]);
@@ -73,14 +84,14 @@ const confirmedSubscriber = async (tags = ['Syria', 'Russia'], cadence = 'daily'
   expect((await subscribeJson({ email, tags, cadence })).status).toBe(202);
   const [message] = await mailTo(rt, email);
   if (!message) throw new Error('no confirmation email');
-  expect((await jsonGet(linkIn(message, '/api/subscriptions/confirm'))).status).toBe(200);
+  expect((await confirmJson(linkIn(message, '/api/subscriptions/confirm'))).status).toBe(200);
   return { email, message };
 };
 
 const linksOf = async (email: string) => {
   const subscriber = await subs.subscriber(email);
   if (!subscriber) throw new Error(`no subscriber ${email}`);
-  return subscriberLinks(rt.tokenSecret, rt.url, subscriber, Math.floor(Date.parse(clock.now()) / 1000));
+  return subscriberLinks(subs.keys, rt.url, subscriber, Math.floor(Date.parse(clock.now()) / 1000));
 };
 
 describe('POST /api/subscriptions', () => {
@@ -305,14 +316,14 @@ describe('POST /api/subscriptions', () => {
   });
 });
 
-describe('GET /api/subscriptions/confirm', () => {
-  it('confirms once, shows the subscription, and is harmless to open again', async () => {
+describe('/api/subscriptions/confirm', () => {
+  it('confirms once on the button, shows the subscription, and is harmless to confirm again', async () => {
     const email = address();
     await subscribeJson({ email, tags: ['Syria', 'Russia'], cadence: 'weekly' });
     const [message] = await mailTo(rt, email);
     const link = linkIn(message as never, '/api/subscriptions/confirm');
     clock.advance(60);
-    const page = await browserGet(link);
+    const page = await confirmByButton(link);
     expect(page.status).toBe(200);
     const html = await page.text();
     await expectValidHtml(html);
@@ -335,7 +346,7 @@ describe('GET /api/subscriptions/confirm', () => {
     expect(item?.[TABLE.digestIndex.sortKey]).toBe(subs.idOf(email));
 
     clock.advance(60);
-    const again = await jsonGet(link);
+    const again = await confirmJson(link);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({
       status: 'confirmed',
@@ -359,7 +370,7 @@ describe('GET /api/subscriptions/confirm', () => {
     });
     const second = (await mailTo(rt, email))[1];
     clock.advance(60);
-    expect((await jsonGet(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect((await confirmJson(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
     const stored = await subs.subscriber(email);
     expect(stored?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
     expect(stored?.cadence).toBe('weekly');
@@ -373,11 +384,11 @@ describe('GET /api/subscriptions/confirm', () => {
     await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
     const link = linkIn((await mailTo(rt, email))[0] as never, '/api/subscriptions/confirm');
     const token = new URL(link).searchParams.get('token') ?? '';
-    const [payload, signature] = token.split('.');
+    const [kid, payload, signature] = token.split('.');
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString());
-    const forged = `${Buffer.from(JSON.stringify({ ...claims, topics: ['syria', 'russia'] })).toString('base64url')}.${signature}`;
+    const forged = `${kid}.${Buffer.from(JSON.stringify({ ...claims, topics: ['syria', 'russia'] })).toString('base64url')}.${signature}`;
     const before = await subs.subscriber(email);
-    const res = await jsonGet(`${rt.url}/api/subscriptions/confirm?token=${forged}`);
+    const res = await confirmJson(`${rt.url}/api/subscriptions/confirm?token=${forged}`);
     expect(res.status).toBe(403);
     expect(((await res.json()) as ErrorBody).error.message).toContain('query.token: invalid signature');
     const page = await browserGet(`${rt.url}/api/subscriptions/confirm?token=${forged}`);
@@ -401,7 +412,7 @@ describe('GET /api/subscriptions/confirm', () => {
     await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
     const fresh = (await mailTo(rt, email))[1];
     expect((await subs.subscriber(email))?.tokenVersion).toBe(1);
-    expect((await jsonGet(linkIn(fresh as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect((await confirmJson(linkIn(fresh as never, '/api/subscriptions/confirm'))).status).toBe(200);
     expect(await subs.subscriber(email)).toMatchObject({
       status: 'confirmed',
       topics: [{ slug: 'russia', name: 'Russia' }],
@@ -435,7 +446,11 @@ describe('unsubscribing (RFC 8058)', () => {
       expect(page.status).toBe(200);
       const html = await page.text();
       await expectValidHtml(html);
-      expect(html).toContain('<form method="post" action="?token=');
+      // The button posts the token in the body, to a URL without one.
+      expect(html).toContain('<form method="post" action="unsubscribe">');
+      expect(html).toContain(
+        `<input type="hidden" name="token" value="${new URL(url).searchParams.get('token')}">`,
+      );
       expect(html).toContain('<input type="hidden" name="List-Unsubscribe" value="One-Click">');
       expect(html).not.toContain(email);
     }
@@ -531,12 +546,13 @@ describe('unsubscribing (RFC 8058)', () => {
   it('refuses a tampered unsubscribe link with 403', async () => {
     const { email } = await confirmedSubscriber();
     const token = new URL((await linksOf(email)).unsubscribeTopic('syria')).searchParams.get('token') ?? '';
-    const forged = `${Buffer.from(
+    const [kid, payload, signature] = token.split('.');
+    const forged = `${kid}.${Buffer.from(
       JSON.stringify({
-        ...JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()),
+        ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()),
         topic: 'russia',
       }),
-    ).toString('base64url')}.${token.split('.')[1]}`;
+    ).toString('base64url')}.${signature}`;
     const before = await subs.subscriber(email);
     const res = await oneClick(`${rt.url}/api/subscriptions/unsubscribe?token=${forged}`);
     expect(res.status).toBe(403);
@@ -548,7 +564,7 @@ describe('the manage page', () => {
   it('shows the subscription in a form and saves topics and cadence (the digest index follows)', async () => {
     const { email } = await confirmedSubscriber(['Syria'], 'daily');
     const confirmedPage = await (
-      await browserGet(linkIn((await mailTo(rt, email))[0] as never, '/api/subscriptions/confirm'))
+      await confirmByButton(linkIn((await mailTo(rt, email))[0] as never, '/api/subscriptions/confirm'))
     ).text();
     const manage = /href="([^"]+\/api\/subscriptions\/manage\?token=[^"]+)"/.exec(confirmedPage)?.[1] ?? '';
     const page = await browserGet(manage);
@@ -560,10 +576,13 @@ describe('the manage page', () => {
     expect(html).toContain('<input type="radio" name="cadence" value="daily" checked>');
 
     clock.advance(60);
-    const saved = await rt.request(pathOf(manage), {
+    const token = new URL(manage.replaceAll('&amp;', '&')).searchParams.get('token') ?? '';
+    expect(html).toContain('<form method="post" action="manage">');
+    expect(html).toContain(`<input type="hidden" name="token" value="${token}">`);
+    const saved = await rt.request('/api/subscriptions/manage', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-      body: 'tags%5B%5D=russia&tags%5B%5D=iran&cadence=weekly',
+      body: `token=${token}&tags%5B%5D=russia&tags%5B%5D=iran&cadence=weekly`,
     });
     expect(saved.status).toBe(200);
     const savedHtml = await saved.text();
@@ -621,14 +640,9 @@ describe('the manage page', () => {
     await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
     const stored = await subs.subscriber(email);
     if (!stored) throw new Error('missing');
-    const { manage } = subscriberLinks(
-      rt.tokenSecret,
-      rt.url,
-      stored,
-      Math.floor(Date.parse(clock.now()) / 1000),
-    );
+    const { manage } = subscriberLinks(subs.keys, rt.url, stored, Math.floor(Date.parse(clock.now()) / 1000));
     expect((await jsonGet(manage)).status).toBe(409);
-    const forged = signToken('another-secret-0123456789abcdefghijklmnop', {
+    const forged = signToken(linkKeysOf('another-secret-0123456789abcdefghijklmnop'), {
       sub: stored.id,
       purpose: 'manage',
       v: 0,

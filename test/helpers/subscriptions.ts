@@ -3,6 +3,7 @@ import { listOutbox, type OutboxMessage } from '../../local/outbox.js';
 import { LOCAL_TABLE } from '../../local/runtime.js';
 import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
 import { makeSubscriptionStore, type SubscriptionStore } from '../../shared/adapters/subscription-store.js';
+import { linkKeysOf } from '../../shared/adapters/token-secret.js';
 import { subscriberIdOf } from '../../shared/domain/tokens.js';
 import { subscriberKey } from '../../shared/keys.js';
 import { makeEventInput } from './builders.js';
@@ -35,16 +36,18 @@ export const seedTopics = async (rt: TestRuntime): Promise<void> => {
 export const subscriptionsOf = (rt: TestRuntime) => {
   const db = createDocumentClient({ endpoint: rt.dynamodbEndpoint });
   const store: SubscriptionStore = makeSubscriptionStore(db, LOCAL_TABLE);
+  const keys = linkKeysOf(rt.tokenSecret);
   return {
+    keys,
     store,
-    idOf: (email: string) => subscriberIdOf(rt.tokenSecret, email),
-    subscriber: (email: string) => store.getSubscriber(subscriberIdOf(rt.tokenSecret, email)),
+    idOf: (email: string) => subscriberIdOf(keys, email),
+    subscriber: (email: string) => store.getSubscriber(subscriberIdOf(keys, email)),
     rawItem: async (email: string) =>
       (
         await db.send(
           new GetCommand({
             TableName: LOCAL_TABLE,
-            Key: subscriberKey(subscriberIdOf(rt.tokenSecret, email)),
+            Key: subscriberKey(subscriberIdOf(keys, email)),
           }),
         )
       ).Item,

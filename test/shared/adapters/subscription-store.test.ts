@@ -4,6 +4,7 @@ import {
   makeSubscriptionStore,
   type SubscriptionStore,
 } from '../../../shared/adapters/subscription-store.js';
+import { linkKeysOf } from '../../../shared/adapters/token-secret.js';
 import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
 import { subscriberIdOf } from '../../../shared/domain/tokens.js';
 import { ConcurrentWriteError } from '../../../shared/errors.js';
@@ -17,7 +18,7 @@ import {
 } from '../../../shared/keys.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
-const SECRET = 'store-test-secret-0123456789abcdefghijkl';
+const KEYS = linkKeysOf('store-test-secret-0123456789abcdefghijkl');
 let table: TestTable;
 let store: SubscriptionStore;
 let n = 0;
@@ -41,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => table?.close());
 
 const pending = (): SubscriberRecord => {
-  const id = subscriberIdOf(SECRET, `reader${++n}@example.org`);
+  const id = subscriberIdOf(KEYS, `reader${++n}@example.org`);
   return {
     id,
     email: `reader${n}@example.org`,
@@ -203,7 +204,7 @@ describe('the subscription store', () => {
   });
 
   it('suppresses an address that has no subscriber', async () => {
-    const id = subscriberIdOf(SECRET, 'never@example.org');
+    const id = subscriberIdOf(KEYS, 'never@example.org');
     await store.suppress(id, { reason: 'complaint', at: '2026-03-03T00:00:00.000Z' });
     const item = (
       await table.db.send(new GetCommand({ TableName: table.tableName, Key: suppressionKey(id) }))

@@ -7,6 +7,7 @@ import {
   planLeaveTopic,
   planManage,
   planRequest,
+  planSignOut,
   receivesDigests,
   type SubscriberRecord,
 } from '../../../shared/domain/subscriber-changes.js';
@@ -26,6 +27,7 @@ const request = {
   email: 'reader@example.org',
   topics: [syria],
   cadence: 'daily' as const,
+  nonce: 'first-nonce',
 };
 
 const confirmed = (overrides: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
@@ -82,11 +84,22 @@ describe('planRequest', () => {
     const lapsed = planRequest(undefined, request, false, T0);
     if (lapsed.kind !== 'create') throw new Error('expected create');
     const later = at(48 * 3600);
-    const plan = planRequest({ ...lapsed.next, tokenVersion: 4, revision: 7 }, request, false, later);
+    const plan = planRequest(
+      { ...lapsed.next, tokenVersion: 4, revision: 7 },
+      { ...request, nonce: 'second-nonce' },
+      false,
+      later,
+    );
     expect(plan.kind).toBe('create');
     if (plan.kind !== 'create') return;
     expect(plan.replacing?.revision).toBe(7);
-    expect(plan.next).toMatchObject({ status: 'pending', tokenVersion: 5, revision: 8, createdAt: later });
+    expect(plan.next).toMatchObject({
+      status: 'pending',
+      tokenVersion: 5,
+      revision: 8,
+      createdAt: later,
+      nonce: 'second-nonce',
+    });
   });
 
   it('sends one confirmation per address per resend interval', () => {
@@ -210,6 +223,14 @@ describe('leaving', () => {
     expect(plan.next).toMatchObject({ status: 'unsubscribed', tokenVersion: 1, unsubscribedAt: at(100) });
     expect(receivesDigests(plan.next)).toBe(false);
     expect(planLeaveAll(plan.next, at(200))).toEqual({ kind: 'unchanged' });
+  });
+
+  it('signs out every link: the link generation moves on, the unsubscribe version and topics stay', () => {
+    const once = planSignOut(confirmed());
+    if (once.kind !== 'update') throw new Error('expected update');
+    expect(once.next).toMatchObject({ linkGeneration: 1, tokenVersion: 0, status: 'confirmed' });
+    const twice = planSignOut(once.next);
+    expect(twice.kind === 'update' && twice.next.linkGeneration).toBe(2);
   });
 });
 
