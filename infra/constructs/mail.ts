@@ -82,7 +82,7 @@ export class Mail extends Construct {
     Validations.of(this.tokenSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        "Rotating the link-signing key would invalidate every confirm, manage and unsubscribe link already in readers' inboxes (valid up to a year); it is rotated by hand when compromised",
+        'The secret holds the root of subscriber ids, which must never change (ids are table keys), and the link-signing keys, rotated by the operator by adding a key beside the current one (SECURITY.md): an automatic rotation function would replace the whole value and orphan every subscriber',
     });
     this.linkEnvironment = { [ENV.tokenSecretArn]: this.tokenSecret.secretArn };
     this.sendEnvironment = {
