@@ -1,0 +1,134 @@
+/**
+ * What `tidings` can do, whatever it talks to: the local runtime's data folder (cli/local/) or a
+ * deployed stack (cli/aws/). Commands (cli/commands/) parse arguments, call one of these, and print
+ * the result as text or, with --json, as the JSON of the result. Every result is plain data.
+ *
+ * Errors: a backend throws `CliError` (cli/errors.ts) with a one-line message for anything the
+ * operator can fix (no such key, stack not found, no credentials); anything else is a fault
+ * (printed in one line, with the stack only under --verbose). Exit codes: 0 done, 1 failed, 2 usage.
+ */
+import type { DigestReport } from '../shared/services/digests.js';
+import type { PublishReport } from '../shared/services/publish.js';
+
+/** Reports progress of long work (a bar in a terminal, nothing under --json). */
+export interface Progress {
+  start(total: number, label: string): void;
+  update(done: number): void;
+  stop(): void;
+}
+
+export interface ApiKeyInfo {
+  name: string;
+  /** `apiKeyIdOf(hash)`: 16 hex characters of the key's hash. */
+  id: string;
+  createdAt: string;
+  revoked: boolean;
+}
+
+export interface CreatedApiKey extends ApiKeyInfo {
+  /** The key itself: shown once, never stored. */
+  key: string;
+}
+
+export interface QueueDepth {
+  /** What the queue is for, e.g. "stream changes (dead letters)". */
+  name: string;
+  url: string;
+  visible: number;
+  inFlight: number;
+}
+
+export interface StatusReport {
+  target: { kind: 'local'; dataDir: string; url?: string } | { kind: 'aws'; stack: string; region: string };
+  counts: { events: number; tags: number; subscribers: number };
+  /** Locally: changes written but not projected (the journal's lag). In AWS: the stream's iterator age. */
+  changeLag: { pending?: number; iteratorAgeSeconds?: number };
+  deadLetters: QueueDepth[];
+  /** Changes the stream handler gave up on, parked for `redrive`. */
+  parkedChanges: number;
+  lastPublish?: {
+    at: string;
+    full: boolean;
+    written: number;
+    unchanged: number;
+    failed: number;
+    seconds: number;
+  };
+  /** AWS only. */
+  email?: {
+    sandbox: boolean;
+    sendingEnabled: boolean;
+    max24HourSend: number;
+    sentLast24Hours: number;
+    maxSendRate: number;
+    identity: string;
+    identityVerified: boolean;
+  };
+  /** AWS only: alarms now in ALARM. */
+  alarms?: { name: string; reason: string; since: string }[];
+}
+
+export interface RedriveReport {
+  /** Parked stream changes re-projected from the table. */
+  changes: { redriven: number; failed: number };
+  /** Messages moved from each dead-letter queue back to its source. */
+  queues: { name: string; moved: number }[];
+}
+
+export interface SubscriberExport {
+  email: string;
+  status: string;
+  topics: string[];
+  cadence: string;
+  createdAt?: string;
+  confirmedAt?: string;
+}
+
+export interface ForgetReport {
+  /** Items deleted (subscriber, cursor, ledger…). */
+  deleted: number;
+  /** Kept, keyed by a hash of the address: a suppression, rate-limit records. */
+  kept: string[];
+}
+
+export interface WebhookInfo {
+  id: string;
+  /** Without its query string. */
+  url: string;
+  status: string;
+  filterPolicy?: Record<string, unknown>;
+  owner?: { keyId: string; keyName: string };
+}
+
+export interface Backend {
+  keys: {
+    create(name: string): Promise<CreatedApiKey>;
+    list(): Promise<ApiKeyInfo[]>;
+    /** By name or id; throws CliError when none matches or several do. */
+    revoke(nameOrId: string): Promise<ApiKeyInfo>;
+  };
+  publish(
+    options: { full: boolean; wait: boolean },
+    progress: Progress,
+  ): Promise<PublishReport | { started: true }>;
+  digest(
+    options: { now: boolean; cadence: 'daily' | 'weekly' },
+    progress: Progress,
+  ): Promise<DigestReport | { started: true }>;
+  status(): Promise<StatusReport>;
+  redrive(progress: Progress): Promise<RedriveReport>;
+  subscribers: {
+    count(): Promise<{ total: number; byStatus: Record<string, number> }>;
+    export(progress: Progress): Promise<SubscriberExport[]>;
+    forget(email: string): Promise<ForgetReport>;
+  };
+  webhooks: {
+    list(): Promise<WebhookInfo[]>;
+    delete(id: string): Promise<void>;
+  };
+  links: {
+    /** Adds a new signing key, and makes it current once every function can verify it. */
+    rotate(options: { retireOld: boolean }): Promise<{ current: string; accepted: string[] }>;
+  };
+  close(): Promise<void>;
+}
