@@ -1,4 +1,4 @@
-import { clientOf, crossSiteRule } from '../shared/domain/signup.js';
+import { clientOf, crossSiteRule, ORIGIN_HEADER, VIEWER_ADDRESS_HEADER } from '../shared/domain/signup.js';
 import { ForbiddenError } from '../shared/errors.js';
 import {
   type ApiEvent,
@@ -16,11 +16,8 @@ import {
   renderRequestedPage,
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
-import { subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { requestSubscription, type SignupDeps, signupForm } from '../shared/services/subscriptions.js';
-
-/** CloudFront's `ip:port` of the viewer; the stack forwards it on /api/*. */
-const VIEWER_ADDRESS = 'cloudfront-viewer-address';
+import { type SignupFunctionDeps, subscriptionDeps } from '../shared/services/subscription-deps.js';
+import { requestSubscription, signupForm } from '../shared/services/subscriptions.js';
 
 class CrossSiteError extends ForbiddenError {}
 
@@ -34,10 +31,25 @@ const refuseCrossSite = (event: ApiEvent, siteUrl: string): void => {
 };
 
 /**
+ * Who the sign-up is counted against. The origin secret is read only when a request claims both
+ * a viewer address and CloudFront's proof: a direct caller costs no read. Headers are never logged.
+ */
+const clientOfEvent = async (event: ApiEvent, deps: SignupFunctionDeps): Promise<string> => {
+  const request = {
+    viewerAddress: event.headers[VIEWER_ADDRESS_HEADER],
+    originProof: event.headers[ORIGIN_HEADER],
+    sourceIp: event.requestContext.http.sourceIp,
+  };
+  const claimsCloudFront = request.viewerAddress !== undefined && request.originProof !== undefined;
+  const secret = claimsCloudFront && deps.originSecret ? await deps.originSecret() : undefined;
+  return clientOf(request, secret);
+};
+
+/**
  * POST /api/subscriptions: `{email, tags, cadence}` as JSON (202 JSON) or as the subscribe form
  * posts it (202 page). The answer never tells whether the address was known, nor whether a limit held.
  */
-export const makeHandler = (deps: SignupDeps | (() => SignupDeps) = subscriptionDeps) => {
+export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps) = subscriptionDeps) => {
   const get = lazy(deps);
   return httpApi(
     async (event) => {
@@ -47,7 +59,7 @@ export const makeHandler = (deps: SignupDeps | (() => SignupDeps) = subscription
       const { input, honeypot } = form
         ? signupForm(await formBody(event))
         : { input: jsonBody(event), honeypot: false };
-      const client = clientOf(event.headers[VIEWER_ADDRESS], event.requestContext.http.sourceIp);
+      const client = await clientOfEvent(event, get());
       const answer = await requestSubscription(get(), input, { client, honeypot });
       if (form) return html(202, renderRequestedPage(get().site, answer));
       return json(202, {

@@ -124,6 +124,7 @@ export class TidingsStack extends Stack {
     });
     this.site = new Site(this, 'Site', {
       api: this.api.httpApi,
+      originSecret: this.api.originSecret,
       ...(config.domain ? { domain: config.domain } : {}),
       logRetentionDays: config.logRetentionDays,
     });

@@ -11,6 +11,8 @@ export const ENV = {
   feedSize: 'FEED_SIZE',
   /** Secrets Manager ARN of the token-signing secret (AWS). */
   tokenSecretArn: 'TOKEN_SECRET_ARN',
+  /** Secrets Manager ARN of the secret CloudFront sends the API to prove a request came through it (AWS). */
+  originSecretArn: 'ORIGIN_SECRET_ARN',
   /** Sender of confirmation and digest emails. */
   fromAddress: 'FROM_ADDRESS',
   /** SES v2 configuration set every message is sent with (bounce and complaint events). */

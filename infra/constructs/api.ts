@@ -11,6 +11,7 @@ import {
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { API_ROUTES, type RouteSpec } from '../../shared/routes.js';
@@ -66,9 +67,26 @@ export class Api extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly functions: TidingsFunction[] = [];
+  /**
+   * What CloudFront sends the API with every request (the site's origin header): the API's own
+   * endpoint is public too, and sign-up believes the viewer's address CloudFront forwards only
+   * from a request that carries it.
+   */
+  readonly originSecret: Secret;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
+    this.originSecret = new Secret(this, 'OriginSecret', {
+      description: "Proves to the Tidings API that a request came through the site's CloudFront distribution",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      // Nothing outlives it: a new stack generates a new one and hands it to both ends.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.originSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "CloudFront takes the value at deploy time (a dynamic reference in the distribution's origin), so a rotation in Secrets Manager would leave CloudFront sending the old one and the API refusing it; it is changed by a deploy that replaces it",
+    });
     const tableEnvironment = { [ENV.tableName]: props.table.tableName };
 
     const authorizerFn = new TidingsFunction(this, 'AuthorizeRequest', {
@@ -125,6 +143,7 @@ export class Api extends Construct {
     for (const [name, routes] of byFunction) {
       const uses = new Set(routes.flatMap((r) => r.uses ?? []));
       const inTable = TABLE_ACCESS[name] !== undefined;
+      const signsUp = routes.some((r) => routeKey(r) === SIGNUP_ROUTE_KEY);
       const environment: Record<string, string> = {
         ...(inTable ? tableEnvironment : {}),
         // Webhooks are SNS subscriptions, recorded in the table under the key that made them.
@@ -139,6 +158,8 @@ export class Api extends Construct {
         ...(uses.has('email')
           ? { ...props.mail.sendEnvironment, [ENV.confirmationsPerHour]: String(props.confirmationsPerHour) }
           : {}),
+        // Sign-up counts clients by the viewer's address, believed only with CloudFront's proof.
+        ...(signsUp ? { [ENV.originSecretArn]: this.originSecret.secretArn } : {}),
       };
       const fn = new TidingsFunction(this, pascal(name), {
         name,
@@ -150,6 +171,7 @@ export class Api extends Construct {
       if (inTable) props.table.grantFunction(fn);
       if (uses.has('email')) props.mail.grantSend(fn);
       else if (uses.has('links')) props.mail.grantLinks(fn);
+      if (signsUp) this.originSecret.grantRead(fn);
       const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, fn);
       for (const route of routes) {
         const [added] = this.httpApi.addRoutes({

@@ -22,11 +22,15 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ORIGIN_HEADER } from '../../shared/domain/signup.js';
 
 export interface SiteProps {
   /** The API that `/api/*` is routed to. */
   api: HttpApi;
+  /** Sent to the API with every request, so it knows the request came through CloudFront. */
+  originSecret: ISecret;
   /** A host name and its us-east-1 certificate; the CloudFront domain otherwise. */
   domain?: { name: string; certificateArn: string };
   /** Days the site bucket's access logs are kept. */
@@ -179,7 +183,13 @@ export class Site extends Construct {
       },
       additionalBehaviors: {
         '/api/*': {
-          origin: new HttpOrigin(apiDomain, { protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY }),
+          origin: new HttpOrigin(apiDomain, {
+            protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+            // The API's endpoint is public as well: this header, which CloudFront sets whatever the
+            // viewer sent under that name, is what makes CloudFront-Viewer-Address believable. A
+            // dynamic reference: the value is resolved by CloudFormation, never written in the template.
+            customHeaders: { [ORIGIN_HEADER]: props.originSecret.secretValue.unsafeUnwrap() },
+          }),
           // A redirect would turn a POST into a GET: plain HTTP is refused instead.
           viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
           allowedMethods: AllowedMethods.ALLOW_ALL,

@@ -2,6 +2,7 @@
  * What keeps the public sign-up from being turned against third parties: the limits, who the
  * client is, and which form posts are someone else's. Pure: headers and addresses come in as values.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** The limits of sign-ups and confirmation emails (issue 15); the global budget is a setting. */
@@ -64,13 +65,54 @@ const hostOfViewerAddress = (value: string): string | undefined => {
   return isIPv6(text) ? text : undefined;
 };
 
+/** CloudFront's `ip:port` of the viewer; the stack forwards it on /api/*. Anyone can send it. */
+export const VIEWER_ADDRESS_HEADER = 'cloudfront-viewer-address';
+
+/**
+ * The header CloudFront adds to every request it passes to the API, carrying the origin secret:
+ * only a request that came through the distribution has it right (CloudFront replaces a header
+ * of that name sent by the viewer).
+ */
+export const ORIGIN_HEADER = 'x-tidings-origin';
+
+/** What a request tells of who sent it. */
+export interface ClientRequest {
+  /** `cloudfront-viewer-address` as the request carries it. */
+  viewerAddress?: string | undefined;
+  /** `x-tidings-origin` as the request carries it. */
+  originProof?: string | undefined;
+  /** The address the request came from (CloudFront's own when it came through CloudFront). */
+  sourceIp: string;
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * Whether the request proves it came through CloudFront: its origin header is the secret.
+ * Compared in constant time (digests first, so the length does not show either); without a
+ * secret (the local runtime, where no CloudFront stands in front) nothing proves it.
+ */
+export const cameThroughCloudFront = (
+  originProof: string | undefined,
+  originSecret: string | undefined,
+): boolean =>
+  originProof !== undefined &&
+  originSecret !== undefined &&
+  originSecret !== '' &&
+  timingSafeEqual(sha256(originProof), sha256(originSecret));
+
 /**
  * The client a sign-up is counted against: an IPv4 address, or an IPv6 /64 (one subscriber line
  * gets a whole /64 and could otherwise rotate through it). The viewer's address as CloudFront
- * forwards it when present (the source address API Gateway sees is CloudFront's), else the source.
+ * forwards it (the source address API Gateway sees is then CloudFront's), but only when the
+ * request proves it came through CloudFront: the API's own endpoint is public too, and a client
+ * calling it directly could otherwise name a new address with every sign-up. Else the source.
  */
-export const clientOf = (viewerAddress: string | undefined, sourceIp: string): string => {
-  const host = (viewerAddress && hostOfViewerAddress(viewerAddress)) || sourceIp.trim();
+export const clientOf = (request: ClientRequest, originSecret: string | undefined): string => {
+  const viewerAddress = cameThroughCloudFront(request.originProof, originSecret)
+    ? request.viewerAddress
+    : undefined;
+  const host = (viewerAddress && hostOfViewerAddress(viewerAddress)) || request.sourceIp.trim();
   const address = host.replace(/%.*$/, '');
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return `other:${address.slice(0, 64)}`;

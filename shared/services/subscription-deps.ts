@@ -26,14 +26,27 @@ export const confirmationsPerHourFromEnv = (
   return value;
 };
 
-let cached: SignupDeps | undefined;
+/**
+ * Sign-up as a function behind CloudFront: besides the rest, the secret CloudFront sends the API
+ * to prove a request came through it. Without one (the local runtime) no request proves it, and
+ * every sign-up is counted against its source address.
+ */
+export interface SignupFunctionDeps extends SignupDeps {
+  originSecret?: () => Promise<string>;
+}
 
-/** The sign-up function's wiring: the table, the token secret, SES, the limits and the site's settings. */
-export const subscriptionDeps = (): SignupDeps => {
+let cached: SignupFunctionDeps | undefined;
+
+/**
+ * The sign-up function's wiring: the table, the token and origin secrets, SES, the limits and the
+ * site's settings.
+ */
+export const subscriptionDeps = (): SignupFunctionDeps => {
   if (!cached) {
     const db = createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint) });
     const tableName = requireEnv(ENV.tableName);
-    const tokenSecret = secretsManagerTokenSecret(createSecretsClient(), requireEnv(ENV.tokenSecretArn));
+    const secrets = createSecretsClient();
+    const tokenSecret = secretsManagerTokenSecret(secrets, requireEnv(ENV.tokenSecretArn));
     cached = {
       store: makeSubscriptionStore(db, tableName),
       tokenSecret,
@@ -44,6 +57,8 @@ export const subscriptionDeps = (): SignupDeps => {
       limits: makeSignupLimits(db, tableName, tokenSecret),
       metrics: emfMetrics,
       confirmationsPerHour: confirmationsPerHourFromEnv(),
+      // Read once per container, as the token secret; both ends change only with a deploy.
+      originSecret: secretsManagerTokenSecret(secrets, requireEnv(ENV.originSecretArn)),
     };
   }
   return cached;

@@ -43,7 +43,9 @@ beforeAll(async () => {
 afterAll(() => table?.close());
 
 /** A fresh world per test: its own clock, mailer, metrics and limits (the table is shared; addresses differ). */
-const world = (options: { start?: string; perHour?: number; fail?: () => Error | undefined } = {}) => {
+const world = (
+  options: { start?: string; perHour?: number; fail?: () => Error | undefined; originSecret?: string } = {},
+) => {
   const clock = manualClock(options.start ?? '2026-03-02T09:00:00.000Z');
   const sent: OutgoingEmail[] = [];
   const mailer: Mailer = {
@@ -72,7 +74,10 @@ const world = (options: { start?: string; perHour?: number; fail?: () => Error |
     metrics,
     confirmationsPerHour: options.perHour ?? 300,
   };
-  const handler = makeHandler(deps);
+  const originSecret = options.originSecret;
+  const handler = makeHandler(
+    originSecret === undefined ? deps : { ...deps, originSecret: () => Promise.resolve(originSecret) },
+  );
   let requests = 0;
   const post = async (body: string, headers: Record<string, string>, sourceIp: string): Promise<ApiResult> =>
     (await handler(
@@ -247,18 +252,25 @@ describe('per-client limit', () => {
   });
 
   it("counts the viewer's address CloudFront forwards, not CloudFront's own", async () => {
-    const w = world();
+    const proof = 'origin-proof-0123456789abcdefghijklmnop';
+    const w = world({ originSecret: proof });
     const edge = client();
     // Twelve viewers behind one CloudFront edge address are twelve clients.
     for (let i = 0; i < 12; i++) {
-      await w.json(address(), edge, { 'cloudfront-viewer-address': `192.0.2.${100 + i}:${40000 + i}` });
+      await w.json(address(), edge, {
+        'cloudfront-viewer-address': `192.0.2.${100 + i}:${40000 + i}`,
+        'x-tidings-origin': proof,
+      });
     }
     expect(w.sent).toHaveLength(12);
     // One viewer through changing edges and ports, or rotating within its IPv6 /64, is one client.
     const before = w.sent.length;
     const prefix = `2001:db8:${++n}:7`;
     for (let i = 0; i < 12; i++) {
-      await w.json(address(), client(), { 'cloudfront-viewer-address': `${prefix}::${i + 1}:${50000 + i}` });
+      await w.json(address(), client(), {
+        'cloudfront-viewer-address': `${prefix}::${i + 1}:${50000 + i}`,
+        'x-tidings-origin': proof,
+      });
     }
     expect(w.sent.length - before).toBe(SIGNUP_POLICY.clientPerHour);
   });

@@ -273,7 +273,7 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets senders send only as the identity with the configuration set, and read only the token secret', () => {
+  it('lets senders send only as the identity with the configuration set, and read only the token secret (sign-up: and the origin secret)', () => {
     const identity = idOf('AWS::SES::EmailIdentity', 'MailIdentity');
     const configurationSet = idOf('AWS::SES::ConfigurationSet', 'MailConfigurationSet');
     const secret = idOf('AWS::SecretsManager::Secret', 'MailTokenSecret');
@@ -293,7 +293,12 @@ describe('IAM', () => {
         arn('configuration-set', configurationSet),
       ]);
       const secrets = statementsOf(name).filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'));
-      expect(secrets).toEqual([expect.objectContaining({ Resource: ref(secret) })]);
+      // Sign-up also reads CloudFront's origin secret (test/infra/origin-header.test.ts).
+      const origin =
+        name === 'create-subscription' ? [ref(idOf('AWS::SecretsManager::Secret', 'ApiOriginSecret'))] : [];
+      expect(secrets).toEqual(
+        [ref(secret), ...origin].map((resource) => expect.objectContaining({ Resource: resource })),
+      );
     }
     for (const name of ['plan-digests', 'handle-email-feedback', 'process-changes', 'publish-site']) {
       // Neither SES nor, for these, anything that could reach it.

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { clientOf, crossSiteRule } from '../../../shared/domain/signup.js';
+import { cameThroughCloudFront, clientOf, crossSiteRule } from '../../../shared/domain/signup.js';
+
+/** The origin secret CloudFront sends in these tests. */
+const SECRET = 'origin-secret-0123456789abcdefghijklmnopqrstuv';
 
 describe('clientOf', () => {
   it.each([
@@ -24,12 +27,37 @@ describe('clientOf', () => {
     ['IPv6 with a zone', undefined, 'fe80::1%eth0', 'fe80:0:0:0::/64'],
     ['loopback IPv6', undefined, '::1', '0:0:0:0::/64'],
   ])('%s', (_, header, source, expected) => {
-    expect(clientOf(header, source)).toBe(expected);
+    expect(clientOf({ viewerAddress: header, originProof: SECRET, sourceIp: source }, SECRET)).toBe(expected);
   });
 
   it('puts every address of one /64 together and another /64 apart', () => {
-    expect(clientOf('[2001:db8:1:2::a]:1', '')).toBe(clientOf('[2001:db8:1:2:ffff:ffff:ffff:ffff]:2', ''));
-    expect(clientOf('[2001:db8:1:3::a]:1', '')).not.toBe(clientOf('[2001:db8:1:2::a]:1', ''));
+    const viewer = (viewerAddress: string) =>
+      clientOf({ viewerAddress, originProof: SECRET, sourceIp: '' }, SECRET);
+    expect(viewer('[2001:db8:1:2::a]:1')).toBe(viewer('[2001:db8:1:2:ffff:ffff:ffff:ffff]:2'));
+    expect(viewer('[2001:db8:1:3::a]:1')).not.toBe(viewer('[2001:db8:1:2::a]:1'));
+  });
+
+  describe("trusts the viewer's address only from a request that came through CloudFront", () => {
+    const forged = { viewerAddress: '192.0.2.77:40000', sourceIp: '203.0.113.9' };
+    it.each([
+      ['no origin header (a direct call to the API endpoint)', undefined, SECRET, '203.0.113.9'],
+      ['a wrong origin header', 'guessed-0123456789abcdef0123456789abcdef', SECRET, '203.0.113.9'],
+      ['the secret with a byte more', `${SECRET}x`, SECRET, '203.0.113.9'],
+      ['the secret with a byte less', SECRET.slice(0, -1), SECRET, '203.0.113.9'],
+      ['an empty origin header', '', SECRET, '203.0.113.9'],
+      ['no secret configured (the local runtime), whatever the header', SECRET, undefined, '203.0.113.9'],
+      ['an empty secret, and an empty header', '', '', '203.0.113.9'],
+      ['the right origin header', SECRET, SECRET, '192.0.2.77'],
+    ])('%s', (_, originProof, secret, expected) => {
+      expect(clientOf({ ...forged, originProof }, secret)).toBe(expected);
+    });
+
+    it('cameThroughCloudFront compares the whole value', () => {
+      expect(cameThroughCloudFront(SECRET, SECRET)).toBe(true);
+      expect(cameThroughCloudFront(SECRET.toUpperCase(), SECRET)).toBe(false);
+      expect(cameThroughCloudFront(undefined, SECRET)).toBe(false);
+      expect(cameThroughCloudFront(SECRET, undefined)).toBe(false);
+    });
   });
 });
 
