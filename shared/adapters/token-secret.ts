@@ -132,3 +132,24 @@ export const staticTokenSecret = (raw: string): TokenSecret => {
   const keys = linkKeysOf(raw);
   return () => Promise.resolve(keys);
 };
+
+/**
+ * A plain secret string (the CloudFront origin header's value), read once per container; a failed
+ * read is not kept. Its two ends change only with a deploy, so it is never re-read.
+ */
+export const secretsManagerString = (client: SecretsClient, secretId: string): (() => Promise<string>) => {
+  let cached: Promise<string> | undefined;
+  return () => {
+    if (!cached) {
+      const value = client.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
+        if (!out.SecretString) throw new Error(`secret ${secretId} holds no string`);
+        return out.SecretString;
+      });
+      cached = value;
+      value.catch(() => {
+        if (cached === value) cached = undefined;
+      });
+    }
+    return cached;
+  };
+};

@@ -2,7 +2,11 @@ import { createDocumentClient } from '../adapters/dynamodb.js';
 import { createSesClient, makeSesMailer } from '../adapters/ses-mailer.js';
 import { makeSignupLimits } from '../adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../adapters/subscription-store.js';
-import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
+import {
+  createSecretsClient,
+  secretsManagerString,
+  secretsManagerTokenSecret,
+} from '../adapters/token-secret.js';
 import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
 import { emfMetrics } from '../metrics.js';
 import type { SignupDeps } from './subscriptions.js';
@@ -58,7 +62,7 @@ export const subscriptionDeps = (): SignupFunctionDeps => {
       metrics: emfMetrics,
       confirmationsPerHour: confirmationsPerHourFromEnv(),
       // Read once per container, as the token secret; both ends change only with a deploy.
-      originSecret: secretsManagerTokenSecret(secrets, requireEnv(ENV.originSecretArn)),
+      originSecret: secretsManagerString(secrets, requireEnv(ENV.originSecretArn)),
     };
   }
   return cached;

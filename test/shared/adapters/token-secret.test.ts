@@ -5,6 +5,7 @@ import {
   newTokenSecret,
   parseTokenSecret,
   SECRET_MAX_AGE_MS,
+  secretsManagerString,
   secretsManagerTokenSecret,
   staticTokenSecret,
 } from '../../../shared/adapters/token-secret.js';
@@ -163,5 +164,36 @@ describe('secretsManagerTokenSecret', () => {
       'at least 32 characters',
     );
     expect(() => staticTokenSecret('short')).toThrow('at least 32 characters');
+  });
+});
+
+describe('secretsManagerString', () => {
+  const fakeClient = (values: (string | undefined | Error)[]) => {
+    let calls = 0;
+    return {
+      calls: () => calls,
+      async send(_command: GetSecretValueCommand) {
+        const value = values[Math.min(calls++, values.length - 1)];
+        if (value instanceof Error) throw value;
+        return { SecretString: value };
+      },
+    };
+  };
+
+  it('reads the string once per container', async () => {
+    const client = fakeClient(['origin-proof-value']);
+    const read = secretsManagerString(client, 'arn:origin');
+    expect(await read()).toBe('origin-proof-value');
+    expect(await read()).toBe('origin-proof-value');
+    expect(client.calls()).toBe(1);
+  });
+
+  it('does not keep a failed or empty read: the next call tries again', async () => {
+    const client = fakeClient([new Error('throttled'), undefined, 'origin-proof-value']);
+    const read = secretsManagerString(client, 'arn:origin');
+    await expect(read()).rejects.toThrow('throttled');
+    await expect(read()).rejects.toThrow('holds no string');
+    expect(await read()).toBe('origin-proof-value');
+    expect(client.calls()).toBe(3);
   });
 });
