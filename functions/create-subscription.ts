@@ -10,6 +10,7 @@ import {
   jsonBody,
   queryParams,
 } from '../shared/http.js';
+import { flushMetrics } from '../shared/metrics.js';
 import {
   renderCrossSitePage,
   renderErrorPage,
@@ -51,7 +52,7 @@ const clientOfEvent = async (event: ApiEvent, deps: SignupFunctionDeps): Promise
  */
 export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps) = subscriptionDeps) => {
   const get = lazy(deps);
-  return httpApi(
+  const api = httpApi(
     async (event) => {
       queryParams(event, []);
       refuseCrossSite(event, get().site.siteUrl);
@@ -75,6 +76,7 @@ export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps
           : renderErrorPage(get().site, error),
     },
   );
+  return api.use(flushMetrics());
 };
 
 export const handler = makeHandler();

@@ -1,4 +1,5 @@
 import type { SNSEvent } from 'aws-lambda';
+import { withMetrics } from '../shared/metrics.js';
 import { lazy } from '../shared/services/deps.js';
 import { type EmailFeedbackDeps, handleFeedback } from '../shared/services/email-feedback.js';
 import { emailFeedbackDeps } from '../shared/services/email-feedback-deps.js';
@@ -9,12 +10,12 @@ import { emailFeedbackDeps } from '../shared/services/email-feedback-deps.js';
  */
 export const makeHandler = (deps: EmailFeedbackDeps | (() => EmailFeedbackDeps) = emailFeedbackDeps) => {
   const get = lazy(deps);
-  return async (event: SNSEvent): Promise<{ suppressed: number }> => {
+  return withMetrics(async (event: SNSEvent): Promise<{ suppressed: number }> => {
     let suppressed = 0;
     for (const record of event.Records)
       suppressed += (await handleFeedback(get(), record.Sns.Message)).suppressed;
     return { suppressed };
-  };
+  });
 };
 
 export const handler = makeHandler();

@@ -1,7 +1,9 @@
 import { ValidationError } from '../shared/errors.js';
 import { callerOf, httpApi, json, jsonBody } from '../shared/http.js';
-import { lazy, storeDeps } from '../shared/services/deps.js';
-import { BATCH_MAX, type EventServiceDeps, postEvents } from '../shared/services/events.js';
+import { flushMetrics } from '../shared/metrics.js';
+import { lazy } from '../shared/services/deps.js';
+import { eventWriteDeps } from '../shared/services/event-write-deps.js';
+import { BATCH_MAX, countingRefusals, type EventServiceDeps, postEvents } from '../shared/services/events.js';
 
 const eventsOf = (body: unknown): unknown[] => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -20,10 +22,13 @@ const eventsOf = (body: unknown): unknown[] => {
 };
 
 /** POST /api/events/batch: up to 100 events, one result each, in the order given. */
-export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = storeDeps) => {
+export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = eventWriteDeps) => {
   const get = lazy(deps);
-  return httpApi(async (event) => {
-    const results = await postEvents(get(), eventsOf(jsonBody(event)), callerOf(event));
+  const api = httpApi(async (event) => {
+    // A batch refused whole counts as one rejection; its items, once read, count one each.
+    const results = await countingRefusals(get(), async () =>
+      postEvents(get(), eventsOf(jsonBody(event)), callerOf(event)),
+    );
     const count = (pred: (r: (typeof results)[number]) => boolean) => results.filter(pred).length;
     return json(200, {
       summary: {
@@ -34,6 +39,7 @@ export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = 
       results,
     });
   });
+  return api.use(flushMetrics());
 };
 
 export const handler = makeHandler();

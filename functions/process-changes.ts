@@ -5,6 +5,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { fromEventItem } from '../shared/adapters/event-store.js';
 import { EVENT_SK, eventIdOfKey } from '../shared/keys.js';
 import { logger } from '../shared/logger.js';
+import { flushMetrics } from '../shared/metrics.js';
 import { changeDeps } from '../shared/services/change-deps.js';
 import { type ChangeDeps, processChanges } from '../shared/services/changes.js';
 import { lazy } from '../shared/services/deps.js';
@@ -38,7 +39,7 @@ export const toChange = (record: DynamoDBRecord): EventChange | undefined => {
  */
 export const makeHandler = (deps: ChangeDeps | (() => ChangeDeps) = changeDeps) => {
   const get = lazy(deps);
-  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(async (event) => {
+  const invocation = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(async (event) => {
     const changes: EventChange[] = [];
     const unreadable: string[] = [];
     for (const record of event.Records) {
@@ -54,6 +55,7 @@ export const makeHandler = (deps: ChangeDeps | (() => ChangeDeps) = changeDeps) 
     if (failed.length > 0) logger.warn('changes failed', { failed });
     return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
   });
+  return invocation.use(flushMetrics());
 };
 
 export const handler = makeHandler();

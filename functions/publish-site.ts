@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sleep } from '../shared/adapters/items.js';
 import { logger } from '../shared/logger.js';
+import { flushMetrics, METRIC } from '../shared/metrics.js';
 import { lazy } from '../shared/services/deps.js';
 import {
   emptyPublishReport,
@@ -45,8 +46,8 @@ export const makeHandler = (
   clock: Clock = realClock,
 ) => {
   const get = lazy(deps);
-  return middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
-    const { lease, ...run } = get();
+  const invocation = middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
+    const { lease, metrics, ...run } = get();
     const full = event.full === true;
     const holder = context.awsRequestId;
     const take = () => {
@@ -65,6 +66,7 @@ export const makeHandler = (
       return { ...emptyPublishReport(), skipped: true };
     }
     let report: PublishReport;
+    const started = clock.now();
     try {
       report = full ? await publishAll(run) : await publishMarked(run);
     } finally {
@@ -74,10 +76,17 @@ export const makeHandler = (
       );
     }
     logger.info('published', { ...report, full });
+    // A run with nothing to do records nothing: an idle site costs no custom metric.
+    if (report.written + report.unchanged + report.removed + report.failed > 0) {
+      metrics?.count(METRIC.objectsWritten, report.written);
+      metrics?.count(METRIC.objectsUnchanged, report.unchanged);
+      metrics?.duration(METRIC.publishDuration, clock.now() - started);
+    }
     if (report.failed > 0)
       throw new Error(`${report.failed} rebuilds failed; their marks stay for the next run`);
     return report;
   });
+  return invocation.use(flushMetrics());
 };
 
 export const handler = makeHandler();

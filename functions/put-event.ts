@@ -1,17 +1,20 @@
 import { callerOf, etag, expectedRevision, httpApi, json, jsonBody } from '../shared/http.js';
-import { lazy, storeDeps } from '../shared/services/deps.js';
-import { correctEvent, type EventServiceDeps } from '../shared/services/events.js';
+import { flushMetrics } from '../shared/metrics.js';
+import { lazy } from '../shared/services/deps.js';
+import { eventWriteDeps } from '../shared/services/event-write-deps.js';
+import { correctEvent, countingRefusals, type EventServiceDeps } from '../shared/services/events.js';
 import { eventIdParam } from '../shared/services/paths.js';
 
 /** PUT /api/events/{id}: corrects an event (next revision); If-Match guards against lost updates. */
-export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = storeDeps) => {
+export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = eventWriteDeps) => {
   const get = lazy(deps);
-  return httpApi(async (event) => {
-    const id = eventIdParam(event);
-    const body = jsonBody(event);
-    const { event: stored } = await correctEvent(get(), id, body, expectedRevision(event), callerOf(event));
+  const api = httpApi(async (event) => {
+    const { event: stored } = await countingRefusals(get(), async () =>
+      correctEvent(get(), eventIdParam(event), jsonBody(event), expectedRevision(event), callerOf(event)),
+    );
     return json(200, stored, { etag: etag(stored.revision) });
   });
+  return api.use(flushMetrics());
 };
 
 export const handler = makeHandler();

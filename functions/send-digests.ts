@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
 import { logger } from '../shared/logger.js';
+import { flushMetrics, METRIC } from '../shared/metrics.js';
 import { lazy } from '../shared/services/deps.js';
 import { digestDeps } from '../shared/services/digest-deps.js';
 import {
@@ -63,7 +64,7 @@ export const makeHandler = (
   deps: Omit<DigestDeps, 'remainingMs'> | (() => Omit<DigestDeps, 'remainingMs'>) = digestDeps,
 ) => {
   const get = lazy(deps);
-  return middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event, context) => {
+  const invocation = middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event, context) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     const remainingMs = () => context.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
     for (const record of event.Records) {
@@ -71,6 +72,10 @@ export const makeHandler = (
         const message = parseDigestMessage(record.body);
         const report = await handleDigestMessage({ ...get(), remainingMs }, message);
         logger.info('digest message handled', { kind: message.kind, ...report });
+        const { metrics } = get();
+        metrics?.count(METRIC.digestsSent, report.sent);
+        metrics?.count(METRIC.digestsEmpty, report.empty);
+        metrics?.count(METRIC.digestsFailed, report.failed);
         if (needsRetry(report)) batchItemFailures.push({ itemIdentifier: record.messageId });
       } catch (error) {
         logger.error('digest message failed', { error: error as Error, messageId: record.messageId });
@@ -79,6 +84,7 @@ export const makeHandler = (
     }
     return { batchItemFailures };
   });
+  return invocation.use(flushMetrics());
 };
 
 export const handler = makeHandler();

@@ -1,5 +1,6 @@
 import { createSnsClient, makeSnsTopic } from '../adapters/sns.js';
 import { ENV, requireEnv } from '../config.js';
+import { emfMetrics } from '../metrics.js';
 import type { ChangeDeps } from './changes.js';
 import { storeDeps } from './deps.js';
 
@@ -11,6 +12,7 @@ export const changeDeps = (): ChangeDeps => {
     ...storeDeps(),
     topic: makeSnsTopic(createSnsClient(), requireEnv(ENV.topicArn)),
     siteUrl: requireEnv(ENV.siteUrl),
+    metrics: emfMetrics,
   };
   return cached;
 };

@@ -1,6 +1,7 @@
 import type { ChangeTopic } from '../adapters/sns.js';
 import { buildChangeMessage, changeTypeOf } from '../domain/change-message.js';
 import { logger } from '../logger.js';
+import { METRIC, type MetricsPort } from '../metrics.js';
 import { type FanoutOptions, type Outgoing, publishChanges } from './fanout.js';
 import { type EventChange, type ListingDeps, marksOf, projectChanges } from './listings.js';
 
@@ -9,6 +10,8 @@ export interface ChangeDeps extends ListingDeps {
   /** The public site's base URL, for permalinks. */
   siteUrl: string;
   fanout?: FanoutOptions;
+  /** Where projected changes and published messages are counted; none when absent. */
+  metrics?: MetricsPort;
 }
 
 /**
@@ -46,6 +49,14 @@ export const processChanges = async (
     publishChanges(deps.topic, outgoing, deps.fanout),
   ]);
 
+  deps.metrics?.count(
+    METRIC.changesProjected,
+    changes.filter((c) => !projectionFailed.has(c.sequenceNumber)).length,
+  );
+  deps.metrics?.count(
+    METRIC.messagesPublished,
+    outgoing.filter((o) => !publishFailed.has(o.sequenceNumber)).length,
+  );
   return changes
     .map((c) => c.sequenceNumber)
     .filter((seq) => projectionFailed.has(seq) || publishFailed.has(seq));

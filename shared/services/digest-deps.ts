@@ -4,6 +4,7 @@ import { createSesClient, makeSesMailer } from '../adapters/ses-mailer.js';
 import { createSqsClient, makeSqsDigestQueue } from '../adapters/sqs.js';
 import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
 import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
+import { emfMetrics } from '../metrics.js';
 import { digestComposer } from './digest-email.js';
 import { digestScheduleFromEnv, digestSendRateFromEnv } from './digest-settings.js';
 import type { DigestDeps } from './digests.js';
@@ -32,6 +33,7 @@ export const digestDeps = (): Omit<DigestDeps, 'remainingMs'> => {
       schedule: digestScheduleFromEnv(),
       sendRate: digestSendRateFromEnv(),
       now,
+      metrics: emfMetrics,
     };
   }
   return cached;

@@ -14,6 +14,7 @@ import {
 import type { Cadence, Subscriber } from '../domain/subscription.js';
 import { DIGEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
+import type { MetricsPort } from '../metrics.js';
 
 /**
  * Digest work travels as messages (SQS in AWS, an in-process queue locally): the schedule plans
@@ -41,6 +42,8 @@ export interface DigestDeps {
   /** Milliseconds left in this invocation; work beyond it is handed on through the queue. */
   remainingMs?: () => number;
   tuning?: Partial<DigestTuning>;
+  /** Where digests sent, empty and failed are counted; none when absent. */
+  metrics?: MetricsPort;
 }
 
 export interface DigestTuning {

@@ -2,6 +2,7 @@ import { createDocumentClient } from '../adapters/dynamodb.js';
 import { makeSubscriptionStore } from '../adapters/subscription-store.js';
 import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
 import { ENV, optionalEnv, requireEnv } from '../config.js';
+import { emfMetrics } from '../metrics.js';
 import type { EmailFeedbackDeps } from './email-feedback.js';
 
 let cached: EmailFeedbackDeps | undefined;
@@ -15,6 +16,7 @@ export const emailFeedbackDeps = (): EmailFeedbackDeps => {
     ),
     tokenSecret: secretsManagerTokenSecret(createSecretsClient(), requireEnv(ENV.tokenSecretArn)),
     now: () => new Date().toISOString(),
+    metrics: emfMetrics,
   };
   return cached;
 };

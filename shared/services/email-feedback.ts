@@ -3,11 +3,14 @@ import type { TokenSecret } from '../adapters/token-secret.js';
 import { parseFeedback } from '../domain/email-feedback.js';
 import { subscriberIdOf } from '../domain/tokens.js';
 import { logger } from '../logger.js';
+import { METRIC, type MetricsPort } from '../metrics.js';
 
 export interface EmailFeedbackDeps {
   store: Pick<SubscriptionStore, 'suppress'>;
   tokenSecret: TokenSecret;
   now: () => string;
+  /** Where suppressions are counted, as bounces or complaints; none when absent. */
+  metrics?: MetricsPort;
 }
 
 export interface FeedbackOutcome {
@@ -36,6 +39,7 @@ export const handleFeedback = async (deps: EmailFeedbackDeps, message: string): 
     feedback.at && !Number.isNaN(Date.parse(feedback.at)) ? new Date(feedback.at).toISOString() : deps.now();
   const ids = [...new Set(feedback.recipients.map((address) => subscriberIdOf(secret, address)))];
   for (const id of ids) await deps.store.suppress(id, { reason: feedback.reason, at: stamped });
+  deps.metrics?.count(feedback.reason === 'complaint' ? METRIC.complaints : METRIC.bounces, ids.length);
   // Ids, never addresses, in the logs.
   logger.info('addresses suppressed', { reason: feedback.reason, subscribers: ids });
   return { suppressed: ids.length, ignored: false };

@@ -20,13 +20,14 @@ import {
   ConcurrentWriteError,
   ConflictError,
   describeIssue,
-  type ExposedError,
+  ExposedError,
   GoneError,
   type Issue,
   NotFoundError,
   PreconditionFailedError,
   ValidationError,
 } from '../errors.js';
+import { METRIC, type MetricsPort } from '../metrics.js';
 
 export interface EventServiceDeps {
   store: EventStore;
@@ -34,6 +35,8 @@ export interface EventServiceDeps {
   now: () => string;
   /** A fresh nonce per write attempt (default: a random UUID). */
   writeId?: () => string;
+  /** Where writes and refusals are counted; none when absent (the local runtime). */
+  metrics?: MetricsPort;
 }
 
 export type WriteStatus = 'created' | 'unchanged' | 'updated' | 'deleted';
@@ -89,13 +92,17 @@ const runWrite = async (
     const stamp = stampOf(newWriteId(), decision.status, record, options.by);
     try {
       await deps.store.putEvent(decision.next, decision.previous, stamp);
+      deps.metrics?.count(METRIC.eventsWritten);
       return { status: decision.status, event: decision.next };
     } catch (error) {
       if (!(error instanceof ConcurrentWriteError)) throw error;
       record = await deps.store.getEventRecord(id);
       // Our own write, whose answer was lost and whose retry then failed its condition. Only the
       // nonce says so: another writer's put can carry the same revision and the same updatedAt.
-      if (record?.writeId === stamp.writeId) return { status: decision.status, event: record.event };
+      if (record?.writeId === stamp.writeId) {
+        deps.metrics?.count(METRIC.eventsWritten);
+        return { status: decision.status, event: record.event };
+      }
       if (attempt >= MAX_ATTEMPTS) {
         throw new ConflictError(`event ${id} is being changed by another request; try again`, {
           cause: error,
@@ -125,6 +132,23 @@ export const postEvent = (deps: EventServiceDeps, input: unknown, by?: Attributi
     assumeAbsent: ASSUME_ABSENT,
     by,
   });
+};
+
+/**
+ * Runs a write request, counting it as rejected when it is refused with a 4xx (bad input, a
+ * conflict, a failed precondition), however early; a server error is not a rejection (the API's
+ * 5xx alarm counts those). Writes that change an event are counted where they are made.
+ */
+export const countingRefusals = async <T>(
+  deps: Pick<EventServiceDeps, 'metrics'>,
+  request: () => Promise<T>,
+): Promise<T> => {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof ExposedError) deps.metrics?.count(METRIC.eventsRejected);
+    throw error;
+  }
 };
 
 export const BATCH_MAX = 100;
@@ -255,6 +279,7 @@ export const postEvents = async (
       runWrite(deps, draft.id, (current, now) => planCreate(draft, current, now), { by }),
     );
   }
+  deps.metrics?.count(METRIC.eventsRejected, results.filter((r) => r.status >= 400).length);
   return withinBudget(results);
 };
 

@@ -1,6 +1,7 @@
 import { type Lease, makeLease } from '../adapters/lease.js';
 import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
 import { ENV, requireEnv, siteConfigFromEnv } from '../config.js';
+import { emfMetrics, type MetricsPort } from '../metrics.js';
 import { storeDeps } from './deps.js';
 import type { PublishDeps } from './publish.js';
 
@@ -8,6 +9,8 @@ import type { PublishDeps } from './publish.js';
 export interface PublishFunctionDeps extends PublishDeps {
   /** Held by the run under way: runs never overlap. */
   lease: Lease;
+  /** Where runs' objects and durations are counted; none when absent. */
+  metrics?: MetricsPort;
 }
 
 let cached: PublishFunctionDeps | undefined;
@@ -21,6 +24,7 @@ export const publishDeps = (): PublishFunctionDeps => {
       objects: makeS3ObjectStore(createS3Client(), requireEnv(ENV.siteBucket)),
       site: siteConfigFromEnv(),
       lease: makeLease(db, tableName, 'publish'),
+      metrics: emfMetrics,
     };
   }
   return cached;

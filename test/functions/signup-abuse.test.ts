@@ -61,6 +61,7 @@ const world = (
     count(name, value = 1) {
       counts[name] = (counts[name] ?? 0) + value;
     },
+    duration() {},
   };
   const tokenSecret = staticTokenSecret(SECRET);
   const deps: SignupDeps = {

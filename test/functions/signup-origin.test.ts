@@ -48,7 +48,7 @@ const world = (options: { originSecret?: () => Promise<string> } = {}) => {
       return { messageId: `m${sent.length}` };
     },
   };
-  const metrics: MetricsPort = { count() {} };
+  const metrics: MetricsPort = { count() {}, duration() {} };
   const tokenSecret = staticTokenSecret(TOKEN_SECRET);
   const deps: SignupFunctionDeps = {
     store: makeSubscriptionStore(table.db, table.tableName),
