@@ -6,6 +6,7 @@ import type { TidingsConfig } from './config.js';
 import { Api } from './constructs/api.js';
 import { ChangeStream } from './constructs/change-stream.js';
 import { ChangeTopic } from './constructs/change-topic.js';
+import { TidingsDashboard } from './constructs/dashboard.js';
 import { Digests } from './constructs/digests.js';
 import { DistributionLogs } from './constructs/distribution-logs.js';
 import { EventsTable } from './constructs/events-table.js';
@@ -80,6 +81,7 @@ export class TidingsStack extends Stack {
   readonly digests: Digests;
   readonly monitoring: Monitoring;
   readonly reputation: ReputationGuard;
+  readonly dashboard: TidingsDashboard;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
@@ -162,9 +164,13 @@ export class TidingsStack extends Stack {
     });
     this.monitoring.watchConfirmationBudget();
     this.monitoring.watchSesReputation(this.reputation.topic.topic);
-    for (const fn of this.node.findAll().filter((c) => c instanceof TidingsFunction)) {
-      this.monitoring.watchFunction(fn.node.id, fn, `Function ${fn.entryName}`);
-    }
+    this.monitoring.watchApi(this.api.httpApi);
+    this.monitoring.watchPublishRuns(this.publisher.handler);
+    this.monitoring.watchUnqueuedFailures(
+      'UnqueuedFailures',
+      { 'plan-digests': this.digests.planner, 'handle-reputation-alarm': this.reputation.handler },
+      'Scheduled or notified work',
+    );
     this.monitoring.watchIteratorAge('ProcessChanges', this.changes.handler, 'process-changes');
     this.monitoring.watchDeadLetters('ChangeDeadLetters', this.changes.deadLetterQueue, 'Change records');
     this.monitoring.watchDeadLetters('DigestDeadLetters', this.digests.deadLetterQueue, 'Digest batches');
@@ -173,6 +179,10 @@ export class TidingsStack extends Stack {
       this.mail.feedbackDeadLetters,
       'Bounce and complaint notifications',
     );
+    this.dashboard = new TidingsDashboard(this, 'Operations', {
+      alarms: this.monitoring.alarms,
+      api: this.api.httpApi,
+    });
 
     new CfnOutput(this, 'SiteUrl', { value: this.site.url, description: 'The public site and feeds' });
     new CfnOutput(this, 'ApiUrl', {

@@ -1,8 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   ComparisonOperator,
   type IMetric,
+  MathExpression,
   Metric,
   Stats,
   TreatMissingData,
@@ -31,9 +33,42 @@ export const ITERATOR_AGE_LIMIT = Duration.minutes(5);
 export const SES_BOUNCE_RATE_LIMIT = 0.04;
 export const SES_COMPLAINT_RATE_LIMIT = 0.0008;
 
+/** us-east-1 list price of one standard-resolution alarm metric a month (CloudWatch pricing, 2026). */
+export const ALARM_METRIC_MONTHLY_USD = 0.1;
+
+/** How often alarms look: a problem is mailed within about this long. */
+const PERIOD = Duration.minutes(5);
+
+/** The metrics an alarm evaluates, which is what CloudWatch bills it by: a math expression's each count. */
+export const metricsIn = (metric: IMetric): number => {
+  const config = metric.toMetricConfig();
+  if (config.metricStat) return 1;
+  return Object.values(config.mathExpression?.usingMetrics ?? {}).reduce((n, m) => n + metricsIn(m), 0);
+};
+
 /**
- * Operator alarms, all sent to one SNS topic: dead letters waiting, function errors and
- * throttles, a stream falling behind, a failed publish.
+ * Operator alarms, all sent to one SNS topic, alarm and recovery alike.
+ *
+ * What they cost decides which there are (docs/operations-alarms.md has the whole reasoning). A
+ * standard alarm is billed $0.10 a month per metric it evaluates: a metric-math alarm summing the
+ * errors of twenty-one functions is twenty-one alarm metrics ($2.10), not one; the account's first
+ * 10 alarm metrics are free. The stack used to watch every function for errors and throttles
+ * (2 × 21 functions + 6 = 48 alarm metrics, $4.80 a month at list price), most of them blind to
+ * what they were for: an API function's failure is answered 500 by its middleware, so its Errors
+ * metric never moved. Now each failure has one alarm where it shows first:
+ *
+ * - the API's 5xx: one metric for every API function and the authorizer (1 alarm metric);
+ * - the dead-letter queues of changes, digest batches and email feedback: what the stream, digest
+ *   and feedback functions finally give up on lands there; retries before that are no news (3);
+ * - the stream's iterator age: process-changes failing or falling behind (1);
+ * - a failed publish run: publish-site fails its invocation for that (1);
+ * - the work with nowhere to park a failure (plan-digests on its schedule, handle-reputation-alarm
+ *   on its topic): one alarm on the sum of their errors (2);
+ * - SES's bounce and complaint rates, and the spent confirmation budget (sign-up hardening) (3).
+ *
+ * 10 alarms, 11 alarm metrics: $1.10 a month at list price, $0.10 beyond the free 10. Throttles
+ * have no alarm of their own: a throttled API function answers 5xx, and the asynchronous ones
+ * retry, then show in a queue or in the iterator age.
  */
 export class Monitoring extends Construct {
   readonly alarmTopic: ServiceTopic;
@@ -49,6 +84,11 @@ export class Monitoring extends Construct {
     this.alarmTopic.allowPublishFrom('cloudwatch.amazonaws.com');
     if (props.alarmEmail) this.alarmTopic.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     this.action = new SnsAction(this.alarmTopic.topic);
+  }
+
+  /** The alarm metrics CloudWatch bills (ALARM_METRIC_MONTHLY_USD each a month). */
+  get alarmMetricCount(): number {
+    return this.alarms.reduce((sum, alarm) => sum + metricsIn(alarm.metric), 0);
   }
 
   private alarm(
@@ -72,14 +112,42 @@ export class Monitoring extends Construct {
     return alarm;
   }
 
-  /** Any error, any throttle, in five minutes. */
-  watchFunction(id: string, fn: IFunction, what: string): void {
-    const period = Duration.minutes(5);
-    this.alarm(`${id}Errors`, `${what} failed`, fn.metricErrors({ period, statistic: Stats.SUM }));
+  /** Any 5xx the API answered: every API function and the authorizer, in one metric. */
+  watchApi(api: IHttpApi): void {
     this.alarm(
-      `${id}Throttles`,
-      `${what} was throttled`,
-      fn.metricThrottles({ period, statistic: Stats.SUM }),
+      'ApiServerErrors',
+      'The API answered with a server error (5xx): the API functions’ logs name the request id',
+      api.metricServerError({ period: PERIOD, statistic: Stats.SUM }),
+    );
+  }
+
+  /** A publish run failed: pages or feeds stay stale until a run succeeds. */
+  watchPublishRuns(fn: IFunction): void {
+    this.alarm(
+      'PublishFailed',
+      'A publish run failed: pages or feeds stay stale until a run succeeds (the marks wait for the next run)',
+      fn.metricErrors({ period: PERIOD, statistic: Stats.SUM }),
+    );
+  }
+
+  /**
+   * Invocations that fail with nowhere to park their work (scheduled or SNS-invoked, without a
+   * dead-letter queue): one alarm on the sum of their errors, billed one alarm metric per function.
+   */
+  watchUnqueuedFailures(id: string, fns: Record<string, IFunction>, what: string): void {
+    const names = Object.keys(fns);
+    const usingMetrics = Object.fromEntries(
+      Object.values(fns).map((fn, i) => [`e${i}`, fn.metricErrors({ period: PERIOD, statistic: Stats.SUM })]),
+    );
+    this.alarm(
+      id,
+      `${what} failed (${names.join(', ')}): their logs say why`,
+      new MathExpression({
+        expression: `SUM([${Object.keys(usingMetrics).join(', ')}])`,
+        usingMetrics,
+        label: `Errors of ${names.join(' and ')}`,
+        period: PERIOD,
+      }),
     );
   }
 
@@ -88,10 +156,7 @@ export class Monitoring extends Construct {
     this.alarm(
       `${id}Depth`,
       `${what} are waiting in a dead-letter queue`,
-      queue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: Stats.MAXIMUM,
-      }),
+      queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: Stats.MAXIMUM }),
     );
   }
 
@@ -100,7 +165,7 @@ export class Monitoring extends Construct {
     this.alarm(
       `${id}IteratorAge`,
       `${what} is more than ${ITERATOR_AGE_LIMIT.toMinutes()} minutes behind the table's stream`,
-      fn.metric('IteratorAge', { period: Duration.minutes(5), statistic: Stats.MAXIMUM }),
+      fn.metric('IteratorAge', { period: PERIOD, statistic: Stats.MAXIMUM }),
       ITERATOR_AGE_LIMIT.toMilliseconds(),
     );
   }
@@ -115,7 +180,7 @@ export class Monitoring extends Construct {
         metricName: METRIC.confirmationBudgetExceeded,
         // Powertools Metrics adds the service as a dimension of every metric.
         dimensionsMap: { service: METRICS_SERVICE },
-        period: Duration.minutes(5),
+        period: PERIOD,
         statistic: Stats.SUM,
       }),
     );

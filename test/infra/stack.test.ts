@@ -699,11 +699,15 @@ describe('alarms', () => {
     }
   });
 
-  it('watch every function for errors and throttles', () => {
+  it('watch the API’s server errors in one metric, not each function (monitoring.test.ts counts them all)', () => {
+    const [api] = on('5xx', { Name: 'ApiId', Value: ref(idOf('AWS::ApiGatewayV2::Api', 'Api')) });
+    expect(api?.[1].Properties).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
     for (const [id] of functions()) {
-      for (const metric of ['Errors', 'Throttles']) {
-        expect(on(metric, { Name: 'FunctionName', Value: { Ref: id } })).toHaveLength(1);
-      }
+      expect(on('Throttles', { Name: 'FunctionName', Value: { Ref: id } })).toHaveLength(0);
     }
   });
 
