@@ -64,6 +64,7 @@ const bundle = async (
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
     alias: credentialsShim ? { ...BUNDLE.alias } : {},
+    define: { ...BUNDLE.define },
     metafile: true,
     logLevel: 'silent',
   });

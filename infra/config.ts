@@ -45,6 +45,12 @@ export interface TidingsConfig {
   publishEveryMinutes: number;
   /** Where alarm notifications are emailed (a subscription to confirm); none when absent. */
   alarmEmail?: string;
+  /**
+   * X-Ray tracing of every function and the AWS requests it makes (Powertools Tracer). Off by
+   * default: traces are billed beyond X-Ray's free tier, and the tracer adds some 130 KB to each
+   * bundle, which a bundle built without tracing does not hold at all.
+   */
+  tracing: boolean;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +134,14 @@ const domainOf = (node: Node): TidingsConfig['domain'] => {
   return { name, certificateArn };
 };
 
+/** The `tracing` setting alone: each function reads it when it is built (bundling depends on it). */
+export const tracingOf = (node: Node): boolean => {
+  const raw = read(node, 'tracing');
+  if (raw === undefined || raw === false || raw === 'false') return false;
+  if (raw === true || raw === 'true') return true;
+  throw new ConfigError(`tracing: must be true or false (got ${shown(raw)})`);
+};
+
 export const loadConfig = (node: Node): TidingsConfig => {
   const removalPolicy = read(node, 'removalPolicy') ?? 'retain';
   if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
@@ -183,5 +197,6 @@ export const loadConfig = (node: Node): TidingsConfig => {
     // EventBridge rates are whole minutes; a day at most keeps the site from going stale unnoticed.
     publishEveryMinutes: wholeNumber(node, 'publishEveryMinutes', 5, 1, 1_440),
     ...(alarmEmail ? { alarmEmail } : {}),
+    tracing: tracingOf(node),
   };
 };

@@ -15,7 +15,6 @@ import { Monitoring } from './constructs/monitoring.js';
 import { Publisher } from './constructs/publisher.js';
 import { ReputationGuard } from './constructs/reputation-guard.js';
 import { Site } from './constructs/site.js';
-import { TidingsFunction } from './constructs/tidings-function.js';
 
 export interface TidingsStackProps extends StackProps {
   config: TidingsConfig;

@@ -2,14 +2,27 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { tracingOf } from '../config.js';
 
 export const FUNCTIONS_DIR = resolve(import.meta.dirname, '../../functions');
 const LAMBDA_CREDENTIALS = resolve(import.meta.dirname, '../bundling/lambda-credentials.ts');
+
+/** What shared/tracing.ts reads to load the tracer; set in the environment, and fixed in the bundle. */
+export const TRACING_ENV = 'TIDINGS_TRACING';
+
+/**
+ * Fixes the tracing switch in the bundle when it is built: built with tracing off, the branch that
+ * imports Powertools Tracer (and the X-Ray SDK, some 130 KB) is dead code that esbuild leaves out,
+ * so a function without tracing carries none of it.
+ */
+export const bundleDefine = (tracing: boolean): Record<string, string> => ({
+  [`process.env.${TRACING_ENV}`]: JSON.stringify(tracing ? 'active' : 'off'),
+});
 
 /**
  * How every function is bundled, shared with `npm run bench -- bundles` so the benchmark measures
@@ -30,6 +43,8 @@ export const BUNDLE = {
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
   // Lambda gives credentials in the environment: the rest of the SDK's default chain is dead weight.
   alias: { '@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
+  // Tracing off unless the `tracing` setting builds the function with it (TidingsFunction).
+  define: bundleDefine(false),
 } as const;
 
 export const functionEntry = (name: string): string => resolve(FUNCTIONS_DIR, `${name}.ts`);
@@ -44,6 +59,8 @@ export interface TidingsFunctionProps {
   description?: string;
   /** Where asynchronous invocations that failed every retry are kept. */
   deadLetterQueue?: IQueue;
+  /** X-Ray tracing; by default the deploy's `tracing` setting (infra/config.ts). */
+  tracing?: boolean;
 }
 
 /**
@@ -54,6 +71,8 @@ export interface TidingsFunctionProps {
 export class TidingsFunction extends NodejsFunction {
   /** The file under functions/ this function runs. */
   readonly entryName: string;
+  /** Whether it is traced with X-Ray (the `tracing` setting). */
+  readonly tracing: boolean;
 
   constructor(scope: Construct, id: string, props: TidingsFunctionProps) {
     const entry = functionEntry(props.name);
@@ -68,6 +87,7 @@ export class TidingsFunction extends NodejsFunction {
       description: `Runs the ${props.name} function`,
     });
     logGroup.grantWrite(role);
+    const tracing = props.tracing ?? tracingOf(scope.node);
     super(scope, id, {
       entry,
       handler: 'handler',
@@ -78,11 +98,13 @@ export class TidingsFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       role,
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
+      ...(tracing ? { tracing: Tracing.ACTIVE } : {}),
       loggingFormat: LoggingFormat.JSON,
       logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'tidings',
+        ...(tracing ? { [TRACING_ENV]: 'active' } : {}),
         ...props.environment,
       },
       bundling: {
@@ -94,12 +116,21 @@ export class TidingsFunction extends NodejsFunction {
         mainFields: [...BUNDLE.mainFields],
         externalModules: [],
         banner: BUNDLE.banner,
+        define: bundleDefine(tracing),
         esbuildArgs: Object.fromEntries(
           Object.entries(BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to]),
         ),
       },
     });
     this.entryName = props.name;
+    this.tracing = tracing;
+    if (tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray trace segments have no resource to scope to: xray:PutTraceSegments and PutTelemetryRecords take only "*"',
+      });
+    }
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traced } from '../tracing.js';
 
 export interface DynamoSettings {
   /** Set for the local runtime and tests (dynalite); unset in AWS. */
@@ -20,7 +21,7 @@ const clientConfig = (settings: DynamoSettings): DynamoDBClientConfig =>
 
 /** One document client per cold start; handlers receive it through their deps. */
 export const createDocumentClient = (settings: DynamoSettings = {}): DynamoDBDocumentClient =>
-  DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings)), {
+  DynamoDBDocumentClient.from(traced(new DynamoDBClient(clientConfig(settings))), {
     marshallOptions: { removeUndefinedValues: true },
   });
 
@@ -31,4 +32,4 @@ export const createDocumentClient = (settings: DynamoSettings = {}): DynamoDBDoc
  * refuses that option, hence a client of its own; add any middleware before its first request.
  */
 export const createLowLevelClient = (settings: DynamoSettings = {}): DynamoDBClient =>
-  new DynamoDBClient({ ...clientConfig(settings), cacheMiddleware: true });
+  traced(new DynamoDBClient({ ...clientConfig(settings), cacheMiddleware: true }));

@@ -8,6 +8,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { traced } from '../tracing.js';
 import { bytesOf, type ObjectStore } from './object-store.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -63,4 +64,4 @@ export const makeS3ObjectStore = (client: S3Client, bucket: string): ObjectStore
   },
 });
 
-export const createS3Client = (): S3Client => new S3Client({});
+export const createS3Client = (): S3Client => traced(new S3Client({}));

@@ -1,4 +1,5 @@
 import { SESv2Client, SendEmailCommand, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
+import { traced } from '../tracing.js';
 import { type Mailer, MailerThrottledError } from './mailer.js';
 import { composeMessage } from './mime.js';
 
@@ -16,7 +17,7 @@ export interface SesMailerOptions {
  * One attempt per send: the digest worker paces its sends and retries throttled ones itself, and
  * an SDK retry after a timeout could deliver a message that SES had in fact accepted a second time.
  */
-export const createSesClient = (): SESv2Client => new SESv2Client({ maxAttempts: 1 });
+export const createSesClient = (): SESv2Client => traced(new SESv2Client({ maxAttempts: 1 }));
 
 const THROTTLE_NAMES = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling']);
 

@@ -1,5 +1,6 @@
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { ChangeMessage } from '../domain/change-message.js';
+import { traced } from '../tracing.js';
 
 export interface PublishOutcome {
   /** Indexes (into the entries given) that SNS did not accept. */
@@ -31,4 +32,4 @@ export const makeSnsTopic = (client: SNSClient, topicArn: string): ChangeTopic =
   },
 });
 
-export const createSnsClient = (): SNSClient => new SNSClient({});
+export const createSnsClient = (): SNSClient => traced(new SNSClient({}));

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DigestMessage, DigestQueue } from '../services/digests.js';
+import { traced } from '../tracing.js';
 
 /** SQS SendMessageBatch takes up to 10 messages per call. */
 const SEND_BATCH_MAX = 10;
@@ -34,4 +35,4 @@ export const makeSqsDigestQueue = (client: SqsSendClient, queueUrl: string): Dig
   },
 });
 
-export const createSqsClient = (): SQSClient => new SQSClient({});
+export const createSqsClient = (): SQSClient => traced(new SQSClient({}));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { deriveLinkKeys, KID, type LinkKeySpec, type LinkKeys } from '../domain/tokens.js';
+import { traced } from '../tracing.js';
 
 /**
  * The keys that derive subscriber ids and sign subscriber links, from one stored secret: Secrets
@@ -23,7 +24,7 @@ export interface SecretsClient {
   send(command: GetSecretValueCommand): Promise<{ SecretString?: string }>;
 }
 
-export const createSecretsClient = (): SecretsManagerClient => new SecretsManagerClient({});
+export const createSecretsClient = (): SecretsManagerClient => traced(new SecretsManagerClient({}));
 
 const FIELDS = new Set(['id', 'legacyIds', 'legacyLinks', 'signing']);
 

@@ -25,6 +25,7 @@ const bundleOf = async (name: string, outdir: string): Promise<string> => {
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
     alias: { ...BUNDLE.alias },
+    define: { ...BUNDLE.define },
     logLevel: 'silent',
   });
   return outfile;

@@ -27,6 +27,7 @@ describe('configuration', () => {
       digestConcurrency: 2,
       feedSize: 50,
       publishEveryMinutes: 5,
+      tracing: false,
     });
   });
 
@@ -40,8 +41,10 @@ describe('configuration', () => {
         certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f3c6a8e-1234-4abc-9def-0123456789ab',
         alarmEmail: 'ops@example.org',
         removalPolicy: 'destroy',
+        tracing: 'true',
       }),
     ).toMatchObject({
+      tracing: true,
       sendingDomain: 'mail.example.org',
       digestHour: 18,
       digestWeekday: 5,
@@ -75,6 +78,7 @@ describe('configuration', () => {
     [{ feedSize: 501 }, /feedSize: must be a whole number from 1 to 500/],
     [{ publishEveryMinutes: 0 }, /publishEveryMinutes: must be a whole number from 1 to 1440/],
     [{ alarmEmail: 'ops' }, /alarmEmail: must be one email address/],
+    [{ tracing: 'on' }, /tracing: must be true or false \(got "on"\)/],
     [{ domain: 'https://news.example.org' }, /domain: must be a host name such as news.example.org/],
     [
       { domain: 'news.example.org' },
