@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   type Alarm,
@@ -50,7 +50,12 @@ export class TidingsDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: TidingsDashboardProps) {
     super(scope, id);
-    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    const stack = Stack.of(this);
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      // Dashboard names are account-wide: the same stack name in two regions must not collide.
+      dashboardName: `${stack.stackName}-${stack.region}`,
+      defaultInterval: Duration.days(1),
+    });
     const placed = new Set<Alarm>();
     const widgetOf = (alarm: Alarm) => {
       placed.add(alarm);

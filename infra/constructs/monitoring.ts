@@ -53,7 +53,7 @@ export const metricsIn = (metric: IMetric): number => {
  * standard alarm is billed $0.10 a month per metric it evaluates: a metric-math alarm summing the
  * errors of twenty-one functions is twenty-one alarm metrics ($2.10), not one; the account's first
  * 10 alarm metrics are free. The stack used to watch every function for errors and throttles
- * (2 × 21 functions + 6 = 48 alarm metrics, $4.80 a month at list price), most of them blind to
+ * (2 × 21 functions + 7 = 49 alarm metrics, $4.90 a month at list price), most of them blind to
  * what they were for: an API function's failure is answered 500 by its middleware, so its Errors
  * metric never moved. Now each failure has one alarm where it shows first:
  *

@@ -89,8 +89,10 @@ const dashboardBody = () => {
 };
 
 describe('the operations dashboard', () => {
-  it('is one dashboard', () => {
-    expect(resources('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  it('is one dashboard, named after the stack and its region', () => {
+    const dashboards = resources('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]?.[1].Properties.DashboardName).toBe('Tidings-eu-west-1');
   });
 
   it('graphs every business metric of shared/metrics.ts', () => {
@@ -126,5 +128,7 @@ describe('the operations dashboard', () => {
       .flatMap((w) => w.properties.metrics as Cfn[][]).length;
     const inAlarms = alarms().reduce((n, [, a]) => n + billedMetrics(a.Properties), 0);
     expect(graphed + inAlarms).toBeLessThanOrEqual(DASHBOARD_METRICS_MAX);
+    // docs/operations-alarms.md says so.
+    expect(graphed + inAlarms).toBe(30);
   });
 });
