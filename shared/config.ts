@@ -29,6 +29,11 @@ export const ENV = {
   confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
   /** Most webhooks one API key may register. */
   webhooksPerKey: 'WEBHOOKS_PER_KEY',
+  /**
+   * `active` when the function is traced with X-Ray. Also fixed in the bundle when it is built:
+   * shared/tracing.ts spells it out as `process.env.TIDINGS_TRACING`, which is what the bundler replaces.
+   */
+  tracing: 'TIDINGS_TRACING',
 } as const;
 
 export class MissingSettingError extends Error {

@@ -2,7 +2,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
  * Powertools Tracer, only when the function is deployed with tracing (the `tracing` setting):
- * TIDINGS_TRACING is fixed in the bundle when it is built (infra/constructs/tidings-function.ts),
+ * TIDINGS_TRACING (`ENV.tracing`, written out so the bundler can replace it) is fixed in the bundle when it is built (infra/constructs/tidings-function.ts),
  * so without tracing this import is dead code the bundle does not hold, and nothing of the tracer
  * runs. Loaded before any handler or client exists (top-level await); the service is
  * POWERTOOLS_SERVICE_NAME, as for the logger and metrics.

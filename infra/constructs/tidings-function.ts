@@ -7,13 +7,11 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { ENV } from '../../shared/config.js';
 import { tracingOf } from '../config.js';
 
 export const FUNCTIONS_DIR = resolve(import.meta.dirname, '../../functions');
 const LAMBDA_CREDENTIALS = resolve(import.meta.dirname, '../bundling/lambda-credentials.ts');
-
-/** What shared/tracing.ts reads to load the tracer; set in the environment, and fixed in the bundle. */
-export const TRACING_ENV = 'TIDINGS_TRACING';
 
 /**
  * Fixes the tracing switch in the bundle when it is built: built with tracing off, the branch that
@@ -21,7 +19,7 @@ export const TRACING_ENV = 'TIDINGS_TRACING';
  * so a function without tracing carries none of it.
  */
 export const bundleDefine = (tracing: boolean): Record<string, string> => ({
-  [`process.env.${TRACING_ENV}`]: JSON.stringify(tracing ? 'active' : 'off'),
+  [`process.env.${ENV.tracing}`]: JSON.stringify(tracing ? 'active' : 'off'),
 });
 
 /**
@@ -104,7 +102,7 @@ export class TidingsFunction extends NodejsFunction {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'tidings',
-        ...(tracing ? { [TRACING_ENV]: 'active' } : {}),
+        ...(tracing ? { [ENV.tracing]: 'active' } : {}),
         ...props.environment,
       },
       bundling: {
