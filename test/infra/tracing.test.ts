@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BUNDLE, bundleDefine, functionEntry } from '../../infra/constructs/tidings-function.js';
+import { startTestTable } from '../helpers/dynamo.js';
 import { synthTidings } from '../helpers/synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON, asserted on structurally
@@ -78,6 +80,51 @@ describe('a bundle', () => {
     expect(on).toContain('XRaySDKInstrumentation');
     // The tracer and the X-Ray SDK are the difference, and nothing else grows.
     expect(on.length - off.length).toBeGreaterThan(50_000);
+  });
+
+  it('built with tracing starts as Lambda starts it, and answers through its traced client', async () => {
+    await bundled(bundleDefine(true), 'run');
+    const table = await startTestTable();
+    try {
+      const request = {
+        version: '2.0',
+        routeKey: 'GET /api/tags',
+        rawPath: '/api/tags',
+        rawQueryString: '',
+        headers: {},
+        requestContext: {
+          http: { method: 'GET', path: '/api/tags' },
+          requestId: 't',
+          routeKey: 'GET /api/tags',
+        },
+        isBase64Encoded: false,
+      };
+      const script = `const { handler } = await import(${JSON.stringify(join(dir, 'run', 'index.mjs'))});
+const result = await handler(${JSON.stringify(request)}, { awsRequestId: 't', getRemainingTimeInMillis: () => 10000 });
+process.stdout.write(JSON.stringify(result));`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: {
+          PATH: process.env.PATH,
+          POWERTOOLS_LOG_LEVEL: 'ERROR',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          // What Lambda gives a traced function: the tracer is active only inside Lambda.
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+          AWS_LAMBDA_FUNCTION_NAME: 'tidings-list-tags',
+          LAMBDA_TASK_ROOT: dir,
+          _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'AKIDTEST',
+          AWS_SECRET_ACCESS_KEY: 'secret',
+          TABLE_NAME: table.tableName,
+          AWS_ENDPOINT_URL_DYNAMODB: table.dynamo.endpoint,
+        },
+        encoding: 'utf8',
+      });
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout)).toMatchObject({ statusCode: 200 });
+    } finally {
+      await table.close();
+    }
   });
 });
 
