@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { NOT_FOUND_PAGE } from '../shared/domain/site.js';
-import { BUILT_IN_NOT_FOUND_PAGE } from '../shared/render/pages.js';
+import { BUILT_IN_NOT_FOUND_PAGE } from '../shared/render/not-found.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

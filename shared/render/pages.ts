@@ -457,27 +457,6 @@ export const renderNotFoundPage = (site: SiteConfig): string =>
   );
 
 /**
- * What a missing page answers before the publisher has written the site's own 404 page (a fresh
- * data folder, or a new stack before its first publish): no site settings are known yet, so it
- * names nothing but the site's root.
- */
-export const BUILT_IN_NOT_FOUND_PAGE = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Page not found</title>
-</head>
-<body>
-<main>
-<h1>Page not found</h1>
-<p>There is no page at this address. <a href="/">Go to the home page</a>.</p>
-</main>
-</body>
-</html>
-`;
-
-/**
  * The home page: the latest events grouped by day (newest first), the topics among them with
  * their counts, and the most used tags.
  */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { HtmlValidate } from 'html-validate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOT_FOUND_PAGE } from '../../shared/domain/site.js';
-import { BUILT_IN_NOT_FOUND_PAGE } from '../../shared/render/pages.js';
+import { BUILT_IN_NOT_FOUND_PAGE } from '../../shared/render/not-found.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
