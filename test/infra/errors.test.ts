@@ -48,7 +48,7 @@ describe('errors through the distribution', () => {
     expect(config().OriginGroups.Quantity).toBe(1);
     const [group] = config().OriginGroups.Items;
     expect(site.TargetOriginId).toBe(group.Id);
-    expect(group.FailoverCriteria.StatusCodes).toEqual({ Items: [403, 404], Quantity: 2 });
+    expect(group.FailoverCriteria.StatusCodes).toEqual({ Items: NOT_FOUND_STATUSES, Quantity: 2 });
     expect(NOT_FOUND_STATUSES).toEqual([403, 404]);
     const [primary, fallback] = group.Members.Items.map((m: Cfn) => originOf(m.OriginId));
     expect(group.Members.Quantity).toBe(2);
