@@ -76,7 +76,7 @@ import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamo
 import { makeOutboxMailer, serveOutbox } from './outbox.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
 import { makeFolderObjectStore } from './site-folder.js';
-import { serveSiteFolder } from './static-site.js';
+import { serveNotFoundPage, serveSiteFolder } from './static-site.js';
 import { LocalTopic, localWebhooks } from './topic.js';
 
 export const LOCAL_TABLE = 'tidings';
@@ -381,6 +381,7 @@ const startOn = async (
     routes,
     authorize,
     log,
+    notFound: serveNotFoundPage(siteDir),
     fallback: async (req, res) => {
       // Local only: `npm run publish` asks the running server to publish.
       if (req.method === 'POST' && req.url?.startsWith('/local/publish')) {
