@@ -109,7 +109,7 @@ const describeChar = (s: string, pattern: RegExp): string => {
  * Schemas are built on first use, not at import: building them costs more start-up time than the
  * rest of a function's own code, and most functions never parse an event.
  */
-const lazily = <T>(build: () => T): (() => T) => {
+export const lazily = <T>(build: () => T): (() => T) => {
   let value: T | undefined;
   return () => {
     value ??= build();
