@@ -215,7 +215,7 @@ const calendarDate = /* @__PURE__ */ lazily(() =>
   }),
 );
 
-const EVENT_ID_PATTERN = /^(\d{4})\/(\d{2})\/(\d{2})\/([a-z0-9-]+)$/;
+export const EVENT_ID_PATTERN = /^(\d{4})\/(\d{2})\/(\d{2})\/([a-z0-9-]+)$/;
 
 export const isEventId = (value: string): boolean => {
   const m = EVENT_ID_PATTERN.exec(value);
@@ -269,7 +269,8 @@ const tagName = /* @__PURE__ */ lazily(() =>
   }),
 );
 
-const eventInputSchema = /* @__PURE__ */ lazily(() =>
+/** What POST /api/events and PUT /api/events/{id} accept (and each item of a batch). */
+export const eventInputSchema = /* @__PURE__ */ lazily(() =>
   z
     .strictObject({
       id: eventId().optional(),

@@ -117,8 +117,10 @@ const tagsField = z
 
 const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
 
-const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
-const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
+/** What POST /api/subscriptions accepts (JSON, or the form's fields). */
+export const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
+/** What POST /api/subscriptions/manage accepts. */
+export const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
 
 /** Forms send their list of topics as `tags[]` (repeated checkbox names), JSON as `tags`. */
 const LIST_FIELDS = new Set(['tags', 'tags[]']);
