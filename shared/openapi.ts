@@ -454,7 +454,8 @@ const STATUS_TEXT: Record<number, string> = {
   413: `The body is over ${MAX_BODY_BYTES} bytes.`,
   415: 'The body is not of a media type the route accepts.',
   429: 'Too many requests (API Gateway throttling).',
-  500: 'Internal error: the message quotes a request id.',
+  500: "Internal error: the function's message quotes a request id.",
+  503: 'The function did not answer in time (API Gateway).',
 };
 
 const jsonContent = (schema: JsonSchema) => ({ 'application/json': { schema } });
@@ -563,10 +564,18 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
   }
   const pages = Object.values(doc.replies).some((reply) => reply.page);
   for (const status of doc.errors) {
-    responses[status] = {
-      description: STATUS_TEXT[status] ?? 'Error.',
-      content: { ...jsonContent(ref('Error')), ...(pages ? PAGE_CONTENT : {}) },
-    };
+    responses[status] =
+      status >= 500
+        ? // Never a page: only the errors a caller can act on are. When the function itself fails
+          // (a crash, a timeout), API Gateway answers in its own words.
+          {
+            description: STATUS_TEXT[status],
+            content: jsonContent({ anyOf: [ref('Error'), ref('GatewayMessage')] }),
+          }
+        : {
+            description: STATUS_TEXT[status] ?? 'Error.',
+            content: { ...jsonContent(ref('Error')), ...(pages ? PAGE_CONTENT : {}) },
+          };
   }
   if (route.auth) {
     responses[401] = gatewayError(
@@ -575,6 +584,7 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
     responses[403] = gatewayError('The API key is unknown or revoked (answered by the authorizer).');
   }
   responses[429] = gatewayError(STATUS_TEXT[429] ?? '');
+  responses[503] = gatewayError(STATUS_TEXT[503] ?? '');
   const body = doc.body;
   return {
     operationId: doc.operationId,
