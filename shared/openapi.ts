@@ -7,10 +7,10 @@ import { HONEYPOT_FIELD } from './domain/signup.js';
 import { CADENCES, type TopicRef } from './domain/subscription.js';
 import { MAX_ISSUES } from './errors.js';
 import { MAX_BODY_BYTES } from './http.js';
-import { TOKEN_FIELD } from './link-token.js';
+import { TOKEN_FIELD, tokenField, tokenFormSchema } from './link-token.js';
 import { API_ROUTES, type RouteSpec } from './routes.js';
 import { BATCH_MAX, batchSchema, eventQuerySchema } from './services/events.js';
-import { manageSchema, ONE_CLICK_FIELD, ONE_CLICK_VALUE, subscribeSchema } from './services/subscriptions.js';
+import { manageSchema, oneClickFormSchema, subscribeSchema } from './services/subscriptions.js';
 import { WEBHOOK_ID_PATTERN, webhookInput } from './services/webhooks.js';
 
 /**
@@ -190,17 +190,13 @@ const REQUEST_SCHEMAS = {
 
 type SchemaName = keyof typeof RESPONSE_SCHEMAS | keyof typeof REQUEST_SCHEMAS;
 
-/** Form bodies: the JSON schemas plus the fields only forms carry. */
-const formOf = (schema: JsonSchema, extra: Record<string, JsonSchema>): JsonSchema => ({
-  ...schema,
-  properties: { ...(schema.properties as object), ...extra },
-});
-const tokenField: JsonSchema = {
-  type: 'string',
-  description: "The link's token, when the page's button posts it (then the query has none).",
-};
 /** Forms repeat `tags` (or `tags[]`, as checkboxes name it) once per topic. */
 const FORM_ENCODING = { tags: { style: 'form', explode: true } };
+
+const formContent = (form: z.ZodType) => {
+  const schema = inputSchema(form);
+  return { schema, ...('tags' in ((schema.properties as object) ?? {}) ? { encoding: FORM_ENCODING } : {}) };
+};
 
 interface Reply {
   description: string;
@@ -215,9 +211,10 @@ interface RouteDoc {
   operationId: string;
   summary: string;
   description?: string;
-  /** The query parameters, from a zod schema, or the link token. */
+  /** The query parameters: listing's, or the link token (each from the schema that validates it). */
   query?: 'events' | 'token';
-  body?: { json?: SchemaName; form?: JsonSchema; required: boolean };
+  /** `form`: the schema of an `application/x-www-form-urlencoded` body, with the fields only forms carry. */
+  body?: { json?: SchemaName; form?: z.ZodType; required: boolean };
   /** Conditional request headers the route reads. */
   conditions?: readonly ('If-Match' | 'If-None-Match')[];
   replies: Record<number, Reply>;
@@ -340,8 +337,11 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     description: `Sends a confirmation link (double opt-in). The answer is the same whether or not the address was known. ${PAGE_NOTE}`,
     body: {
       json: 'SubscriptionInput',
-      form: formOf(REQUEST_SCHEMAS.SubscriptionInput(), {
-        [HONEYPOT_FIELD]: { type: 'string', description: 'Left empty by people (a hidden field).' },
+      form: subscribeSchema.extend({
+        [HONEYPOT_FIELD]: z
+          .string()
+          .optional()
+          .meta({ description: 'Left empty by people (a hidden field).' }),
       }),
       required: true,
     },
@@ -362,7 +362,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     description: `Idempotent. ${LINK_NOTE} ${PAGE_NOTE}`,
     query: 'token',
     body: {
-      form: { type: 'object', properties: { [TOKEN_FIELD]: tokenField }, additionalProperties: false },
+      form: tokenFormSchema,
       required: false,
     },
     replies: { 200: { description: 'Confirmed.', json: 'Confirmed', page: true } },
@@ -382,15 +382,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     description: `Leaves the link's topic, or everything. Idempotent. ${LINK_NOTE}`,
     query: 'token',
     body: {
-      form: {
-        type: 'object',
-        properties: {
-          [ONE_CLICK_FIELD]: { const: ONE_CLICK_VALUE },
-          [TOKEN_FIELD]: tokenField,
-        },
-        required: [ONE_CLICK_FIELD],
-        additionalProperties: false,
-      },
+      form: oneClickFormSchema.extend({ [TOKEN_FIELD]: tokenField }),
       required: true,
     },
     replies: { 200: { description: 'Unsubscribed.', page: true } },
@@ -411,7 +403,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     query: 'token',
     body: {
       json: 'ManageInput',
-      form: formOf(REQUEST_SCHEMAS.ManageInput(), { [TOKEN_FIELD]: tokenField }),
+      form: manageSchema.extend({ [TOKEN_FIELD]: tokenField }),
       required: true,
     },
     replies: { 200: { description: 'The subscription as it now is.', json: 'Subscription', page: true } },
@@ -423,7 +415,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     description: `Every confirmation and manage link made so far stops working (unsubscribe links keep working). ${LINK_NOTE} ${PAGE_NOTE}`,
     query: 'token',
     body: {
-      form: { type: 'object', properties: { [TOKEN_FIELD]: tokenField }, additionalProperties: false },
+      form: tokenFormSchema,
       required: false,
     },
     replies: { 200: { description: 'Signed out.', json: 'SignedOut', page: true } },
@@ -501,34 +493,22 @@ const pathParameter = (route: RouteSpec): JsonSchema[] => {
   return [];
 };
 
+/** Query parameters from the schema that validates them: the link token, or listing's. */
 const queryParameters = (doc: RouteDoc): JsonSchema[] => {
-  if (doc.query === 'token') {
-    return [
-      {
-        name: TOKEN_FIELD,
-        in: 'query',
-        required: false,
-        description: "The link's token (a POST may carry it in its form instead, never in both).",
-        schema: { type: 'string' },
-      },
-    ];
-  }
-  if (doc.query === 'events') {
-    const schema = inputSchema(eventQuerySchema());
-    const properties = schema.properties as Record<string, JsonSchema>;
-    const required = (schema.required as string[] | undefined) ?? [];
-    return Object.entries(properties).map(([name, property]) => {
-      const { description, ...rest } = property;
-      return {
-        name,
-        in: 'query',
-        required: required.includes(name),
-        ...(description ? { description } : {}),
-        schema: rest,
-      };
-    });
-  }
-  return [];
+  if (!doc.query) return [];
+  const schema = inputSchema(doc.query === 'events' ? eventQuerySchema() : tokenFormSchema);
+  const properties = schema.properties as Record<string, JsonSchema>;
+  const required = (schema.required as string[] | undefined) ?? [];
+  return Object.entries(properties).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: 'query',
+      required: required.includes(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
 };
 
 const CONDITIONS = {
@@ -603,16 +583,7 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
             required: body.required,
             content: {
               ...(body.json ? jsonContent(ref(body.json)) : {}),
-              ...(body.form
-                ? {
-                    'application/x-www-form-urlencoded': {
-                      schema: body.form,
-                      ...('tags' in ((body.form.properties as object) ?? {})
-                        ? { encoding: FORM_ENCODING }
-                        : {}),
-                    },
-                  }
-                : {}),
+              ...(body.form ? { 'application/x-www-form-urlencoded': formContent(body.form) } : {}),
             },
           },
         }

@@ -47,19 +47,31 @@ const CHANGE_TYPES = ['created', 'updated', 'deleted'] as const;
 
 /** What POST /api/webhooks accepts. */
 export const webhookInput = z.strictObject({
-  url: z.string().check((ctx) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(ctx.value);
-    } catch {
-      // reported below
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || ctx.value.length > 2048) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be an absolute http or https URL' });
-    } else if (url.username || url.password) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not carry credentials' });
-    }
-  }),
+  url: z
+    .string()
+    .check((ctx) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(ctx.value);
+      } catch {
+        // reported below
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || ctx.value.length > 2048) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: 'must be an absolute http or https URL',
+        });
+      } else if (url.username || url.password) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not carry credentials' });
+      }
+    })
+    .meta({
+      format: 'uri',
+      maxLength: 2048,
+      description:
+        'An absolute http or https URL (https only in AWS), without credentials. Its query string, where a secret may go, is never shown again.',
+    }),
   tags: z
     .array(
       z.string().check((ctx) => {
