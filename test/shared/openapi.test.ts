@@ -43,8 +43,10 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    const operations = Object.values(doc.paths).flatMap((byMethod) => Object.keys(byMethod));
+    const operations = Object.values(doc.paths).flatMap((byMethod) => Object.values(byMethod) as Operation[]);
     expect(operations).toHaveLength(API_ROUTES.length);
+    const ids = operations.map((operation) => operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('cannot be generated while a route of shared/routes.ts is undocumented', () => {
@@ -111,9 +113,11 @@ describe('the OpenAPI document', () => {
     }
     const oneClick = operationOf('POST', '/api/subscriptions/unsubscribe').requestBody.content;
     expect(Object.keys(oneClick)).toEqual(['application/x-www-form-urlencoded']);
-    expect(oneClick['application/x-www-form-urlencoded'].schema.properties['List-Unsubscribe']).toMatchObject({
-      const: 'One-Click',
-    });
+    expect(oneClick['application/x-www-form-urlencoded'].schema.properties['List-Unsubscribe']).toMatchObject(
+      {
+        const: 'One-Click',
+      },
+    );
   });
 
   it('gives every 4xx and 5xx the error shape, and pages where the route answers pages', () => {
