@@ -1,29 +1,12 @@
-import { ValidationError } from '../shared/errors.js';
 import { callerOf, httpApi, json, jsonBody } from '../shared/http.js';
 import { lazy, storeDeps } from '../shared/services/deps.js';
-import { BATCH_MAX, type EventServiceDeps, postEvents } from '../shared/services/events.js';
-
-const eventsOf = (body: unknown): unknown[] => {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw ValidationError.of('body', 'must be a JSON object {"events": [...]}');
-  }
-  const extra = Object.keys(body).filter((k) => k !== 'events');
-  if (extra.length > 0) throw ValidationError.of(extra[0] ?? '', 'is not a known field (allowed: events)');
-  const { events } = body as { events?: unknown };
-  if (!Array.isArray(events))
-    throw ValidationError.of('events', 'is required and must be an array of events');
-  if (events.length === 0) throw ValidationError.of('events', 'must hold at least one event');
-  if (events.length > BATCH_MAX) {
-    throw ValidationError.of('events', `must hold at most ${BATCH_MAX} events (got ${events.length})`);
-  }
-  return events;
-};
+import { batchEventsOf, type EventServiceDeps, postEvents } from '../shared/services/events.js';
 
 /** POST /api/events/batch: up to 100 events, one result each, in the order given. */
 export const makeHandler = (deps: EventServiceDeps | (() => EventServiceDeps) = storeDeps) => {
   const get = lazy(deps);
   return httpApi(async (event) => {
-    const results = await postEvents(get(), eventsOf(jsonBody(event)), callerOf(event));
+    const results = await postEvents(get(), batchEventsOf(jsonBody(event)), callerOf(event));
     const count = (pred: (r: (typeof results)[number]) => boolean) => results.filter(pred).length;
     return json(200, {
       summary: {

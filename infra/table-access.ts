@@ -76,6 +76,7 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     ],
   },
   'list-tags': { items: [{ partitions: [P.tags], actions: ['Query'] }] },
+  // get-openapi has no entry, on purpose: it serves a document built from the code alone.
   // A webhook's owner record: create checks the key's count and undoes itself over the cap; listing
   // drops records whose subscription is gone; delete checks ownership.
   'create-webhook': { items: [{ partitions: [P.webhook], actions: ['Query', 'PutItem', 'DeleteItem'] }] },

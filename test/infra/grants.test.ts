@@ -83,6 +83,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'GSI4 Query': ['TAG#*'],
   },
   'list-tags': { 'table Query': ['TAGS'] },
+  'get-openapi': {},
   'create-webhook': rw('table', ['WEBHOOK#*'], ['Query', 'PutItem', 'DeleteItem']),
   'list-webhooks': rw('table', ['WEBHOOK#*'], ['Query', 'DeleteItem']),
   'delete-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'DeleteItem']),
