@@ -101,7 +101,7 @@ const KMS_DATA_KEYS_PER_MONTH = PUBLISH_RUNS_PER_MONTH;
 const ITEM_OVERHEAD = 100;
 
 /** What the counting wrappers saw. */
-interface Counters {
+export interface Counters {
   lambda: Record<string, { invocations: number; ms: number }>;
   apiRequests: number;
   snsRequests: number;
@@ -116,7 +116,7 @@ interface Counters {
   logBytes: number;
 }
 
-const emptyCounters = (): Counters => ({
+export const emptyCounters = (): Counters => ({
   lambda: {},
   apiRequests: 0,
   snsRequests: 0,
@@ -156,7 +156,7 @@ const diffCounters = (a: Counters, b: Counters): Counters => {
   return out;
 };
 
-interface StackFacts {
+export interface StackFacts {
   memoryMb: Record<string, number>;
   alarms: number;
   alarmMetrics: number;
@@ -228,14 +228,24 @@ export const readTemplate = (): StackFacts => {
   };
 };
 
+/**
+ * A function's memory (MB) in the template, found by its file name: logical ids carry the
+ * construct's name first (`publisher-publish-site` for `publish-site`).
+ */
+export const memoryOf = (template: Pick<StackFacts, 'memoryMb'>, fn: string): number => {
+  const found = Object.entries(template.memoryMb).find(([id]) => id === fn || id.endsWith(`-${fn}`));
+  if (!found) throw new Error(`the template has no function ${fn}`);
+  return found[1];
+};
+
 /** Priced quantities of what a unit of work did. */
-export const usageOf = (m: Measured, template: StackFacts): Usage => {
+export const usageOf = (m: Measured, template: Pick<StackFacts, 'memoryMb'>): Usage => {
   const c = m.counters;
   let invocations = 0;
   let gbSeconds = 0;
   for (const [fn, x] of Object.entries(c.lambda)) {
     invocations += x.invocations;
-    gbSeconds += ((x.ms / 1000) * (template.memoryMb[fn] ?? 512)) / 1024;
+    gbSeconds += ((x.ms / 1000) * memoryOf(template, fn)) / 1024;
   }
   const logBytes = c.logBytes + invocations * PLATFORM_LOG_BYTES + c.apiRequests * API_ACCESS_LOG_BYTES;
   return {
@@ -683,6 +693,8 @@ export interface CostReport {
   targets: { name: string; limit: number; value: number; met: boolean }[];
   /** The most alarm metrics the fixed part can hold and still meet its target. */
   alarmMetricsWithinTarget: number;
+  /** What the fixed part and scale (a) cost (after the free allowances) with other numbers of alarm metrics. */
+  alarmSensitivity: { alarmMetrics: number; fixed: number; a: number }[];
 }
 
 /** Prices what was measured: the fixed part, the units of work, and the three scales. */
@@ -729,6 +741,15 @@ export const buildReport = (m: Measurements): CostReport => {
   const alarmMetricsWithinTarget =
     PRICES.alarmMetrics.free +
     Math.max(0, Math.floor((TARGETS.fixed - rest) / PRICES.alarmMetrics.usd + 1e-9));
+  const alarmCost = (n: number) => Math.max(0, n - PRICES.alarmMetrics.free) * PRICES.alarmMetrics.usd;
+  const now = alarmCost(t.alarmMetrics);
+  const alarmSensitivity = [...new Set([t.alarmMetrics, 40, 30, 20, 10])]
+    .sort((x, y) => y - x)
+    .map((n) => ({
+      alarmMetrics: n,
+      fixed: after('fixed') - now + alarmCost(n),
+      a: after('a') - now + alarmCost(n),
+    }));
   return {
     pricesDate: PRICES_DATE,
     template: t,
@@ -738,6 +759,7 @@ export const buildReport = (m: Measurements): CostReport => {
     bills,
     targets,
     alarmMetricsWithinTarget,
+    alarmSensitivity,
   };
 };
 
@@ -780,11 +802,20 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
   }
   out.push(
     '',
+    'Targets are judged on what you pay: list price less the always-free allowances (which do not expire).',
+    '',
     `The template holds ${r.template.alarms} alarms (${r.template.alarmMetrics} alarm metrics at $${PRICES.alarmMetrics.usd.toFixed(2)}, ${PRICES.alarmMetrics.free} free),`,
     `${r.template.dashboards} dashboard(s), ${r.template.customMetrics} custom metrics, ${r.template.secrets} secrets and ${r.template.kmsKeys} KMS key(s).`,
     `Each alarm metric beyond the free ${PRICES.alarmMetrics.free} adds $${PRICES.alarmMetrics.usd.toFixed(2)} a month to every line; the fixed part meets`,
     `its target with at most ${r.alarmMetricsWithinTarget} alarm metrics, everything else as it is. Likewise each custom metric`,
     `beyond the free ${PRICES.customMetrics.free} adds $${PRICES.customMetrics.usd.toFixed(2)}, and each dashboard beyond ${PRICES.dashboards.free} $${PRICES.dashboards.usd.toFixed(2)}.`,
+    '',
+    '| alarm metrics | fixed part | scale (a) |',
+    '|---:|---:|---:|',
+    ...r.alarmSensitivity.map(
+      (x) =>
+        `| ${x.alarmMetrics}${x.alarmMetrics === r.template.alarmMetrics ? ' (today)' : ''} | ${usd(x.fixed)} | ${usd(x.a)} |`,
+    ),
     '',
   );
   for (const b of r.bills) {
@@ -902,7 +933,11 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
     '  (they are read once per container: an upper bound).',
     `- **KMS**: the customer managed key(s) in the template; requests estimated at ${KMS_DATA_KEYS_PER_MONTH.toLocaleString('en-US')} a month (SNS asks for a data key at most every 5 minutes).`,
     `- **Sign-ups**: ${CONFIRMATIONS_PER_SUBSCRIBER_MONTH * 100}% of the subscribers a month (an assumption). Digests: every subscriber gets a daily digest.`,
-    '- Not priced: data transfer of API answers (small), CloudTrail, Route 53 and ACM (none in the stack), taxes.',
+    '- Not priced: EventBridge scheduled rules (no charge for scheduled events on the default bus, as far as we',
+    "  could tell: unconfirmed), data transfer of API answers (small), the S3 access-log bucket's storage, SES feedback",
+    '  notifications (one per bounce or complaint), CloudTrail, Route 53 and ACM (none in the stack), taxes.',
+    "- CloudFront's access log lines are vended logs; in us-east-1 their first price tier is the same $0.50 per GB.",
+    '  Whether they share the 5 GB free allowance was not confirmed; the model lets them.',
     '',
     `## Prices (us-east-1, looked up ${r.pricesDate})`,
     '',

@@ -134,3 +134,35 @@ describe('docs/costs.md', () => {
     for (const price of Object.values(PRICES)) expect(doc).toContain(price.source);
   });
 });
+
+describe('what the benchmark measured, as priced quantities', () => {
+  it('scales measured durations to each function memory in the template and adds platform log records', async () => {
+    const { emptyCounters, usageOf } = await import('../../bench/cost.js');
+    const counters = {
+      ...emptyCounters(),
+      lambda: { 'publish-site': { invocations: 2, ms: 1000 }, 'post-event': { invocations: 1, ms: 1000 } },
+      apiRequests: 1,
+      logBytes: 1000,
+    };
+    const usage = usageOf(
+      {
+        counters,
+        dynamo: {
+          requests: {},
+          readUnits: 3,
+          tableWriteUnits: 4,
+          indexWriteUnits: 2,
+          conditionalFailures: 0,
+        },
+      },
+      { memoryMb: { 'publisher-publish-site': 1024, 'api-post-event': 512, 'api-post-events-batch': 2048 } },
+    );
+    expect(usage.lambdaRequests).toBe(3);
+    // 1 s at 1 GB, and 1 s at half a GB.
+    expect(usage.lambdaArmGbSeconds).toBeCloseTo(1.5, 9);
+    expect(usage.dynamoWrite).toBe(6);
+    expect(usage.dynamoRead).toBe(3);
+    // Its own lines, 600 bytes of platform records per invocation, 400 of API access log per request.
+    expect(usage.logsIngestion).toBeCloseTo((1000 + 3 * 600 + 400) / GB, 15);
+  });
+});
