@@ -58,10 +58,20 @@ import {
   type Usage,
 } from './cost-model.js';
 import {
+  API_ACCESS_LOG_BYTES,
+  type Counters,
+  diffCounters,
+  emptyCounters,
+  type Measured,
+  PLATFORM_LOG_BYTES,
+  type StackFacts,
+  scaleMeasured,
+  usageOf,
+} from './cost-usage.js';
+import {
   type AttributeMap,
   type DynamoCounts,
   diffDynamoCounts,
-  emptyDynamoCounts,
   sizes,
   startCountingDynamo,
 } from './counting-dynamo.js';
@@ -85,89 +95,21 @@ const PUBLISH_RUNS_PER_MONTH = (DAYS_PER_MONTH * 24 * 60) / 5;
 const DIGEST_RUNS_PER_MONTH = DAYS_PER_MONTH * (1 + 1 / 7);
 /**
  * Estimates where nothing local stands in (each says so in docs/costs.md):
- * - Lambda writes START, END and REPORT records (JSON log format) per invocation, some 600 bytes;
- * - the HTTP API's access log, one line of some 400 bytes per request;
+ * - what Lambda and the HTTP API log beside the functions (bench/cost-usage.ts);
  * - CloudFront's access log in CloudWatch Logs, one line of some 300 bytes per request;
  * - Lambda's SQS poller long-polls an idle queue with about five ReceiveMessage calls of 20 s at a
  *   time (AWS does not publish the figure): 3 a minute each, 648,000 a month per queue it reads;
  * - SNS (the change topic's AWS managed key) asks KMS for a data key at most every 5 minutes.
  */
-const PLATFORM_LOG_BYTES = 600;
-const API_ACCESS_LOG_BYTES = 400;
 const CDN_ACCESS_LOG_BYTES = 300;
 const SQS_IDLE_RECEIVES_PER_MONTH = 5 * 3 * 60 * 24 * DAYS_PER_MONTH;
 const KMS_DATA_KEYS_PER_MONTH = PUBLISH_RUNS_PER_MONTH;
 /** DynamoDB's per-item storage overhead, table and index entries alike. */
 const ITEM_OVERHEAD = 100;
 
-/** What the counting wrappers saw. */
-export interface Counters {
-  lambda: Record<string, { invocations: number; ms: number }>;
-  apiRequests: number;
-  snsRequests: number;
-  emails: number;
-  emailBytes: number;
-  s3Put: number;
-  s3Head: number;
-  s3Get: number;
-  s3Delete: number;
-  sqsRequests: number;
-  secretCalls: number;
-  logBytes: number;
-}
-
-export const emptyCounters = (): Counters => ({
-  lambda: {},
-  apiRequests: 0,
-  snsRequests: 0,
-  emails: 0,
-  emailBytes: 0,
-  s3Put: 0,
-  s3Head: 0,
-  s3Get: 0,
-  s3Delete: 0,
-  sqsRequests: 0,
-  secretCalls: 0,
-  logBytes: 0,
-});
-
 interface Snapshot {
   counters: Counters;
   dynamo: DynamoCounts;
-}
-
-/** What a unit of work did: counts straight from the wrappers, before pricing. */
-export interface Measured {
-  dynamo: DynamoCounts;
-  counters: Counters;
-}
-
-const diffCounters = (a: Counters, b: Counters): Counters => {
-  const lambda: Counters['lambda'] = {};
-  for (const [fn, x] of Object.entries(a.lambda)) {
-    const y = b.lambda[fn] ?? { invocations: 0, ms: 0 };
-    if (x.invocations !== y.invocations)
-      lambda[fn] = { invocations: x.invocations - y.invocations, ms: x.ms - y.ms };
-  }
-  const out = { ...a, lambda };
-  for (const key of Object.keys(a) as (keyof Counters)[]) {
-    if (key !== 'lambda') (out[key] as number) = (a[key] as number) - (b[key] as number);
-  }
-  return out;
-};
-
-export interface StackFacts {
-  memoryMb: Record<string, number>;
-  alarms: number;
-  alarmMetrics: number;
-  dashboards: number;
-  secrets: number;
-  kmsKeys: number;
-  sqsPollers: number;
-  digestBatchSize: number;
-  logRetentionDays: number[];
-  cloudfrontFunctions: number;
-  customMetrics: number;
 }
 
 /** The few resource properties the model reads. */
@@ -226,60 +168,6 @@ export const readTemplate = (): StackFacts => {
     // Every business metric, one dimension set (the service) each, billed once emitted in a month.
     customMetrics: Object.keys(METRIC).length,
   };
-};
-
-/**
- * A function's memory (MB) in the template, found by its file name: logical ids carry the
- * construct's name first (`publisher-publish-site` for `publish-site`).
- */
-export const memoryOf = (template: Pick<StackFacts, 'memoryMb'>, fn: string): number => {
-  const found = Object.entries(template.memoryMb).find(([id]) => id === fn || id.endsWith(`-${fn}`));
-  if (!found) throw new Error(`the template has no function ${fn}`);
-  return found[1];
-};
-
-/** Priced quantities of what a unit of work did. */
-export const usageOf = (m: Measured, template: Pick<StackFacts, 'memoryMb'>): Usage => {
-  const c = m.counters;
-  let invocations = 0;
-  let gbSeconds = 0;
-  for (const [fn, x] of Object.entries(c.lambda)) {
-    invocations += x.invocations;
-    gbSeconds += ((x.ms / 1000) * memoryOf(template, fn)) / 1024;
-  }
-  const logBytes = c.logBytes + invocations * PLATFORM_LOG_BYTES + c.apiRequests * API_ACCESS_LOG_BYTES;
-  return {
-    dynamoWrite: m.dynamo.tableWriteUnits + m.dynamo.indexWriteUnits,
-    dynamoRead: m.dynamo.readUnits,
-    lambdaRequests: invocations,
-    lambdaArmGbSeconds: gbSeconds,
-    apiRequests: c.apiRequests,
-    snsPublishes: c.snsRequests,
-    sesEmails: c.emails,
-    sqsRequests: c.sqsRequests,
-    s3Put: c.s3Put,
-    s3Get: c.s3Get + c.s3Head,
-    secretCalls: c.secretCalls,
-    logsIngestion: logBytes / GB,
-  };
-};
-
-const scaleMeasured = (m: Measured, by: number): Measured => {
-  const dynamo = structuredClone(m.dynamo);
-  for (const k of Object.keys(dynamo.requests)) dynamo.requests[k] = (dynamo.requests[k] ?? 0) / by;
-  dynamo.readUnits /= by;
-  dynamo.tableWriteUnits /= by;
-  dynamo.indexWriteUnits /= by;
-  dynamo.conditionalFailures /= by;
-  const counters = structuredClone(m.counters);
-  for (const x of Object.values(counters.lambda)) {
-    x.invocations /= by;
-    x.ms /= by;
-  }
-  for (const key of Object.keys(counters) as (keyof Counters)[]) {
-    if (key !== 'lambda') (counters[key] as number) /= by;
-  }
-  return { dynamo, counters };
 };
 
 /** `a − b·times` on priced usage, never below zero. */
@@ -343,7 +231,14 @@ const folderBytes = (dir: string): number => {
 
 interface Measurements {
   template: StackFacts;
-  units: Record<keyof UnitsOfWork | 'publishRun' | 'publishEmpty' | 'digestEmpty', Measured>;
+  /**
+   * Averages: per event (`event`, and `publishRun`, a run with one new event), per empty publish
+   * run, per subscriber of a daily digest run (`digest`), per whole empty digest run, per sign-up.
+   */
+  units: Record<
+    'event' | 'publishRun' | 'publishEmpty' | 'digest' | 'digestEmpty' | 'confirmation',
+    Measured
+  >;
   storage: StoragePerUnit;
   feedBytes: number;
   digestsSent: number;
@@ -660,11 +555,9 @@ const measure = async (): Promise<Measurements> => {
         event: scaleMeasured(eventTotal as Measured, EVENTS),
         publishRun: scaleMeasured(publishTotal as Measured, EVENTS),
         publishEmpty: scaleMeasured(publishEmpty, EMPTY_PUBLISH_RUNS),
-        publishPerEvent: scaleMeasured(publishTotal as Measured, EVENTS),
         digest: scaleMeasured(digestRunMeasured, SUBSCRIBERS),
         digestEmpty,
         confirmation: scaleMeasured(confirmation, SIGNUPS),
-        poll: { counters: emptyCounters(), dynamo: emptyDynamoCounts() },
       },
       storage,
       feedBytes,

@@ -137,7 +137,7 @@ describe('docs/costs.md', () => {
 
 describe('what the benchmark measured, as priced quantities', () => {
   it('scales measured durations to each function memory in the template and adds platform log records', async () => {
-    const { emptyCounters, usageOf } = await import('../../bench/cost.js');
+    const { emptyCounters, usageOf } = await import('../../bench/cost-usage.js');
     const counters = {
       ...emptyCounters(),
       lambda: { 'publish-site': { invocations: 2, ms: 1000 }, 'post-event': { invocations: 1, ms: 1000 } },
