@@ -682,6 +682,10 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
     `at list prices looked up on **${r.pricesDate}** (bench/prices.ts, table below). Always-free`,
     'allowances are a line of their own; 12-month offers for new accounts are not counted.',
     '',
+    'Run it again with `npm run bench -- cost` (well under two minutes; `-- cost --no-doc` leaves this page alone).',
+    'It counts requests and capacity units, so a busy machine changes only the Lambda GB-seconds, which are',
+    'measured durations.',
+    '',
   );
   out.push('## Summary', '', '| | list price | always free | you pay |', '|---|---:|---:|---:|');
   for (const b of r.bills) {
@@ -786,6 +790,8 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
   }
   out.push(
     '',
+    'Events are measured one per stream batch, as they arrive at low rates; at higher rates a batch of several',
+    'shares its reads, marks and `PublishBatch` calls, so the event row is an upper bound there too.',
     `The publish row is a run with one new event; the model charges its difference from an empty run per event`,
     `(an empty run is in the fixed part, ${PUBLISH_RUNS_PER_MONTH.toLocaleString('en-US')} a month). At higher rates several events share`,
     'a run and its site pages, so the figure is an upper bound there. The digest row is a whole run divided by its',
@@ -793,8 +799,8 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
     '',
     `Storage (priced as it stands after ${STORAGE_AFTER_DAYS} days at the scale's rate): ${qty(m.storage.tableBytesPerEvent)} table bytes per event`,
     `(event item, tag entries, change log, index entries, 100 bytes of overhead each), ${qty(m.storage.tableBytesPerSubscriber)} per subscriber,`,
-    `${qty(m.storage.siteBytesPerEvent)} site bytes per event (the whole site over the events it holds). The site feed measured ${qty(m.feedBytes)} bytes;`,
-    `a poll is priced at ${POLL_BYTES / 1024} KB as the issue sizes it.`,
+    `${qty(m.storage.siteBytesPerEvent)} site bytes per event (the whole site over the events it holds). The site feed measured ${qty(m.feedBytes)} bytes`,
+    `uncompressed (CloudFront compresses it); a poll is priced at ${POLL_BYTES / 1024} KB as the issue sizes it.`,
     '',
   );
   out.push(
