@@ -14,7 +14,6 @@ const PENDING_PAGES = new Set([
   'docs/operations.md',
   'docs/operations-aws.md',
   'docs/operations-alarms.md',
-  'docs/costs.md',
 ]);
 
 /** What a newcomer reads first must stay short: the rest lives in docs/. */
