@@ -17,6 +17,8 @@ export interface AwsTargetOptions {
   stack: string;
   region?: string;
   profile?: string;
+  /** Tests only: the table in dynalite. */
+  dynamodbEndpoint?: string;
   /** Tests: a fixed clock and no real waits. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;

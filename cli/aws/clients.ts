@@ -26,6 +26,8 @@ export interface AwsClients {
 export interface ClientOptions {
   region?: string;
   profile?: string;
+  /** Tests only: the table lives in dynalite at this endpoint (every other service is faked). */
+  dynamodbEndpoint?: string;
 }
 
 export const createAwsClients = (options: ClientOptions): AwsClients => {
@@ -34,7 +36,11 @@ export const createAwsClients = (options: ClientOptions): AwsClients => {
     ...(options.region ? { region: options.region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
   };
-  const low = new DynamoDBClient(config);
+  const low = new DynamoDBClient(
+    options.dynamodbEndpoint
+      ? { ...config, endpoint: options.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : config,
+  );
   const clients = {
     cloudFormation: new CloudFormationClient(config),
     cloudWatch: new CloudWatchClient(config),

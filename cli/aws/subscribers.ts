@@ -1,5 +1,5 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type BatchWriteCommandOutput, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { BATCH_WRITE_MAX, type Item } from '../../shared/adapters/items.js';
 import { linkKeysOf } from '../../shared/adapters/token-secret.js';
 import { subscriberIdOf } from '../../shared/domain/tokens.js';
@@ -115,7 +115,7 @@ export const forgetSubscriber = async (ctx: AwsContext, email: string): Promise<
       .map((Key) => ({ DeleteRequest: { Key } }));
     for (let attempt = 0; requests && requests.length > 0; attempt++) {
       if (attempt > 0) await ctx.sleep(Math.min(1000, 50 * 2 ** attempt));
-      const out = await ctx.clients.db.send(
+      const out: BatchWriteCommandOutput = await ctx.clients.db.send(
         new BatchWriteCommand({ RequestItems: { [table]: requests as never } }),
       );
       requests = out.UnprocessedItems?.[table];
