@@ -38,7 +38,11 @@ export const createAwsClients = (options: ClientOptions): AwsClients => {
   };
   const low = new DynamoDBClient(
     options.dynamodbEndpoint
-      ? { ...config, endpoint: options.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      ? {
+          ...config,
+          endpoint: options.dynamodbEndpoint,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }
       : config,
   );
   const clients = {

@@ -187,7 +187,11 @@ const settleStreamNotices = async (
   return {
     name,
     moved: 0,
-    ...(removed > 0 ? { note: `${removed} notices removed: their changes were re-projected` } : {}),
+    ...(removed > 0
+      ? {
+          note: `${removed} ${removed === 1 ? 'notice' : 'notices'} removed: their changes were re-projected`,
+        }
+      : {}),
   };
 };
 
