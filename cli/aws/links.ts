@@ -42,8 +42,8 @@ const summary = (spec: LinkKeySpec) => ({
 });
 
 /**
- * Rotates the link-signing key in the steps of "Link keys" (docs/operations-aws.md), each a
- * new version of the secret, so that no function ever meets a link signed by a key it does not know:
+ * Rotates the link-signing key in the steps of "Link keys" (docs/operations-aws.md), each a new
+ * version of the secret, so that no function ever meets a link signed by a key it does not know:
  *
  * 1. add a new key `k<n+1>` second (a plain-string secret first becomes the JSON it stands for,
  *    legacy flags set, the id root unchanged);
@@ -51,9 +51,10 @@ const summary = (spec: LinkKeySpec) => ({
  *    version was written), make it first: new links name it;
  * 3. with `retireOld`, drop every other key and `legacyLinks`: links they signed then answer 410.
  *
- * The state is read from the secret itself (a key newer than the first, listed behind it, is a
- * step 1 not yet promoted), so running the command again after an interruption finishes the
- * rotation under way instead of starting another. Without `wait` it stops after step 1 and says when to run it again.
+ * Where it stands is read from the secret itself (a key newer than the first, listed behind it,
+ * is a step 1 not yet promoted), so a run stopped while waiting, run again, finishes that rotation
+ * rather than starting another; a run stopped after step 2 rotates once more (one more key and
+ * wait, nothing broken). Without `wait` it stops after step 1 and says when to run it again.
  */
 export const rotateLinks = async (
   ctx: AwsContext,
@@ -80,7 +81,7 @@ export const rotateLinks = async (
   let writtenAt = read.createdAt?.getTime() ?? ctx.now();
 
   const isPending = () => newest(spec.signing).kid !== spec.signing[0].kid;
-  if (!isPending() && !(options.retireOld && spec.signing.length > 1)) {
+  if (!isPending()) {
     const [current, ...older] = spec.signing;
     await write({
       ...spec,
@@ -102,7 +103,7 @@ export const rotateLinks = async (
         return {
           ...summary(spec),
           pending: { kid: fresh.kid, after: new Date(readyAt).toISOString() },
-          steps,
+          steps: steps.length > 0 ? steps : ['nothing'],
         };
       }
       const total = Math.ceil((readyAt - ctx.now()) / 1000);
