@@ -16,8 +16,11 @@ import type { Progress, RedriveReport } from '../backend.js';
 import type { AwsContext } from './context.js';
 import { invokeAndWait, invokeLater } from './invoke.js';
 
-/** Parked changes replayed per invocation of process-changes (each a small stream record). */
-export const REDRIVE_BATCH = 25;
+/**
+ * Parked changes replayed per invocation of process-changes: a record carries two event images,
+ * each at most ~130 KB, and an invocation takes 6 MB.
+ */
+export const REDRIVE_BATCH = 10;
 
 /**
  * The stream record a parked change came from, rebuilt: its key, images and sequence number, as

@@ -122,8 +122,10 @@ const deadLetters = async (ctx: AwsContext): Promise<QueueDepth[]> =>
     }),
   );
 
-const email = async (ctx: AwsContext): Promise<NonNullable<StatusReport['email']>> => {
-  const from = ctx.outputs.get('FromAddress');
+const email = async (ctx: AwsContext): Promise<StatusReport['email']> => {
+  // A stack deployed before the output: the rest of the status still answers.
+  const from = ctx.outputs.find('FromAddress');
+  if (!from) return undefined;
   const identity = from.slice(from.lastIndexOf('@') + 1);
   const [account, verified] = await Promise.all([
     ctx.clients.ses.send(new GetAccountCommand({})),
@@ -204,7 +206,7 @@ export const status = async (ctx: AwsContext): Promise<StatusReport> => {
       readUnits: count.readUnits,
       note: 'events, subscribers and parked changes are counted with one Scan of the table (about half a read unit per 4 KB of items; on-demand, $0.125 per million units in us-east-1)',
     },
-    email: mail,
+    ...(mail ? { email: mail } : {}),
     alarms: alarming,
   };
 };
