@@ -64,6 +64,24 @@ describe('publish', () => {
   });
 });
 
+describe('an identity without the permission', () => {
+  it('is told so in one line, naming the command', async () => {
+    stack.fakes.lambda
+      .on(InvokeCommand)
+      .rejects(
+        Object.assign(
+          new Error(
+            'User: arn:aws:iam::123456789012:user/ops is not authorized to perform: lambda:InvokeFunction\nmore',
+          ),
+          { name: 'AccessDeniedException' },
+        ),
+      );
+    await expect(
+      stack.backend.publish({ full: true, wait: false }, recordingProgress().progress),
+    ).rejects.toThrow(/^publish: your AWS identity may not do this \(User: .* lambda:InvokeFunction\)$/);
+  });
+});
+
 describe('digest', () => {
   it('--now --cadence weekly invokes plan-digests as the schedule would, ending the window now', async () => {
     stack.fakes.lambda.on(InvokeCommand).resolves({
