@@ -126,6 +126,35 @@ describe('process-changes parks what it fails on', () => {
   });
 });
 
+describe('parking never decides the batch', () => {
+  it('a park that cannot be written leaves the failure reported; one that cannot be cleared leaves the success', async () => {
+    const e = createdEvent(draft({ headline: 'Parking itself fails', tags: ['Parking'] }), now());
+    await store.putEvent(e, undefined);
+    const record = makeStreamRecord(e);
+    const broken: ParkedChangeStore = {
+      park: async () => {
+        throw new Error('table unavailable');
+      },
+      clear: async () => {
+        throw new Error('table unavailable');
+      },
+    };
+    const handle = (refuse: boolean) =>
+      makeHandler({
+        store,
+        now,
+        topic: recordingTopic({ refuse: () => refuse }).topic,
+        siteUrl: SITE,
+        fanout: { maxAttempts: 1, sleep: async () => undefined },
+        parked: broken,
+      })({ Records: [record] }, lambdaContext('process-changes'));
+    expect(await handle(true)).toEqual({
+      batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber }],
+    });
+    expect(await handle(false)).toEqual({ batchItemFailures: [] });
+  });
+});
+
 describe('a parked change, replayed as redrive does', () => {
   it('is re-projected from the table by the real handler, its message sent, and its park removed', async () => {
     const v1 = createdEvent(draft({ headline: 'Redriven after a day', tags: ['Redrive'] }), now());
