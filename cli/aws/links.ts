@@ -42,7 +42,7 @@ const summary = (spec: LinkKeySpec) => ({
 });
 
 /**
- * Rotates the link-signing key in the steps of "Link keys" (docs/operations-aws.md), each a new
+ * Rotates the link-signing key in the steps of "Link keys" (docs/deploy.md; docs/operations-aws.md), each a new
  * version of the secret, so that no function ever meets a link signed by a key it does not know:
  *
  * 1. add a new key `k<n+1>` second (a plain-string secret first becomes the JSON it stands for,

@@ -10,7 +10,7 @@ export const readTokenSecret = async (
     new GetSecretValueCommand({ SecretId: ctx.outputs.get('TokenSecretArn') }),
   );
   if (!out.SecretString)
-    throw new CliError('the token secret holds no string: see docs/operations-aws.md, "Link keys"');
+    throw new CliError('the token secret holds no string: see docs/deploy.md, "Link keys"');
   return {
     raw: out.SecretString,
     ...(out.VersionId ? { versionId: out.VersionId } : {}),
