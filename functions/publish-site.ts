@@ -46,7 +46,8 @@ export const makeHandler = (
 ) => {
   const get = lazy(deps);
   return middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
-    const { lease, ...run } = get();
+    const { lease, lastRun, ...run } = get();
+    const started = clock.now();
     const full = event.full === true;
     const holder = context.awsRequestId;
     const take = () => {
@@ -74,6 +75,18 @@ export const makeHandler = (
       );
     }
     logger.info('published', { ...report, full });
+    const ended = clock.now();
+    await lastRun
+      ?.recordPublish({
+        ...report,
+        full,
+        at: new Date(ended).toISOString(),
+        seconds: (ended - started) / 1000,
+      })
+      .catch((error: unknown) =>
+        // The run's work is done; only `tidings status` misses it.
+        logger.warn('could not record the publish report', { error: error as Error }),
+      );
     if (report.failed > 0)
       throw new Error(`${report.failed} rebuilds failed; their marks stay for the next run`);
     return report;

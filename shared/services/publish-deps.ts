@@ -1,3 +1,4 @@
+import { type LastPublishStore, makeLastPublishStore } from '../adapters/last-publish.js';
 import { type Lease, makeLease } from '../adapters/lease.js';
 import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
 import { ENV, requireEnv, siteConfigFromEnv } from '../config.js';
@@ -8,6 +9,8 @@ import type { PublishDeps } from './publish.js';
 export interface PublishFunctionDeps extends PublishDeps {
   /** Held by the run under way: runs never overlap. */
   lease: Lease;
+  /** Where each run's report is kept for `tidings status`; none in tests that do not look. */
+  lastRun?: LastPublishStore;
 }
 
 let cached: PublishFunctionDeps | undefined;
@@ -21,6 +24,7 @@ export const publishDeps = (): PublishFunctionDeps => {
       objects: makeS3ObjectStore(createS3Client(), requireEnv(ENV.siteBucket)),
       site: siteConfigFromEnv(),
       lease: makeLease(db, tableName, 'publish'),
+      lastRun: makeLastPublishStore(db, tableName),
     };
   }
   return cached;

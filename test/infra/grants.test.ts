@@ -104,7 +104,8 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem']),
   'process-changes': {
     'table BatchGetItem': ['EVENT#*'],
-    ...rw('table', ['TAG#*', 'TAGS'], ['GetItem', 'UpdateItem', 'DeleteItem']),
+    'table GetItem': ['TAG#*', 'TAGS'],
+    ...rw('table', ['PARKED#*', 'TAG#*', 'TAGS'], ['UpdateItem', 'DeleteItem']),
     'table Query': ['TAG#*'],
     'table PutItem': ['CHANGES#*', 'TAGS'],
     'table BatchWriteItem': ['MARK#*'],
@@ -114,7 +115,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table BatchWriteItem': ['MARK#*'],
     'table BatchGetItem': ['EVENT#*'],
     'table GetItem': ['TAGS'],
-    'table PutItem': ['LEASE#*', 'TAGS'],
+    'table PutItem': ['CONTROL#*', 'LEASE#*', 'TAGS'],
     'table DeleteItem': ['LEASE#*', 'TAGS'],
     'GSI1 Query': ['LATEST#*'],
     'GSI2 Query': ['DAY#*'],
