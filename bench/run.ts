@@ -1,4 +1,5 @@
 import { runBundles } from './bundles.js';
+import { runCost } from './cost.js';
 import { runDigest } from './digest.js';
 import { runFanout } from './fanout.js';
 import { runIngest } from './ingest.js';
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   publish: runPublish,
   bundles: runBundles,
   digest: runDigest,
+  cost: runCost,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -30,6 +30,12 @@ export interface CreatedApiKey extends ApiKeyInfo {
   key: string;
 }
 
+/** A revoked key: refused at once locally; in AWS once the authorizer's cached answers expire. */
+export interface RevokedApiKey extends ApiKeyInfo {
+  /** Seconds until every request with the key is refused (absent or 0: at once). */
+  refusedWithinSeconds?: number;
+}
+
 export interface QueueDepth {
   /** What the queue is for, e.g. "stream changes (dead letters)". */
   name: string;
@@ -53,7 +59,12 @@ export interface StatusReport {
     unchanged: number;
     failed: number;
     seconds: number;
+    removed?: number;
+    /** Marks left for the next run (their rebuild failed). */
+    marksKept?: number;
   };
+  /** What the counts cost to read, when they cost anything (AWS: a Scan of the table). */
+  cost?: { readUnits: number; note: string };
   /** AWS only. */
   email?: {
     sandbox: boolean;
@@ -72,7 +83,34 @@ export interface RedriveReport {
   /** Parked stream changes re-projected from the table. */
   changes: { redriven: number; failed: number };
   /** Messages moved from each dead-letter queue back to its source. */
-  queues: { name: string; moved: number }[];
+  queues: {
+    name: string;
+    moved: number;
+    /** Messages left in the queue (e.g. the stream's failure notices while a change still fails). */
+    kept?: number;
+    /** How they were replayed, or why not, in a few words. */
+    note?: string;
+  }[];
+}
+
+/** A digest run handed to the deployed stack's queue: it goes on there. */
+export interface DigestStarted {
+  started: true;
+  cadence?: 'daily' | 'weekly';
+  /** The end of the window the run covers. */
+  windowEnd?: string;
+}
+
+/** Where a link-key rotation stands after one `links rotate`. */
+export interface LinkRotation {
+  /** The key that signs new links. */
+  current: string;
+  /** Every key that verifies links, the current one first. */
+  accepted: string[];
+  /** A new key every function must learn before it signs: made current by running again after `after`. */
+  pending?: { kid: string; after: string };
+  /** What this run did. */
+  steps: ('added' | 'promoted' | 'retired' | 'nothing')[];
 }
 
 export interface SubscriberExport {
@@ -105,7 +143,7 @@ export interface Backend {
     create(name: string): Promise<CreatedApiKey>;
     list(): Promise<ApiKeyInfo[]>;
     /** By name or id; throws CliError when none matches or several do. */
-    revoke(nameOrId: string): Promise<ApiKeyInfo>;
+    revoke(nameOrId: string): Promise<RevokedApiKey>;
   };
   publish(
     options: { full: boolean; wait: boolean },
@@ -114,7 +152,7 @@ export interface Backend {
   digest(
     options: { now: boolean; cadence: 'daily' | 'weekly' },
     progress: Progress,
-  ): Promise<DigestReport | { started: true }>;
+  ): Promise<DigestReport | DigestStarted>;
   status(): Promise<StatusReport>;
   redrive(progress: Progress): Promise<RedriveReport>;
   subscribers: {
@@ -128,7 +166,10 @@ export interface Backend {
   };
   links: {
     /** Adds a new signing key, and makes it current once every function can verify it. */
-    rotate(options: { retireOld: boolean }): Promise<{ current: string; accepted: string[] }>;
+    rotate(
+      options: { retireOld: boolean; wait?: boolean },
+      progress?: Progress,
+    ): Promise<{ current: string; accepted: string[] } & Partial<LinkRotation>>;
   };
   close(): Promise<void>;
 }

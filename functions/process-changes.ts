@@ -35,7 +35,9 @@ export const toChange = (record: DynamoDBRecord): EventChange | undefined => {
 /**
  * DynamoDB stream consumer: keeps the derived listings exact, marks what the publisher must
  * rebuild, fans every change out to the SNS topic, and reports partial batch failures by
- * sequence number, so one bad record is retried (and finally parked) alone.
+ * sequence number, so one bad record is retried alone. Each failed change is also parked in the
+ * table (`PARKED#<event id>`) until it or a later revision is projected: stream records expire
+ * after 24 hours, and `tidings redrive` invokes this handler again with the parked records.
  */
 export const makeHandler = (deps: ChangeDeps | (() => ChangeDeps) = changeDeps) => {
   const get = lazy(deps);

@@ -47,7 +47,8 @@ export const makeHandler = (
 ) => {
   const get = lazy(deps);
   const invocation = middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
-    const { lease, metrics, ...run } = get();
+    const { lease, lastRun, metrics, ...run } = get();
+    const started = clock.now();
     const full = event.full === true;
     const holder = context.awsRequestId;
     const take = () => {
@@ -66,7 +67,6 @@ export const makeHandler = (
       return { ...emptyPublishReport(), skipped: true };
     }
     let report: PublishReport;
-    const started = clock.now();
     try {
       report = full ? await publishAll(run) : await publishMarked(run);
     } finally {
@@ -76,11 +76,23 @@ export const makeHandler = (
       );
     }
     logger.info('published', { ...report, full });
+    const ended = clock.now();
+    await lastRun
+      ?.recordPublish({
+        ...report,
+        full,
+        at: new Date(ended).toISOString(),
+        seconds: (ended - started) / 1000,
+      })
+      .catch((error: unknown) =>
+        // The run's work is done; only `tidings status` misses it.
+        logger.warn('could not record the publish report', { error: error as Error }),
+      );
     // A run with nothing to do records nothing: an idle site costs no custom metric.
     if (report.written + report.unchanged + report.removed + report.failed > 0) {
       metrics?.count(METRIC.objectsWritten, report.written);
       metrics?.count(METRIC.objectsUnchanged, report.unchanged);
-      metrics?.duration(METRIC.publishDuration, clock.now() - started);
+      metrics?.duration(METRIC.publishDuration, ended - started);
     }
     if (report.failed > 0)
       throw new Error(`${report.failed} rebuilds failed; their marks stay for the next run`);

@@ -76,6 +76,7 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     ],
   },
   'list-tags': { items: [{ partitions: [P.tags], actions: ['Query'] }] },
+  // get-openapi has no entry, on purpose: it serves a document built from the code alone.
   // A webhook's owner record: create checks the key's count and undoes itself over the cap; listing
   // drops records whose subscription is gone; delete checks ownership.
   'create-webhook': { items: [{ partitions: [P.webhook], actions: ['Query', 'PutItem', 'DeleteItem'] }] },
@@ -104,6 +105,9 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.tags], actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
       { partitions: [P.changeLog], actions: ['PutItem'] },
       { partitions: [P.mark], actions: ['BatchWriteItem'] },
+      // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional
+      // on the revision) and removed once projected.
+      { partitions: [P.parked], actions: ['UpdateItem', 'DeleteItem'] },
     ],
   },
   'publish-site': {
@@ -115,6 +119,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.tags], actions: ['GetItem', 'Query', 'PutItem', 'DeleteItem'] },
       // One run at a time: the lease is a conditional put and delete.
       { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
+      // The last run's report (`CONTROL#last-publish`), for `tidings status`.
+      { partitions: [P.control], actions: ['PutItem'] },
     ],
     queries: [
       { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },

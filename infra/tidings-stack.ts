@@ -203,6 +203,35 @@ export class TidingsStack extends Stack {
       value: this.publisher.handler.functionName,
       description: 'The publisher; invoke it with {"full": true} to rebuild the whole site',
     });
+    // What `tidings --stack` reads (cli/aws/outputs.ts): the functions it invokes, the dead-letter
+    // queues it reports and redrives, the link secret it rotates, the address SES must verify.
+    new CfnOutput(this, 'ProcessChangesFunction', {
+      value: this.changes.handler.functionName,
+      description: 'The stream handler; `tidings redrive` replays the changes it parked',
+    });
+    new CfnOutput(this, 'PlanDigestsFunction', {
+      value: this.digests.planner.functionName,
+      description: 'Starts a digest run; invoke it with {"cadence": "daily", "now": true}',
+    });
+    new CfnOutput(this, 'FeedbackFunction', { value: this.mail.feedbackHandler.functionName });
+    new CfnOutput(this, 'ChangeDeadLetterQueueUrl', {
+      value: this.changes.deadLetterQueue.queueUrl,
+      description: 'Notices of stream batches that failed every retry (the changes are parked in the table)',
+    });
+    new CfnOutput(this, 'DigestQueueUrl', { value: this.digests.queue.queueUrl });
+    new CfnOutput(this, 'DigestDeadLetterQueueUrl', {
+      value: this.digests.deadLetterQueue.queueUrl,
+      description: 'Digest batches that failed five times; their source is DigestQueueUrl',
+    });
+    new CfnOutput(this, 'FeedbackDeadLetterQueueUrl', {
+      value: this.mail.feedbackDeadLetters.queueUrl,
+      description: 'Bounce and complaint notifications the feedback function could not handle',
+    });
+    new CfnOutput(this, 'TokenSecretArn', {
+      value: this.mail.tokenSecret.secretArn,
+      description: 'The link-signing and subscriber-id secret (`tidings links rotate`)',
+    });
+    new CfnOutput(this, 'FromAddress', { value: config.fromAddress });
     this.mail.identity.dkimRecords.forEach((record, i) => {
       new CfnOutput(this, `DkimRecord${i + 1}`, {
         value: `${record.name} CNAME ${record.value}`,

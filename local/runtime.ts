@@ -18,6 +18,7 @@ import { makeHandler as createWebhook } from '../functions/create-webhook.js';
 import { makeHandler as deleteEvent } from '../functions/delete-event.js';
 import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
 import { makeHandler as getEvent } from '../functions/get-event.js';
+import { makeHandler as getOpenApi } from '../functions/get-openapi.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
 import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
@@ -76,7 +77,7 @@ import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamo
 import { makeOutboxMailer, serveOutbox } from './outbox.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
 import { makeFolderObjectStore } from './site-folder.js';
-import { serveSiteFolder } from './static-site.js';
+import { serveNotFoundPage, serveSiteFolder } from './static-site.js';
 import { LocalTopic, localWebhooks } from './topic.js';
 
 export const LOCAL_TABLE = 'tidings';
@@ -346,6 +347,7 @@ const startOn = async (
     'get-event': getEvent(deps),
     'list-events': listEvents(deps),
     'list-tags': listTags(deps),
+    'get-openapi': getOpenApi(),
     'create-webhook': createWebhook(webhooks),
     'list-webhooks': listWebhooks(webhooks),
     'delete-webhook': deleteWebhook(webhooks),
@@ -381,6 +383,7 @@ const startOn = async (
     routes,
     authorize,
     log,
+    notFound: serveNotFoundPage(siteDir),
     fallback: async (req, res) => {
       // Local only: `npm run publish` asks the running server to publish.
       if (req.method === 'POST' && req.url?.startsWith('/local/publish')) {

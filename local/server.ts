@@ -57,8 +57,17 @@ export interface LocalServerOptions {
   authorize: LocalAuthorizer;
   /** Requests that match no API route; answers 404 when absent or when it returns false. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /**
+   * Answers a page of the site that nothing else served (a GET or HEAD outside `/api/` and
+   * `/local/`), as CloudFront's site behaviour does; anything else unmatched is API Gateway's JSON
+   * 404, also when this is absent.
+   */
+  notFound?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   log?: (line: string) => void;
 }
+
+/** Paths that belong to the API or to the local runtime's own tools, never to the site. */
+const NOT_SITE = /^\/(api|local)(\/|$)/;
 
 /** The names the local server answers to; anything else reached it through a name it does not own. */
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
@@ -104,6 +113,8 @@ export const createLocalServer = (options: LocalServerOptions): Server => {
     try {
       if (!match) {
         if (options.fallback && (await options.fallback(req, res))) return;
+        if (options.notFound && (method === 'GET' || method === 'HEAD') && !NOT_SITE.test(url.pathname))
+          return await options.notFound(req, res);
         return send(res, 404, JSON.stringify({ message: 'Not Found' }));
       }
       const { route, params } = match;

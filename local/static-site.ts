@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import { NOT_FOUND_PAGE } from '../shared/domain/site.js';
+import { BUILT_IN_NOT_FOUND_PAGE } from '../shared/render/not-found.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -72,4 +74,24 @@ export const serveSiteFolder =
     res.writeHead(200, { ...headers, 'content-length': String(body.length) });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
+  };
+
+/**
+ * A page of the site that does not exist, as CloudFront answers it: the site's own 404 page with
+ * status 404, or a bare built-in one until the first publish has written it.
+ */
+export const serveNotFoundPage =
+  (root: string) =>
+  async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const page = await readFile(join(resolve(root), NOT_FOUND_PAGE)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return Buffer.from(BUILT_IN_NOT_FOUND_PAGE);
+      throw error;
+    });
+    res.writeHead(404, {
+      'content-type': CONTENT_TYPES['.html'] ?? 'text/html; charset=utf-8',
+      'content-length': String(page.length),
+      // A page published later must replace it at once.
+      'cache-control': 'no-cache',
+    });
+    res.end(req.method === 'HEAD' ? undefined : page);
   };

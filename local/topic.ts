@@ -234,6 +234,14 @@ export class LocalTopic implements ChangeTopic {
       return;
     }
     const { maxAttempts = 5, baseDelayMs = 200 } = this.options;
+    const failed = (attempts: number) =>
+      this.remember({
+        subscriptionId: subscription.id,
+        messageId,
+        key: message.key,
+        status: 'failed',
+        attempts,
+      });
     for (let attempt = 1; ; attempt++) {
       try {
         const status = await this.post(
@@ -263,14 +271,7 @@ export class LocalTopic implements ChangeTopic {
         if (error instanceof ForbiddenEndpointError) {
           // Where the endpoint leads will not change by retrying: given up at once.
           this.options.log(`webhook ${subscription.endpoint} refused: ${error.message}`);
-          this.remember({
-            subscriptionId: subscription.id,
-            messageId,
-            key: message.key,
-            status: 'failed',
-            attempts: attempt,
-          });
-          return;
+          return failed(attempt);
         }
         // Connection refused, reset or timed out: retried like a 5xx.
       }
@@ -278,14 +279,7 @@ export class LocalTopic implements ChangeTopic {
         this.options.log(
           `webhook ${subscription.endpoint} gave up on ${message.key} after ${attempt} attempts`,
         );
-        this.remember({
-          subscriptionId: subscription.id,
-          messageId,
-          key: message.key,
-          status: 'failed',
-          attempts: attempt,
-        });
-        return;
+        return failed(attempt);
       }
       await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 1)));
     }

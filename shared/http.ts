@@ -241,24 +241,6 @@ export const queryParams = <K extends string>(
   return params as Partial<Record<K, string>>;
 };
 
-/** A whole number within bounds from a query parameter. */
-export const intParam = (
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number => {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw ValidationError.of(
-      `query.${name}`,
-      `must be a whole number from ${min} to ${max} (got ${value.slice(0, 40)})`,
-    );
-  }
-  return Number(value);
-};
-
 /**
  * The revision a caller expects, from `If-Match: "3"` (strong comparison, as RFC 9110 requires
  * for If-Match); `*` means "any current version" and is returned as undefined, like no header.

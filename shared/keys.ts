@@ -64,6 +64,8 @@ export const PARTITION_PREFIX = {
   control: 'CONTROL#',
   /** Webhooks the API created, per API key. */
   webhook: 'WEBHOOK#',
+  /** Event changes the stream handler failed on, kept for `tidings redrive` (one per event). */
+  parked: 'PARKED#',
 } as const;
 
 export interface Key {
@@ -196,3 +198,10 @@ export const limitKey = (kind: 'mailbox' | 'client' | 'confirmations', name: str
   PK: `${PARTITION_PREFIX.limit}${kind}#${name}`,
   SK: 'LIMIT',
 });
+
+/**
+ * A change the stream handler failed on: one item per event (its latest failed revision), kept
+ * after the stream record expires (24 h) until a projection of that revision or a later one
+ * succeeds, from the stream or from `tidings redrive`.
+ */
+export const parkedChangeKey = (id: string): Key => ({ PK: `${PARTITION_PREFIX.parked}${id}`, SK: 'PARKED' });

@@ -1,9 +1,24 @@
+// A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
+import * as z from 'zod';
+import { toIssues } from './domain/event.js';
 import { ValidationError } from './errors.js';
 import { type ApiEvent, type ApiHandler, queryParams } from './http.js';
 import type { TokenField } from './services/subscriptions.js';
 
 /** The name of the form field that carries a link's token on the pages' buttons. */
 export const TOKEN_FIELD = 'token';
+
+/** The token as a form field or query parameter carries it. */
+export const tokenField = z
+  .string()
+  .meta({
+    description:
+      "The link's token, in the query (a link followed) or in the form (a page's button), never both.",
+  })
+  .optional();
+
+/** The form of a button whose only field is the token (confirm, sign out). */
+export const tokenFormSchema = z.strictObject({ [TOKEN_FIELD]: tokenField });
 
 export interface LinkRequest {
   token: string | undefined;
@@ -30,12 +45,8 @@ export const linkRequestOf = (event: ApiEvent, form: Record<string, unknown> = {
 
 /** For a form whose only field is the token (confirm, sign out): anything else is a 400 naming it. */
 export const onlyTheToken = (fields: Record<string, unknown>): void => {
-  const unknown = Object.keys(fields);
-  if (unknown.length > 0) {
-    throw new ValidationError(
-      unknown.map((k) => ({ path: `body.${k}`, rule: `is not a known field (allowed: ${TOKEN_FIELD})` })),
-    );
-  }
+  const parsed = tokenFormSchema.safeParse(fields);
+  if (!parsed.success) throw new ValidationError(toIssues(parsed.error, fields, ['body'], TOKEN_FIELD));
 };
 
 /** Answers to link routes carry a token in their request: never cached, never a referrer. */

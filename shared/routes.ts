@@ -23,6 +23,8 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/api/events/{id+}', fn: 'get-event', auth: false },
   { method: 'GET', path: '/api/events', fn: 'list-events', auth: false },
   { method: 'GET', path: '/api/tags', fn: 'list-tags', auth: false },
+  // The OpenAPI document of these routes (shared/openapi.ts); it reads nothing but the code.
+  { method: 'GET', path: '/api/openapi.json', fn: 'get-openapi', auth: false },
   { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true, uses: ['topic'] },
   { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true, uses: ['topic'] },
   { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true, uses: ['topic'] },

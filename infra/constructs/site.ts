@@ -20,11 +20,22 @@ import {
   SecurityPolicyProtocol,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
-import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import {
+  FunctionUrlOrigin,
+  HttpOrigin,
+  OriginGroup,
+  S3BucketOrigin,
+} from 'aws-cdk-lib/aws-cloudfront-origins';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ENV } from '../../shared/config.js';
 import { ORIGIN_HEADER } from '../../shared/domain/signup.js';
+import { NOT_FOUND_PAGE } from '../../shared/domain/site.js';
+import { TidingsFunction } from './tidings-function.js';
 
 export interface SiteProps {
   /** The API that `/api/*` is routed to. */
@@ -33,9 +44,16 @@ export interface SiteProps {
   originSecret: ISecret;
   /** A host name and its us-east-1 certificate; the CloudFront domain otherwise. */
   domain?: { name: string; certificateArn: string };
-  /** Days the site bucket's access logs are kept. */
+  /** Days the site bucket's access logs, and the not-found function's logs, are kept. */
   logRetentionDays: number;
 }
+
+/**
+ * What the bucket answers for a page it does not hold, on which CloudFront asks the not-found
+ * function instead: 404 (the distribution may list the bucket), and 403, which S3 answers in its
+ * place should listing ever be withdrawn.
+ */
+export const NOT_FOUND_STATUSES = [403, 404];
 
 /** Pages carry no script and one inline stylesheet; event images come from their sources. */
 const PAGE_CSP =
@@ -69,6 +87,8 @@ export class Site extends Construct {
   readonly bucket: Bucket;
   readonly logs: Bucket;
   readonly distribution: Distribution;
+  /** Answers the site's 404 page for a page the bucket does not hold. */
+  readonly notFound: TidingsFunction;
   /** `https://` + the domain or the CloudFront domain, without a trailing slash. */
   readonly url: string;
 
@@ -143,6 +163,27 @@ export class Site extends Construct {
       ? Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn)
       : undefined;
 
+    // Custom error responses would apply to the whole distribution, the API's errors included, so
+    // missing pages are answered by a failover origin that only the site's behaviour uses.
+    this.notFound = new TidingsFunction(this, 'NotFoundPage', {
+      name: 'serve-not-found',
+      environment: { [ENV.siteBucket]: this.bucket.bucketName },
+      logRetention: props.logRetentionDays as RetentionDays,
+      memorySize: 256,
+    });
+    this.notFound.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects(NOT_FOUND_PAGE)],
+      }),
+    );
+    // Before the first publish the page is missing: listing makes that a 404, not AccessDenied.
+    this.notFound.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+    // Only this distribution may call it: CloudFront signs each request (origin access control).
+    const notFoundUrl = this.notFound.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+
     this.distribution = new Distribution(this, 'Distribution', {
       comment: `Tidings site (${Stack.of(this).stackName})`,
       defaultRootObject: 'index.html',
@@ -160,9 +201,14 @@ export class Site extends Construct {
       // the legacy logs this setting writes always carry it, link tokens and all.
       enableLogging: false,
       defaultBehavior: {
-        // LIST lets S3 answer 404 rather than 403 for a page that does not exist.
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
-          originAccessLevels: [AccessLevel.READ, AccessLevel.LIST],
+        // A page the bucket does not hold is asked of the not-found function, which answers the
+        // site's 404 page. LIST lets S3 answer 404 rather than 403 for a page that does not exist.
+        origin: new OriginGroup({
+          primaryOrigin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
+            originAccessLevels: [AccessLevel.READ, AccessLevel.LIST],
+          }),
+          fallbackOrigin: FunctionUrlOrigin.withOriginAccessControl(notFoundUrl),
+          fallbackStatusCodes: NOT_FOUND_STATUSES,
         }),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
@@ -201,9 +247,6 @@ export class Site extends Construct {
           responseHeadersPolicy: apiHeaders,
         },
       },
-      errorResponses: [
-        { httpStatus: 404, responseHttpStatus: 404, responsePagePath: '/404.html', ttl: Duration.minutes(1) },
-      ],
     });
     this.url = `https://${props.domain?.name ?? this.distribution.distributionDomainName}`;
 

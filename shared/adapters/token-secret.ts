@@ -5,7 +5,7 @@ import { traced } from '../tracing.js';
 
 /**
  * The keys that derive subscriber ids and sign subscriber links, from one stored secret: Secrets
- * Manager in AWS, a file in the data folder locally. Two formats (docs/subscriptions.md, "Link keys"):
+ * Manager in AWS, a file in the data folder locally. Two formats (docs/deploy.md, "Link keys"):
  *
  * - a plain string (every deployment made before key ids holds one): ids stay HMAC(secret,
  *   address), links are signed with a key derived from it (kid `k1`), and links made before key

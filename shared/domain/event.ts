@@ -109,7 +109,7 @@ const describeChar = (s: string, pattern: RegExp): string => {
  * Schemas are built on first use, not at import: building them costs more start-up time than the
  * rest of a function's own code, and most functions never parse an event.
  */
-const lazily = <T>(build: () => T): (() => T) => {
+export const lazily = <T>(build: () => T): (() => T) => {
   let value: T | undefined;
   return () => {
     value ??= build();
@@ -139,6 +139,10 @@ const inlineText = (max: number, min = 1) =>
           message: `must be at most ${max} characters (got ${codePoints(value)})`,
         });
       }
+    })
+    // What the OpenAPI document says of it (the checks above are code, not JSON Schema).
+    .meta({
+      description: `One line of plain text, ${min > 0 ? 'not blank, ' : ''}at most ${max} characters once trimmed; no control characters.`,
     });
 
 const bodyText = /* @__PURE__ */ lazily(() =>
@@ -160,29 +164,35 @@ const bodyText = /* @__PURE__ */ lazily(() =>
           message: `must be at most ${LIMITS.body} characters (got ${codePoints(value)})`,
         });
       }
+    })
+    .meta({
+      description: `Plain text, paragraphs separated by blank lines, at most ${LIMITS.body} characters once trimmed.`,
     }),
 );
 
 const httpUrl = /* @__PURE__ */ lazily(() =>
-  z.string().check((ctx) => {
-    const value = ctx.value;
-    const fail = (message: string): void => {
-      ctx.issues.push({ code: 'custom', input: value, message });
-    };
-    if (value.length > LIMITS.url) return fail(`must be at most ${LIMITS.url} characters`);
-    if (FORBIDDEN_INLINE.test(value) || /\s/.test(value))
-      return fail('must not contain spaces or control characters');
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return fail('must be an absolute http or https URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return fail(`must be an absolute http or https URL (got ${url.protocol.slice(0, -1)})`);
-    }
-    if (!url.hostname) fail('must be an absolute http or https URL with a host');
-  }),
+  z
+    .string()
+    .check((ctx) => {
+      const value = ctx.value;
+      const fail = (message: string): void => {
+        ctx.issues.push({ code: 'custom', input: value, message });
+      };
+      if (value.length > LIMITS.url) return fail(`must be at most ${LIMITS.url} characters`);
+      if (FORBIDDEN_INLINE.test(value) || /\s/.test(value))
+        return fail('must not contain spaces or control characters');
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        return fail('must be an absolute http or https URL');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return fail(`must be an absolute http or https URL (got ${url.protocol.slice(0, -1)})`);
+      }
+      if (!url.hostname) fail('must be an absolute http or https URL with a host');
+    })
+    .meta({ format: 'uri', maxLength: LIMITS.url, description: 'An absolute http or https URL.' }),
 );
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -202,20 +212,23 @@ export const isCalendarDate = (value: string): boolean => {
 };
 
 const calendarDate = /* @__PURE__ */ lazily(() =>
-  z.string().check((ctx) => {
-    if (!DATE_PATTERN.test(ctx.value)) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be a date written YYYY-MM-DD' });
-    } else if (!isCalendarDate(ctx.value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: `must be a real calendar date (${ctx.value} does not exist)`,
-      });
-    }
-  }),
+  z
+    .string()
+    .check((ctx) => {
+      if (!DATE_PATTERN.test(ctx.value)) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be a date written YYYY-MM-DD' });
+      } else if (!isCalendarDate(ctx.value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `must be a real calendar date (${ctx.value} does not exist)`,
+        });
+      }
+    })
+    .meta({ format: 'date', pattern: DATE_PATTERN.source, description: 'A real calendar day, YYYY-MM-DD.' }),
 );
 
-const EVENT_ID_PATTERN = /^(\d{4})\/(\d{2})\/(\d{2})\/([a-z0-9-]+)$/;
+export const EVENT_ID_PATTERN = /^(\d{4})\/(\d{2})\/(\d{2})\/([a-z0-9-]+)$/;
 
 export const isEventId = (value: string): boolean => {
   const m = EVENT_ID_PATTERN.exec(value);
@@ -240,36 +253,47 @@ export const unreservedEventId = (id: string): string =>
   `${id.slice(0, 11)}${unreservedSlug('event', slugOfEventId(id))}`;
 
 const eventId = /* @__PURE__ */ lazily(() =>
-  z.string().check((ctx) => {
-    if (!isEventId(ctx.value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: `must be YYYY/MM/DD/<slug> with a real date and a slug of lowercase letters, digits and single hyphens, at most ${EVENT_SLUG_MAX} characters`,
-      });
-    } else if (isReservedEventId(ctx.value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: `must not end in "${slugOfEventId(ctx.value)}", the name of the day's own page (use ${unreservedEventId(ctx.value)}: reserved slugs take the suffix "${RESERVED_SUFFIX}")`,
-      });
-    }
-  }),
+  z
+    .string()
+    .check((ctx) => {
+      if (!isEventId(ctx.value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `must be YYYY/MM/DD/<slug> with a real date and a slug of lowercase letters, digits and single hyphens, at most ${EVENT_SLUG_MAX} characters`,
+        });
+      } else if (isReservedEventId(ctx.value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `must not end in "${slugOfEventId(ctx.value)}", the name of the day's own page (use ${unreservedEventId(ctx.value)}: reserved slugs take the suffix "${RESERVED_SUFFIX}")`,
+        });
+      }
+    })
+    .meta({
+      pattern: EVENT_ID_PATTERN.source,
+      description: `YYYY/MM/DD/<slug>, starting with the event's date; derived from date and headline when left out.`,
+    }),
 );
 
 const tagName = /* @__PURE__ */ lazily(() =>
-  inlineText(LIMITS.tag).check((ctx) => {
-    if (ctx.issues.length === 0 && tagSlug(ctx.value) === '') {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: `"${ctx.value}" has no letters or digits that can form a URL slug (use a Latin-script name)`,
-      });
-    }
-  }),
+  inlineText(LIMITS.tag)
+    .check((ctx) => {
+      if (ctx.issues.length === 0 && tagSlug(ctx.value) === '') {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `"${ctx.value}" has no letters or digits that can form a URL slug (use a Latin-script name)`,
+        });
+      }
+    })
+    .meta({
+      description: `A tag's name as readers see it, at most ${LIMITS.tag} characters; its URL slug is derived from it, and no two tags of an event may share one.`,
+    }),
 );
 
-const eventInputSchema = /* @__PURE__ */ lazily(() =>
+/** What POST /api/events and PUT /api/events/{id} accept (and each item of a batch). */
+export const eventInputSchema = /* @__PURE__ */ lazily(() =>
   z
     .strictObject({
       id: eventId().optional(),

@@ -1,3 +1,4 @@
+import { makeParkedChangeStore } from '../adapters/parked-changes.js';
 import { createSnsClient, makeSnsTopic } from '../adapters/sns.js';
 import { ENV, requireEnv } from '../config.js';
 import { emfMetrics } from '../metrics.js';
@@ -6,13 +7,18 @@ import { storeDeps } from './deps.js';
 
 let cached: ChangeDeps | undefined;
 
-/** The stream function's wiring: the store plus the SNS topic of changes. */
+/** The stream function's wiring: the store, the SNS topic of changes, and where failed changes are parked. */
 export const changeDeps = (): ChangeDeps => {
-  cached ??= {
-    ...storeDeps(),
-    topic: makeSnsTopic(createSnsClient(), requireEnv(ENV.topicArn)),
-    siteUrl: requireEnv(ENV.siteUrl),
-    metrics: emfMetrics,
-  };
+  if (!cached) {
+    const store = storeDeps();
+    cached = {
+      ...store,
+      // Failed changes outlive the stream's 24 hours here, for `tidings redrive`.
+      parked: makeParkedChangeStore(store.db, store.tableName),
+      topic: makeSnsTopic(createSnsClient(), requireEnv(ENV.topicArn)),
+      siteUrl: requireEnv(ENV.siteUrl),
+      metrics: emfMetrics,
+    };
+  }
   return cached;
 };

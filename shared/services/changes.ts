@@ -1,3 +1,4 @@
+import type { ParkedChangeStore } from '../adapters/parked-changes.js';
 import type { ChangeTopic } from '../adapters/sns.js';
 import { buildChangeMessage, changeTypeOf } from '../domain/change-message.js';
 import { logger } from '../logger.js';
@@ -12,6 +13,11 @@ export interface ChangeDeps extends ListingDeps {
   fanout?: FanoutOptions;
   /** Where projected changes and published messages are counted; none when absent. */
   metrics?: MetricsPort;
+  /**
+   * Where failed changes are parked for `tidings redrive` (stream records expire after 24 hours;
+   * the table keeps them). The local runtime has its own dead-letter file and passes none.
+   */
+  parked?: ParkedChangeStore;
 }
 
 /**
@@ -57,7 +63,41 @@ export const processChanges = async (
     METRIC.messagesPublished,
     outgoing.filter((o) => !publishFailed.has(o.sequenceNumber)).length,
   );
-  return changes
-    .map((c) => c.sequenceNumber)
-    .filter((seq) => projectionFailed.has(seq) || publishFailed.has(seq));
+  const failed = (c: EventChange) =>
+    projectionFailed.has(c.sequenceNumber) || publishFailed.has(c.sequenceNumber);
+  if (deps.parked)
+    await settleParked(
+      deps.parked,
+      changes.filter(failed),
+      changes.filter((c) => !failed(c)),
+      deps.now(),
+    );
+  return changes.filter(failed).map((c) => c.sequenceNumber);
+};
+
+/**
+ * Parks every change that failed (each failed attempt writes it again: the last one is the one
+ * given up on) and clears the park of each event projected now. Neither decides the batch's
+ * outcome: a park that cannot be written leaves the change to the stream's retries and its
+ * dead-letter queue; one that cannot be cleared is only replayed once more by `redrive`.
+ */
+const settleParked = async (
+  parked: ParkedChangeStore,
+  failed: readonly EventChange[],
+  done: readonly EventChange[],
+  at: string,
+): Promise<void> => {
+  const [park, clear] = await Promise.allSettled([
+    failed.length > 0 ? parked.park(failed, at) : Promise.resolve(),
+    done.length > 0 ? parked.clear(done) : Promise.resolve(),
+  ]);
+  if (park.status === 'rejected') {
+    logger.error('parking failed changes failed', {
+      error: park.reason as Error,
+      ids: failed.map((c) => c.id),
+    });
+  }
+  if (clear.status === 'rejected') {
+    logger.warn('clearing parked changes failed; redrive will replay them', { error: clear.reason as Error });
+  }
 };

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+// A namespace import lets esbuild drop what is unused (the named `z` export keeps all of zod).
+import * as z from 'zod';
 import type {
   EventRecord,
   EventStore,
@@ -10,11 +12,16 @@ import type {
 import {
   type Attribution,
   type EventDraft,
+  formatPath,
+  isCalendarDate,
   isTombstone,
+  lazily,
   type NewsEvent,
   parseEventDraft,
   type StoredEvent,
+  toIssues,
 } from '../domain/event.js';
+import { SLUG_PATTERN } from '../domain/slug.js';
 import { planCorrection, planCreate, planDelete, type WritePlan } from '../domain/writes.js';
 import {
   ConcurrentWriteError,
@@ -152,6 +159,38 @@ export const countingRefusals = async <T>(
 };
 
 export const BATCH_MAX = 100;
+
+/**
+ * The batch's envelope. Its events are checked one by one afterwards (`parseEventDraft`), so one
+ * bad event is rejected alone rather than refusing the whole batch.
+ */
+export const batchSchema = /* @__PURE__ */ lazily(() =>
+  z.strictObject({
+    events: z
+      .array(z.unknown(), { error: 'is required and must be an array of events' })
+      .min(1, { error: 'must hold at least one event' })
+      .max(BATCH_MAX, {
+        error: (iss) => `must hold at most ${BATCH_MAX} events (got ${(iss.input as unknown[]).length})`,
+      }),
+  }),
+);
+
+/** The events of a batch body `{"events": [...]}`, or a 400 naming what is wrong with the envelope. */
+export const batchEventsOf = (body: unknown): unknown[] => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw ValidationError.of('body', 'must be a JSON object {"events": [...]}');
+  }
+  const parsed = batchSchema().safeParse(body);
+  if (parsed.success) return parsed.data.events;
+  throw new ValidationError(
+    parsed.error.issues.flatMap((issue) =>
+      // The schema's own words: "is required" alone would not say an array is wanted.
+      issue.code === 'invalid_type'
+        ? [{ path: formatPath(issue.path), rule: issue.message }]
+        : toIssues(new z.ZodError([issue]), body, [], 'events'),
+    ),
+  );
+};
 /** Conditional puts in flight at once for one batch. */
 const BATCH_CONCURRENCY = 16;
 
@@ -332,6 +371,66 @@ export const getEvent = async (deps: Pick<EventServiceDeps, 'store'>, id: string
   if (!stored) throw new NotFoundError(`event ${id} does not exist`);
   if (isTombstone(stored)) throw new GoneError(`event ${id} was deleted at ${stored.deletedAt}`);
   return stored;
+};
+
+export const DEFAULT_LIMIT = 20;
+export const MAX_LIMIT = 100;
+
+/** The query parameters of GET /api/events, as text (the query string's form). */
+export const eventQuerySchema = /* @__PURE__ */ lazily(() =>
+  z
+    .object({
+      date: z
+        .string()
+        .refine(isCalendarDate, { error: 'must be a real date written YYYY-MM-DD' })
+        .meta({ description: 'The events of one day, written YYYY-MM-DD.', format: 'date' })
+        .optional(),
+      tag: z
+        .string()
+        .refine((tag) => SLUG_PATTERN.test(tag) && tag.length <= 64, {
+          error: 'must be a tag slug: lowercase letters, digits and single hyphens',
+        })
+        .meta({
+          description: 'The events of one tag, by its slug (GET /api/tags lists them).',
+          maxLength: 64,
+        })
+        .optional(),
+      limit: z
+        .string()
+        .refine((v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_LIMIT, {
+          error: (iss) =>
+            `must be a whole number from 1 to ${MAX_LIMIT} (got ${String(iss.input).slice(0, 40)})`,
+        })
+        // The query string carries it as text; documented as the whole number it must spell.
+        .meta({ type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT })
+        .optional(),
+      cursor: z
+        .string()
+        .meta({ description: "The previous page's nextCursor, to read the next page." })
+        .optional(),
+    })
+    .refine((q) => q.date === undefined || q.tag === undefined, {
+      error: 'give either date or tag, not both',
+    }),
+);
+
+/** The names of GET /api/events's query parameters, in the order error messages list them. */
+export const EVENT_QUERY_PARAMS = ['date', 'tag', 'limit', 'cursor'] as const;
+
+/** GET /api/events's query (latest, by date or by tag, paged), or a 400 naming the parameter. */
+export const parseEventQuery = (
+  params: Partial<Record<(typeof EVENT_QUERY_PARAMS)[number], string>>,
+): EventQuery => {
+  const parsed = eventQuerySchema().safeParse(params);
+  if (!parsed.success) throw new ValidationError(toIssues(parsed.error, params, ['query']));
+  const { date, tag, limit, cursor } = parsed.data;
+  const page = {
+    limit: limit === undefined ? DEFAULT_LIMIT : Number(limit),
+    ...(cursor !== undefined ? { cursor } : {}),
+  };
+  if (date !== undefined) return { by: 'date', date, page };
+  if (tag !== undefined) return { by: 'tag', tag, page };
+  return { by: 'latest', page };
 };
 
 export type EventQuery =

@@ -1,3 +1,4 @@
+import { type LastPublishStore, makeLastPublishStore } from '../adapters/last-publish.js';
 import { type Lease, makeLease } from '../adapters/lease.js';
 import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
 import { ENV, requireEnv, siteConfigFromEnv } from '../config.js';
@@ -11,6 +12,8 @@ export interface PublishFunctionDeps extends PublishDeps {
   lease: Lease;
   /** Where runs' objects and durations are counted; none when absent. */
   metrics?: MetricsPort;
+  /** Where each run's report is kept for `tidings status`; none in tests that do not look. */
+  lastRun?: LastPublishStore;
 }
 
 let cached: PublishFunctionDeps | undefined;
@@ -25,6 +28,7 @@ export const publishDeps = (): PublishFunctionDeps => {
       site: siteConfigFromEnv(),
       lease: makeLease(db, tableName, 'publish'),
       metrics: emfMetrics,
+      lastRun: makeLastPublishStore(db, tableName),
     };
   }
   return cached;

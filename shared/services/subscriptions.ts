@@ -100,7 +100,8 @@ const emailField = z
         message: `must have at most ${LOCAL_PART_MAX} characters before the @`,
       });
     }
-  });
+  })
+  .meta({ format: 'email', description: `At most ${EMAIL_MAX} characters, ${LOCAL_PART_MAX} before the @.` });
 
 const tagsField = z
   .array(
@@ -117,8 +118,10 @@ const tagsField = z
 
 const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
 
-const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
-const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
+/** What POST /api/subscriptions accepts (JSON, or the form's fields). */
+export const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
+/** What POST /api/subscriptions/manage accepts. */
+export const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
 
 /** Forms send their list of topics as `tags[]` (repeated checkbox names), JSON as `tags`. */
 const LIST_FIELDS = new Set(['tags', 'tags[]']);
@@ -566,6 +569,9 @@ export const viewUnsubscribe = async (
 export const ONE_CLICK_FIELD = 'List-Unsubscribe';
 export const ONE_CLICK_VALUE = 'One-Click';
 
+/** The unsubscribe form: exactly RFC 8058's one field (besides the token a page's button adds). */
+export const oneClickFormSchema = z.strictObject({ [ONE_CLICK_FIELD]: z.literal(ONE_CLICK_VALUE) });
+
 /**
  * Unsubscribes from the link's topic, or from everything, without a login (the signed link is
  * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes
@@ -578,8 +584,8 @@ export const unsubscribe = async (
   field: TokenField = 'query.token',
 ): Promise<UnsubscribeView & { changed: boolean }> => {
   const { claims } = await verify(deps, token, 'unsubscribe', field);
-  const extra = Object.keys(form).filter((k) => k !== ONE_CLICK_FIELD);
-  if (form[ONE_CLICK_FIELD] !== ONE_CLICK_VALUE || extra.length > 0) {
+  // The token, if the form had one, was taken out already: one message for any other form.
+  if (!oneClickFormSchema.safeParse(form).success) {
     throw ValidationError.of(
       `body.${ONE_CLICK_FIELD}`,
       `must be the one field of the form, ${ONE_CLICK_FIELD}=${ONE_CLICK_VALUE} (RFC 8058)`,

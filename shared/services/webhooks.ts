@@ -38,24 +38,40 @@ export const parseWebhooksPerKey = (value: string): number => {
   return n;
 };
 
+/** A webhook id as the API hands it out (the SNS subscription's own id). */
+export const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
+
 /** SNS allows 200 filter policies per topic by default. */
 export const FILTER_POLICY_QUOTA = 200;
 const CHANGE_TYPES = ['created', 'updated', 'deleted'] as const;
 
-const webhookInput = z.strictObject({
-  url: z.string().check((ctx) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(ctx.value);
-    } catch {
-      // reported below
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || ctx.value.length > 2048) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must be an absolute http or https URL' });
-    } else if (url.username || url.password) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not carry credentials' });
-    }
-  }),
+/** What POST /api/webhooks accepts. */
+export const webhookInput = z.strictObject({
+  url: z
+    .string()
+    .check((ctx) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(ctx.value);
+      } catch {
+        // reported below
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || ctx.value.length > 2048) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: 'must be an absolute http or https URL',
+        });
+      } else if (url.username || url.password) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: 'must not carry credentials' });
+      }
+    })
+    .meta({
+      format: 'uri',
+      maxLength: 2048,
+      description:
+        'An absolute http or https URL (https only in AWS), without credentials. Its query string, where a secret may go, is never shown again.',
+    }),
   tags: z
     .array(
       z.string().check((ctx) => {
@@ -199,7 +215,7 @@ export const removeWebhook = async (
   id: string,
 ): Promise<void> => {
   const caller = callerOrThrow(callerContext);
-  if (!/^[A-Za-z0-9-]{1,100}$/.test(id))
+  if (!WEBHOOK_ID_PATTERN.test(id))
     throw ValidationError.of('id', 'must be a webhook id from GET /api/webhooks');
   if (!(await deps.owners.isOwner(caller.keyId, id))) {
     throw new NotFoundError(`webhook ${id} does not exist, or was not created with this API key`);

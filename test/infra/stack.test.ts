@@ -44,6 +44,7 @@ const OTHER_FUNCTIONS = [
   'send-digests',
   'handle-email-feedback',
   'handle-reputation-alarm',
+  'serve-not-found',
 ];
 
 describe('the events table', () => {
@@ -599,7 +600,7 @@ describe('the site', () => {
     const [origin] = distribution().Origins;
     expect(origin.DomainName).toEqual(ref(idOf('AWS::S3::Bucket', 'SiteBucket'), 'RegionalDomainName'));
     expect(origin.OriginAccessControlId).toEqual(
-      ref(idOf('AWS::CloudFront::OriginAccessControl', 'Site'), 'Id'),
+      ref(idOf('AWS::CloudFront::OriginAccessControl', 'SiteDistributionOrigin1S3'), 'Id'),
     );
     template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
       OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always' },
@@ -639,7 +640,7 @@ describe('the site', () => {
 
   it('routes /api/* to the HTTP API over HTTPS, uncached, with every method, query and header but Host', () => {
     const config = distribution();
-    const api = config.Origins[1];
+    const api = config.Origins.find((o: { Id: string }) => o.Id === config.CacheBehaviors[0]?.TargetOriginId);
     expect(api).toMatchObject({
       DomainName: {
         'Fn::Select': [2, { 'Fn::Split': ['/', ref(idOf('AWS::ApiGatewayV2::Api', 'Api'), 'ApiEndpoint')] }],
@@ -661,9 +662,9 @@ describe('the site', () => {
 
   it('answers a missing page with the error page, logs bucket access, and uses the cheapest price class', () => {
     const config = distribution();
-    expect(config.CustomErrorResponses).toEqual([
-      { ErrorCode: 404, ResponseCode: 404, ResponsePagePath: '/404.html', ErrorCachingMinTTL: 60 },
-    ]);
+    // Through the site behaviour's failover origin, not a distribution-wide error response (errors.test.ts).
+    expect(config.CustomErrorResponses).toBeUndefined();
+    expect(config.OriginGroups.Items[0].FailoverCriteria.StatusCodes.Items).toEqual([403, 404]);
     // CloudFront's own access logs: standard logging v2, without query strings (hardening.test.ts).
     expect(config.Logging).toBeUndefined();
     expect(config.PriceClass).toBe('PriceClass_100');

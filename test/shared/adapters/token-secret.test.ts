@@ -104,19 +104,20 @@ describe('parseTokenSecret', () => {
   });
 });
 
-describe('secretsManagerTokenSecret', () => {
-  const fakeClient = (values: (string | Error)[]) => {
-    let calls = 0;
-    return {
-      calls: () => calls,
-      async send(_command: GetSecretValueCommand) {
-        const value = values[Math.min(calls++, values.length - 1)];
-        if (value instanceof Error) throw value;
-        return { SecretString: value };
-      },
-    };
+/** A Secrets Manager client answering each read with the next value (the last one repeats). */
+const fakeClient = (values: (string | undefined | Error)[]) => {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    async send(_command: GetSecretValueCommand) {
+      const value = values[Math.min(calls++, values.length - 1)];
+      if (value instanceof Error) throw value;
+      return { SecretString: value };
+    },
   };
+};
 
+describe('secretsManagerTokenSecret', () => {
   it('reads the secret again after SECRET_MAX_AGE_MS, so a rotation reaches every container', async () => {
     let now = 0;
     const before = JSON.stringify({ id: A, signing: [{ kid: 'k1', secret: A }] });
@@ -168,18 +169,6 @@ describe('secretsManagerTokenSecret', () => {
 });
 
 describe('secretsManagerString', () => {
-  const fakeClient = (values: (string | undefined | Error)[]) => {
-    let calls = 0;
-    return {
-      calls: () => calls,
-      async send(_command: GetSecretValueCommand) {
-        const value = values[Math.min(calls++, values.length - 1)];
-        if (value instanceof Error) throw value;
-        return { SecretString: value };
-      },
-    };
-  };
-
   it('reads the string once per container', async () => {
     const client = fakeClient(['origin-proof-value']);
     const read = secretsManagerString(client, 'arn:origin');
