@@ -1,0 +1,122 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findServer } from '../../cli/local/target.js';
+import { freePort } from '../../local/dynamodb.js';
+import { LOCAL_TABLE } from '../../local/runtime.js';
+import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
+import { linkKeysOf } from '../../shared/adapters/token-secret.js';
+import { subscriberIdOf } from '../../shared/domain/tokens.js';
+import { makeEventInput } from '../helpers/builders.js';
+import { startTestRuntime } from '../helpers/runtime.js';
+import { makeSubscriber, putSubscriber } from '../helpers/subscribers.js';
+import { tidingsProcess } from './helpers.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-cli-server-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a running npm start, found from its data folder whatever its port', () => {
+  it('`tidings digest --now` sends through the server on a random port (it used to crash with ECONNREFUSED)', {
+    timeout: 180_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const rt = await startTestRuntime({ dataDir });
+    try {
+      const email = 'found.server@example.org';
+      const confirmedAt = new Date(Date.now() - 60 * 60 * 1000).toISOString();
+      const db = createDocumentClient({ endpoint: rt.dynamodbEndpoint });
+      await putSubscriber(
+        db,
+        LOCAL_TABLE,
+        makeSubscriber(1, {
+          id: subscriberIdOf(linkKeysOf(rt.tokenSecret), email),
+          email,
+          topics: [{ slug: 'syria', name: 'Syria' }],
+          confirmedAt,
+          cursor: confirmedAt,
+        }),
+      );
+      db.destroy();
+      expect((await rt.write('POST', '/api/events', makeEventInput({ tags: ['Syria'] }))).status).toBe(201);
+      await rt.capture.idle();
+
+      // PORT names a port nothing listens on: the command must not look there.
+      const env = { TIDINGS_DATA_DIR: dataDir, PORT: String(await freePort()) };
+      const digest = await tidingsProcess(env, 'digest', '--now');
+      expect(digest.stderr).toBe('');
+      expect(digest).toMatchObject({ code: 0 });
+      expect(digest.stdout).toMatch(/^daily digests in [\d.]+ s: 1 sent, 0 with nothing new/);
+      // Sent by the server (the data folder stayed its own: a second process could not have opened it).
+      expect(readdirSync(rt.outboxDir).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+
+      const status = await tidingsProcess(env, 'status', '--json');
+      expect(status.code).toBe(0);
+      const report = JSON.parse(status.stdout);
+      expect(report.target).toEqual({ kind: 'local', dataDir, url: rt.loopbackUrl });
+      expect(report.counts).toEqual({ events: 1, tags: 1, subscribers: 1 });
+
+      // The old alias, as people type it.
+      const publish = await tidingsProcess(env, 'publish');
+      expect(publish.code).toBe(0);
+      expect(publish.stdout).toMatch(/^published in [\d.]+ s: \d+ written/);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('records the server owner-only, answers the admin token only (not the API key), and forgets it on stop', async () => {
+    const dataDir = tempDir();
+    const rt = await startTestRuntime({ dataDir });
+    const serverFile = join(dataDir, 'server.json');
+    const tokenFile = join(dataDir, 'admin-token');
+    try {
+      expect(statSync(serverFile).mode & 0o777).toBe(0o600);
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(serverFile, 'utf8'))).toMatchObject({
+        url: rt.loopbackUrl,
+        pid: process.pid,
+      });
+      const server = await findServer(dataDir);
+      expect(server?.url).toBe(rt.loopbackUrl);
+
+      const post = (authorization: string) =>
+        fetch(`${rt.loopbackUrl}/local/admin/keys.list`, { method: 'POST', headers: { authorization } });
+      expect((await post(`Bearer ${rt.apiKey}`)).status).toBe(403);
+      expect((await post('Bearer not-the-token')).status).toBe(403);
+      const ok = await post(`Bearer ${readFileSync(tokenFile, 'utf8').trim()}`);
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as { result: { name: string }[] }).result.map((k) => k.name)).toEqual([
+        'local',
+      ]);
+    } finally {
+      await rt.stop();
+    }
+    expect(existsSync(serverFile)).toBe(false);
+    expect(await findServer(dataDir)).toBeUndefined();
+  });
+
+  it('ignores a record left by a server that died, and opens the data folder itself', {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const rt = await startTestRuntime({ dataDir });
+    await rt.stop();
+    // As a killed server leaves it: a pid that no longer runs, a port nothing listens on.
+    writeFileSync(
+      join(dataDir, 'server.json'),
+      JSON.stringify({ url: 'http://127.0.0.1:1', port: 1, pid: 2 ** 22 + 7, startedAt: 'then' }),
+    );
+    expect(await findServer(dataDir)).toBeUndefined();
+    const status = await tidingsProcess({ TIDINGS_DATA_DIR: dataDir }, 'status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).target).toEqual({ kind: 'local', dataDir });
+  });
+});
