@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { subscriberIdOf } from '../../shared/domain/tokens.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime } from '../helpers/runtime.js';
 import { makeSubscriber, putSubscriber } from '../helpers/subscribers.js';
-import { tidingsProcess } from './helpers.js';
+import { ROOT, tidings, tidingsProcess } from './helpers.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -70,6 +71,56 @@ describe('a running npm start, found from its data folder whatever its port', ()
     } finally {
       await rt.stop();
     }
+  });
+
+  it('import goes through the running server with the stored key; migrate refuses to open its folder', {
+    timeout: 60_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const rt = await startTestRuntime({ dataDir });
+    try {
+      const file = join(dataDir, 'events.ndjson');
+      writeFileSync(
+        file,
+        `${JSON.stringify(makeEventInput({ headline: 'Imported through the server', tags: ['Imports'] }))}\n`,
+      );
+      const imported = await tidings(dataDir, 'import', file);
+      expect(imported).toMatchObject({ code: 0, stdout: 'imported 1, unchanged 0, rejected 0\n' });
+      await rt.capture.idle();
+      expect((await rt.request('/api/events?tag=imports')).status).toBe(200);
+      const json = await tidings(dataDir, 'import', file, '--json');
+      expect(JSON.parse(json.stdout)).toMatchObject({ imported: 0, unchanged: 1, rejected: [] });
+
+      const migrate = await tidings(dataDir, 'migrate');
+      expect(migrate.code).toBe(2);
+      expect(migrate.stderr).toMatch(/npm start` runs on .* stop it first/);
+
+      const stack = await tidings(dataDir, 'import', file, '--stack', 'prod');
+      expect(stack.code).toBe(2);
+      expect(stack.stderr).toMatch(/--url <the stack's ApiUrl output> --key/);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('npm run publish|digest keep their flags as aliases of tidings', { timeout: 120_000 }, async () => {
+    const dataDir = tempDir();
+    const npm = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((done) =>
+        execFile(
+          'npm',
+          ['run', '--silent', ...args],
+          { cwd: ROOT, env: { ...process.env, TIDINGS_DATA_DIR: dataDir }, timeout: 60_000 },
+          (error, stdout) =>
+            done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const publish = await npm('publish', '--', '--full');
+    expect(publish).toMatchObject({ code: 0 });
+    expect(publish.stdout).toMatch(/^published everything in [\d.]+ s: /);
+    const digest = await npm('digest', '--', '--now', '--cadence', 'weekly');
+    expect(digest.code).toBe(0);
+    expect(digest.stdout).toMatch(/^weekly digests in [\d.]+ s: 0 sent/);
   });
 
   it('records the server owner-only, answers the admin token only (not the API key), and forgets it on stop', async () => {
