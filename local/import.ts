@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Globals } from '../cli/command.js';
 import { type Io, processIo } from '../cli/io.js';
-import { findServer, localDataDir } from '../cli/local/target.js';
+import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
 import {
   ImportError,
   type ImportProgress,
@@ -201,10 +201,11 @@ export const runImport = async (argv: string[], io: Io, globals: Globals): Promi
     } else {
       io.err(`No server running on ${dataDir}; importing through a local runtime in this process.\n`);
       try {
+        assertFolderFree(dataDir);
         const { startRuntime } = await import('./runtime.js');
         runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, apiKey });
       } catch (error) {
-        return fail(`could not start the local runtime on ${dataDir} (${(error as Error).message})`);
+        return fail((folderInUse(dataDir, error) ?? (error as Error)).message);
       }
       apiKey = runtime.apiKey;
       url = runtime.loopbackUrl;

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Globals } from '../cli/command.js';
 import { type Io, processIo } from '../cli/io.js';
-import { findServer, localDataDir } from '../cli/local/target.js';
+import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../shared/adapters/event-store.js';
 import { ENV } from '../shared/config.js';
@@ -103,8 +103,13 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
       );
       return 2;
     }
+    assertFolderFree(dataDir);
     const { LOCAL_TABLE, startRuntime } = await import('./runtime.js');
-    const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+    const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 }).catch(
+      (error: unknown) => {
+        throw folderInUse(dataDir, error) ?? error;
+      },
+    );
     const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
     try {
       // Through the runtime's change capture, which stands in for the stream that projects each move.

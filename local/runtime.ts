@@ -406,15 +406,20 @@ const startOn = async (
   };
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
-  const publish = (full = false): Promise<PublishReport> => {
+  const publish = (full = false, scheduled = false): Promise<PublishReport> => {
     running = running
       .catch(() => undefined)
       .then(async () => {
         const startedAt = performance.now();
         const report = await (full ? publishAll(publishing) : publishMarked(publishing));
         const seconds = Math.round((performance.now() - startedAt) / 100) / 10;
-        const record: LastPublish = { at: now(), full, seconds, ...report };
-        writePrivateFile(join(dataDir, LAST_PUBLISH_FILE), `${JSON.stringify(record)}\n`);
+        // The schedule runs every few seconds: only its runs that found work are worth keeping.
+        const idle =
+          report.written + report.unchanged + report.removed + report.marksCleared + report.failed === 0;
+        if (!scheduled || !idle) {
+          const record: LastPublish = { at: now(), full, seconds, ...report };
+          writePrivateFile(join(dataDir, LAST_PUBLISH_FILE), `${JSON.stringify(record)}\n`);
+        }
         return report;
       });
     return running;
@@ -425,7 +430,7 @@ const startOn = async (
     tableName: LOCAL_TABLE,
     dataDir,
     keys,
-    publish,
+    publish: (full) => publish(full),
     digest,
     handleChanges,
     topic,
@@ -467,7 +472,7 @@ const startOn = async (
   const timer =
     interval > 0
       ? setInterval(() => {
-          publish().then(
+          publish(false, true).then(
             (report) => report.written + report.removed > 0 && log(`published: ${JSON.stringify(report)}`),
             (error: Error) => log(`publish failed: ${error.message}`),
           );
@@ -507,7 +512,7 @@ const startOn = async (
     mailer,
     outboxDir,
     tokenSecret,
-    publish,
+    publish: (full?: boolean) => publish(full),
     digest,
     admin,
     async stop() {

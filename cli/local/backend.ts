@@ -4,7 +4,7 @@ import type { AdminOp, LocalAdmin } from '../../local/admin.js';
 import { LAST_PUBLISH_FILE, type LastPublish, type Runtime } from '../../local/runtime.js';
 import type { Backend, StatusReport } from '../backend.js';
 import { CliError } from '../errors.js';
-import { findServer, folderInUse, type RunningServer } from './target.js';
+import { assertFolderFree, findServer, folderInUse, type RunningServer } from './target.js';
 
 type Call = <K extends AdminOp>(op: K, ...args: Parameters<LocalAdmin[K]>) => ReturnType<LocalAdmin[K]>;
 
@@ -81,6 +81,7 @@ export const createLocalBackend = (options: LocalBackendOptions): Backend & { wh
         }) as Call;
         return { call, server };
       }
+      assertFolderFree(dataDir);
       const { startRuntime } = await import('../../local/runtime.js');
       let runtime: Runtime;
       try {

@@ -56,21 +56,33 @@ export const findServer = async (dataDir: string): Promise<RunningServer | undef
   return { url, port: record.port, pid: record.pid, adminToken };
 };
 
-/** A data folder's store is held by one process at a time: say which, instead of LevelDB's words. */
+/**
+ * Before opening the data folder in this process: a recorded server whose process lives but does
+ * not answer (starting, hung, or a pid reused since a crash) still holds the store, and LevelDB
+ * would refuse this process with nothing but a crash of the store's child process.
+ */
+export const assertFolderFree = (dataDir: string): void => {
+  const recordFile = join(dataDir, SERVER_FILE);
+  if (!existsSync(recordFile)) return;
+  let record: ServerRecord;
+  try {
+    record = JSON.parse(readFileSync(recordFile, 'utf8')) as ServerRecord;
+  } catch {
+    return;
+  }
+  if (Number.isInteger(record.pid) && alive(record.pid)) {
+    throw new CliError(
+      `the data folder ${dataDir} is held by process ${record.pid} (port ${record.port}), which does not answer; wait until it has started, or stop it (if no Tidings runs there, delete ${recordFile})`,
+    );
+  }
+};
+
+/** A data folder's store is held by one process at a time: say so, instead of the store's words. */
 export const folderInUse = (dataDir: string, cause: unknown): CliError | undefined => {
   const message = String((cause as Error)?.message ?? cause);
-  if (!/lock|LOCK|already held|Resource temporarily unavailable/.test(message)) return undefined;
-  let holder = '';
-  try {
-    const record = JSON.parse(readFileSync(join(dataDir, SERVER_FILE), 'utf8')) as ServerRecord;
-    holder = ` (process ${record.pid}, port ${record.port}, which does not answer)`;
-  } catch {
-    // no record: say what is known
-  }
+  if (!/lock|ECONNREFUSED|Database is closed|dynalite exited/i.test(message)) return undefined;
   return new CliError(
-    `the data folder ${dataDir} is in use by another process${holder}; stop it and try again`,
-    {
-      cause,
-    },
+    `could not open the data folder ${dataDir} (${message}): is another process using it? Stop it, or start \`npm start\` and run the command again`,
+    { cause },
   );
 };

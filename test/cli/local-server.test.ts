@@ -169,5 +169,16 @@ describe('a running npm start, found from its data folder whatever its port', ()
     const status = await tidingsProcess({ TIDINGS_DATA_DIR: dataDir }, 'status', '--json');
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).target).toEqual({ kind: 'local', dataDir });
+
+    // A live process that does not answer (starting, hung) still holds the store: refused in one line.
+    writeFileSync(
+      join(dataDir, 'server.json'),
+      JSON.stringify({ url: 'http://127.0.0.1:1', port: 1, pid: process.pid, startedAt: 'now' }),
+    );
+    const held = await tidingsProcess({ TIDINGS_DATA_DIR: dataDir }, 'keys', 'list');
+    expect(held.code).toBe(1);
+    expect(held.stderr).toBe(
+      `tidings: the data folder ${dataDir} is held by process ${process.pid} (port 1), which does not answer; wait until it has started, or stop it (if no Tidings runs there, delete ${join(dataDir, 'server.json')})\n`,
+    );
   });
 });

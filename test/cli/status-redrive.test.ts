@@ -99,6 +99,31 @@ describe('tidings status', () => {
   });
 });
 
+describe('the last publish', () => {
+  it("is the last run that did something: the schedule's idle runs do not replace it", async () => {
+    const dataDir = tempDir();
+    const rt = await startTestRuntime({ dataDir, publishIntervalMs: 50 });
+    try {
+      await rt.publish(true);
+      const kept = readFileSync(join(dataDir, 'last-publish.json'), 'utf8');
+      expect(JSON.parse(kept)).toMatchObject({ full: true });
+      await new Promise((r) => setTimeout(r, 400));
+      expect(readFileSync(join(dataDir, 'last-publish.json'), 'utf8')).toBe(kept);
+      expect((await rt.write('POST', '/api/events', makeEventInput({ headline: 'Scheduled' }))).status).toBe(
+        201,
+      );
+      await rt.capture.idle();
+      await expect
+        .poll(() => JSON.parse(readFileSync(join(dataDir, 'last-publish.json'), 'utf8')).full, {
+          timeout: 10_000,
+        })
+        .toBe(false);
+    } finally {
+      await rt.stop();
+    }
+  });
+});
+
 describe('tidings redrive', () => {
   it('re-projects parked changes through the change handler, keeps the ones that fail again, and is safe to repeat', {
     timeout: 90_000,
