@@ -168,8 +168,12 @@ export const main = async (argv: string[], io: Io): Promise<number> => {
       argv.length === 0 ||
       (argv.every((a) => a.startsWith('-')) && argv.some((a) => a === '--help' || a === '-h'))
     ) {
+      if (argv.length === 0) {
+        io.err(`${overview()}\n`);
+        return 2;
+      }
       io.out(`${overview()}\n`);
-      return argv.length === 0 ? 2 : 0;
+      return 0;
     }
     if (group) {
       const asked = argv.includes('--help') || argv.includes('-h');

@@ -21,7 +21,7 @@ import type { ApiKeyAdminStore } from '../shared/adapters/api-keys.js';
 import { parseTokenSecret } from '../shared/adapters/token-secret.js';
 import type { WebhookOwner } from '../shared/adapters/webhook-owners.js';
 import { apiKeyIdOf, formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
-import type { Cadence } from '../shared/domain/subscription.js';
+import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
 import { type LinkKeys, subscriberIdOf } from '../shared/domain/tokens.js';
 import { EVENT_SK, PARTITION_PREFIX, SUBSCRIBER_SK, TAGS_PARTITION } from '../shared/keys.js';
 import type { DigestReport } from '../shared/services/digests.js';
@@ -200,8 +200,15 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
       return keyInfo({ ...key, revoked: true });
     },
 
-    publish: (full) => deps.publish(full),
-    digest: (cadence, now) => deps.digest(cadence, { now }),
+    publish: (full) => deps.publish(full === true),
+    async digest(cadence, now) {
+      if (!CADENCES.includes(cadence)) {
+        throw new CliError(`--cadence must be ${CADENCES.join(' or ')} (got ${String(cadence)})`, {
+          usage: true,
+        });
+      }
+      return deps.digest(cadence, { now: now === true });
+    },
 
     async counts() {
       const events = await scanAll(
