@@ -130,5 +130,10 @@ export interface Backend {
     /** Adds a new signing key, and makes it current once every function can verify it. */
     rotate(options: { retireOld: boolean }): Promise<{ current: string; accepted: string[] }>;
   };
+  /**
+   * The HTTP API's base URL (a stack's `ApiUrl` output), for `tidings import --stack NAME --key KEY`,
+   * which writes through the public API like an integrator. Optional: without it, import asks for --url.
+   */
+  apiUrl?(): Promise<string>;
   close(): Promise<void>;
 }

@@ -195,9 +195,10 @@ export const main = async (argv: string[], io: Io): Promise<number> => {
         (globals as unknown as Record<string, string>)[flag] = arg.slice(arg.indexOf('=') + 1);
       else (globals as unknown as Record<string, string>)[flag] = rest.splice(i, 1)[0] ?? '';
     };
-    // --region stays: migrate's --table takes one of its own.
     strip('stack');
     strip('profile');
+    // migrate's --table takes a --region of its own; import's is the stack's.
+    if (command.name !== 'migrate') strip('region');
     const kept = rest.filter((a) => a !== '--json' && a !== '--verbose');
     try {
       return await command.raw(kept, io, globals);

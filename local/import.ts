@@ -176,9 +176,28 @@ export const runImport = async (argv: string[], io: Io, globals: Globals): Promi
   }
   if (!args) return 0;
   if (globals.stack && !args.url) {
-    return fail(
-      `into a deployed stack, pass its API: --url <the stack's ApiUrl output> --key <a key from \`tidings keys create --stack ${globals.stack}\`>`,
-    );
+    // The stack's API from its outputs, when the AWS backend reads them.
+    const { createAwsBackend } = await import('../cli/aws/backend.js');
+    const backend = await createAwsBackend({
+      stack: globals.stack,
+      ...(globals.region ? { region: globals.region } : {}),
+      ...(globals.profile ? { profile: globals.profile } : {}),
+    });
+    try {
+      if (!backend.apiUrl) {
+        return fail(
+          `into a deployed stack, pass its API: --url <the stack's ApiUrl output> --key <a key from \`tidings keys create --stack ${globals.stack}\`>`,
+        );
+      }
+      args.url = await backend.apiUrl();
+    } finally {
+      await backend.close();
+    }
+    if (!args.key && !io.env.TIDINGS_API_KEY) {
+      return fail(
+        `into stack ${globals.stack}: pass --key <a key from \`tidings keys create --stack ${globals.stack}\`> (or set TIDINGS_API_KEY)`,
+      );
+    }
   }
 
   try {

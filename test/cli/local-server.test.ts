@@ -94,10 +94,6 @@ describe('a running npm start, found from its data folder whatever its port', ()
       const migrate = await tidings(dataDir, 'migrate');
       expect(migrate.code).toBe(2);
       expect(migrate.stderr).toMatch(/npm start` runs on .* stop it first/);
-
-      const stack = await tidings(dataDir, 'import', file, '--stack', 'prod');
-      expect(stack.code).toBe(2);
-      expect(stack.stderr).toMatch(/--url <the stack's ApiUrl output> --key/);
     } finally {
       await rt.stop();
     }
