@@ -73,11 +73,19 @@ describe('tidings, the command line', () => {
     expect(verbose.stderr).toMatch(/^tidings: no webhook with id "nope"\nCliError: [^\n]+\n\s+at /);
   }, 60_000);
 
-  it('with --stack asks the AWS backend (the stack flags reach it, and its CliError is one line)', async () => {
-    const out = await tidings(dataDir, '--stack', 'prod', 'status');
-    expect(out.code).toBe(1);
-    expect(out.stderr.trim().split('\n')).toHaveLength(1);
-    expect(out.stderr).toMatch(/^tidings: .*prod/);
+  it('with --stack asks the AWS backend (and its CliError is one line)', async () => {
+    // No region anywhere, so the SDK refuses before any request leaves this machine.
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    try {
+      const out = await tidings(dataDir, '--stack', 'prod', 'status');
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split('\n')).toHaveLength(1);
+      expect(out.stderr).toMatch(/^tidings: no AWS region: pass --region or set AWS_REGION$/m);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+    }
   });
 
   it('--json prints the result as JSON and nothing else, from the real process', {
