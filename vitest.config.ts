@@ -10,6 +10,8 @@ export default defineConfig({
       // Lambda runs Node 22; the SDK's notice about Node 20 is noise in test output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      // Tests never reach AWS: no credential lookup may try the instance metadata service.
+      AWS_EC2_METADATA_DISABLED: 'true',
     },
   },
 });

@@ -171,5 +171,10 @@ export interface Backend {
       progress?: Progress,
     ): Promise<{ current: string; accepted: string[] } & Partial<LinkRotation>>;
   };
+  /**
+   * The HTTP API's base URL (a stack's `ApiUrl` output), for `tidings import --stack NAME --key KEY`,
+   * which writes through the public API like an integrator. Optional: without it, import asks for --url.
+   */
+  apiUrl?(): Promise<string>;
   close(): Promise<void>;
 }

@@ -5,9 +5,12 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
-import { loopbackUrl } from './cli.js';
+import type { Globals } from '../cli/command.js';
+import { type Io, processIo } from '../cli/io.js';
+import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
 import {
   ImportError,
   type ImportProgress,
@@ -17,14 +20,16 @@ import {
 } from './import-events.js';
 import type { Runtime } from './runtime.js';
 
-const USAGE = `Usage: npm run import -- FILE [--url URL] [--key KEY]
+const USAGE = `Usage: tidings import FILE [--url URL] [--key KEY] [--json]   (or: npm run import -- FILE …)
 
 Imports a JSON array or NDJSON file of events through the API's batch endpoint.
 
   FILE        a JSON array of events, or one event per line (NDJSON)
-  --url URL   the API (default http://127.0.0.1:$PORT, PORT defaulting to 3000); without --url,
-              when nothing answers there, the local runtime is started in this process
+  --url URL   the API (a deployed stack's ApiUrl, for example); without it, the \`npm start\`
+              running on the data folder (TIDINGS_DATA_DIR, default .data), found whatever its
+              port, or, when none runs, the local runtime started in this process
   --key KEY   the API key (default $TIDINGS_API_KEY, else \${TIDINGS_DATA_DIR:-.data}/api-key)
+  --json      print the summary as JSON on stdout, and no progress
 
 Exit code: 0 all imported or unchanged, 1 some events rejected, 2 the import could not run or
 finish (the summary then counts what was done), 130 interrupted.`;
@@ -35,17 +40,10 @@ const REJECTED_FILE = 'import-rejected.ndjson';
 
 class UsageError extends Error {}
 
-const exit = (code: number): Promise<never> =>
-  new Promise(() => process.stdout.write('', () => process.exit(code)));
-
-const fail = async (message: string, code = 2): Promise<never> => {
-  console.error(`import: ${message}`);
-  return exit(code);
-};
-
-const parse = () => {
+const parse = (args: string[], io: Io) => {
   try {
     const { values, positionals } = parseArgs({
+      args,
       options: {
         url: { type: 'string' },
         key: { type: 'string' },
@@ -54,7 +52,7 @@ const parse = () => {
       allowPositionals: true,
     });
     if (values.help) {
-      console.log(USAGE);
+      io.out(`${USAGE}\n`);
       return undefined;
     }
     if (positionals.length !== 1) {
@@ -83,15 +81,16 @@ const storedKey = (dataDir: string): string | undefined => {
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
-/** A bar on a terminal; elsewhere (CI, a pipe) a plain line every 10%. */
-const progressReporter = () => {
+/** A bar on a terminal; elsewhere (CI, a pipe) a plain line every 10%; nothing under --json. */
+const progressReporter = (io: Io, json: boolean) => {
   const started = Date.now();
   const rate = (p: ImportProgress) => Math.round(p.done / Math.max(0.001, (Date.now() - started) / 1000));
-  if (process.stderr.isTTY) {
+  if (json) return { update: (_: ImportProgress) => undefined, stop: () => undefined };
+  if (io.isTTY && io.progressStream) {
     const bar = new SingleBar(
       {
         format: 'importing {bar} {percentage}% | {done} events | {rate}/s | {rejected} rejected',
-        stream: process.stderr,
+        stream: io.progressStream,
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -116,7 +115,7 @@ const progressReporter = () => {
       const tenth = p.totalBytes > 0 ? Math.floor((p.bytesDone / p.totalBytes) * 10) : 10;
       if (tenth <= lastTenth) return;
       lastTenth = tenth;
-      console.error(`importing ${tenth * 10}% | ${count(p.done)} events | ${count(rate(p))}/s`);
+      io.err(`importing ${tenth * 10}% | ${count(p.done)} events | ${count(rate(p))}/s\n`);
     },
     stop: () => undefined,
   };
@@ -134,9 +133,9 @@ const captureCatchUp = (runtime: Runtime) => async (): Promise<void> => {
 };
 
 /** Waits for the change capture to finish, saying how much is left every few seconds. */
-const drainCapture = async (runtime: Runtime): Promise<void> => {
+const drainCapture = async (runtime: Runtime, io: Io): Promise<void> => {
   if (runtime.capture.pending === 0) return runtime.capture.idle();
-  const say = () => console.error(`updating the listings: ${count(runtime.capture.pending)} changes pending`);
+  const say = () => io.err(`updating the listings: ${count(runtime.capture.pending)} changes pending\n`);
   say();
   const timer = setInterval(say, 5000);
   try {
@@ -146,7 +145,7 @@ const drainCapture = async (runtime: Runtime): Promise<void> => {
   }
 };
 
-const printSummary = (result: ImportResult): void => {
+const summary = (result: ImportResult): string => {
   const { imported, unchanged, rejected } = result;
   const lines = [`imported ${imported}, unchanged ${unchanged}, rejected ${rejected.length}`];
   for (const r of rejected.slice(0, SHOWN_REJECTIONS)) lines.push(`  ${r.location}: ${r.reason}`);
@@ -157,17 +156,49 @@ const printSummary = (result: ImportResult): void => {
       `  … and ${rejected.length - SHOWN_REJECTIONS} more; all ${rejected.length} rejections are in ${path}`,
     );
   }
-  console.log(lines.join('\n'));
+  return lines.join('\n');
 };
 
-const main = async (): Promise<never> => {
+/**
+ * `tidings import`: exit code 0 all imported or unchanged, 1 some events rejected, 2 the import
+ * could not run or finish, 130 interrupted.
+ */
+export const runImport = async (argv: string[], io: Io, globals: Globals): Promise<number> => {
+  const fail = (message: string, code = 2): number => {
+    io.err(`import: ${message}\n`);
+    return code;
+  };
   let args: ReturnType<typeof parse>;
   try {
-    args = parse();
+    args = parse(argv, io);
   } catch (error) {
     return fail(`${(error as Error).message}\n\n${USAGE}`);
   }
-  if (!args) return exit(0);
+  if (!args) return 0;
+  if (globals.stack && !args.url) {
+    // The stack's API from its outputs, when the AWS backend reads them.
+    const { createAwsBackend } = await import('../cli/aws/backend.js');
+    const backend = await createAwsBackend({
+      stack: globals.stack,
+      ...(globals.region ? { region: globals.region } : {}),
+      ...(globals.profile ? { profile: globals.profile } : {}),
+    });
+    try {
+      if (!backend.apiUrl) {
+        return fail(
+          `into a deployed stack, pass its API: --url <the stack's ApiUrl output> --key <a key from \`tidings keys create --stack ${globals.stack}\`>`,
+        );
+      }
+      args.url = await backend.apiUrl();
+    } finally {
+      await backend.close();
+    }
+    if (!args.key && !io.env.TIDINGS_API_KEY) {
+      return fail(
+        `into stack ${globals.stack}: pass --key <a key from \`tidings keys create --stack ${globals.stack}\`> (or set TIDINGS_API_KEY)`,
+      );
+    }
+  }
 
   try {
     await inspectFile(args.file);
@@ -175,26 +206,33 @@ const main = async (): Promise<never> => {
     return fail((error as Error).message);
   }
 
-  const dataDir = resolve(process.env.TIDINGS_DATA_DIR ?? '.data');
-  const url = (args.url ?? loopbackUrl(process.env.PORT || 3000)).replace(/\/+$/, '');
+  const dataDir = localDataDir(io.env);
   let runtime: Runtime | undefined;
-  let apiKey = args.key ?? (process.env.TIDINGS_API_KEY || undefined);
-
-  if (!(await answers(url))) {
-    if (args.url) return fail(`nothing answers at ${url}; is the API running there?`);
-    console.error(`No server at ${url}; importing through a local runtime on ${dataDir}.`);
-    try {
-      const { startRuntime } = await import('./runtime.js');
-      runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, apiKey });
-    } catch (error) {
-      return fail(
-        `could not start the local runtime on ${dataDir} (${(error as Error).message}); if \`npm start\` is running on another port, pass --url`,
-      );
+  let apiKey = args.key ?? (io.env.TIDINGS_API_KEY || undefined);
+  let url: string;
+  if (args.url) {
+    url = args.url.replace(/\/+$/, '');
+    if (!(await answers(url))) return fail(`nothing answers at ${url}; is the API running there?`);
+  } else {
+    const server = await findServer(dataDir);
+    if (server) {
+      url = server.url;
+    } else {
+      io.err(`No server running on ${dataDir}; importing through a local runtime in this process.\n`);
+      try {
+        assertFolderFree(dataDir);
+        const { startRuntime } = await import('./runtime.js');
+        runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, apiKey });
+      } catch (error) {
+        return fail((folderInUse(dataDir, error) ?? (error as Error)).message);
+      }
+      apiKey = runtime.apiKey;
+      url = runtime.loopbackUrl;
     }
-    apiKey = runtime.apiKey;
   }
   apiKey ??= storedKey(dataDir);
   if (!apiKey) {
+    await runtime?.stop();
     return fail(
       `no API key: pass --key, set TIDINGS_API_KEY, or keep the key in ${join(dataDir, 'api-key')}`,
     );
@@ -203,19 +241,19 @@ const main = async (): Promise<never> => {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
-    console.error('\nstopping after the batches in flight (Ctrl-C again to quit now)…');
+    io.err('\nstopping after the batches in flight (Ctrl-C again to quit now)…\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const progress = progressReporter();
+  const progress = progressReporter(io, globals.json);
   let result: ImportResult | undefined;
   let failure: ImportError | undefined;
   try {
     result = await importEvents({
       file: args.file,
-      url: runtime?.loopbackUrl ?? url,
+      url,
       apiKey,
       onProgress: (p) => progress.update(p),
       signal: controller.signal,
@@ -226,23 +264,33 @@ const main = async (): Promise<never> => {
     failure = error;
     result = error.partial;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     progress.stop();
     if (runtime) {
       // Let the change stream catch up so the listings are complete before the data is closed.
-      await drainCapture(runtime);
+      await drainCapture(runtime, io);
       await runtime.stop();
     }
   }
 
-  if (result) printSummary(result);
+  if (result) {
+    if (globals.json)
+      io.out(`${JSON.stringify({ ...result, ...(failure ? { error: failure.message } : {}) }, null, 2)}\n`);
+    else io.out(`${summary(result)}\n`);
+  }
   if (failure) return fail(failure.message);
   if (result?.interrupted) return fail('interrupted before the end of the file', 130);
-  return exit(result && result.rejected.length > 0 ? 1 : 0);
+  return result && result.rejected.length > 0 ? 1 : 0;
 };
 
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  await exit(2);
+// `npm run import` (tsx local/import.ts) runs it as a script.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const code = await runImport(process.argv.slice(2), processIo(), { json: false, verbose: false }).catch(
+    (error: unknown) => {
+      console.error(error);
+      return 2;
+    },
+  );
+  process.stdout.write('', () => process.exit(code));
 }

@@ -2,14 +2,18 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Globals } from '../cli/command.js';
+import { type Io, processIo } from '../cli/io.js';
+import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../shared/adapters/event-store.js';
 import { ENV } from '../shared/config.js';
 import { type MigrationProgress, migrateReservedSlugs } from '../shared/services/migrations.js';
-import { localTarget } from './cli.js';
 
-const USAGE = `Usage: npm run migrate -- [--table NAME [--region REGION] [--endpoint URL]] [--cursor C] [--dry-run]
+const USAGE = `Usage: tidings migrate [--table NAME [--region REGION] [--endpoint URL]] [--cursor C] [--dry-run]
+       (or: npm run migrate -- …)
 
 Moves events and tags stored under a name the site keeps for its own pages (an event headlined
 "Index" stored as YYYY/MM/DD/index, a tag "Index" with the slug "index") to their new slugs
@@ -18,8 +22,9 @@ corrected. Safe to run again: what is done is skipped. Prints its progress and, 
 the cursor to resume from (--cursor) if it is interrupted.
 
   without --table   the local runtime's data folder (TIDINGS_DATA_DIR, default .data); stop
-                    \`npm start\` first: the runtime is started in this process so its change
-                    capture projects the moves, then the site is published
+                    \`npm start\` first (it is found whatever its port): the runtime is started
+                    in this process so its change capture projects the moves, then the site is
+                    published
   --table NAME      a deployed table (default $${ENV.tableName}), with the credentials and region of
                     the environment (AWS_PROFILE, AWS_REGION) or --region; its stream projects the
                     moves and the next publish run rewrites the pages
@@ -27,71 +32,109 @@ the cursor to resume from (--cursor) if it is interrupted.
   --cursor C        resume the scan where a previous run said
   --dry-run         count what would change; write nothing`;
 
-const { values } = parseArgs({
-  options: {
-    table: { type: 'string' },
-    region: { type: 'string' },
-    endpoint: { type: 'string' },
-    cursor: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-const now = () => new Date().toISOString();
-const report = (p: MigrationProgress): void => {
-  console.log(
-    `scanned ${p.scanned}: ${p.moved} moved, ${p.retagged} retagged, ${p.skipped.length} skipped${p.cursor ? `; resume with --cursor ${p.cursor}` : ''}`,
-  );
-};
-const options = {
-  ...(values.cursor ? { cursor: values.cursor } : {}),
-  dryRun: values['dry-run'] === true,
-  onPage: report,
-};
-
-const tableName = values.table ?? process.env[ENV.tableName];
-let result: MigrationProgress;
-if (tableName) {
-  const db = createDocumentClient({
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-  });
+/** `tidings migrate`: exit code 0 done, 1 some items skipped, 2 usage or a server holds the folder. */
+export const runMigrate = async (argv: string[], io: Io, globals: Globals): Promise<number> => {
+  let values: {
+    table?: string;
+    region?: string;
+    endpoint?: string;
+    cursor?: string;
+    'dry-run'?: boolean;
+    help?: boolean;
+  };
   try {
-    result = await migrateReservedSlugs({ store: makeEventStore(db, tableName), now }, options);
-  } finally {
-    db.destroy();
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        table: { type: 'string' },
+        region: { type: 'string' },
+        endpoint: { type: 'string' },
+        cursor: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    io.err(`migrate: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
   }
-} else {
-  const { dataDir, url } = localTarget();
-  const running = await fetch(`${url}/api/tags`, { signal: AbortSignal.timeout(3000) }).then(
-    () => true,
-    () => false,
-  );
-  if (running) {
-    console.error(`migrate: a server answers at ${url}; stop \`npm start\` first (it holds the data folder)`);
-    process.exit(2);
+  if (values.help) {
+    io.out(`${USAGE}\n`);
+    return 0;
   }
-  const { LOCAL_TABLE, startRuntime } = await import('./runtime.js');
-  const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
-  const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
-  try {
-    // Through the runtime's change capture, which stands in for the stream that projects each move.
-    const store = runtime.capture.wrap(makeEventStore(db, LOCAL_TABLE));
-    result = await migrateReservedSlugs({ store, now }, options);
-    await runtime.capture.idle();
-    if (!options.dryRun) await runtime.publish();
-  } finally {
-    db.destroy();
-    await runtime.stop();
+  if (globals.stack) {
+    io.err(
+      `migrate: against a deployed stack, name its table: --table <the stack's table name> (with --region)\n`,
+    );
+    return 2;
   }
+  // Pages are reported as they go: under --json, on stderr, so stdout holds only the result.
+  const note = (line: string) => (globals.json ? io.err(`${line}\n`) : io.out(`${line}\n`));
+  const now = () => new Date().toISOString();
+  const report = (p: MigrationProgress): void => {
+    note(
+      `scanned ${p.scanned}: ${p.moved} moved, ${p.retagged} retagged, ${p.skipped.length} skipped${p.cursor ? `; resume with --cursor ${p.cursor}` : ''}`,
+    );
+  };
+  const options = {
+    ...(values.cursor ? { cursor: values.cursor } : {}),
+    dryRun: values['dry-run'] === true,
+    onPage: report,
+  };
+
+  const tableName = values.table ?? io.env[ENV.tableName];
+  let result: MigrationProgress;
+  if (tableName) {
+    const db = createDocumentClient({
+      ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+      ...(values.region ? { region: values.region } : {}),
+    });
+    try {
+      result = await migrateReservedSlugs({ store: makeEventStore(db, tableName), now }, options);
+    } finally {
+      db.destroy();
+    }
+  } else {
+    const dataDir = localDataDir(io.env);
+    const server = await findServer(dataDir);
+    if (server) {
+      io.err(
+        `migrate: \`npm start\` runs on ${dataDir} (${server.url}, pid ${server.pid}); stop it first (it holds the data folder)\n`,
+      );
+      return 2;
+    }
+    assertFolderFree(dataDir);
+    const { LOCAL_TABLE, startRuntime } = await import('./runtime.js');
+    const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 }).catch(
+      (error: unknown) => {
+        throw folderInUse(dataDir, error) ?? error;
+      },
+    );
+    const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
+    try {
+      // Through the runtime's change capture, which stands in for the stream that projects each move.
+      const store = runtime.capture.wrap(makeEventStore(db, LOCAL_TABLE));
+      result = await migrateReservedSlugs({ store, now }, options);
+      await runtime.capture.idle();
+      if (!options.dryRun) await runtime.publish();
+    } finally {
+      db.destroy();
+      await runtime.stop();
+    }
+  }
+  if (globals.json) {
+    io.out(`${JSON.stringify({ dryRun: options.dryRun, ...result }, null, 2)}\n`);
+  } else {
+    for (const line of result.skipped) io.out(`skipped ${line}\n`);
+    io.out(
+      `${options.dryRun ? 'would migrate' : 'migrated'}: ${result.moved} events moved, ${result.retagged} retagged, ${result.skipped.length} skipped, of ${result.scanned} scanned\n`,
+    );
+  }
+  return result.skipped.length > 0 ? 1 : 0;
+};
+
+// `npm run migrate` (tsx local/migrate.ts) runs it as a script.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const code = await runMigrate(process.argv.slice(2), processIo(), { json: false, verbose: false });
+  process.stdout.write('', () => process.exit(code));
 }
-for (const line of result.skipped) console.log(`skipped ${line}`);
-console.log(
-  `${options.dryRun ? 'would migrate' : 'migrated'}: ${result.moved} events moved, ${result.retagged} retagged, ${result.skipped.length} skipped, of ${result.scanned} scanned`,
-);
-process.exit(result.skipped.length > 0 ? 1 : 0);

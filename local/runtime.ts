@@ -40,7 +40,7 @@ import {
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
-import { newTokenSecret, staticTokenSecret } from '../shared/adapters/token-secret.js';
+import { linkKeysOf, newTokenSecret, type TokenSecret } from '../shared/adapters/token-secret.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
 import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
@@ -71,6 +71,7 @@ import {
   parseWebhooksPerKey,
   type WebhookDeps,
 } from '../shared/services/webhooks.js';
+import { type LocalAdmin, makeLocalAdmin, newAdminToken, serveAdmin, writePrivateFile } from './admin.js';
 import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
@@ -130,8 +131,10 @@ export interface Runtime {
   outboxDir: string;
   /** Signs subscriber links and derives subscriber ids; generated on first start into `<data>/token-secret`. */
   tokenSecret: string;
-  /** One publish run now: what is marked, or everything. */
+  /** One publish run now: what is marked, or everything; its report is kept in `<data>/last-publish.json`. */
   publish(full?: boolean): Promise<PublishReport>;
+  /** What `tidings` does to the data folder (reached from other processes at `/local/admin/<op>`). */
+  admin: LocalAdmin;
   /**
    * One digest run of a cadence, planned and sent to the outbox before it returns: windows end at
    * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
@@ -153,7 +156,31 @@ const DATA_FILES = [
   'topic.log',
   'changes.ndjson',
   'dead-letter.ndjson',
+  'admin-token',
+  'server.json',
+  'last-publish.json',
 ];
+
+/**
+ * What a running server records in the data folder so that `tidings` finds it whatever its port
+ * (cli/local/target.ts): removed again on a clean stop.
+ */
+export interface ServerRecord {
+  url: string;
+  port: number;
+  pid: number;
+  startedAt: string;
+}
+export const SERVER_FILE = 'server.json';
+export const ADMIN_TOKEN_FILE = 'admin-token';
+export const LAST_PUBLISH_FILE = 'last-publish.json';
+
+/** `<data>/last-publish.json`: the last publish run's report, for `tidings status`. */
+export interface LastPublish extends PublishReport {
+  at: string;
+  full: boolean;
+  seconds: number;
+}
 
 /** Creates the folder owner-only, or takes group and other access away from one that exists. */
 export const privateDir = (dir: string): void => {
@@ -185,7 +212,10 @@ const localApiKey = (dataDir: string, given: string | undefined): string => {
  */
 const registerLocalKey = async (keys: ApiKeyStore, dataDir: string, apiKey: string, at: string) => {
   const hash = hashApiKey(apiKey);
-  await keys.putApiKey(hash, { name: 'local', createdAt: at, revoked: false });
+  // Its creation date stays what it was: `tidings keys list` shows when the key was made.
+  const known = await keys.findApiKey(hash);
+  if (!known || known.revoked)
+    await keys.putApiKey(hash, { name: 'local', createdAt: known?.createdAt ?? at, revoked: false });
   const hashFile = join(dataDir, 'api-key.sha256');
   const keyFile = join(dataDir, 'api-key');
   const previous = new Set<string>();
@@ -260,11 +290,12 @@ const startOn = async (
     record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,
   });
+  const handleChanges = processChanges({ store: baseStore, now, topic, siteUrl: url });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),
     tableName: LOCAL_TABLE,
-    handler: processChanges({ store: baseStore, now, topic, siteUrl: url }),
+    handler: handleChanges,
     log,
   });
   const store = capture.wrap(baseStore);
@@ -273,16 +304,24 @@ const startOn = async (
   capture.start();
   started.push(() => capture.stop());
 
-  const apiKey = localApiKey(dataDir, options.apiKey);
   const keys = makeApiKeyStore(db, LOCAL_TABLE);
+  let apiKey = localApiKey(dataDir, options.apiKey);
+  if (!options.apiKey && (await keys.findApiKey(hashApiKey(apiKey)))?.revoked) {
+    // The operator revoked the stored key (`tidings keys revoke local`): this start makes a new one.
+    apiKey = formatApiKey(randomBytes(32));
+    writePrivateFile(join(dataDir, 'api-key'), `${apiKey}\n`);
+  }
   await registerLocalKey(keys, dataDir, apiKey, now());
 
   const outboxDir = join(dataDir, 'outbox');
   const mailer = makeOutboxMailer(outboxDir);
   const tokenSecret = localTokenSecret(dataDir);
+  // Read at start, replaced by `tidings links rotate`: every signer and verifier asks for it each time.
+  let linkKeys = linkKeysOf(tokenSecret);
+  const currentLinkKeys: TokenSecret = () => Promise.resolve(linkKeys);
   const subscriptions = {
     store: makeSubscriptionStore(db, LOCAL_TABLE),
-    tokenSecret: staticTokenSecret(tokenSecret),
+    tokenSecret: currentLinkKeys,
     mailer,
     site: defaultSiteConfig(url),
     from: process.env[ENV.fromAddress] || LOCAL_FROM_ADDRESS,
@@ -369,12 +408,43 @@ const startOn = async (
   };
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
-  const publish = (full = false): Promise<PublishReport> => {
+  const publish = (full = false, scheduled = false): Promise<PublishReport> => {
     running = running
       .catch(() => undefined)
-      .then(() => (full ? publishAll(publishing) : publishMarked(publishing)));
+      .then(async () => {
+        const startedAt = performance.now();
+        const report = await (full ? publishAll(publishing) : publishMarked(publishing));
+        const seconds = Math.round((performance.now() - startedAt) / 100) / 10;
+        // The schedule runs every few seconds: only its runs that found work are worth keeping.
+        const idle =
+          report.written + report.unchanged + report.removed + report.marksCleared + report.failed === 0;
+        if (!scheduled || !idle) {
+          const record: LastPublish = { at: now(), full, seconds, ...report };
+          writePrivateFile(join(dataDir, LAST_PUBLISH_FILE), `${JSON.stringify(record)}\n`);
+        }
+        return report;
+      });
     return running;
   };
+
+  const admin = makeLocalAdmin({
+    db,
+    tableName: LOCAL_TABLE,
+    dataDir,
+    keys,
+    publish: (full) => publish(full),
+    digest,
+    handleChanges,
+    topic,
+    linkKeys: () => linkKeys,
+    replaceTokenSecret: (raw) => {
+      linkKeys = linkKeysOf(raw);
+    },
+    now,
+  });
+  const adminToken = newAdminToken();
+  writePrivateFile(join(dataDir, ADMIN_TOKEN_FILE), `${adminToken}\n`);
+  const serveAdminOps = serveAdmin(admin, () => adminToken);
 
   const authorize = authorizeRequest({ keys });
   const serveSite = serveSiteFolder(siteDir);
@@ -385,30 +455,8 @@ const startOn = async (
     log,
     notFound: serveNotFoundPage(siteDir),
     fallback: async (req, res) => {
-      // Local only: `npm run publish` asks the running server to publish.
-      if (req.method === 'POST' && req.url?.startsWith('/local/publish')) {
-        const verdict = await authorize({ headers: { authorization: req.headers.authorization ?? '' } });
-        if (!verdict.isAuthorized) {
-          res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
-          return true;
-        }
-        const report = await publish(req.url.includes('full=1'));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
-        return true;
-      }
-      // Local only: `npm run digest` asks the running server to run the digests.
-      if (req.method === 'POST' && req.url?.startsWith('/local/digest')) {
-        const verdict = await authorize({ headers: { authorization: req.headers.authorization ?? '' } });
-        if (!verdict.isAuthorized) {
-          res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
-          return true;
-        }
-        const query = new URL(req.url, 'http://localhost').searchParams;
-        const cadence = query.get('cadence') === 'weekly' ? 'weekly' : 'daily';
-        const report = await digest(cadence, { now: query.get('now') === '1' });
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
-        return true;
-      }
+      // Local only: `tidings` administers the data folder through the process that holds it.
+      if (await serveAdminOps(req, res)) return true;
       return (await serveMail(req, res)) || serveSite(req, res);
     },
   });
@@ -427,7 +475,7 @@ const startOn = async (
   const timer =
     interval > 0
       ? setInterval(() => {
-          publish().then(
+          publish(false, true).then(
             (report) => report.written + report.removed > 0 && log(`published: ${JSON.stringify(report)}`),
             (error: Error) => log(`publish failed: ${error.message}`),
           );
@@ -439,6 +487,18 @@ const startOn = async (
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolveListen());
   });
+  const serverFile = join(dataDir, SERVER_FILE);
+  const record: ServerRecord = { url: loopbackUrl, port, pid: process.pid, startedAt: now() };
+  writePrivateFile(serverFile, `${JSON.stringify(record)}\n`);
+  /** Another runtime may have started on this folder since (sharing a store): its record stays. */
+  const forgetServer = () => {
+    try {
+      const current = JSON.parse(readFileSync(serverFile, 'utf8')) as ServerRecord;
+      if (current.pid === record.pid && current.port === record.port) rmSync(serverFile);
+    } catch {
+      // gone already, or unreadable: nothing of ours to remove
+    }
+  };
 
   return {
     url,
@@ -455,9 +515,11 @@ const startOn = async (
     mailer,
     outboxDir,
     tokenSecret,
-    publish,
+    publish: (full?: boolean) => publish(full),
     digest,
+    admin,
     async stop() {
+      forgetServer();
       if (timer) clearInterval(timer);
       await running.catch(() => undefined);
       server.closeAllConnections();

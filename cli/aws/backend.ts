@@ -5,7 +5,7 @@ import type { AwsContext } from './context.js';
 import { digest } from './digest.js';
 import { createKey, listKeys, revokeKey } from './keys.js';
 import { rotateLinks } from './links.js';
-import { operatorError, readOutputs } from './outputs.js';
+import { OUTPUT, operatorError, readOutputs } from './outputs.js';
 import { publish } from './publish.js';
 import { redrive } from './redrive.js';
 import { status } from './status.js';
@@ -72,6 +72,8 @@ export const createAwsBackend = async (options: AwsTargetOptions): Promise<Backe
       delete: guard('webhooks delete', deleteWebhook),
     },
     links: { rotate: guard('links rotate', rotateLinks) },
+    // Import writes through the public API, like an integrator: the stack's own URL for it.
+    apiUrl: async () => ctx.outputs.get(OUTPUT.apiUrl),
     async close() {
       clients.destroy();
     },

@@ -10,6 +10,7 @@ export const OUTPUT = {
   tableName: 'TableName',
   topicArn: 'TopicArn',
   siteUrl: 'SiteUrl',
+  apiUrl: 'ApiUrl',
   publishFunction: 'PublishFunction',
   planDigestsFunction: 'PlanDigestsFunction',
   processChangesFunction: 'ProcessChangesFunction',

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRuntime } from '../../local/runtime.js';
 import { isLocalHost } from '../../local/server.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
@@ -201,16 +202,16 @@ describe('a key replaced through TIDINGS_API_KEY stops working', () => {
 });
 
 describe('the local commands talk to 127.0.0.1', () => {
-  it('import, publish and digest find a running server by address, not by the name localhost', async () => {
-    const { localTarget, loopbackUrl } = await import('../../local/cli.js');
-    const before = process.env.PORT;
-    process.env.PORT = '4321';
+  it('find a running server by address, not by the name localhost', async () => {
+    const { findServer } = await import('../../cli/local/target.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-loopback-'));
+    const rt = await startRuntime({ dataDir: dir, port: 0, loadSamples: false, publishIntervalMs: 0 });
     try {
-      expect(localTarget().url).toBe('http://127.0.0.1:4321');
+      const server = await findServer(dir);
+      expect(server?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     } finally {
-      if (before === undefined) delete process.env.PORT;
-      else process.env.PORT = before;
+      await rt.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
-    expect(loopbackUrl(3000)).toBe('http://127.0.0.1:3000');
   });
 });

@@ -20,6 +20,7 @@ export const outputsOf = (tableName: string): Record<string, string> => ({
   TableName: tableName,
   TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:TidingsProd-ChangeTopic`,
   SiteUrl: 'https://d111111abcdef8.cloudfront.net',
+  ApiUrl: 'https://d111111abcdef8.cloudfront.net/api',
   PublishFunction: 'TidingsProd-PublisherPublishSite-AbC',
   PlanDigestsFunction: 'TidingsProd-DigestsPlanDigests-DeF',
   ProcessChangesFunction: 'TidingsProd-ChangesProcessChanges-GhI',

@@ -34,6 +34,13 @@ describe('--stack NAME', () => {
     ]);
   });
 
+  it("gives import the stack's API URL (its ApiUrl output)", async () => {
+    cfn.on(DescribeStacksCommand).resolves(describeStackAnswer(outputsOf('events')));
+    const backend = await createAwsBackend({ stack: STACK, region: REGION });
+    expect(await backend.apiUrl?.()).toBe('https://d111111abcdef8.cloudfront.net/api');
+    await backend.close();
+  });
+
   it('says in one line that a missing stack is missing, naming stack and region', async () => {
     cfn.on(DescribeStacksCommand).rejects(
       new CloudFormationServiceException({
