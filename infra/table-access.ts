@@ -1,4 +1,10 @@
-import { PARTITION_PREFIX, TABLE } from '../shared/keys.js';
+import {
+  CONFIRMATIONS_CONTROL,
+  controlKey,
+  LAST_PUBLISH_CONTROL,
+  PARTITION_PREFIX,
+  TABLE,
+} from '../shared/keys.js';
 
 /** The item-level DynamoDB actions the code uses. Never Scan, never a transaction. */
 export type TableAction =
@@ -30,6 +36,8 @@ export interface TableAccess {
 }
 
 const P = PARTITION_PREFIX;
+/** Switches are granted one by one: a function flipping one may not flip another. */
+const CONFIRMATIONS_SWITCH = controlKey(CONFIRMATIONS_CONTROL).PK;
 const READ_WRITE: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
 
 /**
@@ -86,7 +94,7 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   // switch that pauses confirmations.
   'create-subscription': subscriptionAccess(READ_WRITE, [
     { partitions: [P.limit], actions: READ_WRITE },
-    { partitions: [P.control], actions: ['GetItem'] },
+    { partitions: [CONFIRMATIONS_SWITCH], actions: ['GetItem'] },
   ]),
   'confirm-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
   unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
@@ -94,7 +102,9 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
   'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] }] },
   // Flips the confirmation switch on SES reputation alarms (a read, then a conditional put).
-  'handle-reputation-alarm': { items: [{ partitions: [P.control], actions: ['GetItem', 'PutItem'] }] },
+  'handle-reputation-alarm': {
+    items: [{ partitions: [CONFIRMATIONS_SWITCH], actions: ['GetItem', 'PutItem'] }],
+  },
   // The widest: reads changed events, projects tag entries, counts, the change log and marks.
   'process-changes': {
     items: [
@@ -120,7 +130,7 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       // One run at a time: the lease is a conditional put and delete.
       { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
       // The last run's report (`CONTROL#last-publish`), for `tidings status`.
-      { partitions: [P.control], actions: ['PutItem'] },
+      { partitions: [controlKey(LAST_PUBLISH_CONTROL).PK], actions: ['PutItem'] },
     ],
     queries: [
       { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },

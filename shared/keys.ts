@@ -189,6 +189,8 @@ export const ledgerKey = (subscriberId: string, cadence: string, windowStart: st
  */
 export const controlKey = (name: string): Key => ({ PK: `CONTROL#${name}`, SK: 'CONTROL' });
 export const CONFIRMATIONS_CONTROL = 'confirmations';
+/** The last publish run that did its work, for `tidings status`. */
+export const LAST_PUBLISH_CONTROL = 'last-publish';
 
 /**
  * A sign-up limit: `LIMIT#mailbox#<mac>`, `LIMIT#client#<mac>` (a keyed hash of the canonical

@@ -1,10 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { controlKey } from '../keys.js';
+import { controlKey, LAST_PUBLISH_CONTROL } from '../keys.js';
 import type { PublishReport } from '../services/publish.js';
 import type { Item } from './items.js';
-
-/** `CONTROL#last-publish`: the last publish run that did its work, for `tidings status`. */
-export const LAST_PUBLISH_CONTROL = 'last-publish';
 
 export interface PublishRun extends PublishReport {
   /** When the run ended (ISO 8601). */

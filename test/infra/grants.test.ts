@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { INDEX_PREFIX } from '../../infra/table-access.js';
 import {
+  CONFIRMATIONS_CONTROL,
+  controlKey,
   dayPartition,
   digestPartition,
+  LAST_PUBLISH_CONTROL,
   latestPartition,
   PARTITION_PREFIX,
   TABLE,
@@ -88,7 +91,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'list-webhooks': rw('table', ['WEBHOOK#*'], ['Query', 'DeleteItem']),
   'delete-webhook': rw('table', ['WEBHOOK#*'], ['GetItem', 'DeleteItem']),
   'create-subscription': {
-    'table GetItem': ['CONTROL#*', 'LIMIT#*', S],
+    'table GetItem': ['CONTROL#confirmations', 'LIMIT#*', S],
     'table PutItem': ['LIMIT#*', S],
     'table UpdateItem': ['LIMIT#*', S],
     'table BatchGetItem': ['TAGS'],
@@ -101,7 +104,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ]),
   ),
   'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
-  'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem']),
+  'handle-reputation-alarm': rw('table', ['CONTROL#confirmations'], ['GetItem', 'PutItem']),
   'process-changes': {
     'table BatchGetItem': ['EVENT#*'],
     'table GetItem': ['TAG#*', 'TAGS'],
@@ -115,7 +118,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table BatchWriteItem': ['MARK#*'],
     'table BatchGetItem': ['EVENT#*'],
     'table GetItem': ['TAGS'],
-    'table PutItem': ['CONTROL#*', 'LEASE#*', 'TAGS'],
+    'table PutItem': ['CONTROL#last-publish', 'LEASE#*', 'TAGS'],
     'table DeleteItem': ['LEASE#*', 'TAGS'],
     'GSI1 Query': ['LATEST#*'],
     'GSI2 Query': ['DAY#*'],
@@ -162,10 +165,19 @@ describe('table grants, function by function', () => {
   it('bind only to partitions that shared/keys.ts declares, table and index alike', () => {
     const table = Object.values(PARTITION_PREFIX).map((p) => (p.endsWith('#') ? `${p}*` : p));
     const index = Object.values(INDEX_PREFIX).map((p) => `${p}*`);
+    // A switch is granted by its exact key, which must be one the key builders make.
+    const exact = [controlKey(CONFIRMATIONS_CONTROL).PK, controlKey(LAST_PUBLISH_CONTROL).PK];
     for (const [name, grants] of Object.entries(EXPECTED)) {
       for (const [key, partitions] of Object.entries(grants)) {
-        for (const p of partitions) expect(key.startsWith('table') ? table : index, name).toContain(p);
+        for (const p of partitions)
+          expect(key.startsWith('table') ? [...table, ...exact] : index, name).toContain(p);
       }
+    }
+  });
+
+  it('grant each switch (CONTROL#) by its exact key, never the whole prefix', () => {
+    for (const [name, grants] of Object.entries(EXPECTED)) {
+      for (const partitions of Object.values(grants)) expect(partitions, name).not.toContain('CONTROL#*');
     }
   });
 
