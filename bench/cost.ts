@@ -597,7 +597,9 @@ export const buildReport = (m: Measurements): CostReport => {
   const fixed: Usage = {
     alarmMetrics: t.alarmMetrics,
     dashboards: t.dashboards,
-    customMetrics: t.customMetrics,
+    // Custom metrics are billed by the hours they have data, and an idle stack writes none (no
+    // zeros, nothing from a run with nothing to do): none in the fixed part, all of them at scale.
+    customMetrics: 0,
     secrets: t.secrets,
     kmsKeys: t.kmsKeys,
     kmsRequests: KMS_DATA_KEYS_PER_MONTH,
@@ -620,8 +622,9 @@ export const buildReport = (m: Measurements): CostReport => {
   };
   const fixedBill = priceUsage(fixed);
   const bills: CostReport['bills'] = [{ name: 'fixed', bill: fixedBill }];
+  const busy: Usage = { ...fixed, customMetrics: t.customMetrics };
   for (const scale of SCALES) {
-    bills.push({ name: scale.name, scale, bill: priceUsage(monthlyUsage(fixed, units, m.storage, scale)) });
+    bills.push({ name: scale.name, scale, bill: priceUsage(monthlyUsage(busy, units, m.storage, scale)) });
   }
   const after = (name: string) => bills.find((b) => b.name === name)?.bill.after ?? Number.NaN;
   const targets = Object.entries(TARGETS).map(([name, limit]) => ({
@@ -826,7 +829,8 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
     `- **SQS**: \`SendMessageBatch\` per 10 messages, a receive and a delete per batch of ${r.template.digestBatchSize}; while idle, Lambda's poller`,
     `  long-polls each queue it reads (estimate: ${SQS_IDLE_RECEIVES_PER_MONTH.toLocaleString('en-US')} receives a month per queue; ${r.template.sqsPollers} such queue(s)).`,
     '- **CloudWatch**: alarm metrics, dashboards from the synthesized template; custom metrics are the business metrics of',
-    '  shared/metrics.ts (one dimension set each), all counted as emitted every month, the fixed part included.',
+    '  shared/metrics.ts (one dimension set each), billed by the hours they have data: an idle stack writes none (no zeros,',
+    '  nothing from a run with nothing to do), so none in the fixed part, and all of them every month at each scale.',
     `- **CloudFront**: a request, ${POLL_BYTES / 1024} KB out, a CloudFront Function run (the default behaviour's viewer-request function) and`,
     `  an access-log line of some ${CDN_ACCESS_LOG_BYTES} bytes in CloudWatch Logs per poll; the first-10-TB price for all traffic.`,
     '- **Secrets Manager**: the secrets in the template; reads counted per invocation of a function that reads one',
