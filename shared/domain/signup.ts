@@ -102,6 +102,13 @@ export const cameThroughCloudFront = (
   timingSafeEqual(sha256(originProof), sha256(originSecret));
 
 /**
+ * The client of a request that came through CloudFront without a viewer address that parses. Its
+ * source address is then CloudFront's, shared by every reader behind that edge: counting against
+ * it would let one client's sign-ups refuse everyone's. One fixed key instead.
+ */
+export const UNKNOWN_VIEWER = 'unknown-viewer';
+
+/**
  * The client a sign-up is counted against: an IPv4 address, or an IPv6 /64 (one subscriber line
  * gets a whole /64 and could otherwise rotate through it). The viewer's address as CloudFront
  * forwards it (the source address API Gateway sees is then CloudFront's), but only when the
@@ -109,10 +116,12 @@ export const cameThroughCloudFront = (
  * calling it directly could otherwise name a new address with every sign-up. Else the source.
  */
 export const clientOf = (request: ClientRequest, originSecret: string | undefined): string => {
-  const viewerAddress = cameThroughCloudFront(request.originProof, originSecret)
-    ? request.viewerAddress
-    : undefined;
-  const host = (viewerAddress && hostOfViewerAddress(viewerAddress)) || request.sourceIp.trim();
+  let host = request.sourceIp.trim();
+  if (cameThroughCloudFront(request.originProof, originSecret)) {
+    const viewer = request.viewerAddress ? hostOfViewerAddress(request.viewerAddress) : undefined;
+    if (!viewer) return UNKNOWN_VIEWER;
+    host = viewer;
+  }
   const address = host.replace(/%.*$/, '');
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return `other:${address.slice(0, 64)}`;
