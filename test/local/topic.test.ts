@@ -525,16 +525,25 @@ describe('local webhooks never reach link-local or metadata addresses', () => {
     'http://[fd00:ec2::254]/latest/meta-data/',
     'http://[fe80::1]/hook',
     'http://[::ffff:169.254.169.254]/latest/meta-data/',
+    // IPv6 forms that embed an IPv4 address, which a translator or the stack may turn into it:
+    // IPv4-compatible (::/96), NAT64 (64:ff9b::/96) and SIIT (::ffff:0:0/96).
+    'http://[::169.254.169.254]/latest/meta-data/',
+    'http://[64:ff9b::169.254.169.254]/latest/meta-data/',
+    'http://[64:ff9b::a9fe:1]:8080/hook',
+    'http://[::ffff:0:a9fe:a9fe]/latest/meta-data/',
+    'http://[::ffff:0:169.254.0.1]/hook',
     // Spellings the URL parser turns into 169.254.169.254.
     'http://0xa9fea9fe/latest/meta-data/',
     'http://2852039166/latest/meta-data/',
     'http://metadata.test/latest/meta-data/',
     'http://rebound.test:8080/hook',
+    'http://nat64.test/latest/meta-data/',
   ];
   const lookup = fakeLookup({
     'metadata.test': ['169.254.169.254'],
     // One good address and one bad: refused all the same.
     'rebound.test': ['127.0.0.1', 'fd00:ec2::254'],
+    'nat64.test': ['64:ff9b::a9fe:a9fe'],
   });
 
   it.each(refused)('refuses to register %s', async (url) => {
@@ -586,7 +595,18 @@ describe('local webhooks never reach link-local or metadata addresses', () => {
   });
 
   it('still delivers to loopback and private addresses, where local integrators listen', () => {
-    for (const address of ['127.0.0.1', '::1', '10.0.0.1', '192.168.1.1', '172.16.0.1', 'fd00::1']) {
+    for (const address of [
+      '127.0.0.1',
+      '::1',
+      '10.0.0.1',
+      '192.168.1.1',
+      '172.16.0.1',
+      'fd00::1',
+      // Embedding other IPv4 addresses than link-local ones.
+      '64:ff9b::a00:1',
+      '::ffff:0:a00:1',
+      '::a00:1',
+    ]) {
       expect(isForbiddenAddress(address), address).toBe(false);
     }
   });
