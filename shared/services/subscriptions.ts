@@ -318,6 +318,20 @@ const newNonce = (): string => randomBytes(12).toString('base64url');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One message, retried briefly when the sending service asks to slow down. */
+/** What a sending error is, without its message (which may carry an address). */
+const errorKindOf = (error: unknown): { errorName: string; errorCode?: string; httpStatus?: number } => {
+  const { name, code, $metadata } = (error ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  return {
+    errorName: typeof name === 'string' ? name : typeof error,
+    ...(typeof code === 'string' ? { errorCode: code } : {}),
+    ...(typeof $metadata?.httpStatusCode === 'number' ? { httpStatus: $metadata.httpStatusCode } : {}),
+  };
+};
+
 const sendWithRetry = async (mailer: Mailer, email: Parameters<Mailer['send']>[0]): Promise<void> => {
   for (let i = 0; ; i++) {
     try {
@@ -414,7 +428,8 @@ export const requestSubscription = async (
   } catch (error) {
     // The answer stays the 202 (a 500 here would tell this address from others); the failure is
     // logged and counted. Both resend slots are freed so the reader can try again at once.
-    logger.error('confirmation not sent', { subscriber: id, error: error as Error });
+    // By name and code only: SES's message can name the recipient ("…failed the check: <address>").
+    logger.error('confirmation not sent', { subscriber: id, ...errorKindOf(error) });
     deps.metrics.count(METRIC.confirmationsFailed);
     await Promise.all([
       deps.store

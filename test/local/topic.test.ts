@@ -14,6 +14,7 @@ import { LOCAL_TOPIC_ARN, LocalTopic, type LocalTopicOptions, localWebhooks } fr
 import { buildChangeMessage, type ChangeMessage } from '../../shared/domain/change-message.js';
 import { createdEvent, type NewsEvent, parseEventDraft, tombstoneOf } from '../../shared/domain/event.js';
 import type { FilterPolicy } from '../../shared/domain/filter-policy.js';
+import { shownUrl } from '../../shared/services/webhooks.js';
 import { makeEventInput } from '../helpers/builders.js';
 
 const SITE = 'https://news.example.org';
@@ -316,6 +317,30 @@ describe('LocalTopic retries failed webhook deliveries', () => {
     expect(logLines).toHaveLength(1);
   });
 
+  it('logs a webhook by its URL without the query, which may carry a secret', async () => {
+    const receiver = await startReceiver();
+    const url = `${receiver.url}/gone?token=s3cret-in-the-query&user=alice%40example.org`;
+    await receiver.close();
+    const topic = makeTopic({
+      maxAttempts: 1,
+      baseDelayMs: 5,
+      lookup: fakeLookup({ 'meta.test': ['169.254.169.254'] }),
+    });
+    topic.subscribe('http', url);
+    topic.subscribe('http', 'http://meta.test/hook?token=s3cret-in-the-query');
+    await topic.publishBatch([messages.syriaCreated as ChangeMessage]);
+    await topic.idle();
+    expect(logLines).toHaveLength(2);
+    expect(logLines).toContain(
+      `webhook ${receiver.url}/gone gave up on ${(messages.syriaCreated as ChangeMessage).key} after 1 attempts`,
+    );
+    expect(logLines.join('\n')).toContain('webhook http://meta.test/hook refused:');
+    for (const line of logLines) {
+      expect(line).not.toContain('s3cret');
+      expect(line).not.toContain('alice');
+    }
+  });
+
   it('does not hold up publishing while a webhook is slow to answer', async () => {
     // A receiver that keeps the request open until released.
     let release: () => void = () => undefined;
@@ -561,7 +586,7 @@ describe('local webhooks never reach link-local or metadata addresses', () => {
     expect(topic.deliveries).toEqual([
       expect.objectContaining({ subscriptionId: 'bad', status: 'failed', attempts: 1 }),
     ]);
-    expect(logLines.join('\n')).toContain(`webhook ${endpoint} refused: ${FORBIDDEN_RULE}`);
+    expect(logLines.join('\n')).toContain(`webhook ${shownUrl(endpoint)} refused: ${FORBIDDEN_RULE}`);
   });
 
   it('checks the address the connection is made to, not only the answer a check got before', async () => {
