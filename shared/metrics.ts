@@ -19,6 +19,8 @@ export const METRIC = {
   confirmationsPaused: 'ConfirmationsPaused',
   /** A confirmation email failed to send (the sign-up still got its 202). */
   confirmationsFailed: 'ConfirmationsFailed',
+  /** A sign-up filled the form's honeypot: answered as usual, nothing sent. */
+  signupHoneypot: 'SignupHoneypot',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

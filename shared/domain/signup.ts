@@ -24,8 +24,19 @@ export const SIGNUP_POLICY: SignupPolicy = {
 /** The global confirmation budget when the local runtime is not told otherwise. */
 export const DEFAULT_CONFIRMATIONS_PER_HOUR = 300;
 
-/** The sign-up form's honeypot: a field people never see, named so that form-filling bots fill it. */
-export const HONEYPOT_FIELD = 'website';
+/**
+ * The sign-up form's honeypot: a field people never see, which form-filling bots fill. Its name
+ * (and its label) carry none of the words browsers' autofill looks for (`website`, `url`, `name`,
+ * `email`, `phone`, `address`, `company`…): autofill ignores `autocomplete="off"` for such fields
+ * and would fill the trap for real readers, whose sign-ups would then be dropped unseen.
+ */
+export const HONEYPOT_FIELD = 'tdg_hp_trap';
+
+/**
+ * The honeypot's name before it was renamed. A page published before then still posts it; it is
+ * neither a trap (autofill may have filled it) nor an unknown field (a 400 for a stale page).
+ */
+export const LEGACY_HONEYPOT_FIELD = 'website';
 
 /** Expands an IPv6 address (no zone) to its eight 16-bit groups. */
 const ipv6Groups = (address: string): number[] => {

@@ -7,7 +7,7 @@ import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
 import { toIssues } from '../domain/event.js';
 import { canonicalMailbox } from '../domain/mailbox.js';
-import { HONEYPOT_FIELD } from '../domain/signup.js';
+import { HONEYPOT_FIELD, LEGACY_HONEYPOT_FIELD } from '../domain/signup.js';
 import type { SiteConfig } from '../domain/site.js';
 import { tagSlug } from '../domain/slug.js';
 import {
@@ -152,7 +152,7 @@ export const formFields = (form: FormData): Record<string, unknown> => {
 
 /** A sign-up form's fields without the honeypot, and whether the honeypot was filled. */
 export const signupForm = (form: FormData): { input: Record<string, unknown>; honeypot: boolean } => {
-  const { [HONEYPOT_FIELD]: trap, ...input } = formFields(form);
+  const { [HONEYPOT_FIELD]: trap, [LEGACY_HONEYPOT_FIELD]: _stale, ...input } = formFields(form);
   return { input, honeypot: typeof trap === 'string' && trap.trim() !== '' };
 };
 
@@ -367,6 +367,7 @@ export const requestSubscription = async (
   } = await parseWithTopics(deps, subscribeSchema, input, 'email, tags, cadence');
   const answer = { email, topics, cadence };
   if (context.honeypot) {
+    deps.metrics.count(METRIC.signupHoneypot);
     logger.info('sign-up not served', { reason: 'honeypot' });
     return answer;
   }

@@ -392,6 +392,17 @@ describe('the honeypot', () => {
     const served = await w.form(formOf(human, [[HONEYPOT_FIELD, '']]), {}, client());
     expect(seen(trapped, bot)).toEqual(seen(served, human));
     expect(w.sent.map((m) => m.to)).toEqual([human]);
+    // Counted, so an operator sees the trap working (or catching people).
+    expect(w.counts[METRIC.signupHoneypot]).toBe(1);
+  });
+
+  it('ignores the old field name in forms from pages published before the rename', async () => {
+    const w = world();
+    const reader = address('stale-page');
+    const res = await w.form(formOf(reader, [['website', 'https://autofilled.example']]), {}, client());
+    expect(res.statusCode).toBe(202);
+    expect(w.sent.map((m) => m.to)).toEqual([reader]);
+    expect(w.counts[METRIC.signupHoneypot]).toBeUndefined();
   });
 
   it('is not a field JSON clients may send', async () => {
@@ -584,5 +595,22 @@ describe('over HTTP (the local runtime, product limits)', () => {
     expect(res.status).toBe(202);
     expect(await res.text()).toContain('If honeypot@example.net can receive email');
     expect(await mailTo(rt, 'honeypot@example.net')).toEqual([]);
+  });
+
+  it("is named so that browsers' autofill leaves it alone, and labelled so", async () => {
+    // Autofill heuristics match field names and labels against words like these; a reader whose
+    // browser filled the trap would be silently dropped.
+    const targeted =
+      /url|web|site|name|mail|phone|tel|address|company|org|street|city|zip|postal|country|user|login|pass/i;
+    expect(HONEYPOT_FIELD).not.toMatch(targeted);
+    expect(HONEYPOT_FIELD).not.toBe('website');
+    await rt.publish(true);
+    const page = await (await rt.request('/tags/syria.html')).text();
+    const trap = /<div class="hp" aria-hidden="true"><label>([^<]+)<input ([^>]+)><\/label><\/div>/.exec(
+      page,
+    );
+    expect(trap?.[1]).not.toMatch(targeted);
+    expect(trap?.[2]).toContain(`name="${HONEYPOT_FIELD}"`);
+    expect(page).not.toContain('name="website"');
   });
 });
