@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUE_PATH_MAX, MAX_ISSUES, ValidationError } from '../../shared/errors.js';
-import { BATCH_MESSAGE_PATH_MAX } from '../../shared/services/events.js';
+import { BATCH_ISSUES_BUDGET, BATCH_MESSAGE_PATH_MAX } from '../../shared/services/events.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
@@ -121,6 +121,25 @@ describe('validation errors are bounded', () => {
       const [path] = error.message.split(': ');
       expect([...(path ?? '')].length).toBeLessThanOrEqual(BATCH_MESSAGE_PATH_MAX);
     }
+  });
+
+  it('a batch of 100 items with many `€` field names lists issues within the budget counted in bytes', async () => {
+    // Three bytes a character as sent, one in a string's length: the issues' budget is in bytes.
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      ...makeEventInput({ headline: `Euro ${i}` }),
+      ...Object.fromEntries(Array.from({ length: 6 }, (_, k) => [`${i}.${k}`.padEnd(96, '€'), k])),
+    }));
+    const { status, bytes, text } = await send('POST', '/api/events/batch', { events });
+    expect(status).toBe(200);
+    expect(bytes).toBeLessThan(LIMIT);
+    const body = JSON.parse(text) as { results: { error: ErrorBody }[] };
+    let listed = 0;
+    for (const { error } of body.results) {
+      expect((error.issues?.length ?? 0) + (error.moreIssues ?? 0)).toBe(6);
+      for (const issue of error.issues ?? []) listed += Buffer.byteLength(JSON.stringify(issue)) + 1;
+    }
+    expect(listed).toBeGreaterThan(BATCH_ISSUES_BUDGET / 2);
+    expect(listed).toBeLessThanOrEqual(BATCH_ISSUES_BUDGET);
   });
 
   it('a batch of 100 items with huge field names stays under 64 KB', async () => {
