@@ -5,7 +5,7 @@ import { EndpointRefusedError } from '../shared/adapters/webhooks.js';
 /**
  * Addresses a local webhook must never reach: link-local IPv4 (169.254.0.0/16, where cloud
  * instance metadata answers at 169.254.169.254), link-local IPv6 (fe80::/10) and the IPv6
- * metadata endpoint of EC2 (fd00:ec2::254). A webhook URL is chosen by whoever holds a key; the
+ * metadata endpoint of EC2 (fd00:ec2::254), and 169.254.0.0/16 written as IPv6. A webhook URL is chosen by whoever holds a key; the
  * machine running Tidings may be a cloud instance whose metadata hands out credentials.
  * Loopback and private addresses stay allowed: local integrators listen on localhost.
  */
@@ -13,9 +13,18 @@ const FORBIDDEN = new BlockList();
 FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4');
 FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
 FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6');
+// IPv6 addresses that carry an IPv4 address in their last 32 bits, which a NAT64 gateway, a SIIT
+// translator or the stack itself may turn into that address: 169.254.0.0/16 inside each of them.
+for (const prefix of [
+  '::', // IPv4-compatible, ::/96 (deprecated, still parsed: `[::169.254.169.254]`)
+  '64:ff9b::', // NAT64's well-known prefix, 64:ff9b::/96
+  '::ffff:0:', // SIIT's IPv4-translated addresses, ::ffff:0:0/96
+]) {
+  FORBIDDEN.addSubnet(`${prefix}a9fe:0`, 112, 'ipv6');
+}
 
 export const FORBIDDEN_RULE =
-  'must not lead to a link-local or metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254)';
+  'must not lead to a link-local or metadata address (169.254.0.0/16, also embedded in IPv6; fe80::/10, fd00:ec2::254)';
 
 /** Whether an IP address (v4, v6, or v4 mapped into v6) is one a webhook must not reach. */
 export const isForbiddenAddress = (address: string): boolean => {

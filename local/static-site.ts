@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname, join, relative, resolve, sep } from 'node:path';
 import { NOT_FOUND_PAGE } from '../shared/domain/site.js';
 import { BUILT_IN_NOT_FOUND_PAGE } from '../shared/render/not-found.js';
 
@@ -43,9 +43,11 @@ export const serveSiteFolder =
     }
     let path = resolve(join(base, pathname));
     if (path !== base && !path.startsWith(base + sep)) return false;
-    // The publisher's own records, not part of the site (see shared/services/publish.ts).
-    const records = join(base, PUBLISHER_FOLDER);
-    if (path === records || path.startsWith(records + sep)) return false;
+    // The publisher's own records, not part of the site (see shared/services/publish.ts). On a
+    // case-insensitive file system `_Publish` opens the same folder, and Windows drops trailing
+    // dots and spaces: the first segment is compared as the file system would.
+    const [first = ''] = relative(base, path).split(sep);
+    if (first.replace(/[. ]+$/, '').toLowerCase() === PUBLISHER_FOLDER) return false;
     let info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) {
       path = join(path, 'index.html');

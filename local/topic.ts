@@ -10,7 +10,21 @@ import {
   matchesFilterPolicy,
   validateFilterPolicy,
 } from '../shared/domain/filter-policy.js';
+import { shownUrl } from '../shared/services/webhooks.js';
 import { checkEndpoint, ForbiddenEndpointError, guardedLookup, type Lookup } from './endpoint-guard.js';
+
+/**
+ * A webhook's URL as logged: without its query, which may carry the integrator's secret, as
+ * listings show it; a URL that does not parse is cut at its `?` or `#`.
+ */
+const loggedEndpoint = (endpoint: string | undefined): string => {
+  if (endpoint === undefined) return '(no endpoint)';
+  try {
+    return shownUrl(endpoint);
+  } catch {
+    return endpoint.replace(/[?#].*$/s, '');
+  }
+};
 
 export const LOCAL_TOPIC_ARN = 'arn:aws:sns:local:000000000000:tidings-changes';
 
@@ -270,14 +284,14 @@ export class LocalTopic implements ChangeTopic {
       } catch (error) {
         if (error instanceof ForbiddenEndpointError) {
           // Where the endpoint leads will not change by retrying: given up at once.
-          this.options.log(`webhook ${subscription.endpoint} refused: ${error.message}`);
+          this.options.log(`webhook ${loggedEndpoint(subscription.endpoint)} refused: ${error.message}`);
           return failed(attempt);
         }
         // Connection refused, reset or timed out: retried like a 5xx.
       }
       if (attempt >= maxAttempts) {
         this.options.log(
-          `webhook ${subscription.endpoint} gave up on ${message.key} after ${attempt} attempts`,
+          `webhook ${loggedEndpoint(subscription.endpoint)} gave up on ${message.key} after ${attempt} attempts`,
         );
         return failed(attempt);
       }

@@ -49,6 +49,8 @@ export const METRIC = {
   bounces: 'Bounces',
   /** An address was suppressed after a complaint (handle-email-feedback). */
   complaints: 'Complaints',
+  /** A sign-up filled the form's honeypot: answered as usual, nothing sent. */
+  signupHoneypot: 'SignupHoneypot',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

@@ -116,6 +116,7 @@ export class TidingsDashboard extends Construct {
         business(METRIC.confirmationBudgetExceeded, 'over the hourly budget'),
         business(METRIC.confirmationsPaused, 'paused (reputation)'),
         business(METRIC.confirmationsFailed, 'failed'),
+        business(METRIC.signupHoneypot, 'caught by the honeypot (nothing sent)'),
       ]),
       graph('Bounces and complaints', [
         business(METRIC.bounces, 'permanent bounces'),

@@ -46,7 +46,13 @@ export const makeWebhookOwnerStore = (db: DynamoDBDocumentClient, tableName: str
 
   async isOwner(keyId, id) {
     const { Item } = await db.send(
-      new GetCommand({ TableName: tableName, Key: webhookOwnerKey(keyId, id), ProjectionExpression: 'PK' }),
+      new GetCommand({
+        TableName: tableName,
+        Key: webhookOwnerKey(keyId, id),
+        ProjectionExpression: 'PK',
+        // A webhook deleted right after its creation must be found.
+        ConsistentRead: true,
+      }),
     );
     return Item !== undefined;
   },
@@ -61,6 +67,9 @@ export const makeWebhookOwnerStore = (db: DynamoDBDocumentClient, tableName: str
           KeyConditionExpression: 'PK = :pk',
           ExpressionAttributeValues: { ':pk': webhookPartition(keyId) },
           ExclusiveStartKey: startKey,
+          // The cap on webhooks per key counts these after each create: an eventually consistent
+          // read could miss a racing create's record, and both would stay.
+          ConsistentRead: true,
         }),
       );
       for (const item of out.Items ?? []) {

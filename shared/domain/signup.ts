@@ -24,8 +24,19 @@ export const SIGNUP_POLICY: SignupPolicy = {
 /** The global confirmation budget when the local runtime is not told otherwise. */
 export const DEFAULT_CONFIRMATIONS_PER_HOUR = 300;
 
-/** The sign-up form's honeypot: a field people never see, named so that form-filling bots fill it. */
-export const HONEYPOT_FIELD = 'website';
+/**
+ * The sign-up form's honeypot: a field people never see, which form-filling bots fill. Its name
+ * (and its label) carry none of the words browsers' autofill looks for (`website`, `url`, `name`,
+ * `email`, `phone`, `address`, `company`…): autofill ignores `autocomplete="off"` for such fields
+ * and would fill the trap for real readers, whose sign-ups would then be dropped unseen.
+ */
+export const HONEYPOT_FIELD = 'tdg_hp_trap';
+
+/**
+ * The honeypot's name before it was renamed. A page published before then still posts it; it is
+ * neither a trap (autofill may have filled it) nor an unknown field (a 400 for a stale page).
+ */
+export const LEGACY_HONEYPOT_FIELD = 'website';
 
 /** Expands an IPv6 address (no zone) to its eight 16-bit groups. */
 const ipv6Groups = (address: string): number[] => {
@@ -102,6 +113,13 @@ export const cameThroughCloudFront = (
   timingSafeEqual(sha256(originProof), sha256(originSecret));
 
 /**
+ * The client of a request that came through CloudFront without a viewer address that parses. Its
+ * source address is then CloudFront's, shared by every reader behind that edge: counting against
+ * it would let one client's sign-ups refuse everyone's. One fixed key instead.
+ */
+export const UNKNOWN_VIEWER = 'unknown-viewer';
+
+/**
  * The client a sign-up is counted against: an IPv4 address, or an IPv6 /64 (one subscriber line
  * gets a whole /64 and could otherwise rotate through it). The viewer's address as CloudFront
  * forwards it (the source address API Gateway sees is then CloudFront's), but only when the
@@ -109,10 +127,12 @@ export const cameThroughCloudFront = (
  * calling it directly could otherwise name a new address with every sign-up. Else the source.
  */
 export const clientOf = (request: ClientRequest, originSecret: string | undefined): string => {
-  const viewerAddress = cameThroughCloudFront(request.originProof, originSecret)
-    ? request.viewerAddress
-    : undefined;
-  const host = (viewerAddress && hostOfViewerAddress(viewerAddress)) || request.sourceIp.trim();
+  let host = request.sourceIp.trim();
+  if (cameThroughCloudFront(request.originProof, originSecret)) {
+    const viewer = request.viewerAddress ? hostOfViewerAddress(request.viewerAddress) : undefined;
+    if (!viewer) return UNKNOWN_VIEWER;
+    host = viewer;
+  }
   const address = host.replace(/%.*$/, '');
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return `other:${address.slice(0, 64)}`;

@@ -24,12 +24,14 @@ import {
 import { SLUG_PATTERN } from '../domain/slug.js';
 import { planCorrection, planCreate, planDelete, type WritePlan } from '../domain/writes.js';
 import {
+  bounded,
   ConcurrentWriteError,
   ConflictError,
   describeIssue,
   ExposedError,
   GoneError,
   type Issue,
+  MAX_ISSUES,
   NotFoundError,
   PreconditionFailedError,
   ValidationError,
@@ -204,12 +206,21 @@ export type BatchItemResult =
     };
 
 /**
- * Bytes of issues (as JSON) a batch answer lists over all its items. With at most MAX_ISSUES
- * bounded issues per item, a hundred hostile items could still list a megabyte; past this budget an
- * item lists fewer (or none) and counts the rest in `moreIssues`. With each item's one-issue
- * message, a batch answer stays under 64 KB whatever the input.
+ * Bytes of issues (as UTF-8 JSON, as sent) a batch answer lists over all its items. With at most
+ * MAX_ISSUES bounded issues per item, a hundred hostile items could still list a megabyte; past this
+ * budget an item lists fewer (or none) and counts the rest in `moreIssues`.
  */
 export const BATCH_ISSUES_BUDGET = 16 * 1024;
+
+/**
+ * Bytes the results of a batch answer may take, issues included. Counted in bytes, not string
+ * length: a lone surrogate or a control character in a field name is six bytes once escaped, `€`
+ * three. The rest of the 64 KB answer is the summary and the envelope.
+ */
+export const BATCH_ANSWER_BUDGET = 60 * 1024;
+
+/** The first issue's path as an item's message repeats it, cut here: the whole path is in `issues`. */
+export const BATCH_MESSAGE_PATH_MAX = 40;
 
 const errorResult = (index: number, error: ExposedError, id?: string): BatchItemResult => {
   if (!(error instanceof ValidationError)) {
@@ -229,22 +240,38 @@ const errorResult = (index: number, error: ExposedError, id?: string): BatchItem
     ...(id ? { id } : {}),
     error: {
       code: error.code,
-      message: `${first ? describeIssue(first) : error.message}${others > 0 ? ` (and ${others} more issues)` : ''}`,
+      message: `${first ? describeIssue({ ...first, path: bounded(first.path, BATCH_MESSAGE_PATH_MAX) }) : error.message}${others > 0 ? ` (and ${others} more issues)` : ''}`,
       issues: error.issues,
       ...(error.moreIssues > 0 ? { moreIssues: error.moreIssues } : {}),
     },
   };
 };
 
-/** Keeps the issues a batch answer lists within BATCH_ISSUES_BUDGET, first items first. */
+const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * Keeps the issues a batch answer lists within BATCH_ISSUES_BUDGET and the whole list of results
+ * within BATCH_ANSWER_BUDGET, both in bytes as sent, first items first.
+ */
 const withinBudget = (results: BatchItemResult[]): BatchItemResult[] => {
-  let budget = BATCH_ISSUES_BUDGET;
+  // What every item says whatever happens to its issues: its status, id and message (with room
+  // for a `moreIssues` count).
+  const fixed = results.reduce(
+    (sum, result) =>
+      sum +
+      1 +
+      ('error' in result && result.error.issues
+        ? bytesOf({ ...result, error: { ...result.error, issues: [], moreIssues: BATCH_MAX * MAX_ISSUES } })
+        : bytesOf(result)),
+    0,
+  );
+  let budget = Math.max(0, Math.min(BATCH_ISSUES_BUDGET, BATCH_ANSWER_BUDGET - fixed));
   for (const result of results) {
     if (!('error' in result) || !result.error.issues) continue;
     const { issues } = result.error;
     let kept = 0;
     for (const issue of issues) {
-      const size = JSON.stringify(issue).length + 1;
+      const size = bytesOf(issue) + 1;
       if (size > budget) break;
       budget -= size;
       kept++;

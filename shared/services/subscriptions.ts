@@ -7,7 +7,7 @@ import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
 import { toIssues } from '../domain/event.js';
 import { canonicalMailbox } from '../domain/mailbox.js';
-import { HONEYPOT_FIELD } from '../domain/signup.js';
+import { HONEYPOT_FIELD, LEGACY_HONEYPOT_FIELD } from '../domain/signup.js';
 import type { SiteConfig } from '../domain/site.js';
 import { tagSlug } from '../domain/slug.js';
 import {
@@ -152,7 +152,7 @@ export const formFields = (form: FormData): Record<string, unknown> => {
 
 /** A sign-up form's fields without the honeypot, and whether the honeypot was filled. */
 export const signupForm = (form: FormData): { input: Record<string, unknown>; honeypot: boolean } => {
-  const { [HONEYPOT_FIELD]: trap, ...input } = formFields(form);
+  const { [HONEYPOT_FIELD]: trap, [LEGACY_HONEYPOT_FIELD]: _stale, ...input } = formFields(form);
   return { input, honeypot: typeof trap === 'string' && trap.trim() !== '' };
 };
 
@@ -318,6 +318,20 @@ const newNonce = (): string => randomBytes(12).toString('base64url');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One message, retried briefly when the sending service asks to slow down. */
+/** What a sending error is, without its message (which may carry an address). */
+const errorKindOf = (error: unknown): { errorName: string; errorCode?: string; httpStatus?: number } => {
+  const { name, code, $metadata } = (error ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  return {
+    errorName: typeof name === 'string' ? name : typeof error,
+    ...(typeof code === 'string' ? { errorCode: code } : {}),
+    ...(typeof $metadata?.httpStatusCode === 'number' ? { httpStatus: $metadata.httpStatusCode } : {}),
+  };
+};
+
 const sendWithRetry = async (mailer: Mailer, email: Parameters<Mailer['send']>[0]): Promise<void> => {
   for (let i = 0; ; i++) {
     try {
@@ -353,6 +367,7 @@ export const requestSubscription = async (
   } = await parseWithTopics(deps, subscribeSchema, input, 'email, tags, cadence');
   const answer = { email, topics, cadence };
   if (context.honeypot) {
+    deps.metrics.count(METRIC.signupHoneypot);
     logger.info('sign-up not served', { reason: 'honeypot' });
     return answer;
   }
@@ -414,7 +429,8 @@ export const requestSubscription = async (
   } catch (error) {
     // The answer stays the 202 (a 500 here would tell this address from others); the failure is
     // logged and counted. Both resend slots are freed so the reader can try again at once.
-    logger.error('confirmation not sent', { subscriber: id, error: error as Error });
+    // By name and code only: SES's message can name the recipient ("…failed the check: <address>").
+    logger.error('confirmation not sent', { subscriber: id, ...errorKindOf(error) });
     deps.metrics.count(METRIC.confirmationsFailed);
     await Promise.all([
       deps.store

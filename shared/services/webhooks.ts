@@ -165,8 +165,15 @@ export const addWebhook = async (
   if (changeTypes) policy.changeType = [...new Set(changeTypes)];
   const existing = await deps.webhooks.list();
   if (existing.some((w) => w.url === url)) {
+    // SNS keeps one subscription per endpoint, so a URL held elsewhere cannot be taken; but whether
+    // another key, or the operator, holds it is theirs to know. Only the holder is told it is its own.
+    if (owned.some((w) => w.url === url)) {
+      throw new ConflictError(
+        `this API key already has a webhook for ${shownUrl(url)}; DELETE it first to change its filter`,
+      );
+    }
     throw new ConflictError(
-      `a webhook for ${shownUrl(url)} already exists; DELETE it first to change its filter`,
+      `url: ${shownUrl(url)} cannot be registered as a webhook; register this endpoint under a different URL (its own path or query string)`,
     );
   }
   if (

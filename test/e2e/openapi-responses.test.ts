@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HONEYPOT_FIELD } from '../../shared/domain/signup.js';
 import { subscriberLinks } from '../../shared/domain/tokens.js';
 import { openApiDocument, openApiPath, routeKeyOf } from '../../shared/openapi.js';
 import { API_ROUTES } from '../../shared/routes.js';
@@ -263,7 +264,7 @@ describe.sequential('every answer of every route matches the OpenAPI document', 
     const form = await rt.request('/api/subscriptions', {
       method: 'POST',
       headers: FORM_HEADERS,
-      body: 'email=pending%40example.org&tags%5B%5D=Syria&tags%5B%5D=Russia&cadence=weekly&website=',
+      body: `email=pending%40example.org&tags%5B%5D=Syria&tags%5B%5D=Russia&cadence=weekly&${HONEYPOT_FIELD}=`,
     });
     await check(key, form);
     expect(form.status).toBe(202);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUE_PATH_MAX, MAX_ISSUES, ValidationError } from '../../shared/errors.js';
+import { BATCH_ISSUES_BUDGET, BATCH_MESSAGE_PATH_MAX } from '../../shared/services/events.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
@@ -94,6 +95,51 @@ describe('validation errors are bounded', () => {
     // The first items list their 20; the budget runs out before the last ones.
     expect(body.results[0]?.error.issues).toHaveLength(20);
     expect(body.results[0]?.error.moreIssues).toBe(7);
+  });
+
+  it('a batch of 100 items with hostile non-ASCII field names stays under 64 KB in bytes', async () => {
+    // Lone surrogates and control characters are escaped to six bytes each in JSON, `€` is three
+    // bytes of UTF-8: a budget counted in string length undercounts each of them.
+    const alphabets = ['\ud800', '\u0001', '€', '\udfff\u001f€'];
+    // Otherwise valid events: the first issue, which each item's message repeats, is a hostile name.
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      ...makeEventInput({ headline: `Hostile ${i}` }),
+      ...Object.fromEntries(
+        Array.from({ length: 3 }, (_, k) => {
+          const chars = alphabets[(i + k) % alphabets.length] ?? '€';
+          return [`${i}.${k}`.padEnd(96, chars).slice(0, 96), k];
+        }),
+      ),
+    }));
+    const { status, bytes, text } = await send('POST', '/api/events/batch', { events });
+    expect(status).toBe(200);
+    expect(bytes).toBeLessThan(LIMIT);
+    const body = JSON.parse(text) as { summary: { rejected: number }; results: { error: ErrorBody }[] };
+    expect(body.summary.rejected).toBe(100);
+    for (const { error } of body.results) {
+      // The message repeats the first issue, its path cut short: the full path is in `issues`.
+      const [path] = error.message.split(': ');
+      expect([...(path ?? '')].length).toBeLessThanOrEqual(BATCH_MESSAGE_PATH_MAX);
+    }
+  });
+
+  it('a batch of 100 items with many `€` field names lists issues within the budget counted in bytes', async () => {
+    // Three bytes a character as sent, one in a string's length: the issues' budget is in bytes.
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      ...makeEventInput({ headline: `Euro ${i}` }),
+      ...Object.fromEntries(Array.from({ length: 6 }, (_, k) => [`${i}.${k}`.padEnd(96, '€'), k])),
+    }));
+    const { status, bytes, text } = await send('POST', '/api/events/batch', { events });
+    expect(status).toBe(200);
+    expect(bytes).toBeLessThan(LIMIT);
+    const body = JSON.parse(text) as { results: { error: ErrorBody }[] };
+    let listed = 0;
+    for (const { error } of body.results) {
+      expect((error.issues?.length ?? 0) + (error.moreIssues ?? 0)).toBe(6);
+      for (const issue of error.issues ?? []) listed += Buffer.byteLength(JSON.stringify(issue)) + 1;
+    }
+    expect(listed).toBeGreaterThan(BATCH_ISSUES_BUDGET / 2);
+    expect(listed).toBeLessThanOrEqual(BATCH_ISSUES_BUDGET);
   });
 
   it('a batch of 100 items with huge field names stays under 64 KB', async () => {

@@ -1,7 +1,8 @@
+import { inspect } from 'node:util';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { HtmlValidate } from 'html-validate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeHandler } from '../../functions/create-subscription.js';
 import type { Mailer, OutgoingEmail } from '../../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../../shared/adapters/signup-limits.js';
@@ -13,6 +14,7 @@ import type { SubscriberRecord } from '../../shared/domain/subscriber-changes.js
 import { subscriberIdOf } from '../../shared/domain/tokens.js';
 import type { ApiResult } from '../../shared/http.js';
 import { CONFIRMATIONS_CONTROL, controlKey, PARTITION_PREFIX, tagKey } from '../../shared/keys.js';
+import { logger } from '../../shared/logger.js';
 import { METRIC, type MetricName, type MetricsPort } from '../../shared/metrics.js';
 import type { SignupDeps } from '../../shared/services/subscriptions.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
@@ -391,6 +393,17 @@ describe('the honeypot', () => {
     const served = await w.form(formOf(human, [[HONEYPOT_FIELD, '']]), {}, client());
     expect(seen(trapped, bot)).toEqual(seen(served, human));
     expect(w.sent.map((m) => m.to)).toEqual([human]);
+    // Counted, so an operator sees the trap working (or catching people).
+    expect(w.counts[METRIC.signupHoneypot]).toBe(1);
+  });
+
+  it('ignores the old field name in forms from pages published before the rename', async () => {
+    const w = world();
+    const reader = address('stale-page');
+    const res = await w.form(formOf(reader, [['website', 'https://autofilled.example']]), {}, client());
+    expect(res.statusCode).toBe(202);
+    expect(w.sent.map((m) => m.to)).toEqual([reader]);
+    expect(w.counts[METRIC.signupHoneypot]).toBeUndefined();
   });
 
   it('is not a field JSON clients may send', async () => {
@@ -457,6 +470,31 @@ describe('the same answer whatever happens', () => {
     const reference = answers.get('new');
     expect(reference?.status).toBe(202);
     for (const [label, answer] of answers) expect({ label, ...answer }).toEqual({ label, ...reference });
+  });
+
+  it('logs an SES failure by its name and code, never its message, which names the recipient', async () => {
+    const email = address();
+    // What SES answers for an unverified recipient in the sandbox: the address is in the message.
+    const rejection = Object.assign(
+      new Error(
+        `Email address is not verified. The following identities failed the check in region EU-WEST-1: ${email}`,
+      ),
+      { name: 'MessageRejected', code: 'MessageRejected', $metadata: { httpStatusCode: 400 } },
+    );
+    const w = world({ fail: () => rejection });
+    const error = vi.spyOn(logger, 'error');
+    try {
+      const res = await w.json(email, client());
+      expect(res.statusCode).toBe(202);
+      expect(error).toHaveBeenCalledTimes(1);
+      // Errors written out whole, message, stack and cause, as the logger would.
+      const logged = inspect(error.mock.calls, { depth: 8 });
+      expect(logged).toContain('MessageRejected');
+      expect(logged).not.toContain(email);
+      expect(logged).not.toContain(email.split('@')[0]);
+    } finally {
+      error.mockRestore();
+    }
   });
 
   it('answers an SES failure with 202, not 500, and counts it', async () => {
@@ -558,5 +596,22 @@ describe('over HTTP (the local runtime, product limits)', () => {
     expect(res.status).toBe(202);
     expect(await res.text()).toContain('If honeypot@example.net can receive email');
     expect(await mailTo(rt, 'honeypot@example.net')).toEqual([]);
+  });
+
+  it("is named so that browsers' autofill leaves it alone, and labelled so", async () => {
+    // Autofill heuristics match field names and labels against words like these; a reader whose
+    // browser filled the trap would be silently dropped.
+    const targeted =
+      /url|web|site|name|mail|phone|tel|address|company|org|street|city|zip|postal|country|user|login|pass/i;
+    expect(HONEYPOT_FIELD).not.toMatch(targeted);
+    expect(HONEYPOT_FIELD).not.toBe('website');
+    await rt.publish(true);
+    const page = await (await rt.request('/tags/syria.html')).text();
+    const trap = /<div class="hp" aria-hidden="true"><label>([^<]+)<input ([^>]+)><\/label><\/div>/.exec(
+      page,
+    );
+    expect(trap?.[1]).not.toMatch(targeted);
+    expect(trap?.[2]).toContain(`name="${HONEYPOT_FIELD}"`);
+    expect(page).not.toContain('name="website"');
   });
 });

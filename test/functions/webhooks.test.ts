@@ -409,6 +409,34 @@ describe('webhooks belong to the key that created them', () => {
     expect((await mine.remove(a.id)).status).toBe(204);
   });
 
+  it('a URL another key registered is a 409 that does not say another key has it', async () => {
+    const mine = asKey(own, own.apiKey);
+    const theirs = asKey(own, OTHER_KEY);
+    const a = (await (await mine.create({ url: 'https://hooks.example.org/shared' })).json()) as WebhookBody;
+
+    // SNS keeps one subscription per endpoint, so the URL cannot be registered twice; the answer
+    // is the one a URL the operator declared gets: nothing says who holds it.
+    const refused = await theirs.create({ url: 'https://hooks.example.org/shared', tags: ['russia'] });
+    expect(refused.status).toBe(409);
+    const { error } = (await refused.json()) as ErrorBody;
+    expect(error.code).toBe('conflict');
+    expect(error.message).not.toMatch(/exists|another|other key|DELETE/i);
+    const declared = own.topic.subscribe('http', 'https://hooks.example.org/declared');
+    const byOperator = await theirs.create({ url: 'https://hooks.example.org/declared' });
+    expect(byOperator.status).toBe(409);
+    expect(((await byOperator.json()) as ErrorBody).error.message).toBe(
+      error.message.replace('/shared', '/declared'),
+    );
+    own.topic.unsubscribe(declared.id);
+
+    // The key that holds it is told so, with the way to change its filter.
+    const again = await mine.create({ url: 'https://hooks.example.org/shared' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as ErrorBody).error.message).toContain('this API key already has a webhook');
+    expect(await theirs.list()).toEqual([]);
+    expect((await mine.remove(a.id)).status).toBe(204);
+  });
+
   it('never lists nor deletes a subscription the API did not create (the config file, the operator)', async () => {
     const declared = own.topic.subscribe('http', 'http://127.0.0.1:9/declared-by-the-operator');
     expect(await asKey(own, own.apiKey).list()).toEqual([]);
@@ -642,6 +670,28 @@ describe('the webhook functions as deployed to AWS', () => {
     expect((await deleteWebhook(deps)(apiEvent('DELETE', undefined, 'sub-1'), context)).statusCode).toBe(204);
     expect(registry.subs.size).toBe(0);
     expect(await owners.isOwner('0123456789abcdef', 'sub-1')).toBe(false);
+  });
+
+  it('reads the owner records with strongly consistent reads, so racing creates see each other', async () => {
+    // A Query is eventually consistent unless asked: the recount after a create could miss a record
+    // written a moment before by a racing create, and the cap would not hold.
+    const sent: { command: string; input: Record<string, unknown> }[] = [];
+    table.db.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push({ command: context.commandName ?? '', input: args.input as Record<string, unknown> });
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordOwnerReads' },
+    );
+    try {
+      await owners.listOwned('0123456789abcdef');
+      await owners.isOwner('0123456789abcdef', 'sub-1');
+    } finally {
+      table.db.middlewareStack.remove('recordOwnerReads');
+    }
+    const reads = sent.filter((s) => s.command === 'QueryCommand' || s.command === 'GetItemCommand');
+    expect(reads.map((s) => s.command)).toEqual(['QueryCommand', 'GetItemCommand']);
+    for (const read of reads) expect(read.input.ConsistentRead).toBe(true);
   });
 
   it('answers 401 when no authorizer named the caller', async () => {

@@ -14,6 +14,7 @@ import { LOCAL_TOPIC_ARN, LocalTopic, type LocalTopicOptions, localWebhooks } fr
 import { buildChangeMessage, type ChangeMessage } from '../../shared/domain/change-message.js';
 import { createdEvent, type NewsEvent, parseEventDraft, tombstoneOf } from '../../shared/domain/event.js';
 import type { FilterPolicy } from '../../shared/domain/filter-policy.js';
+import { shownUrl } from '../../shared/services/webhooks.js';
 import { makeEventInput } from '../helpers/builders.js';
 
 const SITE = 'https://news.example.org';
@@ -316,6 +317,30 @@ describe('LocalTopic retries failed webhook deliveries', () => {
     expect(logLines).toHaveLength(1);
   });
 
+  it('logs a webhook by its URL without the query, which may carry a secret', async () => {
+    const receiver = await startReceiver();
+    const url = `${receiver.url}/gone?token=s3cret-in-the-query&user=alice%40example.org`;
+    await receiver.close();
+    const topic = makeTopic({
+      maxAttempts: 1,
+      baseDelayMs: 5,
+      lookup: fakeLookup({ 'meta.test': ['169.254.169.254'] }),
+    });
+    topic.subscribe('http', url);
+    topic.subscribe('http', 'http://meta.test/hook?token=s3cret-in-the-query');
+    await topic.publishBatch([messages.syriaCreated as ChangeMessage]);
+    await topic.idle();
+    expect(logLines).toHaveLength(2);
+    expect(logLines).toContain(
+      `webhook ${receiver.url}/gone gave up on ${(messages.syriaCreated as ChangeMessage).key} after 1 attempts`,
+    );
+    expect(logLines.join('\n')).toContain('webhook http://meta.test/hook refused:');
+    for (const line of logLines) {
+      expect(line).not.toContain('s3cret');
+      expect(line).not.toContain('alice');
+    }
+  });
+
   it('does not hold up publishing while a webhook is slow to answer', async () => {
     // A receiver that keeps the request open until released.
     let release: () => void = () => undefined;
@@ -525,16 +550,25 @@ describe('local webhooks never reach link-local or metadata addresses', () => {
     'http://[fd00:ec2::254]/latest/meta-data/',
     'http://[fe80::1]/hook',
     'http://[::ffff:169.254.169.254]/latest/meta-data/',
+    // IPv6 forms that embed an IPv4 address, which a translator or the stack may turn into it:
+    // IPv4-compatible (::/96), NAT64 (64:ff9b::/96) and SIIT (::ffff:0:0/96).
+    'http://[::169.254.169.254]/latest/meta-data/',
+    'http://[64:ff9b::169.254.169.254]/latest/meta-data/',
+    'http://[64:ff9b::a9fe:1]:8080/hook',
+    'http://[::ffff:0:a9fe:a9fe]/latest/meta-data/',
+    'http://[::ffff:0:169.254.0.1]/hook',
     // Spellings the URL parser turns into 169.254.169.254.
     'http://0xa9fea9fe/latest/meta-data/',
     'http://2852039166/latest/meta-data/',
     'http://metadata.test/latest/meta-data/',
     'http://rebound.test:8080/hook',
+    'http://nat64.test/latest/meta-data/',
   ];
   const lookup = fakeLookup({
     'metadata.test': ['169.254.169.254'],
     // One good address and one bad: refused all the same.
     'rebound.test': ['127.0.0.1', 'fd00:ec2::254'],
+    'nat64.test': ['64:ff9b::a9fe:a9fe'],
   });
 
   it.each(refused)('refuses to register %s', async (url) => {
@@ -552,7 +586,7 @@ describe('local webhooks never reach link-local or metadata addresses', () => {
     expect(topic.deliveries).toEqual([
       expect.objectContaining({ subscriptionId: 'bad', status: 'failed', attempts: 1 }),
     ]);
-    expect(logLines.join('\n')).toContain(`webhook ${endpoint} refused: ${FORBIDDEN_RULE}`);
+    expect(logLines.join('\n')).toContain(`webhook ${shownUrl(endpoint)} refused: ${FORBIDDEN_RULE}`);
   });
 
   it('checks the address the connection is made to, not only the answer a check got before', async () => {
@@ -586,7 +620,18 @@ describe('local webhooks never reach link-local or metadata addresses', () => {
   });
 
   it('still delivers to loopback and private addresses, where local integrators listen', () => {
-    for (const address of ['127.0.0.1', '::1', '10.0.0.1', '192.168.1.1', '172.16.0.1', 'fd00::1']) {
+    for (const address of [
+      '127.0.0.1',
+      '::1',
+      '10.0.0.1',
+      '192.168.1.1',
+      '172.16.0.1',
+      'fd00::1',
+      // Embedding other IPv4 addresses than link-local ones.
+      '64:ff9b::a00:1',
+      '::ffff:0:a00:1',
+      '::a00:1',
+    ]) {
       expect(isForbiddenAddress(address), address).toBe(false);
     }
   });

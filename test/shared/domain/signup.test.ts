@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cameThroughCloudFront, clientOf, crossSiteRule } from '../../../shared/domain/signup.js';
+import {
+  cameThroughCloudFront,
+  clientOf,
+  crossSiteRule,
+  UNKNOWN_VIEWER,
+} from '../../../shared/domain/signup.js';
 
 /** The origin secret CloudFront sends in these tests. */
 const SECRET = 'origin-secret-0123456789abcdefghijklmnopqrstuv';
@@ -19,15 +24,31 @@ describe('clientOf', () => {
     ['bare IPv6 without a port', '2001:db8:a:b:c:d:e:f', '10.0.0.1', '2001:db8:a:b::/64'],
     ['IPv4-mapped IPv6 is the IPv4 client', '[::ffff:198.51.100.7]:80', '10.0.0.1', '198.51.100.7'],
     ['bare IPv4-mapped with port', '::ffff:198.51.100.7:80', '10.0.0.1', '198.51.100.7'],
-    ['no header: the source address', undefined, '203.0.113.9', '203.0.113.9'],
-    ['empty header: the source address', '', '203.0.113.9', '203.0.113.9'],
-    ['garbage header: the source address', 'evil, 1.2.3.4', '203.0.113.9', '203.0.113.9'],
-    ['bad port: the source address', '198.51.100.10:http', '203.0.113.9', '203.0.113.9'],
-    ['IPv6 source address grouped by /64', undefined, '2001:db8:1:2:ffff::9', '2001:db8:1:2::/64'],
-    ['IPv6 with a zone', undefined, 'fe80::1%eth0', 'fe80:0:0:0::/64'],
-    ['loopback IPv6', undefined, '::1', '0:0:0:0::/64'],
+    // Through CloudFront the source address is CloudFront's, shared by many readers: a viewer
+    // address that does not parse counts against one fixed client, not against CloudFront's.
+    ['no header: the unknown viewer', undefined, '203.0.113.9', UNKNOWN_VIEWER],
+    ['empty header: the unknown viewer', '', '203.0.113.9', UNKNOWN_VIEWER],
+    ['garbage header: the unknown viewer', 'evil, 1.2.3.4', '203.0.113.9', UNKNOWN_VIEWER],
+    ['bad port: the unknown viewer', '198.51.100.10:http', '203.0.113.9', UNKNOWN_VIEWER],
+    ['a host name: the unknown viewer', 'example.org:443', '203.0.113.9', UNKNOWN_VIEWER],
   ])('%s', (_, header, source, expected) => {
     expect(clientOf({ viewerAddress: header, originProof: SECRET, sourceIp: source }, SECRET)).toBe(expected);
+  });
+
+  it('an unparseable viewer address from two CloudFront edges is one client, not the edges', () => {
+    const through = (sourceIp: string) =>
+      clientOf({ viewerAddress: 'not-an-address', originProof: SECRET, sourceIp }, SECRET);
+    expect(through('130.176.0.1')).toBe(UNKNOWN_VIEWER);
+    expect(through('130.176.0.2')).toBe(UNKNOWN_VIEWER);
+  });
+
+  it.each([
+    ['IPv6 source address grouped by /64', '2001:db8:1:2:ffff::9', '2001:db8:1:2::/64'],
+    ['IPv6 with a zone', 'fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['loopback IPv6', '::1', '0:0:0:0::/64'],
+    ['IPv4', '203.0.113.9', '203.0.113.9'],
+  ])('not through CloudFront: %s', (_, source, expected) => {
+    expect(clientOf({ sourceIp: source }, SECRET)).toBe(expected);
   });
 
   it('puts every address of one /64 together and another /64 apart', () => {
