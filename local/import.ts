@@ -160,19 +160,21 @@ const summary = (result: ImportResult): string => {
 };
 
 /**
- * `tidings import`: exit code 0 all imported or unchanged, 1 some events rejected, 2 the import
- * could not run or finish, 130 interrupted.
+ * `tidings import`, with the exit codes of every command: 0 all imported or unchanged, 1 failed
+ * (some events rejected, the file unreadable, the key refused, no API answering), 2 a mistake in
+ * the command line (a missing argument or flag), 130 interrupted.
  */
+const USAGE_ERROR = 2;
 export const runImport = async (argv: string[], io: Io, globals: Globals): Promise<number> => {
-  const fail = (message: string, code = 2): number => {
-    io.err(`import: ${message}\n`);
+  const fail = (message: string, code = 1): number => {
+    io.err(`tidings: ${message}\n`);
     return code;
   };
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv, io);
   } catch (error) {
-    return fail(`${(error as Error).message}\n\n${USAGE}`);
+    return fail(`${(error as Error).message}\n\n${USAGE}`, USAGE_ERROR);
   }
   if (!args) return 0;
   if (globals.stack && !args.url) {
@@ -187,6 +189,7 @@ export const runImport = async (argv: string[], io: Io, globals: Globals): Promi
       if (!backend.apiUrl) {
         return fail(
           `into a deployed stack, pass its API: --url <the stack's ApiUrl output> --key <a key from \`tidings keys create --stack ${globals.stack}\`>`,
+          USAGE_ERROR,
         );
       }
       args.url = await backend.apiUrl();
@@ -196,6 +199,7 @@ export const runImport = async (argv: string[], io: Io, globals: Globals): Promi
     if (!args.key && !io.env.TIDINGS_API_KEY) {
       return fail(
         `into stack ${globals.stack}: pass --key <a key from \`tidings keys create --stack ${globals.stack}\`> (or set TIDINGS_API_KEY)`,
+        USAGE_ERROR,
       );
     }
   }
@@ -235,6 +239,7 @@ export const runImport = async (argv: string[], io: Io, globals: Globals): Promi
     await runtime?.stop();
     return fail(
       `no API key: pass --key, set TIDINGS_API_KEY, or keep the key in ${join(dataDir, 'api-key')}`,
+      USAGE_ERROR,
     );
   }
 

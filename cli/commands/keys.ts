@@ -47,7 +47,7 @@ stored, so it cannot be shown again. Keep it in the integrator's secret store.
     name: 'keys revoke',
     summary: 'revoke an API key by name or id',
     usage: 'keys revoke NAME|ID',
-    help: "Revokes the key: locally it is refused from the next request on; in AWS within the\nauthorizer's cache time.",
+    help: "Revokes the key: locally it is refused from the next request on; in AWS within the\nauthorizer's cache time, 5 minutes.",
     positionals: { min: 1, max: 1, names: 'NAME|ID' },
     async run(ctx) {
       const key = await (await ctx.backend()).keys.revoke(ctx.positionals[0] as string);

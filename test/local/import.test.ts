@@ -248,7 +248,7 @@ describe('npm run import (the CLI)', () => {
     expect(JSON.parse(written[21] as string)).toMatchObject({ location: 'line 25' });
   });
 
-  it('exits 0 when everything is imported or unchanged, 2 on a refused key or a missing file', {
+  it('exits 0 when everything is imported or unchanged, 1 on a refused key or a missing file, 2 on a usage mistake', {
     timeout: 90_000,
   }, async () => {
     const file = ndjson('cli-ok.ndjson', [JSON.stringify(event('2016-07-02', 'CLI fine'))]);
@@ -259,11 +259,11 @@ describe('npm run import (the CLI)', () => {
     const refused = await run([file, '--url', runtime.url], {
       TIDINGS_API_KEY: 'tdg_wrong-key-for-this-test-0000',
     });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/refused the API key/);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^tidings: .*refused the API key/m);
 
     const missing = await run([join(dir, 'nope.ndjson'), '--url', runtime.url, '--key', runtime.apiKey]);
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nope\.ndjson: cannot read it \(no such file\)/);
 
     const usage = await run([]);
