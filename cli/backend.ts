@@ -52,17 +52,7 @@ export interface StatusReport {
   deadLetters: QueueDepth[];
   /** Changes the stream handler gave up on, parked for `redrive`. */
   parkedChanges: number;
-  lastPublish?: {
-    at: string;
-    full: boolean;
-    written: number;
-    unchanged: number;
-    failed: number;
-    seconds: number;
-    removed?: number;
-    /** Marks left for the next run (their rebuild failed). */
-    marksKept?: number;
-  };
+  lastPublish?: LastPublishSummary;
   /** What the counts cost to read, when they cost anything (AWS: a Scan of the table). */
   cost?: { readUnits: number; note: string };
   /** AWS only. */
@@ -178,3 +168,28 @@ export interface Backend {
   apiUrl?(): Promise<string>;
   close(): Promise<void>;
 }
+
+/** The last publish run as `status` shows it. */
+export interface LastPublishSummary {
+  at: string;
+  full: boolean;
+  written: number;
+  unchanged: number;
+  failed: number;
+  seconds: number;
+  removed?: number;
+  /** Marks left for the next run (their rebuild failed). */
+  marksKept?: number;
+}
+
+/** What `status` shows of a recorded run, wherever it was recorded (a file locally, the table in AWS). */
+export const lastPublishSummary = (run: LastPublishSummary): LastPublishSummary => ({
+  at: run.at,
+  full: run.full,
+  written: run.written,
+  unchanged: run.unchanged,
+  failed: run.failed,
+  seconds: run.seconds,
+  ...(run.removed === undefined ? {} : { removed: run.removed }),
+  ...(run.marksKept === undefined ? {} : { marksKept: run.marksKept }),
+});

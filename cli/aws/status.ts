@@ -4,7 +4,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { makeLastPublishStore } from '../../shared/adapters/last-publish.js';
 import { EVENT_SK, PARTITION_PREFIX, SUBSCRIBER_SK, TAGS_PARTITION } from '../../shared/keys.js';
-import type { QueueDepth, StatusReport } from '../backend.js';
+import { lastPublishSummary, type QueueDepth, type StatusReport } from '../backend.js';
 import type { AwsContext } from './context.js';
 import type { OutputName } from './outputs.js';
 import { scanTable } from './scan.js';
@@ -188,20 +188,7 @@ export const status = async (ctx: AwsContext): Promise<StatusReport> => {
     changeLag: age === undefined ? {} : { iteratorAgeSeconds: age },
     deadLetters: queues,
     parkedChanges: count.parked,
-    ...(last
-      ? {
-          lastPublish: {
-            at: last.at,
-            full: last.full,
-            written: last.written,
-            unchanged: last.unchanged,
-            failed: last.failed,
-            seconds: last.seconds,
-            removed: last.removed,
-            marksKept: last.marksKept,
-          },
-        }
-      : {}),
+    ...(last ? { lastPublish: lastPublishSummary(last) } : {}),
     cost: {
       readUnits: count.readUnits,
       note: 'events, subscribers and parked changes are counted with one Scan of the table (about half a read unit per 4 KB of items; on-demand, $0.125 per million units in us-east-1)',

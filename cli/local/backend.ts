@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminOp, LocalAdmin } from '../../local/admin.js';
 import { LAST_PUBLISH_FILE, type LastPublish, type Runtime } from '../../local/runtime.js';
-import type { Backend, StatusReport } from '../backend.js';
+import { type Backend, lastPublishSummary, type StatusReport } from '../backend.js';
 import { CliError } from '../errors.js';
 import { assertFolderFree, findServer, folderInUse, type RunningServer } from './target.js';
 
@@ -137,18 +137,7 @@ export const createLocalBackend = (options: LocalBackendOptions): Backend & { wh
         changeLag: { pending },
         deadLetters: [{ name: 'changes (dead letters)', url: deadLetterFile, visible: parked, inFlight: 0 }],
         parkedChanges: parked,
-        ...(last
-          ? {
-              lastPublish: {
-                at: last.at,
-                full: last.full,
-                written: last.written,
-                unchanged: last.unchanged,
-                failed: last.failed,
-                seconds: last.seconds,
-              },
-            }
-          : {}),
+        ...(last ? { lastPublish: lastPublishSummary(last) } : {}),
       };
       return report;
     },
