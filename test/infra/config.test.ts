@@ -27,6 +27,7 @@ describe('configuration', () => {
       digestConcurrency: 2,
       feedSize: 50,
       publishEveryMinutes: 5,
+      streamParallelization: 4,
     });
   });
 
