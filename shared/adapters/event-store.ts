@@ -8,7 +8,16 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Attribution, Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
+import {
+  type Attribution,
+  type Image,
+  isTombstone,
+  type NewsEvent,
+  type Source,
+  type StoredEvent,
+  type Tag,
+  type Tombstone,
+} from '../domain/event.js';
 import type { EventSummary } from '../domain/related.js';
 import { type CountOp, opMarker, parseOpMarker, unreflected } from '../domain/tag-count.js';
 import { ConcurrentWriteError, ValidationError } from '../errors.js';
@@ -94,7 +103,21 @@ export interface EventRecord {
  */
 export interface MigrationStore {
   scanEvents(page: PageRequest): Promise<Page<EventRecord>>;
+  /** Derived items of the layout before issue 16: whole-event tag entries, one-key marks. */
+  scanLegacyDerived(page: PageRequest): Promise<Page<LegacyDerived>>;
+  /**
+   * Writes an old entry as a slim one in its shard (unless one at its revision or newer is there),
+   * then deletes the old one. True when the slim entry was written.
+   */
+  moveLegacyEntry(entry: Extract<LegacyDerived, { kind: 'entry' }>): Promise<boolean>;
+  /** Rewrites old marks as packed ones (with their times), then deletes them. */
+  moveLegacyMarks(marks: readonly Extract<LegacyDerived, { kind: 'mark' }>[]): Promise<void>;
 }
+
+/** A derived item of the old layout, as the migration reads it. */
+export type LegacyDerived =
+  | { kind: 'entry'; slug: string; event: NewsEvent; changedAt: string; key: { PK: string; SK: string } }
+  | { kind: 'mark'; mark: Mark; markedAt: string; key: { PK: string; SK: string } };
 
 /** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
 export interface EventStore {
@@ -238,8 +261,8 @@ export interface ListingStore {
   recountTag(slug: string, name: string): Promise<number>;
   /** Each shard of a tag: its entries, its counter, ops in flight; repairs when asked (see recountTag). */
   auditTag(slug: string, repair: boolean, name?: string): Promise<ShardAudit[]>;
-  /** The slugs of every tag summary. */
-  listTagSlugs(): Promise<string[]>;
+  /** Every tag summary's slug and name, whatever its count (an operator's walk over the tags). */
+  listTagNames(): Promise<{ slug: string; name: string }[]>;
 }
 
 /** One line of the change log. */
@@ -747,6 +770,27 @@ export const makeEventStore = (
     return shards;
   };
 
+  const markDirty: ListingStore['markDirty'] = async (marks, at) => {
+    // Two batches of changes stamped the same millisecond still write marks of their own.
+    const nonce = randomBytes(4).toString('hex');
+    const byKind = new Map<Mark['kind'], Set<string>>();
+    for (const mark of marks) byKind.set(mark.kind, (byKind.get(mark.kind) ?? new Set()).add(mark.key));
+    const items: Item[] = [];
+    for (const [kind, keys] of byKind) {
+      const all = [...keys];
+      for (let chunk = 0; chunk * MARK_KEYS_PER_ITEM < all.length; chunk++) {
+        items.push({
+          ...markKey(kind, at, nonce, chunk),
+          type: 'mark',
+          kind,
+          keys: new Set(all.slice(chunk * MARK_KEYS_PER_ITEM, (chunk + 1) * MARK_KEYS_PER_ITEM)),
+          markedAt: at,
+        });
+      }
+    }
+    await batchPutAll(db, tableName, items);
+  };
+
   /** Which partitions and which mark item each stored mark came from: clearing needs them. */
   const markItemSizes = new Map<string, number>();
   const stampOf = (pk: string, sk: string) => `${pk}\n${sk}`;
@@ -769,6 +813,73 @@ export const makeEventStore = (
         ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
         : undefined;
       return { items: (out.Items ?? []).map(fromEventRecordItem), ...(cursor ? { cursor } : {}) };
+    },
+
+    async scanLegacyDerived(page) {
+      const out = await db.send(
+        new ScanCommand({
+          TableName: tableName,
+          // Old entries copy their event (an `id`); old marks name one `key` (new ones hold `keys`).
+          FilterExpression:
+            '(begins_with(PK, :tag) AND attribute_exists(#id)) OR (begins_with(PK, :mark) AND attribute_exists(#key))',
+          ExpressionAttributeNames: { '#id': 'id', '#key': 'key' },
+          ExpressionAttributeValues: { ':tag': 'TAG#', ':mark': 'MARK#' },
+          Limit: page.limit,
+          ExclusiveStartKey: decodeScanCursor(page.cursor),
+          ConsistentRead: true,
+        }),
+      );
+      const cursor = out.LastEvaluatedKey
+        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
+        : undefined;
+      const items = (out.Items ?? []).flatMap((item): LegacyDerived[] => {
+        const key = { PK: str(item, 'PK'), SK: str(item, 'SK') };
+        if (key.PK.startsWith('MARK#')) {
+          const kind = str(item, 'kind') as Mark['kind'];
+          return [
+            { kind: 'mark', mark: { kind, key: str(item, 'key') }, markedAt: str(item, 'markedAt'), key },
+          ];
+        }
+        const event = fromEventItem(item);
+        if (isTombstone(event)) return [];
+        const slug = key.PK.slice('TAG#'.length);
+        return [{ kind: 'entry', slug, event, changedAt: optStr(item, 'changedAt') ?? event.updatedAt, key }];
+      });
+      return { items, ...(cursor ? { cursor } : {}) };
+    },
+
+    async moveLegacyEntry({ slug, event, changedAt, key }) {
+      let written = true;
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...tagEntryKey(slug, event.date, event.id),
+              ...tagEntryAttributes(slug, event, changedAt),
+            },
+            ConditionExpression: 'attribute_not_exists(PK) OR revision < :revision',
+            ExpressionAttributeValues: { ':revision': event.revision },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // The projection wrote this entry in the new layout already, at this revision or later.
+        written = false;
+      }
+      await db.send(new DeleteCommand({ TableName: tableName, Key: key }));
+      return written;
+    },
+
+    async moveLegacyMarks(marks) {
+      const byTime = new Map<string, Mark[]>();
+      for (const m of marks) byTime.set(m.markedAt, [...(byTime.get(m.markedAt) ?? []), m.mark]);
+      for (const [at, group] of byTime) await markDirty(group, at);
+      await batchDeleteAll(
+        db,
+        tableName,
+        marks.map((m) => m.key),
+      );
     },
 
     async getEventRecord(id) {
@@ -888,8 +999,8 @@ export const makeEventStore = (
       return withCounts(summaries);
     },
 
-    async listTagSlugs() {
-      const slugs: string[] = [];
+    async listTagNames() {
+      const names: { slug: string; name: string }[] = [];
       let startKey: Item | undefined;
       do {
         const out = await db.send(
@@ -897,14 +1008,17 @@ export const makeEventStore = (
             TableName: tableName,
             KeyConditionExpression: 'PK = :pk',
             ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
-            ProjectionExpression: 'slug',
+            ProjectionExpression: 'slug, #name',
+            ExpressionAttributeNames: { '#name': 'name' },
             ExclusiveStartKey: startKey,
           }),
         );
-        slugs.push(...(out.Items ?? []).map((item) => str(item, 'slug')));
+        names.push(
+          ...(out.Items ?? []).map((item) => ({ slug: str(item, 'slug'), name: str(item, 'name') })),
+        );
         startKey = out.LastEvaluatedKey;
       } while (startKey);
-      return slugs;
+      return names;
     },
 
     async getEventsNow(ids) {
@@ -1101,26 +1215,7 @@ export const makeEventStore = (
       });
     },
 
-    async markDirty(marks, at) {
-      // Two batches of changes stamped the same millisecond still write marks of their own.
-      const nonce = randomBytes(4).toString('hex');
-      const byKind = new Map<Mark['kind'], Set<string>>();
-      for (const mark of marks) byKind.set(mark.kind, (byKind.get(mark.kind) ?? new Set()).add(mark.key));
-      const items: Item[] = [];
-      for (const [kind, keys] of byKind) {
-        const all = [...keys];
-        for (let chunk = 0; chunk * MARK_KEYS_PER_ITEM < all.length; chunk++) {
-          items.push({
-            ...markKey(kind, at, nonce, chunk),
-            type: 'mark',
-            kind,
-            keys: new Set(all.slice(chunk * MARK_KEYS_PER_ITEM, (chunk + 1) * MARK_KEYS_PER_ITEM)),
-            markedAt: at,
-          });
-        }
-      }
-      await batchPutAll(db, tableName, items);
-    },
+    markDirty,
   };
 };
 
