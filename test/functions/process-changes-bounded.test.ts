@@ -3,9 +3,9 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/process-changes.js';
 import { lambdaContext } from '../../local/lambda-context.js';
-import { batchPutAll } from '../../shared/adapters/items.js';
 import { makeEventStore, tagEntryAttributes } from '../../shared/adapters/event-store.js';
-import { createdEvent, correctedEvent, parseEventDraft, type NewsEvent } from '../../shared/domain/event.js';
+import { batchPutAll } from '../../shared/adapters/items.js';
+import { correctedEvent, createdEvent, type NewsEvent, parseEventDraft } from '../../shared/domain/event.js';
 import { tagEntryKey } from '../../shared/keys.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { steppingClock } from '../helpers/clock.js';
@@ -54,7 +54,10 @@ const costs = async (size: number) => {
     await batchPutAll(
       table.db,
       table.tableName,
-      existing.map((e) => ({ ...tagEntryKey('busy', e.date, e.id), ...tagEntryAttributes('busy', e, e.updatedAt) })),
+      existing.map((e) => ({
+        ...tagEntryKey('busy', e.date, e.id),
+        ...tagEntryAttributes('busy', e, e.updatedAt),
+      })),
     );
     const fresh = Array.from({ length: 20 }, (_, i) =>
       event({ date: '2016-11-16', headline: `Busy news ${i}`, tags: ['Busy', `Rare ${i % 3}`] }, clock()),
@@ -76,7 +79,9 @@ const costs = async (size: number) => {
     };
     const first = await run(records);
     const replay = await run(records);
-    const corrected = fresh.map((e) => correctedEvent(e, { ...e, headline: `${e.headline}, corrected` }, clock()));
+    const corrected = fresh.map((e) =>
+      correctedEvent(e, { ...e, headline: `${e.headline}, corrected` }, clock()),
+    );
     for (const [i, e] of corrected.entries()) await base.putEvent(e, fresh[i]);
     const corrections = await run(corrected.map((e, i) => makeStreamRecord(e, fresh[i], 9100 + i)));
     expect((await base.getTag('busy'))?.count).toBe(20);
