@@ -111,8 +111,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
       // Tag summaries: a snapshot put when a counter crosses zero.
       { partitions: [P.tags], actions: ['PutItem'] },
-      { partitions: [P.changeLog], actions: ['PutItem'] },
-      { partitions: [P.mark], actions: ['BatchWriteItem'] },
+      // The change log and marks: unconditional puts, in batches.
+      { partitions: [P.changeLog, P.mark], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional
       // on the revision) and removed once projected.
       { partitions: [P.parked], actions: ['UpdateItem', 'DeleteItem'] },

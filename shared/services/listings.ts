@@ -229,14 +229,12 @@ export const projectChanges = async (
     }
     return [{ id, revision: now.revision, changedAt: at }];
   });
-  await mapLimit(logged, PROJECTION_CONCURRENCY, async (change) => {
-    try {
-      await deps.store.logChange(change);
-    } catch (error) {
-      logger.warn('logging a change failed; it will be retried', { id: change.id, error: error as Error });
-      failId(change.id);
-    }
-  });
+  try {
+    await deps.store.logChanges(logged);
+  } catch (error) {
+    logger.warn('logging changes failed; they will be retried', { error: error as Error });
+    for (const change of logged) failId(change.id);
+  }
   return failed;
 };
 

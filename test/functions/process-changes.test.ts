@@ -249,7 +249,7 @@ describe('under injected faults', () => {
       putTagEntry: flaky(base.putTagEntry),
       deleteTagEntry: flaky(base.deleteTagEntry),
       refreshTagSummary: flaky(base.refreshTagSummary),
-      logChange: flaky(base.logChange),
+      logChanges: flaky(base.logChanges),
       markDirty: flaky(base.markDirty),
     };
     const recorded = recordingTopic({ throttle: () => random() < 0.3 });

@@ -109,8 +109,8 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*'],
     'table UpdateItem': ['COUNT#*', 'PARKED#*'],
     'table DeleteItem': ['PARKED#*', 'TAG#*'],
-    'table PutItem': ['CHANGES#*', 'TAG#*', 'TAGS'],
-    'table BatchWriteItem': ['MARK#*'],
+    'table PutItem': ['TAG#*', 'TAGS'],
+    'table BatchWriteItem': ['CHANGES#*', 'MARK#*'],
   },
   'publish-site': {
     'table Query': ['MARK#*', 'TAG#*', 'TAGS'],
