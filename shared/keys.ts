@@ -35,12 +35,6 @@ export const TABLE_INDEXES: readonly IndexDefinition[] = [
   TABLE.digestIndex,
 ];
 
-/**
- * The tag listing index of tables made before slim tag entries: no longer declared (an entry is now
- * what it held) and never written; a local table made before keeps it, unused.
- */
-export const LEGACY_TAG_INDEX = { name: 'GSI4', partitionKey: 'GSI4PK' } as const;
-
 /** Every key attribute of the table and its indexes, each once. */
 export const KEY_ATTRIBUTES = [
   ...new Set([
@@ -125,8 +119,6 @@ export const daySortKey = (publishedAt: string, id: string): string => `${publis
 export const TAG_SHARDS = 4;
 export const tagShardOf = (id: string): number => latestShardOf(id) % TAG_SHARDS;
 export const tagEntryPartition = (slug: string, shard: number): string => `TAG#${slug}#${shard}`;
-/** Where tag entries lived before they were sharded (read and removed only by the migration). */
-export const legacyTagEntryPartition = (slug: string): string => `TAG#${slug}`;
 export const TAG_ENTRY_PREFIX = 'EVENT#';
 export const tagEntrySortKey = (date: string, id: string): string => `${TAG_ENTRY_PREFIX}${date}#${id}`;
 export const tagEntryKey = (slug: string, date: string, id: string): Key => ({
@@ -152,8 +144,6 @@ export const tagKey = (slug: string): Key => ({ PK: TAGS_PARTITION, SK: `TAG#${s
  */
 export const MARK_SHARDS = 4;
 export const markPartition = (kind: string, shard: number): string => `MARK#${kind}#${shard}`;
-/** Where marks were kept, one item per key, before they were packed (read only by the migration). */
-export const legacyMarkPartition = (kind: string): string => `MARK#${kind}`;
 export const markKey = (kind: string, at: string, nonce: string, chunk: number): Key => ({
   PK: markPartition(kind, latestShardOf(nonce) % MARK_SHARDS),
   SK: `${at}#${nonce}#${chunk}`,

@@ -205,11 +205,8 @@ export interface PublishStore {
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
   listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
-  /**
-   * A tag's events newest first, like `listTag`, with what listings show only: from the tag listing
-   * index, or from the entries themselves (which hold whole events, so read more) when asked.
-   */
-  listTagSummaries(slug: string, page: PageRequest, from?: 'index' | 'entries'): Promise<Page<EventSummary>>;
+  /** A tag's events newest first, like `listTag`, with what listings show only (its entries' listings). */
+  listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
 
 /** The derived listings and publishing marks, kept by the change-stream projection. */
@@ -381,7 +378,8 @@ export const fromEventRecordItem = (item: Item): EventRecord => {
 };
 
 /**
- * A tag entry's `listing`: its event's summary as JSON (the tag listing index holds only this).
+ * A tag entry's `listing`: its event's summary as JSON, one string to decode rather than some 25
+ * attribute values.
  * Tags are kept as `[slug, name]` pairs.
  */
 const listingOf = (event: NewsEvent): string =>
