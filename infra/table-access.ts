@@ -109,8 +109,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.tagEntry], actions: ['BatchGetItem', 'PutItem', 'DeleteItem'] },
       // Counter shards: read in batches, moved by ops (one UpdateItem per shard and batch).
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
-      // Tag summaries: a snapshot put when a counter crosses zero.
-      { partitions: [P.tags], actions: ['PutItem'] },
+      // Tag summaries: read with the counters when one crosses zero, put when the tag appears or goes.
+      { partitions: [P.tags], actions: ['BatchGetItem', 'PutItem'] },
       // The change log and marks: unconditional puts, in batches.
       { partitions: [P.changeLog, P.mark], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional
@@ -128,7 +128,7 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       // Counter shards: read, and set from the entries by that repair (guarded by their version).
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
       // Tag summaries: read, and their snapshot rewritten by the repair.
-      { partitions: [P.tags], actions: ['GetItem', 'Query', 'PutItem'] },
+      { partitions: [P.tags], actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
       // One run at a time: the lease is a conditional put and delete.
       { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
       // The last run's report (`CONTROL#last-publish`), for `tidings status`.

@@ -242,8 +242,9 @@ export interface ListingStore {
   /** Removes a tag's entry of an event if it is still counted at `counted`. False otherwise. */
   deleteTagEntry(slug: string, date: string, id: string, counted: number): Promise<boolean>;
   /**
-   * Rewrites the tag's summary (`TAGS`) from its counter shards: its name and a snapshot of its
-   * count, guarded by the counters' summed versions so an older snapshot never lands last.
+   * Brings the tag's summary (`TAGS`) in line with its counter shards when it is missing, renamed,
+   * or on the wrong side of zero: its name and a snapshot of its count, guarded by the counters'
+   * summed versions so an older snapshot never lands last. Otherwise writes nothing.
    */
   refreshTagSummary(slug: string, name: string): Promise<void>;
   /** Logs that an event changed at `changedAt` (idempotent: the same change logs the same item). */
@@ -662,13 +663,25 @@ export const makeEventStore = (
   };
 
   const refreshTagSummary: ListingStore['refreshTagSummary'] = async (slug, name) => {
-    const shards = await readCounters(Array.from({ length: TAG_SHARDS }, (_, shard) => ({ slug, shard })));
+    const keys: Item[] = [
+      tagKey(slug),
+      ...Array.from({ length: TAG_SHARDS }, (_, shard) => counterKey(slug, shard)),
+    ].map((key) => ({ ...key }));
     let count = 0;
     let v = 0;
-    for (const counter of shards.values()) {
-      count += counter.count;
-      v += counter.version;
+    let summary: Item | undefined;
+    for (const item of await batchGetAll(db, tableName, keys, true)) {
+      if (item.PK === TAGS_PARTITION) summary = item;
+      else {
+        const counter = counterOf(item);
+        count += counter.count;
+        v += counter.version;
+      }
     }
+    // One partition holds every summary: it is written when a tag appears, goes or is renamed,
+    // not on every move of its count (readers sum the counters; this count is a snapshot).
+    const shown = typeof summary?.count === 'number' && summary.count > 0;
+    if (summary && summary.name === name && shown === count > 0 && typeof summary.v === 'number') return;
     try {
       await db.send(
         new PutCommand({

@@ -106,7 +106,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
   'handle-reputation-alarm': rw('table', ['CONTROL#*'], ['GetItem', 'PutItem']),
   'process-changes': {
-    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*'],
+    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
     'table UpdateItem': ['COUNT#*', 'PARKED#*'],
     'table DeleteItem': ['PARKED#*', 'TAG#*'],
     'table PutItem': ['TAG#*', 'TAGS'],
@@ -115,7 +115,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'publish-site': {
     'table Query': ['MARK#*', 'TAG#*', 'TAGS'],
     'table BatchWriteItem': ['MARK#*'],
-    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*'],
+    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
     'table GetItem': ['TAGS'],
     'table UpdateItem': ['COUNT#*', 'MARK#*'],
     'table PutItem': ['CONTROL#*', 'LEASE#*', 'TAGS'],
