@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createAwsBackend } from './aws/backend.js';
 import type { Backend } from './backend.js';
 import type { Command, Globals, RawCommand } from './command.js';
+import { countsCommand } from './commands/counts.js';
 import { importCommand } from './commands/import.js';
 import { keysCommands } from './commands/keys.js';
 import { linksCommands } from './commands/links.js';
@@ -23,6 +24,7 @@ const COMMANDS: (Command | RawCommand)[] = [
   ...publishCommands,
   importCommand,
   migrateCommand,
+  countsCommand,
   ...statusCommands,
   ...subscribersCommands,
   ...webhooksCommands,

@@ -43,6 +43,11 @@ export interface TidingsConfig {
   feedSize: number;
   /** Minutes between publish runs. */
   publishEveryMinutes: number;
+  /**
+   * Batches of one stream shard projected at once (the event source's parallelization factor,
+   * 1–10). Per-event order holds at any factor: records of one key stay in order.
+   */
+  streamParallelization: number;
   /** Where alarm notifications are emailed (a subscription to confirm); none when absent. */
   alarmEmail?: string;
   /**
@@ -196,6 +201,11 @@ export const loadConfig = (node: Node): TidingsConfig => {
     feedSize: wholeNumber(node, 'feedSize', 50, 1, 500),
     // EventBridge rates are whole minutes; a day at most keeps the site from going stale unnoticed.
     publishEveryMinutes: wholeNumber(node, 'publishEveryMinutes', 5, 1, 1_440),
+    // 4: a batch of 100 waits on some 6 round trips (reads, counters, entries, log, marks, SNS), so
+    // one batch at a time caps a shard near the API's ingest; 4 keep up with 2,000 events/s on a
+    // couple of shards while a batch's writes (≤ 16 in flight each) stay far below any partition's
+    // limit. Lambda concurrency is shards × this factor.
+    streamParallelization: wholeNumber(node, 'streamParallelization', 4, 1, 10),
     ...(alarmEmail ? { alarmEmail } : {}),
     tracing: tracingOf(node),
   };

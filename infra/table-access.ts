@@ -21,10 +21,9 @@ export const INDEX_PREFIX = {
   latest: 'LATEST#',
   day: 'DAY#',
   digest: 'DIGEST#',
-  tag: 'TAG#',
 } as const;
 
-export type IndexSpec = (typeof TABLE)['latestIndex' | 'dayIndex' | 'digestIndex' | 'tagIndex'];
+export type IndexSpec = (typeof TABLE)['latestIndex' | 'dayIndex' | 'digestIndex'];
 
 /**
  * What one function may do in the table: actions on the items of some partitions, and queries of
@@ -73,17 +72,24 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   'get-event': { items: [{ partitions: [P.event], actions: ['GetItem'] }] },
   'list-events': {
     items: [
-      // A tag's summary (its count), and its entries when the tag listing index is short.
+      // A tag's summary (its name) and counter shards (its count); its entries' shards, then their events.
       { partitions: [P.tags], actions: ['GetItem'] },
+      { partitions: [P.counter], actions: ['BatchGetItem'] },
       { partitions: [P.tagEntry], actions: ['Query'] },
+      { partitions: [P.event], actions: ['BatchGetItem'] },
     ],
     queries: [
       { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
       { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
-      { index: TABLE.tagIndex, partitions: [INDEX_PREFIX.tag] },
     ],
   },
-  'list-tags': { items: [{ partitions: [P.tags], actions: ['Query'] }] },
+  // Tag summaries (names), then each tag's counter shards (counts).
+  'list-tags': {
+    items: [
+      { partitions: [P.tags], actions: ['Query'] },
+      { partitions: [P.counter], actions: ['BatchGetItem'] },
+    ],
+  },
   // get-openapi has no entry, on purpose: it serves a document built from the code alone.
   // A webhook's owner record: create checks the key's count and undoes itself over the cap; listing
   // drops records whose subscription is gone; delete checks ownership.
@@ -109,12 +115,14 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   'process-changes': {
     items: [
       { partitions: [P.event], actions: ['BatchGetItem'] },
-      // Tag entries: upserted, flagged counted, removed; read back and counted on a recount.
-      { partitions: [P.tagEntry], actions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem'] },
-      // Tag summaries: counts moved, or rewritten (put or delete) by a recount.
-      { partitions: [P.tags], actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
-      { partitions: [P.changeLog], actions: ['PutItem'] },
-      { partitions: [P.mark], actions: ['BatchWriteItem'] },
+      // Tag entries: read in batches, put and deleted conditionally (never queried: no recount here).
+      { partitions: [P.tagEntry], actions: ['BatchGetItem', 'PutItem', 'DeleteItem'] },
+      // Counter shards: read in batches, moved by ops (one UpdateItem per shard and batch).
+      { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
+      // Tag summaries: read with the counters when one crosses zero, put when the tag appears or goes.
+      { partitions: [P.tags], actions: ['BatchGetItem', 'PutItem'] },
+      // The change log and marks: unconditional puts, in batches.
+      { partitions: [P.changeLog, P.mark], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional
       // on the revision) and removed once projected.
       { partitions: [P.parked], actions: ['UpdateItem', 'DeleteItem'] },
@@ -122,11 +130,15 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   },
   'publish-site': {
     items: [
-      { partitions: [P.mark], actions: ['Query', 'BatchWriteItem'] },
+      // Marks: read, removed whole (batch) or in part (a key set shrunk, then the empty item deleted).
+      { partitions: [P.mark], actions: ['Query', 'BatchWriteItem', 'UpdateItem', 'DeleteItem'] },
       { partitions: [P.event], actions: ['BatchGetItem'] },
-      { partitions: [P.tagEntry], actions: ['Query'] },
-      // Tag summaries are recounted (get, then put or delete) when a run finds a count wrong.
-      { partitions: [P.tags], actions: ['GetItem', 'Query', 'PutItem', 'DeleteItem'] },
+      // Tag entries: listings, and counted shard by shard when a run finds a count wrong.
+      { partitions: [P.tagEntry], actions: ['Query', 'BatchGetItem'] },
+      // Counter shards: read, and set from the entries by that repair (guarded by their version).
+      { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
+      // Tag summaries: read, and their snapshot rewritten by the repair.
+      { partitions: [P.tags], actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
       // One run at a time: the lease is a conditional put and delete.
       { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
       // The last run's report (`CONTROL#last-publish`), for `tidings status`.
@@ -135,7 +147,6 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     queries: [
       { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
       { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
-      { index: TABLE.tagIndex, partitions: [INDEX_PREFIX.tag] },
     ],
   },
   'send-digests': {

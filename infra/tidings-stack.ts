@@ -135,6 +135,7 @@ export class TidingsStack extends Stack {
       changes: this.topic,
       siteUrl: this.site.url,
       logRetention,
+      parallelization: config.streamParallelization,
     });
     this.publisher = new Publisher(this, 'Publisher', {
       table: this.events,

@@ -10,21 +10,30 @@ import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../shared/adapters/event-store.js';
 import { ENV } from '../shared/config.js';
-import { type MigrationProgress, migrateReservedSlugs } from '../shared/services/migrations.js';
+import {
+  type LayoutProgress,
+  type MigrationProgress,
+  migrateDerivedLayout,
+  migrateReservedSlugs,
+} from '../shared/services/migrations.js';
 
 const USAGE = `Usage: tidings migrate [--table NAME [--region REGION] [--endpoint URL]] [--cursor C] [--dry-run]
        (or: npm run migrate -- …)
 
-Moves events and tags stored under a name the site keeps for its own pages (an event headlined
+First rewrites the derived items of the layout before slim, sharded tag entries (whole-event tag
+entries, one-key marks) in the new layout and sets every tag's counter shards from its entries:
+each item is moved by a conditional write, then deleted, so running again finishes an interrupted
+run and a finished one finds nothing (this step rescans; --cursor is for the next one).
+
+Then Moves events and tags stored under a name the site keeps for its own pages (an event headlined
 "Index" stored as YYYY/MM/DD/index, a tag "Index" with the slug "index") to their new slugs
 ("index-1"): the event is written at its new id and its old id becomes a tombstone; tags are
 corrected. Safe to run again: what is done is skipped. Prints its progress and, after each page,
 the cursor to resume from (--cursor) if it is interrupted.
 
   without --table   the local runtime's data folder (TIDINGS_DATA_DIR, default .data); stop
-                    \`npm start\` first (it is found whatever its port): the runtime is started
-                    in this process so its change capture projects the moves, then the site is
-                    published
+                    \`npm start\` first: the runtime is started in this process so its change
+                    capture projects the moves, then the site is published
   --table NAME      a deployed table (default $${ENV.tableName}), with the credentials and region of
                     the environment (AWS_PROFILE, AWS_REGION) or --region; its stream projects the
                     moves and the next publish run rewrites the pages
@@ -76,6 +85,12 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
       `scanned ${p.scanned}: ${p.moved} moved, ${p.retagged} retagged, ${p.skipped.length} skipped${p.cursor ? `; resume with --cursor ${p.cursor}` : ''}`,
     );
   };
+  const reportLayout = (p: LayoutProgress): void => {
+    note(
+      `layout: scanned ${p.scanned} old items: ${p.entries} tag entries and ${p.marks} marks moved; ${p.tags} tags counted, ${p.repaired} counter shards set${p.inFlight > 0 ? `, ${p.inFlight} in flight (run again)` : ''}`,
+    );
+  };
+  const layoutOptions = { dryRun: values['dry-run'] === true, onPage: reportLayout };
   const options = {
     ...(values.cursor ? { cursor: values.cursor } : {}),
     dryRun: values['dry-run'] === true,
@@ -90,7 +105,9 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
       ...(values.region ? { region: values.region } : {}),
     });
     try {
-      result = await migrateReservedSlugs({ store: makeEventStore(db, tableName), now }, options);
+      const store = makeEventStore(db, tableName);
+      await migrateDerivedLayout({ store }, layoutOptions);
+      result = await migrateReservedSlugs({ store, now }, options);
     } finally {
       db.destroy();
     }
@@ -112,7 +129,9 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
     );
     const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
     try {
-      // Through the runtime's change capture, which stands in for the stream that projects each move.
+      // Derived items are rewritten directly; event moves go through the runtime's change capture,
+      // which stands in for the stream that projects each move.
+      await migrateDerivedLayout({ store: makeEventStore(db, LOCAL_TABLE) }, layoutOptions);
       const store = runtime.capture.wrap(makeEventStore(db, LOCAL_TABLE));
       result = await migrateReservedSlugs({ store, now }, options);
       await runtime.capture.idle();

@@ -8,29 +8,32 @@ export const TABLE = {
   ttlAttribute: 'expiresAt',
   /** Latest events overall, written sharded so no partition takes every new event. */
   latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
-  /** Events of one day. */
+  /** Events of one day, written sharded (`DAY#<date>#<shard>`) so today's events spread over DAY_SHARDS. */
   dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
   /**
    * Sparse: confirmed subscribers by cadence, the people a digest run goes to. Keys only: the
    * planner needs ids (the sort key), and no other change to a subscriber rewrites the index.
    */
   digestIndex: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK', projection: 'KEYS_ONLY' },
-  /**
-   * Sparse: tag entries, newest first by the table's own sort key, each with only `listing`: what
-   * listings show, as one JSON string. A tag entry copies its whole event; its listing is a third
-   * of its bytes, and one string is far cheaper to decode than the attributes it stands for.
-   */
-  tagIndex: {
-    name: 'GSI4',
-    partitionKey: 'GSI4PK',
-    sortKey: 'SK',
-    projection: 'INCLUDE',
-    nonKeyAttributes: ['listing'],
-  },
 } as const;
 
 /** Every secondary index of the table, in the order the table declares them. */
-export const TABLE_INDEXES = [TABLE.latestIndex, TABLE.dayIndex, TABLE.digestIndex, TABLE.tagIndex] as const;
+/** A secondary index as the table declares it. */
+export type IndexDefinition =
+  | { name: string; partitionKey: string; sortKey: string; projection: 'ALL' | 'KEYS_ONLY' }
+  | {
+      name: string;
+      partitionKey: string;
+      sortKey: string;
+      projection: 'INCLUDE';
+      nonKeyAttributes: readonly string[];
+    };
+
+export const TABLE_INDEXES: readonly IndexDefinition[] = [
+  TABLE.latestIndex,
+  TABLE.dayIndex,
+  TABLE.digestIndex,
+];
 
 /** Every key attribute of the table and its indexes, each once. */
 export const KEY_ATTRIBUTES = [
@@ -51,6 +54,8 @@ export const LATEST_SHARDS = 8;
 export const PARTITION_PREFIX = {
   event: 'EVENT#',
   tagEntry: 'TAG#',
+  /** A tag's count, sharded: `COUNT#<slug>#<shard>`. */
+  counter: 'COUNT#',
   /** The tag summaries: one partition, `TAGS` exactly. */
   tags: 'TAGS',
   apiKey: 'APIKEY#',
@@ -94,33 +99,54 @@ export const latestPartition = (shard: number): string => `LATEST#${shard}`;
 /** Newest first when read backwards: by the day of the event, then id. */
 export const latestSortKey = (date: string, id: string): string => `${date}#${id}`;
 
-export const dayPartition = (date: string): string => `DAY#${date}`;
+/** How many partitions a day's events are spread over on the day index (today's take every new event). */
+export const DAY_SHARDS = 8;
+/** The day index partition of an event: `DAY#<date>#<shard>`. */
+export const dayPartition = (date: string, id: string): string =>
+  `DAY#${date}#${latestShardOf(id) % DAY_SHARDS}`;
+/** Every partition a day's events may be in: the shards, and `DAY#<date>` where events written before sharding are. */
+export const dayPartitions = (date: string): string[] => [
+  `DAY#${date}`,
+  ...Array.from({ length: DAY_SHARDS }, (_, s) => `DAY#${date}#${s}`),
+];
 export const daySortKey = (publishedAt: string, id: string): string => `${publishedAt}#${id}`;
 
-export const tagEntryPartition = (slug: string): string => `TAG#${slug}`;
+/**
+ * A tag's entries and its count are spread over TAG_SHARDS partitions each, by event id: a tag on
+ * half of the events puts a quarter of that on each key. One event's entry and the counter that
+ * counts it are on the same shard number.
+ */
+export const TAG_SHARDS = 4;
+export const tagShardOf = (id: string): number => latestShardOf(id) % TAG_SHARDS;
+export const tagEntryPartition = (slug: string, shard: number): string => `TAG#${slug}#${shard}`;
 export const TAG_ENTRY_PREFIX = 'EVENT#';
+export const tagEntrySortKey = (date: string, id: string): string => `${TAG_ENTRY_PREFIX}${date}#${id}`;
 export const tagEntryKey = (slug: string, date: string, id: string): Key => ({
-  PK: tagEntryPartition(slug),
-  SK: `${TAG_ENTRY_PREFIX}${date}#${id}`,
-});
-/** What puts a tag entry in the tag listing index. */
-export const tagListingKey = (slug: string): Record<string, string> => ({
-  [TABLE.tagIndex.partitionKey]: tagEntryPartition(slug),
+  PK: tagEntryPartition(slug, tagShardOf(id)),
+  SK: tagEntrySortKey(date, id),
 });
 
-/** All tag summaries live in one partition, sorted by slug. */
+/** One shard of a tag's count. */
+export const COUNTER_SK = 'COUNT';
+export const counterKey = (slug: string, shard: number): Key => ({
+  PK: `${PARTITION_PREFIX.counter}${slug}#${shard}`,
+  SK: COUNTER_SK,
+});
+
+/** All tag summaries live in one partition, sorted by slug; written only when a count crosses zero. */
 export const TAGS_PARTITION = 'TAGS';
 export const tagKey = (slug: string): Key => ({ PK: TAGS_PARTITION, SK: `TAG#${slug}` });
 
 /**
- * Publishing marks, one partition per kind: what the publisher must rebuild. Each batch of changes
- * writes marks of its own (`<key>#<time>#<nonce>`), never over another's, so a run removes exactly
- * the marks it read, in batches, and one written while it worked stays.
+ * Publishing marks: what the publisher must rebuild. A batch of changes writes one item per kind
+ * (and per 200 keys), its keys a string set, on one of MARK_SHARDS partitions of the kind chosen
+ * by its nonce, never over another batch's; a run removes exactly the keys it read.
  */
-export const markPartition = (kind: string): string => `MARK#${kind}`;
-export const markKey = (kind: string, key: string, at: string, nonce: string): Key => ({
-  PK: markPartition(kind),
-  SK: `${key}#${at}#${nonce}`,
+export const MARK_SHARDS = 4;
+export const markPartition = (kind: string, shard: number): string => `MARK#${kind}#${shard}`;
+export const markKey = (kind: string, at: string, nonce: string, chunk: number): Key => ({
+  PK: markPartition(kind, latestShardOf(nonce) % MARK_SHARDS),
+  SK: `${at}#${nonce}#${chunk}`,
 });
 
 /** A lease: at most one holder at a time (the publisher's runs: one at a time). */

@@ -16,6 +16,8 @@ export interface ChangeStreamProps {
   /** Base URL of the public site, for permalinks in messages. */
   siteUrl: string;
   logRetention: RetentionDays;
+  /** Batches of one stream shard processed at once (1–10; per-key order holds at any factor). */
+  parallelization: number;
 }
 
 /** The table's stream → process-changes → the topic; retried with bisection, poison records parked in SQS. */
@@ -56,7 +58,7 @@ export class ChangeStream extends Construct {
         retryAttempts: 10,
         maxRecordAge: Duration.hours(24),
         reportBatchItemFailures: true,
-        parallelizationFactor: 1,
+        parallelizationFactor: props.parallelization,
         onFailure: new SqsDlq(this.deadLetterQueue),
         // Only event items: the listings this function writes must not wake it again.
         filters: [FilterCriteria.filter({ dynamodb: { Keys: { SK: { S: FilterRule.isEqual(EVENT_SK) } } } })],

@@ -5,17 +5,27 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandInput,
-  type QueryCommandOutput,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Attribution, Image, NewsEvent, Source, StoredEvent, Tag, Tombstone } from '../domain/event.js';
+import {
+  type Attribution,
+  type Image,
+  isTombstone,
+  type NewsEvent,
+  type Source,
+  type StoredEvent,
+  type Tag,
+  type Tombstone,
+} from '../domain/event.js';
 import type { EventSummary } from '../domain/related.js';
+import { type CountOp, opMarker, parseOpMarker, unreflected } from '../domain/tag-count.js';
 import { ConcurrentWriteError, ValidationError } from '../errors.js';
 import {
   changeLogKey,
+  counterKey,
   dayPartition,
+  dayPartitions,
   daySortKey,
   EVENT_SK,
   eventKey,
@@ -23,17 +33,18 @@ import {
   latestPartition,
   latestShardOf,
   latestSortKey,
+  MARK_SHARDS,
   markKey,
   markPartition,
   TABLE,
   TAG_ENTRY_PREFIX,
+  TAG_SHARDS,
   TAGS_PARTITION,
   tagEntryKey,
   tagEntryPartition,
   tagKey,
-  tagListingKey,
 } from '../keys.js';
-import { logger } from '../logger.js';
+import { mapLimit } from '../map-limit.js';
 import {
   batchDeleteAll,
   batchGetAll,
@@ -92,7 +103,21 @@ export interface EventRecord {
  */
 export interface MigrationStore {
   scanEvents(page: PageRequest): Promise<Page<EventRecord>>;
+  /** Derived items of the layout before issue 16: whole-event tag entries, one-key marks. */
+  scanLegacyDerived(page: PageRequest): Promise<Page<LegacyDerived>>;
+  /**
+   * Writes an old entry as a slim one in its shard (unless one at its revision or newer is there),
+   * then deletes the old one. True when the slim entry was written.
+   */
+  moveLegacyEntry(entry: Extract<LegacyDerived, { kind: 'entry' }>): Promise<boolean>;
+  /** Rewrites old marks as packed ones (with their times), then deletes them. */
+  moveLegacyMarks(marks: readonly Extract<LegacyDerived, { kind: 'mark' }>[]): Promise<void>;
 }
+
+/** A derived item of the old layout, as the migration reads it. */
+export type LegacyDerived =
+  | { kind: 'entry'; slug: string; event: NewsEvent; changedAt: string; key: { PK: string; SK: string } }
+  | { kind: 'mark'; mark: Mark; markedAt: string; key: { PK: string; SK: string } };
 
 /** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
 export interface EventStore {
@@ -112,16 +137,44 @@ export interface EventStore {
   listTags(): Promise<TagSummary[]>;
 }
 
-/**
- * What upserting a tag entry did: created it (not yet counted), replaced an older revision of a
- * counted entry, replaced one whose count was never settled, or found it already as new.
- */
-export type EntryUpsert = 'created' | 'updated' | 'uncounted' | 'current';
-/**
- * What removing a tag entry did: removed a counted entry, removed one whose count was never
- * settled, found none, or kept it because it is newer.
- */
-export type EntryRemoval = 'removed' | 'removed-uncounted' | 'absent' | 'newer';
+/** A tag's entry of an event, as the projection reads it. */
+export interface EntryState {
+  revision: number;
+  /** The revision whose `+` op counted this entry (see shared/domain/tag-count.ts). */
+  counted: number;
+  /** When this revision was first projected (the change log's time for it, kept for replays). */
+  changedAt: string;
+}
+
+/** One shard of a tag's count, with the ops applied to it that are still marked. */
+export interface CounterState {
+  count: number;
+  version: number;
+  ops: CountOp[];
+}
+
+/** A counter shard after some ops: its count before and after them. */
+export interface CounterMove {
+  before: number;
+  after: number;
+}
+
+/** One shard of a tag as `npm run counts` sees it. */
+export interface ShardAudit {
+  shard: number;
+  /** Entries in the shard (a COUNT query). */
+  entries: number;
+  /** What the counter says. */
+  counted: number;
+  /** Ops on the counter not yet shown by their entries: a change in flight, not repaired now. */
+  inFlight: number;
+  repaired: boolean;
+}
+
+/** Where an entry is: `${slug}\n${id}`, as `readEntries` keys its answer. */
+export const entryRef = (slug: string, id: string): string => `${slug}\n${id}`;
+/** Where a counter shard is: `${slug}#${shard}`, as `readCounters` keys its answer. */
+export const counterRef = (slug: string, shard: number): string => `${slug}#${shard}`;
 
 /** Something the publisher must rebuild. */
 export interface Mark {
@@ -152,44 +205,62 @@ export interface PublishStore {
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
   listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
-  /**
-   * A tag's events newest first, like `listTag`, with what listings show only: from the tag listing
-   * index, or from the entries themselves (which hold whole events, so read more) when asked.
-   */
-  listTagSummaries(slug: string, page: PageRequest, from?: 'index' | 'entries'): Promise<Page<EventSummary>>;
+  /** A tag's events newest first, like `listTag`, with what listings show only (its entries' listings). */
+  listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
 
 /** The derived listings and publishing marks, kept by the change-stream projection. */
 export interface ListingStore {
   /** Strongly consistent reads of many events (missing ids are absent from the map). */
   getEventsNow(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
-  /** Puts a tag's copy of an event unless an entry at this revision or newer is already there. */
+  /** Strongly consistent reads of tag entries, keyed by `entryRef` (absent ones missing). */
+  readEntries(refs: readonly { slug: string; date: string; id: string }[]): Promise<Map<string, EntryState>>;
+  /** Strongly consistent reads of counter shards, keyed by `counterRef` (absent ones missing). */
+  readCounters(shards: readonly { slug: string; shard: number }[]): Promise<Map<string, CounterState>>;
   /**
-   * `changedAt` (when the change is projected, defaults to the event's `updatedAt`) is kept on
-   * the entry: a replay of the same revision finds it and logs the change at the same time.
+   * Applies `ops` to one counter shard in one write, each with its marker (a marker already there
+   * fails the whole write: the caller reads again), and removes the markers of `prune`.
    */
-  upsertTagEntry(slug: string, event: NewsEvent, changedAt?: string): Promise<EntryUpsert>;
-  /** When a tag's entry of an event was projected, and at which revision (undefined if absent). */
-  entryChangedAt(
+  applyCountOps(
     slug: string,
-    date: string,
-    id: string,
-  ): Promise<{ changedAt: string; revision: number } | undefined>;
-  /** Logs that an event changed at `changedAt` (idempotent: the same change logs the same item). */
-  logChange(change: LoggedChange): Promise<void>;
-  /** Records that an entry's creation is reflected in its tag's count. */
-  markEntryCounted(slug: string, date: string, id: string): Promise<void>;
-  /** Removes a tag's copy of an event unless it is newer than `revision`. */
-  removeTagEntry(slug: string, date: string, id: string, revision: number): Promise<EntryRemoval>;
-  /** Adds `delta` to a tag's count (atomic ADD); a count that reaches zero removes the summary. */
-  adjustTagCount(slug: string, name: string, delta: number): Promise<void>;
+    shard: number,
+    name: string,
+    ops: readonly CountOp[],
+    prune: readonly CountOp[],
+  ): Promise<CounterMove>;
   /**
-   * Sets a tag's count from its entries. Guarded by the summary's version, which every
-   * adjustment bumps: a recount that raced an adjustment starts again, so the figure is exact.
+   * Writes a tag's entry of an event, counted at `counted`, only if the stored entry is the one
+   * planned from: counted at `expected`, or absent when `expected` is undefined. False otherwise.
    */
-  recountTag(slug: string, name: string): Promise<number>;
+  putTagEntry(
+    slug: string,
+    event: NewsEvent,
+    changedAt: string,
+    counted: number,
+    expected: number | undefined,
+  ): Promise<boolean>;
+  /** Removes a tag's entry of an event if it is still counted at `counted`. False otherwise. */
+  deleteTagEntry(slug: string, date: string, id: string, counted: number): Promise<boolean>;
+  /**
+   * Brings the tag's summary (`TAGS`) in line with its counter shards when it is missing, renamed,
+   * or on the wrong side of zero: its name and a snapshot of its count, guarded by the counters'
+   * summed versions so an older snapshot never lands last. Otherwise writes nothing.
+   */
+  refreshTagSummary(slug: string, name: string): Promise<void>;
+  /** Logs that an event changed at `changedAt` (idempotent: the same change logs the same item). */
+  logChanges(changes: readonly LoggedChange[]): Promise<void>;
   /** Marks what the publisher must rebuild, stamped with `at`, beside any marks already there. */
   markDirty(marks: readonly Mark[], at: string): Promise<void>;
+  /**
+   * Sets each counter shard of a tag from its entries where it differs and nothing is in flight
+   * there (guarded by its version), refreshes the summary, and returns the tag's count. An
+   * operator's and the publisher's repair: it counts the tag's entries, never on the change path.
+   */
+  recountTag(slug: string, name: string): Promise<number>;
+  /** Each shard of a tag: its entries, its counter, ops in flight; repairs when asked (see recountTag). */
+  auditTag(slug: string, repair: boolean, name?: string): Promise<ShardAudit[]>;
+  /** Every tag summary's slug and name, whatever its count (an operator's walk over the tags). */
+  listTagNames(): Promise<{ slug: string; name: string }[]>;
 }
 
 /** One line of the change log. */
@@ -205,10 +276,11 @@ const CHANGE_LOG_TTL_SECONDS = 62 * 24 * 60 * 60;
 // Named condition fragments.
 const IS_ABSENT = 'attribute_not_exists(PK)';
 const IS_AT_REVISION = 'revision = :expected';
-const OLDER_THAN = 'attribute_not_exists(PK) OR revision < :revision';
-const EXISTS_NOT_NEWER = 'attribute_exists(PK) AND revision <= :revision';
-const AT_VERSION = 'attribute_not_exists(version) OR version = :version';
-const IS_EMPTY = '#count <= :zero';
+const IS_COUNTED_AT = 'counted = :counted';
+const AT_VERSION = 'attribute_not_exists(PK) OR version = :version';
+const OLDER_SNAPSHOT = 'attribute_not_exists(PK) OR attribute_not_exists(v) OR v < :v';
+/** Keys of one batch's mark item: the publisher may clear some and leave the rest. */
+const MARK_KEYS_PER_ITEM = 200;
 
 const records = (value: unknown): Item[] =>
   Array.isArray(value) ? value.filter((v): v is Item => typeof v === 'object' && v !== null) : [];
@@ -224,9 +296,6 @@ const imageOf = (item: Item): Image | undefined => {
   const caption = optStr(image as Item, 'caption');
   return caption === undefined ? { url } : { url, caption };
 };
-
-/** Fields an event may lack; a listing copy must lose them when the event does. */
-const OPTIONAL_EVENT_FIELDS = ['topic', 'image'] as const;
 
 /** The attributes an event or tombstone is stored with (without keys). */
 const eventAttributes = (event: StoredEvent): Item => ({ ...event });
@@ -247,7 +316,7 @@ export const toEventItem = (event: StoredEvent, stamp?: WriteStamp): Item => {
     // Sparse indexes: a tombstone carries no index keys, so it drops out of every listing.
     item[TABLE.latestIndex.partitionKey] = latestPartition(latestShardOf(event.id));
     item[TABLE.latestIndex.sortKey] = latestSortKey(event.date, event.id);
-    item[TABLE.dayIndex.partitionKey] = dayPartition(event.date);
+    item[TABLE.dayIndex.partitionKey] = dayPartition(event.date, event.id);
     item[TABLE.dayIndex.sortKey] = daySortKey(event.publishedAt, event.id);
   }
   return item;
@@ -309,14 +378,9 @@ export const fromEventRecordItem = (item: Item): EventRecord => {
   return record;
 };
 
-/** The fields `fromSummaryItem` reads: a projection of event items for listings. */
-const SUMMARY_PROJECTION = {
-  ProjectionExpression: '#id, #date, headline, topic, tags, publishedAt, updatedAt, revision',
-  ExpressionAttributeNames: { '#id': 'id', '#date': 'date' },
-};
-
 /**
- * A tag entry's `listing`: its event's summary as JSON (the tag listing index holds only this).
+ * A tag entry's `listing`: its event's summary as JSON, one string to decode rather than some 25
+ * attribute values.
  * Tags are kept as `[slug, name]` pairs.
  */
 const listingOf = (event: NewsEvent): string =>
@@ -332,19 +396,24 @@ const listingOf = (event: NewsEvent): string =>
   });
 
 /**
- * A tag entry's attributes besides its key: the event, its place in the tag listing index, and
- * `changedAt`, when this revision was first projected (the change log's time for it, kept for
- * replays).
+ * A tag entry's attributes besides its key: what listings show (`listing`), the revision, the op
+ * that counted it (`counted`) and `changedAt`, when this revision was first projected (the change
+ * log's time for it, kept for replays). Nothing else of the event: listings read only this.
  */
-export const tagEntryAttributes = (slug: string, event: NewsEvent, changedAt: string): Item => ({
+export const tagEntryAttributes = (
+  _slug: string,
+  event: NewsEvent,
+  changedAt: string,
+  counted: number = event.revision,
+): Item => ({
   type: 'tagEntry',
-  ...eventAttributes(event),
-  ...tagListingKey(slug),
   listing: listingOf(event),
+  revision: event.revision,
+  counted,
   changedAt,
 });
 
-/** A summary from the tag listing index, or undefined for an entry written without a listing. */
+/** A summary from a tag entry, or undefined for an item without a listing. */
 const fromListingItem = (item: Item): EventSummary | undefined => {
   const listing = optStr(item, 'listing');
   if (listing === undefined) return undefined;
@@ -367,18 +436,15 @@ const fromSummaryItem = (item: Item): EventSummary => {
   return summary;
 };
 
-/** DynamoDB's answer to a query on an index the table does not have. */
-const isMissingIndex = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'ValidationException' && /specified index/.test(error.message);
+/** A counter shard: its count, version and the op markers on it. */
+const counterOf = (item: Item): CounterState => ({
+  count: typeof item.count === 'number' ? item.count : 0,
+  version: typeof item.version === 'number' ? item.version : 0,
+  ops: Object.keys(item).flatMap((name) => parseOpMarker(name) ?? []),
+});
 
 const liveOnly = (events: StoredEvent[]): NewsEvent[] =>
   events.filter((e): e is NewsEvent => !('deleted' in e));
-
-const toTagSummary = (item: Item): TagSummary => ({
-  slug: str(item, 'slug'),
-  name: str(item, 'name'),
-  count: num(item, 'count'),
-});
 
 interface CursorBody {
   /** The listing the cursor belongs to, so a cursor cannot be replayed against another. */
@@ -460,21 +526,6 @@ export const makeEventStore = (
     return Item ? fromEventItem(Item) : undefined;
   };
 
-  const queryPage = async (
-    listing: string,
-    input: Omit<QueryCommandInput, 'TableName'>,
-    page: PageRequest,
-    keyAttributes: readonly string[],
-    partition: [string, string],
-  ): Promise<Page<NewsEvent>> => {
-    const startKey = decodeCursor(listing, page.cursor, keyAttributes, partition);
-    const out = await db.send(
-      new QueryCommand({ ...input, TableName: tableName, Limit: page.limit, ExclusiveStartKey: startKey }),
-    );
-    const cursor = encodeCursor(listing, out.LastEvaluatedKey);
-    return { items: liveOnly((out.Items ?? []).map(fromEventItem)), ...(cursor ? { cursor } : {}) };
-  };
-
   const latestShardPage = async (shard: number, page: PageRequest) => {
     if (!Number.isInteger(shard) || shard < 0 || shard >= LATEST_SHARDS)
       throw new RangeError(`no latest shard ${shard}`);
@@ -502,55 +553,258 @@ export const makeEventStore = (
     return { items: out.Items ?? [], ...(cursor ? { cursor } : {}) };
   };
 
-  let tagIndexMissing = false;
-  const listTagSummaries: PublishStore['listTagSummaries'] = async (slug, page, from = 'index') => {
-    const listing = tagEntryPartition(slug);
-    const { name, partitionKey } = TABLE.tagIndex;
-    const viaIndex = from === 'index' && !tagIndexMissing;
-    const startKey = decodeCursor(
-      listing,
-      page.cursor,
-      viaIndex ? [TABLE.partitionKey, TABLE.sortKey, partitionKey] : [TABLE.partitionKey, TABLE.sortKey],
-      [TABLE.partitionKey, listing],
+  /**
+   * A page of a listing spread over partitions: each is queried backwards from the cursor with the
+   * page's limit and the newest `limit` of all are kept. The cursor is the last sort key kept.
+   */
+  const mergedPage = async (
+    listing: string,
+    partitions: readonly string[],
+    keys: { index?: string; pk: string; sk: string },
+    page: PageRequest,
+    projection?: string,
+  ): Promise<{ items: Item[]; cursor?: string }> => {
+    const after = decodeCursor(listing, page.cursor, ['after'])?.after as string | undefined;
+    const outs = await Promise.all(
+      partitions.map((pk) =>
+        db.send(
+          new QueryCommand({
+            TableName: tableName,
+            ...(keys.index ? { IndexName: keys.index } : {}),
+            KeyConditionExpression: after ? '#pk = :pk AND #sk < :after' : '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': keys.pk, ...(after || projection ? { '#sk': keys.sk } : {}) },
+            ExpressionAttributeValues: { ':pk': pk, ...(after ? { ':after': after } : {}) },
+            ScanIndexForward: false,
+            Limit: page.limit,
+            ...(projection ? { ProjectionExpression: projection } : {}),
+          }),
+        ),
+      ),
     );
-    const query = {
-      TableName: tableName,
-      ScanIndexForward: false,
-      Limit: page.limit,
-      ExclusiveStartKey: startKey,
-    };
-    let out: QueryCommandOutput;
-    try {
-      out = await db.send(
-        viaIndex
-          ? new QueryCommand({
-              ...query,
-              IndexName: name,
-              KeyConditionExpression: '#pk = :pk',
-              ExpressionAttributeNames: { '#pk': partitionKey },
-              ExpressionAttributeValues: { ':pk': listing },
-              ProjectionExpression: 'listing',
-            })
-          : new QueryCommand({
-              ...query,
-              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-              ExpressionAttributeValues: { ':pk': listing, ':prefix': TAG_ENTRY_PREFIX },
-              ...SUMMARY_PROJECTION,
-            }),
-      );
-    } catch (error) {
-      // A local table made before the index existed (dynalite cannot add one): read the entries.
-      if (!viaIndex || !isMissingIndex(error)) throw error;
-      tagIndexMissing = true;
-      logger.warn('the table has no tag listing index; reading tag entries instead', { index: name });
-      return listTagSummaries(slug, page, 'entries');
-    }
-    const cursor = encodeCursor(listing, out.LastEvaluatedKey);
-    const items = viaIndex
-      ? (out.Items ?? []).flatMap((item) => fromListingItem(item) ?? [])
-      : (out.Items ?? []).map(fromSummaryItem);
+    const sk = keys.sk;
+    const merged = outs
+      .flatMap((out) => out.Items ?? [])
+      .sort((a, b) => (String(a[sk]) < String(b[sk]) ? 1 : String(a[sk]) > String(b[sk]) ? -1 : 0));
+    const items = merged.slice(0, page.limit);
+    const more = merged.length > page.limit || outs.some((out) => out.LastEvaluatedKey !== undefined);
+    const last = items.at(-1);
+    const cursor = more && last ? encodeCursor(listing, { after: String(last[sk]) }) : undefined;
     return { items, ...(cursor ? { cursor } : {}) };
   };
+
+  const tagPartitions = (slug: string) =>
+    Array.from({ length: TAG_SHARDS }, (_, shard) => tagEntryPartition(slug, shard));
+
+  /** A tag's entries newest first, merged over its shards: their listings only. */
+  const tagEntriesPage = (slug: string, page: PageRequest) =>
+    mergedPage(
+      `TAG#${slug}`,
+      tagPartitions(slug),
+      { pk: TABLE.partitionKey, sk: TABLE.sortKey },
+      page,
+      '#sk, listing',
+    );
+
+  const listTagSummaries: PublishStore['listTagSummaries'] = async (slug, page) => {
+    const { items, cursor } = await tagEntriesPage(slug, page);
+    return { items: items.flatMap((item) => fromListingItem(item) ?? []), ...(cursor ? { cursor } : {}) };
+  };
+
+  const readCounters: ListingStore['readCounters'] = async (shards) => {
+    const unique = new Map(shards.map((s) => [counterRef(s.slug, s.shard), s]));
+    const keys = [...unique.values()].map((s) => ({ ...counterKey(s.slug, s.shard) }));
+    const found = new Map<string, CounterState>();
+    for (const item of await batchGetAll(db, tableName, keys, true)) {
+      const pk = str(item, 'PK');
+      const at = pk.lastIndexOf('#');
+      found.set(`${pk.slice('COUNT#'.length, at)}#${pk.slice(at + 1)}`, counterOf(item));
+    }
+    return found;
+  };
+
+  const readEntries: ListingStore['readEntries'] = async (refs) => {
+    const keys = [...new Map(refs.map((r) => [entryRef(r.slug, r.id), r])).values()].map((r) => ({
+      ...tagEntryKey(r.slug, r.date, r.id),
+    }));
+    const found = new Map<string, EntryState>();
+    for (const item of await batchGetAll(db, tableName, keys, true)) {
+      const pk = str(item, 'PK');
+      const slug = pk.slice('TAG#'.length, pk.lastIndexOf('#'));
+      // `EVENT#<date>#<id>`: the date is ten characters.
+      const id = str(item, 'SK').slice(TAG_ENTRY_PREFIX.length + 11);
+      const revision = num(item, 'revision');
+      found.set(entryRef(slug, id), {
+        revision,
+        counted: typeof item.counted === 'number' ? item.counted : revision,
+        changedAt: optStr(item, 'changedAt') ?? '',
+      });
+    }
+    return found;
+  };
+
+  /** Tag summaries with their counts summed from the counter shards; tags counted 0 are left out. */
+  const withCounts = async (summaries: Item[]): Promise<TagSummary[]> => {
+    const keys = summaries.flatMap((item) =>
+      Array.from({ length: TAG_SHARDS }, (_, shard) => ({ ...counterKey(str(item, 'slug'), shard) })),
+    );
+    const sums = new Map<string, number>();
+    for (const item of await batchGetAll(db, tableName, keys, false)) {
+      const pk = str(item, 'PK');
+      const slug = pk.slice('COUNT#'.length, pk.lastIndexOf('#'));
+      sums.set(slug, (sums.get(slug) ?? 0) + (typeof item.count === 'number' ? item.count : 0));
+    }
+    return summaries
+      .map((item) => ({
+        slug: str(item, 'slug'),
+        name: str(item, 'name'),
+        count: sums.get(str(item, 'slug')) ?? 0,
+      }))
+      .filter((t) => t.count > 0);
+  };
+
+  const refreshTagSummary: ListingStore['refreshTagSummary'] = async (slug, name) => {
+    const keys: Item[] = [
+      tagKey(slug),
+      ...Array.from({ length: TAG_SHARDS }, (_, shard) => counterKey(slug, shard)),
+    ].map((key) => ({ ...key }));
+    let count = 0;
+    let v = 0;
+    let summary: Item | undefined;
+    for (const item of await batchGetAll(db, tableName, keys, true)) {
+      if (item.PK === TAGS_PARTITION) summary = item;
+      else {
+        const counter = counterOf(item);
+        count += counter.count;
+        v += counter.version;
+      }
+    }
+    // One partition holds every summary: it is written when a tag appears, goes or is renamed,
+    // not on every move of its count (readers sum the counters; this count is a snapshot).
+    const shown = typeof summary?.count === 'number' && summary.count > 0;
+    if (summary && summary.name === name && shown === count > 0 && typeof summary.v === 'number') return;
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...tagKey(slug), type: 'tag', slug, name, count: Math.max(count, 0), v },
+          ConditionExpression: OLDER_SNAPSHOT,
+          ExpressionAttributeValues: { ':v': v },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // A snapshot of later counters is there already.
+    }
+  };
+
+  const countEntries = async (slug: string, shard: number): Promise<number> => {
+    let count = 0;
+    let startKey: Item | undefined;
+    do {
+      const out = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': tagEntryPartition(slug, shard) },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  };
+
+  const auditShard = async (
+    slug: string,
+    shard: number,
+    repair: boolean,
+    name?: string,
+  ): Promise<ShardAudit> => {
+    const counter = (await readCounters([{ slug, shard }])).get(counterRef(slug, shard));
+    const ops = counter?.ops ?? [];
+    const entries = await readEntries(ops.map((op) => ({ slug, date: op.date, id: op.id })));
+    const byId = new Map<string, CountOp[]>();
+    for (const op of ops) byId.set(op.id, [...(byId.get(op.id) ?? []), op]);
+    let inFlight = 0;
+    const reflected: CountOp[] = [];
+    for (const [id, mine] of byId) {
+      const open = unreflected(mine, entries.get(entryRef(slug, id)));
+      inFlight += open.length;
+      reflected.push(...mine.filter((op) => !open.includes(op)));
+    }
+    const counted = counter?.count ?? 0;
+    const found = await countEntries(slug, shard);
+    let repaired = false;
+    if (repair && inFlight === 0 && (found !== counted || reflected.length > 0)) {
+      const names: Record<string, string> = { '#count': 'count', '#type': 'type' };
+      const removes = reflected.map((op, i) => {
+        names[`#p${i}`] = opMarker(op);
+        return `#p${i}`;
+      });
+      if (name !== undefined) names['#name'] = 'name';
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: counterKey(slug, shard),
+            UpdateExpression:
+              `SET #type = :type, #count = :count, version = :next, slug = :slug${name !== undefined ? ', #name = :name' : ''}` +
+              (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''),
+            ConditionExpression: AT_VERSION,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':count': found,
+              ':next': (counter?.version ?? 0) + 1,
+              ':version': counter?.version ?? 0,
+              ':slug': slug,
+              ':type': 'counter',
+              ...(name !== undefined ? { ':name': name } : {}),
+            },
+          }),
+        );
+        repaired = found !== counted;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // A change moved the counter meanwhile: a later run settles it.
+      }
+    }
+    return { shard, entries: found, counted, inFlight, repaired };
+  };
+
+  const auditTag: ListingStore['auditTag'] = async (slug, repair, name) => {
+    const shards: ShardAudit[] = [];
+    // One shard at a time: each count reads one shard's entries.
+    for (let shard = 0; shard < TAG_SHARDS; shard++) shards.push(await auditShard(slug, shard, repair, name));
+    return shards;
+  };
+
+  const markDirty: ListingStore['markDirty'] = async (marks, at) => {
+    // Two batches of changes stamped the same millisecond still write marks of their own.
+    const nonce = randomBytes(4).toString('hex');
+    const byKind = new Map<Mark['kind'], Set<string>>();
+    for (const mark of marks) byKind.set(mark.kind, (byKind.get(mark.kind) ?? new Set()).add(mark.key));
+    const items: Item[] = [];
+    for (const [kind, keys] of byKind) {
+      const all = [...keys];
+      for (let chunk = 0; chunk * MARK_KEYS_PER_ITEM < all.length; chunk++) {
+        items.push({
+          ...markKey(kind, at, nonce, chunk),
+          type: 'mark',
+          kind,
+          keys: new Set(all.slice(chunk * MARK_KEYS_PER_ITEM, (chunk + 1) * MARK_KEYS_PER_ITEM)),
+          markedAt: at,
+        });
+      }
+    }
+    await batchPutAll(db, tableName, items);
+  };
+
+  /** Which partitions and which mark item each stored mark came from: clearing needs them. */
+  const markItemSizes = new Map<string, number>();
+  const stampOf = (pk: string, sk: string) => `${pk}\n${sk}`;
 
   return {
     getEvent: (id) => getEvent(id, true),
@@ -570,6 +824,73 @@ export const makeEventStore = (
         ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
         : undefined;
       return { items: (out.Items ?? []).map(fromEventRecordItem), ...(cursor ? { cursor } : {}) };
+    },
+
+    async scanLegacyDerived(page) {
+      const out = await db.send(
+        new ScanCommand({
+          TableName: tableName,
+          // Old entries copy their event (an `id`); old marks name one `key` (new ones hold `keys`).
+          FilterExpression:
+            '(begins_with(PK, :tag) AND attribute_exists(#id)) OR (begins_with(PK, :mark) AND attribute_exists(#key))',
+          ExpressionAttributeNames: { '#id': 'id', '#key': 'key' },
+          ExpressionAttributeValues: { ':tag': 'TAG#', ':mark': 'MARK#' },
+          Limit: page.limit,
+          ExclusiveStartKey: decodeScanCursor(page.cursor),
+          ConsistentRead: true,
+        }),
+      );
+      const cursor = out.LastEvaluatedKey
+        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
+        : undefined;
+      const items = (out.Items ?? []).flatMap((item): LegacyDerived[] => {
+        const key = { PK: str(item, 'PK'), SK: str(item, 'SK') };
+        if (key.PK.startsWith('MARK#')) {
+          const kind = str(item, 'kind') as Mark['kind'];
+          return [
+            { kind: 'mark', mark: { kind, key: str(item, 'key') }, markedAt: str(item, 'markedAt'), key },
+          ];
+        }
+        const event = fromEventItem(item);
+        if (isTombstone(event)) return [];
+        const slug = key.PK.slice('TAG#'.length);
+        return [{ kind: 'entry', slug, event, changedAt: optStr(item, 'changedAt') ?? event.updatedAt, key }];
+      });
+      return { items, ...(cursor ? { cursor } : {}) };
+    },
+
+    async moveLegacyEntry({ slug, event, changedAt, key }) {
+      let written = true;
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...tagEntryKey(slug, event.date, event.id),
+              ...tagEntryAttributes(slug, event, changedAt),
+            },
+            ConditionExpression: 'attribute_not_exists(PK) OR revision < :revision',
+            ExpressionAttributeValues: { ':revision': event.revision },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // The projection wrote this entry in the new layout already, at this revision or later.
+        written = false;
+      }
+      await db.send(new DeleteCommand({ TableName: tableName, Key: key }));
+      return written;
+    },
+
+    async moveLegacyMarks(marks) {
+      const byTime = new Map<string, Mark[]>();
+      for (const m of marks) byTime.set(m.markedAt, [...(byTime.get(m.markedAt) ?? []), m.mark]);
+      for (const [at, group] of byTime) await markDirty(group, at);
+      await batchDeleteAll(
+        db,
+        tableName,
+        marks.map((m) => m.key),
+      );
     },
 
     async getEventRecord(id) {
@@ -606,33 +927,32 @@ export const makeEventStore = (
       }
     },
 
-    listDay: (date, page) =>
-      queryPage(
-        dayPartition(date),
-        {
-          IndexName: TABLE.dayIndex.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': TABLE.dayIndex.partitionKey },
-          ExpressionAttributeValues: { ':pk': dayPartition(date) },
-          ScanIndexForward: false,
-        },
+    listDay: async (date, page) => {
+      const { items, cursor } = await mergedPage(
+        `DAY#${date}`,
+        dayPartitions(date),
+        { index: TABLE.dayIndex.name, pk: TABLE.dayIndex.partitionKey, sk: TABLE.dayIndex.sortKey },
         page,
-        [TABLE.partitionKey, TABLE.sortKey, TABLE.dayIndex.partitionKey, TABLE.dayIndex.sortKey],
-        [TABLE.dayIndex.partitionKey, dayPartition(date)],
-      ),
+      );
+      return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
+    },
 
-    listTag: (slug, page) =>
-      queryPage(
-        tagEntryPartition(slug),
-        {
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': tagEntryPartition(slug), ':prefix': TAG_ENTRY_PREFIX },
-          ScanIndexForward: false,
-        },
-        page,
-        [TABLE.partitionKey, TABLE.sortKey],
-        [TABLE.partitionKey, tagEntryPartition(slug)],
-      ),
+    async listTag(slug, page) {
+      const { items, cursor } = await tagEntriesPage(slug, page);
+      const ids = items.flatMap((item) => fromListingItem(item)?.id ?? []);
+      const events = new Map<string, StoredEvent>();
+      for (const item of await batchGetAll(
+        db,
+        tableName,
+        ids.map((id) => ({ ...eventKey(id) })),
+        false,
+      )) {
+        const event = fromEventItem(item);
+        events.set(event.id, event);
+      }
+      const listed = ids.flatMap((id) => events.get(id) ?? []);
+      return { items: liveOnly(listed), ...(cursor ? { cursor } : {}) };
+    },
 
     async listLatest(page) {
       const after = decodeCursor('LATEST', page.cursor, ['after'])?.after;
@@ -668,11 +988,12 @@ export const makeEventStore = (
 
     async getTag(slug) {
       const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: tagKey(slug) }));
-      return Item ? toTagSummary(Item) : undefined;
+      if (!Item) return undefined;
+      return (await withCounts([Item]))[0];
     },
 
     async listTags() {
-      const tags: TagSummary[] = [];
+      const summaries: Item[] = [];
       let startKey: Item | undefined;
       do {
         const out = await db.send(
@@ -683,10 +1004,32 @@ export const makeEventStore = (
             ExclusiveStartKey: startKey,
           }),
         );
-        tags.push(...(out.Items ?? []).map(toTagSummary));
+        summaries.push(...(out.Items ?? []));
         startKey = out.LastEvaluatedKey;
       } while (startKey);
-      return tags;
+      return withCounts(summaries);
+    },
+
+    async listTagNames() {
+      const names: { slug: string; name: string }[] = [];
+      let startKey: Item | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
+            ProjectionExpression: 'slug, #name',
+            ExpressionAttributeNames: { '#name': 'name' },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        names.push(
+          ...(out.Items ?? []).map((item) => ({ slug: str(item, 'slug'), name: str(item, 'name') })),
+        );
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return names;
     },
 
     async getEventsNow(ids) {
@@ -699,236 +1042,191 @@ export const makeEventStore = (
       return found;
     },
 
-    async upsertTagEntry(slug, event, changedAt = event.updatedAt) {
-      // An update, not a put, so an existing entry keeps its `counted` flag.
-      const attributes = tagEntryAttributes(slug, event, changedAt);
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = { ':revision': event.revision, ':false': false };
-      const sets = Object.entries(attributes).map(([name, value], i) => {
-        names[`#a${i}`] = name;
-        values[`:a${i}`] = value;
-        return `#a${i} = :a${i}`;
+    readEntries,
+    readCounters,
+    refreshTagSummary,
+    auditTag,
+
+    async applyCountOps(slug, shard, name, ops, prune) {
+      const names: Record<string, string> = { '#type': 'type', '#name': 'name', '#count': 'count' };
+      const values: Record<string, unknown> = { ':type': 'counter', ':slug': slug, ':name': name, ':one': 1 };
+      const delta = ops.reduce((sum, op) => sum + op.sign, 0);
+      values[':delta'] = delta;
+      // When each op was applied: for an operator reading a counter, nothing decides on it.
+      if (ops.length > 0) values[':at'] = new Date().toISOString();
+      const sets = ops.map((op, i) => {
+        names[`#o${i}`] = opMarker(op);
+        return `#o${i} = :at`;
       });
-      // A correction that drops the topic or the image must drop it from the listing too.
-      const removes = OPTIONAL_EVENT_FIELDS.filter((field) => !(field in attributes)).map((field, i) => {
-        names[`#r${i}`] = field;
-        return `#r${i}`;
-      });
-      try {
-        const out = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: tagEntryKey(slug, event.date, event.id),
-            UpdateExpression:
-              `SET ${sets.join(', ')}, counted = if_not_exists(counted, :false)` +
-              (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''),
-            ConditionExpression: OLDER_THAN,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
-        if (!out.Attributes) return 'created';
-        return out.Attributes.counted === true ? 'updated' : 'uncounted';
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        return 'current';
-      }
-    },
-
-    async entryChangedAt(slug, date, id) {
-      const out = await db.send(
-        new GetCommand({ TableName: tableName, Key: tagEntryKey(slug, date, id), ConsistentRead: true }),
-      );
-      const item = out.Item;
-      if (!item || typeof item.changedAt !== 'string' || typeof item.revision !== 'number') return undefined;
-      return { changedAt: item.changedAt, revision: item.revision };
-    },
-
-    async logChange(change) {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            ...changeLogKey(change.changedAt, change.id),
-            type: 'change',
-            ...change,
-            [TABLE.ttlAttribute]: Math.floor(Date.parse(change.changedAt) / 1000) + CHANGE_LOG_TTL_SECONDS,
-          },
-        }),
-      );
-    },
-
-    async markEntryCounted(slug, date, id) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: tagEntryKey(slug, date, id),
-            UpdateExpression: 'SET counted = :true',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeValues: { ':true': true },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        // Removed meanwhile: nothing left to flag.
-      }
-    },
-
-    async removeTagEntry(slug, date, id, revision) {
-      try {
-        const out = await db.send(
-          new DeleteCommand({
-            TableName: tableName,
-            Key: tagEntryKey(slug, date, id),
-            ConditionExpression: EXISTS_NOT_NEWER,
-            ExpressionAttributeValues: { ':revision': revision },
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
-        return out.Attributes?.counted === true ? 'removed' : 'removed-uncounted';
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        const { Item } = await db.send(
-          new GetCommand({ TableName: tableName, Key: tagEntryKey(slug, date, id), ConsistentRead: true }),
-        );
-        return Item ? 'newer' : 'absent';
-      }
-    },
-
-    async adjustTagCount(slug, name, delta) {
+      const added = new Set(ops.map(opMarker));
+      const removes = prune
+        .filter((op) => !added.has(opMarker(op)))
+        .map((op, i) => {
+          names[`#p${i}`] = opMarker(op);
+          return `#p${i}`;
+        });
       const out = await db.send(
         new UpdateCommand({
           TableName: tableName,
-          Key: tagKey(slug),
-          UpdateExpression: 'SET #type = :type, slug = :slug, #name = :name ADD #count :delta, version :one',
-          ExpressionAttributeNames: { '#type': 'type', '#name': 'name', '#count': 'count' },
-          ExpressionAttributeValues: {
-            ':type': 'tag',
-            ':slug': slug,
-            ':name': name,
-            ':delta': delta,
-            ':one': 1,
-          },
-          ReturnValues: 'ALL_NEW',
+          Key: counterKey(slug, shard),
+          UpdateExpression:
+            `SET #type = :type, slug = :slug, #name = :name${sets.map((x) => `, ${x}`).join('')}` +
+            ' ADD #count :delta, version :one' +
+            (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''),
+          ...(ops.length > 0
+            ? { ConditionExpression: ops.map((_, i) => `attribute_not_exists(#o${i})`).join(' AND ') }
+            : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
-      if (typeof out.Attributes?.count === 'number' && out.Attributes.count <= 0) {
-        try {
-          await db.send(
-            new DeleteCommand({
-              TableName: tableName,
-              Key: tagKey(slug),
-              ConditionExpression: IS_EMPTY,
-              ExpressionAttributeNames: { '#count': 'count' },
-              ExpressionAttributeValues: { ':zero': 0 },
-            }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-          // Another change added to the tag in the meantime: it is not empty any more.
-        }
+      const after = typeof out.Attributes?.count === 'number' ? out.Attributes.count : delta;
+      return { before: after - delta, after };
+    },
+
+    async putTagEntry(slug, event, changedAt, counted, expected) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...tagEntryKey(slug, event.date, event.id),
+              ...tagEntryAttributes(slug, event, changedAt, counted),
+            },
+            ConditionExpression: expected === undefined ? IS_ABSENT : IS_COUNTED_AT,
+            ...(expected === undefined ? {} : { ExpressionAttributeValues: { ':counted': expected } }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return false;
+      }
+    },
+
+    async deleteTagEntry(slug, date, id, counted) {
+      try {
+        await db.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: tagEntryKey(slug, date, id),
+            ConditionExpression: IS_COUNTED_AT,
+            ExpressionAttributeValues: { ':counted': counted },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return false;
       }
     },
 
     async recountTag(slug, name) {
-      for (let attempt = 0; ; attempt++) {
-        const { Item: summary } = await db.send(
-          new GetCommand({ TableName: tableName, Key: tagKey(slug), ConsistentRead: true }),
-        );
-        const version = typeof summary?.version === 'number' ? summary.version : undefined;
-        let count = 0;
-        let startKey: Item | undefined;
-        do {
-          const out = await db.send(
-            new QueryCommand({
-              TableName: tableName,
-              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-              ExpressionAttributeValues: { ':pk': tagEntryPartition(slug), ':prefix': TAG_ENTRY_PREFIX },
-              Select: 'COUNT',
-              ConsistentRead: true,
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          count += out.Count ?? 0;
-          startKey = out.LastEvaluatedKey;
-        } while (startKey);
-        const guard = {
-          ConditionExpression: AT_VERSION,
-          ExpressionAttributeValues: { ':version': version ?? 0 },
-        };
-        try {
-          if (count === 0) {
-            await db.send(new DeleteCommand({ TableName: tableName, Key: tagKey(slug), ...guard }));
-          } else {
-            await db.send(
-              new PutCommand({
-                TableName: tableName,
-                Item: { ...tagKey(slug), type: 'tag', slug, name, count, version: (version ?? 0) + 1 },
-                ...guard,
-              }),
-            );
-          }
-          return count;
-        } catch (error) {
-          if (!isConditionFailure(error) || attempt >= 5) throw error;
-          // An adjustment landed while counting: count again.
-        }
-      }
+      const shards = await auditTag(slug, true, name);
+      await refreshTagSummary(slug, name);
+      // A shard left alone (a change in flight there) counts what its counter says.
+      return shards.reduce((sum, s) => sum + (s.inFlight > 0 ? s.counted : s.entries), 0);
+    },
+
+    async logChanges(changes) {
+      // Unconditional puts (the same change logs the same item): 25 to a request.
+      await batchPutAll(
+        db,
+        tableName,
+        changes.map((change) => ({
+          ...changeLogKey(change.changedAt, change.id),
+          type: 'change',
+          ...change,
+          [TABLE.ttlAttribute]: Math.floor(Date.parse(change.changedAt) / 1000) + CHANGE_LOG_TTL_SECONDS,
+        })),
+      );
     },
 
     async listMarks(kind) {
       const marks = new Map<string, MarkRecord>();
-      let startKey: Item | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': markPartition(kind) },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const key = str(item, 'key');
-          const markedAt = str(item, 'markedAt');
-          const mark = marks.get(key);
-          if (!mark) marks.set(key, { kind, key, markedAt, stamps: [str(item, 'SK')] });
-          else {
-            mark.stamps.push(str(item, 'SK'));
-            if (markedAt > mark.markedAt) mark.markedAt = markedAt;
-          }
-        }
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      return [...marks.values()];
-    },
-
-    clearMarks: (marks) =>
-      batchDeleteAll(
-        db,
-        tableName,
-        marks.flatMap((mark) => mark.stamps.map((SK) => ({ PK: markPartition(mark.kind), SK }))),
-      ),
-
-    async markDirty(marks, at) {
-      const unique = [...new Map(marks.map((m) => [`${m.kind}#${m.key}`, m])).values()];
-      // Two batches of changes stamped the same millisecond still write marks of their own.
-      const nonce = randomBytes(4).toString('hex');
-      await batchPutAll(
-        db,
-        tableName,
-        unique.map((mark) => ({
-          ...markKey(mark.kind, mark.key, at, nonce),
-          type: 'mark',
-          kind: mark.kind,
-          key: mark.key,
-          markedAt: at,
-        })),
+      await Promise.all(
+        Array.from({ length: MARK_SHARDS }, async (_, shard) => {
+          let startKey: Item | undefined;
+          do {
+            const out = await db.send(
+              new QueryCommand({
+                TableName: tableName,
+                KeyConditionExpression: 'PK = :pk',
+                ExpressionAttributeValues: { ':pk': markPartition(kind, shard) },
+                ConsistentRead: true,
+                ExclusiveStartKey: startKey,
+              }),
+            );
+            for (const item of out.Items ?? []) {
+              const stamp = stampOf(str(item, 'PK'), str(item, 'SK'));
+              const markedAt = str(item, 'markedAt');
+              const keys = item.keys instanceof Set ? [...(item.keys as Set<string>)] : [];
+              markItemSizes.set(stamp, keys.length);
+              for (const key of keys) {
+                const mark = marks.get(key);
+                if (!mark) marks.set(key, { kind, key, markedAt, stamps: [stamp] });
+                else {
+                  mark.stamps.push(stamp);
+                  if (markedAt > mark.markedAt) mark.markedAt = markedAt;
+                }
+              }
+            }
+            startKey = out.LastEvaluatedKey;
+          } while (startKey);
+        }),
       );
+      return [...marks.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
+
+    async clearMarks(marks) {
+      const cleared = new Map<string, Set<string>>();
+      for (const mark of marks)
+        for (const stamp of mark.stamps) cleared.set(stamp, (cleared.get(stamp) ?? new Set()).add(mark.key));
+      const whole: Item[] = [];
+      const partial: [Item, Set<string>][] = [];
+      for (const [stamp, keys] of cleared) {
+        const [PK, SK] = stamp.split('\n') as [string, string];
+        if (keys.size >= (markItemSizes.get(stamp) ?? Number.POSITIVE_INFINITY)) whole.push({ PK, SK });
+        else partial.push([{ PK, SK }, keys]);
+      }
+      await batchDeleteAll(db, tableName, whole);
+      // An item holding keys this run did not read or handle keeps them.
+      await mapLimit(partial, 8, async ([key, keys]) => {
+        const out = await db
+          .send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: 'DELETE #keys :keys',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeNames: { '#keys': 'keys' },
+              ExpressionAttributeValues: { ':keys': keys },
+              ReturnValues: 'ALL_NEW',
+            }),
+          )
+          .catch((error: unknown) => {
+            if (isConditionFailure(error)) return undefined;
+            throw error;
+          });
+        if (out?.Attributes && out.Attributes.keys === undefined) {
+          await db
+            .send(
+              new DeleteCommand({
+                TableName: tableName,
+                Key: key,
+                ConditionExpression: 'attribute_not_exists(#keys)',
+                ExpressionAttributeNames: { '#keys': 'keys' },
+              }),
+            )
+            .catch((error: unknown) => {
+              if (!isConditionFailure(error)) throw error;
+            });
+        }
+      });
+    },
+
+    markDirty,
   };
 };
 

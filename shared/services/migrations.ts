@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { EventRecord, EventStore, MigrationStore, WriteStamp } from '../adapters/event-store.js';
+import type {
+  EventRecord,
+  EventStore,
+  LegacyDerived,
+  ListingStore,
+  MigrationStore,
+  ShardAudit,
+  WriteStamp,
+} from '../adapters/event-store.js';
 import {
   type Attribution,
   correctedEvent,
@@ -148,5 +156,75 @@ export const migrateReservedSlugs = async (
     else delete progress.cursor;
     options.onPage?.({ ...progress, skipped: [...progress.skipped] });
   } while (cursor);
+  return progress;
+};
+
+export interface LayoutProgress {
+  /** Old derived items read so far. */
+  scanned: number;
+  /** Old tag entries rewritten as slim entries in their shards (or found there already), and removed. */
+  entries: number;
+  /** Old marks rewritten as packed ones, and removed. */
+  marks: number;
+  /** Tags whose counter shards were checked against their entries (after the scan). */
+  tags: number;
+  /** Counter shards set from their entries. */
+  repaired: number;
+  /** Shards left alone because a change is in flight there; running again settles them. */
+  inFlight: number;
+  cursor?: string;
+}
+
+export interface LayoutMigrationDeps {
+  store: MigrationStore & Pick<ListingStore, 'listTagNames' | 'auditTag' | 'refreshTagSummary'>;
+}
+
+/**
+ * Rewrites the derived items of the layout before issue 16 (docs/architecture.md, "Moving a table
+ * to this layout"): a one-off scan of old tag entries and marks, each moved by a conditional write
+ * of what was read and then deleted, so a run cut short is finished by the next and a second run
+ * finds nothing; then every tag's counter shards are set from their entries, one shard at a time.
+ */
+export const migrateDerivedLayout = async (
+  deps: LayoutMigrationDeps,
+  options: Omit<MigrationOptions, 'onPage'> & { onPage?: (progress: LayoutProgress) => void } = {},
+): Promise<LayoutProgress> => {
+  const progress: LayoutProgress = { scanned: 0, entries: 0, marks: 0, tags: 0, repaired: 0, inFlight: 0 };
+  const names = new Map<string, string>();
+  let cursor = options.cursor;
+  do {
+    const page = await deps.store.scanLegacyDerived({
+      limit: options.pageSize ?? 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    const marks: Extract<LegacyDerived, { kind: 'mark' }>[] = [];
+    for (const item of page.items) {
+      progress.scanned++;
+      if (item.kind === 'mark') marks.push(item);
+      else {
+        names.set(item.slug, item.event.tags.find((t) => t.slug === item.slug)?.name ?? item.slug);
+        if (!options.dryRun) await deps.store.moveLegacyEntry(item);
+        progress.entries++;
+      }
+    }
+    if (marks.length > 0 && !options.dryRun) await deps.store.moveLegacyMarks(marks);
+    progress.marks += marks.length;
+    cursor = page.cursor;
+    if (cursor) progress.cursor = cursor;
+    else delete progress.cursor;
+    options.onPage?.({ ...progress });
+  } while (cursor);
+
+  if (options.dryRun) return progress;
+  for (const { slug, name } of await deps.store.listTagNames()) names.set(slug, name);
+  for (const [slug, name] of names) {
+    const shards: ShardAudit[] = await deps.store.auditTag(slug, true, name);
+    await deps.store.refreshTagSummary(slug, name);
+    progress.tags++;
+    progress.repaired += shards.filter((s) => s.repaired).length;
+    progress.inFlight += shards.filter((s) => s.inFlight > 0).length;
+    if (progress.tags % 100 === 0) options.onPage?.({ ...progress });
+  }
+  options.onPage?.({ ...progress });
   return progress;
 };

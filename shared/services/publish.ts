@@ -432,19 +432,9 @@ class Run extends Output {
     return (await cached).slice(0, limit);
   }
 
-  /**
-   * A tag's newest events from the tag listing index, or from its entries when the index holds fewer
-   * than the tag's count (entries written before the index existed, or not in it yet).
-   */
+  /** A tag's newest events: its entries' listings, merged over the tag's shards. */
   private async readTag(slug: string): Promise<EventSummary[]> {
-    const size = this.tagReadSize;
-    const [listed, tags] = await Promise.all([
-      this.deps.store.listTagSummaries(slug, { limit: size }),
-      this.allTags(),
-    ]);
-    const count = tags.find((t) => t.slug === slug)?.count ?? 0;
-    if (listed.items.length >= Math.min(count, size)) return listed.items;
-    return (await this.deps.store.listTagSummaries(slug, { limit: size }, 'entries')).items;
+    return (await this.deps.store.listTagSummaries(slug, { limit: this.tagReadSize })).items;
   }
 
   /** Every tag summary, read once per run; a recount during the run updates it in place. */

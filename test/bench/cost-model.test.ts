@@ -112,17 +112,17 @@ describe('index write units counted by the benchmark proxy', () => {
     expect(indexWriteUnits(event, { ...moved, body: s('c'.repeat(1500)) })).toBe(6);
   });
 
-  it('charges a keys-only or include index for its projection only, and only when it changes', () => {
-    const entry: AttributeMap = {
-      PK: s('TAG#syria'),
-      SK: s('EVENT#2016-11-16#x'),
-      GSI4PK: s('TAG#syria'),
-      listing: s('{}'),
-      body: s('b'.repeat(3000)),
+  it('charges a keys-only index for its projection only, and only when it changes', () => {
+    // The tag listing index (INCLUDE) is gone; the digest index keeps keys only.
+    const subscriber: AttributeMap = {
+      PK: s('SUBSCRIBER#x'),
+      SK: s('SUBSCRIBER'),
+      GSI3PK: s('DIGEST#daily#1'),
+      GSI3SK: s('x'),
+      email: s('b'.repeat(3000)),
     };
-    expect(indexWriteUnits(undefined, entry)).toBe(1);
-    expect(indexWriteUnits(entry, { ...entry, body: s('c'.repeat(3000)) })).toBe(0);
-    expect(indexWriteUnits(entry, { ...entry, listing: s('{"a":1}') })).toBe(1);
+    expect(indexWriteUnits(undefined, subscriber)).toBe(1);
+    expect(indexWriteUnits(subscriber, { ...subscriber, email: s('c'.repeat(3000)) })).toBe(0);
   });
 });
 

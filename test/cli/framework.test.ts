@@ -15,6 +15,7 @@ const COMMANDS = [
   ['digest'],
   ['import'],
   ['migrate'],
+  ['counts'],
   ['status'],
   ['redrive'],
   ['subscribers', 'count'],

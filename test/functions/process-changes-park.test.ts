@@ -39,9 +39,9 @@ const handlerWith = (down: (m: ChangeMessage) => boolean, broken: (id: string) =
   const handle = makeHandler({
     store: {
       ...store,
-      upsertTagEntry: async (slug, event, changedAt) => {
+      putTagEntry: async (slug, event, changedAt, counted, expected) => {
         if (broken(event.id)) throw new Error('table unavailable');
-        return store.upsertTagEntry(slug, event, changedAt);
+        return store.putTagEntry(slug, event, changedAt, counted, expected);
       },
     },
     now,

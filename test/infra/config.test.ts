@@ -28,6 +28,7 @@ describe('configuration', () => {
       feedSize: 50,
       publishEveryMinutes: 5,
       tracing: false,
+      streamParallelization: 4,
     });
   });
 

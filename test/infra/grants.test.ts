@@ -3,10 +3,13 @@ import { INDEX_PREFIX } from '../../infra/table-access.js';
 import {
   CONFIRMATIONS_CONTROL,
   controlKey,
+  counterKey,
   dayPartition,
+  dayPartitions,
   digestPartition,
   LAST_PUBLISH_CONTROL,
   latestPartition,
+  markKey,
   PARTITION_PREFIX,
   TABLE,
   tagEntryPartition,
@@ -80,12 +83,12 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'get-event': { 'table GetItem': ['EVENT#*'] },
   'list-events': {
     'table GetItem': ['TAGS'],
+    'table BatchGetItem': ['COUNT#*', 'EVENT#*'],
     'table Query': ['TAG#*'],
     'GSI1 Query': ['LATEST#*'],
     'GSI2 Query': ['DAY#*'],
-    'GSI4 Query': ['TAG#*'],
   },
-  'list-tags': { 'table Query': ['TAGS'] },
+  'list-tags': { 'table Query': ['TAGS'], 'table BatchGetItem': ['COUNT#*'] },
   'get-openapi': {},
   'create-webhook': rw('table', ['WEBHOOK#*'], ['Query', 'PutItem', 'DeleteItem']),
   'list-webhooks': rw('table', ['WEBHOOK#*'], ['Query', 'DeleteItem']),
@@ -106,23 +109,22 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
   'handle-reputation-alarm': rw('table', ['CONTROL#confirmations'], ['GetItem', 'PutItem']),
   'process-changes': {
-    'table BatchGetItem': ['EVENT#*'],
-    'table GetItem': ['TAG#*', 'TAGS'],
-    ...rw('table', ['PARKED#*', 'TAG#*', 'TAGS'], ['UpdateItem', 'DeleteItem']),
-    'table Query': ['TAG#*'],
-    'table PutItem': ['CHANGES#*', 'TAGS'],
-    'table BatchWriteItem': ['MARK#*'],
+    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
+    'table UpdateItem': ['COUNT#*', 'PARKED#*'],
+    'table DeleteItem': ['PARKED#*', 'TAG#*'],
+    'table PutItem': ['TAG#*', 'TAGS'],
+    'table BatchWriteItem': ['CHANGES#*', 'MARK#*'],
   },
   'publish-site': {
     'table Query': ['MARK#*', 'TAG#*', 'TAGS'],
     'table BatchWriteItem': ['MARK#*'],
-    'table BatchGetItem': ['EVENT#*'],
+    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
     'table GetItem': ['TAGS'],
+    'table UpdateItem': ['COUNT#*', 'MARK#*'],
     'table PutItem': ['CONTROL#last-publish', 'LEASE#*', 'TAGS'],
-    'table DeleteItem': ['LEASE#*', 'TAGS'],
+    'table DeleteItem': ['LEASE#*', 'MARK#*'],
     'GSI1 Query': ['LATEST#*'],
     'GSI2 Query': ['DAY#*'],
-    'GSI4 Query': ['TAG#*'],
   },
   'send-digests': {
     ...rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
@@ -183,8 +185,14 @@ describe('table grants, function by function', () => {
 
   it('use index prefixes that are those of the key builders', () => {
     expect(latestPartition(3).startsWith(INDEX_PREFIX.latest)).toBe(true);
-    expect(dayPartition('2016-11-16').startsWith(INDEX_PREFIX.day)).toBe(true);
+    expect(dayPartition('2016-11-16', '2016/11/16/x').startsWith(INDEX_PREFIX.day)).toBe(true);
+    for (const p of dayPartitions('2016-11-16')) expect(p.startsWith(INDEX_PREFIX.day)).toBe(true);
     expect(digestPartition('daily', 1).startsWith(INDEX_PREFIX.digest)).toBe(true);
-    expect(tagEntryPartition('russia').startsWith(INDEX_PREFIX.tag)).toBe(true);
+  });
+
+  it('use table prefixes that are those of the key builders of derived items', () => {
+    expect(tagEntryPartition('russia', 3).startsWith(PARTITION_PREFIX.tagEntry)).toBe(true);
+    expect(counterKey('russia', 3).PK.startsWith(PARTITION_PREFIX.counter)).toBe(true);
+    expect(markKey('tag', 'x', 'n', 0).PK.startsWith(PARTITION_PREFIX.mark)).toBe(true);
   });
 });

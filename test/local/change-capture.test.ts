@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHandler } from '../../functions/process-changes.js';
 import { ChangeCapture, type StreamHandler } from '../../local/change-capture.js';
 import { type EventStore, makeEventStore, toEventItem } from '../../shared/adapters/event-store.js';
 import { correctedEvent, createdEvent, parseEventDraft } from '../../shared/domain/event.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { recordingTopic } from '../helpers/fakes.js';
 
 let table: TestTable;
 let store: EventStore;
@@ -195,5 +197,60 @@ describe('local change capture', () => {
     // Handled changes are not replayed again.
     const third = capture('restart', recorder().handler);
     expect(await third.recover((id) => store.getEvent(id))).toBe(0);
+  });
+
+  it('leaves counts exact when the process dies between the counter writes of a batch and its entries', async () => {
+    const projecting = makeEventStore(table.db, table.tableName);
+    const deps = (over: Partial<typeof projecting> = {}) => ({
+      store: { ...projecting, ...over },
+      now: () => '2026-01-01T00:00:01.000Z',
+      topic: recordingTopic().topic,
+      siteUrl: 'https://news.example.org',
+    });
+    // The first process applies the counts, then dies before any entry is written.
+    let died!: () => void;
+    const dead = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    const dying = makeHandler(
+      deps({
+        putTagEntry: async () => {
+          died();
+          await new Promise(() => undefined);
+          return false;
+        },
+      }),
+    );
+    const before = new ChangeCapture({
+      journalPath: join(dir, 'dies.ndjson'),
+      deadLetterPath: join(dir, 'dies-dead.ndjson'),
+      tableName: 'tidings',
+      handler: dying as StreamHandler,
+      retryDelayMs: 5,
+    });
+    await before.recover((id) => store.getEvent(id));
+    before.start();
+    const events = Array.from({ length: 4 }, (_, i) =>
+      createdEvent(
+        draft({ headline: `Import cut short ${i}`, tags: ['Cut short'] }),
+        '2026-01-01T00:00:00.000Z',
+      ),
+    );
+    for (const e of events) await before.wrap(store).putEvent(e, undefined);
+    await dead;
+    // `before` is abandoned mid-batch, as a killed `npm start` is; a new process takes over.
+    const after = new ChangeCapture({
+      journalPath: join(dir, 'dies.ndjson'),
+      deadLetterPath: join(dir, 'dies-dead.ndjson'),
+      tableName: 'tidings',
+      handler: makeHandler(deps()) as StreamHandler,
+      retryDelayMs: 5,
+    });
+    expect(await after.recover((id) => store.getEvent(id))).toBe(4);
+    after.start();
+    await after.idle();
+    await after.stop();
+    expect(await projecting.getTag('cut-short')).toEqual({ slug: 'cut-short', name: 'Cut short', count: 4 });
+    expect((await projecting.listTagSummaries('cut-short', { limit: 10 })).items).toHaveLength(4);
   });
 });

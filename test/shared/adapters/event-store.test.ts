@@ -1,8 +1,9 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  counterRef,
   type EventStore,
+  entryRef,
   type ListingStore,
   makeEventStore,
   type PublishStore,
@@ -15,7 +16,7 @@ import {
   tombstoneOf,
 } from '../../../shared/domain/event.js';
 import { ConcurrentWriteError, ValidationError } from '../../../shared/errors.js';
-import { TABLE } from '../../../shared/keys.js';
+import { tagShardOf } from '../../../shared/keys.js';
 import { makeEventInput } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
@@ -110,27 +111,31 @@ describe('latest overall', () => {
 });
 
 describe('tag listings', () => {
-  it('never lets an older revision overwrite a newer entry, and reports what it did', async () => {
+  it('writes an entry only over the entry it was planned from, and removes it only while counted so', async () => {
     const e = event({ headline: 'Entry revisions', tags: ['Ordering'] });
     const v2 = { ...e, headline: 'Entry revisions v2', revision: 2 };
-    expect(await store.upsertTagEntry('ordering', e)).toBe('created');
-    expect(await store.upsertTagEntry('ordering', e)).toBe('current');
-    await store.markEntryCounted('ordering', e.date, e.id);
-    expect(await store.upsertTagEntry('ordering', v2)).toBe('updated');
-    expect(await store.upsertTagEntry('ordering', e)).toBe('current');
-    expect((await store.listTag('ordering', { limit: 10 })).items[0]?.headline).toBe('Entry revisions v2');
-    expect(await store.removeTagEntry('ordering', e.date, e.id, 1)).toBe('newer');
-    expect((await store.listTag('ordering', { limit: 10 })).items).toHaveLength(1);
-    expect(await store.removeTagEntry('ordering', e.date, e.id, 2)).toBe('removed');
-    expect(await store.removeTagEntry('ordering', e.date, e.id, 2)).toBe('absent');
-    expect((await store.listTag('ordering', { limit: 10 })).items).toHaveLength(0);
+    const at = '2026-01-01T00:00:00.000Z';
+    expect(await store.putTagEntry('ordering', e, at, 1, undefined)).toBe(true);
+    expect(await store.putTagEntry('ordering', e, at, 1, undefined)).toBe(false);
+    expect(await store.putTagEntry('ordering', v2, at, 1, 7)).toBe(false);
+    expect(await store.putTagEntry('ordering', v2, at, 1, 1)).toBe(true);
+    expect((await store.listTagSummaries('ordering', { limit: 10 })).items[0]?.headline).toBe(
+      'Entry revisions v2',
+    );
+    expect(await store.readEntries([{ slug: 'ordering', date: e.date, id: e.id }])).toEqual(
+      new Map([[entryRef('ordering', e.id), { revision: 2, counted: 1, changedAt: at }]]),
+    );
+    expect(await store.deleteTagEntry('ordering', e.date, e.id, 2)).toBe(false);
+    expect(await store.deleteTagEntry('ordering', e.date, e.id, 1)).toBe(true);
+    expect((await store.listTagSummaries('ordering', { limit: 10 })).items).toHaveLength(0);
   });
 
-  it('lists a tag from its listing index: newest first, listing fields only, corrections and removals seen', async () => {
+  it('keeps only what listings show in an entry, spread over shards and read merged, newest first', async () => {
     const older = event({ date: '2016-01-01', headline: 'Listed older', tags: ['Indexed'], topic: 'World' });
     const newer = event({ date: '2016-01-02', headline: 'Listed newer', tags: ['Indexed', 'Other'] });
-    await store.upsertTagEntry('indexed', older);
-    await store.upsertTagEntry('indexed', newer);
+    const at = '2026-01-01T00:00:00.000Z';
+    await store.putTagEntry('indexed', older, at, 1, undefined);
+    await store.putTagEntry('indexed', newer, at, 1, undefined);
     const listed = (await store.listTagSummaries('indexed', { limit: 10 })).items;
     expect(listed.map((e) => e.headline)).toEqual(['Listed newer', 'Listed older']);
     expect(listed[1]).toEqual({
@@ -143,95 +148,105 @@ describe('tag listings', () => {
       updatedAt: older.updatedAt,
       revision: 1,
     });
-    expect(await store.listTagSummaries('indexed', { limit: 10 }, 'entries')).toEqual({ items: listed });
-    // The index keeps only what listings show: the body stays in the entry.
     const { Items = [] } = await table.db.send(
-      new QueryCommand({
+      new ScanCommand({
         TableName: table.tableName,
-        IndexName: TABLE.tagIndex.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': TABLE.tagIndex.partitionKey },
-        ExpressionAttributeValues: { ':pk': 'TAG#indexed' },
+        FilterExpression: 'begins_with(PK, :tag)',
+        ExpressionAttributeValues: { ':tag': 'TAG#indexed#' },
       }),
     );
     expect(Items).toHaveLength(2);
-    for (const item of Items) expect(Object.keys(item).sort()).toEqual(['GSI4PK', 'PK', 'SK', 'listing']);
-
-    await store.upsertTagEntry('indexed', { ...older, headline: 'Listed older, corrected', revision: 2 });
-    await store.removeTagEntry('indexed', newer.date, newer.id, 1);
+    for (const item of Items) {
+      expect(Object.keys(item).sort()).toEqual([
+        'PK',
+        'SK',
+        'changedAt',
+        'counted',
+        'listing',
+        'revision',
+        'type',
+      ]);
+      expect(item.PK).toBe(`TAG#indexed#${tagShardOf(String(JSON.parse(String(item.listing)).id))}`);
+    }
+    await store.putTagEntry(
+      'indexed',
+      { ...older, headline: 'Listed older, corrected', revision: 2 },
+      at,
+      1,
+      1,
+    );
+    await store.deleteTagEntry('indexed', newer.date, newer.id, 1);
     const after = (await store.listTagSummaries('indexed', { limit: 10 })).items;
     expect(after.map((e) => [e.headline, e.revision])).toEqual([['Listed older, corrected', 2]]);
   });
 
-  it('pages a tag listing with cursors from the index', async () => {
-    const all = Array.from({ length: 5 }, (_, i) =>
+  it('pages a tag listing merged over its shards with opaque cursors', async () => {
+    const all = Array.from({ length: 9 }, (_, i) =>
       event({ date: `2016-02-0${i + 1}`, headline: `Paged ${i}`, tags: ['Paged'] }),
     );
-    for (const e of all) await store.upsertTagEntry('paged', e);
-    const first = await store.listTagSummaries('paged', { limit: 3 });
-    expect(first.cursor).toBeDefined();
-    const second = await store.listTagSummaries('paged', { limit: 3, cursor: first.cursor as string });
-    expect([...first.items, ...second.items].map((e) => e.headline)).toEqual([
-      'Paged 4',
-      'Paged 3',
-      'Paged 2',
-      'Paged 1',
-      'Paged 0',
-    ]);
-    expect(second.cursor).toBeUndefined();
+    // Over more than one shard, or the merge would not be tested.
+    expect(new Set(all.map((e) => tagShardOf(e.id))).size).toBeGreaterThan(1);
+    for (const e of all) {
+      await store.putEvent(e, undefined);
+      await store.putTagEntry('paged', e, e.updatedAt, 1, undefined);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listTag('paged', { limit: 4, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((e) => e.headline));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.map((e) => e.headline).reverse());
   });
 
-  it('reads the entries when the table was made before the listing index', async () => {
-    const name = `${table.tableName}-no-tag-index`;
-    await table.db.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'PK', AttributeType: 'S' },
-          { AttributeName: 'SK', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    const old = makeEventStore(table.db, name);
-    const e = event({ headline: 'Listed without the index', tags: ['Legacy'] });
-    await old.upsertTagEntry('legacy', e);
-    expect((await old.listTagSummaries('legacy', { limit: 10 })).items.map((x) => x.headline)).toEqual([
-      'Listed without the index',
-    ]);
-  });
-
-  it('tells an uncounted entry from a counted one', async () => {
-    const e = event({ headline: 'Never counted', tags: ['Uncounted'] });
-    await store.upsertTagEntry('uncounted', e);
-    expect(await store.upsertTagEntry('uncounted', { ...e, revision: 2 })).toBe('uncounted');
-    expect(await store.removeTagEntry('uncounted', e.date, e.id, 2)).toBe('removed-uncounted');
-  });
-
-  it('adjusts counts atomically and drops a summary that reaches zero', async () => {
-    await store.adjustTagCount('adjusted', 'Adjusted', 2);
-    await store.adjustTagCount('adjusted', 'Adjusted', -1);
-    expect(await store.getTag('adjusted')).toEqual({ slug: 'adjusted', name: 'Adjusted', count: 1 });
-    await store.adjustTagCount('adjusted', 'Adjusted', -1);
+  it('applies each count op once, sums the shards, and hides a tag counted zero', async () => {
+    const op = (id: string, sign: 1 | -1) => ({ sign, date: '2016-01-01', id, revision: 1 });
+    await store.applyCountOps('adjusted', 0, 'Adjusted', [op('a', 1), op('b', 1)], []);
+    await store.applyCountOps('adjusted', 3, 'Adjusted', [op('c', 1)], []);
+    await expect(store.applyCountOps('adjusted', 0, 'Adjusted', [op('a', 1)], [])).rejects.toThrow();
+    await store.refreshTagSummary('adjusted', 'Adjusted');
+    expect(await store.getTag('adjusted')).toEqual({ slug: 'adjusted', name: 'Adjusted', count: 3 });
+    // Removing markers while applying: they go, the count does not move for them.
+    expect(
+      await store.applyCountOps('adjusted', 0, 'Adjusted', [op('a', -1)], [op('a', 1), op('b', 1)]),
+    ).toEqual({
+      before: 2,
+      after: 1,
+    });
+    expect(
+      (await store.readCounters([{ slug: 'adjusted', shard: 0 }])).get(counterRef('adjusted', 0))?.ops,
+    ).toEqual([op('a', -1)]);
+    await store.applyCountOps('adjusted', 0, 'Adjusted', [op('b', -1)], []);
+    await store.applyCountOps('adjusted', 3, 'Adjusted', [op('c', -1)], []);
     expect(await store.getTag('adjusted')).toBeUndefined();
   });
 
-  it('recounts exactly from the entries', async () => {
+  it('repairs counter shards from the entries, leaving shards with an op in flight', async () => {
     const e1 = event({ headline: 'Counted one', tags: ['Counting'] });
     const e2 = event({ headline: 'Counted two', tags: ['Counting'] });
-    await store.upsertTagEntry('counting', e1);
-    await store.upsertTagEntry('counting', e2);
-    await store.adjustTagCount('counting', 'Counting', 5);
+    for (const e of [e1, e2]) await store.putTagEntry('counting', e, e.updatedAt, 1, undefined);
+    await store.applyCountOps('counting', tagShardOf(e1.id), 'Counting', [], []);
+    await store.applyCountOps('counting', (tagShardOf(e1.id) + 1) % 4, 'Counting', [], []);
     expect(await store.recountTag('counting', 'Counting')).toBe(2);
     expect(await store.getTag('counting')).toEqual({ slug: 'counting', name: 'Counting', count: 2 });
-    await store.removeTagEntry('counting', e1.date, e1.id, 1);
-    await store.removeTagEntry('counting', e2.date, e2.id, 1);
-    expect(await store.recountTag('counting', 'Counting')).toBe(0);
-    expect(await store.getTag('counting')).toBeUndefined();
+    // An op applied whose entry is not written yet: that shard is left to the change in flight.
+    const e3 = Array.from({ length: 20 }, (_, i) =>
+      event({ headline: `Counted three ${i}`, tags: ['Counting'] }),
+    ).find((e) => ![e1, e2].some((other) => tagShardOf(other.id) === tagShardOf(e.id))) as NewsEvent;
+    const shard = tagShardOf(e3.id);
+    await store.applyCountOps(
+      'counting',
+      shard,
+      'Counting',
+      [{ sign: 1, date: e3.date, id: e3.id, revision: 1 }],
+      [],
+    );
+    const audit = await store.auditTag('counting', true);
+    expect(audit.find((s) => s.shard === shard)).toMatchObject({ inFlight: 1, repaired: false });
+    for (const e of [e1, e2]) await store.deleteTagEntry('counting', e.date, e.id, 1);
+    expect(await store.recountTag('counting', 'Counting')).toBe(1);
+    expect(await store.getTag('counting')).toEqual({ slug: 'counting', name: 'Counting', count: 1 });
   });
 
   it('reads many events at once, consistently', async () => {
@@ -318,6 +333,13 @@ describe('cursors that were not issued by the listing', () => {
   ])('are refused as 400s: %s', async (_name, listing, key) => {
     await expect(store.listTag('syria', { limit: 5, cursor: forge(listing, key) })).rejects.toBeInstanceOf(
       ValidationError,
+    );
+  });
+
+  it('refuses a cursor issued before listings were sharded (it held a key)', async () => {
+    const before = forge('TAG#syria', { PK: 'TAG#syria', SK: 'EVENT#2016-01-01#2016/01/01/x' });
+    await expect(store.listTag('syria', { limit: 5, cursor: before })).rejects.toThrow(
+      /start again without it/,
     );
   });
 
