@@ -38,7 +38,7 @@ import { tagEntryAttributes, toEventItem } from '../shared/adapters/event-store.
 import { sleep } from '../shared/adapters/items.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { tagSlug } from '../shared/domain/slug.js';
-import { tagEntryKey, tagKey } from '../shared/keys.js';
+import { counterKey, TAG_SHARDS, tagEntryKey, tagKey, tagShardOf } from '../shared/keys.js';
 import type { PublishReport } from '../shared/services/publish.js';
 import { procStat } from './proc.js';
 import { distinct, rng, zipf } from './random.js';
@@ -218,7 +218,8 @@ interface Loaded {
 }
 
 const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Promise<Loaded> => {
-  const counts = new Map<string, { name: string; count: number }>();
+  // Per tag, its name and its count on each counter shard (an entry and its counter share a shard).
+  const counts = new Map<string, { name: string; shards: number[] }>();
   let entries = 0;
   // Items are built chunk by chunk, so setup holds the events, not every item.
   const CHUNK = 1_000;
@@ -230,11 +231,10 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
         items.push({
           ...tagEntryKey(tag.slug, event.date, event.id),
           ...tagEntryAttributes(tag.slug, event, event.updatedAt),
-          counted: true,
         });
-        const seen = counts.get(tag.slug);
-        if (seen) seen.count++;
-        else counts.set(tag.slug, { name: tag.name, count: 1 });
+        const seen = counts.get(tag.slug) ?? { name: tag.name, shards: new Array(TAG_SHARDS).fill(0) };
+        counts.set(tag.slug, seen);
+        seen.shards[tagShardOf(event.id)]++;
         entries++;
       }
     }
@@ -243,16 +243,20 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
     );
     await pool(batches, 16, (batch) => batchWrite(db, batch));
   }
-  const summaries = [...counts].map(([slug, { name, count }]) => ({
-    ...tagKey(slug),
-    type: 'tag',
-    slug,
-    name,
-    count,
-    version: 1,
-  }));
-  const batches = Array.from({ length: Math.ceil(summaries.length / 25) }, (_, k) =>
-    summaries.slice(k * 25, (k + 1) * 25),
+  // What the change stream leaves once it settles: each tag's counter shards and its summary.
+  const derived = [...counts].flatMap(([slug, { name, shards }]) => [
+    ...shards.map((count, shard) => ({
+      ...counterKey(slug, shard),
+      type: 'counter',
+      slug,
+      name,
+      count,
+      version: 1,
+    })),
+    { ...tagKey(slug), type: 'tag', slug, name, count: shards.reduce((a, b) => a + b, 0), v: 1 },
+  ]);
+  const batches = Array.from({ length: Math.ceil(derived.length / 25) }, (_, k) =>
+    derived.slice(k * 25, (k + 1) * 25),
   );
   await pool(batches, 16, (batch) => batchWrite(db, batch));
   return { events, entries, tags: counts.size };
