@@ -296,7 +296,9 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
         }),
       );
       for (const item of out.Items ?? []) {
-        topics.push({ slug: str(item, 'slug'), name: str(item, 'name'), count: num(item, 'count') });
+        // A summary stays when its tag's last event goes, with the count it had then (0): not a topic.
+        const count = num(item, 'count');
+        if (count > 0) topics.push({ slug: str(item, 'slug'), name: str(item, 'name'), count });
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey);

@@ -30,6 +30,8 @@ beforeAll(async () => {
     ['syria', 'Syria', 40],
     ['russia', 'Russia', 55],
     ['vladimir-putin', 'Vladimir Putin', 12],
+    // A tag whose last event went: its summary stays, counted 0.
+    ['forgotten', 'Forgotten', 0],
   ] as const) {
     await table.db.send(
       new PutCommand({
@@ -213,7 +215,7 @@ describe('the subscription store', () => {
     expect(await store.getSubscriber(id)).toBeUndefined();
   });
 
-  it('finds existing tags by slug and lists them most used first', async () => {
+  it('finds existing tags by slug and lists them most used first, leaving out tags with no events', async () => {
     const found = await store.findTopics(['syria', 'nope', 'vladimir-putin', 'syria']);
     expect([...found.entries()].sort()).toEqual([
       ['syria', { slug: 'syria', name: 'Syria' }],
