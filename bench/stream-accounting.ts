@@ -7,6 +7,29 @@
 import { PARTITION_PREFIX, TABLE, TABLE_INDEXES } from '../shared/keys.js';
 import { type AttributeMap, sizes } from './counting-dynamo.js';
 
+/** A secondary index as shared/keys.ts TABLE declares one. */
+export interface IndexDef {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  nonKeyAttributes?: readonly string[];
+}
+
+/** The item's entry in `index`, or undefined when the index does not hold it (a key attribute missing). */
+export const projectedEntry = (index: IndexDef, item: AttributeMap | undefined): AttributeMap | undefined => {
+  if (!item?.[index.partitionKey] || !item[index.sortKey]) return undefined;
+  if (index.projection === 'ALL') return item;
+  const names = new Set<string>([
+    TABLE.partitionKey,
+    TABLE.sortKey,
+    index.partitionKey,
+    index.sortKey,
+    ...(index.projection === 'INCLUDE' ? (index.nonKeyAttributes ?? []) : []),
+  ]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => names.has(name))) as AttributeMap;
+};
+
 const UNIT = 1024;
 
 /** DynamoDB's write units for an item (or index entry) of `bytes`: 1 per KB, rounded up, at least 1. */
@@ -20,6 +43,10 @@ export interface Landing {
   units: number;
 }
 
+/** An entry as text, attributes in name order: two reads of one item may list them differently. */
+const canonical = (entry: AttributeMap | undefined): string =>
+  JSON.stringify(Object.entries(entry ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
 const scalar = (value: Record<string, unknown> | undefined): string | undefined => {
   if (!value) return undefined;
   const v = value.S ?? value.N ?? value.B;
@@ -28,14 +55,14 @@ const scalar = (value: Record<string, unknown> | undefined): string | undefined 
 
 /**
  * The units one item's change lands, by partition: the table's (the larger of the item before and
- * after, as DynamoDB charges a write; `tableUnits` overrides it with what the store reported), and
+ * after, as DynamoDB charges a write), and
  * each index's from the projected entries (1 unit per KB, rounded up; an entry whose key moved is
  * a delete on the old partition and a put on the new; an entry that did not change costs nothing).
  */
 export const landings = (
   before: AttributeMap | undefined,
   after: AttributeMap | undefined,
-  tableUnits?: number,
+  indexes: readonly IndexDef[] = TABLE_INDEXES,
 ): Landing[] => {
   const item = after ?? before;
   const out: Landing[] = [];
@@ -46,13 +73,15 @@ export const landings = (
       after ? writeUnitsOfSize(sizes.itemSize(after)) : 0,
       1,
     );
-    out.push({ on: 'table', partition: pk, units: tableUnits ?? computed });
+    out.push({ on: 'table', partition: pk, units: computed });
   }
-  for (const index of TABLE_INDEXES) {
-    const oldSize = before && sizes.projectedSize(index, before);
-    const newSize = after && sizes.projectedSize(index, after);
-    const oldPk = oldSize === undefined ? undefined : scalar(before?.[index.partitionKey]);
-    const newPk = newSize === undefined ? undefined : scalar(after?.[index.partitionKey]);
+  for (const index of indexes) {
+    const oldEntry = projectedEntry(index, before);
+    const newEntry = projectedEntry(index, after);
+    const oldSize = oldEntry && sizes.itemSize(oldEntry);
+    const newSize = newEntry && sizes.itemSize(newEntry);
+    const oldPk = oldEntry && scalar(oldEntry[index.partitionKey]);
+    const newPk = newEntry && scalar(newEntry[index.partitionKey]);
     if (oldPk === undefined && newPk === undefined) continue;
     if (oldPk !== undefined && newPk !== undefined) {
       const moved =
@@ -60,7 +89,7 @@ export const landings = (
       if (moved) {
         out.push({ on: index.name, partition: oldPk, units: writeUnitsOfSize(oldSize as number) });
         out.push({ on: index.name, partition: newPk, units: writeUnitsOfSize(newSize as number) });
-      } else if (!sameEntry(index, before as AttributeMap, after as AttributeMap)) {
+      } else if (canonical(oldEntry) !== canonical(newEntry)) {
         out.push({
           on: index.name,
           partition: newPk,
@@ -74,21 +103,6 @@ export const landings = (
     }
   }
   return out;
-};
-
-const sameEntry = (index: (typeof TABLE_INDEXES)[number], a: AttributeMap, b: AttributeMap): boolean => {
-  const names =
-    index.projection === 'ALL'
-      ? new Set([...Object.keys(a), ...Object.keys(b)])
-      : new Set<string>([
-          TABLE.partitionKey,
-          TABLE.sortKey,
-          index.partitionKey,
-          index.sortKey,
-          ...('nonKeyAttributes' in index ? (index.nonKeyAttributes as readonly string[]) : []),
-        ]);
-  for (const name of names) if (JSON.stringify(a[name]) !== JSON.stringify(b[name])) return false;
-  return true;
 };
 
 /** Readable names of the kinds the benchmark reports; other prefixes go by their name in keys.ts. */
