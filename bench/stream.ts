@@ -26,8 +26,9 @@
  *
  * Targets: projectedEventsPerSec ≥ 0.9 × apiEventsPerSec; wruPerCreatedEvent ≤ 15;
  * hotTagCeilingEventsPerSec ≥ 2,000. BENCH_STREAM_BASE=<git rev> also measures the code at that
- * revision (a temporary git worktree sharing node_modules, this benchmark's files copied in, run in
- * a child process on the same corpus, before this code) and prints both side by side.
+ * revision (its files from `git archive` in a temporary folder sharing node_modules, this
+ * benchmark's files copied in, run in a child process on the same corpus, before this code) and
+ * prints both side by side.
  * BENCH_STREAM_SEED picks another corpus. Writes bench/results/stream.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -272,8 +273,13 @@ const perEvent = (counts: Record<string, number>, per: number) =>
   Object.fromEntries(Object.entries(counts).map(([op, n]) => [op, round(n / per)]));
 
 const gitRevision = (dir: string): string => {
+  if (process.env.BENCH_STREAM_REVISION) return process.env.BENCH_STREAM_REVISION;
   try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const changed = execFileSync('git', ['-C', dir, 'status', '--porcelain'], { encoding: 'utf8' }).trim();
+    return changed ? `${head}+changes` : head;
   } catch {
     return 'unknown';
   }
@@ -445,13 +451,26 @@ const BENCH_FILES = [
   'results.ts',
 ];
 
-/** Measures the code at `rev` with this benchmark, in a child process on a temporary worktree. */
+/**
+ * Measures the code at `rev` with this benchmark, in a child process: the revision's files taken
+ * out of git (`git archive`, so no worktree is registered and nothing is left behind on a crash
+ * but a temporary folder), node_modules shared, this benchmark's files copied over.
+ */
 const measureBase = async (rev: string, config: Config): Promise<StreamFigures> => {
   const root = resolve(import.meta.dirname, '..');
+  const revision = execFileSync('git', ['-C', root, 'rev-parse', '--short', `${rev}^{commit}`], {
+    encoding: 'utf8',
+  }).trim();
   const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-stream-base-'));
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync('git', ['-C', root, 'worktree', 'add', '--detach', dir, rev], { stdio: 'ignore' });
   try {
+    execFileSync('sh', [
+      '-c',
+      'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"',
+      'sh',
+      root,
+      revision,
+      dir,
+    ]);
     symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
     for (const file of BENCH_FILES) copyFileSync(join(root, 'bench', file), join(dir, 'bench', file));
     const out = join(dir, 'stream-base.json');
@@ -463,6 +482,7 @@ const measureBase = async (rev: string, config: Config): Promise<StreamFigures> 
           ...process.env,
           BENCH_STREAM_BASE: '',
           BENCH_STREAM_OUT: out,
+          BENCH_STREAM_REVISION: revision,
           BENCH_STREAM_EVENTS: String(config.events),
           BENCH_STREAM_CORRECTIONS: String(config.corrections),
           BENCH_STREAM_SEED: String(config.seed),
@@ -477,7 +497,7 @@ const measureBase = async (rev: string, config: Config): Promise<StreamFigures> 
     });
     return JSON.parse(readFileSync(out, 'utf8')) as StreamFigures;
   } finally {
-    execFileSync('git', ['-C', root, 'worktree', 'remove', '--force', dir], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
   }
 };
 
