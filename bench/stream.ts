@@ -27,8 +27,8 @@
  * Targets: projectedEventsPerSec ≥ 0.9 × apiEventsPerSec; wruPerCreatedEvent ≤ 15;
  * hotTagCeilingEventsPerSec ≥ 2,000. BENCH_STREAM_BASE=<git rev> also measures the code at that
  * revision (its files from `git archive` in a temporary folder sharing node_modules, this
- * benchmark's files copied in, run in a child process on the same corpus, before this code) and
- * prints both side by side.
+ * benchmark's files copied in) and this tree, each in a child process started the same way, on the
+ * same corpus, before first, and prints both side by side.
  * BENCH_STREAM_SEED picks another corpus. Writes bench/results/stream.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -43,7 +43,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDynalite } from '../local/dynamodb.js';
 import { type Runtime, startRuntime } from '../local/runtime.js';
@@ -451,10 +451,45 @@ const BENCH_FILES = [
   'results.ts',
 ];
 
+/** Measures the code in `dir` with its bench/stream.ts in a child process, labelled `label`. */
+const measureInChild = (
+  dir: string,
+  label: string,
+  revision: string,
+  config: Config,
+): Promise<StreamFigures> => {
+  const root = resolve(import.meta.dirname, '..');
+  const out = join(mkdtempSync(join(tmpdir(), 'tidings-bench-stream-out-')), 'figures.json');
+  return new Promise<StreamFigures>((resolveChild, reject) => {
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['bench/stream.ts'], {
+      cwd: dir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        BENCH_STREAM_BASE: '',
+        BENCH_STREAM_OUT: out,
+        BENCH_STREAM_LABEL: label,
+        BENCH_STREAM_REVISION: revision,
+        BENCH_STREAM_EVENTS: String(config.events),
+        BENCH_STREAM_CORRECTIONS: String(config.corrections),
+        BENCH_STREAM_SEED: String(config.seed),
+        BENCH_STREAM_TODAY: config.today,
+        BENCH_STREAM_IN_FLIGHT: String(config.inFlight),
+      },
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`the ${label} run exited ${code}`));
+      else resolveChild(JSON.parse(readFileSync(out, 'utf8')) as StreamFigures);
+      rmSync(dirname(out), { recursive: true, force: true });
+    });
+  });
+};
+
 /**
- * Measures the code at `rev` with this benchmark, in a child process: the revision's files taken
- * out of git (`git archive`, so no worktree is registered and nothing is left behind on a crash
- * but a temporary folder), node_modules shared, this benchmark's files copied over.
+ * Measures the code at `rev`: its files taken out of git (`git archive`, so no worktree is
+ * registered and nothing but a temporary folder is left behind on a crash), node_modules shared,
+ * this benchmark's files copied over.
  */
 const measureBase = async (rev: string, config: Config): Promise<StreamFigures> => {
   const root = resolve(import.meta.dirname, '..');
@@ -473,29 +508,7 @@ const measureBase = async (rev: string, config: Config): Promise<StreamFigures> 
     ]);
     symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
     for (const file of BENCH_FILES) copyFileSync(join(root, 'bench', file), join(dir, 'bench', file));
-    const out = join(dir, 'stream-base.json');
-    await new Promise<void>((resolveChild, reject) => {
-      const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['bench/stream.ts'], {
-        cwd: dir,
-        stdio: ['ignore', 'inherit', 'inherit'],
-        env: {
-          ...process.env,
-          BENCH_STREAM_BASE: '',
-          BENCH_STREAM_OUT: out,
-          BENCH_STREAM_REVISION: revision,
-          BENCH_STREAM_EVENTS: String(config.events),
-          BENCH_STREAM_CORRECTIONS: String(config.corrections),
-          BENCH_STREAM_SEED: String(config.seed),
-          BENCH_STREAM_TODAY: config.today,
-          BENCH_STREAM_IN_FLIGHT: String(config.inFlight),
-        },
-      });
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0 ? resolveChild() : reject(new Error(`the base run exited ${code}`)),
-      );
-    });
-    return JSON.parse(readFileSync(out, 'utf8')) as StreamFigures;
+    return await measureInChild(dir, 'before', revision, config);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -509,7 +522,8 @@ export const runStream = async (_args: string[]) => {
   );
   const config = configFromEnv();
   const childOut = process.env.BENCH_STREAM_OUT;
-  const say = (line: string) => console.log(`stream${childOut ? ' (before)' : ''}: ${line}`);
+  const prefix = childOut ? `stream (${process.env.BENCH_STREAM_LABEL ?? 'child'}):` : 'stream:';
+  const say = (line: string) => console.log(`${prefix} ${line}`);
   say(
     `load average ${loadavg()
       .map((l) => l.toFixed(2))
@@ -517,23 +531,27 @@ export const runStream = async (_args: string[]) => {
         ' ',
       )} on ${availableParallelism()} cores; ${config.events} events, ${config.inFlight} batches of ${BATCH} in flight`,
   );
-  const baseRev = process.env.BENCH_STREAM_BASE;
-  let base: StreamFigures | undefined;
-  if (baseRev && !childOut) {
-    say(`measuring the code at ${baseRev} first`);
-    base = await measureBase(baseRev, config);
-  }
-  const figures = await measure(config, say);
   if (childOut) {
-    for (const line of report(figures)) console.log(line.replace(/^stream:/, 'stream (before):'));
+    const figures = await measure(config, say);
+    for (const line of report(figures)) console.log(line.replace(/^stream:/, prefix));
     writeFileSync(childOut, JSON.stringify(figures));
     return;
   }
-  // The base run printed its own lines as it finished.
-  for (const line of report(figures)) console.log(line);
-  if (base) for (const line of sideBySide(base, figures)) console.log(line);
-  const path = writeResult('stream', base ? { ...figures, before: base } : figures);
-  console.log(`stream: wrote ${path}`);
+  const baseRev = process.env.BENCH_STREAM_BASE;
+  if (!baseRev) {
+    const figures = await measure(config, say);
+    for (const line of report(figures)) console.log(line);
+    console.log(`stream: wrote ${writeResult('stream', figures)}`);
+    return;
+  }
+  // Both in child processes started the same way, one after the other, so neither inherits the
+  // other's heap, JIT state or open handles; each prints its own lines as it finishes.
+  say(`measuring the code at ${baseRev} (before), then this tree (after)`);
+  const root = resolve(import.meta.dirname, '..');
+  const before = await measureBase(baseRev, config);
+  const after = await measureInChild(root, 'after', gitRevision(root), config);
+  for (const line of sideBySide(before, after)) console.log(line);
+  console.log(`stream: wrote ${writeResult('stream', { ...after, before })}`);
 };
 
 // Run directly (the base revision's child process): `tsx bench/stream.ts`.
