@@ -4,7 +4,9 @@
  * books every write's units by item kind and by partition key value, table and index, in a Ledger
  * (bench/stream-accounting.ts). The table's units are what dynalite reports; a batch's reported
  * total is shared among its items in proportion to their sizes. Index units are computed from the
- * item before and after the write, read straight from dynalite (uncounted).
+ * item before and after the write, read straight from dynalite (uncounted). Two writes racing on
+ * one item may each see the other's image: the table's units stay as reported, an index's may be
+ * booked on the wrong write of the two (the sum over a run is what the figures use).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

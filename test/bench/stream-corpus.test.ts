@@ -1,6 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sizes } from '../../bench/counting-dynamo.js';
-import { hotCeiling, type IndexDef, kindOf, Ledger, landings } from '../../bench/stream-accounting.js';
+import {
+  hotCeiling,
+  type IndexDef,
+  kindOf,
+  Ledger,
+  landings,
+  projectedEntry,
+  writeUnitsOfSize,
+} from '../../bench/stream-accounting.js';
 import {
   daysBefore,
   expectedCounts,
@@ -8,7 +18,12 @@ import {
   makeCorrections,
   tagName,
 } from '../../bench/stream-corpus.js';
+import { type StreamProxy, startStreamProxy } from '../../bench/stream-proxy.js';
+import { ensureTable } from '../../local/dynamodb.js';
+import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
 import { parseEventDraft } from '../../shared/domain/event.js';
+import { TABLE_INDEXES } from '../../shared/keys.js';
+import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 
 /** The stream benchmark's corpus and its write-unit accounting (no timing here). */
 describe('the stream benchmark corpus', () => {
@@ -169,5 +184,67 @@ describe('the stream benchmark write-unit accounting', () => {
     expect(kindOf('PARKED#2026/12/06/a')).toBe('parked');
     expect(kindOf('APIKEY#abc')).toBe('other (apiKey)');
     expect(kindOf('NOPE')).toBe('other');
+  });
+});
+
+describe('the stream benchmark proxy, in front of a real dynalite', () => {
+  let table: TestTable;
+  let proxy: StreamProxy;
+  let db: ReturnType<typeof createDocumentClient>;
+  const name = 'booked';
+  // Whatever index the layout declares first: the item lands there under its partition key.
+  const index: IndexDef = TABLE_INDEXES[0];
+
+  beforeAll(async () => {
+    table = await startTestTable();
+    proxy = await startStreamProxy(table.dynamo.endpoint);
+    db = createDocumentClient({ endpoint: proxy.endpoint });
+    await ensureTable(db, name);
+  });
+
+  afterAll(async () => {
+    db.destroy();
+    await proxy.close();
+    await table.close();
+  });
+
+  const item = (id: string, bytes: number) => ({
+    PK: `EVENT#${id}`,
+    SK: 'EVENT',
+    [index.partitionKey]: `HOT#${id.length}`,
+    [index.sortKey]: index.sortKey === 'SK' ? 'EVENT' : id,
+    body: 'x'.repeat(bytes),
+  });
+  const indexUnits = (value: Record<string, unknown>) =>
+    writeUnitsOfSize(sizes.itemSize(projectedEntry(index, marshall(value) as never) ?? {}));
+
+  it('books a put on its table partition (the reported units) and its index partition, a refused write as 1', async () => {
+    const ledger = proxy.startLedger();
+    const big = item('a', 2500);
+    await db.send(new PutCommand({ TableName: name, Item: big }));
+    await expect(
+      db.send(
+        new PutCommand({ TableName: name, Item: big, ConditionExpression: 'attribute_not_exists(PK)' }),
+      ),
+    ).rejects.toThrow();
+    expect(ledger.byPartition.get('table EVENT#a')).toBe(3 + 1);
+    expect(ledger.byPartition.get(`${index.name} HOT#1`)).toBe(indexUnits(big));
+    expect(ledger.byKind.get('event')).toEqual({ table: 4, index: indexUnits(big) });
+  });
+
+  it('books each item of a batch on its own table partition by its size, and both on their shared index partition', async () => {
+    const ledger = proxy.startLedger();
+    const small = item('bb', 100);
+    const large = item('cc', 2500);
+    await db.send(
+      new BatchWriteCommand({
+        RequestItems: { [name]: [{ PutRequest: { Item: small } }, { PutRequest: { Item: large } }] },
+      }),
+    );
+    expect(ledger.byPartition.get('table EVENT#bb')).toBe(1);
+    expect(ledger.byPartition.get('table EVENT#cc')).toBe(3);
+    expect(ledger.tableUnits).toBe(4);
+    expect(ledger.byPartition.get(`${index.name} HOT#2`)).toBe(indexUnits(small) + indexUnits(large));
+    expect(proxy.requests().byOperation.BatchWriteItem).toBe(1);
   });
 });
