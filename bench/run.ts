@@ -4,6 +4,7 @@ import { runDigest } from './digest.js';
 import { runFanout } from './fanout.js';
 import { runIngest } from './ingest.js';
 import { runPublish } from './publish.js';
+import { runStream } from './stream.js';
 
 // The SDK warns that its releases after January 2027 need Node 22; Lambda runs 22, this machine may run 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   bundles: runBundles,
   digest: runDigest,
   cost: runCost,
+  stream: runStream,
 };
 
 const [name, ...args] = process.argv.slice(2);
