@@ -22,7 +22,7 @@ import { type StreamProxy, startStreamProxy } from '../../bench/stream-proxy.js'
 import { ensureTable } from '../../local/dynamodb.js';
 import { createDocumentClient } from '../../shared/adapters/dynamodb.js';
 import { parseEventDraft } from '../../shared/domain/event.js';
-import { TABLE_INDEXES } from '../../shared/keys.js';
+import { TABLE } from '../../shared/keys.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 
 /** The stream benchmark's corpus and its write-unit accounting (no timing here). */
@@ -192,8 +192,8 @@ describe('the stream benchmark proxy, in front of a real dynalite', () => {
   let proxy: StreamProxy;
   let db: ReturnType<typeof createDocumentClient>;
   const name = 'booked';
-  // Whatever index the layout declares first: the item lands there under its partition key.
-  const index: IndexDef = TABLE_INDEXES[0];
+  // The latest-events index: the item lands there under its partition key.
+  const index: IndexDef = TABLE.latestIndex;
 
   beforeAll(async () => {
     table = await startTestTable();
