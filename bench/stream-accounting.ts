@@ -110,6 +110,7 @@ const KIND_LABELS: Record<string, string> = {
   event: 'event',
   tagEntry: 'tag entry',
   tags: 'tag counter/summary',
+  counter: 'tag counter/summary',
   mark: 'mark',
   changeLog: 'change log',
   parked: 'parked',

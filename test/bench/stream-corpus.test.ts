@@ -183,6 +183,7 @@ describe('the stream benchmark write-unit accounting', () => {
     expect(kindOf('CHANGES#2026-12-06#1')).toBe('change log');
     expect(kindOf('PARKED#2026/12/06/a')).toBe('parked');
     expect(kindOf('APIKEY#abc')).toBe('other (apiKey)');
+    expect(kindOf('COUNT#russia#2')).toBe('tag counter/summary');
     expect(kindOf('NOPE')).toBe('other');
   });
 });
