@@ -2,11 +2,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Globals } from '../cli/command.js';
 import { type Io, processIo } from '../cli/io.js';
-import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
-import { createDocumentClient } from '../shared/adapters/dynamodb.js';
-import { makeEventStore } from '../shared/adapters/event-store.js';
 import { ENV } from '../shared/config.js';
 import { auditCounts, type CountsReport, type TagAudit } from '../shared/services/counts.js';
+import { onLocalFolder, onTable } from './event-store-target.js';
 
 const USAGE = `Usage: tidings counts (--check | --repair) [--tag SLUG]... [--table NAME [--region REGION] [--endpoint URL]]
 
@@ -81,43 +79,16 @@ export const runCounts = async (argv: string[], io: Io, globals: Globals): Promi
   };
   const options = { repair, onTag: print, ...(values.tag ? { slugs: values.tag } : {}) };
 
-  const tableName = values.table ?? io.env[ENV.tableName];
-  let report: CountsReport;
-  if (tableName) {
-    const db = createDocumentClient({
-      ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-      ...(values.region ? { region: values.region } : {}),
-    });
-    try {
-      report = await auditCounts(makeEventStore(db, tableName), options);
-    } finally {
-      db.destroy();
-    }
-  } else {
-    const dataDir = localDataDir(io.env);
-    const server = await findServer(dataDir);
-    if (server) {
-      io.err(
-        `tidings: \`npm start\` runs on ${dataDir} (${server.url}, pid ${server.pid}); stop it first (it holds the data folder)\n`,
-      );
-      return 2;
-    }
-    assertFolderFree(dataDir);
-    const { LOCAL_TABLE, startRuntime } = await import('./runtime.js');
-    const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 }).catch(
-      (error: unknown) => {
-        throw folderInUse(dataDir, error) ?? error;
-      },
-    );
-    const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
-    try {
-      await runtime.capture.idle();
-      report = await auditCounts(makeEventStore(db, LOCAL_TABLE), options);
-    } finally {
-      db.destroy();
-      await runtime.stop();
-    }
-  }
+  const table = values.table ?? io.env[ENV.tableName];
+  const report: CountsReport | undefined = table
+    ? await onTable({ table, region: values.region, endpoint: values.endpoint }, (store) =>
+        auditCounts(store, options),
+      )
+    : await onLocalFolder(io, 'tidings', async (runtime, store) => {
+        await runtime.capture.idle();
+        return auditCounts(store, options);
+      });
+  if (!report) return 2;
   if (globals.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else
     io.out(

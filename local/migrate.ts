@@ -6,9 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Globals } from '../cli/command.js';
 import { type Io, processIo } from '../cli/io.js';
-import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
-import { createDocumentClient } from '../shared/adapters/dynamodb.js';
-import { makeEventStore } from '../shared/adapters/event-store.js';
 import { ENV } from '../shared/config.js';
 import {
   type LayoutProgress,
@@ -16,6 +13,7 @@ import {
   migrateDerivedLayout,
   migrateReservedSlugs,
 } from '../shared/services/migrations.js';
+import { onLocalFolder, onTable } from './event-store-target.js';
 
 const USAGE = `Usage: tidings migrate [--table NAME [--region REGION] [--endpoint URL]] [--cursor C] [--dry-run]
        (or: npm run migrate -- …)
@@ -97,50 +95,22 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
     onPage: report,
   };
 
-  const tableName = values.table ?? io.env[ENV.tableName];
-  let result: MigrationProgress;
-  if (tableName) {
-    const db = createDocumentClient({
-      ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-      ...(values.region ? { region: values.region } : {}),
-    });
-    try {
-      const store = makeEventStore(db, tableName);
-      await migrateDerivedLayout({ store }, layoutOptions);
-      result = await migrateReservedSlugs({ store, now }, options);
-    } finally {
-      db.destroy();
-    }
-  } else {
-    const dataDir = localDataDir(io.env);
-    const server = await findServer(dataDir);
-    if (server) {
-      io.err(
-        `migrate: \`npm start\` runs on ${dataDir} (${server.url}, pid ${server.pid}); stop it first (it holds the data folder)\n`,
-      );
-      return 2;
-    }
-    assertFolderFree(dataDir);
-    const { LOCAL_TABLE, startRuntime } = await import('./runtime.js');
-    const runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 }).catch(
-      (error: unknown) => {
-        throw folderInUse(dataDir, error) ?? error;
-      },
-    );
-    const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
-    try {
-      // Derived items are rewritten directly; event moves go through the runtime's change capture,
-      // which stands in for the stream that projects each move.
-      await migrateDerivedLayout({ store: makeEventStore(db, LOCAL_TABLE) }, layoutOptions);
-      const store = runtime.capture.wrap(makeEventStore(db, LOCAL_TABLE));
-      result = await migrateReservedSlugs({ store, now }, options);
-      await runtime.capture.idle();
-      if (!options.dryRun) await runtime.publish();
-    } finally {
-      db.destroy();
-      await runtime.stop();
-    }
-  }
+  const table = values.table ?? io.env[ENV.tableName];
+  const result: MigrationProgress | undefined = table
+    ? await onTable({ table, region: values.region, endpoint: values.endpoint }, async (store) => {
+        await migrateDerivedLayout({ store }, layoutOptions);
+        return migrateReservedSlugs({ store, now }, options);
+      })
+    : await onLocalFolder(io, 'migrate', async (runtime, store) => {
+        // Derived items are rewritten directly; event moves go through the runtime's change capture,
+        // which stands in for the stream that projects each move.
+        await migrateDerivedLayout({ store }, layoutOptions);
+        const moved = await migrateReservedSlugs({ store: runtime.capture.wrap(store), now }, options);
+        await runtime.capture.idle();
+        if (!options.dryRun) await runtime.publish();
+        return moved;
+      });
+  if (!result) return 2;
   if (globals.json) {
     io.out(`${JSON.stringify({ dryRun: options.dryRun, ...result }, null, 2)}\n`);
   } else {
