@@ -6,6 +6,7 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
+  type ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -36,6 +37,7 @@ import {
   MARK_SHARDS,
   markKey,
   markPartition,
+  PARTITION_PREFIX,
   TABLE,
   TAG_ENTRY_PREFIX,
   TAG_SHARDS,
@@ -802,6 +804,29 @@ export const makeEventStore = (
     await batchPutAll(db, tableName, items);
   };
 
+  /** One page of a (one-off, operator's) scan, strongly consistent; its cursor is the last key, opaque. */
+  const scanPage = async (
+    page: { limit: number; cursor?: string },
+    filter: Pick<
+      ScanCommandInput,
+      'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<{ items: Item[]; cursor?: string }> => {
+    const out = await db.send(
+      new ScanCommand({
+        TableName: tableName,
+        ...filter,
+        Limit: page.limit,
+        ExclusiveStartKey: decodeScanCursor(page.cursor),
+        ConsistentRead: true,
+      }),
+    );
+    const items = (out.Items ?? []) as Item[];
+    return out.LastEvaluatedKey
+      ? { items, cursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }
+      : { items };
+  };
+
   /** Which partitions and which mark item each stored mark came from: clearing needs them. */
   const markItemSizes = new Map<string, number>();
   const stampOf = (pk: string, sk: string) => `${pk}\n${sk}`;
@@ -810,40 +835,23 @@ export const makeEventStore = (
     getEvent: (id) => getEvent(id, true),
 
     async scanEvents(page) {
-      const out = await db.send(
-        new ScanCommand({
-          TableName: tableName,
-          FilterExpression: 'begins_with(PK, :event) AND SK = :sk',
-          ExpressionAttributeValues: { ':event': 'EVENT#', ':sk': EVENT_SK },
-          Limit: page.limit,
-          ExclusiveStartKey: decodeScanCursor(page.cursor),
-          ConsistentRead: true,
-        }),
-      );
-      const cursor = out.LastEvaluatedKey
-        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
-        : undefined;
-      return { items: (out.Items ?? []).map(fromEventRecordItem), ...(cursor ? { cursor } : {}) };
+      const { items, cursor } = await scanPage(page, {
+        FilterExpression: 'begins_with(PK, :event) AND SK = :sk',
+        ExpressionAttributeValues: { ':event': PARTITION_PREFIX.event, ':sk': EVENT_SK },
+      });
+      return { items: items.map(fromEventRecordItem), ...(cursor ? { cursor } : {}) };
     },
 
     async scanLegacyDerived(page) {
-      const out = await db.send(
-        new ScanCommand({
-          TableName: tableName,
-          // Old entries copy their event (an `id`); old marks name one `key` (new ones hold `keys`).
-          FilterExpression:
-            '(begins_with(PK, :tag) AND attribute_exists(#id)) OR (begins_with(PK, :mark) AND attribute_exists(#key))',
-          ExpressionAttributeNames: { '#id': 'id', '#key': 'key' },
-          ExpressionAttributeValues: { ':tag': 'TAG#', ':mark': 'MARK#' },
-          Limit: page.limit,
-          ExclusiveStartKey: decodeScanCursor(page.cursor),
-          ConsistentRead: true,
-        }),
-      );
-      const cursor = out.LastEvaluatedKey
-        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
-        : undefined;
-      const items = (out.Items ?? []).flatMap((item): LegacyDerived[] => {
+      const scanned = await scanPage(page, {
+        // Old entries copy their event (an `id`); old marks name one `key` (new ones hold `keys`).
+        FilterExpression:
+          '(begins_with(PK, :tag) AND attribute_exists(#id)) OR (begins_with(PK, :mark) AND attribute_exists(#key))',
+        ExpressionAttributeNames: { '#id': 'id', '#key': 'key' },
+        ExpressionAttributeValues: { ':tag': 'TAG#', ':mark': 'MARK#' },
+      });
+      const { cursor } = scanned;
+      const items = scanned.items.flatMap((item): LegacyDerived[] => {
         const key = { PK: str(item, 'PK'), SK: str(item, 'SK') };
         if (key.PK.startsWith('MARK#')) {
           const kind = str(item, 'kind') as Mark['kind'];
