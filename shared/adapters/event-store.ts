@@ -57,6 +57,7 @@ import {
   optStr,
   str,
 } from './items.js';
+import { listTagsWithCounts, queryTagSummaries, withCounts } from './tag-summaries.js';
 
 export interface PageRequest {
   limit: number;
@@ -644,26 +645,6 @@ export const makeEventStore = (
     return found;
   };
 
-  /** Tag summaries with their counts summed from the counter shards; tags counted 0 are left out. */
-  const withCounts = async (summaries: Item[]): Promise<TagSummary[]> => {
-    const keys = summaries.flatMap((item) =>
-      Array.from({ length: TAG_SHARDS }, (_, shard) => ({ ...counterKey(str(item, 'slug'), shard) })),
-    );
-    const sums = new Map<string, number>();
-    for (const item of await batchGetAll(db, tableName, keys, false)) {
-      const pk = str(item, 'PK');
-      const slug = pk.slice('COUNT#'.length, pk.lastIndexOf('#'));
-      sums.set(slug, (sums.get(slug) ?? 0) + (typeof item.count === 'number' ? item.count : 0));
-    }
-    return summaries
-      .map((item) => ({
-        slug: str(item, 'slug'),
-        name: str(item, 'name'),
-        count: sums.get(str(item, 'slug')) ?? 0,
-      }))
-      .filter((t) => t.count > 0);
-  };
-
   const refreshTagSummary: ListingStore['refreshTagSummary'] = async (slug, name) => {
     const keys: Item[] = [
       tagKey(slug),
@@ -997,47 +978,17 @@ export const makeEventStore = (
     async getTag(slug) {
       const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: tagKey(slug) }));
       if (!Item) return undefined;
-      return (await withCounts([Item]))[0];
+      return (await withCounts(db, tableName, [Item]))[0];
     },
 
-    async listTags() {
-      const summaries: Item[] = [];
-      let startKey: Item | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        summaries.push(...(out.Items ?? []));
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      return withCounts(summaries);
-    },
+    listTags: () => listTagsWithCounts(db, tableName),
 
     async listTagNames() {
-      const names: { slug: string; name: string }[] = [];
-      let startKey: Item | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
-            ProjectionExpression: 'slug, #name',
-            ExpressionAttributeNames: { '#name': 'name' },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        names.push(
-          ...(out.Items ?? []).map((item) => ({ slug: str(item, 'slug'), name: str(item, 'name') })),
-        );
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      return names;
+      const summaries = await queryTagSummaries(db, tableName, {
+        ProjectionExpression: 'slug, #name',
+        ExpressionAttributeNames: { '#name': 'name' },
+      });
+      return summaries.map((item) => ({ slug: str(item, 'slug'), name: str(item, 'name') }));
     },
 
     async getEventsNow(ids) {

@@ -1,0 +1,61 @@
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { counterKey, PARTITION_PREFIX, TAG_SHARDS, TAGS_PARTITION } from '../keys.js';
+import type { TagSummary } from './event-store.js';
+import { batchGetAll, type Item, str } from './items.js';
+
+/** Every tag summary (the one `TAGS` partition), page after page; `projection` narrows what each holds. */
+export const queryTagSummaries = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  projection?: Pick<QueryCommandInput, 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+): Promise<Item[]> => {
+  const summaries: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
+        ...projection,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    summaries.push(...((out.Items ?? []) as Item[]));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return summaries;
+};
+
+/**
+ * Tag summaries with their counts summed from the counter shards (a summary's own `count` is a
+ * snapshot taken when the tag appeared or went); tags counted 0 are left out.
+ */
+export const withCounts = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  summaries: readonly Item[],
+): Promise<TagSummary[]> => {
+  const keys = summaries.flatMap((item) =>
+    Array.from({ length: TAG_SHARDS }, (_, shard) => ({ ...counterKey(str(item, 'slug'), shard) })),
+  );
+  const sums = new Map<string, number>();
+  for (const item of await batchGetAll(db, tableName, keys, false)) {
+    const pk = str(item, 'PK');
+    const slug = pk.slice(PARTITION_PREFIX.counter.length, pk.lastIndexOf('#'));
+    sums.set(slug, (sums.get(slug) ?? 0) + (typeof item.count === 'number' ? item.count : 0));
+  }
+  return summaries
+    .map((item) => ({
+      slug: str(item, 'slug'),
+      name: str(item, 'name'),
+      count: sums.get(str(item, 'slug')) ?? 0,
+    }))
+    .filter((t) => t.count > 0);
+};
+
+/** Every tag with events, and how many. */
+export const listTagsWithCounts = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<TagSummary[]> => withCounts(db, tableName, await queryTagSummaries(db, tableName));
