@@ -49,8 +49,10 @@ const subscriptionAccess = (
 ): TableAccess => ({
   items: [
     { partitions: [P.subscriber], actions: subscriber },
-    // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS).
+    // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
+    // with how many events each has (its counter shards).
     { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
+    { partitions: [P.counter], actions: ['BatchGetItem'] },
     ...extra,
   ],
 });

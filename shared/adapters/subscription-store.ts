@@ -3,7 +3,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
@@ -15,10 +14,10 @@ import {
   subscriberKey,
   suppressionKey,
   TABLE,
-  TAGS_PARTITION,
   tagKey,
 } from '../keys.js';
 import { type Item, isConditionFailure, num, optStr, str } from './items.js';
+import { listTagsWithCounts } from './tag-summaries.js';
 
 export type SuppressionReason = 'bounce' | 'complaint';
 
@@ -282,26 +281,7 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
   },
 
   async listTopics() {
-    const topics: TopicSummary[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
-          ProjectionExpression: 'slug, #name, #count',
-          ExpressionAttributeNames: { '#name': 'name', '#count': 'count' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        // A summary stays when its tag's last event goes, with the count it had then (0): not a topic.
-        const count = num(item, 'count');
-        if (count > 0) topics.push({ slug: str(item, 'slug'), name: str(item, 'name'), count });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const topics = await listTagsWithCounts(db, tableName);
     return topics.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
   },
 });

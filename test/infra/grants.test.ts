@@ -97,13 +97,17 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table GetItem': ['CONTROL#confirmations', 'LIMIT#*', S],
     'table PutItem': ['LIMIT#*', S],
     'table UpdateItem': ['LIMIT#*', S],
-    'table BatchGetItem': ['TAGS'],
+    'table BatchGetItem': ['COUNT#*', 'TAGS'],
     'table Query': ['TAGS'],
   },
   ...Object.fromEntries(
     ['confirm-subscription', 'unsubscribe', 'manage-subscription'].map((name) => [
       name,
-      { ...rw('table', [S], ['GetItem', 'UpdateItem']), ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']) },
+      {
+        ...rw('table', [S], ['GetItem', 'UpdateItem']),
+        ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']),
+        'table BatchGetItem': ['COUNT#*', 'TAGS'],
+      },
     ]),
   ),
   'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeSubscriptionStore,
@@ -9,6 +9,7 @@ import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes
 import { subscriberIdOf } from '../../../shared/domain/tokens.js';
 import { ConcurrentWriteError } from '../../../shared/errors.js';
 import {
+  counterKey,
   digestPartition,
   digestShardOf,
   subscriberKey,
@@ -33,12 +34,22 @@ beforeAll(async () => {
     // A tag whose last event went: its summary stays, counted 0.
     ['forgotten', 'Forgotten', 0],
   ] as const) {
+    // The summary's own count is the snapshot taken when the tag appeared (1); the counter holds
+    // how many events it has now.
     await table.db.send(
       new PutCommand({
         TableName: table.tableName,
-        Item: { ...tagKey(slug), type: 'tag', slug, name, count },
+        Item: { ...tagKey(slug), type: 'tag', slug, name, count: count > 0 ? 1 : 0 },
       }),
     );
+    if (count > 0) {
+      await table.db.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: { ...counterKey(slug, 0), type: 'counter', slug, name, count, version: 1 },
+        }),
+      );
+    }
   }
 });
 afterAll(() => table?.close());
@@ -223,5 +234,32 @@ describe('the subscription store', () => {
     ]);
     expect(await store.findTopics([])).toEqual(new Map());
     expect((await store.listTopics()).map((t) => t.slug)).toEqual(['russia', 'syria', 'vladimir-putin']);
+  });
+
+  it('orders topics by the events they have now, summed over counter shards, not by the snapshot', async () => {
+    const extra = { ...counterKey('vladimir-putin', 1) };
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          ...extra,
+          type: 'counter',
+          slug: 'vladimir-putin',
+          name: 'Vladimir Putin',
+          count: 90,
+          version: 1,
+        },
+      }),
+    );
+    try {
+      const topics = await store.listTopics();
+      expect(topics.map((t) => [t.slug, t.count])).toEqual([
+        ['vladimir-putin', 102],
+        ['russia', 55],
+        ['syria', 40],
+      ]);
+    } finally {
+      await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: extra }));
+    }
   });
 });
