@@ -11,17 +11,18 @@
  * condition counts one write unit, as DynamoDB charges it.
  */
 
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { TABLE, TABLE_INDEXES } from '../shared/keys.js';
+import { type AttributeMap, dynamoForwarder, readBody, writeKeys } from './dynamo-forwarder.js';
 
 // dynalite's own item-size rule (attribute names plus values), the one DynamoDB documents.
 const dynaliteDb = createRequire(import.meta.url)('dynalite/db/index.js') as {
   itemSize(item: AttributeMap): number;
 };
 
-export type AttributeMap = Record<string, Record<string, unknown>>;
+export type { AttributeMap } from './dynamo-forwarder.js';
 
 export interface DynamoCounts {
   /** Requests by operation (PutItem, Query…). */
@@ -58,11 +59,6 @@ export const diffDynamoCounts = (a: DynamoCounts, b: DynamoCounts): DynamoCounts
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 const UNIT = 1024;
-
-const keyOf = (item: AttributeMap): AttributeMap => ({
-  [TABLE.partitionKey]: item[TABLE.partitionKey] as Record<string, unknown>,
-  [TABLE.sortKey]: item[TABLE.sortKey] as Record<string, unknown>,
-});
 
 /** The item's entry in an index, or undefined when the index does not hold it. */
 const projected = (index: (typeof TABLE_INDEXES)[number], item: AttributeMap | undefined) => {
@@ -111,20 +107,6 @@ export const indexWriteUnits = (
   return total;
 };
 
-const readBody = (req: IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-
-interface Forwarded {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
 export interface CountingDynamo {
   /** Point clients here. */
   endpoint: string;
@@ -136,61 +118,8 @@ export interface CountingDynamo {
 /** Starts the proxy in front of `target` (dynalite's endpoint). */
 export const startCountingDynamo = async (target: string): Promise<CountingDynamo> => {
   const counts = emptyDynamoCounts();
-  const upstream = new URL(target);
 
-  const forward = (
-    path: string,
-    headers: Record<string, string | string[] | undefined>,
-    body: Buffer,
-  ): Promise<Forwarded> =>
-    new Promise((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: 'POST',
-          path,
-          headers: { ...headers, host: upstream.host, 'content-length': String(body.length) },
-        },
-        (res) => {
-          readBody(res).then(
-            (answer) => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: answer }),
-            reject,
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-
-  /** An uncounted, consistent read of one item, for the index arithmetic. */
-  const peek = async (
-    headers: Record<string, string | string[] | undefined>,
-    table: string,
-    key: AttributeMap,
-  ): Promise<AttributeMap | undefined> => {
-    const body = Buffer.from(JSON.stringify({ TableName: table, Key: key, ConsistentRead: true }));
-    const out = await forward('/', { ...headers, 'x-amz-target': 'DynamoDB_20120810.GetItem' }, body);
-    return (JSON.parse(out.body.toString()) as { Item?: AttributeMap }).Item;
-  };
-
-  /** The table and key of every item a write touches. */
-  const writeKeys = (operation: string, input: Record<string, unknown>): [string, AttributeMap][] => {
-    if (operation === 'PutItem') return [[input.TableName as string, keyOf(input.Item as AttributeMap)]];
-    if (operation === 'UpdateItem' || operation === 'DeleteItem')
-      return [[input.TableName as string, input.Key as AttributeMap]];
-    const keys: [string, AttributeMap][] = [];
-    const requestItems = input.RequestItems as Record<
-      string,
-      { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]
-    >;
-    for (const [table, requests] of Object.entries(requestItems)) {
-      for (const r of requests) {
-        keys.push([table, r.PutRequest ? keyOf(r.PutRequest.Item) : (r.DeleteRequest?.Key as AttributeMap)]);
-      }
-    }
-    return keys;
-  };
+  const { forward, peek } = dynamoForwarder(target);
 
   const addCapacity = (
     operation: string,

@@ -8,10 +8,10 @@
  * one item may each see the other's image: the table's units stay as reported, an index's may be
  * booked on the wrong write of the two (the sum over a run is what the figures use).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TABLE } from '../shared/keys.js';
-import type { AttributeMap } from './counting-dynamo.js';
+import { type AttributeMap, dynamoForwarder, keyOf, readBody, writeKeys } from './dynamo-forwarder.js';
 import { kindOf, type Landing, Ledger, landings } from './stream-accounting.js';
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -26,48 +26,9 @@ export interface StreamProxy {
   close(): Promise<void>;
 }
 
-const readBody = (req: IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-
-const keyOf = (item: AttributeMap): AttributeMap => ({
-  [TABLE.partitionKey]: item[TABLE.partitionKey] as Record<string, unknown>,
-  [TABLE.sortKey]: item[TABLE.sortKey] as Record<string, unknown>,
-});
-
 const pkOf = (key: AttributeMap): string => {
   const v = key[TABLE.partitionKey];
   return String(v?.S ?? v?.N ?? '');
-};
-
-/** The table and key of every item a write touches. */
-const writeKeys = (operation: string, input: Record<string, unknown>): [string, AttributeMap][] => {
-  if (operation === 'PutItem') return [[input.TableName as string, keyOf(input.Item as AttributeMap)]];
-  if (operation === 'UpdateItem' || operation === 'DeleteItem')
-    return [[input.TableName as string, input.Key as AttributeMap]];
-  const keys: [string, AttributeMap][] = [];
-  if (operation === 'TransactWriteItems') {
-    for (const t of (input.TransactItems ?? []) as Record<string, Record<string, unknown>>[]) {
-      const op = t.Put ?? t.Update ?? t.Delete;
-      if (!op) continue;
-      keys.push([op.TableName as string, t.Put ? keyOf(op.Item as AttributeMap) : (op.Key as AttributeMap)]);
-    }
-    return keys;
-  }
-  const requestItems = input.RequestItems as Record<
-    string,
-    { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]
-  >;
-  for (const [table, requests] of Object.entries(requestItems)) {
-    for (const r of requests) {
-      keys.push([table, r.PutRequest ? keyOf(r.PutRequest.Item) : (r.DeleteRequest?.Key as AttributeMap)]);
-    }
-  }
-  return keys;
 };
 
 /** Items a batch write left unprocessed (not written, not charged). */
@@ -93,45 +54,11 @@ const reportedUnits = (answer: Record<string, unknown>): number => {
 };
 
 export const startStreamProxy = async (target: string): Promise<StreamProxy> => {
-  const upstream = new URL(target);
   let ledger = new Ledger();
   let byOperation: Record<string, number> = {};
   let readUnits = 0;
 
-  const forward = (
-    path: string,
-    headers: Record<string, string | string[] | undefined>,
-    body: Buffer,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: 'POST',
-          path,
-          headers: { ...headers, host: upstream.host, 'content-length': String(body.length) },
-        },
-        (res) => {
-          readBody(res).then(
-            (answer) => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: answer }),
-            reject,
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-
-  const peek = async (
-    headers: Record<string, string | string[] | undefined>,
-    table: string,
-    key: AttributeMap,
-  ): Promise<AttributeMap | undefined> => {
-    const body = Buffer.from(JSON.stringify({ TableName: table, Key: key, ConsistentRead: true }));
-    const out = await forward('/', { ...headers, 'x-amz-target': 'DynamoDB_20120810.GetItem' }, body);
-    return (JSON.parse(out.body.toString()) as { Item?: AttributeMap }).Item;
-  };
+  const { forward, peek } = dynamoForwarder(target);
 
   const server: Server = createServer((req, res) => {
     (async () => {
