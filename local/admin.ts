@@ -2,12 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  ScanCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type {
   ApiKeyInfo,
@@ -18,6 +13,7 @@ import type {
 } from '../cli/backend.js';
 import { CliError } from '../cli/errors.js';
 import type { ApiKeyAdminStore } from '../shared/adapters/api-keys.js';
+import { queryAll } from '../shared/adapters/items.js';
 import { parseTokenSecret } from '../shared/adapters/token-secret.js';
 import type { WebhookOwner } from '../shared/adapters/webhook-owners.js';
 import { apiKeyIdOf, formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
@@ -217,21 +213,12 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
         'begins_with(PK, :prefix) AND SK = :sk AND attribute_not_exists(deleted)',
         { ':prefix': PARTITION_PREFIX.event, ':sk': EVENT_SK },
       );
-      let tags = 0;
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        tags += out.Count ?? 0;
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
+      const { count: tags } = await queryAll(db, {
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
+        Select: 'COUNT',
+      });
       const subscribers = await subscriberItems(db, tableName);
       return { events: events.length, tags, subscribers: subscribers.length };
     },
@@ -299,22 +286,14 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
         throw new CliError(`"${email}" is not an email address`, { usage: true });
       }
       const id = subscriberIdOf(deps.linkKeys(), email);
-      const items: { PK: string; SK: string }[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': `${PARTITION_PREFIX.subscriber}${id}` },
-            ProjectionExpression: 'PK, SK',
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of out.Items ?? []) items.push({ PK: String(item.PK), SK: String(item.SK) });
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
+      const { items: found } = await queryAll(db, {
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': `${PARTITION_PREFIX.subscriber}${id}` },
+        ProjectionExpression: 'PK, SK',
+        ConsistentRead: true,
+      });
+      const items = found.map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));
       // The suppression is keyed by the id (an HMAC of the address) and holds no address: it keeps
       // a complaining or bouncing address from being mailed again if it signs up again.
       const doomed = items.filter((i) => i.SK !== 'SUPPRESSED');

@@ -55,6 +55,7 @@ import {
   isConditionFailure,
   num,
   optStr,
+  queryAll,
   str,
 } from './items.js';
 import { listTagsWithCounts, queryTagSummaries, withCounts } from './tag-summaries.js';
@@ -680,25 +681,16 @@ export const makeEventStore = (
     }
   };
 
-  const countEntries = async (slug: string, shard: number): Promise<number> => {
-    let count = 0;
-    let startKey: Item | undefined;
-    do {
-      const out = await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': tagEntryPartition(slug, shard) },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      count += out.Count ?? 0;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return count;
-  };
+  const countEntries = async (slug: string, shard: number): Promise<number> =>
+    (
+      await queryAll(db, {
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': tagEntryPartition(slug, shard) },
+        Select: 'COUNT',
+        ConsistentRead: true,
+      })
+    ).count;
 
   const auditShard = async (
     slug: string,
@@ -1106,33 +1098,26 @@ export const makeEventStore = (
       const marks = new Map<string, MarkRecord>();
       await Promise.all(
         Array.from({ length: MARK_SHARDS }, async (_, shard) => {
-          let startKey: Item | undefined;
-          do {
-            const out = await db.send(
-              new QueryCommand({
-                TableName: tableName,
-                KeyConditionExpression: 'PK = :pk',
-                ExpressionAttributeValues: { ':pk': markPartition(kind, shard) },
-                ConsistentRead: true,
-                ExclusiveStartKey: startKey,
-              }),
-            );
-            for (const item of out.Items ?? []) {
-              const stamp = stampOf(str(item, 'PK'), str(item, 'SK'));
-              const markedAt = str(item, 'markedAt');
-              const keys = item.keys instanceof Set ? [...(item.keys as Set<string>)] : [];
-              markItemSizes.set(stamp, keys.length);
-              for (const key of keys) {
-                const mark = marks.get(key);
-                if (!mark) marks.set(key, { kind, key, markedAt, stamps: [stamp] });
-                else {
-                  mark.stamps.push(stamp);
-                  if (markedAt > mark.markedAt) mark.markedAt = markedAt;
-                }
+          const { items } = await queryAll(db, {
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': markPartition(kind, shard) },
+            ConsistentRead: true,
+          });
+          for (const item of items) {
+            const stamp = stampOf(str(item, 'PK'), str(item, 'SK'));
+            const markedAt = str(item, 'markedAt');
+            const keys = item.keys instanceof Set ? [...(item.keys as Set<string>)] : [];
+            markItemSizes.set(stamp, keys.length);
+            for (const key of keys) {
+              const mark = marks.get(key);
+              if (!mark) marks.set(key, { kind, key, markedAt, stamps: [stamp] });
+              else {
+                mark.stamps.push(stamp);
+                if (markedAt > mark.markedAt) mark.markedAt = markedAt;
               }
             }
-            startKey = out.LastEvaluatedKey;
-          } while (startKey);
+          }
         }),
       );
       return [...marks.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

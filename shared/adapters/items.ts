@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 /** A DynamoDB item as the document client gives it. */
 export type Item = Record<string, unknown>;
@@ -82,3 +88,23 @@ export const batchDeleteAll = (db: DynamoDBDocumentClient, tableName: string, ke
     tableName,
     keys.map((Key) => ({ DeleteRequest: { Key } })),
   );
+
+/**
+ * Every page of one query, in order: the items (none under `Select: 'COUNT'`) and how many matched.
+ * For partitions read whole; a listing that pages for its caller keeps its own cursor instead.
+ */
+export const queryAll = async (
+  db: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): Promise<{ items: Item[]; count: number }> => {
+  const items: Item[] = [];
+  let count = 0;
+  let startKey: Item | undefined;
+  do {
+    const out = await db.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...((out.Items ?? []) as Item[]));
+    count += out.Count ?? 0;
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return { items, count };
+};

@@ -8,14 +8,7 @@ import {
 import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
 import { CADENCES, type Cadence, type TopicRef } from '../domain/subscription.js';
 import { ConcurrentWriteError } from '../errors.js';
-import {
-  digestPartition,
-  digestShardOf,
-  subscriberKey,
-  suppressionKey,
-  TABLE,
-  tagKey,
-} from '../keys.js';
+import { digestPartition, digestShardOf, subscriberKey, suppressionKey, TABLE, tagKey } from '../keys.js';
 import { type Item, isConditionFailure, num, optStr, str } from './items.js';
 import { listTagsWithCounts } from './tag-summaries.js';
 

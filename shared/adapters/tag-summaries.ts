@@ -1,31 +1,22 @@
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { counterKey, PARTITION_PREFIX, TAG_SHARDS, TAGS_PARTITION } from '../keys.js';
 import type { TagSummary } from './event-store.js';
-import { batchGetAll, type Item, str } from './items.js';
+import { batchGetAll, type Item, queryAll, str } from './items.js';
 
 /** Every tag summary (the one `TAGS` partition), page after page; `projection` narrows what each holds. */
 export const queryTagSummaries = async (
   db: DynamoDBDocumentClient,
   tableName: string,
   projection?: Pick<QueryCommandInput, 'ProjectionExpression' | 'ExpressionAttributeNames'>,
-): Promise<Item[]> => {
-  const summaries: Item[] = [];
-  let startKey: Item | undefined;
-  do {
-    const out = await db.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
-        ...projection,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    summaries.push(...((out.Items ?? []) as Item[]));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return summaries;
-};
+): Promise<Item[]> =>
+  (
+    await queryAll(db, {
+      TableName: tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': TAGS_PARTITION },
+      ...projection,
+    })
+  ).items;
 
 /**
  * Tag summaries with their counts summed from the counter shards (a summary's own `count` is a
