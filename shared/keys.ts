@@ -71,6 +71,11 @@ export const PARTITION_PREFIX = {
   webhook: 'WEBHOOK#',
   /** Event changes the stream handler failed on, kept for `tidings redrive` (one per event). */
   parked: 'PARKED#',
+  /**
+   * Who follows what, for instant alerts: `FOLLOW#<kind>#<slug>` (kind `tag` or `topic`), one item
+   * per follower keyed by subscriber id, kept while the subscriber is confirmed with instant cadence.
+   */
+  follow: 'FOLLOW#',
 } as const;
 
 export interface Key {
@@ -233,3 +238,28 @@ export const limitKey = (kind: 'mailbox' | 'client' | 'confirmations', name: str
  * succeeds, from the stream or from `tidings redrive`.
  */
 export const parkedChangeKey = (id: string): Key => ({ PK: `${PARTITION_PREFIX.parked}${id}`, SK: 'PARKED' });
+
+/** What a subscriber can follow and be alerted about: a tag, or a topic label. */
+export type FollowKind = 'tag' | 'topic';
+/** The followers of one tag or topic label: one partition, a query away for each change. */
+export const followPartition = (kind: FollowKind, slug: string): string =>
+  `${PARTITION_PREFIX.follow}${kind}#${slug}`;
+export const followKey = (kind: FollowKind, slug: string, subscriberId: string): Key => ({
+  PK: followPartition(kind, slug),
+  SK: subscriberId,
+});
+
+/**
+ * A subscriber's instant alerts: what waits to be sent (event ids), when it is due, the last send,
+ * and the day's count for the cap. Written by the alert worker only (conditional on `version`).
+ */
+export const alertStateKey = (subscriberId: string): Key => ({
+  PK: `SUBSCRIBER#${subscriberId}`,
+  SK: 'ALERTS',
+});
+/** One event a subscriber was alerted about, with the headline they saw (a correction is sent only if it changes). */
+export const ALERTED_PREFIX = 'ALERTED#';
+export const alertedKey = (subscriberId: string, eventId: string): Key => ({
+  PK: `SUBSCRIBER#${subscriberId}`,
+  SK: `${ALERTED_PREFIX}${eventId}`,
+});

@@ -3,7 +3,7 @@
  * (the subscription API, the digest job, the email feedback handler).
  */
 
-export const CADENCES = ['daily', 'weekly'] as const;
+export const CADENCES = ['daily', 'weekly', 'instant'] as const;
 export type Cadence = (typeof CADENCES)[number];
 
 /** A topic a subscriber follows: the tag's URL slug and its display name. */
@@ -39,6 +39,10 @@ export interface Subscriber {
   nonce?: string;
   /** Bumped by "sign out all my links": confirmation and manage links made before stop working (absent = 0). */
   linkGeneration?: number;
+  /** IANA zone the subscriber's day and quiet hours are counted in (absent: the `defaultTimeZone` setting). */
+  timeZone?: string;
+  /** Local hours during which instant alerts wait: from `from`:00 up to `to`:00, across midnight when from > to. */
+  quietHours?: { from: number; to: number };
 }
 
 /** Up to this many topics per subscriber. */

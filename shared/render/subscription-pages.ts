@@ -20,6 +20,7 @@ eta.loadTemplate('@manage', templates.MANAGE);
 export const CADENCE_LABELS: Record<Cadence, string> = {
   daily: 'Daily: one email a day',
   weekly: 'Weekly: one email a week',
+  instant: 'As it happens: an alert within a minute, grouped when events come in bursts',
 };
 
 const homeOf = (site: SiteConfig): string => `${site.siteUrl.replace(/\/+$/, '')}/`;

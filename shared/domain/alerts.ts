@@ -1,0 +1,336 @@
+/**
+ * Instant alerts: who follows what, and when a subscriber's waiting events go out. Pure decisions
+ * (time comes in as epoch milliseconds); the alert store writes them, the alert service applies them.
+ *
+ * The rule: a lone event goes out after a short gather (`gatherMs`, well within a minute); after
+ * an alert, further events wait until `coalesceMs` after it and go together; at most `dailyCap`
+ * alerts a local day (the rest wait for the next day's first); nothing during quiet hours.
+ */
+import { isTombstone, type NewsEvent, type StoredEvent } from './event.js';
+import { topicSlug } from './slug.js';
+import { receivesDigests, type SubscriberRecord } from './subscriber-changes.js';
+import type { Subscriber } from './subscription.js';
+
+/** What a subscriber can follow (the table's `FOLLOW#<kind>#<slug>` partitions). */
+export interface FollowRef {
+  kind: 'tag' | 'topic';
+  slug: string;
+}
+
+export interface AlertSettings {
+  /** After an alert, further events wait this long after it and then go together. */
+  coalesceMs: number;
+  /** Alerts per subscriber and local day at most. */
+  dailyCap: number;
+  /** The zone of subscribers who chose none. */
+  defaultTimeZone: string;
+  /** How long a lone event waits for others of the same burst before it goes out. */
+  gatherMs: number;
+}
+
+/**
+ * 20 s: a burst of posts (a batch, an editor correcting a headline) arrives within seconds and goes
+ * out as one alert, and a lone event still leaves well within a minute.
+ */
+export const ALERT_GATHER_MS = 20_000;
+
+export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
+  coalesceMs: 10 * 60_000,
+  dailyCap: 12,
+  defaultTimeZone: 'UTC',
+  gatherMs: ALERT_GATHER_MS,
+};
+
+/** A subscriber's alert bookkeeping (one item beside the subscriber). */
+export interface AlertState {
+  /** Ids of events waiting to be sent, each once. */
+  pending: string[];
+  /** When the waiting events go out; absent when none wait. */
+  dueAt?: string;
+  lastSentAt?: string;
+  /** The local day (`YYYY-MM-DD` in the subscriber's zone) `sentToday` counts. */
+  day?: string;
+  sentToday: number;
+  /** Bumped by every write (optimistic locking); 0 when there is no item yet. */
+  version: number;
+}
+
+export const emptyAlertState = (): AlertState => ({ pending: [], sentToday: 0, version: 0 });
+
+/** What an alert's timing reads of a subscriber. */
+export type AlertPrefs = Pick<Subscriber, 'timeZone' | 'quietHours'>;
+
+/** Whether this subscriber should be on the followers index: confirmed, not suppressed, instant. */
+export const receivesAlerts = (record: SubscriberRecord): boolean =>
+  record.cadence === 'instant' && receivesDigests(record);
+
+/** The follower items a subscriber should have (tags today; topic labels share the index). */
+export const followsOf = (record: SubscriberRecord | undefined): FollowRef[] =>
+  record && receivesAlerts(record) ? record.topics.map((t) => ({ kind: 'tag', slug: t.slug })) : [];
+
+const followId = (f: FollowRef): string => `${f.kind}#${f.slug}`;
+
+/** The follower items to add and remove when a subscriber goes from `before` to `after`. */
+export const followChanges = (
+  before: SubscriberRecord | undefined,
+  after: SubscriberRecord | undefined,
+): { add: FollowRef[]; remove: FollowRef[] } => {
+  const was = new Map(followsOf(before).map((f) => [followId(f), f]));
+  const now = new Map(followsOf(after).map((f) => [followId(f), f]));
+  return {
+    add: [...now].filter(([id]) => !was.has(id)).map(([, f]) => f),
+    remove: [...was].filter(([id]) => !now.has(id)).map(([, f]) => f),
+  };
+};
+
+/** Whom a change may concern: the followers of each of its tags and of its topic label. */
+export const followedBy = (event: Pick<NewsEvent, 'tags' | 'topic'>): FollowRef[] => {
+  const refs: FollowRef[] = event.tags.map((t) => ({ kind: 'tag', slug: t.slug }));
+  if (event.topic) {
+    const slug = topicSlug(event.topic);
+    if (slug) refs.push({ kind: 'topic', slug });
+  }
+  return refs;
+};
+
+// ---- Local time. Intl knows the zones; formatters are made once per zone.
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const formatterOf = (zone: string): Intl.DateTimeFormat => {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(zone, format);
+  }
+  return format;
+};
+
+/** Whether Intl knows this IANA zone name. */
+export const isTimeZone = (zone: string): boolean => {
+  try {
+    formatterOf(zone);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The zone a subscriber's day is counted in: theirs if valid, else the default. */
+export const zoneOf = (prefs: AlertPrefs, settings: Pick<AlertSettings, 'defaultTimeZone'>): string =>
+  prefs.timeZone && isTimeZone(prefs.timeZone) ? prefs.timeZone : settings.defaultTimeZone;
+
+export interface LocalTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  /** `YYYY-MM-DD`. */
+  date: string;
+}
+
+/** The wall-clock time in `zone` at instant `ms`. */
+export const localTime = (ms: number, zone: string): LocalTime => {
+  const parts: Record<string, number> = {};
+  for (const part of formatterOf(zone).formatToParts(new Date(ms))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const { year = 0, month = 1, day = 1, hour = 0, minute = 0 } = parts;
+  const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  return { year, month, day, hour, minute, date };
+};
+
+/** How far `zone`'s wall clock is ahead of UTC at `ms`. */
+const offsetAt = (ms: number, zone: string): number => {
+  const whole = Math.floor(ms / 1000) * 1000;
+  const parts: Record<string, number> = {};
+  for (const part of formatterOf(zone).formatToParts(new Date(whole))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const wall = Date.UTC(
+    parts.year ?? 0,
+    (parts.month ?? 1) - 1,
+    parts.day ?? 1,
+    parts.hour ?? 0,
+    parts.minute ?? 0,
+    parts.second ?? 0,
+  );
+  return wall - whole;
+};
+
+/**
+ * The instant the wall clock in `zone` shows `hour`:00 on `year-month-day` (the day may overflow:
+ * day 32 is the next month's first). An hour the clocks skip gives the first instant after the gap;
+ * one they repeat, either of its two instants.
+ */
+export const instantOfLocal = (
+  zone: string,
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+): number => {
+  const wall = Date.UTC(year, month - 1, day, hour);
+  const first = wall - offsetAt(wall, zone);
+  return wall - offsetAt(first, zone);
+};
+
+/** The first instant at or after `ms` when the local clock shows `hour`:00. */
+export const nextLocalHour = (ms: number, zone: string, hour: number): number => {
+  const here = localTime(ms, zone);
+  const today = instantOfLocal(zone, here.year, here.month, here.day, hour);
+  return today >= ms ? today : instantOfLocal(zone, here.year, here.month, here.day + 1, hour);
+};
+
+/** The start of the next local day after `ms`. */
+export const nextLocalMidnight = (ms: number, zone: string): number => {
+  const here = localTime(ms, zone);
+  return instantOfLocal(zone, here.year, here.month, here.day + 1, 0);
+};
+
+/** Whether the local hour at `ms` is in the quiet hours (`from` ≤ h < `to`, across midnight when from > to). */
+export const inQuietHours = (ms: number, zone: string, quiet: AlertPrefs['quietHours']): boolean => {
+  if (!quiet || quiet.from === quiet.to) return false;
+  const { hour } = localTime(ms, zone);
+  return quiet.from < quiet.to
+    ? hour >= quiet.from && hour < quiet.to
+    : hour >= quiet.from || hour < quiet.to;
+};
+
+/**
+ * The earliest instant at or after `ms` at which an alert may go out: not in quiet hours, and not
+ * on a local day whose cap is spent.
+ */
+export const earliestAllowed = (
+  ms: number,
+  state: Pick<AlertState, 'day' | 'sentToday'>,
+  prefs: AlertPrefs,
+  settings: AlertSettings,
+): number => {
+  const zone = zoneOf(prefs, settings);
+  let at = ms;
+  // Each step moves to a quiet end or a midnight; two of each settle any combination.
+  for (let step = 0; step < 4; step++) {
+    if (inQuietHours(at, zone, prefs.quietHours)) {
+      at = nextLocalHour(at, zone, (prefs.quietHours as { to: number }).to);
+      continue;
+    }
+    if (state.day === localTime(at, zone).date && state.sentToday >= settings.dailyCap) {
+      at = nextLocalMidnight(at, zone);
+      continue;
+    }
+    break;
+  }
+  return at;
+};
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * When waiting events go out, as new ones arrive at `now`: the time already set, if any (events
+ * join the alert being gathered or the coalescing window); otherwise after the gather, and not
+ * before the coalescing window of the last alert ends; then moved out of quiet hours and capped days.
+ */
+export const dueTimeFor = (
+  state: AlertState,
+  now: number,
+  prefs: AlertPrefs,
+  settings: AlertSettings,
+): string => {
+  if (state.dueAt !== undefined) return state.dueAt;
+  const windowEnd = state.lastSentAt === undefined ? 0 : Date.parse(state.lastSentAt) + settings.coalesceMs;
+  return iso(earliestAllowed(Math.max(now + settings.gatherMs, windowEnd), state, prefs, settings));
+};
+
+export type FlushDecision = { kind: 'idle' } | { kind: 'wait'; until: string } | { kind: 'send' };
+
+/** What a due alert does at `now`: nothing waits; wait (not due yet, quiet hours, cap); or send. */
+export const flushDecision = (
+  state: AlertState,
+  now: number,
+  prefs: AlertPrefs,
+  settings: AlertSettings,
+): FlushDecision => {
+  if (state.pending.length === 0) return { kind: 'idle' };
+  const due = state.dueAt === undefined ? now : Date.parse(state.dueAt);
+  const allowed = earliestAllowed(Math.max(due, now), state, prefs, settings);
+  return allowed > now ? { kind: 'wait', until: iso(allowed) } : { kind: 'send' };
+};
+
+/**
+ * The state after the events `handled` (sent, or dropped as not worth an alert) left at `at`;
+ * `sent` when an email went out (it counts against the day's cap and opens a coalescing window).
+ * Events that arrived meanwhile stay, due at the window's end.
+ */
+export const afterAlert = (
+  state: AlertState,
+  handled: readonly string[],
+  at: number,
+  sent: boolean,
+  prefs: AlertPrefs,
+  settings: AlertSettings,
+): AlertState => {
+  const done = new Set(handled);
+  const next: AlertState = {
+    pending: state.pending.filter((id) => !done.has(id)),
+    sentToday: state.sentToday,
+    version: state.version,
+  };
+  if (state.lastSentAt !== undefined) next.lastSentAt = state.lastSentAt;
+  if (state.day !== undefined) next.day = state.day;
+  if (sent) {
+    const today = localTime(at, zoneOf(prefs, settings)).date;
+    next.sentToday = state.day === today ? state.sentToday + 1 : 1;
+    next.day = today;
+    next.lastSentAt = iso(at);
+  }
+  if (next.pending.length > 0) next.dueAt = dueTimeFor(next, at, prefs, settings);
+  return next;
+};
+
+/** An event an alert lists, and whether it is a correction of one alerted before. */
+export interface AlertItem {
+  event: NewsEvent;
+  updated: boolean;
+}
+
+/** What the subscriber was alerted about before: per event id, the headline they saw. */
+export type AlertedHeadlines = ReadonlyMap<string, string>;
+
+/**
+ * Of the waiting events as they are now, those worth an alert: gone or deleted ones never are; one
+ * alerted before only when its headline changed (a correction of the text alone is not news).
+ */
+export const selectAlertItems = (
+  pending: readonly string[],
+  events: ReadonlyMap<string, StoredEvent>,
+  alerted: AlertedHeadlines,
+): AlertItem[] => {
+  const items: AlertItem[] = [];
+  for (const id of new Set(pending)) {
+    const event = events.get(id);
+    if (!event || isTombstone(event)) continue;
+    const seen = alerted.get(id);
+    if (seen === undefined) items.push({ event, updated: false });
+    else if (seen !== event.headline) items.push({ event, updated: true });
+  }
+  // Newest first, as in a digest.
+  return items.sort(
+    (a, b) => b.event.updatedAt.localeCompare(a.event.updatedAt) || a.event.id.localeCompare(b.event.id),
+  );
+};
+
+/** How a window's times read to the subscriber: `2026-03-29 03:00 Europe/Berlin`. */
+export const localMinute = (ms: number, zone: string): string => {
+  const t = localTime(ms, zone);
+  return `${t.date} ${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')} ${zone}`;
+};

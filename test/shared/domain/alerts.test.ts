@@ -1,0 +1,343 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AlertSettings,
+  type AlertState,
+  afterAlert,
+  DEFAULT_ALERT_SETTINGS,
+  dueTimeFor,
+  earliestAllowed,
+  emptyAlertState,
+  flushDecision,
+  followChanges,
+  followedBy,
+  inQuietHours,
+  instantOfLocal,
+  localMinute,
+  localTime,
+  nextLocalHour,
+  nextLocalMidnight,
+  selectAlertItems,
+  zoneOf,
+} from '../../../shared/domain/alerts.js';
+import type { StoredEvent } from '../../../shared/domain/event.js';
+import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
+import { makeNewsEvent } from '../../helpers/builders.js';
+
+const S: AlertSettings = {
+  ...DEFAULT_ALERT_SETTINGS,
+  coalesceMs: 10 * 60_000,
+  dailyCap: 3,
+  gatherMs: 20_000,
+};
+const at = (iso: string) => Date.parse(iso);
+const state = (over: Partial<AlertState> = {}): AlertState => ({ ...emptyAlertState(), ...over });
+
+const record = (over: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
+  id: 'sub1',
+  email: 'a@example.org',
+  topics: [
+    { slug: 'syria', name: 'Syria' },
+    { slug: 'russia', name: 'Russia' },
+  ],
+  cadence: 'instant',
+  status: 'confirmed',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  changedAt: '2026-01-01T00:00:00.000Z',
+  tokenVersion: 0,
+  revision: 1,
+  ...over,
+});
+
+describe('the followers index', () => {
+  it('holds a confirmed instant subscriber under each of their tags', () => {
+    expect(followChanges(undefined, record())).toEqual({
+      add: [
+        { kind: 'tag', slug: 'syria' },
+        { kind: 'tag', slug: 'russia' },
+      ],
+      remove: [],
+    });
+  });
+
+  it.each([
+    ['pending', { status: 'pending' as const }],
+    ['unsubscribed', { status: 'unsubscribed' as const }],
+    ['a daily reader', { cadence: 'daily' as const }],
+    ['suppressed', { suppressedAt: '2026-01-02T00:00:00.000Z' }],
+  ])('drops every follow when the subscriber becomes %s', (_, change) => {
+    expect(followChanges(record(), record(change))).toEqual({
+      add: [],
+      remove: [
+        { kind: 'tag', slug: 'syria' },
+        { kind: 'tag', slug: 'russia' },
+      ],
+    });
+  });
+
+  it('moves only the tags that changed', () => {
+    const after = record({
+      topics: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'iran', name: 'Iran' },
+      ],
+    });
+    expect(followChanges(record(), after)).toEqual({
+      add: [{ kind: 'tag', slug: 'iran' }],
+      remove: [{ kind: 'tag', slug: 'russia' }],
+    });
+  });
+
+  it('looks a change up under its tags and its topic label', () => {
+    const event = makeNewsEvent(1, ['Syria', 'Russia'], { topic: 'Russian President' });
+    expect(followedBy(event)).toEqual([
+      { kind: 'tag', slug: 'syria' },
+      { kind: 'tag', slug: 'russia' },
+      { kind: 'topic', slug: 'russian-president' },
+    ]);
+  });
+});
+
+describe('coalescing', () => {
+  const now = at('2026-03-10T12:00:00.000Z');
+
+  it('sends a lone event after the gather, within a minute', () => {
+    const due = Date.parse(dueTimeFor(state(), now, {}, S));
+    expect(due - now).toBe(20_000);
+    expect(due - now).toBeLessThan(60_000);
+  });
+
+  it('holds events after an alert until the coalescing window of that alert ends', () => {
+    const last = now - 3 * 60_000;
+    const due = dueTimeFor(state({ lastSentAt: new Date(last).toISOString() }), now, {}, S);
+    expect(due).toBe(new Date(last + 10 * 60_000).toISOString());
+  });
+
+  it('after the window has passed, a new event is lone again', () => {
+    const due = dueTimeFor(state({ lastSentAt: '2026-03-10T11:00:00.000Z' }), now, {}, S);
+    expect(Date.parse(due) - now).toBe(20_000);
+  });
+
+  it('joins an event to the alert already being gathered', () => {
+    const s = state({ pending: ['a'], dueAt: '2026-03-10T12:00:15.000Z' });
+    expect(dueTimeFor(s, now + 5_000, {}, S)).toBe('2026-03-10T12:00:15.000Z');
+  });
+
+  it('a sent alert takes its events off and leaves late arrivals due at the window end', () => {
+    const s = state({ pending: ['a', 'b', 'c'], dueAt: '2026-03-10T12:00:20.000Z', version: 4 });
+    const sentAt = at('2026-03-10T12:00:21.000Z');
+    const next = afterAlert(s, ['a', 'b'], sentAt, true, {}, S);
+    expect(next).toEqual({
+      pending: ['c'],
+      dueAt: '2026-03-10T12:10:21.000Z',
+      lastSentAt: '2026-03-10T12:00:21.000Z',
+      day: '2026-03-10',
+      sentToday: 1,
+      version: 4,
+    });
+  });
+
+  it('events dropped without an email leave the window and the count as they were', () => {
+    const s = state({ pending: ['a'], dueAt: '2026-03-10T12:00:20.000Z', day: '2026-03-10', sentToday: 2 });
+    const next = afterAlert(s, ['a'], now, false, {}, S);
+    expect(next).toEqual({ pending: [], day: '2026-03-10', sentToday: 2, version: 0 });
+  });
+
+  it('decides: nothing waits, not yet due, due', () => {
+    expect(flushDecision(state(), now, {}, S)).toEqual({ kind: 'idle' });
+    const s = state({ pending: ['a'], dueAt: '2026-03-10T12:00:20.000Z' });
+    expect(flushDecision(s, now, {}, S)).toEqual({ kind: 'wait', until: '2026-03-10T12:00:20.000Z' });
+    expect(flushDecision(s, at('2026-03-10T12:00:20.000Z'), {}, S)).toEqual({ kind: 'send' });
+  });
+
+  it('three bursts a window apart make three alerts, each burst in one', () => {
+    let s = state();
+    const sends: number[] = [];
+    let clock = now;
+    for (let burst = 0; burst < 3; burst++) {
+      const start = now + burst * S.coalesceMs;
+      for (let i = 0; i < 5; i++) {
+        clock = start + i * 1000;
+        s = { ...s, pending: [...s.pending, `e${burst}-${i}`], dueAt: dueTimeFor(s, clock, {}, S) };
+      }
+      const due = Date.parse(s.dueAt as string);
+      expect(flushDecision(s, due, {}, S)).toEqual({ kind: 'send' });
+      expect(s.pending).toHaveLength(5);
+      s = afterAlert(s, s.pending, due, true, {}, S);
+      sends.push(due);
+    }
+    expect(sends.map((t) => (t - now) / 1000)).toEqual([20, 620, 1220]);
+  });
+});
+
+describe('the daily cap, in the local day', () => {
+  it('holds alerts after the cap until the next local midnight, and then sends them together', () => {
+    const tokyo = { timeZone: 'Asia/Tokyo' };
+    // 23:00 in Tokyo on the 10th: the 10th's three alerts are spent.
+    const now = at('2026-03-10T14:00:00.000Z');
+    const s = state({
+      pending: ['x', 'y'],
+      dueAt: '2026-03-10T14:00:00.000Z',
+      day: '2026-03-10',
+      sentToday: 3,
+    });
+    expect(flushDecision(s, now, tokyo, S)).toEqual({ kind: 'wait', until: '2026-03-10T15:00:00.000Z' });
+    const next = afterAlert(s, ['x', 'y'], at('2026-03-10T15:00:00.000Z'), true, tokyo, S);
+    expect(next).toMatchObject({ day: '2026-03-11', sentToday: 1 });
+  });
+
+  it('counts in the subscriber zone, not UTC: the same instant is another day in Los Angeles', () => {
+    const la = { timeZone: 'America/Los_Angeles' };
+    // 02:00 UTC on the 11th is 19:00 on the 10th in Los Angeles: still the capped day.
+    const s = state({ pending: ['x'], day: '2026-03-10', sentToday: 3 });
+    expect(flushDecision(s, at('2026-03-11T02:00:00.000Z'), la, S)).toEqual({
+      kind: 'wait',
+      until: '2026-03-11T07:00:00.000Z',
+    });
+    // In UTC the 11th has begun: the cap of the 10th does not hold.
+    expect(flushDecision(s, at('2026-03-11T02:00:00.000Z'), {}, S)).toEqual({ kind: 'send' });
+  });
+
+  it('counts a new day from one', () => {
+    const s = state({ pending: ['x'], day: '2026-03-09', sentToday: 3 });
+    expect(flushDecision(s, at('2026-03-10T08:00:00.000Z'), {}, S)).toEqual({ kind: 'send' });
+    expect(afterAlert(s, ['x'], at('2026-03-10T08:00:00.000Z'), true, {}, S).sentToday).toBe(1);
+  });
+
+  it('uses the default zone setting when the subscriber chose none, or an unknown one', () => {
+    const settings = { ...S, defaultTimeZone: 'Asia/Kolkata' };
+    expect(zoneOf({}, settings)).toBe('Asia/Kolkata');
+    expect(zoneOf({ timeZone: 'Mars/Olympus' }, settings)).toBe('Asia/Kolkata');
+    expect(zoneOf({ timeZone: 'Europe/Berlin' }, settings)).toBe('Europe/Berlin');
+  });
+});
+
+describe('quiet hours', () => {
+  const night = { timeZone: 'Europe/Berlin', quietHours: { from: 22, to: 7 } };
+
+  it('waits until the local end of quiet hours across midnight', () => {
+    // 23:30 in Berlin (CET, UTC+1) → 07:00 Berlin = 06:00 UTC the next day.
+    const s = state({ pending: ['a'], dueAt: '2026-01-15T22:30:00.000Z' });
+    expect(flushDecision(s, at('2026-01-15T22:30:00.000Z'), night, S)).toEqual({
+      kind: 'wait',
+      until: '2026-01-16T06:00:00.000Z',
+    });
+  });
+
+  it('schedules an event arriving at night for the morning, not in the gather', () => {
+    expect(dueTimeFor(state(), at('2026-01-16T02:00:00.000Z'), night, S)).toBe('2026-01-16T06:00:00.000Z');
+  });
+
+  it('lets alerts out outside quiet hours', () => {
+    expect(inQuietHours(at('2026-01-16T06:00:00.000Z'), 'Europe/Berlin', night.quietHours)).toBe(false);
+    expect(inQuietHours(at('2026-01-16T05:59:00.000Z'), 'Europe/Berlin', night.quietHours)).toBe(true);
+    // 11:00 UTC is 12:00 in Berlin; 12:00 UTC is 13:00; 14:00 UTC is 15:00.
+    expect(inQuietHours(at('2026-01-16T11:00:00.000Z'), 'Europe/Berlin', { from: 13, to: 15 })).toBe(false);
+    expect(inQuietHours(at('2026-01-16T12:00:00.000Z'), 'Europe/Berlin', { from: 13, to: 15 })).toBe(true);
+    expect(inQuietHours(at('2026-01-16T14:00:00.000Z'), 'Europe/Berlin', { from: 13, to: 15 })).toBe(false);
+    expect(inQuietHours(at('2026-01-16T13:00:00.000Z'), 'Europe/Berlin', { from: 9, to: 9 })).toBe(false);
+  });
+
+  it('ends quiet hours at the local hour on the night clocks go forward (Berlin, 29 March 2026)', () => {
+    // 01:30 CET = 00:30 UTC; at 02:00 local the clocks jump to 03:00 CEST; 07:00 CEST = 05:00 UTC.
+    const due = dueTimeFor(state(), at('2026-03-29T00:30:00.000Z'), night, S);
+    expect(due).toBe('2026-03-29T05:00:00.000Z');
+  });
+
+  it('ends quiet hours at the local hour on the night clocks go back (New York, 1 November 2026)', () => {
+    const ny = { timeZone: 'America/New_York', quietHours: { from: 0, to: 6 } };
+    // 00:30 EDT = 04:30 UTC; 06:00 EST (after the change at 02:00 EDT) = 11:00 UTC.
+    expect(dueTimeFor(state(), at('2026-11-01T04:30:00.000Z'), ny, S)).toBe('2026-11-01T11:00:00.000Z');
+  });
+
+  it('a capped day and quiet hours together: the next day, after its quiet hours', () => {
+    const s = state({ pending: ['a'], day: '2026-01-15', sentToday: 3 });
+    // 20:00 Berlin on the 15th: capped → midnight, which is quiet → 07:00 on the 16th.
+    expect(earliestAllowed(at('2026-01-15T19:00:00.000Z'), s, night, S)).toBe(at('2026-01-16T06:00:00.000Z'));
+  });
+});
+
+describe('local time across zones and clock changes', () => {
+  it.each([
+    ['Europe/Berlin', '2026-03-29', 3, '2026-03-29T01:00:00.000Z'],
+    ['Europe/Berlin', '2026-10-25', 4, '2026-10-25T03:00:00.000Z'],
+    ['America/New_York', '2026-03-08', 7, '2026-03-08T11:00:00.000Z'],
+    ['Australia/Sydney', '2026-04-05', 7, '2026-04-04T21:00:00.000Z'],
+    ['Australia/Sydney', '2026-10-04', 7, '2026-10-03T20:00:00.000Z'],
+    ['Asia/Kolkata', '2026-06-01', 7, '2026-06-01T01:30:00.000Z'],
+    ['Asia/Kathmandu', '2026-06-01', 0, '2026-05-31T18:15:00.000Z'],
+  ])('%s %s %i:00 is %s', (zone, date, hour, expected) => {
+    const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+    expect(new Date(instantOfLocal(zone, y, m, d, hour)).toISOString()).toBe(expected);
+  });
+
+  it('an hour the clocks skip is the first instant after the gap', () => {
+    // 02:00 does not exist in Berlin on 29 March 2026: 03:00 CEST.
+    expect(new Date(instantOfLocal('Europe/Berlin', 2026, 3, 29, 2)).toISOString()).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
+  });
+
+  it('a local day is 23 or 25 hours long when clocks move', () => {
+    const berlin = 'Europe/Berlin';
+    const spring = nextLocalMidnight(at('2026-03-28T23:30:00.000Z'), berlin);
+    expect(new Date(spring).toISOString()).toBe('2026-03-29T22:00:00.000Z');
+    expect(spring - at('2026-03-28T23:00:00.000Z')).toBe(23 * 3600_000);
+    expect(localTime(spring, berlin).date).toBe('2026-03-30');
+  });
+
+  it('finds the next local hour today or tomorrow', () => {
+    expect(new Date(nextLocalHour(at('2026-06-01T00:00:00.000Z'), 'Asia/Kolkata', 7)).toISOString()).toBe(
+      '2026-06-01T01:30:00.000Z',
+    );
+    expect(new Date(nextLocalHour(at('2026-06-01T02:00:00.000Z'), 'Asia/Kolkata', 7)).toISOString()).toBe(
+      '2026-06-02T01:30:00.000Z',
+    );
+  });
+
+  it('names the zone in the times it writes', () => {
+    expect(localMinute(at('2026-06-01T01:30:00.000Z'), 'Asia/Kolkata')).toBe('2026-06-01 07:00 Asia/Kolkata');
+  });
+});
+
+describe('which waiting events an alert lists', () => {
+  const live = (n: number, headline: string, updatedAt = '2026-11-27T10:00:00.000Z') =>
+    makeNewsEvent(n, ['Syria'], { headline, updatedAt });
+  const events = (list: StoredEvent[]) => new Map(list.map((e) => [e.id, e]));
+
+  it('lists new events, newest first, each once', () => {
+    const a = live(1, 'A', '2026-11-27T10:00:00.000Z');
+    const b = live(2, 'B', '2026-11-27T11:00:00.000Z');
+    const items = selectAlertItems([a.id, b.id, a.id], events([a, b]), new Map());
+    expect(items.map((i) => [i.event.id, i.updated])).toEqual([
+      [b.id, false],
+      [a.id, false],
+    ]);
+  });
+
+  it('never lists a deleted or missing event', () => {
+    const a = live(1, 'A');
+    const gone: StoredEvent = {
+      id: '2026/11/27/event-2',
+      date: '2026-11-27',
+      headline: 'B',
+      tags: [],
+      revision: 2,
+      deleted: true,
+      deletedAt: '2026-11-27T10:05:00.000Z',
+    } as unknown as StoredEvent;
+    expect(
+      selectAlertItems([a.id, gone.id, 'nope'], events([a, gone]), new Map()).map((i) => i.event.id),
+    ).toEqual([a.id]);
+  });
+
+  it('lists a correction of an alerted event only when its headline changed', () => {
+    const same = live(1, 'Same headline');
+    const changed = live(2, 'New headline');
+    const alerted = new Map([
+      [same.id, 'Same headline'],
+      [changed.id, 'Old headline'],
+    ]);
+    const items = selectAlertItems([same.id, changed.id], events([same, changed]), alerted);
+    expect(items.map((i) => [i.event.id, i.updated])).toEqual([[changed.id, true]]);
+  });
+});
