@@ -3,7 +3,7 @@
  * (time comes in as epoch milliseconds); the alert store writes them, the alert service applies them.
  *
  * The rule: a lone event goes out after a short gather (`gatherMs`, well within a minute); after
- * an alert, further events wait until `coalesceMs` after it and go together; at most `dailyCap`
+ * an alert, further events wait until `coalesceMs` after it and go together in one alert; at most `dailyCap`
  * alerts a local day (the rest wait for the next day's first); nothing during quiet hours.
  */
 import { isTombstone, type NewsEvent, type StoredEvent } from './event.js';
@@ -41,21 +41,23 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   gatherMs: ALERT_GATHER_MS,
 };
 
-/** A subscriber's alert bookkeeping (one item beside the subscriber). */
+/**
+ * A subscriber's alert bookkeeping (one item beside the subscriber). Arrivals only add to
+ * `pending` (a set: each event once); the worker that sends holds `claimId` meanwhile.
+ */
 export interface AlertState {
-  /** Ids of events waiting to be sent, each once. */
+  /** Ids of events waiting to be sent. */
   pending: string[];
-  /** When the waiting events go out; absent when none wait. */
-  dueAt?: string;
   lastSentAt?: string;
   /** The local day (`YYYY-MM-DD` in the subscriber's zone) `sentToday` counts. */
   day?: string;
   sentToday: number;
-  /** Bumped by every write (optimistic locking); 0 when there is no item yet. */
-  version: number;
+  /** A worker sending this subscriber's alert now, since `claimedAt`. */
+  claimId?: string;
+  claimedAt?: string;
 }
 
-export const emptyAlertState = (): AlertState => ({ pending: [], sentToday: 0, version: 0 });
+export const emptyAlertState = (): AlertState => ({ pending: [], sentToday: 0 });
 
 /** What an alert's timing reads of a subscriber. */
 export type AlertPrefs = Pick<Subscriber, 'timeZone' | 'quietHours'>;
@@ -235,25 +237,27 @@ export const earliestAllowed = (
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** When the coalescing window of the subscriber's last alert ends (0 when there was none). */
+const windowEnd = (state: Pick<AlertState, 'lastSentAt'>, settings: AlertSettings): number =>
+  state.lastSentAt === undefined ? 0 : Date.parse(state.lastSentAt) + settings.coalesceMs;
+
 /**
- * When waiting events go out, as new ones arrive at `now`: the time already set, if any (events
- * join the alert being gathered or the coalescing window); otherwise after the gather, and not
- * before the coalescing window of the last alert ends; then moved out of quiet hours and capped days.
+ * When the first of new events arriving at `now` into an empty `pending` should be looked at:
+ * after the gather (so the rest of a burst joins it), and not before the last alert's window ends.
+ * Quiet hours and the cap are the flush's to apply (they need the subscriber's preferences).
  */
-export const dueTimeFor = (
-  state: AlertState,
+export const firstLookAt = (
+  state: Pick<AlertState, 'lastSentAt'>,
   now: number,
-  prefs: AlertPrefs,
   settings: AlertSettings,
-): string => {
-  if (state.dueAt !== undefined) return state.dueAt;
-  const windowEnd = state.lastSentAt === undefined ? 0 : Date.parse(state.lastSentAt) + settings.coalesceMs;
-  return iso(earliestAllowed(Math.max(now + settings.gatherMs, windowEnd), state, prefs, settings));
-};
+): string => iso(Math.max(now + settings.gatherMs, windowEnd(state, settings)));
 
 export type FlushDecision = { kind: 'idle' } | { kind: 'wait'; until: string } | { kind: 'send' };
 
-/** What a due alert does at `now`: nothing waits; wait (not due yet, quiet hours, cap); or send. */
+/**
+ * What looking at a subscriber's waiting events at `now` does: nothing waits; wait (the last
+ * alert's window is still open, quiet hours, the day's cap is spent); or send them, together.
+ */
 export const flushDecision = (
   state: AlertState,
   now: number,
@@ -261,40 +265,19 @@ export const flushDecision = (
   settings: AlertSettings,
 ): FlushDecision => {
   if (state.pending.length === 0) return { kind: 'idle' };
-  const due = state.dueAt === undefined ? now : Date.parse(state.dueAt);
-  const allowed = earliestAllowed(Math.max(due, now), state, prefs, settings);
+  const allowed = earliestAllowed(Math.max(windowEnd(state, settings), now), state, prefs, settings);
   return allowed > now ? { kind: 'wait', until: iso(allowed) } : { kind: 'send' };
 };
 
-/**
- * The state after the events `handled` (sent, or dropped as not worth an alert) left at `at`;
- * `sent` when an email went out (it counts against the day's cap and opens a coalescing window).
- * Events that arrived meanwhile stay, due at the window's end.
- */
-export const afterAlert = (
-  state: AlertState,
-  handled: readonly string[],
+/** What an alert sent at `at` records: it opens a coalescing window and counts against its local day. */
+export const afterSend = (
+  state: Pick<AlertState, 'day' | 'sentToday'>,
   at: number,
-  sent: boolean,
   prefs: AlertPrefs,
   settings: AlertSettings,
-): AlertState => {
-  const done = new Set(handled);
-  const next: AlertState = {
-    pending: state.pending.filter((id) => !done.has(id)),
-    sentToday: state.sentToday,
-    version: state.version,
-  };
-  if (state.lastSentAt !== undefined) next.lastSentAt = state.lastSentAt;
-  if (state.day !== undefined) next.day = state.day;
-  if (sent) {
-    const today = localTime(at, zoneOf(prefs, settings)).date;
-    next.sentToday = state.day === today ? state.sentToday + 1 : 1;
-    next.day = today;
-    next.lastSentAt = iso(at);
-  }
-  if (next.pending.length > 0) next.dueAt = dueTimeFor(next, at, prefs, settings);
-  return next;
+): Required<Pick<AlertState, 'lastSentAt' | 'day' | 'sentToday'>> => {
+  const day = localTime(at, zoneOf(prefs, settings)).date;
+  return { lastSentAt: iso(at), day, sentToday: state.day === day ? state.sentToday + 1 : 1 };
 };
 
 /** An event an alert lists, and whether it is a correction of one alerted before. */

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   type AlertSettings,
   type AlertState,
-  afterAlert,
+  afterSend,
   DEFAULT_ALERT_SETTINGS,
-  dueTimeFor,
   earliestAllowed,
   emptyAlertState,
+  firstLookAt,
   flushDecision,
   followChanges,
   followedBy,
@@ -100,89 +100,81 @@ describe('the followers index', () => {
 describe('coalescing', () => {
   const now = at('2026-03-10T12:00:00.000Z');
 
-  it('sends a lone event after the gather, within a minute', () => {
-    const due = Date.parse(dueTimeFor(state(), now, {}, S));
-    expect(due - now).toBe(20_000);
-    expect(due - now).toBeLessThan(60_000);
+  it('looks at a lone event after the gather, within a minute', () => {
+    const look = Date.parse(firstLookAt(state(), now, S));
+    expect(look - now).toBe(20_000);
+    expect(flushDecision(state({ pending: ['a'] }), look, {}, S)).toEqual({ kind: 'send' });
   });
 
   it('holds events after an alert until the coalescing window of that alert ends', () => {
-    const last = now - 3 * 60_000;
-    const due = dueTimeFor(state({ lastSentAt: new Date(last).toISOString() }), now, {}, S);
-    expect(due).toBe(new Date(last + 10 * 60_000).toISOString());
+    const last = new Date(now - 3 * 60_000).toISOString();
+    const s = state({ pending: ['a'], lastSentAt: last });
+    expect(firstLookAt(s, now, S)).toBe('2026-03-10T12:07:00.000Z');
+    expect(flushDecision(s, now + 20_000, {}, S)).toEqual({
+      kind: 'wait',
+      until: '2026-03-10T12:07:00.000Z',
+    });
+    expect(flushDecision(s, at('2026-03-10T12:07:00.000Z'), {}, S)).toEqual({ kind: 'send' });
   });
 
   it('after the window has passed, a new event is lone again', () => {
-    const due = dueTimeFor(state({ lastSentAt: '2026-03-10T11:00:00.000Z' }), now, {}, S);
-    expect(Date.parse(due) - now).toBe(20_000);
+    const s = state({ lastSentAt: '2026-03-10T11:00:00.000Z' });
+    expect(Date.parse(firstLookAt(s, now, S)) - now).toBe(20_000);
   });
 
-  it('joins an event to the alert already being gathered', () => {
-    const s = state({ pending: ['a'], dueAt: '2026-03-10T12:00:15.000Z' });
-    expect(dueTimeFor(s, now + 5_000, {}, S)).toBe('2026-03-10T12:00:15.000Z');
+  it('has nothing to do when nothing waits', () => {
+    expect(flushDecision(state(), now, {}, S)).toEqual({ kind: 'idle' });
   });
 
-  it('a sent alert takes its events off and leaves late arrivals due at the window end', () => {
-    const s = state({ pending: ['a', 'b', 'c'], dueAt: '2026-03-10T12:00:20.000Z', version: 4 });
-    const sentAt = at('2026-03-10T12:00:21.000Z');
-    const next = afterAlert(s, ['a', 'b'], sentAt, true, {}, S);
-    expect(next).toEqual({
-      pending: ['c'],
-      dueAt: '2026-03-10T12:10:21.000Z',
+  it('a sent alert opens a window and counts against its day', () => {
+    expect(afterSend(state(), at('2026-03-10T12:00:21.000Z'), {}, S)).toEqual({
       lastSentAt: '2026-03-10T12:00:21.000Z',
       day: '2026-03-10',
       sentToday: 1,
-      version: 4,
     });
-  });
-
-  it('events dropped without an email leave the window and the count as they were', () => {
-    const s = state({ pending: ['a'], dueAt: '2026-03-10T12:00:20.000Z', day: '2026-03-10', sentToday: 2 });
-    const next = afterAlert(s, ['a'], now, false, {}, S);
-    expect(next).toEqual({ pending: [], day: '2026-03-10', sentToday: 2, version: 0 });
-  });
-
-  it('decides: nothing waits, not yet due, due', () => {
-    expect(flushDecision(state(), now, {}, S)).toEqual({ kind: 'idle' });
-    const s = state({ pending: ['a'], dueAt: '2026-03-10T12:00:20.000Z' });
-    expect(flushDecision(s, now, {}, S)).toEqual({ kind: 'wait', until: '2026-03-10T12:00:20.000Z' });
-    expect(flushDecision(s, at('2026-03-10T12:00:20.000Z'), {}, S)).toEqual({ kind: 'send' });
+    expect(afterSend(state({ day: '2026-03-10', sentToday: 2 }), now, {}, S).sentToday).toBe(3);
   });
 
   it('three bursts a window apart make three alerts, each burst in one', () => {
     let s = state();
     const sends: number[] = [];
-    let clock = now;
     for (let burst = 0; burst < 3; burst++) {
       const start = now + burst * S.coalesceMs;
+      let look: string | undefined;
       for (let i = 0; i < 5; i++) {
-        clock = start + i * 1000;
-        s = { ...s, pending: [...s.pending, `e${burst}-${i}`], dueAt: dueTimeFor(s, clock, {}, S) };
+        // Only the first arrival into an empty set schedules a look; the rest join it.
+        if (s.pending.length === 0) look = firstLookAt(s, start + i * 1000, S);
+        s = { ...s, pending: [...s.pending, `e${burst}-${i}`] };
       }
-      const due = Date.parse(s.dueAt as string);
-      expect(flushDecision(s, due, {}, S)).toEqual({ kind: 'send' });
+      let t = Date.parse(look as string);
+      for (
+        let decision = flushDecision(s, t, {}, S);
+        decision.kind === 'wait';
+        decision = flushDecision(s, t, {}, S)
+      )
+        t = Date.parse(decision.until);
       expect(s.pending).toHaveLength(5);
-      s = afterAlert(s, s.pending, due, true, {}, S);
-      sends.push(due);
+      s = { ...s, ...afterSend(s, t, {}, S), pending: [] };
+      sends.push(t);
     }
     expect(sends.map((t) => (t - now) / 1000)).toEqual([20, 620, 1220]);
   });
 });
 
 describe('the daily cap, in the local day', () => {
-  it('holds alerts after the cap until the next local midnight, and then sends them together', () => {
+  it('holds alerts after the cap until the next local midnight, which sends them together', () => {
     const tokyo = { timeZone: 'Asia/Tokyo' };
     // 23:00 in Tokyo on the 10th: the 10th's three alerts are spent.
-    const now = at('2026-03-10T14:00:00.000Z');
-    const s = state({
-      pending: ['x', 'y'],
-      dueAt: '2026-03-10T14:00:00.000Z',
-      day: '2026-03-10',
-      sentToday: 3,
+    const s = state({ pending: ['x', 'y'], day: '2026-03-10', sentToday: 3 });
+    expect(flushDecision(s, at('2026-03-10T14:00:00.000Z'), tokyo, S)).toEqual({
+      kind: 'wait',
+      until: '2026-03-10T15:00:00.000Z',
     });
-    expect(flushDecision(s, now, tokyo, S)).toEqual({ kind: 'wait', until: '2026-03-10T15:00:00.000Z' });
-    const next = afterAlert(s, ['x', 'y'], at('2026-03-10T15:00:00.000Z'), true, tokyo, S);
-    expect(next).toMatchObject({ day: '2026-03-11', sentToday: 1 });
+    expect(flushDecision(s, at('2026-03-10T15:00:00.000Z'), tokyo, S)).toEqual({ kind: 'send' });
+    expect(afterSend(s, at('2026-03-10T15:00:00.000Z'), tokyo, S)).toMatchObject({
+      day: '2026-03-11',
+      sentToday: 1,
+    });
   });
 
   it('counts in the subscriber zone, not UTC: the same instant is another day in Los Angeles', () => {
@@ -197,10 +189,24 @@ describe('the daily cap, in the local day', () => {
     expect(flushDecision(s, at('2026-03-11T02:00:00.000Z'), {}, S)).toEqual({ kind: 'send' });
   });
 
+  it('lets the cap-th alert out and holds the one after', () => {
+    let s = state({ pending: ['x'] });
+    const t = at('2026-03-10T08:00:00.000Z');
+    for (let i = 0; i < 3; i++) {
+      const when = t + i * S.coalesceMs;
+      expect(flushDecision(s, when, {}, S)).toEqual({ kind: 'send' });
+      s = { ...s, ...afterSend(s, when, {}, S) };
+    }
+    expect(flushDecision(s, t + 3 * S.coalesceMs, {}, S)).toEqual({
+      kind: 'wait',
+      until: '2026-03-11T00:00:00.000Z',
+    });
+  });
+
   it('counts a new day from one', () => {
     const s = state({ pending: ['x'], day: '2026-03-09', sentToday: 3 });
     expect(flushDecision(s, at('2026-03-10T08:00:00.000Z'), {}, S)).toEqual({ kind: 'send' });
-    expect(afterAlert(s, ['x'], at('2026-03-10T08:00:00.000Z'), true, {}, S).sentToday).toBe(1);
+    expect(afterSend(s, at('2026-03-10T08:00:00.000Z'), {}, S).sentToday).toBe(1);
   });
 
   it('uses the default zone setting when the subscriber chose none, or an unknown one', () => {
@@ -216,15 +222,11 @@ describe('quiet hours', () => {
 
   it('waits until the local end of quiet hours across midnight', () => {
     // 23:30 in Berlin (CET, UTC+1) → 07:00 Berlin = 06:00 UTC the next day.
-    const s = state({ pending: ['a'], dueAt: '2026-01-15T22:30:00.000Z' });
+    const s = state({ pending: ['a'] });
     expect(flushDecision(s, at('2026-01-15T22:30:00.000Z'), night, S)).toEqual({
       kind: 'wait',
       until: '2026-01-16T06:00:00.000Z',
     });
-  });
-
-  it('schedules an event arriving at night for the morning, not in the gather', () => {
-    expect(dueTimeFor(state(), at('2026-01-16T02:00:00.000Z'), night, S)).toBe('2026-01-16T06:00:00.000Z');
   });
 
   it('lets alerts out outside quiet hours', () => {
@@ -239,14 +241,19 @@ describe('quiet hours', () => {
 
   it('ends quiet hours at the local hour on the night clocks go forward (Berlin, 29 March 2026)', () => {
     // 01:30 CET = 00:30 UTC; at 02:00 local the clocks jump to 03:00 CEST; 07:00 CEST = 05:00 UTC.
-    const due = dueTimeFor(state(), at('2026-03-29T00:30:00.000Z'), night, S);
-    expect(due).toBe('2026-03-29T05:00:00.000Z');
+    expect(flushDecision(state({ pending: ['a'] }), at('2026-03-29T00:30:00.000Z'), night, S)).toEqual({
+      kind: 'wait',
+      until: '2026-03-29T05:00:00.000Z',
+    });
   });
 
   it('ends quiet hours at the local hour on the night clocks go back (New York, 1 November 2026)', () => {
     const ny = { timeZone: 'America/New_York', quietHours: { from: 0, to: 6 } };
     // 00:30 EDT = 04:30 UTC; 06:00 EST (after the change at 02:00 EDT) = 11:00 UTC.
-    expect(dueTimeFor(state(), at('2026-11-01T04:30:00.000Z'), ny, S)).toBe('2026-11-01T11:00:00.000Z');
+    expect(flushDecision(state({ pending: ['a'] }), at('2026-11-01T04:30:00.000Z'), ny, S)).toEqual({
+      kind: 'wait',
+      until: '2026-11-01T11:00:00.000Z',
+    });
   });
 
   it('a capped day and quiet hours together: the next day, after its quiet hours', () => {
