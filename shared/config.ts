@@ -25,6 +25,14 @@ export const ENV = {
   digestWeekday: 'DIGEST_WEEKDAY',
   /** Messages per second one digest worker sends at most. */
   digestSendRate: 'DIGEST_SEND_RATE',
+  /** SQS queue of instant alerts: change messages from the topic, and delayed looks at subscribers. */
+  alertQueueUrl: 'ALERT_QUEUE_URL',
+  /** Minutes after an alert during which further events wait and then go together. */
+  alertCoalesceMinutes: 'ALERT_COALESCE_MINUTES',
+  /** Alerts per subscriber and local day at most. */
+  alertDailyCap: 'ALERT_DAILY_CAP',
+  /** IANA zone of subscribers who chose none (their day for the alert cap). */
+  defaultTimeZone: 'DEFAULT_TIME_ZONE',
   /** Global budget of confirmation emails per hour (sign-up); beyond it nothing is sent. */
   confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
   /** Most webhooks one API key may register. */

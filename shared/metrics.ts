@@ -35,6 +35,12 @@ export const METRIC = {
   digestsEmpty: 'DigestsEmpty',
   /** A digest could not be sent; its batch is retried. */
   digestsFailed: 'DigestsFailed',
+  /** An instant alert email was sent (send-alerts). */
+  alertsSent: 'AlertsSent',
+  /** Events listed in the alerts sent: over AlertsSent, how well alerts coalesce. */
+  alertEvents: 'AlertEvents',
+  /** An alert could not be sent; its look is retried. */
+  alertsFailed: 'AlertsFailed',
   /** A confirmation email was sent. */
   confirmationsSent: 'ConfirmationsSent',
   /** A sign-up was answered but no confirmation was sent: a per-mailbox or per-client limit. */

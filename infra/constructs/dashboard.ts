@@ -108,6 +108,15 @@ export class TidingsDashboard extends Construct {
       ...alarmNamed('DigestDeadLettersDepth'),
       ...alarmNamed('UnqueuedFailures'),
     );
+    this.dashboard.addWidgets(heading('### Instant alerts'));
+    this.dashboard.addWidgets(
+      graph('Alerts', [
+        business(METRIC.alertsSent, 'sent'),
+        business(METRIC.alertEvents, 'events listed'),
+        business(METRIC.alertsFailed, 'failed'),
+      ]),
+      ...alarmNamed('AlertDeadLettersDepth'),
+    );
     this.dashboard.addWidgets(heading('### Sign-ups and email'));
     this.dashboard.addWidgets(
       graph('Confirmation emails', [

@@ -5,10 +5,12 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { followChanges } from '../domain/alerts.js';
 import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
 import { CADENCES, type Cadence, type TopicRef } from '../domain/subscription.js';
 import { ConcurrentWriteError } from '../errors.js';
 import { digestPartition, digestShardOf, subscriberKey, suppressionKey, TABLE, tagKey } from '../keys.js';
+import { applyFollowChanges } from './followers.js';
 import { type Item, isConditionFailure, num, optStr, str } from './items.js';
 import { listTagsWithCounts } from './tag-summaries.js';
 
@@ -157,6 +159,8 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
         throw new ConcurrentWriteError(`subscriber ${record.id} was written meanwhile`, { cause: error });
       throw error;
     }
+    // After the subscriber's own write, so the followers index never runs ahead of it.
+    await applyFollowChanges(db, tableName, record.id, followChanges(replacing, record));
   },
 
   async updateSubscriber(next, previous) {
@@ -204,6 +208,7 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
         throw new ConcurrentWriteError(`subscriber ${next.id} changed meanwhile`, { cause: error });
       throw error;
     }
+    await applyFollowChanges(db, tableName, next.id, followChanges(previous, written));
     return written;
   },
 
@@ -226,10 +231,11 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
       if (!isConditionFailure(error)) throw error;
     }
     try {
-      await db.send(
+      const { Attributes } = await db.send(
         new UpdateCommand({
           TableName: tableName,
           Key: subscriberKey(id),
+          ReturnValues: 'ALL_NEW',
           UpdateExpression:
             'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
           ConditionExpression: EXISTS,
@@ -240,6 +246,12 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
           ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
         }),
       );
+      // No alert reaches a suppressed address: its follower items go too.
+      if (Attributes) {
+        const record = fromSubscriberItem(Attributes);
+        const { suppressedAt: _, ...before } = record;
+        await applyFollowChanges(db, tableName, id, followChanges(before, record));
+      }
     } catch (error) {
       // No subscriber for the address (it never subscribed, or its record lapsed): the suppression item is enough.
       if (!isConditionFailure(error)) throw error;

@@ -6,6 +6,7 @@
  * an alert, further events wait until `coalesceMs` after it and go together in one alert; at most `dailyCap`
  * alerts a local day (the rest wait for the next day's first); nothing during quiet hours.
  */
+import type { DigestSection } from './digest.js';
 import { isTombstone, type NewsEvent, type StoredEvent } from './event.js';
 import { topicSlug } from './slug.js';
 import { receivesDigests, type SubscriberRecord } from './subscriber-changes.js';
@@ -86,7 +87,7 @@ export const followChanges = (
 };
 
 /** Whom a change may concern: the followers of each of its tags and of its topic label. */
-export const followedBy = (event: Pick<NewsEvent, 'tags' | 'topic'>): FollowRef[] => {
+export const followedBy = (event: { tags: readonly { slug: string }[]; topic?: string }): FollowRef[] => {
   const refs: FollowRef[] = event.tags.map((t) => ({ kind: 'tag', slug: t.slug }));
   if (event.topic) {
     const slug = topicSlug(event.topic);
@@ -316,4 +317,34 @@ export const selectAlertItems = (
 export const localMinute = (ms: number, zone: string): string => {
   const t = localTime(ms, zone);
   return `${t.date} ${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')} ${zone}`;
+};
+
+/** One alert email's content: the subscriber, the events (newest first), the span they changed in. */
+export interface Alert {
+  subscriber: Subscriber;
+  items: AlertItem[];
+  /** From the earliest listed change to the send, for the email's words. */
+  window: { start: string; end: string };
+  /** The zone the email's times are written in. */
+  zone: string;
+}
+
+/**
+ * The alert as sections by the subscriber's tags, as a digest lays them out: each event once,
+ * under the first of the subscriber's tags it carries, with every one of them; an event that
+ * reached the subscriber through its topic label alone goes under the first section.
+ */
+export const alertSections = (alert: Alert): DigestSection[] => {
+  const topics = alert.subscriber.topics;
+  const sections: DigestSection[] = topics.map((topic) => ({ topic, items: [], omitted: 0 }));
+  for (const item of alert.items) {
+    const slugs = new Set(item.event.tags.map((t) => t.slug));
+    const matching = topics.filter((t) => slugs.has(t.slug));
+    const at = Math.max(
+      0,
+      topics.findIndex((t) => slugs.has(t.slug)),
+    );
+    sections[at]?.items.push({ event: item.event, topics: matching, updated: item.updated });
+  }
+  return sections.filter((s) => s.items.length > 0);
 };

@@ -1,10 +1,11 @@
 /**
- * The emails' words: the digest and short notices (confirmation and the like), each as a subject,
+ * The emails' words: the digest, instant alerts and short notices (confirmation and the like), each as a subject,
  * a plain-text part that reads on its own (every URL spelled out) and an HTML part rendered with
  * the Eta templates of email-templates.ts (every value escaped by the engine). Every link is
  * absolute: an email is read far from the site.
  */
 import { Eta } from 'eta/core';
+import { type Alert, alertSections, localMinute } from '../domain/alerts.js';
 import type { Digest, DigestItem, DigestSection, SubscriberLinks } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
 import { eventPath, feedPath, type SiteConfig, tagPath, urlOf } from '../domain/site.js';
@@ -133,25 +134,28 @@ const countPhrase = (digest: Digest): string => {
   return plural(digest.total, `${kind} event`, `${kind} events`);
 };
 
-/** The digest's subject, both parts and the links every way out of the subscription. */
-export const renderDigestEmail = (
-  digest: Digest,
+/** What a digest and an alert each say around their list of events. */
+interface ListWords {
+  subject: string;
+  heading: string;
+  summary: string;
+  reason: string;
+}
+
+/**
+ * The layout digests and alerts share: a heading and a summary, the events in sections by topic,
+ * and the small print with every way out of the subscription (both parts).
+ */
+const renderEventList = (
+  sections: readonly DigestSection[],
+  subscriber: Digest['subscriber'],
   site: SiteConfig,
   links: SubscriberLinks,
+  words: ListWords,
 ): RenderedEmail => {
-  const sections = digest.sections.map((section) => sectionModel(site, section));
-  const count = countPhrase(digest);
-  const names = sections.map((s) => s.name);
-  const subject = names.length > 0 ? `${count}: ${subjectTopics(names)}` : count;
-  const heading = `Your ${digest.cadence} digest`;
-  const window = `from ${utcMinute(digest.window.start)} to ${utcMinute(digest.window.end)}`;
-  const capped =
-    digest.shown < digest.total
-      ? ` The ${digest.shown} most recent are below; the links under each topic lead to the rest.`
-      : '';
-  const summary = `${count[0]?.toUpperCase()}${count.slice(1)} in your topics ${window}.${capped}`;
-  const followed: TopicRef[] = digest.subscriber.topics;
-  const reason = `You receive this ${digest.cadence} digest because you subscribed to ${topicList(followed.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`;
+  const models = sections.map((section) => sectionModel(site, section));
+  const { heading, summary, reason } = words;
+  const followed: TopicRef[] = subscriber.topics;
   const unsubscribeTopics = followed.map((t) => ({ name: t.name, url: links.unsubscribeTopic(t.slug) }));
 
   const html = eta.render('@email-layout', {
@@ -159,7 +163,7 @@ export const renderDigestEmail = (
     title: `${heading} · ${site.title}`,
     siteTitle: site.title,
     siteUrl: urlOf(site, ''),
-    content: eta.render('@digest', { heading, summary, sections }),
+    content: eta.render('@digest', { heading, summary, sections: models }),
     footer: eta.render('@digest-footer', {
       reason,
       manage: links.manage,
@@ -169,7 +173,7 @@ export const renderDigestEmail = (
   });
 
   const text: string[] = [`${heading} from ${site.title}`, summary, ''];
-  for (const section of sections) {
+  for (const section of models) {
     text.push(`== ${section.name} ==`, `All ${section.name} events: ${section.pageUrl}`);
     text.push(`RSS feed: ${section.feedUrl}`, '');
     for (const item of section.items) {
@@ -182,7 +186,53 @@ export const renderDigestEmail = (
   text.push('-- ', reason, `Manage your subscription: ${links.manage}`);
   text.push(`Unsubscribe from everything: ${links.unsubscribeAll}`);
   for (const topic of unsubscribeTopics) text.push(`Unsubscribe from ${topic.name}: ${topic.url}`);
-  return { subject, text: `${text.join('\n')}\n`, html };
+  return { subject: words.subject, text: `${text.join('\n')}\n`, html };
+};
+
+/** The digest's subject, both parts and the links every way out of the subscription. */
+export const renderDigestEmail = (
+  digest: Digest,
+  site: SiteConfig,
+  links: SubscriberLinks,
+): RenderedEmail => {
+  const count = countPhrase(digest);
+  const names = digest.sections.map((s) => s.topic.name);
+  const subject = names.length > 0 ? `${count}: ${subjectTopics(names)}` : count;
+  const window = `from ${utcMinute(digest.window.start)} to ${utcMinute(digest.window.end)}`;
+  const capped =
+    digest.shown < digest.total
+      ? ` The ${digest.shown} most recent are below; the links under each topic lead to the rest.`
+      : '';
+  return renderEventList(digest.sections, digest.subscriber, site, links, {
+    subject,
+    heading: `Your ${digest.cadence} digest`,
+    summary: `${count[0]?.toUpperCase()}${count.slice(1)} in your topics ${window}.${capped}`,
+    reason: `You receive this ${digest.cadence} digest because you subscribed to ${topicList(digest.subscriber.topics.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`,
+  });
+};
+
+/**
+ * An instant alert: one event's headline as the subject (or the count and topics of several), the
+ * times in the subscriber's zone, named, and the digest's layout and ways out.
+ */
+export const renderAlertEmail = (alert: Alert, site: SiteConfig, links: SubscriberLinks): RenderedEmail => {
+  const sections = alertSections(alert);
+  const updated = alert.items.filter((i) => i.updated).length;
+  const kind = updated === 0 ? 'new' : updated === alert.items.length ? 'updated' : 'new and updated';
+  const count = plural(alert.items.length, `${kind} event`, `${kind} events`);
+  const [only] = alert.items;
+  const subject =
+    alert.items.length === 1 && only
+      ? `${only.updated ? 'Updated: ' : ''}${only.event.headline}`
+      : `${count}: ${subjectTopics(sections.map((s) => s.topic.name))}`;
+  const start = localMinute(Date.parse(alert.window.start), alert.zone);
+  const end = localMinute(Date.parse(alert.window.end), alert.zone);
+  return renderEventList(sections, alert.subscriber, site, links, {
+    subject,
+    heading: 'Your alert',
+    summary: `${count[0]?.toUpperCase()}${count.slice(1)} in your topics from ${start} to ${end}.`,
+    reason: `You receive these alerts as events happen because you subscribed to ${topicList(alert.subscriber.topics.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`,
+  });
 };
 
 /** A short email: a heading, paragraphs, an optional list and one action, some small print. */

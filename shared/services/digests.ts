@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DigestRecipient, DigestStore } from '../adapters/digest-store.js';
-import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../adapters/mailer.js';
+import type { Mailer, OutgoingEmail } from '../adapters/mailer.js';
 import {
   buildDigest,
   cadenceMs,
@@ -15,6 +15,7 @@ import type { Cadence, Subscriber } from '../domain/subscription.js';
 import { DIGEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
 import type { MetricsPort } from '../metrics.js';
+import { pacedSend } from './send-pacing.js';
 
 /**
  * Digest work travels as messages (SQS in AWS, an in-process queue locally): the schedule plans
@@ -251,33 +252,6 @@ const windowChangesFor = (store: DigestStore): WindowChanges => {
   return cache;
 };
 
-/** Spaces sends at no more than `rate` per second across everything this worker does. */
-class RateLimiter {
-  private next = 0;
-  constructor(
-    private readonly rate: number,
-    private readonly now: () => number,
-  ) {}
-
-  async wait(): Promise<void> {
-    if (!Number.isFinite(this.rate) || this.rate <= 0) return;
-    const now = this.now();
-    const at = Math.max(now, this.next);
-    this.next = at + 1000 / this.rate;
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
-  }
-}
-
-const limiters = new WeakMap<Mailer, RateLimiter>();
-const limiterFor = (deps: DigestDeps): RateLimiter => {
-  let limiter = limiters.get(deps.mailer);
-  if (!limiter) {
-    limiter = new RateLimiter(deps.sendRate, () => Date.now());
-    limiters.set(deps.mailer, limiter);
-  }
-  return limiter;
-};
-
 type Outcome = 'sent' | 'empty' | 'duplicate' | 'skipped' | 'failed';
 
 /**
@@ -286,24 +260,14 @@ type Outcome = 'sent' | 'empty' | 'duplicate' | 'skipped' | 'failed';
  */
 const MAX_SENT_WINDOWS = 4;
 
-const sendWithRetry = async (
-  deps: DigestDeps,
-  email: OutgoingEmail,
-  report: DigestReport,
-): Promise<{ messageId: string }> => {
+const sendWithRetry = (deps: DigestDeps, email: OutgoingEmail, report: DigestReport) => {
   const tuning = tuningOf(deps);
-  const limiter = limiterFor(deps);
-  for (let attempt = 1; ; attempt++) {
-    await limiter.wait();
-    try {
-      return await deps.mailer.send(email);
-    } catch (error) {
-      if (!(error instanceof MailerThrottledError) || attempt >= tuning.sendAttempts) throw error;
-      report.throttled++;
-      const backoff = tuning.backoffMs * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)));
-    }
-  }
+  return pacedSend(deps.mailer, email, {
+    rate: deps.sendRate,
+    attempts: tuning.sendAttempts,
+    backoffMs: tuning.backoffMs,
+    onThrottle: () => report.throttled++,
+  });
 };
 
 /**

@@ -1,0 +1,276 @@
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AlertedHeadlines, AlertState, FollowRef } from '../domain/alerts.js';
+import type { StoredEvent } from '../domain/event.js';
+import type { Subscriber } from '../domain/subscription.js';
+import {
+  ALERTED_PREFIX,
+  alertedKey,
+  alertStateKey,
+  eventKey,
+  subscriberKey,
+  suppressionKey,
+  TABLE,
+} from '../keys.js';
+import { logger } from '../logger.js';
+import { fromEventItem } from './event-store.js';
+import { listFollowers } from './followers.js';
+import { batchGetAll, batchPutAll, type Item, isConditionFailure } from './items.js';
+import { fromSubscriberItem } from './subscription-store.js';
+
+/** A subscriber as the alert worker sees it: the record with its zone and quiet hours, suppression, state. */
+export interface AlertRecipient {
+  subscriber: Subscriber;
+  suppressed: boolean;
+  state: AlertState;
+}
+
+/** What an alert sent records on the subscriber's state. */
+export interface SentAlert {
+  lastSentAt: string;
+  day: string;
+  sentToday: number;
+  messageId: string;
+}
+
+/** What the alert worker reads and writes: followers, each subscriber's waiting events, what they were sent. */
+export interface AlertStore {
+  /** Everyone following a tag or topic label (a query of its follower partition). */
+  followers(ref: FollowRef): Promise<string[]>;
+  /**
+   * Adds events to a subscriber's waiting set (each once, however often added). `starts` when the
+   * set was empty before: this arrival opens an alert, and whoever added it must schedule a look.
+   * `known` when every id was already waiting (a redelivered change, whose look may have been lost).
+   */
+  addPending(
+    subscriberId: string,
+    eventIds: readonly string[],
+  ): Promise<{ starts: boolean; known: boolean; lastSentAt?: string }>;
+  /** Subscribers with their suppression and alert state, read strongly consistent. */
+  getRecipients(ids: readonly string[]): Promise<Map<string, AlertRecipient>>;
+  /** The events as they are now (tombstones included), and per subscriber the headlines they were alerted about. */
+  readContent(
+    wanted: readonly { subscriberId: string; eventIds: readonly string[] }[],
+  ): Promise<{ events: Map<string, StoredEvent>; alerted: Map<string, AlertedHeadlines> }>;
+  /**
+   * Takes the subscriber's send: no other worker holds it, or its holder's claim is older than
+   * `staleBefore` (that worker died). False when another worker is sending now.
+   */
+  claim(subscriberId: string, claimId: string, claimedAt: string, staleBefore: string): Promise<boolean>;
+  /** Gives a claim up after a failed send, so the retry can take it at once. */
+  release(subscriberId: string, claimId: string): Promise<void>;
+  /**
+   * Records alerted events (the headline each was sent with) for corrections to be judged against,
+   * and as the per-event ledger: an event recorded here is never alerted again unless its headline changes.
+   */
+  recordAlerted(
+    subscriberId: string,
+    events: readonly { id: string; headline: string; revision: number }[],
+    at: string,
+  ): Promise<void>;
+  /**
+   * Takes `handled` off the waiting set; with `sent`, records the alert and gives the claim up (only
+   * this claim's). Returns what still waits: events that arrived meanwhile, whose look is now the caller's.
+   */
+  finish(
+    subscriberId: string,
+    handled: readonly string[],
+    sent?: { claimId: string; alert: SentAlert },
+  ): Promise<{ pending: string[] }>;
+}
+
+/** Alerted records outlive any correction worth an alert by far, then expire (TTL). */
+const ALERTED_TTL_SECONDS = 90 * 24 * 60 * 60;
+
+const setOf = (value: unknown): string[] =>
+  value instanceof Set ? [...value].map(String) : Array.isArray(value) ? value.map(String) : [];
+
+const stateOf = (item: Item | undefined): AlertState => {
+  const state: AlertState = {
+    pending: setOf(item?.pending),
+    sentToday: typeof item?.sentToday === 'number' ? item.sentToday : 0,
+  };
+  if (typeof item?.lastSentAt === 'string') state.lastSentAt = item.lastSentAt;
+  if (typeof item?.day === 'string') state.day = item.day;
+  if (typeof item?.claimId === 'string') state.claimId = item.claimId;
+  if (typeof item?.claimedAt === 'string') state.claimedAt = item.claimedAt;
+  return state;
+};
+
+/** The subscriber with the alert preferences the subscription side stores beside it. */
+const subscriberOf = (item: Item): Subscriber | undefined => {
+  try {
+    const subscriber: Subscriber = fromSubscriberItem(item);
+    if (typeof item.timeZone === 'string') subscriber.timeZone = item.timeZone;
+    const quiet = item.quietHours as Item | undefined;
+    if (quiet && typeof quiet.from === 'number' && typeof quiet.to === 'number') {
+      subscriber.quietHours = { from: quiet.from, to: quiet.to };
+    }
+    return subscriber;
+  } catch (error) {
+    logger.warn('unreadable subscriber item skipped', { key: String(item.PK), error: error as Error });
+    return undefined;
+  }
+};
+
+const idOfPartition = (pk: unknown): string => String(pk).slice('SUBSCRIBER#'.length);
+
+export const makeAlertStore = (db: DynamoDBDocumentClient, tableName: string): AlertStore => ({
+  followers: (ref) => listFollowers(db, tableName, ref),
+
+  async addPending(subscriberId, eventIds) {
+    const { Attributes } = await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: alertStateKey(subscriberId),
+        UpdateExpression: 'SET #type = :type ADD pending :ids',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':type': 'alerts', ':ids': new Set(eventIds) },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const before = stateOf(Attributes);
+    const waiting = new Set(before.pending);
+    return {
+      starts: waiting.size === 0,
+      known: eventIds.every((id) => waiting.has(id)),
+      ...(before.lastSentAt ? { lastSentAt: before.lastSentAt } : {}),
+    };
+  },
+
+  async getRecipients(ids) {
+    const keys: Item[] = [...new Set(ids)].flatMap((id) => [
+      { ...subscriberKey(id) },
+      { ...suppressionKey(id) },
+      { ...alertStateKey(id) },
+    ]);
+    const subscribers = new Map<string, Subscriber>();
+    const suppressed = new Set<string>();
+    const states = new Map<string, AlertState>();
+    for (const item of await batchGetAll(db, tableName, keys, true)) {
+      const id = idOfPartition(item.PK);
+      if (item.SK === suppressionKey('').SK) suppressed.add(id);
+      else if (item.SK === alertStateKey('').SK) states.set(id, stateOf(item));
+      else {
+        const subscriber = subscriberOf(item);
+        if (subscriber) subscribers.set(id, subscriber);
+      }
+    }
+    return new Map(
+      [...subscribers].map(([id, subscriber]) => [
+        id,
+        { subscriber, suppressed: suppressed.has(id), state: states.get(id) ?? stateOf(undefined) },
+      ]),
+    );
+  },
+
+  async readContent(wanted) {
+    const eventIds = [...new Set(wanted.flatMap((w) => w.eventIds))];
+    const keys: Item[] = [
+      ...eventIds.map((id) => ({ ...eventKey(id) })),
+      ...wanted.flatMap((w) => w.eventIds.map((id) => ({ ...alertedKey(w.subscriberId, id) }))),
+    ];
+    const events = new Map<string, StoredEvent>();
+    const alerted = new Map<string, Map<string, string>>();
+    for (const item of await batchGetAll(db, tableName, keys, true)) {
+      const sk = String(item.SK);
+      if (sk.startsWith(ALERTED_PREFIX)) {
+        const subscriberId = idOfPartition(item.PK);
+        const seen = alerted.get(subscriberId) ?? new Map<string, string>();
+        if (typeof item.headline === 'string') seen.set(sk.slice(ALERTED_PREFIX.length), item.headline);
+        alerted.set(subscriberId, seen);
+      } else {
+        const event = fromEventItem(item);
+        events.set(event.id, event);
+      }
+    }
+    return { events, alerted };
+  },
+
+  async claim(subscriberId, claimId, claimedAt, staleBefore) {
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: alertStateKey(subscriberId),
+          UpdateExpression: 'SET claimId = :id, claimedAt = :at',
+          ConditionExpression:
+            'attribute_exists(PK) AND (attribute_not_exists(claimId) OR claimedAt < :stale)',
+          ExpressionAttributeValues: { ':id': claimId, ':at': claimedAt, ':stale': staleBefore },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  },
+
+  async release(subscriberId, claimId) {
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: alertStateKey(subscriberId),
+          UpdateExpression: 'REMOVE claimId, claimedAt',
+          ConditionExpression: 'claimId = :id',
+          ExpressionAttributeValues: { ':id': claimId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  },
+
+  async recordAlerted(subscriberId, events, at) {
+    const expiresAt = Math.floor(Date.parse(at) / 1000) + ALERTED_TTL_SECONDS;
+    await batchPutAll(
+      db,
+      tableName,
+      events.map((e) => ({
+        ...alertedKey(subscriberId, e.id),
+        type: 'alerted',
+        headline: e.headline,
+        revision: e.revision,
+        at,
+        [TABLE.ttlAttribute]: expiresAt,
+      })),
+    );
+  },
+
+  async finish(subscriberId, handled, sent) {
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    const names: Record<string, string> = {};
+    let update = '';
+    if (handled.length > 0) {
+      update += ' DELETE pending :handled';
+      values[':handled'] = new Set(handled);
+    }
+    if (sent) {
+      names['#day'] = 'day';
+      Object.assign(values, {
+        ':last': sent.alert.lastSentAt,
+        ':day': sent.alert.day,
+        ':n': sent.alert.sentToday,
+        ':mid': sent.alert.messageId,
+        ':claim': sent.claimId,
+      });
+      sets.push('lastSentAt = :last', '#day = :day', 'sentToday = :n', 'lastMessageId = :mid');
+      update += ' REMOVE claimId, claimedAt';
+    }
+    if (sets.length === 0 && handled.length === 0) return { pending: [] };
+    const { Attributes } = await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: alertStateKey(subscriberId),
+        UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')}` : ''}${update}`.trim(),
+        // Only the claim's holder records a send: one taken over (a send that outlived the lease) is not.
+        ...(sent ? { ConditionExpression: 'claimId = :claim' } : {}),
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { pending: stateOf(Attributes).pending };
+  },
+});

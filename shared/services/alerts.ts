@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto';
+import type { AlertRecipient, AlertStore } from '../adapters/alert-store.js';
+import type { Mailer, OutgoingEmail } from '../adapters/mailer.js';
+import {
+  type Alert,
+  type AlertSettings,
+  afterSend,
+  firstLookAt,
+  flushDecision,
+  followedBy,
+  selectAlertItems,
+  zoneOf,
+} from '../domain/alerts.js';
+import type { ChangeType } from '../domain/change-message.js';
+import type { Tag } from '../domain/event.js';
+import { logger } from '../logger.js';
+import { mapLimit } from '../map-limit.js';
+import { METRIC, type MetricsPort } from '../metrics.js';
+import { pacedSend } from './send-pacing.js';
+
+/** What the alert worker reads of a change message from the topic of changes. */
+export interface ChangeNotice {
+  changeType: ChangeType;
+  id: string;
+  tags: readonly Tag[];
+  topic?: string;
+}
+
+/** A look at a subscriber's waiting events, due at `at` (a delayed message on the alert queue). */
+export interface AlertLook {
+  subscriber: string;
+  at: string;
+}
+
+/**
+ * Where looks wait until they are due: SQS with a delay in AWS (at most 15 minutes; a look that
+ * arrives early finds its subscriber not due and is put back), an in-process queue locally.
+ */
+export interface AlertQueue {
+  schedule(looks: readonly AlertLook[]): Promise<void>;
+}
+
+export interface AlertDeps {
+  store: AlertStore;
+  queue: AlertQueue;
+  mailer: Mailer;
+  /** Renders an alert into an email: subject, both parts, personal links and List-Unsubscribe headers. */
+  compose: (alert: Alert) => Promise<OutgoingEmail>;
+  settings: AlertSettings;
+  /** Messages per second at most, shared with digests sent through the same mailer. */
+  sendRate: number;
+  now: () => number;
+  tuning?: Partial<AlertTuning>;
+  metrics?: MetricsPort;
+}
+
+export interface AlertTuning {
+  /** Subscribers handled at once. */
+  concurrency: number;
+  sendAttempts: number;
+  backoffMs: number;
+  /** A claim older than this is its dead worker's and is taken over. */
+  leaseMs: number;
+}
+
+export const DEFAULT_ALERT_TUNING: AlertTuning = {
+  concurrency: 16,
+  sendAttempts: 8,
+  backoffMs: 200,
+  leaseMs: 5 * 60_000,
+};
+
+export interface AlertReport {
+  /** Subscriber × change pairs added to waiting sets. */
+  queued: number;
+  /** Looks scheduled (first arrivals, waits, leftovers). */
+  scheduled: number;
+  sent: number;
+  /** Events listed in the alerts sent. */
+  events: number;
+  /** Due, but nothing worth an alert (deleted, or corrected without a new headline): no email. */
+  dropped: number;
+  /** Not due yet: the coalescing window, quiet hours or the day's cap. */
+  waiting: number;
+  /** Another worker is sending this subscriber's alert. */
+  busy: number;
+  /** No longer instant, confirmed or reachable: their waiting events were dropped. */
+  skipped: number;
+  failed: number;
+  /** Sent, but a write recording it failed: the message is retried, and the record keeps it from going twice. */
+  unrecorded: number;
+  throttled: number;
+}
+
+export const emptyAlertReport = (): AlertReport => ({
+  queued: 0,
+  scheduled: 0,
+  sent: 0,
+  events: 0,
+  dropped: 0,
+  waiting: 0,
+  busy: 0,
+  skipped: 0,
+  failed: 0,
+  unrecorded: 0,
+  throttled: 0,
+});
+
+export const addAlertReports = (a: AlertReport, b: AlertReport): AlertReport =>
+  Object.fromEntries(
+    Object.keys(a).map((k) => [k, a[k as keyof AlertReport] + b[k as keyof AlertReport]]),
+  ) as unknown as AlertReport;
+
+const tuningOf = (deps: AlertDeps): AlertTuning => ({ ...DEFAULT_ALERT_TUNING, ...deps.tuning });
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Adds a batch of changes to their followers' waiting sets and schedules a look for each
+ * subscriber whose set this opens. Deletions add nothing: a deleted event waiting is dropped when
+ * looked at, and one already alerted has nothing to follow. Returns the indexes of the changes that
+ * could not be queued for everyone (to be delivered again: adding is idempotent).
+ */
+export const queueChanges = async (
+  deps: AlertDeps,
+  changes: readonly ChangeNotice[],
+): Promise<{ report: AlertReport; failed: number[] }> => {
+  const tuning = tuningOf(deps);
+  const report = emptyAlertReport();
+  const failed = new Set<number>();
+  const refs = new Map<string, { ref: ReturnType<typeof followedBy>[number]; changes: number[] }>();
+  changes.forEach((change, index) => {
+    if (change.changeType === 'deleted') return;
+    for (const ref of followedBy(change)) {
+      const key = `${ref.kind}#${ref.slug}`;
+      const entry = refs.get(key) ?? { ref, changes: [] };
+      entry.changes.push(index);
+      refs.set(key, entry);
+    }
+  });
+  // Per subscriber, every event of the batch that concerns them: one write each, however many tags match.
+  const bySubscriber = new Map<string, Map<string, number>>();
+  await mapLimit([...refs.values()], tuning.concurrency, async ({ ref, changes: indexes }) => {
+    let followers: string[];
+    try {
+      followers = await deps.store.followers(ref);
+    } catch (error) {
+      logger.error('followers could not be read', { kind: ref.kind, slug: ref.slug, error: error as Error });
+      for (const i of indexes) failed.add(i);
+      return;
+    }
+    for (const subscriber of followers) {
+      const events = bySubscriber.get(subscriber) ?? new Map<string, number>();
+      for (const i of indexes) events.set((changes[i] as ChangeNotice).id, i);
+      bySubscriber.set(subscriber, events);
+    }
+  });
+  const looks: { look: AlertLook; changes: number[] }[] = [];
+  await mapLimit([...bySubscriber], tuning.concurrency, async ([subscriber, events]) => {
+    try {
+      const added = await deps.store.addPending(subscriber, [...events.keys()]);
+      report.queued += events.size;
+      // A set this opened needs a look; so does one that held these already (a redelivery whose
+      // look may have been lost). A spare look finds nothing due and does nothing.
+      if (added.starts || added.known) {
+        const state = added.lastSentAt ? { lastSentAt: added.lastSentAt } : {};
+        looks.push({
+          look: { subscriber, at: firstLookAt(state, deps.now(), deps.settings) },
+          changes: [...events.values()],
+        });
+      }
+    } catch (error) {
+      logger.error('alert could not be queued', { subscriber, error: error as Error });
+      for (const i of events.values()) failed.add(i);
+    }
+  });
+  try {
+    await deps.queue.schedule(looks.map((l) => l.look));
+    report.scheduled += looks.length;
+  } catch (error) {
+    logger.error('alert looks could not be scheduled', { error: error as Error });
+    for (const l of looks) for (const i of l.changes) failed.add(i);
+  }
+  return { report, failed: [...failed].sort((a, b) => a - b) };
+};
+
+/** The reasons a subscriber gets no alert whatever waits. */
+const unreachable = (recipient: AlertRecipient | undefined): boolean => {
+  const subscriber = recipient?.subscriber;
+  return (
+    !subscriber ||
+    recipient.suppressed ||
+    subscriber.status !== 'confirmed' ||
+    subscriber.cadence !== 'instant' ||
+    subscriber.topics.length === 0
+  );
+};
+
+/**
+ * Looks at subscribers' waiting events: sends those due as one alert each (claimed, so never two
+ * workers at once; recorded per event, so never twice), reschedules those not due, drops what is
+ * not worth an alert. A failure is reported so the look is delivered again.
+ */
+export const lookAtAlerts = async (
+  deps: AlertDeps,
+  looks: readonly AlertLook[],
+): Promise<{ report: AlertReport; failed: string[] }> => {
+  const tuning = tuningOf(deps);
+  const report = emptyAlertReport();
+  const failed = new Set<string>();
+  const now = deps.now();
+  // A look delivered before its time (SQS delays at most 15 minutes) goes back until it is due.
+  const later: AlertLook[] = looks.filter((look) => Date.parse(look.at) > now);
+  const subscribers = new Set(looks.filter((look) => Date.parse(look.at) <= now).map((l) => l.subscriber));
+  const recipients = await deps.store.getRecipients([...subscribers]);
+  const due: AlertRecipient[] = [];
+  for (const id of subscribers) {
+    const recipient = recipients.get(id);
+    if (unreachable(recipient)) {
+      const pending = recipient?.state.pending ?? [];
+      if (pending.length > 0) {
+        await deps.store.finish(id, pending);
+        report.skipped++;
+      }
+      continue;
+    }
+    const { subscriber, state } = recipient as AlertRecipient;
+    const decision = flushDecision(state, now, subscriber, deps.settings);
+    if (decision.kind === 'wait') {
+      later.push({ subscriber: id, at: decision.until });
+      report.waiting++;
+    } else if (decision.kind === 'send') due.push(recipient as AlertRecipient);
+  }
+  const content = await deps.store.readContent(
+    due.map((r) => ({ subscriberId: r.subscriber.id, eventIds: r.state.pending })),
+  );
+  await mapLimit(due, tuning.concurrency, async (recipient) => {
+    const before = report.failed + report.unrecorded;
+    try {
+      const look = await sendOne(deps, recipient, content, report);
+      if (look) later.push(look);
+    } catch (error) {
+      logger.error('alert look failed', { subscriber: recipient.subscriber.id, error: error as Error });
+      report.failed++;
+    }
+    if (report.failed + report.unrecorded > before) failed.add(recipient.subscriber.id);
+  });
+  if (later.length > 0) {
+    await deps.queue.schedule(later);
+    report.scheduled += later.length;
+  }
+  deps.metrics?.count(METRIC.alertsSent, report.sent);
+  deps.metrics?.count(METRIC.alertEvents, report.events);
+  deps.metrics?.count(METRIC.alertsFailed, report.failed);
+  return { report, failed: [...failed] };
+};
+
+/** One subscriber's due alert; returns the next look when events remain (arrived meanwhile, or busy). */
+const sendOne = async (
+  deps: AlertDeps,
+  recipient: AlertRecipient,
+  content: Awaited<ReturnType<AlertStore['readContent']>>,
+  report: AlertReport,
+): Promise<AlertLook | undefined> => {
+  const tuning = tuningOf(deps);
+  const { subscriber, state } = recipient;
+  const id = subscriber.id;
+  const items = selectAlertItems(state.pending, content.events, content.alerted.get(id) ?? new Map());
+  if (items.length === 0) {
+    const { pending } = await deps.store.finish(id, state.pending);
+    report.dropped++;
+    return pending.length > 0
+      ? { subscriber: id, at: firstLookAt(state, deps.now(), deps.settings) }
+      : undefined;
+  }
+  const claimedAt = deps.now();
+  const claimId = randomUUID();
+  if (!(await deps.store.claim(id, claimId, iso(claimedAt), iso(claimedAt - tuning.leaseMs)))) {
+    // Another worker is sending; should it have died, its claim goes stale after the lease.
+    report.busy++;
+    const held = state.claimedAt ? Date.parse(state.claimedAt) : claimedAt;
+    return { subscriber: id, at: iso(Math.max(held, claimedAt) + tuning.leaseMs) };
+  }
+  const zone = zoneOf(subscriber, deps.settings);
+  const start = items.map((i) => i.event.updatedAt).reduce((a, b) => (a <= b ? a : b), iso(claimedAt));
+  let messageId: string;
+  try {
+    const email = await deps.compose({ subscriber, items, window: { start, end: iso(claimedAt) }, zone });
+    ({ messageId } = await pacedSend(deps.mailer, email, {
+      rate: deps.sendRate,
+      attempts: tuning.sendAttempts,
+      backoffMs: tuning.backoffMs,
+      onThrottle: () => report.throttled++,
+    }));
+  } catch (error) {
+    logger.warn('alert not sent; it will be retried', { subscriber: id, error: error as Error });
+    await deps.store.release(id, claimId);
+    report.failed++;
+    return undefined;
+  }
+  report.sent++;
+  report.events += items.length;
+  const sentAt = deps.now();
+  const alert = { ...afterSend(state, sentAt, subscriber, deps.settings), messageId };
+  // Both right after the send: the per-event record keeps these events from a second alert even
+  // if the state's write is lost; the state's write frees the claim and opens the window.
+  const [recorded, finished] = await Promise.allSettled([
+    deps.store.recordAlerted(
+      id,
+      items.map((i) => ({ id: i.event.id, headline: i.event.headline, revision: i.event.revision })),
+      iso(sentAt),
+    ),
+    deps.store.finish(id, state.pending, { claimId, alert }),
+  ]);
+  if (recorded.status === 'rejected' || finished.status === 'rejected') {
+    report.unrecorded++;
+    logger.error('alert sent but not recorded; its look will be retried', {
+      subscriber: id,
+      error: ((recorded.status === 'rejected' ? recorded : finished) as PromiseRejectedResult)
+        .reason as Error,
+    });
+    return undefined;
+  }
+  return finished.value.pending.length > 0
+    ? { subscriber: id, at: firstLookAt({ lastSentAt: alert.lastSentAt }, sentAt, deps.settings) }
+    : undefined;
+};
+
+/** Whether a look's handling left work undone or unrecorded, so that it must be delivered again. */
+export const alertNeedsRetry = (report: AlertReport): boolean => report.failed > 0 || report.unrecorded > 0;
