@@ -27,7 +27,9 @@ import { makeHandler as postEvent } from '../functions/post-event.js';
 import { makeHandler as postEventsBatch } from '../functions/post-events-batch.js';
 import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
+import { parseAlertMessage } from '../functions/send-alerts.js';
 import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
+import { makeAlertStore } from '../shared/adapters/alert-store.js';
 import { type ApiKeyStore, makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
 import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
@@ -39,16 +41,22 @@ import {
 } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
+import type { ChangeTopic } from '../shared/adapters/sns.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { linkKeysOf, newTokenSecret, type TokenSecret } from '../shared/adapters/token-secret.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
 import { ENV, optionalEnv } from '../shared/config.js';
+import { ALERT_FILTER_POLICY } from '../shared/domain/alerts.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
+import { matchesFilterPolicy } from '../shared/domain/filter-policy.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import type { Cadence } from '../shared/domain/subscription.js';
 import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
+import { alertComposer } from '../shared/services/alert-email.js';
+import { alertSettingsFromEnv } from '../shared/services/alert-settings.js';
+import type { AlertDeps, AlertReport, ChangeNotice } from '../shared/services/alerts.js';
 import { digestComposer } from '../shared/services/digest-email.js';
 import { digestScheduleFromEnv } from '../shared/services/digest-settings.js';
 import {
@@ -72,6 +80,7 @@ import {
   type WebhookDeps,
 } from '../shared/services/webhooks.js';
 import { type LocalAdmin, makeLocalAdmin, newAdminToken, serveAdmin, writePrivateFile } from './admin.js';
+import { LocalAlertQueue } from './alert-queue.js';
 import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
@@ -109,6 +118,8 @@ export interface RuntimeOptions {
   signupPolicy?: Partial<SignupPolicy>;
   /** Most webhooks per API key (default WEBHOOKS_PER_KEY, else 50). */
   webhooksPerKey?: number;
+  /** How often due instant alerts are looked at; 0 turns the schedule off (default 1 s). */
+  alertIntervalMs?: number;
 }
 
 export interface Runtime {
@@ -140,6 +151,13 @@ export interface Runtime {
    * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
    */
   digest(cadence: Cadence, options?: { now?: boolean }): Promise<DigestReport>;
+  /**
+   * Instant alerts now: the changes captured so far queued for their followers, and every look due
+   * by the runtime's clock handled (sent to the outbox). The schedule does the same every second.
+   */
+  alerts(): Promise<AlertReport>;
+  /** Where alert looks wait until due (by the runtime's clock). */
+  alertQueue: LocalAlertQueue;
   stop(): Promise<void>;
 }
 
@@ -290,7 +308,21 @@ const startOn = async (
     record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,
   });
-  const handleChanges = processChanges({ store: baseStore, now, topic, siteUrl: url });
+  // The alert queue's subscription to the topic of changes, with the stack's filter policy.
+  const alertQueue = new LocalAlertQueue(() => Date.parse(now()));
+  const fanOut: ChangeTopic = {
+    async publishBatch(messages) {
+      const outcome = await topic.publishBatch(messages);
+      const refused = new Set(outcome.failed);
+      alertQueue.deliver(
+        messages
+          .filter((m, i) => !refused.has(i) && matchesFilterPolicy(ALERT_FILTER_POLICY, m.attributes))
+          .map((m) => parseAlertMessage(m.body) as ChangeNotice),
+      );
+      return outcome;
+    },
+  };
+  const handleChanges = processChanges({ store: baseStore, now, topic: fanOut, siteUrl: url });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),
@@ -366,6 +398,44 @@ const startOn = async (
     digestRunning = run;
     return run;
   };
+
+  const alerting: AlertDeps = {
+    store: makeAlertStore(db, LOCAL_TABLE),
+    queue: alertQueue,
+    mailer,
+    compose: alertComposer({
+      site: subscriptions.site,
+      from: subscriptions.from,
+      tokenSecret: subscriptions.tokenSecret,
+      now: () => Date.parse(now()),
+    }),
+    settings: alertSettingsFromEnv(),
+    sendRate: 0,
+    now: () => Date.parse(now()),
+  };
+  // One drain at a time; digests and alerts share the outbox mailer (and so its pace).
+  let alertsRunning: Promise<AlertReport | undefined> = Promise.resolve(undefined);
+  const alerts = (): Promise<AlertReport> => {
+    const run = alertsRunning
+      .catch(() => undefined)
+      .then(async () => {
+        await capture.idle();
+        return alertQueue.drain(alerting);
+      });
+    alertsRunning = run;
+    return run;
+  };
+  const alertInterval = options.alertIntervalMs ?? 1_000;
+  const alertTimer =
+    alertInterval > 0
+      ? setInterval(() => {
+          alerts().then(
+            (report) => report.sent > 0 && log(`alerts: ${JSON.stringify(report)}`),
+            (error: Error) => log(`alerts failed: ${error.message}`),
+          );
+        }, alertInterval)
+      : undefined;
+  started.push(() => alertTimer && clearInterval(alertTimer));
 
   const deps = { store, now };
   const webhooks: WebhookDeps = {
@@ -517,10 +587,14 @@ const startOn = async (
     tokenSecret,
     publish: (full?: boolean) => publish(full),
     digest,
+    alerts,
+    alertQueue,
     admin,
     async stop() {
       forgetServer();
       if (timer) clearInterval(timer);
+      if (alertTimer) clearInterval(alertTimer);
+      await alertsRunning.catch(() => undefined);
       await running.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

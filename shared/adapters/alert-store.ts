@@ -53,9 +53,13 @@ export interface AlertStore {
   ): Promise<{ events: Map<string, StoredEvent>; alerted: Map<string, AlertedHeadlines> }>;
   /**
    * Takes the subscriber's send: no other worker holds it, or its holder's claim is older than
-   * `staleBefore` (that worker died). False when another worker is sending now.
+   * `staleBefore` (that worker died), and no alert went out since the state was read (`lastSentAt`
+   * as read: a worker that read the same waiting events and finished first sent them). False otherwise.
    */
-  claim(subscriberId: string, claimId: string, claimedAt: string, staleBefore: string): Promise<boolean>;
+  claim(
+    subscriberId: string,
+    claim: { claimId: string; claimedAt: string; staleBefore: string; lastSentAt: string | undefined },
+  ): Promise<boolean>;
   /** Gives a claim up after a failed send, so the retry can take it at once. */
   release(subscriberId: string, claimId: string): Promise<void>;
   /**
@@ -186,16 +190,21 @@ export const makeAlertStore = (db: DynamoDBDocumentClient, tableName: string): A
     return { events, alerted };
   },
 
-  async claim(subscriberId, claimId, claimedAt, staleBefore) {
+  async claim(subscriberId, { claimId, claimedAt, staleBefore, lastSentAt }) {
+    const unsent = lastSentAt === undefined ? 'attribute_not_exists(lastSentAt)' : 'lastSentAt = :last';
     try {
       await db.send(
         new UpdateCommand({
           TableName: tableName,
           Key: alertStateKey(subscriberId),
           UpdateExpression: 'SET claimId = :id, claimedAt = :at',
-          ConditionExpression:
-            'attribute_exists(PK) AND (attribute_not_exists(claimId) OR claimedAt < :stale)',
-          ExpressionAttributeValues: { ':id': claimId, ':at': claimedAt, ':stale': staleBefore },
+          ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(claimId) OR claimedAt < :stale) AND ${unsent}`,
+          ExpressionAttributeValues: {
+            ':id': claimId,
+            ':at': claimedAt,
+            ':stale': staleBefore,
+            ...(lastSentAt === undefined ? {} : { ':last': lastSentAt }),
+          },
         }),
       );
       return true;

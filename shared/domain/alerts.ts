@@ -12,6 +12,13 @@ import { topicSlug } from './slug.js';
 import { receivesDigests, type SubscriberRecord } from './subscriber-changes.js';
 import type { Subscriber } from './subscription.js';
 
+/**
+ * The alert queue's subscription to the topic of changes takes creations and corrections only,
+ * filtered by change type alone (a policy of tags would hold at most 150 values): a deletion
+ * adds nothing to anyone's waiting events, and a deleted event waiting is dropped when looked at.
+ */
+export const ALERT_FILTER_POLICY = { changeType: ['created', 'updated'] } as const;
+
 /** What a subscriber can follow (the table's `FOLLOW#<kind>#<slug>` partitions). */
 export interface FollowRef {
   kind: 'tag' | 'topic';

@@ -274,11 +274,17 @@ const sendOne = async (
   }
   const claimedAt = deps.now();
   const claimId = randomUUID();
-  if (!(await deps.store.claim(id, claimId, iso(claimedAt), iso(claimedAt - tuning.leaseMs)))) {
-    // Another worker is sending; should it have died, its claim goes stale after the lease.
+  const claim = {
+    claimId,
+    claimedAt: iso(claimedAt),
+    staleBefore: iso(claimedAt - tuning.leaseMs),
+    lastSentAt: state.lastSentAt,
+  };
+  if (!(await deps.store.claim(id, claim))) {
+    // Another worker is sending, or has just sent what was read here: whatever it leaves waiting it
+    // schedules. Should it have died, its claim is stale after the lease: look again then.
     report.busy++;
-    const held = state.claimedAt ? Date.parse(state.claimedAt) : claimedAt;
-    return { subscriber: id, at: iso(Math.max(held, claimedAt) + tuning.leaseMs) };
+    return { subscriber: id, at: iso(claimedAt + tuning.leaseMs) };
   }
   const zone = zoneOf(subscriber, deps.settings);
   const start = items.map((i) => i.event.updatedAt).reduce((a, b) => (a <= b ? a : b), iso(claimedAt));

@@ -1,0 +1,312 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseAlertMessage } from '../../../functions/send-alerts.js';
+import { LocalAlertQueue } from '../../../local/alert-queue.js';
+import { makeAlertStore } from '../../../shared/adapters/alert-store.js';
+import { toEventItem } from '../../../shared/adapters/event-store.js';
+import { listFollowers } from '../../../shared/adapters/followers.js';
+import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../../../shared/adapters/mailer.js';
+import { makeSubscriptionStore } from '../../../shared/adapters/subscription-store.js';
+import { staticTokenSecret } from '../../../shared/adapters/token-secret.js';
+import { type Alert, DEFAULT_ALERT_SETTINGS } from '../../../shared/domain/alerts.js';
+import { buildChangeMessage, type ChangeType } from '../../../shared/domain/change-message.js';
+import { type NewsEvent, type StoredEvent, tombstoneOf } from '../../../shared/domain/event.js';
+import { defaultSiteConfig } from '../../../shared/domain/site.js';
+import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
+import { subscriberKey } from '../../../shared/keys.js';
+import { recordingMetrics } from '../../../shared/metrics.js';
+import { alertComposer } from '../../../shared/services/alert-email.js';
+import { type AlertDeps, type ChangeNotice, lookAtAlerts } from '../../../shared/services/alerts.js';
+import { makeNewsEvent } from '../../helpers/builders.js';
+import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
+
+const SITE = defaultSiteConfig('https://news.example.org');
+const START = Date.parse('2026-03-10T12:00:00.000Z');
+const MIN = 60_000;
+
+let table: TestTable;
+beforeAll(async () => {
+  table = await startTestTable();
+});
+afterAll(async () => {
+  await table.close();
+});
+
+/** A subscriber written through the subscription store, as the API would (its follower items with it). */
+const subscribe = async (n: number, over: Partial<SubscriberRecord> = {}): Promise<SubscriberRecord> => {
+  const record: SubscriberRecord = {
+    id: `sub-${n}-${Math.random().toString(36).slice(2, 8)}`,
+    email: `reader${n}@example.org`,
+    topics: [
+      { slug: 'syria', name: 'Syria' },
+      { slug: 'iran', name: 'Iran' },
+    ],
+    cadence: 'instant',
+    status: 'confirmed',
+    createdAt: '2026-03-01T00:00:00.000Z',
+    confirmedAt: '2026-03-01T00:00:00.000Z',
+    changedAt: '2026-03-01T00:00:00.000Z',
+    tokenVersion: 0,
+    revision: 1,
+    ...over,
+  };
+  await makeSubscriptionStore(table.db, table.tableName).createSubscriber(record);
+  // The zone and quiet hours as the subscription side stores them beside the record.
+  if (record.timeZone || record.quietHours) {
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: subscriberKey(record.id),
+        UpdateExpression: 'SET #z = :z, quietHours = :q',
+        ExpressionAttributeNames: { '#z': 'timeZone' },
+        ExpressionAttributeValues: { ':z': record.timeZone ?? null, ':q': record.quietHours ?? null },
+      }),
+    );
+  }
+  return record;
+};
+
+interface World {
+  clock: { now: number };
+  queue: LocalAlertQueue;
+  deps: AlertDeps;
+  sent: OutgoingEmail[];
+  alerts: Alert[];
+  /** Writes the event as stored and delivers its change message, as the topic would. */
+  post(event: StoredEvent, changeType?: ChangeType): Promise<void>;
+  /** Moves the clock and handles everything due. */
+  at(ms: number): Promise<void>;
+  mailer: { fail: number; throttle: number };
+}
+
+const world = (settings: Partial<typeof DEFAULT_ALERT_SETTINGS> = {}): World => {
+  const clock = { now: START };
+  const now = () => clock.now;
+  const queue = new LocalAlertQueue(now);
+  const sent: OutgoingEmail[] = [];
+  const alerts: Alert[] = [];
+  const failing = { fail: 0, throttle: 0 };
+  const mailer: Mailer = {
+    async send(email) {
+      if (failing.throttle > 0) {
+        failing.throttle--;
+        throw new MailerThrottledError();
+      }
+      if (failing.fail > 0) {
+        failing.fail--;
+        throw new Error('mail service down');
+      }
+      sent.push(email);
+      return { messageId: `m-${sent.length}` };
+    },
+  };
+  const compose = alertComposer({
+    site: SITE,
+    from: 'news@example.org',
+    tokenSecret: staticTokenSecret('s'.repeat(32)),
+    now,
+  });
+  const deps: AlertDeps = {
+    store: makeAlertStore(table.db, table.tableName),
+    queue,
+    mailer,
+    compose: (alert) => {
+      alerts.push(alert);
+      return compose(alert);
+    },
+    settings: { ...DEFAULT_ALERT_SETTINGS, ...settings },
+    sendRate: 0,
+    now,
+    tuning: { backoffMs: 1 },
+    metrics: recordingMetrics(),
+  };
+  return {
+    clock,
+    queue,
+    deps,
+    sent,
+    alerts,
+    mailer: failing,
+    async post(event, changeType = 'created') {
+      await table.db.send(new PutCommand({ TableName: table.tableName, Item: toEventItem(event) }));
+      const message = buildChangeMessage(changeType, event, SITE.siteUrl);
+      queue.deliver([parseAlertMessage(message.body) as ChangeNotice]);
+      await queue.drain(deps);
+    },
+    async at(ms) {
+      clock.now = ms;
+      await queue.drain(deps);
+    },
+  };
+};
+
+let n = 0;
+const event = (tags: string[], over: Partial<NewsEvent> = {}): NewsEvent =>
+  makeNewsEvent(++n, tags, {
+    id: `2026/03/10/alert-${n}-${Math.random().toString(36).slice(2, 8)}`,
+    ...over,
+  });
+/** The event ids of the `i`-th alert composed for this subscriber. */
+const listed = (w: World, subscriber: SubscriberRecord, i: number) =>
+  w.alerts.filter((a) => a.subscriber.id === subscriber.id)[i]?.items.map((item) => item.event.id);
+const to = (w: World, email: string) => w.sent.filter((m) => m.to === email);
+
+describe('instant alerts, on dynalite', () => {
+  let w: World;
+  beforeEach(() => {
+    w = world();
+  });
+
+  it('sends a lone event to its followers within a minute, with the RFC 8058 headers', async () => {
+    const reader = await subscribe(1);
+    const daily = await subscribe(2, { cadence: 'daily' });
+    const other = await subscribe(3, { topics: [{ slug: 'brazil', name: 'Brazil' }] });
+    const e = event(['Syria']);
+    await w.post(e);
+    expect(to(w, reader.email)).toHaveLength(0);
+    await w.at(START + 20_000);
+    expect(to(w, reader.email)).toHaveLength(1);
+    expect(to(w, daily.email)).toHaveLength(0);
+    expect(to(w, other.email)).toHaveLength(0);
+    const [email] = to(w, reader.email);
+    expect(email?.subject).toBe(e.headline);
+    expect(email?.headers?.['List-Unsubscribe']).toMatch(/^<https:\/\/news\.example\.org\/.+>$/);
+    expect(email?.headers?.['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(email?.text).toContain('UTC');
+  });
+
+  it('coalesces: events in the window after an alert go together at its end, each once', async () => {
+    const reader = await subscribe(4);
+    const first = event(['Syria']);
+    await w.post(first);
+    await w.at(START + 20_000);
+    const a = event(['Syria']);
+    const b = event(['Iran', 'Syria']);
+    w.clock.now = START + 2 * MIN;
+    await w.post(a);
+    w.clock.now = START + 5 * MIN;
+    await w.post(b);
+    // A redelivered change is the same event: it is listed once.
+    await w.post(a);
+    await w.at(START + 9 * MIN);
+    expect(to(w, reader.email)).toHaveLength(1);
+    await w.at(START + 20_000 + 10 * MIN);
+    expect(to(w, reader.email)).toHaveLength(2);
+    expect(listed(w, reader, 1)?.sort()).toEqual([a.id, b.id].sort());
+    // Both under Syria, the first of the reader's tags that each carries.
+    expect(to(w, reader.email)[1]?.subject).toBe('2 new events: Syria');
+    // Nothing else waits.
+    await w.at(START + 60 * MIN);
+    expect(to(w, reader.email)).toHaveLength(2);
+  });
+
+  it('sends a correction only when its headline changed, and never a deleted event', async () => {
+    const reader = await subscribe(5);
+    const e = event(['Syria'], { headline: 'Talks open' });
+    await w.post(e);
+    await w.at(START + 20_000);
+    expect(to(w, reader.email)).toHaveLength(1);
+    // The body corrected: no news.
+    await w.post(
+      { ...e, body: 'Corrected body.', revision: 2, updatedAt: '2026-03-10T12:30:00.000Z' },
+      'updated',
+    );
+    await w.at(START + 30 * MIN);
+    expect(to(w, reader.email)).toHaveLength(1);
+    // The headline corrected: an alert saying so.
+    const renamed = { ...e, headline: 'Talks collapse', revision: 3, updatedAt: '2026-03-10T12:40:00.000Z' };
+    w.clock.now = START + 40 * MIN;
+    await w.post(renamed, 'updated');
+    await w.at(START + 41 * MIN);
+    expect(to(w, reader.email)).toHaveLength(2);
+    expect(to(w, reader.email)[1]?.subject).toBe('Updated: Talks collapse');
+    // Deleted after it was alerted: nothing follows (the topic's deletions do not even reach the queue).
+    await w.post(tombstoneOf(renamed, '2026-03-10T12:50:00.000Z'), 'deleted');
+    // Posted and deleted before its alert went: never alerted.
+    const brief = event(['Syria']);
+    w.clock.now = START + 90 * MIN;
+    await w.post(brief);
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: toEventItem(tombstoneOf(brief, '2026-03-10T13:30:05.000Z')),
+      }),
+    );
+    await w.at(START + 2 * 60 * MIN);
+    expect(to(w, reader.email)).toHaveLength(2);
+  });
+
+  it('holds alerts past the daily cap until the next local day, then sends them in one', async () => {
+    w = world({ dailyCap: 2 });
+    const reader = await subscribe(6, { timeZone: 'Asia/Tokyo' });
+    // 20:00 in Tokyo.
+    const base = Date.parse('2026-03-10T11:00:00.000Z');
+    const events = [event(['Syria']), event(['Syria']), event(['Syria']), event(['Iran'])];
+    for (const [i, e] of events.entries()) {
+      w.clock.now = base + i * 11 * MIN;
+      await w.post(e);
+      await w.at(base + i * 11 * MIN + 20_000);
+    }
+    expect(to(w, reader.email)).toHaveLength(2);
+    // Tokyo's midnight is 15:00 UTC.
+    await w.at(Date.parse('2026-03-10T14:59:00.000Z'));
+    expect(to(w, reader.email)).toHaveLength(2);
+    await w.at(Date.parse('2026-03-10T15:00:00.000Z'));
+    expect(to(w, reader.email)).toHaveLength(3);
+    expect(listed(w, reader, 2)?.sort()).toEqual([events[2]?.id, events[3]?.id].sort());
+  });
+
+  it('keeps quiet hours in the subscriber zone', async () => {
+    const reader = await subscribe(7, { timeZone: 'Europe/Berlin', quietHours: { from: 22, to: 7 } });
+    // 23:00 in Berlin.
+    w.clock.now = Date.parse('2026-01-15T22:00:00.000Z');
+    await w.post(event(['Iran']));
+    await w.at(Date.parse('2026-01-16T05:59:00.000Z'));
+    expect(to(w, reader.email)).toHaveLength(0);
+    await w.at(Date.parse('2026-01-16T06:00:00.000Z'));
+    expect(to(w, reader.email)).toHaveLength(1);
+  });
+
+  it('stops at once for a suppressed or unsubscribed address, and drops what waited', async () => {
+    const subscriptions = makeSubscriptionStore(table.db, table.tableName);
+    const bounced = await subscribe(8, { topics: [{ slug: 'chile', name: 'Chile' }] });
+    const leaving = await subscribe(9, { topics: [{ slug: 'chile', name: 'Chile' }] });
+    expect((await listFollowers(table.db, table.tableName, { kind: 'tag', slug: 'chile' })).sort()).toEqual(
+      [bounced.id, leaving.id].sort(),
+    );
+    await w.post(event(['Chile']));
+    await subscriptions.suppress(bounced.id, { reason: 'bounce', at: '2026-03-10T12:00:05.000Z' });
+    await subscriptions.updateSubscriber({ ...leaving, status: 'unsubscribed' }, leaving);
+    expect(await listFollowers(table.db, table.tableName, { kind: 'tag', slug: 'chile' })).toEqual([]);
+    await w.at(START + 20_000);
+    expect(w.sent).toHaveLength(0);
+    // Nothing left waiting for them.
+    const recipients = await w.deps.store.getRecipients([bounced.id, leaving.id]);
+    expect([...recipients.values()].map((r) => r.state.pending)).toEqual([[], []]);
+  });
+
+  it('sends once when two workers look at the same subscriber at once', async () => {
+    const reader = await subscribe(10, { topics: [{ slug: 'peru', name: 'Peru' }] });
+    await w.post(event(['Peru']));
+    w.clock.now = START + 20_000;
+    const look = { subscriber: reader.id, at: new Date(START + 20_000).toISOString() };
+    const results = await Promise.all([lookAtAlerts(w.deps, [look]), lookAtAlerts(w.deps, [look])]);
+    await w.at(START + 20_000);
+    expect(to(w, reader.email)).toHaveLength(1);
+    expect(results.map((r) => r.report.sent).sort()).toEqual([0, 1]);
+  });
+
+  it('retries a failed send and a throttled one, and still sends once', async () => {
+    const reader = await subscribe(11, { topics: [{ slug: 'cuba', name: 'Cuba' }] });
+    await w.post(event(['Cuba']));
+    w.mailer.throttle = 2;
+    w.mailer.fail = 1;
+    await w.at(START + 20_000);
+    expect(to(w, reader.email)).toHaveLength(0);
+    // SQS gives the look back after its visibility timeout.
+    await w.at(START + 60_000);
+    expect(to(w, reader.email)).toHaveLength(1);
+    await w.at(START + 30 * MIN);
+    expect(to(w, reader.email)).toHaveLength(1);
+  });
+});
