@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
+import { type Cadence, DIGEST_CADENCES } from '../shared/domain/subscription.js';
 import { ValidationError } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { lazy } from '../shared/services/deps.js';
@@ -20,9 +20,12 @@ export const makeHandler = (deps: PlanningDeps | (() => PlanningDeps) = planning
   const get = lazy(deps);
   return middy<DigestTrigger, { cadence: Cadence; end: string }>().handler(async (event) => {
     const cadence = event.cadence;
-    if (!CADENCES.includes(cadence as Cadence)) {
+    if (!(DIGEST_CADENCES as readonly string[]).includes(cadence as string)) {
       throw new ValidationError([
-        { path: 'cadence', rule: `must be one of ${CADENCES.join(', ')} (got ${JSON.stringify(cadence)})` },
+        {
+          path: 'cadence',
+          rule: `must be one of ${DIGEST_CADENCES.join(', ')} (got ${JSON.stringify(cadence)})`,
+        },
       ]);
     }
     const { end } = await startDigestRun(get(), cadence as Cadence, { manual: event.now === true });

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
+import { type Cadence, DIGEST_CADENCES } from '../shared/domain/subscription.js';
 import { logger } from '../shared/logger.js';
 import { flushMetrics, METRIC } from '../shared/metrics.js';
 import { lazy } from '../shared/services/deps.js';
@@ -26,7 +26,8 @@ export const parseDigestMessage = (body: string): DigestMessage => {
   };
   if (typeof message !== 'object' || message === null) fail('must be an object');
   const { kind, cadence, end } = message;
-  if (!CADENCES.includes(cadence as Cadence)) fail(`cadence must be one of ${CADENCES.join(', ')}`);
+  if (!(DIGEST_CADENCES as readonly string[]).includes(cadence as string))
+    fail(`cadence must be one of ${DIGEST_CADENCES.join(', ')}`);
   if (typeof end !== 'string' || !ISO_TIME.test(end)) fail('end must be an ISO timestamp');
   if (kind === 'plan') {
     const { shard, startKey } = message;

@@ -17,7 +17,7 @@ import { queryAll } from '../shared/adapters/items.js';
 import { parseTokenSecret } from '../shared/adapters/token-secret.js';
 import type { WebhookOwner } from '../shared/adapters/webhook-owners.js';
 import { apiKeyIdOf, formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
-import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
+import { type Cadence, DIGEST_CADENCES } from '../shared/domain/subscription.js';
 import { type LinkKeys, subscriberIdOf } from '../shared/domain/tokens.js';
 import { EVENT_SK, PARTITION_PREFIX, SUBSCRIBER_SK, TAGS_PARTITION } from '../shared/keys.js';
 import type { DigestReport } from '../shared/services/digests.js';
@@ -198,8 +198,8 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
 
     publish: (full) => deps.publish(full === true),
     async digest(cadence, now) {
-      if (!CADENCES.includes(cadence)) {
-        throw new CliError(`--cadence must be ${CADENCES.join(' or ')} (got ${String(cadence)})`, {
+      if (!(DIGEST_CADENCES as readonly string[]).includes(cadence)) {
+        throw new CliError(`--cadence must be ${DIGEST_CADENCES.join(' or ')} (got ${String(cadence)})`, {
           usage: true,
         });
       }

@@ -5,6 +5,8 @@
 
 export const CADENCES = ['daily', 'weekly', 'instant'] as const;
 export type Cadence = (typeof CADENCES)[number];
+/** The cadences a digest run serves; instant subscribers get alerts instead. */
+export const DIGEST_CADENCES = ['daily', 'weekly'] as const satisfies readonly Cadence[];
 
 /** A topic a subscriber follows: the tag's URL slug and its display name. */
 export interface TopicRef {

@@ -257,7 +257,7 @@ describe('POST /api/subscriptions', () => {
         'an unknown cadence',
         { email: 'x@example.org', tags: ['Syria'], cadence: 'hourly' },
         400,
-        [{ path: 'cadence', rule: 'must be one of daily, weekly' }],
+        [{ path: 'cadence', rule: 'must be one of daily, weekly, instant' }],
       ],
       [
         'an unknown field',
@@ -290,7 +290,7 @@ describe('POST /api/subscriptions', () => {
       const html = await res.text();
       await expectValidHtml(html);
       expect(html).toContain('<li>email: must be an email address such as reader@example.org</li>');
-      expect(html).toContain('<li>cadence: must be one of daily, weekly</li>');
+      expect(html).toContain('<li>cadence: must be one of daily, weekly, instant</li>');
       expect(html).toContain(
         '<li>tags[0]: is not a known tag (got &quot;Atlantis&quot;; GET /api/tags lists them)</li>',
       );
@@ -611,7 +611,7 @@ describe('the manage page', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ErrorBody).error.issues).toEqual([
-      { path: 'cadence', rule: 'must be one of daily, weekly' },
+      { path: 'cadence', rule: 'must be one of daily, weekly, instant' },
       { path: 'tags[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
     ]);
     const none = await rt.request(pathOf(manage), {
