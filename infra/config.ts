@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { isTimeZone } from '../shared/domain/alerts.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
 export interface TidingsConfig {
@@ -39,6 +40,14 @@ export interface TidingsConfig {
   digestSendRate: number;
   /** Digest workers running at once (the SQS event source's maximum concurrency, 2–1000). */
   digestConcurrency: number;
+  /** Minutes after an instant alert during which further events wait, then go together in one. */
+  instantCoalesceMinutes: number;
+  /** Instant alerts per subscriber and local day at most; the rest wait for the next day's first. */
+  instantDailyCap: number;
+  /** IANA zone of subscribers who chose none (their local day and quiet hours). */
+  defaultTimeZone: string;
+  /** Alert workers running at once (the alert queue's maximum concurrency, 2–1000). */
+  alertConcurrency: number;
   /** Newest events per feed. */
   feedSize: number;
   /** Minutes between publish runs. */
@@ -112,6 +121,17 @@ const weekday = (node: Node): number => {
       `digestWeekday: must be 0 (Sunday) to 6 (Saturday) or a day name such as "monday" (got ${shown(raw)})`,
     );
   }
+};
+
+const timeZone = (node: Node): string => {
+  const raw = read(node, 'defaultTimeZone');
+  if (raw === undefined) return 'UTC';
+  if (typeof raw !== 'string' || !isTimeZone(raw.trim())) {
+    throw new ConfigError(
+      `defaultTimeZone: must be an IANA time zone such as "Europe/Berlin" or "UTC" (got ${shown(raw)})`,
+    );
+  }
+  return raw.trim();
 };
 
 const domainOf = (node: Node): TidingsConfig['domain'] => {
@@ -197,6 +217,11 @@ export const loadConfig = (node: Node): TidingsConfig => {
     digestWeekday: weekday(node),
     digestSendRate: wholeNumber(node, 'digestSendRate', 5, 1, 1_000),
     digestConcurrency: wholeNumber(node, 'digestConcurrency', 2, 2, 1_000),
+    // SQS holds a look back 15 minutes at most; a longer window costs a look every 15 minutes.
+    instantCoalesceMinutes: wholeNumber(node, 'instantCoalesceMinutes', 10, 1, 1_440),
+    instantDailyCap: wholeNumber(node, 'instantDailyCap', 12, 1, 1_000),
+    defaultTimeZone: timeZone(node),
+    alertConcurrency: wholeNumber(node, 'alertConcurrency', 2, 2, 1_000),
     // The functions accept 1–500 (shared/config.ts).
     feedSize: wholeNumber(node, 'feedSize', 50, 1, 500),
     // EventBridge rates are whole minutes; a day at most keeps the site from going stale unnoticed.

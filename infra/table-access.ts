@@ -49,6 +49,8 @@ const subscriptionAccess = (
 ): TableAccess => ({
   items: [
     { partitions: [P.subscriber], actions: subscriber },
+    // The followers index of instant alerts, kept in step with the subscriber (puts and deletes).
+    { partitions: [P.follow], actions: ['BatchWriteItem'] },
     // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
     // with how many events each has (its counter shards).
     { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
@@ -108,7 +110,13 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
   'manage-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
   // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
-  'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] }] },
+  'handle-email-feedback': {
+    items: [
+      { partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] },
+      // A suppressed subscriber's follower items go too.
+      { partitions: [P.follow], actions: ['BatchWriteItem'] },
+    ],
+  },
   // Flips the confirmation switch on SES reputation alarms (a read, then a conditional put).
   'handle-reputation-alarm': {
     items: [{ partitions: [CONFIRMATIONS_SWITCH], actions: ['GetItem', 'PutItem'] }],
@@ -149,6 +157,17 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     queries: [
       { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
       { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
+    ],
+  },
+  'send-alerts': {
+    items: [
+      // Followers of each changed tag or topic label.
+      { partitions: [P.follow], actions: ['Query'] },
+      // Subscribers with their suppression, alert state and alerted events (read in batches); the
+      // state's waiting set, claim and record (conditional updates); alerted events (batched puts).
+      { partitions: [P.subscriber], actions: ['BatchGetItem', 'UpdateItem', 'BatchWriteItem'] },
+      // The waiting events as they are now.
+      { partitions: [P.event], actions: ['BatchGetItem'] },
     ],
   },
   'send-digests': {

@@ -3,6 +3,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { TidingsConfig } from './config.js';
+import { Alerts } from './constructs/alerts.js';
 import { Api } from './constructs/api.js';
 import { ChangeStream } from './constructs/change-stream.js';
 import { ChangeTopic } from './constructs/change-topic.js';
@@ -78,6 +79,7 @@ export class TidingsStack extends Stack {
   readonly changes: ChangeStream;
   readonly publisher: Publisher;
   readonly digests: Digests;
+  readonly alerts: Alerts;
   readonly monitoring: Monitoring;
   readonly reputation: ReputationGuard;
   readonly dashboard: TidingsDashboard;
@@ -156,6 +158,19 @@ export class TidingsStack extends Stack {
       logRetention,
     });
 
+    this.alerts = new Alerts(this, 'Alerts', {
+      table: this.events,
+      mail: this.mail,
+      topic: this.topic.topic,
+      siteUrl: this.site.url,
+      coalesceMinutes: config.instantCoalesceMinutes,
+      dailyCap: config.instantDailyCap,
+      defaultTimeZone: config.defaultTimeZone,
+      sendRate: config.digestSendRate,
+      concurrency: config.alertConcurrency,
+      logRetention,
+    });
+
     this.reputation = new ReputationGuard(this, 'Reputation', { table: this.events, topicKey, logRetention });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -174,6 +189,11 @@ export class TidingsStack extends Stack {
     this.monitoring.watchIteratorAge('ProcessChanges', this.changes.handler, 'process-changes');
     this.monitoring.watchDeadLetters('ChangeDeadLetters', this.changes.deadLetterQueue, 'Change records');
     this.monitoring.watchDeadLetters('DigestDeadLetters', this.digests.deadLetterQueue, 'Digest batches');
+    this.monitoring.watchDeadLetters(
+      'AlertDeadLetters',
+      this.alerts.deadLetterQueue,
+      'Alert changes and looks',
+    );
     this.monitoring.watchDeadLetters(
       'FeedbackDeadLetters',
       this.mail.feedbackDeadLetters,
@@ -223,6 +243,11 @@ export class TidingsStack extends Stack {
     new CfnOutput(this, 'DigestDeadLetterQueueUrl', {
       value: this.digests.deadLetterQueue.queueUrl,
       description: 'Digest batches that failed five times; their source is DigestQueueUrl',
+    });
+    new CfnOutput(this, 'AlertQueueUrl', { value: this.alerts.queue.queueUrl });
+    new CfnOutput(this, 'AlertDeadLetterQueueUrl', {
+      value: this.alerts.deadLetterQueue.queueUrl,
+      description: 'Alert changes and looks that failed five times; their source is AlertQueueUrl',
     });
     new CfnOutput(this, 'FeedbackDeadLetterQueueUrl', {
       value: this.mail.feedbackDeadLetters.queueUrl,

@@ -99,6 +99,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table UpdateItem': ['LIMIT#*', S],
     'table BatchGetItem': ['COUNT#*', 'TAGS'],
     'table Query': ['TAGS'],
+    'table BatchWriteItem': ['FOLLOW#*'],
   },
   ...Object.fromEntries(
     ['confirm-subscription', 'unsubscribe', 'manage-subscription'].map((name) => [
@@ -107,10 +108,14 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
         ...rw('table', [S], ['GetItem', 'UpdateItem']),
         ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']),
         'table BatchGetItem': ['COUNT#*', 'TAGS'],
+        'table BatchWriteItem': ['FOLLOW#*'],
       },
     ]),
   ),
-  'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
+  'handle-email-feedback': {
+    ...rw('table', [S], ['PutItem', 'UpdateItem']),
+    'table BatchWriteItem': ['FOLLOW#*'],
+  },
   'handle-reputation-alarm': rw('table', ['CONTROL#confirmations'], ['GetItem', 'PutItem']),
   'process-changes': {
     'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
@@ -137,6 +142,12 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'GSI3 Query': ['DIGEST#*'],
   },
   'plan-digests': {},
+  'send-alerts': {
+    'table Query': ['FOLLOW#*'],
+    'table BatchGetItem': ['EVENT#*', S],
+    'table UpdateItem': [S],
+    'table BatchWriteItem': [S],
+  },
   // Answers the site's 404 page from the bucket: no table access.
   'serve-not-found': {},
 };

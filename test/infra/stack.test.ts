@@ -42,6 +42,7 @@ const OTHER_FUNCTIONS = [
   'publish-site',
   'plan-digests',
   'send-digests',
+  'send-alerts',
   'handle-email-feedback',
   'handle-reputation-alarm',
   'serve-not-found',
@@ -153,7 +154,7 @@ describe('functions', () => {
     };
     const withSite = functions().filter(([, fn]) => 'SITE_URL' in fn.Properties.Environment.Variables);
     expect(withSite.map(([, fn]) => fn.Properties.Description).sort()).toEqual(
-      ['process-changes', 'publish-site', 'send-digests']
+      ['process-changes', 'publish-site', 'send-digests', 'send-alerts']
         .concat(
           API_ROUTES.filter((r) => r.uses?.includes('email') || r.uses?.includes('links')).map((r) => r.fn),
         )
@@ -277,7 +278,11 @@ describe('IAM', () => {
     const identity = idOf('AWS::SES::EmailIdentity', 'MailIdentity');
     const configurationSet = idOf('AWS::SES::ConfigurationSet', 'MailConfigurationSet');
     const secret = idOf('AWS::SecretsManager::Secret', 'MailTokenSecret');
-    const senders = ['send-digests', ...API_ROUTES.filter((r) => r.uses?.includes('email')).map((r) => r.fn)];
+    const senders = [
+      'send-digests',
+      'send-alerts',
+      ...API_ROUTES.filter((r) => r.uses?.includes('email')).map((r) => r.fn),
+    ];
     for (const name of senders) {
       const ses = statementsOf(name).filter((s) => JSON.stringify(s.Action).includes('ses:'));
       expect(ses).toHaveLength(1);
@@ -397,7 +402,7 @@ describe('the change stream', () => {
 describe('queues', () => {
   it('are encrypted and refuse requests without TLS', () => {
     const queues = resources('AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(6);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const tlsOnly = resources('AWS::SQS::QueuePolicy').flatMap(([, p]) =>
       (p.Properties.PolicyDocument.Statement as Record<string, Cfn>[])
