@@ -1,3 +1,4 @@
+import { runAlerts } from './alerts.js';
 import { runBundles } from './bundles.js';
 import { runCost } from './cost.js';
 import { runDigest } from './digest.js';
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   bundles: runBundles,
   digest: runDigest,
   cost: runCost,
+  alerts: runAlerts,
   stream: runStream,
 };
 
