@@ -193,7 +193,17 @@ export const runAlerts = async (args: string[]): Promise<void> => {
         db,
         events.map((e) => toEventItem(e)),
       );
-      queue.deliver(events.map((e): ChangeNotice => ({ changeType: 'created', id: e.id, tags: e.tags })));
+      queue.deliver(
+        events.map(
+          (e): ChangeNotice => ({
+            changeType: 'created',
+            id: e.id,
+            revision: e.revision,
+            headline: e.headline,
+            tags: e.tags,
+          }),
+        ),
+      );
       report = addAlertReports(report, await queue.drain(deps, { lookBatch: 100, concurrency: 2 }));
       // The simulated clock moves from look to look within the window; the waits cost nothing.
       const windowEnd = START + (burst + 1) * WINDOW_MS;

@@ -36,13 +36,15 @@ export const parseAlertMessage = (body: string): ChangeNotice | AlertLook => {
   }
   if (typeof message.schemaVersion !== 'string' || !message.schemaVersion.startsWith('1.'))
     fail('schemaVersion must be 1.x');
-  const { changeType, id } = message;
+  const { changeType, id, revision } = message;
   const event = message.event as Record<string, unknown> | undefined;
   if (!CHANGE_TYPES.includes(changeType as ChangeType))
     fail(`changeType must be one of ${CHANGE_TYPES.join(', ')}`);
   if (typeof id !== 'string' || id === '') fail('id must be an event id');
+  if (!Number.isInteger(revision) || (revision as number) < 1) fail('revision must be a whole number from 1');
   if (typeof event !== 'object' || event === null || !Array.isArray(event.tags))
     fail('event.tags must be a list');
+  const headline = typeof event?.headline === 'string' ? event.headline : '';
   const tags = (event as { tags: unknown[] }).tags.flatMap((t) => {
     const tag = t as Record<string, unknown>;
     return typeof tag?.slug === 'string' && typeof tag.name === 'string'
@@ -50,7 +52,14 @@ export const parseAlertMessage = (body: string): ChangeNotice | AlertLook => {
       : [];
   });
   const topic = typeof event?.topic === 'string' && event.topic !== '' ? event.topic : undefined;
-  return { changeType: changeType as ChangeType, id: id as string, tags, ...(topic ? { topic } : {}) };
+  return {
+    changeType: changeType as ChangeType,
+    id: id as string,
+    revision: revision as number,
+    headline,
+    tags,
+    ...(topic ? { topic } : {}),
+  };
 };
 
 /**

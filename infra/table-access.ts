@@ -163,9 +163,11 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     items: [
       // Followers of each changed tag or topic label.
       { partitions: [P.follow], actions: ['Query'] },
-      // Subscribers with their suppression, alert state and alerted events (read in batches); the
-      // state's waiting set, claim and record (conditional updates); alerted events (batched puts).
-      { partitions: [P.subscriber], actions: ['BatchGetItem', 'UpdateItem', 'BatchWriteItem'] },
+      // Each event's record of what was queued: read in batches, claimed, marked, released.
+      { partitions: [P.alerted], actions: ['BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+      // Subscribers with their suppression and alert state (read in batches); the state's waiting
+      // set, claim and record (conditional updates).
+      { partitions: [P.subscriber], actions: ['BatchGetItem', 'UpdateItem'] },
       // The waiting events as they are now.
       { partitions: [P.event], actions: ['BatchGetItem'] },
     ],

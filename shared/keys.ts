@@ -76,6 +76,8 @@ export const PARTITION_PREFIX = {
    * per follower keyed by subscriber id, kept while the subscriber is confirmed with instant cadence.
    */
   follow: 'FOLLOW#',
+  /** What instant alerts queued of each event: `ALERTED#<event id>`. */
+  alerted: 'ALERTED#',
 } as const;
 
 export interface Key {
@@ -257,9 +259,12 @@ export const alertStateKey = (subscriberId: string): Key => ({
   PK: `SUBSCRIBER#${subscriberId}`,
   SK: 'ALERTS',
 });
-/** One event a subscriber was alerted about, with the headline they saw (a correction is sent only if it changes). */
-export const ALERTED_PREFIX = 'ALERTED#';
-export const alertedKey = (subscriberId: string, eventId: string): Key => ({
-  PK: `SUBSCRIBER#${subscriberId}`,
-  SK: `${ALERTED_PREFIX}${eventId}`,
+/**
+ * What the alert worker last queued of an event for its followers (revision, headline, whether the
+ * queuing finished): one item per event, so a redelivered change is not queued twice and a
+ * correction only when its headline changed.
+ */
+export const eventAlertKey = (eventId: string): Key => ({
+  PK: `${PARTITION_PREFIX.alerted}${eventId}`,
+  SK: 'ALERTED',
 });

@@ -1,20 +1,12 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AlertedHeadlines, AlertState, FollowRef } from '../domain/alerts.js';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AlertState, EventAlertRecord, FollowRef } from '../domain/alerts.js';
 import type { StoredEvent } from '../domain/event.js';
 import type { Subscriber } from '../domain/subscription.js';
-import {
-  ALERTED_PREFIX,
-  alertedKey,
-  alertStateKey,
-  eventKey,
-  subscriberKey,
-  suppressionKey,
-  TABLE,
-} from '../keys.js';
+import { alertStateKey, eventAlertKey, eventKey, subscriberKey, suppressionKey, TABLE } from '../keys.js';
 import { logger } from '../logger.js';
 import { fromEventItem } from './event-store.js';
 import { listFollowers } from './followers.js';
-import { batchGetAll, batchPutAll, type Item, isConditionFailure } from './items.js';
+import { batchGetAll, type Item, isConditionFailure } from './items.js';
 import { fromSubscriberItem } from './subscription-store.js';
 
 /** A subscriber as the alert worker sees it: the record with its zone and quiet hours, suppression, state. */
@@ -47,10 +39,19 @@ export interface AlertStore {
   ): Promise<{ starts: boolean; known: boolean; lastSentAt?: string }>;
   /** Subscribers with their suppression and alert state, read strongly consistent. */
   getRecipients(ids: readonly string[]): Promise<Map<string, AlertRecipient>>;
-  /** The events as they are now (tombstones included), and per subscriber the headlines they were alerted about. */
-  readContent(
-    wanted: readonly { subscriberId: string; eventIds: readonly string[] }[],
-  ): Promise<{ events: Map<string, StoredEvent>; alerted: Map<string, AlertedHeadlines> }>;
+  /** The events as they are now (tombstones included). */
+  readEvents(ids: readonly string[]): Promise<Map<string, StoredEvent>>;
+  /** What was last queued of each of these events. */
+  eventRecords(ids: readonly string[]): Promise<Map<string, EventAlertRecord>>;
+  /**
+   * Takes the queuing of an event's revision: no record, an older revision's, or this revision's
+   * left unfinished by a worker that died (older than `staleBefore`). False when another has it.
+   */
+  claimEvent(id: string, record: EventAlertRecord, staleBefore: string): Promise<boolean>;
+  /** The revision's queuing finished: redeliveries of it are skipped from now on. */
+  markEventQueued(id: string, revision: number): Promise<void>;
+  /** The revision's queuing failed: its redelivery may take it at once. */
+  releaseEvent(id: string, revision: number): Promise<void>;
   /**
    * Takes the subscriber's send: no other worker holds it, or its holder's claim is older than
    * `staleBefore` (that worker died), and no alert went out since the state was read (`lastSentAt`
@@ -63,15 +64,6 @@ export interface AlertStore {
   /** Gives a claim up after a failed send, so the retry can take it at once. */
   release(subscriberId: string, claimId: string): Promise<void>;
   /**
-   * Records alerted events (the headline each was sent with) for corrections to be judged against,
-   * and as the per-event ledger: an event recorded here is never alerted again unless its headline changes.
-   */
-  recordAlerted(
-    subscriberId: string,
-    events: readonly { id: string; headline: string; revision: number }[],
-    at: string,
-  ): Promise<void>;
-  /**
    * Takes `handled` off the waiting set; with `sent`, records the alert and gives the claim up (only
    * this claim's). Returns what still waits: events that arrived meanwhile, whose look is now the caller's.
    */
@@ -82,8 +74,8 @@ export interface AlertStore {
   ): Promise<{ pending: string[] }>;
 }
 
-/** Alerted records outlive any correction worth an alert by far, then expire (TTL). */
-const ALERTED_TTL_SECONDS = 90 * 24 * 60 * 60;
+/** An event's record outlives any correction worth an alert by far, then expires (TTL). */
+const EVENT_RECORD_TTL_SECONDS = 90 * 24 * 60 * 60;
 
 const setOf = (value: unknown): string[] =>
   value instanceof Set ? [...value].map(String) : Array.isArray(value) ? value.map(String) : [];
@@ -167,27 +159,99 @@ export const makeAlertStore = (db: DynamoDBDocumentClient, tableName: string): A
     );
   },
 
-  async readContent(wanted) {
-    const eventIds = [...new Set(wanted.flatMap((w) => w.eventIds))];
-    const keys: Item[] = [
-      ...eventIds.map((id) => ({ ...eventKey(id) })),
-      ...wanted.flatMap((w) => w.eventIds.map((id) => ({ ...alertedKey(w.subscriberId, id) }))),
-    ];
-    const events = new Map<string, StoredEvent>();
-    const alerted = new Map<string, Map<string, string>>();
-    for (const item of await batchGetAll(db, tableName, keys, true)) {
-      const sk = String(item.SK);
-      if (sk.startsWith(ALERTED_PREFIX)) {
-        const subscriberId = idOfPartition(item.PK);
-        const seen = alerted.get(subscriberId) ?? new Map<string, string>();
-        if (typeof item.headline === 'string') seen.set(sk.slice(ALERTED_PREFIX.length), item.headline);
-        alerted.set(subscriberId, seen);
-      } else {
+  async readEvents(ids) {
+    const items = await batchGetAll(
+      db,
+      tableName,
+      [...new Set(ids)].map((id) => ({ ...eventKey(id) })),
+      true,
+    );
+    return new Map(
+      items.map((item) => {
         const event = fromEventItem(item);
-        events.set(event.id, event);
-      }
+        return [event.id, event];
+      }),
+    );
+  },
+
+  async eventRecords(ids) {
+    const items = await batchGetAll(
+      db,
+      tableName,
+      [...new Set(ids)].map((id) => ({ ...eventAlertKey(id) })),
+      true,
+    );
+    const records = new Map<string, EventAlertRecord>();
+    for (const item of items) {
+      const { id, revision, headline, state, at } = item;
+      if (typeof id !== 'string' || typeof revision !== 'number' || typeof headline !== 'string') continue;
+      records.set(id, {
+        revision,
+        headline,
+        state: state === 'queued' ? 'queued' : 'queuing',
+        at: typeof at === 'string' ? at : '',
+      });
     }
-    return { events, alerted };
+    return records;
+  },
+
+  async claimEvent(id, record, staleBefore) {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...eventAlertKey(id),
+            type: 'eventAlert',
+            id,
+            ...record,
+            [TABLE.ttlAttribute]: Math.floor(Date.parse(record.at) / 1000) + EVENT_RECORD_TTL_SECONDS,
+          },
+          ConditionExpression:
+            'attribute_not_exists(PK) OR revision < :r OR (revision = :r AND #state = :queuing AND #at < :stale)',
+          ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
+          ExpressionAttributeValues: { ':r': record.revision, ':queuing': 'queuing', ':stale': staleBefore },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  },
+
+  async markEventQueued(id, revision) {
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: eventAlertKey(id),
+          UpdateExpression: 'SET #state = :queued',
+          ConditionExpression: 'revision = :r',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':queued': 'queued', ':r': revision },
+        }),
+      );
+    } catch (error) {
+      // A later revision took the record over: its own queuing speaks for the event now.
+      if (!isConditionFailure(error)) throw error;
+    }
+  },
+
+  async releaseEvent(id, revision) {
+    try {
+      await db.send(
+        new DeleteCommand({
+          TableName: tableName,
+          Key: eventAlertKey(id),
+          ConditionExpression: 'revision = :r AND #state = :queuing',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':r': revision, ':queuing': 'queuing' },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   },
 
   async claim(subscriberId, { claimId, claimedAt, staleBefore, lastSentAt }) {
@@ -228,22 +292,6 @@ export const makeAlertStore = (db: DynamoDBDocumentClient, tableName: string): A
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
-  },
-
-  async recordAlerted(subscriberId, events, at) {
-    const expiresAt = Math.floor(Date.parse(at) / 1000) + ALERTED_TTL_SECONDS;
-    await batchPutAll(
-      db,
-      tableName,
-      events.map((e) => ({
-        ...alertedKey(subscriberId, e.id),
-        type: 'alerted',
-        headline: e.headline,
-        revision: e.revision,
-        at,
-        [TABLE.ttlAttribute]: expiresAt,
-      })),
-    );
   },
 
   async finish(subscriberId, handled, sent) {

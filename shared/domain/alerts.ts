@@ -294,30 +294,65 @@ export interface AlertItem {
   updated: boolean;
 }
 
-/** What the subscriber was alerted about before: per event id, the headline they saw. */
-export type AlertedHeadlines = ReadonlyMap<string, string>;
-
 /**
- * Of the waiting events as they are now, those worth an alert: gone or deleted ones never are; one
- * alerted before only when its headline changed (a correction of the text alone is not news).
+ * Of the waiting events as they are now, those worth an alert, newest first: a gone or deleted
+ * event never is. One published before the subscriber's last alert is a correction (its headline
+ * changed, or it would not have been queued again): it is marked updated.
  */
 export const selectAlertItems = (
   pending: readonly string[],
   events: ReadonlyMap<string, StoredEvent>,
-  alerted: AlertedHeadlines,
+  lastSentAt?: string,
 ): AlertItem[] => {
   const items: AlertItem[] = [];
   for (const id of new Set(pending)) {
     const event = events.get(id);
     if (!event || isTombstone(event)) continue;
-    const seen = alerted.get(id);
-    if (seen === undefined) items.push({ event, updated: false });
-    else if (seen !== event.headline) items.push({ event, updated: true });
+    const updated = event.revision > 1 && lastSentAt !== undefined && event.publishedAt <= lastSentAt;
+    items.push({ event, updated });
   }
-  // Newest first, as in a digest.
   return items.sort(
     (a, b) => b.event.updatedAt.localeCompare(a.event.updatedAt) || a.event.id.localeCompare(b.event.id),
   );
+};
+
+/**
+ * What the alert worker last did with an event (one record per event, whatever its followers):
+ * the revision and headline it queued for them, and whether that queuing finished.
+ */
+export interface EventAlertRecord {
+  revision: number;
+  headline: string;
+  state: 'queuing' | 'queued';
+  at: string;
+}
+
+export type QueueDecision =
+  | { kind: 'queue' }
+  | { kind: 'skip'; reason: 'older' | 'repeat' | 'same-headline' };
+
+/**
+ * Whether a change goes out to the event's followers, judged against the event's record: a
+ * revision already queued (a redelivered or duplicated change) or being queued by a live worker
+ * is not queued again, nor an older one; a correction is queued only if its headline changed
+ * from the one queued before. A queuing that never finished (its worker died: older than the
+ * lease) is done again.
+ */
+export const queueDecision = (
+  record: EventAlertRecord | undefined,
+  change: { revision: number; headline: string },
+  now: number,
+  leaseMs: number,
+): QueueDecision => {
+  if (!record) return { kind: 'queue' };
+  if (record.revision > change.revision) return { kind: 'skip', reason: 'older' };
+  const live = record.state === 'queuing' && Date.parse(record.at) > now - leaseMs;
+  if (record.revision === change.revision) {
+    return record.state === 'queued' || live ? { kind: 'skip', reason: 'repeat' } : { kind: 'queue' };
+  }
+  if (record.state === 'queued' && record.headline === change.headline)
+    return { kind: 'skip', reason: 'same-headline' };
+  return { kind: 'queue' };
 };
 
 /** How a window's times read to the subscriber: `2026-03-29 03:00 Europe/Berlin`. */

@@ -8,11 +8,12 @@ import {
   firstLookAt,
   flushDecision,
   followedBy,
+  queueDecision,
   selectAlertItems,
   zoneOf,
 } from '../domain/alerts.js';
 import type { ChangeType } from '../domain/change-message.js';
-import type { Tag } from '../domain/event.js';
+import type { StoredEvent, Tag } from '../domain/event.js';
 import { logger } from '../logger.js';
 import { mapLimit } from '../map-limit.js';
 import { METRIC, type MetricsPort } from '../metrics.js';
@@ -22,6 +23,8 @@ import { pacedSend } from './send-pacing.js';
 export interface ChangeNotice {
   changeType: ChangeType;
   id: string;
+  revision: number;
+  headline: string;
   tags: readonly Tag[];
   topic?: string;
 }
@@ -73,6 +76,8 @@ export const DEFAULT_ALERT_TUNING: AlertTuning = {
 export interface AlertReport {
   /** Subscriber × change pairs added to waiting sets. */
   queued: number;
+  /** Changes not queued: already queued (a redelivery), older, or a correction with the same headline. */
+  repeats: number;
   /** Looks scheduled (first arrivals, waits, leftovers). */
   scheduled: number;
   sent: number;
@@ -94,6 +99,7 @@ export interface AlertReport {
 
 export const emptyAlertReport = (): AlertReport => ({
   queued: 0,
+  repeats: 0,
   scheduled: 0,
   sent: 0,
   events: 0,
@@ -127,16 +133,43 @@ export const queueChanges = async (
   const tuning = tuningOf(deps);
   const report = emptyAlertReport();
   const failed = new Set<number>();
-  const refs = new Map<string, { ref: ReturnType<typeof followedBy>[number]; changes: number[] }>();
+  const now = deps.now();
+  // The newest revision of each event in the batch; older ones are covered by it.
+  const newest = new Map<string, number>();
   changes.forEach((change, index) => {
     if (change.changeType === 'deleted') return;
-    for (const ref of followedBy(change)) {
+    const known = newest.get(change.id);
+    if (known === undefined || (changes[known] as ChangeNotice).revision < change.revision)
+      newest.set(change.id, index);
+  });
+  const records = await deps.store.eventRecords([...newest.keys()]);
+  // Each event's revision is queued by one worker, once: claimed first, marked queued after.
+  const claimed: number[] = [];
+  await mapLimit([...newest.values()], tuning.concurrency, async (index) => {
+    const change = changes[index] as ChangeNotice;
+    const decision = queueDecision(records.get(change.id), change, now, tuning.leaseMs);
+    if (decision.kind === 'skip') {
+      report.repeats++;
+      return;
+    }
+    const record = {
+      revision: change.revision,
+      headline: change.headline,
+      state: 'queuing' as const,
+      at: iso(now),
+    };
+    if (await deps.store.claimEvent(change.id, record, iso(now - tuning.leaseMs))) claimed.push(index);
+    else report.repeats++;
+  });
+  const refs = new Map<string, { ref: ReturnType<typeof followedBy>[number]; changes: number[] }>();
+  for (const index of claimed) {
+    for (const ref of followedBy(changes[index] as ChangeNotice)) {
       const key = `${ref.kind}#${ref.slug}`;
       const entry = refs.get(key) ?? { ref, changes: [] };
       entry.changes.push(index);
       refs.set(key, entry);
     }
-  });
+  }
   // Per subscriber, every event of the batch that concerns them: one write each, however many tags match.
   const bySubscriber = new Map<string, Map<string, number>>();
   await mapLimit([...refs.values()], tuning.concurrency, async ({ ref, changes: indexes }) => {
@@ -180,6 +213,18 @@ export const queueChanges = async (
     logger.error('alert looks could not be scheduled', { error: error as Error });
     for (const l of looks) for (const i of l.changes) failed.add(i);
   }
+  // Queued for everyone: a redelivery skips it. Not: its redelivery may queue it again at once
+  // (adding to a waiting set twice is harmless).
+  await mapLimit(claimed, tuning.concurrency, async (index) => {
+    const change = changes[index] as ChangeNotice;
+    if (failed.has(index)) await deps.store.releaseEvent(change.id, change.revision);
+    else await deps.store.markEventQueued(change.id, change.revision);
+  });
+  // Duplicates of a failed change in the batch are delivered again with it.
+  changes.forEach((change, index) => {
+    const chosen = newest.get(change.id);
+    if (chosen !== undefined && chosen !== index && failed.has(chosen)) failed.add(index);
+  });
   return { report, failed: [...failed].sort((a, b) => a - b) };
 };
 
@@ -230,13 +275,11 @@ export const lookAtAlerts = async (
       report.waiting++;
     } else if (decision.kind === 'send') due.push(recipient as AlertRecipient);
   }
-  const content = await deps.store.readContent(
-    due.map((r) => ({ subscriberId: r.subscriber.id, eventIds: r.state.pending })),
-  );
+  const events = await deps.store.readEvents(due.flatMap((r) => r.state.pending));
   await mapLimit(due, tuning.concurrency, async (recipient) => {
     const before = report.failed + report.unrecorded;
     try {
-      const look = await sendOne(deps, recipient, content, report);
+      const look = await sendOne(deps, recipient, events, report);
       if (look) later.push(look);
     } catch (error) {
       logger.error('alert look failed', { subscriber: recipient.subscriber.id, error: error as Error });
@@ -258,13 +301,13 @@ export const lookAtAlerts = async (
 const sendOne = async (
   deps: AlertDeps,
   recipient: AlertRecipient,
-  content: Awaited<ReturnType<AlertStore['readContent']>>,
+  events: ReadonlyMap<string, StoredEvent>,
   report: AlertReport,
 ): Promise<AlertLook | undefined> => {
   const tuning = tuningOf(deps);
   const { subscriber, state } = recipient;
   const id = subscriber.id;
-  const items = selectAlertItems(state.pending, content.events, content.alerted.get(id) ?? new Map());
+  const items = selectAlertItems(state.pending, events, state.lastSentAt);
   if (items.length === 0) {
     const { pending } = await deps.store.finish(id, state.pending);
     report.dropped++;
@@ -307,26 +350,21 @@ const sendOne = async (
   report.events += items.length;
   const sentAt = deps.now();
   const alert = { ...afterSend(state, sentAt, subscriber, deps.settings), messageId };
-  // Both right after the send: the per-event record keeps these events from a second alert even
-  // if the state's write is lost; the state's write frees the claim and opens the window.
-  const [recorded, finished] = await Promise.allSettled([
-    deps.store.recordAlerted(
-      id,
-      items.map((i) => ({ id: i.event.id, headline: i.event.headline, revision: i.event.revision })),
-      iso(sentAt),
-    ),
-    deps.store.finish(id, state.pending, { claimId, alert }),
-  ]);
-  if (recorded.status === 'rejected' || finished.status === 'rejected') {
+  // Right after the send: it takes the events off the waiting set, frees the claim and opens the
+  // window. Were it lost, the claim stays (a look after the lease finds the same events waiting):
+  // the moment between the mail service's answer and this write is the one way an alert goes twice.
+  let left: string[];
+  try {
+    ({ pending: left } = await deps.store.finish(id, state.pending, { claimId, alert }));
+  } catch (error) {
     report.unrecorded++;
     logger.error('alert sent but not recorded; its look will be retried', {
       subscriber: id,
-      error: ((recorded.status === 'rejected' ? recorded : finished) as PromiseRejectedResult)
-        .reason as Error,
+      error: error as Error,
     });
     return undefined;
   }
-  return finished.value.pending.length > 0
+  return left.length > 0
     ? { subscriber: id, at: firstLookAt({ lastSentAt: alert.lastSentAt }, sentAt, deps.settings) }
     : undefined;
 };

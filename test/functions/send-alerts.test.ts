@@ -21,7 +21,11 @@ const fakeDeps = (followers: Record<string, string[]>, failFor: string[] = []) =
       return { starts: true, known: false };
     },
     getRecipients: async () => new Map(),
-    readContent: async () => ({ events: new Map(), alerted: new Map() }),
+    readEvents: async () => new Map(),
+    eventRecords: async () => new Map(),
+    claimEvent: async () => true,
+    markEventQueued: async () => undefined,
+    releaseEvent: async () => undefined,
   } as Partial<AlertStore> as AlertStore;
   const deps: AlertDeps = {
     store,
@@ -46,6 +50,8 @@ describe('send-alerts', () => {
     expect(parseAlertMessage(change(1, ['Syria', 'Iran']))).toEqual({
       changeType: 'created',
       id: '2026/11/27/event-1',
+      revision: 1,
+      headline: 'Event 1',
       tags: [
         { name: 'Syria', slug: 'syria' },
         { name: 'Iran', slug: 'iran' },
@@ -69,7 +75,14 @@ describe('send-alerts', () => {
       '{"schemaVersion":"1.0","changeType":"moved","id":"x","event":{"tags":[]}}',
       'changeType must be one of',
     ],
-    ['{"schemaVersion":"1.0","changeType":"created","id":"x","event":{}}', 'event.tags must be a list'],
+    [
+      '{"schemaVersion":"1.0","changeType":"created","id":"x","revision":1,"event":{}}',
+      'event.tags must be a list',
+    ],
+    [
+      '{"schemaVersion":"1.0","changeType":"created","id":"x","revision":0,"event":{"tags":[]}}',
+      'revision must be',
+    ],
   ])('refuses %s naming the rule', (body, rule) => {
     expect(() => parseAlertMessage(body)).toThrow(rule);
   });

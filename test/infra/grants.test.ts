@@ -144,9 +144,10 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'plan-digests': {},
   'send-alerts': {
     'table Query': ['FOLLOW#*'],
-    'table BatchGetItem': ['EVENT#*', S],
-    'table UpdateItem': [S],
-    'table BatchWriteItem': [S],
+    'table BatchGetItem': ['ALERTED#*', 'EVENT#*', S],
+    'table PutItem': ['ALERTED#*'],
+    'table UpdateItem': ['ALERTED#*', S],
+    'table DeleteItem': ['ALERTED#*'],
   },
   // Answers the site's 404 page from the bucket: no table access.
   'serve-not-found': {},

@@ -4,6 +4,7 @@ import {
   type AlertState,
   afterSend,
   DEFAULT_ALERT_SETTINGS,
+  type EventAlertRecord,
   earliestAllowed,
   emptyAlertState,
   firstLookAt,
@@ -16,10 +17,11 @@ import {
   localTime,
   nextLocalHour,
   nextLocalMidnight,
+  queueDecision,
   selectAlertItems,
   zoneOf,
 } from '../../../shared/domain/alerts.js';
-import type { StoredEvent } from '../../../shared/domain/event.js';
+import { type NewsEvent, type StoredEvent, tombstoneOf } from '../../../shared/domain/event.js';
 import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
 
@@ -307,14 +309,14 @@ describe('local time across zones and clock changes', () => {
 });
 
 describe('which waiting events an alert lists', () => {
-  const live = (n: number, headline: string, updatedAt = '2026-11-27T10:00:00.000Z') =>
-    makeNewsEvent(n, ['Syria'], { headline, updatedAt });
+  const live = (n: number, headline: string, over: Partial<NewsEvent> = {}) =>
+    makeNewsEvent(n, ['Syria'], { headline, ...over });
   const events = (list: StoredEvent[]) => new Map(list.map((e) => [e.id, e]));
 
   it('lists new events, newest first, each once', () => {
-    const a = live(1, 'A', '2026-11-27T10:00:00.000Z');
-    const b = live(2, 'B', '2026-11-27T11:00:00.000Z');
-    const items = selectAlertItems([a.id, b.id, a.id], events([a, b]), new Map());
+    const a = live(1, 'A', { updatedAt: '2026-11-27T10:00:00.000Z' });
+    const b = live(2, 'B', { updatedAt: '2026-11-27T11:00:00.000Z' });
+    const items = selectAlertItems([a.id, b.id, a.id], events([a, b]));
     expect(items.map((i) => [i.event.id, i.updated])).toEqual([
       [b.id, false],
       [a.id, false],
@@ -323,28 +325,69 @@ describe('which waiting events an alert lists', () => {
 
   it('never lists a deleted or missing event', () => {
     const a = live(1, 'A');
-    const gone: StoredEvent = {
-      id: '2026/11/27/event-2',
-      date: '2026-11-27',
-      headline: 'B',
-      tags: [],
-      revision: 2,
-      deleted: true,
-      deletedAt: '2026-11-27T10:05:00.000Z',
-    } as unknown as StoredEvent;
-    expect(
-      selectAlertItems([a.id, gone.id, 'nope'], events([a, gone]), new Map()).map((i) => i.event.id),
-    ).toEqual([a.id]);
+    const gone = tombstoneOf(live(2, 'B'), '2026-11-27T10:05:00.000Z');
+    expect(selectAlertItems([a.id, gone.id, 'nope'], events([a, gone])).map((i) => i.event.id)).toEqual([
+      a.id,
+    ]);
   });
 
-  it('lists a correction of an alerted event only when its headline changed', () => {
-    const same = live(1, 'Same headline');
-    const changed = live(2, 'New headline');
-    const alerted = new Map([
-      [same.id, 'Same headline'],
-      [changed.id, 'Old headline'],
-    ]);
-    const items = selectAlertItems([same.id, changed.id], events([same, changed]), alerted);
-    expect(items.map((i) => [i.event.id, i.updated])).toEqual([[changed.id, true]]);
+  it('marks as updated a correction of an event published before the last alert', () => {
+    const corrected = live(1, 'New headline', { revision: 2, publishedAt: '2026-11-27T09:00:00.000Z' });
+    const freshlyCorrected = live(2, 'Fixed typo', { revision: 2, publishedAt: '2026-11-27T10:30:00.000Z' });
+    const items = selectAlertItems(
+      [corrected.id, freshlyCorrected.id],
+      events([corrected, freshlyCorrected]),
+      '2026-11-27T10:00:00.000Z',
+    );
+    expect(Object.fromEntries(items.map((i) => [i.event.id, i.updated]))).toEqual({
+      [corrected.id]: true,
+      [freshlyCorrected.id]: false,
+    });
+  });
+});
+
+describe('whether a change is queued for followers', () => {
+  const now = Date.parse('2026-03-10T12:00:00.000Z');
+  const lease = 5 * 60_000;
+  const record = (over: Partial<EventAlertRecord> = {}): EventAlertRecord => ({
+    revision: 1,
+    headline: 'Talks open',
+    state: 'queued',
+    at: '2026-03-10T11:00:00.000Z',
+    ...over,
+  });
+  const change = (revision: number, headline = 'Talks open') => ({ revision, headline });
+
+  it.each([
+    ['a new event', undefined, change(1), { kind: 'queue' }],
+    ['a redelivered change', record(), change(1), { kind: 'skip', reason: 'repeat' }],
+    [
+      'a change another worker is queuing',
+      record({ state: 'queuing', at: '2026-03-10T11:58:00.000Z' }),
+      change(1),
+      { kind: 'skip', reason: 'repeat' },
+    ],
+    [
+      'a change whose worker died',
+      record({ state: 'queuing', at: '2026-03-10T11:50:00.000Z' }),
+      change(1),
+      { kind: 'queue' },
+    ],
+    [
+      'an older revision arriving late',
+      record({ revision: 3 }),
+      change(2),
+      { kind: 'skip', reason: 'older' },
+    ],
+    ['a correction keeping the headline', record(), change(2), { kind: 'skip', reason: 'same-headline' }],
+    ['a correction changing the headline', record(), change(2, 'Talks collapse'), { kind: 'queue' }],
+    [
+      'a correction after an unfinished queuing',
+      record({ state: 'queuing', at: '2026-03-10T11:59:00.000Z' }),
+      change(2),
+      { kind: 'queue' },
+    ],
+  ])('%s', (_, stored, incoming, expected) => {
+    expect(queueDecision(stored as EventAlertRecord | undefined, incoming, now, lease)).toEqual(expected);
   });
 });

@@ -144,6 +144,9 @@ let n = 0;
 const event = (tags: string[], over: Partial<NewsEvent> = {}): NewsEvent =>
   makeNewsEvent(++n, tags, {
     id: `2026/03/10/alert-${n}-${Math.random().toString(36).slice(2, 8)}`,
+    date: '2026-03-10',
+    publishedAt: '2026-03-10T12:00:00.000Z',
+    updatedAt: '2026-03-10T12:00:00.000Z',
     ...over,
   });
 /** The event ids of the `i`-th alert composed for this subscriber. */
@@ -173,6 +176,11 @@ describe('instant alerts, on dynalite', () => {
     expect(email?.headers?.['List-Unsubscribe']).toMatch(/^<https:\/\/news\.example\.org\/.+>$/);
     expect(email?.headers?.['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     expect(email?.text).toContain('UTC');
+    // The topic delivers at least once: the same change again, after its alert, sends nothing.
+    w.clock.now = START + 15 * MIN;
+    await w.post(e);
+    await w.at(START + 40 * MIN);
+    expect(to(w, reader.email)).toHaveLength(1);
   });
 
   it('coalesces: events in the window after an alert go together at its end, each once', async () => {
