@@ -41,6 +41,7 @@ import {
   type ChangeNotice,
   emptyAlertReport,
 } from '../shared/services/alerts.js';
+import { procStat } from './proc.js';
 import { distinct, rng, zipf } from './random.js';
 import { writeResult } from './results.js';
 
@@ -160,9 +161,12 @@ export const runAlerts = async (args: string[]): Promise<void> => {
     const latencies: number[] = [];
     /** Per burst, per subscriber: the event ids of each alert composed. */
     const received: Map<string, string[][]>[] = bursts.map(() => new Map());
+    const timing = { renderMs: 0, mimeMs: 0 };
     const mailer: Mailer = {
       async send(email) {
+        const mimeStarted = performance.now();
         await composeMessage(email);
+        timing.mimeMs += performance.now() - mimeStarted;
         latencies.push(performance.now() - burstStarted);
         return { messageId: `bench-${latencies.length}` };
       },
@@ -176,7 +180,10 @@ export const runAlerts = async (args: string[]): Promise<void> => {
         const list = mine.get(alert.subscriber.id) ?? [];
         list.push(alert.items.map((i) => i.event.id));
         mine.set(alert.subscriber.id, list);
-        return compose(alert);
+        const renderStarted = performance.now();
+        return compose(alert).finally(() => {
+          timing.renderMs += performance.now() - renderStarted;
+        });
       },
       settings: DEFAULT_ALERT_SETTINGS,
       sendRate: 0,
@@ -185,6 +192,12 @@ export const runAlerts = async (args: string[]): Promise<void> => {
 
     let report = emptyAlertReport();
     let lookMs = 0;
+    // CPU of this process and of the store's, while looks send: unlike wall time, not inflated by other load.
+    let lookCpuMs = 0;
+    const cpuNow = () =>
+      process.cpuUsage().user / 1000 +
+      process.cpuUsage().system / 1000 +
+      (dynamo.pid === undefined ? 0 : (procStat(dynamo.pid)?.cpuSeconds ?? 0) * 1000);
     for (burst = 0; burst < BURSTS; burst++) {
       const events = bursts[burst] as NewsEvent[];
       clock.now = START + burst * WINDOW_MS;
@@ -210,8 +223,12 @@ export const runAlerts = async (args: string[]): Promise<void> => {
       for (let due = queue.nextDue(); due !== undefined && due < windowEnd; due = queue.nextDue()) {
         clock.now = Math.max(clock.now, due);
         const started = performance.now();
+        const cpuStarted = cpuNow();
         const part = await queue.drain(deps, { lookBatch: 100, concurrency: 2 });
-        if (part.sent > 0) lookMs += performance.now() - started;
+        if (part.sent > 0) {
+          lookMs += performance.now() - started;
+          lookCpuMs += cpuNow() - cpuStarted;
+        }
         report = addAlertReports(report, part);
       }
       console.log(
@@ -262,6 +279,12 @@ export const runAlerts = async (args: string[]): Promise<void> => {
       `  post-to-outbox latency  p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (outside the coalescing wait)`,
     );
     console.log(`  alerts composed         ${result.alertsPerSec} per second (target ≥ 500)`);
+    console.log(
+      `  per CPU second          ${Math.round(report.sent / (lookCpuMs / 1000))} alerts (this process and the store's together)`,
+    );
+    console.log(
+      `  of the looks' ${Math.round(lookMs)} ms: rendering ${Math.round(timing.renderMs)} ms, MIME ${Math.round(timing.mimeMs)} ms (summed over concurrent work)`,
+    );
     console.log(
       `  one email per burst per touched subscriber, each event once: ${wrong === 0 ? 'yes' : `NO (${wrong} wrong)`}`,
     );
