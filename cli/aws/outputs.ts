@@ -18,6 +18,7 @@ export const OUTPUT = {
   changeDeadLetterQueueUrl: 'ChangeDeadLetterQueueUrl',
   digestQueueUrl: 'DigestQueueUrl',
   digestDeadLetterQueueUrl: 'DigestDeadLetterQueueUrl',
+  alertDeadLetterQueueUrl: 'AlertDeadLetterQueueUrl',
   feedbackDeadLetterQueueUrl: 'FeedbackDeadLetterQueueUrl',
   tokenSecretArn: 'TokenSecretArn',
   fromAddress: 'FromAddress',

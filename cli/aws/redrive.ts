@@ -144,21 +144,32 @@ const drain = async (
  * The digest queue's dead letters go back to the digest queue with an SQS message move task (a
  * run already under way is reported, not doubled: the command can be run again at any time).
  */
-const redriveDigests = async (ctx: AwsContext, url: string): Promise<RedriveReport['queues'][number]> => {
-  const name = 'digest batches';
+/** Moves a queue's dead letters back to the queue they came from, with an SQS message move task. */
+const moveBack = async (
+  ctx: AwsContext,
+  url: string,
+  name: string,
+  source: string,
+): Promise<RedriveReport['queues'][number]> => {
   const { count, arn } = await approximateCount(ctx, url);
   const tasks = await ctx.clients.sqs.send(
     new ListMessageMoveTasksCommand({ SourceArn: arn, MaxResults: 1 }),
   );
   const running = tasks.Results?.find((t) => t.Status === 'RUNNING');
   if (running) {
-    return { name, moved: 0, kept: count, note: 'a move back to the digest queue is already under way' };
+    return { name, moved: 0, kept: count, note: `a move back to the ${source} is already under way` };
   }
   if (count === 0) return { name, moved: 0 };
-  // No destination: SQS moves them back to the queue they came from (the digest queue).
+  // No destination: SQS moves them back to the queue they came from.
   await ctx.clients.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn }));
-  return { name, moved: count, note: 'moving back to the digest queue (an SQS message move task)' };
+  return { name, moved: count, note: `moving back to the ${source} (an SQS message move task)` };
 };
+
+const redriveDigests = (ctx: AwsContext, url: string) => moveBack(ctx, url, 'digest batches', 'digest queue');
+
+/** Alert changes and looks: handling either twice changes nothing (each event's revision is queued once). */
+const redriveAlerts = (ctx: AwsContext, url: string) =>
+  moveBack(ctx, url, 'alert changes and looks', 'alert queue');
 
 /**
  * The feedback function's dead letters are events Lambda could not deliver (a function's own
@@ -203,6 +214,8 @@ export const redrive = async (ctx: AwsContext, progress: Progress): Promise<Redr
   const queues: RedriveReport['queues'] = [];
   const digestUrl = ctx.outputs.find('DigestDeadLetterQueueUrl');
   if (digestUrl) queues.push(await redriveDigests(ctx, digestUrl));
+  const alertUrl = ctx.outputs.find('AlertDeadLetterQueueUrl');
+  if (alertUrl) queues.push(await redriveAlerts(ctx, alertUrl));
   const feedbackUrl = ctx.outputs.find('FeedbackDeadLetterQueueUrl');
   if (feedbackUrl) queues.push(await redriveFeedback(ctx, feedbackUrl));
   const streamUrl = ctx.outputs.find('ChangeDeadLetterQueueUrl');

@@ -13,6 +13,7 @@ import { scanTable } from './scan.js';
 export const DEAD_LETTER_QUEUES: readonly { output: OutputName; name: string }[] = [
   { output: 'ChangeDeadLetterQueueUrl', name: 'stream changes (failure notices)' },
   { output: 'DigestDeadLetterQueueUrl', name: 'digest batches' },
+  { output: 'AlertDeadLetterQueueUrl', name: 'alert changes and looks' },
   { output: 'FeedbackDeadLetterQueueUrl', name: 'bounce and complaint notifications' },
 ];
 

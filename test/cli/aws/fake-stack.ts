@@ -28,6 +28,7 @@ export const outputsOf = (tableName: string): Record<string, string> => ({
   ChangeDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-ChangesDeadLetters`,
   DigestQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-DigestsWork`,
   DigestDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-DigestsDeadLetters`,
+  AlertDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-AlertsDeadLetters`,
   FeedbackDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-MailFeedbackDeadLetters`,
   TokenSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:MailTokenSecret-AbCdEf`,
   FromAddress: 'news@example.org',

@@ -23,6 +23,7 @@ const ARN = {
   digestDlq: 'arn:aws:sqs:eu-west-1:123456789012:TidingsProd-DigestsDeadLetters',
   feedbackDlq: 'arn:aws:sqs:eu-west-1:123456789012:TidingsProd-MailFeedbackDeadLetters',
   changeDlq: 'arn:aws:sqs:eu-west-1:123456789012:TidingsProd-ChangesDeadLetters',
+  alertDlq: 'arn:aws:sqs:eu-west-1:123456789012:TidingsProd-AlertsDeadLetters',
 };
 const event = (headline: string) => {
   const parsed = parseEventDraft(makeEventInput({ headline, tags: ['Redrive'] }));
@@ -85,11 +86,15 @@ beforeAll(async () => {
     .on(GetQueueAttributesCommand, { QueueUrl: outputs.ChangeDeadLetterQueueUrl })
     .resolves(attributes(ARN.changeDlq, 1));
   f.sqs
+    .on(GetQueueAttributesCommand, { QueueUrl: outputs.AlertDeadLetterQueueUrl })
+    .resolves(attributes(ARN.alertDlq, 0));
+  f.sqs
     .on(ListMessageMoveTasksCommand)
     .resolvesOnce({ Results: [] })
     .resolves({
       Results: [{ Status: 'RUNNING', SourceArn: ARN.digestDlq, ApproximateNumberOfMessagesToMove: 3 }],
     });
+  f.sqs.on(ListMessageMoveTasksCommand, { SourceArn: ARN.alertDlq }).resolves({ Results: [] });
   f.sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
   const sns = (n: number) =>
     JSON.stringify({ Records: [{ EventSource: 'aws:sns', Sns: { Message: `bounce ${n}` } }] });
@@ -130,6 +135,7 @@ describe('redrive against a deployed stack', () => {
           moved: 3,
           note: 'moving back to the digest queue (an SQS message move task)',
         },
+        { name: 'alert changes and looks', moved: 0 },
         { name: 'bounce and complaint notifications', moved: 2, note: 'invoked handle-email-feedback again' },
         {
           name: 'stream changes (failure notices)',
@@ -181,6 +187,7 @@ describe('redrive against a deployed stack', () => {
           kept: 3,
           note: 'a move back to the digest queue is already under way',
         },
+        { name: 'alert changes and looks', moved: 0 },
         { name: 'bounce and complaint notifications', moved: 0, note: 'invoked handle-email-feedback again' },
         {
           name: 'stream changes (failure notices)',

@@ -12,6 +12,7 @@ beforeAll(async () => {
     ProcessChangesFunction: undefined,
     ChangeDeadLetterQueueUrl: undefined,
     DigestDeadLetterQueueUrl: undefined,
+    AlertDeadLetterQueueUrl: undefined,
     FeedbackDeadLetterQueueUrl: undefined,
     FromAddress: undefined,
   }));

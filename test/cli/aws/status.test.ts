@@ -62,6 +62,7 @@ beforeAll(async () => {
   });
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.ChangeDeadLetterQueueUrl }).resolves(depth(1, 0));
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.DigestDeadLetterQueueUrl }).resolves(depth(3, 1));
+  f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.AlertDeadLetterQueueUrl }).resolves(depth(2, 0));
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.FeedbackDeadLetterQueueUrl }).resolves(depth(0, 0));
   f.ses.on(GetAccountCommand).resolves({
     ProductionAccessEnabled: false,
@@ -116,6 +117,7 @@ describe('status of a deployed stack', () => {
         inFlight: 0,
       },
       { name: 'digest batches', url: outputs.DigestDeadLetterQueueUrl, visible: 3, inFlight: 1 },
+      { name: 'alert changes and looks', url: outputs.AlertDeadLetterQueueUrl, visible: 2, inFlight: 0 },
       {
         name: 'bounce and complaint notifications',
         url: outputs.FeedbackDeadLetterQueueUrl,
