@@ -16,6 +16,8 @@ export interface UnitsOfWork {
   publishPerEvent: Usage;
   /** A daily digest, per subscriber. */
   digest: Usage;
+  /** An instant alert sent, with its share of the changes' fan-out to followers. */
+  alert: Usage;
   /** A sign-up and its confirmation. */
   confirmation: Usage;
   /** A feed poll through CloudFront. */
@@ -46,6 +48,12 @@ export const STORAGE_AFTER_DAYS = 365;
  * base, which churn wears down as fast).
  */
 export const CONFIRMATIONS_PER_SUBSCRIBER_MONTH = 0.05;
+/**
+ * Subscribers who choose instant alerts over a digest, and the alerts each gets a day (assumptions:
+ * a tenth of readers, four alerts a day, well under the daily cap of 12).
+ */
+export const INSTANT_SHARE = 0.1;
+export const ALERTS_PER_INSTANT_SUBSCRIBER_DAY = 4;
 /** Billing GB. */
 export const GB = 1024 ** 3;
 
@@ -74,7 +82,12 @@ export const monthlyUsage = (
   const usage = addUsage({}, fixed);
   addUsage(usage, units.event, events);
   addUsage(usage, units.publishPerEvent, events);
-  addUsage(usage, units.digest, scale.subscribers * DAYS_PER_MONTH);
+  addUsage(usage, units.digest, scale.subscribers * (1 - INSTANT_SHARE) * DAYS_PER_MONTH);
+  addUsage(
+    usage,
+    units.alert,
+    scale.subscribers * INSTANT_SHARE * ALERTS_PER_INSTANT_SUBSCRIBER_DAY * DAYS_PER_MONTH,
+  );
   addUsage(usage, units.confirmation, scale.subscribers * CONFIRMATIONS_PER_SUBSCRIBER_MONTH);
   addUsage(usage, units.poll, scale.pollsPerDay * DAYS_PER_MONTH);
   const tableGb =

@@ -35,6 +35,7 @@ import { makeEventStore } from '../shared/adapters/event-store.js';
 import { makeLease } from '../shared/adapters/lease.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
 import type { ObjectStore } from '../shared/adapters/object-store.js';
+import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { linkKeysOf, staticTokenSecret } from '../shared/adapters/token-secret.js';
 import { defaultSiteConfig, feedPath } from '../shared/domain/site.js';
 import { tagSlug } from '../shared/domain/slug.js';
@@ -45,6 +46,7 @@ import { METRIC } from '../shared/metrics.js';
 import { digestComposer } from '../shared/services/digest-email.js';
 import { type DigestDeps, handleDigestMessage, startDigestRun } from '../shared/services/digests.js';
 import {
+  ALERTS_PER_INSTANT_SUBSCRIBER_DAY,
   addUsage,
   type Bill,
   CONFIRMATIONS_PER_SUBSCRIBER_MONTH,
@@ -86,6 +88,9 @@ const DOC = join(ROOT, 'docs', 'costs.md');
 const EVENTS = 30;
 const SIGNUPS = 20;
 const SUBSCRIBERS = 1_000;
+/** Instant subscribers and the burst of events that makes their alerts. */
+const ALERT_SUBSCRIBERS = 100;
+const ALERT_EVENTS = 10;
 const EMPTY_PUBLISH_RUNS = 10;
 const TAGS = ['Syria', 'Russia', 'Iran', 'Vladimir Putin', 'Elections', 'Energy', 'Trade', 'Climate'];
 
@@ -237,12 +242,13 @@ interface Measurements {
    * run, per subscriber of a daily digest run (`digest`), per whole empty digest run, per sign-up.
    */
   units: Record<
-    'event' | 'publishRun' | 'publishEmpty' | 'digest' | 'digestEmpty' | 'confirmation',
+    'event' | 'publishRun' | 'publishEmpty' | 'digest' | 'digestEmpty' | 'confirmation' | 'alert',
     Measured
   >;
   storage: StoragePerUnit;
   feedBytes: number;
   digestsSent: number;
+  alertsSent: number;
 }
 
 const measure = async (): Promise<Measurements> => {
@@ -294,6 +300,8 @@ const measure = async (): Promise<Measurements> => {
       port: 0,
       loadSamples: false,
       publishIntervalMs: 0,
+      // Alerts are handled when the model asks, so their work lands in their own unit.
+      alertIntervalMs: 0,
       dynamodbEndpoint: proxy.endpoint,
       now: clock.now,
     });
@@ -516,6 +524,65 @@ const measure = async (): Promise<Measurements> => {
     await digestRun('weekly');
     const digestEmpty = since(s);
 
+    // Instant alerts: readers following the events' tags, a burst of events, the alerts it makes.
+    // The events' posting and projection are the event unit's; the changes' queuing for followers
+    // (each event's record, the followers' waiting sets), the looks and the sends are this one's.
+    await rt.alerts();
+    const subscriptionStore = makeSubscriptionStore(db, LOCAL_TABLE);
+    for (let n = 0; n < ALERT_SUBSCRIBERS; n++) {
+      const email = `instant${n}@example.org`;
+      const at = clock.now();
+      await subscriptionStore.createSubscriber({
+        id: subscriberIdOf(keys, email),
+        email,
+        topics: tagsOf(n).map((name) => ({ slug: tagSlug(name), name })),
+        cadence: 'instant',
+        status: 'confirmed',
+        createdAt: at,
+        confirmedAt: at,
+        changedAt: at,
+        tokenVersion: 0,
+        revision: 1,
+      });
+    }
+    const alertQueue = rt.alertQueue;
+    let alertMessages = 0;
+    const deliver = alertQueue.deliver.bind(alertQueue);
+    alertQueue.deliver = (changes) => {
+      // SNS's deliveries to SQS are free of SNS charges; each is a request to SQS.
+      counters.sqsRequests += changes.length;
+      alertMessages += changes.length;
+      deliver(changes);
+    };
+    const schedule = alertQueue.schedule.bind(alertQueue);
+    alertQueue.schedule = async (looks) => {
+      counters.sqsRequests += Math.ceil(looks.length / 10);
+      alertMessages += looks.length;
+      return schedule(looks);
+    };
+    clock.advance(60);
+    const alertBurst = Array.from({ length: ALERT_EVENTS }, (_, n) => eventInput(2000 + n, tagsOf(n)));
+    const burst = await fetch(`${rt.url}/api/events/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rt.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: alertBurst }),
+    });
+    if (burst.status !== 200) throw new Error(`alert burst answered ${burst.status}: ${await burst.text()}`);
+    await rt.capture.idle();
+    s = snap();
+    const alertStarted = performance.now();
+    let alerted = await rt.alerts();
+    clock.advance(30);
+    const looked = await rt.alerts();
+    alerted = { ...alerted, sent: alerted.sent + looked.sent };
+    // The event source hands the worker up to 100 messages a batch: a receive and a delete each.
+    const alertBatches = Math.ceil(alertMessages / 100);
+    invoked('send-alerts', performance.now() - alertStarted, alertBatches);
+    counters.sqsRequests += 2 * alertBatches;
+    counters.secretCalls += alertBatches;
+    const alertMeasured = since(s);
+    if (alerted.sent === 0) throw new Error('the alert burst sent no alert');
+
     // A feed poll: what the site feed weighs as served.
     const feed = await fetch(`${rt.url}/${feedPath({ kind: 'site' }, 'rss')}`);
     const feedBytes = (await feed.arrayBuffer()).byteLength;
@@ -557,12 +624,14 @@ const measure = async (): Promise<Measurements> => {
         publishRun: scaleMeasured(publishTotal as Measured, EVENTS),
         publishEmpty: scaleMeasured(publishEmpty, EMPTY_PUBLISH_RUNS),
         digest: scaleMeasured(digestRunMeasured, SUBSCRIBERS),
+        alert: scaleMeasured(alertMeasured, alerted.sent),
         digestEmpty,
         confirmation: scaleMeasured(confirmation, SIGNUPS),
       },
       storage,
       feedBytes,
       digestsSent: daily.sent,
+      alertsSent: alerted.sent,
     };
   } finally {
     process.stdout.write = write as typeof process.stdout.write;
@@ -612,6 +681,7 @@ export const buildReport = (m: Measurements): CostReport => {
     event: usageOf(m.units.event, t),
     publishPerEvent: subtractUsage(usageOf(m.units.publishRun, t), usageOf(m.units.publishEmpty, t)),
     digest: subtractUsage(usageOf(m.units.digest, t), usageOf(m.units.digestEmpty, t), 1 / SUBSCRIBERS),
+    alert: usageOf(m.units.alert, t),
     confirmation: usageOf(m.units.confirmation, t),
     poll: {
       cloudfrontRequests: 1,
@@ -669,6 +739,7 @@ const UNIT_NAMES: Record<keyof UnitsOfWork, string> = {
   event: 'an event ingested and projected',
   publishPerEvent: 'incremental publish, per event',
   digest: 'a daily digest, per subscriber',
+  alert: 'an instant alert, with its share of the fan-out',
   confirmation: 'a sign-up and its confirmation',
   poll: 'a feed poll through CloudFront',
 };
@@ -745,7 +816,9 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
     'Counted by running the real handlers locally (dynalite behind a counting proxy, the local runtime over',
     'HTTP, counting wrappers on the topic, mailer, object store and digest queue), averaged over',
     `${EVENTS} events posted one at a time (each projected in a stream batch of its own, then published),`,
-    `${SIGNUPS} sign-ups and a daily digest run to ${SUBSCRIBERS.toLocaleString('en-US')} subscribers (${m.digestsSent} digests sent).`,
+    `${SIGNUPS} sign-ups, a daily digest run to ${SUBSCRIBERS.toLocaleString('en-US')} subscribers (${m.digestsSent} digests sent)`,
+    `and a burst of ${ALERT_EVENTS} events to ${ALERT_SUBSCRIBERS} instant subscribers (${m.alertsSent} alerts sent).`,
+    `At each scale a tenth of the subscribers (INSTANT_SHARE) take ${ALERTS_PER_INSTANT_SUBSCRIBER_DAY} alerts a day instead of a digest.`,
     '',
     '| unit of work | DynamoDB requests | RRU | WRU (table + index) | Lambda invocations | GB-s | other |',
     '|---|---|---:|---:|---:|---:|---|',
@@ -757,6 +830,7 @@ export const renderReport = (r: CostReport, m: Measurements): string => {
       dynamo: diffDynamoCounts(m.units.publishRun.dynamo, m.units.publishEmpty.dynamo),
     },
     digest: m.units.digest,
+    alert: m.units.alert,
     confirmation: m.units.confirmation,
     poll: undefined,
   };

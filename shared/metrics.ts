@@ -37,8 +37,6 @@ export const METRIC = {
   digestsFailed: 'DigestsFailed',
   /** An instant alert email was sent (send-alerts). */
   alertsSent: 'AlertsSent',
-  /** Events listed in the alerts sent: over AlertsSent, how well alerts coalesce. */
-  alertEvents: 'AlertEvents',
   /** An alert could not be sent; its look is retried. */
   alertsFailed: 'AlertsFailed',
   /** A confirmation email was sent. */

@@ -110,11 +110,7 @@ export class TidingsDashboard extends Construct {
     );
     this.dashboard.addWidgets(heading('### Instant alerts'));
     this.dashboard.addWidgets(
-      graph('Alerts', [
-        business(METRIC.alertsSent, 'sent'),
-        business(METRIC.alertEvents, 'events listed'),
-        business(METRIC.alertsFailed, 'failed'),
-      ]),
+      graph('Alerts', [business(METRIC.alertsSent, 'sent'), business(METRIC.alertsFailed, 'failed')]),
       ...alarmNamed('AlertDeadLettersDepth'),
     );
     this.dashboard.addWidgets(heading('### Sign-ups and email'));

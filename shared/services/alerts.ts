@@ -292,7 +292,6 @@ export const lookAtAlerts = async (
     report.scheduled += later.length;
   }
   deps.metrics?.count(METRIC.alertsSent, report.sent);
-  deps.metrics?.count(METRIC.alertEvents, report.events);
   deps.metrics?.count(METRIC.alertsFailed, report.failed);
   return { report, failed: [...failed] };
 };

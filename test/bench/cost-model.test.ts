@@ -45,6 +45,7 @@ describe('the cost model', () => {
       event: { dynamoWrite: 10, logsIngestion: 1 / GB },
       publishPerEvent: { s3Put: 2 },
       digest: { sesEmails: 1 },
+      alert: { sesEmails: 1, sqsRequests: 2 },
       confirmation: { sesEmails: 1, apiRequests: 2 },
       poll: { cloudfrontRequests: 1 },
     };
@@ -68,8 +69,10 @@ describe('the cost model', () => {
       logsIngestion: expect.closeTo(60 / GB, 15),
       logsStorage: expect.closeTo(60 / GB, 15),
       s3Put: 120,
-      // 10 subscribers × 30 daily digests, and 5% of them sign up: 0.5 confirmations.
-      sesEmails: 300.5,
+      // 9 digest readers × 30 daily digests, 1 instant reader × 4 alerts × 30 days, and 5% of them
+      // sign up: 0.5 confirmations.
+      sesEmails: 270 + 120 + 0.5,
+      sqsRequests: 240,
       apiRequests: 1,
       cloudfrontRequests: 3_000,
       // A year at 2 events a day (2 GB), and 10 subscribers (1 GB).
