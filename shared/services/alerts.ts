@@ -142,10 +142,37 @@ export const queueChanges = async (
     if (known === undefined || (changes[known] as ChangeNotice).revision < change.revision)
       newest.set(change.id, index);
   });
-  const records = await deps.store.eventRecords([...newest.keys()]);
+  // Followers first: an event nobody follows costs its queries and nothing else.
+  const refs = new Map<string, { ref: ReturnType<typeof followedBy>[number]; changes: number[] }>();
+  for (const index of newest.values()) {
+    for (const ref of followedBy(changes[index] as ChangeNotice)) {
+      const key = `${ref.kind}#${ref.slug}`;
+      const entry = refs.get(key) ?? { ref, changes: [] };
+      entry.changes.push(index);
+      refs.set(key, entry);
+    }
+  }
+  const followersOf = new Map<number, Set<string>>();
+  await mapLimit([...refs.values()], tuning.concurrency, async ({ ref, changes: indexes }) => {
+    let followers: string[];
+    try {
+      followers = await deps.store.followers(ref);
+    } catch (error) {
+      logger.error('followers could not be read', { kind: ref.kind, slug: ref.slug, error: error as Error });
+      for (const i of indexes) failed.add(i);
+      return;
+    }
+    for (const i of indexes) {
+      const set = followersOf.get(i) ?? new Set<string>();
+      for (const subscriber of followers) set.add(subscriber);
+      followersOf.set(i, set);
+    }
+  });
+  const followed = [...followersOf].filter(([i, set]) => set.size > 0 && !failed.has(i)).map(([i]) => i);
+  const records = await deps.store.eventRecords(followed.map((i) => (changes[i] as ChangeNotice).id));
   // Each event's revision is queued by one worker, once: claimed first, marked queued after.
   const claimed: number[] = [];
-  await mapLimit([...newest.values()], tuning.concurrency, async (index) => {
+  await mapLimit(followed, tuning.concurrency, async (index) => {
     const change = changes[index] as ChangeNotice;
     const decision = queueDecision(records.get(change.id), change, now, tuning.leaseMs);
     if (decision.kind === 'skip') {
@@ -161,32 +188,15 @@ export const queueChanges = async (
     if (await deps.store.claimEvent(change.id, record, iso(now - tuning.leaseMs))) claimed.push(index);
     else report.repeats++;
   });
-  const refs = new Map<string, { ref: ReturnType<typeof followedBy>[number]; changes: number[] }>();
-  for (const index of claimed) {
-    for (const ref of followedBy(changes[index] as ChangeNotice)) {
-      const key = `${ref.kind}#${ref.slug}`;
-      const entry = refs.get(key) ?? { ref, changes: [] };
-      entry.changes.push(index);
-      refs.set(key, entry);
-    }
-  }
   // Per subscriber, every event of the batch that concerns them: one write each, however many tags match.
   const bySubscriber = new Map<string, Map<string, number>>();
-  await mapLimit([...refs.values()], tuning.concurrency, async ({ ref, changes: indexes }) => {
-    let followers: string[];
-    try {
-      followers = await deps.store.followers(ref);
-    } catch (error) {
-      logger.error('followers could not be read', { kind: ref.kind, slug: ref.slug, error: error as Error });
-      for (const i of indexes) failed.add(i);
-      return;
-    }
-    for (const subscriber of followers) {
+  for (const index of claimed) {
+    for (const subscriber of followersOf.get(index) ?? []) {
       const events = bySubscriber.get(subscriber) ?? new Map<string, number>();
-      for (const i of indexes) events.set((changes[i] as ChangeNotice).id, i);
+      events.set((changes[index] as ChangeNotice).id, index);
       bySubscriber.set(subscriber, events);
     }
-  });
+  }
   const looks: { look: AlertLook; changes: number[] }[] = [];
   await mapLimit([...bySubscriber], tuning.concurrency, async ([subscriber, events]) => {
     try {

@@ -12,6 +12,7 @@ const NOW = Date.parse('2026-03-10T12:00:00.000Z');
 /** A store that knows followers and remembers what was added; nobody is due. */
 const fakeDeps = (followers: Record<string, string[]>, failFor: string[] = []) => {
   const added: [string, string[]][] = [];
+  const claims: string[] = [];
   const scheduled: AlertLook[] = [];
   const store = {
     followers: async (ref) => followers[`${ref.kind}#${ref.slug}`] ?? [],
@@ -23,7 +24,10 @@ const fakeDeps = (followers: Record<string, string[]>, failFor: string[] = []) =
     getRecipients: async () => new Map(),
     readEvents: async () => new Map(),
     eventRecords: async () => new Map(),
-    claimEvent: async () => true,
+    claimEvent: async (id) => {
+      claims.push(id);
+      return true;
+    },
     markEventQueued: async () => undefined,
     releaseEvent: async () => undefined,
   } as Partial<AlertStore> as AlertStore;
@@ -36,7 +40,7 @@ const fakeDeps = (followers: Record<string, string[]>, failFor: string[] = []) =
     sendRate: 0,
     now: () => NOW,
   };
-  return { deps, added, scheduled };
+  return { deps, added, scheduled, claims };
 };
 
 const sqs = (bodies: string[]): SQSEvent =>
@@ -107,6 +111,13 @@ describe('send-alerts', () => {
     expect(scheduled.map((l) => [l.subscriber, l.at]).sort()).toEqual(
       ['a', 'b', 'c'].map((s) => [s, '2026-03-10T12:00:20.000Z']),
     );
+  });
+
+  it('spends nothing on an event nobody follows beyond its followers queries', async () => {
+    const { deps, added, claims } = fakeDeps({ 'tag#syria': ['a'] });
+    await makeHandler(deps)(sqs([change(1, ['Syria']), change(2, ['Chile'])]), {} as never);
+    expect(claims).toEqual(['2026/11/27/event-1']);
+    expect(added).toEqual([['a', ['2026/11/27/event-1']]]);
   });
 
   it('reports exactly the messages that could not be read or queued for everyone', async () => {
