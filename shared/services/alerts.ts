@@ -339,7 +339,7 @@ const sendOne = async (
     return { subscriber: id, at: iso(claimedAt + tuning.leaseMs) };
   }
   const zone = zoneOf(subscriber, deps.settings);
-  const start = items.map((i) => i.event.updatedAt).reduce((a, b) => (a <= b ? a : b), iso(claimedAt));
+  const start = iso(Math.min(claimedAt, ...items.map((i) => Date.parse(i.event.updatedAt))));
   let messageId: string;
   try {
     const email = await deps.compose({ subscriber, items, window: { start, end: iso(claimedAt) }, zone });
