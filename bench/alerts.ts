@@ -22,7 +22,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertQueue } from '../local/alert-queue.js';
 import { ensureTable, startDynalite } from '../local/dynamodb.js';
 import { makeAlertStore } from '../shared/adapters/alert-store.js';
-import { createDocumentClient } from '../shared/adapters/dynamodb.js';
+import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
 import { toEventItem } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
 import { composeMessage } from '../shared/adapters/mime.js';
@@ -131,6 +131,7 @@ export const runAlerts = async (args: string[]): Promise<void> => {
     throw new Error('SUBSCRIBERS must be a whole number');
   const dynamo = await startDynalite();
   const db = createDocumentClient({ endpoint: dynamo.endpoint });
+  const writes = createLowLevelClient({ endpoint: dynamo.endpoint });
   try {
     await ensureTable(db, TABLE_NAME);
     const subscribers = buildSubscribers(subscriberCount);
@@ -172,7 +173,7 @@ export const runAlerts = async (args: string[]): Promise<void> => {
       },
     };
     const deps: AlertDeps = {
-      store: makeAlertStore(db, TABLE_NAME),
+      store: makeAlertStore(db, TABLE_NAME, writes),
       queue,
       mailer,
       compose: (alert: Alert) => {
@@ -293,6 +294,7 @@ export const runAlerts = async (args: string[]): Promise<void> => {
     if (wrong > 0 || report.failed > 0) process.exitCode = 1;
   } finally {
     db.destroy();
+    writes.destroy();
     await dynamo.close();
   }
 };

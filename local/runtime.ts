@@ -400,7 +400,7 @@ const startOn = async (
   };
 
   const alerting: AlertDeps = {
-    store: makeAlertStore(db, LOCAL_TABLE),
+    store: makeAlertStore(db, LOCAL_TABLE, claims),
     queue: alertQueue,
     mailer,
     compose: alertComposer({

@@ -1,3 +1,8 @@
+import {
+  type AttributeValue,
+  UpdateItemCommand,
+  type UpdateItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertState, EventAlertRecord, FollowRef } from '../domain/alerts.js';
 import type { StoredEvent } from '../domain/event.js';
@@ -8,6 +13,11 @@ import { fromEventItem } from './event-store.js';
 import { listFollowers } from './followers.js';
 import { batchGetAll, type Item, isConditionFailure } from './items.js';
 import { fromSubscriberItem } from './subscription-store.js';
+
+/** What the per-alert writes need of a client: a `DynamoDBClient` fits, and so does the document client. */
+export interface StateWriter {
+  send(command: UpdateItemCommand): Promise<UpdateItemCommandOutput>;
+}
 
 /** A subscriber as the alert worker sees it: the record with its zone and quiet hours, suppression, state. */
 export interface AlertRecipient {
@@ -110,224 +120,244 @@ const subscriberOf = (item: Item): Subscriber | undefined => {
 
 const idOfPartition = (pk: unknown): string => String(pk).slice('SUBSCRIBER#'.length);
 
-export const makeAlertStore = (db: DynamoDBDocumentClient, tableName: string): AlertStore => ({
-  followers: (ref) => listFollowers(db, tableName, ref),
+/**
+ * The alert store over `db`. `writes`, when given, is the client the per-alert writes go through
+ * (`createLowLevelClient`: a follower's arrival, the claim and the record are the requests each
+ * email costs, and the low-level client skips the document client's translation of them).
+ */
+export const makeAlertStore = (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  writes: StateWriter = db,
+): AlertStore => {
+  const stateKey = (subscriberId: string) => {
+    const key = alertStateKey(subscriberId);
+    return { PK: { S: key.PK }, SK: { S: key.SK } };
+  };
+  const setOfAttribute = (value: AttributeValue | undefined): string[] => value?.SS ?? [];
+  return {
+    followers: (ref) => listFollowers(db, tableName, ref),
 
-  async addPending(subscriberId, eventIds) {
-    const { Attributes } = await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: alertStateKey(subscriberId),
-        UpdateExpression: 'SET #type = :type ADD pending :ids',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':type': 'alerts', ':ids': new Set(eventIds) },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    const before = stateOf(Attributes);
-    const waiting = new Set(before.pending);
-    return {
-      starts: waiting.size === 0,
-      known: eventIds.every((id) => waiting.has(id)),
-      ...(before.lastSentAt ? { lastSentAt: before.lastSentAt } : {}),
-    };
-  },
+    async addPending(subscriberId, eventIds) {
+      const { Attributes } = await writes.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: stateKey(subscriberId),
+          UpdateExpression: 'SET #type = :type ADD pending :ids',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':type': { S: 'alerts' }, ':ids': { SS: [...new Set(eventIds)] } },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const waiting = new Set(setOfAttribute(Attributes?.pending));
+      const lastSentAt = Attributes?.lastSentAt?.S;
+      return {
+        starts: waiting.size === 0,
+        known: eventIds.every((id) => waiting.has(id)),
+        ...(lastSentAt ? { lastSentAt } : {}),
+      };
+    },
 
-  async getRecipients(ids) {
-    const keys: Item[] = [...new Set(ids)].flatMap((id) => [
-      { ...subscriberKey(id) },
-      { ...suppressionKey(id) },
-      { ...alertStateKey(id) },
-    ]);
-    const subscribers = new Map<string, Subscriber>();
-    const suppressed = new Set<string>();
-    const states = new Map<string, AlertState>();
-    for (const item of await batchGetAll(db, tableName, keys, true)) {
-      const id = idOfPartition(item.PK);
-      if (item.SK === suppressionKey('').SK) suppressed.add(id);
-      else if (item.SK === alertStateKey('').SK) states.set(id, stateOf(item));
-      else {
-        const subscriber = subscriberOf(item);
-        if (subscriber) subscribers.set(id, subscriber);
+    async getRecipients(ids) {
+      const keys: Item[] = [...new Set(ids)].flatMap((id) => [
+        { ...subscriberKey(id) },
+        { ...suppressionKey(id) },
+        { ...alertStateKey(id) },
+      ]);
+      const subscribers = new Map<string, Subscriber>();
+      const suppressed = new Set<string>();
+      const states = new Map<string, AlertState>();
+      for (const item of await batchGetAll(db, tableName, keys, true)) {
+        const id = idOfPartition(item.PK);
+        if (item.SK === suppressionKey('').SK) suppressed.add(id);
+        else if (item.SK === alertStateKey('').SK) states.set(id, stateOf(item));
+        else {
+          const subscriber = subscriberOf(item);
+          if (subscriber) subscribers.set(id, subscriber);
+        }
       }
-    }
-    return new Map(
-      [...subscribers].map(([id, subscriber]) => [
-        id,
-        { subscriber, suppressed: suppressed.has(id), state: states.get(id) ?? stateOf(undefined) },
-      ]),
-    );
-  },
+      return new Map(
+        [...subscribers].map(([id, subscriber]) => [
+          id,
+          { subscriber, suppressed: suppressed.has(id), state: states.get(id) ?? stateOf(undefined) },
+        ]),
+      );
+    },
 
-  async readEvents(ids) {
-    const items = await batchGetAll(
-      db,
-      tableName,
-      [...new Set(ids)].map((id) => ({ ...eventKey(id) })),
-      true,
-    );
-    return new Map(
-      items.map((item) => {
-        const event = fromEventItem(item);
-        return [event.id, event];
-      }),
-    );
-  },
-
-  async eventRecords(ids) {
-    const items = await batchGetAll(
-      db,
-      tableName,
-      [...new Set(ids)].map((id) => ({ ...eventAlertKey(id) })),
-      true,
-    );
-    const records = new Map<string, EventAlertRecord>();
-    for (const item of items) {
-      const { id, revision, headline, state, at } = item;
-      if (typeof id !== 'string' || typeof revision !== 'number' || typeof headline !== 'string') continue;
-      records.set(id, {
-        revision,
-        headline,
-        state: state === 'queued' ? 'queued' : 'queuing',
-        at: typeof at === 'string' ? at : '',
-      });
-    }
-    return records;
-  },
-
-  async claimEvent(id, record, staleBefore) {
-    try {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            ...eventAlertKey(id),
-            type: 'eventAlert',
-            id,
-            ...record,
-            [TABLE.ttlAttribute]: Math.floor(Date.parse(record.at) / 1000) + EVENT_RECORD_TTL_SECONDS,
-          },
-          ConditionExpression:
-            'attribute_not_exists(PK) OR revision < :r OR (revision = :r AND #state = :queuing AND #at < :stale)',
-          ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
-          ExpressionAttributeValues: { ':r': record.revision, ':queuing': 'queuing', ':stale': staleBefore },
+    async readEvents(ids) {
+      const items = await batchGetAll(
+        db,
+        tableName,
+        [...new Set(ids)].map((id) => ({ ...eventKey(id) })),
+        true,
+      );
+      return new Map(
+        items.map((item) => {
+          const event = fromEventItem(item);
+          return [event.id, event];
         }),
       );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  },
+    },
 
-  async markEventQueued(id, revision) {
-    try {
-      await db.send(
-        new UpdateCommand({
+    async eventRecords(ids) {
+      const items = await batchGetAll(
+        db,
+        tableName,
+        [...new Set(ids)].map((id) => ({ ...eventAlertKey(id) })),
+        true,
+      );
+      const records = new Map<string, EventAlertRecord>();
+      for (const item of items) {
+        const { id, revision, headline, state, at } = item;
+        if (typeof id !== 'string' || typeof revision !== 'number' || typeof headline !== 'string') continue;
+        records.set(id, {
+          revision,
+          headline,
+          state: state === 'queued' ? 'queued' : 'queuing',
+          at: typeof at === 'string' ? at : '',
+        });
+      }
+      return records;
+    },
+
+    async claimEvent(id, record, staleBefore) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...eventAlertKey(id),
+              type: 'eventAlert',
+              id,
+              ...record,
+              [TABLE.ttlAttribute]: Math.floor(Date.parse(record.at) / 1000) + EVENT_RECORD_TTL_SECONDS,
+            },
+            ConditionExpression:
+              'attribute_not_exists(PK) OR revision < :r OR (revision = :r AND #state = :queuing AND #at < :stale)',
+            ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
+            ExpressionAttributeValues: {
+              ':r': record.revision,
+              ':queuing': 'queuing',
+              ':stale': staleBefore,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    async markEventQueued(id, revision) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: eventAlertKey(id),
+            UpdateExpression: 'SET #state = :queued',
+            ConditionExpression: 'revision = :r',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':queued': 'queued', ':r': revision },
+          }),
+        );
+      } catch (error) {
+        // A later revision took the record over: its own queuing speaks for the event now.
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    async releaseEvent(id, revision) {
+      try {
+        await db.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: eventAlertKey(id),
+            ConditionExpression: 'revision = :r AND #state = :queuing',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':r': revision, ':queuing': 'queuing' },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    async claim(subscriberId, { claimId, claimedAt, staleBefore, lastSentAt }) {
+      const unsent = lastSentAt === undefined ? 'attribute_not_exists(lastSentAt)' : 'lastSentAt = :last';
+      try {
+        await writes.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: stateKey(subscriberId),
+            UpdateExpression: 'SET claimId = :id, claimedAt = :at',
+            ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(claimId) OR claimedAt < :stale) AND ${unsent}`,
+            ExpressionAttributeValues: {
+              ':id': { S: claimId },
+              ':at': { S: claimedAt },
+              ':stale': { S: staleBefore },
+              ...(lastSentAt === undefined ? {} : { ':last': { S: lastSentAt } }),
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    async release(subscriberId, claimId) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: alertStateKey(subscriberId),
+            UpdateExpression: 'REMOVE claimId, claimedAt',
+            ConditionExpression: 'claimId = :id',
+            ExpressionAttributeValues: { ':id': claimId },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    async finish(subscriberId, handled, sent) {
+      const sets: string[] = [];
+      const values: Record<string, AttributeValue> = {};
+      const names: Record<string, string> = {};
+      let update = '';
+      if (handled.length > 0) {
+        update += ' DELETE pending :handled';
+        values[':handled'] = { SS: [...new Set(handled)] };
+      }
+      if (sent) {
+        names['#day'] = 'day';
+        Object.assign(values, {
+          ':last': { S: sent.alert.lastSentAt },
+          ':day': { S: sent.alert.day },
+          ':n': { N: String(sent.alert.sentToday) },
+          ':mid': { S: sent.alert.messageId },
+          ':claim': { S: sent.claimId },
+        });
+        sets.push('lastSentAt = :last', '#day = :day', 'sentToday = :n', 'lastMessageId = :mid');
+        update += ' REMOVE claimId, claimedAt';
+      }
+      if (sets.length === 0 && handled.length === 0) return { pending: [] };
+      const { Attributes } = await writes.send(
+        new UpdateItemCommand({
           TableName: tableName,
-          Key: eventAlertKey(id),
-          UpdateExpression: 'SET #state = :queued',
-          ConditionExpression: 'revision = :r',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':queued': 'queued', ':r': revision },
+          Key: stateKey(subscriberId),
+          UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')}` : ''}${update}`.trim(),
+          // Only the claim's holder records a send: one taken over (a send that outlived the lease) is not.
+          ...(sent ? { ConditionExpression: 'claimId = :claim' } : {}),
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
         }),
       );
-    } catch (error) {
-      // A later revision took the record over: its own queuing speaks for the event now.
-      if (!isConditionFailure(error)) throw error;
-    }
-  },
-
-  async releaseEvent(id, revision) {
-    try {
-      await db.send(
-        new DeleteCommand({
-          TableName: tableName,
-          Key: eventAlertKey(id),
-          ConditionExpression: 'revision = :r AND #state = :queuing',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':r': revision, ':queuing': 'queuing' },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  },
-
-  async claim(subscriberId, { claimId, claimedAt, staleBefore, lastSentAt }) {
-    const unsent = lastSentAt === undefined ? 'attribute_not_exists(lastSentAt)' : 'lastSentAt = :last';
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: alertStateKey(subscriberId),
-          UpdateExpression: 'SET claimId = :id, claimedAt = :at',
-          ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(claimId) OR claimedAt < :stale) AND ${unsent}`,
-          ExpressionAttributeValues: {
-            ':id': claimId,
-            ':at': claimedAt,
-            ':stale': staleBefore,
-            ...(lastSentAt === undefined ? {} : { ':last': lastSentAt }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  },
-
-  async release(subscriberId, claimId) {
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: alertStateKey(subscriberId),
-          UpdateExpression: 'REMOVE claimId, claimedAt',
-          ConditionExpression: 'claimId = :id',
-          ExpressionAttributeValues: { ':id': claimId },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  },
-
-  async finish(subscriberId, handled, sent) {
-    const sets: string[] = [];
-    const values: Record<string, unknown> = {};
-    const names: Record<string, string> = {};
-    let update = '';
-    if (handled.length > 0) {
-      update += ' DELETE pending :handled';
-      values[':handled'] = new Set(handled);
-    }
-    if (sent) {
-      names['#day'] = 'day';
-      Object.assign(values, {
-        ':last': sent.alert.lastSentAt,
-        ':day': sent.alert.day,
-        ':n': sent.alert.sentToday,
-        ':mid': sent.alert.messageId,
-        ':claim': sent.claimId,
-      });
-      sets.push('lastSentAt = :last', '#day = :day', 'sentToday = :n', 'lastMessageId = :mid');
-      update += ' REMOVE claimId, claimedAt';
-    }
-    if (sets.length === 0 && handled.length === 0) return { pending: [] };
-    const { Attributes } = await db.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: alertStateKey(subscriberId),
-        UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')}` : ''}${update}`.trim(),
-        // Only the claim's holder records a send: one taken over (a send that outlived the lease) is not.
-        ...(sent ? { ConditionExpression: 'claimId = :claim' } : {}),
-        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return { pending: stateOf(Attributes).pending };
-  },
-});
+      return { pending: setOfAttribute(Attributes?.pending) };
+    },
+  };
+};

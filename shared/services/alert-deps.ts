@@ -1,6 +1,6 @@
 import { makeSqsAlertQueue } from '../adapters/alert-queue.js';
 import { makeAlertStore } from '../adapters/alert-store.js';
-import { createDocumentClient } from '../adapters/dynamodb.js';
+import { createDocumentClient, createLowLevelClient } from '../adapters/dynamodb.js';
 import { createSesClient, makeSesMailer } from '../adapters/ses-mailer.js';
 import { createSqsClient } from '../adapters/sqs.js';
 import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
@@ -17,10 +17,12 @@ let cached: AlertDeps | undefined;
 export const alertDeps = (): AlertDeps => {
   if (!cached) {
     const now = () => Date.now();
+    const endpoint = optionalEnv(ENV.dynamodbEndpoint);
     cached = {
       store: makeAlertStore(
-        createDocumentClient({ endpoint: optionalEnv(ENV.dynamodbEndpoint) }),
+        createDocumentClient({ endpoint }),
         requireEnv(ENV.tableName),
+        createLowLevelClient({ endpoint }),
       ),
       queue: makeSqsAlertQueue(createSqsClient(), requireEnv(ENV.alertQueueUrl), now),
       mailer: makeSesMailer(createSesClient(), { configurationSet: requireEnv(ENV.sesConfigurationSet) }),
