@@ -78,6 +78,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.tags], actions: ['GetItem'] },
       { partitions: [P.counter], actions: ['BatchGetItem'] },
       { partitions: [P.tagEntry], actions: ['Query'] },
+      // A day's entries (its events written before them still on the day index, below).
+      { partitions: [P.day], actions: ['Query'] },
       { partitions: [P.event], actions: ['BatchGetItem'] },
     ],
     queries: [
@@ -123,8 +125,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
       // Tag summaries: read with the counters when one crosses zero, put when the tag appears or goes.
       { partitions: [P.tags], actions: ['BatchGetItem', 'PutItem'] },
-      // The change log and marks: unconditional puts, in batches.
-      { partitions: [P.changeLog, P.mark], actions: ['BatchWriteItem'] },
+      // The change log, marks and day entries: unconditional puts (and day entries' deletes), in batches.
+      { partitions: [P.changeLog, P.mark, P.day], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional
       // on the revision) and removed once projected.
       { partitions: [P.parked], actions: ['UpdateItem', 'DeleteItem'] },
@@ -135,6 +137,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       // Marks: read, removed whole (batch) or in part (a key set shrunk, then the empty item deleted).
       { partitions: [P.mark], actions: ['Query', 'BatchWriteItem', 'UpdateItem', 'DeleteItem'] },
       { partitions: [P.event], actions: ['BatchGetItem'] },
+      // Day entries: the day pages' listings.
+      { partitions: [P.day], actions: ['Query'] },
       // Tag entries: listings, and counted shard by shard when a run finds a count wrong.
       { partitions: [P.tagEntry], actions: ['Query', 'BatchGetItem'] },
       // Counter shards: read, and set from the entries by that repair (guarded by their version).

@@ -85,7 +85,7 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
   };
   const reportLayout = (p: LayoutProgress): void => {
     note(
-      `layout: scanned ${p.scanned} old items: ${p.entries} tag entries and ${p.marks} marks moved; ${p.tags} tags counted, ${p.repaired} counter shards set${p.inFlight > 0 ? `, ${p.inFlight} in flight (run again)` : ''}`,
+      `layout: scanned ${p.scanned} old items: ${p.entries} tag entries, ${p.marks} marks and ${p.days} events' day entries moved; ${p.tags} tags counted, ${p.repaired} counter shards set${p.inFlight > 0 ? `, ${p.inFlight} in flight (run again)` : ''}`,
     );
   };
   const layoutOptions = { dryRun: values['dry-run'] === true, onPage: reportLayout };

@@ -8,7 +8,11 @@ export const TABLE = {
   ttlAttribute: 'expiresAt',
   /** Latest events overall, written sharded so no partition takes every new event. */
   latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
-  /** Events of one day, written sharded (`DAY#<date>#<shard>`) so today's events spread over DAY_SHARDS. */
+  /**
+   * Events of one day, as events written before day entries carried them (`DAY#<date>[#<shard>]`):
+   * read until `tidings migrate` has moved them to day entries (table items `DAY#<date>#<shard>`),
+   * dropped in a later release. New events carry no key of it.
+   */
   dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
   /**
    * Sparse: confirmed subscribers by cadence, the people a digest run goes to. Keys only: the
@@ -71,6 +75,8 @@ export const PARTITION_PREFIX = {
   webhook: 'WEBHOOK#',
   /** Event changes the stream handler failed on, kept for `tidings redrive` (one per event). */
   parked: 'PARKED#',
+  /** A day's events: one keys-only entry per live event, `DAY#<date>#<shard>`, written by the stream. */
+  day: 'DAY#',
 } as const;
 
 export interface Key {
@@ -110,6 +116,17 @@ export const dayPartitions = (date: string): string[] => [
   ...Array.from({ length: DAY_SHARDS }, (_, s) => `DAY#${date}#${s}`),
 ];
 export const daySortKey = (publishedAt: string, id: string): string => `${publishedAt}#${id}`;
+/**
+ * A live event's entry in its day's listing (table item, keys only): the day page and
+ * `?date=` read the entries of the day's shards merged, then the events themselves.
+ */
+export const dayEntryKey = (date: string, id: string, publishedAt: string): Key => ({
+  PK: dayPartition(date, id),
+  SK: daySortKey(publishedAt, id),
+});
+/** The day entry partitions of a day (the shards only: entries were never unsharded). */
+export const dayEntryPartitions = (date: string): string[] =>
+  Array.from({ length: DAY_SHARDS }, (_, s) => `DAY#${date}#${s}`);
 
 /**
  * A tag's entries and its count are spread over TAG_SHARDS partitions each, by event id: a tag on

@@ -166,6 +166,8 @@ export interface LayoutProgress {
   entries: number;
   /** Old marks rewritten as packed ones, and removed. */
   marks: number;
+  /** Events taken off the day index, their day entries written. */
+  days: number;
   /** Tags whose counter shards were checked against their entries (after the scan). */
   tags: number;
   /** Counter shards set from their entries. */
@@ -189,7 +191,15 @@ export const migrateDerivedLayout = async (
   deps: LayoutMigrationDeps,
   options: Omit<MigrationOptions, 'onPage'> & { onPage?: (progress: LayoutProgress) => void } = {},
 ): Promise<LayoutProgress> => {
-  const progress: LayoutProgress = { scanned: 0, entries: 0, marks: 0, tags: 0, repaired: 0, inFlight: 0 };
+  const progress: LayoutProgress = {
+    scanned: 0,
+    entries: 0,
+    marks: 0,
+    days: 0,
+    tags: 0,
+    repaired: 0,
+    inFlight: 0,
+  };
   const names = new Map<string, string>();
   let cursor = options.cursor;
   do {
@@ -198,9 +208,11 @@ export const migrateDerivedLayout = async (
       ...(cursor ? { cursor } : {}),
     });
     const marks: Extract<LegacyDerived, { kind: 'mark' }>[] = [];
+    const days: Extract<LegacyDerived, { kind: 'day' }>[] = [];
     for (const item of page.items) {
       progress.scanned++;
       if (item.kind === 'mark') marks.push(item);
+      else if (item.kind === 'day') days.push(item);
       else {
         names.set(item.slug, item.event.tags.find((t) => t.slug === item.slug)?.name ?? item.slug);
         if (!options.dryRun) await deps.store.moveLegacyEntry(item);
@@ -209,6 +221,8 @@ export const migrateDerivedLayout = async (
     }
     if (marks.length > 0 && !options.dryRun) await deps.store.moveLegacyMarks(marks);
     progress.marks += marks.length;
+    if (days.length > 0 && !options.dryRun) await deps.store.moveLegacyDays(days);
+    progress.days += days.length;
     cursor = page.cursor;
     if (cursor) progress.cursor = cursor;
     else delete progress.cursor;

@@ -84,7 +84,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'list-events': {
     'table GetItem': ['TAGS'],
     'table BatchGetItem': ['COUNT#*', 'EVENT#*'],
-    'table Query': ['TAG#*'],
+    'table Query': ['DAY#*', 'TAG#*'],
     'GSI1 Query': ['LATEST#*'],
     'GSI2 Query': ['DAY#*'],
   },
@@ -117,10 +117,10 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table UpdateItem': ['COUNT#*', 'PARKED#*'],
     'table DeleteItem': ['PARKED#*', 'TAG#*'],
     'table PutItem': ['TAG#*', 'TAGS'],
-    'table BatchWriteItem': ['CHANGES#*', 'MARK#*'],
+    'table BatchWriteItem': ['CHANGES#*', 'DAY#*', 'MARK#*'],
   },
   'publish-site': {
-    'table Query': ['MARK#*', 'TAG#*', 'TAGS'],
+    'table Query': ['DAY#*', 'MARK#*', 'TAG#*', 'TAGS'],
     'table BatchWriteItem': ['MARK#*'],
     'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
     'table GetItem': ['TAGS'],
