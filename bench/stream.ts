@@ -583,6 +583,7 @@ const BENCH_FILES = [
   'stream-accounting.ts',
   'stream-proxy.ts',
   'counting-dynamo.ts',
+  'dynamo-forwarder.ts',
   'random.ts',
   'results.ts',
 ];
