@@ -29,6 +29,12 @@ export const ENV = {
   confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
   /** Most webhooks one API key may register. */
   webhooksPerKey: 'WEBHOOKS_PER_KEY',
+  /** SQS queue of the WebSub hub's work: verifications, distributions, deliveries and their retries. */
+  hubQueueUrl: 'HUB_QUEUE_URL',
+  /** Most live WebSub subscriptions per callback host. */
+  websubPerHost: 'WEBSUB_PER_HOST',
+  /** Most live WebSub subscriptions per feed. */
+  websubPerFeed: 'WEBSUB_PER_FEED',
   /**
    * `active` when the function is traced with X-Ray. Also fixed in the bundle when it is built:
    * shared/tracing.ts spells it out as `process.env.TIDINGS_TRACING`, which is what the bundler replaces.

@@ -122,6 +122,7 @@ const optionsFor = (model: FeedHead, format: FeedFormat): FeedOptions => {
       json: clean(model.links.feeds.json.href),
     },
     author: { name: encode(model.author.name), link: clean(model.author.url) },
+    hub: clean(model.links.hub),
   };
 };
 
@@ -597,6 +598,7 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
     title: clean(head.title),
     home_page_url: clean(head.links.html),
     feed_url: clean(head.links.feeds.json.href),
+    hubs: [{ type: 'WebSub', url: clean(head.links.hub) }],
     description: clean(head.description),
     language: clean(head.language),
     authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],

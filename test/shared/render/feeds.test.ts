@@ -237,6 +237,13 @@ describe('RSS 2.0', () => {
     ]);
   });
 
+  it('names the site\'s WebSub hub with atom:link rel="hub" (WebSub §4)', () => {
+    const links: XmlNode[] = channel['atom:link'];
+    expect(links.filter((l) => l['@_rel'] === 'hub')).toEqual([
+      { '@_href': 'https://news.example.org/api/websub', '@_rel': 'hub' },
+    ]);
+  });
+
   it('has one item per event, each with title, link and a permalink guid', () => {
     expect(items).toHaveLength(site.feedSize);
     items.forEach((item, i) => {
@@ -339,6 +346,7 @@ describe('Atom (RFC 4287)', () => {
       ['self', 'application/atom+xml', 'https://news.example.org/feeds/tags/syria.atom'],
       ['alternate', 'application/rss+xml', 'https://news.example.org/feeds/tags/syria.rss'],
       ['alternate', 'application/feed+json', 'https://news.example.org/feeds/tags/syria.json'],
+      ['hub', undefined, 'https://news.example.org/api/websub'],
     ]);
   });
 
@@ -430,6 +438,10 @@ describe('JSON Feed 1.1', () => {
     expect(json.feed_url).toBe('https://news.example.org/feeds/all.json');
     expect(json.description).toBe(site.description);
     expect(json.language).toBe('en');
+  });
+
+  it("lists the site's WebSub hub in hubs", () => {
+    expect(json.hubs).toEqual([{ type: 'WebSub', url: 'https://news.example.org/api/websub' }]);
   });
 
   it('has authors, an array, and no version-1 author', () => {
