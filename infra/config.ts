@@ -22,6 +22,15 @@ export interface TidingsConfig {
   confirmationsPerHour: number;
   /** Webhooks one API key may register. */
   webhooksPerKey: number;
+  /** Live WebSub subscriptions per callback host, and per feed (the hub's caps). */
+  websubPerHost: number;
+  websubPerFeed: number;
+  /**
+   * Requests per second `POST /api/websub` accepts (its own route throttle), and its burst: each
+   * request can make the hub send one verification request, so it is kept low.
+   */
+  websubRateLimit: number;
+  websubBurstLimit: number;
   /**
    * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
    * Without them the site answers on the CloudFront domain.
@@ -190,6 +199,10 @@ export const loadConfig = (node: Node): TidingsConfig => {
     linkBurstLimit: wholeNumber(node, 'linkBurstLimit', 40, 1, 5_000),
     confirmationsPerHour: wholeNumber(node, 'confirmationsPerHour', 300, 1, 1_000_000),
     webhooksPerKey: wholeNumber(node, 'webhooksPerKey', 50, 1, 10_000),
+    websubPerHost: wholeNumber(node, 'websubPerHost', 100, 1, 1_000_000),
+    websubPerFeed: wholeNumber(node, 'websubPerFeed', 10_000, 1, 1_000_000),
+    websubRateLimit: wholeNumber(node, 'websubRateLimit', 5, 1, 10_000),
+    websubBurstLimit: wholeNumber(node, 'websubBurstLimit', 10, 1, 5_000),
     ...(domain ? { domain } : {}),
     fromAddress,
     sendingDomain: sender[1].toLowerCase(),
