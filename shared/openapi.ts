@@ -342,12 +342,10 @@ const routeDocs = (): Record<string, RouteDoc> => ({
       form: z.object({
         'hub.mode': z.enum(['subscribe', 'unsubscribe']),
         'hub.topic': z.string().meta({ format: 'uri', description: 'A feed URL of this site.' }),
-        'hub.callback': z
-          .string()
-          .meta({
-            format: 'uri',
-            description: 'https, to a public address (locally: http(s) on this machine).',
-          }),
+        'hub.callback': z.string().meta({
+          format: 'uri',
+          description: 'https, to a public address (locally: http(s) on this machine).',
+        }),
         'hub.lease_seconds': z
           .number()
           .int()

@@ -6,7 +6,7 @@ import { makeSqsHubQueue } from '../adapters/websub-queue.js';
 import { makeWebSubStore } from '../adapters/websub-store.js';
 import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
 import { DEFAULT_WEBSUB_PER_FEED, DEFAULT_WEBSUB_PER_HOST } from '../domain/websub.js';
-import type { HubLimits, HubQueue, HubRequestDeps, HubWorkerDeps } from './websub.js';
+import type { HubLimits, HubRequestDeps, HubWorkerDeps } from './websub.js';
 
 /** A cap setting: a whole number from 1 to 1,000,000, or the function fails at start. */
 export const parseHubCap = (name: string, value: string | undefined, fallback: number): number => {
@@ -54,13 +54,4 @@ let worker: HubWorkerDeps | undefined;
 export const hubWorkerDeps = (): HubWorkerDeps => {
   worker ??= { ...base(), callbacks: makeCallbackClient('aws') };
   return worker;
-};
-
-let queue: HubQueue | undefined;
-/** Where the publisher hands the feeds it changed. */
-export const hubQueueFromEnv = (): HubQueue | undefined => {
-  const url = optionalEnv(ENV.hubQueueUrl);
-  if (!url) return undefined;
-  queue ??= makeSqsHubQueue(createSqsClient(), url);
-  return queue;
 };
