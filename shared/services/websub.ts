@@ -99,8 +99,11 @@ export const requestHub = async (
       `must be a feed this site publishes (${urlOf(deps.site, request.topic)} is not)`,
     );
   const now = seconds(deps.now());
+  const known = await deps.store.get(request.topic, request.callback, now);
+  // Nothing to unsubscribe, or a verification already on its way: no request goes to the callback,
+  // so asking again and again cannot make the hub call a third party again and again.
+  if (request.mode === 'unsubscribe' ? !known : known?.state === 'pending') return request;
   if (request.mode === 'subscribe') {
-    const known = await deps.store.get(request.topic, request.callback, now);
     if (!known) {
       // Pending requests count too: they are the verification requests the hub is about to send.
       const host = callbackHost(request.callback);

@@ -279,6 +279,32 @@ describe('the WebSub hub, against a real subscriber', () => {
     expect(sub.at('/leaving')).toEqual([]);
   });
 
+  it('sends nothing for an unsubscribe of a callback not subscribed, nor again for a request already pending', async () => {
+    const topic = topicUrl('feeds/all.rss');
+    expect(
+      (
+        await hubRequest({
+          'hub.mode': 'unsubscribe',
+          'hub.topic': topic,
+          'hub.callback': `${sub.base}/stranger`,
+        })
+      ).status,
+    ).toBe(202);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (
+          await hubRequest({
+            'hub.mode': 'subscribe',
+            'hub.topic': topic,
+            'hub.callback': `${sub.base}/eager`,
+          })
+        ).status,
+      ).toBe(202);
+    await rt.hub.drain();
+    expect(sub.at('/stranger')).toEqual([]);
+    expect(sub.at('/eager').map((r) => r.method)).toEqual(['GET']);
+  });
+
   it('a lease expires (reads ignore it before any TTL sweep), and renewing extends it', async () => {
     const topic = topicUrl('feeds/tags/syria.atom');
     const short = `${sub.base}/short-lease`;
