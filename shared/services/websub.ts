@@ -269,12 +269,17 @@ export const feedsChanged = async (queue: HubQueue, paths: Iterable<string>): Pr
  * An object store that tells which feeds a run wrote (bytes changed): the publisher's list of
  * changed feeds, without the publisher knowing about the hub.
  */
-export const watchFeedWrites = <S extends ObjectStore>(objects: S, written: (path: string) => void): S => {
-  const watched = Object.create(objects) as S;
-  watched.putIfChanged = async (key, body, contentType) => {
-    const changed = await objects.putIfChanged(key, body, contentType);
-    if (changed && isFeedTopic(key)) written(key);
-    return changed;
+export const watchFeedWrites = (objects: ObjectStore, written: (path: string) => void): ObjectStore => {
+  const { borrow } = objects;
+  return {
+    ...(objects.writesInFlight !== undefined ? { writesInFlight: objects.writesInFlight } : {}),
+    async putIfChanged(key, body, contentType) {
+      const changed = await objects.putIfChanged(key, body, contentType);
+      if (changed && isFeedTopic(key)) written(key);
+      return changed;
+    },
+    remove: (key) => objects.remove(key),
+    get: (key) => objects.get(key),
+    ...(borrow ? { borrow: (key: string) => borrow.call(objects, key) } : {}),
   };
-  return watched;
 };
