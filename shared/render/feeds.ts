@@ -24,6 +24,8 @@ import type { FeedFormat } from '../domain/site.js';
  * - RSS and Atom only link to themselves (rel="self") when given the feed's URL; both get it.
  * - `updated` defaults to now: the model's is always passed, so unchanged feeds are byte-identical.
  * - JSON Feed output claims version 1, has a single `author` and no `language`: rewritten as 1.1.
+ * - The WebSub hub (`hub`) reaches RSS (`atom:link rel="hub"`) and Atom but never JSON Feed's `hubs`,
+ *   written here with the rest of the JSON Feed head.
  */
 
 // C0 controls but tab, LF and CR; U+FFFE and U+FFFF; and, with the `u` flag, only unpaired surrogates.
