@@ -132,7 +132,14 @@ export const requestHub = async (
       );
     }
   }
-  await deps.queue.send([{ message: { kind: 'verify', request } }]);
+  try {
+    await deps.queue.send([{ message: { kind: 'verify', request } }]);
+  } catch (error) {
+    // A pending record with no verification on its way would hold its place for an hour.
+    if (request.mode === 'subscribe' && !known)
+      await deps.store.remove(request.topic, request.callback, { onlyPending: true }).catch(() => undefined);
+    throw error;
+  }
   return request;
 };
 

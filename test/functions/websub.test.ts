@@ -263,3 +263,57 @@ describe('the hub worker', () => {
     ).toThrow(/topic must be a feed path/);
   });
 });
+
+describe('a hub request whose verification cannot be queued', () => {
+  it('fails (500) and leaves no pending record behind, so asking again goes through', async () => {
+    const table = await startTestTable();
+    try {
+      const store = makeWebSubStore(table.db, table.tableName);
+      let queueUp = false;
+      const sent: unknown[] = [];
+      const deps: HubRequestDeps = {
+        store,
+        queue: {
+          send: async (entries) => {
+            if (!queueUp) throw new Error('SQS is unavailable');
+            sent.push(...entries);
+          },
+        },
+        site,
+        policy: 'aws',
+        limits: hubLimitsFromEnv({}),
+        callbacks: makeCallbackClient('aws', fixedLookup({ 'reader.example': ['93.184.216.34'] })),
+        feedExists: async () => true,
+        now: () => '2026-12-06T06:00:00.000Z',
+      };
+      const body = new URLSearchParams({
+        'hub.mode': 'subscribe',
+        'hub.topic': 'https://news.example.org/feeds/all.atom',
+        'hub.callback': 'https://reader.example/cb',
+      }).toString();
+      const event = {
+        version: '2.0',
+        routeKey: 'POST /api/websub',
+        rawPath: '/api/websub',
+        rawQueryString: '',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        requestContext: {
+          http: { method: 'POST', path: '/api/websub', sourceIp: '198.51.100.30' },
+          requestId: 'r2',
+        },
+        body,
+        isBase64Encoded: false,
+      } as unknown as APIGatewayProxyEventV2;
+      const call = () =>
+        hubHandler(deps)(event, { awsRequestId: 'r2' } as Context) as Promise<{ statusCode: number }>;
+      expect((await call()).statusCode).toBe(500);
+      const nowSeconds = Date.parse('2026-12-06T06:00:00.000Z') / 1000;
+      expect(await store.countForHost('reader.example', nowSeconds)).toBe(0);
+      queueUp = true;
+      expect((await call()).statusCode).toBe(202);
+      expect(sent).toHaveLength(1);
+    } finally {
+      await table.close();
+    }
+  });
+});
