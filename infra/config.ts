@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { parseExternalHubs } from '../shared/domain/websub.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
 export interface TidingsConfig {
@@ -31,6 +32,8 @@ export interface TidingsConfig {
    */
   websubRateLimit: number;
   websubBurstLimit: number;
+  /** External WebSub hubs every feed names besides the site's own, pinged when a feed changes (optional). */
+  websubHubs: string[];
   /**
    * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
    * Without them the site answers on the CloudFront domain.
@@ -107,6 +110,22 @@ const optionalString = (node: Node, key: string): string | undefined => {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string') throw new ConfigError(`${key}: must be text (got ${shown(raw)})`);
   return raw.trim();
+};
+
+/** `websubHubs`: https URLs, a list in cdk.json or comma-separated with -c. */
+const websubHubsOf = (node: Node): string[] => {
+  const raw = read(node, 'websubHubs');
+  if (
+    raw !== undefined &&
+    typeof raw !== 'string' &&
+    !(Array.isArray(raw) && raw.every((h) => typeof h === 'string'))
+  )
+    throw new ConfigError(`websubHubs: must be a list of https URLs (got ${shown(raw)})`);
+  try {
+    return parseExternalHubs(raw as string | string[] | undefined, 'websubHubs');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 };
 
 const weekday = (node: Node): number => {
@@ -203,6 +222,7 @@ export const loadConfig = (node: Node): TidingsConfig => {
     websubPerFeed: wholeNumber(node, 'websubPerFeed', 10_000, 1, 1_000_000),
     websubRateLimit: wholeNumber(node, 'websubRateLimit', 5, 1, 10_000),
     websubBurstLimit: wholeNumber(node, 'websubBurstLimit', 10, 1, 5_000),
+    websubHubs: websubHubsOf(node),
     ...(domain ? { domain } : {}),
     fromAddress,
     sendingDomain: sender[1].toLowerCase(),

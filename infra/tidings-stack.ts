@@ -167,6 +167,7 @@ export class TidingsStack extends Stack {
       publisher: this.publisher.handler,
       perHost: config.websubPerHost,
       perFeed: config.websubPerFeed,
+      externalHubs: config.websubHubs,
       logRetention,
     });
 

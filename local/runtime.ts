@@ -50,6 +50,7 @@ import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import type { Cadence } from '../shared/domain/subscription.js';
+import { parseExternalHubs } from '../shared/domain/websub.js';
 import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { digestComposer } from '../shared/services/digest-email.js';
@@ -123,6 +124,8 @@ export interface RuntimeOptions {
   webhooksPerKey?: number;
   /** The WebSub hub's caps (default WEBSUB_PER_HOST and WEBSUB_PER_FEED, else 100 and 10,000). */
   websubLimits?: Partial<HubLimits>;
+  /** External WebSub hubs the feeds name and the hub pings (default WEBSUB_HUBS, else none). */
+  websubHubs?: readonly string[];
 }
 
 export interface Runtime {
@@ -415,14 +418,21 @@ const startOn = async (
   const siteDir = join(dataDir, 'site');
   const siteObjects = makeFolderObjectStore(siteDir);
   const hubQueue = new LocalHubQueue(() => Date.parse(now()));
+  const externalHubs = parseExternalHubs(
+    options.websubHubs ?? optionalEnv(ENV.websubHubs),
+    options.websubHubs ? 'websubHubs' : ENV.websubHubs,
+    'local',
+  );
+  // The publisher and the hub's worker know the external hubs: feeds name them, changes ping them.
+  const feedSite = { ...defaultSiteConfig(url), ...(externalHubs.length > 0 ? { hubs: externalHubs } : {}) };
   const hubStore = makeWebSubStore(db, LOCAL_TABLE);
   const hubCallbacks = makeCallbackClient('local');
   const hubWorker: HubWorkerDeps = {
     store: hubStore,
     queue: hubQueue,
-    site: defaultSiteConfig(url),
     callbacks: hubCallbacks,
     objects: siteObjects,
+    site: feedSite,
     now,
   };
   let hubDraining: Promise<number> = Promise.resolve(0);
@@ -456,7 +466,7 @@ const startOn = async (
   const publishing: PublishDeps = {
     store: baseStore,
     objects: siteObjects,
-    site: defaultSiteConfig(url),
+    site: feedSite,
   };
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());

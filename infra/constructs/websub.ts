@@ -21,6 +21,8 @@ export interface WebSubProps {
   publisher: TidingsFunction;
   perHost: number;
   perFeed: number;
+  /** External hubs (`websubHubs`): the publisher names them in every feed, the worker pings them. */
+  externalHubs: readonly string[];
   logRetention: RetentionDays;
 }
 
@@ -53,6 +55,7 @@ export class WebSub extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
     const site = {
+      ...(props.externalHubs.length > 0 ? { [ENV.websubHubs]: props.externalHubs.join(',') } : {}),
       [ENV.siteUrl]: props.siteUrl,
       [ENV.siteBucket]: props.bucket.bucketName,
       [ENV.hubQueueUrl]: this.queue.queueUrl,
@@ -100,6 +103,8 @@ export class WebSub extends Construct {
     this.queue.grantSendMessages(props.hubFunction);
 
     props.publisher.addEnvironment(ENV.hubQueueUrl, this.queue.queueUrl);
+    if (props.externalHubs.length > 0)
+      props.publisher.addEnvironment(ENV.websubHubs, props.externalHubs.join(','));
     this.queue.grantSendMessages(props.publisher);
   }
 }

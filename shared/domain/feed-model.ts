@@ -28,8 +28,8 @@ export interface FeedHead {
     html: string;
     /** This feed in every format: the format's own entry is its `self` link, the others are siblings. */
     feeds: Record<FeedFormat, FeedLink>;
-    /** The WebSub hub readers subscribe at for pushes (`rel="hub"`; JSON Feed `hubs`). */
-    hub: string;
+    /** The WebSub hubs readers subscribe at for pushes, the site's own first (`rel="hub"`; JSON Feed `hubs`). */
+    hubs: string[];
   };
   /** The newest item's `updated`, or the epoch for an empty feed, so unchanged feeds are byte-identical. */
   updated: string;
@@ -267,7 +267,7 @@ export const feedHeadOf = (site: SiteConfig, scope: FeedScope, items: readonly F
     description:
       scope.kind === 'site' ? site.description : `News events tagged “${scope.name}” on ${site.title}.`,
     id: html,
-    links: { html, feeds, hub: hubUrl(site) },
+    links: { html, feeds, hubs: [hubUrl(site), ...(site.hubs ?? [])] },
     updated: updated ?? EMPTY_FEED_UPDATED,
     language: site.language,
     author: { name: site.title, url: site.siteUrl },

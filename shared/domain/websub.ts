@@ -10,6 +10,45 @@ import { FEED_CONTENT_TYPES, type FeedFormat, type SiteConfig, urlOf } from './s
 export const HUB_PATH = 'api/websub';
 export const hubUrl = (site: Pick<SiteConfig, 'siteUrl'>): string => urlOf(site, HUB_PATH);
 
+/** External hubs a site may name besides its own (setting `websubHubs`). */
+export const EXTERNAL_HUBS_MAX = 5;
+
+/**
+ * The external hubs of the `websubHubs` setting (`WEBSUB_HUBS`, comma-separated): https URLs
+ * without credentials (http too with `policy` local, for a hub on this machine), at most
+ * EXTERNAL_HUBS_MAX. Throws with the rule broken.
+ */
+export const parseExternalHubs = (
+  value: string | readonly string[] | undefined,
+  name: string,
+  policy: CallbackPolicy = 'aws',
+): string[] => {
+  if (value === undefined) return [];
+  const hubs = (typeof value === 'string' ? value.split(',') : [...value])
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (hubs.length > EXTERNAL_HUBS_MAX)
+    throw new Error(`${name}: at most ${EXTERNAL_HUBS_MAX} hubs (got ${hubs.length})`);
+  const schemes = policy === 'local' ? ['https:', 'http:'] : ['https:'];
+  for (const hub of hubs) {
+    let url: URL | undefined;
+    try {
+      url = new URL(hub);
+    } catch {
+      // reported below
+    }
+    if (!url || !schemes.includes(url.protocol) || url.username || url.password || url.hash)
+      throw new Error(
+        `${name}: each hub must be an ${policy === 'local' ? 'http(s)' : 'https'} URL without credentials (got ${JSON.stringify(hub.slice(0, 100))})`,
+      );
+  }
+  return hubs;
+};
+
+/** The body of a `hub.mode=publish` ping to an external hub: the topic changed. */
+export const publishPing = (topicUrl: string): string =>
+  new URLSearchParams({ 'hub.mode': 'publish', 'hub.url': topicUrl, 'hub.topic': topicUrl }).toString();
+
 /** Lease bounds (the issue's: 10 days by default, at least an hour, at most 30 days). */
 export const LEASE = { defaultSeconds: 10 * 86_400, minSeconds: 3_600, maxSeconds: 30 * 86_400 } as const;
 /** A secret must be under this many bytes (WebSub §5.1). */

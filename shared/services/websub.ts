@@ -17,6 +17,7 @@ import {
   linkHeader,
   PENDING_SECONDS,
   parseHubRequest,
+  publishPing,
   retryDelaySeconds,
   verificationUrl,
 } from '../domain/websub.js';
@@ -191,6 +192,30 @@ const verify = async (deps: HubWorkerDeps, request: HubRequest): Promise<HubOutc
 /** How many deliveries one distribute message fans out per queue call. */
 const FAN_OUT_CHUNK = 100;
 
+/**
+ * Tells the external hubs the site names (`websubHubs`) that a feed changed (`hub.mode=publish`).
+ * Best effort: a hub that fails is logged and not retried, as its readers also poll.
+ */
+const pingExternalHubs = async (deps: HubWorkerDeps, topic: string): Promise<void> => {
+  const body = new TextEncoder().encode(publishPing(urlOf(deps.site, topic)));
+  for (const hub of deps.site.hubs ?? []) {
+    try {
+      const answer = await deps.callbacks.post(
+        hub,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      );
+      if (answer.status < 200 || answer.status >= 300)
+        logger.warn('external hub refused a publish ping', {
+          hub: new URL(hub).origin,
+          status: answer.status,
+        });
+    } catch (error) {
+      logger.warn('external hub unreachable', { hub: new URL(hub).origin, error: (error as Error).name });
+    }
+  }
+};
+
 const distribute = async (deps: HubWorkerDeps, topics: readonly string[]): Promise<HubOutcome> => {
   const now = seconds(deps.now());
   let deliveries = 0;
@@ -205,6 +230,7 @@ const distribute = async (deps: HubWorkerDeps, topics: readonly string[]): Promi
       );
     }
     deliveries += subs.length;
+    await pingExternalHubs(deps, topic);
   }
   return { kind: 'distributed', deliveries };
 };

@@ -481,3 +481,62 @@ describe('caps per callback host and per feed', () => {
     expect(sub.at('/cap-5')).toEqual([]);
   });
 });
+
+describe('external hubs (websubHubs)', () => {
+  let withHubs: TestRuntime;
+  const pings: { body: URLSearchParams; type: string | undefined }[] = [];
+  let hub: Server;
+  beforeAll(async () => {
+    hub = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        pings.push({
+          body: new URLSearchParams(Buffer.concat(chunks).toString()),
+          type: req.headers['content-type'],
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hub.listen(0, '127.0.0.1', () => r()));
+    const hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}/hub`;
+    withHubs = await startTestRuntime({ now, websubHubs: [hubUrl] });
+  });
+  afterAll(async () => {
+    await withHubs?.dispose();
+    await new Promise<void>((r) => hub.close(() => r()));
+  });
+
+  it('every feed names them too, and each changed feed is pinged to them (hub.mode=publish)', async () => {
+    const res = await withHubs.write(
+      'POST',
+      '/api/events',
+      makeEventInput({ headline: 'For the other hubs', tags: ['Chad'] }),
+    );
+    expect(res.status).toBe(201);
+    await withHubs.capture.idle();
+    await withHubs.publish();
+    await withHubs.hub.drain();
+    const json = JSON.parse(readFileSync(join(withHubs.siteDir, 'feeds/tags/chad.json'), 'utf8'));
+    expect(json.hubs.map((h: { url: string }) => h.url)).toEqual([
+      `${withHubs.url}/api/websub`,
+      `http://127.0.0.1:${(hub.address() as AddressInfo).port}/hub`,
+    ]);
+    const pinged = pings.map((p) => p.body.get('hub.url')).sort();
+    expect(pinged).toEqual(
+      [
+        'feeds/all.atom',
+        'feeds/all.json',
+        'feeds/all.rss',
+        'feeds/tags/chad.atom',
+        'feeds/tags/chad.json',
+        'feeds/tags/chad.rss',
+      ].map((path) => `${withHubs.url}/${path}`),
+    );
+    expect(
+      pings.every(
+        (p) => p.body.get('hub.mode') === 'publish' && p.type === 'application/x-www-form-urlencoded',
+      ),
+    ).toBe(true);
+  });
+});

@@ -83,3 +83,19 @@ describe('the WebSub hub in the stack', () => {
     ]);
   });
 });
+
+describe('external hubs (websubHubs)', () => {
+  it('are told to the publisher (feeds name them) and the worker (pings them), and to no one without the setting', () => {
+    const withHubs = synthTidings({ websubHubs: ['https://pubsubhubbub.appspot.com/'] }).template;
+    const env = (name: string) =>
+      (
+        Object.values(withHubs.findResources('AWS::Lambda::Function')).find(
+          (fn) => fn.Properties.Description === `Tidings ${name}`,
+        ) as Resource
+      ).Properties.Environment.Variables;
+    for (const name of ['publish-site', 'websub-worker'])
+      expect(env(name).WEBSUB_HUBS, name).toBe('https://pubsubhubbub.appspot.com/');
+    for (const name of ['publish-site', 'websub-worker', 'websub-hub'])
+      expect(envOf(name).WEBSUB_HUBS, name).toBeUndefined();
+  });
+});

@@ -717,3 +717,28 @@ describe('feed items kept from one run to the next', () => {
     expect(feedItemBytes(rss, 'rss', 2)).toBeUndefined();
   });
 });
+
+describe('external WebSub hubs (websubHubs)', () => {
+  const withHubs: SiteConfig = {
+    ...site,
+    hubs: ['https://hub.example.net/', 'https://other.example/hub?x=1&y=2'],
+  };
+  const model = buildFeedModel(withHubs, SITE, events);
+
+  it("are named after the site's own in every format, escaped", () => {
+    const atom = renderFeed(model, 'atom');
+    expect(atom).toContain(
+      '<link rel="hub" href="https://news.example.org/api/websub"/>\n    <link rel="hub" href="https://hub.example.net/"/>\n    <link rel="hub" href="https://other.example/hub?x=1&amp;y=2"/>',
+    );
+    const rss = renderFeed(model, 'rss');
+    expect(rss).toContain('<atom:link href="https://hub.example.net/" rel="hub"/>');
+    expect(rss).toContain('<atom:link href="https://other.example/hub?x=1&amp;y=2" rel="hub"/>');
+    expect(JSON.parse(renderFeed(model, 'json')).hubs).toEqual([
+      { type: 'WebSub', url: 'https://news.example.org/api/websub' },
+      { type: 'WebSub', url: 'https://hub.example.net/' },
+      { type: 'WebSub', url: 'https://other.example/hub?x=1&y=2' },
+    ]);
+    for (const format of ['rss', 'atom'] as const)
+      expect(() => parseXml(renderFeed(model, format))).not.toThrow();
+  });
+});
