@@ -1,3 +1,4 @@
+import type { FailedDelivery, WebSubListing } from '../shared/adapters/websub-store.js';
 /**
  * What `tidings` can do, whatever it talks to: the local runtime's data folder (cli/local/) or a
  * deployed stack (cli/aws/). Commands (cli/commands/) parse arguments, call one of these, and print
@@ -128,6 +129,12 @@ export interface WebhookInfo {
   owner?: { keyId: string; keyName: string };
 }
 
+/** The WebSub hub as the operator sees it: live subscriptions (no secrets, callbacks without their query) and deliveries it gave up on (kept 30 days). */
+export type WebSubView = {
+  subscriptions: WebSubListing[];
+  failures: FailedDelivery[];
+};
+
 export interface Backend {
   keys: {
     create(name: string): Promise<CreatedApiKey>;
@@ -153,6 +160,9 @@ export interface Backend {
   webhooks: {
     list(): Promise<WebhookInfo[]>;
     delete(id: string): Promise<void>;
+  };
+  websub: {
+    view(): Promise<WebSubView>;
   };
   links: {
     /** Adds a new signing key, and makes it current once every function can verify it. */

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { parseExternalHubs } from '../shared/domain/websub.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
 export interface TidingsConfig {
@@ -22,6 +23,17 @@ export interface TidingsConfig {
   confirmationsPerHour: number;
   /** Webhooks one API key may register. */
   webhooksPerKey: number;
+  /** Live WebSub subscriptions per callback host, and per feed (the hub's caps). */
+  websubPerHost: number;
+  websubPerFeed: number;
+  /**
+   * Requests per second `POST /api/websub` accepts (its own route throttle), and its burst: each
+   * request can make the hub send one verification request, so it is kept low.
+   */
+  websubRateLimit: number;
+  websubBurstLimit: number;
+  /** External WebSub hubs every feed names besides the site's own, pinged when a feed changes (optional). */
+  websubHubs: string[];
   /**
    * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
    * Without them the site answers on the CloudFront domain.
@@ -98,6 +110,22 @@ const optionalString = (node: Node, key: string): string | undefined => {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string') throw new ConfigError(`${key}: must be text (got ${shown(raw)})`);
   return raw.trim();
+};
+
+/** `websubHubs`: https URLs, a list in cdk.json or comma-separated with -c. */
+const websubHubsOf = (node: Node): string[] => {
+  const raw = read(node, 'websubHubs');
+  if (
+    raw !== undefined &&
+    typeof raw !== 'string' &&
+    !(Array.isArray(raw) && raw.every((h) => typeof h === 'string'))
+  )
+    throw new ConfigError(`websubHubs: must be a list of https URLs (got ${shown(raw)})`);
+  try {
+    return parseExternalHubs(raw as string | string[] | undefined, 'websubHubs');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 };
 
 const weekday = (node: Node): number => {
@@ -190,6 +218,11 @@ export const loadConfig = (node: Node): TidingsConfig => {
     linkBurstLimit: wholeNumber(node, 'linkBurstLimit', 40, 1, 5_000),
     confirmationsPerHour: wholeNumber(node, 'confirmationsPerHour', 300, 1, 1_000_000),
     webhooksPerKey: wholeNumber(node, 'webhooksPerKey', 50, 1, 10_000),
+    websubPerHost: wholeNumber(node, 'websubPerHost', 100, 1, 1_000_000),
+    websubPerFeed: wholeNumber(node, 'websubPerFeed', 10_000, 1, 1_000_000),
+    websubRateLimit: wholeNumber(node, 'websubRateLimit', 5, 1, 10_000),
+    websubBurstLimit: wholeNumber(node, 'websubBurstLimit', 10, 1, 5_000),
+    websubHubs: websubHubsOf(node),
     ...(domain ? { domain } : {}),
     fromAddress,
     sendingDomain: sender[1].toLowerCase(),

@@ -155,6 +155,16 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
     ],
   },
+  // The WebSub hub's route: a subscription's state, the pending record (a conditional put, and its
+  // host's copy), and the caps counted by queries of the feed's and the host's partitions.
+  'websub-hub': { items: [{ partitions: [P.websub], actions: ['GetItem', 'PutItem', 'Query'] }] },
+  // Its worker: activates (both copies in one batch), removes on unsubscribe or denial, lists a
+  // feed's subscribers, records deliveries it gave up on.
+  'websub-worker': {
+    items: [
+      { partitions: [P.websub], actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchWriteItem'] },
+    ],
+  },
   'send-digests': {
     items: [
       // Recipients with their suppression and cursor; ledger claims (put, update, delete); cursor moves.

@@ -77,6 +77,8 @@ export const PARTITION_PREFIX = {
   parked: 'PARKED#',
   /** A day's events: one keys-only entry per live event, `DAY#<date>#<shard>`, written by the stream. */
   day: 'DAY#',
+  /** The WebSub hub: subscriptions by feed and by callback host, and deliveries it gave up on. */
+  websub: 'WEBSUB#',
 } as const;
 
 export interface Key {
@@ -250,3 +252,26 @@ export const limitKey = (kind: 'mailbox' | 'client' | 'confirmations', name: str
  * succeeds, from the stream or from `tidings redrive`.
  */
 export const parkedChangeKey = (id: string): Key => ({ PK: `${PARTITION_PREFIX.parked}${id}`, SK: 'PARKED' });
+
+/**
+ * A WebSub subscription, in its feed's partition (`WEBSUB#feed#<feed path>`), keyed by a hash of
+ * its callback URL (a URL may be longer than a sort key); a copy of its key and lease sits in its
+ * callback host's partition (`WEBSUB#host#<host>`), which the per-host cap counts. Both expire
+ * with the lease (TTL).
+ */
+export const websubFeedPartition = (topic: string): string => `${PARTITION_PREFIX.websub}feed#${topic}`;
+export const websubHostPartition = (host: string): string => `${PARTITION_PREFIX.websub}host#${host}`;
+export const websubKey = (topic: string, callbackId: string): Key => ({
+  PK: websubFeedPartition(topic),
+  SK: `SUB#${callbackId}`,
+});
+export const websubHostKey = (host: string, topic: string, callbackId: string): Key => ({
+  PK: websubHostPartition(host),
+  SK: `${topic}#${callbackId}`,
+});
+/** Deliveries the hub gave up on, newest last, each kept 30 days (TTL), for `tidings websub failed`. */
+export const WEBSUB_FAILED_PARTITION = `${PARTITION_PREFIX.websub}failed`;
+export const websubFailureKey = (at: string, topic: string, callbackId: string): Key => ({
+  PK: WEBSUB_FAILED_PARTITION,
+  SK: `${at}#${topic}#${callbackId}`,
+});

@@ -5,6 +5,7 @@ import type { NewsEvent, Tombstone } from './domain/event.js';
 import { EVENT_ID_PATTERN, eventInputSchema, LIMITS } from './domain/event.js';
 import { HONEYPOT_FIELD } from './domain/signup.js';
 import { CADENCES, type TopicRef } from './domain/subscription.js';
+import { LEASE, SECRET_MAX_BYTES } from './domain/websub.js';
 import { MAX_ISSUES } from './errors.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { TOKEN_FIELD, tokenField, tokenFormSchema } from './link-token.js';
@@ -167,6 +168,7 @@ const RESPONSE_SCHEMAS = {
     changed: z.boolean(),
   }),
   SignedOut: z.object({ signedOut: z.literal(true) }),
+  HubAccepted: z.object({ message: z.string() }),
   Error: z.object({ error: errorDetail }).meta({ description: 'Every error the functions answer.' }),
   GatewayMessage: z.object({ message: z.string() }).meta({
     description: 'Answered by API Gateway itself (its authorizer, its throttling), before any function.',
@@ -330,6 +332,38 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     summary: 'Delete a webhook',
     replies: { 204: { description: 'Deleted.' } },
     errors: [400, 404, 500],
+  },
+  'POST /api/websub': {
+    operationId: 'websubHub',
+    summary: 'WebSub hub: subscribe to or unsubscribe from a feed',
+    description:
+      'W3C WebSub. The hub then verifies intent with a GET to the callback (hub.mode, hub.topic, hub.challenge, hub.lease_seconds, the callback\'s own query kept); the subscription is active only once the callback echoes hub.challenge with a 2xx. Every feed of the site names this hub (rel="hub", JSON Feed `hubs`). 409 when the callback\'s host or the feed has as many subscriptions as the hub keeps.',
+    body: {
+      form: z.object({
+        'hub.mode': z.enum(['subscribe', 'unsubscribe']),
+        'hub.topic': z.string().meta({ format: 'uri', description: 'A feed URL of this site.' }),
+        'hub.callback': z.string().meta({
+          format: 'uri',
+          description: 'https, to a public address (locally: http(s) on this machine).',
+        }),
+        'hub.lease_seconds': z
+          .number()
+          .int()
+          .min(LEASE.minSeconds)
+          .max(LEASE.maxSeconds)
+          .optional()
+          .meta({ description: `Seconds; ${LEASE.defaultSeconds} (10 days) when left out.` }),
+        'hub.secret': z
+          .string()
+          .optional()
+          .meta({
+            description: `Under ${SECRET_MAX_BYTES} bytes; deliveries then carry X-Hub-Signature: sha256=<HMAC of the body>.`,
+          }),
+      }),
+      required: true,
+    },
+    replies: { 202: { description: 'Accepted; verification follows.', json: 'HubAccepted' } },
+    errors: [400, 409, 413, 415, 500],
   },
   'POST /api/subscriptions': {
     operationId: 'createSubscription',
@@ -597,9 +631,11 @@ const tagOf = (route: RouteSpec): string =>
     ? 'subscriptions'
     : route.path.startsWith('/api/webhooks')
       ? 'webhooks'
-      : route.path === '/api/openapi.json'
-        ? 'document'
-        : 'events';
+      : route.path === '/api/websub'
+        ? 'websub'
+        : route.path === '/api/openapi.json'
+          ? 'document'
+          : 'events';
 
 /** Thrown when API_ROUTES and routeDocs disagree: a route would ship undocumented. */
 export class UndocumentedRouteError extends Error {}
@@ -639,6 +675,7 @@ export const openApiDocument = (routes: readonly RouteSpec[] = API_ROUTES) => {
       { name: 'events', description: 'Publishing and reading events.' },
       { name: 'webhooks', description: 'Change messages posted to your endpoints.' },
       { name: 'subscriptions', description: 'Email digests: sign-up and the links in the emails.' },
+      { name: 'websub', description: 'Instant feed updates for readers that speak WebSub.' },
       { name: 'document', description: 'This description of the API.' },
     ],
     paths,

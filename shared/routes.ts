@@ -28,6 +28,8 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true, uses: ['topic'] },
   { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true, uses: ['topic'] },
   { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true, uses: ['topic'] },
+  // The WebSub hub: public, throttled; its verification requests go out from its worker.
+  { method: 'POST', path: '/api/websub', fn: 'websub-hub', auth: false },
   { method: 'POST', path: '/api/subscriptions', fn: 'create-subscription', auth: false, uses: ['email'] },
   // Every link route answers GET with a page and changes state only on POST: mail scanners open links.
   {

@@ -39,6 +39,8 @@ export interface ApiProps {
   confirmationsPerHour: number;
   /** Webhooks per API key at most (told to the function that creates them). */
   webhooksPerKey: number;
+  /** `POST /api/websub`'s own throttle: each request may make the hub send a verification request. */
+  hubThrottle?: Throttle;
   routes?: readonly RouteSpec[];
 }
 
@@ -54,6 +56,8 @@ export const SIGNUP_ROUTE_KEY = 'POST /api/subscriptions';
  * A throttle of their own keeps one-click unsubscribes working through a sign-up flood.
  */
 export const LINK_ROUTE_PREFIX = '/api/subscriptions/';
+/** The WebSub hub's route. */
+export const HUB_ROUTE_KEY = 'POST /api/websub';
 
 const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
 
@@ -73,6 +77,13 @@ export class Api extends Construct {
    * from a request that carries it.
    */
   readonly originSecret: Secret;
+
+  /** The function of a route file (functions/<name>.ts). */
+  functionOf(name: string): TidingsFunction {
+    const fn = this.functions.find((f) => f.entryName === name);
+    if (!fn) throw new Error(`the API has no function ${name}`);
+    return fn;
+  }
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -186,7 +197,9 @@ export class Api extends Construct {
             ? props.signupThrottle
             : route.path.startsWith(LINK_ROUTE_PREFIX)
               ? props.linkThrottle
-              : undefined;
+              : key === HUB_ROUTE_KEY
+                ? props.hubThrottle
+                : undefined;
         if (throttle && added) throttled.push({ key, throttle, route: added.node.defaultChild as CfnRoute });
         if (!route.auth && added) {
           Validations.of(added).acknowledge({
@@ -194,9 +207,11 @@ export class Api extends Construct {
             reason: `${route.method} ${route.path} is public by design: ${
               uses.has('links')
                 ? "the request is authorized by the HMAC-signed, expiring token in the reader's link, scoped to one subscriber"
-                : uses.has('email')
-                  ? 'anyone may subscribe without an account; nothing but the confirmation email is sent until the address confirms (double opt-in)'
-                  : 'reads are public, the same data the public site and feeds publish'
+                : key === HUB_ROUTE_KEY
+                  ? 'a WebSub hub takes subscriptions from any feed reader; nothing is delivered until the callback confirms intent, callbacks must be https to public addresses, and subscriptions are capped per host and per feed'
+                  : uses.has('email')
+                    ? 'anyone may subscribe without an account; nothing but the confirmation email is sent until the address confirms (double opt-in)'
+                    : 'reads are public, the same data the public site and feeds publish'
             }`,
           });
         }

@@ -11,6 +11,7 @@ import {
   tagPath,
   urlOf,
 } from './site.js';
+import { hubUrl } from './websub.js';
 
 /**
  * Everything a feed says, in any format, decided once: the renderers only encode it. Text is kept as
@@ -27,6 +28,8 @@ export interface FeedHead {
     html: string;
     /** This feed in every format: the format's own entry is its `self` link, the others are siblings. */
     feeds: Record<FeedFormat, FeedLink>;
+    /** The WebSub hubs readers subscribe at for pushes, the site's own first (`rel="hub"`; JSON Feed `hubs`). */
+    hubs: string[];
   };
   /** The newest item's `updated`, or the epoch for an empty feed, so unchanged feeds are byte-identical. */
   updated: string;
@@ -264,7 +267,7 @@ export const feedHeadOf = (site: SiteConfig, scope: FeedScope, items: readonly F
     description:
       scope.kind === 'site' ? site.description : `News events tagged “${scope.name}” on ${site.title}.`,
     id: html,
-    links: { html, feeds },
+    links: { html, feeds, hubs: [hubUrl(site), ...(site.hubs ?? [])] },
     updated: updated ?? EMPTY_FEED_UPDATED,
     language: site.language,
     author: { name: site.title, url: site.siteUrl },

@@ -10,6 +10,8 @@ export interface SiteConfig {
   language: string;
   /** Newest events per feed. */
   feedSize: number;
+  /** External WebSub hubs every feed names besides the site's own, and pings when it changes (`websubHubs`). */
+  hubs?: readonly string[];
 }
 
 /** The product's own settings for a site at `siteUrl`; deployments override title and feed size. */

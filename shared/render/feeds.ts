@@ -24,6 +24,8 @@ import type { FeedFormat } from '../domain/site.js';
  * - RSS and Atom only link to themselves (rel="self") when given the feed's URL; both get it.
  * - `updated` defaults to now: the model's is always passed, so unchanged feeds are byte-identical.
  * - JSON Feed output claims version 1, has a single `author` and no `language`: rewritten as 1.1.
+ * - The WebSub hub (`hub`) reaches RSS (`atom:link rel="hub"`) and Atom but never JSON Feed's `hubs`,
+ *   written here with the rest of the JSON Feed head.
  */
 
 // C0 controls but tab, LF and CR; U+FFFE and U+FFFF; and, with the `u` flag, only unpaired surrogates.
@@ -122,6 +124,8 @@ const optionsFor = (model: FeedHead, format: FeedFormat): FeedOptions => {
       json: clean(model.links.feeds.json.href),
     },
     author: { name: encode(model.author.name), link: clean(model.author.url) },
+    // The site's own; `feed` takes one, the others are written by `addHubs`.
+    hub: clean(model.links.hubs[0] ?? ''),
   };
 };
 
@@ -597,6 +601,7 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
     title: clean(head.title),
     home_page_url: clean(head.links.html),
     feed_url: clean(head.links.feeds.json.href),
+    hubs: head.links.hubs.map((url) => ({ type: 'WebSub', url: clean(url) })),
     description: clean(head.description),
     language: clean(head.language),
     authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],
@@ -615,8 +620,30 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
 const assembleJson = (head: FeedHead, items: readonly string[]): string =>
   assembleJsonParts(head, items).join('');
 
+/** The hubs after the first (external ones, `websubHubs`), each on a line after the one `feed` wrote. */
+const addHubs = (head: string, model: FeedHead, format: 'rss' | 'atom'): string => {
+  const others = model.links.hubs.slice(1);
+  if (others.length === 0) return head;
+  const line =
+    format === 'rss'
+      ? /^( *)<atom:link href="[^"]*" rel="hub"\/>$/m
+      : /^( *)<link rel="hub" href="[^"]*"\/>$/m;
+  return replaceOnce(head, line, (m) =>
+    [
+      m[0],
+      ...others.map((hub) =>
+        format === 'rss'
+          ? `${m[1] ?? ''}<atom:link href="${attr(clean(hub))}" rel="hub"/>`
+          : `${m[1] ?? ''}<link rel="hub" href="${attr(clean(hub))}"/>`,
+      ),
+    ].join('\n'),
+  );
+};
+
 const finishHead = (head: string, model: FeedHead, format: 'rss' | 'atom'): string =>
-  xmlReferences(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model));
+  xmlReferences(
+    addHubs(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model), model, format),
+  );
 
 /**
  * The feed in one format from its head and its items as `renderFeedItems` wrote them, in order.

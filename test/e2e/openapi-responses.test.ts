@@ -475,6 +475,37 @@ describe.sequential('every answer of every route matches the OpenAPI document', 
     expect(malformed.status).toBe(400);
   });
 
+  it('POST /api/websub', async () => {
+    const hub = 'POST /api/websub';
+    await rt.capture.idle();
+    await rt.publish();
+    const form = (fields: Record<string, string>) =>
+      rt.request('/api/websub', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const fields = {
+      'hub.mode': 'subscribe',
+      'hub.topic': `${rt.url}/feeds/all.atom`,
+      'hub.callback': 'http://127.0.0.1:9/reader',
+    };
+    const accepted = await form(fields);
+    await check(hub, accepted);
+    expect(accepted.status).toBe(202);
+    const short = await form({ ...fields, 'hub.lease_seconds': '60' });
+    expect(((await check(hub, short)).error as Json).issues).toEqual([
+      expect.objectContaining({ path: 'hub.lease_seconds' }),
+    ]);
+    const asJson = await rt.request('/api/websub', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(fields),
+    });
+    await check(hub, asJson);
+    expect(asJson.status).toBe(415);
+  });
+
   it('drove every route of shared/routes.ts, to a success and to an error', () => {
     for (const route of API_ROUTES) {
       const statuses = [...(checked.get(routeKeyOf(route)) ?? [])];

@@ -19,6 +19,11 @@ describe('configuration', () => {
       linkBurstLimit: 40,
       confirmationsPerHour: 300,
       webhooksPerKey: 50,
+      websubPerHost: 100,
+      websubPerFeed: 10_000,
+      websubRateLimit: 5,
+      websubBurstLimit: 10,
+      websubHubs: [],
       fromAddress: 'News@Example.org',
       sendingDomain: 'example.org',
       digestHour: 7,
@@ -30,6 +35,15 @@ describe('configuration', () => {
       tracing: false,
       streamParallelization: 4,
     });
+  });
+
+  it('reads websubHubs as a cdk.json list or a comma-separated -c string', () => {
+    expect(
+      configOf({ ...TEST_CONTEXT, websubHubs: 'https://a.example/hub, https://b.example/' }).websubHubs,
+    ).toEqual(['https://a.example/hub', 'https://b.example/']);
+    expect(
+      configOf({ ...TEST_CONTEXT, websubHubs: ['https://pubsubhubbub.appspot.com/'] }).websubHubs,
+    ).toEqual(['https://pubsubhubbub.appspot.com/']);
   });
 
   it('reads -c strings and tidings:-prefixed cdk.json keys, and weekday names', () => {
@@ -71,6 +85,21 @@ describe('configuration', () => {
     [{ linkBurstLimit: 5001 }, /linkBurstLimit: must be a whole number from 1 to 5000/],
     [{ confirmationsPerHour: 'many' }, /confirmationsPerHour: must be a whole number from 1 to 1000000/],
     [{ webhooksPerKey: 0 }, /webhooksPerKey: must be a whole number from 1 to 10000/],
+    [{ websubPerHost: 0 }, /websubPerHost: must be a whole number from 1 to 1000000/],
+    [{ websubPerFeed: 'many' }, /websubPerFeed: must be a whole number from 1 to 1000000/],
+    [{ websubRateLimit: 0 }, /websubRateLimit: must be a whole number from 1 to 10000/],
+    [
+      { websubHubs: 'http://hub.example.org/' },
+      /websubHubs: each hub must be an https URL without credentials/,
+    ],
+    [{ websubHubs: 42 }, /websubHubs: must be a list of https URLs/],
+    [
+      {
+        websubHubs:
+          'https://a.example/,https://b.example/,https://c.example/,https://d.example/,https://e.example/,https://f.example/',
+      },
+      /websubHubs: at most 5 hubs/,
+    ],
     [{ digestHour: 24 }, /digestHour: must be a whole number from 0 to 23 \(got 24\)/],
     [{ digestHour: '7.5' }, /digestHour: must be a whole number from 0 to 23/],
     [{ digestWeekday: 'someday' }, /digestWeekday: must be 0 \(Sunday\) to 6 \(Saturday\) or a day name/],

@@ -119,6 +119,8 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table PutItem': ['TAG#*', 'TAGS'],
     'table BatchWriteItem': ['CHANGES#*', 'DAY#*', 'MARK#*'],
   },
+  'websub-hub': rw('table', ['WEBSUB#*'], ['GetItem', 'PutItem', 'Query']),
+  'websub-worker': rw('table', ['WEBSUB#*'], ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchWriteItem']),
   'publish-site': {
     'table Query': ['DAY#*', 'MARK#*', 'TAG#*', 'TAGS'],
     'table BatchWriteItem': ['MARK#*'],

@@ -4,7 +4,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config.js';
-import { Api, LINK_ROUTE_PREFIX, SIGNUP_ROUTE_KEY } from '../../infra/constructs/api.js';
+import { Api, HUB_ROUTE_KEY, LINK_ROUTE_PREFIX, SIGNUP_ROUTE_KEY } from '../../infra/constructs/api.js';
 import { ChangeTopic } from '../../infra/constructs/change-topic.js';
 import { ACCESS_LOG_FIELDS, UNLOGGED_FIELDS } from '../../infra/constructs/distribution-logs.js';
 import { EventsTable } from '../../infra/constructs/events-table.js';
@@ -40,10 +40,11 @@ describe('route throttles', () => {
   const stage = () => only(template, 'AWS::ApiGatewayV2::Stage', 'Api')[1];
   const linkRoutes = API_ROUTES.filter((r) => r.path.startsWith(LINK_ROUTE_PREFIX));
 
-  it('give sign-up its own 5/s (burst 10) and every link route its own 20/s (burst 40)', () => {
+  it('give sign-up its own 5/s (burst 10), every link route its own 20/s (burst 40), the WebSub hub its own 5/s (burst 10)', () => {
     expect(linkRoutes.length).toBeGreaterThan(3);
     expect(stage().Properties.RouteSettings).toEqual({
       [SIGNUP_ROUTE_KEY]: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      [HUB_ROUTE_KEY]: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       ...Object.fromEntries(
         linkRoutes.map((r) => [
           `${r.method} ${r.path}`,
