@@ -240,12 +240,35 @@ const atomEntryLinks = (item: FeedItemModel, indent: string): string => {
   return lines.map((line) => indent + line).join('\n');
 };
 
+/** RFC 5005's namespace, for `fh:archive`. */
+const FH_NAMESPACE = 'http://purl.org/syndication/history/1.0';
+
+/** The document's RFC 5005 links in `format` (`<link>` in Atom, `<atom:link>` in RSS), and `fh:archive`. */
+const historyLines = (model: FeedHead, format: 'rss' | 'atom'): string[] => {
+  const history = model.history;
+  if (!history) return [];
+  const type = attr(model.links.feeds[format].type);
+  const link = (rel: string, href: string) =>
+    format === 'atom'
+      ? `<link rel="${rel}" type="${type}" href="${attr(href)}"/>`
+      : `<atom:link href="${attr(href)}" rel="${rel}" type="${type}"/>`;
+  const lines: string[] = [];
+  if (history.current) lines.push(link('current', history.current[format]));
+  if (history.prevArchive) lines.push(link('prev-archive', history.prevArchive[format]));
+  if (history.nextArchive) lines.push(link('next-archive', history.nextArchive[format]));
+  if (history.archive) lines.push('<fh:archive/>');
+  return lines;
+};
+
+const fhDeclaration = (model: FeedHead): string =>
+  model.history?.archive ? ` xmlns:fh="${FH_NAMESPACE}"` : '';
+
 /** Language, typed and sibling links: what `feed` cannot write into an Atom feed's head. */
 const finishAtomHead = (head: string, model: FeedHead): string => {
   const withLanguage = replaceOnce(
     head,
     /<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">/,
-    (m) => `${m[0].slice(0, -1)} xml:lang="${attr(model.language)}">`,
+    (m) => `${m[0].slice(0, -1)} xml:lang="${attr(model.language)}"${fhDeclaration(model)}>`,
   );
   return replaceOnce(
     withLanguage,
@@ -259,6 +282,7 @@ const finishAtomHead = (head: string, model: FeedHead): string => {
         ...siblingFormats('atom').map(
           (f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`,
         ),
+        ...historyLines(model, 'atom'),
       ]
         .map((line) => indent + line)
         .join('\n');
@@ -277,14 +301,21 @@ const finishAtomEntry = (entry: string, item: FeedItemModel): string =>
 /** Adds the sibling formats next to the RSS feed's self link. */
 const finishRssHead = (head: string, model: FeedHead): string => {
   const { feeds } = model.links;
-  return replaceOnce(head, /^( *)<atom:link href="[^"]*" rel="self" type="application\/rss\+xml"\/>$/m, (m) =>
-    [
-      m[0],
-      ...siblingFormats('rss').map(
-        (f) =>
-          `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
-      ),
-    ].join('\n'),
+  const declared = model.history?.archive
+    ? replaceOnce(head, /<rss version="2\.0"/, (m) => `${m[0]}${fhDeclaration(model)}`)
+    : head;
+  return replaceOnce(
+    declared,
+    /^( *)<atom:link href="[^"]*" rel="self" type="application\/rss\+xml"\/>$/m,
+    (m) =>
+      [
+        m[0],
+        ...siblingFormats('rss').map(
+          (f) =>
+            `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
+        ),
+        ...historyLines(model, 'rss').map((line) => `${m[1] ?? ''}${line}`),
+      ].join('\n'),
   );
 };
 

@@ -203,7 +203,7 @@ describe('renderEventPage', () => {
     expect(html).toContain(
       '<a href="/news/2016/11/16/index.html"><time datetime="2016-11-16">2016-11-16</time></a>',
     );
-    expect(html).toContain('<span class="topic">Russian President</span>');
+    expect(html).toContain('<a class="topic" href="/topics/russian-president.html">Russian President</a>');
     expect(html).toContain(`<h1>${escaped(seed.headline)}</h1>`);
     expect(html.match(/<h1>/g)).toHaveLength(1);
     expect(html).toContain(
@@ -300,7 +300,9 @@ describe('renderDayPage', () => {
 
   it('lists every event of the day under its topic', () => {
     expect(html).toContain('<h1>Events of <time datetime="2016-12-02">2016-12-02</time></h1>');
-    const topics = [...html.matchAll(/<h2 id="topic-\d+">([^<]+)<\/h2>/g)].map((m) => m[1]);
+    const topics = [...html.matchAll(/<h2 id="topic-\d+">(?:<a href="[^"]+">)?([^<]+)(?:<\/a>)?<\/h2>/g)].map(
+      (m) => m[1],
+    );
     expect(topics).toEqual([
       'Politics and elections',
       'International relations',
@@ -313,7 +315,9 @@ describe('renderDayPage', () => {
   it('puts events without a topic last, under Other', () => {
     const untopical = eventOf({ date: '2016-12-02', headline: 'No topic here' }, 1);
     const page = renderDayPage(site, '2016-12-02', [untopical, ...day]);
-    const topics = [...page.matchAll(/<h2 id="topic-\d+">([^<]+)<\/h2>/g)].map((m) => m[1]);
+    const topics = [...page.matchAll(/<h2 id="topic-\d+">(?:<a href="[^"]+">)?([^<]+)(?:<\/a>)?<\/h2>/g)].map(
+      (m) => m[1],
+    );
     expect(topics).toEqual([
       'Politics and elections',
       'International relations',
@@ -409,7 +413,9 @@ describe('renderHomePage', () => {
   });
 
   it('summarizes topics and the most used tags', () => {
-    expect(html).toContain('<li>Russian President <span class="count">(3)</span></li>');
+    expect(html).toContain(
+      '<li><a href="/topics/russian-president.html">Russian President</a> <span class="count">(3)</span></li>',
+    );
     const tags = [...html.matchAll(/<li><a href="\/tags\/([a-z0-9-]+)\.html">/g)].map((m) => m[1]);
     const counts = new Map(tagCounts(samples).map((t) => [t.slug, t.count]));
     expect(tags).toHaveLength(3);
