@@ -21,7 +21,7 @@ import {
   yearOf,
 } from '../domain/archives.js';
 import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
-import { type FeedItemRef, feedHeadOf } from '../domain/feed-model.js';
+import { type FeedItemRef, feedHeadOf, feedItemRefs } from '../domain/feed-model.js';
 import { latestFirst } from '../domain/related.js';
 import {
   archivePath,
@@ -41,7 +41,7 @@ import {
 import type { IndexedEvent, SiteIndex } from '../domain/site-index.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
-import { assembleFeedParts } from '../render/feeds.js';
+import { assembleFeedParts, FEED_ITEMS_VERSION, feedItemLayout } from '../render/feeds.js';
 import {
   type ListedEvent,
   renderMonthPage,
@@ -50,6 +50,7 @@ import {
   renderYearPage,
   type TopicCount,
 } from '../render/pages.js';
+import type { FeedItemsRecord } from './publish.js';
 
 /*
  * The archive by month, written beside what publish.ts writes: RFC 5005 archive documents (every
@@ -80,6 +81,14 @@ export interface ArchiveOutput {
   write(objects: readonly ArchiveObject[]): Promise<void>;
   remove(key: string): Promise<void>;
   writeItems(events: readonly NewsEvent[]): ArchiveItem[];
+  /**
+   * The items a document had, by key (`<id>#<revision>`), cut from its files as written when the
+   * record of its items matches them; `release` gives their bytes back once the new files are written.
+   */
+  previousItems?(
+    scope: FeedScope,
+    keys: { record: string; file: (format: FeedFormat) => string },
+  ): Promise<{ reused: Map<string, ArchiveItem>; release: () => void }>;
   /** A scope's subscription feed (cut at the feed size) and the record of its items. */
   feeds(
     scope: FeedScope,
@@ -180,6 +189,41 @@ export const archiveFiles = (
   }));
 };
 
+/**
+ * Where the record of a site month's document items is kept. Only the site's months have one: an
+ * incremental run takes the items of that month's unchanged events from it, and every other
+ * document of the month takes them from there (a record per tag and month would double the objects).
+ */
+const itemsRecordOf = (month: string) => ({
+  record: `_publish/${archivePath({ kind: 'site' }, month, 'json')}`,
+  file: (format: FeedFormat) => archivePath({ kind: 'site' }, month, format),
+});
+
+/** The record of the items of a document's files (`FeedItemsRecord`, as publish.ts keeps for feeds). */
+const itemsRecord = (
+  site: SiteConfig,
+  month: string,
+  files: readonly ArchiveObject[],
+  items: readonly ArchiveItem[],
+): ArchiveObject => {
+  const layout = Object.fromEntries(
+    FEED_FORMATS.map((format, f) => [
+      format,
+      feedItemLayout(
+        (files[f] as ArchiveObject).body as readonly (string | Uint8Array)[],
+        items.map((i) => i.text[format]),
+      ),
+    ]),
+  );
+  const record: FeedItemsRecord = {
+    version: FEED_ITEMS_VERSION,
+    site: site.siteUrl,
+    items: items.map((i) => [i.key, i.hasContent ? 1 : 0]),
+    layout,
+  };
+  return { key: itemsRecordOf(month).record, body: JSON.stringify(record), type: 'application/json' };
+};
+
 const removeArchive = (out: ArchiveOutput, scope: FeedScope, month: string): Promise<unknown> =>
   Promise.all(FEED_FORMATS.map((format) => out.remove(archivePath(scope, month, format))));
 
@@ -259,6 +303,8 @@ export interface ArchiveFigures {
 export class FullArchive {
   readonly counts: ArchiveCounts;
   readonly figures: ArchiveFigures = { documents: 0, pages: 0, milliseconds: 0 };
+  /** Records of the site's month documents' items, written once every file is. */
+  private readonly records: ArchiveObject[] = [];
 
   constructor(
     private readonly out: ArchiveOutput,
@@ -355,15 +401,10 @@ export class FullArchive {
       const itemOf = new Map(events.map((e, i) => [e.id, items[i] as ArchiveItem]));
       for (const { scope, events: inScope } of scopesOfMonth(events).values()) {
         const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);
-        await this.out.put(
-          archiveFiles(
-            site,
-            scope,
-            month,
-            links,
-            inScope.map((e) => itemOf.get(e.id) as ArchiveItem),
-          ),
-        );
+        const docItems = inScope.map((e) => itemOf.get(e.id) as ArchiveItem);
+        const files = archiveFiles(site, scope, month, links, docItems);
+        await this.out.put(files);
+        if (scope.kind === 'site') this.records.push(itemsRecord(site, month, files, docItems));
         this.figures.documents += FEED_FORMATS.length;
         if (scope.kind !== 'topic') continue;
         let feed = topicFeeds.get(scope.slug);
@@ -416,7 +457,11 @@ export class FullArchive {
     const nowMonths = monthsOfDays(this.counts.days);
     for (const month of keysOf(beforeMonths)) {
       if (nowMonths[month]) continue;
-      removals.push(removeArchive(this.out, { kind: 'site' }, month), this.out.remove(monthPath(month)));
+      removals.push(
+        removeArchive(this.out, { kind: 'site' }, month),
+        this.out.remove(monthPath(month)),
+        this.out.remove(itemsRecordOf(month).record),
+      );
     }
     const nowYears = yearsOf(nowMonths);
     for (const year of keysOf(yearsOf(beforeMonths)))
@@ -437,8 +482,9 @@ export class FullArchive {
     await Promise.all(removals);
   }
 
-  record(): ArchiveObject {
-    return recordObject(this.site, this.counts);
+  /** The counts, and the records of the site's month documents' items: to write once every file is. */
+  recorded(): ArchiveObject[] {
+    return [...this.records, recordObject(this.site, this.counts)];
   }
 }
 
@@ -518,6 +564,11 @@ export class IncrementalArchive {
   private readonly items = new Map<string, ArchiveItem>();
   private readonly done = new Map<string, Promise<void>>();
   private readonly failedMonths = new Set<string>();
+  /** Per marked month: the items of its site document as written, taken into `items`. */
+  private readonly prepared = new Map<string, Promise<void>>();
+  /** Give back the bytes of documents read for their items, once every document is written. */
+  private readonly releases: (() => void)[] = [];
+  private refOf?: ReturnType<typeof feedItemRefs>;
   readonly state: Promise<ArchiveState | undefined>;
 
   constructor(
@@ -594,6 +645,30 @@ export class IncrementalArchive {
     return events.map((e) => this.items.get(key(e)) as ArchiveItem);
   }
 
+  /**
+   * Takes the items of a marked month's unchanged events from its site document as written (see
+   * `itemsRecordOf`), so that a new event in a month of thousands writes one item, not thousands.
+   */
+  private prepare(month: string, events: readonly NewsEvent[]): Promise<void> {
+    let ready = this.prepared.get(month);
+    if (!ready) {
+      ready = (async () => {
+        if (!this.out.previousItems) return;
+        const { reused, release } = await this.out.previousItems({ kind: 'site' }, itemsRecordOf(month));
+        this.releases.push(release);
+        this.refOf ??= feedItemRefs(this.site);
+        for (const event of events) {
+          const key = `${event.id}#${event.revision}`;
+          const item = reused.get(key);
+          // Its `updated` from the event as read now, as a freshly written item's would be.
+          if (item && !this.items.has(key)) this.items.set(key, { ...item, ref: this.refOf(event) });
+        }
+      })();
+      this.prepared.set(month, ready);
+    }
+    return ready;
+  }
+
   /** A scope's document of a month, from its events there (none: removed). */
   private async document(
     scope: FeedScope,
@@ -601,12 +676,21 @@ export class IncrementalArchive {
     after: ArchiveCounts,
     events: readonly NewsEvent[],
   ): Promise<void> {
+    const isSite = scope.kind === 'site';
     if (events.length === 0) {
-      await removeArchive(this.out, scope, month);
+      await Promise.all([
+        removeArchive(this.out, scope, month),
+        isSite ? this.out.remove(itemsRecordOf(month).record) : undefined,
+      ]);
       return;
     }
+    if (this.marked.has(month)) await this.prepare(month, await this.monthEvents(month));
     const links = archiveLinksOf(keysOf(monthsOf(after, scope)), month);
-    await this.out.write(archiveFiles(this.site, scope, month, links, this.itemsOf(events)));
+    const items = this.itemsOf(events);
+    const files = archiveFiles(this.site, scope, month, links, items);
+    await this.out.write(files);
+    // After its files, so it never describes items they do not hold.
+    if (isSite) await this.out.write([itemsRecord(this.site, month, files, items)]);
   }
 
   /** A scope's events in a month that is not marked (a neighbour whose links change). */
@@ -731,6 +815,9 @@ export class IncrementalArchive {
         }),
       ),
     );
+    // Written: nothing reads the old documents' bytes any more. (After a failure a write may still
+    // read them: they are not given back, and the store drops them.)
+    if (this.failedMonths.size === 0) for (const release of this.releases.splice(0)) release();
   }
 
   /** A topic label's page and feeds, from its newest months (read newest first until enough). */

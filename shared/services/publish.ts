@@ -153,7 +153,7 @@ const itemKey = (event: Pick<NewsEvent, 'id' | 'revision'>): string => `${event.
  * feed as written, instead of writing it again: a tag's feed gains one item and keeps 49. It is
  * written only after the feed's three files are, so it never describes newer items than theirs.
  */
-interface FeedItemsRecord {
+export interface FeedItemsRecord {
   version: number;
   site: string;
   /** [key, has content (1) or not (0)], in the feed's order. */
@@ -490,13 +490,18 @@ class Run extends Output {
    * The items a scope's feed had, by key, when the record of its items is current and matches its
    * files; their bytes lie in the files as read, which `release` gives back to the store.
    */
-  private async previousItems(
+  async previousItems(
     scope: FeedScope,
+    // A feed's files by default; an archive document's (publish-archives.ts) have other keys.
+    keys: { record: string; file: (format: FeedFormat) => string } = {
+      record: feedItemsKey(scope),
+      file: (format) => feedPath(scope, format),
+    },
   ): Promise<{ reused: Map<string, WrittenItem>; release: () => void }> {
     const reused = new Map<string, WrittenItem>();
     const [recordBytes, ...read] = await Promise.all([
-      this.deps.objects.get(feedItemsKey(scope)),
-      ...FEED_FORMATS.map((format) => borrowObject(this.deps.objects, feedPath(scope, format))),
+      this.deps.objects.get(keys.record),
+      ...FEED_FORMATS.map((format) => borrowObject(this.deps.objects, keys.file(format))),
     ]);
     const release = () => {
       for (const file of read) file?.release();
@@ -984,7 +989,7 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   out.report.archive = archive.figures;
   await out.put(out.siteListings(index.events.slice(0, HOME_SIZE), tags, archive.topics()));
   await out.settled();
-  await out.put([...records, archive.record()]);
+  await out.put([...records, ...archive.recorded()]);
   await out.settled();
 
   for (const mark of marks) out.clear(mark);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,28 @@ describe('the archive, published incrementally', () => {
     expect(files.has('news/2017/index.html')).toBe(false);
     expect(files.get('feeds/archive/tags/beta/2016-11.rss')).not.toContain('next-archive');
     await expectSameAsFull();
+  });
+
+  it("takes the items of a month's unchanged events from its document as written", async () => {
+    // An item of an unchanged event, altered in the site's document as written: only reuse keeps it.
+    const doc = join(folder, 'feeds/archive/all/2016-11.rss');
+    const before = readFileSync(doc, 'utf8');
+    expect(before).toContain('<![CDATA[November alpha]]>');
+    writeFileSync(doc, before.replace('<![CDATA[November alpha]]>', '<![CDATA[Kept as written]]>'));
+    await post({ date: '2016-11-25', headline: 'November gamma', tags: ['Gamma'], topic: 'Politics' });
+    await rt.capture.idle();
+    const report = await publishMarked({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+    expect(report.failed).toBe(0);
+    const after = readFileSync(doc, 'utf8');
+    expect(after).toContain('November gamma');
+    expect(after).toContain('Kept as written');
+    // Every other document of the month takes it from there too.
+    expect(readFileSync(join(folder, 'feeds/archive/topics/politics/2016-11.rss'), 'utf8')).toContain(
+      'Kept as written',
+    );
+    // Put back as a full publish writes it, for the tests after this one.
+    await publishAll({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+    expect(readFileSync(doc, 'utf8')).not.toContain('Kept as written');
   });
 
   it('moves an event to another topic label: both labels rebuilt, the emptied one removed', async () => {

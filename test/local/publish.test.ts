@@ -80,6 +80,7 @@ describe('the first publish', () => {
         'topics/index.html',
         ...['rss', 'atom', 'json'].map((f) => `feeds/topics/russian-president.${f}`),
         '_publish/archives.json',
+        '_publish/feeds/archive/all/2016-11.json',
         ...[
           '2016/11/14/publishing-alpha-one',
           '2016/11/14/publishing-alpha-two',
@@ -132,6 +133,7 @@ describe('incremental publishing', () => {
         'topics/index.html',
         ...['rss', 'atom', 'json'].map((f) => `feeds/topics/russian-president.${f}`),
         '_publish/archives.json',
+        '_publish/feeds/archive/all/2016-11.json',
       ].sort(),
     );
   });
@@ -207,7 +209,7 @@ describe('reading the feeds it keeps items from', () => {
     };
     await publishMarked({ store: rt.store, objects, site: defaultSiteConfig(rt.url) });
     expect(lent.sort()).toEqual(
-      ['feeds/all', 'feeds/tags/alpha', 'feeds/tags/beta'].flatMap((f) =>
+      ['feeds/all', 'feeds/archive/all/2016-11', 'feeds/tags/alpha', 'feeds/tags/beta'].flatMap((f) =>
         ['atom', 'json', 'rss'].map((x) => `${f}.${x}`),
       ),
     );
