@@ -390,7 +390,9 @@ export class FullArchive {
   async writeDocuments(walk: AsyncIterable<NewsEvent>): Promise<void> {
     const started = performance.now();
     const { index, counts, site } = this;
-    const seen = new Uint8Array(index.size);
+    // Ids of the month being read: an event met twice with the date the index has is met twice in
+    // its month, so nothing per event outlives its month.
+    const seen = new Set<string>();
     // Topic feeds fill as the walk meets their newest events; each is written once full.
     const topicFeeds = new Map<string, { scope: FeedScope; items: ArchiveItem[]; written: boolean }>();
     let month: string | undefined;
@@ -423,15 +425,16 @@ export class FullArchive {
       const position = index.positionOf(event.id);
       // Met twice, or not in the index (created, or moved to another day, since the first walk):
       // its mark has the next run place it.
-      if (position === undefined || seen[position] === 1) continue;
-      if (index.events[position]?.date !== event.date) continue;
-      seen[position] = 1;
+      if (position === undefined || index.events[position]?.date !== event.date) continue;
       const m = monthOf(event.date);
       if (m !== month) {
         await flush();
         month = m;
         events = [];
+        seen.clear();
       }
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
       events.push(event);
     }
     await flush();
@@ -684,7 +687,8 @@ export class IncrementalArchive {
       ]);
       return;
     }
-    if (this.marked.has(month)) await this.prepare(month, await this.monthEvents(month));
+    // A marked month's items, and a site neighbour's (read whole anyway), as written before.
+    if (this.marked.has(month) || isSite) await this.prepare(month, await this.monthEvents(month));
     const links = archiveLinksOf(keysOf(monthsOf(after, scope)), month);
     const items = this.itemsOf(events);
     const files = archiveFiles(this.site, scope, month, links, items);

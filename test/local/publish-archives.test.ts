@@ -181,4 +181,28 @@ describe('the archive, published incrementally', () => {
     expect(files.get('feeds/archive/topics/politics/2016-11.rss')).toContain('November beta');
     await expectSameAsFull();
   });
+
+  it('reads a month from the latest index: its events only, and a month spelled otherwise is refused', async () => {
+    const months = new Set<string>();
+    for (let shard = 0; shard < 8; shard++)
+      for (const event of (await rt.store.listLatestShard(shard, { limit: 100 }, '2016-11')).items)
+        months.add(event.date.slice(0, 7));
+    expect([...months]).toEqual(['2016-11']);
+    await expect(rt.store.listLatestShard(0, { limit: 1 }, '2016-1')).rejects.toThrow(RangeError);
+  });
+
+  it('leaves the archive to a full publish on a site published before it existed', async () => {
+    const old = newFolder();
+    // A site published before: it has pages, but no counts of its history.
+    writeFileSync(join(old, 'index.html'), '<!DOCTYPE html>');
+    await post({ date: '2016-12-01', headline: 'December alpha', tags: ['Alpha'], topic: 'Politics' });
+    await rt.capture.idle();
+    const report = await publishMarked({ store: rt.store, objects: makeFolderObjectStore(old), site });
+    expect(report.failed).toBe(0);
+    const files = snapshot(old);
+    expect(files.get('feeds/tags/alpha.rss')).toContain('December alpha');
+    expect([...files.keys()].filter((key) => key.includes('archive'))).toEqual([]);
+    await publishAll({ store: rt.store, objects: makeFolderObjectStore(old), site });
+    expect(snapshot(old).get('feeds/archive/all/2016-12.atom')).toContain('December alpha');
+  });
 });
