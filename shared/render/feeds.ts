@@ -631,6 +631,8 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
     description: clean(head.description),
     language: clean(head.language),
     authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],
+    // JSON Feed pages backwards with `next_url`: the older month's archive (RFC 5005's prev-archive).
+    ...(head.history?.prevArchive ? { next_url: clean(head.history.prevArchive.json) } : {}),
     items: [] as unknown[],
   };
   const empty = `${jsonEscapes(JSON.stringify(out, null, 2))}\n`;

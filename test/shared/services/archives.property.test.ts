@@ -150,6 +150,21 @@ describe('archived feeds (RFC 5005)', () => {
               const ids = docs.flatMap(({ doc }) => idsOf(doc, format));
               // Every event once: none missing, none twice.
               expect([...ids].sort(), `${format} ${JSON.stringify(scope)}`).toEqual(expected);
+              // JSON Feed pages the same way with next_url.
+              if (format === 'atom') {
+                const jsonIds: string[] = [];
+                let next = (JSON.parse(files.get(feedPath(scope, 'json')) as string) as { next_url?: string })
+                  .next_url;
+                while (next) {
+                  const doc = JSON.parse(files.get(keyOf(site, next)) as string) as {
+                    next_url?: string;
+                    items: { id: string }[];
+                  };
+                  jsonIds.push(...doc.items.map((i) => i.id));
+                  next = doc.next_url;
+                }
+                expect(jsonIds.sort()).toEqual(expected);
+              }
               // One document per month with events, newest first, each of its own month only.
               const months = [...new Set(inScope.map((e) => monthOf(e.date)))].sort().reverse();
               expect(docs.map((d) => d.key.slice(-(7 + format.length + 1), -(format.length + 1)))).toEqual(
