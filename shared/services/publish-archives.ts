@@ -263,6 +263,18 @@ export const dayAround = (counts: ArchiveCounts, date: string): { prev?: string;
   return { ...(older ? { prev: older } : {}), ...(newer ? { next: newer } : {}) };
 };
 
+/**
+ * The scope as its newest event of the month spells it: a month's document is named as that
+ * month's events name it (a full run meets them so), whatever later events call the tag.
+ */
+const nameInMonth = (scope: FeedScope, events: readonly NewsEvent[]): FeedScope => {
+  const newest = events[0];
+  if (scope.kind === 'site' || !newest) return scope;
+  const name =
+    scope.kind === 'tag' ? newest.tags.find((t) => t.slug === scope.slug)?.name : (newest.topic ?? undefined);
+  return name === undefined ? scope : { ...scope, name };
+};
+
 /** Where an archive's scopes stand in a month: the scopes with events in it, and their events. */
 const scopesOfMonth = (
   events: readonly NewsEvent[],
@@ -691,7 +703,7 @@ export class IncrementalArchive {
     if (this.marked.has(month) || isSite) await this.prepare(month, await this.monthEvents(month));
     const links = archiveLinksOf(keysOf(monthsOf(after, scope)), month);
     const items = this.itemsOf(events);
-    const files = archiveFiles(this.site, scope, month, links, items);
+    const files = archiveFiles(this.site, nameInMonth(scope, events), month, links, items);
     await this.out.write(files);
     // After its files, so it never describes items they do not hold.
     if (isSite) await this.out.write([itemsRecord(this.site, month, files, items)]);

@@ -182,6 +182,21 @@ describe('the archive, published incrementally', () => {
     await expectSameAsFull();
   });
 
+  it("names a month's documents as that month's newest event spells the tag", async () => {
+    await post({ date: '2016-09-20', headline: 'September shouting', tags: ['ALPHA'], topic: 'Politics' });
+    await rt.capture.idle();
+    const report = await publishMarked({ store: rt.store, objects: makeFolderObjectStore(folder), site });
+    expect(report.failed).toBe(0);
+    const files = snapshot(folder);
+    expect(files.get('feeds/archive/tags/alpha/2016-09.atom')).toContain(
+      '<title>Tidings: ALPHA (2016-09)</title>',
+    );
+    expect(files.get('feeds/archive/tags/alpha/2016-11.atom')).toContain(
+      '<title>Tidings: Alpha (2016-11)</title>',
+    );
+    await expectSameAsFull();
+  });
+
   it('reads a month from the latest index: its events only, and a month spelled otherwise is refused', async () => {
     const months = new Set<string>();
     for (let shard = 0; shard < 8; shard++)
