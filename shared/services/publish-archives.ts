@@ -315,8 +315,6 @@ export interface ArchiveFigures {
 export class FullArchive {
   readonly counts: ArchiveCounts;
   readonly figures: ArchiveFigures = { documents: 0, pages: 0, milliseconds: 0 };
-  /** Records of the site's month documents' items, written once every file is. */
-  private readonly records: ArchiveObject[] = [];
 
   constructor(
     private readonly out: ArchiveOutput,
@@ -407,26 +405,33 @@ export class FullArchive {
     const seen = new Set<string>();
     // Topic feeds fill as the walk meets their newest events; each is written once full.
     const topicFeeds = new Map<string, { scope: FeedScope; items: ArchiveItem[]; written: boolean }>();
+    const recorded: Promise<void>[] = [];
     let month: string | undefined;
     let events: NewsEvent[] = [];
     const flush = async () => {
       if (month === undefined || events.length === 0) return;
       const items = this.out.writeItems(events);
       const itemOf = new Map(events.map((e, i) => [e.id, items[i] as ArchiveItem]));
-      for (const { scope, events: inScope } of scopesOfMonth(events).values()) {
+      for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
         const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);
-        const docItems = inScope.map((e) => itemOf.get(e.id) as ArchiveItem);
+        const docItems = ofScope.map((e) => itemOf.get(e.id) as ArchiveItem);
         const files = archiveFiles(site, scope, month, links, docItems);
-        await this.out.put(files);
-        if (scope.kind === 'site') this.records.push(itemsRecord(site, month, files, docItems));
+        const { written } = await this.out.put(files);
+        if (scope.kind === 'site') {
+          // Once its files are written, so it never describes items they do not hold; not kept
+          // until the run ends (every month's would add up to some bytes per event).
+          const record = itemsRecord(site, month, files, docItems);
+          recorded.push(written.then(() => this.out.write([record])));
+        }
         this.figures.documents += FEED_FORMATS.length;
         if (scope.kind !== 'topic') continue;
         let feed = topicFeeds.get(scope.slug);
+        if (feed?.written) continue;
         if (!feed) {
           feed = { scope, items: [], written: false };
           topicFeeds.set(scope.slug, feed);
         }
-        for (const event of inScope) {
+        for (const event of ofScope) {
           if (feed.items.length >= site.feedSize) break;
           feed.items.push(itemOf.get(event.id) as ArchiveItem);
         }
@@ -451,6 +456,7 @@ export class FullArchive {
     }
     await flush();
     for (const feed of topicFeeds.values()) if (!feed.written) await this.writeTopicFeed(feed);
+    await Promise.all(recorded);
     this.figures.milliseconds += performance.now() - started;
   }
 
@@ -497,9 +503,9 @@ export class FullArchive {
     await Promise.all(removals);
   }
 
-  /** The counts, and the records of the site's month documents' items: to write once every file is. */
-  recorded(): ArchiveObject[] {
-    return [...this.records, recordObject(this.site, this.counts)];
+  /** The counts: to write once every file is. */
+  record(): ArchiveObject {
+    return recordObject(this.site, this.counts);
   }
 }
 

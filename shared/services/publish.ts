@@ -989,7 +989,7 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   out.report.archive = archive.figures;
   await out.put(out.siteListings(index.events.slice(0, HOME_SIZE), tags, archive.topics()));
   await out.settled();
-  await out.put([...records, ...archive.recorded()]);
+  await out.put([...records, archive.record()]);
   await out.settled();
 
   for (const mark of marks) out.clear(mark);
