@@ -301,23 +301,23 @@ const finishAtomEntry = (entry: string, item: FeedItemModel): string =>
 /** Adds the sibling formats next to the RSS feed's self link. */
 const finishRssHead = (head: string, model: FeedHead): string => {
   const { feeds } = model.links;
-  const declared = model.history?.archive
-    ? replaceOnce(head, /<rss version="2\.0"/, (m) => `${m[0]}${fhDeclaration(model)}`)
-    : head;
-  return replaceOnce(
-    declared,
-    /^( *)<atom:link href="[^"]*" rel="self" type="application\/rss\+xml"\/>$/m,
-    (m) =>
-      [
-        m[0],
-        ...siblingFormats('rss').map(
-          (f) =>
-            `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
-        ),
-        ...historyLines(model, 'rss').map((line) => `${m[1] ?? ''}${line}`),
-      ].join('\n'),
+  return replaceOnce(head, /^( *)<atom:link href="[^"]*" rel="self" type="application\/rss\+xml"\/>$/m, (m) =>
+    [
+      m[0],
+      ...siblingFormats('rss').map(
+        (f) =>
+          `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
+      ),
+      ...historyLines(model, 'rss').map((line) => `${m[1] ?? ''}${line}`),
+    ].join('\n'),
   );
 };
+
+/** Declares RFC 5005's namespace on an RSS archive document's root. */
+const declareRssHistory = (head: string, model: FeedHead): string =>
+  model.history?.archive
+    ? replaceOnce(head, /<rss version="2\.0"/, (m) => `${m[0]}${fhDeclaration(model)}`)
+    : head;
 
 /*
  * Feeds are assembled from items written one at a time. xml-js writes an item the same wherever it
@@ -649,7 +649,9 @@ const assembleJson = (head: FeedHead, items: readonly string[]): string =>
   assembleJsonParts(head, items).join('');
 
 const finishHead = (head: string, model: FeedHead, format: 'rss' | 'atom'): string =>
-  xmlReferences(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model));
+  xmlReferences(
+    format === 'rss' ? finishRssHead(declareRssHistory(head, model), model) : finishAtomHead(head, model),
+  );
 
 /**
  * The feed in one format from its head and its items as `renderFeedItems` wrote them, in order.
