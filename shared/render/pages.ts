@@ -693,6 +693,7 @@ export const renderHomePage = (
         .sort((a, b) => b.count - a.count || byName.compare(a.name, b.name)),
       tags: topTags.map((t) => ({ name: t.name, count: t.count, href: hrefOf(site, tagPath(t.slug)) })),
       allTags: hrefOf(site, TAGS_PAGE),
+      allTopics: hrefOf(site, TOPICS_PAGE),
       subscribe: {
         action: hrefOf(site, SUBSCRIBE_ACTION),
         topics: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),

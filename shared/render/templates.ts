@@ -388,6 +388,7 @@ export const HOME_PAGE = `<h1><%= it.siteTitle %></h1>
 <li><a href="<%= topic.href %>"><%= topic.name %></a> <span class="count">(<%= topic.count %>)</span></li>
 <% } %>
 </ul>
+<p><a href="<%= it.allTopics %>">All topics</a></p>
 </section>
 <% } %>
 <% if (it.tags.length > 0) { %>

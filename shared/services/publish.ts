@@ -7,8 +7,7 @@ import type {
 } from '../adapters/event-store.js';
 import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import { borrowObject, type ObjectBody, type ObjectStore } from '../adapters/object-store.js';
-import type { Counts } from '../domain/archives.js';
-import { monthOf } from '../domain/archives.js';
+import { type Counts, monthOf } from '../domain/archives.js';
 import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs, feedItems } from '../domain/feed-model.js';
 import {

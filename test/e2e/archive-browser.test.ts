@@ -24,6 +24,9 @@ afterAll(async () => {
 describe('a reader going through the archive', () => {
   it('goes from the home page to a topic label, to a month, to a day, and back up to the year', async () => {
     await page.goto(`${rt.url}/`);
+    // Every topic label has a page, listed on the topics index the home page links to.
+    expect((await rt.request('/topics/index.html')).status).toBe(200);
+    expect(await page.$('#topics ~ p a[href="/topics/index.html"]')).not.toBeNull();
     const topic = '/topics/politics-and-elections.html';
     await page.click(`#topics ~ ul a[href="${topic}"]`);
     await page.waitForURL(`${rt.url}${topic}`);
