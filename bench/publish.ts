@@ -805,6 +805,12 @@ export const runPublish = async (args: string[]): Promise<void> => {
         `publish: full${of} ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (the publisher; its store, dynalite, ` +
           `${fmt(full.storeMB, 0)} MB more), ${full.report.written} objects written (target: peak <= 1024 MB)`,
       );
+      const archive = full.report.archive;
+      if (archive)
+        console.log(
+          `publish: full${of} archive (months, years, topic labels): ${archive.documents} feed documents and ` +
+            `${archive.pages} pages, ${fmt(archive.milliseconds / 1000)} s of the run`,
+        );
       console.log(
         `publish: full${of} anonymous memory (RSS without mapped files) publisher ${fmt(full.publisherAnonMB, 0)} MB + ` +
           `store ${fmt(full.storeAnonMB, 0)} MB`,

@@ -212,7 +212,7 @@ export interface PublishStore {
    * One shard (0 to LATEST_SHARDS - 1) of the latest-events index, newest first (by date, then id):
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
-  listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
+  listLatestShard(shard: number, page: PageRequest, month?: string): Promise<Page<NewsEvent>>;
   /** A tag's events newest first, like `listTag`, with what listings show only (its entries' listings). */
   listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
@@ -567,7 +567,8 @@ export const makeEventStore = (
     return Item ? fromEventItem(Item) : undefined;
   };
 
-  const latestShardPage = async (shard: number, page: PageRequest) => {
+  /** A page of one latest shard, newest first; with `month` (`YYYY-MM`), of that month's events only. */
+  const latestShardPage = async (shard: number, page: PageRequest, month?: string) => {
     if (!Number.isInteger(shard) || shard < 0 || shard >= LATEST_SHARDS)
       throw new RangeError(`no latest shard ${shard}`);
     const { partitionKey: pk, sortKey: sk, name } = TABLE.latestIndex;
@@ -582,12 +583,12 @@ export const makeEventStore = (
       new QueryCommand({
         TableName: tableName,
         IndexName: name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeValues: { ':pk': listing },
+        KeyConditionExpression: month ? '#pk = :pk AND begins_with(#sk, :month)' : '#pk = :pk',
+        ExpressionAttributeValues: { ':pk': listing, ...(month ? { ':month': `${month}-` } : {}) },
         ScanIndexForward: false,
         Limit: page.limit,
         ExclusiveStartKey: startKey,
-        ExpressionAttributeNames: { '#pk': pk },
+        ExpressionAttributeNames: { '#pk': pk, ...(month ? { '#sk': sk } : {}) },
       }),
     );
     const cursor = encodeCursor(listing, out.LastEvaluatedKey);
@@ -948,8 +949,9 @@ export const makeEventStore = (
       return Item ? fromEventRecordItem(Item) : undefined;
     },
 
-    async listLatestShard(shard, page) {
-      const { items, cursor } = await latestShardPage(shard, page);
+    async listLatestShard(shard, page, month) {
+      if (month !== undefined && !/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
+      const { items, cursor } = await latestShardPage(shard, page, month);
       return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
     },
 

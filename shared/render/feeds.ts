@@ -244,12 +244,35 @@ const atomEntryLinks = (item: FeedItemModel, indent: string): string => {
   return lines.map((line) => indent + line).join('\n');
 };
 
+/** RFC 5005's namespace, for `fh:archive`. */
+const FH_NAMESPACE = 'http://purl.org/syndication/history/1.0';
+
+/** The document's RFC 5005 links in `format` (`<link>` in Atom, `<atom:link>` in RSS), and `fh:archive`. */
+const historyLines = (model: FeedHead, format: 'rss' | 'atom'): string[] => {
+  const history = model.history;
+  if (!history) return [];
+  const type = attr(model.links.feeds[format].type);
+  const link = (rel: string, href: string) =>
+    format === 'atom'
+      ? `<link rel="${rel}" type="${type}" href="${attr(href)}"/>`
+      : `<atom:link href="${attr(href)}" rel="${rel}" type="${type}"/>`;
+  const lines: string[] = [];
+  if (history.current) lines.push(link('current', history.current[format]));
+  if (history.prevArchive) lines.push(link('prev-archive', history.prevArchive[format]));
+  if (history.nextArchive) lines.push(link('next-archive', history.nextArchive[format]));
+  if (history.archive) lines.push('<fh:archive/>');
+  return lines;
+};
+
+const fhDeclaration = (model: FeedHead): string =>
+  model.history?.archive ? ` xmlns:fh="${FH_NAMESPACE}"` : '';
+
 /** Language, typed and sibling links: what `feed` cannot write into an Atom feed's head. */
 const finishAtomHead = (head: string, model: FeedHead): string => {
   const withLanguage = replaceOnce(
     head,
     /<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">/,
-    (m) => `${m[0].slice(0, -1)} xml:lang="${attr(model.language)}">`,
+    (m) => `${m[0].slice(0, -1)} xml:lang="${attr(model.language)}"${fhDeclaration(model)}>`,
   );
   return replaceOnce(
     withLanguage,
@@ -263,6 +286,7 @@ const finishAtomHead = (head: string, model: FeedHead): string => {
         ...siblingFormats('atom').map(
           (f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`,
         ),
+        ...historyLines(model, 'atom'),
       ]
         .map((line) => indent + line)
         .join('\n');
@@ -288,9 +312,16 @@ const finishRssHead = (head: string, model: FeedHead): string => {
         (f) =>
           `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
       ),
+      ...historyLines(model, 'rss').map((line) => `${m[1] ?? ''}${line}`),
     ].join('\n'),
   );
 };
+
+/** Declares RFC 5005's namespace on an RSS archive document's root. */
+const declareRssHistory = (head: string, model: FeedHead): string =>
+  model.history?.archive
+    ? replaceOnce(head, /<rss version="2\.0"/, (m) => `${m[0]}${fhDeclaration(model)}`)
+    : head;
 
 /*
  * Feeds are assembled from items written one at a time. xml-js writes an item the same wherever it
@@ -605,6 +636,8 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
     description: clean(head.description),
     language: clean(head.language),
     authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],
+    // JSON Feed pages backwards with `next_url`: the older month's archive (RFC 5005's prev-archive).
+    ...(head.history?.prevArchive ? { next_url: clean(head.history.prevArchive.json) } : {}),
     items: [] as unknown[],
   };
   const empty = `${jsonEscapes(JSON.stringify(out, null, 2))}\n`;
@@ -642,7 +675,11 @@ const addHubs = (head: string, model: FeedHead, format: 'rss' | 'atom'): string 
 
 const finishHead = (head: string, model: FeedHead, format: 'rss' | 'atom'): string =>
   xmlReferences(
-    addHubs(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model), model, format),
+    addHubs(
+      format === 'rss' ? finishRssHead(declareRssHistory(head, model), model) : finishAtomHead(head, model),
+      model,
+      format,
+    ),
   );
 
 /**

@@ -531,6 +531,10 @@ describe('external hubs (websubHubs)', () => {
         'feeds/tags/chad.atom',
         'feeds/tags/chad.json',
         'feeds/tags/chad.rss',
+        // The event's topic label has feeds of its own.
+        'feeds/topics/russian-president.atom',
+        'feeds/topics/russian-president.json',
+        'feeds/topics/russian-president.rss',
       ].map((path) => `${withHubs.url}/${path}`),
     );
     expect(
