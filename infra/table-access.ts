@@ -41,7 +41,7 @@ const READ_WRITE: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
 
 /**
  * The sign-up and link functions: subscriber items (sign-up creates them, links only change
- * them), and the topic names they show and check.
+ * them), and the tag and topic label names they show and check.
  */
 const subscriptionAccess = (
   subscriber: readonly TableAction[],
@@ -49,10 +49,11 @@ const subscriptionAccess = (
 ): TableAccess => ({
   items: [
     { partitions: [P.subscriber], actions: subscriber },
-    // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
-    // with how many events each has (its counter shards).
+    // Tags are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
+    // with how many events each has (its counter shards); topic labels likewise (TOPICS).
     { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
     { partitions: [P.counter], actions: ['BatchGetItem'] },
+    { partitions: [P.topics], actions: ['BatchGetItem', 'Query'] },
     ...extra,
   ],
 });
@@ -123,6 +124,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
       // Tag summaries: read with the counters when one crosses zero, put when the tag appears or goes.
       { partitions: [P.tags], actions: ['BatchGetItem', 'PutItem'] },
+      // Topic labels: read once per warm worker, put (conditionally) when a label first appears.
+      { partitions: [P.topics], actions: ['BatchGetItem', 'PutItem'] },
       // The change log and marks: unconditional puts, in batches.
       { partitions: [P.changeLog, P.mark], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional

@@ -41,6 +41,7 @@ import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { linkKeysOf, newTokenSecret, type TokenSecret } from '../shared/adapters/token-secret.js';
+import { makeTopicLabelStore } from '../shared/adapters/topic-labels.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
 import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
@@ -290,7 +291,13 @@ const startOn = async (
     record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,
   });
-  const handleChanges = processChanges({ store: baseStore, now, topic, siteUrl: url });
+  const handleChanges = processChanges({
+    store: baseStore,
+    now,
+    topic,
+    siteUrl: url,
+    topicLabels: makeTopicLabelStore(db, LOCAL_TABLE),
+  });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),

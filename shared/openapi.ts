@@ -4,7 +4,7 @@ import type { Webhook } from './adapters/webhooks.js';
 import type { NewsEvent, Tombstone } from './domain/event.js';
 import { EVENT_ID_PATTERN, eventInputSchema, LIMITS } from './domain/event.js';
 import { HONEYPOT_FIELD } from './domain/signup.js';
-import { CADENCES, type TopicRef } from './domain/subscription.js';
+import { CADENCES, type TagRef, type TopicRef } from './domain/subscription.js';
 import { MAX_ISSUES } from './errors.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { TOKEN_FIELD, tokenField, tokenFormSchema } from './link-token.js';
@@ -40,7 +40,19 @@ const ref = (name: SchemaName): JsonSchema => ({ $ref: `#/components/schemas/${n
 // What the API answers. Typed against the domain's own types, so a field the code adds or
 // renames breaks the build here before it breaks a client.
 const tagOut = z.object({ slug: z.string(), name: z.string() });
-const topicOut: z.ZodType<TopicRef> = tagOut;
+const tagRefOut: z.ZodType<TagRef> = tagOut;
+const topicOut: z.ZodType<TopicRef> = z.object({
+  slug: z.string(),
+  name: z.string().meta({ description: 'The topic label, as events carry it.' }),
+});
+/** What a subscriber follows, as every subscription answer gives it. */
+const followsOut = {
+  tags: z.array(tagRefOut),
+  topicLabels: z.array(topicOut),
+  topics: z
+    .array(tagRefOut)
+    .meta({ deprecated: true, description: 'Deprecated: the same as `tags`, under its former name.' }),
+};
 const sourceOut = z.object({ name: z.string(), url: z.string() });
 const imageOut = z.object({ url: z.string(), caption: z.string().optional() });
 const stamps = {
@@ -144,26 +156,35 @@ const RESPONSE_SCHEMAS = {
   SubscriptionRequested: z.object({
     message: z.string(),
     email: z.string(),
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
   }),
   ConfirmView: z.object({
     status: subscriberStatus,
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
     confirmed: z.literal(false),
   }),
   Confirmed: z.object({
     status: subscriberStatus,
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
     changed: z.boolean(),
   }),
-  UnsubscribeView: z.object({ subscribed: z.boolean(), topic: topicOut.optional() }),
+  UnsubscribeView: z.object({
+    subscribed: z.boolean(),
+    tag: tagRefOut.optional().meta({ description: 'The tag the link leaves.' }),
+    topicLabel: topicOut.optional().meta({ description: 'The topic label the link leaves.' }),
+    topic: tagRefOut
+      .optional()
+      .meta({ deprecated: true, description: 'Deprecated: the same as `tag`, under its former name.' }),
+  }),
   Subscription: z.object({
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
-    offered: z.array(topicOut).meta({ description: 'The most used tags, to add.' }),
+    offered: z
+      .object({ tags: z.array(tagRefOut), topicLabels: z.array(topicOut) })
+      .meta({ description: 'The most used tags, and topic labels, to add.' }),
     changed: z.boolean(),
   }),
   SignedOut: z.object({ signedOut: z.literal(true) }),
@@ -190,8 +211,11 @@ const REQUEST_SCHEMAS = {
 
 type SchemaName = keyof typeof RESPONSE_SCHEMAS | keyof typeof REQUEST_SCHEMAS;
 
-/** Forms repeat `tags` (or `tags[]`, as checkboxes name it) once per topic. */
-const FORM_ENCODING = { tags: { style: 'form', explode: true } };
+/** Forms repeat `tags` and `topicLabels` (or `tags[]`, `topicLabels[]`, as checkboxes name them) once per value. */
+const FORM_ENCODING = {
+  tags: { style: 'form', explode: true },
+  topicLabels: { style: 'form', explode: true },
+};
 
 const formContent = (form: z.ZodType) => {
   const schema = inputSchema(form);
@@ -379,7 +403,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
   'POST /api/subscriptions/unsubscribe': {
     operationId: 'unsubscribe',
     summary: 'Unsubscribe (RFC 8058 one-click)',
-    description: `Leaves the link's topic, or everything. Idempotent. ${LINK_NOTE}`,
+    description: `Leaves the link's tag or topic label, or everything. Idempotent. ${LINK_NOTE}`,
     query: 'token',
     body: {
       form: oneClickFormSchema.extend({ [TOKEN_FIELD]: tokenField }),
@@ -398,7 +422,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
   },
   'POST /api/subscriptions/manage': {
     operationId: 'manageSubscription',
-    summary: 'Change topics and cadence',
+    summary: 'Change tags, topic labels and cadence',
     description: `Validated like a sign-up. JSON callers give the token in the query. ${LINK_NOTE} ${PAGE_NOTE}`,
     query: 'token',
     body: {

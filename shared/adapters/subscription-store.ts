@@ -6,11 +6,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
-import { CADENCES, type Cadence, type TopicRef } from '../domain/subscription.js';
+import { CADENCES, type Cadence, type TagRef, type TopicRef } from '../domain/subscription.js';
 import { ConcurrentWriteError } from '../errors.js';
 import { digestPartition, digestShardOf, subscriberKey, suppressionKey, TABLE, tagKey } from '../keys.js';
 import { type Item, isConditionFailure, num, optStr, str } from './items.js';
 import { listTagsWithCounts } from './tag-summaries.js';
+import { makeTopicLabelStore } from './topic-labels.js';
 
 export type SuppressionReason = 'bounce' | 'complaint';
 
@@ -20,7 +21,7 @@ export interface Suppression {
 }
 
 /** A tag a subscriber can follow, with its number of events (to offer the most followed first). */
-export interface TopicSummary extends TopicRef {
+export interface TagSummary extends TagRef {
   count: number;
 }
 
@@ -43,9 +44,13 @@ export interface SubscriptionStore {
   /** Records a suppressed address (the first reason stays) and takes its subscriber off the digest index. */
   suppress(id: string, suppression: Suppression): Promise<void>;
   /** The tags among these slugs that exist, by slug. */
-  findTopics(slugs: readonly string[]): Promise<Map<string, TopicRef>>;
+  findTags(slugs: readonly string[]): Promise<Map<string, TagRef>>;
   /** Every tag, most used first. */
-  listTopics(): Promise<TopicSummary[]>;
+  listTags(): Promise<TagSummary[]>;
+  /** The topic labels among these slugs that events have carried, by slug. */
+  findTopics(slugs: readonly string[]): Promise<Map<string, TopicRef>>;
+  /** Every topic label events have carried, by name. */
+  listTopics(): Promise<TopicRef[]>;
 }
 
 // Named condition fragments.
@@ -67,13 +72,44 @@ const digestKeys = (record: SubscriberRecord): Item | undefined =>
 /** Optional attributes the subscription side owns: written when set, removed when not. */
 const OPTIONAL_FIELDS = ['confirmedAt', 'expiresAt', 'confirmationSentAt', 'unsubscribedAt'] as const;
 
+/**
+ * Where a record keeps what it follows. Records written before topic labels could be followed hold
+ * their tags in `topics` (and no `tags`): a record with `tags` is read by the new names, any other
+ * by the old one. Labels go in `topicLabels`, never in `topics`, so code that still reads `topics`
+ * as tags (a function of the previous release, during a deploy) never takes labels for tags.
+ */
+const FOLLOWS = { tags: 'tags', topics: 'topicLabels', legacyTags: 'topics' } as const;
+
+const refs = (value: unknown): { slug: string; name: string }[] =>
+  (Array.isArray(value) ? (value as Item[]) : []).map((t) => ({
+    slug: str(t, 'slug'),
+    name: str(t, 'name'),
+  }));
+
+/**
+ * The slugs a stored subscriber item follows, for exports that read items raw: tags (under either
+ * name) and topic labels. A malformed entry is skipped rather than failing an export.
+ */
+export const followedSlugsOf = (item: Item): { tags: string[]; topics: string[] } => {
+  const slugs = (value: unknown): string[] =>
+    Array.isArray(value)
+      ? (value as Item[]).flatMap((t) => (typeof t?.slug === 'string' ? [t.slug] : []))
+      : [];
+  const current = item[FOLLOWS.tags] !== undefined;
+  return {
+    tags: slugs(current ? item[FOLLOWS.tags] : item[FOLLOWS.legacyTags]),
+    topics: current ? slugs(item[FOLLOWS.topics]) : [],
+  };
+};
+
 export const toSubscriberItem = (record: SubscriberRecord): Item => {
   const item: Item = {
     ...subscriberKey(record.id),
     type: 'subscriber',
     id: record.id,
     email: record.email,
-    topics: record.topics.map((t) => ({ slug: t.slug, name: t.name })),
+    [FOLLOWS.tags]: record.tags.map((t) => ({ slug: t.slug, name: t.name })),
+    [FOLLOWS.topics]: record.topics.map((t) => ({ slug: t.slug, name: t.name })),
     cadence: record.cadence,
     status: record.status,
     createdAt: record.createdAt,
@@ -97,11 +133,12 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
     throw new TypeError(`stored item ${String(item.PK)} has an unknown status ${status}`);
   if (!CADENCES.includes(cadence as Cadence))
     throw new TypeError(`stored item ${String(item.PK)} has an unknown cadence ${cadence}`);
-  const topics = Array.isArray(item.topics) ? (item.topics as Item[]) : [];
+  const current = item[FOLLOWS.tags] !== undefined;
   const record: SubscriberRecord = {
     id: str(item, 'id'),
     email: str(item, 'email'),
-    topics: topics.map((t) => ({ slug: str(t, 'slug'), name: str(t, 'name') })),
+    tags: refs(current ? item[FOLLOWS.tags] : item[FOLLOWS.legacyTags]),
+    topics: current ? refs(item[FOLLOWS.topics]) : [],
     cadence: cadence as Cadence,
     status: status as SubscriberRecord['status'],
     createdAt: str(item, 'createdAt'),
@@ -126,155 +163,169 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
   return record;
 };
 
-export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => ({
-  async getSubscriber(id) {
-    const { Item } = await db.send(
-      new GetCommand({ TableName: tableName, Key: subscriberKey(id), ConsistentRead: true }),
-    );
-    return Item ? fromSubscriberItem(Item) : undefined;
-  },
-
-  async getSuppression(id) {
-    const { Item } = await db.send(
-      new GetCommand({ TableName: tableName, Key: suppressionKey(id), ConsistentRead: true }),
-    );
-    if (!Item) return undefined;
-    return { reason: Item.reason === 'complaint' ? 'complaint' : 'bounce', at: str(Item, 'at') };
-  },
-
-  async createSubscriber(record, replacing) {
-    try {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: toSubscriberItem(record),
-          ConditionExpression: replacing ? AT_REVISION : IS_ABSENT,
-          ...(replacing ? { ExpressionAttributeValues: { ':expected': replacing.revision } } : {}),
-        }),
+export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => {
+  const labels = makeTopicLabelStore(db, tableName);
+  return {
+    async getSubscriber(id) {
+      const { Item } = await db.send(
+        new GetCommand({ TableName: tableName, Key: subscriberKey(id), ConsistentRead: true }),
       );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConcurrentWriteError(`subscriber ${record.id} was written meanwhile`, { cause: error });
-      throw error;
-    }
-  },
+      return Item ? fromSubscriberItem(Item) : undefined;
+    },
 
-  async updateSubscriber(next, previous) {
-    const written: SubscriberRecord = { ...next, revision: previous.revision + 1 };
-    // Keys, the digest job's cursor and the feedback handler's mark are not written here.
-    const {
-      PK: _pk,
-      SK: _sk,
-      cursor: _cursor,
-      suppressedAt: _suppressed,
-      ...attributes
-    } = toSubscriberItem(written);
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':expected': previous.revision };
-    const sets = Object.entries(attributes).map(([name, value], i) => {
-      names[`#a${i}`] = name;
-      values[`:a${i}`] = value;
-      return `#a${i} = :a${i}`;
-    });
-    if (written.cursor !== undefined && previous.cursor === undefined) {
-      names['#cursor'] = 'cursor';
-      values[':cursor'] = written.cursor;
-      sets.push('#cursor = if_not_exists(#cursor, :cursor)');
-    }
-    const removes: string[] = OPTIONAL_FIELDS.filter((f) => written[f] === undefined);
-    if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
-    const removeNames = removes.map((name, i) => {
-      names[`#r${i}`] = name;
-      return `#r${i}`;
-    });
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: subscriberKey(next.id),
-          UpdateExpression: `SET ${sets.join(', ')}${removeNames.length > 0 ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
-          // A suppression bumps the revision too, so this write cannot put a suppressed address back on the index.
-          ConditionExpression: AT_REVISION,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
+    async getSuppression(id) {
+      const { Item } = await db.send(
+        new GetCommand({ TableName: tableName, Key: suppressionKey(id), ConsistentRead: true }),
       );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConcurrentWriteError(`subscriber ${next.id} changed meanwhile`, { cause: error });
-      throw error;
-    }
-    return written;
-  },
+      if (!Item) return undefined;
+      return { reason: Item.reason === 'complaint' ? 'complaint' : 'bounce', at: str(Item, 'at') };
+    },
 
-  async suppress(id, suppression) {
-    try {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            ...suppressionKey(id),
-            type: 'suppression',
-            reason: suppression.reason,
-            at: suppression.at,
-          },
-          ConditionExpression: IS_ABSENT,
-        }),
-      );
-    } catch (error) {
-      // Already suppressed: the first reason stays; the subscriber is still made sure of below.
-      if (!isConditionFailure(error)) throw error;
-    }
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: subscriberKey(id),
-          UpdateExpression:
-            'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
-          ConditionExpression: EXISTS,
-          ExpressionAttributeNames: {
-            '#pk': TABLE.digestIndex.partitionKey,
-            '#sk': TABLE.digestIndex.sortKey,
-          },
-          ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      // No subscriber for the address (it never subscribed, or its record lapsed): the suppression item is enough.
-      if (!isConditionFailure(error)) throw error;
-    }
-  },
-
-  async findTopics(slugs) {
-    const unique = [...new Set(slugs)];
-    const found = new Map<string, TopicRef>();
-    // At most MAX_TOPICS per request, well under BatchGetItem's 100 keys.
-    let keys: Item[] = unique.map((slug) => ({ ...tagKey(slug) }));
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-      if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed after 8 retries');
-      const out = await db.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: keys,
-              ProjectionExpression: 'slug, #name',
-              ExpressionAttributeNames: { '#name': 'name' },
-            },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[tableName] ?? []) {
-        found.set(str(item, 'slug'), { slug: str(item, 'slug'), name: str(item, 'name') });
+    async createSubscriber(record, replacing) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: toSubscriberItem(record),
+            ConditionExpression: replacing ? AT_REVISION : IS_ABSENT,
+            ...(replacing ? { ExpressionAttributeValues: { ':expected': replacing.revision } } : {}),
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error))
+          throw new ConcurrentWriteError(`subscriber ${record.id} was written meanwhile`, { cause: error });
+        throw error;
       }
-      keys = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
-    }
-    return found;
-  },
+    },
 
-  async listTopics() {
-    const topics = await listTagsWithCounts(db, tableName);
-    return topics.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
-  },
-});
+    async updateSubscriber(next, previous) {
+      const written: SubscriberRecord = { ...next, revision: previous.revision + 1 };
+      // Keys, the digest job's cursor and the feedback handler's mark are not written here.
+      const {
+        PK: _pk,
+        SK: _sk,
+        cursor: _cursor,
+        suppressedAt: _suppressed,
+        ...attributes
+      } = toSubscriberItem(written);
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':expected': previous.revision };
+      const sets = Object.entries(attributes).map(([name, value], i) => {
+        names[`#a${i}`] = name;
+        values[`:a${i}`] = value;
+        return `#a${i} = :a${i}`;
+      });
+      if (written.cursor !== undefined && previous.cursor === undefined) {
+        names['#cursor'] = 'cursor';
+        values[':cursor'] = written.cursor;
+        sets.push('#cursor = if_not_exists(#cursor, :cursor)');
+      }
+      // A record stored before labels loses its old list of tags: `tags` holds them now.
+      const removes: string[] = [
+        FOLLOWS.legacyTags,
+        ...OPTIONAL_FIELDS.filter((f) => written[f] === undefined),
+      ];
+      if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
+      const removeNames = removes.map((name, i) => {
+        names[`#r${i}`] = name;
+        return `#r${i}`;
+      });
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: subscriberKey(next.id),
+            UpdateExpression: `SET ${sets.join(', ')}${removeNames.length > 0 ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
+            // A suppression bumps the revision too, so this write cannot put a suppressed address back on the index.
+            ConditionExpression: AT_REVISION,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error))
+          throw new ConcurrentWriteError(`subscriber ${next.id} changed meanwhile`, { cause: error });
+        throw error;
+      }
+      return written;
+    },
+
+    async suppress(id, suppression) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...suppressionKey(id),
+              type: 'suppression',
+              reason: suppression.reason,
+              at: suppression.at,
+            },
+            ConditionExpression: IS_ABSENT,
+          }),
+        );
+      } catch (error) {
+        // Already suppressed: the first reason stays; the subscriber is still made sure of below.
+        if (!isConditionFailure(error)) throw error;
+      }
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: subscriberKey(id),
+            UpdateExpression:
+              'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
+            ConditionExpression: EXISTS,
+            ExpressionAttributeNames: {
+              '#pk': TABLE.digestIndex.partitionKey,
+              '#sk': TABLE.digestIndex.sortKey,
+            },
+            ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
+          }),
+        );
+      } catch (error) {
+        // No subscriber for the address (it never subscribed, or its record lapsed): the suppression item is enough.
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    async findTags(slugs) {
+      const unique = [...new Set(slugs)];
+      const found = new Map<string, TagRef>();
+      // At most MAX_TOPICS per request, well under BatchGetItem's 100 keys.
+      let keys: Item[] = unique.map((slug) => ({ ...tagKey(slug) }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed after 8 retries');
+        const out = await db.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: keys,
+                ProjectionExpression: 'slug, #name',
+                ExpressionAttributeNames: { '#name': 'name' },
+              },
+            },
+          }),
+        );
+        for (const item of out.Responses?.[tableName] ?? []) {
+          found.set(str(item, 'slug'), { slug: str(item, 'slug'), name: str(item, 'name') });
+        }
+        keys = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
+      }
+      return found;
+    },
+
+    async listTags() {
+      const tags = await listTagsWithCounts(db, tableName);
+      return tags.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+    },
+
+    findTopics: (slugs) => labels.findTopics(slugs),
+
+    async listTopics() {
+      return (await labels.listTopics()).sort((a, b) => a.name.localeCompare(b.name, 'en'));
+    },
+  };
+};

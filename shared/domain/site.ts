@@ -57,6 +57,10 @@ export const eventPath = (id: string, format: 'html' | 'json' | 'xml' = 'html'):
 export const dayPath = (date: string): string => `news/${date.replaceAll('-', '/')}/index.html`;
 /** `tags/<slug>.html`; a tag stored under a reserved slug before the rule is kept off `tags/index.html`. */
 export const tagPath = (slug: string): string => `tags/${pageSlug('tag', slug)}.html`;
+/** A topic label's page. */
+export const topicPath = (slug: string): string => `topics/${pageSlug('topic', slug)}.html`;
+/** A topic label's feed. */
+export const topicFeedPath = (slug: string, format: FeedFormat): string => `feeds/topics/${slug}.${format}`;
 export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
   scope.kind === 'site' ? `feeds/all.${format}` : `feeds/tags/${scope.slug}.${format}`;
 

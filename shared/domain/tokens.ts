@@ -5,7 +5,7 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { SubscriberLinks } from './digest.js';
-import { CADENCES, type Cadence, MAX_TOPICS, type Subscriber } from './subscription.js';
+import { CADENCES, type Cadence, MAX_TAGS, MAX_TOPICS, type Subscriber } from './subscription.js';
 
 export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
@@ -32,15 +32,20 @@ export const MAX_TOKEN_SECONDS: Record<TokenPurpose, number> = {
  */
 const LEGACY_LINK_SECONDS = 365 * 24 * 60 * 60;
 
-/** Longer than any token this module issues (a confirmation with MAX_TOPICS long slugs is about 2 KB). */
+/** Longer than any token this module issues (a confirmation with MAX_TAGS and MAX_TOPICS long slugs is about 3 KB). */
 const TOKEN_MAX_LENGTH = 4096;
 
 export interface TokenClaims {
   /** The subscriber id (`subscriberIdOf`). */
   sub: string;
   purpose: TokenPurpose;
-  /** Unsubscribe links: the topic slug to leave; absent means everything. */
+  /**
+   * Unsubscribe links: the tag slug to leave. (Named before "topic" came to mean the topic label;
+   * links in inboxes carry it, so the name stays.) With `label`, absent means everything.
+   */
   topic?: string;
+  /** Unsubscribe links: the topic label slug to leave. */
+  label?: string;
   /** The subscriber's `tokenVersion` when the link was made. */
   v: number;
   /** Expiry, epoch seconds. */
@@ -51,8 +56,10 @@ export interface TokenClaims {
   n?: string;
   /** Confirmation and manage links: the subscriber's `linkGeneration` when made. */
   g?: number;
-  /** Confirmation links: the topic slugs asked for. */
+  /** Confirmation links: the tag slugs asked for (the name stays, as `topic`'s does). */
   topics?: string[];
+  /** Confirmation links: the topic label slugs asked for. */
+  labels?: string[];
   /** Confirmation links: the cadence asked for. */
   cadence?: Cadence;
 }
@@ -138,6 +145,11 @@ const NONCE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 
+/** Absent, or a list of at most `max` slugs. */
+const isSlugList = (value: unknown, max: number): boolean =>
+  value === undefined ||
+  (Array.isArray(value) && value.length <= max && value.every((t) => typeof t === 'string' && SLUG.test(t)));
+
 /** Claims as the signer wrote them; anything else is malformed. */
 const readClaims = (value: unknown): TokenClaims | undefined => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -146,13 +158,9 @@ const readClaims = (value: unknown): TokenClaims | undefined => {
   if (!TOKEN_PURPOSES.includes(c.purpose as TokenPurpose)) return undefined;
   if (!isInt(c.v) || c.v < 0 || !isInt(c.exp)) return undefined;
   if (c.topic !== undefined && (typeof c.topic !== 'string' || !SLUG.test(c.topic))) return undefined;
-  if (
-    c.topics !== undefined &&
-    (!Array.isArray(c.topics) ||
-      c.topics.length > MAX_TOPICS ||
-      !c.topics.every((t) => typeof t === 'string' && SLUG.test(t)))
-  )
-    return undefined;
+  if (c.label !== undefined && (typeof c.label !== 'string' || !SLUG.test(c.label))) return undefined;
+  if (c.topic !== undefined && c.label !== undefined) return undefined;
+  if (!isSlugList(c.topics, MAX_TAGS) || !isSlugList(c.labels, MAX_TOPICS)) return undefined;
   if (c.cadence !== undefined && !CADENCES.includes(c.cadence as Cadence)) return undefined;
   if (c.iat !== undefined && !isInt(c.iat)) return undefined;
   if (c.n !== undefined && (typeof c.n !== 'string' || !NONCE.test(c.n))) return undefined;
@@ -232,12 +240,12 @@ const baseClaims = (subscriber: LinkState, nowSeconds: number) => ({
   ...(subscriber.nonce !== undefined ? { n: subscriber.nonce } : {}),
 });
 
-/** The confirmation link for a request of these topics and cadence, good for 48 hours. */
+/** The confirmation link for a request of these tags, topic labels and cadence, good for 48 hours. */
 export const confirmLink = (
   keys: Pick<LinkKeys, 'signing'>,
   siteUrl: string,
   subscriber: LinkState,
-  request: { topics: readonly string[]; cadence: Cadence },
+  request: { tags: readonly string[]; topics: readonly string[]; cadence: Cadence },
   nowSeconds: number,
 ): string =>
   apiUrl(
@@ -248,7 +256,9 @@ export const confirmLink = (
       purpose: 'confirm',
       g: subscriber.linkGeneration ?? 0,
       exp: nowSeconds + CONFIRM_TOKEN_SECONDS,
-      topics: [...request.topics],
+      topics: [...request.tags],
+      // Absent when empty, so a link asking for tags alone is the same as before labels.
+      ...(request.topics.length > 0 ? { labels: [...request.topics] } : {}),
       cadence: request.cadence,
     }),
   );
@@ -274,7 +284,7 @@ export const manageLink = (
 
 /**
  * The personal links every email carries: manage (60 days), leave everything (also the RFC 8058
- * one-click target) and leave one topic (a year each). Each also stops when the subscriber leaves
+ * one-click target) and leave one tag or topic label (a year each). Each also stops when the subscriber leaves
  * everything; manage links also when they sign out all their links.
  */
 export const subscriberLinks = (
@@ -283,7 +293,7 @@ export const subscriberLinks = (
   subscriber: LinkState,
   nowSeconds: number,
 ): SubscriberLinks => {
-  const unsubscribe = (topic?: string) =>
+  const unsubscribe = (scope: { topic?: string; label?: string } = {}) =>
     apiUrl(
       siteUrl,
       'unsubscribe',
@@ -291,7 +301,7 @@ export const subscriberLinks = (
         ...baseClaims(subscriber, nowSeconds),
         purpose: 'unsubscribe',
         exp: nowSeconds + UNSUBSCRIBE_TOKEN_SECONDS,
-        ...(topic !== undefined ? { topic } : {}),
+        ...scope,
       }),
     );
   const unsubscribeAll = unsubscribe();
@@ -299,6 +309,7 @@ export const subscriberLinks = (
     manage: manageLink(keys, siteUrl, subscriber, nowSeconds),
     unsubscribeAll,
     oneClick: unsubscribeAll,
-    unsubscribeTopic: (slug) => unsubscribe(slug),
+    unsubscribeTag: (slug) => unsubscribe({ topic: slug }),
+    unsubscribeTopicLabel: (slug) => unsubscribe({ label: slug }),
   };
 };

@@ -413,7 +413,7 @@ export const renderTagPage = (
       summary,
       feeds: feedLinks(site, scope),
       items: shown.map((e) => listItem(site, e)),
-      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), topics: [{ name: tag.name, checked: true }] },
+      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), tags: [{ name: tag.name, checked: true }] },
     },
   );
 };
@@ -495,7 +495,12 @@ export const renderHomePage = (
       allTags: hrefOf(site, TAGS_PAGE),
       subscribe: {
         action: hrefOf(site, SUBSCRIBE_ACTION),
-        topics: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+        tags: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+        // The topic labels of the events shown, most used first.
+        topics: [...topics]
+          .sort(([a, m], [b, n]) => n - m || byName.compare(a, b))
+          .slice(0, SUBSCRIBE_TOPICS)
+          .map(([name]) => ({ name, checked: false })),
       },
     },
   );

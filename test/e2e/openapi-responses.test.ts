@@ -388,7 +388,7 @@ describe.sequential('every answer of every route matches the OpenAPI document', 
     });
     expect(((await check(change, invalid)).error as Json).issues).toHaveLength(2);
 
-    const unsubscribe = pathOf(links.unsubscribeTopic('syria'));
+    const unsubscribe = pathOf(links.unsubscribeTag('syria'));
     const viewLeave = 'GET /api/subscriptions/unsubscribe';
     const leaving = await check(
       viewLeave,

@@ -79,15 +79,15 @@ describe('subscribing in a browser', () => {
 
     expect(await subs.subscriber(READER)).toMatchObject({
       status: 'confirmed',
-      topics: [{ slug: 'syria', name: 'Syria' }],
+      tags: [{ slug: 'syria', name: 'Syria' }],
     });
     expect((await subs.rawItem(READER))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('weekly', digestShardOf(subs.idOf(READER))),
     );
   });
 
-  it('changes topics and cadence on the manage page reached from the confirmation page', async () => {
-    await page.click('a:has-text("Change topics or how often")');
+  it('changes tags and cadence on the manage page reached from the confirmation page', async () => {
+    await page.click('a:has-text("Change tags, topics or how often")');
     await page.waitForURL(/\/api\/subscriptions\/manage\?token=/);
     expect(await page.locator('input[name="tags[]"][value="syria"]').isChecked()).toBe(true);
     await page.locator('input[name="tags[]"][value="russia"]').check();
@@ -97,7 +97,7 @@ describe('subscribing in a browser', () => {
     await shot('subscribe-manage.png');
     expect(await subs.subscriber(READER)).toMatchObject({
       cadence: 'daily',
-      topics: [
+      tags: [
         { slug: 'syria', name: 'Syria' },
         { slug: 'russia', name: 'Russia' },
       ],
@@ -123,7 +123,7 @@ describe('subscribing in a browser', () => {
     expect(await subs.subscriber(other)).toMatchObject({
       status: 'confirmed',
       cadence: 'daily',
-      topics: [{ slug: 'russia', name: 'Russia' }],
+      tags: [{ slug: 'russia', name: 'Russia' }],
     });
   });
 

@@ -97,26 +97,26 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'table GetItem': ['CONTROL#confirmations', 'LIMIT#*', S],
     'table PutItem': ['LIMIT#*', S],
     'table UpdateItem': ['LIMIT#*', S],
-    'table BatchGetItem': ['COUNT#*', 'TAGS'],
-    'table Query': ['TAGS'],
+    'table BatchGetItem': ['COUNT#*', 'TAGS', 'TOPICS'],
+    'table Query': ['TAGS', 'TOPICS'],
   },
   ...Object.fromEntries(
     ['confirm-subscription', 'unsubscribe', 'manage-subscription'].map((name) => [
       name,
       {
         ...rw('table', [S], ['GetItem', 'UpdateItem']),
-        ...rw('table', ['TAGS'], ['BatchGetItem', 'Query']),
-        'table BatchGetItem': ['COUNT#*', 'TAGS'],
+        'table Query': ['TAGS', 'TOPICS'],
+        'table BatchGetItem': ['COUNT#*', 'TAGS', 'TOPICS'],
       },
     ]),
   ),
   'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
   'handle-reputation-alarm': rw('table', ['CONTROL#confirmations'], ['GetItem', 'PutItem']),
   'process-changes': {
-    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
+    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS', 'TOPICS'],
     'table UpdateItem': ['COUNT#*', 'PARKED#*'],
     'table DeleteItem': ['PARKED#*', 'TAG#*'],
-    'table PutItem': ['TAG#*', 'TAGS'],
+    'table PutItem': ['TAG#*', 'TAGS', 'TOPICS'],
     'table BatchWriteItem': ['CHANGES#*', 'MARK#*'],
   },
   'publish-site': {

@@ -215,6 +215,9 @@ describe('signToken and verifyToken', () => {
       { ...claims(), exp: 'never' },
       { ...claims(), topic: 'Not A Slug' },
       { ...claims(), topics: Array.from({ length: 21 }, (_, i) => `t${i}`) },
+      { ...claims(), labels: Array.from({ length: 11 }, (_, i) => `t${i}`) },
+      { ...claims(), label: 'Not A Slug' },
+      { ...claims(), topic: 'syria', label: 'politics' },
       { ...claims(), cadence: 'hourly' },
       { ...claims(), n: 'not a nonce!' },
       { ...claims(), g: -1 },
@@ -362,8 +365,13 @@ describe('links', () => {
         purpose: 'unsubscribe',
       },
     });
-    const topic = verifyToken(KEYS, tokenOf(links.unsubscribeTopic('vladimir-putin')), 'unsubscribe', NOW);
-    expect(topic.ok && topic.claims.topic).toBe('vladimir-putin');
+    // Leaving a tag keeps the claim's name of links already in inboxes (`topic`); a label has its own.
+    const tag = verifyToken(KEYS, tokenOf(links.unsubscribeTag('vladimir-putin')), 'unsubscribe', NOW);
+    expect(tag.ok && tag.claims).toMatchObject({ topic: 'vladimir-putin' });
+    expect(tag.ok && tag.claims.label).toBeUndefined();
+    const label = verifyToken(KEYS, tokenOf(links.unsubscribeTopicLabel('politics')), 'unsubscribe', NOW);
+    expect(label.ok && label.claims).toMatchObject({ label: 'politics' });
+    expect(label.ok && label.claims.topic).toBeUndefined();
     expect(verifyToken(KEYS, tokenOf(links.manage), 'manage', NOW + MANAGE_TOKEN_SECONDS).ok).toBe(false);
     expect(
       verifyToken(KEYS, tokenOf(links.unsubscribeAll), 'unsubscribe', NOW + UNSUBSCRIBE_TOKEN_SECONDS - 1).ok,
@@ -392,7 +400,7 @@ describe('links', () => {
       KEYS,
       'https://news.example.org',
       subscriber,
-      { topics: ['syria', 'russia'], cadence: 'weekly' },
+      { tags: ['syria', 'russia'], topics: ['politics'], cadence: 'weekly' },
       NOW,
     );
     expect(url).toMatch(/^https:\/\/news\.example\.org\/api\/subscriptions\/confirm\?token=/);
@@ -406,6 +414,7 @@ describe('links', () => {
         g: 4,
         exp: NOW + CONFIRM_TOKEN_SECONDS,
         topics: ['syria', 'russia'],
+        labels: ['politics'],
         cadence: 'weekly',
         iat: NOW,
       },
@@ -416,10 +425,17 @@ describe('links', () => {
     });
   });
 
-  it('keeps a confirmation link for the most topics well under common URL limits', () => {
-    const topics = Array.from({ length: 20 }, (_, i) => `${'a'.repeat(60)}-${String(i).padStart(2, '0')}`);
-    const url = confirmLink(KEYS, 'https://news.example.org', subscriber, { topics, cadence: 'daily' }, NOW);
-    expect(url.length).toBeLessThan(2400);
+  it('keeps a confirmation link for the most tags and labels well under common URL limits', () => {
+    const tags = Array.from({ length: 20 }, (_, i) => `${'a'.repeat(60)}-${String(i).padStart(2, '0')}`);
+    const topics = tags.slice(0, 10);
+    const url = confirmLink(
+      KEYS,
+      'https://news.example.org',
+      subscriber,
+      { tags, topics, cadence: 'daily' },
+      NOW,
+    );
+    expect(url.length).toBeLessThan(4000);
     expect(verifyToken(KEYS, tokenOf(url), 'confirm', NOW).ok).toBe(true);
   });
 });

@@ -121,7 +121,7 @@ const cursorOf = async (id: string) => {
 };
 
 describe('a daily digest run', () => {
-  it('sends each due subscriber one email covering all their topics, each event once', async () => {
+  it('sends each due subscriber one email covering all their tags, each event once', async () => {
     await project(event(1, ['Russia', 'Syria']), '2026-11-27T10:00:00.000Z');
     await project(event(2, ['Syria']), '2026-11-27T11:00:00.000Z');
     await project(event(3, ['Weather']), '2026-11-27T12:00:00.000Z');
@@ -129,13 +129,13 @@ describe('a daily digest run', () => {
     await project(event(5, ['Russia']), '2026-11-28T07:30:00.000Z'); // after its end
     const cursor = '2026-11-27T07:00:00.000Z';
     const both = makeSubscriber(1, {
-      topics: [
+      tags: [
         { slug: 'russia', name: 'Russia' },
         { slug: 'syria', name: 'Syria' },
       ],
       cursor,
     });
-    const weather = makeSubscriber(2, { topics: [{ slug: 'weather', name: 'Weather' }], cursor });
+    const weather = makeSubscriber(2, { tags: [{ slug: 'weather', name: 'Weather' }], cursor });
     for (const s of [both, weather]) await putSubscriber(table.db, tableName, s);
 
     const { mailer, sent } = recordingMailer();
@@ -231,7 +231,7 @@ describe('never twice, nothing lost', () => {
     const subscribers = Array.from({ length: n }, (_, i) =>
       makeSubscriber(i, {
         cursor: '2026-11-27T07:00:00.000Z',
-        topics: i % 3 === 0 ? [{ slug: 'syria', name: 'Syria' }] : [{ slug: 'russia', name: 'Russia' }],
+        tags: i % 3 === 0 ? [{ slug: 'syria', name: 'Syria' }] : [{ slug: 'russia', name: 'Russia' }],
       }),
     );
     await Promise.all(subscribers.map((s) => putSubscriber(table.db, tableName, s)));
@@ -389,7 +389,7 @@ describe('the change log', () => {
 });
 
 describe('reads and splitting', () => {
-  it('reads the window once per run, however many subscribers and topics', async () => {
+  it('reads the window once per run, however many subscribers and tags', async () => {
     const topics = ['Alpha', 'Beta', 'Gamma', 'Delta', 'Epsilon', 'Zeta'];
     for (let i = 0; i < 12; i++) {
       await project(
@@ -400,7 +400,7 @@ describe('reads and splitting', () => {
     const subscribers = Array.from({ length: 90 }, (_, i) =>
       makeSubscriber(i, {
         cursor: '2026-11-27T07:00:00.000Z',
-        topics: [0, 1, 2].map((k) => {
+        tags: [0, 1, 2].map((k) => {
           const name = topics[(i + k) % 6] as string;
           return { slug: name.toLowerCase(), name };
         }),
