@@ -324,6 +324,117 @@ describe('POST /api/subscriptions', () => {
   });
 });
 
+describe('tags and topic labels (one vocabulary, the old body still works)', () => {
+  // Every seeded event carries the topic label "Russian President", which the change stream noted.
+  const LABEL = { slug: 'russian-president', name: 'Russian President' };
+
+  it('takes an old body that names tags as `topics`: the same tags, answered under both names', async () => {
+    const email = address();
+    const res = await subscribeJson({ email, topics: ['Syria', 'russia'], cadence: 'daily' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      ...follows([
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ]),
+      cadence: 'daily',
+    });
+    const [message] = await mailTo(rt, email);
+    expect((await confirmJson(linkIn(message as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({
+      status: 'confirmed',
+      tags: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ],
+      topics: [],
+    });
+    // Its issues name the field it sent; sending both names is refused.
+    const unknown = await subscribeJson({ email: address(), topics: ['Atlantis'], cadence: 'daily' });
+    expect(((await unknown.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'topics[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
+    ]);
+    const both = await subscribeJson({
+      email: address(),
+      tags: ['Syria'],
+      topics: ['Syria'],
+      cadence: 'daily',
+    });
+    expect(((await both.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'topics', rule: 'is the former name of tags: send tags alone' },
+    ]);
+  });
+
+  it('follows topic labels by name or slug, alone or with tags, through confirmation', async () => {
+    const email = address();
+    const res = await subscribeJson({
+      email,
+      tags: ['Syria'],
+      topicLabels: ['Russian President', 'russian-president'],
+      cadence: 'weekly',
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      tags: [{ slug: 'syria', name: 'Syria' }],
+      topicLabels: [LABEL],
+    });
+    const [message] = await mailTo(rt, email);
+    expect(message?.text).toContain('* Russian President');
+    expect((await confirmJson(linkIn(message as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [LABEL] });
+    expect(await subs.rawItem(email)).toMatchObject({
+      [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    });
+
+    const labelsOnly = address();
+    expect(
+      (await subscribeJson({ email: labelsOnly, topicLabels: ['Russian President'], cadence: 'daily' }))
+        .status,
+    ).toBe(202);
+    const unknown = await subscribeJson({ email: address(), topicLabels: ['Sports'], cadence: 'daily' });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as ErrorBody).error.issues).toEqual([
+      {
+        path: 'topicLabels[0]',
+        rule: 'is not a known topic label (got "Sports"; the manage page lists them)',
+      },
+    ]);
+  });
+
+  it('offers labels on the manage page and saves them; a label link leaves the label alone', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    const { manage } = await linksOf(email);
+    const html = await (await browserGet(manage)).text();
+    await expectValidHtml(html);
+    expect(html).toContain('<legend>Tags</legend>');
+    expect(html).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="russian-president"> Russian President',
+    );
+    const view = await jsonGet(manage);
+    expect(await view.json()).toMatchObject({ offered: { topicLabels: [LABEL] } });
+
+    clock.advance(60);
+    const token = new URL(manage).searchParams.get('token') ?? '';
+    const saved = await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `token=${token}&tags%5B%5D=syria&topicLabels%5B%5D=russian-president&cadence=daily`,
+    });
+    expect(await saved.text()).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="russian-president" checked> Russian President',
+    );
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [LABEL] });
+
+    clock.advance(60);
+    const leave = (await linksOf(email)).unsubscribeTopicLabel(LABEL.slug);
+    const view2 = await jsonGet(leave);
+    expect(await view2.json()).toEqual({ subscribed: true, topicLabel: LABEL });
+    const page = await (await oneClick(leave)).text();
+    expect(page).toContain('Unsubscribed from Russian President (topic)');
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [] });
+  });
+});
+
 describe('/api/subscriptions/confirm', () => {
   it('confirms once on the button, shows the subscription, and is harmless to confirm again', async () => {
     const email = address();

@@ -151,6 +151,28 @@ describe('a daily digest run', () => {
     expect(await cursorOf(both.id)).toBe(END);
   });
 
+  it('takes followed tags and topic labels together: an event matched by both goes out once', async () => {
+    const label = 'Armed conflicts and attacks';
+    await project(event(1, ['Syria'], { topic: label }), '2026-11-27T10:00:00.000Z');
+    await project(event(2, ['Weather'], { topic: label }), '2026-11-27T11:00:00.000Z');
+    await project(event(3, ['Weather'], { topic: 'Sports' }), '2026-11-27T12:00:00.000Z');
+    await project(event(4, ['Syria']), '2026-11-27T13:00:00.000Z');
+    const cursor = '2026-11-27T07:00:00.000Z';
+    const topic = { slug: 'armed-conflicts-and-attacks', name: label };
+    const both = makeSubscriber(1, { tags: [{ slug: 'syria', name: 'Syria' }], topics: [topic], cursor });
+    const labelOnly = makeSubscriber(2, { tags: [], topics: [topic], cursor });
+    for (const s of [both, labelOnly]) await putSubscriber(table.db, tableName, s);
+
+    const { mailer, sent } = recordingMailer();
+    const { deps, queue } = depsFor(mailer);
+    expect(await run(deps, queue)).toMatchObject({ sent: 2, failed: 0 });
+    const byTo = Object.fromEntries(sent.map((s) => [s.to, s.ids.sort()]));
+    expect(byTo).toEqual({
+      [both.email]: ['2026/11/27/event-1', '2026/11/27/event-2', '2026/11/27/event-4'],
+      [labelOnly.email]: ['2026/11/27/event-1', '2026/11/27/event-2'],
+    });
+  });
+
   it('sends nothing to the unsubscribed, the suppressed, the pending or the other cadence', async () => {
     await project(event(1, ['Russia']), '2026-11-27T10:00:00.000Z');
     const cursor = '2026-11-27T07:00:00.000Z';
