@@ -65,6 +65,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
             cadence: subscriber.cadence,
             token: token ?? '',
             leaveToken: new URL(view.unsubscribeAll).searchParams.get('token') ?? '',
+            feed: view.feed,
             ...(post ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' } : {}),
           }),
         );

@@ -108,6 +108,15 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   'confirm-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
   unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
   'manage-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  // A private feed: the subscriber (a strongly consistent read), then the change log of the last
+  // days and the events it names, as the digest job reads them.
+  'get-subscriber-feed': {
+    items: [
+      { partitions: [P.subscriber], actions: ['GetItem'] },
+      { partitions: [P.changeLog], actions: ['Query'] },
+      { partitions: [P.event], actions: ['BatchGetItem'] },
+    ],
+  },
   // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
   'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] }] },
   // Flips the confirmation switch on SES reputation alarms (a read, then a conditional put).

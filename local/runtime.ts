@@ -19,6 +19,7 @@ import { makeHandler as deleteEvent } from '../functions/delete-event.js';
 import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
 import { makeHandler as getEvent } from '../functions/get-event.js';
 import { makeHandler as getOpenApi } from '../functions/get-openapi.js';
+import { makeHandler as getSubscriberFeed } from '../functions/get-subscriber-feed.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
 import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
@@ -401,6 +402,7 @@ const startOn = async (
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
     'manage-subscription': manageSubscription(subscriptions),
+    'get-subscriber-feed': getSubscriberFeed({ ...subscriptions, changes: makeDigestStore(db, LOCAL_TABLE) }),
   };
   const routes: LocalRoute[] = API_ROUTES.map((route) => {
     const handler = handlers[route.fn];

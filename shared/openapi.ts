@@ -228,6 +228,8 @@ interface Reply {
   json?: SchemaName | JsonSchema;
   /** The route answers this status with a page to browsers (form posts, `Accept: text/html`). */
   page?: true;
+  /** The route answers this status with an Atom feed (and nothing else). */
+  atom?: true;
   headers?: readonly HeaderName[];
 }
 
@@ -445,6 +447,15 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     replies: { 200: { description: 'Signed out.', json: 'SignedOut', page: true } },
     errors: LINK_POST_ERRORS,
   },
+  'GET /api/subscriptions/feed': {
+    operationId: 'getSubscriberFeed',
+    summary: "A subscriber's digest as a private Atom feed",
+    description:
+      "The events of the subscriber's tags and topic labels changed in the last 7 days, newest first, each once (at most 50). The token is a feed link's, from the manage page or a digest: it works for 400 days, until the subscriber signs out all their links or leaves. Kept by the reader a few minutes (`Cache-Control: private, max-age=300`); never by a shared cache.",
+    query: 'token',
+    replies: { 200: { description: 'The feed (Atom 1.0).', atom: true, headers: ['Cache-Control'] } },
+    errors: [400, 403, 409, 410, 500],
+  },
   'GET /api/openapi.json': {
     operationId: 'getOpenApi',
     summary: 'This document',
@@ -476,6 +487,7 @@ const STATUS_TEXT: Record<number, string> = {
 
 const jsonContent = (schema: JsonSchema) => ({ 'application/json': { schema } });
 const PAGE_CONTENT = { 'text/html': { schema: { type: 'string' } } };
+const ATOM_CONTENT = { 'application/atom+xml': { schema: { type: 'string' } } };
 
 /** API Gateway's own answers on write routes: no key (401), a key the authorizer refuses (403). */
 const gatewayError = (description: string) => ({ description, content: jsonContent(ref('GatewayMessage')) });
@@ -559,6 +571,7 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
       ...(typeof reply.json === 'string' ? jsonContent(ref(reply.json)) : {}),
       ...(typeof reply.json === 'object' ? jsonContent(reply.json) : {}),
       ...(reply.page ? PAGE_CONTENT : {}),
+      ...(reply.atom ? ATOM_CONTENT : {}),
     };
     responses[status] = {
       description: reply.description,

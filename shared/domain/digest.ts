@@ -51,6 +51,8 @@ export interface SubscriberLinks {
   unsubscribeAll: string;
   /** One-click target for the List-Unsubscribe header (RFC 8058): leaves everything. */
   oneClick: string;
+  /** The subscriber's private Atom feed of their tags and topics (a feed link, not an email link). */
+  feed: string;
   /** Leaves one tag. */
   unsubscribeTag: (slug: string) => string;
   /** Leaves one topic label. */

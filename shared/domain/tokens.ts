@@ -7,7 +7,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { SubscriberLinks } from './digest.js';
 import { CADENCES, type Cadence, MAX_TAGS, MAX_TOPICS, type Subscriber } from './subscription.js';
 
-export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe'] as const;
+export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'feed'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** A confirmation link is good for two days. */
@@ -18,12 +18,18 @@ export const MANAGE_TOKEN_SECONDS = 60 * 24 * 60 * 60;
 export const PAGE_MANAGE_TOKEN_SECONDS = 60 * 60;
 /** Unsubscribe links sit in inboxes, and mailbox providers expect them to keep working for a year. */
 export const UNSUBSCRIBE_TOKEN_SECONDS = 365 * 24 * 60 * 60;
+/**
+ * A private feed's URL sits in a feed reader: it works for 400 days (every digest and the manage
+ * page give a fresh one), until the reader signs out all their links or leaves.
+ */
+export const FEED_TOKEN_SECONDS = 400 * 24 * 60 * 60;
 
 /** The longest life each purpose allows, whatever a token's own expiry says. */
 export const MAX_TOKEN_SECONDS: Record<TokenPurpose, number> = {
   confirm: CONFIRM_TOKEN_SECONDS,
   manage: MANAGE_TOKEN_SECONDS,
   unsubscribe: UNSUBSCRIBE_TOKEN_SECONDS,
+  feed: FEED_TOKEN_SECONDS,
 };
 
 /**
@@ -54,7 +60,7 @@ export interface TokenClaims {
   iat?: number;
   /** The subscriber record's creation nonce; absent only for records made before nonces. */
   n?: string;
-  /** Confirmation and manage links: the subscriber's `linkGeneration` when made. */
+  /** Confirmation, manage and feed links: the subscriber's `linkGeneration` when made. */
   g?: number;
   /** Confirmation links: the tag slugs asked for (the name stays, as `topic`'s does). */
   topics?: string[];
@@ -79,6 +85,12 @@ export interface LinkKeys {
   id: Buffer;
   /** The first signs new links; each verifies the links that carry its kid. */
   signing: readonly [SigningKey, ...SigningKey[]];
+  /**
+   * Private feed URLs' keys, derived from the same secrets for that purpose alone (HKDF info
+   * `tidings/feed-signing`): a feed URL, which feed readers keep and services that sync them see,
+   * can never pass for an email link, nor an email link for a feed.
+   */
+  feed: readonly [SigningKey, ...SigningKey[]];
   /** Verifies links made before key ids (they carry no kid), while they may still be in inboxes. */
   legacy?: Buffer;
 }
@@ -103,6 +115,7 @@ export const KID = /^[A-Za-z0-9_-]{1,16}$/;
 
 const ID_INFO = 'tidings/subscriber-id';
 const SIGNING_INFO = 'tidings/link-signing';
+const FEED_SIGNING_INFO = 'tidings/feed-signing';
 
 /** HKDF-SHA256 (extract and expand) of one secret for one purpose: keys of different purposes are unrelated. */
 const derive = (secret: string, info: string): Buffer =>
@@ -111,13 +124,18 @@ const derive = (secret: string, info: string): Buffer =>
 /** The keys of each purpose, derived separately from the stored secrets (deterministic). */
 export const deriveLinkKeys = (spec: LinkKeySpec): LinkKeys => {
   const [current, ...older] = spec.signing;
-  const signingKey = (s: { kid: string; secret: string }): SigningKey => ({
-    kid: s.kid,
-    key: derive(s.secret, SIGNING_INFO),
-  });
+  const keyOf =
+    (info: string) =>
+    (s: { kid: string; secret: string }): SigningKey => ({
+      kid: s.kid,
+      key: derive(s.secret, info),
+    });
+  const signingKey = keyOf(SIGNING_INFO);
+  const feedKey = keyOf(FEED_SIGNING_INFO);
   return {
     id: spec.legacyIds ? Buffer.from(spec.id, 'utf8') : derive(spec.id, ID_INFO),
     signing: [signingKey(current), ...older.map(signingKey)],
+    feed: [feedKey(current), ...older.map(feedKey)],
     ...(spec.legacyLinks ? { legacy: Buffer.from(spec.id, 'utf8') } : {}),
   };
 };
@@ -168,9 +186,15 @@ const readClaims = (value: unknown): TokenClaims | undefined => {
   return c as unknown as TokenClaims;
 };
 
-/** The key a token's signature must verify under: by its kid, or the legacy key for a token without one. */
-const keyFor = (keys: LinkKeys, kid: string | undefined): Buffer | undefined =>
-  kid === undefined ? keys.legacy : keys.signing.find((k) => k.kid === kid)?.key;
+/**
+ * The key a token's signature must verify under: by its kid among the purpose's keys (feed links
+ * have their own), or the legacy key for an email link without one.
+ */
+const keyFor = (keys: LinkKeys, kid: string | undefined, purpose: TokenPurpose): Buffer | undefined => {
+  const set = purpose === 'feed' ? keys.feed : keys.signing;
+  if (kid === undefined) return purpose === 'feed' ? undefined : keys.legacy;
+  return set.find((k) => k.kid === kid)?.key;
+};
 
 /**
  * Checks a token in this order: well formed, signing key known, signature (constant-time),
@@ -192,7 +216,7 @@ export const verifyToken = (
   const payload = parts.at(-2) ?? '';
   const signature = parts.at(-1) ?? '';
   if (kid !== undefined && !KID.test(kid)) return { ok: false, reason: 'malformed' };
-  const key = keyFor(keys, kid);
+  const key = keyFor(keys, kid, purpose);
   if (!key) return { ok: false, reason: 'retired key' };
   const expected = mac(key, kid === undefined ? payload : `${kid}.${payload}`);
   const given = Buffer.from(signature, 'base64url');
@@ -220,7 +244,7 @@ export type LinkState = Pick<Subscriber, 'id' | 'tokenVersion' | 'nonce' | 'link
 /**
  * Whether a verified token still speaks for this subscriber record: the same record (its creation
  * nonce, so a record deleted and made again voids every earlier link), not left since (`v`), and
- * for confirmation and manage links, not signed out since (`g`). Unsubscribe links ignore `g`:
+ * for confirmation, manage and feed links, not signed out since (`g`). Unsubscribe links ignore `g`:
  * signing out must not break the unsubscribe links of emails already sent.
  */
 export const isCurrentToken = (claims: TokenClaims, subscriber: LinkState): boolean =>
@@ -263,6 +287,27 @@ export const confirmLink = (
     }),
   );
 
+/** The subscriber's private feed: their digest as Atom, under the feed keys, for FEED_TOKEN_SECONDS. */
+export const feedLink = (
+  keys: Pick<LinkKeys, 'feed'>,
+  siteUrl: string,
+  subscriber: LinkState,
+  nowSeconds: number,
+): string =>
+  apiUrl(
+    siteUrl,
+    'feed',
+    signToken(
+      { signing: keys.feed },
+      {
+        ...baseClaims(subscriber, nowSeconds),
+        purpose: 'feed',
+        g: subscriber.linkGeneration ?? 0,
+        exp: nowSeconds + FEED_TOKEN_SECONDS,
+      },
+    ),
+  );
+
 /** A manage link alone, good for `seconds` (at most MANAGE_TOKEN_SECONDS). */
 export const manageLink = (
   keys: Pick<LinkKeys, 'signing'>,
@@ -284,11 +329,11 @@ export const manageLink = (
 
 /**
  * The personal links every email carries: manage (60 days), leave everything (also the RFC 8058
- * one-click target) and leave one tag or topic label (a year each). Each also stops when the subscriber leaves
+ * one-click target) and leave one tag or topic label (a year each), and the private feed (400 days). Each also stops when the subscriber leaves
  * everything; manage links also when they sign out all their links.
  */
 export const subscriberLinks = (
-  keys: Pick<LinkKeys, 'signing'>,
+  keys: Pick<LinkKeys, 'signing' | 'feed'>,
   siteUrl: string,
   subscriber: LinkState,
   nowSeconds: number,
@@ -309,6 +354,7 @@ export const subscriberLinks = (
     manage: manageLink(keys, siteUrl, subscriber, nowSeconds),
     unsubscribeAll,
     oneClick: unsubscribeAll,
+    feed: feedLink(keys, siteUrl, subscriber, nowSeconds),
     unsubscribeTag: (slug) => unsubscribe({ topic: slug }),
     unsubscribeTopicLabel: (slug) => unsubscribe({ label: slug }),
   };

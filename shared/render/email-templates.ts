@@ -84,6 +84,7 @@ export const DIGEST_CONTENT = `<h1 style="${STYLE.h1}"><%= it.heading %></h1>
 /** The digest's small print: why it came, and every way out. */
 export const DIGEST_FOOTER = `<p style="${STYLE.footerP}"><%= it.reason %></p>
 <p style="${STYLE.footerP}"><a href="<%= it.manage %>" style="${LINK}">Manage your subscription</a> · <a href="<%= it.unsubscribeAll %>" style="${LINK}">Unsubscribe from everything</a></p>
+<p style="${STYLE.footerP}"><a href="<%= it.feed %>" style="${LINK}"><%= it.feedLabel %></a></p>
 <% if (it.leaveOne.length > 0) { %>
 <p style="${STYLE.footerP}">Unsubscribe from one tag or topic:
 <% it.leaveOne.forEach((one, i) => { %>

@@ -35,6 +35,9 @@ eta.loadTemplate('@notice-footer', templates.NOTICE_FOOTER);
 
 /** Names of tags and topics a subject line lists before it says "and N more". */
 const SUBJECT_NAMES = 3;
+/** What the digest's link to the subscriber's private feed says: it is theirs, and stays theirs. */
+const PRIVATE_FEED_LABEL = 'This digest in your feed reader (a private feed: do not share it)';
+
 /** About two lines of a phone's screen. */
 const SUMMARY_MAX = 240;
 
@@ -175,9 +178,11 @@ export const renderDigestEmail = (
     siteUrl: urlOf(site, ''),
     content: eta.render('@digest', { heading, summary, sections }),
     footer: eta.render('@digest-footer', {
+      feedLabel: PRIVATE_FEED_LABEL,
       reason,
       manage: links.manage,
       unsubscribeAll: links.unsubscribeAll,
+      feed: links.feed,
       leaveOne,
     }),
   });
@@ -194,6 +199,7 @@ export const renderDigestEmail = (
     if (section.more) text.push(`${section.more.label}: ${section.more.url}`, '');
   }
   text.push('-- ', reason, `Manage your subscription: ${links.manage}`);
+  text.push(`${PRIVATE_FEED_LABEL}: ${links.feed}`);
   text.push(`Unsubscribe from everything: ${links.unsubscribeAll}`);
   for (const one of leaveOne) text.push(`Unsubscribe from ${one.name}: ${one.url}`);
   return { subject, text: `${text.join('\n')}\n`, html };

@@ -195,6 +195,8 @@ export const renderManagePage = (
     token: string;
     /** The token of an unsubscribe-from-everything link, for the leave button. */
     leaveToken: string;
+    /** The subscriber's private feed. */
+    feed: string;
     notice?: string;
   },
 ): string =>
@@ -205,6 +207,7 @@ export const renderManagePage = (
     token: view.token,
     leave: { action: FORM_ACTIONS.unsubscribe, token: view.leaveToken },
     signOut: { action: FORM_ACTIONS.signOut },
+    feed: view.feed,
     tags: choices(view.tags, view.offered.tags),
     topics: choices(view.topics, view.offered.topics),
     cadences: CADENCES.map((value) => ({

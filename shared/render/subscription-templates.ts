@@ -137,6 +137,7 @@ export const MANAGE = `<h1>Your subscription</h1>
 </fieldset>
 <button type="submit">Save</button>
 </form>
+<p>In a feed reader: <a href="<%= it.feed %>">your digest as a private feed</a> (Atom). Keep its address to yourself; signing out all your links ends it.</p>
 <form method="post" action="<%= it.leave.action %>">
 <input type="hidden" name="token" value="<%= it.leave.token %>">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">

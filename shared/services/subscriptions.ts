@@ -35,6 +35,7 @@ import {
 import {
   CONFIRM_TOKEN_SECONDS,
   confirmLink,
+  feedLink,
   isCurrentToken,
   type LinkKeys,
   MANAGE_TOKEN_SECONDS,
@@ -770,6 +771,8 @@ export interface ManageView {
   offered: Follows;
   /** The page's "unsubscribe from everything" button posts this link's token. */
   unsubscribeAll: string;
+  /** The subscriber's private feed (a feed link). */
+  feed: string;
   changed: boolean;
 }
 
@@ -798,8 +801,14 @@ const offered = async (deps: LinkDeps): Promise<Follows> => {
 };
 
 // The manage page hands out no manage link of its own: the one it was opened with keeps its expiry.
-const unsubscribeAllOf = (deps: LinkDeps, keys: LinkKeys, record: SubscriberRecord): string =>
-  subscriberLinks(keys, deps.site.siteUrl, record, epochSeconds(deps.now())).unsubscribeAll;
+const pageLinksOf = (
+  deps: LinkDeps,
+  keys: LinkKeys,
+  record: SubscriberRecord,
+): Pick<ManageView, 'unsubscribeAll' | 'feed'> => ({
+  unsubscribeAll: subscriberLinks(keys, deps.site.siteUrl, record, epochSeconds(deps.now())).unsubscribeAll,
+  feed: feedLink(keys, deps.site.siteUrl, record, epochSeconds(deps.now())),
+});
 
 /** The manage page's content: the subscription and the tags and labels one might add. Changes nothing. */
 export const viewManage = async (
@@ -812,7 +821,7 @@ export const viewManage = async (
   return {
     subscriber: stored,
     offered: offers,
-    unsubscribeAll: unsubscribeAllOf(deps, keys, stored),
+    ...pageLinksOf(deps, keys, stored),
     changed: false,
   };
 };
@@ -846,7 +855,7 @@ export const manageSubscription = async (
   return {
     subscriber: record,
     offered: offers,
-    unsubscribeAll: unsubscribeAllOf(deps, keys, record),
+    ...pageLinksOf(deps, keys, record),
     changed,
   };
 };
@@ -869,3 +878,14 @@ export const signOutLinks = async (
   logger.info('links signed out', { subscriber: record.id, linkGeneration: record.linkGeneration });
   return { subscriber: record };
 };
+
+/**
+ * The confirmed subscriber a current link of this purpose speaks for (the private feed's route
+ * uses it): 400/403/410 for a bad link, 410 for a lapsed or stale one, 409 before confirming.
+ */
+export const linkedSubscriber = async (
+  deps: LinkDeps,
+  token: string | undefined,
+  purpose: TokenPurpose,
+  field: TokenField,
+): Promise<SubscriberRecord> => manageable(deps, (await verify(deps, token, purpose, field)).claims, field);

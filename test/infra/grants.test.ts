@@ -110,6 +110,11 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
       },
     ]),
   ),
+  'get-subscriber-feed': {
+    'table GetItem': [S],
+    'table Query': ['CHANGES#*'],
+    'table BatchGetItem': ['EVENT#*'],
+  },
   'handle-email-feedback': rw('table', [S], ['PutItem', 'UpdateItem']),
   'handle-reputation-alarm': rw('table', ['CONTROL#confirmations'], ['GetItem', 'PutItem']),
   'process-changes': {

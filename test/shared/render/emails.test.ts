@@ -39,6 +39,7 @@ const links: SubscriberLinks = {
   manage: `${site.siteUrl}/api/subscriptions/manage?token=${TOKEN}m`,
   unsubscribeAll: `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}a`,
   oneClick: `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}o`,
+  feed: `${site.siteUrl}/api/subscriptions/feed?token=${TOKEN}f`,
   unsubscribeTag: (slug) => `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}t&tag=${slug}`,
   unsubscribeTopicLabel: (slug) =>
     `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}l&topic=${slug}`,
@@ -184,6 +185,7 @@ describe('renderDigestEmail', () => {
       'RSS feed: https://news.example.org/feeds/tags/russia.rss',
       `Manage your subscription: ${links.manage}`,
       `Unsubscribe from everything: ${links.unsubscribeAll}`,
+      `This digest in your feed reader (a private feed: do not share it): ${links.feed}`,
       `Unsubscribe from Syria: ${links.unsubscribeTag('syria')}`,
       `Unsubscribe from R&D <café> 🚀: ${links.unsubscribeTag('r-d-caf')}`,
       `Unsubscribe from Russia: ${links.unsubscribeTag('russia')}`,
@@ -232,6 +234,7 @@ describe('renderDigestEmail', () => {
     for (const href of all) expect(email.text).toContain(href);
     expect(all).toContain(links.manage);
     expect(all).toContain(links.unsubscribeAll);
+    expect(all).toContain(links.feed);
     for (const tag of topics) expect(all).toContain(links.unsubscribeTag(tag.slug));
     expect(all).toContain(`${site.siteUrl}/feeds/tags/syria.rss`);
   });
