@@ -1,5 +1,6 @@
 import { type ApiEvent, httpApi } from '../shared/http.js';
 import { LINK_HEADERS, linkRequestOf } from '../shared/link-token.js';
+import { renderErrorPage } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { type FeedDeps, subscriberFeed } from '../shared/services/subscriber-feed.js';
 import { subscriberFeedDeps } from '../shared/services/subscriber-feed-deps.js';
@@ -27,11 +28,15 @@ const selfOf = (deps: FeedDeps, event: ApiEvent, token: string | undefined): str
  */
 export const makeHandler = (deps: FeedDeps | (() => FeedDeps) = subscriberFeedDeps) => {
   const get = lazy(deps);
-  const api = httpApi(async (event) => {
-    const { token, field } = linkRequestOf(event);
-    const body = await subscriberFeed(get(), token, selfOf(get(), event, token), field);
-    return { statusCode: 200, headers: { ...FEED_HEADERS }, body };
-  });
+  const api = httpApi(
+    async (event) => {
+      const { token, field } = linkRequestOf(event);
+      const body = await subscriberFeed(get(), token, selfOf(get(), event, token), field);
+      return { statusCode: 200, headers: { ...FEED_HEADERS }, body };
+    },
+    // A feed URL opened in a browser: its error as a page.
+    { errorPage: (error) => renderErrorPage(get().site, error) },
+  );
   return async (event: ApiEvent, context: Parameters<typeof api>[1]) => {
     const result = await api(event, context);
     return result.statusCode === 200

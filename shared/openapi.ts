@@ -246,6 +246,8 @@ interface RouteDoc {
   replies: Record<number, Reply>;
   /** Statuses answered with the error shape (JSON, or a page when the route answers pages). */
   errors: readonly number[];
+  /** Errors are pages for browsers though no success is (a feed opened in a browser). */
+  errorPages?: true;
 }
 
 const HEADERS = {
@@ -455,6 +457,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     query: 'token',
     replies: { 200: { description: 'The feed (Atom 1.0).', atom: true, headers: ['Cache-Control'] } },
     errors: [400, 403, 409, 410, 500],
+    errorPages: true,
   },
   'GET /api/openapi.json': {
     operationId: 'getOpenApi',
@@ -579,7 +582,7 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
       ...(Object.keys(content).length > 0 ? { content } : {}),
     };
   }
-  const pages = Object.values(doc.replies).some((reply) => reply.page);
+  const pages = doc.errorPages === true || Object.values(doc.replies).some((reply) => reply.page);
   for (const status of doc.errors) {
     responses[status] =
       status >= 500
