@@ -20,6 +20,7 @@ import {
   subscriberIdOf,
   subscriberLinks,
   UNSUBSCRIBE_TOKEN_SECONDS,
+  verifyToken,
 } from '../../shared/domain/tokens.js';
 import { GoneError } from '../../shared/errors.js';
 import { digestPartition, digestShardOf, subscriberKey, TABLE } from '../../shared/keys.js';
@@ -180,8 +181,19 @@ describe('link routes', () => {
       const forms = formsOf(html);
       expect(forms.map((f) => f.action)).toEqual(['manage', 'unsubscribe', 'sign-out']);
       for (const form of forms) expect(form.hidden.token).toMatch(/^k1\./);
-      // No URL on the page carries a token.
-      for (const target of targetsOf(html)) expect(target).not.toContain('token=');
+      // No URL on the page carries a token but the private feed's, which can only read the digest:
+      // it is signed with the feed keys, so it is no manage, confirm or unsubscribe link.
+      const withToken = targetsOf(html).filter((target) => target.includes('token='));
+      expect(withToken.map((t) => new URL(t).pathname)).toEqual(['/api/subscriptions/feed']);
+      const feedToken = new URL(withToken[0] ?? '').searchParams.get('token') ?? '';
+      const now = Math.floor(Date.parse(clock.now()) / 1000);
+      expect(verifyToken(subs.keys, feedToken, 'feed', now).ok).toBe(true);
+      for (const purpose of ['manage', 'confirm', 'unsubscribe'] as const) {
+        expect(verifyToken(subs.keys, feedToken, purpose, now)).toEqual({
+          ok: false,
+          reason: 'invalid signature',
+        });
+      }
     });
 
     it('answers every link route, errors and JSON included, uncached and without a referrer', async () => {
