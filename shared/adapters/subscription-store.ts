@@ -163,169 +163,167 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
   return record;
 };
 
-export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => {
-  const labels = makeTopicLabelStore(db, tableName);
-  return {
-    async getSubscriber(id) {
-      const { Item } = await db.send(
-        new GetCommand({ TableName: tableName, Key: subscriberKey(id), ConsistentRead: true }),
+export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => ({
+  async getSubscriber(id) {
+    const { Item } = await db.send(
+      new GetCommand({ TableName: tableName, Key: subscriberKey(id), ConsistentRead: true }),
+    );
+    return Item ? fromSubscriberItem(Item) : undefined;
+  },
+
+  async getSuppression(id) {
+    const { Item } = await db.send(
+      new GetCommand({ TableName: tableName, Key: suppressionKey(id), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return { reason: Item.reason === 'complaint' ? 'complaint' : 'bounce', at: str(Item, 'at') };
+  },
+
+  async createSubscriber(record, replacing) {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: toSubscriberItem(record),
+          ConditionExpression: replacing ? AT_REVISION : IS_ABSENT,
+          ...(replacing ? { ExpressionAttributeValues: { ':expected': replacing.revision } } : {}),
+        }),
       );
-      return Item ? fromSubscriberItem(Item) : undefined;
-    },
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConcurrentWriteError(`subscriber ${record.id} was written meanwhile`, { cause: error });
+      throw error;
+    }
+  },
 
-    async getSuppression(id) {
-      const { Item } = await db.send(
-        new GetCommand({ TableName: tableName, Key: suppressionKey(id), ConsistentRead: true }),
+  async updateSubscriber(next, previous) {
+    const written: SubscriberRecord = { ...next, revision: previous.revision + 1 };
+    // Keys, the digest job's cursor and the feedback handler's mark are not written here.
+    const {
+      PK: _pk,
+      SK: _sk,
+      cursor: _cursor,
+      suppressedAt: _suppressed,
+      ...attributes
+    } = toSubscriberItem(written);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':expected': previous.revision };
+    const sets = Object.entries(attributes).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `#a${i} = :a${i}`;
+    });
+    if (written.cursor !== undefined && previous.cursor === undefined) {
+      names['#cursor'] = 'cursor';
+      values[':cursor'] = written.cursor;
+      sets.push('#cursor = if_not_exists(#cursor, :cursor)');
+    }
+    // A record stored before labels loses its old list of tags: `tags` holds them now.
+    const removes: string[] = [
+      FOLLOWS.legacyTags,
+      ...OPTIONAL_FIELDS.filter((f) => written[f] === undefined),
+    ];
+    if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
+    const removeNames = removes.map((name, i) => {
+      names[`#r${i}`] = name;
+      return `#r${i}`;
+    });
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: subscriberKey(next.id),
+          UpdateExpression: `SET ${sets.join(', ')}${removeNames.length > 0 ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
+          // A suppression bumps the revision too, so this write cannot put a suppressed address back on the index.
+          ConditionExpression: AT_REVISION,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
       );
-      if (!Item) return undefined;
-      return { reason: Item.reason === 'complaint' ? 'complaint' : 'bounce', at: str(Item, 'at') };
-    },
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConcurrentWriteError(`subscriber ${next.id} changed meanwhile`, { cause: error });
+      throw error;
+    }
+    return written;
+  },
 
-    async createSubscriber(record, replacing) {
-      try {
-        await db.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: toSubscriberItem(record),
-            ConditionExpression: replacing ? AT_REVISION : IS_ABSENT,
-            ...(replacing ? { ExpressionAttributeValues: { ':expected': replacing.revision } } : {}),
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailure(error))
-          throw new ConcurrentWriteError(`subscriber ${record.id} was written meanwhile`, { cause: error });
-        throw error;
-      }
-    },
+  async suppress(id, suppression) {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...suppressionKey(id),
+            type: 'suppression',
+            reason: suppression.reason,
+            at: suppression.at,
+          },
+          ConditionExpression: IS_ABSENT,
+        }),
+      );
+    } catch (error) {
+      // Already suppressed: the first reason stays; the subscriber is still made sure of below.
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: subscriberKey(id),
+          UpdateExpression:
+            'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
+          ConditionExpression: EXISTS,
+          ExpressionAttributeNames: {
+            '#pk': TABLE.digestIndex.partitionKey,
+            '#sk': TABLE.digestIndex.sortKey,
+          },
+          ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      // No subscriber for the address (it never subscribed, or its record lapsed): the suppression item is enough.
+      if (!isConditionFailure(error)) throw error;
+    }
+  },
 
-    async updateSubscriber(next, previous) {
-      const written: SubscriberRecord = { ...next, revision: previous.revision + 1 };
-      // Keys, the digest job's cursor and the feedback handler's mark are not written here.
-      const {
-        PK: _pk,
-        SK: _sk,
-        cursor: _cursor,
-        suppressedAt: _suppressed,
-        ...attributes
-      } = toSubscriberItem(written);
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = { ':expected': previous.revision };
-      const sets = Object.entries(attributes).map(([name, value], i) => {
-        names[`#a${i}`] = name;
-        values[`:a${i}`] = value;
-        return `#a${i} = :a${i}`;
-      });
-      if (written.cursor !== undefined && previous.cursor === undefined) {
-        names['#cursor'] = 'cursor';
-        values[':cursor'] = written.cursor;
-        sets.push('#cursor = if_not_exists(#cursor, :cursor)');
-      }
-      // A record stored before labels loses its old list of tags: `tags` holds them now.
-      const removes: string[] = [
-        FOLLOWS.legacyTags,
-        ...OPTIONAL_FIELDS.filter((f) => written[f] === undefined),
-      ];
-      if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
-      const removeNames = removes.map((name, i) => {
-        names[`#r${i}`] = name;
-        return `#r${i}`;
-      });
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: subscriberKey(next.id),
-            UpdateExpression: `SET ${sets.join(', ')}${removeNames.length > 0 ? ` REMOVE ${removeNames.join(', ')}` : ''}`,
-            // A suppression bumps the revision too, so this write cannot put a suppressed address back on the index.
-            ConditionExpression: AT_REVISION,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailure(error))
-          throw new ConcurrentWriteError(`subscriber ${next.id} changed meanwhile`, { cause: error });
-        throw error;
-      }
-      return written;
-    },
-
-    async suppress(id, suppression) {
-      try {
-        await db.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...suppressionKey(id),
-              type: 'suppression',
-              reason: suppression.reason,
-              at: suppression.at,
+  async findTags(slugs) {
+    const unique = [...new Set(slugs)];
+    const found = new Map<string, TagRef>();
+    // At most MAX_TOPICS per request, well under BatchGetItem's 100 keys.
+    let keys: Item[] = unique.map((slug) => ({ ...tagKey(slug) }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed after 8 retries');
+      const out = await db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [tableName]: {
+              Keys: keys,
+              ProjectionExpression: 'slug, #name',
+              ExpressionAttributeNames: { '#name': 'name' },
             },
-            ConditionExpression: IS_ABSENT,
-          }),
-        );
-      } catch (error) {
-        // Already suppressed: the first reason stays; the subscriber is still made sure of below.
-        if (!isConditionFailure(error)) throw error;
+          },
+        }),
+      );
+      for (const item of out.Responses?.[tableName] ?? []) {
+        found.set(str(item, 'slug'), { slug: str(item, 'slug'), name: str(item, 'name') });
       }
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: subscriberKey(id),
-            UpdateExpression:
-              'SET suppressedAt = if_not_exists(suppressedAt, :at) ADD revision :one REMOVE #pk, #sk',
-            ConditionExpression: EXISTS,
-            ExpressionAttributeNames: {
-              '#pk': TABLE.digestIndex.partitionKey,
-              '#sk': TABLE.digestIndex.sortKey,
-            },
-            ExpressionAttributeValues: { ':at': suppression.at, ':one': 1 },
-          }),
-        );
-      } catch (error) {
-        // No subscriber for the address (it never subscribed, or its record lapsed): the suppression item is enough.
-        if (!isConditionFailure(error)) throw error;
-      }
-    },
+      keys = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
+    }
+    return found;
+  },
 
-    async findTags(slugs) {
-      const unique = [...new Set(slugs)];
-      const found = new Map<string, TagRef>();
-      // At most MAX_TOPICS per request, well under BatchGetItem's 100 keys.
-      let keys: Item[] = unique.map((slug) => ({ ...tagKey(slug) }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed after 8 retries');
-        const out = await db.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [tableName]: {
-                Keys: keys,
-                ProjectionExpression: 'slug, #name',
-                ExpressionAttributeNames: { '#name': 'name' },
-              },
-            },
-          }),
-        );
-        for (const item of out.Responses?.[tableName] ?? []) {
-          found.set(str(item, 'slug'), { slug: str(item, 'slug'), name: str(item, 'name') });
-        }
-        keys = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
-      }
-      return found;
-    },
+  async listTags() {
+    const tags = await listTagsWithCounts(db, tableName);
+    return tags.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+  },
 
-    async listTags() {
-      const tags = await listTagsWithCounts(db, tableName);
-      return tags.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
-    },
+  // The labels' own store keeps nothing a read needs: one made per call costs nothing.
+  findTopics: (slugs) => makeTopicLabelStore(db, tableName).findTopics(slugs),
 
-    findTopics: (slugs) => labels.findTopics(slugs),
-
-    async listTopics() {
-      return (await labels.listTopics()).sort((a, b) => a.name.localeCompare(b.name, 'en'));
-    },
-  };
-};
+  async listTopics() {
+    const topics = await makeTopicLabelStore(db, tableName).listTopics();
+    return topics.sort((a, b) => a.name.localeCompare(b.name, 'en'));
+  },
+});
