@@ -6,6 +6,7 @@ import {
   CONFIRM_TOKEN_SECONDS,
   confirmLink,
   deriveLinkKeys,
+  FEED_TOKEN_SECONDS,
   isCurrentToken,
   type LinkState,
   MANAGE_TOKEN_SECONDS,
@@ -340,6 +341,52 @@ describe('isCurrentToken', () => {
 
 describe('links', () => {
   const subscriber: LinkState = { id: ID, tokenVersion: 3, nonce: 'abc', linkGeneration: 4 };
+  const links = (state: LinkState) => subscriberLinks(KEYS, 'https://news.example.org/', state, NOW);
+
+  it('signs private feed links with keys of their own (HKDF info tidings/feed-signing), for 400 days', () => {
+    const { feed } = subscriberLinks(KEYS, 'https://news.example.org/', subscriber, NOW);
+    expect(feed).toMatch(
+      /^https:\/\/news\.example\.org\/api\/subscriptions\/feed\?token=k1\.[\w-]+\.[\w-]+$/,
+    );
+    const token = tokenOf(feed);
+    expect(verifyToken(KEYS, token, 'feed', NOW)).toEqual({
+      ok: true,
+      claims: { sub: ID, v: 3, iat: NOW, n: 'abc', purpose: 'feed', g: 4, exp: NOW + FEED_TOKEN_SECONDS },
+    });
+    expect(verifyToken(KEYS, token, 'feed', NOW + FEED_TOKEN_SECONDS)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    // Its signature is HMAC under HKDF(K1, info tidings/feed-signing), not the email links' key.
+    const [kid, payload, signature] = token.split('.');
+    const feedKey = Buffer.from(
+      hkdfSync('sha256', Buffer.from(K1), Buffer.alloc(0), 'tidings/feed-signing', 32),
+    );
+    expect(signature).toBe(createHmac('sha256', feedKey).update(`${kid}.${payload}`).digest('base64url'));
+    for (const purpose of ['confirm', 'manage', 'unsubscribe'] as const) {
+      expect(verifyToken(KEYS, token, purpose, NOW)).toEqual({ ok: false, reason: 'invalid signature' });
+    }
+    // An email link's token, given as a feed's, is refused the same way.
+    expect(verifyToken(KEYS, tokenOf(links(subscriber).manage), 'feed', NOW)).toEqual({
+      ok: false,
+      reason: 'invalid signature',
+    });
+    // Signed out: the link generation moved on, and the feed link with it.
+    const claims = verifyToken(KEYS, token, 'feed', NOW);
+    expect(claims.ok && isCurrentToken(claims.claims, { ...subscriber, linkGeneration: 5 })).toBe(false);
+    // Rotation: a feed link made under k1 verifies while k1 is listed, and not after.
+    const rotated = linkKeysOf(
+      secretOf([
+        ['k2', K2],
+        ['k1', K1],
+      ]),
+    );
+    expect(verifyToken(rotated, token, 'feed', NOW).ok).toBe(true);
+    expect(verifyToken(linkKeysOf(secretOf([['k2', K2]])), token, 'feed', NOW)).toEqual({
+      ok: false,
+      reason: 'retired key',
+    });
+  });
 
   it('gives an email a manage link for 60 days and unsubscribe links for a year', () => {
     const links = subscriberLinks(KEYS, 'https://news.example.org/', subscriber, NOW);
