@@ -107,6 +107,9 @@ export interface LinkRotation {
 export interface SubscriberExport {
   email: string;
   status: string;
+  /** Slugs of the tags followed. */
+  tags: string[];
+  /** Slugs of the topic labels followed. */
   topics: string[];
   cadence: string;
   createdAt?: string;

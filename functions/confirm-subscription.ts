@@ -9,6 +9,7 @@ import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
   confirmSubscription,
+  followsOut,
   formFields,
   type LinkDeps,
   viewConfirm,
@@ -31,7 +32,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           if (!wantsHtml(event)) {
             return json(200, {
               status: view.subscriber.status,
-              topics: view.topics,
+              ...followsOut(view),
               cadence: view.cadence,
               confirmed: false,
             });
@@ -40,6 +41,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
             200,
             renderConfirmPage(site, {
               email: view.subscriber.email,
+              tags: view.tags,
               topics: view.topics,
               cadence: view.cadence,
               token: token ?? '',
@@ -56,6 +58,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           return html(
             200,
             renderConfirmedPage(site, {
+              tags: subscriber.tags,
               topics: subscriber.topics,
               cadence: subscriber.cadence,
               manage: links.manage,
@@ -65,7 +68,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
         }
         return json(200, {
           status: subscriber.status,
-          topics: subscriber.topics,
+          ...followsOut(subscriber),
           cadence: subscriber.cadence,
           changed,
         });

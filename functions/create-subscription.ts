@@ -18,7 +18,7 @@ import {
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { type SignupFunctionDeps, subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { requestSubscription, signupForm } from '../shared/services/subscriptions.js';
+import { followsOut, requestSubscription, signupForm } from '../shared/services/subscriptions.js';
 
 class CrossSiteError extends ForbiddenError {}
 
@@ -47,7 +47,7 @@ const clientOfEvent = async (event: ApiEvent, deps: SignupFunctionDeps): Promise
 };
 
 /**
- * POST /api/subscriptions: `{email, tags, cadence}` as JSON (202 JSON) or as the subscribe form
+ * POST /api/subscriptions: `{email, tags, topicLabels, cadence}` as JSON (202 JSON) or as the subscribe form
  * posts it (202 page). The answer never tells whether the address was known, nor whether a limit held.
  */
 export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps) = subscriptionDeps) => {
@@ -66,7 +66,9 @@ export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps
       return json(202, {
         message:
           'If this address can receive email, a confirmation link is on its way to it; it works for 48 hours.',
-        ...answer,
+        email: answer.email,
+        ...followsOut(answer),
+        cadence: answer.cadence,
       });
     },
     {

@@ -19,6 +19,9 @@ export interface TidingsConfig {
    */
   linkRateLimit: number;
   linkBurstLimit: number;
+  /** Requests per second subscribers' private feeds accept (polled by feed readers), and their burst. */
+  feedRateLimit: number;
+  feedBurstLimit: number;
   /** Confirmation emails sent per hour at most, whoever signs up; beyond it sign-ups send nothing. */
   confirmationsPerHour: number;
   /** Webhooks one API key may register. */
@@ -216,6 +219,9 @@ export const loadConfig = (node: Node): TidingsConfig => {
     // brings back fit, with room for people opening confirm and manage links.
     linkRateLimit: wholeNumber(node, 'linkRateLimit', 20, 1, 10_000),
     linkBurstLimit: wholeNumber(node, 'linkBurstLimit', 40, 1, 5_000),
+    // Feed readers poll every 15 to 60 minutes: 10/s serves tens of thousands of private feeds.
+    feedRateLimit: wholeNumber(node, 'feedRateLimit', 10, 1, 10_000),
+    feedBurstLimit: wholeNumber(node, 'feedBurstLimit', 20, 1, 5_000),
     confirmationsPerHour: wholeNumber(node, 'confirmationsPerHour', 300, 1, 1_000_000),
     webhooksPerKey: wholeNumber(node, 'webhooksPerKey', 50, 1, 10_000),
     websubPerHost: wholeNumber(node, 'websubPerHost', 100, 1, 1_000_000),

@@ -41,7 +41,7 @@ const READ_WRITE: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
 
 /**
  * The sign-up and link functions: subscriber items (sign-up creates them, links only change
- * them), and the topic names they show and check.
+ * them), and the tag and topic label names they show and check.
  */
 const subscriptionAccess = (
   subscriber: readonly TableAction[],
@@ -49,10 +49,11 @@ const subscriptionAccess = (
 ): TableAccess => ({
   items: [
     { partitions: [P.subscriber], actions: subscriber },
-    // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
-    // with how many events each has (its counter shards).
+    // Tags are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
+    // with how many events each has (its counter shards); topic labels likewise (TOPICS).
     { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
     { partitions: [P.counter], actions: ['BatchGetItem'] },
+    { partitions: [P.topics], actions: ['BatchGetItem', 'Query'] },
     ...extra,
   ],
 });
@@ -109,6 +110,15 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   'confirm-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
   unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
   'manage-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  // A private feed: the subscriber (a strongly consistent read), then the change log of the last
+  // days and the events it names, as the digest job reads them.
+  'get-subscriber-feed': {
+    items: [
+      { partitions: [P.subscriber], actions: ['GetItem'] },
+      { partitions: [P.changeLog], actions: ['Query'] },
+      { partitions: [P.event], actions: ['BatchGetItem'] },
+    ],
+  },
   // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
   'handle-email-feedback': { items: [{ partitions: [P.subscriber], actions: ['PutItem', 'UpdateItem'] }] },
   // Flips the confirmation switch on SES reputation alarms (a read, then a conditional put).
@@ -125,6 +135,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
       // Tag summaries: read with the counters when one crosses zero, put when the tag appears or goes.
       { partitions: [P.tags], actions: ['BatchGetItem', 'PutItem'] },
+      // Topic labels: read once per warm worker, put (conditionally) when a label first appears.
+      { partitions: [P.topics], actions: ['BatchGetItem', 'PutItem'] },
       // The change log, marks and day entries: unconditional puts (and day entries' deletes), in batches.
       { partitions: [P.changeLog, P.mark, P.day], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional

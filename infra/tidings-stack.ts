@@ -122,6 +122,7 @@ export class TidingsStack extends Stack {
       burstLimit: config.apiBurstLimit,
       signupThrottle: { rateLimit: config.signupRateLimit, burstLimit: config.signupBurstLimit },
       linkThrottle: { rateLimit: config.linkRateLimit, burstLimit: config.linkBurstLimit },
+      feedThrottle: { rateLimit: config.feedRateLimit, burstLimit: config.feedBurstLimit },
       confirmationsPerHour: config.confirmationsPerHour,
       webhooksPerKey: config.webhooksPerKey,
       hubThrottle: { rateLimit: config.websubRateLimit, burstLimit: config.websubBurstLimit },

@@ -15,6 +15,7 @@ import type {
 import { CliError } from '../cli/errors.js';
 import type { ApiKeyAdminStore } from '../shared/adapters/api-keys.js';
 import { queryAll } from '../shared/adapters/items.js';
+import { followedSlugsOf } from '../shared/adapters/subscription-store.js';
 import { parseTokenSecret } from '../shared/adapters/token-secret.js';
 import type { WebhookOwner } from '../shared/adapters/webhook-owners.js';
 import { operatorWebSubView } from '../shared/adapters/websub-store.js';
@@ -276,9 +277,7 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
         .map((item) => ({
           email: String(item.email),
           status: item.suppressedAt ? 'suppressed' : String(item.status),
-          topics: Array.isArray(item.topics)
-            ? item.topics.map((t) => String((t as { slug: unknown }).slug))
-            : [],
+          ...followedSlugsOf(item),
           cadence: String(item.cadence),
           ...(typeof item.createdAt === 'string' ? { createdAt: item.createdAt } : {}),
           ...(typeof item.confirmedAt === 'string' ? { confirmedAt: item.confirmedAt } : {}),

@@ -19,6 +19,7 @@ import { makeHandler as deleteEvent } from '../functions/delete-event.js';
 import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
 import { makeHandler as getEvent } from '../functions/get-event.js';
 import { makeHandler as getOpenApi } from '../functions/get-openapi.js';
+import { makeHandler as getSubscriberFeed } from '../functions/get-subscriber-feed.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
 import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
@@ -42,6 +43,7 @@ import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { linkKeysOf, newTokenSecret, type TokenSecret } from '../shared/adapters/token-secret.js';
+import { makeTopicLabelStore } from '../shared/adapters/topic-labels.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
 import { makeCallbackClient } from '../shared/adapters/websub-http.js';
 import { makeWebSubStore } from '../shared/adapters/websub-store.js';
@@ -309,7 +311,13 @@ const startOn = async (
     record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,
   });
-  const handleChanges = processChanges({ store: baseStore, now, topic, siteUrl: url });
+  const handleChanges = processChanges({
+    store: baseStore,
+    now,
+    topic,
+    siteUrl: url,
+    topicLabels: makeTopicLabelStore(db, LOCAL_TABLE),
+  });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),
@@ -413,6 +421,7 @@ const startOn = async (
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
     'manage-subscription': manageSubscription(subscriptions),
+    'get-subscriber-feed': getSubscriberFeed({ ...subscriptions, changes: makeDigestStore(db, LOCAL_TABLE) }),
   };
   // The WebSub hub: callbacks only on this machine, the same code as in AWS on a local queue.
   const siteDir = join(dataDir, 'site');

@@ -62,6 +62,8 @@ export const PARTITION_PREFIX = {
   counter: 'COUNT#',
   /** The tag summaries: one partition, `TAGS` exactly. */
   tags: 'TAGS',
+  /** The topic labels events have had: one partition, `TOPICS` exactly. */
+  topics: 'TOPICS',
   apiKey: 'APIKEY#',
   changeLog: 'CHANGES#',
   subscriber: 'SUBSCRIBER#',
@@ -155,6 +157,13 @@ export const counterKey = (slug: string, shard: number): Key => ({
 /** All tag summaries live in one partition, sorted by slug; written only when a count crosses zero. */
 export const TAGS_PARTITION = 'TAGS';
 export const tagKey = (slug: string): Key => ({ PK: TAGS_PARTITION, SK: `TAG#${slug}` });
+
+/**
+ * Every topic label an event has carried, one item each in one partition, sorted by slug: written
+ * once, when the change stream first meets the label (subscribers choose labels from it).
+ */
+export const TOPICS_PARTITION = 'TOPICS';
+export const topicKey = (slug: string): Key => ({ PK: TOPICS_PARTITION, SK: `TOPIC#${slug}` });
 
 /**
  * Publishing marks: what the publisher must rebuild. A batch of changes writes one item per kind

@@ -62,6 +62,14 @@ export const API_ROUTES: readonly RouteSpec[] = [
     auth: false,
     uses: ['links'],
   },
+  // A subscriber's digest as a private Atom feed: read by feed readers with a feed link's token.
+  {
+    method: 'GET',
+    path: '/api/subscriptions/feed',
+    fn: 'get-subscriber-feed',
+    auth: false,
+    uses: ['links'],
+  },
   {
     method: 'POST',
     path: '/api/subscriptions/sign-out',

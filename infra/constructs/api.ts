@@ -33,8 +33,10 @@ export interface ApiProps {
   burstLimit: number;
   /** `POST /api/subscriptions`'s own throttle. */
   signupThrottle: Throttle;
-  /** The link routes' own throttle (every other route under /api/subscriptions/). */
+  /** The link routes' own throttle (every other route under /api/subscriptions/ but the feed). */
   linkThrottle: Throttle;
+  /** The private feed's own throttle: feed readers poll it, and must not crowd out the links. */
+  feedThrottle: Throttle;
   /** Confirmation emails per hour at most (told to the sign-up function). */
   confirmationsPerHour: number;
   /** Webhooks per API key at most (told to the function that creates them). */
@@ -58,6 +60,9 @@ export const SIGNUP_ROUTE_KEY = 'POST /api/subscriptions';
 export const LINK_ROUTE_PREFIX = '/api/subscriptions/';
 /** The WebSub hub's route. */
 export const HUB_ROUTE_KEY = 'POST /api/websub';
+
+/** The private feed (read by feed readers, not people): a throttle of its own, apart from the links. */
+export const FEED_ROUTE_KEY = 'GET /api/subscriptions/feed';
 
 const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
 
@@ -195,11 +200,13 @@ export class Api extends Construct {
         const throttle =
           key === SIGNUP_ROUTE_KEY
             ? props.signupThrottle
-            : route.path.startsWith(LINK_ROUTE_PREFIX)
-              ? props.linkThrottle
-              : key === HUB_ROUTE_KEY
-                ? props.hubThrottle
-                : undefined;
+            : key === FEED_ROUTE_KEY
+              ? props.feedThrottle
+              : route.path.startsWith(LINK_ROUTE_PREFIX)
+                ? props.linkThrottle
+                : key === HUB_ROUTE_KEY
+                  ? props.hubThrottle
+                  : undefined;
         if (throttle && added) throttled.push({ key, throttle, route: added.node.defaultChild as CfnRoute });
         if (!route.auth && added) {
           Validations.of(added).acknowledge({

@@ -68,6 +68,8 @@ export const TOPICS_PAGE = 'topics/index.html';
 /** Where a scope's files sit under `feeds/` and `feeds/archive/`: `all`, `tags/<slug>`, `topics/<slug>`. */
 const scopeDir = (scope: FeedScope): string =>
   scope.kind === 'site' ? 'all' : `${scope.kind === 'tag' ? 'tags' : 'topics'}/${scope.slug}`;
+/** A topic label's feed. */
+export const topicFeedPath = (slug: string, format: FeedFormat): string => `feeds/topics/${slug}.${format}`;
 export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
   `feeds/${scopeDir(scope)}.${format}`;
 /**

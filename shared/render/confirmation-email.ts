@@ -1,6 +1,6 @@
 import type { SubscriberLinks } from '../domain/digest.js';
 import type { SiteConfig } from '../domain/site.js';
-import type { Cadence, TopicRef } from '../domain/subscription.js';
+import type { Cadence, TagRef, TopicRef } from '../domain/subscription.js';
 import { listUnsubscribeHeaders, type RenderedEmail, renderNoticeEmail } from './emails.js';
 
 export interface ConfirmationEmail extends RenderedEmail {
@@ -21,6 +21,7 @@ const utcMinute = (seconds: number): string => {
 export const renderConfirmationEmail = (
   site: SiteConfig,
   request: {
+    tags: readonly TagRef[];
     topics: readonly TopicRef[];
     cadence: Cadence;
     confirmUrl: string;
@@ -29,7 +30,7 @@ export const renderConfirmationEmail = (
     links: SubscriberLinks;
   },
 ): ConfirmationEmail => {
-  const names = request.topics.map((t) => t.name);
+  const names = [...request.tags, ...request.topics].map((t) => t.name);
   const shown =
     names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
   const rendered = renderNoticeEmail(site, {

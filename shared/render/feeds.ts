@@ -283,9 +283,10 @@ const finishAtomHead = (head: string, model: FeedHead): string => {
       return [
         `<link rel="alternate" type="text/html" href="${attr(html)}"/>`,
         `<link rel="self" type="${attr(feeds.atom.type)}" href="${attr(feeds.atom.href)}"/>`,
-        ...siblingFormats('atom').map(
-          (f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`,
-        ),
+        // A format whose link is this feed's own has no feed of its own (private feeds are Atom only).
+        ...siblingFormats('atom')
+          .filter((f) => feeds[f].href !== feeds.atom.href)
+          .map((f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`),
         ...historyLines(model, 'atom'),
       ]
         .map((line) => indent + line)

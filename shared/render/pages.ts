@@ -497,7 +497,7 @@ export const renderTagPage = (
       summary,
       feeds: feedLinks(site, scope),
       items: shown.map((e) => listItem(site, e)),
-      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), topics: [{ name: tag.name, checked: true }] },
+      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), tags: [{ name: tag.name, checked: true }] },
       history: historyOf(site, scope, options.months),
     },
   );
@@ -696,7 +696,12 @@ export const renderHomePage = (
       allTopics: hrefOf(site, TOPICS_PAGE),
       subscribe: {
         action: hrefOf(site, SUBSCRIBE_ACTION),
-        topics: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+        tags: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+        // The topic labels of the events shown, most used first.
+        topics: [...topics]
+          .sort(([a, m], [b, n]) => n - m || byName.compare(a, b))
+          .slice(0, SUBSCRIBE_TOPICS)
+          .map(([name]) => ({ name, checked: false })),
       },
     },
   );

@@ -210,19 +210,27 @@ export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.da
 
 /**
  * The email subscription form (home and tag pages): a plain POST to the subscription API, so it
- * works without JavaScript. Topics go as `tags[]`, one per ticked box, by name (the API resolves
- * names and slugs alike).
+ * works without JavaScript. Tags go as `tags[]` and topic labels as `topicLabels[]`, one per
+ * ticked box, by name (the API resolves names and slugs alike).
  */
 export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>">
 <p>By email, in a digest of new and updated events:</p>
 <label>Email address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
 <div class="hp" aria-hidden="true"><label>Leave this empty <input type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></label></div>
 <fieldset>
-<legend>Topics</legend>
-<% for (const topic of it.form.topics) { %>
-<label><input type="checkbox" name="tags[]" value="<%= topic.name %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<legend>Tags</legend>
+<% for (const tag of it.form.tags) { %>
+<label><input type="checkbox" name="tags[]" value="<%= tag.name %>"<%= tag.checked ? ' checked' : '' %>> <%= tag.name %></label>
 <% } %>
 </fieldset>
+<% if ((it.form.topics ?? []).length > 0) { %>
+<fieldset>
+<legend>Topics</legend>
+<% for (const topic of it.form.topics) { %>
+<label><input type="checkbox" name="topicLabels[]" value="<%= topic.name %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<% } %>
+</fieldset>
+<% } %>
 <fieldset>
 <legend>How often</legend>
 <label><input type="radio" name="cadence" value="daily" checked> Daily</label>

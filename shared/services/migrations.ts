@@ -8,6 +8,7 @@ import type {
   ShardAudit,
   WriteStamp,
 } from '../adapters/event-store.js';
+import type { TopicLabelStore } from '../adapters/topic-labels.js';
 import {
   type Attribution,
   correctedEvent,
@@ -21,7 +22,7 @@ import {
   tombstoneOf,
   unreservedEventId,
 } from '../domain/event.js';
-import { isReservedSlug, unreservedSlug } from '../domain/slug.js';
+import { isReservedSlug, topicSlug, unreservedSlug } from '../domain/slug.js';
 import { ConcurrentWriteError } from '../errors.js';
 
 export interface MigrationDeps {
@@ -29,6 +30,11 @@ export interface MigrationDeps {
   store: EventStore & MigrationStore;
   now: () => string;
   writeId?: () => string;
+  /**
+   * Where the topic labels of the events scanned are noted, for subscribers to choose from: labels
+   * of events stored before the change stream noted them. None: not noted.
+   */
+  topicLabels?: TopicLabelStore;
 }
 
 /** Who a migrated event's `updatedBy` names: the operator's migration, not an API key. */
@@ -130,7 +136,7 @@ const migrateEvent = async (deps: MigrationDeps, record: EventRecord, dryRun: bo
 
 /**
  * Moves every stored event and tag off the names the site keeps for its own pages
- * (RESERVED_SLUGS). A one-off scan of the event items; idempotent (a second run finds nothing to
+ * (RESERVED_SLUGS), and notes the topic labels events carry (`topicLabels`). A one-off scan of the event items; idempotent (a second run finds nothing to
  * do) and resumable from the cursor it reports after each page.
  */
 export const migrateReservedSlugs = async (
@@ -150,6 +156,12 @@ export const migrateReservedSlugs = async (
       if (outcome === 'moved') progress.moved++;
       else if (outcome === 'retagged') progress.retagged++;
       else if (outcome !== 'unchanged') progress.skipped.push(outcome.skipped);
+    }
+    if (deps.topicLabels && options.dryRun !== true) {
+      const labels = page.items.flatMap(({ event }) =>
+        !isTombstone(event) && event.topic ? [{ slug: topicSlug(event.topic), name: event.topic }] : [],
+      );
+      await deps.topicLabels.noteTopics(labels);
     }
     cursor = page.cursor;
     if (cursor) progress.cursor = cursor;

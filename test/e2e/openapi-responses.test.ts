@@ -80,6 +80,12 @@ const check = async (routeKey: string, res: Response): Promise<Json & { text: st
     expect(text).toMatch(/^<!doctype html>/i);
     return { text };
   }
+  if (mediaType === 'application/atom+xml') {
+    expect(text).toMatch(
+      /^<\?xml version="1.0" encoding="utf-8"\?>\n<feed xmlns="http:\/\/www.w3.org\/2005\/Atom"/,
+    );
+    return { text };
+  }
   const body = JSON.parse(text) as Json;
   const validate = validatorOf(documented.content[mediaType]?.schema ?? {});
   expect(
@@ -388,7 +394,13 @@ describe.sequential('every answer of every route matches the OpenAPI document', 
     });
     expect(((await check(change, invalid)).error as Json).issues).toHaveLength(2);
 
-    const unsubscribe = pathOf(links.unsubscribeTopic('syria'));
+    const feedRoute = 'GET /api/subscriptions/feed';
+    await check(feedRoute, await rt.request(pathOf(links.feed)));
+    const feedWithManageToken = await rt.request(`/api/subscriptions/feed?token=${manageToken}`);
+    await check(feedRoute, feedWithManageToken);
+    expect(feedWithManageToken.status).toBe(403);
+
+    const unsubscribe = pathOf(links.unsubscribeTag('syria'));
     const viewLeave = 'GET /api/subscriptions/unsubscribe';
     const leaving = await check(
       viewLeave,

@@ -124,7 +124,10 @@ describe('process-changes keeps tag listings and counts exact', () => {
       );
       return Items.map((i) => i.publishedAt);
     };
-    const v1 = createdEvent(draft({ date: '2011-01-11', headline: 'Day listed', tags: ['Daylisted'] }), now());
+    const v1 = createdEvent(
+      draft({ date: '2011-01-11', headline: 'Day listed', tags: ['Daylisted'] }),
+      now(),
+    );
     await store.putEvent(v1, undefined);
     expect(await day('2011-01-11')).toEqual([]);
     await run([makeStreamRecord(v1)]);

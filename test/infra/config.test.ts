@@ -17,6 +17,8 @@ describe('configuration', () => {
       signupBurstLimit: 10,
       linkRateLimit: 20,
       linkBurstLimit: 40,
+      feedRateLimit: 10,
+      feedBurstLimit: 20,
       confirmationsPerHour: 300,
       webhooksPerKey: 50,
       websubPerHost: 100,
@@ -83,6 +85,8 @@ describe('configuration', () => {
     [{ signupBurstLimit: '2.5' }, /signupBurstLimit: must be a whole number from 1 to 5000/],
     [{ linkRateLimit: -1 }, /linkRateLimit: must be a whole number from 1 to 10000/],
     [{ linkBurstLimit: 5001 }, /linkBurstLimit: must be a whole number from 1 to 5000/],
+    [{ feedRateLimit: 0 }, /feedRateLimit: must be a whole number from 1 to 10000/],
+    [{ feedBurstLimit: 'lots' }, /feedBurstLimit: must be a whole number from 1 to 5000/],
     [{ confirmationsPerHour: 'many' }, /confirmationsPerHour: must be a whole number from 1 to 1000000/],
     [{ webhooksPerKey: 0 }, /webhooksPerKey: must be a whole number from 1 to 10000/],
     [{ websubPerHost: 0 }, /websubPerHost: must be a whole number from 1 to 1000000/],
@@ -156,6 +160,8 @@ describe('a configured stack', () => {
     signupBurstLimit: 3,
     linkRateLimit: 30,
     linkBurstLimit: 60,
+    feedRateLimit: 7,
+    feedBurstLimit: 9,
     confirmationsPerHour: 120,
     webhooksPerKey: 8,
   });
@@ -215,6 +221,10 @@ describe('a configured stack', () => {
     expect(settings['POST /api/subscriptions/unsubscribe']).toEqual({
       ThrottlingRateLimit: 30,
       ThrottlingBurstLimit: 60,
+    });
+    expect(settings['GET /api/subscriptions/feed']).toEqual({
+      ThrottlingRateLimit: 7,
+      ThrottlingBurstLimit: 9,
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Tidings create-subscription',

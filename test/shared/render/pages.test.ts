@@ -416,6 +416,16 @@ describe('renderHomePage', () => {
     ]);
   });
 
+  it('offers tags and the topics of the events shown in its subscribe form, each under its own field', () => {
+    const form = /<section id="subscribe"[^>]*>([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+    expect(form).toContain('<legend>Tags</legend>');
+    expect(form).toContain('<legend>Topics</legend>');
+    expect(form).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="Russian President"> Russian President',
+    );
+    expect(form).toMatch(/<input type="checkbox" name="tags\[\]" value="[^"]+">/);
+  });
+
   it('summarizes topics and the most used tags', () => {
     expect(html).toContain(
       '<li><a href="/topics/russian-president.html">Russian President</a> <span class="count">(3)</span></li>',
