@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { canonicalZone, supportedZones } from '../shared/domain/zones.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
 export interface TidingsConfig {
@@ -31,8 +32,10 @@ export interface TidingsConfig {
   fromAddress: string;
   /** The domain part of fromAddress, verified in SES with DKIM. */
   sendingDomain: string;
-  /** UTC hour (0–23) at which daily and weekly digests are sent. */
+  /** Local hour (0–23, in `defaultTimeZone`) of the digests of subscribers who have not chosen one. */
   digestHour: number;
+  /** IANA zone of subscribers who have not chosen one (default UTC): keeps existing subscribers' time. */
+  defaultTimeZone: string;
   /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
   digestWeekday: number;
   /** Messages per second one digest worker sends at most. */
@@ -112,6 +115,17 @@ const weekday = (node: Node): number => {
       `digestWeekday: must be 0 (Sunday) to 6 (Saturday) or a day name such as "monday" (got ${shown(raw)})`,
     );
   }
+};
+
+const timeZoneOf = (node: Node): string => {
+  const raw = optionalString(node, 'defaultTimeZone') ?? 'UTC';
+  const zone = canonicalZone(raw);
+  if (zone === undefined || !supportedZones().includes(zone)) {
+    throw new ConfigError(
+      `defaultTimeZone: must be an IANA time zone name such as Europe/Berlin (got ${shown(raw)})`,
+    );
+  }
+  return zone;
 };
 
 const domainOf = (node: Node): TidingsConfig['domain'] => {
@@ -195,6 +209,7 @@ export const loadConfig = (node: Node): TidingsConfig => {
     sendingDomain: sender[1].toLowerCase(),
     digestHour: wholeNumber(node, 'digestHour', 7, 0, 23),
     digestWeekday: weekday(node),
+    defaultTimeZone: timeZoneOf(node),
     digestSendRate: wholeNumber(node, 'digestSendRate', 5, 1, 1_000),
     digestConcurrency: wholeNumber(node, 'digestConcurrency', 2, 2, 1_000),
     // The functions accept 1–500 (shared/config.ts).

@@ -122,6 +122,7 @@ export class TidingsStack extends Stack {
       linkThrottle: { rateLimit: config.linkRateLimit, burstLimit: config.linkBurstLimit },
       confirmationsPerHour: config.confirmationsPerHour,
       webhooksPerKey: config.webhooksPerKey,
+      delivery: { hour: config.digestHour, weekday: config.digestWeekday, timeZone: config.defaultTimeZone },
     });
     this.site = new Site(this, 'Site', {
       api: this.api.httpApi,
@@ -151,6 +152,7 @@ export class TidingsStack extends Stack {
       siteUrl: this.site.url,
       hour: config.digestHour,
       weekday: config.digestWeekday,
+      timeZone: config.defaultTimeZone,
       sendRate: config.digestSendRate,
       concurrency: config.digestConcurrency,
       logRetention,

@@ -46,7 +46,7 @@ import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
-import type { Cadence } from '../shared/domain/subscription.js';
+import type { DigestCadence } from '../shared/domain/subscription.js';
 import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { digestComposer } from '../shared/services/digest-email.js';
@@ -139,7 +139,7 @@ export interface Runtime {
    * One digest run of a cadence, planned and sent to the outbox before it returns: windows end at
    * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
    */
-  digest(cadence: Cadence, options?: { now?: boolean }): Promise<DigestReport>;
+  digest(cadence: DigestCadence, options?: { now?: boolean }): Promise<DigestReport>;
   stop(): Promise<void>;
 }
 
@@ -326,6 +326,7 @@ const startOn = async (
     site: defaultSiteConfig(url),
     from: process.env[ENV.fromAddress] || LOCAL_FROM_ADDRESS,
     now,
+    delivery: digestScheduleFromEnv(),
   };
   const signups = {
     ...subscriptions,
@@ -355,7 +356,7 @@ const startOn = async (
     tuning: { settleMs: 0 },
   };
   let digestRunning: Promise<unknown> = Promise.resolve();
-  const digest = (cadence: Cadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
+  const digest = (cadence: DigestCadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
     const run = digestRunning
       .catch(() => undefined)
       .then(async () => {

@@ -3,8 +3,15 @@
  * subscription store with one conditional write each (a lost race re-reads and decides again).
  */
 import { SIGNUP_POLICY } from './signup.js';
-import { type Cadence, MAX_TOPICS, type Subscriber, type TopicRef } from './subscription.js';
-import { CONFIRM_TOKEN_SECONDS, type TokenClaims } from './tokens.js';
+import {
+  type Cadence,
+  type DeliveryPreferences,
+  MAX_TOPICS,
+  type Subscriber,
+  samePreferences,
+  type TopicRef,
+} from './subscription.js';
+import { CONFIRM_TOKEN_SECONDS, preferencesOfClaim, type TokenClaims } from './tokens.js';
 
 /** A subscriber as stored: the shared fields plus what only the subscription side reads. */
 export interface SubscriberRecord extends Subscriber {
@@ -42,6 +49,8 @@ export interface SubscriptionRequest {
   email: string;
   topics: TopicRef[];
   cadence: Cadence;
+  /** The delivery time asked for, resolved against the settings; absent: the defaults, unchosen. */
+  preferences?: DeliveryPreferences;
   /** A fresh random nonce, used if the request creates the record. */
   nonce: string;
 }
@@ -79,6 +88,7 @@ export const planRequest = (
       expiresAt,
       confirmationSentAt: now,
       revision: stored ? stored.revision + 1 : 1,
+      ...request.preferences,
     };
     return stored ? { kind: 'create', next, replacing: stored } : { kind: 'create', next };
   }
@@ -92,6 +102,7 @@ export const planRequest = (
   if (stored.status === 'pending') {
     next.topics = request.topics;
     next.cadence = request.cadence;
+    if (request.preferences) Object.assign(next, withPreferences(next, request.preferences));
     next.changedAt = now;
   }
   // Never confirmed: the record lives as long as its newest confirmation link.
@@ -103,7 +114,17 @@ const sameTopics = (a: readonly TopicRef[], b: readonly TopicRef[]): boolean =>
   a.length === b.length && a.every((t, i) => t.slug === b[i]?.slug && t.name === b[i]?.name);
 
 const unchangedBy = (stored: SubscriberRecord, next: SubscriberRecord): boolean =>
-  stored.status === next.status && stored.cadence === next.cadence && sameTopics(stored.topics, next.topics);
+  stored.status === next.status &&
+  stored.cadence === next.cadence &&
+  sameTopics(stored.topics, next.topics) &&
+  samePreferences(stored, next);
+
+/** The record with these preferences: all of them replaced, quiet hours cleared when not given. */
+const withPreferences = (record: SubscriberRecord, preferences: DeliveryPreferences): SubscriberRecord => {
+  const next: SubscriberRecord = { ...record, ...preferences };
+  if (preferences.quietHours === undefined) delete next.quietHours;
+  return next;
+};
 
 export type ChangePlan = { kind: 'unchanged' } | { kind: 'update'; next: SubscriberRecord };
 
@@ -130,7 +151,14 @@ export const planConfirm = (
           MAX_TOPICS,
         )
       : [...requested];
-  const next: SubscriberRecord = { ...stored, status: 'confirmed', topics, cadence, changedAt: now };
+  const asked = claims.pref ? preferencesOfClaim(claims.pref) : undefined;
+  const next: SubscriberRecord = {
+    ...(asked ? withPreferences(stored, asked) : stored),
+    status: 'confirmed',
+    topics,
+    cadence,
+    changedAt: now,
+  };
   if (stored.status !== 'confirmed') next.confirmedAt = now;
   // The first digest starts at the first confirmation; only the digest job moves the cursor after.
   next.cursor = stored.cursor ?? now;
@@ -139,14 +167,20 @@ export const planConfirm = (
   return unchangedBy(stored, next) ? { kind: 'unchanged' } : { kind: 'update', next };
 };
 
-/** The manage page: the subscriber's topics and cadence, replaced. */
+/** The manage page: the subscriber's topics, cadence and (when given) delivery preferences, replaced. */
 export const planManage = (
   stored: SubscriberRecord,
   topics: readonly TopicRef[],
   cadence: Cadence,
   now: string,
+  preferences?: DeliveryPreferences,
 ): ChangePlan => {
-  const next: SubscriberRecord = { ...stored, topics: [...topics], cadence, changedAt: now };
+  const next: SubscriberRecord = {
+    ...(preferences ? withPreferences(stored, preferences) : stored),
+    topics: [...topics],
+    cadence,
+    changedAt: now,
+  };
   return unchangedBy(stored, next) ? { kind: 'unchanged' } : { kind: 'update', next };
 };
 

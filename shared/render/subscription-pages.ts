@@ -18,6 +18,7 @@ eta.loadTemplate('@unsubscribe', templates.UNSUBSCRIBE);
 eta.loadTemplate('@manage', templates.MANAGE);
 
 export const CADENCE_LABELS: Record<Cadence, string> = {
+  instant: 'As it happens: an email soon after events are posted',
   daily: 'Daily: one email a day',
   weekly: 'Weekly: one email a week',
 };

@@ -5,6 +5,7 @@ import { type Mailer, MailerThrottledError } from '../adapters/mailer.js';
 import type { MailboxSlot, SignupLimits } from '../adapters/signup-limits.js';
 import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
+import type { DigestSchedule } from '../domain/digest.js';
 import { toIssues } from '../domain/event.js';
 import { canonicalMailbox } from '../domain/mailbox.js';
 import { HONEYPOT_FIELD, LEGACY_HONEYPOT_FIELD } from '../domain/signup.js';
@@ -22,7 +23,15 @@ import {
   type RequestPlan,
   type SubscriberRecord,
 } from '../domain/subscriber-changes.js';
-import { CADENCES, type Cadence, MAX_TOPICS, type TopicRef } from '../domain/subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  MAX_TOPICS,
+  type QuietHours,
+  resolvePreferences,
+  type TopicRef,
+} from '../domain/subscription.js';
 import {
   CONFIRM_TOKEN_SECONDS,
   confirmLink,
@@ -38,6 +47,7 @@ import {
   type TokenPurpose,
   verifyToken,
 } from '../domain/tokens.js';
+import { canonicalZone, supportedZones } from '../domain/zones.js';
 import {
   ConcurrentWriteError,
   ConflictError,
@@ -58,6 +68,8 @@ export interface SubscriptionDeps {
   /** Sender of confirmation emails: `Tidings <digest@news.example.org>`. */
   from: string;
   now: () => string;
+  /** The deployment's default delivery time (DIGEST_HOUR, DIGEST_WEEKDAY, DEFAULT_TIME_ZONE): what a choice left out fills in. */
+  delivery?: DigestSchedule;
 }
 
 /** What a sign-up needs besides: the limits that keep it from being turned into a mail cannon. */
@@ -118,13 +130,101 @@ const tagsField = z
 
 const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
 
+/** A whole number in a range, as JSON sends it or as a form's digits. */
+const wholeField = (max: number, what: string) =>
+  z
+    .union(
+      [
+        z.number(),
+        z
+          .string()
+          .trim()
+          .regex(/^\d{1,2}$/)
+          .transform(Number),
+      ],
+      {
+        error: `must be a whole number from 0 to ${max} (${what})`,
+      },
+    )
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(max, { error: `must be a whole number from 0 to ${max} (${what})` }),
+    );
+
+const timeZoneField = z
+  .string({ error: 'must be an IANA time zone name such as Europe/Berlin' })
+  .transform((name, ctx) => {
+    const zone = name.length <= 64 ? canonicalZone(name.trim()) : undefined;
+    if (zone === undefined || !supportedZones().includes(zone)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an IANA time zone name such as Europe/Berlin (got ${JSON.stringify(name.slice(0, 64))})`,
+      });
+      return z.NEVER;
+    }
+    return zone;
+  });
+
+const quietHoursField = z
+  .strictObject({ from: wholeField(23, 'a local hour'), to: wholeField(23, 'a local hour') })
+  .refine((q) => q.from !== q.to, { error: 'must start and end at different hours (from, to)' });
+
+/** Delivery preferences, all optional: what is left out comes from the settings. */
+const preferenceFields = {
+  timeZone: timeZoneField.optional(),
+  deliveryHour: wholeField(23, 'a local hour').optional(),
+  deliveryWeekday: wholeField(6, '0 = Sunday … 6 = Saturday').optional(),
+  quietHours: quietHoursField.nullable().optional(),
+};
+
 /** What POST /api/subscriptions accepts (JSON, or the form's fields). */
-export const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
+export const subscribeSchema = z.strictObject({
+  email: emailField,
+  tags: tagsField,
+  cadence: cadenceField,
+  ...preferenceFields,
+});
 /** What POST /api/subscriptions/manage accepts. */
-export const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
+export const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField, ...preferenceFields });
+
+const PREFERENCE_NAMES = 'timeZone, deliveryHour, deliveryWeekday, quietHours';
+const SUBSCRIBE_FIELDS = `email, tags, cadence, ${PREFERENCE_NAMES}`;
+const MANAGE_FIELDS = `tags, cadence, ${PREFERENCE_NAMES}`;
+
+type PreferenceInput = Pick<DeliveryPreferences, 'timeZone' | 'deliveryHour' | 'deliveryWeekday'> & {
+  /** null: none (a form's empty selects). */
+  quietHours?: QuietHours | null | undefined;
+};
+
+/**
+ * The preferences a request asks for over what the subscriber has (`base`), the settings filling
+ * in the rest; undefined when it asks for none (the record stays as it is: a new one on the
+ * deployment's default delivery time).
+ */
+const chosenPreferences = (
+  deps: { delivery?: DigestSchedule },
+  input: PreferenceInput,
+  base: DeliveryPreferences = {},
+): DeliveryPreferences | undefined => {
+  const asked = Object.entries(input).filter(([, value]) => value !== undefined);
+  if (asked.length === 0) return undefined;
+  const { quietHours, ...rest } = { ...base, ...Object.fromEntries(asked) } as PreferenceInput;
+  return resolvePreferences(quietHours ? { ...rest, quietHours } : rest, deps.delivery ?? DEFAULT_DELIVERY);
+};
+
+/** The deployment's default delivery when none is wired in (the digest settings' own defaults). */
+export const DEFAULT_DELIVERY: DigestSchedule = { hour: 7, weekday: 1, timeZone: 'UTC' };
 
 /** Forms send their list of topics as `tags[]` (repeated checkbox names), JSON as `tags`. */
 const LIST_FIELDS = new Set(['tags', 'tags[]']);
+
+/** The form fields of quiet hours (JSON sends `quietHours: {from, to}`). */
+export const QUIET_FROM = 'quietHours.from';
+export const QUIET_TO = 'quietHours.to';
+const FORM_OPTIONAL_FIELDS = ['timeZone', 'deliveryHour', 'deliveryWeekday'];
 
 /** Forms have a handful of fields; a body of thousands is an attack on the parser, refused early. */
 export const MAX_FORM_FIELDS = 100;
@@ -147,7 +247,13 @@ export const formFields = (form: FormData): Record<string, unknown> => {
       fields.tags = tags;
     } else fields[key] = text;
   }
-  return fields;
+  // A form's select offers "none" as an empty value: a field left empty is a field not given.
+  for (const key of FORM_OPTIONAL_FIELDS) if (fields[key] === '') delete fields[key];
+  // Quiet hours come as two selects; both set to "none" clears them.
+  const { [QUIET_FROM]: from, [QUIET_TO]: to, ...rest } = fields;
+  if (from === '' && to === '') rest.quietHours = null;
+  else if (from !== undefined || to !== undefined) rest.quietHours = { from: from ?? '', to: to ?? '' };
+  return rest;
 };
 
 /** A sign-up form's fields without the honeypot, and whether the honeypot was filled. */
@@ -362,9 +468,10 @@ export const requestSubscription = async (
   context: SignupContext,
 ): Promise<SubscriptionRequestAnswer> => {
   const {
-    value: { email, cadence },
+    value: { email, cadence, ...asked },
     topics,
-  } = await parseWithTopics(deps, subscribeSchema, input, 'email, tags, cadence');
+  } = await parseWithTopics(deps, subscribeSchema, input, SUBSCRIBE_FIELDS);
+  const preferences = chosenPreferences(deps, asked);
   const answer = { email, topics, cadence };
   if (context.honeypot) {
     deps.metrics.count(METRIC.signupHoneypot);
@@ -380,7 +487,7 @@ export const requestSubscription = async (
   }
   const secret = await deps.tokenSecret();
   const id = subscriberIdOf(secret, email);
-  const request = { id, email, topics, cadence };
+  const request = { id, email, topics, cadence, ...(preferences ? { preferences } : {}) };
   const plan = async (): Promise<RequestPlan> => {
     const [stored, suppression] = await Promise.all([
       deps.store.getSubscriber(id),
@@ -418,7 +525,7 @@ export const requestSubscription = async (
       secret,
       deps.site.siteUrl,
       record,
-      { topics: topics.map((t) => t.slug), cadence },
+      { topics: topics.map((t) => t.slug), cadence, ...(preferences ? { preferences } : {}) },
       nowSeconds,
     ),
     expiresAt: nowSeconds + CONFIRM_TOKEN_SECONDS,
@@ -682,13 +789,15 @@ export const manageSubscription = async (
 ): Promise<ManageView> => {
   const { keys, claims } = await verify(deps, token, 'manage', field);
   const {
-    value: { cadence },
+    value: { cadence, ...asked },
     topics,
-  } = await parseWithTopics(deps, manageSchema, input, 'tags, cadence');
+  } = await parseWithTopics(deps, manageSchema, input, MANAGE_FIELDS);
   const [{ record, changed }, offered] = await Promise.all([
     withRetries(async () => {
       const stored = await manageable(deps, claims, field);
-      return apply(deps, stored, planManage(stored, topics, cadence, deps.now()));
+      // What the request leaves out stays as the subscriber has it.
+      const preferences = chosenPreferences(deps, asked, stored);
+      return apply(deps, stored, planManage(stored, topics, cadence, deps.now(), preferences));
     }),
     offeredTopics(deps),
   ]);
