@@ -348,8 +348,9 @@ const startOn = async (
       from: subscriptions.from,
       tokenSecret: subscriptions.tokenSecret,
       now: () => Date.parse(now()),
+      timeZone: subscriptions.delivery.timeZone,
     }),
-    schedule: digestScheduleFromEnv(),
+    schedule: subscriptions.delivery,
     // The outbox takes mail as fast as it comes; the change capture is drained before each run.
     sendRate: 0,
     now: () => Date.parse(now()),
