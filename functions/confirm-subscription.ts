@@ -1,6 +1,7 @@
 import { formBody, html, httpApi, isFormBody, json, wantsHtml } from '../shared/http.js';
 import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
+  deliveryViewOf,
   renderConfirmedPage,
   renderConfirmPage,
   renderErrorPage,
@@ -9,8 +10,10 @@ import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
   confirmSubscription,
+  deliveryDefaultsOf,
   formFields,
   type LinkDeps,
+  preferencesOf,
   viewConfirm,
 } from '../shared/services/subscriptions.js';
 
@@ -33,6 +36,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
               status: view.subscriber.status,
               topics: view.topics,
               cadence: view.cadence,
+              ...view.preferences,
               confirmed: false,
             });
           }
@@ -42,6 +46,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
               email: view.subscriber.email,
               topics: view.topics,
               cadence: view.cadence,
+              delivery: deliveryViewOf(view.preferences, deliveryDefaultsOf(get())),
               token: token ?? '',
             }),
           );
@@ -58,6 +63,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
             renderConfirmedPage(site, {
               topics: subscriber.topics,
               cadence: subscriber.cadence,
+              delivery: deliveryViewOf(subscriber, deliveryDefaultsOf(get())),
               manage: links.manage,
               unsubscribeAll: links.unsubscribeAll,
             }),
@@ -67,6 +73,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           status: subscriber.status,
           topics: subscriber.topics,
           cadence: subscriber.cadence,
+          ...preferencesOf(subscriber),
           changed,
         });
       },

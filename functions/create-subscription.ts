@@ -12,13 +12,14 @@ import {
 } from '../shared/http.js';
 import { flushMetrics } from '../shared/metrics.js';
 import {
+  deliveryViewOf,
   renderCrossSitePage,
   renderErrorPage,
   renderRequestedPage,
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { type SignupFunctionDeps, subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { requestSubscription, signupForm } from '../shared/services/subscriptions.js';
+import { deliveryDefaultsOf, requestSubscription, signupForm } from '../shared/services/subscriptions.js';
 
 class CrossSiteError extends ForbiddenError {}
 
@@ -62,7 +63,10 @@ export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps
         : { input: jsonBody(event), honeypot: false };
       const client = await clientOfEvent(event, get());
       const answer = await requestSubscription(get(), input, { client, honeypot });
-      if (form) return html(202, renderRequestedPage(get().site, answer));
+      if (form) {
+        const delivery = deliveryViewOf(answer, deliveryDefaultsOf(get()));
+        return html(202, renderRequestedPage(get().site, { ...answer, delivery }));
+      }
       return json(202, {
         message:
           'If this address can receive email, a confirmation link is on its way to it; it works for 48 hours.',

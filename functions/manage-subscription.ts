@@ -1,6 +1,7 @@
 import { formBody, html, httpApi, isFormBody, json, jsonBody, wantsHtml } from '../shared/http.js';
 import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
+  deliveryViewOf,
   renderErrorPage,
   renderManagePage,
   renderSignedOutPage,
@@ -8,10 +9,12 @@ import {
 import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
+  deliveryDefaultsOf,
   formFields,
   type LinkDeps,
   type ManageView,
   manageSubscription,
+  preferencesOf,
   signOutLinks,
   viewManage,
 } from '../shared/services/subscriptions.js';
@@ -50,6 +53,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           return json(200, {
             topics: subscriber.topics,
             cadence: subscriber.cadence,
+            ...preferencesOf(subscriber),
             offered: view.offered,
             changed: view.changed,
           });
@@ -61,6 +65,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
             topics: subscriber.topics,
             offered: view.offered,
             cadence: subscriber.cadence,
+            delivery: deliveryViewOf(subscriber, deliveryDefaultsOf(get())),
             token: token ?? '',
             leaveToken: new URL(view.unsubscribeAll).searchParams.get('token') ?? '',
             ...(post ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' } : {}),

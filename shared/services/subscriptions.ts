@@ -40,6 +40,7 @@ import {
   MANAGE_TOKEN_SECONDS,
   manageLink,
   PAGE_MANAGE_TOKEN_SECONDS,
+  preferencesOfClaim,
   subscriberIdOf,
   subscriberLinks,
   type TokenClaims,
@@ -131,8 +132,9 @@ const tagsField = z
 const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
 
 /** A whole number in a range, as JSON sends it or as a form's digits. */
-const wholeField = (max: number, what: string) =>
-  z
+const wholeField = (max: number, what: string) => {
+  const rule = `must be a whole number from 0 to ${max} (${what})`;
+  return z
     .union(
       [
         z.number(),
@@ -142,17 +144,10 @@ const wholeField = (max: number, what: string) =>
           .regex(/^\d{1,2}$/)
           .transform(Number),
       ],
-      {
-        error: `must be a whole number from 0 to ${max} (${what})`,
-      },
+      { error: rule },
     )
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(0)
-        .max(max, { error: `must be a whole number from 0 to ${max} (${what})` }),
-    );
+    .pipe(z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= max, { error: rule }));
+};
 
 const timeZoneField = z
   .string({ error: 'must be an IANA time zone name such as Europe/Berlin' })
@@ -190,7 +185,8 @@ export const subscribeSchema = z.strictObject({
 /** What POST /api/subscriptions/manage accepts. */
 export const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField, ...preferenceFields });
 
-const PREFERENCE_NAMES = 'timeZone, deliveryHour, deliveryWeekday, quietHours';
+const PREFERENCE_KEYS = ['timeZone', 'deliveryHour', 'deliveryWeekday', 'quietHours'] as const;
+const PREFERENCE_NAMES = PREFERENCE_KEYS.join(', ');
 const SUBSCRIBE_FIELDS = `email, tags, cadence, ${PREFERENCE_NAMES}`;
 const MANAGE_FIELDS = `tags, cadence, ${PREFERENCE_NAMES}`;
 
@@ -209,9 +205,12 @@ const chosenPreferences = (
   input: PreferenceInput,
   base: DeliveryPreferences = {},
 ): DeliveryPreferences | undefined => {
-  const asked = Object.entries(input).filter(([, value]) => value !== undefined);
+  const asked = PREFERENCE_KEYS.filter((key) => input[key] !== undefined);
   if (asked.length === 0) return undefined;
-  const { quietHours, ...rest } = { ...base, ...Object.fromEntries(asked) } as PreferenceInput;
+  const { quietHours, ...rest }: PreferenceInput = {
+    ...preferencesOf(base),
+    ...Object.fromEntries(asked.map((key) => [key, input[key]])),
+  };
   return resolvePreferences(quietHours ? { ...rest, quietHours } : rest, deps.delivery ?? DEFAULT_DELIVERY);
 };
 
@@ -450,11 +449,26 @@ const sendWithRetry = async (mailer: Mailer, email: Parameters<Mailer['send']>[0
   }
 };
 
-export interface SubscriptionRequestAnswer {
+export interface SubscriptionRequestAnswer extends DeliveryPreferences {
   email: string;
   topics: TopicRef[];
   cadence: Cadence;
 }
+
+/** The delivery preferences a subscriber has chosen, without the rest of the record. */
+export const preferencesOf = (subscriber: DeliveryPreferences): DeliveryPreferences => {
+  const { timeZone, deliveryHour, deliveryWeekday, quietHours } = subscriber;
+  return {
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    ...(deliveryHour !== undefined ? { deliveryHour } : {}),
+    ...(deliveryWeekday !== undefined ? { deliveryWeekday } : {}),
+    ...(quietHours !== undefined ? { quietHours } : {}),
+  };
+};
+
+/** The deployment's default delivery time as the deps carry it. */
+export const deliveryDefaultsOf = (deps: { delivery?: DigestSchedule }): DigestSchedule =>
+  deps.delivery ?? DEFAULT_DELIVERY;
 
 /**
  * A sign-up. Whatever the address's state (new, pending, confirmed, unsubscribed, suppressed) and
@@ -468,11 +482,11 @@ export const requestSubscription = async (
   context: SignupContext,
 ): Promise<SubscriptionRequestAnswer> => {
   const {
-    value: { email, cadence, ...asked },
+    value: { email, cadence, tags: _tags, ...asked },
     topics,
   } = await parseWithTopics(deps, subscribeSchema, input, SUBSCRIBE_FIELDS);
   const preferences = chosenPreferences(deps, asked);
-  const answer = { email, topics, cadence };
+  const answer = { email, topics, cadence, ...preferences };
   if (context.honeypot) {
     deps.metrics.count(METRIC.signupHoneypot);
     logger.info('sign-up not served', { reason: 'honeypot' });
@@ -601,6 +615,7 @@ export interface ConfirmView {
   /** What confirming will ask for. */
   topics: TopicRef[];
   cadence: Cadence;
+  preferences: DeliveryPreferences;
 }
 
 /**
@@ -620,6 +635,7 @@ export const viewConfirm = async (
     subscriber: stored,
     topics: await requestedTopics(deps, claims, stored),
     cadence: claims.cadence ?? stored.cadence,
+    preferences: claims.pref ? preferencesOfClaim(claims.pref) : preferencesOf(stored),
   };
 };
 
@@ -789,7 +805,7 @@ export const manageSubscription = async (
 ): Promise<ManageView> => {
   const { keys, claims } = await verify(deps, token, 'manage', field);
   const {
-    value: { cadence, ...asked },
+    value: { cadence, tags: _tags, ...asked },
     topics,
   } = await parseWithTopics(deps, manageSchema, input, MANAGE_FIELDS);
   const [{ record, changed }, offered] = await Promise.all([
