@@ -101,6 +101,21 @@ const webhookOut: z.ZodType<Webhook> = z.object({
   status: z.enum(['pending-confirmation', 'confirmed']),
 });
 const subscriberStatus = z.enum(['pending', 'confirmed', 'unsubscribed']);
+/** The delivery time a subscriber chose; absent fields: the deployment's default. */
+const preferencesOut = {
+  timeZone: z.string().optional().meta({ description: 'IANA zone, as the platform names it.' }),
+  deliveryHour: z.int().min(0).max(23).optional().meta({ description: 'Local hour of digests.' }),
+  deliveryWeekday: z
+    .int()
+    .min(0)
+    .max(6)
+    .optional()
+    .meta({ description: 'Local day of weekly digests, 0 = Sunday.' }),
+  quietHours: z
+    .object({ from: z.int().min(0).max(23), to: z.int().min(0).max(23) })
+    .optional()
+    .meta({ description: 'Local hours during which instant alerts wait.' }),
+};
 
 const RESPONSE_SCHEMAS = {
   Event: eventOut,
@@ -146,23 +161,27 @@ const RESPONSE_SCHEMAS = {
     email: z.string(),
     topics: z.array(topicOut),
     cadence: cadenceOut,
+    ...preferencesOut,
   }),
   ConfirmView: z.object({
     status: subscriberStatus,
     topics: z.array(topicOut),
     cadence: cadenceOut,
+    ...preferencesOut,
     confirmed: z.literal(false),
   }),
   Confirmed: z.object({
     status: subscriberStatus,
     topics: z.array(topicOut),
     cadence: cadenceOut,
+    ...preferencesOut,
     changed: z.boolean(),
   }),
   UnsubscribeView: z.object({ subscribed: z.boolean(), topic: topicOut.optional() }),
   Subscription: z.object({
     topics: z.array(topicOut),
     cadence: cadenceOut,
+    ...preferencesOut,
     offered: z.array(topicOut).meta({ description: 'The most used tags, to add.' }),
     changed: z.boolean(),
   }),
