@@ -60,6 +60,7 @@ import {
 import { logger } from '../logger.js';
 import { METRIC, type MetricsPort } from '../metrics.js';
 import { renderConfirmationEmail } from '../render/confirmation-email.js';
+import { deliveryViewOf } from '../render/subscription-pages.js';
 
 export interface SubscriptionDeps {
   store: SubscriptionStore;
@@ -535,6 +536,7 @@ export const requestSubscription = async (
   const message = renderConfirmationEmail(deps.site, {
     topics,
     cadence,
+    delivery: deliveryViewOf(preferences ?? {}, deliveryDefaultsOf(deps)),
     confirmUrl: confirmLink(
       secret,
       deps.site.siteUrl,

@@ -691,6 +691,9 @@ describe('cadence, zone, hour and weekday of the subscriber', () => {
       quietHours: { from: 22, to: 7 },
     });
     const [message] = await mailTo(rt, email);
+    expect(message?.text).toContain(
+      `asked for a weekly digest on Sundays at 06:00 (${KOLKATA}) from Tidings`,
+    );
     const link = linkIn(message as never, '/api/subscriptions/confirm');
     // The confirmation page says what confirming will set, before anything is stored.
     const page = await (await browserGet(link)).text();
@@ -750,7 +753,9 @@ describe('cadence, zone, hour and weekday of the subscriber', () => {
   });
 
   it('takes the instant cadence: stored, confirmed, and kept off the digest index', async () => {
-    const { email } = await confirmedSubscriber(['Syria'], 'instant');
+    const { email, message } = await confirmedSubscriber(['Syria'], 'instant');
+    expect(message.subject).toBe('Confirm your Tidings alerts: Syria');
+    expect(message.text).toContain('asked for alerts as events happen from Tidings');
     expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', cadence: 'instant' });
     const item = await subs.rawItem(email);
     expect(item?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
