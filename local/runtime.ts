@@ -136,8 +136,9 @@ export interface Runtime {
   /** What `tidings` does to the data folder (reached from other processes at `/local/admin/<op>`). */
   admin: LocalAdmin;
   /**
-   * One digest run of a cadence, planned and sent to the outbox before it returns: windows end at
-   * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
+   * One digest run of a cadence, planned and sent to the outbox before it returns: each window ends
+   * at its subscriber's latest delivery time (theirs, or DIGEST_HOUR and DIGEST_WEEKDAY in
+   * DEFAULT_TIME_ZONE), or now with `now: true`.
    */
   digest(cadence: DigestCadence, options?: { now?: boolean }): Promise<DigestReport>;
   stop(): Promise<void>;
