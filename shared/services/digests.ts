@@ -225,48 +225,75 @@ export const planQuarterHour = async (
 
 const timeLeft = (deps: DigestDeps): number => deps.remainingMs?.() ?? Number.POSITIVE_INFINITY;
 
-/** Pages through one shard (or its due buckets), enqueueing batches; hands the rest on when the invocation runs short. */
+/**
+ * Pages through one shard, or its due buckets (several at once: a quarter hour can have hundreds,
+ * most of them empty), enqueueing batches of subscribers gathered across buckets. When the
+ * invocation runs short, what is left is handed on: a bucket part-read with its own start key,
+ * the untouched ones together.
+ */
 const plan = async (
   deps: DigestDeps,
   message: Extract<DigestMessage, { kind: 'plan' }>,
 ): Promise<DigestReport> => {
   const tuning = tuningOf(deps);
   const report = emptyDigestReport();
-  const buckets = message.buckets ? [...message.buckets] : undefined;
-  let startKey = message.startKey;
+  const { startKey: firstKey, buckets: all, ...base } = message;
   const at = message.at === undefined ? {} : { at: message.at };
-  while (buckets === undefined || buckets.length > 0) {
-    if (timeLeft(deps) < tuning.reserveMs) {
-      const { startKey: _done, buckets: _all, ...rest } = message;
-      await deps.queue.send([
-        { ...rest, ...(startKey ? { startKey } : {}), ...(buckets ? { buckets } : {}) },
-      ]);
-      return report;
-    }
-    const page = await deps.store.listSubscriberIds(
-      message.cadence,
-      message.shard,
-      tuning.planPageSize,
-      startKey,
-      buckets?.[0],
-    );
+  const pending: { bucket?: string; startKey?: string }[] = all
+    ? all.map((bucket, i) => ({ bucket, ...(i === 0 && firstKey ? { startKey: firstKey } : {}) }))
+    : [{ ...(firstKey ? { startKey: firstKey } : {}) }];
+  const handOn: DigestMessage[] = [];
+  const untouched: string[] = [];
+  let ids: string[] = [];
+  const flush = async (all: boolean) => {
     const batches: DigestMessage[] = [];
-    for (let i = 0; i < page.ids.length; i += tuning.batchSize) {
+    while (ids.length >= tuning.batchSize || (all && ids.length > 0)) {
       batches.push({
         kind: 'send',
         cadence: message.cadence,
         end: message.end,
         ...at,
-        subscribers: page.ids.slice(i, i + tuning.batchSize),
+        subscribers: ids.slice(0, tuning.batchSize),
       });
+      ids = ids.slice(tuning.batchSize);
     }
-    if (batches.length > 0) await deps.queue.send(batches);
     report.batches += batches.length;
-    startKey = page.next;
-    if (startKey) continue;
-    if (!buckets) break;
-    buckets.shift();
-  }
+    if (batches.length > 0) await deps.queue.send(batches);
+  };
+  const leftOver = (bucket: string | undefined, startKey: string | undefined) => {
+    if (bucket !== undefined && startKey === undefined) untouched.push(bucket);
+    else
+      handOn.push({
+        ...base,
+        ...(startKey ? { startKey } : {}),
+        ...(bucket !== undefined ? { buckets: [bucket] } : {}),
+      });
+  };
+  const worker = async () => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      let startKey = next.startKey;
+      do {
+        if (timeLeft(deps) < tuning.reserveMs) {
+          leftOver(next.bucket, startKey);
+          break;
+        }
+        const page = await deps.store.listSubscriberIds(
+          message.cadence,
+          message.shard,
+          tuning.planPageSize,
+          startKey,
+          next.bucket,
+        );
+        ids.push(...page.ids);
+        await flush(false);
+        startKey = page.next;
+      } while (startKey);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(tuning.concurrency, pending.length) }, worker));
+  await flush(true);
+  if (untouched.length > 0) handOn.push({ ...base, buckets: untouched });
+  if (handOn.length > 0) await deps.queue.send(handOn);
   return report;
 };
 

@@ -12,7 +12,11 @@ import type { NewsEvent } from '../../../shared/domain/event.js';
 import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
 import type { Cadence, DeliveryPreferences } from '../../../shared/domain/subscription.js';
 import { localTimeAt } from '../../../shared/domain/zones.js';
-import { type DigestDeps, handleDigestMessage } from '../../../shared/services/digests.js';
+import {
+  type DigestDeps,
+  type DigestMessage,
+  handleDigestMessage,
+} from '../../../shared/services/digests.js';
 import { projectChanges } from '../../../shared/services/listings.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
@@ -213,5 +217,52 @@ describe('the quarter-hour planner on the days clocks move', () => {
     expect(sent.filter((s) => s.subscriber === weeklyLegacy.id).map((s) => s.end)).toEqual([
       '2026-11-30T07:00:00.000Z',
     ]);
+  });
+});
+
+describe('planning due buckets', () => {
+  it('hands part-read and untouched buckets on when the invocation runs short, and every subscriber gets one digest', async () => {
+    const since = '2026-12-06T00:00:00.000Z';
+    const zones = ['Europe/Berlin', 'Europe/Paris', 'Europe/Rome'];
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const timeZone = zones[i % 3] as string;
+      ids.push(await putChosen(i + 1, 'daily', { timeZone, deliveryHour: 7, deliveryWeekday: 1 }, since));
+    }
+    await project(makeNewsEvent(1, ['Russia']), '2026-12-06T12:00:00.000Z');
+    const sent: string[] = [];
+    const queue = new LocalDigestQueue();
+    let calls = 0;
+    const deps: DigestDeps = {
+      store: makeDigestStore(table.db, tableName),
+      queue,
+      mailer: { send: async () => ({ messageId: `m-${sent.length}` }) },
+      compose: async (digest) => {
+        sent.push(digest.subscriber.id);
+        return { to: digest.subscriber.email, from: 'news@example.org', subject: 's', text: 't', html: '' };
+      },
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
+      sendRate: 0,
+      now: () => Date.parse('2026-12-07T06:00:05.000Z'),
+      // Every third look at the clock finds the invocation nearly over.
+      remainingMs: () => (calls++ % 3 === 2 ? 0 : 60_000),
+      tuning: { settleMs: 0, planPageSize: 1, batchSize: 2, concurrency: 2, reserveMs: 10 },
+    };
+    const handler = planDigests({ ...deps, zones: () => zones });
+    await handler({ at: '2026-12-07T06:00:00Z' }, context);
+    const plans: DigestMessage[] = [];
+    const report = await queue.drain((message) => {
+      if (message.kind === 'plan') plans.push(message);
+      return handleDigestMessage(deps, message);
+    });
+    expect(report.failed).toBe(0);
+    // Handed on: a bucket part-read (with where to resume) and buckets not yet read.
+    expect(plans.some((m) => m.kind === 'plan' && m.startKey !== undefined && m.buckets?.length === 1)).toBe(
+      true,
+    );
+    expect(
+      plans.some((m) => m.kind === 'plan' && m.startKey === undefined && (m.buckets?.length ?? 0) < 4),
+    ).toBe(true);
+    expect(sent.sort()).toEqual(ids.sort());
   });
 });
