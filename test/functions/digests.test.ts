@@ -212,10 +212,24 @@ describe('parseDigestMessage', () => {
     ).toEqual({ kind: 'send', cadence: 'weekly', end, subscribers: ['a', 'b'] });
   });
 
+  it('keeps the run time and due buckets of a quarter-hour run, the default bucket ("") included', () => {
+    const at = '2026-11-28T07:00:00.000Z';
+    const plan = { kind: 'plan', cadence: 'daily', end, shard: 1, at, buckets: ['!Europe/Berlin#08#', ''] };
+    expect(parseDigestMessage(JSON.stringify(plan))).toEqual(plan);
+    const send = { kind: 'send', cadence: 'daily', end, at, subscribers: ['a'] };
+    expect(parseDigestMessage(JSON.stringify(send))).toEqual(send);
+  });
+
   it.each([
     [{ kind: 'plan', cadence: 'hourly', end, shard: 0 }, 'cadence must be one of daily, weekly'],
     [{ kind: 'plan', cadence: 'daily', end: 'yesterday', shard: 0 }, 'end must be an ISO timestamp'],
     [{ kind: 'plan', cadence: 'daily', end, shard: -1 }, 'shard must be a whole number'],
+    [{ kind: 'plan', cadence: 'daily', end, shard: 0, at: 'soon' }, 'at must be an ISO timestamp'],
+    [
+      { kind: 'plan', cadence: 'daily', end, shard: 0, buckets: ['DIGEST#x'] },
+      'buckets must be a list of digest buckets',
+    ],
+    [{ kind: 'plan', cadence: 'instant', end, shard: 0 }, 'cadence must be one of daily, weekly'],
     [{ kind: 'send', cadence: 'daily', end, subscribers: [] }, 'subscribers must be 1 to 1000 ids'],
     [{ kind: 'send', cadence: 'daily', end, subscribers: [7] }, 'subscribers must be 1 to 1000 ids'],
     [{ kind: 'other', cadence: 'daily', end }, 'kind must be plan or send'],
