@@ -203,12 +203,12 @@ export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.da
  * are plain ASCII (letters, digits, `/`, `_`, `+`, `-`), escaped anyway.
  */
 const DELIVERY_FIELDS = (() => {
-  const escape = (text: string) =>
+  const escapeText = (text: string) =>
     text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
   const option = (value: string, label: string) =>
-    `<option value="${escape(value)}">${escape(label)}</option>`;
+    `<option value="${escapeText(value)}">${escapeText(label)}</option>`;
   // An option's value is its text when it has none: the zone list is most of the form's bytes.
-  const zones = supportedZones().map((zone) => `<option>${escape(zone)}</option>`);
+  const zones = supportedZones().map((zone) => `<option>${escapeText(zone)}</option>`);
   const hours = Array.from({ length: 24 }, (_, h) => option(String(h), `${String(h).padStart(2, '0')}:00`));
   const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'].map((d, i) =>
     option(String(i), d),
