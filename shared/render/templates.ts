@@ -225,7 +225,7 @@ const DELIVERY_FIELDS = (() => {
 })();
 
 export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>">
-<p>By email, in a digest of new and updated events:</p>
+<p>By email, as events happen or in a daily or weekly digest:</p>
 <label>Email address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
 <div class="hp" aria-hidden="true"><label>Leave this empty <input type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></label></div>
 <fieldset>
