@@ -367,7 +367,7 @@ const measure = async (): Promise<Measurements> => {
         type: 'subscriber',
         id,
         email: `seeded${n}@example.org`,
-        topics: tagsOf(n).map((name) => ({ slug: tagSlug(name), name })),
+        tags: tagsOf(n).map((name) => ({ slug: tagSlug(name), name })),
         cadence: 'daily',
         status: 'confirmed',
         createdAt: cursor,

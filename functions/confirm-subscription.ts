@@ -11,6 +11,7 @@ import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.
 import {
   confirmSubscription,
   deliveryDefaultsOf,
+  followsOut,
   formFields,
   type LinkDeps,
   preferencesOf,
@@ -34,7 +35,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           if (!wantsHtml(event)) {
             return json(200, {
               status: view.subscriber.status,
-              topics: view.topics,
+              ...followsOut(view),
               cadence: view.cadence,
               ...view.preferences,
               confirmed: false,
@@ -44,6 +45,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
             200,
             renderConfirmPage(site, {
               email: view.subscriber.email,
+              tags: view.tags,
               topics: view.topics,
               cadence: view.cadence,
               delivery: deliveryViewOf(view.preferences, deliveryDefaultsOf(get())),
@@ -61,6 +63,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           return html(
             200,
             renderConfirmedPage(site, {
+              tags: subscriber.tags,
               topics: subscriber.topics,
               cadence: subscriber.cadence,
               delivery: deliveryViewOf(subscriber, deliveryDefaultsOf(get())),
@@ -71,7 +74,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
         }
         return json(200, {
           status: subscriber.status,
-          topics: subscriber.topics,
+          ...followsOut(subscriber),
           cadence: subscriber.cadence,
           ...preferencesOf(subscriber),
           changed,

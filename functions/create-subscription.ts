@@ -19,7 +19,13 @@ import {
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { type SignupFunctionDeps, subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { deliveryDefaultsOf, requestSubscription, signupForm } from '../shared/services/subscriptions.js';
+import {
+  deliveryDefaultsOf,
+  followsOut,
+  preferencesOf,
+  requestSubscription,
+  signupForm,
+} from '../shared/services/subscriptions.js';
 
 class CrossSiteError extends ForbiddenError {}
 
@@ -48,7 +54,7 @@ const clientOfEvent = async (event: ApiEvent, deps: SignupFunctionDeps): Promise
 };
 
 /**
- * POST /api/subscriptions: `{email, tags, cadence}` as JSON (202 JSON) or as the subscribe form
+ * POST /api/subscriptions: `{email, tags, topicLabels, cadence}` (and the delivery preferences) as JSON (202 JSON) or as the subscribe form
  * posts it (202 page). The answer never tells whether the address was known, nor whether a limit held.
  */
 export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps) = subscriptionDeps) => {
@@ -70,7 +76,10 @@ export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps
       return json(202, {
         message:
           'If this address can receive email, a confirmation link is on its way to it; it works for 48 hours.',
-        ...answer,
+        email: answer.email,
+        ...followsOut(answer),
+        cadence: answer.cadence,
+        ...preferencesOf(answer),
       });
     },
     {

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { parseExternalHubs } from '../shared/domain/websub.js';
 import { canonicalZone, supportedZones } from '../shared/domain/zones.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
@@ -19,10 +20,24 @@ export interface TidingsConfig {
    */
   linkRateLimit: number;
   linkBurstLimit: number;
+  /** Requests per second subscribers' private feeds accept (polled by feed readers), and their burst. */
+  feedRateLimit: number;
+  feedBurstLimit: number;
   /** Confirmation emails sent per hour at most, whoever signs up; beyond it sign-ups send nothing. */
   confirmationsPerHour: number;
   /** Webhooks one API key may register. */
   webhooksPerKey: number;
+  /** Live WebSub subscriptions per callback host, and per feed (the hub's caps). */
+  websubPerHost: number;
+  websubPerFeed: number;
+  /**
+   * Requests per second `POST /api/websub` accepts (its own route throttle), and its burst: each
+   * request can make the hub send one verification request, so it is kept low.
+   */
+  websubRateLimit: number;
+  websubBurstLimit: number;
+  /** External WebSub hubs every feed names besides the site's own, pinged when a feed changes (optional). */
+  websubHubs: string[];
   /**
    * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
    * Without them the site answers on the CloudFront domain.
@@ -101,6 +116,22 @@ const optionalString = (node: Node, key: string): string | undefined => {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string') throw new ConfigError(`${key}: must be text (got ${shown(raw)})`);
   return raw.trim();
+};
+
+/** `websubHubs`: https URLs, a list in cdk.json or comma-separated with -c. */
+const websubHubsOf = (node: Node): string[] => {
+  const raw = read(node, 'websubHubs');
+  if (
+    raw !== undefined &&
+    typeof raw !== 'string' &&
+    !(Array.isArray(raw) && raw.every((h) => typeof h === 'string'))
+  )
+    throw new ConfigError(`websubHubs: must be a list of https URLs (got ${shown(raw)})`);
+  try {
+    return parseExternalHubs(raw as string | string[] | undefined, 'websubHubs');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 };
 
 const weekday = (node: Node): number => {
@@ -202,8 +233,16 @@ export const loadConfig = (node: Node): TidingsConfig => {
     // brings back fit, with room for people opening confirm and manage links.
     linkRateLimit: wholeNumber(node, 'linkRateLimit', 20, 1, 10_000),
     linkBurstLimit: wholeNumber(node, 'linkBurstLimit', 40, 1, 5_000),
+    // Feed readers poll every 15 to 60 minutes: 10/s serves tens of thousands of private feeds.
+    feedRateLimit: wholeNumber(node, 'feedRateLimit', 10, 1, 10_000),
+    feedBurstLimit: wholeNumber(node, 'feedBurstLimit', 20, 1, 5_000),
     confirmationsPerHour: wholeNumber(node, 'confirmationsPerHour', 300, 1, 1_000_000),
     webhooksPerKey: wholeNumber(node, 'webhooksPerKey', 50, 1, 10_000),
+    websubPerHost: wholeNumber(node, 'websubPerHost', 100, 1, 1_000_000),
+    websubPerFeed: wholeNumber(node, 'websubPerFeed', 10_000, 1, 1_000_000),
+    websubRateLimit: wholeNumber(node, 'websubRateLimit', 5, 1, 10_000),
+    websubBurstLimit: wholeNumber(node, 'websubBurstLimit', 10, 1, 5_000),
+    websubHubs: websubHubsOf(node),
     ...(domain ? { domain } : {}),
     fromAddress,
     sendingDomain: sender[1].toLowerCase(),

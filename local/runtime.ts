@@ -19,6 +19,7 @@ import { makeHandler as deleteEvent } from '../functions/delete-event.js';
 import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
 import { makeHandler as getEvent } from '../functions/get-event.js';
 import { makeHandler as getOpenApi } from '../functions/get-openapi.js';
+import { makeHandler as getSubscriberFeed } from '../functions/get-subscriber-feed.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
 import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
@@ -28,6 +29,7 @@ import { makeHandler as postEventsBatch } from '../functions/post-events-batch.j
 import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
 import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
+import { makeHandler as websubHub } from '../functions/websub-hub.js';
 import { type ApiKeyStore, makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
 import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
@@ -41,12 +43,16 @@ import type { Mailer } from '../shared/adapters/mailer.js';
 import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { linkKeysOf, newTokenSecret, type TokenSecret } from '../shared/adapters/token-secret.js';
+import { makeTopicLabelStore } from '../shared/adapters/topic-labels.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
+import { makeCallbackClient } from '../shared/adapters/websub-http.js';
+import { makeWebSubStore } from '../shared/adapters/websub-store.js';
 import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import type { DigestCadence } from '../shared/domain/subscription.js';
+import { parseExternalHubs } from '../shared/domain/websub.js';
 import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { digestComposer } from '../shared/services/digest-email.js';
@@ -71,6 +77,14 @@ import {
   parseWebhooksPerKey,
   type WebhookDeps,
 } from '../shared/services/webhooks.js';
+import {
+  feedsChanged,
+  type HubLimits,
+  type HubWorkerDeps,
+  handleHubMessage,
+  watchFeedWrites,
+} from '../shared/services/websub.js';
+import { hubLimitsFromEnv } from '../shared/services/websub-deps.js';
 import { type LocalAdmin, makeLocalAdmin, newAdminToken, serveAdmin, writePrivateFile } from './admin.js';
 import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
@@ -80,6 +94,7 @@ import { createLocalServer, type LocalApiHandler, type LocalRoute } from './serv
 import { makeFolderObjectStore } from './site-folder.js';
 import { serveNotFoundPage, serveSiteFolder } from './static-site.js';
 import { LocalTopic, localWebhooks } from './topic.js';
+import { LocalHubQueue } from './websub-queue.js';
 
 export const LOCAL_TABLE = 'tidings';
 export const SAMPLE_EVENTS = resolve(import.meta.dirname, 'sample-events.json');
@@ -109,6 +124,10 @@ export interface RuntimeOptions {
   signupPolicy?: Partial<SignupPolicy>;
   /** Most webhooks per API key (default WEBHOOKS_PER_KEY, else 50). */
   webhooksPerKey?: number;
+  /** The WebSub hub's caps (default WEBSUB_PER_HOST and WEBSUB_PER_FEED, else 100 and 10,000). */
+  websubLimits?: Partial<HubLimits>;
+  /** External WebSub hubs the feeds name and the hub pings (default WEBSUB_HUBS, else none). */
+  websubHubs?: readonly string[];
 }
 
 export interface Runtime {
@@ -141,6 +160,8 @@ export interface Runtime {
    * DEFAULT_TIME_ZONE), or now with `now: true`.
    */
   digest(cadence: DigestCadence, options?: { now?: boolean }): Promise<DigestReport>;
+  /** The WebSub hub's queue (verifications, distributions, deliveries), worked through every second. */
+  hub: { queue: LocalHubQueue; deps: HubWorkerDeps; drain(): Promise<number> };
   stop(): Promise<void>;
 }
 
@@ -291,7 +312,13 @@ const startOn = async (
     record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,
   });
-  const handleChanges = processChanges({ store: baseStore, now, topic, siteUrl: url });
+  const handleChanges = processChanges({
+    store: baseStore,
+    now,
+    topic,
+    siteUrl: url,
+    topicLabels: makeTopicLabelStore(db, LOCAL_TABLE),
+  });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),
@@ -397,17 +424,61 @@ const startOn = async (
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
     'manage-subscription': manageSubscription(subscriptions),
+    'get-subscriber-feed': getSubscriberFeed({ ...subscriptions, changes: makeDigestStore(db, LOCAL_TABLE) }),
   };
+  // The WebSub hub: callbacks only on this machine, the same code as in AWS on a local queue.
+  const siteDir = join(dataDir, 'site');
+  const siteObjects = makeFolderObjectStore(siteDir);
+  const hubQueue = new LocalHubQueue(() => Date.parse(now()));
+  const externalHubs = parseExternalHubs(
+    options.websubHubs ?? optionalEnv(ENV.websubHubs),
+    options.websubHubs ? 'websubHubs' : ENV.websubHubs,
+    'local',
+  );
+  // The publisher and the hub's worker know the external hubs: feeds name them, changes ping them.
+  const feedSite = { ...defaultSiteConfig(url), ...(externalHubs.length > 0 ? { hubs: externalHubs } : {}) };
+  const hubStore = makeWebSubStore(db, LOCAL_TABLE);
+  const hubCallbacks = makeCallbackClient('local');
+  const hubWorker: HubWorkerDeps = {
+    store: hubStore,
+    queue: hubQueue,
+    callbacks: hubCallbacks,
+    objects: siteObjects,
+    site: feedSite,
+    now,
+  };
+  let hubDraining: Promise<number> = Promise.resolve(0);
+  const drainHub = (): Promise<number> => {
+    hubDraining = hubDraining
+      .catch(() => 0)
+      .then(() =>
+        hubQueue.drain(async (message) => {
+          const outcome = await handleHubMessage(hubWorker, message);
+          if (outcome.kind === 'dropped')
+            log(`websub: gave up a delivery after ${outcome.attempts} attempts`);
+        }),
+      );
+    return hubDraining;
+  };
+  handlers['websub-hub'] = websubHub({
+    store: hubStore,
+    queue: hubQueue,
+    site: defaultSiteConfig(url),
+    policy: 'local',
+    limits: { ...hubLimitsFromEnv(), ...options.websubLimits },
+    callbacks: hubCallbacks,
+    feedExists: async (path) => (await siteObjects.get(path)) !== undefined,
+    now,
+  });
   const routes: LocalRoute[] = API_ROUTES.map((route) => {
     const handler = handlers[route.fn];
     if (!handler) throw new Error(`no local handler for ${route.fn}`);
     return { ...route, handler };
   });
-  const siteDir = join(dataDir, 'site');
   const publishing: PublishDeps = {
     store: baseStore,
-    objects: makeFolderObjectStore(siteDir),
-    site: defaultSiteConfig(url),
+    objects: siteObjects,
+    site: feedSite,
   };
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
@@ -416,7 +487,14 @@ const startOn = async (
       .catch(() => undefined)
       .then(async () => {
         const startedAt = performance.now();
-        const report = await (full ? publishAll(publishing) : publishMarked(publishing));
+        const changed = new Set<string>();
+        const run = {
+          ...publishing,
+          objects: watchFeedWrites(publishing.objects, (path) => changed.add(path)),
+        };
+        const report = await (full ? publishAll(run) : publishMarked(run));
+        await feedsChanged(hubQueue, changed);
+        void drainHub().catch((error: Error) => log(`websub: ${error.message}`));
         const seconds = Math.round((performance.now() - startedAt) / 100) / 10;
         // The schedule runs every few seconds: only its runs that found work are worth keeping.
         const idle =
@@ -485,6 +563,12 @@ const startOn = async (
         }, interval)
       : undefined;
   started.push(() => timer && clearInterval(timer));
+  // Delayed retries and verifications come due on their own: the queue is looked at every second.
+  const hubTimer = setInterval(() => {
+    if (hubQueue.size > 0) void drainHub().catch((error: Error) => log(`websub: ${error.message}`));
+  }, 1000);
+  hubTimer.unref();
+  started.push(() => clearInterval(hubTimer));
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -521,9 +605,12 @@ const startOn = async (
     publish: (full?: boolean) => publish(full),
     digest,
     admin,
+    hub: { queue: hubQueue, deps: hubWorker, drain: drainHub },
     async stop() {
       forgetServer();
       if (timer) clearInterval(timer);
+      clearInterval(hubTimer);
+      await hubDraining.catch(() => undefined);
       await running.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

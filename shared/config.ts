@@ -1,4 +1,5 @@
 import { defaultSiteConfig, type SiteConfig } from './domain/site.js';
+import { parseExternalHubs } from './domain/websub.js';
 
 /** Environment variable names, imported by the CDK constructs and by the runtime. */
 export const ENV = {
@@ -31,6 +32,14 @@ export const ENV = {
   confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
   /** Most webhooks one API key may register. */
   webhooksPerKey: 'WEBHOOKS_PER_KEY',
+  /** SQS queue of the WebSub hub's work: verifications, distributions, deliveries and their retries. */
+  hubQueueUrl: 'HUB_QUEUE_URL',
+  /** Most live WebSub subscriptions per callback host. */
+  websubPerHost: 'WEBSUB_PER_HOST',
+  /** Most live WebSub subscriptions per feed. */
+  websubPerFeed: 'WEBSUB_PER_FEED',
+  /** External WebSub hubs every feed names and the hub pings on a change, comma-separated https URLs. */
+  websubHubs: 'WEBSUB_HUBS',
   /**
    * `active` when the function is traced with X-Ray. Also fixed in the bundle when it is built:
    * shared/tracing.ts spells it out as `process.env.TIDINGS_TRACING`, which is what the bundler replaces.
@@ -64,5 +73,11 @@ export const siteConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): SiteCon
     throw new Error(`${ENV.feedSize} must be a whole number from 1 to 500`);
   }
   const site = defaultSiteConfig(requireEnv(ENV.siteUrl, env));
-  return { ...site, title: optionalEnv(ENV.siteTitle, env) ?? site.title, feedSize };
+  const hubs = parseExternalHubs(optionalEnv(ENV.websubHubs, env), ENV.websubHubs);
+  return {
+    ...site,
+    title: optionalEnv(ENV.siteTitle, env) ?? site.title,
+    feedSize,
+    ...(hubs.length > 0 ? { hubs } : {}),
+  };
 };

@@ -19,6 +19,7 @@ export const OUTPUT = {
   digestQueueUrl: 'DigestQueueUrl',
   digestDeadLetterQueueUrl: 'DigestDeadLetterQueueUrl',
   feedbackDeadLetterQueueUrl: 'FeedbackDeadLetterQueueUrl',
+  websubDeadLetterQueueUrl: 'WebSubDeadLetterQueueUrl',
   tokenSecretArn: 'TokenSecretArn',
   fromAddress: 'FromAddress',
 } as const;

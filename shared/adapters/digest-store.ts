@@ -11,7 +11,7 @@ import {
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { TopicChange } from '../domain/digest.js';
+import type { DigestChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
 import type { DigestCadence, Subscriber } from '../domain/subscription.js';
 import {
@@ -46,7 +46,7 @@ export interface LastDigest {
   sentAt: string;
 }
 
-/** What the digest job reads and writes: subscribers by cadence, topic changes by window, the ledger. */
+/** What the digest job reads and writes: subscribers by cadence, event changes by window, the ledger. */
 export interface DigestStore {
   /**
    * One page of the ids of confirmed subscribers of a cadence on one shard (a query, never a
@@ -65,7 +65,7 @@ export interface DigestStore {
    * The events changed in `(after, upTo]`, each once at its latest change, as they are now
    * (deleted events left out), oldest change first: read from the change log, then the events.
    */
-  windowChanges(after: string, upTo: string): Promise<TopicChange[]>;
+  windowChanges(after: string, upTo: string): Promise<DigestChange[]>;
   /**
    * Claims the digest of (subscriber, cadence, window start). Succeeds if nobody has, or if an
    * earlier claim was never sent and is older than `staleBefore` (its run died before sending).
@@ -321,7 +321,7 @@ export const makeDigestStore = (
       );
       // The events as they are now: corrections show their latest text and tags; deleted ones drop out.
       const events = await readEvents([...latest.keys()]);
-      const changes: TopicChange[] = [];
+      const changes: DigestChange[] = [];
       for (const [id, changedAt] of latest) {
         const event = events.get(id);
         if (event && !('deleted' in event)) changes.push({ event: event as NewsEvent, changedAt });

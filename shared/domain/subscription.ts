@@ -33,7 +33,16 @@ export interface DeliveryPreferences {
   quietHours?: QuietHours;
 }
 
-/** A topic a subscriber follows: the tag's URL slug and its display name. */
+/** A tag a subscriber follows: the tag's URL slug and its display name. */
+export interface TagRef {
+  slug: string;
+  name: string;
+}
+
+/**
+ * A topic label a subscriber follows (an event's `topic`, such as "Armed conflicts and attacks"):
+ * its URL slug (`topicSlug`) and the label itself.
+ */
 export interface TopicRef {
   slug: string;
   name: string;
@@ -47,6 +56,9 @@ export interface Subscriber extends DeliveryPreferences {
   /** HMAC of the normalized address: stable, not guessable, no email index needed. */
   id: string;
   email: string;
+  /** The tags followed. (Records stored before topic labels could be followed name these `topics`.) */
+  tags: TagRef[];
+  /** The topic labels followed. */
   topics: TopicRef[];
   cadence: Cadence;
   status: 'pending' | 'confirmed' | 'unsubscribed';
@@ -68,8 +80,17 @@ export interface Subscriber extends DeliveryPreferences {
   linkGeneration?: number;
 }
 
-/** Up to this many topics per subscriber. */
-export const MAX_TOPICS = 20;
+/** Up to this many tags per subscriber. */
+export const MAX_TAGS = 20;
+/**
+ * Up to this many topic labels per subscriber. With MAX_TAGS, at most 30 things followed: a digest
+ * marks each event with one bit per thing followed, in one 32-bit word.
+ */
+export const MAX_TOPICS = 10;
+
+/** Whether a subscriber follows anything at all (no digest goes to one who follows nothing). */
+export const followsAnything = (subscriber: Pick<Subscriber, 'tags' | 'topics'>): boolean =>
+  subscriber.tags.length > 0 || subscriber.topics.length > 0;
 
 /** The preferences as the settings fill them in: what a record carries once a subscriber chooses. */
 export const resolvePreferences = (

@@ -1,6 +1,6 @@
 import type { SubscriberLinks } from '../domain/digest.js';
 import type { SiteConfig } from '../domain/site.js';
-import type { Cadence, TopicRef } from '../domain/subscription.js';
+import type { Cadence, TagRef, TopicRef } from '../domain/subscription.js';
 import { listUnsubscribeHeaders, type RenderedEmail, renderNoticeEmail } from './emails.js';
 import { type DeliveryView, deliveryPhrase } from './subscription-pages.js';
 
@@ -22,6 +22,7 @@ const utcMinute = (seconds: number): string => {
 export const renderConfirmationEmail = (
   site: SiteConfig,
   request: {
+    tags: readonly TagRef[];
     topics: readonly TopicRef[];
     cadence: Cadence;
     /** The delivery time asked for (or the default), said in the email. */
@@ -32,7 +33,7 @@ export const renderConfirmationEmail = (
     links: SubscriberLinks;
   },
 ): ConfirmationEmail => {
-  const names = request.topics.map((t) => t.name);
+  const names = [...request.tags, ...request.topics].map((t) => t.name);
   const shown =
     names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
   const what =

@@ -7,8 +7,15 @@
 import { Eta } from 'eta/core';
 import type { Digest, DigestItem, DigestSection, SubscriberLinks } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
-import { eventPath, feedPath, type SiteConfig, tagPath, urlOf } from '../domain/site.js';
-import type { TopicRef } from '../domain/subscription.js';
+import {
+  eventPath,
+  feedPath,
+  type SiteConfig,
+  tagPath,
+  topicFeedPath,
+  topicPath,
+  urlOf,
+} from '../domain/site.js';
 import * as templates from './email-templates.js';
 
 /** What a mailer needs besides the addresses. */
@@ -26,14 +33,17 @@ eta.loadTemplate('@digest-footer', templates.DIGEST_FOOTER);
 eta.loadTemplate('@notice', templates.NOTICE_CONTENT);
 eta.loadTemplate('@notice-footer', templates.NOTICE_FOOTER);
 
-/** Topic names a subject line lists before it says "and N more". */
-const SUBJECT_TOPICS = 3;
+/** Names of tags and topics a subject line lists before it says "and N more". */
+const SUBJECT_NAMES = 3;
+/** What the digest's link to the subscriber's private feed says: it is theirs, and stays theirs. */
+const PRIVATE_FEED_LABEL = 'This digest in your feed reader (a private feed: do not share it)';
+
 /** About two lines of a phone's screen. */
 const SUMMARY_MAX = 240;
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
-/** `2026-01-02T06:00:00.000Z` → `2026-01-02 06:00 UTC`. */
+/** Window formatters by zone, each made once. */
 const windowFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** `Mon 7 Dec, 07:00` in `timeZone`: one formatter per zone, shared by every digest of a run. */
@@ -86,13 +96,13 @@ const summarize = (event: NewsEvent): string => {
 };
 
 /** `Syria, Russia and Iran`. */
-const topicList = (names: string[]): string =>
+const nameList = (names: string[]): string =>
   names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 
 /** `Syria, Russia` / `Syria, Russia, Iran and 2 more`: a subject stays short enough to read. */
-const subjectTopics = (names: string[]): string =>
-  names.length > SUBJECT_TOPICS
-    ? `${names.slice(0, SUBJECT_TOPICS).join(', ')} and ${names.length - SUBJECT_TOPICS} more`
+const subjectNames = (names: string[]): string =>
+  names.length > SUBJECT_NAMES
+    ? `${names.slice(0, SUBJECT_NAMES).join(', ')} and ${names.length - SUBJECT_NAMES} more`
     : names.join(', ');
 
 /**
@@ -108,7 +118,7 @@ interface ItemModel {
   url: string;
   headline: string;
   updated: boolean;
-  /** The date and the subscriber's topics the event carries. */
+  /** The date and the subscriber's tags and topic label the event carries. */
   meta: string;
   summary: string;
 }
@@ -125,20 +135,24 @@ const itemModel = (site: SiteConfig, item: DigestItem): ItemModel => ({
   url: urlOf(site, eventPath(item.event.id)),
   headline: item.event.headline,
   updated: item.updated,
-  meta: [item.event.date, item.topics.map((t) => t.name).join(', ')].join(' · '),
+  meta: [item.event.date, [...item.tags, ...item.topics].map((t) => t.name).join(', ')].join(' · '),
   summary: summaryOf(item.event),
 });
 
 const sectionModel = (site: SiteConfig, section: DigestSection): SectionModel => {
-  const { topic } = section;
-  const pageUrl = urlOf(site, tagPath(topic.slug));
+  const { ref } = section;
+  const tag = section.kind === 'tag';
+  const pageUrl = urlOf(site, tag ? tagPath(ref.slug) : topicPath(ref.slug));
   const model: SectionModel = {
-    name: topic.name,
+    name: ref.name,
     pageUrl,
-    feedUrl: urlOf(site, feedPath({ kind: 'tag', slug: topic.slug, name: topic.name }, 'rss')),
+    feedUrl: urlOf(
+      site,
+      tag ? feedPath({ kind: 'tag', slug: ref.slug, name: ref.name }, 'rss') : topicFeedPath(ref.slug, 'rss'),
+    ),
     items: section.items.map((item) => itemModel(site, item)),
   };
-  if (section.omitted > 0) model.more = { url: pageUrl, label: `${section.omitted} more in ${topic.name}` };
+  if (section.omitted > 0) model.more = { url: pageUrl, label: `${section.omitted} more in ${ref.name}` };
   return model;
 };
 
@@ -166,17 +180,20 @@ export const renderDigestEmail = (
   const sections = digest.sections.map((section) => sectionModel(site, section));
   const count = countPhrase(digest);
   const names = sections.map((s) => s.name);
-  const subject = names.length > 0 ? `${count}: ${subjectTopics(names)}` : count;
+  const subject = names.length > 0 ? `${count}: ${subjectNames(names)}` : count;
   const heading = `Your ${digest.cadence} digest`;
   const window = `in ${windowLine(digest.window, digest.subscriber.timeZone ?? defaultTimeZone)}`;
   const capped =
     digest.shown < digest.total
-      ? ` The ${digest.shown} most recent are below; the links under each topic lead to the rest.`
+      ? ` The ${digest.shown} most recent are below; the links under each tag and topic lead to the rest.`
       : '';
-  const summary = `${count[0]?.toUpperCase()}${count.slice(1)} in your topics ${window}.${capped}`;
-  const followed: TopicRef[] = digest.subscriber.topics;
-  const reason = `You receive this ${digest.cadence} digest because you subscribed to ${topicList(followed.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`;
-  const unsubscribeTopics = followed.map((t) => ({ name: t.name, url: links.unsubscribeTopic(t.slug) }));
+  const summary = `${count[0]?.toUpperCase()}${count.slice(1)} in your tags and topics ${window}.${capped}`;
+  const { tags, topics } = digest.subscriber;
+  const reason = `You receive this ${digest.cadence} digest because you subscribed to ${nameList([...tags, ...topics].map((t) => t.name))} on ${site.title} (${site.siteUrl}).`;
+  const leaveOne = [
+    ...tags.map((t) => ({ name: t.name, url: links.unsubscribeTag(t.slug) })),
+    ...topics.map((t) => ({ name: t.name, url: links.unsubscribeTopicLabel(t.slug) })),
+  ];
 
   const html = eta.render('@email-layout', {
     lang: site.language,
@@ -185,10 +202,12 @@ export const renderDigestEmail = (
     siteUrl: urlOf(site, ''),
     content: eta.render('@digest', { heading, summary, sections }),
     footer: eta.render('@digest-footer', {
+      feedLabel: PRIVATE_FEED_LABEL,
       reason,
       manage: links.manage,
       unsubscribeAll: links.unsubscribeAll,
-      topics: unsubscribeTopics,
+      feed: links.feed,
+      leaveOne,
     }),
   });
 
@@ -204,8 +223,9 @@ export const renderDigestEmail = (
     if (section.more) text.push(`${section.more.label}: ${section.more.url}`, '');
   }
   text.push('-- ', reason, `Manage your subscription: ${links.manage}`);
+  text.push(`${PRIVATE_FEED_LABEL}: ${links.feed}`);
   text.push(`Unsubscribe from everything: ${links.unsubscribeAll}`);
-  for (const topic of unsubscribeTopics) text.push(`Unsubscribe from ${topic.name}: ${topic.url}`);
+  for (const one of leaveOne) text.push(`Unsubscribe from ${one.name}: ${one.url}`);
   return { subject, text: `${text.join('\n')}\n`, html };
 };
 
@@ -214,7 +234,7 @@ export interface Notice {
   subject: string;
   heading: string;
   paragraphs: string[];
-  /** A short bulleted list after the paragraphs (the topics of a subscription, say). */
+  /** A short bulleted list after the paragraphs (what a subscription follows, say). */
   items?: string[];
   /** The one thing to do: a button in HTML, the URL spelled out in both parts. */
   action?: { label: string; url: string };

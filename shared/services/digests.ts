@@ -3,15 +3,20 @@ import type { DigestRecipient, DigestStore } from '../adapters/digest-store.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../adapters/mailer.js';
 import {
   buildDigest,
+  type ChangeIndex,
   cadenceMs,
   type Digest,
   type DigestSchedule,
   deliveryOf,
   digestWindow,
-  indexTopicChanges,
-  type TopicIndex,
+  indexChanges,
 } from '../domain/digest.js';
-import { DIGEST_CADENCES, type DigestCadence, type Subscriber } from '../domain/subscription.js';
+import {
+  DIGEST_CADENCES,
+  type DigestCadence,
+  followsAnything,
+  type Subscriber,
+} from '../domain/subscription.js';
 import { dueBuckets, isDeliveryAt, latestDelivery, quarterHourOf, supportedZones } from '../domain/zones.js';
 import { DIGEST_SHARDS, digestBucket } from '../keys.js';
 import { logger } from '../logger.js';
@@ -299,12 +304,12 @@ const plan = async (
 
 /**
  * The run's changes, read once and shared by every subscriber this worker serves, indexed by
- * topic. A warm worker keeps them for the run; a new run (another window end) starts afresh.
+ * tag and topic label. A warm worker keeps them for the run; a new run (another window end) starts afresh.
  * A subscriber whose window starts earlier than what is held (missed runs) extends it.
  */
 class WindowChanges {
   private runKey = '';
-  private held: Promise<{ after: string; index: TopicIndex }> | undefined;
+  private held: Promise<{ after: string; index: ChangeIndex }> | undefined;
   reads = 0;
 
   constructor(private readonly store: DigestStore) {}
@@ -316,8 +321,8 @@ class WindowChanges {
     this.held = undefined;
   }
 
-  /** The changes in `(after, end]` by topic slug (a superset: each digest filters by its window). */
-  async load(after: string, end: string, cadence: DigestCadence): Promise<TopicIndex> {
+  /** The changes in `(after, end]` by tag and topic label (a superset: each digest filters by its window). */
+  async load(after: string, end: string, cadence: DigestCadence): Promise<ChangeIndex> {
     const previous = this.held;
     if (previous) {
       const current = await previous.catch(() => undefined);
@@ -331,7 +336,7 @@ class WindowChanges {
       this.reads++;
       const older = await this.store.windowChanges(from, current ? current.after : end);
       // What is held already is newer than anything just read: it wins for an event in both.
-      const index = indexTopicChanges([...older, ...(current?.index.changes ?? [])]);
+      const index = indexChanges([...older, ...(current?.index.changes ?? [])]);
       return { after: from, index };
     })();
     this.held = loading;
@@ -582,7 +587,7 @@ const send = async (
         recipient.suppressed ||
         subscriber.status !== 'confirmed' ||
         subscriber.cadence !== message.cadence ||
-        subscriber.topics.length === 0
+        !followsAnything(subscriber)
       ) {
         report.skipped++;
         continue;

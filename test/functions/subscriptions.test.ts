@@ -41,6 +41,9 @@ afterAll(async () => {
 
 const address = () => `reader${++n}@example.org`;
 
+/** What the API answers of followed tags (and no labels): `tags`, `topicLabels` and the deprecated `topics`. */
+const follows = (tags: { slug: string; name: string }[]) => ({ tags, topicLabels: [], topics: tags });
+
 const subscribeJson = (body: unknown) =>
   rt.request('/api/subscriptions', {
     method: 'POST',
@@ -107,10 +110,10 @@ describe('POST /api/subscriptions', () => {
     expect(await res.json()).toEqual({
       message: expect.stringContaining('confirmation link'),
       email: email.toUpperCase(),
-      topics: [
+      ...follows([
         { slug: 'syria', name: 'Syria' },
         { slug: 'vladimir-putin', name: 'Vladimir Putin' },
-      ],
+      ]),
       cadence: 'weekly',
     });
     const stored = await subs.subscriber(email);
@@ -198,7 +201,7 @@ describe('POST /api/subscriptions', () => {
     await expectValidHtml(html);
     expect(html).toContain(`If ${email} can receive email`);
     expect(html).toContain('<li>Syria</li>\n<li>Iran</li>');
-    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
+    expect((await subs.subscriber(email))?.tags.map((t) => t.slug)).toEqual(['syria', 'iran']);
   });
 
   it('sends one confirmation per resend interval and refreshes a pending request after it', async () => {
@@ -206,7 +209,7 @@ describe('POST /api/subscriptions', () => {
     await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
     await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
     expect(await mailTo(rt, email)).toHaveLength(1);
-    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria']);
+    expect((await subs.subscriber(email))?.tags.map((t) => t.slug)).toEqual(['syria']);
     clock.advance(CONFIRMATION_RESEND_SECONDS);
     await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
     const mail = await mailTo(rt, email);
@@ -240,13 +243,13 @@ describe('POST /api/subscriptions', () => {
         'no tags',
         { email: 'x@example.org', tags: [], cadence: 'daily' },
         400,
-        [{ path: 'tags', rule: 'must name at least one topic' }],
+        [{ path: 'tags', rule: 'must name at least one tag, or topicLabels at least one topic label' }],
       ],
       [
         'too many tags',
         { email: 'x@example.org', tags: Array.from({ length: 21 }, () => 'Syria'), cadence: 'daily' },
         400,
-        [{ path: 'tags', rule: 'must name at most 20 topics (got 21)' }],
+        [{ path: 'tags', rule: 'must name at most 20 tags (got 21)' }],
       ],
       [
         'a tag that is not a string',
@@ -267,7 +270,7 @@ describe('POST /api/subscriptions', () => {
         [
           {
             path: 'admin',
-            rule: 'is not a known field (allowed: email, tags, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours)',
+            rule: 'is not a known field (allowed: email, tags, topicLabels, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours)',
           },
         ],
       ],
@@ -278,7 +281,7 @@ describe('POST /api/subscriptions', () => {
         [
           {
             path: 'body',
-            rule: 'must be an object with email, tags, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours',
+            rule: 'must be an object with email, tags, topicLabels, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours',
           },
         ],
       ],
@@ -332,6 +335,117 @@ describe('POST /api/subscriptions', () => {
   });
 });
 
+describe('tags and topic labels (one vocabulary, the old body still works)', () => {
+  // Every seeded event carries the topic label "Russian President", which the change stream noted.
+  const LABEL = { slug: 'russian-president', name: 'Russian President' };
+
+  it('takes an old body that names tags as `topics`: the same tags, answered under both names', async () => {
+    const email = address();
+    const res = await subscribeJson({ email, topics: ['Syria', 'russia'], cadence: 'daily' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      ...follows([
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ]),
+      cadence: 'daily',
+    });
+    const [message] = await mailTo(rt, email);
+    expect((await confirmJson(linkIn(message as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({
+      status: 'confirmed',
+      tags: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ],
+      topics: [],
+    });
+    // Its issues name the field it sent; sending both names is refused.
+    const unknown = await subscribeJson({ email: address(), topics: ['Atlantis'], cadence: 'daily' });
+    expect(((await unknown.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'topics[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
+    ]);
+    const both = await subscribeJson({
+      email: address(),
+      tags: ['Syria'],
+      topics: ['Syria'],
+      cadence: 'daily',
+    });
+    expect(((await both.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'topics', rule: 'is the former name of tags: send tags alone' },
+    ]);
+  });
+
+  it('follows topic labels by name or slug, alone or with tags, through confirmation', async () => {
+    const email = address();
+    const res = await subscribeJson({
+      email,
+      tags: ['Syria'],
+      topicLabels: ['Russian President', 'russian-president'],
+      cadence: 'weekly',
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      tags: [{ slug: 'syria', name: 'Syria' }],
+      topicLabels: [LABEL],
+    });
+    const [message] = await mailTo(rt, email);
+    expect(message?.text).toContain('* Russian President');
+    expect((await confirmJson(linkIn(message as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [LABEL] });
+    expect(await subs.rawItem(email)).toMatchObject({
+      [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    });
+
+    const labelsOnly = address();
+    expect(
+      (await subscribeJson({ email: labelsOnly, topicLabels: ['Russian President'], cadence: 'daily' }))
+        .status,
+    ).toBe(202);
+    const unknown = await subscribeJson({ email: address(), topicLabels: ['Sports'], cadence: 'daily' });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as ErrorBody).error.issues).toEqual([
+      {
+        path: 'topicLabels[0]',
+        rule: 'is not a known topic label (got "Sports"; the manage page lists them)',
+      },
+    ]);
+  });
+
+  it('offers labels on the manage page and saves them; a label link leaves the label alone', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    const { manage } = await linksOf(email);
+    const html = await (await browserGet(manage)).text();
+    await expectValidHtml(html);
+    expect(html).toContain('<legend>Tags</legend>');
+    expect(html).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="russian-president"> Russian President',
+    );
+    const view = await jsonGet(manage);
+    expect(await view.json()).toMatchObject({ offered: { topicLabels: [LABEL] } });
+
+    clock.advance(60);
+    const token = new URL(manage).searchParams.get('token') ?? '';
+    const saved = await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `token=${token}&tags%5B%5D=syria&topicLabels%5B%5D=russian-president&cadence=daily`,
+    });
+    expect(await saved.text()).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="russian-president" checked> Russian President',
+    );
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [LABEL] });
+
+    clock.advance(60);
+    const leave = (await linksOf(email)).unsubscribeTopicLabel(LABEL.slug);
+    const view2 = await jsonGet(leave);
+    expect(await view2.json()).toEqual({ subscribed: true, topicLabel: LABEL });
+    const page = await (await oneClick(leave)).text();
+    expect(page).toContain('Unsubscribed from Russian President (topic)');
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [] });
+  });
+});
+
 describe('/api/subscriptions/confirm', () => {
   it('confirms once on the button, shows the subscription, and is harmless to confirm again', async () => {
     const email = address();
@@ -366,29 +480,29 @@ describe('/api/subscriptions/confirm', () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({
       status: 'confirmed',
-      topics: [
+      ...follows([
         { slug: 'syria', name: 'Syria' },
         { slug: 'russia', name: 'Russia' },
-      ],
+      ]),
       cadence: 'weekly',
       changed: false,
     });
     expect(await subs.subscriber(email)).toEqual(stored);
   });
 
-  it('adds the topics of a new request to a confirmed subscriber only when its link is opened', async () => {
+  it('adds the tags of a new request to a confirmed subscriber only when its link is opened', async () => {
     const { email } = await confirmedSubscriber(['Syria'], 'daily');
     clock.advance(CONFIRMATION_RESEND_SECONDS);
     await subscribeJson({ email, tags: ['Iran'], cadence: 'weekly' });
     expect(await subs.subscriber(email)).toMatchObject({
-      topics: [{ slug: 'syria', name: 'Syria' }],
+      tags: [{ slug: 'syria', name: 'Syria' }],
       cadence: 'daily',
     });
     const second = (await mailTo(rt, email))[1];
     clock.advance(60);
     expect((await confirmJson(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
     const stored = await subs.subscriber(email);
-    expect(stored?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
+    expect(stored?.tags.map((t) => t.slug)).toEqual(['syria', 'iran']);
     expect(stored?.cadence).toBe('weekly');
     expect(await subs.rawItem(email)).toMatchObject({
       [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
@@ -431,7 +545,7 @@ describe('/api/subscriptions/confirm', () => {
     expect((await confirmJson(linkIn(fresh as never, '/api/subscriptions/confirm'))).status).toBe(200);
     expect(await subs.subscriber(email)).toMatchObject({
       status: 'confirmed',
-      topics: [{ slug: 'russia', name: 'Russia' }],
+      tags: [{ slug: 'russia', name: 'Russia' }],
     });
   });
 
@@ -457,7 +571,7 @@ describe('unsubscribing (RFC 8058)', () => {
     const { email } = await confirmedSubscriber();
     const before = await subs.subscriber(email);
     const links = await linksOf(email);
-    for (const url of [links.unsubscribeAll, links.unsubscribeTopic('syria')]) {
+    for (const url of [links.unsubscribeAll, links.unsubscribeTag('syria')]) {
       const page = await browserGet(url);
       expect(page.status).toBe(200);
       const html = await page.text();
@@ -524,7 +638,7 @@ describe('unsubscribing (RFC 8058)', () => {
   it('leaves one topic with a topic link, and stops digests when the last topic goes', async () => {
     const { email } = await confirmedSubscriber(['Syria', 'Russia']);
     const links = await linksOf(email);
-    const res = await oneClick(links.unsubscribeTopic('syria'));
+    const res = await oneClick(links.unsubscribeTag('syria'));
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('Unsubscribed from Syria');
@@ -532,17 +646,17 @@ describe('unsubscribing (RFC 8058)', () => {
     const stored = await subs.subscriber(email);
     expect(stored).toMatchObject({
       status: 'confirmed',
-      topics: [{ slug: 'russia', name: 'Russia' }],
+      tags: [{ slug: 'russia', name: 'Russia' }],
       tokenVersion: 0,
     });
     expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('daily', digestShardOf(subs.idOf(email))),
     );
-    expect((await oneClick(links.unsubscribeTopic('syria'))).status).toBe(200);
+    expect((await oneClick(links.unsubscribeTag('syria'))).status).toBe(200);
     expect(await subs.subscriber(email)).toEqual(stored);
 
-    expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
-    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', topics: [] });
+    expect((await oneClick(links.unsubscribeTag('russia'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', tags: [] });
     expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     // The manage link still works, to pick topics again.
     expect((await jsonGet(links.manage)).status).toBe(200);
@@ -555,13 +669,13 @@ describe('unsubscribing (RFC 8058)', () => {
     const manage = await jsonGet(links.manage);
     expect(manage.status).toBe(410);
     expect(((await manage.json()) as ErrorBody).error.message).toContain('query.token: no longer valid');
-    expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
-    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria', 'russia']);
+    expect((await oneClick(links.unsubscribeTag('russia'))).status).toBe(200);
+    expect((await subs.subscriber(email))?.tags.map((t) => t.slug)).toEqual(['syria', 'russia']);
   });
 
   it('refuses a tampered unsubscribe link with 403', async () => {
     const { email } = await confirmedSubscriber();
-    const token = new URL((await linksOf(email)).unsubscribeTopic('syria')).searchParams.get('token') ?? '';
+    const token = new URL((await linksOf(email)).unsubscribeTag('syria')).searchParams.get('token') ?? '';
     const [kid, payload, signature] = token.split('.');
     const forged = `${kid}.${Buffer.from(
       JSON.stringify({
@@ -605,7 +719,7 @@ describe('the manage page', () => {
     await expectValidHtml(savedHtml);
     expect(savedHtml).toContain('Saved.');
     expect(await subs.subscriber(email)).toMatchObject({
-      topics: [
+      tags: [
         { slug: 'russia', name: 'Russia' },
         { slug: 'iran', name: 'Iran' },
       ],
@@ -646,6 +760,8 @@ describe('the manage page', () => {
     });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({
+      tags: [{ slug: 'vladimir-putin', name: 'Vladimir Putin' }],
+      topicLabels: [],
       topics: [{ slug: 'vladimir-putin', name: 'Vladimir Putin' }],
       changed: true,
     });

@@ -17,8 +17,15 @@ describe('configuration', () => {
       signupBurstLimit: 10,
       linkRateLimit: 20,
       linkBurstLimit: 40,
+      feedRateLimit: 10,
+      feedBurstLimit: 20,
       confirmationsPerHour: 300,
       webhooksPerKey: 50,
+      websubPerHost: 100,
+      websubPerFeed: 10_000,
+      websubRateLimit: 5,
+      websubBurstLimit: 10,
+      websubHubs: [],
       fromAddress: 'News@Example.org',
       sendingDomain: 'example.org',
       digestHour: 7,
@@ -31,6 +38,15 @@ describe('configuration', () => {
       tracing: false,
       streamParallelization: 4,
     });
+  });
+
+  it('reads websubHubs as a cdk.json list or a comma-separated -c string', () => {
+    expect(
+      configOf({ ...TEST_CONTEXT, websubHubs: 'https://a.example/hub, https://b.example/' }).websubHubs,
+    ).toEqual(['https://a.example/hub', 'https://b.example/']);
+    expect(
+      configOf({ ...TEST_CONTEXT, websubHubs: ['https://pubsubhubbub.appspot.com/'] }).websubHubs,
+    ).toEqual(['https://pubsubhubbub.appspot.com/']);
   });
 
   it('reads -c strings and tidings:-prefixed cdk.json keys, and weekday names', () => {
@@ -72,8 +88,25 @@ describe('configuration', () => {
     [{ signupBurstLimit: '2.5' }, /signupBurstLimit: must be a whole number from 1 to 5000/],
     [{ linkRateLimit: -1 }, /linkRateLimit: must be a whole number from 1 to 10000/],
     [{ linkBurstLimit: 5001 }, /linkBurstLimit: must be a whole number from 1 to 5000/],
+    [{ feedRateLimit: 0 }, /feedRateLimit: must be a whole number from 1 to 10000/],
+    [{ feedBurstLimit: 'lots' }, /feedBurstLimit: must be a whole number from 1 to 5000/],
     [{ confirmationsPerHour: 'many' }, /confirmationsPerHour: must be a whole number from 1 to 1000000/],
     [{ webhooksPerKey: 0 }, /webhooksPerKey: must be a whole number from 1 to 10000/],
+    [{ websubPerHost: 0 }, /websubPerHost: must be a whole number from 1 to 1000000/],
+    [{ websubPerFeed: 'many' }, /websubPerFeed: must be a whole number from 1 to 1000000/],
+    [{ websubRateLimit: 0 }, /websubRateLimit: must be a whole number from 1 to 10000/],
+    [
+      { websubHubs: 'http://hub.example.org/' },
+      /websubHubs: each hub must be an https URL without credentials/,
+    ],
+    [{ websubHubs: 42 }, /websubHubs: must be a list of https URLs/],
+    [
+      {
+        websubHubs:
+          'https://a.example/,https://b.example/,https://c.example/,https://d.example/,https://e.example/,https://f.example/',
+      },
+      /websubHubs: at most 5 hubs/,
+    ],
     [{ digestHour: 24 }, /digestHour: must be a whole number from 0 to 23 \(got 24\)/],
     [{ digestHour: '7.5' }, /digestHour: must be a whole number from 0 to 23/],
     [{ digestWeekday: 'someday' }, /digestWeekday: must be 0 \(Sunday\) to 6 \(Saturday\) or a day name/],
@@ -135,6 +168,8 @@ describe('a configured stack', () => {
     signupBurstLimit: 3,
     linkRateLimit: 30,
     linkBurstLimit: 60,
+    feedRateLimit: 7,
+    feedBurstLimit: 9,
     confirmationsPerHour: 120,
     webhooksPerKey: 8,
   });
@@ -211,6 +246,10 @@ describe('a configured stack', () => {
     expect(settings['POST /api/subscriptions/unsubscribe']).toEqual({
       ThrottlingRateLimit: 30,
       ThrottlingBurstLimit: 60,
+    });
+    expect(settings['GET /api/subscriptions/feed']).toEqual({
+      ThrottlingRateLimit: 7,
+      ThrottlingBurstLimit: 9,
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Tidings create-subscription',

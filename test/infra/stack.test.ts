@@ -45,6 +45,7 @@ const OTHER_FUNCTIONS = [
   'handle-email-feedback',
   'handle-reputation-alarm',
   'serve-not-found',
+  'websub-worker',
 ];
 
 describe('the events table', () => {
@@ -153,7 +154,7 @@ describe('functions', () => {
     };
     const withSite = functions().filter(([, fn]) => 'SITE_URL' in fn.Properties.Environment.Variables);
     expect(withSite.map(([, fn]) => fn.Properties.Description).sort()).toEqual(
-      ['process-changes', 'publish-site', 'send-digests']
+      ['process-changes', 'publish-site', 'send-digests', 'websub-hub', 'websub-worker']
         .concat(
           API_ROUTES.filter((r) => r.uses?.includes('email') || r.uses?.includes('links')).map((r) => r.fn),
         )
@@ -183,9 +184,10 @@ describe('IAM', () => {
     for (const s of allows) expect([s.Resource].flat()).not.toContain('*');
   });
 
-  it('leaves only two wildcards, each narrower than the resource it is under', () => {
+  it('leaves only three wildcards, each narrower than the resource it is under', () => {
     // `<topic ARN>:*`: subscription ARNs, named by SNS at subscribe time (the webhook functions).
     // `<site bucket ARN>/*`: the site's objects, named by the publisher at run time.
+    // `<site bucket ARN>/feeds/*`: the feeds, which the WebSub hub reads (a topic, a delivery).
     const topic = ref(idOf('AWS::SNS::Topic', 'ChangeTopic'));
     const bucket = ref(idOf('AWS::S3::Bucket', 'SiteBucket'), 'Arn');
     const kinds = new Set(wildcardResources.map((w) => JSON.stringify(w.resource)));
@@ -193,6 +195,7 @@ describe('IAM', () => {
       [
         JSON.stringify({ 'Fn::Join': ['', [topic, ':*']] }),
         JSON.stringify({ 'Fn::Join': ['', [bucket, '/*']] }),
+        JSON.stringify({ 'Fn::Join': ['', [bucket, '/feeds/*']] }),
       ].sort(),
     );
   });
@@ -321,9 +324,18 @@ describe('IAM', () => {
     const links = [...new Set(API_ROUTES.filter((r) => r.uses?.includes('links')).map((r) => r.fn))];
     expect(links.length).toBeGreaterThan(0);
     for (const name of links) {
+      // The private feed only reads: the subscriber, the change log and events.
+      const reader = name === 'get-subscriber-feed';
       expect(actionsOf(name)).toEqual(
-        expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+        expect.arrayContaining([
+          'secretsmanager:GetSecretValue',
+          'dynamodb:Query',
+          ...(reader ? [] : ['dynamodb:UpdateItem']),
+        ]),
       );
+      if (reader) {
+        expect(actionsOf(name).filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+      }
       expect(actionsOf(name).some((a) => a.startsWith('ses:'))).toBe(false);
       expect(Object.keys(envOf(name))).toContain('TOKEN_SECRET_ARN');
       expect(Object.keys(envOf(name))).not.toContain('FROM_ADDRESS');
@@ -397,7 +409,7 @@ describe('the change stream', () => {
 describe('queues', () => {
   it('are encrypted and refuse requests without TLS', () => {
     const queues = resources('AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(6);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const tlsOnly = resources('AWS::SQS::QueuePolicy').flatMap(([, p]) =>
       (p.Properties.PolicyDocument.Statement as Record<string, Cfn>[])

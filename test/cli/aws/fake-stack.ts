@@ -29,6 +29,7 @@ export const outputsOf = (tableName: string): Record<string, string> => ({
   DigestQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-DigestsWork`,
   DigestDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-DigestsDeadLetters`,
   FeedbackDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-MailFeedbackDeadLetters`,
+  WebSubDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-WebSubDeadLetters`,
   TokenSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:MailTokenSecret-AbCdEf`,
   FromAddress: 'news@example.org',
 });

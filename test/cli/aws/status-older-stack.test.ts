@@ -13,6 +13,7 @@ beforeAll(async () => {
     ChangeDeadLetterQueueUrl: undefined,
     DigestDeadLetterQueueUrl: undefined,
     FeedbackDeadLetterQueueUrl: undefined,
+    WebSubDeadLetterQueueUrl: undefined,
     FromAddress: undefined,
   }));
   stack.fakes.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });

@@ -63,6 +63,7 @@ beforeAll(async () => {
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.ChangeDeadLetterQueueUrl }).resolves(depth(1, 0));
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.DigestDeadLetterQueueUrl }).resolves(depth(3, 1));
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.FeedbackDeadLetterQueueUrl }).resolves(depth(0, 0));
+  f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.WebSubDeadLetterQueueUrl }).resolves(depth(2, 0));
   f.ses.on(GetAccountCommand).resolves({
     ProductionAccessEnabled: false,
     SendingEnabled: true,
@@ -122,6 +123,7 @@ describe('status of a deployed stack', () => {
         visible: 0,
         inFlight: 0,
       },
+      { name: 'WebSub hub messages', url: outputs.WebSubDeadLetterQueueUrl, visible: 2, inFlight: 0 },
     ]);
     expect(report.cost?.note).toMatch(/one Scan of the table/);
   });
