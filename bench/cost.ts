@@ -484,7 +484,7 @@ const measure = async (): Promise<Measurements> => {
         tokenSecret: staticTokenSecret(rt.tokenSecret),
         now: clock.ms,
       }),
-      schedule: { hour: 7, weekday: 1 },
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
       sendRate: 0,
       now: clock.ms,
       tuning: { settleMs: 0 },

@@ -52,7 +52,7 @@ const EVENTS = Number(process.env.BENCH_DIGEST_EVENTS ?? 100_000);
 const PROFILE_DIR = process.env.BENCH_DIGEST_PROFILE;
 const TAGS = 2_000;
 const TAGS_PER_SUBSCRIBER = 5;
-const SCHEDULE = { hour: 7, weekday: 1 };
+const SCHEDULE = { hour: 7, weekday: 1, timeZone: 'UTC' };
 /** A Monday at 07:00 UTC: the weekly window ends here; events span the year before. */
 const END = '2026-11-23T07:00:00.000Z';
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;

@@ -1,6 +1,7 @@
 import { formBody, html, httpApi, isFormBody, json, wantsHtml } from '../shared/http.js';
 import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
+  deliveryViewOf,
   renderConfirmedPage,
   renderConfirmPage,
   renderErrorPage,
@@ -9,9 +10,11 @@ import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
   confirmSubscription,
+  deliveryDefaultsOf,
   followsOut,
   formFields,
   type LinkDeps,
+  preferencesOf,
   viewConfirm,
 } from '../shared/services/subscriptions.js';
 
@@ -34,6 +37,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
               status: view.subscriber.status,
               ...followsOut(view),
               cadence: view.cadence,
+              ...view.preferences,
               confirmed: false,
             });
           }
@@ -44,6 +48,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
               tags: view.tags,
               topics: view.topics,
               cadence: view.cadence,
+              delivery: deliveryViewOf(view.preferences, deliveryDefaultsOf(get())),
               token: token ?? '',
             }),
           );
@@ -61,6 +66,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
               tags: subscriber.tags,
               topics: subscriber.topics,
               cadence: subscriber.cadence,
+              delivery: deliveryViewOf(subscriber, deliveryDefaultsOf(get())),
               manage: links.manage,
               unsubscribeAll: links.unsubscribeAll,
             }),
@@ -70,6 +76,7 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           status: subscriber.status,
           ...followsOut(subscriber),
           cadence: subscriber.cadence,
+          ...preferencesOf(subscriber),
           changed,
         });
       },

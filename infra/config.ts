@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import { parseExternalHubs } from '../shared/domain/websub.js';
+import { canonicalZone, supportedZones } from '../shared/domain/zones.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
 export interface TidingsConfig {
@@ -46,8 +47,10 @@ export interface TidingsConfig {
   fromAddress: string;
   /** The domain part of fromAddress, verified in SES with DKIM. */
   sendingDomain: string;
-  /** UTC hour (0–23) at which daily and weekly digests are sent. */
+  /** Local hour (0–23, in `defaultTimeZone`) of the digests of subscribers who have not chosen one. */
   digestHour: number;
+  /** IANA zone of subscribers who have not chosen one (default UTC): keeps existing subscribers' time. */
+  defaultTimeZone: string;
   /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
   digestWeekday: number;
   /** Messages per second one digest worker sends at most. */
@@ -145,6 +148,17 @@ const weekday = (node: Node): number => {
   }
 };
 
+const timeZoneOf = (node: Node): string => {
+  const raw = optionalString(node, 'defaultTimeZone') ?? 'UTC';
+  const zone = canonicalZone(raw);
+  if (zone === undefined || !supportedZones().includes(zone)) {
+    throw new ConfigError(
+      `defaultTimeZone: must be an IANA time zone name such as Europe/Berlin (got ${shown(raw)})`,
+    );
+  }
+  return zone;
+};
+
 const domainOf = (node: Node): TidingsConfig['domain'] => {
   const name = optionalString(node, 'domain')?.toLowerCase();
   const certificateArn = optionalString(node, 'certificateArn');
@@ -234,6 +248,7 @@ export const loadConfig = (node: Node): TidingsConfig => {
     sendingDomain: sender[1].toLowerCase(),
     digestHour: wholeNumber(node, 'digestHour', 7, 0, 23),
     digestWeekday: weekday(node),
+    defaultTimeZone: timeZoneOf(node),
     digestSendRate: wholeNumber(node, 'digestSendRate', 5, 1, 1_000),
     digestConcurrency: wholeNumber(node, 'digestConcurrency', 2, 2, 1_000),
     // The functions accept 1–500 (shared/config.ts).

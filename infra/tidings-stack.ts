@@ -125,6 +125,7 @@ export class TidingsStack extends Stack {
       feedThrottle: { rateLimit: config.feedRateLimit, burstLimit: config.feedBurstLimit },
       confirmationsPerHour: config.confirmationsPerHour,
       webhooksPerKey: config.webhooksPerKey,
+      delivery: { hour: config.digestHour, weekday: config.digestWeekday, timeZone: config.defaultTimeZone },
       hubThrottle: { rateLimit: config.websubRateLimit, burstLimit: config.websubBurstLimit },
     });
     this.site = new Site(this, 'Site', {
@@ -155,6 +156,7 @@ export class TidingsStack extends Stack {
       siteUrl: this.site.url,
       hour: config.digestHour,
       weekday: config.digestWeekday,
+      timeZone: config.defaultTimeZone,
       sendRate: config.digestSendRate,
       concurrency: config.digestConcurrency,
       logRetention,

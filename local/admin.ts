@@ -20,7 +20,7 @@ import { parseTokenSecret } from '../shared/adapters/token-secret.js';
 import type { WebhookOwner } from '../shared/adapters/webhook-owners.js';
 import { operatorWebSubView } from '../shared/adapters/websub-store.js';
 import { apiKeyIdOf, formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
-import { CADENCES, type Cadence } from '../shared/domain/subscription.js';
+import { DIGEST_CADENCES, type DigestCadence } from '../shared/domain/subscription.js';
 import { type LinkKeys, subscriberIdOf } from '../shared/domain/tokens.js';
 import { EVENT_SK, PARTITION_PREFIX, SUBSCRIBER_SK, TAGS_PARTITION } from '../shared/keys.js';
 import type { DigestReport } from '../shared/services/digests.js';
@@ -40,7 +40,7 @@ export interface LocalAdmin {
   'keys.list'(): Promise<ApiKeyInfo[]>;
   'keys.revoke'(nameOrId: string): Promise<ApiKeyInfo>;
   publish(full: boolean): Promise<PublishReport>;
-  digest(cadence: Cadence, now: boolean): Promise<DigestReport>;
+  digest(cadence: DigestCadence, now: boolean): Promise<DigestReport>;
   counts(): Promise<{ events: number; tags: number; subscribers: number }>;
   redrive(): Promise<{ redriven: number; failed: number }>;
   'subscribers.count'(): Promise<{ total: number; byStatus: Record<string, number> }>;
@@ -76,7 +76,7 @@ export interface LocalAdminDeps {
   dataDir: string;
   keys: ApiKeyAdminStore;
   publish(full: boolean): Promise<PublishReport>;
-  digest(cadence: Cadence, options: { now: boolean }): Promise<DigestReport>;
+  digest(cadence: DigestCadence, options: { now: boolean }): Promise<DigestReport>;
   /** The stream handler the change capture feeds: `redrive` feeds it the parked records again. */
   handleChanges: StreamHandler;
   topic: LocalTopic;
@@ -203,8 +203,8 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
 
     publish: (full) => deps.publish(full === true),
     async digest(cadence, now) {
-      if (!CADENCES.includes(cadence)) {
-        throw new CliError(`--cadence must be ${CADENCES.join(' or ')} (got ${String(cadence)})`, {
+      if (!DIGEST_CADENCES.includes(cadence)) {
+        throw new CliError(`--cadence must be ${DIGEST_CADENCES.join(' or ')} (got ${String(cadence)})`, {
           usage: true,
         });
       }

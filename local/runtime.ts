@@ -51,7 +51,7 @@ import { ENV, optionalEnv } from '../shared/config.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
-import type { Cadence } from '../shared/domain/subscription.js';
+import type { DigestCadence } from '../shared/domain/subscription.js';
 import { parseExternalHubs } from '../shared/domain/websub.js';
 import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
@@ -155,10 +155,11 @@ export interface Runtime {
   /** What `tidings` does to the data folder (reached from other processes at `/local/admin/<op>`). */
   admin: LocalAdmin;
   /**
-   * One digest run of a cadence, planned and sent to the outbox before it returns: windows end at
-   * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
+   * One digest run of a cadence, planned and sent to the outbox before it returns: each window ends
+   * at its subscriber's latest delivery time (theirs, or DIGEST_HOUR and DIGEST_WEEKDAY in
+   * DEFAULT_TIME_ZONE), or now with `now: true`.
    */
-  digest(cadence: Cadence, options?: { now?: boolean }): Promise<DigestReport>;
+  digest(cadence: DigestCadence, options?: { now?: boolean }): Promise<DigestReport>;
   /** The WebSub hub's queue (verifications, distributions, deliveries), worked through every second. */
   hub: { queue: LocalHubQueue; deps: HubWorkerDeps; drain(): Promise<number> };
   stop(): Promise<void>;
@@ -353,6 +354,7 @@ const startOn = async (
     site: defaultSiteConfig(url),
     from: process.env[ENV.fromAddress] || LOCAL_FROM_ADDRESS,
     now,
+    delivery: digestScheduleFromEnv(),
   };
   const signups = {
     ...subscriptions,
@@ -374,15 +376,16 @@ const startOn = async (
       from: subscriptions.from,
       tokenSecret: subscriptions.tokenSecret,
       now: () => Date.parse(now()),
+      timeZone: subscriptions.delivery.timeZone,
     }),
-    schedule: digestScheduleFromEnv(),
+    schedule: subscriptions.delivery,
     // The outbox takes mail as fast as it comes; the change capture is drained before each run.
     sendRate: 0,
     now: () => Date.parse(now()),
     tuning: { settleMs: 0 },
   };
   let digestRunning: Promise<unknown> = Promise.resolve();
-  const digest = (cadence: Cadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
+  const digest = (cadence: DigestCadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
     const run = digestRunning
       .catch(() => undefined)
       .then(async () => {

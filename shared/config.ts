@@ -20,10 +20,12 @@ export const ENV = {
   sesConfigurationSet: 'SES_CONFIGURATION_SET',
   /** SQS queue of digest work: planning continuations and batches of subscribers. */
   digestQueueUrl: 'DIGEST_QUEUE_URL',
-  /** UTC hour (0–23) at which daily and weekly digest windows end. */
+  /** Local hour (0–23, in DEFAULT_TIME_ZONE) of the digests of subscribers who have not chosen one. */
   digestHour: 'DIGEST_HOUR',
-  /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
+  /** Day of the weekly digest of subscribers who have not chosen one, 0 = Sunday … 6 = Saturday. */
   digestWeekday: 'DIGEST_WEEKDAY',
+  /** IANA zone of subscribers who have not chosen one (default UTC). */
+  defaultTimeZone: 'DEFAULT_TIME_ZONE',
   /** Messages per second one digest worker sends at most. */
   digestSendRate: 'DIGEST_SEND_RATE',
   /** Global budget of confirmation emails per hour (sign-up); beyond it nothing is sent. */

@@ -231,6 +231,18 @@ export const DIGEST_SHARDS = 4;
 export const digestPartition = (cadence: string, shard: number): string => `DIGEST#${cadence}#${shard}`;
 export const digestShardOf = (subscriberId: string): number => latestShardOf(subscriberId) % DIGEST_SHARDS;
 
+/**
+ * On the digest index, a subscriber who chose their delivery time sorts under its bucket:
+ * `!<zone>#<local hour>#` (weekly: `…#<hour>#<weekday>#`) then the id, so the planner reads the
+ * buckets due at a quarter hour with one `begins_with` query per shard each. The key names local
+ * time, so it never changes when clocks do. Records without a choice keep the bare id (hex, which
+ * sorts after `!`): the default bucket, read as the range from DIGEST_DEFAULT_BUCKET_FROM.
+ */
+export const digestBucket = (cadence: string, timeZone: string, hour: number, weekday: number): string =>
+  `!${timeZone}#${String(hour).padStart(2, '0')}#${cadence === 'weekly' ? `${weekday}#` : ''}`;
+/** Where the bare ids (subscribers on the deployment's default delivery time) start on the index. */
+export const DIGEST_DEFAULT_BUCKET_FROM = '0';
+
 /** The digest ledger: one item per subscriber, cadence and window, claimed before sending. */
 export const ledgerKey = (subscriberId: string, cadence: string, windowStart: string): Key => ({
   PK: `SUBSCRIBER#${subscriberId}`,

@@ -114,6 +114,21 @@ const webhookOut: z.ZodType<Webhook> = z.object({
   status: z.enum(['pending-confirmation', 'confirmed']),
 });
 const subscriberStatus = z.enum(['pending', 'confirmed', 'unsubscribed']);
+/** The delivery time a subscriber chose; absent fields: the deployment's default. */
+const preferencesOut = {
+  timeZone: z.string().optional().meta({ description: 'IANA zone, as the platform names it.' }),
+  deliveryHour: z.int().min(0).max(23).optional().meta({ description: 'Local hour of digests.' }),
+  deliveryWeekday: z
+    .int()
+    .min(0)
+    .max(6)
+    .optional()
+    .meta({ description: 'Local day of weekly digests, 0 = Sunday.' }),
+  quietHours: z
+    .object({ from: z.int().min(0).max(23), to: z.int().min(0).max(23) })
+    .optional()
+    .meta({ description: 'Local hours during which instant alerts wait.' }),
+};
 
 const RESPONSE_SCHEMAS = {
   Event: eventOut,
@@ -159,17 +174,20 @@ const RESPONSE_SCHEMAS = {
     email: z.string(),
     ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
   }),
   ConfirmView: z.object({
     status: subscriberStatus,
     ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
     confirmed: z.literal(false),
   }),
   Confirmed: z.object({
     status: subscriberStatus,
     ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
     changed: z.boolean(),
   }),
   UnsubscribeView: z.object({
@@ -183,6 +201,7 @@ const RESPONSE_SCHEMAS = {
   Subscription: z.object({
     ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
     offered: z
       .object({ tags: z.array(tagRefOut), topicLabels: z.array(topicOut) })
       .meta({ description: 'The most used tags, and topic labels, to add.' }),

@@ -41,6 +41,8 @@ export interface ApiProps {
   confirmationsPerHour: number;
   /** Webhooks per API key at most (told to the function that creates them). */
   webhooksPerKey: number;
+  /** The default delivery time, which subscribers' choices left incomplete fill in (told to the functions of routes that use `delivery`). */
+  delivery?: { hour: number; weekday: number; timeZone: string };
   /** `POST /api/websub`'s own throttle: each request may make the hub send a verification request. */
   hubThrottle?: Throttle;
   routes?: readonly RouteSpec[];
@@ -169,6 +171,13 @@ export class Api extends Construct {
           : {}),
         ...(uses.has('email') || uses.has('links')
           ? { [ENV.siteUrl]: props.siteUrl, ...props.mail.linkEnvironment }
+          : {}),
+        ...(uses.has('delivery') && props.delivery
+          ? {
+              [ENV.digestHour]: String(props.delivery.hour),
+              [ENV.digestWeekday]: String(props.delivery.weekday),
+              [ENV.defaultTimeZone]: props.delivery.timeZone,
+            }
           : {}),
         // Only sign-up sends from the API: confirmations, within the hourly budget.
         ...(uses.has('email')

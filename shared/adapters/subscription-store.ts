@@ -6,9 +6,25 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
-import { CADENCES, type Cadence, type TagRef, type TopicRef } from '../domain/subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  hasChosenDelivery,
+  isDigestCadence,
+  type TagRef,
+  type TopicRef,
+} from '../domain/subscription.js';
 import { ConcurrentWriteError } from '../errors.js';
-import { digestPartition, digestShardOf, subscriberKey, suppressionKey, TABLE, tagKey } from '../keys.js';
+import {
+  digestBucket,
+  digestPartition,
+  digestShardOf,
+  subscriberKey,
+  suppressionKey,
+  TABLE,
+  tagKey,
+} from '../keys.js';
 import { type Item, isConditionFailure, num, optStr, str } from './items.js';
 import { listTagsWithCounts } from './tag-summaries.js';
 import { makeTopicLabelStore } from './topic-labels.js';
@@ -61,16 +77,44 @@ const EXISTS = 'attribute_exists(PK)';
 const STATUSES = ['pending', 'confirmed', 'unsubscribed'] as const;
 
 /** The digest index keys a subscriber carries exactly while digests should reach them. */
-const digestKeys = (record: SubscriberRecord): Item | undefined =>
-  receivesDigests(record)
-    ? {
-        [TABLE.digestIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
-        [TABLE.digestIndex.sortKey]: record.id,
-      }
-    : undefined;
+const digestKeys = (record: SubscriberRecord): Item | undefined => {
+  if (!receivesDigests(record) || !isDigestCadence(record.cadence)) return undefined;
+  const bucket = hasChosenDelivery(record)
+    ? digestBucket(
+        record.cadence,
+        record.timeZone as string,
+        record.deliveryHour as number,
+        record.deliveryWeekday as number,
+      )
+    : '';
+  return {
+    [TABLE.digestIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
+    [TABLE.digestIndex.sortKey]: `${bucket}${record.id}`,
+  };
+};
+
+/** The delivery preferences of a stored item, each only if well formed (a bad one reads as unset). */
+const preferencesOf = (item: Item): DeliveryPreferences => {
+  const preferences: DeliveryPreferences = {};
+  const hourOf = (value: unknown, max: number) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max ? value : undefined;
+  const timeZone = optStr(item, 'timeZone');
+  if (timeZone !== undefined) preferences.timeZone = timeZone;
+  const hour = hourOf(item.deliveryHour, 23);
+  if (hour !== undefined) preferences.deliveryHour = hour;
+  const weekday = hourOf(item.deliveryWeekday, 6);
+  if (weekday !== undefined) preferences.deliveryWeekday = weekday;
+  const quiet = item.quietHours as Item | undefined;
+  const from = hourOf(quiet?.from, 23);
+  const to = hourOf(quiet?.to, 23);
+  if (from !== undefined && to !== undefined) preferences.quietHours = { from, to };
+  return preferences;
+};
 
 /** Optional attributes the subscription side owns: written when set, removed when not. */
 const OPTIONAL_FIELDS = ['confirmedAt', 'expiresAt', 'confirmationSentAt', 'unsubscribedAt'] as const;
+/** The delivery preferences: quiet hours can be cleared; the rest, once chosen, are only replaced. */
+const PREFERENCE_FIELDS = ['timeZone', 'deliveryHour', 'deliveryWeekday', 'quietHours'] as const;
 
 /**
  * Where a record keeps what it follows. Records written before topic labels could be followed hold
@@ -122,6 +166,10 @@ export const toSubscriberItem = (record: SubscriberRecord): Item => {
   if (record.linkGeneration !== undefined) item.linkGeneration = record.linkGeneration;
   if (record.cursor !== undefined) item.cursor = record.cursor;
   if (record.suppressedAt !== undefined) item.suppressedAt = record.suppressedAt;
+  if (record.timeZone !== undefined) item.timeZone = record.timeZone;
+  if (record.deliveryHour !== undefined) item.deliveryHour = record.deliveryHour;
+  if (record.deliveryWeekday !== undefined) item.deliveryWeekday = record.deliveryWeekday;
+  if (record.quietHours !== undefined) item.quietHours = { ...record.quietHours };
   return { ...item, ...digestKeys(record) };
 };
 
@@ -160,7 +208,7 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
   const nonce = optStr(item, 'nonce');
   if (nonce !== undefined) record.nonce = nonce;
   if (typeof item.linkGeneration === 'number') record.linkGeneration = item.linkGeneration;
-  return record;
+  return { ...record, ...preferencesOf(item) };
 };
 
 export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => ({
@@ -221,7 +269,7 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
     // A record stored before labels loses its old list of tags: `tags` holds them now.
     const removes: string[] = [
       FOLLOWS.legacyTags,
-      ...OPTIONAL_FIELDS.filter((f) => written[f] === undefined),
+      ...[...OPTIONAL_FIELDS, ...PREFERENCE_FIELDS].filter((f) => written[f] === undefined),
     ];
     if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
     const removeNames = removes.map((name, i) => {

@@ -1,6 +1,7 @@
 import type { NewsEvent } from './event.js';
 import { topicSlug } from './slug.js';
-import type { Cadence, Subscriber, TagRef, TopicRef } from './subscription.js';
+import type { DeliveryPreferences, DigestCadence, Subscriber, TagRef, TopicRef } from './subscription.js';
+import type { Delivery } from './zones.js';
 
 /** The most events one digest lists; the rest are reached through its tag and topic links. */
 export const DIGEST_EVENT_LIMIT = 50;
@@ -36,7 +37,7 @@ export interface DigestSection {
 
 export interface Digest {
   subscriber: Subscriber;
-  cadence: Cadence;
+  cadence: DigestCadence;
   window: DigestWindow;
   sections: DigestSection[];
   /** Distinct events in the window across all tags and labels followed (before the cap). */
@@ -62,16 +63,31 @@ export interface SubscriberLinks {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** How long one cadence window lasts. */
-export const cadenceMs = (cadence: Cadence): number => (cadence === 'daily' ? DAY_MS : 7 * DAY_MS);
+export const cadenceMs = (cadence: DigestCadence): number => (cadence === 'daily' ? DAY_MS : 7 * DAY_MS);
 
-/** When digests go out: the UTC hour of day, and the weekday (0 = Sunday) of weekly digests. */
+/**
+ * The deployment's default delivery: the local hour, the weekday (0 = Sunday) of weekly digests and
+ * the zone, for subscribers who have not chosen their own.
+ */
 export interface DigestSchedule {
   hour: number;
   weekday: number;
+  timeZone: string;
 }
 
-/** The most recent scheduled send time of a cadence at or before `now`. */
-export const latestBoundary = (cadence: Cadence, schedule: DigestSchedule, now: number): number => {
+/** A subscriber's delivery time: their own choice, or the deployment's default. */
+export const deliveryOf = (subscriber: DeliveryPreferences, schedule: DigestSchedule): Delivery => ({
+  timeZone: subscriber.timeZone ?? schedule.timeZone,
+  hour: subscriber.deliveryHour ?? schedule.hour,
+  weekday: subscriber.deliveryWeekday ?? schedule.weekday,
+});
+
+/** The most recent scheduled send time of a cadence at or before `now`, in UTC (the schedule's zone ignored). */
+export const latestBoundary = (
+  cadence: DigestCadence,
+  schedule: Pick<DigestSchedule, 'hour' | 'weekday'>,
+  now: number,
+): number => {
   const day = new Date(now);
   let boundary = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), schedule.hour);
   if (boundary > now) boundary -= DAY_MS;
@@ -89,7 +105,7 @@ export const latestBoundary = (cadence: Cadence, schedule: DigestSchedule, now: 
  */
 export const digestWindow = (
   subscriber: Pick<Subscriber, 'cursor' | 'confirmedAt'>,
-  cadence: Cadence,
+  cadence: DigestCadence,
   end: string,
 ): DigestWindow | undefined => {
   const cursor = subscriber.cursor ?? subscriber.confirmedAt;
@@ -190,7 +206,7 @@ const firstFrom = (list: Int32Array, position: number): number =>
  */
 export const buildDigest = (
   subscriber: Subscriber,
-  cadence: Cadence,
+  cadence: DigestCadence,
   window: DigestWindow,
   index: ChangeIndex,
   limit = DIGEST_EVENT_LIMIT,

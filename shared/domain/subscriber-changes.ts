@@ -5,14 +5,16 @@
 import { SIGNUP_POLICY } from './signup.js';
 import {
   type Cadence,
+  type DeliveryPreferences,
   followsAnything,
   MAX_TAGS,
   MAX_TOPICS,
   type Subscriber,
+  samePreferences,
   type TagRef,
   type TopicRef,
 } from './subscription.js';
-import { CONFIRM_TOKEN_SECONDS, type TokenClaims } from './tokens.js';
+import { CONFIRM_TOKEN_SECONDS, preferencesOfClaim, type TokenClaims } from './tokens.js';
 
 /** A subscriber as stored: the shared fields plus what only the subscription side reads. */
 export interface SubscriberRecord extends Subscriber {
@@ -51,6 +53,8 @@ export interface SubscriptionRequest {
   tags: TagRef[];
   topics: TopicRef[];
   cadence: Cadence;
+  /** The delivery time asked for, resolved against the settings; absent: the defaults, unchosen. */
+  preferences?: DeliveryPreferences;
   /** A fresh random nonce, used if the request creates the record. */
   nonce: string;
 }
@@ -89,6 +93,7 @@ export const planRequest = (
       expiresAt,
       confirmationSentAt: now,
       revision: stored ? stored.revision + 1 : 1,
+      ...request.preferences,
     };
     return stored ? { kind: 'create', next, replacing: stored } : { kind: 'create', next };
   }
@@ -103,6 +108,7 @@ export const planRequest = (
     next.tags = request.tags;
     next.topics = request.topics;
     next.cadence = request.cadence;
+    if (request.preferences) Object.assign(next, withPreferences(next, request.preferences));
     next.changedAt = now;
   }
   // Never confirmed: the record lives as long as its newest confirmation link.
@@ -117,7 +123,15 @@ const unchangedBy = (stored: SubscriberRecord, next: SubscriberRecord): boolean 
   stored.status === next.status &&
   stored.cadence === next.cadence &&
   sameRefs(stored.tags, next.tags) &&
-  sameRefs(stored.topics, next.topics);
+  sameRefs(stored.topics, next.topics) &&
+  samePreferences(stored, next);
+
+/** The record with these preferences: all of them replaced, quiet hours cleared when not given. */
+const withPreferences = (record: SubscriberRecord, preferences: DeliveryPreferences): SubscriberRecord => {
+  const next: SubscriberRecord = { ...record, ...preferences };
+  if (preferences.quietHours === undefined) delete next.quietHours;
+  return next;
+};
 
 /** `kept` followed by what of `added` it lacks (by slug), up to `max`. */
 const union = <T extends TagRef>(kept: readonly T[], added: readonly T[], max: number): T[] =>
@@ -150,7 +164,15 @@ export const planConfirm = (
   const confirmed = stored.status === 'confirmed';
   const tags = confirmed ? union(stored.tags, requested.tags, MAX_TAGS) : [...requested.tags];
   const topics = confirmed ? union(stored.topics, requested.topics, MAX_TOPICS) : [...requested.topics];
-  const next: SubscriberRecord = { ...stored, status: 'confirmed', tags, topics, cadence, changedAt: now };
+  const asked = claims.pref ? preferencesOfClaim(claims.pref) : undefined;
+  const next: SubscriberRecord = {
+    ...(asked ? withPreferences(stored, asked) : stored),
+    status: 'confirmed',
+    tags,
+    topics,
+    cadence,
+    changedAt: now,
+  };
   if (stored.status !== 'confirmed') next.confirmedAt = now;
   // The first digest starts at the first confirmation; only the digest job moves the cursor after.
   next.cursor = stored.cursor ?? now;
@@ -159,15 +181,16 @@ export const planConfirm = (
   return unchangedBy(stored, next) ? { kind: 'unchanged' } : { kind: 'update', next };
 };
 
-/** The manage page: the subscriber's tags, topic labels and cadence, replaced. */
+/** The manage page: the subscriber's tags, topic labels, cadence and (when given) delivery preferences, replaced. */
 export const planManage = (
   stored: SubscriberRecord,
   follows: Requested,
   cadence: Cadence,
   now: string,
+  preferences?: DeliveryPreferences,
 ): ChangePlan => {
   const next: SubscriberRecord = {
-    ...stored,
+    ...(preferences ? withPreferences(stored, preferences) : stored),
     tags: [...follows.tags],
     topics: [...follows.topics],
     cadence,

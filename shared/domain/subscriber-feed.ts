@@ -41,7 +41,8 @@ export const privateFeedModel = (
   index: ChangeIndex,
   self: string,
 ): FeedModel => {
-  const digest = buildDigest(subscriber, subscriber.cadence, window, index, DIGEST_EVENT_LIMIT);
+  // The window is the feed's own (a week, like a weekly digest), whatever the email cadence, instant included.
+  const digest = buildDigest(subscriber, 'weekly', window, index, DIGEST_EVENT_LIMIT);
   const events: NewsEvent[] = digest.sections
     .flatMap((section) => section.items.map((item) => item.event))
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.id.localeCompare(b.id));

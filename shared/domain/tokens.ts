@@ -5,7 +5,14 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { SubscriberLinks } from './digest.js';
-import { CADENCES, type Cadence, MAX_TAGS, MAX_TOPICS, type Subscriber } from './subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  MAX_TAGS,
+  MAX_TOPICS,
+  type Subscriber,
+} from './subscription.js';
 
 export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'feed'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
@@ -68,7 +75,54 @@ export interface TokenClaims {
   labels?: string[];
   /** Confirmation links: the cadence asked for. */
   cadence?: Cadence;
+  /** Confirmation links: the delivery time and quiet hours asked for (absent: the record's own). */
+  pref?: PreferenceClaim;
 }
+
+/** Delivery preferences as a confirmation link carries them: zone, hour, weekday, quiet hours. */
+export interface PreferenceClaim {
+  tz: string;
+  h: number;
+  wd: number;
+  q?: [number, number];
+}
+
+/** A zone name as links carry it: IANA names are ASCII letters, digits, `/`, `_`, `+` and `-`. */
+const ZONE_NAME = /^[A-Za-z0-9/_+-]{1,64}$/;
+const isHour = (value: unknown, max: number): boolean => isInt(value) && value >= 0 && value <= max;
+
+const isPreferenceClaim = (value: unknown): value is PreferenceClaim => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.tz === 'string' &&
+    ZONE_NAME.test(p.tz) &&
+    isHour(p.h, 23) &&
+    isHour(p.wd, 6) &&
+    (p.q === undefined ||
+      (Array.isArray(p.q) && p.q.length === 2 && isHour(p.q[0], 23) && isHour(p.q[1], 23)))
+  );
+};
+
+/** The preferences a confirmation link asks for, as the subscriber record holds them. */
+export const preferencesOfClaim = (claim: PreferenceClaim): DeliveryPreferences => ({
+  timeZone: claim.tz,
+  deliveryHour: claim.h,
+  deliveryWeekday: claim.wd,
+  ...(claim.q ? { quietHours: { from: claim.q[0], to: claim.q[1] } } : {}),
+});
+
+const claimOfPreferences = (preferences: DeliveryPreferences): PreferenceClaim | undefined =>
+  preferences.timeZone === undefined ||
+  preferences.deliveryHour === undefined ||
+  preferences.deliveryWeekday === undefined
+    ? undefined
+    : {
+        tz: preferences.timeZone,
+        h: preferences.deliveryHour,
+        wd: preferences.deliveryWeekday,
+        ...(preferences.quietHours ? { q: [preferences.quietHours.from, preferences.quietHours.to] } : {}),
+      };
 
 export type TokenFailure = 'malformed' | 'invalid signature' | 'retired key' | 'wrong purpose' | 'expired';
 export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
@@ -183,6 +237,7 @@ const readClaims = (value: unknown): TokenClaims | undefined => {
   if (c.iat !== undefined && !isInt(c.iat)) return undefined;
   if (c.n !== undefined && (typeof c.n !== 'string' || !NONCE.test(c.n))) return undefined;
   if (c.g !== undefined && (!isInt(c.g) || c.g < 0)) return undefined;
+  if (c.pref !== undefined && !isPreferenceClaim(c.pref)) return undefined;
   return c as unknown as TokenClaims;
 };
 
@@ -269,10 +324,16 @@ export const confirmLink = (
   keys: Pick<LinkKeys, 'signing'>,
   siteUrl: string,
   subscriber: LinkState,
-  request: { tags: readonly string[]; topics: readonly string[]; cadence: Cadence },
+  request: {
+    tags: readonly string[];
+    topics: readonly string[];
+    cadence: Cadence;
+    preferences?: DeliveryPreferences;
+  },
   nowSeconds: number,
-): string =>
-  apiUrl(
+): string => {
+  const pref = request.preferences ? claimOfPreferences(request.preferences) : undefined;
+  return apiUrl(
     siteUrl,
     'confirm',
     signToken(keys, {
@@ -284,8 +345,10 @@ export const confirmLink = (
       // Absent when empty, so a link asking for tags alone is the same as before labels.
       ...(request.topics.length > 0 ? { labels: [...request.topics] } : {}),
       cadence: request.cadence,
+      ...(pref ? { pref } : {}),
     }),
   );
+};
 
 /** The subscriber's private feed: their digest as Atom, under the feed keys, for FEED_TOKEN_SECONDS. */
 export const feedLink = (

@@ -43,11 +43,33 @@ const SUMMARY_MAX = 240;
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
-/** `2026-01-02T06:00:00.000Z` → `2026-01-02 06:00 UTC`. */
-const utcMinute = (iso: string): string => {
-  const normal = new Date(iso).toISOString();
-  return `${normal.slice(0, 10)} ${normal.slice(11, 16)} UTC`;
+/** Window formatters by zone, each made once. */
+const windowFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** `Mon 7 Dec, 07:00` in `timeZone`: one formatter per zone, shared by every digest of a run. */
+const localMinute = (iso: string, timeZone: string): string => {
+  let format = windowFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    windowFormats.set(timeZone, format);
+  }
+  return format.format(Date.parse(iso));
 };
+
+/**
+ * The digest's window in the reader's zone, named: `Mon 7 Dec, 07:00 – Tue 8 Dec, 07:00
+ * (Europe/Berlin)`. Events keep their own dates; only the window is the reader's time.
+ */
+export const windowLine = (window: { start: string; end: string }, timeZone: string): string =>
+  `${localMinute(window.start, timeZone)} – ${localMinute(window.end, timeZone)} (${timeZone})`;
 
 const summaries = new WeakMap<NewsEvent, string>();
 
@@ -152,13 +174,15 @@ export const renderDigestEmail = (
   digest: Digest,
   site: SiteConfig,
   links: SubscriberLinks,
+  /** The zone of subscribers who have not chosen one (the deployment's default). */
+  defaultTimeZone = 'UTC',
 ): RenderedEmail => {
   const sections = digest.sections.map((section) => sectionModel(site, section));
   const count = countPhrase(digest);
   const names = sections.map((s) => s.name);
   const subject = names.length > 0 ? `${count}: ${subjectNames(names)}` : count;
   const heading = `Your ${digest.cadence} digest`;
-  const window = `from ${utcMinute(digest.window.start)} to ${utcMinute(digest.window.end)}`;
+  const window = `in ${windowLine(digest.window, digest.subscriber.timeZone ?? defaultTimeZone)}`;
   const capped =
     digest.shown < digest.total
       ? ` The ${digest.shown} most recent are below; the links under each tag and topic lead to the rest.`

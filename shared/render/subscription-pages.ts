@@ -5,7 +5,15 @@
  */
 import { Eta } from 'eta/core';
 import type { SiteConfig } from '../domain/site.js';
-import { CADENCES, type Cadence, type TagRef, type TopicRef } from '../domain/subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  type QuietHours,
+  type TagRef,
+  type TopicRef,
+} from '../domain/subscription.js';
+import { supportedZones } from '../domain/zones.js';
 import { type ExposedError, ValidationError } from '../errors.js';
 import * as templates from './subscription-templates.js';
 
@@ -18,8 +26,74 @@ eta.loadTemplate('@unsubscribe', templates.UNSUBSCRIBE);
 eta.loadTemplate('@manage', templates.MANAGE);
 
 export const CADENCE_LABELS: Record<Cadence, string> = {
+  instant: 'As it happens: an email soon after events are posted',
   daily: 'Daily: one email a day',
   weekly: 'Weekly: one email a week',
+};
+
+/** A subscriber's delivery time with nothing left out (their choice, or the deployment's default). */
+export interface DeliveryView {
+  timeZone: string;
+  hour: number;
+  weekday: number;
+  quietHours?: QuietHours;
+}
+
+/** The preferences as the pages show them, the defaults filling what was never chosen. */
+export const deliveryViewOf = (
+  preferences: DeliveryPreferences,
+  defaults: { timeZone: string; hour: number; weekday: number },
+): DeliveryView => ({
+  timeZone: preferences.timeZone ?? defaults.timeZone,
+  hour: preferences.deliveryHour ?? defaults.hour,
+  weekday: preferences.deliveryWeekday ?? defaults.weekday,
+  ...(preferences.quietHours ? { quietHours: preferences.quietHours } : {}),
+});
+
+const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const hourLabel = (hour: number): string => `${String(hour).padStart(2, '0')}:00`;
+
+/** `a daily digest at 07:00 (Europe/Berlin)`, `alerts as events happen (quiet 22:00–07:00, Europe/Berlin)`. */
+export const deliveryPhrase = (cadence: Cadence, delivery: DeliveryView): string => {
+  if (cadence === 'instant') {
+    const quiet = delivery.quietHours
+      ? ` (quiet ${hourLabel(delivery.quietHours.from)}–${hourLabel(delivery.quietHours.to)}, ${delivery.timeZone})`
+      : '';
+    return `alerts as events happen${quiet}`;
+  }
+  const day = cadence === 'weekly' ? ` on ${WEEKDAY_NAMES[delivery.weekday]}s` : '';
+  return `a ${cadence} digest${day} at ${hourLabel(delivery.hour)} (${delivery.timeZone})`;
+};
+
+const capitalized = (text: string): string => `${text[0]?.toUpperCase() ?? ''}${text.slice(1)}`;
+
+/** The zone list is the platform's: read once. */
+let zoneList: readonly string[] | undefined;
+
+/** The manage form's delivery selects, the subscriber's values selected. */
+const deliveryFields = (delivery: DeliveryView) => {
+  zoneList ??= supportedZones();
+  const hours = Array.from({ length: 24 }, (_, hour) => hour);
+  const quiet = (chosen: number | undefined) => [
+    { value: '', label: 'none', selected: chosen === undefined },
+    ...hours.map((hour) => ({ value: String(hour), label: hourLabel(hour), selected: hour === chosen })),
+  ];
+  const zones = zoneList.includes(delivery.timeZone) ? zoneList : [delivery.timeZone, ...zoneList];
+  return {
+    zones: zones.map((value) => ({ value, selected: value === delivery.timeZone })),
+    hours: hours.map((hour) => ({
+      value: String(hour),
+      label: hourLabel(hour),
+      selected: hour === delivery.hour,
+    })),
+    weekdays: WEEKDAY_NAMES.map((label, day) => ({
+      value: String(day),
+      label,
+      selected: day === delivery.weekday,
+    })),
+    quietFrom: quiet(delivery.quietHours?.from),
+    quietTo: quiet(delivery.quietHours?.to),
+  };
 };
 
 const homeOf = (site: SiteConfig): string => `${site.siteUrl.replace(/\/+$/, '')}/`;
@@ -77,12 +151,12 @@ const followsNothing = (follows: FollowsModel): boolean => follows.tags.length +
  */
 export const renderRequestedPage = (
   site: SiteConfig,
-  request: FollowsModel & { email: string; cadence: Cadence },
+  request: FollowsModel & { email: string; cadence: Cadence; delivery?: DeliveryView },
 ): string =>
   message(site, {
     heading: 'Check your inbox',
     paragraphs: [
-      `If ${request.email} can receive email, a confirmation link is on its way to it. Open it within 48 hours to start your ${request.cadence} digest of:`,
+      `If ${request.email} can receive email, a confirmation link is on its way to it. Open it within 48 hours to start ${request.delivery ? deliveryPhrase(request.cadence, request.delivery) : `your ${request.cadence} email`} covering:`,
     ],
     items: followedNames(request),
     links: [{ href: homeOf(site), label: `Back to ${site.title}` }],
@@ -102,11 +176,11 @@ export const FORM_ACTIONS = {
 /** What following a confirmation link shows: the button that confirms (the link alone changes nothing). */
 export const renderConfirmPage = (
   site: SiteConfig,
-  view: FollowsModel & { email: string; cadence: Cadence; token: string },
+  view: FollowsModel & { email: string; cadence: Cadence; delivery: DeliveryView; token: string },
 ): string =>
   page(site, 'Confirm your subscription', '@confirm', {
     heading: 'Confirm your subscription',
-    explanation: `A ${view.cadence} digest from ${site.title} for ${maskEmail(view.email)}, covering:`,
+    explanation: `${capitalized(deliveryPhrase(view.cadence, view.delivery))} from ${site.title} for ${maskEmail(view.email)}, covering:`,
     follows: followedNames(view),
     button: 'Confirm my subscription',
     action: FORM_ACTIONS.confirm,
@@ -119,13 +193,13 @@ export const renderConfirmPage = (
  */
 export const renderConfirmedPage = (
   site: SiteConfig,
-  state: FollowsModel & { cadence: Cadence; manage: string; unsubscribeAll: string },
+  state: FollowsModel & { cadence: Cadence; delivery: DeliveryView; manage: string; unsubscribeAll: string },
 ): string =>
   message(site, {
     heading: 'You are subscribed',
     paragraphs: !followsNothing(state)
-      ? [`Your ${state.cadence} digest covers:`]
-      : ['You follow no tags or topics at the moment, so no digest is sent.'],
+      ? [`You get ${deliveryPhrase(state.cadence, state.delivery)}, covering:`]
+      : ['You follow no tags or topics at the moment, so nothing is sent.'],
     items: followedNames(state),
     links: [
       { href: state.manage, label: 'Change tags, topics or how often (this link works for an hour)' },
@@ -191,6 +265,7 @@ export const renderManagePage = (
     email: string;
     offered: FollowsModel;
     cadence: Cadence;
+    delivery: DeliveryView;
     /** The manage token the page was opened with (its forms post it). */
     token: string;
     /** The token of an unsubscribe-from-everything link, for the leave button. */
@@ -202,7 +277,7 @@ export const renderManagePage = (
 ): string =>
   page(site, 'Your subscription', '@manage', {
     notice: view.notice,
-    explanation: `Digests for ${maskEmail(view.email)}. Tick the tags and topics to follow and choose how often.`,
+    explanation: `Email for ${maskEmail(view.email)}: now ${deliveryPhrase(view.cadence, view.delivery)}. Tick the tags and topics to follow and choose how often and when.`,
     action: FORM_ACTIONS.manage,
     token: view.token,
     leave: { action: FORM_ACTIONS.unsubscribe, token: view.leaveToken },
@@ -215,6 +290,7 @@ export const renderManagePage = (
       label: CADENCE_LABELS[value],
       checked: value === view.cadence,
     })),
+    delivery: deliveryFields(view.delivery),
   });
 
 /** After "sign out all my links". */

@@ -105,7 +105,8 @@ export const UNSUBSCRIBE = `<h1><%= it.heading %></h1>
 `;
 
 /**
- * The manage form: tags and topic labels (followed ones checked, then others to add), cadence, save; leaving;
+ * The manage form: tags and topic labels (followed ones checked, then others to add), cadence, the
+ * delivery time in the reader's zone and quiet hours, save; leaving;
  * and signing out every link. Each form posts its token in the body.
  */
 export const MANAGE = `<h1>Your subscription</h1>
@@ -134,6 +135,37 @@ export const MANAGE = `<h1>Your subscription</h1>
 <% for (const option of it.cadences) { %>
 <label><input type="radio" name="cadence" value="<%= option.value %>"<%= option.checked ? ' checked' : '' %>> <%= option.label %></label>
 <% } %>
+</fieldset>
+<fieldset>
+<legend>When, in your time</legend>
+<label>Time zone <select name="timeZone">
+<% for (const option of it.delivery.zones) { %>
+<option<%= option.selected ? ' selected' : '' %>><%= option.value %></option>
+<% } %>
+</select></label>
+<label>Digests at <select name="deliveryHour">
+<% for (const option of it.delivery.hours) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+<label>Weekly digests on <select name="deliveryWeekday">
+<% for (const option of it.delivery.weekdays) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+</fieldset>
+<fieldset>
+<legend>Quiet hours for alerts as they happen</legend>
+<label>From <select name="quietHours.from">
+<% for (const option of it.delivery.quietFrom) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+<label>to <select name="quietHours.to">
+<% for (const option of it.delivery.quietTo) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
 </fieldset>
 <button type="submit">Save</button>
 </form>

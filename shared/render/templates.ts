@@ -10,6 +10,7 @@
  */
 
 import { HONEYPOT_FIELD } from '../domain/signup.js';
+import { supportedZones } from '../domain/zones.js';
 
 /** Small, readable without JavaScript, one column that fits a phone; follows the reader's dark mode. */
 const CSS = [
@@ -209,12 +210,39 @@ export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.da
 `;
 
 /**
+ * The sign-up form's delivery time: zone, hour and weekday, each "as the site sends" (empty: the
+ * deployment's default) unless chosen. Built once: the zone list is the platform's, and its names
+ * are plain ASCII (letters, digits, `/`, `_`, `+`, `-`), escaped anyway.
+ */
+const DELIVERY_FIELDS = (() => {
+  const escapeText = (text: string) =>
+    text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  const option = (value: string, label: string) =>
+    `<option value="${escapeText(value)}">${escapeText(label)}</option>`;
+  // An option's value is its text when it has none: the zone list is most of the form's bytes.
+  const zones = supportedZones().map((zone) => `<option>${escapeText(zone)}</option>`);
+  const hours = Array.from({ length: 24 }, (_, h) => option(String(h), `${String(h).padStart(2, '0')}:00`));
+  const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'].map((d, i) =>
+    option(String(i), d),
+  );
+  const unset = '<option value="" selected>as the site sends</option>';
+  return [
+    '<fieldset>',
+    '<legend>When, in your time</legend>',
+    `<label>Time zone <select name="timeZone">${unset}${zones.join('')}</select></label>`,
+    `<label>Digests at <select name="deliveryHour">${unset}${hours.join('')}</select></label>`,
+    `<label>Weekly digests on <select name="deliveryWeekday">${unset}${days.join('')}</select></label>`,
+    '</fieldset>',
+  ].join('\n');
+})();
+
+/**
  * The email subscription form (home and tag pages): a plain POST to the subscription API, so it
  * works without JavaScript. Tags go as `tags[]` and topic labels as `topicLabels[]`, one per
- * ticked box, by name (the API resolves names and slugs alike).
+ * ticked box, by name (the API resolves names and slugs alike); the delivery time as selects.
  */
 export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>">
-<p>By email, in a digest of new and updated events:</p>
+<p>By email, as events happen or in a daily or weekly digest:</p>
 <label>Email address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
 <div class="hp" aria-hidden="true"><label>Leave this empty <input type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></label></div>
 <fieldset>
@@ -233,9 +261,11 @@ export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>
 <% } %>
 <fieldset>
 <legend>How often</legend>
+<label><input type="radio" name="cadence" value="instant"> As it happens</label>
 <label><input type="radio" name="cadence" value="daily" checked> Daily</label>
 <label><input type="radio" name="cadence" value="weekly"> Weekly</label>
 </fieldset>
+${DELIVERY_FIELDS}
 <button type="submit">Subscribe</button>
 </form>
 `;

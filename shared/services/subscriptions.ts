@@ -5,6 +5,7 @@ import { type Mailer, MailerThrottledError } from '../adapters/mailer.js';
 import type { MailboxSlot, SignupLimits } from '../adapters/signup-limits.js';
 import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
+import type { DigestSchedule } from '../domain/digest.js';
 import { toIssues } from '../domain/event.js';
 import { canonicalMailbox } from '../domain/mailbox.js';
 import { HONEYPOT_FIELD, LEGACY_HONEYPOT_FIELD } from '../domain/signup.js';
@@ -27,8 +28,11 @@ import {
 import {
   CADENCES,
   type Cadence,
+  type DeliveryPreferences,
   MAX_TAGS,
   MAX_TOPICS,
+  type QuietHours,
+  resolvePreferences,
   type TagRef,
   type TopicRef,
 } from '../domain/subscription.js';
@@ -41,6 +45,7 @@ import {
   MANAGE_TOKEN_SECONDS,
   manageLink,
   PAGE_MANAGE_TOKEN_SECONDS,
+  preferencesOfClaim,
   subscriberIdOf,
   subscriberLinks,
   type TokenClaims,
@@ -48,6 +53,7 @@ import {
   type TokenPurpose,
   verifyToken,
 } from '../domain/tokens.js';
+import { canonicalZone, supportedZones } from '../domain/zones.js';
 import {
   ConcurrentWriteError,
   ConflictError,
@@ -59,6 +65,7 @@ import {
 import { logger } from '../logger.js';
 import { METRIC, type MetricsPort } from '../metrics.js';
 import { renderConfirmationEmail } from '../render/confirmation-email.js';
+import { deliveryViewOf } from '../render/subscription-pages.js';
 
 export interface SubscriptionDeps {
   store: SubscriptionStore;
@@ -68,6 +75,8 @@ export interface SubscriptionDeps {
   /** Sender of confirmation emails: `Tidings <digest@news.example.org>`. */
   from: string;
   now: () => string;
+  /** The deployment's default delivery time (DIGEST_HOUR, DIGEST_WEEKDAY, DEFAULT_TIME_ZONE): what a choice left out fills in. */
+  delivery?: DigestSchedule;
 }
 
 /** What a sign-up needs besides: the limits that keep it from being turned into a mail cannon. */
@@ -135,6 +144,50 @@ const topicLabelsField = namesField('topic label', MAX_TOPICS, 100);
 
 const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
 
+/** A whole number in a range, as JSON sends it or as a form's digits. */
+const wholeField = (max: number, what: string) => {
+  const rule = `must be a whole number from 0 to ${max} (${what})`;
+  return z
+    .union(
+      [
+        z.number(),
+        z
+          .string()
+          .trim()
+          .regex(/^\d{1,2}$/)
+          .transform(Number),
+      ],
+      { error: rule },
+    )
+    .pipe(z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= max, { error: rule }));
+};
+
+const timeZoneField = z
+  .string({ error: 'must be an IANA time zone name such as Europe/Berlin' })
+  .transform((name, ctx) => {
+    const zone = name.length <= 64 ? canonicalZone(name.trim()) : undefined;
+    if (zone === undefined || !supportedZones().includes(zone)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an IANA time zone name such as Europe/Berlin (got ${JSON.stringify(name.slice(0, 64))})`,
+      });
+      return z.NEVER;
+    }
+    return zone;
+  });
+
+const quietHoursField = z
+  .strictObject({ from: wholeField(23, 'a local hour'), to: wholeField(23, 'a local hour') })
+  .refine((q) => q.from !== q.to, { error: 'must start and end at different hours (from, to)' });
+
+/** Delivery preferences, all optional: what is left out comes from the settings. */
+const preferenceFields = {
+  timeZone: timeZoneField.optional(),
+  deliveryHour: wholeField(23, 'a local hour').optional(),
+  deliveryWeekday: wholeField(6, '0 = Sunday … 6 = Saturday').optional(),
+  quietHours: quietHoursField.nullable().optional(),
+};
+
 /**
  * What a reader follows, as requests name it: `tags` (tag names or slugs) and `topicLabels`
  * (topic label names or slugs), at least one of them not empty. `topics` is what `tags` was called
@@ -150,9 +203,46 @@ const followFields = {
 };
 
 /** What POST /api/subscriptions accepts (JSON, or the form's fields). */
-export const subscribeSchema = z.strictObject({ email: emailField, ...followFields, cadence: cadenceField });
+export const subscribeSchema = z.strictObject({
+  email: emailField,
+  ...followFields,
+  cadence: cadenceField,
+  ...preferenceFields,
+});
 /** What POST /api/subscriptions/manage accepts. */
-export const manageSchema = z.strictObject({ ...followFields, cadence: cadenceField });
+export const manageSchema = z.strictObject({ ...followFields, cadence: cadenceField, ...preferenceFields });
+
+const PREFERENCE_KEYS = ['timeZone', 'deliveryHour', 'deliveryWeekday', 'quietHours'] as const;
+const PREFERENCE_NAMES = PREFERENCE_KEYS.join(', ');
+const SUBSCRIBE_FIELDS = `email, tags, topicLabels, cadence, ${PREFERENCE_NAMES}`;
+const MANAGE_FIELDS = `tags, topicLabels, cadence, ${PREFERENCE_NAMES}`;
+
+type PreferenceInput = Pick<DeliveryPreferences, 'timeZone' | 'deliveryHour' | 'deliveryWeekday'> & {
+  /** null: none (a form's empty selects). */
+  quietHours?: QuietHours | null | undefined;
+};
+
+/**
+ * The preferences a request asks for over what the subscriber has (`base`), the settings filling
+ * in the rest; undefined when it asks for none (the record stays as it is: a new one on the
+ * deployment's default delivery time).
+ */
+const chosenPreferences = (
+  deps: { delivery?: DigestSchedule },
+  input: PreferenceInput,
+  base: DeliveryPreferences = {},
+): DeliveryPreferences | undefined => {
+  const asked = PREFERENCE_KEYS.filter((key) => input[key] !== undefined);
+  if (asked.length === 0) return undefined;
+  const { quietHours, ...rest }: PreferenceInput = {
+    ...preferencesOf(base),
+    ...Object.fromEntries(asked.map((key) => [key, input[key]])),
+  };
+  return resolvePreferences(quietHours ? { ...rest, quietHours } : rest, deps.delivery ?? DEFAULT_DELIVERY);
+};
+
+/** The deployment's default delivery when none is wired in (the digest settings' own defaults). */
+export const DEFAULT_DELIVERY: DigestSchedule = { hour: 7, weekday: 1, timeZone: 'UTC' };
 
 /** What a request follows, whichever names it used. */
 type FollowInput = { tags?: string[]; topicLabels?: string[]; topics?: string[] };
@@ -167,6 +257,11 @@ const LIST_FIELDS: Record<string, keyof FollowInput> = {
   topicLabels: 'topicLabels',
   'topicLabels[]': 'topicLabels',
 };
+
+/** The form fields of quiet hours (JSON sends `quietHours: {from, to}`). */
+export const QUIET_FROM = 'quietHours.from';
+export const QUIET_TO = 'quietHours.to';
+const FORM_OPTIONAL_FIELDS = ['timeZone', 'deliveryHour', 'deliveryWeekday'];
 
 /** Forms have a handful of fields; a body of thousands is an attack on the parser, refused early. */
 export const MAX_FORM_FIELDS = 100;
@@ -190,7 +285,13 @@ export const formFields = (form: FormData): Record<string, unknown> => {
       fields[list] = values;
     } else fields[key] = text;
   }
-  return fields;
+  // A form's select offers "none" as an empty value: a field left empty is a field not given.
+  for (const key of FORM_OPTIONAL_FIELDS) if (fields[key] === '') delete fields[key];
+  // Quiet hours come as two selects; both set to "none" clears them.
+  const { [QUIET_FROM]: from, [QUIET_TO]: to, ...rest } = fields;
+  if (from === '' && to === '') rest.quietHours = null;
+  else if (from !== undefined || to !== undefined) rest.quietHours = { from: from ?? '', to: to ?? '' };
+  return rest;
 };
 
 /** A sign-up form's fields without the honeypot, and whether the honeypot was filled. */
@@ -441,10 +542,25 @@ const sendWithRetry = async (mailer: Mailer, email: Parameters<Mailer['send']>[0
   }
 };
 
-export interface SubscriptionRequestAnswer extends Follows {
+export interface SubscriptionRequestAnswer extends Follows, DeliveryPreferences {
   email: string;
   cadence: Cadence;
 }
+
+/** The delivery preferences a subscriber has chosen, without the rest of the record. */
+export const preferencesOf = (subscriber: DeliveryPreferences): DeliveryPreferences => {
+  const { timeZone, deliveryHour, deliveryWeekday, quietHours } = subscriber;
+  return {
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    ...(deliveryHour !== undefined ? { deliveryHour } : {}),
+    ...(deliveryWeekday !== undefined ? { deliveryWeekday } : {}),
+    ...(quietHours !== undefined ? { quietHours } : {}),
+  };
+};
+
+/** The deployment's default delivery time as the deps carry it. */
+export const deliveryDefaultsOf = (deps: { delivery?: DigestSchedule }): DigestSchedule =>
+  deps.delivery ?? DEFAULT_DELIVERY;
 
 /**
  * A sign-up. Whatever the address's state (new, pending, confirmed, unsubscribed, suppressed) and
@@ -458,10 +574,11 @@ export const requestSubscription = async (
   context: SignupContext,
 ): Promise<SubscriptionRequestAnswer> => {
   const {
-    value: { email, cadence },
+    value: { email, cadence, ...asked },
     follows,
-  } = await parseWithFollows(deps, subscribeSchema, input, 'email, tags, topicLabels, cadence');
-  const answer = { email, ...follows, cadence };
+  } = await parseWithFollows(deps, subscribeSchema, input, SUBSCRIBE_FIELDS);
+  const preferences = chosenPreferences(deps, asked);
+  const answer = { email, ...follows, cadence, ...preferences };
   if (context.honeypot) {
     deps.metrics.count(METRIC.signupHoneypot);
     logger.info('sign-up not served', { reason: 'honeypot' });
@@ -476,7 +593,7 @@ export const requestSubscription = async (
   }
   const secret = await deps.tokenSecret();
   const id = subscriberIdOf(secret, email);
-  const request = { id, email, ...follows, cadence };
+  const request = { id, email, ...follows, cadence, ...(preferences ? { preferences } : {}) };
   const plan = async (): Promise<RequestPlan> => {
     const [stored, suppression] = await Promise.all([
       deps.store.getSubscriber(id),
@@ -510,11 +627,17 @@ export const requestSubscription = async (
   const message = renderConfirmationEmail(deps.site, {
     ...follows,
     cadence,
+    delivery: deliveryViewOf(preferences ?? {}, deliveryDefaultsOf(deps)),
     confirmUrl: confirmLink(
       secret,
       deps.site.siteUrl,
       record,
-      { tags: follows.tags.map((t) => t.slug), topics: follows.topics.map((t) => t.slug), cadence },
+      {
+        tags: follows.tags.map((t) => t.slug),
+        topics: follows.topics.map((t) => t.slug),
+        cadence,
+        ...(preferences ? { preferences } : {}),
+      },
       nowSeconds,
     ),
     expiresAt: nowSeconds + CONFIRM_TOKEN_SECONDS,
@@ -601,6 +724,7 @@ export interface ConfirmView extends Follows {
   subscriber: SubscriberRecord;
   /** What confirming will ask for (`tags`, `topics`) and at which cadence. */
   cadence: Cadence;
+  preferences: DeliveryPreferences;
 }
 
 /**
@@ -622,6 +746,7 @@ export const viewConfirm = async (
     tags: [...asked.tags],
     topics: [...asked.topics],
     cadence: claims.cadence ?? stored.cadence,
+    preferences: claims.pref ? preferencesOfClaim(claims.pref) : preferencesOf(stored),
   };
 };
 
@@ -826,7 +951,7 @@ export const viewManage = async (
   };
 };
 
-/** Replaces the tags, topic labels and cadence, validated like a sign-up. */
+/** Replaces the tags, topic labels, cadence and chosen delivery preferences, validated like a sign-up. */
 export const manageSubscription = async (
   deps: LinkDeps,
   token: string | undefined,
@@ -835,13 +960,15 @@ export const manageSubscription = async (
 ): Promise<ManageView> => {
   const { keys, claims } = await verify(deps, token, 'manage', field);
   const {
-    value: { cadence },
+    value: { cadence, ...asked },
     follows,
-  } = await parseWithFollows(deps, manageSchema, input, 'tags, topicLabels, cadence');
+  } = await parseWithFollows(deps, manageSchema, input, MANAGE_FIELDS);
   const [{ record, changed }, offers] = await Promise.all([
     withRetries(async () => {
       const stored = await manageable(deps, claims, field);
-      return apply(deps, stored, planManage(stored, follows, cadence, deps.now()));
+      // What the request leaves out stays as the subscriber has it.
+      const preferences = chosenPreferences(deps, asked, stored);
+      return apply(deps, stored, planManage(stored, follows, cadence, deps.now(), preferences));
     }),
     offered(deps),
   ]);

@@ -244,7 +244,7 @@ describe('send-digests counts digests sent, empty and failed', () => {
         text: '',
         html: '',
       }),
-      schedule: { hour: 7, weekday: 1 },
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
       sendRate: 0,
       now: () => Date.parse('2026-11-28T09:00:00.000Z'),
       metrics,

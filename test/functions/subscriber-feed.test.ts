@@ -147,6 +147,44 @@ describe('GET /api/subscriptions/feed: the digest as a private Atom feed', () =>
     expect(inDigest).toMatch(/\/api\/subscriptions\/feed\?token=/);
   });
 
+  it('serves a reader of alerts as they happen, in a zone of their own, the same week of their tags and topics', async () => {
+    const reader = 'instant.reader@example.org';
+    const signup = await rt.request('/api/subscriptions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: reader,
+        tags: ['Syria'],
+        topicLabels: ['Russian President'],
+        cadence: 'instant',
+        timeZone: 'Asia/Tokyo',
+        quietHours: { from: 22, to: 7 },
+      }),
+    });
+    expect(signup.status).toBe(202);
+    const confirm = linkIn((await mailTo(rt, reader))[0] as never, '/api/subscriptions/confirm');
+    expect((await rt.request(pathOf(confirm), { method: 'POST' })).status).toBe(200);
+    const stored = await subs.subscriber(reader);
+    expect(stored).toMatchObject({
+      cadence: 'instant',
+      timeZone: 'Asia/Tokyo',
+      quietHours: { from: 22, to: 7 },
+    });
+    const { feed } = subscriberLinks(
+      subs.keys,
+      rt.url,
+      stored as NonNullable<typeof stored>,
+      Math.floor(Date.parse(clock.now()) / 1000),
+    );
+    const res = await rt.request(pathOf(feed));
+    expect(res.status).toBe(200);
+    expect(
+      parseFeed(await res.text())
+        .items.map((i) => i.id)
+        .sort(),
+    ).toEqual([...expected].sort());
+  });
+
   it('takes only feed links: an email link is refused there, and a feed link is no email link', async () => {
     const { feed, manage } = await linksNow();
     const manageToken = new URL(manage).searchParams.get('token') ?? '';

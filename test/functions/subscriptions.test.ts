@@ -5,7 +5,8 @@ import { listOutbox } from '../../local/outbox.js';
 import { linkKeysOf, staticTokenSecret } from '../../shared/adapters/token-secret.js';
 import { CONFIRMATION_RESEND_SECONDS } from '../../shared/domain/subscriber-changes.js';
 import { signToken, subscriberLinks } from '../../shared/domain/tokens.js';
-import { digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
+import { canonicalZone } from '../../shared/domain/zones.js';
+import { digestBucket, digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 import { bounceEvent, complaintEvent, snsEventOf } from '../helpers/ses-feedback.js';
 import {
@@ -260,19 +261,29 @@ describe('POST /api/subscriptions', () => {
         'an unknown cadence',
         { email: 'x@example.org', tags: ['Syria'], cadence: 'hourly' },
         400,
-        [{ path: 'cadence', rule: 'must be one of daily, weekly' }],
+        [{ path: 'cadence', rule: 'must be one of instant, daily, weekly' }],
       ],
       [
         'an unknown field',
         { email: 'x@example.org', tags: ['Syria'], cadence: 'daily', admin: true },
         400,
-        [{ path: 'admin', rule: 'is not a known field (allowed: email, tags, topicLabels, cadence)' }],
+        [
+          {
+            path: 'admin',
+            rule: 'is not a known field (allowed: email, tags, topicLabels, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours)',
+          },
+        ],
       ],
       [
         'an array',
         [],
         400,
-        [{ path: 'body', rule: 'must be an object with email, tags, topicLabels, cadence' }],
+        [
+          {
+            path: 'body',
+            rule: 'must be an object with email, tags, topicLabels, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours',
+          },
+        ],
       ],
     ];
 
@@ -298,7 +309,7 @@ describe('POST /api/subscriptions', () => {
       const html = await res.text();
       await expectValidHtml(html);
       expect(html).toContain('<li>email: must be an email address such as reader@example.org</li>');
-      expect(html).toContain('<li>cadence: must be one of daily, weekly</li>');
+      expect(html).toContain('<li>cadence: must be one of instant, daily, weekly</li>');
       expect(html).toContain(
         '<li>tags[0]: is not a known tag (got &quot;Atlantis&quot;; GET /api/tags lists them)</li>',
       );
@@ -730,7 +741,7 @@ describe('the manage page', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ErrorBody).error.issues).toEqual([
-      { path: 'cadence', rule: 'must be one of daily, weekly' },
+      { path: 'cadence', rule: 'must be one of instant, daily, weekly' },
       { path: 'tags[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
     ]);
     const none = await rt.request(pathOf(manage), {
@@ -770,6 +781,244 @@ describe('the manage page', () => {
       exp: 2_000_000_000,
     });
     expect((await jsonGet(`${rt.url}/api/subscriptions/manage?token=${forged}`)).status).toBe(403);
+  });
+});
+
+describe('cadence, zone, hour and weekday of the subscriber', () => {
+  const KOLKATA = canonicalZone('Asia/Kolkata') as string;
+
+  it('takes a zone (any alias or case), hour, weekday and quiet hours through JSON, and applies them when the link is opened', async () => {
+    const email = address();
+    const res = await subscribeJson({
+      email,
+      tags: ['Syria'],
+      cadence: 'weekly',
+      timeZone: 'asia/kolkata',
+      deliveryHour: 6,
+      deliveryWeekday: 0,
+      quietHours: { from: 22, to: 7 },
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      cadence: 'weekly',
+      timeZone: KOLKATA,
+      deliveryHour: 6,
+      deliveryWeekday: 0,
+      quietHours: { from: 22, to: 7 },
+    });
+    const [message] = await mailTo(rt, email);
+    expect(message?.text).toContain(
+      `asked for a weekly digest on Sundays at 06:00 (${KOLKATA}) from Tidings`,
+    );
+    const link = linkIn(message as never, '/api/subscriptions/confirm');
+    // The confirmation page says what confirming will set, before anything is stored.
+    const page = await (await browserGet(link)).text();
+    await expectValidHtml(page);
+    expect(page).toContain(`A weekly digest on Sundays at 06:00 (${KOLKATA})`);
+    expect((await subs.subscriber(email))?.timeZone).toBe(KOLKATA); // pending records take the request
+    clock.advance(60);
+    const confirmed = await confirmJson(link);
+    expect(await confirmed.json()).toMatchObject({
+      status: 'confirmed',
+      cadence: 'weekly',
+      timeZone: KOLKATA,
+      deliveryHour: 6,
+      deliveryWeekday: 0,
+      quietHours: { from: 22, to: 7 },
+    });
+    const item = await subs.rawItem(email);
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBe(
+      digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    );
+    expect(item?.[TABLE.digestIndex.sortKey]).toBe(
+      `${digestBucket('weekly', KOLKATA, 6, 0)}${subs.idOf(email)}`,
+    );
+  });
+
+  it('fills what a request leaves out from the settings (hour 7, Monday, UTC)', async () => {
+    const email = address();
+    const res = await subscribeJson({ email, tags: ['Syria'], cadence: 'daily', timeZone: 'Europe/Berlin' });
+    expect(await res.json()).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      deliveryHour: 7,
+      deliveryWeekday: 1,
+    });
+    expect(await subs.subscriber(email)).toMatchObject({ timeZone: 'Europe/Berlin', deliveryHour: 7 });
+    expect((await subs.subscriber(email))?.quietHours).toBeUndefined();
+  });
+
+  it('keeps a confirmed subscriber on the default time until a link of a request that chose one is opened', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBe(subs.idOf(email));
+    clock.advance(CONFIRMATION_RESEND_SECONDS + 1);
+    await subscribeJson({
+      email,
+      tags: ['Syria'],
+      cadence: 'daily',
+      timeZone: 'America/New_York',
+      deliveryHour: 8,
+    });
+    expect((await subs.subscriber(email))?.timeZone).toBeUndefined();
+    const [, second] = await mailTo(rt, email);
+    clock.advance(60);
+    expect((await confirmJson(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ timeZone: 'America/New_York', deliveryHour: 8 });
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBe(
+      `${digestBucket('daily', 'America/New_York', 8, 1)}${subs.idOf(email)}`,
+    );
+  });
+
+  it('takes the instant cadence: stored, confirmed, and kept off the digest index', async () => {
+    const { email, message } = await confirmedSubscriber(['Syria'], 'instant');
+    expect(message.subject).toBe('Confirm your Tidings alerts: Syria');
+    expect(message.text).toContain('asked for alerts as events happen from Tidings');
+    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', cadence: 'instant' });
+    const item = await subs.rawItem(email);
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
+    expect(item?.[TABLE.digestIndex.sortKey]).toBeUndefined();
+  });
+
+  it('leaves the time unchosen when the form\'s selects say "as the site sends"', async () => {
+    const email = address();
+    const res = await subscribeForm([
+      ['email', email],
+      ['tags[]', 'Syria'],
+      ['cadence', 'daily'],
+      ['timeZone', ''],
+      ['deliveryHour', ''],
+      ['deliveryWeekday', ''],
+    ]);
+    expect(res.status).toBe(202);
+    const html = await res.text();
+    await expectValidHtml(html);
+    expect(html).toContain('a daily digest at 07:00 (UTC)');
+    expect((await subs.subscriber(email))?.timeZone).toBeUndefined();
+  });
+
+  describe('refuses a bad zone, hour, weekday or quiet hours with a 400 naming the field, and writes nothing', () => {
+    const cases: [string, Record<string, unknown>, { path: string; rule: string }][] = [
+      [
+        'an unknown zone',
+        { timeZone: 'Mars/Olympus_Mons' },
+        {
+          path: 'timeZone',
+          rule: 'must be an IANA time zone name such as Europe/Berlin (got "Mars/Olympus_Mons")',
+        },
+      ],
+      [
+        'a zone that is not text',
+        { timeZone: 5 },
+        { path: 'timeZone', rule: 'must be a string (got number)' },
+      ],
+      [
+        'hour 24',
+        { deliveryHour: 24 },
+        { path: 'deliveryHour', rule: 'must be a whole number from 0 to 23 (a local hour)' },
+      ],
+      [
+        'a fractional hour',
+        { deliveryHour: 7.5 },
+        { path: 'deliveryHour', rule: 'must be a whole number from 0 to 23 (a local hour)' },
+      ],
+      [
+        'weekday 7',
+        { deliveryWeekday: 7 },
+        { path: 'deliveryWeekday', rule: 'must be a whole number from 0 to 6 (0 = Sunday … 6 = Saturday)' },
+      ],
+      [
+        'empty quiet hours',
+        { quietHours: { from: 3, to: 3 } },
+        { path: 'quietHours', rule: 'must start and end at different hours (from, to)' },
+      ],
+      [
+        'a quiet hour out of range',
+        { quietHours: { from: 22, to: 30 } },
+        { path: 'quietHours.to', rule: 'must be a whole number from 0 to 23 (a local hour)' },
+      ],
+    ];
+    it.each(cases)('%s', async (_name, fields, issue) => {
+      const email = address();
+      const res = await subscribeJson({ email, tags: ['Syria'], cadence: 'daily', ...fields });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.issues).toEqual([issue]);
+      expect(await subs.subscriber(email)).toBeUndefined();
+      expect(await mailTo(rt, email)).toEqual([]);
+    });
+  });
+
+  it('changes the zone, hour, weekday and quiet hours on the manage page, the digest index following', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'weekly');
+    const { manage } = await linksOf(email);
+    const page = await (await browserGet(manage)).text();
+    await expectValidHtml(page);
+    expect(page).toContain('<option selected>UTC</option>');
+    expect(page).toContain('<option value="7" selected>07:00</option>');
+    expect(page).toContain('<option value="1" selected>Monday</option>');
+    expect(page).toContain('<input type="radio" name="cadence" value="instant">');
+    const token = new URL(manage).searchParams.get('token') ?? '';
+    clock.advance(60);
+    const saved = await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams([
+        ['token', token],
+        ['tags[]', 'syria'],
+        ['cadence', 'weekly'],
+        ['timeZone', 'Australia/Sydney'],
+        ['deliveryHour', '18'],
+        ['deliveryWeekday', '5'],
+        ['quietHours.from', '23'],
+        ['quietHours.to', '6'],
+      ]).toString(),
+    });
+    expect(saved.status).toBe(200);
+    const savedHtml = await saved.text();
+    await expectValidHtml(savedHtml);
+    expect(savedHtml).toContain('<option selected>Australia/Sydney</option>');
+    expect(savedHtml).toContain('a weekly digest on Fridays at 18:00 (Australia/Sydney)');
+    expect(await subs.subscriber(email)).toMatchObject({
+      timeZone: 'Australia/Sydney',
+      deliveryHour: 18,
+      deliveryWeekday: 5,
+      quietHours: { from: 23, to: 6 },
+    });
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBe(
+      `${digestBucket('weekly', 'Australia/Sydney', 18, 5)}${subs.idOf(email)}`,
+    );
+
+    // JSON that names only the hour keeps the rest; "none" in both quiet selects clears them.
+    clock.advance(60);
+    const json = await rt.request(pathOf(manage), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: ['syria'], cadence: 'weekly', deliveryHour: 9 }),
+    });
+    expect(await json.json()).toMatchObject({
+      timeZone: 'Australia/Sydney',
+      deliveryHour: 9,
+      deliveryWeekday: 5,
+      quietHours: { from: 23, to: 6 },
+      changed: true,
+    });
+    clock.advance(60);
+    await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams([
+        ['token', token],
+        ['tags[]', 'syria'],
+        ['cadence', 'instant'],
+        ['timeZone', 'Australia/Sydney'],
+        ['deliveryHour', '9'],
+        ['deliveryWeekday', '5'],
+        ['quietHours.from', ''],
+        ['quietHours.to', ''],
+      ]).toString(),
+    });
+    const after = await subs.subscriber(email);
+    expect(after).toMatchObject({ cadence: 'instant', deliveryHour: 9 });
+    expect(after?.quietHours).toBeUndefined();
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBeUndefined();
   });
 });
 

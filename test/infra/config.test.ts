@@ -30,6 +30,7 @@ describe('configuration', () => {
       sendingDomain: 'example.org',
       digestHour: 7,
       digestWeekday: 1,
+      defaultTimeZone: 'UTC',
       digestSendRate: 5,
       digestConcurrency: 2,
       feedSize: 50,
@@ -54,6 +55,7 @@ describe('configuration', () => {
         fromAddress: 'news@mail.example.org',
         'tidings:digestHour': '18',
         digestWeekday: 'Friday',
+        defaultTimeZone: 'europe/berlin',
         domain: 'News.Example.org',
         certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f3c6a8e-1234-4abc-9def-0123456789ab',
         alarmEmail: 'ops@example.org',
@@ -65,6 +67,7 @@ describe('configuration', () => {
       sendingDomain: 'mail.example.org',
       digestHour: 18,
       digestWeekday: 5,
+      defaultTimeZone: 'Europe/Berlin',
       domain: {
         name: 'news.example.org',
         certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f3c6a8e-1234-4abc-9def-0123456789ab',
@@ -108,6 +111,10 @@ describe('configuration', () => {
     [{ digestHour: '7.5' }, /digestHour: must be a whole number from 0 to 23/],
     [{ digestWeekday: 'someday' }, /digestWeekday: must be 0 \(Sunday\) to 6 \(Saturday\) or a day name/],
     [{ digestWeekday: 7 }, /digestWeekday: must be 0 \(Sunday\) to 6 \(Saturday\)/],
+    [
+      { defaultTimeZone: 'Mars/Olympus_Mons' },
+      /defaultTimeZone: must be an IANA time zone name such as Europe\/Berlin \(got "Mars\/Olympus_Mons"\)/,
+    ],
     [{ digestConcurrency: 1 }, /digestConcurrency: must be a whole number from 2 to 1000/],
     [{ feedSize: 501 }, /feedSize: must be a whole number from 1 to 500/],
     [{ publishEveryMinutes: 0 }, /publishEveryMinutes: must be a whole number from 1 to 1440/],
@@ -148,6 +155,7 @@ describe('a configured stack', () => {
     alarmEmail: 'ops@example.org',
     digestHour: 18,
     digestWeekday: 'friday',
+    defaultTimeZone: 'America/New_York',
     digestSendRate: 3,
     digestConcurrency: 4,
     removalPolicy: 'destroy',
@@ -197,9 +205,26 @@ describe('a configured stack', () => {
   });
 
   it('schedules digests, publishing and throttling as configured', () => {
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 18 * * ? *)' });
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 18 ? * FRI *)' });
+    // Digests are planned every quarter hour whatever the settings; the default time goes to the functions.
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0/15 * * * ? *)' });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    for (const name of [
+      'plan-digests',
+      'create-subscription',
+      'manage-subscription',
+      'confirm-subscription',
+    ]) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: `Tidings ${name}`,
+        Environment: {
+          Variables: Match.objectLike({
+            DIGEST_HOUR: '18',
+            DIGEST_WEEKDAY: '5',
+            DEFAULT_TIME_ZONE: 'America/New_York',
+          }),
+        },
+      });
+    }
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: 4 },
     });

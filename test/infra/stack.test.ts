@@ -421,18 +421,23 @@ describe('queues', () => {
 });
 
 describe('digests', () => {
-  it('run daily and weekly from config, each telling plan-digests its cadence', () => {
+  it('are planned every quarter hour, plan-digests told the schedule time (zones with half- and quarter-hour offsets)', () => {
     const planner = ref(functionNamed('plan-digests')[0], 'Arn');
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'cron(0 7 * * ? *)',
+      ScheduleExpression: 'cron(0/15 * * * ? *)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: planner, Input: '{"cadence":"daily"}' })],
+      Targets: [
+        Match.objectLike({
+          Arn: planner,
+          InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"at":<time>}' },
+        }),
+      ],
     });
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'cron(0 7 ? * MON *)',
-      State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: planner, Input: '{"cadence":"weekly"}' })],
-    });
+    // No rule sends at one UTC hour any more.
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).map(
+      (r) => (r as { Properties: { ScheduleExpression?: string } }).Properties.ScheduleExpression,
+    );
+    expect(rules.filter((e) => e?.startsWith('cron(0 7'))).toEqual([]);
   });
 
   it('work through a queue whose visibility covers six sender timeouts, with a dead-letter queue after five tries', () => {

@@ -10,6 +10,7 @@ import { subscriberIdOf } from '../../../shared/domain/tokens.js';
 import { ConcurrentWriteError } from '../../../shared/errors.js';
 import {
   counterKey,
+  digestBucket,
   digestPartition,
   digestShardOf,
   subscriberKey,
@@ -339,5 +340,45 @@ describe('the subscription store', () => {
     } finally {
       await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: extra }));
     }
+  });
+});
+
+describe('delivery preferences in the store', () => {
+  it('keeps zone, hour, weekday and quiet hours, sorts the subscriber under its bucket, and moves it when they change', async () => {
+    const record = { ...pending(), cadence: 'weekly' as const };
+    await store.createSubscriber(record);
+    const chosen: SubscriberRecord = {
+      ...confirmedFrom(record),
+      timeZone: 'Europe/Berlin',
+      deliveryHour: 7,
+      deliveryWeekday: 1,
+      quietHours: { from: 22, to: 6 },
+    };
+    const written = await store.updateSubscriber(chosen, record);
+    expect(await store.getSubscriber(record.id)).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      deliveryHour: 7,
+      deliveryWeekday: 1,
+      quietHours: { from: 22, to: 6 },
+    });
+    expect(await onIndex('weekly', record.id)).toContain(
+      `${digestBucket('weekly', 'Europe/Berlin', 7, 1)}${record.id}`,
+    );
+
+    // Another hour, no quiet hours: the bucket follows and the quiet hours are gone from the item.
+    const { quietHours: _, ...moved } = { ...written, deliveryHour: 9 };
+    const again = await store.updateSubscriber(moved, written);
+    expect((await rawItem(record.id))?.quietHours).toBeUndefined();
+    const keys = await onIndex('weekly', record.id);
+    expect(keys).toContain(`${digestBucket('weekly', 'Europe/Berlin', 9, 1)}${record.id}`);
+    expect(keys.filter((k) => k.endsWith(record.id))).toHaveLength(1);
+
+    // Instant: off the digest index altogether.
+    await store.updateSubscriber({ ...again, cadence: 'instant' }, again);
+    expect((await rawItem(record.id))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
+    expect(await store.getSubscriber(record.id)).toMatchObject({
+      cadence: 'instant',
+      timeZone: 'Europe/Berlin',
+    });
   });
 });

@@ -234,6 +234,52 @@ describe('planConfirm', () => {
   });
 });
 
+describe('delivery preferences', () => {
+  const berlin = { timeZone: 'Europe/Berlin', deliveryHour: 6, deliveryWeekday: 0 };
+
+  it('takes the requested time on a new or pending record, and keeps a confirmed one until its link is opened', () => {
+    const created = planRequest(undefined, { ...request, preferences: berlin }, false, T0);
+    expect(created.kind === 'create' && created.next).toMatchObject(berlin);
+    const waiting = planRequest(
+      confirmed({ confirmationSentAt: T0 }),
+      { ...request, preferences: berlin },
+      false,
+      at(CONFIRMATION_RESEND_SECONDS + 1),
+    );
+    expect(waiting.kind === 'update' && waiting.next.timeZone).toBeUndefined();
+  });
+
+  it('applies the time a confirmation link carries, and a link without one keeps the stored time', () => {
+    const stored = confirmed({ ...berlin, quietHours: { from: 22, to: 6 } });
+    const claims = { ...confirmClaims(epoch(at(3600))), pref: { tz: 'Asia/Tokyo', h: 8, wd: 1 } };
+    const plan = planConfirm(stored, claims, tagsOnly(iran), at(3700));
+    expect(plan.kind === 'update' && plan.next).toMatchObject({
+      timeZone: 'Asia/Tokyo',
+      deliveryHour: 8,
+      deliveryWeekday: 1,
+    });
+    // The request chose no quiet hours: the link's request replaces them all.
+    expect(plan.kind === 'update' && plan.next.quietHours).toBeUndefined();
+    const kept = planConfirm(stored, confirmClaims(epoch(at(3600))), tagsOnly(iran), at(3700));
+    expect(kept.kind === 'update' && kept.next).toMatchObject({ ...berlin, quietHours: { from: 22, to: 6 } });
+  });
+
+  it('counts a change of time alone as a change on the manage page, and the same time as none', () => {
+    const stored = confirmed(berlin);
+    expect(planManage(stored, stored, 'daily', at(3600), berlin)).toEqual({ kind: 'unchanged' });
+    const moved = planManage(stored, stored, 'daily', at(3600), { ...berlin, deliveryHour: 9 });
+    expect(moved.kind === 'update' && moved.next.deliveryHour).toBe(9);
+    const quiet = planManage(stored, stored, 'instant', at(3600), {
+      ...berlin,
+      quietHours: { from: 23, to: 7 },
+    });
+    expect(quiet.kind === 'update' && quiet.next).toMatchObject({
+      cadence: 'instant',
+      quietHours: { from: 23, to: 7 },
+    });
+  });
+});
+
 describe('leaving', () => {
   it('leaves one tag, then the last one (no more digests, links still valid)', () => {
     const one = planLeave(confirmed(), { kind: 'tag', slug: 'syria' }, at(100));

@@ -222,12 +222,53 @@ describe('signToken and verifyToken', () => {
       { ...claims(), cadence: 'hourly' },
       { ...claims(), n: 'not a nonce!' },
       { ...claims(), g: -1 },
+      { ...claims(), pref: { tz: 'Europe/Berlin', h: 24, wd: 1 } },
+      { ...claims(), pref: { tz: 'Europe/Berlin', h: 7, wd: 7 } },
+      { ...claims(), pref: { tz: '<script>', h: 7, wd: 1 } },
+      { ...claims(), pref: { tz: 'Europe/Berlin', h: 7, wd: 1, q: [22] } },
     ]) {
       expect(verifyToken(KEYS, signToken(KEYS, bad as TokenClaims), 'manage', NOW)).toEqual({
         ok: false,
         reason: 'malformed',
       });
     }
+  });
+});
+
+describe('confirmLink', () => {
+  it('carries the delivery time asked for, and only when one was', () => {
+    const subscriber = { id: ID, tokenVersion: 0, nonce: 'n1' };
+    const chosen = confirmLink(
+      KEYS,
+      'https://news.example.org',
+      subscriber,
+      {
+        tags: ['syria'],
+        topics: [],
+        cadence: 'weekly',
+        preferences: {
+          timeZone: 'Europe/Berlin',
+          deliveryHour: 7,
+          deliveryWeekday: 0,
+          quietHours: { from: 22, to: 6 },
+        },
+      },
+      NOW,
+    );
+    const checked = verifyToken(KEYS, tokenOf(chosen), 'confirm', NOW);
+    expect(checked).toMatchObject({
+      ok: true,
+      claims: { pref: { tz: 'Europe/Berlin', h: 7, wd: 0, q: [22, 6] } },
+    });
+    const plain = confirmLink(
+      KEYS,
+      'https://news.example.org',
+      subscriber,
+      { tags: ['syria'], topics: [], cadence: 'daily' },
+      NOW,
+    );
+    const unchosen = verifyToken(KEYS, tokenOf(plain), 'confirm', NOW);
+    expect(unchosen.ok && unchosen.claims.pref).toBeUndefined();
   });
 });
 

@@ -264,13 +264,27 @@ describe('renderDigestEmail', () => {
   });
 
   it('says the window and the cadence', () => {
-    expect(email.text).toContain('from 2026-11-01 06:00 UTC to 2026-11-02 06:00 UTC');
+    expect(email.text).toContain('in Sun 1 Nov, 06:00 – Mon 2 Nov, 06:00 (UTC)');
     expect(email.text.startsWith('Your daily digest from Tidings\n')).toBe(true);
     expect(email.html).toContain(
       '<h1 style="font-size:22px;line-height:1.3;margin:12px 0 8px">Your daily digest</h1>',
     );
     const weekly = renderDigestEmail({ ...digest, cadence: 'weekly' }, site, links);
     expect(weekly.text).toContain('You receive this weekly digest');
+  });
+
+  it("says the window in the subscriber's zone, named, and keeps the events' own dates", () => {
+    const berlin = renderDigestEmail(
+      { ...digest, subscriber: { ...digest.subscriber, timeZone: 'Europe/Berlin' } },
+      site,
+      links,
+    );
+    expect(berlin.text).toContain('in Sun 1 Nov, 07:00 – Mon 2 Nov, 07:00 (Europe/Berlin)');
+    expect(berlin.html).toContain('Sun 1 Nov, 07:00 – Mon 2 Nov, 07:00 (Europe/Berlin)');
+    expect(berlin.text).toContain('* Russia withdraws from the ICC\n  2026-11-01 · Russia\n');
+    // A subscriber who never chose sees the deployment's default zone.
+    const kolkata = renderDigestEmail(digest, site, links, 'Asia/Kolkata');
+    expect(kolkata.text).toContain('in Sun 1 Nov, 11:30 – Mon 2 Nov, 11:30 (Asia/Kolkata)');
   });
 
   it('links the rest when the digest is capped', async () => {

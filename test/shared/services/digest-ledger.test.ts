@@ -124,7 +124,7 @@ const depsFor = (mailer: Mailer, options: { db?: DynamoDBDocumentClient; now?: n
     queue,
     mailer,
     compose,
-    schedule: { hour: 7, weekday: 1 },
+    schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
     sendRate: 0,
     now: () => options.now ?? NOW,
     tuning: { backoffMs: 1 },

@@ -102,7 +102,7 @@ const depsFor = (mailer: Mailer, queue = new LocalDigestQueue(), tuning: Partial
     queue,
     mailer,
     compose,
-    schedule: { hour: 7, weekday: 1 },
+    schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
     sendRate: 0,
     now: () => NOW,
     tuning: { backoffMs: 1, ...tuning },
