@@ -63,7 +63,8 @@ const buildSubscribers = (count: number): SubscriberRecord[] => {
   return Array.from({ length: count }, (_, n) => ({
     id: `bench${String(n).padStart(8, '0')}`,
     email: `reader${n}@example.org`,
-    topics: distinct(TAGS_PER_SUBSCRIBER, drawTag).map((k) => ({
+    topics: [],
+    tags: distinct(TAGS_PER_SUBSCRIBER, drawTag).map((k) => ({
       slug: tagSlug(tagName(k)),
       name: tagName(k),
     })),
@@ -243,7 +244,7 @@ export const runAlerts = async (args: string[]): Promise<void> => {
     let wrong = 0;
     const followers = new Map<string, SubscriberRecord[]>();
     for (const s of subscribers) {
-      for (const t of s.topics) followers.set(t.slug, [...(followers.get(t.slug) ?? []), s]);
+      for (const t of s.tags) followers.set(t.slug, [...(followers.get(t.slug) ?? []), s]);
     }
     bursts.forEach((events, b) => {
       const expected = new Map<string, Set<string>>();

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- digest [SUBSCRIBERS]`: one weekly digest run for 10,000 confirmed subscribers
- * (5 topics each, by Zipf-like popularity) over a 100,000-event corpus on 2,000 tags, against
+ * (5 tags each, by Zipf-like popularity) over a 100,000-event corpus on 2,000 tags, against
  * dynalite. Prints digests composed per second, DynamoDB reads per digest and peak memory.
  *
  * Setup (loading the corpus and the subscribers) is not measured. The run is the job as deployed:
@@ -28,7 +28,7 @@ import { staticTokenSecret } from '../shared/adapters/token-secret.js';
 import type { NewsEvent } from '../shared/domain/event.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import { tagSlug } from '../shared/domain/slug.js';
-import type { TopicRef } from '../shared/domain/subscription.js';
+import type { TagRef } from '../shared/domain/subscription.js';
 import { changeLogKey, digestPartition, digestShardOf, subscriberKey, TABLE } from '../shared/keys.js';
 import { digestComposer } from '../shared/services/digest-email.js';
 import {
@@ -51,8 +51,8 @@ const RESULT_PREFIX = '@@digest-worker ';
 const EVENTS = Number(process.env.BENCH_DIGEST_EVENTS ?? 100_000);
 const PROFILE_DIR = process.env.BENCH_DIGEST_PROFILE;
 const TAGS = 2_000;
-const TOPICS_PER_SUBSCRIBER = 5;
-const SCHEDULE = { hour: 7, weekday: 1 };
+const TAGS_PER_SUBSCRIBER = 5;
+const SCHEDULE = { hour: 7, weekday: 1, timeZone: 'UTC' };
 /** A Monday at 07:00 UTC: the weekly window ends here; events span the year before. */
 const END = '2026-11-23T07:00:00.000Z';
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
@@ -124,7 +124,7 @@ const buildSubscribers = (count: number): Record<string, unknown>[] => {
   const cursor = new Date(Date.parse(END) - WEEK_MS).toISOString();
   return Array.from({ length: count }, (_, n) => {
     const id = `bench${String(n).padStart(8, '0')}`;
-    const topics: TopicRef[] = distinct(TOPICS_PER_SUBSCRIBER, drawTag).map((k) => ({
+    const tags: TagRef[] = distinct(TAGS_PER_SUBSCRIBER, drawTag).map((k) => ({
       slug: tagSlug(tagName(k)),
       name: tagName(k),
     }));
@@ -133,7 +133,7 @@ const buildSubscribers = (count: number): Record<string, unknown>[] => {
       type: 'subscriber',
       id,
       email: `reader${n}@example.org`,
-      topics,
+      tags,
       cadence: 'weekly',
       status: 'confirmed',
       createdAt: '2025-01-01T00:00:00.000Z',
@@ -379,9 +379,9 @@ export const runDigest = async (args: string[]): Promise<void> => {
     const setup = performance.now();
     const corpus = buildCorpus();
     const people = buildSubscribers(subscribers);
-    const followed = new Set(people.flatMap((p) => (p.topics as TopicRef[]).map((t) => t.slug))).size;
+    const followed = new Set(people.flatMap((p) => (p.tags as TagRef[]).map((t) => t.slug))).size;
     console.log(
-      `digest: ${subscribers} subscribers × ${TOPICS_PER_SUBSCRIBER} topics, ${EVENTS} events over ${TAGS} tags (${corpus.entries.length} items: events and change log), ${corpus.inWindow} events changed in the weekly window; dynalite ${onDisk ? 'on disk (LevelDB)' : 'in memory'}`,
+      `digest: ${subscribers} subscribers × ${TAGS_PER_SUBSCRIBER} tags, ${EVENTS} events over ${TAGS} tags (${corpus.entries.length} items: events and change log), ${corpus.inWindow} events changed in the weekly window; dynalite ${onDisk ? 'on disk (LevelDB)' : 'in memory'}`,
     );
     await load(dynamo.endpoint, table, [...corpus.entries, ...people]);
     console.log(`digest: setup ${((performance.now() - setup) / 1000).toFixed(1)} s (not measured)`);
@@ -440,7 +440,7 @@ export const runDigest = async (args: string[]): Promise<void> => {
       `digest: ${m.digests} digests composed in ${m.seconds.toFixed(2)} s: ${digestsPerSec.toFixed(0)} digests/s (target >= 500); ${m.empty} with nothing new, ${m.failed} failed; ${(m.bytes / 1024 / 1024).toFixed(1)} MB of MIME`,
     );
     console.log(
-      `digest: DynamoDB reads ${totalReads} (${readsLine}; ${m.topicQueries} of them change-log queries; ${followed} topics followed): ${readsPerDigest.toFixed(3)} per digest`,
+      `digest: DynamoDB reads ${totalReads} (${readsLine}; ${m.topicQueries} of them change-log queries; ${followed} tags followed): ${readsPerDigest.toFixed(3)} per digest`,
     );
     const t = m.timing;
     console.log(

@@ -34,7 +34,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { freePort, type LocalDynamo, startDynalite } from '../local/dynamodb.js';
 import { LOCAL_TABLE, type Runtime, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
-import { tagEntryAttributes, toEventItem } from '../shared/adapters/event-store.js';
+import { tagEntryAttributes, toDayEntryItem, toEventItem } from '../shared/adapters/event-store.js';
 import { sleep } from '../shared/adapters/items.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { tagSlug } from '../shared/domain/slug.js';
@@ -227,6 +227,7 @@ const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Prom
     const items: Record<string, unknown>[] = [];
     for (const event of events.slice(i, i + CHUNK)) {
       items.push(toEventItem(event));
+      items.push(toDayEntryItem({ date: event.date, id: event.id, publishedAt: event.publishedAt }));
       for (const tag of event.tags) {
         items.push({
           ...tagEntryKey(tag.slug, event.date, event.id),
@@ -804,6 +805,12 @@ export const runPublish = async (args: string[]): Promise<void> => {
         `publish: full${of} ${fmt(full.seconds)} s, peak ${fmt(full.peakMB, 0)} MB (the publisher; its store, dynalite, ` +
           `${fmt(full.storeMB, 0)} MB more), ${full.report.written} objects written (target: peak <= 1024 MB)`,
       );
+      const archive = full.report.archive;
+      if (archive)
+        console.log(
+          `publish: full${of} archive (months, years, topic labels): ${archive.documents} feed documents and ` +
+            `${archive.pages} pages, ${fmt(archive.milliseconds / 1000)} s of the run`,
+        );
       console.log(
         `publish: full${of} anonymous memory (RSS without mapped files) publisher ${fmt(full.publisherAnonMB, 0)} MB + ` +
           `store ${fmt(full.storeAnonMB, 0)} MB`,

@@ -114,6 +114,7 @@ const KIND_LABELS: Record<string, string> = {
   mark: 'mark',
   changeLog: 'change log',
   parked: 'parked',
+  day: 'day entry',
 };
 
 /**

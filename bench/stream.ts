@@ -45,8 +45,10 @@ import {
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynalite } from '../local/dynamodb.js';
-import { type Runtime, startRuntime } from '../local/runtime.js';
+import { LOCAL_TABLE, type Runtime, startRuntime } from '../local/runtime.js';
+import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { logger } from '../shared/logger.js';
 import { writeResult } from './results.js';
 import { hotCeiling, type Ledger } from './stream-accounting.js';
@@ -101,10 +103,36 @@ export interface StreamFigures {
   requestsPerCreatedEvent: Record<string, number>;
   readUnitsPerCreatedEvent: number;
   readUnitsPerCorrectedEvent: number;
+  /** CPU seconds of both processes (this one and the store's) per created event, in ms. */
+  cpu: CpuFigures;
   targets: { projectionKeepsUp: boolean; wruPerCreatedEvent: boolean; hotTagCeiling: boolean };
 }
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+export interface CpuFigures {
+  events: number;
+  /** The API alone (the projection paused): HTTP, validation, one conditional write an event. */
+  apiMs: number;
+  /** The projection alone, of the same events. */
+  projectionMs: number;
+  /** One conditional PutItem of a slim entry per (event, tag), nothing else: item 1's minimum. */
+  entryWritesMs: number;
+  /** Of the projection's, the part spent in this process (the handler and its SDK client), not the store's. */
+  projectionOwnMs: number;
+}
+
+/** CPU time of this process and of the store's, in seconds (Linux: the child's from /proc). */
+const cpuSeconds = (storePid: number | undefined): { own: number; store: number } => {
+  const { user, system } = process.cpuUsage();
+  let store = 0;
+  if (storePid !== undefined && existsSync(`/proc/${storePid}/stat`)) {
+    // Fields 14 and 15 (utime, stime) after the command name's closing parenthesis, in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${storePid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    store = (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return { own: (user + system) / 1e6, store };
+};
 
 const envNumber = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -358,6 +386,12 @@ const measure = async (config: Config, say: (line: string) => void): Promise<Str
     rmSync(unitsDir, { recursive: true, force: true });
   }
 
+  // 3. CPU per created event: where the time goes when both share the machine.
+  const cpu = await measureCpu(corpus.slice(0, Math.min(corpus.length, 4000)), config, expectedCounts);
+  say(
+    `cpu run: ${cpu.events} events; API ${cpu.apiMs} ms, projection ${cpu.projectionMs} ms, entry writes alone ${cpu.entryWritesMs} ms an event`,
+  );
+
   const n = corpus.length;
   const c = Math.max(1, corrections.length);
   const apiEventsPerSec = round(n / apiSeconds, 0);
@@ -388,12 +422,94 @@ const measure = async (config: Config, say: (line: string) => void): Promise<Str
     requestsPerCreatedEvent: perEvent(createdRequests.byOperation, n),
     readUnitsPerCreatedEvent: round(createdRequests.readUnits / n),
     readUnitsPerCorrectedEvent: round(correctedRequests.readUnits / c),
+    cpu,
     targets: {
       projectionKeepsUp: projectedEventsPerSec >= TARGETS.keepUp * apiEventsPerSec,
       wruPerCreatedEvent: wruPerCreatedEvent <= TARGETS.wruPerCreatedEvent,
       hotTagCeiling: hotTagCeilingEventsPerSec >= TARGETS.hotTagCeilingEventsPerSec,
     },
   };
+};
+
+/**
+ * The API alone (projection paused), then the projection alone, then only the conditional writes
+ * of one slim entry per (event, tag) into a partition of their own, 16 in flight as the projection
+ * writes: CPU seconds of both processes each, per event. Self-contained (no import of the code
+ * measured), so a side-by-side run measures a base revision the same way.
+ */
+const measureCpu = async (
+  events: BenchEvent[],
+  config: Config,
+  counts: (corpus: BenchEvent[]) => Map<string, Set<string>>,
+): Promise<CpuFigures> => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-stream-cpu-'));
+  const dynamo = await startDynalite();
+  try {
+    const runtime = await startRuntime({
+      dataDir: dir,
+      port: 0,
+      loadSamples: false,
+      publishIntervalMs: 0,
+      dynamodbEndpoint: dynamo.endpoint,
+    });
+    try {
+      await runtime.capture.stop();
+      const t0 = cpuSeconds(dynamo.pid);
+      await postCorpus(runtime, events, config.inFlight);
+      const t1 = cpuSeconds(dynamo.pid);
+      runtime.capture.start();
+      await settle(runtime, counts(events));
+      const t2 = cpuSeconds(dynamo.pid);
+      const db = createDocumentClient({ endpoint: dynamo.endpoint });
+      const entries = events.flatMap((e) =>
+        e.tags.map((tag) => ({
+          PK: `FLOOR#${tag}#${e.id.length % 4}`,
+          SK: `EVENT#${e.date}#${e.id}`,
+          type: 'tagEntry',
+          listing: JSON.stringify({
+            id: e.id,
+            date: e.date,
+            headline: e.headline,
+            topic: e.topic,
+            tags: e.tags.map((name) => ({ slug: name.toLowerCase(), name })),
+            publishedAt: new Date().toISOString(),
+            updatedAt: new Date().toISOString(),
+            revision: 1,
+          }),
+          revision: 1,
+          counted: 1,
+          changedAt: new Date().toISOString(),
+        })),
+      );
+      const t3 = cpuSeconds(dynamo.pid);
+      await pool(entries, 16, async (Item) => {
+        await db.send(
+          new PutCommand({
+            TableName: LOCAL_TABLE,
+            Item,
+            ConditionExpression: 'attribute_not_exists(PK) OR revision < :r',
+            ExpressionAttributeValues: { ':r': 1 },
+          }),
+        );
+      });
+      const t4 = cpuSeconds(dynamo.pid);
+      db.destroy();
+      const per = (from: { own: number; store: number }, to: { own: number; store: number }) =>
+        round(((to.own - from.own + to.store - from.store) * 1000) / events.length);
+      return {
+        events: events.length,
+        apiMs: per(t0, t1),
+        projectionMs: per(t1, t2),
+        entryWritesMs: per(t3, t4),
+        projectionOwnMs: round(((t2.own - t1.own) * 1000) / events.length),
+      };
+    } finally {
+      await runtime.stop();
+    }
+  } finally {
+    await dynamo.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 };
 
 const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -424,7 +540,25 @@ export const report = (f: StreamFigures): string[] => [
   ...kindTable('created', f.createdByKind),
   ...kindTable('corrected', f.correctedByKind),
   `stream: requests per created event ${JSON.stringify(f.requestsPerCreatedEvent)}, read units ${f.readUnitsPerCreatedEvent} per created, ${f.readUnitsPerCorrectedEvent} per corrected`,
+  ...(f.cpu ? cpuLines(f) : []),
 ];
+
+/**
+ * What the CPU figures allow. On `cores` cores shared by the API, the projection and the store, the
+ * projection of N events cannot end before N × (api + projection) CPU-ms have been spent, so no
+ * run can project faster than cores ÷ (api + projection); with only the entry writes item 1
+ * requires in place of the projection, cores ÷ (api + entry writes) bounds any design that keeps
+ * one conditional write per entry.
+ */
+const cpuLines = (f: StreamFigures): string[] => {
+  const { apiMs, projectionMs, entryWritesMs, projectionOwnMs, events } = f.cpu;
+  const bound = round((f.cores * 1000) / (apiMs + projectionMs), 0);
+  const floor = round((f.cores * 1000) / (apiMs + entryWritesMs), 0);
+  return [
+    `stream: CPU per created event (this process + the store's, ${events} events, each stage alone): API ${apiMs} ms, projection ${projectionMs} ms (${round(projectionMs / apiMs, 1)} x API), one conditional write per tag entry alone ${entryWritesMs} ms (${round(entryWritesMs / apiMs, 1)} x API); of the projection's, ${projectionOwnMs} ms in the handler's process (in AWS the only part a function pays: the store's is DynamoDB's)`,
+    `stream: on ${f.cores} cores the projection can reach at most ${bound} events/s with the API beside it (${f.cores} s ÷ (API + projection)); any design writing each entry conditionally at most ${floor} events/s`,
+  ];
+};
 
 const COMPARED: (keyof StreamFigures)[] = [
   'apiEventsPerSec',
@@ -449,6 +583,7 @@ const BENCH_FILES = [
   'stream-accounting.ts',
   'stream-proxy.ts',
   'counting-dynamo.ts',
+  'dynamo-forwarder.ts',
   'random.ts',
   'results.ts',
 ];

@@ -1,3 +1,4 @@
+import type { FailedDelivery, WebSubListing } from '../shared/adapters/websub-store.js';
 /**
  * What `tidings` can do, whatever it talks to: the local runtime's data folder (cli/local/) or a
  * deployed stack (cli/aws/). Commands (cli/commands/) parse arguments, call one of these, and print
@@ -106,6 +107,9 @@ export interface LinkRotation {
 export interface SubscriberExport {
   email: string;
   status: string;
+  /** Slugs of the tags followed. */
+  tags: string[];
+  /** Slugs of the topic labels followed. */
   topics: string[];
   cadence: string;
   createdAt?: string;
@@ -127,6 +131,12 @@ export interface WebhookInfo {
   filterPolicy?: Record<string, unknown>;
   owner?: { keyId: string; keyName: string };
 }
+
+/** The WebSub hub as the operator sees it: live subscriptions (no secrets, callbacks without their query) and deliveries it gave up on (kept 30 days). */
+export type WebSubView = {
+  subscriptions: WebSubListing[];
+  failures: FailedDelivery[];
+};
 
 export interface Backend {
   keys: {
@@ -153,6 +163,9 @@ export interface Backend {
   webhooks: {
     list(): Promise<WebhookInfo[]>;
     delete(id: string): Promise<void>;
+  };
+  websub: {
+    view(): Promise<WebSubView>;
   };
   links: {
     /** Adds a new signing key, and makes it current once every function can verify it. */

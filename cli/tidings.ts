@@ -11,6 +11,7 @@ import { publishCommands } from './commands/publish.js';
 import { statusCommands } from './commands/status.js';
 import { subscribersCommands } from './commands/subscribers.js';
 import { webhooksCommands } from './commands/webhooks.js';
+import { websubCommands } from './commands/websub.js';
 import { CliError } from './errors.js';
 import type { Io } from './io.js';
 import { createLocalBackend } from './local/backend.js';
@@ -28,6 +29,7 @@ const COMMANDS: (Command | RawCommand)[] = [
   ...statusCommands,
   ...subscribersCommands,
   ...webhooksCommands,
+  ...websubCommands,
   ...linksCommands,
 ];
 

@@ -1,6 +1,7 @@
 import { formBody, html, httpApi, isFormBody, json, wantsHtml } from '../shared/http.js';
 import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
+  deliveryViewOf,
   renderConfirmedPage,
   renderConfirmPage,
   renderErrorPage,
@@ -9,8 +10,11 @@ import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
   confirmSubscription,
+  deliveryDefaultsOf,
+  followsOut,
   formFields,
   type LinkDeps,
+  preferencesOf,
   viewConfirm,
 } from '../shared/services/subscriptions.js';
 
@@ -31,8 +35,9 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           if (!wantsHtml(event)) {
             return json(200, {
               status: view.subscriber.status,
-              topics: view.topics,
+              ...followsOut(view),
               cadence: view.cadence,
+              ...view.preferences,
               confirmed: false,
             });
           }
@@ -40,8 +45,10 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
             200,
             renderConfirmPage(site, {
               email: view.subscriber.email,
+              tags: view.tags,
               topics: view.topics,
               cadence: view.cadence,
+              delivery: deliveryViewOf(view.preferences, deliveryDefaultsOf(get())),
               token: token ?? '',
             }),
           );
@@ -56,8 +63,10 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           return html(
             200,
             renderConfirmedPage(site, {
+              tags: subscriber.tags,
               topics: subscriber.topics,
               cadence: subscriber.cadence,
+              delivery: deliveryViewOf(subscriber, deliveryDefaultsOf(get())),
               manage: links.manage,
               unsubscribeAll: links.unsubscribeAll,
             }),
@@ -65,8 +74,9 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
         }
         return json(200, {
           status: subscriber.status,
-          topics: subscriber.topics,
+          ...followsOut(subscriber),
           cadence: subscriber.cadence,
+          ...preferencesOf(subscriber),
           changed,
         });
       },

@@ -12,13 +12,20 @@ import {
 } from '../shared/http.js';
 import { flushMetrics } from '../shared/metrics.js';
 import {
+  deliveryViewOf,
   renderCrossSitePage,
   renderErrorPage,
   renderRequestedPage,
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { type SignupFunctionDeps, subscriptionDeps } from '../shared/services/subscription-deps.js';
-import { requestSubscription, signupForm } from '../shared/services/subscriptions.js';
+import {
+  deliveryDefaultsOf,
+  followsOut,
+  preferencesOf,
+  requestSubscription,
+  signupForm,
+} from '../shared/services/subscriptions.js';
 
 class CrossSiteError extends ForbiddenError {}
 
@@ -47,7 +54,7 @@ const clientOfEvent = async (event: ApiEvent, deps: SignupFunctionDeps): Promise
 };
 
 /**
- * POST /api/subscriptions: `{email, tags, cadence}` as JSON (202 JSON) or as the subscribe form
+ * POST /api/subscriptions: `{email, tags, topicLabels, cadence}` (and the delivery preferences) as JSON (202 JSON) or as the subscribe form
  * posts it (202 page). The answer never tells whether the address was known, nor whether a limit held.
  */
 export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps) = subscriptionDeps) => {
@@ -62,11 +69,17 @@ export const makeHandler = (deps: SignupFunctionDeps | (() => SignupFunctionDeps
         : { input: jsonBody(event), honeypot: false };
       const client = await clientOfEvent(event, get());
       const answer = await requestSubscription(get(), input, { client, honeypot });
-      if (form) return html(202, renderRequestedPage(get().site, answer));
+      if (form) {
+        const delivery = deliveryViewOf(answer, deliveryDefaultsOf(get()));
+        return html(202, renderRequestedPage(get().site, { ...answer, delivery }));
+      }
       return json(202, {
         message:
           'If this address can receive email, a confirmation link is on its way to it; it works for 48 hours.',
-        ...answer,
+        email: answer.email,
+        ...followsOut(answer),
+        cadence: answer.cadence,
+        ...preferencesOf(answer),
       });
     },
     {

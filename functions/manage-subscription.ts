@@ -1,6 +1,7 @@
 import { formBody, html, httpApi, isFormBody, json, jsonBody, wantsHtml } from '../shared/http.js';
 import { linkRequestOf, onlyTheToken, withLinkHeaders } from '../shared/link-token.js';
 import {
+  deliveryViewOf,
   renderErrorPage,
   renderManagePage,
   renderSignedOutPage,
@@ -8,10 +9,13 @@ import {
 import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
 import {
+  deliveryDefaultsOf,
+  followsOut,
   formFields,
   type LinkDeps,
   type ManageView,
   manageSubscription,
+  preferencesOf,
   signOutLinks,
   viewManage,
 } from '../shared/services/subscriptions.js';
@@ -20,9 +24,9 @@ import {
 export const SIGN_OUT_ROUTE = 'POST /api/subscriptions/sign-out';
 
 /**
- * GET /api/subscriptions/manage?token=…: the form to change topics and cadence. POST (the form,
- * the token in it; or JSON `{tags, cadence}`, the token in the query) applies it, validated like a
- * sign-up. POST /api/subscriptions/sign-out: every confirmation and manage link made so far stops working.
+ * GET /api/subscriptions/manage?token=…: the form to change tags, topic labels and cadence. POST
+ * (the form, the token in it; or JSON `{tags, topicLabels, cadence}`, the token in the query) applies it, validated like a
+ * sign-up, delivery preferences included. POST /api/subscriptions/sign-out: every confirmation and manage link made so far stops working.
  */
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
@@ -48,9 +52,10 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
         const { subscriber } = view;
         if (!wantsHtml(event)) {
           return json(200, {
-            topics: subscriber.topics,
+            ...followsOut(subscriber),
             cadence: subscriber.cadence,
-            offered: view.offered,
+            ...preferencesOf(subscriber),
+            offered: { tags: view.offered.tags, topicLabels: view.offered.topics },
             changed: view.changed,
           });
         }
@@ -58,11 +63,14 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           200,
           renderManagePage(get().site, {
             email: subscriber.email,
+            tags: subscriber.tags,
             topics: subscriber.topics,
             offered: view.offered,
             cadence: subscriber.cadence,
+            delivery: deliveryViewOf(subscriber, deliveryDefaultsOf(get())),
             token: token ?? '',
             leaveToken: new URL(view.unsubscribeAll).searchParams.get('token') ?? '',
+            feed: view.feed,
             ...(post ? { notice: view.changed ? 'Saved.' : 'Nothing changed.' } : {}),
           }),
         );

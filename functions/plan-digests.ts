@@ -1,26 +1,45 @@
 import middy from '@middy/core';
-import { type Cadence, DIGEST_CADENCES } from '../shared/domain/subscription.js';
+import { DIGEST_CADENCES, type DigestCadence } from '../shared/domain/subscription.js';
 import { ValidationError } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { lazy } from '../shared/services/deps.js';
 import { planningDeps } from '../shared/services/digest-plan-deps.js';
-import { type PlanningDeps, startDigestRun } from '../shared/services/digests.js';
+import { type PlanningDeps, planQuarterHour, startDigestRun } from '../shared/services/digests.js';
 
-/** The schedule's input: which cadence is due. `now: true` (by hand) ends the window now. */
+/**
+ * The schedule's input: `at`, the schedule's time (every quarter hour). By hand (`tidings
+ * digest`): a `cadence`, for all its subscribers; `now: true` ends their windows now.
+ */
 export interface DigestTrigger {
+  at?: unknown;
   cadence?: unknown;
   now?: unknown;
 }
 
+export type DigestPlanned =
+  | { cadence: DigestCadence; end: string }
+  | { at: string; buckets: Record<DigestCadence, number> };
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/;
+
 /**
- * Starts a digest run: one planning message per shard of the cadence's subscribers goes to the
- * digest queue, where send-digests pages through them and sends.
+ * Starts digest work on the digest queue, where send-digests pages through the subscribers and
+ * sends: the quarter hour's due delivery buckets, or (by hand) a whole cadence.
  */
 export const makeHandler = (deps: PlanningDeps | (() => PlanningDeps) = planningDeps) => {
   const get = lazy(deps);
-  return middy<DigestTrigger, { cadence: Cadence; end: string }>().handler(async (event) => {
-    const cadence = event.cadence;
-    if (!(DIGEST_CADENCES as readonly string[]).includes(cadence as string)) {
+  return middy<DigestTrigger, DigestPlanned>().handler(async (event) => {
+    const { cadence, at } = event;
+    if (cadence === undefined) {
+      if (at !== undefined && (typeof at !== 'string' || !ISO_TIME.test(at))) {
+        throw new ValidationError([
+          { path: 'at', rule: `must be an ISO timestamp in UTC (got ${JSON.stringify(at)})` },
+        ]);
+      }
+      const planned = await planQuarterHour(get(), at === undefined ? get().now() : Date.parse(at as string));
+      return planned;
+    }
+    if (!DIGEST_CADENCES.includes(cadence as DigestCadence)) {
       throw new ValidationError([
         {
           path: 'cadence',
@@ -28,9 +47,9 @@ export const makeHandler = (deps: PlanningDeps | (() => PlanningDeps) = planning
         },
       ]);
     }
-    const { end } = await startDigestRun(get(), cadence as Cadence, { manual: event.now === true });
+    const { end } = await startDigestRun(get(), cadence as DigestCadence, { manual: event.now === true });
     logger.info('digest run planned', { cadence, end });
-    return { cadence: cadence as Cadence, end };
+    return { cadence: cadence as DigestCadence, end };
   });
 };
 

@@ -11,6 +11,7 @@ import {
   publishMarked,
 } from '../shared/services/publish.js';
 import { type PublishFunctionDeps, publishDeps } from '../shared/services/publish-deps.js';
+import { feedsChanged, watchFeedWrites } from '../shared/services/websub.js';
 
 /** Invoked by the schedule (incremental) or by hand with `{"full": true}`. */
 export type PublishTrigger = Partial<ScheduledEvent> & { full?: boolean };
@@ -47,7 +48,12 @@ export const makeHandler = (
 ) => {
   const get = lazy(deps);
   const invocation = middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
-    const { lease, lastRun, metrics, ...run } = get();
+    const { lease, lastRun, metrics, hubQueue, ...deps } = get();
+    // The feeds whose bytes this run changed: the WebSub hub pushes them to their subscribers.
+    const changedFeeds = new Set<string>();
+    const run = hubQueue
+      ? { ...deps, objects: watchFeedWrites(deps.objects, (path) => changedFeeds.add(path)) }
+      : deps;
     const started = clock.now();
     const full = event.full === true;
     const holder = context.awsRequestId;
@@ -76,6 +82,11 @@ export const makeHandler = (
       );
     }
     logger.info('published', { ...report, full });
+    if (hubQueue && changedFeeds.size > 0)
+      await feedsChanged(hubQueue, changedFeeds).catch((error: unknown) =>
+        // The feeds are written; readers who poll see them, only the push is lost.
+        logger.error('could not hand the changed feeds to the WebSub hub', { error: error as Error }),
+      );
     const ended = clock.now();
     await lastRun
       ?.recordPublish({

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type Cadence, DIGEST_CADENCES } from '../shared/domain/subscription.js';
+import { DIGEST_CADENCES, type DigestCadence } from '../shared/domain/subscription.js';
 import { logger } from '../shared/logger.js';
 import { flushMetrics, METRIC } from '../shared/metrics.js';
 import { lazy } from '../shared/services/deps.js';
@@ -26,19 +26,32 @@ export const parseDigestMessage = (body: string): DigestMessage => {
   };
   if (typeof message !== 'object' || message === null) fail('must be an object');
   const { kind, cadence, end } = message;
-  if (!(DIGEST_CADENCES as readonly string[]).includes(cadence as string))
+  if (!DIGEST_CADENCES.includes(cadence as DigestCadence))
     fail(`cadence must be one of ${DIGEST_CADENCES.join(', ')}`);
   if (typeof end !== 'string' || !ISO_TIME.test(end)) fail('end must be an ISO timestamp');
+  const { at } = message;
+  if (at !== undefined && (typeof at !== 'string' || !ISO_TIME.test(at))) fail('at must be an ISO timestamp');
+  const atField = at === undefined ? {} : { at: at as string };
   if (kind === 'plan') {
-    const { shard, startKey } = message;
+    const { shard, startKey, buckets } = message;
     if (!Number.isInteger(shard) || (shard as number) < 0) fail('shard must be a whole number');
     if (startKey !== undefined && typeof startKey !== 'string') fail('startKey must be a string');
+    if (
+      buckets !== undefined &&
+      (!Array.isArray(buckets) ||
+        buckets.length > 10_000 ||
+        !buckets.every((b) => typeof b === 'string' && (b === '' || b.startsWith('!'))))
+    ) {
+      fail('buckets must be a list of digest buckets');
+    }
     return {
       kind,
-      cadence: cadence as Cadence,
+      cadence: cadence as DigestCadence,
       end: end as string,
       shard: shard as number,
       ...(startKey ? { startKey: startKey as string } : {}),
+      ...atField,
+      ...(buckets ? { buckets: buckets as string[] } : {}),
     };
   }
   if (kind === 'send') {
@@ -51,7 +64,13 @@ export const parseDigestMessage = (body: string): DigestMessage => {
     ) {
       fail('subscribers must be 1 to 1000 ids');
     }
-    return { kind, cadence: cadence as Cadence, end: end as string, subscribers: subscribers as string[] };
+    return {
+      kind,
+      cadence: cadence as DigestCadence,
+      end: end as string,
+      ...atField,
+      subscribers: subscribers as string[],
+    };
   }
   return fail('kind must be plan or send');
 };

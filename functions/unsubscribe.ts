@@ -7,14 +7,27 @@ import {
 } from '../shared/render/subscription-pages.js';
 import { lazy } from '../shared/services/deps.js';
 import { subscriptionLinkDeps } from '../shared/services/subscription-link-deps.js';
-import { formFields, type LinkDeps, unsubscribe, viewUnsubscribe } from '../shared/services/subscriptions.js';
+import {
+  formFields,
+  type LinkDeps,
+  scopeOut,
+  type UnsubscribeView,
+  unsubscribe,
+  viewUnsubscribe,
+} from '../shared/services/subscriptions.js';
 
 /**
  * GET /api/subscriptions/unsubscribe?token=…: a page with the button, changing nothing (mail
  * scanners open links). POST with `List-Unsubscribe=One-Click` (RFC 8058, the token in the query;
- * or the page's button, the token in the form): leaves the link's topic, or everything. No login:
+ * or the page's button, the token in the form): leaves the link's tag or topic label, or everything. No login:
  * the signed link is the credential, and it can do nothing else.
  */
+/** The tag or topic label a link leaves, for the pages (nothing: everything). */
+const scopeOf = (view: UnsubscribeView): Pick<UnsubscribeView, 'tag' | 'topic'> => ({
+  ...(view.tag ? { tag: view.tag } : {}),
+  ...(view.topic ? { topic: view.topic } : {}),
+});
+
 export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLinkDeps) => {
   const get = lazy(deps);
   return withLinkHeaders(
@@ -25,8 +38,8 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
           const { token, field, fields } = linkRequestOf(event, formFields(await formBody(event)));
           const result = await unsubscribe(get(), token, fields, field);
           const page = renderUnsubscribedPage(site, {
-            ...(result.topic ? { topic: result.topic } : {}),
-            remaining: result.subscriber?.topics ?? [],
+            ...scopeOf(result),
+            remaining: { tags: result.subscriber?.tags ?? [], topics: result.subscriber?.topics ?? [] },
           });
           return html(200, page);
         }
@@ -35,20 +48,20 @@ export const makeHandler = (deps: LinkDeps | (() => LinkDeps) = subscriptionLink
         if (!wantsHtml(event)) {
           return json(200, {
             subscribed: view.subscriber !== undefined,
-            ...(view.topic ? { topic: view.topic } : {}),
+            ...scopeOut(view),
           });
         }
         if (!view.subscriber) {
           return html(
             200,
-            renderUnsubscribedPage(site, { ...(view.topic ? { topic: view.topic } : {}), remaining: [] }),
+            renderUnsubscribedPage(site, { ...scopeOf(view), remaining: { tags: [], topics: [] } }),
           );
         }
         return html(
           200,
           renderUnsubscribePage(site, {
             email: view.subscriber.email,
-            ...(view.topic ? { topic: view.topic } : {}),
+            ...scopeOf(view),
             token: token ?? '',
           }),
         );

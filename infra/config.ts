@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
-import { isTimeZone } from '../shared/domain/alerts.js';
+import { parseExternalHubs } from '../shared/domain/websub.js';
+import { canonicalZone, supportedZones } from '../shared/domain/zones.js';
 
 /** Deploy settings, from cdk.json context or `-c key=value`, validated before anything is built. */
 export interface TidingsConfig {
@@ -19,10 +20,24 @@ export interface TidingsConfig {
    */
   linkRateLimit: number;
   linkBurstLimit: number;
+  /** Requests per second subscribers' private feeds accept (polled by feed readers), and their burst. */
+  feedRateLimit: number;
+  feedBurstLimit: number;
   /** Confirmation emails sent per hour at most, whoever signs up; beyond it sign-ups send nothing. */
   confirmationsPerHour: number;
   /** Webhooks one API key may register. */
   webhooksPerKey: number;
+  /** Live WebSub subscriptions per callback host, and per feed (the hub's caps). */
+  websubPerHost: number;
+  websubPerFeed: number;
+  /**
+   * Requests per second `POST /api/websub` accepts (its own route throttle), and its burst: each
+   * request can make the hub send one verification request, so it is kept low.
+   */
+  websubRateLimit: number;
+  websubBurstLimit: number;
+  /** External WebSub hubs every feed names besides the site's own, pinged when a feed changes (optional). */
+  websubHubs: string[];
   /**
    * The site's own host name (news.example.org) with its ACM certificate in us-east-1.
    * Without them the site answers on the CloudFront domain.
@@ -32,8 +47,10 @@ export interface TidingsConfig {
   fromAddress: string;
   /** The domain part of fromAddress, verified in SES with DKIM. */
   sendingDomain: string;
-  /** UTC hour (0–23) at which daily and weekly digests are sent. */
+  /** Local hour (0–23, in `defaultTimeZone`) of the digests of subscribers who have not chosen one. */
   digestHour: number;
+  /** IANA zone of subscribers who have not chosen one (default UTC): their digest hour, local day and quiet hours. */
+  defaultTimeZone: string;
   /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
   digestWeekday: number;
   /** Messages per second one digest worker sends at most. */
@@ -44,8 +61,6 @@ export interface TidingsConfig {
   instantCoalesceMinutes: number;
   /** Instant alerts per subscriber and local day at most; the rest wait for the next day's first. */
   instantDailyCap: number;
-  /** IANA zone of subscribers who chose none (their local day and quiet hours). */
-  defaultTimeZone: string;
   /** Alert workers running at once (the alert queue's maximum concurrency, 2–1000). */
   alertConcurrency: number;
   /** Newest events per feed. */
@@ -109,6 +124,22 @@ const optionalString = (node: Node, key: string): string | undefined => {
   return raw.trim();
 };
 
+/** `websubHubs`: https URLs, a list in cdk.json or comma-separated with -c. */
+const websubHubsOf = (node: Node): string[] => {
+  const raw = read(node, 'websubHubs');
+  if (
+    raw !== undefined &&
+    typeof raw !== 'string' &&
+    !(Array.isArray(raw) && raw.every((h) => typeof h === 'string'))
+  )
+    throw new ConfigError(`websubHubs: must be a list of https URLs (got ${shown(raw)})`);
+  try {
+    return parseExternalHubs(raw as string | string[] | undefined, 'websubHubs');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+};
+
 const weekday = (node: Node): number => {
   const raw = read(node, 'digestWeekday');
   if (typeof raw === 'string' && WEEKDAYS.includes(raw.trim().toLowerCase())) {
@@ -123,15 +154,15 @@ const weekday = (node: Node): number => {
   }
 };
 
-const timeZone = (node: Node): string => {
-  const raw = read(node, 'defaultTimeZone');
-  if (raw === undefined) return 'UTC';
-  if (typeof raw !== 'string' || !isTimeZone(raw.trim())) {
+const timeZoneOf = (node: Node): string => {
+  const raw = optionalString(node, 'defaultTimeZone') ?? 'UTC';
+  const zone = canonicalZone(raw);
+  if (zone === undefined || !supportedZones().includes(zone)) {
     throw new ConfigError(
-      `defaultTimeZone: must be an IANA time zone such as "Europe/Berlin" or "UTC" (got ${shown(raw)})`,
+      `defaultTimeZone: must be an IANA time zone name such as Europe/Berlin (got ${shown(raw)})`,
     );
   }
-  return raw.trim();
+  return zone;
 };
 
 const domainOf = (node: Node): TidingsConfig['domain'] => {
@@ -208,19 +239,27 @@ export const loadConfig = (node: Node): TidingsConfig => {
     // brings back fit, with room for people opening confirm and manage links.
     linkRateLimit: wholeNumber(node, 'linkRateLimit', 20, 1, 10_000),
     linkBurstLimit: wholeNumber(node, 'linkBurstLimit', 40, 1, 5_000),
+    // Feed readers poll every 15 to 60 minutes: 10/s serves tens of thousands of private feeds.
+    feedRateLimit: wholeNumber(node, 'feedRateLimit', 10, 1, 10_000),
+    feedBurstLimit: wholeNumber(node, 'feedBurstLimit', 20, 1, 5_000),
     confirmationsPerHour: wholeNumber(node, 'confirmationsPerHour', 300, 1, 1_000_000),
     webhooksPerKey: wholeNumber(node, 'webhooksPerKey', 50, 1, 10_000),
+    websubPerHost: wholeNumber(node, 'websubPerHost', 100, 1, 1_000_000),
+    websubPerFeed: wholeNumber(node, 'websubPerFeed', 10_000, 1, 1_000_000),
+    websubRateLimit: wholeNumber(node, 'websubRateLimit', 5, 1, 10_000),
+    websubBurstLimit: wholeNumber(node, 'websubBurstLimit', 10, 1, 5_000),
+    websubHubs: websubHubsOf(node),
     ...(domain ? { domain } : {}),
     fromAddress,
     sendingDomain: sender[1].toLowerCase(),
     digestHour: wholeNumber(node, 'digestHour', 7, 0, 23),
     digestWeekday: weekday(node),
+    defaultTimeZone: timeZoneOf(node),
     digestSendRate: wholeNumber(node, 'digestSendRate', 5, 1, 1_000),
     digestConcurrency: wholeNumber(node, 'digestConcurrency', 2, 2, 1_000),
     // SQS holds a look back 15 minutes at most; a longer window costs a look every 15 minutes.
     instantCoalesceMinutes: wholeNumber(node, 'instantCoalesceMinutes', 10, 1, 1_440),
     instantDailyCap: wholeNumber(node, 'instantDailyCap', 12, 1, 1_000),
-    defaultTimeZone: timeZone(node),
     alertConcurrency: wholeNumber(node, 'alertConcurrency', 2, 2, 1_000),
     // The functions accept 1–500 (shared/config.ts).
     feedSize: wholeNumber(node, 'feedSize', 50, 1, 500),

@@ -41,7 +41,7 @@ const READ_WRITE: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
 
 /**
  * The sign-up and link functions: subscriber items (sign-up creates them, links only change
- * them), and the topic names they show and check.
+ * them), and the tag and topic label names they show and check.
  */
 const subscriptionAccess = (
   subscriber: readonly TableAction[],
@@ -51,10 +51,11 @@ const subscriptionAccess = (
     { partitions: [P.subscriber], actions: subscriber },
     // The followers index of instant alerts, kept in step with the subscriber (puts and deletes).
     { partitions: [P.follow], actions: ['BatchWriteItem'] },
-    // Topics are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
-    // with how many events each has (its counter shards).
+    // Tags are tag summaries: sign-up and manage check and list them (BatchGet, Query of TAGS),
+    // with how many events each has (its counter shards); topic labels likewise (TOPICS).
     { partitions: [P.tags], actions: ['BatchGetItem', 'Query'] },
     { partitions: [P.counter], actions: ['BatchGetItem'] },
+    { partitions: [P.topics], actions: ['BatchGetItem', 'Query'] },
     ...extra,
   ],
 });
@@ -80,6 +81,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.tags], actions: ['GetItem'] },
       { partitions: [P.counter], actions: ['BatchGetItem'] },
       { partitions: [P.tagEntry], actions: ['Query'] },
+      // A day's entries (its events written before them still on the day index, below).
+      { partitions: [P.day], actions: ['Query'] },
       { partitions: [P.event], actions: ['BatchGetItem'] },
     ],
     queries: [
@@ -109,6 +112,15 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
   'confirm-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
   unsubscribe: subscriptionAccess(['GetItem', 'UpdateItem']),
   'manage-subscription': subscriptionAccess(['GetItem', 'UpdateItem']),
+  // A private feed: the subscriber (a strongly consistent read), then the change log of the last
+  // days and the events it names, as the digest job reads them.
+  'get-subscriber-feed': {
+    items: [
+      { partitions: [P.subscriber], actions: ['GetItem'] },
+      { partitions: [P.changeLog], actions: ['Query'] },
+      { partitions: [P.event], actions: ['BatchGetItem'] },
+    ],
+  },
   // Suppresses an address: puts the suppression item beside the subscriber, updates the subscriber.
   'handle-email-feedback': {
     items: [
@@ -131,8 +143,10 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
       // Tag summaries: read with the counters when one crosses zero, put when the tag appears or goes.
       { partitions: [P.tags], actions: ['BatchGetItem', 'PutItem'] },
-      // The change log and marks: unconditional puts, in batches.
-      { partitions: [P.changeLog, P.mark], actions: ['BatchWriteItem'] },
+      // Topic labels: read once per warm worker, put (conditionally) when a label first appears.
+      { partitions: [P.topics], actions: ['BatchGetItem', 'PutItem'] },
+      // The change log, marks and day entries: unconditional puts (and day entries' deletes), in batches.
+      { partitions: [P.changeLog, P.mark, P.day], actions: ['BatchWriteItem'] },
       // Changes it failed on, parked for `tidings redrive` (written again on each failure, conditional
       // on the revision) and removed once projected.
       { partitions: [P.parked], actions: ['UpdateItem', 'DeleteItem'] },
@@ -143,6 +157,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       // Marks: read, removed whole (batch) or in part (a key set shrunk, then the empty item deleted).
       { partitions: [P.mark], actions: ['Query', 'BatchWriteItem', 'UpdateItem', 'DeleteItem'] },
       { partitions: [P.event], actions: ['BatchGetItem'] },
+      // Day entries: the day pages' listings.
+      { partitions: [P.day], actions: ['Query'] },
       // Tag entries: listings, and counted shard by shard when a run finds a count wrong.
       { partitions: [P.tagEntry], actions: ['Query', 'BatchGetItem'] },
       // Counter shards: read, and set from the entries by that repair (guarded by their version).
@@ -157,6 +173,16 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     queries: [
       { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
       { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
+    ],
+  },
+  // The WebSub hub's route: a subscription's state, the pending record (a conditional put, and its
+  // host's copy), and the caps counted by queries of the feed's and the host's partitions.
+  'websub-hub': { items: [{ partitions: [P.websub], actions: ['GetItem', 'PutItem', 'Query'] }] },
+  // Its worker: activates (both copies in one batch), removes on unsubscribe or denial, lists a
+  // feed's subscribers, records deliveries it gave up on.
+  'websub-worker': {
+    items: [
+      { partitions: [P.websub], actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchWriteItem'] },
     ],
   },
   'send-alerts': {

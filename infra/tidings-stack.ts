@@ -16,6 +16,7 @@ import { Monitoring } from './constructs/monitoring.js';
 import { Publisher } from './constructs/publisher.js';
 import { ReputationGuard } from './constructs/reputation-guard.js';
 import { Site } from './constructs/site.js';
+import { WebSub } from './constructs/websub.js';
 
 export interface TidingsStackProps extends StackProps {
   config: TidingsConfig;
@@ -83,6 +84,7 @@ export class TidingsStack extends Stack {
   readonly monitoring: Monitoring;
   readonly reputation: ReputationGuard;
   readonly dashboard: TidingsDashboard;
+  readonly websub: WebSub;
 
   constructor(scope: Construct, id: string, props: TidingsStackProps) {
     super(scope, id, props);
@@ -122,8 +124,11 @@ export class TidingsStack extends Stack {
       burstLimit: config.apiBurstLimit,
       signupThrottle: { rateLimit: config.signupRateLimit, burstLimit: config.signupBurstLimit },
       linkThrottle: { rateLimit: config.linkRateLimit, burstLimit: config.linkBurstLimit },
+      feedThrottle: { rateLimit: config.feedRateLimit, burstLimit: config.feedBurstLimit },
       confirmationsPerHour: config.confirmationsPerHour,
       webhooksPerKey: config.webhooksPerKey,
+      delivery: { hour: config.digestHour, weekday: config.digestWeekday, timeZone: config.defaultTimeZone },
+      hubThrottle: { rateLimit: config.websubRateLimit, burstLimit: config.websubBurstLimit },
     });
     this.site = new Site(this, 'Site', {
       api: this.api.httpApi,
@@ -153,6 +158,7 @@ export class TidingsStack extends Stack {
       siteUrl: this.site.url,
       hour: config.digestHour,
       weekday: config.digestWeekday,
+      timeZone: config.defaultTimeZone,
       sendRate: config.digestSendRate,
       concurrency: config.digestConcurrency,
       logRetention,
@@ -168,6 +174,18 @@ export class TidingsStack extends Stack {
       defaultTimeZone: config.defaultTimeZone,
       sendRate: config.digestSendRate,
       concurrency: config.alertConcurrency,
+      logRetention,
+    });
+
+    this.websub = new WebSub(this, 'WebSub', {
+      table: this.events,
+      bucket: this.site.bucket,
+      siteUrl: this.site.url,
+      hubFunction: this.api.functionOf('websub-hub'),
+      publisher: this.publisher.handler,
+      perHost: config.websubPerHost,
+      perFeed: config.websubPerFeed,
+      externalHubs: config.websubHubs,
       logRetention,
     });
 
@@ -189,6 +207,7 @@ export class TidingsStack extends Stack {
     this.monitoring.watchIteratorAge('ProcessChanges', this.changes.handler, 'process-changes');
     this.monitoring.watchDeadLetters('ChangeDeadLetters', this.changes.deadLetterQueue, 'Change records');
     this.monitoring.watchDeadLetters('DigestDeadLetters', this.digests.deadLetterQueue, 'Digest batches');
+    this.monitoring.watchDeadLetters('WebSubDeadLetters', this.websub.deadLetterQueue, 'WebSub hub messages');
     this.monitoring.watchDeadLetters(
       'AlertDeadLetters',
       this.alerts.deadLetterQueue,
@@ -240,6 +259,11 @@ export class TidingsStack extends Stack {
       description: 'Notices of stream batches that failed every retry (the changes are parked in the table)',
     });
     new CfnOutput(this, 'DigestQueueUrl', { value: this.digests.queue.queueUrl });
+    new CfnOutput(this, 'WebSubDeadLetterQueueUrl', {
+      value: this.websub.deadLetterQueue.queueUrl,
+      description:
+        'WebSub hub messages that failed five times (failed deliveries are in `tidings websub failed`)',
+    });
     new CfnOutput(this, 'DigestDeadLetterQueueUrl', {
       value: this.digests.deadLetterQueue.queueUrl,
       description: 'Digest batches that failed five times; their source is DigestQueueUrl',

@@ -10,14 +10,17 @@ import type {
   ForgetReport,
   SubscriberExport,
   WebhookInfo,
+  WebSubView,
 } from '../cli/backend.js';
 import { CliError } from '../cli/errors.js';
 import type { ApiKeyAdminStore } from '../shared/adapters/api-keys.js';
 import { queryAll } from '../shared/adapters/items.js';
+import { followedSlugsOf } from '../shared/adapters/subscription-store.js';
 import { parseTokenSecret } from '../shared/adapters/token-secret.js';
 import type { WebhookOwner } from '../shared/adapters/webhook-owners.js';
+import { operatorWebSubView } from '../shared/adapters/websub-store.js';
 import { apiKeyIdOf, formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
-import { type Cadence, DIGEST_CADENCES } from '../shared/domain/subscription.js';
+import { DIGEST_CADENCES, type DigestCadence } from '../shared/domain/subscription.js';
 import { type LinkKeys, subscriberIdOf } from '../shared/domain/tokens.js';
 import { EVENT_SK, PARTITION_PREFIX, SUBSCRIBER_SK, TAGS_PARTITION } from '../shared/keys.js';
 import type { DigestReport } from '../shared/services/digests.js';
@@ -37,7 +40,7 @@ export interface LocalAdmin {
   'keys.list'(): Promise<ApiKeyInfo[]>;
   'keys.revoke'(nameOrId: string): Promise<ApiKeyInfo>;
   publish(full: boolean): Promise<PublishReport>;
-  digest(cadence: Cadence, now: boolean): Promise<DigestReport>;
+  digest(cadence: DigestCadence, now: boolean): Promise<DigestReport>;
   counts(): Promise<{ events: number; tags: number; subscribers: number }>;
   redrive(): Promise<{ redriven: number; failed: number }>;
   'subscribers.count'(): Promise<{ total: number; byStatus: Record<string, number> }>;
@@ -45,6 +48,7 @@ export interface LocalAdmin {
   'subscribers.forget'(email: string): Promise<ForgetReport>;
   'webhooks.list'(): Promise<WebhookInfo[]>;
   'webhooks.delete'(id: string): Promise<void>;
+  'websub.view'(): Promise<WebSubView>;
   'links.rotate'(retireOld: boolean): Promise<{ current: string; accepted: string[] }>;
 }
 
@@ -62,6 +66,7 @@ export const ADMIN_OPS: readonly AdminOp[] = [
   'subscribers.forget',
   'webhooks.list',
   'webhooks.delete',
+  'websub.view',
   'links.rotate',
 ];
 
@@ -71,7 +76,7 @@ export interface LocalAdminDeps {
   dataDir: string;
   keys: ApiKeyAdminStore;
   publish(full: boolean): Promise<PublishReport>;
-  digest(cadence: Cadence, options: { now: boolean }): Promise<DigestReport>;
+  digest(cadence: DigestCadence, options: { now: boolean }): Promise<DigestReport>;
   /** The stream handler the change capture feeds: `redrive` feeds it the parked records again. */
   handleChanges: StreamHandler;
   topic: LocalTopic;
@@ -198,7 +203,7 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
 
     publish: (full) => deps.publish(full === true),
     async digest(cadence, now) {
-      if (!(DIGEST_CADENCES as readonly string[]).includes(cadence)) {
+      if (!DIGEST_CADENCES.includes(cadence)) {
         throw new CliError(`--cadence must be ${DIGEST_CADENCES.join(' or ')} (got ${String(cadence)})`, {
           usage: true,
         });
@@ -272,9 +277,7 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
         .map((item) => ({
           email: String(item.email),
           status: item.suppressedAt ? 'suppressed' : String(item.status),
-          topics: Array.isArray(item.topics)
-            ? item.topics.map((t) => String((t as { slug: unknown }).slug))
-            : [],
+          ...followedSlugsOf(item),
           cadence: String(item.cadence),
           ...(typeof item.createdAt === 'string' ? { createdAt: item.createdAt } : {}),
           ...(typeof item.confirmedAt === 'string' ? { confirmedAt: item.confirmedAt } : {}),
@@ -337,6 +340,9 @@ export const makeLocalAdmin = (deps: LocalAdminDeps): LocalAdmin => {
             ...(owner ? { owner: { keyId: owner.keyId, keyName: owner.keyName } } : {}),
           };
         });
+    },
+    'websub.view'() {
+      return operatorWebSubView(db, tableName, Math.floor(Date.parse(deps.now()) / 1000));
     },
     async 'webhooks.delete'(id) {
       const ownerItems = await scanAll(db, tableName, 'begins_with(PK, :prefix) AND SK = :id', {

@@ -2,6 +2,7 @@ import type { Io } from '../cli/io.js';
 import { assertFolderFree, findServer, folderInUse, localDataDir } from '../cli/local/target.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../shared/adapters/event-store.js';
+import { makeTopicLabelStore, type TopicLabelStore } from '../shared/adapters/topic-labels.js';
 import type { Runtime } from './runtime.js';
 
 type Store = ReturnType<typeof makeEventStore>;
@@ -14,13 +15,16 @@ export interface TableTarget {
 }
 
 /** Runs `use` on the table's event store, and closes the client after. */
-export const onTable = async <T>(target: TableTarget, use: (store: Store) => Promise<T>): Promise<T> => {
+export const onTable = async <T>(
+  target: TableTarget,
+  use: (store: Store, labels: TopicLabelStore) => Promise<T>,
+): Promise<T> => {
   const db = createDocumentClient({
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),
     ...(target.region ? { region: target.region } : {}),
   });
   try {
-    return await use(makeEventStore(db, target.table));
+    return await use(makeEventStore(db, target.table), makeTopicLabelStore(db, target.table));
   } finally {
     db.destroy();
   }
@@ -34,7 +38,7 @@ export const onTable = async <T>(target: TableTarget, use: (store: Store) => Pro
 export const onLocalFolder = async <T>(
   io: Io,
   command: string,
-  use: (runtime: Runtime, store: Store) => Promise<T>,
+  use: (runtime: Runtime, store: Store, labels: TopicLabelStore) => Promise<T>,
 ): Promise<T | undefined> => {
   const dataDir = localDataDir(io.env);
   const server = await findServer(dataDir);
@@ -53,7 +57,7 @@ export const onLocalFolder = async <T>(
   );
   const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
   try {
-    return await use(runtime, makeEventStore(db, LOCAL_TABLE));
+    return await use(runtime, makeEventStore(db, LOCAL_TABLE), makeTopicLabelStore(db, LOCAL_TABLE));
   } finally {
     db.destroy();
     await runtime.stop();

@@ -85,7 +85,7 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
   };
   const reportLayout = (p: LayoutProgress): void => {
     note(
-      `layout: scanned ${p.scanned} old items: ${p.entries} tag entries and ${p.marks} marks moved; ${p.tags} tags counted, ${p.repaired} counter shards set${p.inFlight > 0 ? `, ${p.inFlight} in flight (run again)` : ''}`,
+      `layout: scanned ${p.scanned} old items: ${p.entries} tag entries, ${p.marks} marks and ${p.days} events' day entries moved; ${p.tags} tags counted, ${p.repaired} counter shards set${p.inFlight > 0 ? `, ${p.inFlight} in flight (run again)` : ''}`,
     );
   };
   const layoutOptions = { dryRun: values['dry-run'] === true, onPage: reportLayout };
@@ -97,15 +97,21 @@ export const runMigrate = async (argv: string[], io: Io, globals: Globals): Prom
 
   const table = values.table ?? io.env[ENV.tableName];
   const result: MigrationProgress | undefined = table
-    ? await onTable({ table, region: values.region, endpoint: values.endpoint }, async (store) => {
-        await migrateDerivedLayout({ store }, layoutOptions);
-        return migrateReservedSlugs({ store, now }, options);
-      })
-    : await onLocalFolder(io, 'migrate', async (runtime, store) => {
+    ? await onTable(
+        { table, region: values.region, endpoint: values.endpoint },
+        async (store, topicLabels) => {
+          await migrateDerivedLayout({ store }, layoutOptions);
+          return migrateReservedSlugs({ store, now, topicLabels }, options);
+        },
+      )
+    : await onLocalFolder(io, 'migrate', async (runtime, store, topicLabels) => {
         // Derived items are rewritten directly; event moves go through the runtime's change capture,
         // which stands in for the stream that projects each move.
         await migrateDerivedLayout({ store }, layoutOptions);
-        const moved = await migrateReservedSlugs({ store: runtime.capture.wrap(store), now }, options);
+        const moved = await migrateReservedSlugs(
+          { store: runtime.capture.wrap(store), now, topicLabels },
+          options,
+        );
         await runtime.capture.idle();
         if (!options.dryRun) await runtime.publish();
         return moved;

@@ -19,6 +19,7 @@ import { makeHandler as deleteEvent } from '../functions/delete-event.js';
 import { makeHandler as deleteWebhook } from '../functions/delete-webhook.js';
 import { makeHandler as getEvent } from '../functions/get-event.js';
 import { makeHandler as getOpenApi } from '../functions/get-openapi.js';
+import { makeHandler as getSubscriberFeed } from '../functions/get-subscriber-feed.js';
 import { makeHandler as listEvents } from '../functions/list-events.js';
 import { makeHandler as listTags } from '../functions/list-tags.js';
 import { makeHandler as listWebhooks } from '../functions/list-webhooks.js';
@@ -29,6 +30,7 @@ import { makeHandler as processChanges } from '../functions/process-changes.js';
 import { makeHandler as putEvent } from '../functions/put-event.js';
 import { parseAlertMessage } from '../functions/send-alerts.js';
 import { makeHandler as unsubscribe } from '../functions/unsubscribe.js';
+import { makeHandler as websubHub } from '../functions/websub-hub.js';
 import { makeAlertStore } from '../shared/adapters/alert-store.js';
 import { type ApiKeyStore, makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
@@ -44,14 +46,18 @@ import { makeSignupLimits } from '../shared/adapters/signup-limits.js';
 import type { ChangeTopic } from '../shared/adapters/sns.js';
 import { makeSubscriptionStore } from '../shared/adapters/subscription-store.js';
 import { linkKeysOf, newTokenSecret, type TokenSecret } from '../shared/adapters/token-secret.js';
+import { makeTopicLabelStore } from '../shared/adapters/topic-labels.js';
 import { makeWebhookOwnerStore } from '../shared/adapters/webhook-owners.js';
+import { makeCallbackClient } from '../shared/adapters/websub-http.js';
+import { makeWebSubStore } from '../shared/adapters/websub-store.js';
 import { ENV, optionalEnv } from '../shared/config.js';
 import { ALERT_FILTER_POLICY } from '../shared/domain/alerts.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { matchesFilterPolicy } from '../shared/domain/filter-policy.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
-import type { Cadence } from '../shared/domain/subscription.js';
+import type { DigestCadence } from '../shared/domain/subscription.js';
+import { parseExternalHubs } from '../shared/domain/websub.js';
 import { noMetrics } from '../shared/metrics.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { alertComposer } from '../shared/services/alert-email.js';
@@ -79,6 +85,14 @@ import {
   parseWebhooksPerKey,
   type WebhookDeps,
 } from '../shared/services/webhooks.js';
+import {
+  feedsChanged,
+  type HubLimits,
+  type HubWorkerDeps,
+  handleHubMessage,
+  watchFeedWrites,
+} from '../shared/services/websub.js';
+import { hubLimitsFromEnv } from '../shared/services/websub-deps.js';
 import { type LocalAdmin, makeLocalAdmin, newAdminToken, serveAdmin, writePrivateFile } from './admin.js';
 import { LocalAlertQueue } from './alert-queue.js';
 import { ChangeCapture } from './change-capture.js';
@@ -89,6 +103,7 @@ import { createLocalServer, type LocalApiHandler, type LocalRoute } from './serv
 import { makeFolderObjectStore } from './site-folder.js';
 import { serveNotFoundPage, serveSiteFolder } from './static-site.js';
 import { LocalTopic, localWebhooks } from './topic.js';
+import { LocalHubQueue } from './websub-queue.js';
 
 export const LOCAL_TABLE = 'tidings';
 export const SAMPLE_EVENTS = resolve(import.meta.dirname, 'sample-events.json');
@@ -120,6 +135,10 @@ export interface RuntimeOptions {
   webhooksPerKey?: number;
   /** How often due instant alerts are looked at; 0 turns the schedule off (default 1 s). */
   alertIntervalMs?: number;
+  /** The WebSub hub's caps (default WEBSUB_PER_HOST and WEBSUB_PER_FEED, else 100 and 10,000). */
+  websubLimits?: Partial<HubLimits>;
+  /** External WebSub hubs the feeds name and the hub pings (default WEBSUB_HUBS, else none). */
+  websubHubs?: readonly string[];
 }
 
 export interface Runtime {
@@ -147,10 +166,11 @@ export interface Runtime {
   /** What `tidings` does to the data folder (reached from other processes at `/local/admin/<op>`). */
   admin: LocalAdmin;
   /**
-   * One digest run of a cadence, planned and sent to the outbox before it returns: windows end at
-   * the latest scheduled time (DIGEST_HOUR, DIGEST_WEEKDAY), or now with `now: true`.
+   * One digest run of a cadence, planned and sent to the outbox before it returns: each window ends
+   * at its subscriber's latest delivery time (theirs, or DIGEST_HOUR and DIGEST_WEEKDAY in
+   * DEFAULT_TIME_ZONE), or now with `now: true`.
    */
-  digest(cadence: Cadence, options?: { now?: boolean }): Promise<DigestReport>;
+  digest(cadence: DigestCadence, options?: { now?: boolean }): Promise<DigestReport>;
   /**
    * Instant alerts now: the changes captured so far queued for their followers, and every look due
    * by the runtime's clock handled (sent to the outbox). The schedule does the same every second.
@@ -158,6 +178,8 @@ export interface Runtime {
   alerts(): Promise<AlertReport>;
   /** Where alert looks wait until due (by the runtime's clock). */
   alertQueue: LocalAlertQueue;
+  /** The WebSub hub's queue (verifications, distributions, deliveries), worked through every second. */
+  hub: { queue: LocalHubQueue; deps: HubWorkerDeps; drain(): Promise<number> };
   stop(): Promise<void>;
 }
 
@@ -322,7 +344,13 @@ const startOn = async (
       return outcome;
     },
   };
-  const handleChanges = processChanges({ store: baseStore, now, topic: fanOut, siteUrl: url });
+  const handleChanges = processChanges({
+    store: baseStore,
+    now,
+    topic: fanOut,
+    siteUrl: url,
+    topicLabels: makeTopicLabelStore(db, LOCAL_TABLE),
+  });
   const capture = new ChangeCapture({
     journalPath: join(dataDir, 'changes.ndjson'),
     deadLetterPath: join(dataDir, 'dead-letter.ndjson'),
@@ -358,6 +386,7 @@ const startOn = async (
     site: defaultSiteConfig(url),
     from: process.env[ENV.fromAddress] || LOCAL_FROM_ADDRESS,
     now,
+    delivery: digestScheduleFromEnv(),
   };
   const signups = {
     ...subscriptions,
@@ -379,15 +408,16 @@ const startOn = async (
       from: subscriptions.from,
       tokenSecret: subscriptions.tokenSecret,
       now: () => Date.parse(now()),
+      timeZone: subscriptions.delivery.timeZone,
     }),
-    schedule: digestScheduleFromEnv(),
+    schedule: subscriptions.delivery,
     // The outbox takes mail as fast as it comes; the change capture is drained before each run.
     sendRate: 0,
     now: () => Date.parse(now()),
     tuning: { settleMs: 0 },
   };
   let digestRunning: Promise<unknown> = Promise.resolve();
-  const digest = (cadence: Cadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
+  const digest = (cadence: DigestCadence, options: { now?: boolean } = {}): Promise<DigestReport> => {
     const run = digestRunning
       .catch(() => undefined)
       .then(async () => {
@@ -464,17 +494,61 @@ const startOn = async (
     'confirm-subscription': confirmSubscription(subscriptions),
     unsubscribe: unsubscribe(subscriptions),
     'manage-subscription': manageSubscription(subscriptions),
+    'get-subscriber-feed': getSubscriberFeed({ ...subscriptions, changes: makeDigestStore(db, LOCAL_TABLE) }),
   };
+  // The WebSub hub: callbacks only on this machine, the same code as in AWS on a local queue.
+  const siteDir = join(dataDir, 'site');
+  const siteObjects = makeFolderObjectStore(siteDir);
+  const hubQueue = new LocalHubQueue(() => Date.parse(now()));
+  const externalHubs = parseExternalHubs(
+    options.websubHubs ?? optionalEnv(ENV.websubHubs),
+    options.websubHubs ? 'websubHubs' : ENV.websubHubs,
+    'local',
+  );
+  // The publisher and the hub's worker know the external hubs: feeds name them, changes ping them.
+  const feedSite = { ...defaultSiteConfig(url), ...(externalHubs.length > 0 ? { hubs: externalHubs } : {}) };
+  const hubStore = makeWebSubStore(db, LOCAL_TABLE);
+  const hubCallbacks = makeCallbackClient('local');
+  const hubWorker: HubWorkerDeps = {
+    store: hubStore,
+    queue: hubQueue,
+    callbacks: hubCallbacks,
+    objects: siteObjects,
+    site: feedSite,
+    now,
+  };
+  let hubDraining: Promise<number> = Promise.resolve(0);
+  const drainHub = (): Promise<number> => {
+    hubDraining = hubDraining
+      .catch(() => 0)
+      .then(() =>
+        hubQueue.drain(async (message) => {
+          const outcome = await handleHubMessage(hubWorker, message);
+          if (outcome.kind === 'dropped')
+            log(`websub: gave up a delivery after ${outcome.attempts} attempts`);
+        }),
+      );
+    return hubDraining;
+  };
+  handlers['websub-hub'] = websubHub({
+    store: hubStore,
+    queue: hubQueue,
+    site: defaultSiteConfig(url),
+    policy: 'local',
+    limits: { ...hubLimitsFromEnv(), ...options.websubLimits },
+    callbacks: hubCallbacks,
+    feedExists: async (path) => (await siteObjects.get(path)) !== undefined,
+    now,
+  });
   const routes: LocalRoute[] = API_ROUTES.map((route) => {
     const handler = handlers[route.fn];
     if (!handler) throw new Error(`no local handler for ${route.fn}`);
     return { ...route, handler };
   });
-  const siteDir = join(dataDir, 'site');
   const publishing: PublishDeps = {
     store: baseStore,
-    objects: makeFolderObjectStore(siteDir),
-    site: defaultSiteConfig(url),
+    objects: siteObjects,
+    site: feedSite,
   };
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
@@ -483,7 +557,14 @@ const startOn = async (
       .catch(() => undefined)
       .then(async () => {
         const startedAt = performance.now();
-        const report = await (full ? publishAll(publishing) : publishMarked(publishing));
+        const changed = new Set<string>();
+        const run = {
+          ...publishing,
+          objects: watchFeedWrites(publishing.objects, (path) => changed.add(path)),
+        };
+        const report = await (full ? publishAll(run) : publishMarked(run));
+        await feedsChanged(hubQueue, changed);
+        void drainHub().catch((error: Error) => log(`websub: ${error.message}`));
         const seconds = Math.round((performance.now() - startedAt) / 100) / 10;
         // The schedule runs every few seconds: only its runs that found work are worth keeping.
         const idle =
@@ -552,6 +633,12 @@ const startOn = async (
         }, interval)
       : undefined;
   started.push(() => timer && clearInterval(timer));
+  // Delayed retries and verifications come due on their own: the queue is looked at every second.
+  const hubTimer = setInterval(() => {
+    if (hubQueue.size > 0) void drainHub().catch((error: Error) => log(`websub: ${error.message}`));
+  }, 1000);
+  hubTimer.unref();
+  started.push(() => clearInterval(hubTimer));
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -590,11 +677,14 @@ const startOn = async (
     alerts,
     alertQueue,
     admin,
+    hub: { queue: hubQueue, deps: hubWorker, drain: drainHub },
     async stop() {
       forgetServer();
       if (timer) clearInterval(timer);
       if (alertTimer) clearInterval(alertTimer);
       await alertsRunning.catch(() => undefined);
+      clearInterval(hubTimer);
+      await hubDraining.catch(() => undefined);
       await running.catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -1,4 +1,5 @@
 import { defaultSiteConfig, type SiteConfig } from './domain/site.js';
+import { parseExternalHubs } from './domain/websub.js';
 
 /** Environment variable names, imported by the CDK constructs and by the runtime. */
 export const ENV = {
@@ -19,10 +20,12 @@ export const ENV = {
   sesConfigurationSet: 'SES_CONFIGURATION_SET',
   /** SQS queue of digest work: planning continuations and batches of subscribers. */
   digestQueueUrl: 'DIGEST_QUEUE_URL',
-  /** UTC hour (0–23) at which daily and weekly digest windows end. */
+  /** Local hour (0–23, in DEFAULT_TIME_ZONE) of the digests of subscribers who have not chosen one. */
   digestHour: 'DIGEST_HOUR',
-  /** Day of the weekly digest, 0 = Sunday … 6 = Saturday. */
+  /** Day of the weekly digest of subscribers who have not chosen one, 0 = Sunday … 6 = Saturday. */
   digestWeekday: 'DIGEST_WEEKDAY',
+  /** IANA zone of subscribers who have not chosen one (default UTC): their digest hour, alert day and quiet hours. */
+  defaultTimeZone: 'DEFAULT_TIME_ZONE',
   /** Messages per second one digest worker sends at most. */
   digestSendRate: 'DIGEST_SEND_RATE',
   /** SQS queue of instant alerts: change messages from the topic, and delayed looks at subscribers. */
@@ -31,12 +34,18 @@ export const ENV = {
   alertCoalesceMinutes: 'ALERT_COALESCE_MINUTES',
   /** Alerts per subscriber and local day at most. */
   alertDailyCap: 'ALERT_DAILY_CAP',
-  /** IANA zone of subscribers who chose none (their day for the alert cap). */
-  defaultTimeZone: 'DEFAULT_TIME_ZONE',
   /** Global budget of confirmation emails per hour (sign-up); beyond it nothing is sent. */
   confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
   /** Most webhooks one API key may register. */
   webhooksPerKey: 'WEBHOOKS_PER_KEY',
+  /** SQS queue of the WebSub hub's work: verifications, distributions, deliveries and their retries. */
+  hubQueueUrl: 'HUB_QUEUE_URL',
+  /** Most live WebSub subscriptions per callback host. */
+  websubPerHost: 'WEBSUB_PER_HOST',
+  /** Most live WebSub subscriptions per feed. */
+  websubPerFeed: 'WEBSUB_PER_FEED',
+  /** External WebSub hubs every feed names and the hub pings on a change, comma-separated https URLs. */
+  websubHubs: 'WEBSUB_HUBS',
   /**
    * `active` when the function is traced with X-Ray. Also fixed in the bundle when it is built:
    * shared/tracing.ts spells it out as `process.env.TIDINGS_TRACING`, which is what the bundler replaces.
@@ -70,5 +79,11 @@ export const siteConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): SiteCon
     throw new Error(`${ENV.feedSize} must be a whole number from 1 to 500`);
   }
   const site = defaultSiteConfig(requireEnv(ENV.siteUrl, env));
-  return { ...site, title: optionalEnv(ENV.siteTitle, env) ?? site.title, feedSize };
+  const hubs = parseExternalHubs(optionalEnv(ENV.websubHubs, env), ENV.websubHubs);
+  return {
+    ...site,
+    title: optionalEnv(ENV.siteTitle, env) ?? site.title,
+    feedSize,
+    ...(hubs.length > 0 ? { hubs } : {}),
+  };
 };

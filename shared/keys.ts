@@ -8,7 +8,11 @@ export const TABLE = {
   ttlAttribute: 'expiresAt',
   /** Latest events overall, written sharded so no partition takes every new event. */
   latestIndex: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'ALL' },
-  /** Events of one day, written sharded (`DAY#<date>#<shard>`) so today's events spread over DAY_SHARDS. */
+  /**
+   * Events of one day, as events written before day entries carried them (`DAY#<date>[#<shard>]`):
+   * read until `tidings migrate` has moved them to day entries (table items `DAY#<date>#<shard>`),
+   * dropped in a later release. New events carry no key of it.
+   */
   dayIndex: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'ALL' },
   /**
    * Sparse: confirmed subscribers by cadence, the people a digest run goes to. Keys only: the
@@ -58,6 +62,8 @@ export const PARTITION_PREFIX = {
   counter: 'COUNT#',
   /** The tag summaries: one partition, `TAGS` exactly. */
   tags: 'TAGS',
+  /** The topic labels events have had: one partition, `TOPICS` exactly. */
+  topics: 'TOPICS',
   apiKey: 'APIKEY#',
   changeLog: 'CHANGES#',
   subscriber: 'SUBSCRIBER#',
@@ -71,6 +77,10 @@ export const PARTITION_PREFIX = {
   webhook: 'WEBHOOK#',
   /** Event changes the stream handler failed on, kept for `tidings redrive` (one per event). */
   parked: 'PARKED#',
+  /** A day's events: one keys-only entry per live event, `DAY#<date>#<shard>`, written by the stream. */
+  day: 'DAY#',
+  /** The WebSub hub: subscriptions by feed and by callback host, and deliveries it gave up on. */
+  websub: 'WEBSUB#',
   /**
    * Who follows what, for instant alerts: `FOLLOW#<kind>#<slug>` (kind `tag` or `topic`), one item
    * per follower keyed by subscriber id, kept while the subscriber is confirmed with instant cadence.
@@ -117,6 +127,17 @@ export const dayPartitions = (date: string): string[] => [
   ...Array.from({ length: DAY_SHARDS }, (_, s) => `DAY#${date}#${s}`),
 ];
 export const daySortKey = (publishedAt: string, id: string): string => `${publishedAt}#${id}`;
+/**
+ * A live event's entry in its day's listing (table item, keys only): the day page and
+ * `?date=` read the entries of the day's shards merged, then the events themselves.
+ */
+export const dayEntryKey = (date: string, id: string, publishedAt: string): Key => ({
+  PK: dayPartition(date, id),
+  SK: daySortKey(publishedAt, id),
+});
+/** The day entry partitions of a day (the shards only: entries were never unsharded). */
+export const dayEntryPartitions = (date: string): string[] =>
+  Array.from({ length: DAY_SHARDS }, (_, s) => `DAY#${date}#${s}`);
 
 /**
  * A tag's entries and its count are spread over TAG_SHARDS partitions each, by event id: a tag on
@@ -143,6 +164,13 @@ export const counterKey = (slug: string, shard: number): Key => ({
 /** All tag summaries live in one partition, sorted by slug; written only when a count crosses zero. */
 export const TAGS_PARTITION = 'TAGS';
 export const tagKey = (slug: string): Key => ({ PK: TAGS_PARTITION, SK: `TAG#${slug}` });
+
+/**
+ * Every topic label an event has carried, one item each in one partition, sorted by slug: written
+ * once, when the change stream first meets the label (subscribers choose labels from it).
+ */
+export const TOPICS_PARTITION = 'TOPICS';
+export const topicKey = (slug: string): Key => ({ PK: TOPICS_PARTITION, SK: `TOPIC#${slug}` });
 
 /**
  * Publishing marks: what the publisher must rebuild. A batch of changes writes one item per kind
@@ -210,6 +238,18 @@ export const DIGEST_SHARDS = 4;
 export const digestPartition = (cadence: string, shard: number): string => `DIGEST#${cadence}#${shard}`;
 export const digestShardOf = (subscriberId: string): number => latestShardOf(subscriberId) % DIGEST_SHARDS;
 
+/**
+ * On the digest index, a subscriber who chose their delivery time sorts under its bucket:
+ * `!<zone>#<local hour>#` (weekly: `…#<hour>#<weekday>#`) then the id, so the planner reads the
+ * buckets due at a quarter hour with one `begins_with` query per shard each. The key names local
+ * time, so it never changes when clocks do. Records without a choice keep the bare id (hex, which
+ * sorts after `!`): the default bucket, read as the range from DIGEST_DEFAULT_BUCKET_FROM.
+ */
+export const digestBucket = (cadence: string, timeZone: string, hour: number, weekday: number): string =>
+  `!${timeZone}#${String(hour).padStart(2, '0')}#${cadence === 'weekly' ? `${weekday}#` : ''}`;
+/** Where the bare ids (subscribers on the deployment's default delivery time) start on the index. */
+export const DIGEST_DEFAULT_BUCKET_FROM = '0';
+
 /** The digest ledger: one item per subscriber, cadence and window, claimed before sending. */
 export const ledgerKey = (subscriberId: string, cadence: string, windowStart: string): Key => ({
   PK: `SUBSCRIBER#${subscriberId}`,
@@ -267,4 +307,27 @@ export const alertStateKey = (subscriberId: string): Key => ({
 export const eventAlertKey = (eventId: string): Key => ({
   PK: `${PARTITION_PREFIX.alerted}${eventId}`,
   SK: 'ALERTED',
+});
+
+/**
+ * A WebSub subscription, in its feed's partition (`WEBSUB#feed#<feed path>`), keyed by a hash of
+ * its callback URL (a URL may be longer than a sort key); a copy of its key and lease sits in its
+ * callback host's partition (`WEBSUB#host#<host>`), which the per-host cap counts. Both expire
+ * with the lease (TTL).
+ */
+export const websubFeedPartition = (topic: string): string => `${PARTITION_PREFIX.websub}feed#${topic}`;
+export const websubHostPartition = (host: string): string => `${PARTITION_PREFIX.websub}host#${host}`;
+export const websubKey = (topic: string, callbackId: string): Key => ({
+  PK: websubFeedPartition(topic),
+  SK: `SUB#${callbackId}`,
+});
+export const websubHostKey = (host: string, topic: string, callbackId: string): Key => ({
+  PK: websubHostPartition(host),
+  SK: `${topic}#${callbackId}`,
+});
+/** Deliveries the hub gave up on, newest last, each kept 30 days (TTL), for `tidings websub failed`. */
+export const WEBSUB_FAILED_PARTITION = `${PARTITION_PREFIX.websub}failed`;
+export const websubFailureKey = (at: string, topic: string, callbackId: string): Key => ({
+  PK: WEBSUB_FAILED_PARTITION,
+  SK: `${at}#${topic}#${callbackId}`,
 });

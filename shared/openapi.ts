@@ -4,7 +4,8 @@ import type { Webhook } from './adapters/webhooks.js';
 import type { NewsEvent, Tombstone } from './domain/event.js';
 import { EVENT_ID_PATTERN, eventInputSchema, LIMITS } from './domain/event.js';
 import { HONEYPOT_FIELD } from './domain/signup.js';
-import { CADENCES, type TopicRef } from './domain/subscription.js';
+import { CADENCES, type TagRef, type TopicRef } from './domain/subscription.js';
+import { LEASE, SECRET_MAX_BYTES } from './domain/websub.js';
 import { MAX_ISSUES } from './errors.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { TOKEN_FIELD, tokenField, tokenFormSchema } from './link-token.js';
@@ -40,7 +41,19 @@ const ref = (name: SchemaName): JsonSchema => ({ $ref: `#/components/schemas/${n
 // What the API answers. Typed against the domain's own types, so a field the code adds or
 // renames breaks the build here before it breaks a client.
 const tagOut = z.object({ slug: z.string(), name: z.string() });
-const topicOut: z.ZodType<TopicRef> = tagOut;
+const tagRefOut: z.ZodType<TagRef> = tagOut;
+const topicOut: z.ZodType<TopicRef> = z.object({
+  slug: z.string(),
+  name: z.string().meta({ description: 'The topic label, as events carry it.' }),
+});
+/** What a subscriber follows, as every subscription answer gives it. */
+const followsOut = {
+  tags: z.array(tagRefOut),
+  topicLabels: z.array(topicOut),
+  topics: z
+    .array(tagRefOut)
+    .meta({ deprecated: true, description: 'Deprecated: the same as `tags`, under its former name.' }),
+};
 const sourceOut = z.object({ name: z.string(), url: z.string() });
 const imageOut = z.object({ url: z.string(), caption: z.string().optional() });
 const stamps = {
@@ -101,6 +114,21 @@ const webhookOut: z.ZodType<Webhook> = z.object({
   status: z.enum(['pending-confirmation', 'confirmed']),
 });
 const subscriberStatus = z.enum(['pending', 'confirmed', 'unsubscribed']);
+/** The delivery time a subscriber chose; absent fields: the deployment's default. */
+const preferencesOut = {
+  timeZone: z.string().optional().meta({ description: 'IANA zone, as the platform names it.' }),
+  deliveryHour: z.int().min(0).max(23).optional().meta({ description: 'Local hour of digests.' }),
+  deliveryWeekday: z
+    .int()
+    .min(0)
+    .max(6)
+    .optional()
+    .meta({ description: 'Local day of weekly digests, 0 = Sunday.' }),
+  quietHours: z
+    .object({ from: z.int().min(0).max(23), to: z.int().min(0).max(23) })
+    .optional()
+    .meta({ description: 'Local hours during which instant alerts wait.' }),
+};
 
 const RESPONSE_SCHEMAS = {
   Event: eventOut,
@@ -144,29 +172,43 @@ const RESPONSE_SCHEMAS = {
   SubscriptionRequested: z.object({
     message: z.string(),
     email: z.string(),
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
   }),
   ConfirmView: z.object({
     status: subscriberStatus,
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
     confirmed: z.literal(false),
   }),
   Confirmed: z.object({
     status: subscriberStatus,
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
+    ...preferencesOut,
     changed: z.boolean(),
   }),
-  UnsubscribeView: z.object({ subscribed: z.boolean(), topic: topicOut.optional() }),
+  UnsubscribeView: z.object({
+    subscribed: z.boolean(),
+    tag: tagRefOut.optional().meta({ description: 'The tag the link leaves.' }),
+    topicLabel: topicOut.optional().meta({ description: 'The topic label the link leaves.' }),
+    topic: tagRefOut
+      .optional()
+      .meta({ deprecated: true, description: 'Deprecated: the same as `tag`, under its former name.' }),
+  }),
   Subscription: z.object({
-    topics: z.array(topicOut),
+    ...followsOut,
     cadence: cadenceOut,
-    offered: z.array(topicOut).meta({ description: 'The most used tags, to add.' }),
+    ...preferencesOut,
+    offered: z
+      .object({ tags: z.array(tagRefOut), topicLabels: z.array(topicOut) })
+      .meta({ description: 'The most used tags, and topic labels, to add.' }),
     changed: z.boolean(),
   }),
   SignedOut: z.object({ signedOut: z.literal(true) }),
+  HubAccepted: z.object({ message: z.string() }),
   Error: z.object({ error: errorDetail }).meta({ description: 'Every error the functions answer.' }),
   GatewayMessage: z.object({ message: z.string() }).meta({
     description: 'Answered by API Gateway itself (its authorizer, its throttling), before any function.',
@@ -190,8 +232,11 @@ const REQUEST_SCHEMAS = {
 
 type SchemaName = keyof typeof RESPONSE_SCHEMAS | keyof typeof REQUEST_SCHEMAS;
 
-/** Forms repeat `tags` (or `tags[]`, as checkboxes name it) once per topic. */
-const FORM_ENCODING = { tags: { style: 'form', explode: true } };
+/** Forms repeat `tags` and `topicLabels` (or `tags[]`, `topicLabels[]`, as checkboxes name them) once per value. */
+const FORM_ENCODING = {
+  tags: { style: 'form', explode: true },
+  topicLabels: { style: 'form', explode: true },
+};
 
 const formContent = (form: z.ZodType) => {
   const schema = inputSchema(form);
@@ -204,6 +249,8 @@ interface Reply {
   json?: SchemaName | JsonSchema;
   /** The route answers this status with a page to browsers (form posts, `Accept: text/html`). */
   page?: true;
+  /** The route answers this status with an Atom feed (and nothing else). */
+  atom?: true;
   headers?: readonly HeaderName[];
 }
 
@@ -220,6 +267,8 @@ interface RouteDoc {
   replies: Record<number, Reply>;
   /** Statuses answered with the error shape (JSON, or a page when the route answers pages). */
   errors: readonly number[];
+  /** Errors are pages for browsers though no success is (a feed opened in a browser). */
+  errorPages?: true;
 }
 
 const HEADERS = {
@@ -331,6 +380,38 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     replies: { 204: { description: 'Deleted.' } },
     errors: [400, 404, 500],
   },
+  'POST /api/websub': {
+    operationId: 'websubHub',
+    summary: 'WebSub hub: subscribe to or unsubscribe from a feed',
+    description:
+      'W3C WebSub. The hub then verifies intent with a GET to the callback (hub.mode, hub.topic, hub.challenge, hub.lease_seconds, the callback\'s own query kept); the subscription is active only once the callback echoes hub.challenge with a 2xx. Every feed of the site names this hub (rel="hub", JSON Feed `hubs`). 409 when the callback\'s host or the feed has as many subscriptions as the hub keeps.',
+    body: {
+      form: z.object({
+        'hub.mode': z.enum(['subscribe', 'unsubscribe']),
+        'hub.topic': z.string().meta({ format: 'uri', description: 'A feed URL of this site.' }),
+        'hub.callback': z.string().meta({
+          format: 'uri',
+          description: 'https, to a public address (locally: http(s) on this machine).',
+        }),
+        'hub.lease_seconds': z
+          .number()
+          .int()
+          .min(LEASE.minSeconds)
+          .max(LEASE.maxSeconds)
+          .optional()
+          .meta({ description: `Seconds; ${LEASE.defaultSeconds} (10 days) when left out.` }),
+        'hub.secret': z
+          .string()
+          .optional()
+          .meta({
+            description: `Under ${SECRET_MAX_BYTES} bytes; deliveries then carry X-Hub-Signature: sha256=<HMAC of the body>.`,
+          }),
+      }),
+      required: true,
+    },
+    replies: { 202: { description: 'Accepted; verification follows.', json: 'HubAccepted' } },
+    errors: [400, 409, 413, 415, 500],
+  },
   'POST /api/subscriptions': {
     operationId: 'createSubscription',
     summary: 'Subscribe to a digest by email',
@@ -379,7 +460,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
   'POST /api/subscriptions/unsubscribe': {
     operationId: 'unsubscribe',
     summary: 'Unsubscribe (RFC 8058 one-click)',
-    description: `Leaves the link's topic, or everything. Idempotent. ${LINK_NOTE}`,
+    description: `Leaves the link's tag or topic label, or everything. Idempotent. ${LINK_NOTE}`,
     query: 'token',
     body: {
       form: oneClickFormSchema.extend({ [TOKEN_FIELD]: tokenField }),
@@ -398,7 +479,7 @@ const routeDocs = (): Record<string, RouteDoc> => ({
   },
   'POST /api/subscriptions/manage': {
     operationId: 'manageSubscription',
-    summary: 'Change topics and cadence',
+    summary: 'Change tags, topic labels and cadence',
     description: `Validated like a sign-up. JSON callers give the token in the query. ${LINK_NOTE} ${PAGE_NOTE}`,
     query: 'token',
     body: {
@@ -420,6 +501,16 @@ const routeDocs = (): Record<string, RouteDoc> => ({
     },
     replies: { 200: { description: 'Signed out.', json: 'SignedOut', page: true } },
     errors: LINK_POST_ERRORS,
+  },
+  'GET /api/subscriptions/feed': {
+    operationId: 'getSubscriberFeed',
+    summary: "A subscriber's digest as a private Atom feed",
+    description:
+      "The events of the subscriber's tags and topic labels changed in the last 7 days, newest first, each once (at most 50). The token is a feed link's, from the manage page or a digest: it works for 400 days, until the subscriber signs out all their links or leaves. Kept by the reader a few minutes (`Cache-Control: private, max-age=300`); never by a shared cache.",
+    query: 'token',
+    replies: { 200: { description: 'The feed (Atom 1.0).', atom: true, headers: ['Cache-Control'] } },
+    errors: [400, 403, 409, 410, 500],
+    errorPages: true,
   },
   'GET /api/openapi.json': {
     operationId: 'getOpenApi',
@@ -452,6 +543,7 @@ const STATUS_TEXT: Record<number, string> = {
 
 const jsonContent = (schema: JsonSchema) => ({ 'application/json': { schema } });
 const PAGE_CONTENT = { 'text/html': { schema: { type: 'string' } } };
+const ATOM_CONTENT = { 'application/atom+xml': { schema: { type: 'string' } } };
 
 /** API Gateway's own answers on write routes: no key (401), a key the authorizer refuses (403). */
 const gatewayError = (description: string) => ({ description, content: jsonContent(ref('GatewayMessage')) });
@@ -535,6 +627,7 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
       ...(typeof reply.json === 'string' ? jsonContent(ref(reply.json)) : {}),
       ...(typeof reply.json === 'object' ? jsonContent(reply.json) : {}),
       ...(reply.page ? PAGE_CONTENT : {}),
+      ...(reply.atom ? ATOM_CONTENT : {}),
     };
     responses[status] = {
       description: reply.description,
@@ -542,7 +635,7 @@ const operation = (route: RouteSpec, doc: RouteDoc) => {
       ...(Object.keys(content).length > 0 ? { content } : {}),
     };
   }
-  const pages = Object.values(doc.replies).some((reply) => reply.page);
+  const pages = doc.errorPages === true || Object.values(doc.replies).some((reply) => reply.page);
   for (const status of doc.errors) {
     responses[status] =
       status >= 500
@@ -597,9 +690,11 @@ const tagOf = (route: RouteSpec): string =>
     ? 'subscriptions'
     : route.path.startsWith('/api/webhooks')
       ? 'webhooks'
-      : route.path === '/api/openapi.json'
-        ? 'document'
-        : 'events';
+      : route.path === '/api/websub'
+        ? 'websub'
+        : route.path === '/api/openapi.json'
+          ? 'document'
+          : 'events';
 
 /** Thrown when API_ROUTES and routeDocs disagree: a route would ship undocumented. */
 export class UndocumentedRouteError extends Error {}
@@ -639,6 +734,7 @@ export const openApiDocument = (routes: readonly RouteSpec[] = API_ROUTES) => {
       { name: 'events', description: 'Publishing and reading events.' },
       { name: 'webhooks', description: 'Change messages posted to your endpoints.' },
       { name: 'subscriptions', description: 'Email digests: sign-up and the links in the emails.' },
+      { name: 'websub', description: 'Instant feed updates for readers that speak WebSub.' },
       { name: 'document', description: 'This description of the API.' },
     ],
     paths,

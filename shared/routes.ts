@@ -10,9 +10,10 @@ export interface RouteSpec {
   /**
    * What the function uses beyond the table: `topic` manages subscriptions of the SNS topic of
    * changes; `email` sends through SES and signs links with the token secret; `links` only signs
-   * and verifies links with the token secret (it sends nothing).
+   * and verifies links with the token secret (it sends nothing); `delivery` shows or takes
+   * subscribers' delivery times, so it is told the deployment's default one.
    */
-  uses?: readonly ('topic' | 'email' | 'links')[];
+  uses?: readonly ('topic' | 'email' | 'links' | 'delivery')[];
 }
 
 export const API_ROUTES: readonly RouteSpec[] = [
@@ -28,21 +29,29 @@ export const API_ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/api/webhooks', fn: 'create-webhook', auth: true, uses: ['topic'] },
   { method: 'GET', path: '/api/webhooks', fn: 'list-webhooks', auth: true, uses: ['topic'] },
   { method: 'DELETE', path: '/api/webhooks/{id}', fn: 'delete-webhook', auth: true, uses: ['topic'] },
-  { method: 'POST', path: '/api/subscriptions', fn: 'create-subscription', auth: false, uses: ['email'] },
+  // The WebSub hub: public, throttled; its verification requests go out from its worker.
+  { method: 'POST', path: '/api/websub', fn: 'websub-hub', auth: false },
+  {
+    method: 'POST',
+    path: '/api/subscriptions',
+    fn: 'create-subscription',
+    auth: false,
+    uses: ['email', 'delivery'],
+  },
   // Every link route answers GET with a page and changes state only on POST: mail scanners open links.
   {
     method: 'GET',
     path: '/api/subscriptions/confirm',
     fn: 'confirm-subscription',
     auth: false,
-    uses: ['links'],
+    uses: ['links', 'delivery'],
   },
   {
     method: 'POST',
     path: '/api/subscriptions/confirm',
     fn: 'confirm-subscription',
     auth: false,
-    uses: ['links'],
+    uses: ['links', 'delivery'],
   },
   { method: 'GET', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['links'] },
   { method: 'POST', path: '/api/subscriptions/unsubscribe', fn: 'unsubscribe', auth: false, uses: ['links'] },
@@ -51,12 +60,20 @@ export const API_ROUTES: readonly RouteSpec[] = [
     path: '/api/subscriptions/manage',
     fn: 'manage-subscription',
     auth: false,
-    uses: ['links'],
+    uses: ['links', 'delivery'],
   },
   {
     method: 'POST',
     path: '/api/subscriptions/manage',
     fn: 'manage-subscription',
+    auth: false,
+    uses: ['links', 'delivery'],
+  },
+  // A subscriber's digest as a private Atom feed: read by feed readers with a feed link's token.
+  {
+    method: 'GET',
+    path: '/api/subscriptions/feed',
+    fn: 'get-subscriber-feed',
     auth: false,
     uses: ['links'],
   },
@@ -65,6 +82,6 @@ export const API_ROUTES: readonly RouteSpec[] = [
     path: '/api/subscriptions/sign-out',
     fn: 'manage-subscription',
     auth: false,
-    uses: ['links'],
+    uses: ['links', 'delivery'],
   },
 ];

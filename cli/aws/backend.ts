@@ -11,6 +11,7 @@ import { redrive } from './redrive.js';
 import { status } from './status.js';
 import { countSubscribers, exportSubscribers, forgetSubscriber } from './subscribers.js';
 import { deleteWebhook, listWebhooks } from './webhooks.js';
+import { websubView } from './websub.js';
 
 export interface AwsTargetOptions {
   /** The CloudFormation stack's name. */
@@ -71,6 +72,7 @@ export const createAwsBackend = async (options: AwsTargetOptions): Promise<Backe
       list: guard('webhooks list', listWebhooks),
       delete: guard('webhooks delete', deleteWebhook),
     },
+    websub: { view: guard('websub list', websubView) },
     links: { rotate: guard('links rotate', rotateLinks) },
     // Import writes through the public API, like an integrator: the stack's own URL for it.
     apiUrl: async () => ctx.outputs.get(OUTPUT.apiUrl),

@@ -20,6 +20,7 @@ export const OUTPUT = {
   digestDeadLetterQueueUrl: 'DigestDeadLetterQueueUrl',
   alertDeadLetterQueueUrl: 'AlertDeadLetterQueueUrl',
   feedbackDeadLetterQueueUrl: 'FeedbackDeadLetterQueueUrl',
+  websubDeadLetterQueueUrl: 'WebSubDeadLetterQueueUrl',
   tokenSecretArn: 'TokenSecretArn',
   fromAddress: 'FromAddress',
 } as const;

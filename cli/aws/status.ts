@@ -15,6 +15,8 @@ export const DEAD_LETTER_QUEUES: readonly { output: OutputName; name: string }[]
   { output: 'DigestDeadLetterQueueUrl', name: 'digest batches' },
   { output: 'AlertDeadLetterQueueUrl', name: 'alert changes and looks' },
   { output: 'FeedbackDeadLetterQueueUrl', name: 'bounce and complaint notifications' },
+  // A stack deployed before the WebSub hub has no such output: skipped.
+  { output: 'WebSubDeadLetterQueueUrl', name: 'WebSub hub messages' },
 ];
 
 const ITERATOR_AGE_WINDOW_MS = 15 * 60 * 1000;

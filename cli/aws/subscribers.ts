@@ -1,6 +1,7 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type BatchWriteCommandOutput, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { BATCH_WRITE_MAX, type Item } from '../../shared/adapters/items.js';
+import { followedSlugsOf } from '../../shared/adapters/subscription-store.js';
 import { linkKeysOf } from '../../shared/adapters/token-secret.js';
 import { subscriberIdOf } from '../../shared/domain/tokens.js';
 import { PARTITION_PREFIX, SUBSCRIBER_SK, subscriberKey, suppressionKey } from '../../shared/keys.js';
@@ -39,11 +40,6 @@ export const countSubscribers = async (
   return { total, byStatus };
 };
 
-const topicsOf = (item: Item): string[] =>
-  Array.isArray(item.topics)
-    ? (item.topics as Item[]).flatMap((t) => (typeof t?.slug === 'string' ? [t.slug] : []))
-    : [];
-
 /** Every subscriber, for the operator's own records: a Scan, with progress over the table's items. */
 export const exportSubscribers = async (ctx: AwsContext, progress: Progress): Promise<SubscriberExport[]> => {
   const table = ctx.outputs.get('TableName');
@@ -62,7 +58,7 @@ export const exportSubscribers = async (ctx: AwsContext, progress: Progress): Pr
         found.push({
           email: item.email,
           status: typeof item.status === 'string' ? item.status : 'unknown',
-          topics: topicsOf(item),
+          ...followedSlugsOf(item),
           cadence: typeof item.cadence === 'string' ? item.cadence : '',
           ...(typeof item.createdAt === 'string' ? { createdAt: item.createdAt } : {}),
           ...(typeof item.confirmedAt === 'string' ? { confirmedAt: item.confirmedAt } : {}),

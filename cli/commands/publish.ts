@@ -22,7 +22,7 @@ export const publishCommands: Command[] = [
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       return {
         result: report,
-        text: `published${full ? ' everything' : ''} in ${seconds} s: ${report.written} written, ${report.unchanged} unchanged, ${report.removed} removed, ${report.marksCleared} marks cleared${report.failed > 0 ? `, ${report.failed} FAILED` : ''}`,
+        text: `published${full ? ' everything' : ''} in ${seconds} s: ${report.written} written, ${report.unchanged} unchanged, ${report.removed} removed, ${report.marksCleared} marks cleared${report.archive ? `; the archive ${report.archive.documents} feed documents and ${report.archive.pages} pages in ${(report.archive.milliseconds / 1000).toFixed(1)} s` : ''}${report.failed > 0 ? `, ${report.failed} FAILED` : ''}`,
         exitCode: report.failed > 0 ? 1 : 0,
       };
     },
@@ -32,8 +32,8 @@ export const publishCommands: Command[] = [
     summary: 'send the digests that are due',
     usage: 'digest [--now] [--cadence daily|weekly]',
     help: `Sends the digests that are due (locally to the outbox, <data>/outbox, listed at /local/outbox).
-Windows end at the latest scheduled time (DIGEST_HOUR UTC, and DIGEST_WEEKDAY for weekly
-digests), or at this moment with --now.
+Each window ends at its subscriber's latest delivery time in their zone (their own, or
+DIGEST_HOUR and DIGEST_WEEKDAY in DEFAULT_TIME_ZONE), or at this moment with --now.
 
   --now                      windows end now
   --cadence daily|weekly     which digests (default daily)`,

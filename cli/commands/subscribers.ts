@@ -5,13 +5,21 @@ import { CliError } from '../errors.js';
 const csvField = (value: string): string =>
   /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 
-const CSV_COLUMNS = ['email', 'status', 'topics', 'cadence', 'createdAt', 'confirmedAt'] as const;
+const CSV_COLUMNS = ['email', 'status', 'tags', 'topics', 'cadence', 'createdAt', 'confirmedAt'] as const;
 
 export const toCsv = (rows: SubscriberExport[]): string =>
   [
     CSV_COLUMNS.join(','),
     ...rows.map((r) =>
-      [r.email, r.status, r.topics.join(' '), r.cadence, r.createdAt ?? '', r.confirmedAt ?? '']
+      [
+        r.email,
+        r.status,
+        r.tags.join(' '),
+        r.topics.join(' '),
+        r.cadence,
+        r.createdAt ?? '',
+        r.confirmedAt ?? '',
+      ]
         .map(csvField)
         .join(','),
     ),

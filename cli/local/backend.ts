@@ -159,6 +159,9 @@ export const createLocalBackend = (options: LocalBackendOptions): Backend & { wh
       list: () => call('webhooks.list'),
       delete: (id) => call('webhooks.delete', id),
     },
+    websub: {
+      view: () => call('websub.view'),
+    },
     links: {
       rotate: (o) => call('links.rotate', o.retireOld),
     },

@@ -33,12 +33,18 @@ export interface ApiProps {
   burstLimit: number;
   /** `POST /api/subscriptions`'s own throttle. */
   signupThrottle: Throttle;
-  /** The link routes' own throttle (every other route under /api/subscriptions/). */
+  /** The link routes' own throttle (every other route under /api/subscriptions/ but the feed). */
   linkThrottle: Throttle;
+  /** The private feed's own throttle: feed readers poll it, and must not crowd out the links. */
+  feedThrottle: Throttle;
   /** Confirmation emails per hour at most (told to the sign-up function). */
   confirmationsPerHour: number;
   /** Webhooks per API key at most (told to the function that creates them). */
   webhooksPerKey: number;
+  /** The default delivery time, which subscribers' choices left incomplete fill in (told to the functions of routes that use `delivery`). */
+  delivery?: { hour: number; weekday: number; timeZone: string };
+  /** `POST /api/websub`'s own throttle: each request may make the hub send a verification request. */
+  hubThrottle?: Throttle;
   routes?: readonly RouteSpec[];
 }
 
@@ -54,6 +60,11 @@ export const SIGNUP_ROUTE_KEY = 'POST /api/subscriptions';
  * A throttle of their own keeps one-click unsubscribes working through a sign-up flood.
  */
 export const LINK_ROUTE_PREFIX = '/api/subscriptions/';
+/** The WebSub hub's route. */
+export const HUB_ROUTE_KEY = 'POST /api/websub';
+
+/** The private feed (read by feed readers, not people): a throttle of its own, apart from the links. */
+export const FEED_ROUTE_KEY = 'GET /api/subscriptions/feed';
 
 const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;
 
@@ -73,6 +84,13 @@ export class Api extends Construct {
    * from a request that carries it.
    */
   readonly originSecret: Secret;
+
+  /** The function of a route file (functions/<name>.ts). */
+  functionOf(name: string): TidingsFunction {
+    const fn = this.functions.find((f) => f.entryName === name);
+    if (!fn) throw new Error(`the API has no function ${name}`);
+    return fn;
+  }
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -154,6 +172,13 @@ export class Api extends Construct {
         ...(uses.has('email') || uses.has('links')
           ? { [ENV.siteUrl]: props.siteUrl, ...props.mail.linkEnvironment }
           : {}),
+        ...(uses.has('delivery') && props.delivery
+          ? {
+              [ENV.digestHour]: String(props.delivery.hour),
+              [ENV.digestWeekday]: String(props.delivery.weekday),
+              [ENV.defaultTimeZone]: props.delivery.timeZone,
+            }
+          : {}),
         // Only sign-up sends from the API: confirmations, within the hourly budget.
         ...(uses.has('email')
           ? { ...props.mail.sendEnvironment, [ENV.confirmationsPerHour]: String(props.confirmationsPerHour) }
@@ -184,9 +209,13 @@ export class Api extends Construct {
         const throttle =
           key === SIGNUP_ROUTE_KEY
             ? props.signupThrottle
-            : route.path.startsWith(LINK_ROUTE_PREFIX)
-              ? props.linkThrottle
-              : undefined;
+            : key === FEED_ROUTE_KEY
+              ? props.feedThrottle
+              : route.path.startsWith(LINK_ROUTE_PREFIX)
+                ? props.linkThrottle
+                : key === HUB_ROUTE_KEY
+                  ? props.hubThrottle
+                  : undefined;
         if (throttle && added) throttled.push({ key, throttle, route: added.node.defaultChild as CfnRoute });
         if (!route.auth && added) {
           Validations.of(added).acknowledge({
@@ -194,9 +223,11 @@ export class Api extends Construct {
             reason: `${route.method} ${route.path} is public by design: ${
               uses.has('links')
                 ? "the request is authorized by the HMAC-signed, expiring token in the reader's link, scoped to one subscriber"
-                : uses.has('email')
-                  ? 'anyone may subscribe without an account; nothing but the confirmation email is sent until the address confirms (double opt-in)'
-                  : 'reads are public, the same data the public site and feeds publish'
+                : key === HUB_ROUTE_KEY
+                  ? 'a WebSub hub takes subscriptions from any feed reader; nothing is delivered until the callback confirms intent, callbacks must be https to public addresses, and subscriptions are capped per host and per feed'
+                  : uses.has('email')
+                    ? 'anyone may subscribe without an account; nothing but the confirmation email is sent until the address confirms (double opt-in)'
+                    : 'reads are public, the same data the public site and feeds publish'
             }`,
           });
         }

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventField, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -14,10 +14,10 @@ export interface DigestsProps {
   table: EventsTable;
   mail: Mail;
   siteUrl: string;
-  /** UTC hour of both schedules. */
+  /** The default delivery (subscribers who have not chosen): local hour, weekday (0 = Sunday), zone. */
   hour: number;
-  /** 0 = Sunday … 6 = Saturday. */
   weekday: number;
+  timeZone: string;
   /** Messages per second one worker sends at most. */
   sendRate: number;
   /** Workers at once (the event source's maximum concurrency). */
@@ -25,12 +25,11 @@ export interface DigestsProps {
   logRetention: RetentionDays;
 }
 
-const CRON_WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 const SEND_TIMEOUT = Duration.minutes(5);
 
 /**
- * Digests: two schedules start plan-digests, which puts one planning message per shard of
- * subscribers on the queue; send-digests pages through them at a bounded rate and concurrency.
+ * Digests: a quarter-hour schedule starts plan-digests, which puts a planning message per shard
+ * for the delivery buckets due on the queue; send-digests pages through them at a bounded rate and concurrency.
  * Messages that fail five times are parked in a dead-letter queue.
  */
 export class Digests extends Construct {
@@ -59,6 +58,7 @@ export class Digests extends Construct {
       [ENV.digestQueueUrl]: this.queue.queueUrl,
       [ENV.digestHour]: String(props.hour),
       [ENV.digestWeekday]: String(props.weekday),
+      [ENV.defaultTimeZone]: props.timeZone,
     };
 
     this.planner = new TidingsFunction(this, 'PlanDigests', {
@@ -96,20 +96,18 @@ export class Digests extends Construct {
       }),
     );
 
-    const hour = String(props.hour);
-    const weekday = CRON_WEEKDAYS[props.weekday];
-    const target = (cadence: 'daily' | 'weekly') =>
-      new LambdaFunction(this.planner, { event: RuleTargetInput.fromObject({ cadence }), retryAttempts: 2 });
+    // Every quarter hour (zones with half- and quarter-hour offsets): the planner works out which
+    // zones' delivery hours fall now, from the schedule's own time.
     this.schedules = [
-      new Rule(this, 'Daily', {
-        description: `Daily digests at ${hour}:00 UTC`,
-        schedule: Schedule.cron({ minute: '0', hour }),
-        targets: [target('daily')],
-      }),
-      new Rule(this, 'Weekly', {
-        description: `Weekly digests on ${weekday} at ${hour}:00 UTC`,
-        schedule: Schedule.cron({ minute: '0', hour, weekDay: weekday }),
-        targets: [target('weekly')],
+      new Rule(this, 'QuarterHours', {
+        description: 'Digests due this quarter hour, in each subscriber’s zone',
+        schedule: Schedule.cron({ minute: '0/15' }),
+        targets: [
+          new LambdaFunction(this.planner, {
+            event: RuleTargetInput.fromObject({ at: EventField.time }),
+            retryAttempts: 2,
+          }),
+        ],
       }),
     ];
   }

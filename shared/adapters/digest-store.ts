@@ -11,12 +11,13 @@ import {
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { TopicChange } from '../domain/digest.js';
+import type { DigestChange } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
-import type { Cadence, Subscriber } from '../domain/subscription.js';
+import type { DigestCadence, Subscriber } from '../domain/subscription.js';
 import {
   CHANGE_LOG_SHARDS,
   changeLogPartition,
+  DIGEST_DEFAULT_BUCKET_FROM,
   digestCursorKey,
   digestPartition,
   eventKey,
@@ -45,14 +46,18 @@ export interface LastDigest {
   sentAt: string;
 }
 
-/** What the digest job reads and writes: subscribers by cadence, topic changes by window, the ledger. */
+/** What the digest job reads and writes: subscribers by cadence, event changes by window, the ledger. */
 export interface DigestStore {
-  /** One page of the ids of confirmed subscribers of a cadence on one shard (a query, never a scan). */
+  /**
+   * One page of the ids of confirmed subscribers of a cadence on one shard (a query, never a
+   * scan): all of them, or those of one delivery bucket (`digestBucket`; '' is the default one).
+   */
   listSubscriberIds(
-    cadence: Cadence,
+    cadence: DigestCadence,
     shard: number,
     limit: number,
     startKey?: string,
+    bucket?: string,
   ): Promise<{ ids: string[]; next?: string }>;
   /** Subscribers and their suppression, read strongly consistent. */
   getRecipients(ids: readonly string[]): Promise<Map<string, DigestRecipient>>;
@@ -60,7 +65,7 @@ export interface DigestStore {
    * The events changed in `(after, upTo]`, each once at its latest change, as they are now
    * (deleted events left out), oldest change first: read from the change log, then the events.
    */
-  windowChanges(after: string, upTo: string): Promise<TopicChange[]>;
+  windowChanges(after: string, upTo: string): Promise<DigestChange[]>;
   /**
    * Claims the digest of (subscriber, cadence, window start). Succeeds if nobody has, or if an
    * earlier claim was never sent and is older than `staleBefore` (its run died before sending).
@@ -90,7 +95,7 @@ export interface CursorMove {
 
 export interface DigestClaim {
   subscriberId: string;
-  cadence: Cadence;
+  cadence: DigestCadence;
   windowStart: string;
   windowEnd: string;
   claimId: string;
@@ -212,22 +217,32 @@ export const makeDigestStore = (
   };
 
   return {
-    async listSubscriberIds(cadence, shard, limit, startKey) {
+    async listSubscriberIds(cadence, shard, limit, startKey, bucket) {
+      // A chosen bucket is a prefix of the sort key; the default one is the bare ids, which sort after it.
+      const range =
+        bucket === undefined
+          ? { condition: '', values: {} }
+          : bucket === ''
+            ? { condition: ' AND #sk >= :from', values: { ':from': DIGEST_DEFAULT_BUCKET_FROM } }
+            : { condition: ' AND begins_with(#sk, :bucket)', values: { ':bucket': bucket } };
       const out = await db.send(
         new QueryCommand({
           TableName: tableName,
           IndexName: index.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': index.partitionKey },
-          ExpressionAttributeValues: { ':pk': digestPartition(cadence, shard) },
+          KeyConditionExpression: `#pk = :pk${range.condition}`,
+          ExpressionAttributeNames: {
+            '#pk': index.partitionKey,
+            ...(range.condition ? { '#sk': index.sortKey } : {}),
+          },
+          ExpressionAttributeValues: { ':pk': digestPartition(cadence, shard), ...range.values },
           ExclusiveStartKey: decodeKey(startKey),
           Limit: limit,
         }),
       );
-      // Keys only: the subscriber's id is the index's sort key.
+      // Keys only: the index's sort key ends with the subscriber's id (after its bucket, if any).
       const ids = (out.Items ?? []).flatMap((item) => {
-        const id = item[index.sortKey];
-        return typeof id === 'string' ? [id] : [];
+        const key = item[index.sortKey];
+        return typeof key === 'string' ? [key.slice(key.lastIndexOf('#') + 1)] : [];
       });
       const next = encodeKey(out.LastEvaluatedKey);
       return next ? { ids, next } : { ids };
@@ -306,7 +321,7 @@ export const makeDigestStore = (
       );
       // The events as they are now: corrections show their latest text and tags; deleted ones drop out.
       const events = await readEvents([...latest.keys()]);
-      const changes: TopicChange[] = [];
+      const changes: DigestChange[] = [];
       for (const [id, changedAt] of latest) {
         const event = events.get(id);
         if (event && !('deleted' in event)) changes.push({ event: event as NewsEvent, changedAt });

@@ -25,9 +25,9 @@ import { ConcurrentWriteError, ValidationError } from '../errors.js';
 import {
   changeLogKey,
   counterKey,
-  dayPartition,
+  dayEntryKey,
+  dayEntryPartitions,
   dayPartitions,
-  daySortKey,
   EVENT_SK,
   eventKey,
   LATEST_SHARDS,
@@ -51,6 +51,7 @@ import {
   batchDeleteAll,
   batchGetAll,
   batchPutAll,
+  batchWriteAll,
   type Item,
   isConditionFailure,
   num,
@@ -116,12 +117,15 @@ export interface MigrationStore {
   moveLegacyEntry(entry: Extract<LegacyDerived, { kind: 'entry' }>): Promise<boolean>;
   /** Rewrites old marks as packed ones (with their times), then deletes them. */
   moveLegacyMarks(marks: readonly Extract<LegacyDerived, { kind: 'mark' }>[]): Promise<void>;
+  /** Writes the day entries of events still on the day index, then takes them off it. */
+  moveLegacyDays(days: readonly Extract<LegacyDerived, { kind: 'day' }>[]): Promise<void>;
 }
 
 /** A derived item of the old layout, as the migration reads it. */
 export type LegacyDerived =
   | { kind: 'entry'; slug: string; event: NewsEvent; changedAt: string; key: { PK: string; SK: string } }
-  | { kind: 'mark'; mark: Mark; markedAt: string; key: { PK: string; SK: string } };
+  | { kind: 'mark'; mark: Mark; markedAt: string; key: { PK: string; SK: string } }
+  | { kind: 'day'; entry: DayEntry; key: { PK: string; SK: string } };
 
 /** The event store as the API sees it: one conditional PutItem per write, reads by key and index. */
 export interface EventStore {
@@ -208,7 +212,7 @@ export interface PublishStore {
    * One shard (0 to LATEST_SHARDS - 1) of the latest-events index, newest first (by date, then id):
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
-  listLatestShard(shard: number, page: PageRequest): Promise<Page<NewsEvent>>;
+  listLatestShard(shard: number, page: PageRequest, month?: string): Promise<Page<NewsEvent>>;
   /** A tag's events newest first, like `listTag`, with what listings show only (its entries' listings). */
   listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
@@ -251,6 +255,11 @@ export interface ListingStore {
    * summed versions so an older snapshot never lands last. Otherwise writes nothing.
    */
   refreshTagSummary(slug: string, name: string): Promise<void>;
+  /**
+   * Puts the day entries of live events and deletes the others (unconditional, idempotent: each
+   * names an event and the time it was published, nothing that changes). Each key at most once.
+   */
+  writeDayEntries(puts: readonly DayEntry[], deletes: readonly DayEntry[]): Promise<void>;
   /** Logs that an event changed at `changedAt` (idempotent: the same change logs the same item). */
   logChanges(changes: readonly LoggedChange[]): Promise<void>;
   /** Marks what the publisher must rebuild, stamped with `at`, beside any marks already there. */
@@ -267,6 +276,13 @@ export interface ListingStore {
   listTagNames(): Promise<{ slug: string; name: string }[]>;
 }
 
+/** An event's place in its day's listing. */
+export interface DayEntry {
+  date: string;
+  id: string;
+  publishedAt: string;
+}
+
 /** One line of the change log. */
 export interface LoggedChange {
   id: string;
@@ -276,6 +292,18 @@ export interface LoggedChange {
 
 /** Change log items expire (TTL) well after any digest window could still need them. */
 const CHANGE_LOG_TTL_SECONDS = 62 * 24 * 60 * 60;
+
+interface IndexKeys {
+  name: string;
+  pk: string;
+  sk: string;
+}
+/** The day index, where events written before day entries are listed (read until migrated). */
+const LEGACY_DAY_INDEX: IndexKeys = {
+  name: TABLE.dayIndex.name,
+  pk: TABLE.dayIndex.partitionKey,
+  sk: TABLE.dayIndex.sortKey,
+};
 
 // Named condition fragments.
 const IS_ABSENT = 'attribute_not_exists(PK)';
@@ -320,11 +348,20 @@ export const toEventItem = (event: StoredEvent, stamp?: WriteStamp): Item => {
     // Sparse indexes: a tombstone carries no index keys, so it drops out of every listing.
     item[TABLE.latestIndex.partitionKey] = latestPartition(latestShardOf(event.id));
     item[TABLE.latestIndex.sortKey] = latestSortKey(event.date, event.id);
-    item[TABLE.dayIndex.partitionKey] = dayPartition(event.date, event.id);
-    item[TABLE.dayIndex.sortKey] = daySortKey(event.publishedAt, event.id);
+    // No day index key: a day's listing is its day entries, which the stream writes (keys only,
+    // where a copy of the whole event in an index cost three times the units).
   }
   return item;
 };
+
+/** The stored item of a day entry (keys only: readers read the event). */
+export const toDayEntryItem = (entry: DayEntry): Item => ({
+  ...dayEntryKey(entry.date, entry.id, entry.publishedAt),
+  type: 'day',
+  date: entry.date,
+  id: entry.id,
+  publishedAt: entry.publishedAt,
+});
 
 /** Maps an event item, a tombstone item or a tag entry back to the domain, field by field. */
 export const fromEventItem = (item: Item): StoredEvent => {
@@ -530,7 +567,8 @@ export const makeEventStore = (
     return Item ? fromEventItem(Item) : undefined;
   };
 
-  const latestShardPage = async (shard: number, page: PageRequest) => {
+  /** A page of one latest shard, newest first; with `month` (`YYYY-MM`), of that month's events only. */
+  const latestShardPage = async (shard: number, page: PageRequest, month?: string) => {
     if (!Number.isInteger(shard) || shard < 0 || shard >= LATEST_SHARDS)
       throw new RangeError(`no latest shard ${shard}`);
     const { partitionKey: pk, sortKey: sk, name } = TABLE.latestIndex;
@@ -545,12 +583,12 @@ export const makeEventStore = (
       new QueryCommand({
         TableName: tableName,
         IndexName: name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeValues: { ':pk': listing },
+        KeyConditionExpression: month ? '#pk = :pk AND begins_with(#sk, :month)' : '#pk = :pk',
+        ExpressionAttributeValues: { ':pk': listing, ...(month ? { ':month': `${month}-` } : {}) },
         ScanIndexForward: false,
         Limit: page.limit,
         ExclusiveStartKey: startKey,
-        ExpressionAttributeNames: { '#pk': pk },
+        ExpressionAttributeNames: { '#pk': pk, ...(month ? { '#sk': sk } : {}) },
       }),
     );
     const cursor = encodeCursor(listing, out.LastEvaluatedKey);
@@ -558,42 +596,43 @@ export const makeEventStore = (
   };
 
   /**
-   * A page of a listing spread over partitions: each is queried backwards from the cursor with the
-   * page's limit and the newest `limit` of all are kept. The cursor is the last sort key kept.
+   * A page of a listing spread over partitions (of the table, or of an index): each is queried
+   * backwards from the cursor with the page's limit and the newest `limit` of all are kept, by
+   * their sort keys, which every source of one listing writes alike. The cursor is the last sort
+   * key kept.
    */
   const mergedPage = async (
     listing: string,
-    partitions: readonly string[],
-    keys: { index?: string; pk: string; sk: string },
+    sources: readonly { pk: string; index?: IndexKeys }[],
     page: PageRequest,
     projection?: string,
   ): Promise<{ items: Item[]; cursor?: string }> => {
     const after = decodeCursor(listing, page.cursor, ['after'])?.after as string | undefined;
     const outs = await Promise.all(
-      partitions.map((pk) =>
-        db.send(
+      sources.map(async (source) => {
+        const keys = source.index ?? { pk: TABLE.partitionKey, sk: TABLE.sortKey };
+        const out = await db.send(
           new QueryCommand({
             TableName: tableName,
-            ...(keys.index ? { IndexName: keys.index } : {}),
+            ...(source.index ? { IndexName: source.index.name } : {}),
             KeyConditionExpression: after ? '#pk = :pk AND #sk < :after' : '#pk = :pk',
             ExpressionAttributeNames: { '#pk': keys.pk, ...(after || projection ? { '#sk': keys.sk } : {}) },
-            ExpressionAttributeValues: { ':pk': pk, ...(after ? { ':after': after } : {}) },
+            ExpressionAttributeValues: { ':pk': source.pk, ...(after ? { ':after': after } : {}) },
             ScanIndexForward: false,
             Limit: page.limit,
             ...(projection ? { ProjectionExpression: projection } : {}),
           }),
-        ),
-      ),
+        );
+        const items = (out.Items ?? []).map((item) => ({ item, sk: String(item[keys.sk]) }));
+        return { items, more: out.LastEvaluatedKey !== undefined };
+      }),
     );
-    const sk = keys.sk;
-    const merged = outs
-      .flatMap((out) => out.Items ?? [])
-      .sort((a, b) => (String(a[sk]) < String(b[sk]) ? 1 : String(a[sk]) > String(b[sk]) ? -1 : 0));
-    const items = merged.slice(0, page.limit);
-    const more = merged.length > page.limit || outs.some((out) => out.LastEvaluatedKey !== undefined);
-    const last = items.at(-1);
-    const cursor = more && last ? encodeCursor(listing, { after: String(last[sk]) }) : undefined;
-    return { items, ...(cursor ? { cursor } : {}) };
+    const merged = outs.flatMap((out) => out.items).sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
+    const kept = merged.slice(0, page.limit);
+    const more = merged.length > page.limit || outs.some((out) => out.more);
+    const last = kept.at(-1);
+    const cursor = more && last ? encodeCursor(listing, { after: last.sk }) : undefined;
+    return { items: kept.map((k) => k.item), ...(cursor ? { cursor } : {}) };
   };
 
   const tagPartitions = (slug: string) =>
@@ -603,8 +642,7 @@ export const makeEventStore = (
   const tagEntriesPage = (slug: string, page: PageRequest) =>
     mergedPage(
       `TAG#${slug}`,
-      tagPartitions(slug),
-      { pk: TABLE.partitionKey, sk: TABLE.sortKey },
+      tagPartitions(slug).map((pk) => ({ pk })),
       page,
       '#sk, listing',
     );
@@ -817,11 +855,13 @@ export const makeEventStore = (
 
     async scanLegacyDerived(page) {
       const scanned = await scanPage(page, {
-        // Old entries copy their event (an `id`); old marks name one `key` (new ones hold `keys`).
+        // Old entries copy their event (an `id`); old marks name one `key` (new ones hold `keys`);
+        // events written before day entries carry the day index's key.
         FilterExpression:
-          '(begins_with(PK, :tag) AND attribute_exists(#id)) OR (begins_with(PK, :mark) AND attribute_exists(#key))',
-        ExpressionAttributeNames: { '#id': 'id', '#key': 'key' },
-        ExpressionAttributeValues: { ':tag': 'TAG#', ':mark': 'MARK#' },
+          '(begins_with(PK, :tag) AND attribute_exists(#id)) OR (begins_with(PK, :mark) AND attribute_exists(#key))' +
+          ' OR (begins_with(PK, :event) AND attribute_exists(#day))',
+        ExpressionAttributeNames: { '#id': 'id', '#key': 'key', '#day': TABLE.dayIndex.partitionKey },
+        ExpressionAttributeValues: { ':tag': 'TAG#', ':mark': 'MARK#', ':event': 'EVENT#' },
       });
       const { cursor } = scanned;
       const items = scanned.items.flatMap((item): LegacyDerived[] => {
@@ -833,6 +873,10 @@ export const makeEventStore = (
           ];
         }
         const event = fromEventItem(item);
+        if (key.PK.startsWith('EVENT#')) {
+          const entry = { date: event.date, id: event.id, publishedAt: event.publishedAt };
+          return [{ kind: 'day', entry, key }];
+        }
         if (isTombstone(event)) return [];
         const slug = key.PK.slice('TAG#'.length);
         return [{ kind: 'entry', slug, event, changedAt: optStr(item, 'changedAt') ?? event.updatedAt, key }];
@@ -874,6 +918,30 @@ export const makeEventStore = (
       );
     },
 
+    async moveLegacyDays(days) {
+      await batchPutAll(
+        db,
+        tableName,
+        days.map(({ entry }) => toDayEntryItem(entry)),
+      );
+      await mapLimit(days, 16, async ({ key }) => {
+        try {
+          await db.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: 'REMOVE #pk, #sk',
+              // An event rewritten since the scan carries no day index key any more.
+              ConditionExpression: 'attribute_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': TABLE.dayIndex.partitionKey, '#sk': TABLE.dayIndex.sortKey },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      });
+    },
+
     async getEventRecord(id) {
       const { Item } = await db.send(
         new GetCommand({ TableName: tableName, Key: eventKey(id), ConsistentRead: true }),
@@ -881,8 +949,9 @@ export const makeEventStore = (
       return Item ? fromEventRecordItem(Item) : undefined;
     },
 
-    async listLatestShard(shard, page) {
-      const { items, cursor } = await latestShardPage(shard, page);
+    async listLatestShard(shard, page, month) {
+      if (month !== undefined && !/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
+      const { items, cursor } = await latestShardPage(shard, page, month);
       return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
     },
 
@@ -909,13 +978,37 @@ export const makeEventStore = (
     },
 
     listDay: async (date, page) => {
+      // Day entries, and events written before them that still carry the day index's keys (until
+      // `tidings migrate`): one merged order, as both sort by `<publishedAt>#<id>`.
       const { items, cursor } = await mergedPage(
         `DAY#${date}`,
-        dayPartitions(date),
-        { index: TABLE.dayIndex.name, pk: TABLE.dayIndex.partitionKey, sk: TABLE.dayIndex.sortKey },
+        [
+          ...dayEntryPartitions(date).map((pk) => ({ pk })),
+          ...dayPartitions(date).map((pk) => ({ pk, index: LEGACY_DAY_INDEX })),
+        ],
         page,
       );
-      return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
+      const ids = new Set(items.flatMap((item) => (item.type === 'event' ? [] : [str(item, 'id')])));
+      const events = new Map<string, StoredEvent>();
+      for (const item of await batchGetAll(
+        db,
+        tableName,
+        [...ids].map((id) => ({ ...eventKey(id) })),
+        false,
+      )) {
+        const event = fromEventItem(item);
+        events.set(event.id, event);
+      }
+      const seen = new Set<string>();
+      const listed = items.flatMap((item) => {
+        const event = item.type === 'event' ? fromEventItem(item) : events.get(str(item, 'id'));
+        // An entry left by an earlier life of the id (deleted, then created again) names another time.
+        if (!event || seen.has(event.id) || event.date !== date) return [];
+        if (item.type !== 'event' && event.publishedAt !== str(item, 'publishedAt')) return [];
+        seen.add(event.id);
+        return [event];
+      });
+      return { items: liveOnly(listed), ...(cursor ? { cursor } : {}) };
     },
 
     async listTag(slug, page) {
@@ -1078,6 +1171,13 @@ export const makeEventStore = (
       await refreshTagSummary(slug, name);
       // A shard left alone (a change in flight there) counts what its counter says.
       return shards.reduce((sum, s) => sum + (s.inFlight > 0 ? s.counted : s.entries), 0);
+    },
+
+    async writeDayEntries(puts, deletes) {
+      await batchWriteAll(db, tableName, [
+        ...puts.map((e) => ({ PutRequest: { Item: toDayEntryItem(e) } })),
+        ...deletes.map((e) => ({ DeleteRequest: { Key: { ...dayEntryKey(e.date, e.id, e.publishedAt) } } })),
+      ]);
     },
 
     async logChanges(changes) {

@@ -55,10 +55,13 @@ export const batchGetAll = async (
   return found;
 };
 
-type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+export type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
 
-/** Any number of writes, 25 per request, retrying unprocessed ones with backoff. */
-const batchWriteAll = async (
+/**
+ * Any number of unconditional writes, 25 per request, retrying unprocessed ones with backoff. One
+ * request may not name a key twice: callers write each key once.
+ */
+export const batchWriteAll = async (
   db: DynamoDBDocumentClient,
   tableName: string,
   requests: readonly WriteRequest[],

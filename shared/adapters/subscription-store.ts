@@ -7,12 +7,29 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { followChanges } from '../domain/alerts.js';
 import { receivesDigests, type SubscriberRecord } from '../domain/subscriber-changes.js';
-import { CADENCES, type Cadence, type TopicRef } from '../domain/subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  hasChosenDelivery,
+  isDigestCadence,
+  type TagRef,
+  type TopicRef,
+} from '../domain/subscription.js';
 import { ConcurrentWriteError } from '../errors.js';
-import { digestPartition, digestShardOf, subscriberKey, suppressionKey, TABLE, tagKey } from '../keys.js';
+import {
+  digestBucket,
+  digestPartition,
+  digestShardOf,
+  subscriberKey,
+  suppressionKey,
+  TABLE,
+  tagKey,
+} from '../keys.js';
 import { applyFollowChanges } from './followers.js';
 import { type Item, isConditionFailure, num, optStr, str } from './items.js';
 import { listTagsWithCounts } from './tag-summaries.js';
+import { makeTopicLabelStore } from './topic-labels.js';
 
 export type SuppressionReason = 'bounce' | 'complaint';
 
@@ -22,7 +39,7 @@ export interface Suppression {
 }
 
 /** A tag a subscriber can follow, with its number of events (to offer the most followed first). */
-export interface TopicSummary extends TopicRef {
+export interface TagSummary extends TagRef {
   count: number;
 }
 
@@ -45,9 +62,13 @@ export interface SubscriptionStore {
   /** Records a suppressed address (the first reason stays) and takes its subscriber off the digest index. */
   suppress(id: string, suppression: Suppression): Promise<void>;
   /** The tags among these slugs that exist, by slug. */
-  findTopics(slugs: readonly string[]): Promise<Map<string, TopicRef>>;
+  findTags(slugs: readonly string[]): Promise<Map<string, TagRef>>;
   /** Every tag, most used first. */
-  listTopics(): Promise<TopicSummary[]>;
+  listTags(): Promise<TagSummary[]>;
+  /** The topic labels among these slugs that events have carried, by slug. */
+  findTopics(slugs: readonly string[]): Promise<Map<string, TopicRef>>;
+  /** Every topic label events have carried, by name. */
+  listTopics(): Promise<TopicRef[]>;
 }
 
 // Named condition fragments.
@@ -58,16 +79,74 @@ const EXISTS = 'attribute_exists(PK)';
 const STATUSES = ['pending', 'confirmed', 'unsubscribed'] as const;
 
 /** The digest index keys a subscriber carries exactly while digests should reach them. */
-const digestKeys = (record: SubscriberRecord): Item | undefined =>
-  receivesDigests(record)
-    ? {
-        [TABLE.digestIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
-        [TABLE.digestIndex.sortKey]: record.id,
-      }
-    : undefined;
+const digestKeys = (record: SubscriberRecord): Item | undefined => {
+  if (!receivesDigests(record) || !isDigestCadence(record.cadence)) return undefined;
+  const bucket = hasChosenDelivery(record)
+    ? digestBucket(
+        record.cadence,
+        record.timeZone as string,
+        record.deliveryHour as number,
+        record.deliveryWeekday as number,
+      )
+    : '';
+  return {
+    [TABLE.digestIndex.partitionKey]: digestPartition(record.cadence, digestShardOf(record.id)),
+    [TABLE.digestIndex.sortKey]: `${bucket}${record.id}`,
+  };
+};
+
+/** The delivery preferences of a stored item, each only if well formed (a bad one reads as unset). */
+const preferencesOf = (item: Item): DeliveryPreferences => {
+  const preferences: DeliveryPreferences = {};
+  const hourOf = (value: unknown, max: number) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max ? value : undefined;
+  const timeZone = optStr(item, 'timeZone');
+  if (timeZone !== undefined) preferences.timeZone = timeZone;
+  const hour = hourOf(item.deliveryHour, 23);
+  if (hour !== undefined) preferences.deliveryHour = hour;
+  const weekday = hourOf(item.deliveryWeekday, 6);
+  if (weekday !== undefined) preferences.deliveryWeekday = weekday;
+  const quiet = item.quietHours as Item | undefined;
+  const from = hourOf(quiet?.from, 23);
+  const to = hourOf(quiet?.to, 23);
+  if (from !== undefined && to !== undefined) preferences.quietHours = { from, to };
+  return preferences;
+};
 
 /** Optional attributes the subscription side owns: written when set, removed when not. */
 const OPTIONAL_FIELDS = ['confirmedAt', 'expiresAt', 'confirmationSentAt', 'unsubscribedAt'] as const;
+/** The delivery preferences: quiet hours can be cleared; the rest, once chosen, are only replaced. */
+const PREFERENCE_FIELDS = ['timeZone', 'deliveryHour', 'deliveryWeekday', 'quietHours'] as const;
+
+/**
+ * Where a record keeps what it follows. Records written before topic labels could be followed hold
+ * their tags in `topics` (and no `tags`): a record with `tags` is read by the new names, any other
+ * by the old one. Labels go in `topicLabels`, never in `topics`, so code that still reads `topics`
+ * as tags (a function of the previous release, during a deploy) never takes labels for tags.
+ */
+const FOLLOWS = { tags: 'tags', topics: 'topicLabels', legacyTags: 'topics' } as const;
+
+const refs = (value: unknown): { slug: string; name: string }[] =>
+  (Array.isArray(value) ? (value as Item[]) : []).map((t) => ({
+    slug: str(t, 'slug'),
+    name: str(t, 'name'),
+  }));
+
+/**
+ * The slugs a stored subscriber item follows, for exports that read items raw: tags (under either
+ * name) and topic labels. A malformed entry is skipped rather than failing an export.
+ */
+export const followedSlugsOf = (item: Item): { tags: string[]; topics: string[] } => {
+  const slugs = (value: unknown): string[] =>
+    Array.isArray(value)
+      ? (value as Item[]).flatMap((t) => (typeof t?.slug === 'string' ? [t.slug] : []))
+      : [];
+  const current = item[FOLLOWS.tags] !== undefined;
+  return {
+    tags: slugs(current ? item[FOLLOWS.tags] : item[FOLLOWS.legacyTags]),
+    topics: current ? slugs(item[FOLLOWS.topics]) : [],
+  };
+};
 
 export const toSubscriberItem = (record: SubscriberRecord): Item => {
   const item: Item = {
@@ -75,7 +154,8 @@ export const toSubscriberItem = (record: SubscriberRecord): Item => {
     type: 'subscriber',
     id: record.id,
     email: record.email,
-    topics: record.topics.map((t) => ({ slug: t.slug, name: t.name })),
+    [FOLLOWS.tags]: record.tags.map((t) => ({ slug: t.slug, name: t.name })),
+    [FOLLOWS.topics]: record.topics.map((t) => ({ slug: t.slug, name: t.name })),
     cadence: record.cadence,
     status: record.status,
     createdAt: record.createdAt,
@@ -88,6 +168,10 @@ export const toSubscriberItem = (record: SubscriberRecord): Item => {
   if (record.linkGeneration !== undefined) item.linkGeneration = record.linkGeneration;
   if (record.cursor !== undefined) item.cursor = record.cursor;
   if (record.suppressedAt !== undefined) item.suppressedAt = record.suppressedAt;
+  if (record.timeZone !== undefined) item.timeZone = record.timeZone;
+  if (record.deliveryHour !== undefined) item.deliveryHour = record.deliveryHour;
+  if (record.deliveryWeekday !== undefined) item.deliveryWeekday = record.deliveryWeekday;
+  if (record.quietHours !== undefined) item.quietHours = { ...record.quietHours };
   return { ...item, ...digestKeys(record) };
 };
 
@@ -99,11 +183,12 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
     throw new TypeError(`stored item ${String(item.PK)} has an unknown status ${status}`);
   if (!CADENCES.includes(cadence as Cadence))
     throw new TypeError(`stored item ${String(item.PK)} has an unknown cadence ${cadence}`);
-  const topics = Array.isArray(item.topics) ? (item.topics as Item[]) : [];
+  const current = item[FOLLOWS.tags] !== undefined;
   const record: SubscriberRecord = {
     id: str(item, 'id'),
     email: str(item, 'email'),
-    topics: topics.map((t) => ({ slug: str(t, 'slug'), name: str(t, 'name') })),
+    tags: refs(current ? item[FOLLOWS.tags] : item[FOLLOWS.legacyTags]),
+    topics: current ? refs(item[FOLLOWS.topics]) : [],
     cadence: cadence as Cadence,
     status: status as SubscriberRecord['status'],
     createdAt: str(item, 'createdAt'),
@@ -125,7 +210,7 @@ export const fromSubscriberItem = (item: Item): SubscriberRecord => {
   const nonce = optStr(item, 'nonce');
   if (nonce !== undefined) record.nonce = nonce;
   if (typeof item.linkGeneration === 'number') record.linkGeneration = item.linkGeneration;
-  return record;
+  return { ...record, ...preferencesOf(item) };
 };
 
 export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: string): SubscriptionStore => ({
@@ -185,7 +270,11 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
       values[':cursor'] = written.cursor;
       sets.push('#cursor = if_not_exists(#cursor, :cursor)');
     }
-    const removes: string[] = OPTIONAL_FIELDS.filter((f) => written[f] === undefined);
+    // A record stored before labels loses its old list of tags: `tags` holds them now.
+    const removes: string[] = [
+      FOLLOWS.legacyTags,
+      ...[...OPTIONAL_FIELDS, ...PREFERENCE_FIELDS].filter((f) => written[f] === undefined),
+    ];
     if (!digestKeys(written)) removes.push(TABLE.digestIndex.partitionKey, TABLE.digestIndex.sortKey);
     const removeNames = removes.map((name, i) => {
       names[`#r${i}`] = name;
@@ -258,9 +347,9 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
     }
   },
 
-  async findTopics(slugs) {
+  async findTags(slugs) {
     const unique = [...new Set(slugs)];
-    const found = new Map<string, TopicRef>();
+    const found = new Map<string, TagRef>();
     // At most MAX_TOPICS per request, well under BatchGetItem's 100 keys.
     let keys: Item[] = unique.map((slug) => ({ ...tagKey(slug) }));
     for (let attempt = 0; keys.length > 0; attempt++) {
@@ -285,8 +374,16 @@ export const makeSubscriptionStore = (db: DynamoDBDocumentClient, tableName: str
     return found;
   },
 
+  async listTags() {
+    const tags = await listTagsWithCounts(db, tableName);
+    return tags.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+  },
+
+  // The labels' own store keeps nothing a read needs: one made per call costs nothing.
+  findTopics: (slugs) => makeTopicLabelStore(db, tableName).findTopics(slugs),
+
   async listTopics() {
-    const topics = await listTagsWithCounts(db, tableName);
-    return topics.sort((a, b) => b.count - a.count || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+    const topics = await makeTopicLabelStore(db, tableName).listTopics();
+    return topics.sort((a, b) => a.name.localeCompare(b.name, 'en'));
   },
 });

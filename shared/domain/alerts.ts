@@ -74,9 +74,14 @@ export type AlertPrefs = Pick<Subscriber, 'timeZone' | 'quietHours'>;
 export const receivesAlerts = (record: SubscriberRecord): boolean =>
   record.cadence === 'instant' && receivesDigests(record);
 
-/** The follower items a subscriber should have (tags today; topic labels share the index). */
+/** The follower items a subscriber should have: one per tag and one per topic label followed. */
 export const followsOf = (record: SubscriberRecord | undefined): FollowRef[] =>
-  record && receivesAlerts(record) ? record.topics.map((t) => ({ kind: 'tag', slug: t.slug })) : [];
+  record && receivesAlerts(record)
+    ? [
+        ...record.tags.map((t): FollowRef => ({ kind: 'tag', slug: t.slug })),
+        ...record.topics.map((t): FollowRef => ({ kind: 'topic', slug: t.slug })),
+      ]
+    : [];
 
 const followId = (f: FollowRef): string => `${f.kind}#${f.slug}`;
 
@@ -372,21 +377,28 @@ export interface Alert {
 }
 
 /**
- * The alert as sections by the subscriber's tags, as a digest lays them out: each event once,
- * under the first of the subscriber's tags it carries, with every one of them; an event that
- * reached the subscriber through its topic label alone goes under the first section.
+ * The alert as sections by what the subscriber follows, as a digest lays them out: each event
+ * once, under the first of the subscriber's tags, then topic labels, that it carries, with every
+ * one of them it matches.
  */
 export const alertSections = (alert: Alert): DigestSection[] => {
-  const topics = alert.subscriber.topics;
-  const sections: DigestSection[] = topics.map((topic) => ({ topic, items: [], omitted: 0 }));
+  const { tags, topics } = alert.subscriber;
+  const sections: DigestSection[] = [
+    ...tags.map((ref): DigestSection => ({ kind: 'tag', ref, items: [], omitted: 0 })),
+    ...topics.map((ref): DigestSection => ({ kind: 'topic', ref, items: [], omitted: 0 })),
+  ];
   for (const item of alert.items) {
     const slugs = new Set(item.event.tags.map((t) => t.slug));
-    const matching = topics.filter((t) => slugs.has(t.slug));
-    const at = Math.max(
-      0,
-      topics.findIndex((t) => slugs.has(t.slug)),
-    );
-    sections[at]?.items.push({ event: item.event, topics: matching, updated: item.updated });
+    const label = item.event.topic ? topicSlug(item.event.topic) : undefined;
+    const matchingTags = tags.filter((t) => slugs.has(t.slug));
+    const matchingTopics = topics.filter((t) => t.slug === label);
+    const at = sections.findIndex((s) => (s.kind === 'tag' ? slugs.has(s.ref.slug) : s.ref.slug === label));
+    sections[Math.max(0, at)]?.items.push({
+      event: item.event,
+      tags: matchingTags,
+      topics: matchingTopics,
+      updated: item.updated,
+    });
   }
   return sections.filter((s) => s.items.length > 0);
 };

@@ -1,5 +1,7 @@
+import { type ArchiveLinks, monthOf } from './archives.js';
 import type { NewsEvent } from './event.js';
 import {
+  archivePath,
   eventPath,
   FEED_CONTENT_TYPES,
   FEED_FORMATS,
@@ -9,8 +11,10 @@ import {
   HOME_PAGE,
   type SiteConfig,
   tagPath,
+  topicPath,
   urlOf,
 } from './site.js';
+import { hubUrl } from './websub.js';
 
 /**
  * Everything a feed says, in any format, decided once: the renderers only encode it. Text is kept as
@@ -27,12 +31,29 @@ export interface FeedHead {
     html: string;
     /** This feed in every format: the format's own entry is its `self` link, the others are siblings. */
     feeds: Record<FeedFormat, FeedLink>;
+    /** The WebSub hubs readers subscribe at for pushes, the site's own first (`rel="hub"`; JSON Feed `hubs`). */
+    hubs: string[];
   };
   /** The newest item's `updated`, or the epoch for an empty feed, so unchanged feeds are byte-identical. */
   updated: string;
   language: string;
   author: { name: string; url: string };
+  /** Where the document stands in its scope's history (RFC 5005), when the site keeps one. */
+  history?: FeedHistory;
 }
+
+/** RFC 5005 links, each to the document of that relation in every format (a document links its own). */
+export interface FeedHistory {
+  /** An archive document (`fh:archive`): a month, complete and stable, not the subscription feed. */
+  archive: boolean;
+  prevArchive?: Record<FeedFormat, string>;
+  nextArchive?: Record<FeedFormat, string>;
+  /** The subscription feed (archive documents only). */
+  current?: Record<FeedFormat, string>;
+}
+
+/** Where a head stands in its scope's history: the subscription feed, or the archive of one month. */
+export type FeedPlace = { newestMonth?: string | undefined } | { month: string; links: ArchiveLinks };
 
 export interface FeedModel extends FeedHead {
   items: FeedItemModel[];
@@ -247,11 +268,27 @@ export const feedModelOf = (site: SiteConfig, scope: FeedScope, all: readonly Fe
 };
 
 /** What a feed of these items (as `feedModelOf` keeps them: no repeats, within the feed size) says but its items. */
-export const feedHeadOf = (site: SiteConfig, scope: FeedScope, items: readonly FeedItemRef[]): FeedHead => {
+export const feedHeadOf = (
+  site: SiteConfig,
+  scope: FeedScope,
+  items: readonly FeedItemRef[],
+  place?: FeedPlace,
+): FeedHead => {
   const url = siteUrls(site);
-  const html = scope.kind === 'site' ? canonical(urlOf(site, HOME_PAGE)) : url(tagPath(scope.slug));
+  const html =
+    scope.kind === 'site'
+      ? canonical(urlOf(site, HOME_PAGE))
+      : url(scope.kind === 'tag' ? tagPath(scope.slug) : topicPath(scope.slug));
+  const inFormats = (path: (format: FeedFormat) => string): Record<FeedFormat, string> =>
+    Object.fromEntries(FEED_FORMATS.map((format) => [format, url(path(format))])) as Record<
+      FeedFormat,
+      string
+    >;
+  const month = place && 'month' in place ? place.month : undefined;
+  const selfOf = (format: FeedFormat) =>
+    month === undefined ? feedPath(scope, format) : archivePath(scope, month, format);
   const feeds = Object.fromEntries(
-    FEED_FORMATS.map((format) => [format, { href: url(feedPath(scope, format)), type: mediaType(format) }]),
+    FEED_FORMATS.map((format) => [format, { href: url(selfOf(format)), type: mediaType(format) }]),
   ) as Record<FeedFormat, FeedLink>;
   // The latest change to any item: a correction to an older event makes the feed newer too.
   const updated = items.reduce<string | undefined>(
@@ -259,14 +296,32 @@ export const feedHeadOf = (site: SiteConfig, scope: FeedScope, items: readonly F
       latest === undefined || Date.parse(item.updated) > Date.parse(latest) ? item.updated : latest,
     undefined,
   );
-  return {
-    title: scope.kind === 'site' ? site.title : `${site.title}: ${scope.name}`,
+  const name = scope.kind === 'site' ? site.title : `${site.title}: ${scope.name}`;
+  const head: FeedHead = {
+    title: month === undefined ? name : `${name} (${month})`,
     description:
-      scope.kind === 'site' ? site.description : `News events tagged “${scope.name}” on ${site.title}.`,
+      scope.kind === 'site'
+        ? site.description
+        : scope.kind === 'tag'
+          ? `News events tagged “${scope.name}” on ${site.title}.`
+          : `News events on “${scope.name}” on ${site.title}.`,
     id: html,
-    links: { html, feeds },
+    links: { html, feeds, hubs: [hubUrl(site), ...(site.hubs ?? [])] },
     updated: updated ?? EMPTY_FEED_UPDATED,
     language: site.language,
     author: { name: site.title, url: site.siteUrl },
   };
+  if (place && 'month' in place) {
+    const { prev, next } = place.links;
+    head.history = {
+      archive: true,
+      current: inFormats((f) => feedPath(scope, f)),
+      ...(prev ? { prevArchive: inFormats((f) => archivePath(scope, prev, f)) } : {}),
+      ...(next ? { nextArchive: inFormats((f) => archivePath(scope, next, f)) } : {}),
+    };
+  } else if (place?.newestMonth !== undefined) {
+    const newest = monthOf(place.newestMonth);
+    head.history = { archive: false, prevArchive: inFormats((f) => archivePath(scope, newest, f)) };
+  }
+  return head;
 };

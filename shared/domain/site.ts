@@ -10,6 +10,8 @@ export interface SiteConfig {
   language: string;
   /** Newest events per feed. */
   feedSize: number;
+  /** External WebSub hubs every feed names besides the site's own, and pings when it changes (`websubHubs`). */
+  hubs?: readonly string[];
 }
 
 /** The product's own settings for a site at `siteUrl`; deployments override title and feed size. */
@@ -31,8 +33,11 @@ export const FEED_CONTENT_TYPES: Record<FeedFormat, string> = {
   json: 'application/feed+json; charset=utf-8',
 };
 
-/** A feed covers the whole site or one tag. */
-export type FeedScope = { kind: 'site' } | { kind: 'tag'; slug: string; name: string };
+/** A feed covers the whole site, one tag or one topic label. */
+export type FeedScope =
+  | { kind: 'site' }
+  | { kind: 'tag'; slug: string; name: string }
+  | { kind: 'topic'; slug: string; name: string };
 
 export const EVENT_FORMATS_CONTENT_TYPES = {
   html: 'text/html; charset=utf-8',
@@ -57,8 +62,26 @@ export const eventPath = (id: string, format: 'html' | 'json' | 'xml' = 'html'):
 export const dayPath = (date: string): string => `news/${date.replaceAll('-', '/')}/index.html`;
 /** `tags/<slug>.html`; a tag stored under a reserved slug before the rule is kept off `tags/index.html`. */
 export const tagPath = (slug: string): string => `tags/${pageSlug('tag', slug)}.html`;
+/** `topics/<slug>.html`: a topic label's page (reserved slugs as for tags). */
+export const topicPath = (slug: string): string => `topics/${pageSlug('topic', slug)}.html`;
+export const TOPICS_PAGE = 'topics/index.html';
+/** Where a scope's files sit under `feeds/` and `feeds/archive/`: `all`, `tags/<slug>`, `topics/<slug>`. */
+const scopeDir = (scope: FeedScope): string =>
+  scope.kind === 'site' ? 'all' : `${scope.kind === 'tag' ? 'tags' : 'topics'}/${scope.slug}`;
+/** A topic label's feed. */
+export const topicFeedPath = (slug: string, format: FeedFormat): string => `feeds/topics/${slug}.${format}`;
 export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
-  scope.kind === 'site' ? `feeds/all.${format}` : `feeds/tags/${scope.slug}.${format}`;
+  `feeds/${scopeDir(scope)}.${format}`;
+/**
+ * `feeds/archive/<scope>/YYYY-MM.<format>`: a scope's RFC 5005 archive document of one month
+ * (`YYYY-MM`), every event of that month in that scope.
+ */
+export const archivePath = (scope: FeedScope, month: string, format: FeedFormat): string =>
+  `feeds/archive/${scopeDir(scope)}/${month}.${format}`;
+/** `news/2016/11/index.html`: a month's page (`YYYY-MM`), beside its days' folders. */
+export const monthPath = (month: string): string => `news/${month.replace('-', '/')}/index.html`;
+/** `news/2016/index.html`: a year's page. */
+export const yearPath = (year: string): string => `news/${year}/index.html`;
 
 /** The absolute URL of an object key. */
 export const urlOf = (site: Pick<SiteConfig, 'siteUrl'>, path: string): string =>

@@ -44,7 +44,7 @@ export const slugify = (text: string, max: number): string =>
  * Names the site gives its own pages at each level of its URL space, which no event, tag or topic
  * label may take: `news/YYYY/MM/DD/index.html` is a day's page beside its events'
  * `news/YYYY/MM/DD/<slug>.html`; `tags/index.html` lists the tags beside `tags/<slug>.html`; a
- * topic label's pages will sit beside `topics/index.html`. A page added at a level adds its name
+ * topic label's pages sit beside `topics/index.html`. A page added at a level adds its name
  * here, and `npm run migrate` moves what is already stored under it.
  */
 export const RESERVED_SLUGS = {

@@ -3,12 +3,22 @@
  * subscription store with one conditional write each (a lost race re-reads and decides again).
  */
 import { SIGNUP_POLICY } from './signup.js';
-import { type Cadence, MAX_TOPICS, type Subscriber, type TopicRef } from './subscription.js';
-import { CONFIRM_TOKEN_SECONDS, type TokenClaims } from './tokens.js';
+import {
+  type Cadence,
+  type DeliveryPreferences,
+  followsAnything,
+  MAX_TAGS,
+  MAX_TOPICS,
+  type Subscriber,
+  samePreferences,
+  type TagRef,
+  type TopicRef,
+} from './subscription.js';
+import { CONFIRM_TOKEN_SECONDS, preferencesOfClaim, type TokenClaims } from './tokens.js';
 
 /** A subscriber as stored: the shared fields plus what only the subscription side reads. */
 export interface SubscriberRecord extends Subscriber {
-  /** When the subscriber last changed topics, cadence or status (a later change wins over an older link). */
+  /** When the subscriber last changed what they follow, cadence or status (a later change wins over an older link). */
   changedAt: string;
   /** Never confirmed: epoch seconds after which the record is void (the table's TTL attribute). */
   expiresAt?: number;
@@ -35,13 +45,16 @@ export const isLapsed = (record: SubscriberRecord, nowSeconds: number): boolean 
 
 /** Whether the digest planner should find this subscriber (the GSI3 keys are written exactly then). */
 export const receivesDigests = (record: SubscriberRecord): boolean =>
-  record.status === 'confirmed' && record.suppressedAt === undefined && record.topics.length > 0;
+  record.status === 'confirmed' && record.suppressedAt === undefined && followsAnything(record);
 
 export interface SubscriptionRequest {
   id: string;
   email: string;
+  tags: TagRef[];
   topics: TopicRef[];
   cadence: Cadence;
+  /** The delivery time asked for, resolved against the settings; absent: the defaults, unchosen. */
+  preferences?: DeliveryPreferences;
   /** A fresh random nonce, used if the request creates the record. */
   nonce: string;
 }
@@ -68,6 +81,7 @@ export const planRequest = (
     const next: SubscriberRecord = {
       id: request.id,
       email: request.email,
+      tags: request.tags,
       topics: request.topics,
       cadence: request.cadence,
       status: 'pending',
@@ -79,6 +93,7 @@ export const planRequest = (
       expiresAt,
       confirmationSentAt: now,
       revision: stored ? stored.revision + 1 : 1,
+      ...request.preferences,
     };
     return stored ? { kind: 'create', next, replacing: stored } : { kind: 'create', next };
   }
@@ -90,8 +105,10 @@ export const planRequest = (
   }
   const next: SubscriberRecord = { ...stored, confirmationSentAt: now };
   if (stored.status === 'pending') {
+    next.tags = request.tags;
     next.topics = request.topics;
     next.cadence = request.cadence;
+    if (request.preferences) Object.assign(next, withPreferences(next, request.preferences));
     next.changedAt = now;
   }
   // Never confirmed: the record lives as long as its newest confirmation link.
@@ -99,38 +116,63 @@ export const planRequest = (
   return { kind: 'update', next, previous: stored };
 };
 
-const sameTopics = (a: readonly TopicRef[], b: readonly TopicRef[]): boolean =>
+const sameRefs = (a: readonly TagRef[], b: readonly TagRef[]): boolean =>
   a.length === b.length && a.every((t, i) => t.slug === b[i]?.slug && t.name === b[i]?.name);
 
 const unchangedBy = (stored: SubscriberRecord, next: SubscriberRecord): boolean =>
-  stored.status === next.status && stored.cadence === next.cadence && sameTopics(stored.topics, next.topics);
+  stored.status === next.status &&
+  stored.cadence === next.cadence &&
+  sameRefs(stored.tags, next.tags) &&
+  sameRefs(stored.topics, next.topics) &&
+  samePreferences(stored, next);
+
+/** The record with these preferences: all of them replaced, quiet hours cleared when not given. */
+const withPreferences = (record: SubscriberRecord, preferences: DeliveryPreferences): SubscriberRecord => {
+  const next: SubscriberRecord = { ...record, ...preferences };
+  if (preferences.quietHours === undefined) delete next.quietHours;
+  return next;
+};
+
+/** `kept` followed by what of `added` it lacks (by slug), up to `max`. */
+const union = <T extends TagRef>(kept: readonly T[], added: readonly T[], max: number): T[] =>
+  [...kept, ...added.filter((t) => !kept.some((s) => s.slug === t.slug))].slice(0, max);
+
+/** What a confirmation link asks for: tags and topic labels, as they are named now. */
+export interface Requested {
+  tags: readonly TagRef[];
+  topics: readonly TopicRef[];
+}
 
 export type ChangePlan = { kind: 'unchanged' } | { kind: 'update'; next: SubscriberRecord };
 
 /**
- * Confirming a request (its topics and cadence come from the signed link). A pending or
- * unsubscribed subscriber gets exactly the requested topics; a confirmed one keeps theirs and
- * gains the new ones (up to MAX_TOPICS). A link older than the subscriber's last change changes
+ * Confirming a request (its tags, topic labels and cadence come from the signed link). A pending
+ * or unsubscribed subscriber gets exactly what was requested; a confirmed one keeps what they
+ * follow and gains the new ones (up to MAX_TAGS and MAX_TOPICS). A link older than the subscriber's last change changes
  * nothing, so clicking it again, or after using the manage page, is harmless.
  */
 export const planConfirm = (
   stored: SubscriberRecord,
   claims: TokenClaims,
-  requested: readonly TopicRef[],
+  requested: Requested,
   now: string,
 ): ChangePlan => {
   const cadence = claims.cadence ?? stored.cadence;
   if (stored.status === 'confirmed' && claims.iat !== undefined && seconds(stored.changedAt) > claims.iat) {
     return { kind: 'unchanged' };
   }
-  const topics =
-    stored.status === 'confirmed'
-      ? [...stored.topics, ...requested.filter((t) => !stored.topics.some((s) => s.slug === t.slug))].slice(
-          0,
-          MAX_TOPICS,
-        )
-      : [...requested];
-  const next: SubscriberRecord = { ...stored, status: 'confirmed', topics, cadence, changedAt: now };
+  const confirmed = stored.status === 'confirmed';
+  const tags = confirmed ? union(stored.tags, requested.tags, MAX_TAGS) : [...requested.tags];
+  const topics = confirmed ? union(stored.topics, requested.topics, MAX_TOPICS) : [...requested.topics];
+  const asked = claims.pref ? preferencesOfClaim(claims.pref) : undefined;
+  const next: SubscriberRecord = {
+    ...(asked ? withPreferences(stored, asked) : stored),
+    status: 'confirmed',
+    tags,
+    topics,
+    cadence,
+    changedAt: now,
+  };
   if (stored.status !== 'confirmed') next.confirmedAt = now;
   // The first digest starts at the first confirmation; only the digest job moves the cursor after.
   next.cursor = stored.cursor ?? now;
@@ -139,23 +181,37 @@ export const planConfirm = (
   return unchangedBy(stored, next) ? { kind: 'unchanged' } : { kind: 'update', next };
 };
 
-/** The manage page: the subscriber's topics and cadence, replaced. */
+/** The manage page: the subscriber's tags, topic labels, cadence and (when given) delivery preferences, replaced. */
 export const planManage = (
   stored: SubscriberRecord,
-  topics: readonly TopicRef[],
+  follows: Requested,
   cadence: Cadence,
   now: string,
+  preferences?: DeliveryPreferences,
 ): ChangePlan => {
-  const next: SubscriberRecord = { ...stored, topics: [...topics], cadence, changedAt: now };
+  const next: SubscriberRecord = {
+    ...(preferences ? withPreferences(stored, preferences) : stored),
+    tags: [...follows.tags],
+    topics: [...follows.topics],
+    cadence,
+    changedAt: now,
+  };
   return unchangedBy(stored, next) ? { kind: 'unchanged' } : { kind: 'update', next };
 };
 
-/** Leaving one topic; leaving the last one stops digests but keeps the manage link working. */
-export const planLeaveTopic = (stored: SubscriberRecord, slug: string, now: string): ChangePlan => {
-  if (!stored.topics.some((t) => t.slug === slug)) return { kind: 'unchanged' };
+/** What one unsubscribe link leaves: a tag or a topic label, by slug. */
+export type Followed = { kind: 'tag' | 'topic'; slug: string };
+
+/**
+ * Leaving one tag or topic label; leaving the last thing followed stops digests but keeps the
+ * manage link working.
+ */
+export const planLeave = (stored: SubscriberRecord, left: Followed, now: string): ChangePlan => {
+  const field = left.kind === 'tag' ? 'tags' : 'topics';
+  if (!stored[field].some((t) => t.slug === left.slug)) return { kind: 'unchanged' };
   return {
     kind: 'update',
-    next: { ...stored, topics: stored.topics.filter((t) => t.slug !== slug), changedAt: now },
+    next: { ...stored, [field]: stored[field].filter((t) => t.slug !== left.slug), changedAt: now },
   };
 };
 

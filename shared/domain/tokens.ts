@@ -5,9 +5,16 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { SubscriberLinks } from './digest.js';
-import { CADENCES, type Cadence, MAX_TOPICS, type Subscriber } from './subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  MAX_TAGS,
+  MAX_TOPICS,
+  type Subscriber,
+} from './subscription.js';
 
-export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe'] as const;
+export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'feed'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** A confirmation link is good for two days. */
@@ -18,12 +25,18 @@ export const MANAGE_TOKEN_SECONDS = 60 * 24 * 60 * 60;
 export const PAGE_MANAGE_TOKEN_SECONDS = 60 * 60;
 /** Unsubscribe links sit in inboxes, and mailbox providers expect them to keep working for a year. */
 export const UNSUBSCRIBE_TOKEN_SECONDS = 365 * 24 * 60 * 60;
+/**
+ * A private feed's URL sits in a feed reader: it works for 400 days (every digest and the manage
+ * page give a fresh one), until the reader signs out all their links or leaves.
+ */
+export const FEED_TOKEN_SECONDS = 400 * 24 * 60 * 60;
 
 /** The longest life each purpose allows, whatever a token's own expiry says. */
 export const MAX_TOKEN_SECONDS: Record<TokenPurpose, number> = {
   confirm: CONFIRM_TOKEN_SECONDS,
   manage: MANAGE_TOKEN_SECONDS,
   unsubscribe: UNSUBSCRIBE_TOKEN_SECONDS,
+  feed: FEED_TOKEN_SECONDS,
 };
 
 /**
@@ -32,15 +45,20 @@ export const MAX_TOKEN_SECONDS: Record<TokenPurpose, number> = {
  */
 const LEGACY_LINK_SECONDS = 365 * 24 * 60 * 60;
 
-/** Longer than any token this module issues (a confirmation with MAX_TOPICS long slugs is about 2 KB). */
+/** Longer than any token this module issues (a confirmation with MAX_TAGS and MAX_TOPICS long slugs is about 3 KB). */
 const TOKEN_MAX_LENGTH = 4096;
 
 export interface TokenClaims {
   /** The subscriber id (`subscriberIdOf`). */
   sub: string;
   purpose: TokenPurpose;
-  /** Unsubscribe links: the topic slug to leave; absent means everything. */
+  /**
+   * Unsubscribe links: the tag slug to leave. (Named before "topic" came to mean the topic label;
+   * links in inboxes carry it, so the name stays.) With `label`, absent means everything.
+   */
   topic?: string;
+  /** Unsubscribe links: the topic label slug to leave. */
+  label?: string;
   /** The subscriber's `tokenVersion` when the link was made. */
   v: number;
   /** Expiry, epoch seconds. */
@@ -49,13 +67,62 @@ export interface TokenClaims {
   iat?: number;
   /** The subscriber record's creation nonce; absent only for records made before nonces. */
   n?: string;
-  /** Confirmation and manage links: the subscriber's `linkGeneration` when made. */
+  /** Confirmation, manage and feed links: the subscriber's `linkGeneration` when made. */
   g?: number;
-  /** Confirmation links: the topic slugs asked for. */
+  /** Confirmation links: the tag slugs asked for (the name stays, as `topic`'s does). */
   topics?: string[];
+  /** Confirmation links: the topic label slugs asked for. */
+  labels?: string[];
   /** Confirmation links: the cadence asked for. */
   cadence?: Cadence;
+  /** Confirmation links: the delivery time and quiet hours asked for (absent: the record's own). */
+  pref?: PreferenceClaim;
 }
+
+/** Delivery preferences as a confirmation link carries them: zone, hour, weekday, quiet hours. */
+export interface PreferenceClaim {
+  tz: string;
+  h: number;
+  wd: number;
+  q?: [number, number];
+}
+
+/** A zone name as links carry it: IANA names are ASCII letters, digits, `/`, `_`, `+` and `-`. */
+const ZONE_NAME = /^[A-Za-z0-9/_+-]{1,64}$/;
+const isHour = (value: unknown, max: number): boolean => isInt(value) && value >= 0 && value <= max;
+
+const isPreferenceClaim = (value: unknown): value is PreferenceClaim => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.tz === 'string' &&
+    ZONE_NAME.test(p.tz) &&
+    isHour(p.h, 23) &&
+    isHour(p.wd, 6) &&
+    (p.q === undefined ||
+      (Array.isArray(p.q) && p.q.length === 2 && isHour(p.q[0], 23) && isHour(p.q[1], 23)))
+  );
+};
+
+/** The preferences a confirmation link asks for, as the subscriber record holds them. */
+export const preferencesOfClaim = (claim: PreferenceClaim): DeliveryPreferences => ({
+  timeZone: claim.tz,
+  deliveryHour: claim.h,
+  deliveryWeekday: claim.wd,
+  ...(claim.q ? { quietHours: { from: claim.q[0], to: claim.q[1] } } : {}),
+});
+
+const claimOfPreferences = (preferences: DeliveryPreferences): PreferenceClaim | undefined =>
+  preferences.timeZone === undefined ||
+  preferences.deliveryHour === undefined ||
+  preferences.deliveryWeekday === undefined
+    ? undefined
+    : {
+        tz: preferences.timeZone,
+        h: preferences.deliveryHour,
+        wd: preferences.deliveryWeekday,
+        ...(preferences.quietHours ? { q: [preferences.quietHours.from, preferences.quietHours.to] } : {}),
+      };
 
 export type TokenFailure = 'malformed' | 'invalid signature' | 'retired key' | 'wrong purpose' | 'expired';
 export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
@@ -72,6 +139,12 @@ export interface LinkKeys {
   id: Buffer;
   /** The first signs new links; each verifies the links that carry its kid. */
   signing: readonly [SigningKey, ...SigningKey[]];
+  /**
+   * Private feed URLs' keys, derived from the same secrets for that purpose alone (HKDF info
+   * `tidings/feed-signing`): a feed URL, which feed readers keep and services that sync them see,
+   * can never pass for an email link, nor an email link for a feed.
+   */
+  feed: readonly [SigningKey, ...SigningKey[]];
   /** Verifies links made before key ids (they carry no kid), while they may still be in inboxes. */
   legacy?: Buffer;
 }
@@ -96,6 +169,7 @@ export const KID = /^[A-Za-z0-9_-]{1,16}$/;
 
 const ID_INFO = 'tidings/subscriber-id';
 const SIGNING_INFO = 'tidings/link-signing';
+const FEED_SIGNING_INFO = 'tidings/feed-signing';
 
 /** HKDF-SHA256 (extract and expand) of one secret for one purpose: keys of different purposes are unrelated. */
 const derive = (secret: string, info: string): Buffer =>
@@ -104,13 +178,18 @@ const derive = (secret: string, info: string): Buffer =>
 /** The keys of each purpose, derived separately from the stored secrets (deterministic). */
 export const deriveLinkKeys = (spec: LinkKeySpec): LinkKeys => {
   const [current, ...older] = spec.signing;
-  const signingKey = (s: { kid: string; secret: string }): SigningKey => ({
-    kid: s.kid,
-    key: derive(s.secret, SIGNING_INFO),
-  });
+  const keyOf =
+    (info: string) =>
+    (s: { kid: string; secret: string }): SigningKey => ({
+      kid: s.kid,
+      key: derive(s.secret, info),
+    });
+  const signingKey = keyOf(SIGNING_INFO);
+  const feedKey = keyOf(FEED_SIGNING_INFO);
   return {
     id: spec.legacyIds ? Buffer.from(spec.id, 'utf8') : derive(spec.id, ID_INFO),
     signing: [signingKey(current), ...older.map(signingKey)],
+    feed: [feedKey(current), ...older.map(feedKey)],
     ...(spec.legacyLinks ? { legacy: Buffer.from(spec.id, 'utf8') } : {}),
   };
 };
@@ -138,6 +217,11 @@ const NONCE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 
+/** Absent, or a list of at most `max` slugs. */
+const isSlugList = (value: unknown, max: number): boolean =>
+  value === undefined ||
+  (Array.isArray(value) && value.length <= max && value.every((t) => typeof t === 'string' && SLUG.test(t)));
+
 /** Claims as the signer wrote them; anything else is malformed. */
 const readClaims = (value: unknown): TokenClaims | undefined => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -146,23 +230,26 @@ const readClaims = (value: unknown): TokenClaims | undefined => {
   if (!TOKEN_PURPOSES.includes(c.purpose as TokenPurpose)) return undefined;
   if (!isInt(c.v) || c.v < 0 || !isInt(c.exp)) return undefined;
   if (c.topic !== undefined && (typeof c.topic !== 'string' || !SLUG.test(c.topic))) return undefined;
-  if (
-    c.topics !== undefined &&
-    (!Array.isArray(c.topics) ||
-      c.topics.length > MAX_TOPICS ||
-      !c.topics.every((t) => typeof t === 'string' && SLUG.test(t)))
-  )
-    return undefined;
+  if (c.label !== undefined && (typeof c.label !== 'string' || !SLUG.test(c.label))) return undefined;
+  if (c.topic !== undefined && c.label !== undefined) return undefined;
+  if (!isSlugList(c.topics, MAX_TAGS) || !isSlugList(c.labels, MAX_TOPICS)) return undefined;
   if (c.cadence !== undefined && !CADENCES.includes(c.cadence as Cadence)) return undefined;
   if (c.iat !== undefined && !isInt(c.iat)) return undefined;
   if (c.n !== undefined && (typeof c.n !== 'string' || !NONCE.test(c.n))) return undefined;
   if (c.g !== undefined && (!isInt(c.g) || c.g < 0)) return undefined;
+  if (c.pref !== undefined && !isPreferenceClaim(c.pref)) return undefined;
   return c as unknown as TokenClaims;
 };
 
-/** The key a token's signature must verify under: by its kid, or the legacy key for a token without one. */
-const keyFor = (keys: LinkKeys, kid: string | undefined): Buffer | undefined =>
-  kid === undefined ? keys.legacy : keys.signing.find((k) => k.kid === kid)?.key;
+/**
+ * The key a token's signature must verify under: by its kid among the purpose's keys (feed links
+ * have their own), or the legacy key for an email link without one.
+ */
+const keyFor = (keys: LinkKeys, kid: string | undefined, purpose: TokenPurpose): Buffer | undefined => {
+  const set = purpose === 'feed' ? keys.feed : keys.signing;
+  if (kid === undefined) return purpose === 'feed' ? undefined : keys.legacy;
+  return set.find((k) => k.kid === kid)?.key;
+};
 
 /**
  * Checks a token in this order: well formed, signing key known, signature (constant-time),
@@ -184,7 +271,7 @@ export const verifyToken = (
   const payload = parts.at(-2) ?? '';
   const signature = parts.at(-1) ?? '';
   if (kid !== undefined && !KID.test(kid)) return { ok: false, reason: 'malformed' };
-  const key = keyFor(keys, kid);
+  const key = keyFor(keys, kid, purpose);
   if (!key) return { ok: false, reason: 'retired key' };
   const expected = mac(key, kid === undefined ? payload : `${kid}.${payload}`);
   const given = Buffer.from(signature, 'base64url');
@@ -212,7 +299,7 @@ export type LinkState = Pick<Subscriber, 'id' | 'tokenVersion' | 'nonce' | 'link
 /**
  * Whether a verified token still speaks for this subscriber record: the same record (its creation
  * nonce, so a record deleted and made again voids every earlier link), not left since (`v`), and
- * for confirmation and manage links, not signed out since (`g`). Unsubscribe links ignore `g`:
+ * for confirmation, manage and feed links, not signed out since (`g`). Unsubscribe links ignore `g`:
  * signing out must not break the unsubscribe links of emails already sent.
  */
 export const isCurrentToken = (claims: TokenClaims, subscriber: LinkState): boolean =>
@@ -232,15 +319,21 @@ const baseClaims = (subscriber: LinkState, nowSeconds: number) => ({
   ...(subscriber.nonce !== undefined ? { n: subscriber.nonce } : {}),
 });
 
-/** The confirmation link for a request of these topics and cadence, good for 48 hours. */
+/** The confirmation link for a request of these tags, topic labels and cadence, good for 48 hours. */
 export const confirmLink = (
   keys: Pick<LinkKeys, 'signing'>,
   siteUrl: string,
   subscriber: LinkState,
-  request: { topics: readonly string[]; cadence: Cadence },
+  request: {
+    tags: readonly string[];
+    topics: readonly string[];
+    cadence: Cadence;
+    preferences?: DeliveryPreferences;
+  },
   nowSeconds: number,
-): string =>
-  apiUrl(
+): string => {
+  const pref = request.preferences ? claimOfPreferences(request.preferences) : undefined;
+  return apiUrl(
     siteUrl,
     'confirm',
     signToken(keys, {
@@ -248,9 +341,34 @@ export const confirmLink = (
       purpose: 'confirm',
       g: subscriber.linkGeneration ?? 0,
       exp: nowSeconds + CONFIRM_TOKEN_SECONDS,
-      topics: [...request.topics],
+      topics: [...request.tags],
+      // Absent when empty, so a link asking for tags alone is the same as before labels.
+      ...(request.topics.length > 0 ? { labels: [...request.topics] } : {}),
       cadence: request.cadence,
+      ...(pref ? { pref } : {}),
     }),
+  );
+};
+
+/** The subscriber's private feed: their digest as Atom, under the feed keys, for FEED_TOKEN_SECONDS. */
+export const feedLink = (
+  keys: Pick<LinkKeys, 'feed'>,
+  siteUrl: string,
+  subscriber: LinkState,
+  nowSeconds: number,
+): string =>
+  apiUrl(
+    siteUrl,
+    'feed',
+    signToken(
+      { signing: keys.feed },
+      {
+        ...baseClaims(subscriber, nowSeconds),
+        purpose: 'feed',
+        g: subscriber.linkGeneration ?? 0,
+        exp: nowSeconds + FEED_TOKEN_SECONDS,
+      },
+    ),
   );
 
 /** A manage link alone, good for `seconds` (at most MANAGE_TOKEN_SECONDS). */
@@ -274,16 +392,16 @@ export const manageLink = (
 
 /**
  * The personal links every email carries: manage (60 days), leave everything (also the RFC 8058
- * one-click target) and leave one topic (a year each). Each also stops when the subscriber leaves
+ * one-click target) and leave one tag or topic label (a year each), and the private feed (400 days). Each also stops when the subscriber leaves
  * everything; manage links also when they sign out all their links.
  */
 export const subscriberLinks = (
-  keys: Pick<LinkKeys, 'signing'>,
+  keys: Pick<LinkKeys, 'signing' | 'feed'>,
   siteUrl: string,
   subscriber: LinkState,
   nowSeconds: number,
 ): SubscriberLinks => {
-  const unsubscribe = (topic?: string) =>
+  const unsubscribe = (scope: { topic?: string; label?: string } = {}) =>
     apiUrl(
       siteUrl,
       'unsubscribe',
@@ -291,7 +409,7 @@ export const subscriberLinks = (
         ...baseClaims(subscriber, nowSeconds),
         purpose: 'unsubscribe',
         exp: nowSeconds + UNSUBSCRIBE_TOKEN_SECONDS,
-        ...(topic !== undefined ? { topic } : {}),
+        ...scope,
       }),
     );
   const unsubscribeAll = unsubscribe();
@@ -299,6 +417,8 @@ export const subscriberLinks = (
     manage: manageLink(keys, siteUrl, subscriber, nowSeconds),
     unsubscribeAll,
     oneClick: unsubscribeAll,
-    unsubscribeTopic: (slug) => unsubscribe(slug),
+    feed: feedLink(keys, siteUrl, subscriber, nowSeconds),
+    unsubscribeTag: (slug) => unsubscribe({ topic: slug }),
+    unsubscribeTopicLabel: (slug) => unsubscribe({ label: slug }),
   };
 };

@@ -1,7 +1,8 @@
 import type { SubscriberLinks } from '../domain/digest.js';
 import type { SiteConfig } from '../domain/site.js';
-import type { Cadence, TopicRef } from '../domain/subscription.js';
+import type { Cadence, TagRef, TopicRef } from '../domain/subscription.js';
 import { listUnsubscribeHeaders, type RenderedEmail, renderNoticeEmail } from './emails.js';
+import { type DeliveryView, deliveryPhrase } from './subscription-pages.js';
 
 export interface ConfirmationEmail extends RenderedEmail {
   headers: Record<string, string>;
@@ -21,22 +22,32 @@ const utcMinute = (seconds: number): string => {
 export const renderConfirmationEmail = (
   site: SiteConfig,
   request: {
+    tags: readonly TagRef[];
     topics: readonly TopicRef[];
     cadence: Cadence;
+    /** The delivery time asked for (or the default), said in the email. */
+    delivery?: DeliveryView;
     confirmUrl: string;
     /** Epoch seconds. */
     expiresAt: number;
     links: SubscriberLinks;
   },
 ): ConfirmationEmail => {
-  const names = request.topics.map((t) => t.name);
+  const names = [...request.tags, ...request.topics].map((t) => t.name);
   const shown =
     names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  const what =
+    request.cadence === 'instant' ? `${site.title} alerts` : `${request.cadence} ${site.title} digest`;
+  const asked = request.delivery
+    ? deliveryPhrase(request.cadence, request.delivery)
+    : request.cadence === 'instant'
+      ? 'alerts as events happen'
+      : `a ${request.cadence} digest`;
   const rendered = renderNoticeEmail(site, {
-    subject: `Confirm your ${request.cadence} ${site.title} digest: ${shown}`,
+    subject: `Confirm your ${what}: ${shown}`,
     heading: 'Confirm your subscription',
     paragraphs: [
-      `Someone, we hope you, asked for a ${request.cadence} digest from ${site.title} (${site.siteUrl}) to be sent to this address, covering:`,
+      `Someone, we hope you, asked for ${asked} from ${site.title} (${site.siteUrl}) to be sent to this address, covering:`,
     ],
     items: names,
     action: { label: 'Confirm my subscription', url: request.confirmUrl },

@@ -56,7 +56,7 @@ export const EMAIL_LAYOUT = `<!DOCTYPE html>
 </html>
 `;
 
-/** A digest: the window, then each topic with its events and the link to the ones left out. */
+/** A digest: the window, then each tag and topic with its events and the link to the ones left out. */
 export const DIGEST_CONTENT = `<h1 style="${STYLE.h1}"><%= it.heading %></h1>
 <p style="${STYLE.muted}"><%= it.summary %></p>
 <% for (const section of it.sections) { %>
@@ -84,10 +84,11 @@ export const DIGEST_CONTENT = `<h1 style="${STYLE.h1}"><%= it.heading %></h1>
 /** The digest's small print: why it came, and every way out. */
 export const DIGEST_FOOTER = `<p style="${STYLE.footerP}"><%= it.reason %></p>
 <p style="${STYLE.footerP}"><a href="<%= it.manage %>" style="${LINK}">Manage your subscription</a> · <a href="<%= it.unsubscribeAll %>" style="${LINK}">Unsubscribe from everything</a></p>
-<% if (it.topics.length > 0) { %>
-<p style="${STYLE.footerP}">Unsubscribe from one topic:
-<% it.topics.forEach((topic, i) => { %>
-<%= i > 0 ? '· ' : '' %><a href="<%= topic.url %>" style="${LINK}"><%= topic.name %></a>
+<p style="${STYLE.footerP}"><a href="<%= it.feed %>" style="${LINK}"><%= it.feedLabel %></a></p>
+<% if (it.leaveOne.length > 0) { %>
+<p style="${STYLE.footerP}">Unsubscribe from one tag or topic:
+<% it.leaveOne.forEach((one, i) => { %>
+<%= i > 0 ? '· ' : '' %><a href="<%= one.url %>" style="${LINK}"><%= one.name %></a>
 <% }) %>
 </p>
 <% } %>

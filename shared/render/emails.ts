@@ -5,11 +5,18 @@
  * absolute: an email is read far from the site.
  */
 import { Eta } from 'eta/core';
-import { type Alert, alertSections, localMinute } from '../domain/alerts.js';
+import { type Alert, alertSections } from '../domain/alerts.js';
 import type { Digest, DigestItem, DigestSection, SubscriberLinks } from '../domain/digest.js';
 import type { NewsEvent } from '../domain/event.js';
-import { eventPath, feedPath, type SiteConfig, tagPath, urlOf } from '../domain/site.js';
-import type { TopicRef } from '../domain/subscription.js';
+import {
+  eventPath,
+  feedPath,
+  type SiteConfig,
+  tagPath,
+  topicFeedPath,
+  topicPath,
+  urlOf,
+} from '../domain/site.js';
 import * as templates from './email-templates.js';
 
 /** What a mailer needs besides the addresses. */
@@ -27,18 +34,43 @@ eta.loadTemplate('@digest-footer', templates.DIGEST_FOOTER);
 eta.loadTemplate('@notice', templates.NOTICE_CONTENT);
 eta.loadTemplate('@notice-footer', templates.NOTICE_FOOTER);
 
-/** Topic names a subject line lists before it says "and N more". */
-const SUBJECT_TOPICS = 3;
+/** Names of tags and topics a subject line lists before it says "and N more". */
+const SUBJECT_NAMES = 3;
+/** What the digest's link to the subscriber's private feed says: it is theirs, and stays theirs. */
+const PRIVATE_FEED_LABEL = 'This digest in your feed reader (a private feed: do not share it)';
+
 /** About two lines of a phone's screen. */
 const SUMMARY_MAX = 240;
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
-/** `2026-01-02T06:00:00.000Z` → `2026-01-02 06:00 UTC`. */
-const utcMinute = (iso: string): string => {
-  const normal = new Date(iso).toISOString();
-  return `${normal.slice(0, 10)} ${normal.slice(11, 16)} UTC`;
+/** Window formatters by zone, each made once. */
+const windowFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** `Mon 7 Dec, 07:00` in `timeZone`: one formatter per zone, shared by every digest of a run. */
+const localMinute = (iso: string, timeZone: string): string => {
+  let format = windowFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    windowFormats.set(timeZone, format);
+  }
+  return format.format(Date.parse(iso));
 };
+
+/**
+ * The digest's window in the reader's zone, named: `Mon 7 Dec, 07:00 – Tue 8 Dec, 07:00
+ * (Europe/Berlin)`. Events keep their own dates; only the window is the reader's time.
+ */
+export const windowLine = (window: { start: string; end: string }, timeZone: string): string =>
+  `${localMinute(window.start, timeZone)} – ${localMinute(window.end, timeZone)} (${timeZone})`;
 
 const summaries = new WeakMap<NewsEvent, string>();
 
@@ -65,13 +97,13 @@ const summarize = (event: NewsEvent): string => {
 };
 
 /** `Syria, Russia and Iran`. */
-const topicList = (names: string[]): string =>
+const nameList = (names: string[]): string =>
   names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 
 /** `Syria, Russia` / `Syria, Russia, Iran and 2 more`: a subject stays short enough to read. */
-const subjectTopics = (names: string[]): string =>
-  names.length > SUBJECT_TOPICS
-    ? `${names.slice(0, SUBJECT_TOPICS).join(', ')} and ${names.length - SUBJECT_TOPICS} more`
+const subjectNames = (names: string[]): string =>
+  names.length > SUBJECT_NAMES
+    ? `${names.slice(0, SUBJECT_NAMES).join(', ')} and ${names.length - SUBJECT_NAMES} more`
     : names.join(', ');
 
 /**
@@ -87,7 +119,7 @@ interface ItemModel {
   url: string;
   headline: string;
   updated: boolean;
-  /** The date and the subscriber's topics the event carries. */
+  /** The date and the subscriber's tags and topic label the event carries. */
   meta: string;
   summary: string;
 }
@@ -104,20 +136,24 @@ const itemModel = (site: SiteConfig, item: DigestItem): ItemModel => ({
   url: urlOf(site, eventPath(item.event.id)),
   headline: item.event.headline,
   updated: item.updated,
-  meta: [item.event.date, item.topics.map((t) => t.name).join(', ')].join(' · '),
+  meta: [item.event.date, [...item.tags, ...item.topics].map((t) => t.name).join(', ')].join(' · '),
   summary: summaryOf(item.event),
 });
 
 const sectionModel = (site: SiteConfig, section: DigestSection): SectionModel => {
-  const { topic } = section;
-  const pageUrl = urlOf(site, tagPath(topic.slug));
+  const { ref } = section;
+  const tag = section.kind === 'tag';
+  const pageUrl = urlOf(site, tag ? tagPath(ref.slug) : topicPath(ref.slug));
   const model: SectionModel = {
-    name: topic.name,
+    name: ref.name,
     pageUrl,
-    feedUrl: urlOf(site, feedPath({ kind: 'tag', slug: topic.slug, name: topic.name }, 'rss')),
+    feedUrl: urlOf(
+      site,
+      tag ? feedPath({ kind: 'tag', slug: ref.slug, name: ref.name }, 'rss') : topicFeedPath(ref.slug, 'rss'),
+    ),
     items: section.items.map((item) => itemModel(site, item)),
   };
-  if (section.omitted > 0) model.more = { url: pageUrl, label: `${section.omitted} more in ${topic.name}` };
+  if (section.omitted > 0) model.more = { url: pageUrl, label: `${section.omitted} more in ${ref.name}` };
   return model;
 };
 
@@ -143,20 +179,22 @@ interface ListWords {
 }
 
 /**
- * The layout digests and alerts share: a heading and a summary, the events in sections by topic,
- * and the small print with every way out of the subscription (both parts).
+ * The layout digests and alerts share: a heading and a summary, the events in sections by tag and
+ * topic label, and the small print with every way out of the subscription (both parts).
  */
 const renderEventList = (
-  sections: readonly DigestSection[],
+  models: readonly SectionModel[],
   subscriber: Digest['subscriber'],
   site: SiteConfig,
   links: SubscriberLinks,
   words: ListWords,
 ): RenderedEmail => {
-  const models = sections.map((section) => sectionModel(site, section));
   const { heading, summary, reason } = words;
-  const followed: TopicRef[] = subscriber.topics;
-  const unsubscribeTopics = followed.map((t) => ({ name: t.name, url: links.unsubscribeTopic(t.slug) }));
+  const { tags, topics } = subscriber;
+  const leaveOne = [
+    ...tags.map((t) => ({ name: t.name, url: links.unsubscribeTag(t.slug) })),
+    ...topics.map((t) => ({ name: t.name, url: links.unsubscribeTopicLabel(t.slug) })),
+  ];
 
   const html = eta.render('@email-layout', {
     lang: site.language,
@@ -165,10 +203,12 @@ const renderEventList = (
     siteUrl: urlOf(site, ''),
     content: eta.render('@digest', { heading, summary, sections: models }),
     footer: eta.render('@digest-footer', {
+      feedLabel: PRIVATE_FEED_LABEL,
       reason,
       manage: links.manage,
       unsubscribeAll: links.unsubscribeAll,
-      topics: unsubscribeTopics,
+      feed: links.feed,
+      leaveOne,
     }),
   });
 
@@ -184,8 +224,9 @@ const renderEventList = (
     if (section.more) text.push(`${section.more.label}: ${section.more.url}`, '');
   }
   text.push('-- ', reason, `Manage your subscription: ${links.manage}`);
+  text.push(`${PRIVATE_FEED_LABEL}: ${links.feed}`);
   text.push(`Unsubscribe from everything: ${links.unsubscribeAll}`);
-  for (const topic of unsubscribeTopics) text.push(`Unsubscribe from ${topic.name}: ${topic.url}`);
+  for (const one of leaveOne) text.push(`Unsubscribe from ${one.name}: ${one.url}`);
   return { subject: words.subject, text: `${text.join('\n')}\n`, html };
 };
 
@@ -194,29 +235,33 @@ export const renderDigestEmail = (
   digest: Digest,
   site: SiteConfig,
   links: SubscriberLinks,
+  /** The zone of subscribers who have not chosen one (the deployment's default). */
+  defaultTimeZone = 'UTC',
 ): RenderedEmail => {
+  const models = digest.sections.map((section) => sectionModel(site, section));
   const count = countPhrase(digest);
-  const names = digest.sections.map((s) => s.topic.name);
-  const subject = names.length > 0 ? `${count}: ${subjectTopics(names)}` : count;
-  const window = `from ${utcMinute(digest.window.start)} to ${utcMinute(digest.window.end)}`;
+  const names = models.map((s) => s.name);
+  const subject = names.length > 0 ? `${count}: ${subjectNames(names)}` : count;
+  const window = `in ${windowLine(digest.window, digest.subscriber.timeZone ?? defaultTimeZone)}`;
   const capped =
     digest.shown < digest.total
-      ? ` The ${digest.shown} most recent are below; the links under each topic lead to the rest.`
+      ? ` The ${digest.shown} most recent are below; the links under each tag and topic lead to the rest.`
       : '';
-  return renderEventList(digest.sections, digest.subscriber, site, links, {
+  const { tags, topics } = digest.subscriber;
+  return renderEventList(models, digest.subscriber, site, links, {
     subject,
     heading: `Your ${digest.cadence} digest`,
-    summary: `${count[0]?.toUpperCase()}${count.slice(1)} in your topics ${window}.${capped}`,
-    reason: `You receive this ${digest.cadence} digest because you subscribed to ${topicList(digest.subscriber.topics.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`,
+    summary: `${count[0]?.toUpperCase()}${count.slice(1)} in your tags and topics ${window}.${capped}`,
+    reason: `You receive this ${digest.cadence} digest because you subscribed to ${nameList([...tags, ...topics].map((t) => t.name))} on ${site.title} (${site.siteUrl}).`,
   });
 };
 
 /**
- * An instant alert: one event's headline as the subject (or the count and topics of several), the
- * times in the subscriber's zone, named, and the digest's layout and ways out.
+ * An instant alert: one event's headline as the subject (or the count and the tags and topics of
+ * several), the times in the subscriber's zone, named, and the digest's layout and ways out.
  */
 export const renderAlertEmail = (alert: Alert, site: SiteConfig, links: SubscriberLinks): RenderedEmail => {
-  const sections = alertSections(alert);
+  const models = alertSections(alert).map((section) => sectionModel(site, section));
   const updated = alert.items.filter((i) => i.updated).length;
   const kind = updated === 0 ? 'new' : updated === alert.items.length ? 'updated' : 'new and updated';
   const count = plural(alert.items.length, `${kind} event`, `${kind} events`);
@@ -224,14 +269,13 @@ export const renderAlertEmail = (alert: Alert, site: SiteConfig, links: Subscrib
   const subject =
     alert.items.length === 1 && only
       ? `${only.updated ? 'Updated: ' : ''}${only.event.headline}`
-      : `${count}: ${subjectTopics(sections.map((s) => s.topic.name))}`;
-  const start = localMinute(Date.parse(alert.window.start), alert.zone);
-  const end = localMinute(Date.parse(alert.window.end), alert.zone);
-  return renderEventList(sections, alert.subscriber, site, links, {
+      : `${count}: ${subjectNames(models.map((s) => s.name))}`;
+  const { tags, topics } = alert.subscriber;
+  return renderEventList(models, alert.subscriber, site, links, {
     subject,
     heading: 'Your alert',
-    summary: `${count[0]?.toUpperCase()}${count.slice(1)} in your topics from ${start} to ${end}.`,
-    reason: `You receive these alerts as events happen because you subscribed to ${topicList(alert.subscriber.topics.map((t) => t.name))} on ${site.title} (${site.siteUrl}).`,
+    summary: `${count[0]?.toUpperCase()}${count.slice(1)} in your tags and topics in ${windowLine(alert.window, alert.zone)}.`,
+    reason: `You receive these alerts as events happen because you subscribed to ${nameList([...tags, ...topics].map((t) => t.name))} on ${site.title} (${site.siteUrl}).`,
   });
 };
 
@@ -240,7 +284,7 @@ export interface Notice {
   subject: string;
   heading: string;
   paragraphs: string[];
-  /** A short bulleted list after the paragraphs (the topics of a subscription, say). */
+  /** A short bulleted list after the paragraphs (what a subscription follows, say). */
   items?: string[];
   /** The one thing to do: a button in HTML, the URL spelled out in both parts. */
   action?: { label: string; url: string };

@@ -24,6 +24,8 @@ import type { FeedFormat } from '../domain/site.js';
  * - RSS and Atom only link to themselves (rel="self") when given the feed's URL; both get it.
  * - `updated` defaults to now: the model's is always passed, so unchanged feeds are byte-identical.
  * - JSON Feed output claims version 1, has a single `author` and no `language`: rewritten as 1.1.
+ * - The WebSub hub (`hub`) reaches RSS (`atom:link rel="hub"`) and Atom but never JSON Feed's `hubs`,
+ *   written here with the rest of the JSON Feed head.
  */
 
 // C0 controls but tab, LF and CR; U+FFFE and U+FFFF; and, with the `u` flag, only unpaired surrogates.
@@ -122,6 +124,8 @@ const optionsFor = (model: FeedHead, format: FeedFormat): FeedOptions => {
       json: clean(model.links.feeds.json.href),
     },
     author: { name: encode(model.author.name), link: clean(model.author.url) },
+    // The site's own; `feed` takes one, the others are written by `addHubs`.
+    hub: clean(model.links.hubs[0] ?? ''),
   };
 };
 
@@ -240,12 +244,35 @@ const atomEntryLinks = (item: FeedItemModel, indent: string): string => {
   return lines.map((line) => indent + line).join('\n');
 };
 
+/** RFC 5005's namespace, for `fh:archive`. */
+const FH_NAMESPACE = 'http://purl.org/syndication/history/1.0';
+
+/** The document's RFC 5005 links in `format` (`<link>` in Atom, `<atom:link>` in RSS), and `fh:archive`. */
+const historyLines = (model: FeedHead, format: 'rss' | 'atom'): string[] => {
+  const history = model.history;
+  if (!history) return [];
+  const type = attr(model.links.feeds[format].type);
+  const link = (rel: string, href: string) =>
+    format === 'atom'
+      ? `<link rel="${rel}" type="${type}" href="${attr(href)}"/>`
+      : `<atom:link href="${attr(href)}" rel="${rel}" type="${type}"/>`;
+  const lines: string[] = [];
+  if (history.current) lines.push(link('current', history.current[format]));
+  if (history.prevArchive) lines.push(link('prev-archive', history.prevArchive[format]));
+  if (history.nextArchive) lines.push(link('next-archive', history.nextArchive[format]));
+  if (history.archive) lines.push('<fh:archive/>');
+  return lines;
+};
+
+const fhDeclaration = (model: FeedHead): string =>
+  model.history?.archive ? ` xmlns:fh="${FH_NAMESPACE}"` : '';
+
 /** Language, typed and sibling links: what `feed` cannot write into an Atom feed's head. */
 const finishAtomHead = (head: string, model: FeedHead): string => {
   const withLanguage = replaceOnce(
     head,
     /<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">/,
-    (m) => `${m[0].slice(0, -1)} xml:lang="${attr(model.language)}">`,
+    (m) => `${m[0].slice(0, -1)} xml:lang="${attr(model.language)}"${fhDeclaration(model)}>`,
   );
   return replaceOnce(
     withLanguage,
@@ -256,9 +283,11 @@ const finishAtomHead = (head: string, model: FeedHead): string => {
       return [
         `<link rel="alternate" type="text/html" href="${attr(html)}"/>`,
         `<link rel="self" type="${attr(feeds.atom.type)}" href="${attr(feeds.atom.href)}"/>`,
-        ...siblingFormats('atom').map(
-          (f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`,
-        ),
+        // A format whose link is this feed's own has no feed of its own (private feeds are Atom only).
+        ...siblingFormats('atom')
+          .filter((f) => feeds[f].href !== feeds.atom.href)
+          .map((f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`),
+        ...historyLines(model, 'atom'),
       ]
         .map((line) => indent + line)
         .join('\n');
@@ -284,9 +313,16 @@ const finishRssHead = (head: string, model: FeedHead): string => {
         (f) =>
           `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
       ),
+      ...historyLines(model, 'rss').map((line) => `${m[1] ?? ''}${line}`),
     ].join('\n'),
   );
 };
+
+/** Declares RFC 5005's namespace on an RSS archive document's root. */
+const declareRssHistory = (head: string, model: FeedHead): string =>
+  model.history?.archive
+    ? replaceOnce(head, /<rss version="2\.0"/, (m) => `${m[0]}${fhDeclaration(model)}`)
+    : head;
 
 /*
  * Feeds are assembled from items written one at a time. xml-js writes an item the same wherever it
@@ -597,9 +633,12 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
     title: clean(head.title),
     home_page_url: clean(head.links.html),
     feed_url: clean(head.links.feeds.json.href),
+    hubs: head.links.hubs.map((url) => ({ type: 'WebSub', url: clean(url) })),
     description: clean(head.description),
     language: clean(head.language),
     authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],
+    // JSON Feed pages backwards with `next_url`: the older month's archive (RFC 5005's prev-archive).
+    ...(head.history?.prevArchive ? { next_url: clean(head.history.prevArchive.json) } : {}),
     items: [] as unknown[],
   };
   const empty = `${jsonEscapes(JSON.stringify(out, null, 2))}\n`;
@@ -615,8 +654,34 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
 const assembleJson = (head: FeedHead, items: readonly string[]): string =>
   assembleJsonParts(head, items).join('');
 
+/** The hubs after the first (external ones, `websubHubs`), each on a line after the one `feed` wrote. */
+const addHubs = (head: string, model: FeedHead, format: 'rss' | 'atom'): string => {
+  const others = model.links.hubs.slice(1);
+  if (others.length === 0) return head;
+  const line =
+    format === 'rss'
+      ? /^( *)<atom:link href="[^"]*" rel="hub"\/>$/m
+      : /^( *)<link rel="hub" href="[^"]*"\/>$/m;
+  return replaceOnce(head, line, (m) =>
+    [
+      m[0],
+      ...others.map((hub) =>
+        format === 'rss'
+          ? `${m[1] ?? ''}<atom:link href="${attr(clean(hub))}" rel="hub"/>`
+          : `${m[1] ?? ''}<link rel="hub" href="${attr(clean(hub))}"/>`,
+      ),
+    ].join('\n'),
+  );
+};
+
 const finishHead = (head: string, model: FeedHead, format: 'rss' | 'atom'): string =>
-  xmlReferences(format === 'rss' ? finishRssHead(head, model) : finishAtomHead(head, model));
+  xmlReferences(
+    addHubs(
+      format === 'rss' ? finishRssHead(declareRssHistory(head, model), model) : finishAtomHead(head, model),
+      model,
+      format,
+    ),
+  );
 
 /**
  * The feed in one format from its head and its items as `renderFeedItems` wrote them, in order.

@@ -59,7 +59,7 @@
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import type { NewsEvent, Source, Tag } from '../domain/event.js';
-import { eventPath, feedPath, type SiteConfig, tagPath, urlOf } from '../domain/site.js';
+import { eventPath, feedPath, type SiteConfig, tagPath, topicPath, urlOf } from '../domain/site.js';
 
 /** The JSON format of an event: the event itself plus where it lives. */
 export interface EventJson {
@@ -167,8 +167,15 @@ export const renderEventXml = (site: SiteConfig, event: NewsEvent): string => {
   return `${XML_DECLARATION}${builder.build({ event: node })}`;
 };
 
-/** OPML 2.0 listing every tag's RSS feed, by tag name, with absolute URLs. */
-export const renderOpml = (site: SiteConfig, tags: readonly Pick<Tag, 'slug' | 'name'>[]): string => {
+/**
+ * OPML 2.0 listing every tag's RSS feed, by tag name, then every topic label's (`category` "/topics"),
+ * with absolute URLs.
+ */
+export const renderOpml = (
+  site: SiteConfig,
+  tags: readonly Pick<Tag, 'slug' | 'name'>[],
+  topics: readonly Pick<Tag, 'slug' | 'name'>[] = [],
+): string => {
   const sorted = [...tags].sort(
     (a, b) => byName.compare(a.name, b.name) || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0),
   );
@@ -178,13 +185,27 @@ export const renderOpml = (site: SiteConfig, tags: readonly Pick<Tag, 'slug' | '
       '@_version': '2.0',
       head: { title, docs: 'http://opml.org/spec2.opml' },
       body: {
-        outline: sorted.map((tag) => ({
-          '@_type': 'rss',
-          '@_text': xmlSafe(tag.name),
-          '@_title': xmlSafe(tag.name),
-          '@_xmlUrl': urlOf(site, feedPath({ kind: 'tag', slug: tag.slug, name: tag.name }, 'rss')),
-          '@_htmlUrl': urlOf(site, tagPath(tag.slug)),
-        })),
+        outline: [
+          ...sorted.map(
+            (tag): Record<string, string> => ({
+              '@_type': 'rss',
+              '@_text': xmlSafe(tag.name),
+              '@_title': xmlSafe(tag.name),
+              '@_xmlUrl': urlOf(site, feedPath({ kind: 'tag', slug: tag.slug, name: tag.name }, 'rss')),
+              '@_htmlUrl': urlOf(site, tagPath(tag.slug)),
+            }),
+          ),
+          ...[...topics]
+            .sort((a, b) => byName.compare(a.name, b.name) || (a.slug < b.slug ? -1 : 1))
+            .map((topic) => ({
+              '@_type': 'rss',
+              '@_text': xmlSafe(topic.name),
+              '@_title': xmlSafe(topic.name),
+              '@_xmlUrl': urlOf(site, feedPath({ kind: 'topic', ...topic }, 'rss')),
+              '@_htmlUrl': urlOf(site, topicPath(topic.slug)),
+              '@_category': '/topics',
+            })),
+        ],
       },
     },
   };

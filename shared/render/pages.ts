@@ -5,9 +5,11 @@
  * the site's base path if `siteUrl` has one.
  */
 import { Eta } from 'eta/core';
+import { type Counts, keysOf, monthOf, topicScope, yearOf } from '../domain/archives.js';
 import type { NewsEvent, Tag } from '../domain/event.js';
 import { type EventSummary, newestFirst, type RelatedEvent } from '../domain/related.js';
 import {
+  archivePath,
   dayPath,
   eventPath,
   FEED_FORMATS,
@@ -15,12 +17,16 @@ import {
   type FeedScope,
   feedPath,
   HOME_PAGE,
+  monthPath,
   NOT_FOUND_PAGE,
   OPML_FILE,
   type SiteConfig,
   TAGS_PAGE,
+  TOPICS_PAGE,
   tagPath,
+  topicPath,
   urlOf,
+  yearPath,
 } from '../domain/site.js';
 import * as templates from './templates.js';
 
@@ -32,11 +38,28 @@ export interface TagCount extends Tag {
 export interface TagPageOptions {
   /** How many events the tag has in all, when `events` is only its newest. */
   total?: number;
+  /** Its events per month (`YYYY-MM`), its whole history: listed with links to each month's archives. */
+  months?: Counts;
+}
+
+/** A topic label with the number of its events. */
+export interface TopicCount {
+  name: string;
+  slug: string;
+  count: number;
+}
+
+/** The days before and after a day's page that have events. */
+export interface DayPageOptions {
+  prev?: string;
+  next?: string;
 }
 
 export interface HomePageOptions {
   /** How many of the most used tags the home page lists (default 30). */
   topTags?: number;
+  /** Every topic label with its count; without it, the labels of the latest events. */
+  topics?: readonly TopicCount[];
 }
 
 const ESCAPES: Record<string, string> = {
@@ -93,6 +116,12 @@ eta.loadTemplate('@tags', templates.TAGS_INDEX);
 eta.loadTemplate('@not-found', templates.NOT_FOUND);
 eta.loadTemplate('@home', templates.HOME_PAGE);
 eta.loadTemplate('@subscribe-form', templates.SUBSCRIBE_FORM);
+eta.loadTemplate('@period-nav', templates.PERIOD_NAV);
+eta.loadTemplate('@history', templates.HISTORY);
+eta.loadTemplate('@topic', templates.TOPIC_PAGE);
+eta.loadTemplate('@topics', templates.TOPICS_INDEX);
+eta.loadTemplate('@month', templates.MONTH_PAGE);
+eta.loadTemplate('@year', templates.YEAR_PAGE);
 
 const FEED_TYPES: Record<FeedFormat, string> = {
   rss: 'application/rss+xml',
@@ -314,7 +343,7 @@ export const renderEventPage = (
     },
     date: event.date,
     dayHref: hrefOf(site, dayPath(event.date)),
-    topic: event.topic,
+    topic: topicLink(site, event.topic),
     headline: event.headline,
     image:
       event.image && imageHref
@@ -350,8 +379,62 @@ export const renderEventPage = (
   );
 };
 
+/** A topic label's name and page, when the label has a slug (one of only punctuation has none). */
+const topicLink = (
+  site: SiteConfig,
+  label: string | undefined,
+): { name: string; href: string } | undefined => {
+  if (label === undefined || label === '') return undefined;
+  const { slug } = topicScope(label);
+  return slug === '' ? undefined : { name: label, href: hrefOf(site, topicPath(slug)) };
+};
+
+interface PeriodNav {
+  label: string;
+  prev?: { href: string; text: string };
+  next?: { href: string; text: string };
+  up?: { href: string; text: string };
+}
+
+const periodNav = (
+  label: string,
+  pathOf: (key: string) => string,
+  site: SiteConfig,
+  around: { prev?: string | undefined; next?: string | undefined },
+  up?: { path: string; text: string },
+): PeriodNav => ({
+  label,
+  ...(around.prev ? { prev: { href: hrefOf(site, pathOf(around.prev)), text: around.prev } } : {}),
+  ...(around.next ? { next: { href: hrefOf(site, pathOf(around.next)), text: around.next } } : {}),
+  ...(up ? { up: { href: hrefOf(site, up.path), text: up.text } } : {}),
+});
+
+const ARCHIVE_FEEDS: readonly FeedFormat[] = ['atom', 'rss'];
+
+/** A scope's months, newest first, with the site's month page and the scope's archived feeds of each. */
+const historyOf = (site: SiteConfig, scope: FeedScope, months: Counts | undefined) =>
+  keysOf(months ?? {})
+    .reverse()
+    .map((month) => ({
+      month,
+      count: months?.[month] ?? 0,
+      href: hrefOf(site, monthPath(month)),
+      feeds: ARCHIVE_FEEDS.map((format) => ({
+        type: FEED_TYPES[format],
+        label: FEED_LABELS[format],
+        href: urlOf(site, archivePath(scope, month, format)),
+      })),
+    }));
+
+const countOf = (count: number): string => `${count} ${count === 1 ? 'event' : 'events'}`;
+
 /** A day's events grouped by topic, topics in order of their first event (untopical ones last, as "Other"). */
-export const renderDayPage = (site: SiteConfig, date: string, events: readonly ListedEvent[]): string => {
+export const renderDayPage = (
+  site: SiteConfig,
+  date: string,
+  events: readonly ListedEvent[],
+  options: DayPageOptions = {},
+): string => {
   const ordered = [...events].sort(
     (a, b) =>
       (a.publishedAt < b.publishedAt ? -1 : a.publishedAt > b.publishedAt ? 1 : 0) ||
@@ -366,8 +449,9 @@ export const renderDayPage = (site: SiteConfig, date: string, events: readonly L
   }
   const model = {
     date,
+    nav: periodNav('Days', dayPath, site, options, { path: monthPath(monthOf(date)), text: monthOf(date) }),
     groups: [
-      ...[...groups].map(([topic, items]) => ({ topic, items })),
+      ...[...groups].map(([topic, items]) => ({ topic, href: topicLink(site, topic)?.href, items })),
       ...(untopical.length > 0 ? [{ topic: 'Other', items: untopical }] : []),
     ],
   };
@@ -413,7 +497,120 @@ export const renderTagPage = (
       summary,
       feeds: feedLinks(site, scope),
       items: shown.map((e) => listItem(site, e)),
-      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), topics: [{ name: tag.name, checked: true }] },
+      subscribe: { action: hrefOf(site, SUBSCRIBE_ACTION), tags: [{ name: tag.name, checked: true }] },
+      history: historyOf(site, scope, options.months),
+    },
+  );
+};
+
+/** A topic label's events, newest first, its feeds, and every month it has events in. */
+export const renderTopicPage = (
+  site: SiteConfig,
+  label: string,
+  events: readonly ListedEvent[],
+  options: TagPageOptions = {},
+): string => {
+  const scope = topicScope(label);
+  const shown = [...events].sort(newestFirst);
+  const total = Math.max(options.total ?? shown.length, shown.length);
+  const summary =
+    total > shown.length
+      ? `${countOf(total)}; the newest ${shown.length} are listed here, and every month below.`
+      : `${countOf(total)}, newest first.`;
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, label),
+      description: `Events on ${label}: ${countOf(total)}.`,
+      canonical: urlOf(site, topicPath(scope.slug)),
+      alternates: [...frameOf(site).siteAlternates, ...feedAlternates(site, scope)],
+    },
+    '@topic',
+    {
+      topic: { name: label },
+      summary,
+      feeds: feedLinks(site, scope),
+      items: shown.map((e) => listItem(site, e)),
+      history: historyOf(site, scope, options.months),
+    },
+  );
+};
+
+/** Every topic label by name, with its count. */
+export const renderTopicsIndex = (site: SiteConfig, topics: readonly TopicCount[]): string => {
+  const sorted = [...topics].sort((a, b) => byName.compare(a.name, b.name) || (a.slug < b.slug ? -1 : 1));
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, 'Topics'),
+      description: `All ${topics.length} topics of ${site.title}.`,
+      canonical: urlOf(site, TOPICS_PAGE),
+      alternates: frameOf(site).siteAlternates,
+    },
+    '@topics',
+    {
+      summary: `${topics.length} ${topics.length === 1 ? 'topic' : 'topics'}; each has its own feeds.`,
+      topics: sorted.map((t) => ({ name: t.name, count: t.count, href: hrefOf(site, topicPath(t.slug)) })),
+    },
+  );
+};
+
+/** A month's days, newest first, with their events' headlines; links to the months around it and its year. */
+export const renderMonthPage = (
+  site: SiteConfig,
+  month: string,
+  events: readonly ListedEvent[],
+  around: { prev?: string | undefined; next?: string | undefined } = {},
+): string => {
+  const days = new Map<string, ListItem[]>();
+  for (const event of [...events].sort(newestFirst))
+    days.set(event.date, [...(days.get(event.date) ?? []), listItem(site, event)]);
+  const year = yearOf(month);
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, `Events of ${month}`),
+      description: `${countOf(events.length)} in ${month}.`,
+      canonical: urlOf(site, monthPath(month)),
+      alternates: frameOf(site).siteAlternates,
+    },
+    '@month',
+    {
+      month,
+      nav: periodNav('Months', monthPath, site, around, { path: yearPath(year), text: year }),
+      summary: `${countOf(events.length)} on ${days.size} ${days.size === 1 ? 'day' : 'days'}.`,
+      days: [...days].map(([date, items]) => ({ date, href: hrefOf(site, dayPath(date)), items })),
+    },
+  );
+};
+
+/** A year's months with their counts; links to the years around it. */
+export const renderYearPage = (
+  site: SiteConfig,
+  year: string,
+  months: Counts,
+  around: { prev?: string | undefined; next?: string | undefined } = {},
+): string => {
+  const listed = keysOf(months).filter((m) => yearOf(m) === year);
+  const total = listed.reduce((sum, m) => sum + (months[m] ?? 0), 0);
+  return renderPage(
+    site,
+    {
+      title: pageTitle(site, `Events of ${year}`),
+      description: `${countOf(total)} in ${year}.`,
+      canonical: urlOf(site, yearPath(year)),
+      alternates: frameOf(site).siteAlternates,
+    },
+    '@year',
+    {
+      year,
+      nav: periodNav('Years', yearPath, site, around),
+      summary: `${countOf(total)} in ${listed.length} ${listed.length === 1 ? 'month' : 'months'}.`,
+      months: listed.map((month) => ({
+        month,
+        count: months[month] ?? 0,
+        href: hrefOf(site, monthPath(month)),
+      })),
     },
   );
 };
@@ -488,14 +685,23 @@ export const renderHomePage = (
       siteTitle: site.title,
       description: site.description,
       days: [...days].map(([date, items]) => ({ date, href: hrefOf(site, dayPath(date)), items })),
-      topics: [...topics]
-        .map(([name, count]) => ({ name, count }))
+      topics: (options.topics ?? [...topics].map(([name, count]) => ({ name, count })))
+        .flatMap(({ name, count }) => {
+          const link = topicLink(site, name);
+          return link ? [{ ...link, count }] : [];
+        })
         .sort((a, b) => b.count - a.count || byName.compare(a.name, b.name)),
       tags: topTags.map((t) => ({ name: t.name, count: t.count, href: hrefOf(site, tagPath(t.slug)) })),
       allTags: hrefOf(site, TAGS_PAGE),
+      allTopics: hrefOf(site, TOPICS_PAGE),
       subscribe: {
         action: hrefOf(site, SUBSCRIBE_ACTION),
-        topics: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+        tags: topTags.slice(0, SUBSCRIBE_TOPICS).map((t) => ({ name: t.name, checked: false })),
+        // The topic labels of the events shown, most used first.
+        topics: [...topics]
+          .sort(([a, m], [b, n]) => n - m || byName.compare(a, b))
+          .slice(0, SUBSCRIBE_TOPICS)
+          .map(([name]) => ({ name, checked: false })),
       },
     },
   );

@@ -48,7 +48,7 @@ ${CSS}
 </html>
 `;
 
-/** A message: heading, paragraphs, an optional list (topics) and links onwards. */
+/** A message: heading, paragraphs, an optional list (tags and topics followed) and links onwards. */
 export const MESSAGE = `<h1><%= it.heading %></h1>
 <% for (const paragraph of it.paragraphs) { %>
 <p><%= paragraph %></p>
@@ -78,10 +78,10 @@ export const MESSAGE = `<h1><%= it.heading %></h1>
  */
 export const CONFIRM = `<h1><%= it.heading %></h1>
 <p><%= it.explanation %></p>
-<% if (it.topics.length > 0) { %>
+<% if (it.follows.length > 0) { %>
 <ul>
-<% for (const topic of it.topics) { %>
-<li><%= topic %></li>
+<% for (const name of it.follows) { %>
+<li><%= name %></li>
 <% } %>
 </ul>
 <% } %>
@@ -105,7 +105,8 @@ export const UNSUBSCRIBE = `<h1><%= it.heading %></h1>
 `;
 
 /**
- * The manage form: topics (followed ones checked, then others to add), cadence, save; leaving;
+ * The manage form: tags and topic labels (followed ones checked, then others to add), cadence, the
+ * delivery time in the reader's zone and quiet hours, save; leaving;
  * and signing out every link. Each form posts its token in the body.
  */
 export const MANAGE = `<h1>Your subscription</h1>
@@ -116,19 +117,59 @@ export const MANAGE = `<h1>Your subscription</h1>
 <form method="post" action="<%= it.action %>">
 <input type="hidden" name="token" value="<%= it.token %>">
 <fieldset>
-<legend>Topics</legend>
-<% for (const topic of it.topics) { %>
-<label><input type="checkbox" name="tags[]" value="<%= topic.slug %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<legend>Tags</legend>
+<% for (const tag of it.tags) { %>
+<label><input type="checkbox" name="tags[]" value="<%= tag.slug %>"<%= tag.checked ? ' checked' : '' %>> <%= tag.name %></label>
 <% } %>
 </fieldset>
+<% if (it.topics.length > 0) { %>
+<fieldset>
+<legend>Topics</legend>
+<% for (const topic of it.topics) { %>
+<label><input type="checkbox" name="topicLabels[]" value="<%= topic.slug %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<% } %>
+</fieldset>
+<% } %>
 <fieldset>
 <legend>How often</legend>
 <% for (const option of it.cadences) { %>
 <label><input type="radio" name="cadence" value="<%= option.value %>"<%= option.checked ? ' checked' : '' %>> <%= option.label %></label>
 <% } %>
 </fieldset>
+<fieldset>
+<legend>When, in your time</legend>
+<label>Time zone <select name="timeZone">
+<% for (const option of it.delivery.zones) { %>
+<option<%= option.selected ? ' selected' : '' %>><%= option.value %></option>
+<% } %>
+</select></label>
+<label>Digests at <select name="deliveryHour">
+<% for (const option of it.delivery.hours) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+<label>Weekly digests on <select name="deliveryWeekday">
+<% for (const option of it.delivery.weekdays) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+</fieldset>
+<fieldset>
+<legend>Quiet hours for alerts as they happen</legend>
+<label>From <select name="quietHours.from">
+<% for (const option of it.delivery.quietFrom) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+<label>to <select name="quietHours.to">
+<% for (const option of it.delivery.quietTo) { %>
+<option value="<%= option.value %>"<%= option.selected ? ' selected' : '' %>><%= option.label %></option>
+<% } %>
+</select></label>
+</fieldset>
 <button type="submit">Save</button>
 </form>
+<p>In a feed reader: <a href="<%= it.feed %>">your digest as a private feed</a> (Atom). Keep its address to yourself; signing out all your links ends it.</p>
 <form method="post" action="<%= it.leave.action %>">
 <input type="hidden" name="token" value="<%= it.leave.token %>">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">

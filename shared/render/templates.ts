@@ -10,6 +10,7 @@
  */
 
 import { HONEYPOT_FIELD } from '../domain/signup.js';
+import { supportedZones } from '../domain/zones.js';
 
 /** Small, readable without JavaScript, one column that fits a phone; follows the reader's dark mode. */
 const CSS = [
@@ -114,7 +115,7 @@ export const EVENT_PAGE = `<article>
 <a href="<%= it.formats.xml %>" type="application/xml">XML</a></p>
 <p class="meta"><a href="<%= it.dayHref %>"><time datetime="<%= it.date %>"><%= it.date %></time></a>
 <% if (it.topic) { %>
-· <span class="topic"><%= it.topic %></span>
+· <a class="topic" href="<%= it.topic.href %>"><%= it.topic.name %></a>
 <% } %>
 </p>
 <h1><%= it.headline %></h1>
@@ -174,14 +175,31 @@ export const EVENT_PAGE = `<article>
 </article>
 `;
 
+/** Links to the page before and after this one in time, and to the period it belongs to. */
+export const PERIOD_NAV = `<% if (it.nav) { %>
+<nav class="period" aria-label="<%= it.nav.label %>">
+<% if (it.nav.prev) { %>
+<a href="<%= it.nav.prev.href %>" rel="prev">← <%= it.nav.prev.text %></a>
+<% } %>
+<% if (it.nav.up) { %>
+<a href="<%= it.nav.up.href %>"><%= it.nav.up.text %></a>
+<% } %>
+<% if (it.nav.next) { %>
+<a href="<%= it.nav.next.href %>" rel="next"><%= it.nav.next.text %> →</a>
+<% } %>
+</nav>
+<% } %>
+`;
+
 /** A day's events, grouped by topic as the archive's day pages are. */
 export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.date %></time></h1>
+<%~ include('@period-nav', { nav: it.nav }) %>
 <% if (it.groups.length === 0) { %>
 <p>No events on this day.</p>
 <% } %>
 <% it.groups.forEach((group, i) => { %>
 <section aria-labelledby="topic-<%= i + 1 %>">
-<h2 id="topic-<%= i + 1 %>"><%= group.topic %></h2>
+<h2 id="topic-<%= i + 1 %>"><% if (group.href) { %><a href="<%= group.href %>"><%= group.topic %></a><% } else { %><%= group.topic %><% } %></h2>
 <ul>
 <% for (const item of group.items) { %>
 <%~ include('@event-item', { item, showDate: false, showTopic: false }) %>
@@ -192,25 +210,62 @@ export const DAY_PAGE = `<h1>Events of <time datetime="<%= it.date %>"><%= it.da
 `;
 
 /**
+ * The sign-up form's delivery time: zone, hour and weekday, each "as the site sends" (empty: the
+ * deployment's default) unless chosen. Built once: the zone list is the platform's, and its names
+ * are plain ASCII (letters, digits, `/`, `_`, `+`, `-`), escaped anyway.
+ */
+const DELIVERY_FIELDS = (() => {
+  const escapeText = (text: string) =>
+    text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  const option = (value: string, label: string) =>
+    `<option value="${escapeText(value)}">${escapeText(label)}</option>`;
+  // An option's value is its text when it has none: the zone list is most of the form's bytes.
+  const zones = supportedZones().map((zone) => `<option>${escapeText(zone)}</option>`);
+  const hours = Array.from({ length: 24 }, (_, h) => option(String(h), `${String(h).padStart(2, '0')}:00`));
+  const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'].map((d, i) =>
+    option(String(i), d),
+  );
+  const unset = '<option value="" selected>as the site sends</option>';
+  return [
+    '<fieldset>',
+    '<legend>When, in your time</legend>',
+    `<label>Time zone <select name="timeZone">${unset}${zones.join('')}</select></label>`,
+    `<label>Digests at <select name="deliveryHour">${unset}${hours.join('')}</select></label>`,
+    `<label>Weekly digests on <select name="deliveryWeekday">${unset}${days.join('')}</select></label>`,
+    '</fieldset>',
+  ].join('\n');
+})();
+
+/**
  * The email subscription form (home and tag pages): a plain POST to the subscription API, so it
- * works without JavaScript. Topics go as `tags[]`, one per ticked box, by name (the API resolves
- * names and slugs alike).
+ * works without JavaScript. Tags go as `tags[]` and topic labels as `topicLabels[]`, one per
+ * ticked box, by name (the API resolves names and slugs alike); the delivery time as selects.
  */
 export const SUBSCRIBE_FORM = `<form method="post" action="<%= it.form.action %>">
-<p>By email, in a digest of new and updated events:</p>
+<p>By email, as events happen or in a daily or weekly digest:</p>
 <label>Email address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
 <div class="hp" aria-hidden="true"><label>Leave this empty <input type="text" name="${HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></label></div>
 <fieldset>
-<legend>Topics</legend>
-<% for (const topic of it.form.topics) { %>
-<label><input type="checkbox" name="tags[]" value="<%= topic.name %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<legend>Tags</legend>
+<% for (const tag of it.form.tags) { %>
+<label><input type="checkbox" name="tags[]" value="<%= tag.name %>"<%= tag.checked ? ' checked' : '' %>> <%= tag.name %></label>
 <% } %>
 </fieldset>
+<% if ((it.form.topics ?? []).length > 0) { %>
+<fieldset>
+<legend>Topics</legend>
+<% for (const topic of it.form.topics) { %>
+<label><input type="checkbox" name="topicLabels[]" value="<%= topic.name %>"<%= topic.checked ? ' checked' : '' %>> <%= topic.name %></label>
+<% } %>
+</fieldset>
+<% } %>
 <fieldset>
 <legend>How often</legend>
+<label><input type="radio" name="cadence" value="instant"> As it happens</label>
 <label><input type="radio" name="cadence" value="daily" checked> Daily</label>
 <label><input type="radio" name="cadence" value="weekly"> Weekly</label>
 </fieldset>
+${DELIVERY_FIELDS}
 <button type="submit">Subscribe</button>
 </form>
 `;
@@ -239,6 +294,91 @@ export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
 </ul>
 <% } %>
 </section>
+<%~ include('@history', { history: it.history }) %>
+`;
+
+/**
+ * A tag's or topic label's whole history: each month with its count, the site's page of that month
+ * and the scope's archived feeds of it (RFC 5005), newest first.
+ */
+export const HISTORY = `<% if (it.history && it.history.length > 0) { %>
+<section aria-labelledby="history-heading">
+<h2 id="history-heading">Every month</h2>
+<ul>
+<% for (const month of it.history) { %>
+<li><a href="<%= month.href %>"><time datetime="<%= month.month %>"><%= month.month %></time></a> <span class="count">(<%= month.count %>)</span>
+<span class="formats">
+<% month.feeds.forEach((feed, i) => { %>
+<%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
+<% }) %>
+</span></li>
+<% } %>
+</ul>
+</section>
+<% } %>
+`;
+
+/** A topic label's events, newest first, with its feeds and every month it has events in. */
+export const TOPIC_PAGE = `<h1><%= it.topic.name %></h1>
+<p class="meta"><%= it.summary %></p>
+<section aria-labelledby="follow-heading">
+<h2 id="follow-heading">Follow <%= it.topic.name %></h2>
+<p>In a feed reader:
+<% it.feeds.forEach((feed, i) => { %>
+<%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
+<% }) %>
+</p>
+</section>
+<section aria-labelledby="events-heading">
+<h2 id="events-heading">Events</h2>
+<% if (it.items.length === 0) { %>
+<p>No events yet.</p>
+<% } else { %>
+<ul>
+<% for (const item of it.items) { %>
+<%~ include('@event-item', { item, showDate: true, showTopic: false }) %>
+<% } %>
+</ul>
+<% } %>
+</section>
+<%~ include('@history', { history: it.history }) %>
+`;
+
+/** Every topic label with its number of events. */
+export const TOPICS_INDEX = `<h1>Topics</h1>
+<p class="meta"><%= it.summary %></p>
+<% if (it.topics.length > 0) { %>
+<ul>
+<% for (const topic of it.topics) { %>
+<li><a href="<%= topic.href %>"><%= topic.name %></a> <span class="count">(<%= topic.count %>)</span></li>
+<% } %>
+</ul>
+<% } %>
+`;
+
+/** A month's days, newest first, each with its events' headlines. */
+export const MONTH_PAGE = `<h1>Events of <time datetime="<%= it.month %>"><%= it.month %></time></h1>
+<%~ include('@period-nav', { nav: it.nav }) %>
+<p class="meta"><%= it.summary %></p>
+<% for (const day of it.days) { %>
+<h2><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></h2>
+<ul>
+<% for (const item of day.items) { %>
+<%~ include('@event-item', { item, showDate: false, showTopic: true }) %>
+<% } %>
+</ul>
+<% } %>
+`;
+
+/** A year's months with their counts. */
+export const YEAR_PAGE = `<h1>Events of <%= it.year %></h1>
+<%~ include('@period-nav', { nav: it.nav }) %>
+<p class="meta"><%= it.summary %></p>
+<ul>
+<% for (const month of it.months) { %>
+<li><a href="<%= month.href %>"><time datetime="<%= month.month %>"><%= month.month %></time></a> <span class="count">(<%= month.count %>)</span></li>
+<% } %>
+</ul>
 `;
 
 /** The page a missing address gets: where to go instead. */
@@ -283,9 +423,10 @@ export const HOME_PAGE = `<h1><%= it.siteTitle %></h1>
 <h2 id="topics">Topics</h2>
 <ul>
 <% for (const topic of it.topics) { %>
-<li><%= topic.name %> <span class="count">(<%= topic.count %>)</span></li>
+<li><a href="<%= topic.href %>"><%= topic.name %></a> <span class="count">(<%= topic.count %>)</span></li>
 <% } %>
 </ul>
+<p><a href="<%= it.allTopics %>">All topics</a></p>
 </section>
 <% } %>
 <% if (it.tags.length > 0) { %>

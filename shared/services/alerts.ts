@@ -14,6 +14,7 @@ import {
 } from '../domain/alerts.js';
 import type { ChangeType } from '../domain/change-message.js';
 import type { StoredEvent, Tag } from '../domain/event.js';
+import { followsAnything } from '../domain/subscription.js';
 import { logger } from '../logger.js';
 import { mapLimit } from '../map-limit.js';
 import { METRIC, type MetricsPort } from '../metrics.js';
@@ -246,7 +247,7 @@ const unreachable = (recipient: AlertRecipient | undefined): boolean => {
     recipient.suppressed ||
     subscriber.status !== 'confirmed' ||
     subscriber.cadence !== 'instant' ||
-    subscriber.topics.length === 0
+    !followsAnything(subscriber)
   );
 };
 

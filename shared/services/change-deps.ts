@@ -1,5 +1,6 @@
 import { makeParkedChangeStore } from '../adapters/parked-changes.js';
 import { createSnsClient, makeSnsTopic } from '../adapters/sns.js';
+import { makeTopicLabelStore } from '../adapters/topic-labels.js';
 import { ENV, requireEnv } from '../config.js';
 import { emfMetrics } from '../metrics.js';
 import type { ChangeDeps } from './changes.js';
@@ -18,6 +19,7 @@ export const changeDeps = (): ChangeDeps => {
       topic: makeSnsTopic(createSnsClient(), requireEnv(ENV.topicArn)),
       siteUrl: requireEnv(ENV.siteUrl),
       metrics: emfMetrics,
+      topicLabels: makeTopicLabelStore(store.db, store.tableName),
     };
   }
   return cached;

@@ -1,6 +1,9 @@
 import type { ParkedChangeStore } from '../adapters/parked-changes.js';
 import type { ChangeTopic } from '../adapters/sns.js';
+import type { TopicLabelStore } from '../adapters/topic-labels.js';
 import { buildChangeMessage, changeTypeOf } from '../domain/change-message.js';
+import { topicSlug } from '../domain/slug.js';
+import type { TopicRef } from '../domain/subscription.js';
 import { logger } from '../logger.js';
 import { METRIC, type MetricsPort } from '../metrics.js';
 import { type FanoutOptions, type Outgoing, publishChanges } from './fanout.js';
@@ -18,11 +21,19 @@ export interface ChangeDeps extends ListingDeps {
    * the table keeps them). The local runtime has its own dead-letter file and passes none.
    */
   parked?: ParkedChangeStore;
+  /** Where the topic labels events carry are noted, for subscribers to choose from; none when absent. */
+  topicLabels?: TopicLabelStore;
 }
+
+/** The topic label a change's new image carries, if any. */
+const labelOf = (change: EventChange): TopicRef | undefined => {
+  const label = change.newImage?.topic;
+  return label === undefined || label === '' ? undefined : { slug: topicSlug(label), name: label };
+};
 
 /**
  * Everything one batch of event changes causes: exact tag listings and counts, publishing marks,
- * and one message per change on the topic. Returns the sequence numbers that must be retried.
+ * the topic labels noted, and one message per change on the topic. Returns the sequence numbers that must be retried.
  */
 export const processChanges = async (
   deps: ChangeDeps,
@@ -49,6 +60,15 @@ export const processChanges = async (
       } catch (error) {
         logger.warn('marking pages to rebuild failed; the batch will be retried', { error: error as Error });
         for (const change of changes) failed.add(change.sequenceNumber);
+      }
+      const labelled = changes.filter((c) => labelOf(c) !== undefined);
+      if (deps.topicLabels && labelled.length > 0) {
+        try {
+          await deps.topicLabels.noteTopics(labelled.map((c) => labelOf(c) as TopicRef));
+        } catch (error) {
+          logger.warn('noting topic labels failed; their changes will be retried', { error: error as Error });
+          for (const change of labelled) failed.add(change.sequenceNumber);
+        }
       }
       return failed;
     })(),

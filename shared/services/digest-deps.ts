@@ -16,6 +16,7 @@ export const digestDeps = (): Omit<DigestDeps, 'remainingMs'> => {
   if (!cached) {
     const now = () => Date.now();
     const endpoint = optionalEnv(ENV.dynamodbEndpoint);
+    const schedule = digestScheduleFromEnv();
     cached = {
       store: makeDigestStore(
         createDocumentClient({ endpoint }),
@@ -29,8 +30,9 @@ export const digestDeps = (): Omit<DigestDeps, 'remainingMs'> => {
         from: requireEnv(ENV.fromAddress),
         tokenSecret: secretsManagerTokenSecret(createSecretsClient(), requireEnv(ENV.tokenSecretArn)),
         now,
+        timeZone: schedule.timeZone,
       }),
-      schedule: digestScheduleFromEnv(),
+      schedule,
       sendRate: digestSendRateFromEnv(),
       now,
       metrics: emfMetrics,

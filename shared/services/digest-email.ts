@@ -10,6 +10,8 @@ export interface DigestEmailSettings {
   from: string;
   tokenSecret: TokenSecret;
   now: () => number;
+  /** The zone a window is shown in for subscribers who have not chosen one (DEFAULT_TIME_ZONE; UTC if absent). */
+  timeZone?: string;
 }
 
 /** Turns a digest into the email its subscriber gets: both parts, personal signed links, RFC 8058 headers. */
@@ -27,7 +29,7 @@ export const digestComposer =
     return {
       to: digest.subscriber.email,
       from: settings.from,
-      ...renderDigestEmail(digest, settings.site, links),
+      ...renderDigestEmail(digest, settings.site, links, settings.timeZone),
       headers: listUnsubscribeHeaders(links),
     };
   };

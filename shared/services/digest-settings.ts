@@ -1,5 +1,6 @@
 import { ENV, optionalEnv } from '../config.js';
 import type { DigestSchedule } from '../domain/digest.js';
+import { canonicalZone, supportedZones } from '../domain/zones.js';
 
 const wholeNumber = (
   name: string,
@@ -16,10 +17,27 @@ const wholeNumber = (
   return value;
 };
 
-/** When digests go out, from DIGEST_HOUR (UTC, default 7) and DIGEST_WEEKDAY (0 = Sunday, default 1). */
+/** DEFAULT_TIME_ZONE as the platform names it (default UTC); an unknown zone fails at cold start. */
+const timeZone = (env: NodeJS.ProcessEnv): string => {
+  const raw = optionalEnv(ENV.defaultTimeZone, env) ?? 'UTC';
+  const zone = canonicalZone(raw);
+  if (zone === undefined || !supportedZones().includes(zone)) {
+    throw new Error(
+      `${ENV.defaultTimeZone} must be an IANA time zone name such as Europe/Berlin (got ${raw})`,
+    );
+  }
+  return zone;
+};
+
+/**
+ * When the digests of subscribers who have not chosen go out: DIGEST_HOUR (default 7) and
+ * DIGEST_WEEKDAY (0 = Sunday, default 1) in DEFAULT_TIME_ZONE (default UTC). Also what a choice
+ * left out fills in.
+ */
 export const digestScheduleFromEnv = (env: NodeJS.ProcessEnv = process.env): DigestSchedule => ({
   hour: wholeNumber(ENV.digestHour, 7, 0, 23, env),
   weekday: wholeNumber(ENV.digestWeekday, 1, 0, 6, env),
+  timeZone: timeZone(env),
 });
 
 /** DIGEST_SEND_RATE: messages per second one worker sends (default 10; SES's sandbox allows 1). */

@@ -3,16 +3,22 @@ import type { DigestRecipient, DigestStore } from '../adapters/digest-store.js';
 import type { Mailer, OutgoingEmail } from '../adapters/mailer.js';
 import {
   buildDigest,
+  type ChangeIndex,
   cadenceMs,
   type Digest,
   type DigestSchedule,
+  deliveryOf,
   digestWindow,
-  indexTopicChanges,
-  latestBoundary,
-  type TopicIndex,
+  indexChanges,
 } from '../domain/digest.js';
-import type { Cadence, Subscriber } from '../domain/subscription.js';
-import { DIGEST_SHARDS } from '../keys.js';
+import {
+  DIGEST_CADENCES,
+  type DigestCadence,
+  followsAnything,
+  type Subscriber,
+} from '../domain/subscription.js';
+import { dueBuckets, isDeliveryAt, latestDelivery, quarterHourOf, supportedZones } from '../domain/zones.js';
+import { DIGEST_SHARDS, digestBucket } from '../keys.js';
 import { logger } from '../logger.js';
 import type { MetricsPort } from '../metrics.js';
 import { pacedSend } from './send-pacing.js';
@@ -23,8 +29,21 @@ import { pacedSend } from './send-pacing.js';
  * Every message can be redelivered: the ledger makes a second delivery send nothing.
  */
 export type DigestMessage =
-  | { kind: 'plan'; cadence: Cadence; end: string; shard: number; startKey?: string }
-  | { kind: 'send'; cadence: Cadence; end: string; subscribers: string[] };
+  | {
+      kind: 'plan';
+      cadence: DigestCadence;
+      end: string;
+      shard: number;
+      startKey?: string;
+      /** Each subscriber's window ends at their own latest delivery time at or before this (not `end`'s). */
+      at?: string;
+      /**
+       * Only these delivery buckets of the shard (`digestBucket`; '' is the default bucket), the
+       * first one from `startKey`; absent: the whole shard.
+       */
+      buckets?: string[];
+    }
+  | { kind: 'send'; cadence: DigestCadence; end: string; at?: string; subscribers: string[] };
 
 export interface DigestQueue {
   send(messages: readonly DigestMessage[]): Promise<void>;
@@ -123,99 +142,188 @@ export const addReports = (a: DigestReport, b: DigestReport): DigestReport => ({
 /** Whether a message's handling left work undone or unrecorded, so that it must be delivered again. */
 export const needsRetry = (report: DigestReport): boolean => report.failed > 0 || report.unrecorded > 0;
 
-/** What starting a run needs: the queue and the clock, not the mail side. */
-export type PlanningDeps = Pick<DigestDeps, 'queue' | 'schedule' | 'now' | 'tuning'>;
+/** What starting a run needs: the queue, the clock and the settings, not the mail side. */
+export type PlanningDeps = Pick<DigestDeps, 'queue' | 'schedule' | 'now' | 'tuning'> & {
+  /** The zones subscribers can choose (default: the platform's list). */
+  zones?: () => readonly string[];
+};
 
 const tuningOf = (deps: PlanningDeps): DigestTuning => ({ ...DEFAULT_TUNING, ...deps.tuning });
 
 /**
- * Where a run's windows end: the latest scheduled send time, or now for a manual run, and never
- * closer to now than the settle time, so a change being written as the run starts falls in the
- * next window rather than in none.
+ * Where a run's windows end at the latest: the default delivery's latest time (or now for a
+ * manual run), and never closer to now than the settle time, so a change being written as the run
+ * starts falls in the next window rather than in none. Each subscriber's own window ends at their
+ * latest delivery time at or before the run, and not after this.
  */
-export const runWindowEnd = (deps: PlanningDeps, cadence: Cadence, manual: boolean): string => {
+export const runWindowEnd = (deps: PlanningDeps, cadence: DigestCadence, manual: boolean): string => {
   const now = deps.now();
   const settled = now - tuningOf(deps).settleMs;
-  const end = manual ? settled : Math.min(latestBoundary(cadence, deps.schedule, now), settled);
-  return new Date(end).toISOString();
+  const latest = latestDelivery(deliveryOf({}, deps.schedule), cadence === 'weekly', now);
+  return new Date(manual ? settled : Math.min(latest, settled)).toISOString();
 };
 
-/** The scheduled start of a run: one plan message per shard of the cadence's subscribers. */
+/**
+ * A run of one cadence for every subscriber (by hand, `tidings digest`): one plan message per
+ * shard. A manual run ends every window now; otherwise each subscriber's at their own latest
+ * delivery time.
+ */
 export const startDigestRun = async (
   deps: PlanningDeps,
-  cadence: Cadence,
+  cadence: DigestCadence,
   options: { manual?: boolean } = {},
 ): Promise<{ end: string }> => {
-  const end = runWindowEnd(deps, cadence, options.manual === true);
+  const manual = options.manual === true;
+  const now = deps.now();
+  const end = manual
+    ? runWindowEnd(deps, cadence, true)
+    : new Date(now - tuningOf(deps).settleMs).toISOString();
+  const at = manual ? {} : { at: new Date(now).toISOString() };
   const plans: DigestMessage[] = Array.from({ length: DIGEST_SHARDS }, (_, shard) => ({
     kind: 'plan',
     cadence,
     end,
     shard,
+    ...at,
   }));
   await deps.queue.send(plans);
-  logger.info('digest run started', { cadence, end });
-  return { end };
+  logger.info('digest run started', { cadence, end, manual });
+  return { end: runWindowEnd(deps, cadence, manual) };
+};
+
+/** The delivery buckets of a cadence due at `at`: chosen ones by zone, and the default bucket (''). */
+export const dueDigestBuckets = (deps: PlanningDeps, cadence: DigestCadence, at: number): string[] => {
+  const weekly = cadence === 'weekly';
+  const zones = new Set(deps.zones?.() ?? supportedZones());
+  zones.add(deps.schedule.timeZone);
+  const buckets = dueBuckets(zones, at).map((due) =>
+    digestBucket(cadence, due.timeZone, due.hour, due.weekday),
+  );
+  if (isDeliveryAt(deliveryOf({}, deps.schedule), weekly, at)) buckets.push('');
+  return buckets;
+};
+
+/**
+ * The scheduled run of a quarter hour (the schedule's time, rounded down): for each cadence, the
+ * delivery buckets due then, planned per shard. Buckets name local hours, so nothing is rewritten
+ * when clocks change, and a bucket is due once per local day (or week) whichever way they moved.
+ */
+export const planQuarterHour = async (
+  deps: PlanningDeps,
+  time: number,
+): Promise<{ at: string; buckets: Record<DigestCadence, number> }> => {
+  const at = quarterHourOf(time);
+  const end = new Date(Math.min(at, deps.now() - tuningOf(deps).settleMs)).toISOString();
+  const counts = { daily: 0, weekly: 0 };
+  const plans: DigestMessage[] = [];
+  for (const cadence of DIGEST_CADENCES) {
+    const buckets = dueDigestBuckets(deps, cadence, at);
+    counts[cadence] = buckets.length;
+    if (buckets.length === 0) continue;
+    for (let shard = 0; shard < DIGEST_SHARDS; shard++) {
+      plans.push({ kind: 'plan', cadence, end, shard, at: new Date(at).toISOString(), buckets });
+    }
+  }
+  if (plans.length > 0) await deps.queue.send(plans);
+  logger.info('digest quarter hour planned', { at: new Date(at).toISOString(), end, ...counts });
+  return { at: new Date(at).toISOString(), buckets: counts };
 };
 
 const timeLeft = (deps: DigestDeps): number => deps.remainingMs?.() ?? Number.POSITIVE_INFINITY;
 
-/** Pages through one shard, enqueueing batches; hands the rest on when the invocation runs short. */
+/**
+ * Pages through one shard, or its due buckets (several at once: a quarter hour can have hundreds,
+ * most of them empty), enqueueing batches of subscribers gathered across buckets. When the
+ * invocation runs short, what is left is handed on: a bucket part-read with its own start key,
+ * the untouched ones together.
+ */
 const plan = async (
   deps: DigestDeps,
   message: Extract<DigestMessage, { kind: 'plan' }>,
 ): Promise<DigestReport> => {
   const tuning = tuningOf(deps);
   const report = emptyDigestReport();
-  let startKey = message.startKey;
-  do {
-    if (timeLeft(deps) < tuning.reserveMs) {
-      await deps.queue.send([{ ...message, ...(startKey ? { startKey } : {}) }]);
-      return report;
-    }
-    const page = await deps.store.listSubscriberIds(
-      message.cadence,
-      message.shard,
-      tuning.planPageSize,
-      startKey,
-    );
+  const { startKey: firstKey, buckets: all, ...base } = message;
+  const at = message.at === undefined ? {} : { at: message.at };
+  const pending: { bucket?: string; startKey?: string }[] = all
+    ? all.map((bucket, i) => ({ bucket, ...(i === 0 && firstKey ? { startKey: firstKey } : {}) }))
+    : [{ ...(firstKey ? { startKey: firstKey } : {}) }];
+  const handOn: DigestMessage[] = [];
+  const untouched: string[] = [];
+  let ids: string[] = [];
+  const flush = async (all: boolean) => {
     const batches: DigestMessage[] = [];
-    for (let i = 0; i < page.ids.length; i += tuning.batchSize) {
+    while (ids.length >= tuning.batchSize || (all && ids.length > 0)) {
       batches.push({
         kind: 'send',
         cadence: message.cadence,
         end: message.end,
-        subscribers: page.ids.slice(i, i + tuning.batchSize),
+        ...at,
+        subscribers: ids.slice(0, tuning.batchSize),
       });
+      ids = ids.slice(tuning.batchSize);
     }
-    if (batches.length > 0) await deps.queue.send(batches);
     report.batches += batches.length;
-    startKey = page.next;
-  } while (startKey);
+    if (batches.length > 0) await deps.queue.send(batches);
+  };
+  const leftOver = (bucket: string | undefined, startKey: string | undefined) => {
+    if (bucket !== undefined && startKey === undefined) untouched.push(bucket);
+    else
+      handOn.push({
+        ...base,
+        ...(startKey ? { startKey } : {}),
+        ...(bucket !== undefined ? { buckets: [bucket] } : {}),
+      });
+  };
+  const worker = async () => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      let startKey = next.startKey;
+      do {
+        if (timeLeft(deps) < tuning.reserveMs) {
+          leftOver(next.bucket, startKey);
+          break;
+        }
+        const page = await deps.store.listSubscriberIds(
+          message.cadence,
+          message.shard,
+          tuning.planPageSize,
+          startKey,
+          next.bucket,
+        );
+        ids.push(...page.ids);
+        await flush(false);
+        startKey = page.next;
+      } while (startKey);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(tuning.concurrency, pending.length) }, worker));
+  await flush(true);
+  if (untouched.length > 0) handOn.push({ ...base, buckets: untouched });
+  if (handOn.length > 0) await deps.queue.send(handOn);
   return report;
 };
 
 /**
  * The run's changes, read once and shared by every subscriber this worker serves, indexed by
- * topic. A warm worker keeps them for the run; a new run (another window end) starts afresh.
+ * tag and topic label. A warm worker keeps them for the run; a new run (another window end) starts afresh.
  * A subscriber whose window starts earlier than what is held (missed runs) extends it.
  */
 class WindowChanges {
   private runKey = '';
-  private held: Promise<{ after: string; index: TopicIndex }> | undefined;
+  private held: Promise<{ after: string; index: ChangeIndex }> | undefined;
   reads = 0;
 
   constructor(private readonly store: DigestStore) {}
 
-  forRun(cadence: Cadence, end: string): void {
+  forRun(cadence: DigestCadence, end: string): void {
     const key = `${cadence}|${end}`;
     if (key === this.runKey) return;
     this.runKey = key;
     this.held = undefined;
   }
 
-  /** The changes in `(after, end]` by topic slug (a superset: each digest filters by its window). */
-  async load(after: string, end: string, cadence: Cadence): Promise<TopicIndex> {
+  /** The changes in `(after, end]` by tag and topic label (a superset: each digest filters by its window). */
+  async load(after: string, end: string, cadence: DigestCadence): Promise<ChangeIndex> {
     const previous = this.held;
     if (previous) {
       const current = await previous.catch(() => undefined);
@@ -229,7 +337,7 @@ class WindowChanges {
       this.reads++;
       const older = await this.store.windowChanges(from, current ? current.after : end);
       // What is held already is newer than anything just read: it wins for an event in both.
-      const index = indexTopicChanges([...older, ...(current?.index.changes ?? [])]);
+      const index = indexChanges([...older, ...(current?.index.changes ?? [])]);
       return { after: from, index };
     })();
     this.held = loading;
@@ -294,7 +402,7 @@ const record = async (
 const digestFrom = async (
   deps: DigestDeps,
   subscriber: Subscriber,
-  cadence: Cadence,
+  cadence: DigestCadence,
   end: string,
   changes: WindowChanges,
   report: DigestReport,
@@ -369,7 +477,7 @@ const digestFrom = async (
 const digestOne = async (
   deps: DigestDeps,
   subscriber: Subscriber,
-  cadence: Cadence,
+  cadence: DigestCadence,
   end: string,
   changes: WindowChanges,
   report: DigestReport,
@@ -402,6 +510,21 @@ const prefetch = async (
   if (earliest !== undefined) await changes.load(earliest, message.end, message.cadence);
 };
 
+/**
+ * Where a subscriber's window ends in this run: their latest delivery time at or before the run's
+ * time (in their zone, or the default's), never after the run's end; the run's end for a manual run.
+ */
+const endFor = (
+  deps: DigestDeps,
+  message: Extract<DigestMessage, { kind: 'send' }>,
+  subscriber: Subscriber,
+): string => {
+  if (message.at === undefined) return message.end;
+  const delivery = deliveryOf(subscriber, deps.schedule);
+  const latest = latestDelivery(delivery, message.cadence === 'weekly', Date.parse(message.at));
+  return latest < Date.parse(message.end) ? new Date(latest).toISOString() : message.end;
+};
+
 /** Sends the digests of one batch of subscribers; hands the rest on when the invocation runs short. */
 const send = async (
   deps: DigestDeps,
@@ -428,12 +551,19 @@ const send = async (
         recipient.suppressed ||
         subscriber.status !== 'confirmed' ||
         subscriber.cadence !== message.cadence ||
-        subscriber.topics.length === 0
+        !followsAnything(subscriber)
       ) {
         report.skipped++;
         continue;
       }
-      const outcome = await digestOne(deps, subscriber, message.cadence, message.end, changes, report);
+      const outcome = await digestOne(
+        deps,
+        subscriber,
+        message.cadence,
+        endFor(deps, message, subscriber),
+        changes,
+        report,
+      );
       if (outcome === 'sent') report.sent++;
       else if (outcome === 'empty') report.empty++;
       else if (outcome === 'duplicate') report.duplicates++;

@@ -1,6 +1,7 @@
 import {
   type CounterState,
   counterRef,
+  type DayEntry,
   type EntryState,
   entryRef,
   type ListingStore,
@@ -147,6 +148,13 @@ export const projectChanges = async (
     if (unreflected(mine, item.stored).length > 0) group.resumed = true;
   }
 
+  // Day entries follow each event's stored state, like its tag entries, beside the counting.
+  const days = dayEntriesOf(byId, current);
+  const dayWrite = deps.store.writeDayEntries(days.puts, days.deletes).catch((error: unknown) => {
+    logger.warn('day listing update failed; the changes will be retried', { error: error as Error });
+    for (const id of days.ids) failId(id);
+  });
+
   // 1. The ops, one write per counter shard; an event whose ops failed writes no entry.
   const summaries = new Map<string, string>();
   await mapLimit([...groups.values()], PROJECTION_CONCURRENCY, async (group) => {
@@ -205,6 +213,8 @@ export const projectChanges = async (
     },
   );
 
+  await dayWrite;
+
   // 3. Summaries of tags whose count crossed zero; the change log.
   await mapLimit([...summaries.entries()], PROJECTION_CONCURRENCY, async ([slug, name]) => {
     try {
@@ -236,6 +246,30 @@ export const projectChanges = async (
     for (const change of logged) failId(change.id);
   }
   return failed;
+};
+
+/**
+ * What each changed event's day listing should hold: the entry of its live state, and no entry at
+ * any other time it was published under (a deleted id created again is published anew).
+ */
+const dayEntriesOf = (
+  byId: ReadonlyMap<string, readonly EventChange[]>,
+  current: ReadonlyMap<string, StoredEvent>,
+): { puts: DayEntry[]; deletes: DayEntry[]; ids: string[] } => {
+  const puts: DayEntry[] = [];
+  const deletes: DayEntry[] = [];
+  for (const [id, records] of byId) {
+    const now = current.get(id);
+    const live = now && !isTombstone(now) ? now : undefined;
+    if (live) puts.push({ date: live.date, id, publishedAt: live.publishedAt });
+    const gone = new Map<string, DayEntry>();
+    for (const image of [...records.flatMap((r) => [r.oldImage, r.newImage]), now]) {
+      if (!image || image.publishedAt === live?.publishedAt) continue;
+      gone.set(image.publishedAt, { date: image.date, id, publishedAt: image.publishedAt });
+    }
+    deletes.push(...gone.values());
+  }
+  return { puts, deletes, ids: [...byId.keys()] };
 };
 
 /** The markers on a counter that the entries read show already (only those may be removed). */

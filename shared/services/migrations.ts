@@ -8,6 +8,7 @@ import type {
   ShardAudit,
   WriteStamp,
 } from '../adapters/event-store.js';
+import type { TopicLabelStore } from '../adapters/topic-labels.js';
 import {
   type Attribution,
   correctedEvent,
@@ -21,7 +22,7 @@ import {
   tombstoneOf,
   unreservedEventId,
 } from '../domain/event.js';
-import { isReservedSlug, unreservedSlug } from '../domain/slug.js';
+import { isReservedSlug, topicSlug, unreservedSlug } from '../domain/slug.js';
 import { ConcurrentWriteError } from '../errors.js';
 
 export interface MigrationDeps {
@@ -29,6 +30,11 @@ export interface MigrationDeps {
   store: EventStore & MigrationStore;
   now: () => string;
   writeId?: () => string;
+  /**
+   * Where the topic labels of the events scanned are noted, for subscribers to choose from: labels
+   * of events stored before the change stream noted them. None: not noted.
+   */
+  topicLabels?: TopicLabelStore;
 }
 
 /** Who a migrated event's `updatedBy` names: the operator's migration, not an API key. */
@@ -130,7 +136,7 @@ const migrateEvent = async (deps: MigrationDeps, record: EventRecord, dryRun: bo
 
 /**
  * Moves every stored event and tag off the names the site keeps for its own pages
- * (RESERVED_SLUGS). A one-off scan of the event items; idempotent (a second run finds nothing to
+ * (RESERVED_SLUGS), and notes the topic labels events carry (`topicLabels`). A one-off scan of the event items; idempotent (a second run finds nothing to
  * do) and resumable from the cursor it reports after each page.
  */
 export const migrateReservedSlugs = async (
@@ -151,6 +157,12 @@ export const migrateReservedSlugs = async (
       else if (outcome === 'retagged') progress.retagged++;
       else if (outcome !== 'unchanged') progress.skipped.push(outcome.skipped);
     }
+    if (deps.topicLabels && options.dryRun !== true) {
+      const labels = page.items.flatMap(({ event }) =>
+        !isTombstone(event) && event.topic ? [{ slug: topicSlug(event.topic), name: event.topic }] : [],
+      );
+      await deps.topicLabels.noteTopics(labels);
+    }
     cursor = page.cursor;
     if (cursor) progress.cursor = cursor;
     else delete progress.cursor;
@@ -166,6 +178,8 @@ export interface LayoutProgress {
   entries: number;
   /** Old marks rewritten as packed ones, and removed. */
   marks: number;
+  /** Events taken off the day index, their day entries written. */
+  days: number;
   /** Tags whose counter shards were checked against their entries (after the scan). */
   tags: number;
   /** Counter shards set from their entries. */
@@ -189,7 +203,15 @@ export const migrateDerivedLayout = async (
   deps: LayoutMigrationDeps,
   options: Omit<MigrationOptions, 'onPage'> & { onPage?: (progress: LayoutProgress) => void } = {},
 ): Promise<LayoutProgress> => {
-  const progress: LayoutProgress = { scanned: 0, entries: 0, marks: 0, tags: 0, repaired: 0, inFlight: 0 };
+  const progress: LayoutProgress = {
+    scanned: 0,
+    entries: 0,
+    marks: 0,
+    days: 0,
+    tags: 0,
+    repaired: 0,
+    inFlight: 0,
+  };
   const names = new Map<string, string>();
   let cursor = options.cursor;
   do {
@@ -198,9 +220,11 @@ export const migrateDerivedLayout = async (
       ...(cursor ? { cursor } : {}),
     });
     const marks: Extract<LegacyDerived, { kind: 'mark' }>[] = [];
+    const days: Extract<LegacyDerived, { kind: 'day' }>[] = [];
     for (const item of page.items) {
       progress.scanned++;
       if (item.kind === 'mark') marks.push(item);
+      else if (item.kind === 'day') days.push(item);
       else {
         names.set(item.slug, item.event.tags.find((t) => t.slug === item.slug)?.name ?? item.slug);
         if (!options.dryRun) await deps.store.moveLegacyEntry(item);
@@ -209,6 +233,8 @@ export const migrateDerivedLayout = async (
     }
     if (marks.length > 0 && !options.dryRun) await deps.store.moveLegacyMarks(marks);
     progress.marks += marks.length;
+    if (days.length > 0 && !options.dryRun) await deps.store.moveLegacyDays(days);
+    progress.days += days.length;
     cursor = page.cursor;
     if (cursor) progress.cursor = cursor;
     else delete progress.cursor;

@@ -1,10 +1,13 @@
 import { type LastPublishStore, makeLastPublishStore } from '../adapters/last-publish.js';
 import { type Lease, makeLease } from '../adapters/lease.js';
 import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
+import { createSqsClient } from '../adapters/sqs.js';
+import { makeSqsHubQueue } from '../adapters/websub-queue.js';
 import { ENV, requireEnv, siteConfigFromEnv } from '../config.js';
 import { emfMetrics, type MetricsPort } from '../metrics.js';
 import { storeDeps } from './deps.js';
 import type { PublishDeps } from './publish.js';
+import type { HubQueue } from './websub.js';
 
 /** What the publish function needs: a run's deps, and the lease that keeps runs from overlapping. */
 export interface PublishFunctionDeps extends PublishDeps {
@@ -14,6 +17,8 @@ export interface PublishFunctionDeps extends PublishDeps {
   metrics?: MetricsPort;
   /** Where each run's report is kept for `tidings status`; none in tests that do not look. */
   lastRun?: LastPublishStore;
+  /** Where the feeds a run changed go, for the WebSub hub to push to subscribers; none in tests that do not look. */
+  hubQueue?: HubQueue;
 }
 
 let cached: PublishFunctionDeps | undefined;
@@ -29,6 +34,7 @@ export const publishDeps = (): PublishFunctionDeps => {
       lease: makeLease(db, tableName, 'publish'),
       metrics: emfMetrics,
       lastRun: makeLastPublishStore(db, tableName),
+      hubQueue: makeSqsHubQueue(createSqsClient(), requireEnv(ENV.hubQueueUrl)),
     };
   }
   return cached;

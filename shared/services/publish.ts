@@ -7,6 +7,7 @@ import type {
 } from '../adapters/event-store.js';
 import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import { borrowObject, type ObjectBody, type ObjectStore } from '../adapters/object-store.js';
+import { type Counts, monthOf } from '../domain/archives.js';
 import { isTombstone, type NewsEvent, type StoredEvent, type Tag } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs, feedItems } from '../domain/feed-model.js';
 import {
@@ -52,7 +53,14 @@ import {
   renderNotFoundPage,
   renderTagPage,
   renderTagsIndex,
+  type TopicCount,
 } from '../render/pages.js';
+import {
+  type ArchiveFigures,
+  FullArchive,
+  IncrementalArchive,
+  readArchiveCounts,
+} from './publish-archives.js';
 
 export interface PublishDeps {
   store: EventStore & PublishStore & Pick<ListingStore, 'recountTag' | 'getEventsNow'>;
@@ -73,6 +81,8 @@ export interface PublishReport {
    */
   marksKept: number;
   failed: number;
+  /** What the archive (months, years, topic labels) added to a full run. */
+  archive?: ArchiveFigures;
 }
 
 /** Events listed on a tag page: the newest, as many as its feeds hold (the page says how many there are in all). */
@@ -142,7 +152,7 @@ const itemKey = (event: Pick<NewsEvent, 'id' | 'revision'>): string => `${event.
  * feed as written, instead of writing it again: a tag's feed gains one item and keeps 49. It is
  * written only after the feed's three files are, so it never describes newer items than theirs.
  */
-interface FeedItemsRecord {
+export interface FeedItemsRecord {
   version: number;
   site: string;
   /** [key, has content (1) or not (0)], in the feed's order. */
@@ -304,7 +314,11 @@ class Output {
    * A feed's three files from its items, newest first (repeats dropped, cut at the feed size), and
    * the record of its items, to write once the files are written.
    */
-  feeds(scope: FeedScope, all: readonly WrittenItem[]): { files: SiteObject[]; record: SiteObject } {
+  feeds(
+    scope: FeedScope,
+    all: readonly WrittenItem[],
+    place: { newestMonth?: string | undefined } = {},
+  ): { files: SiteObject[]; record: SiteObject } {
     const seen = new Set<string>();
     const items: WrittenItem[] = [];
     for (const item of all) {
@@ -317,6 +331,7 @@ class Output {
       this.config,
       scope,
       items.map((i) => i.ref),
+      place,
     );
     const anyContent = items.some((i) => i.hasContent);
     const files: SiteObject[] = [];
@@ -359,32 +374,40 @@ class Output {
     ];
   }
 
-  dayPage(date: string, events: readonly ListedEvent[]): SiteObject {
+  dayPage(
+    date: string,
+    events: readonly ListedEvent[],
+    around: { prev?: string; next?: string } = {},
+  ): SiteObject {
     return {
       key: dayPath(date),
-      body: renderDayPage(this.config, date, events),
+      body: renderDayPage(this.config, date, events, around),
       type: EVENT_FORMATS_CONTENT_TYPES.html,
     };
   }
 
-  tagPage(tag: Tag, events: readonly ListedEvent[], total: number): SiteObject {
+  tagPage(tag: Tag, events: readonly ListedEvent[], total: number, months?: Counts): SiteObject {
     return {
       key: tagPath(tag.slug),
-      body: renderTagPage(this.config, tag, events, { total }),
+      body: renderTagPage(this.config, tag, events, { total, ...(months ? { months } : {}) }),
       type: EVENT_FORMATS_CONTENT_TYPES.html,
     };
   }
 
-  siteListings(latest: readonly ListedEvent[], tags: readonly TagSummary[]): SiteObject[] {
+  siteListings(
+    latest: readonly ListedEvent[],
+    tags: readonly TagSummary[],
+    topics?: readonly TopicCount[],
+  ): SiteObject[] {
     return [
       {
         key: HOME_PAGE,
-        body: renderHomePage(this.config, latest.slice(0, HOME_SIZE), tags),
+        body: renderHomePage(this.config, latest.slice(0, HOME_SIZE), tags, topics ? { topics } : {}),
         type: EVENT_FORMATS_CONTENT_TYPES.html,
       },
       { key: TAGS_PAGE, body: renderTagsIndex(this.config, tags), type: EVENT_FORMATS_CONTENT_TYPES.html },
       { key: NOT_FOUND_PAGE, body: renderNotFoundPage(this.config), type: EVENT_FORMATS_CONTENT_TYPES.html },
-      { key: OPML_FILE, body: renderOpml(this.config, tags), type: 'text/x-opml; charset=utf-8' },
+      { key: OPML_FILE, body: renderOpml(this.config, tags, topics), type: 'text/x-opml; charset=utf-8' },
     ];
   }
 }
@@ -414,6 +437,8 @@ class Run extends Output {
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
   private readonly records: Promise<void>[] = [];
   private tags?: Promise<TagSummary[]>;
+  /** The archive's part of the run, set by `publishMarked`. */
+  archive?: IncrementalArchive;
 
   /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */
   get tagReadSize(): number {
@@ -464,13 +489,18 @@ class Run extends Output {
    * The items a scope's feed had, by key, when the record of its items is current and matches its
    * files; their bytes lie in the files as read, which `release` gives back to the store.
    */
-  private async previousItems(
+  async previousItems(
     scope: FeedScope,
+    // A feed's files by default; an archive document's (publish-archives.ts) have other keys.
+    keys: { record: string; file: (format: FeedFormat) => string } = {
+      record: feedItemsKey(scope),
+      file: (format) => feedPath(scope, format),
+    },
   ): Promise<{ reused: Map<string, WrittenItem>; release: () => void }> {
     const reused = new Map<string, WrittenItem>();
     const [recordBytes, ...read] = await Promise.all([
-      this.deps.objects.get(feedItemsKey(scope)),
-      ...FEED_FORMATS.map((format) => borrowObject(this.deps.objects, feedPath(scope, format))),
+      this.deps.objects.get(keys.record),
+      ...FEED_FORMATS.map((format) => borrowObject(this.deps.objects, keys.file(format))),
     ]);
     const release = () => {
       for (const file of read) file?.release();
@@ -512,6 +542,7 @@ class Run extends Output {
    */
   async feedsOf(scope: FeedScope, newest: readonly EventSummary[]): Promise<FeedFiles> {
     const { reused: previous, release } = await this.previousItems(scope);
+    const newestMonth = newest[0] && monthOf(newest[0].date);
     const wanted = newest.slice(0, this.config.feedSize);
     const toWrite = wanted.filter((e) => !previous.has(itemKey(e)) && !this.written.has(itemKey(e)));
     for (const item of this.writeItems(await this.fullEvents(toWrite))) this.written.set(item.key, item);
@@ -521,7 +552,7 @@ class Run extends Output {
       // An item's `updated` comes from the event as read now, as a freshly written item's would.
       return item ? [{ ...item, ref: this.refOf(e) }] : [];
     });
-    return { ...this.feeds(scope, items), release };
+    return { ...this.feeds(scope, items, { newestMonth }), release };
   }
 
   /**
@@ -584,7 +615,8 @@ class Run extends Output {
       events.push(...page.items);
       cursor = page.cursor;
     } while (cursor);
-    const page = events.length > 0 ? this.dayPage(date, events) : undefined;
+    const around = (await this.archive?.dayAround(date)) ?? {};
+    const page = events.length > 0 ? this.dayPage(date, events, around) : undefined;
     await before;
     if (page) await this.write([page]);
     else await this.remove(dayPath(date));
@@ -619,7 +651,12 @@ class Run extends Output {
       return;
     }
     const tag = { slug, name };
-    const page = this.tagPage(tag, events.slice(0, TAG_PAGE_SIZE), total);
+    const page = this.tagPage(
+      tag,
+      events.slice(0, TAG_PAGE_SIZE),
+      total,
+      await this.archive?.tagMonths(slug),
+    );
     const feeds = await this.feedsOf(tagScope(tag), events);
     await before;
     await this.write([page]);
@@ -633,7 +670,8 @@ class Run extends Output {
     for (const event of latest) this.know(event);
     const feeds = await this.feedsOf({ kind: 'site' }, latest);
     await before;
-    await this.write(this.siteListings(latest, await this.allTags()));
+    const topics = await this.archive?.topics();
+    await this.write(this.siteListings(latest, await this.allTags(), topics));
     await this.writeFeeds(feeds);
   }
 
@@ -683,6 +721,14 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     },
     () => undefined,
   );
+  const archive = new IncrementalArchive(
+    run,
+    deps.store,
+    deps.objects,
+    new Set(days.map((mark) => monthOf(mark.key))),
+    found.catch(() => new Map<string, StoredEvent>()),
+  );
+  run.archive = archive;
   const eventPages = pool(events, (mark) =>
     run.settle(mark, () =>
       run.event(
@@ -692,7 +738,14 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     ),
   );
   const listings = Promise.all([
-    pool(days, (mark) => run.settle(mark, () => run.day(mark.key, eventPages))),
+    pool(days, (mark) =>
+      run.settle(mark, async () => {
+        await Promise.all([
+          run.day(mark.key, eventPages),
+          archive.settled(monthOf(mark.key), deps.objects, eventPages, (date) => run.day(date, eventPages)),
+        ]);
+      }),
+    ),
     pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
   ]);
   await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
@@ -784,6 +837,7 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
     await Promise.all((['event', 'day', 'tag', 'site'] as const).map((k) => store.listMarks(k)))
   ).flat();
 
+  const recordedArchive = readArchiveCounts(deps.objects, site).catch(() => undefined);
   const index = new SiteIndex();
   const openFeed = (scope: FeedScope): OpenFeed => ({ scope, positions: [], pagesToCome: 0, written: false });
   const siteFeed = openFeed({ kind: 'site' });
@@ -839,7 +893,8 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
       release(position, entry);
     }
     while (items.size > ITEMS_KEPT) items.delete(items.keys().next().value as number);
-    const { files, record } = out.feeds(feed.scope, listed);
+    const newest = index.events[feed.positions[0] ?? -1]?.date;
+    const { files, record } = out.feeds(feed.scope, listed, { newestMonth: newest && monthOf(newest) });
     records.push(record);
     await out.put(files);
   };
@@ -896,7 +951,9 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   for (const feed of [siteFeed, ...tagFeeds])
     if (feed && !feed.written && (feed.positions.length > 0 || feed === siteFeed)) await writeFeed(feed);
 
-  for (const [date, events] of index.days()) await out.put([out.dayPage(date, events)]);
+  const archive = new FullArchive(out, index);
+  for (const [date, events] of index.days())
+    await out.put([out.dayPage(date, events, archive.dayAround(date))]);
 
   const summaries = await store.listTags();
   const counted = new Map(summaries.map((t) => [t.slug, t]));
@@ -909,7 +966,14 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
     // unless a count drifted (or the stream is still catching up): settle it from the entries.
     if (summary?.count !== count) count = await store.recountTag(tag.slug, tag.name);
     if (count > 0) tags.push({ slug: tag.slug, name: summary?.name ?? tag.name, count });
-    await out.put([out.tagPage(tag, index.eventsOfTag(tag.slug, TAG_PAGE_SIZE), Math.max(count, 0))]);
+    await out.put([
+      out.tagPage(
+        tag,
+        index.eventsOfTag(tag.slug, TAG_PAGE_SIZE),
+        Math.max(count, 0),
+        archive.tagMonths(tag.slug),
+      ),
+    ]);
   }
   // Summaries of tags no live event has any more.
   for (const summary of counted.values()) {
@@ -917,9 +981,14 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
     if (count > 0) tags.push({ ...summary, count });
     else await Promise.all([out.remove(tagPath(summary.slug)), out.removeFeeds(tagScope(summary))]);
   }
-  await out.put(out.siteListings(index.events.slice(0, HOME_SIZE), tags));
+  // The archive: month, year and topic pages, then every month's documents from a second walk.
+  await archive.writePages();
+  await archive.writeDocuments(walkEvents(store));
+  await archive.removeStale(await recordedArchive);
+  out.report.archive = archive.figures;
+  await out.put(out.siteListings(index.events.slice(0, HOME_SIZE), tags, archive.topics()));
   await out.settled();
-  await out.put(records);
+  await out.put([...records, archive.record()]);
   await out.settled();
 
   for (const mark of marks) out.clear(mark);

@@ -9,6 +9,7 @@ import {
 } from '../adapters/token-secret.js';
 import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
 import { emfMetrics } from '../metrics.js';
+import { digestScheduleFromEnv } from './digest-settings.js';
 import type { SignupDeps } from './subscriptions.js';
 
 /**
@@ -58,6 +59,7 @@ export const subscriptionDeps = (): SignupFunctionDeps => {
       site: siteConfigFromEnv(),
       from: requireEnv(ENV.fromAddress),
       now: () => new Date().toISOString(),
+      delivery: digestScheduleFromEnv(),
       limits: makeSignupLimits(db, tableName, tokenSecret),
       metrics: emfMetrics,
       confirmationsPerHour: confirmationsPerHourFromEnv(),

@@ -2,6 +2,7 @@ import { createDocumentClient } from '../adapters/dynamodb.js';
 import { makeSubscriptionStore } from '../adapters/subscription-store.js';
 import { createSecretsClient, secretsManagerTokenSecret } from '../adapters/token-secret.js';
 import { ENV, optionalEnv, requireEnv, siteConfigFromEnv } from '../config.js';
+import { digestScheduleFromEnv } from './digest-settings.js';
 import type { LinkDeps } from './subscriptions.js';
 
 let cached: LinkDeps | undefined;
@@ -19,6 +20,7 @@ export const subscriptionLinkDeps = (): LinkDeps => {
     tokenSecret: secretsManagerTokenSecret(createSecretsClient(), requireEnv(ENV.tokenSecretArn)),
     site: siteConfigFromEnv(),
     now: () => new Date().toISOString(),
+    delivery: digestScheduleFromEnv(),
   };
   return cached;
 };

@@ -5,32 +5,47 @@ import { type Mailer, MailerThrottledError } from '../adapters/mailer.js';
 import type { MailboxSlot, SignupLimits } from '../adapters/signup-limits.js';
 import type { SubscriptionStore } from '../adapters/subscription-store.js';
 import type { TokenSecret } from '../adapters/token-secret.js';
+import type { DigestSchedule } from '../domain/digest.js';
 import { toIssues } from '../domain/event.js';
 import { canonicalMailbox } from '../domain/mailbox.js';
 import { HONEYPOT_FIELD, LEGACY_HONEYPOT_FIELD } from '../domain/signup.js';
 import type { SiteConfig } from '../domain/site.js';
-import { tagSlug } from '../domain/slug.js';
+import { tagSlug, topicSlug } from '../domain/slug.js';
 import {
   type ChangePlan,
+  type Followed,
   isLapsed,
   planConfirm,
+  planLeave,
   planLeaveAll,
-  planLeaveTopic,
   planManage,
   planRequest,
   planSignOut,
+  type Requested,
   type RequestPlan,
   type SubscriberRecord,
 } from '../domain/subscriber-changes.js';
-import { CADENCES, type Cadence, MAX_TOPICS, type TopicRef } from '../domain/subscription.js';
+import {
+  CADENCES,
+  type Cadence,
+  type DeliveryPreferences,
+  MAX_TAGS,
+  MAX_TOPICS,
+  type QuietHours,
+  resolvePreferences,
+  type TagRef,
+  type TopicRef,
+} from '../domain/subscription.js';
 import {
   CONFIRM_TOKEN_SECONDS,
   confirmLink,
+  feedLink,
   isCurrentToken,
   type LinkKeys,
   MANAGE_TOKEN_SECONDS,
   manageLink,
   PAGE_MANAGE_TOKEN_SECONDS,
+  preferencesOfClaim,
   subscriberIdOf,
   subscriberLinks,
   type TokenClaims,
@@ -38,6 +53,7 @@ import {
   type TokenPurpose,
   verifyToken,
 } from '../domain/tokens.js';
+import { canonicalZone, supportedZones } from '../domain/zones.js';
 import {
   ConcurrentWriteError,
   ConflictError,
@@ -49,6 +65,7 @@ import {
 import { logger } from '../logger.js';
 import { METRIC, type MetricsPort } from '../metrics.js';
 import { renderConfirmationEmail } from '../render/confirmation-email.js';
+import { deliveryViewOf } from '../render/subscription-pages.js';
 
 export interface SubscriptionDeps {
   store: SubscriptionStore;
@@ -58,6 +75,8 @@ export interface SubscriptionDeps {
   /** Sender of confirmation emails: `Tidings <digest@news.example.org>`. */
   from: string;
   now: () => string;
+  /** The deployment's default delivery time (DIGEST_HOUR, DIGEST_WEEKDAY, DEFAULT_TIME_ZONE): what a choice left out fills in. */
+  delivery?: DigestSchedule;
 }
 
 /** What a sign-up needs besides: the limits that keep it from being turned into a mail cannon. */
@@ -83,7 +102,9 @@ export type LinkDeps = Omit<SubscriptionDeps, 'mailer' | 'from'>;
 const EMAIL_MAX = 254;
 const LOCAL_PART_MAX = 64;
 /** Manage pages offer this many of the most used tags besides the followed ones. */
-const OFFERED_TOPICS = 30;
+const OFFERED_TAGS = 30;
+/** Manage pages offer this many topic labels besides the followed ones. */
+const OFFERED_TOPICS = 50;
 /** Optimistic writes that lose a race re-read and decide again this many times. */
 const ATTEMPTS = 3;
 
@@ -103,28 +124,144 @@ const emailField = z
   })
   .meta({ format: 'email', description: `At most ${EMAIL_MAX} characters, ${LOCAL_PART_MAX} before the @.` });
 
-const tagsField = z
-  .array(
-    z
-      .string()
-      .trim()
-      .min(1, { error: 'must be a tag name or slug (not empty)' })
-      .max(64, { error: 'must be a tag name or slug of at most 64 characters' }),
-  )
-  .min(1, { error: 'must name at least one topic' })
-  .max(MAX_TOPICS, {
-    error: (issue) => `must name at most ${MAX_TOPICS} topics (got ${(issue.input as unknown[]).length})`,
-  });
+/** A list of names or slugs, of tags (`what` = 'tag') or of topic labels. */
+const namesField = (what: string, max: number, length: number) =>
+  z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1, { error: `must be a ${what} name or slug (not empty)` })
+        .max(length, { error: `must be a ${what} name or slug of at most ${length} characters` }),
+    )
+    .max(max, {
+      error: (issue) => `must name at most ${max} ${what}s (got ${(issue.input as unknown[]).length})`,
+    });
+
+const tagsField = namesField('tag', MAX_TAGS, 64);
+/** Topic labels are at most 100 characters (the event's `topic`). */
+const topicLabelsField = namesField('topic label', MAX_TOPICS, 100);
 
 const cadenceField = z.enum(CADENCES, { error: `must be one of ${CADENCES.join(', ')}` });
 
-/** What POST /api/subscriptions accepts (JSON, or the form's fields). */
-export const subscribeSchema = z.strictObject({ email: emailField, tags: tagsField, cadence: cadenceField });
-/** What POST /api/subscriptions/manage accepts. */
-export const manageSchema = z.strictObject({ tags: tagsField, cadence: cadenceField });
+/** A whole number in a range, as JSON sends it or as a form's digits. */
+const wholeField = (max: number, what: string) => {
+  const rule = `must be a whole number from 0 to ${max} (${what})`;
+  return z
+    .union(
+      [
+        z.number(),
+        z
+          .string()
+          .trim()
+          .regex(/^\d{1,2}$/)
+          .transform(Number),
+      ],
+      { error: rule },
+    )
+    .pipe(z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= max, { error: rule }));
+};
 
-/** Forms send their list of topics as `tags[]` (repeated checkbox names), JSON as `tags`. */
-const LIST_FIELDS = new Set(['tags', 'tags[]']);
+const timeZoneField = z
+  .string({ error: 'must be an IANA time zone name such as Europe/Berlin' })
+  .transform((name, ctx) => {
+    const zone = name.length <= 64 ? canonicalZone(name.trim()) : undefined;
+    if (zone === undefined || !supportedZones().includes(zone)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an IANA time zone name such as Europe/Berlin (got ${JSON.stringify(name.slice(0, 64))})`,
+      });
+      return z.NEVER;
+    }
+    return zone;
+  });
+
+const quietHoursField = z
+  .strictObject({ from: wholeField(23, 'a local hour'), to: wholeField(23, 'a local hour') })
+  .refine((q) => q.from !== q.to, { error: 'must start and end at different hours (from, to)' });
+
+/** Delivery preferences, all optional: what is left out comes from the settings. */
+const preferenceFields = {
+  timeZone: timeZoneField.optional(),
+  deliveryHour: wholeField(23, 'a local hour').optional(),
+  deliveryWeekday: wholeField(6, '0 = Sunday … 6 = Saturday').optional(),
+  quietHours: quietHoursField.nullable().optional(),
+};
+
+/**
+ * What a reader follows, as requests name it: `tags` (tag names or slugs) and `topicLabels`
+ * (topic label names or slugs), at least one of them not empty. `topics` is what `tags` was called
+ * before topic labels could be followed: a request that sends it still means tags.
+ */
+const followFields = {
+  tags: tagsField.optional(),
+  topicLabels: topicLabelsField.optional(),
+  topics: tagsField.optional().meta({
+    deprecated: true,
+    description: 'Deprecated: the former name of `tags` (tag names or slugs), still accepted. Send `tags`.',
+  }),
+};
+
+/** What POST /api/subscriptions accepts (JSON, or the form's fields). */
+export const subscribeSchema = z.strictObject({
+  email: emailField,
+  ...followFields,
+  cadence: cadenceField,
+  ...preferenceFields,
+});
+/** What POST /api/subscriptions/manage accepts. */
+export const manageSchema = z.strictObject({ ...followFields, cadence: cadenceField, ...preferenceFields });
+
+const PREFERENCE_KEYS = ['timeZone', 'deliveryHour', 'deliveryWeekday', 'quietHours'] as const;
+const PREFERENCE_NAMES = PREFERENCE_KEYS.join(', ');
+const SUBSCRIBE_FIELDS = `email, tags, topicLabels, cadence, ${PREFERENCE_NAMES}`;
+const MANAGE_FIELDS = `tags, topicLabels, cadence, ${PREFERENCE_NAMES}`;
+
+type PreferenceInput = Pick<DeliveryPreferences, 'timeZone' | 'deliveryHour' | 'deliveryWeekday'> & {
+  /** null: none (a form's empty selects). */
+  quietHours?: QuietHours | null | undefined;
+};
+
+/**
+ * The preferences a request asks for over what the subscriber has (`base`), the settings filling
+ * in the rest; undefined when it asks for none (the record stays as it is: a new one on the
+ * deployment's default delivery time).
+ */
+const chosenPreferences = (
+  deps: { delivery?: DigestSchedule },
+  input: PreferenceInput,
+  base: DeliveryPreferences = {},
+): DeliveryPreferences | undefined => {
+  const asked = PREFERENCE_KEYS.filter((key) => input[key] !== undefined);
+  if (asked.length === 0) return undefined;
+  const { quietHours, ...rest }: PreferenceInput = {
+    ...preferencesOf(base),
+    ...Object.fromEntries(asked.map((key) => [key, input[key]])),
+  };
+  return resolvePreferences(quietHours ? { ...rest, quietHours } : rest, deps.delivery ?? DEFAULT_DELIVERY);
+};
+
+/** The deployment's default delivery when none is wired in (the digest settings' own defaults). */
+export const DEFAULT_DELIVERY: DigestSchedule = { hour: 7, weekday: 1, timeZone: 'UTC' };
+
+/** What a request follows, whichever names it used. */
+type FollowInput = { tags?: string[]; topicLabels?: string[]; topics?: string[] };
+
+/**
+ * Forms send their lists as repeated fields (`tags[]` from checkboxes, or `tags`), JSON as arrays.
+ * Each form field name, and the list it fills.
+ */
+const LIST_FIELDS: Record<string, keyof FollowInput> = {
+  tags: 'tags',
+  'tags[]': 'tags',
+  topicLabels: 'topicLabels',
+  'topicLabels[]': 'topicLabels',
+};
+
+/** The form fields of quiet hours (JSON sends `quietHours: {from, to}`). */
+export const QUIET_FROM = 'quietHours.from';
+export const QUIET_TO = 'quietHours.to';
+const FORM_OPTIONAL_FIELDS = ['timeZone', 'deliveryHour', 'deliveryWeekday'];
 
 /** Forms have a handful of fields; a body of thousands is an attack on the parser, refused early. */
 export const MAX_FORM_FIELDS = 100;
@@ -135,19 +272,26 @@ export const MAX_FORM_FIELDS = 100;
  */
 export const formFields = (form: FormData): Record<string, unknown> => {
   const fields: Record<string, unknown> = {};
-  const tags: string[] = [];
   let count = 0;
   for (const [key, value] of form.entries()) {
     if (++count > MAX_FORM_FIELDS) {
       throw ValidationError.of('body', `must have at most ${MAX_FORM_FIELDS} fields (got more)`);
     }
     const text = typeof value === 'string' ? value : value.name;
-    if (LIST_FIELDS.has(key)) {
-      tags.push(text);
-      fields.tags = tags;
+    const list = Object.hasOwn(LIST_FIELDS, key) ? LIST_FIELDS[key] : undefined;
+    if (list) {
+      const values = (fields[list] as string[] | undefined) ?? [];
+      values.push(text);
+      fields[list] = values;
     } else fields[key] = text;
   }
-  return fields;
+  // A form's select offers "none" as an empty value: a field left empty is a field not given.
+  for (const key of FORM_OPTIONAL_FIELDS) if (fields[key] === '') delete fields[key];
+  // Quiet hours come as two selects; both set to "none" clears them.
+  const { [QUIET_FROM]: from, [QUIET_TO]: to, ...rest } = fields;
+  if (from === '' && to === '') rest.quietHours = null;
+  else if (from !== undefined || to !== undefined) rest.quietHours = { from: from ?? '', to: to ?? '' };
+  return rest;
 };
 
 /** A sign-up form's fields without the honeypot, and whether the honeypot was filled. */
@@ -156,50 +300,104 @@ export const signupForm = (form: FormData): { input: Record<string, unknown>; ho
   return { input, honeypot: typeof trap === 'string' && trap.trim() !== '' };
 };
 
+/** What a request follows, resolved: tags and topic labels as they are named now. */
+export interface Follows {
+  tags: TagRef[];
+  topics: TopicRef[];
+}
+
 /**
- * Validates a sign-up or a manage form: every problem at once, field syntax and unknown tags
- * alike, each naming its field. Tags come back resolved to topics, in the order given, duplicates dropped.
+ * Validates a sign-up or a manage form: every problem at once, field syntax and unknown tags or
+ * labels alike, each naming its field. Tags and labels come back resolved, in the order given,
+ * duplicates dropped.
  */
-const parseWithTopics = async <T extends { tags: string[] }>(
+const parseWithFollows = async <T extends FollowInput>(
   deps: LinkDeps,
   schema: z.ZodType<T>,
   input: unknown,
   allowed: string,
-): Promise<{ value: T; topics: TopicRef[] }> => {
+): Promise<{ value: T; follows: Follows }> => {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw ValidationError.of('body', `must be an object with ${allowed}`);
   }
   const parsed = schema.safeParse(input);
   const issues = parsed.success ? [] : toIssues(parsed.error, input, [], allowed);
-  const tags = tagsField.safeParse((input as { tags?: unknown }).tags);
-  const { topics, unknown } = tags.success
-    ? await resolveTopics(deps, tags.data)
-    : { topics: [], unknown: [] };
-  issues.push(...unknown);
+  const given = input as FollowInput;
+  if (given.tags !== undefined && given.topics !== undefined) {
+    issues.push({ path: 'topics', rule: 'is the former name of tags: send tags alone' });
+  }
+  // The deprecated name stands for `tags`, so its issues name it.
+  const tagsAt = given.tags === undefined && given.topics !== undefined ? 'topics' : 'tags';
+  const tags = tagsField.safeParse(given[tagsAt] ?? []);
+  const labels = topicLabelsField.safeParse(given.topicLabels ?? []);
+  const [tagRefs, topicRefs] = await Promise.all([
+    tags.success ? resolveTags(deps, tags.data, tagsAt) : { refs: [], unknown: [] },
+    labels.success ? resolveTopics(deps, labels.data) : { refs: [], unknown: [] },
+  ]);
+  issues.push(...tagRefs.unknown, ...topicRefs.unknown);
+  if (tags.success && labels.success && tags.data.length + labels.data.length === 0) {
+    issues.push({
+      path: tagsAt,
+      rule: 'must name at least one tag, or topicLabels at least one topic label',
+    });
+  }
   if (!parsed.success || issues.length > 0) throw new ValidationError(issues);
-  return { value: parsed.data, topics };
+  return { value: parsed.data, follows: { tags: tagRefs.refs, topics: topicRefs.refs } };
 };
 
-/** Tag names or slugs to topics; an unknown tag is an issue naming its place in the list. */
-const resolveTopics = async (
-  deps: LinkDeps,
-  tags: readonly string[],
-): Promise<{ topics: TopicRef[]; unknown: Issue[] }> => {
-  const slugs = tags.map((tag) => tagSlug(tag));
-  const found = await deps.store.findTopics(slugs.filter((s) => s !== ''));
+/** Names or slugs to what exists, in order, duplicates dropped; an unknown one is an issue naming its place. */
+const resolve = async <R extends TagRef>(
+  names: readonly string[],
+  slugOf: (name: string) => string,
+  find: (slugs: readonly string[]) => Promise<Map<string, R>>,
+  unknownRule: (given: string) => string,
+  field: string,
+): Promise<{ refs: R[]; unknown: Issue[] }> => {
+  const slugs = names.map(slugOf);
+  const found = await find(slugs.filter((s) => s !== ''));
   const unknown: Issue[] = [];
-  const topics: TopicRef[] = [];
+  const refs: R[] = [];
   slugs.forEach((slug, i) => {
-    const topic = found.get(slug);
-    if (!topic) {
+    const ref = found.get(slug);
+    if (!ref)
       unknown.push({
-        path: `tags[${i}]`,
-        rule: `is not a known tag (got ${JSON.stringify((tags[i] ?? '').slice(0, 64))}; GET /api/tags lists them)`,
+        path: `${field}[${i}]`,
+        rule: unknownRule(JSON.stringify((names[i] ?? '').slice(0, 100))),
       });
-    } else if (!topics.some((t) => t.slug === slug)) topics.push(topic);
+    else if (!refs.some((t) => t.slug === slug)) refs.push(ref);
   });
-  return { topics, unknown };
+  return { refs, unknown };
 };
+
+const resolveTags = (deps: LinkDeps, names: readonly string[], field: string) =>
+  resolve(
+    names,
+    tagSlug,
+    (slugs) => deps.store.findTags(slugs),
+    (given) => `is not a known tag (got ${given}; GET /api/tags lists them)`,
+    field,
+  );
+
+const resolveTopics = (deps: LinkDeps, names: readonly string[]) =>
+  resolve(
+    names,
+    topicSlug,
+    (slugs) => deps.store.findTopics(slugs),
+    (given) => `is not a known topic label (got ${given}; the manage page lists them)`,
+    'topicLabels',
+  );
+
+/**
+ * What the JSON API answers of what a subscriber follows: `tags` and `topicLabels`, and `topics`,
+ * the former name of `tags`, for clients written before labels could be followed.
+ */
+export const followsOut = (
+  follows: Follows,
+): { tags: TagRef[]; topicLabels: TopicRef[]; topics: TagRef[] } => ({
+  tags: follows.tags,
+  topicLabels: follows.topics,
+  topics: follows.tags,
+});
 
 const epochSeconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
@@ -344,16 +542,30 @@ const sendWithRetry = async (mailer: Mailer, email: Parameters<Mailer['send']>[0
   }
 };
 
-export interface SubscriptionRequestAnswer {
+export interface SubscriptionRequestAnswer extends Follows, DeliveryPreferences {
   email: string;
-  topics: TopicRef[];
   cadence: Cadence;
 }
+
+/** The delivery preferences a subscriber has chosen, without the rest of the record. */
+export const preferencesOf = (subscriber: DeliveryPreferences): DeliveryPreferences => {
+  const { timeZone, deliveryHour, deliveryWeekday, quietHours } = subscriber;
+  return {
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    ...(deliveryHour !== undefined ? { deliveryHour } : {}),
+    ...(deliveryWeekday !== undefined ? { deliveryWeekday } : {}),
+    ...(quietHours !== undefined ? { quietHours } : {}),
+  };
+};
+
+/** The deployment's default delivery time as the deps carry it. */
+export const deliveryDefaultsOf = (deps: { delivery?: DigestSchedule }): DigestSchedule =>
+  deps.delivery ?? DEFAULT_DELIVERY;
 
 /**
  * A sign-up. Whatever the address's state (new, pending, confirmed, unsubscribed, suppressed) and
  * whatever the limits say, the answer is the same; only whether a confirmation email goes out
- * differs. The requested topics and cadence travel in the signed confirmation link, so a
+ * differs. The requested tags, topic labels and cadence travel in the signed confirmation link, so a
  * confirmed subscriber's digests do not change until the link is opened.
  */
 export const requestSubscription = async (
@@ -362,10 +574,11 @@ export const requestSubscription = async (
   context: SignupContext,
 ): Promise<SubscriptionRequestAnswer> => {
   const {
-    value: { email, cadence },
-    topics,
-  } = await parseWithTopics(deps, subscribeSchema, input, 'email, tags, cadence');
-  const answer = { email, topics, cadence };
+    value: { email, cadence, ...asked },
+    follows,
+  } = await parseWithFollows(deps, subscribeSchema, input, SUBSCRIBE_FIELDS);
+  const preferences = chosenPreferences(deps, asked);
+  const answer = { email, ...follows, cadence, ...preferences };
   if (context.honeypot) {
     deps.metrics.count(METRIC.signupHoneypot);
     logger.info('sign-up not served', { reason: 'honeypot' });
@@ -380,7 +593,7 @@ export const requestSubscription = async (
   }
   const secret = await deps.tokenSecret();
   const id = subscriberIdOf(secret, email);
-  const request = { id, email, topics, cadence };
+  const request = { id, email, ...follows, cadence, ...(preferences ? { preferences } : {}) };
   const plan = async (): Promise<RequestPlan> => {
     const [stored, suppression] = await Promise.all([
       deps.store.getSubscriber(id),
@@ -412,13 +625,19 @@ export const requestSubscription = async (
   }
   const { record } = sent;
   const message = renderConfirmationEmail(deps.site, {
-    topics,
+    ...follows,
     cadence,
+    delivery: deliveryViewOf(preferences ?? {}, deliveryDefaultsOf(deps)),
     confirmUrl: confirmLink(
       secret,
       deps.site.siteUrl,
       record,
-      { topics: topics.map((t) => t.slug), cadence },
+      {
+        tags: follows.tags.map((t) => t.slug),
+        topics: follows.topics.map((t) => t.slug),
+        cadence,
+        ...(preferences ? { preferences } : {}),
+      },
       nowSeconds,
     ),
     expiresAt: nowSeconds + CONFIRM_TOKEN_SECONDS,
@@ -441,7 +660,12 @@ export const requestSubscription = async (
     return answer;
   }
   deps.metrics.count(METRIC.confirmationsSent);
-  logger.info('confirmation sent', { subscriber: id, topics: topics.length, cadence });
+  logger.info('confirmation sent', {
+    subscriber: id,
+    tags: follows.tags.length,
+    topics: follows.topics.length,
+    cadence,
+  });
   return answer;
 };
 
@@ -476,24 +700,31 @@ const confirmationSlot = async (
   return slot;
 };
 
-/** The topics a confirmation link asks for, named as the tags are now (or as when asked, if a tag is gone). */
-const requestedTopics = async (
+/**
+ * What a confirmation link asks for, named as the tags and labels are now (or as the record
+ * names them, or by slug, if one is gone).
+ */
+const requested = async (
   deps: LinkDeps,
   claims: TokenClaims,
   record: SubscriberRecord,
-): Promise<TopicRef[]> => {
-  const slugs = claims.topics ?? [];
-  const found = await deps.store.findTopics(slugs);
-  return slugs.map(
-    (slug) => found.get(slug) ?? record.topics.find((t) => t.slug === slug) ?? { slug, name: slug },
-  );
+): Promise<Requested> => {
+  const tagSlugs = claims.topics ?? [];
+  const labelSlugs = claims.labels ?? [];
+  const [tags, topics] = await Promise.all([
+    tagSlugs.length > 0 ? deps.store.findTags(tagSlugs) : new Map<string, TagRef>(),
+    labelSlugs.length > 0 ? deps.store.findTopics(labelSlugs) : new Map<string, TopicRef>(),
+  ]);
+  const named = <R extends TagRef>(slugs: string[], found: Map<string, R>, known: readonly R[]): R[] =>
+    slugs.map((slug) => found.get(slug) ?? known.find((t) => t.slug === slug) ?? ({ slug, name: slug } as R));
+  return { tags: named(tagSlugs, tags, record.tags), topics: named(labelSlugs, topics, record.topics) };
 };
 
-export interface ConfirmView {
+export interface ConfirmView extends Follows {
   subscriber: SubscriberRecord;
-  /** What confirming will ask for. */
-  topics: TopicRef[];
+  /** What confirming will ask for (`tags`, `topics`) and at which cadence. */
   cadence: Cadence;
+  preferences: DeliveryPreferences;
 }
 
 /**
@@ -509,10 +740,13 @@ export const viewConfirm = async (
   const stored = await load(deps, claims);
   if (!stored) throw lapsed(field);
   if (!isCurrentToken(claims, stored)) throw staleToken(field);
+  const asked = await requested(deps, claims, stored);
   return {
     subscriber: stored,
-    topics: await requestedTopics(deps, claims, stored),
+    tags: [...asked.tags],
+    topics: [...asked.topics],
     cadence: claims.cadence ?? stored.cadence,
+    preferences: claims.pref ? preferencesOfClaim(claims.pref) : preferencesOf(stored),
   };
 };
 
@@ -539,15 +773,19 @@ export const confirmSubscription = async (
     ]);
     if (!stored) throw lapsed(field);
     if (!isCurrentToken(claims, stored)) throw staleToken(field);
-    const requested = await requestedTopics(deps, claims, stored);
-    const plan = planConfirm(stored, claims, requested, deps.now());
+    const plan = planConfirm(stored, claims, await requested(deps, claims, stored), deps.now());
     // A suppression that reached the table before the record did still keeps digests away.
     if (plan.kind === 'update' && suppression && plan.next.suppressedAt === undefined) {
       plan.next.suppressedAt = suppression.at;
     }
     return apply(deps, stored, plan);
   });
-  if (changed) logger.info('subscription confirmed', { subscriber: record.id, topics: record.topics.length });
+  if (changed)
+    logger.info('subscription confirmed', {
+      subscriber: record.id,
+      tags: record.tags.length,
+      topics: record.topics.length,
+    });
   return { subscriber: record, links: pageLinks(deps, keys, record), changed };
 };
 
@@ -558,11 +796,42 @@ export const confirmSubscription = async (
 export interface UnsubscribeView {
   /** Absent when there is nothing left to leave (already unsubscribed, or the record lapsed). */
   subscriber?: SubscriberRecord;
+  /** The tag the link leaves; absent (with `topic`) when it leaves everything. */
+  tag?: TagRef;
+  /** The topic label the link leaves. */
   topic?: TopicRef;
 }
 
-const topicOf = (record: SubscriberRecord | undefined, slug: string | undefined): TopicRef | undefined =>
-  slug === undefined ? undefined : (record?.topics.find((t) => t.slug === slug) ?? { slug, name: slug });
+/**
+ * What the JSON API answers of what an unsubscribe link leaves: `tag` or `topicLabel`, and
+ * `topic`, the former name of `tag`, for clients written before labels could be followed.
+ */
+export const scopeOut = (
+  view: Pick<UnsubscribeView, 'tag' | 'topic'>,
+): { tag?: TagRef; topicLabel?: TopicRef; topic?: TagRef } => ({
+  ...(view.tag ? { tag: view.tag, topic: view.tag } : {}),
+  ...(view.topic ? { topicLabel: view.topic } : {}),
+});
+
+/** What an unsubscribe link leaves: one tag, one topic label, or (undefined) everything. */
+const leftBy = (claims: TokenClaims): Followed | undefined =>
+  claims.label !== undefined
+    ? { kind: 'topic', slug: claims.label }
+    : claims.topic !== undefined
+      ? { kind: 'tag', slug: claims.topic }
+      : undefined;
+
+/** The tag or label a link leaves, named as the record names it (or by its slug). */
+const scopeOf = (
+  record: SubscriberRecord | undefined,
+  claims: TokenClaims,
+): Pick<UnsubscribeView, 'tag' | 'topic'> => {
+  const left = leftBy(claims);
+  if (!left) return {};
+  const known = left.kind === 'tag' ? record?.tags : record?.topics;
+  const ref = known?.find((t) => t.slug === left.slug) ?? { slug: left.slug, name: left.slug };
+  return left.kind === 'tag' ? { tag: ref } : { topic: ref };
+};
 
 /**
  * What an unsubscribe link would do, for the page with the button: changes nothing (mail
@@ -575,10 +844,9 @@ export const viewUnsubscribe = async (
 ): Promise<UnsubscribeView> => {
   const { claims } = await verify(deps, token, 'unsubscribe', field);
   const stored = await load(deps, claims);
-  if (!stored || stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic) };
+  if (!stored || stored.status === 'unsubscribed') return scopeOf(stored, claims);
   if (!isCurrentToken(claims, stored)) throw staleToken(field);
-  const topic = topicOf(stored, claims.topic);
-  return { subscriber: stored, ...(topic ? { topic } : {}) };
+  return { subscriber: stored, ...scopeOf(stored, claims) };
 };
 
 /** RFC 8058: the body of a one-click unsubscribe, exactly. */
@@ -589,7 +857,7 @@ export const ONE_CLICK_VALUE = 'One-Click';
 export const oneClickFormSchema = z.strictObject({ [ONE_CLICK_FIELD]: z.literal(ONE_CLICK_VALUE) });
 
 /**
- * Unsubscribes from the link's topic, or from everything, without a login (the signed link is
+ * Unsubscribes from the link's tag or topic label, or from everything, without a login (the signed link is
  * the credential). Idempotent: doing it again, or after the record lapsed, succeeds and changes
  * nothing. A link made for an earlier record of the address (its nonce differs) is refused (410).
  */
@@ -609,28 +877,27 @@ export const unsubscribe = async (
   }
   return withRetries(async () => {
     const stored = await load(deps, claims);
-    if (!stored) return { topic: topicOf(undefined, claims.topic), changed: false };
+    if (!stored) return { ...scopeOf(undefined, claims), changed: false };
     if (!isCurrentToken(claims, stored)) {
-      if (stored.status === 'unsubscribed') return { topic: topicOf(stored, claims.topic), changed: false };
+      if (stored.status === 'unsubscribed') return { ...scopeOf(stored, claims), changed: false };
       throw staleToken(field);
     }
-    const topic = topicOf(stored, claims.topic);
-    const plan = claims.topic
-      ? planLeaveTopic(stored, claims.topic, deps.now())
-      : planLeaveAll(stored, deps.now());
+    const left = leftBy(claims);
+    const plan = left ? planLeave(stored, left, deps.now()) : planLeaveAll(stored, deps.now());
     const { record, changed } = await apply(deps, stored, plan);
-    if (changed)
-      logger.info('unsubscribed', { subscriber: record.id, scope: claims.topic ? 'topic' : 'all' });
-    return { subscriber: record, ...(topic ? { topic } : {}), changed };
+    if (changed) logger.info('unsubscribed', { subscriber: record.id, scope: left?.kind ?? 'all' });
+    return { subscriber: record, ...scopeOf(stored, claims), changed };
   });
 };
 
 export interface ManageView {
   subscriber: SubscriberRecord;
-  /** The most used tags, to add. */
-  offered: TopicRef[];
+  /** The most used tags and topic labels, to add. */
+  offered: Follows;
   /** The page's "unsubscribe from everything" button posts this link's token. */
   unsubscribeAll: string;
+  /** The subscriber's private feed (a feed link). */
+  feed: string;
   changed: boolean;
 }
 
@@ -650,30 +917,41 @@ const manageable = async (
   return stored;
 };
 
-const offeredTopics = async (deps: LinkDeps): Promise<TopicRef[]> =>
-  (await deps.store.listTopics()).slice(0, OFFERED_TOPICS).map(({ slug, name }) => ({ slug, name }));
+const offered = async (deps: LinkDeps): Promise<Follows> => {
+  const [tags, topics] = await Promise.all([deps.store.listTags(), deps.store.listTopics()]);
+  return {
+    tags: tags.slice(0, OFFERED_TAGS).map(({ slug, name }) => ({ slug, name })),
+    topics: topics.slice(0, OFFERED_TOPICS),
+  };
+};
 
 // The manage page hands out no manage link of its own: the one it was opened with keeps its expiry.
-const unsubscribeAllOf = (deps: LinkDeps, keys: LinkKeys, record: SubscriberRecord): string =>
-  subscriberLinks(keys, deps.site.siteUrl, record, epochSeconds(deps.now())).unsubscribeAll;
+const pageLinksOf = (
+  deps: LinkDeps,
+  keys: LinkKeys,
+  record: SubscriberRecord,
+): Pick<ManageView, 'unsubscribeAll' | 'feed'> => ({
+  unsubscribeAll: subscriberLinks(keys, deps.site.siteUrl, record, epochSeconds(deps.now())).unsubscribeAll,
+  feed: feedLink(keys, deps.site.siteUrl, record, epochSeconds(deps.now())),
+});
 
-/** The manage page's content: the subscription and the topics one might add. Changes nothing. */
+/** The manage page's content: the subscription and the tags and labels one might add. Changes nothing. */
 export const viewManage = async (
   deps: LinkDeps,
   token: string | undefined,
   field: TokenField = 'query.token',
 ): Promise<ManageView> => {
   const { keys, claims } = await verify(deps, token, 'manage', field);
-  const [stored, offered] = await Promise.all([manageable(deps, claims, field), offeredTopics(deps)]);
+  const [stored, offers] = await Promise.all([manageable(deps, claims, field), offered(deps)]);
   return {
     subscriber: stored,
-    offered,
-    unsubscribeAll: unsubscribeAllOf(deps, keys, stored),
+    offered: offers,
+    ...pageLinksOf(deps, keys, stored),
     changed: false,
   };
 };
 
-/** Replaces the topics and cadence, validated like a sign-up. */
+/** Replaces the tags, topic labels, cadence and chosen delivery preferences, validated like a sign-up. */
 export const manageSubscription = async (
   deps: LinkDeps,
   token: string | undefined,
@@ -682,19 +960,31 @@ export const manageSubscription = async (
 ): Promise<ManageView> => {
   const { keys, claims } = await verify(deps, token, 'manage', field);
   const {
-    value: { cadence },
-    topics,
-  } = await parseWithTopics(deps, manageSchema, input, 'tags, cadence');
-  const [{ record, changed }, offered] = await Promise.all([
+    value: { cadence, ...asked },
+    follows,
+  } = await parseWithFollows(deps, manageSchema, input, MANAGE_FIELDS);
+  const [{ record, changed }, offers] = await Promise.all([
     withRetries(async () => {
       const stored = await manageable(deps, claims, field);
-      return apply(deps, stored, planManage(stored, topics, cadence, deps.now()));
+      // What the request leaves out stays as the subscriber has it.
+      const preferences = chosenPreferences(deps, asked, stored);
+      return apply(deps, stored, planManage(stored, follows, cadence, deps.now(), preferences));
     }),
-    offeredTopics(deps),
+    offered(deps),
   ]);
   if (changed)
-    logger.info('subscription changed', { subscriber: record.id, topics: record.topics.length, cadence });
-  return { subscriber: record, offered, unsubscribeAll: unsubscribeAllOf(deps, keys, record), changed };
+    logger.info('subscription changed', {
+      subscriber: record.id,
+      tags: record.tags.length,
+      topics: record.topics.length,
+      cadence,
+    });
+  return {
+    subscriber: record,
+    offered: offers,
+    ...pageLinksOf(deps, keys, record),
+    changed,
+  };
 };
 
 /**
@@ -715,3 +1005,14 @@ export const signOutLinks = async (
   logger.info('links signed out', { subscriber: record.id, linkGeneration: record.linkGeneration });
   return { subscriber: record };
 };
+
+/**
+ * The confirmed subscriber a current link of this purpose speaks for (the private feed's route
+ * uses it): 400/403/410 for a bad link, 410 for a lapsed or stale one, 409 before confirming.
+ */
+export const linkedSubscriber = async (
+  deps: LinkDeps,
+  token: string | undefined,
+  purpose: TokenPurpose,
+  field: TokenField,
+): Promise<SubscriberRecord> => manageable(deps, (await verify(deps, token, purpose, field)).claims, field);

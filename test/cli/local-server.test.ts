@@ -40,7 +40,7 @@ describe('a running npm start, found from its data folder whatever its port', ()
         makeSubscriber(1, {
           id: subscriberIdOf(linkKeysOf(rt.tokenSecret), email),
           email,
-          topics: [{ slug: 'syria', name: 'Syria' }],
+          tags: [{ slug: 'syria', name: 'Syria' }],
           confirmedAt,
           cursor: confirmedAt,
         }),

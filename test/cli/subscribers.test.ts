@@ -69,15 +69,16 @@ describe('tidings subscribers', () => {
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.status === 'confirmed')).toMatchObject({
       email: 'Count.One@example.org',
-      topics: ['syria'],
+      tags: ['syria'],
+      topics: [],
       cadence: 'daily',
       confirmedAt: expect.any(String),
     });
 
     const csv = await tidings(dataDir, 'subscribers', 'export', '--format', 'csv');
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('email,status,topics,cadence,createdAt,confirmedAt');
-    expect(lines.slice(1).sort()[0]).toMatch(/^Count\.One@example\.org,confirmed,syria,daily,\S+,\S+$/);
+    expect(lines[0]).toBe('email,status,tags,topics,cadence,createdAt,confirmedAt');
+    expect(lines.slice(1).sort()[0]).toMatch(/^Count\.One@example\.org,confirmed,syria,,daily,\S+,\S+$/);
 
     expect((await tidings(dataDir, 'subscribers', 'export', '--format', 'xml')).code).toBe(2);
   });

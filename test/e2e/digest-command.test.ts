@@ -44,7 +44,7 @@ describe('npm run digest', () => {
         makeSubscriber(1, {
           id: subscriberIdOf(linkKeysOf(rt.tokenSecret), email),
           email,
-          topics: [{ slug: 'syria', name: 'Syria' }],
+          tags: [{ slug: 'syria', name: 'Syria' }],
           confirmedAt,
           cursor: confirmedAt,
         }),

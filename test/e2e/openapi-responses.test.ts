@@ -80,6 +80,12 @@ const check = async (routeKey: string, res: Response): Promise<Json & { text: st
     expect(text).toMatch(/^<!doctype html>/i);
     return { text };
   }
+  if (mediaType === 'application/atom+xml') {
+    expect(text).toMatch(
+      /^<\?xml version="1.0" encoding="utf-8"\?>\n<feed xmlns="http:\/\/www.w3.org\/2005\/Atom"/,
+    );
+    return { text };
+  }
   const body = JSON.parse(text) as Json;
   const validate = validatorOf(documented.content[mediaType]?.schema ?? {});
   expect(
@@ -388,7 +394,13 @@ describe.sequential('every answer of every route matches the OpenAPI document', 
     });
     expect(((await check(change, invalid)).error as Json).issues).toHaveLength(2);
 
-    const unsubscribe = pathOf(links.unsubscribeTopic('syria'));
+    const feedRoute = 'GET /api/subscriptions/feed';
+    await check(feedRoute, await rt.request(pathOf(links.feed)));
+    const feedWithManageToken = await rt.request(`/api/subscriptions/feed?token=${manageToken}`);
+    await check(feedRoute, feedWithManageToken);
+    expect(feedWithManageToken.status).toBe(403);
+
+    const unsubscribe = pathOf(links.unsubscribeTag('syria'));
     const viewLeave = 'GET /api/subscriptions/unsubscribe';
     const leaving = await check(
       viewLeave,
@@ -473,6 +485,37 @@ describe.sequential('every answer of every route matches the OpenAPI document', 
     const malformed = await rt.write('DELETE', '/api/webhooks/not_an_id');
     await check(remove, malformed);
     expect(malformed.status).toBe(400);
+  });
+
+  it('POST /api/websub', async () => {
+    const hub = 'POST /api/websub';
+    await rt.capture.idle();
+    await rt.publish();
+    const form = (fields: Record<string, string>) =>
+      rt.request('/api/websub', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const fields = {
+      'hub.mode': 'subscribe',
+      'hub.topic': `${rt.url}/feeds/all.atom`,
+      'hub.callback': 'http://127.0.0.1:9/reader',
+    };
+    const accepted = await form(fields);
+    await check(hub, accepted);
+    expect(accepted.status).toBe(202);
+    const short = await form({ ...fields, 'hub.lease_seconds': '60' });
+    expect(((await check(hub, short)).error as Json).issues).toEqual([
+      expect.objectContaining({ path: 'hub.lease_seconds' }),
+    ]);
+    const asJson = await rt.request('/api/websub', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(fields),
+    });
+    await check(hub, asJson);
+    expect(asJson.status).toBe(415);
   });
 
   it('drove every route of shared/routes.ts, to a success and to an error', () => {

@@ -79,15 +79,15 @@ describe('subscribing in a browser', () => {
 
     expect(await subs.subscriber(READER)).toMatchObject({
       status: 'confirmed',
-      topics: [{ slug: 'syria', name: 'Syria' }],
+      tags: [{ slug: 'syria', name: 'Syria' }],
     });
     expect((await subs.rawItem(READER))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('weekly', digestShardOf(subs.idOf(READER))),
     );
   });
 
-  it('changes topics and cadence on the manage page reached from the confirmation page', async () => {
-    await page.click('a:has-text("Change topics or how often")');
+  it('changes tags and cadence on the manage page reached from the confirmation page', async () => {
+    await page.click('a:has-text("Change tags, topics or how often")');
     await page.waitForURL(/\/api\/subscriptions\/manage\?token=/);
     expect(await page.locator('input[name="tags[]"][value="syria"]').isChecked()).toBe(true);
     await page.locator('input[name="tags[]"][value="russia"]').check();
@@ -97,14 +97,14 @@ describe('subscribing in a browser', () => {
     await shot('subscribe-manage.png');
     expect(await subs.subscriber(READER)).toMatchObject({
       cadence: 'daily',
-      topics: [
+      tags: [
         { slug: 'syria', name: 'Syria' },
         { slug: 'russia', name: 'Russia' },
       ],
     });
   });
 
-  it('subscribes a second reader from the home page by ticking a topic', async () => {
+  it('subscribes a second reader from the home page by ticking a tag', async () => {
     const other = 'second.reader@example.org';
     await page.goto(`${rt.url}/`);
     const form = page.locator('#subscribe form');
@@ -123,11 +123,11 @@ describe('subscribing in a browser', () => {
     expect(await subs.subscriber(other)).toMatchObject({
       status: 'confirmed',
       cadence: 'daily',
-      topics: [{ slug: 'russia', name: 'Russia' }],
+      tags: [{ slug: 'russia', name: 'Russia' }],
     });
   });
 
-  it('gets one digest covering both topics after events are posted, with both parts and every link', async () => {
+  it('gets one digest covering both tags after events are posted, with both parts and every link', async () => {
     const posted = [
       makeEventInput({
         headline: 'Ceasefire holds in Idlib <for now> & talks go on',
@@ -179,7 +179,7 @@ describe('subscribing in a browser', () => {
     expect(digest.html).toContain('Ceasefire holds in Idlib &lt;for now&gt; &amp; talks go on');
     expect(digest.html).not.toContain('<for now>');
     expect(digest.text).toContain('Updated');
-    // Links: event pages, tag pages and feeds, manage, leave one topic, leave everything.
+    // Links: event pages, tag pages and feeds, manage, leave one tag, leave everything.
     expect(digest.text).toContain(`${rt.url}/news/2016/11/16/moscow-hosts-a-regional-summit.html`);
     expect(digest.text).toContain(`${rt.url}/feeds/tags/syria.rss`);
     expect(linkIn(digest, '/api/subscriptions/manage')).toContain(rt.url);
@@ -221,5 +221,47 @@ describe('subscribing in a browser', () => {
     await shot('subscribe-unsubscribed.png');
     expect((await subs.subscriber(READER))?.status).toBe('unsubscribed');
     expect((await subs.rawItem(READER))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
+  });
+
+  it('follows a topic label from the home page, and changes tags and topics on the manage page', async () => {
+    const third = 'third.reader@example.org';
+    await page.goto(`${rt.url}/`);
+    const form = page.locator('#subscribe form');
+    await form.locator('input[name="email"]').fill(third);
+    // Every seeded event is labelled "Russian President".
+    await form.locator('input[name="topicLabels[]"][value="Russian President"]').check();
+    await Promise.all([
+      page.waitForURL(`${rt.url}/api/subscriptions`),
+      form.locator('button[type="submit"]').click(),
+    ]);
+    expect(await page.textContent('main')).toContain('Russian President (topic)');
+    const [confirmation] = await mailTo(rt, third);
+    if (!confirmation) throw new Error('no confirmation email in the outbox');
+    await page.goto(linkIn(confirmation, '/api/subscriptions/confirm'));
+    await Promise.all([page.waitForLoadState(), page.click('button:has-text("Confirm my subscription")')]);
+    expect(await subs.subscriber(third)).toMatchObject({
+      status: 'confirmed',
+      tags: [],
+      topics: [{ slug: 'russian-president', name: 'Russian President' }],
+    });
+
+    await page.click('a:has-text("Change tags, topics or how often")');
+    await page.waitForURL(/\/api\/subscriptions\/manage\?token=/);
+    const label = page.locator('input[name="topicLabels[]"][value="russian-president"]');
+    expect(await label.isChecked()).toBe(true);
+    const feed = await page.locator('a:has-text("your digest as a private feed")').getAttribute('href');
+    expect(feed).toMatch(/\/api\/subscriptions\/feed\?token=/);
+    expect(
+      (await rt.request(new URL(feed ?? '', rt.url).pathname + new URL(feed ?? '', rt.url).search)).status,
+    ).toBe(200);
+    await label.uncheck();
+    await page.locator('input[name="tags[]"][value="syria"]').check();
+    await Promise.all([page.waitForLoadState(), page.click('button:has-text("Save")')]);
+    expect(await page.textContent('main')).toContain('Saved.');
+    await shot('subscribe-manage-topics.png');
+    expect(await subs.subscriber(third)).toMatchObject({
+      tags: [{ slug: 'syria', name: 'Syria' }],
+      topics: [],
+    });
   });
 });

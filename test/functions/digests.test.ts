@@ -19,9 +19,13 @@ const record = (messageId: string, body: unknown): SQSRecord =>
 const NOW = Date.parse('2026-11-28T09:00:00.000Z');
 
 describe('plan-digests', () => {
-  it('starts a run of the scheduled cadence: one plan message per shard, window ending at the boundary', async () => {
+  it('starts a run of a whole cadence by hand: one plan message per shard, each window ending at its own delivery time', async () => {
     const queue = new LocalDigestQueue();
-    const handler = planDigests({ queue, schedule: { hour: 7, weekday: 1 }, now: () => NOW });
+    const handler = planDigests({
+      queue,
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
+      now: () => NOW,
+    });
     const out = await handler({ cadence: 'weekly' }, context());
     // 2026-11-28 is a Saturday; the last Monday 07:00 is the 23rd.
     expect(out).toEqual({ cadence: 'weekly', end: '2026-11-23T07:00:00.000Z' });
@@ -34,16 +38,60 @@ describe('plan-digests', () => {
       Array.from({ length: DIGEST_SHARDS }, (_, shard) => ({
         kind: 'plan',
         cadence: 'weekly',
-        end: '2026-11-23T07:00:00.000Z',
+        // Each subscriber's window ends at their latest delivery time at or before `at`, not after `end`.
+        end: '2026-11-28T08:59:00.000Z',
+        at: '2026-11-28T09:00:00.000Z',
         shard,
       })),
     );
   });
 
+  it('plans the quarter hour of the schedule time: only the delivery buckets due then', async () => {
+    const queue = new LocalDigestQueue();
+    const handler = planDigests({
+      queue,
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
+      now: () => Date.parse('2026-11-30T06:00:30.000Z'),
+      zones: () => ['Europe/Berlin', 'Asia/Kolkata', 'America/New_York'],
+    });
+    // A Monday, 06:00 UTC (the schedule fired a little late): 07:00 in Berlin, 11:30 in Kolkata, 01:00 in New York.
+    const out = await handler({ at: '2026-11-30T06:00:00Z' }, context());
+    expect(out).toEqual({ at: '2026-11-30T06:00:00.000Z', buckets: { daily: 3, weekly: 3 } });
+    const planned: DigestMessage[] = [];
+    await queue.drain(async (m) => {
+      planned.push(m);
+      return emptyDigestReport();
+    });
+    expect(planned).toHaveLength(2 * DIGEST_SHARDS);
+    const daily = planned.find((m) => m.kind === 'plan' && m.cadence === 'daily');
+    expect(daily).toMatchObject({
+      end: '2026-11-30T05:59:30.000Z',
+      at: '2026-11-30T06:00:00.000Z',
+      buckets: ['!Europe/Berlin#07#', '!America/New_York#01#', '!UTC#06#'],
+    });
+    const weekly = planned.find((m) => m.kind === 'plan' && m.cadence === 'weekly');
+    // Weekly buckets carry the local weekday (Monday, 1, in all three).
+    expect(weekly).toMatchObject({
+      buckets: ['!Europe/Berlin#07#1#', '!America/New_York#01#1#', '!UTC#06#1#'],
+    });
+  });
+
+  it('refuses a schedule time that is not an ISO timestamp, naming the field', async () => {
+    const handler = planDigests({
+      queue: new LocalDigestQueue(),
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
+      now: () => NOW,
+    });
+    await expect(handler({ at: 'yesterday' }, context())).rejects.toMatchObject({
+      statusCode: 400,
+      message: expect.stringContaining('at'),
+    });
+  });
+
   it('ends the window now (less the settle time) when run by hand with now: true', async () => {
     const handler = planDigests({
       queue: new LocalDigestQueue(),
-      schedule: { hour: 7, weekday: 1 },
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
       now: () => NOW,
     });
     expect(await handler({ cadence: 'daily', now: true }, context())).toEqual({
@@ -54,7 +102,11 @@ describe('plan-digests', () => {
 
   it('refuses an input without a known cadence, naming the field and the rule', async () => {
     const queue = new LocalDigestQueue();
-    const handler = planDigests({ queue, schedule: { hour: 7, weekday: 1 }, now: () => NOW });
+    const handler = planDigests({
+      queue,
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
+      now: () => NOW,
+    });
     await expect(handler({ cadence: 'monthly' }, context())).rejects.toThrow(
       'cadence: must be one of daily, weekly (got "monthly")',
     );
@@ -76,7 +128,7 @@ describe('send-digests', () => {
     compose: async () => {
       throw new Error('not reached');
     },
-    schedule: { hour: 7, weekday: 1 },
+    schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
     sendRate: 0,
     now: () => NOW,
   });
@@ -160,10 +212,24 @@ describe('parseDigestMessage', () => {
     ).toEqual({ kind: 'send', cadence: 'weekly', end, subscribers: ['a', 'b'] });
   });
 
+  it('keeps the run time and due buckets of a quarter-hour run, the default bucket ("") included', () => {
+    const at = '2026-11-28T07:00:00.000Z';
+    const plan = { kind: 'plan', cadence: 'daily', end, shard: 1, at, buckets: ['!Europe/Berlin#08#', ''] };
+    expect(parseDigestMessage(JSON.stringify(plan))).toEqual(plan);
+    const send = { kind: 'send', cadence: 'daily', end, at, subscribers: ['a'] };
+    expect(parseDigestMessage(JSON.stringify(send))).toEqual(send);
+  });
+
   it.each([
     [{ kind: 'plan', cadence: 'hourly', end, shard: 0 }, 'cadence must be one of daily, weekly'],
     [{ kind: 'plan', cadence: 'daily', end: 'yesterday', shard: 0 }, 'end must be an ISO timestamp'],
     [{ kind: 'plan', cadence: 'daily', end, shard: -1 }, 'shard must be a whole number'],
+    [{ kind: 'plan', cadence: 'daily', end, shard: 0, at: 'soon' }, 'at must be an ISO timestamp'],
+    [
+      { kind: 'plan', cadence: 'daily', end, shard: 0, buckets: ['DIGEST#x'] },
+      'buckets must be a list of digest buckets',
+    ],
+    [{ kind: 'plan', cadence: 'instant', end, shard: 0 }, 'cadence must be one of daily, weekly'],
     [{ kind: 'send', cadence: 'daily', end, subscribers: [] }, 'subscribers must be 1 to 1000 ids'],
     [{ kind: 'send', cadence: 'daily', end, subscribers: [7] }, 'subscribers must be 1 to 1000 ids'],
     [{ kind: 'other', cadence: 'daily', end }, 'kind must be plan or send'],

@@ -211,7 +211,7 @@ describe('send-digests counts digests sent, empty and failed', () => {
     const sent = makeSubscriber(1, { cursor: '2026-11-27T07:00:00.000Z' });
     const empty = makeSubscriber(2, {
       cursor: '2026-11-27T07:00:00.000Z',
-      topics: [{ slug: 'elsewhere', name: 'Elsewhere' }],
+      tags: [{ slug: 'elsewhere', name: 'Elsewhere' }],
     });
     const failed = makeSubscriber(3, { cursor: '2026-11-27T07:00:00.000Z' });
     const subscribers = [sent, empty, failed];
@@ -244,7 +244,7 @@ describe('send-digests counts digests sent, empty and failed', () => {
         text: '',
         html: '',
       }),
-      schedule: { hour: 7, weekday: 1 },
+      schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
       sendRate: 0,
       now: () => Date.parse('2026-11-28T09:00:00.000Z'),
       metrics,

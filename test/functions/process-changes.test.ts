@@ -1,3 +1,4 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +107,55 @@ describe('process-changes keeps tag listings and counts exact', () => {
     expect(listed).toEqual(v2);
     expect(listed).not.toHaveProperty('image');
     expect(listed).not.toHaveProperty('topic');
+  });
+
+  it("keeps the day's listing: an entry per live event, gone on deletion, one at the new time when created again", async () => {
+    const { run } = handlerWith();
+    const day = async (date: string) =>
+      (await store.listDay(date, { limit: 100 })).items.map((e) => `${e.id}@${e.revision}`);
+    const entriesOf = async (id: string) => {
+      const { Items = [] } = await table.db.send(
+        new ScanCommand({
+          TableName: table.tableName,
+          FilterExpression: '#t = :day AND id = :id',
+          ExpressionAttributeNames: { '#t': 'type' },
+          ExpressionAttributeValues: { ':day': 'day', ':id': id },
+        }),
+      );
+      return Items.map((i) => i.publishedAt);
+    };
+    const v1 = createdEvent(
+      draft({ date: '2011-01-11', headline: 'Day listed', tags: ['Daylisted'] }),
+      now(),
+    );
+    await store.putEvent(v1, undefined);
+    expect(await day('2011-01-11')).toEqual([]);
+    await run([makeStreamRecord(v1)]);
+    expect(await day('2011-01-11')).toEqual([`${v1.id}@1`]);
+    const v2 = correctedEvent(v1, draft({ date: '2011-01-11', headline: 'Day listed', tags: [] }), now());
+    await store.putEvent(v2, v1);
+    await run([makeStreamRecord(v2, v1)]);
+    expect(await day('2011-01-11')).toEqual([`${v1.id}@2`]);
+    const gone = tombstoneOf(v2, now());
+    await store.putEvent(gone, v2);
+    await run([makeStreamRecord(gone, v2)]);
+    expect(await day('2011-01-11')).toEqual([]);
+    expect(await entriesOf(v1.id)).toEqual([]);
+    const again = createdEvent(
+      draft({ date: '2011-01-11', headline: 'Day listed', tags: ['Daylisted'] }),
+      now(),
+      gone,
+    );
+    await store.putEvent(again, gone);
+    // The whole history replayed in one batch converges on the entry of the live state only.
+    await run([
+      makeStreamRecord(v1),
+      makeStreamRecord(v2, v1),
+      makeStreamRecord(gone, v2),
+      makeStreamRecord(again, gone),
+    ]);
+    expect(await day('2011-01-11')).toEqual([`${v1.id}@${again.revision}`]);
+    expect(await entriesOf(v1.id)).toEqual([again.publishedAt]);
   });
 
   it('changes nothing more when a record is delivered twice', async () => {
@@ -251,6 +301,7 @@ describe('under injected faults', () => {
       refreshTagSummary: flaky(base.refreshTagSummary),
       logChanges: flaky(base.logChanges),
       markDirty: flaky(base.markDirty),
+      writeDayEntries: flaky(base.writeDayEntries),
     };
     const recorded = recordingTopic({ throttle: () => random() < 0.3 });
     const handle = makeHandler({
@@ -334,6 +385,21 @@ describe('under injected faults', () => {
         expect(shard.inFlight).toBe(0);
       }
     }
+    // The day's listing holds every live event once, and its entries only those.
+    const live = [...latest.values()].filter((e) => !isTombstone(e));
+    const day = (await localStore.listDay('2016-11-16', { limit: 100 })).items.map(
+      (e) => `${e.id}@${e.revision}`,
+    );
+    expect(day.sort()).toEqual(live.map((e) => `${e.id}@${e.revision}`).sort());
+    const { Items: entries = [] } = await local.db.send(
+      new ScanCommand({
+        TableName: local.tableName,
+        FilterExpression: '#t = :day',
+        ExpressionAttributeNames: { '#t': 'type' },
+        ExpressionAttributeValues: { ':day': 'day' },
+      }),
+    );
+    expect(entries.map((e) => e.id).sort()).toEqual(live.map((e) => e.id).sort());
     await local.close();
   }, 120_000);
 });

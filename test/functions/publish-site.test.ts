@@ -1,10 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler, type PublishOutcome } from '../../functions/publish-site.js';
+import { LocalHubQueue } from '../../local/websub-queue.js';
 import { makeEventStore } from '../../shared/adapters/event-store.js';
 import { type Lease, makeLease } from '../../shared/adapters/lease.js';
 import type { ObjectStore } from '../../shared/adapters/object-store.js';
 import { defaultSiteConfig } from '../../shared/domain/site.js';
+import type { HubMessage } from '../../shared/domain/websub.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
 
 // The publish function against a real table (dynalite): runs take the lease in it, so they never
@@ -165,5 +167,24 @@ describe('publish-site', () => {
     );
     expect((await store.listMarks('site')).map((m) => m.key)).toEqual(['site']);
     expect(await lease.take('other', T0 + 1_000, T0 + 2_000)).toBe(true);
+  });
+});
+
+describe('publish-site and the WebSub hub', () => {
+  it("hands the feeds whose bytes changed to the hub's queue, and nothing when none changed", async () => {
+    const queue = new LocalHubQueue();
+    const handler = makeHandler({ ...deps(), hubQueue: queue }, fakeClock());
+    await invoke(handler, {});
+    const sent: HubMessage[] = [];
+    await queue.drain(async (message) => {
+      sent.push(message);
+    });
+    expect(sent).toEqual([
+      { kind: 'distribute', topics: ['feeds/all.atom', 'feeds/all.json', 'feeds/all.rss'] },
+    ]);
+    // Marked again, rebuilt to the same bytes: nothing to push.
+    await store.markDirty([{ kind: 'site', key: 'site' }], '2026-11-28T11:00:01.000Z');
+    await invoke(handler, {});
+    expect(queue.size).toBe(0);
   });
 });

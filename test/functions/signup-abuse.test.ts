@@ -517,7 +517,7 @@ describe('form bodies (bounded work)', () => {
     ];
     const ok = await w.form(fields(100), { accept: 'application/json' }, client());
     expect(ok.statusCode).toBe(400);
-    expect(String(ok.body)).toContain('tags: must name at most 20 topics');
+    expect(String(ok.body)).toContain('tags: must name at most 20 tags');
     expect(String(ok.body)).not.toContain('at most 100 fields');
     const over = await w.form(fields(101), { accept: 'application/json' }, client());
     expect(over.statusCode).toBe(400);

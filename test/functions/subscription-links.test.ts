@@ -20,6 +20,7 @@ import {
   subscriberIdOf,
   subscriberLinks,
   UNSUBSCRIBE_TOKEN_SECONDS,
+  verifyToken,
 } from '../../shared/domain/tokens.js';
 import { GoneError } from '../../shared/errors.js';
 import { digestPartition, digestShardOf, subscriberKey, TABLE } from '../../shared/keys.js';
@@ -148,7 +149,7 @@ describe('link routes', () => {
 
     it('GET of an unsubscribe link changes nothing; its button and the RFC 8058 one-click POST do', async () => {
       const a = await confirmed();
-      const page = await browserGet(a.links.unsubscribeTopic('syria'));
+      const page = await browserGet(a.links.unsubscribeTag('syria'));
       expect(page.headers.get('referrer-policy')).toBe('no-referrer');
       expect(page.headers.get('cache-control')).toBe('no-store');
       const html = await page.text();
@@ -156,10 +157,10 @@ describe('link routes', () => {
       const [form] = formsOf(html);
       expect(form).toEqual({
         action: 'unsubscribe',
-        hidden: { token: tokenOf(a.links.unsubscribeTopic('syria')), 'List-Unsubscribe': 'One-Click' },
+        hidden: { token: tokenOf(a.links.unsubscribeTag('syria')), 'List-Unsubscribe': 'One-Click' },
       });
       expect((await submit(a.links.unsubscribeAll, form as never)).status).toBe(200);
-      expect((await subs.subscriber(a.email))?.topics.map((t) => t.slug)).toEqual(['russia']);
+      expect((await subs.subscriber(a.email))?.tags.map((t) => t.slug)).toEqual(['russia']);
 
       const b = await confirmed();
       const oneClick = await rt.request(pathOf(b.links.oneClick), {
@@ -180,8 +181,19 @@ describe('link routes', () => {
       const forms = formsOf(html);
       expect(forms.map((f) => f.action)).toEqual(['manage', 'unsubscribe', 'sign-out']);
       for (const form of forms) expect(form.hidden.token).toMatch(/^k1\./);
-      // No URL on the page carries a token.
-      for (const target of targetsOf(html)) expect(target).not.toContain('token=');
+      // No URL on the page carries a token but the private feed's, which can only read the digest:
+      // it is signed with the feed keys, so it is no manage, confirm or unsubscribe link.
+      const withToken = targetsOf(html).filter((target) => target.includes('token='));
+      expect(withToken.map((t) => new URL(t).pathname)).toEqual(['/api/subscriptions/feed']);
+      const feedToken = new URL(withToken[0] ?? '').searchParams.get('token') ?? '';
+      const now = Math.floor(Date.parse(clock.now()) / 1000);
+      expect(verifyToken(subs.keys, feedToken, 'feed', now).ok).toBe(true);
+      for (const purpose of ['manage', 'confirm', 'unsubscribe'] as const) {
+        expect(verifyToken(subs.keys, feedToken, purpose, now)).toEqual({
+          ok: false,
+          reason: 'invalid signature',
+        });
+      }
     });
 
     it('answers every link route, errors and JSON included, uncached and without a referrer', async () => {
@@ -294,7 +306,7 @@ describe('link routes', () => {
       const stored = await subs.subscriber(email);
       if (!stored) throw new Error('missing');
       const links = subscriberLinks(subs.keys, rt.url, stored, nowSeconds());
-      for (const url of [links.unsubscribeTopic('syria'), links.unsubscribeAll]) {
+      for (const url of [links.unsubscribeTag('syria'), links.unsubscribeAll]) {
         expect(manageTargets(await (await browserGet(url)).text())).toEqual([]);
         const after = await rt.request(pathOf(url), {
           method: 'POST',
@@ -336,7 +348,7 @@ describe('link routes', () => {
           })
         ).status,
       ).toBe(410);
-      expect((await subs.subscriber(a.email))?.topics.map((t) => t.slug)).toEqual(['syria', 'russia']);
+      expect((await subs.subscriber(a.email))?.tags.map((t) => t.slug)).toEqual(['syria', 'russia']);
 
       // New links work; the old unsubscribe link still unsubscribes.
       const fresh = subscriberLinks(
@@ -493,7 +505,7 @@ describe('compatibility with the plain-string secret and the links made before k
       headers: { accept: 'application/json' },
     });
     expect(confirm.status).toBe(200);
-    expect((await subs.subscriber(LEGACY_EMAIL))?.topics.map((t) => t.slug)).toEqual([
+    expect((await subs.subscriber(LEGACY_EMAIL))?.tags.map((t) => t.slug)).toEqual([
       'syria',
       'russia',
       'iran',
@@ -515,7 +527,7 @@ describe('compatibility with the plain-string secret and the links made before k
       body: 'List-Unsubscribe=One-Click',
     });
     expect(leave.status).toBe(200);
-    expect((await subs.subscriber(LEGACY_EMAIL))?.topics.map((t) => t.slug)).not.toContain('syria');
+    expect((await subs.subscriber(LEGACY_EMAIL))?.tags.map((t) => t.slug)).not.toContain('syria');
 
     // The old manage link, signed for a year, stops 60 days after it was made.
     clock.advance(59 * 86_400);

@@ -5,7 +5,8 @@ import { listOutbox } from '../../local/outbox.js';
 import { linkKeysOf, staticTokenSecret } from '../../shared/adapters/token-secret.js';
 import { CONFIRMATION_RESEND_SECONDS } from '../../shared/domain/subscriber-changes.js';
 import { signToken, subscriberLinks } from '../../shared/domain/tokens.js';
-import { digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
+import { canonicalZone } from '../../shared/domain/zones.js';
+import { digestBucket, digestPartition, digestShardOf, TABLE } from '../../shared/keys.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 import { bounceEvent, complaintEvent, snsEventOf } from '../helpers/ses-feedback.js';
 import {
@@ -39,6 +40,9 @@ afterAll(async () => {
 });
 
 const address = () => `reader${++n}@example.org`;
+
+/** What the API answers of followed tags (and no labels): `tags`, `topicLabels` and the deprecated `topics`. */
+const follows = (tags: { slug: string; name: string }[]) => ({ tags, topicLabels: [], topics: tags });
 
 const subscribeJson = (body: unknown) =>
   rt.request('/api/subscriptions', {
@@ -106,10 +110,10 @@ describe('POST /api/subscriptions', () => {
     expect(await res.json()).toEqual({
       message: expect.stringContaining('confirmation link'),
       email: email.toUpperCase(),
-      topics: [
+      ...follows([
         { slug: 'syria', name: 'Syria' },
         { slug: 'vladimir-putin', name: 'Vladimir Putin' },
-      ],
+      ]),
       cadence: 'weekly',
     });
     const stored = await subs.subscriber(email);
@@ -197,7 +201,7 @@ describe('POST /api/subscriptions', () => {
     await expectValidHtml(html);
     expect(html).toContain(`If ${email} can receive email`);
     expect(html).toContain('<li>Syria</li>\n<li>Iran</li>');
-    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
+    expect((await subs.subscriber(email))?.tags.map((t) => t.slug)).toEqual(['syria', 'iran']);
   });
 
   it('sends one confirmation per resend interval and refreshes a pending request after it', async () => {
@@ -205,7 +209,7 @@ describe('POST /api/subscriptions', () => {
     await subscribeJson({ email, tags: ['Syria'], cadence: 'daily' });
     await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
     expect(await mailTo(rt, email)).toHaveLength(1);
-    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria']);
+    expect((await subs.subscriber(email))?.tags.map((t) => t.slug)).toEqual(['syria']);
     clock.advance(CONFIRMATION_RESEND_SECONDS);
     await subscribeJson({ email, tags: ['Russia'], cadence: 'weekly' });
     const mail = await mailTo(rt, email);
@@ -239,13 +243,13 @@ describe('POST /api/subscriptions', () => {
         'no tags',
         { email: 'x@example.org', tags: [], cadence: 'daily' },
         400,
-        [{ path: 'tags', rule: 'must name at least one topic' }],
+        [{ path: 'tags', rule: 'must name at least one tag, or topicLabels at least one topic label' }],
       ],
       [
         'too many tags',
         { email: 'x@example.org', tags: Array.from({ length: 21 }, () => 'Syria'), cadence: 'daily' },
         400,
-        [{ path: 'tags', rule: 'must name at most 20 topics (got 21)' }],
+        [{ path: 'tags', rule: 'must name at most 20 tags (got 21)' }],
       ],
       [
         'a tag that is not a string',
@@ -257,15 +261,30 @@ describe('POST /api/subscriptions', () => {
         'an unknown cadence',
         { email: 'x@example.org', tags: ['Syria'], cadence: 'hourly' },
         400,
-        [{ path: 'cadence', rule: 'must be one of daily, weekly, instant' }],
+        [{ path: 'cadence', rule: 'must be one of instant, daily, weekly' }],
       ],
       [
         'an unknown field',
         { email: 'x@example.org', tags: ['Syria'], cadence: 'daily', admin: true },
         400,
-        [{ path: 'admin', rule: 'is not a known field (allowed: email, tags, cadence)' }],
+        [
+          {
+            path: 'admin',
+            rule: 'is not a known field (allowed: email, tags, topicLabels, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours)',
+          },
+        ],
       ],
-      ['an array', [], 400, [{ path: 'body', rule: 'must be an object with email, tags, cadence' }]],
+      [
+        'an array',
+        [],
+        400,
+        [
+          {
+            path: 'body',
+            rule: 'must be an object with email, tags, topicLabels, cadence, timeZone, deliveryHour, deliveryWeekday, quietHours',
+          },
+        ],
+      ],
     ];
 
     it.each(cases)('%s', async (_, body, status, issues) => {
@@ -290,7 +309,7 @@ describe('POST /api/subscriptions', () => {
       const html = await res.text();
       await expectValidHtml(html);
       expect(html).toContain('<li>email: must be an email address such as reader@example.org</li>');
-      expect(html).toContain('<li>cadence: must be one of daily, weekly, instant</li>');
+      expect(html).toContain('<li>cadence: must be one of instant, daily, weekly</li>');
       expect(html).toContain(
         '<li>tags[0]: is not a known tag (got &quot;Atlantis&quot;; GET /api/tags lists them)</li>',
       );
@@ -313,6 +332,117 @@ describe('POST /api/subscriptions', () => {
       const big = await subscribeForm([['email', 'x'.repeat(300 * 1024)]]);
       expect(big.status).toBe(413);
     });
+  });
+});
+
+describe('tags and topic labels (one vocabulary, the old body still works)', () => {
+  // Every seeded event carries the topic label "Russian President", which the change stream noted.
+  const LABEL = { slug: 'russian-president', name: 'Russian President' };
+
+  it('takes an old body that names tags as `topics`: the same tags, answered under both names', async () => {
+    const email = address();
+    const res = await subscribeJson({ email, topics: ['Syria', 'russia'], cadence: 'daily' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      ...follows([
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ]),
+      cadence: 'daily',
+    });
+    const [message] = await mailTo(rt, email);
+    expect((await confirmJson(linkIn(message as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({
+      status: 'confirmed',
+      tags: [
+        { slug: 'syria', name: 'Syria' },
+        { slug: 'russia', name: 'Russia' },
+      ],
+      topics: [],
+    });
+    // Its issues name the field it sent; sending both names is refused.
+    const unknown = await subscribeJson({ email: address(), topics: ['Atlantis'], cadence: 'daily' });
+    expect(((await unknown.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'topics[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
+    ]);
+    const both = await subscribeJson({
+      email: address(),
+      tags: ['Syria'],
+      topics: ['Syria'],
+      cadence: 'daily',
+    });
+    expect(((await both.json()) as ErrorBody).error.issues).toEqual([
+      { path: 'topics', rule: 'is the former name of tags: send tags alone' },
+    ]);
+  });
+
+  it('follows topic labels by name or slug, alone or with tags, through confirmation', async () => {
+    const email = address();
+    const res = await subscribeJson({
+      email,
+      tags: ['Syria'],
+      topicLabels: ['Russian President', 'russian-president'],
+      cadence: 'weekly',
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      tags: [{ slug: 'syria', name: 'Syria' }],
+      topicLabels: [LABEL],
+    });
+    const [message] = await mailTo(rt, email);
+    expect(message?.text).toContain('* Russian President');
+    expect((await confirmJson(linkIn(message as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [LABEL] });
+    expect(await subs.rawItem(email)).toMatchObject({
+      [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    });
+
+    const labelsOnly = address();
+    expect(
+      (await subscribeJson({ email: labelsOnly, topicLabels: ['Russian President'], cadence: 'daily' }))
+        .status,
+    ).toBe(202);
+    const unknown = await subscribeJson({ email: address(), topicLabels: ['Sports'], cadence: 'daily' });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as ErrorBody).error.issues).toEqual([
+      {
+        path: 'topicLabels[0]',
+        rule: 'is not a known topic label (got "Sports"; the manage page lists them)',
+      },
+    ]);
+  });
+
+  it('offers labels on the manage page and saves them; a label link leaves the label alone', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    const { manage } = await linksOf(email);
+    const html = await (await browserGet(manage)).text();
+    await expectValidHtml(html);
+    expect(html).toContain('<legend>Tags</legend>');
+    expect(html).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="russian-president"> Russian President',
+    );
+    const view = await jsonGet(manage);
+    expect(await view.json()).toMatchObject({ offered: { topicLabels: [LABEL] } });
+
+    clock.advance(60);
+    const token = new URL(manage).searchParams.get('token') ?? '';
+    const saved = await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `token=${token}&tags%5B%5D=syria&topicLabels%5B%5D=russian-president&cadence=daily`,
+    });
+    expect(await saved.text()).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="russian-president" checked> Russian President',
+    );
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [LABEL] });
+
+    clock.advance(60);
+    const leave = (await linksOf(email)).unsubscribeTopicLabel(LABEL.slug);
+    const view2 = await jsonGet(leave);
+    expect(await view2.json()).toEqual({ subscribed: true, topicLabel: LABEL });
+    const page = await (await oneClick(leave)).text();
+    expect(page).toContain('Unsubscribed from Russian President (topic)');
+    expect(await subs.subscriber(email)).toMatchObject({ tags: [{ slug: 'syria' }], topics: [] });
   });
 });
 
@@ -350,29 +480,29 @@ describe('/api/subscriptions/confirm', () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({
       status: 'confirmed',
-      topics: [
+      ...follows([
         { slug: 'syria', name: 'Syria' },
         { slug: 'russia', name: 'Russia' },
-      ],
+      ]),
       cadence: 'weekly',
       changed: false,
     });
     expect(await subs.subscriber(email)).toEqual(stored);
   });
 
-  it('adds the topics of a new request to a confirmed subscriber only when its link is opened', async () => {
+  it('adds the tags of a new request to a confirmed subscriber only when its link is opened', async () => {
     const { email } = await confirmedSubscriber(['Syria'], 'daily');
     clock.advance(CONFIRMATION_RESEND_SECONDS);
     await subscribeJson({ email, tags: ['Iran'], cadence: 'weekly' });
     expect(await subs.subscriber(email)).toMatchObject({
-      topics: [{ slug: 'syria', name: 'Syria' }],
+      tags: [{ slug: 'syria', name: 'Syria' }],
       cadence: 'daily',
     });
     const second = (await mailTo(rt, email))[1];
     clock.advance(60);
     expect((await confirmJson(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
     const stored = await subs.subscriber(email);
-    expect(stored?.topics.map((t) => t.slug)).toEqual(['syria', 'iran']);
+    expect(stored?.tags.map((t) => t.slug)).toEqual(['syria', 'iran']);
     expect(stored?.cadence).toBe('weekly');
     expect(await subs.rawItem(email)).toMatchObject({
       [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(subs.idOf(email))),
@@ -415,7 +545,7 @@ describe('/api/subscriptions/confirm', () => {
     expect((await confirmJson(linkIn(fresh as never, '/api/subscriptions/confirm'))).status).toBe(200);
     expect(await subs.subscriber(email)).toMatchObject({
       status: 'confirmed',
-      topics: [{ slug: 'russia', name: 'Russia' }],
+      tags: [{ slug: 'russia', name: 'Russia' }],
     });
   });
 
@@ -441,7 +571,7 @@ describe('unsubscribing (RFC 8058)', () => {
     const { email } = await confirmedSubscriber();
     const before = await subs.subscriber(email);
     const links = await linksOf(email);
-    for (const url of [links.unsubscribeAll, links.unsubscribeTopic('syria')]) {
+    for (const url of [links.unsubscribeAll, links.unsubscribeTag('syria')]) {
       const page = await browserGet(url);
       expect(page.status).toBe(200);
       const html = await page.text();
@@ -508,7 +638,7 @@ describe('unsubscribing (RFC 8058)', () => {
   it('leaves one topic with a topic link, and stops digests when the last topic goes', async () => {
     const { email } = await confirmedSubscriber(['Syria', 'Russia']);
     const links = await linksOf(email);
-    const res = await oneClick(links.unsubscribeTopic('syria'));
+    const res = await oneClick(links.unsubscribeTag('syria'));
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('Unsubscribed from Syria');
@@ -516,17 +646,17 @@ describe('unsubscribing (RFC 8058)', () => {
     const stored = await subs.subscriber(email);
     expect(stored).toMatchObject({
       status: 'confirmed',
-      topics: [{ slug: 'russia', name: 'Russia' }],
+      tags: [{ slug: 'russia', name: 'Russia' }],
       tokenVersion: 0,
     });
     expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBe(
       digestPartition('daily', digestShardOf(subs.idOf(email))),
     );
-    expect((await oneClick(links.unsubscribeTopic('syria'))).status).toBe(200);
+    expect((await oneClick(links.unsubscribeTag('syria'))).status).toBe(200);
     expect(await subs.subscriber(email)).toEqual(stored);
 
-    expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
-    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', topics: [] });
+    expect((await oneClick(links.unsubscribeTag('russia'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', tags: [] });
     expect((await subs.rawItem(email))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
     // The manage link still works, to pick topics again.
     expect((await jsonGet(links.manage)).status).toBe(200);
@@ -539,13 +669,13 @@ describe('unsubscribing (RFC 8058)', () => {
     const manage = await jsonGet(links.manage);
     expect(manage.status).toBe(410);
     expect(((await manage.json()) as ErrorBody).error.message).toContain('query.token: no longer valid');
-    expect((await oneClick(links.unsubscribeTopic('russia'))).status).toBe(200);
-    expect((await subs.subscriber(email))?.topics.map((t) => t.slug)).toEqual(['syria', 'russia']);
+    expect((await oneClick(links.unsubscribeTag('russia'))).status).toBe(200);
+    expect((await subs.subscriber(email))?.tags.map((t) => t.slug)).toEqual(['syria', 'russia']);
   });
 
   it('refuses a tampered unsubscribe link with 403', async () => {
     const { email } = await confirmedSubscriber();
-    const token = new URL((await linksOf(email)).unsubscribeTopic('syria')).searchParams.get('token') ?? '';
+    const token = new URL((await linksOf(email)).unsubscribeTag('syria')).searchParams.get('token') ?? '';
     const [kid, payload, signature] = token.split('.');
     const forged = `${kid}.${Buffer.from(
       JSON.stringify({
@@ -589,7 +719,7 @@ describe('the manage page', () => {
     await expectValidHtml(savedHtml);
     expect(savedHtml).toContain('Saved.');
     expect(await subs.subscriber(email)).toMatchObject({
-      topics: [
+      tags: [
         { slug: 'russia', name: 'Russia' },
         { slug: 'iran', name: 'Iran' },
       ],
@@ -611,7 +741,7 @@ describe('the manage page', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ErrorBody).error.issues).toEqual([
-      { path: 'cadence', rule: 'must be one of daily, weekly, instant' },
+      { path: 'cadence', rule: 'must be one of instant, daily, weekly' },
       { path: 'tags[0]', rule: 'is not a known tag (got "Atlantis"; GET /api/tags lists them)' },
     ]);
     const none = await rt.request(pathOf(manage), {
@@ -630,6 +760,8 @@ describe('the manage page', () => {
     });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({
+      tags: [{ slug: 'vladimir-putin', name: 'Vladimir Putin' }],
+      topicLabels: [],
       topics: [{ slug: 'vladimir-putin', name: 'Vladimir Putin' }],
       changed: true,
     });
@@ -649,6 +781,244 @@ describe('the manage page', () => {
       exp: 2_000_000_000,
     });
     expect((await jsonGet(`${rt.url}/api/subscriptions/manage?token=${forged}`)).status).toBe(403);
+  });
+});
+
+describe('cadence, zone, hour and weekday of the subscriber', () => {
+  const KOLKATA = canonicalZone('Asia/Kolkata') as string;
+
+  it('takes a zone (any alias or case), hour, weekday and quiet hours through JSON, and applies them when the link is opened', async () => {
+    const email = address();
+    const res = await subscribeJson({
+      email,
+      tags: ['Syria'],
+      cadence: 'weekly',
+      timeZone: 'asia/kolkata',
+      deliveryHour: 6,
+      deliveryWeekday: 0,
+      quietHours: { from: 22, to: 7 },
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      cadence: 'weekly',
+      timeZone: KOLKATA,
+      deliveryHour: 6,
+      deliveryWeekday: 0,
+      quietHours: { from: 22, to: 7 },
+    });
+    const [message] = await mailTo(rt, email);
+    expect(message?.text).toContain(
+      `asked for a weekly digest on Sundays at 06:00 (${KOLKATA}) from Tidings`,
+    );
+    const link = linkIn(message as never, '/api/subscriptions/confirm');
+    // The confirmation page says what confirming will set, before anything is stored.
+    const page = await (await browserGet(link)).text();
+    await expectValidHtml(page);
+    expect(page).toContain(`A weekly digest on Sundays at 06:00 (${KOLKATA})`);
+    expect((await subs.subscriber(email))?.timeZone).toBe(KOLKATA); // pending records take the request
+    clock.advance(60);
+    const confirmed = await confirmJson(link);
+    expect(await confirmed.json()).toMatchObject({
+      status: 'confirmed',
+      cadence: 'weekly',
+      timeZone: KOLKATA,
+      deliveryHour: 6,
+      deliveryWeekday: 0,
+      quietHours: { from: 22, to: 7 },
+    });
+    const item = await subs.rawItem(email);
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBe(
+      digestPartition('weekly', digestShardOf(subs.idOf(email))),
+    );
+    expect(item?.[TABLE.digestIndex.sortKey]).toBe(
+      `${digestBucket('weekly', KOLKATA, 6, 0)}${subs.idOf(email)}`,
+    );
+  });
+
+  it('fills what a request leaves out from the settings (hour 7, Monday, UTC)', async () => {
+    const email = address();
+    const res = await subscribeJson({ email, tags: ['Syria'], cadence: 'daily', timeZone: 'Europe/Berlin' });
+    expect(await res.json()).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      deliveryHour: 7,
+      deliveryWeekday: 1,
+    });
+    expect(await subs.subscriber(email)).toMatchObject({ timeZone: 'Europe/Berlin', deliveryHour: 7 });
+    expect((await subs.subscriber(email))?.quietHours).toBeUndefined();
+  });
+
+  it('keeps a confirmed subscriber on the default time until a link of a request that chose one is opened', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'daily');
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBe(subs.idOf(email));
+    clock.advance(CONFIRMATION_RESEND_SECONDS + 1);
+    await subscribeJson({
+      email,
+      tags: ['Syria'],
+      cadence: 'daily',
+      timeZone: 'America/New_York',
+      deliveryHour: 8,
+    });
+    expect((await subs.subscriber(email))?.timeZone).toBeUndefined();
+    const [, second] = await mailTo(rt, email);
+    clock.advance(60);
+    expect((await confirmJson(linkIn(second as never, '/api/subscriptions/confirm'))).status).toBe(200);
+    expect(await subs.subscriber(email)).toMatchObject({ timeZone: 'America/New_York', deliveryHour: 8 });
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBe(
+      `${digestBucket('daily', 'America/New_York', 8, 1)}${subs.idOf(email)}`,
+    );
+  });
+
+  it('takes the instant cadence: stored, confirmed, and kept off the digest index', async () => {
+    const { email, message } = await confirmedSubscriber(['Syria'], 'instant');
+    expect(message.subject).toBe('Confirm your Tidings alerts: Syria');
+    expect(message.text).toContain('asked for alerts as events happen from Tidings');
+    expect(await subs.subscriber(email)).toMatchObject({ status: 'confirmed', cadence: 'instant' });
+    const item = await subs.rawItem(email);
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
+    expect(item?.[TABLE.digestIndex.sortKey]).toBeUndefined();
+  });
+
+  it('leaves the time unchosen when the form\'s selects say "as the site sends"', async () => {
+    const email = address();
+    const res = await subscribeForm([
+      ['email', email],
+      ['tags[]', 'Syria'],
+      ['cadence', 'daily'],
+      ['timeZone', ''],
+      ['deliveryHour', ''],
+      ['deliveryWeekday', ''],
+    ]);
+    expect(res.status).toBe(202);
+    const html = await res.text();
+    await expectValidHtml(html);
+    expect(html).toContain('a daily digest at 07:00 (UTC)');
+    expect((await subs.subscriber(email))?.timeZone).toBeUndefined();
+  });
+
+  describe('refuses a bad zone, hour, weekday or quiet hours with a 400 naming the field, and writes nothing', () => {
+    const cases: [string, Record<string, unknown>, { path: string; rule: string }][] = [
+      [
+        'an unknown zone',
+        { timeZone: 'Mars/Olympus_Mons' },
+        {
+          path: 'timeZone',
+          rule: 'must be an IANA time zone name such as Europe/Berlin (got "Mars/Olympus_Mons")',
+        },
+      ],
+      [
+        'a zone that is not text',
+        { timeZone: 5 },
+        { path: 'timeZone', rule: 'must be a string (got number)' },
+      ],
+      [
+        'hour 24',
+        { deliveryHour: 24 },
+        { path: 'deliveryHour', rule: 'must be a whole number from 0 to 23 (a local hour)' },
+      ],
+      [
+        'a fractional hour',
+        { deliveryHour: 7.5 },
+        { path: 'deliveryHour', rule: 'must be a whole number from 0 to 23 (a local hour)' },
+      ],
+      [
+        'weekday 7',
+        { deliveryWeekday: 7 },
+        { path: 'deliveryWeekday', rule: 'must be a whole number from 0 to 6 (0 = Sunday … 6 = Saturday)' },
+      ],
+      [
+        'empty quiet hours',
+        { quietHours: { from: 3, to: 3 } },
+        { path: 'quietHours', rule: 'must start and end at different hours (from, to)' },
+      ],
+      [
+        'a quiet hour out of range',
+        { quietHours: { from: 22, to: 30 } },
+        { path: 'quietHours.to', rule: 'must be a whole number from 0 to 23 (a local hour)' },
+      ],
+    ];
+    it.each(cases)('%s', async (_name, fields, issue) => {
+      const email = address();
+      const res = await subscribeJson({ email, tags: ['Syria'], cadence: 'daily', ...fields });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.issues).toEqual([issue]);
+      expect(await subs.subscriber(email)).toBeUndefined();
+      expect(await mailTo(rt, email)).toEqual([]);
+    });
+  });
+
+  it('changes the zone, hour, weekday and quiet hours on the manage page, the digest index following', async () => {
+    const { email } = await confirmedSubscriber(['Syria'], 'weekly');
+    const { manage } = await linksOf(email);
+    const page = await (await browserGet(manage)).text();
+    await expectValidHtml(page);
+    expect(page).toContain('<option selected>UTC</option>');
+    expect(page).toContain('<option value="7" selected>07:00</option>');
+    expect(page).toContain('<option value="1" selected>Monday</option>');
+    expect(page).toContain('<input type="radio" name="cadence" value="instant">');
+    const token = new URL(manage).searchParams.get('token') ?? '';
+    clock.advance(60);
+    const saved = await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams([
+        ['token', token],
+        ['tags[]', 'syria'],
+        ['cadence', 'weekly'],
+        ['timeZone', 'Australia/Sydney'],
+        ['deliveryHour', '18'],
+        ['deliveryWeekday', '5'],
+        ['quietHours.from', '23'],
+        ['quietHours.to', '6'],
+      ]).toString(),
+    });
+    expect(saved.status).toBe(200);
+    const savedHtml = await saved.text();
+    await expectValidHtml(savedHtml);
+    expect(savedHtml).toContain('<option selected>Australia/Sydney</option>');
+    expect(savedHtml).toContain('a weekly digest on Fridays at 18:00 (Australia/Sydney)');
+    expect(await subs.subscriber(email)).toMatchObject({
+      timeZone: 'Australia/Sydney',
+      deliveryHour: 18,
+      deliveryWeekday: 5,
+      quietHours: { from: 23, to: 6 },
+    });
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBe(
+      `${digestBucket('weekly', 'Australia/Sydney', 18, 5)}${subs.idOf(email)}`,
+    );
+
+    // JSON that names only the hour keeps the rest; "none" in both quiet selects clears them.
+    clock.advance(60);
+    const json = await rt.request(pathOf(manage), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: ['syria'], cadence: 'weekly', deliveryHour: 9 }),
+    });
+    expect(await json.json()).toMatchObject({
+      timeZone: 'Australia/Sydney',
+      deliveryHour: 9,
+      deliveryWeekday: 5,
+      quietHours: { from: 23, to: 6 },
+      changed: true,
+    });
+    clock.advance(60);
+    await rt.request('/api/subscriptions/manage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams([
+        ['token', token],
+        ['tags[]', 'syria'],
+        ['cadence', 'instant'],
+        ['timeZone', 'Australia/Sydney'],
+        ['deliveryHour', '9'],
+        ['deliveryWeekday', '5'],
+        ['quietHours.from', ''],
+        ['quietHours.to', ''],
+      ]).toString(),
+    });
+    const after = await subs.subscriber(email);
+    expect(after).toMatchObject({ cadence: 'instant', deliveryHour: 9 });
+    expect(after?.quietHours).toBeUndefined();
+    expect((await subs.rawItem(email))?.[TABLE.digestIndex.sortKey]).toBeUndefined();
   });
 });
 

@@ -7,7 +7,8 @@ import { digestPartition, digestShardOf, subscriberKey, suppressionKey, TABLE } 
 export const makeSubscriber = (n: number, overrides: Partial<Subscriber> = {}): Subscriber => ({
   id: `subscriber${String(n).padStart(6, '0')}`,
   email: `reader${n}@example.org`,
-  topics: [{ slug: 'russia', name: 'Russia' }],
+  tags: [{ slug: 'russia', name: 'Russia' }],
+  topics: [],
   cadence: 'daily' as Cadence,
   status: 'confirmed',
   createdAt: '2026-11-01T00:00:00.000Z',
@@ -17,20 +18,23 @@ export const makeSubscriber = (n: number, overrides: Partial<Subscriber> = {}): 
   ...overrides,
 });
 
-/** Writes a subscriber item in the documented shape: on the digest index only while it should get digests. */
+/** Writes a subscriber item in the documented shape (labels stored as `topicLabels`): on the digest index only while it should get digests. */
 export const putSubscriber = async (
   db: DynamoDBDocumentClient,
   tableName: string,
   subscriber: Subscriber,
 ) => {
-  const active = subscriber.status === 'confirmed' && subscriber.topics.length > 0;
+  const active = subscriber.status === 'confirmed' && subscriber.tags.length + subscriber.topics.length > 0;
+  const { tags, topics, ...rest } = subscriber;
   await db.send(
     new PutCommand({
       TableName: tableName,
       Item: {
         ...subscriberKey(subscriber.id),
         type: 'subscriber',
-        ...subscriber,
+        ...rest,
+        tags,
+        topicLabels: topics,
         ...(active
           ? {
               [TABLE.digestIndex.partitionKey]: digestPartition(

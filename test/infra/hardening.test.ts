@@ -4,7 +4,13 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config.js';
-import { Api, LINK_ROUTE_PREFIX, SIGNUP_ROUTE_KEY } from '../../infra/constructs/api.js';
+import {
+  Api,
+  FEED_ROUTE_KEY,
+  HUB_ROUTE_KEY,
+  LINK_ROUTE_PREFIX,
+  SIGNUP_ROUTE_KEY,
+} from '../../infra/constructs/api.js';
 import { ChangeTopic } from '../../infra/constructs/change-topic.js';
 import { ACCESS_LOG_FIELDS, UNLOGGED_FIELDS } from '../../infra/constructs/distribution-logs.js';
 import { EventsTable } from '../../infra/constructs/events-table.js';
@@ -38,12 +44,16 @@ const distribution = () =>
 
 describe('route throttles', () => {
   const stage = () => only(template, 'AWS::ApiGatewayV2::Stage', 'Api')[1];
-  const linkRoutes = API_ROUTES.filter((r) => r.path.startsWith(LINK_ROUTE_PREFIX));
+  const linkRoutes = API_ROUTES.filter(
+    (r) => r.path.startsWith(LINK_ROUTE_PREFIX) && `${r.method} ${r.path}` !== FEED_ROUTE_KEY,
+  );
 
-  it('give sign-up its own 5/s (burst 10) and every link route its own 20/s (burst 40)', () => {
+  it('give sign-up its own 5/s (burst 10), the private feed 10/s (burst 20), every link route 20/s (burst 40), the WebSub hub 5/s (burst 10)', () => {
     expect(linkRoutes.length).toBeGreaterThan(3);
     expect(stage().Properties.RouteSettings).toEqual({
       [SIGNUP_ROUTE_KEY]: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      [FEED_ROUTE_KEY]: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      [HUB_ROUTE_KEY]: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       ...Object.fromEntries(
         linkRoutes.map((r) => [
           `${r.method} ${r.path}`,
@@ -102,6 +112,7 @@ describe('route throttles', () => {
       burstLimit: 100,
       signupThrottle: { rateLimit: 5, burstLimit: 10 },
       linkThrottle: { rateLimit: 7, burstLimit: 9 },
+      feedThrottle: { rateLimit: 3, burstLimit: 4 },
       confirmationsPerHour: 300,
       webhooksPerKey: 50,
       routes,

@@ -46,6 +46,7 @@ const OTHER_FUNCTIONS = [
   'handle-email-feedback',
   'handle-reputation-alarm',
   'serve-not-found',
+  'websub-worker',
 ];
 
 describe('the events table', () => {
@@ -154,7 +155,7 @@ describe('functions', () => {
     };
     const withSite = functions().filter(([, fn]) => 'SITE_URL' in fn.Properties.Environment.Variables);
     expect(withSite.map(([, fn]) => fn.Properties.Description).sort()).toEqual(
-      ['process-changes', 'publish-site', 'send-digests', 'send-alerts']
+      ['process-changes', 'publish-site', 'send-digests', 'send-alerts', 'websub-hub', 'websub-worker']
         .concat(
           API_ROUTES.filter((r) => r.uses?.includes('email') || r.uses?.includes('links')).map((r) => r.fn),
         )
@@ -184,9 +185,10 @@ describe('IAM', () => {
     for (const s of allows) expect([s.Resource].flat()).not.toContain('*');
   });
 
-  it('leaves only two wildcards, each narrower than the resource it is under', () => {
+  it('leaves only three wildcards, each narrower than the resource it is under', () => {
     // `<topic ARN>:*`: subscription ARNs, named by SNS at subscribe time (the webhook functions).
     // `<site bucket ARN>/*`: the site's objects, named by the publisher at run time.
+    // `<site bucket ARN>/feeds/*`: the feeds, which the WebSub hub reads (a topic, a delivery).
     const topic = ref(idOf('AWS::SNS::Topic', 'ChangeTopic'));
     const bucket = ref(idOf('AWS::S3::Bucket', 'SiteBucket'), 'Arn');
     const kinds = new Set(wildcardResources.map((w) => JSON.stringify(w.resource)));
@@ -194,6 +196,7 @@ describe('IAM', () => {
       [
         JSON.stringify({ 'Fn::Join': ['', [topic, ':*']] }),
         JSON.stringify({ 'Fn::Join': ['', [bucket, '/*']] }),
+        JSON.stringify({ 'Fn::Join': ['', [bucket, '/feeds/*']] }),
       ].sort(),
     );
   });
@@ -326,9 +329,18 @@ describe('IAM', () => {
     const links = [...new Set(API_ROUTES.filter((r) => r.uses?.includes('links')).map((r) => r.fn))];
     expect(links.length).toBeGreaterThan(0);
     for (const name of links) {
+      // The private feed only reads: the subscriber, the change log and events.
+      const reader = name === 'get-subscriber-feed';
       expect(actionsOf(name)).toEqual(
-        expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+        expect.arrayContaining([
+          'secretsmanager:GetSecretValue',
+          'dynamodb:Query',
+          ...(reader ? [] : ['dynamodb:UpdateItem']),
+        ]),
       );
+      if (reader) {
+        expect(actionsOf(name).filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+      }
       expect(actionsOf(name).some((a) => a.startsWith('ses:'))).toBe(false);
       expect(Object.keys(envOf(name))).toContain('TOKEN_SECRET_ARN');
       expect(Object.keys(envOf(name))).not.toContain('FROM_ADDRESS');
@@ -402,7 +414,7 @@ describe('the change stream', () => {
 describe('queues', () => {
   it('are encrypted and refuse requests without TLS', () => {
     const queues = resources('AWS::SQS::Queue');
-    expect(queues).toHaveLength(6);
+    expect(queues).toHaveLength(8);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const tlsOnly = resources('AWS::SQS::QueuePolicy').flatMap(([, p]) =>
       (p.Properties.PolicyDocument.Statement as Record<string, Cfn>[])
@@ -414,18 +426,23 @@ describe('queues', () => {
 });
 
 describe('digests', () => {
-  it('run daily and weekly from config, each telling plan-digests its cadence', () => {
+  it('are planned every quarter hour, plan-digests told the schedule time (zones with half- and quarter-hour offsets)', () => {
     const planner = ref(functionNamed('plan-digests')[0], 'Arn');
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'cron(0 7 * * ? *)',
+      ScheduleExpression: 'cron(0/15 * * * ? *)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: planner, Input: '{"cadence":"daily"}' })],
+      Targets: [
+        Match.objectLike({
+          Arn: planner,
+          InputTransformer: { InputPathsMap: { time: '$.time' }, InputTemplate: '{"at":<time>}' },
+        }),
+      ],
     });
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'cron(0 7 ? * MON *)',
-      State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: planner, Input: '{"cadence":"weekly"}' })],
-    });
+    // No rule sends at one UTC hour any more.
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).map(
+      (r) => (r as { Properties: { ScheduleExpression?: string } }).Properties.ScheduleExpression,
+    );
+    expect(rules.filter((e) => e?.startsWith('cron(0 7'))).toEqual([]);
   });
 
   it('work through a queue whose visibility covers six sender timeouts, with a dead-letter queue after five tries', () => {

@@ -69,6 +69,18 @@ describe('the first publish', () => {
         'tags/alpha.html',
         'tags/beta.html',
         ...['alpha', 'beta'].flatMap((t) => ['rss', 'atom', 'json'].map((f) => `feeds/tags/${t}.${f}`)),
+        // The archive: the month's documents of the site, each tag and the topic label, the month's
+        // and the year's pages, the topic label's page and feeds, the topics index, and the counts.
+        ...['all', 'tags/alpha', 'tags/beta', 'topics/russian-president'].flatMap((scope) =>
+          ['rss', 'atom', 'json'].map((f) => `feeds/archive/${scope}/2016-11.${f}`),
+        ),
+        'news/2016/11/index.html',
+        'news/2016/index.html',
+        'topics/russian-president.html',
+        'topics/index.html',
+        ...['rss', 'atom', 'json'].map((f) => `feeds/topics/russian-president.${f}`),
+        '_publish/archives.json',
+        '_publish/feeds/archive/all/2016-11.json',
         ...[
           '2016/11/14/publishing-alpha-one',
           '2016/11/14/publishing-alpha-two',
@@ -88,7 +100,7 @@ describe('incremental publishing', () => {
     expect([...before.keys()].map((k) => statSync(join(rt.siteDir, k)).mtimeMs)).toEqual(mtimes);
   });
 
-  it('after one new event, changes only its pages, its day, its tags and the site-wide files', async () => {
+  it('after one new event, changes only its pages, its day, its tags, its month and the site-wide files', async () => {
     const before = snapshot();
     const id = await post({ date: '2016-11-15', headline: 'Publishing alpha three', tags: ['Alpha'] });
     await rt.capture.idle();
@@ -110,6 +122,18 @@ describe('incremental publishing', () => {
         '_publish/feeds/all.json',
         'index.html',
         'tags/index.html',
+        // Its month's archive documents of the site, its tag and its topic label (not Beta's), its
+        // month's and year's pages, its topic label's page and feeds, and the counts.
+        ...['all', 'tags/alpha', 'topics/russian-president'].flatMap((scope) =>
+          ['rss', 'atom', 'json'].map((f) => `feeds/archive/${scope}/2016-11.${f}`),
+        ),
+        'news/2016/11/index.html',
+        'news/2016/index.html',
+        'topics/russian-president.html',
+        'topics/index.html',
+        ...['rss', 'atom', 'json'].map((f) => `feeds/topics/russian-president.${f}`),
+        '_publish/archives.json',
+        '_publish/feeds/archive/all/2016-11.json',
       ].sort(),
     );
   });
@@ -185,7 +209,7 @@ describe('reading the feeds it keeps items from', () => {
     };
     await publishMarked({ store: rt.store, objects, site: defaultSiteConfig(rt.url) });
     expect(lent.sort()).toEqual(
-      ['feeds/all', 'feeds/tags/alpha', 'feeds/tags/beta'].flatMap((f) =>
+      ['feeds/all', 'feeds/archive/all/2016-11', 'feeds/tags/alpha', 'feeds/tags/beta'].flatMap((f) =>
         ['atom', 'json', 'rss'].map((x) => `${f}.${x}`),
       ),
     );

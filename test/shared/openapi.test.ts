@@ -96,6 +96,22 @@ describe('the OpenAPI document', () => {
     expect(
       validatorOf('SubscriptionInput')({ email: 'a@example.org', tags: ['Syria'], cadence: 'hourly' }),
     ).toBe(false);
+    // Tags and topic labels; `topics`, the former name of `tags`, still taken and marked deprecated.
+    expect(
+      validatorOf('SubscriptionInput')({
+        email: 'a@example.org',
+        topicLabels: ['Politics'],
+        cadence: 'daily',
+      }),
+    ).toBe(true);
+    expect(
+      validatorOf('SubscriptionInput')({ email: 'a@example.org', topics: ['Syria'], cadence: 'daily' }),
+    ).toBe(true);
+    const propertiesOf = (name: string) =>
+      (doc.components.schemas as Record<string, { properties: Record<string, Json> }>)[name]?.properties ??
+      {};
+    expect(propertiesOf('SubscriptionInput').topics?.deprecated).toBe(true);
+    expect(propertiesOf('Subscription').topics?.deprecated).toBe(true);
 
     const query = operationOf('GET', '/api/events').parameters.filter((p: Json) => p.in === 'query');
     expect(query.map((p: Json) => p.name)).toEqual(['date', 'tag', 'limit', 'cursor']);

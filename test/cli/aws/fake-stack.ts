@@ -30,6 +30,7 @@ export const outputsOf = (tableName: string): Record<string, string> => ({
   DigestDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-DigestsDeadLetters`,
   AlertDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-AlertsDeadLetters`,
   FeedbackDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-MailFeedbackDeadLetters`,
+  WebSubDeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/TidingsProd-WebSubDeadLetters`,
   TokenSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:MailTokenSecret-AbCdEf`,
   FromAddress: 'news@example.org',
 });

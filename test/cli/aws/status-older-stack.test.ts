@@ -14,6 +14,7 @@ beforeAll(async () => {
     DigestDeadLetterQueueUrl: undefined,
     AlertDeadLetterQueueUrl: undefined,
     FeedbackDeadLetterQueueUrl: undefined,
+    WebSubDeadLetterQueueUrl: undefined,
     FromAddress: undefined,
   }));
   stack.fakes.cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });

@@ -64,6 +64,7 @@ beforeAll(async () => {
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.DigestDeadLetterQueueUrl }).resolves(depth(3, 1));
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.AlertDeadLetterQueueUrl }).resolves(depth(2, 0));
   f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.FeedbackDeadLetterQueueUrl }).resolves(depth(0, 0));
+  f.sqs.on(GetQueueAttributesCommand, { QueueUrl: outputs.WebSubDeadLetterQueueUrl }).resolves(depth(2, 0));
   f.ses.on(GetAccountCommand).resolves({
     ProductionAccessEnabled: false,
     SendingEnabled: true,
@@ -124,6 +125,7 @@ describe('status of a deployed stack', () => {
         visible: 0,
         inFlight: 0,
       },
+      { name: 'WebSub hub messages', url: outputs.WebSubDeadLetterQueueUrl, visible: 2, inFlight: 0 },
     ]);
     expect(report.cost?.note).toMatch(/one Scan of the table/);
   });

@@ -61,7 +61,9 @@ describe('subscribers against a deployed stack', () => {
       {
         email: 'ada@example.org',
         status: 'confirmed',
-        topics: ['russia'],
+        // Stored before labels could be followed: its `topics` are tags.
+        tags: ['russia'],
+        topics: [],
         cadence: 'daily',
         createdAt: '2026-11-01T00:00:00.000Z',
         confirmedAt: '2026-11-01T00:05:00.000Z',

@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   counterRef,
@@ -16,12 +16,14 @@ import {
   tombstoneOf,
 } from '../../../shared/domain/event.js';
 import { ConcurrentWriteError, ValidationError } from '../../../shared/errors.js';
-import { tagShardOf } from '../../../shared/keys.js';
+import { dayPartition, daySortKey, tagShardOf } from '../../../shared/keys.js';
 import { makeEventInput } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
 let table: TestTable;
 let store: EventStore & ListingStore & PublishStore;
+
+const dayEntry = (e: NewsEvent) => ({ date: e.date, id: e.id, publishedAt: e.publishedAt });
 
 const event = (overrides: Record<string, unknown>, at = '2026-01-01T00:00:00.000Z'): NewsEvent => {
   const parsed = parseEventDraft(makeEventInput(overrides));
@@ -62,12 +64,83 @@ describe('event items', () => {
   it('keeps a tombstone that drops out of the day and latest listings', async () => {
     const e = event({ date: '2001-01-01', headline: 'Soon deleted' });
     await store.putEvent(e, undefined);
+    await store.writeDayEntries([dayEntry(e)], []);
     expect((await store.listDay('2001-01-01', { limit: 10 })).items.map((x) => x.id)).toEqual([e.id]);
     await store.putEvent(tombstoneOf(e, '2026-01-03T00:00:00.000Z'), e);
     expect(await store.getEvent(e.id)).toMatchObject({ id: e.id, deleted: true, tags: e.tags });
+    // Before the stream removes its entry, the day listing already leaves the deleted event out.
+    expect((await store.listDay('2001-01-01', { limit: 10 })).items).toEqual([]);
+    await store.writeDayEntries([], [dayEntry(e)]);
     expect((await store.listDay('2001-01-01', { limit: 10 })).items).toEqual([]);
     const latest = await store.listLatest({ limit: 100 });
     expect(latest.items.map((x) => x.id)).not.toContain(e.id);
+  });
+});
+
+describe('day listings', () => {
+  it('carries no day index key on new events: the listing is the day entries, written apart', async () => {
+    const e = event({ date: '2003-03-03', headline: 'Listed by its entry' });
+    await store.putEvent(e, undefined);
+    const { Items = [] } = await table.db.send(
+      new ScanCommand({
+        TableName: table.tableName,
+        FilterExpression: 'id = :id',
+        ExpressionAttributeValues: { ':id': e.id },
+      }),
+    );
+    const item = Items.find((i) => i.type === 'event');
+    expect(item).toBeDefined();
+    expect(item).not.toHaveProperty('GSI2PK');
+    expect((await store.listDay('2003-03-03', { limit: 10 })).items).toEqual([]);
+    await store.writeDayEntries([dayEntry(e)], []);
+    expect((await store.listDay('2003-03-03', { limit: 10 })).items).toEqual([e]);
+  });
+
+  it('merges day entries with events still on the day index, newest first, paging without gaps or repeats', async () => {
+    const date = '2004-04-04';
+    const at = (i: number) => `2026-02-01T00:00:${String(i).padStart(2, '0')}.000Z`;
+    const all = Array.from({ length: 12 }, (_, i) => event({ date, headline: `Merged day ${i}` }, at(i)));
+    for (const [i, e] of all.entries()) {
+      await store.putEvent(e, undefined);
+      if (i % 3 === 0) {
+        // Written before day entries: the event item itself carried the day index's keys.
+        await table.db.send(
+          new UpdateCommand({
+            TableName: table.tableName,
+            Key: { PK: `EVENT#${e.id}`, SK: 'EVENT' },
+            UpdateExpression: 'SET GSI2PK = :pk, GSI2SK = :sk',
+            ExpressionAttributeValues: {
+              ':pk': i === 0 ? `DAY#${date}` : dayPartition(date, e.id),
+              ':sk': daySortKey(e.publishedAt, e.id),
+            },
+          }),
+        );
+      } else {
+        await store.writeDayEntries([dayEntry(e)], []);
+      }
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listDay(date, { limit: 5, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((e) => e.headline));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.map((e) => e.headline).reverse());
+  });
+
+  it('lists an event created again after its deletion once, at its new time', async () => {
+    const first = event({ date: '2005-05-05', headline: 'Second life' }, '2026-03-01T00:00:00.000Z');
+    await store.putEvent(first, undefined);
+    await store.writeDayEntries([dayEntry(first)], []);
+    const gone = tombstoneOf(first, '2026-03-02T00:00:00.000Z');
+    await store.putEvent(gone, first);
+    const again = createdEvent(first, '2026-03-03T00:00:00.000Z', gone);
+    await store.putEvent(again, gone);
+    // The first life's entry was never removed (a lost write): it names another time, so it is skipped.
+    await store.writeDayEntries([dayEntry(again)], []);
+    const listed = (await store.listDay('2005-05-05', { limit: 10 })).items;
+    expect(listed.map((e) => [e.id, e.publishedAt])).toEqual([[again.id, again.publishedAt]]);
   });
 });
 
@@ -96,11 +169,11 @@ describe('latest overall', () => {
   });
 
   it('rejects a cursor from another listing', async () => {
-    await Promise.all(
-      Array.from({ length: 7 }, (_, i) =>
-        store.putEvent(event({ date: '2002-02-02', headline: `Paged day ${i}` }), undefined),
-      ),
+    const paged = Array.from({ length: 7 }, (_, i) =>
+      event({ date: '2002-02-02', headline: `Paged day ${i}` }),
     );
+    await Promise.all(paged.map((e) => store.putEvent(e, undefined)));
+    await store.writeDayEntries(paged.map(dayEntry), []);
     const page = await store.listDay('2002-02-02', { limit: 5 });
     expect(page.cursor).toBeDefined();
     await expect(store.listLatest({ limit: 5, cursor: page.cursor })).rejects.toBeInstanceOf(ValidationError);

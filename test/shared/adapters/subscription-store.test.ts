@@ -10,12 +10,14 @@ import { subscriberIdOf } from '../../../shared/domain/tokens.js';
 import { ConcurrentWriteError } from '../../../shared/errors.js';
 import {
   counterKey,
+  digestBucket,
   digestPartition,
   digestShardOf,
   subscriberKey,
   suppressionKey,
   TABLE,
   tagKey,
+  topicKey,
 } from '../../../shared/keys.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
@@ -59,7 +61,8 @@ const pending = (): SubscriberRecord => {
   return {
     id,
     email: `reader${n}@example.org`,
-    topics: [{ slug: 'syria', name: 'Syria' }],
+    tags: [{ slug: 'syria', name: 'Syria' }],
+    topics: [],
     cadence: 'daily',
     status: 'pending',
     createdAt: '2026-03-01T10:00:00.000Z',
@@ -149,13 +152,13 @@ describe('the subscription store', () => {
     expect(await onIndex('weekly', record.id)).toContain(record.id);
   });
 
-  it('takes a subscriber with no topic, or unsubscribed, off the digest index', async () => {
+  it('takes a subscriber following nothing, or unsubscribed, off the digest index', async () => {
     const record = pending();
     await store.createSubscriber(record);
     const confirmed = await store.updateSubscriber(confirmedFrom(record), record);
-    const empty = await store.updateSubscriber({ ...confirmed, topics: [] }, confirmed);
+    const empty = await store.updateSubscriber({ ...confirmed, tags: [] }, confirmed);
     expect((await rawItem(record.id))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
-    const back = await store.updateSubscriber({ ...empty, topics: confirmed.topics }, empty);
+    const back = await store.updateSubscriber({ ...empty, tags: confirmed.tags }, empty);
     expect(await onIndex('daily', record.id)).toContain(record.id);
     await store.updateSubscriber({ ...back, status: 'unsubscribed', tokenVersion: 1 }, back);
     expect(await onIndex('daily', record.id)).not.toContain(record.id);
@@ -165,10 +168,10 @@ describe('the subscription store', () => {
     const record = pending();
     await store.createSubscriber(record);
     await store.updateSubscriber({ ...record, cadence: 'weekly' }, record);
-    await expect(store.updateSubscriber({ ...record, topics: [] }, record)).rejects.toBeInstanceOf(
+    await expect(store.updateSubscriber({ ...record, tags: [] }, record)).rejects.toBeInstanceOf(
       ConcurrentWriteError,
     );
-    expect((await store.getSubscriber(record.id))?.topics).toEqual(record.topics);
+    expect((await store.getSubscriber(record.id))?.tags).toEqual(record.tags);
   });
 
   it('never moves the digest cursor the digest job set', async () => {
@@ -226,17 +229,93 @@ describe('the subscription store', () => {
     expect(await store.getSubscriber(id)).toBeUndefined();
   });
 
+  it('reads a record stored before topic labels could be followed: its `topics` are its tags', async () => {
+    const id = subscriberIdOf(KEYS, 'old-record@example.org');
+    // Written by hand in the shape the store wrote before the vocabulary settled.
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          ...subscriberKey(id),
+          type: 'subscriber',
+          id,
+          email: 'old-record@example.org',
+          topics: [
+            { slug: 'syria', name: 'Syria' },
+            { slug: 'russia', name: 'Russia' },
+          ],
+          cadence: 'weekly',
+          status: 'confirmed',
+          createdAt: '2026-02-01T10:00:00.000Z',
+          confirmedAt: '2026-02-01T10:05:00.000Z',
+          cursor: '2026-02-01T10:05:00.000Z',
+          tokenVersion: 0,
+          changedAt: '2026-02-01T10:05:00.000Z',
+          revision: 2,
+          [TABLE.digestIndex.partitionKey]: digestPartition('weekly', digestShardOf(id)),
+          [TABLE.digestIndex.sortKey]: id,
+        },
+      }),
+    );
+    const old = await store.getSubscriber(id);
+    expect(old?.tags).toEqual([
+      { slug: 'syria', name: 'Syria' },
+      { slug: 'russia', name: 'Russia' },
+    ]);
+    expect(old?.topics).toEqual([]);
+
+    // Its first write stores the new names and drops the old list, so nothing reads it twice.
+    const next = { ...(old as SubscriberRecord), topics: [{ slug: 'politics', name: 'Politics' }] };
+    await store.updateSubscriber(next, old as SubscriberRecord);
+    const item = await rawItem(id);
+    expect(item?.topics).toBeUndefined();
+    expect(item?.tags).toEqual(old?.tags);
+    expect(item?.topicLabels).toEqual([{ slug: 'politics', name: 'Politics' }]);
+    expect(await store.getSubscriber(id)).toMatchObject({ tags: old?.tags, topics: next.topics });
+    expect(item?.[TABLE.digestIndex.partitionKey]).toBe(digestPartition('weekly', digestShardOf(id)));
+  });
+
+  it('keeps labels out of `topics`, where code of the previous release reads tags', async () => {
+    const record = confirmedFrom(pending());
+    await store.createSubscriber({ ...record, topics: [{ slug: 'politics', name: 'Politics' }] });
+    const item = await rawItem(record.id);
+    expect(item).toMatchObject({ tags: record.tags, topicLabels: [{ slug: 'politics', name: 'Politics' }] });
+    expect(item?.topics).toBeUndefined();
+  });
+
+  it('finds and lists the topic labels events have carried', async () => {
+    for (const [slug, name] of [
+      ['politics-and-elections', 'Politics and elections'],
+      ['armed-conflicts-and-attacks', 'Armed conflicts and attacks'],
+    ] as const) {
+      await table.db.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: { ...topicKey(slug), type: 'topic', slug, name },
+        }),
+      );
+    }
+    const found = await store.findTopics(['politics-and-elections', 'nope']);
+    expect([...found.entries()]).toEqual([
+      ['politics-and-elections', { slug: 'politics-and-elections', name: 'Politics and elections' }],
+    ]);
+    expect((await store.listTopics()).map((t) => t.name)).toEqual([
+      'Armed conflicts and attacks',
+      'Politics and elections',
+    ]);
+  });
+
   it('finds existing tags by slug and lists them most used first, leaving out tags with no events', async () => {
-    const found = await store.findTopics(['syria', 'nope', 'vladimir-putin', 'syria']);
+    const found = await store.findTags(['syria', 'nope', 'vladimir-putin', 'syria']);
     expect([...found.entries()].sort()).toEqual([
       ['syria', { slug: 'syria', name: 'Syria' }],
       ['vladimir-putin', { slug: 'vladimir-putin', name: 'Vladimir Putin' }],
     ]);
-    expect(await store.findTopics([])).toEqual(new Map());
-    expect((await store.listTopics()).map((t) => t.slug)).toEqual(['russia', 'syria', 'vladimir-putin']);
+    expect(await store.findTags([])).toEqual(new Map());
+    expect((await store.listTags()).map((t) => t.slug)).toEqual(['russia', 'syria', 'vladimir-putin']);
   });
 
-  it('orders topics by the events they have now, summed over counter shards, not by the snapshot', async () => {
+  it('orders tags by the events they have now, summed over counter shards, not by the snapshot', async () => {
     const extra = { ...counterKey('vladimir-putin', 1) };
     await table.db.send(
       new PutCommand({
@@ -252,8 +331,8 @@ describe('the subscription store', () => {
       }),
     );
     try {
-      const topics = await store.listTopics();
-      expect(topics.map((t) => [t.slug, t.count])).toEqual([
+      const tags = await store.listTags();
+      expect(tags.map((t) => [t.slug, t.count])).toEqual([
         ['vladimir-putin', 102],
         ['russia', 55],
         ['syria', 40],
@@ -261,5 +340,45 @@ describe('the subscription store', () => {
     } finally {
       await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: extra }));
     }
+  });
+});
+
+describe('delivery preferences in the store', () => {
+  it('keeps zone, hour, weekday and quiet hours, sorts the subscriber under its bucket, and moves it when they change', async () => {
+    const record = { ...pending(), cadence: 'weekly' as const };
+    await store.createSubscriber(record);
+    const chosen: SubscriberRecord = {
+      ...confirmedFrom(record),
+      timeZone: 'Europe/Berlin',
+      deliveryHour: 7,
+      deliveryWeekday: 1,
+      quietHours: { from: 22, to: 6 },
+    };
+    const written = await store.updateSubscriber(chosen, record);
+    expect(await store.getSubscriber(record.id)).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      deliveryHour: 7,
+      deliveryWeekday: 1,
+      quietHours: { from: 22, to: 6 },
+    });
+    expect(await onIndex('weekly', record.id)).toContain(
+      `${digestBucket('weekly', 'Europe/Berlin', 7, 1)}${record.id}`,
+    );
+
+    // Another hour, no quiet hours: the bucket follows and the quiet hours are gone from the item.
+    const { quietHours: _, ...moved } = { ...written, deliveryHour: 9 };
+    const again = await store.updateSubscriber(moved, written);
+    expect((await rawItem(record.id))?.quietHours).toBeUndefined();
+    const keys = await onIndex('weekly', record.id);
+    expect(keys).toContain(`${digestBucket('weekly', 'Europe/Berlin', 9, 1)}${record.id}`);
+    expect(keys.filter((k) => k.endsWith(record.id))).toHaveLength(1);
+
+    // Instant: off the digest index altogether.
+    await store.updateSubscriber({ ...again, cadence: 'instant' }, again);
+    expect((await rawItem(record.id))?.[TABLE.digestIndex.partitionKey]).toBeUndefined();
+    expect(await store.getSubscriber(record.id)).toMatchObject({
+      cadence: 'instant',
+      timeZone: 'Europe/Berlin',
+    });
   });
 });

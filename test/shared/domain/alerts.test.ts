@@ -37,7 +37,8 @@ const state = (over: Partial<AlertState> = {}): AlertState => ({ ...emptyAlertSt
 const record = (over: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
   id: 'sub1',
   email: 'a@example.org',
-  topics: [
+  topics: [],
+  tags: [
     { slug: 'syria', name: 'Syria' },
     { slug: 'russia', name: 'Russia' },
   ],
@@ -78,7 +79,8 @@ describe('the followers index', () => {
 
   it('moves only the tags that changed', () => {
     const after = record({
-      topics: [
+      topics: [],
+      tags: [
         { slug: 'syria', name: 'Syria' },
         { slug: 'iran', name: 'Iran' },
       ],
@@ -87,6 +89,21 @@ describe('the followers index', () => {
       add: [{ kind: 'tag', slug: 'iran' }],
       remove: [{ kind: 'tag', slug: 'russia' }],
     });
+  });
+
+  it('indexes topic labels followed as FOLLOW#topic beside the tags', () => {
+    const label = { slug: 'armed-conflicts-and-attacks', name: 'Armed conflicts and attacks' };
+    expect(followChanges(record(), record({ topics: [label] }))).toEqual({
+      add: [{ kind: 'topic', slug: 'armed-conflicts-and-attacks' }],
+      remove: [],
+    });
+    expect(
+      followChanges(record({ topics: [label] }), record({ topics: [label], cadence: 'daily' })).remove,
+    ).toEqual([
+      { kind: 'tag', slug: 'syria' },
+      { kind: 'tag', slug: 'russia' },
+      { kind: 'topic', slug: 'armed-conflicts-and-attacks' },
+    ]);
   });
 
   it('looks a change up under its tags and its topic label', () => {

@@ -4,12 +4,13 @@ import {
   buildDigest,
   cadenceMs,
   DIGEST_EVENT_LIMIT,
+  type DigestChange,
   digestWindow,
-  indexTopicChanges,
+  indexChanges,
   latestBoundary,
-  type TopicChange,
 } from '../../../shared/domain/digest.js';
-import type { Subscriber, TopicRef } from '../../../shared/domain/subscription.js';
+import { topicSlug } from '../../../shared/domain/slug.js';
+import type { Subscriber, TagRef } from '../../../shared/domain/subscription.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -132,10 +133,12 @@ describe('digestWindow', () => {
 
 const event = makeNewsEvent;
 
-const subscriber = (topics: string[]): Subscriber => ({
+/** A subscriber of these tags (by name) and these topic labels (by name). */
+const subscriber = (tags: string[], labels: string[] = []): Subscriber => ({
   id: 'sub-1',
   email: 'reader@example.org',
-  topics: topics.map((name) => ({ name, slug: name.toLowerCase() })),
+  tags: tags.map((name) => ({ name, slug: name.toLowerCase() })),
+  topics: labels.map((name) => ({ name, slug: topicSlug(name) })),
   cadence: 'daily',
   status: 'confirmed',
   createdAt: '2026-10-01T00:00:00.000Z',
@@ -146,27 +149,38 @@ const subscriber = (topics: string[]): Subscriber => ({
 
 const window = { start: '2026-11-27T07:00:00.000Z', end: '2026-11-28T07:00:00.000Z' };
 
-/** Changes indexed by topic, as a digest run indexes the window it read. */
-const changesBy = (changes: TopicChange[]) => indexTopicChanges(changes);
+/** Changes indexed by tag and label, as a digest run indexes the window it read. */
+const changesBy = (changes: DigestChange[]) => indexChanges(changes);
+
+/** A section's key in the tests: `tag:russia`, `topic:politics`. */
+const keyOf = (s: { kind: string; ref: TagRef }) => `${s.kind}:${s.ref.slug}`;
 
 /**
- * The digest as specified, computed the plain way (every change of every topic gathered, all
- * sorted): the indexed build must give the same digest.
+ * The digest as specified, computed the plain way (every change of every tag and label gathered,
+ * all sorted): the indexed build must give the same digest.
  */
 const plainDigest = (
   sub: Subscriber,
   window: { start: string; end: string },
-  changes: TopicChange[],
+  changes: DigestChange[],
   limit = DIGEST_EVENT_LIMIT,
 ) => {
-  const found = new Map<string, { change: TopicChange; topics: TopicRef[] }>();
-  for (const topic of sub.topics) {
+  const follows = [
+    ...sub.tags.map((ref) => ({ kind: 'tag', ref })),
+    ...sub.topics.map((ref) => ({ kind: 'topic', ref })),
+  ];
+  const carries = (change: DigestChange, follow: (typeof follows)[number]) =>
+    follow.kind === 'tag'
+      ? change.event.tags.some((t) => t.slug === follow.ref.slug)
+      : change.event.topic !== undefined && topicSlug(change.event.topic) === follow.ref.slug;
+  const found = new Map<string, { change: DigestChange; follows: typeof follows }>();
+  for (const follow of follows) {
     for (const change of changes) {
-      if (!change.event.tags.some((t) => t.slug === topic.slug)) continue;
+      if (!carries(change, follow)) continue;
       if (change.changedAt <= window.start || change.changedAt > window.end) continue;
       const seen = found.get(change.event.id);
-      if (!seen) found.set(change.event.id, { change, topics: [topic] });
-      else seen.topics.push(topic);
+      if (!seen) found.set(change.event.id, { change, follows: [follow] });
+      else seen.follows.push(follow);
     }
   }
   const newestFirst = [...found.values()].sort(
@@ -174,32 +188,30 @@ const plainDigest = (
       b.change.changedAt.localeCompare(a.change.changedAt) ||
       a.change.event.id.localeCompare(b.change.event.id),
   );
-  const sections = sub.topics.map((topic) => ({
-    topic,
-    items: [] as { id: string; topics: string[] }[],
+  const sections = follows.map((follow) => ({
+    key: keyOf(follow),
+    items: [] as { id: string; matched: string[] }[],
     omitted: 0,
   }));
-  newestFirst.forEach(({ change, topics }, rank) => {
-    const bySlug = (slug: string) => sections.find((s) => s.topic.slug === slug) as (typeof sections)[0];
+  newestFirst.forEach(({ change, follows: matched }, rank) => {
+    const byKey = (key: string) => sections.find((s) => s.key === key) as (typeof sections)[0];
     if (rank >= limit) {
-      for (const topic of topics) bySlug(topic.slug).omitted++;
+      for (const follow of matched) byKey(keyOf(follow)).omitted++;
       return;
     }
-    bySlug((topics[0] as TopicRef).slug).items.push({
+    byKey(keyOf(matched[0] as (typeof follows)[number])).items.push({
       id: change.event.id,
-      topics: topics.map((t) => t.slug),
+      matched: matched.map(keyOf),
     });
   });
   return {
     total: newestFirst.length,
-    sections: sections
-      .filter((s) => s.items.length > 0 || s.omitted > 0)
-      .map((s) => ({ topic: s.topic.slug, items: s.items, omitted: s.omitted })),
+    sections: sections.filter((s) => s.items.length > 0 || s.omitted > 0),
   };
 };
 
 describe('buildDigest', () => {
-  it('shows an event once, under its first topic, with every topic it matches', () => {
+  it('shows an event once, under its first tag, with every tag it matches', () => {
     const shared = event(1, ['Russia', 'Syria', 'Weather']);
     const changes = [
       { event: shared, changedAt: '2026-11-27T10:00:00.000Z' },
@@ -208,11 +220,32 @@ describe('buildDigest', () => {
     const digest = buildDigest(subscriber(['Russia', 'Syria']), 'daily', window, changesBy(changes));
     expect(digest.total).toBe(2);
     expect(digest.shown).toBe(2);
-    expect(digest.sections.map((s) => [s.topic.slug, s.items.map((i) => i.event.id)])).toEqual([
-      ['russia', ['2026/11/27/event-1']],
-      ['syria', ['2026/11/27/event-2']],
+    expect(digest.sections.map((s) => [keyOf(s), s.items.map((i) => i.event.id)])).toEqual([
+      ['tag:russia', ['2026/11/27/event-1']],
+      ['tag:syria', ['2026/11/27/event-2']],
     ]);
-    expect(digest.sections[0]?.items[0]?.topics.map((t) => t.slug)).toEqual(['russia', 'syria']);
+    expect(digest.sections[0]?.items[0]?.tags.map((t) => t.slug)).toEqual(['russia', 'syria']);
+  });
+
+  it('takes followed tags and topic labels together, each event once (under its first tag, else its label)', () => {
+    const label = 'Armed conflicts and attacks';
+    const changes = [
+      // Matched by a followed tag and by the followed label: once, under the tag, with both.
+      { event: event(1, ['Syria'], { topic: label }), changedAt: '2026-11-27T10:00:00.000Z' },
+      // Matched by the label alone.
+      { event: event(2, ['Weather'], { topic: label }), changedAt: '2026-11-27T11:00:00.000Z' },
+      // Another label: not followed.
+      { event: event(3, ['Weather'], { topic: 'Sports' }), changedAt: '2026-11-27T12:00:00.000Z' },
+    ];
+    const digest = buildDigest(subscriber(['Syria'], [label]), 'daily', window, changesBy(changes));
+    expect(digest.total).toBe(2);
+    expect(digest.sections.map((s) => [keyOf(s), s.items.map((i) => i.event.id)])).toEqual([
+      ['tag:syria', ['2026/11/27/event-1']],
+      ['topic:armed-conflicts-and-attacks', ['2026/11/27/event-2']],
+    ]);
+    const first = digest.sections[0]?.items[0];
+    expect(first?.tags.map((t) => t.slug)).toEqual(['syria']);
+    expect(first?.topics.map((t) => t.name)).toEqual([label]);
   });
 
   it('leaves out changes outside the window: (start, end]', () => {
@@ -259,8 +292,8 @@ describe('buildDigest', () => {
     const shown = digest.sections.flatMap((s) => s.items);
     expect(shown).toHaveLength(DIGEST_EVENT_LIMIT);
     expect(shown.map((i) => i.event.id)).not.toContain('2026/11/27/event-0');
-    const syria = digest.sections.find((s) => s.topic.slug === 'syria');
-    const russia = digest.sections.find((s) => s.topic.slug === 'russia');
+    const syria = digest.sections.find((s) => s.ref.slug === 'syria');
+    const russia = digest.sections.find((s) => s.ref.slug === 'russia');
     // The 7 oldest (0..6): 3 odd ones carry Syria and Russia, 4 even ones Russia only.
     expect(syria?.omitted).toBe(3);
     expect(russia?.omitted).toBe(7);
@@ -269,7 +302,7 @@ describe('buildDigest', () => {
   });
 
   it('is empty when nothing changed in the window', () => {
-    const digest = buildDigest(subscriber(['Russia']), 'daily', window, indexTopicChanges([]));
+    const digest = buildDigest(subscriber(['Russia'], ['Politics']), 'daily', window, indexChanges([]));
     expect(digest).toMatchObject({ total: 0, shown: 0, sections: [] });
   });
 
@@ -277,10 +310,11 @@ describe('buildDigest', () => {
     const minute = (n: number) => iso(at('2026-11-27T07:00:00.000Z') + n * 60_000);
     fc.assert(
       fc.property(
-        // Events: tags, the minute of their change (many share one), corrected or not.
+        // Events: tags, a label or none, the minute of their change (many share one), corrected or not.
         fc.array(
           fc.record({
             tags: fc.subarray(['A', 'B', 'C', 'D', 'E', 'F'], { minLength: 1 }),
+            label: fc.constantFrom(undefined, 'P', 'Q', 'R'),
             at: fc.integer({ min: 0, max: 30 }),
             corrected: fc.boolean(),
           }),
@@ -288,7 +322,8 @@ describe('buildDigest', () => {
         ),
         fc.array(
           fc.record({
-            topics: fc.shuffledSubarray(['A', 'B', 'C', 'D', 'E', 'F'], { minLength: 1 }),
+            tags: fc.shuffledSubarray(['A', 'B', 'C', 'D', 'E', 'F']),
+            labels: fc.shuffledSubarray(['P', 'Q', 'R']),
             start: fc.integer({ min: -2, max: 30 }),
             length: fc.integer({ min: 0, max: 32 }),
             limit: fc.integer({ min: 1, max: 12 }),
@@ -297,12 +332,15 @@ describe('buildDigest', () => {
         ),
         (events, readers) => {
           const changes = events.map((e, i) => ({
-            event: event(i, e.tags, e.corrected ? { revision: 2, publishedAt: minute(-60) } : {}),
+            event: event(i, e.tags, {
+              ...(e.corrected ? { revision: 2, publishedAt: minute(-60) } : {}),
+              ...(e.label ? { topic: e.label } : {}),
+            }),
             changedAt: minute(e.at),
           }));
-          const index = indexTopicChanges(changes);
+          const index = indexChanges(changes);
           for (const reader of readers) {
-            const sub = subscriber(reader.topics);
+            const sub = subscriber(reader.tags, reader.labels);
             const win = { start: minute(reader.start), end: minute(reader.start + reader.length) };
             const digest = buildDigest(sub, 'daily', win, index, reader.limit);
             const plain = plainDigest(sub, win, changes, reader.limit);
@@ -310,8 +348,14 @@ describe('buildDigest', () => {
             expect(digest.shown).toBe(Math.min(reader.limit, plain.total));
             expect(
               digest.sections.map((s) => ({
-                topic: s.topic.slug,
-                items: s.items.map((i) => ({ id: i.event.id, topics: i.topics.map((t) => t.slug) })),
+                key: keyOf(s),
+                items: s.items.map((i) => ({
+                  id: i.event.id,
+                  matched: [
+                    ...i.tags.map((ref) => keyOf({ kind: 'tag', ref })),
+                    ...i.topics.map((ref) => keyOf({ kind: 'topic', ref })),
+                  ],
+                })),
                 omitted: s.omitted,
               })),
             ).toEqual(plain.sections);
@@ -344,7 +388,7 @@ describe('buildDigest', () => {
           expect(digest.total).toBe(matching.length);
           expect(ids.length).toBe(Math.min(DIGEST_EVENT_LIMIT, matching.length));
           for (const item of digest.sections.flatMap((s) => s.items)) {
-            expect(item.topics.map((t) => t.name).sort()).toEqual(
+            expect(item.tags.map((t) => t.name).sort()).toEqual(
               item.event.tags
                 .map((t) => t.name)
                 .filter((n) => topics.includes(n))

@@ -3,36 +3,41 @@ import {
   CONFIRMATION_RESEND_SECONDS,
   isLapsed,
   planConfirm,
+  planLeave,
   planLeaveAll,
-  planLeaveTopic,
   planManage,
   planRequest,
   planSignOut,
   receivesDigests,
   type SubscriberRecord,
 } from '../../../shared/domain/subscriber-changes.js';
-import { MAX_TOPICS, type TopicRef } from '../../../shared/domain/subscription.js';
+import { MAX_TAGS, MAX_TOPICS, type TagRef, type TopicRef } from '../../../shared/domain/subscription.js';
 import type { TokenClaims } from '../../../shared/domain/tokens.js';
 
 const T0 = '2026-03-01T10:00:00.000Z';
 const at = (seconds: number): string => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 const epoch = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
-const syria: TopicRef = { slug: 'syria', name: 'Syria' };
-const russia: TopicRef = { slug: 'russia', name: 'Russia' };
-const iran: TopicRef = { slug: 'iran', name: 'Iran' };
+const syria: TagRef = { slug: 'syria', name: 'Syria' };
+const russia: TagRef = { slug: 'russia', name: 'Russia' };
+const iran: TagRef = { slug: 'iran', name: 'Iran' };
+const politics: TopicRef = { slug: 'politics-and-elections', name: 'Politics and elections' };
+const conflicts: TopicRef = { slug: 'armed-conflicts-and-attacks', name: 'Armed conflicts and attacks' };
+/** A request of tags alone. */
+const tagsOnly = (...tags: TagRef[]) => ({ tags, topics: [] });
 
 const request = {
   id: 'a'.repeat(32),
   email: 'reader@example.org',
-  topics: [syria],
+  tags: [syria],
+  topics: [] as TopicRef[],
   cadence: 'daily' as const,
   nonce: 'first-nonce',
 };
 
 const confirmed = (overrides: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
   ...request,
-  topics: [syria, russia],
+  tags: [syria, russia],
   status: 'confirmed',
   createdAt: T0,
   confirmedAt: at(60),
@@ -110,7 +115,7 @@ describe('planRequest', () => {
     });
     const again = planRequest(
       first.next,
-      { ...request, topics: [russia], cadence: 'weekly' },
+      { ...request, tags: [russia], topics: [politics], cadence: 'weekly' },
       false,
       at(CONFIRMATION_RESEND_SECONDS),
     );
@@ -118,7 +123,8 @@ describe('planRequest', () => {
     if (again.kind !== 'update') return;
     // Still pending: the stored request follows the newest one, and so does the expiry.
     expect(again.next).toMatchObject({
-      topics: [russia],
+      tags: [russia],
+      topics: [politics],
       cadence: 'weekly',
       confirmationSentAt: at(CONFIRMATION_RESEND_SECONDS),
       expiresAt: epoch(at(CONFIRMATION_RESEND_SECONDS)) + 48 * 3600,
@@ -127,7 +133,7 @@ describe('planRequest', () => {
 
   it('leaves a confirmed subscription as it is until the new link is opened', () => {
     const stored = confirmed();
-    const plan = planRequest(stored, { ...request, topics: [iran], cadence: 'weekly' }, false, at(3600));
+    const plan = planRequest(stored, { ...request, tags: [iran], cadence: 'weekly' }, false, at(3600));
     expect(plan).toEqual({
       kind: 'update',
       next: { ...stored, confirmationSentAt: at(3600) },
@@ -137,28 +143,45 @@ describe('planRequest', () => {
 });
 
 describe('planConfirm', () => {
-  it('confirms a pending subscriber with the requested topics and starts the digest cursor there', () => {
+  it('confirms a pending subscriber with the requested tags and labels and starts the digest cursor there', () => {
     const first = planRequest(undefined, request, false, T0);
     if (first.kind !== 'create') throw new Error('expected create');
-    const plan = planConfirm(first.next, confirmClaims(epoch(T0), ['syria'], 'daily'), [syria], at(300));
+    const plan = planConfirm(
+      first.next,
+      confirmClaims(epoch(T0), ['syria'], 'daily'),
+      { tags: [syria], topics: [politics] },
+      at(300),
+    );
     expect(plan.kind).toBe('update');
     if (plan.kind !== 'update') return;
     expect(plan.next).toMatchObject({
       status: 'confirmed',
       confirmedAt: at(300),
       cursor: at(300),
-      topics: [syria],
+      tags: [syria],
+      topics: [politics],
     });
     expect(plan.next.expiresAt).toBeUndefined();
     expect(receivesDigests(plan.next)).toBe(true);
   });
 
-  it('adds the requested topics to a confirmed subscriber and takes the requested cadence', () => {
-    const stored = confirmed();
-    const plan = planConfirm(stored, confirmClaims(epoch(at(3600))), [iran], at(3700));
+  it('adds the requested tags and labels to a confirmed subscriber and takes the requested cadence', () => {
+    const stored = confirmed({ topics: [politics] });
+    const plan = planConfirm(
+      stored,
+      confirmClaims(epoch(at(3600))),
+      { tags: [iran, syria], topics: [conflicts, politics] },
+      at(3700),
+    );
     expect(plan).toEqual({
       kind: 'update',
-      next: { ...stored, topics: [syria, russia, iran], cadence: 'weekly', changedAt: at(3700) },
+      next: {
+        ...stored,
+        tags: [syria, russia, iran],
+        topics: [politics, conflicts],
+        cadence: 'weekly',
+        changedAt: at(3700),
+      },
     });
   });
 
@@ -172,14 +195,14 @@ describe('planConfirm', () => {
     const plan = planConfirm(
       left,
       { ...confirmClaims(epoch(at(10_000)), ['iran']), v: 1 },
-      [iran],
+      tagsOnly(iran),
       at(10_100),
     );
     expect(plan.kind).toBe('update');
     if (plan.kind !== 'update') return;
     expect(plan.next).toMatchObject({
       status: 'confirmed',
-      topics: [iran],
+      tags: [iran],
       cursor: at(9000),
       confirmedAt: at(10_100),
     });
@@ -189,32 +212,93 @@ describe('planConfirm', () => {
   it('changes nothing when opened again, or after a later change on the manage page', () => {
     const stored = confirmed();
     const claims = confirmClaims(epoch(at(3600)));
-    const first = planConfirm(stored, claims, [iran], at(3700));
+    const first = planConfirm(stored, claims, tagsOnly(iran), at(3700));
     if (first.kind !== 'update') throw new Error('expected update');
-    expect(planConfirm(first.next, claims, [iran], at(3800))).toEqual({ kind: 'unchanged' });
-    const managed = planManage(first.next, [syria], 'daily', at(3900));
+    expect(planConfirm(first.next, claims, tagsOnly(iran), at(3800))).toEqual({ kind: 'unchanged' });
+    const managed = planManage(first.next, tagsOnly(syria), 'daily', at(3900));
     if (managed.kind !== 'update') throw new Error('expected update');
-    expect(planConfirm(managed.next, claims, [iran], at(4000))).toEqual({ kind: 'unchanged' });
+    expect(planConfirm(managed.next, claims, tagsOnly(iran), at(4000))).toEqual({ kind: 'unchanged' });
   });
 
-  it('keeps at most MAX_TOPICS', () => {
-    const many = Array.from({ length: MAX_TOPICS }, (_, i) => ({ slug: `t${i}`, name: `T${i}` }));
-    const plan = planConfirm(confirmed({ topics: many }), confirmClaims(epoch(at(3600))), [iran], at(3700));
+  it('keeps at most MAX_TAGS tags and MAX_TOPICS labels', () => {
+    const many = Array.from({ length: MAX_TAGS }, (_, i) => ({ slug: `t${i}`, name: `T${i}` }));
+    const labels = Array.from({ length: MAX_TOPICS }, (_, i) => ({ slug: `l${i}`, name: `L${i}` }));
+    const plan = planConfirm(
+      confirmed({ tags: many, topics: labels }),
+      confirmClaims(epoch(at(3600))),
+      { tags: [iran], topics: [politics] },
+      at(3700),
+    );
+    expect(plan.kind === 'update' ? plan.next.tags : []).toHaveLength(MAX_TAGS);
     expect(plan.kind === 'update' ? plan.next.topics : []).toHaveLength(MAX_TOPICS);
   });
 });
 
+describe('delivery preferences', () => {
+  const berlin = { timeZone: 'Europe/Berlin', deliveryHour: 6, deliveryWeekday: 0 };
+
+  it('takes the requested time on a new or pending record, and keeps a confirmed one until its link is opened', () => {
+    const created = planRequest(undefined, { ...request, preferences: berlin }, false, T0);
+    expect(created.kind === 'create' && created.next).toMatchObject(berlin);
+    const waiting = planRequest(
+      confirmed({ confirmationSentAt: T0 }),
+      { ...request, preferences: berlin },
+      false,
+      at(CONFIRMATION_RESEND_SECONDS + 1),
+    );
+    expect(waiting.kind === 'update' && waiting.next.timeZone).toBeUndefined();
+  });
+
+  it('applies the time a confirmation link carries, and a link without one keeps the stored time', () => {
+    const stored = confirmed({ ...berlin, quietHours: { from: 22, to: 6 } });
+    const claims = { ...confirmClaims(epoch(at(3600))), pref: { tz: 'Asia/Tokyo', h: 8, wd: 1 } };
+    const plan = planConfirm(stored, claims, tagsOnly(iran), at(3700));
+    expect(plan.kind === 'update' && plan.next).toMatchObject({
+      timeZone: 'Asia/Tokyo',
+      deliveryHour: 8,
+      deliveryWeekday: 1,
+    });
+    // The request chose no quiet hours: the link's request replaces them all.
+    expect(plan.kind === 'update' && plan.next.quietHours).toBeUndefined();
+    const kept = planConfirm(stored, confirmClaims(epoch(at(3600))), tagsOnly(iran), at(3700));
+    expect(kept.kind === 'update' && kept.next).toMatchObject({ ...berlin, quietHours: { from: 22, to: 6 } });
+  });
+
+  it('counts a change of time alone as a change on the manage page, and the same time as none', () => {
+    const stored = confirmed(berlin);
+    expect(planManage(stored, stored, 'daily', at(3600), berlin)).toEqual({ kind: 'unchanged' });
+    const moved = planManage(stored, stored, 'daily', at(3600), { ...berlin, deliveryHour: 9 });
+    expect(moved.kind === 'update' && moved.next.deliveryHour).toBe(9);
+    const quiet = planManage(stored, stored, 'instant', at(3600), {
+      ...berlin,
+      quietHours: { from: 23, to: 7 },
+    });
+    expect(quiet.kind === 'update' && quiet.next).toMatchObject({
+      cadence: 'instant',
+      quietHours: { from: 23, to: 7 },
+    });
+  });
+});
+
 describe('leaving', () => {
-  it('leaves one topic, then the last one (no more digests, links still valid)', () => {
-    const one = planLeaveTopic(confirmed(), 'syria', at(100));
+  it('leaves one tag, then the last one (no more digests, links still valid)', () => {
+    const one = planLeave(confirmed(), { kind: 'tag', slug: 'syria' }, at(100));
     if (one.kind !== 'update') throw new Error('expected update');
-    expect(one.next.topics).toEqual([russia]);
+    expect(one.next.tags).toEqual([russia]);
     expect(receivesDigests(one.next)).toBe(true);
-    const none = planLeaveTopic(one.next, 'russia', at(200));
+    const none = planLeave(one.next, { kind: 'tag', slug: 'russia' }, at(200));
     if (none.kind !== 'update') throw new Error('expected update');
-    expect(none.next).toMatchObject({ status: 'confirmed', topics: [], tokenVersion: 0 });
+    expect(none.next).toMatchObject({ status: 'confirmed', tags: [], tokenVersion: 0 });
     expect(receivesDigests(none.next)).toBe(false);
-    expect(planLeaveTopic(none.next, 'russia', at(300))).toEqual({ kind: 'unchanged' });
+    expect(planLeave(none.next, { kind: 'tag', slug: 'russia' }, at(300))).toEqual({ kind: 'unchanged' });
+  });
+
+  it('leaves one topic label, keeping the tag of the same slug; a subscriber with labels only gets digests', () => {
+    const stored = confirmed({ tags: [{ slug: politics.slug, name: 'Politics tag' }], topics: [politics] });
+    const plan = planLeave(stored, { kind: 'topic', slug: politics.slug }, at(100));
+    if (plan.kind !== 'update') throw new Error('expected update');
+    expect(plan.next).toMatchObject({ tags: stored.tags, topics: [] });
+    expect(receivesDigests(confirmed({ tags: [], topics: [conflicts] }))).toBe(true);
   });
 
   it('leaves everything once: the status changes and every earlier link is voided', () => {
@@ -225,7 +309,7 @@ describe('leaving', () => {
     expect(planLeaveAll(plan.next, at(200))).toEqual({ kind: 'unchanged' });
   });
 
-  it('signs out every link: the link generation moves on, the unsubscribe version and topics stay', () => {
+  it('signs out every link: the link generation moves on, the unsubscribe version and follows stay', () => {
     const once = planSignOut(confirmed());
     if (once.kind !== 'update') throw new Error('expected update');
     expect(once.next).toMatchObject({ linkGeneration: 1, tokenVersion: 0, status: 'confirmed' });

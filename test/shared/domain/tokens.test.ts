@@ -6,6 +6,7 @@ import {
   CONFIRM_TOKEN_SECONDS,
   confirmLink,
   deriveLinkKeys,
+  FEED_TOKEN_SECONDS,
   isCurrentToken,
   type LinkState,
   MANAGE_TOKEN_SECONDS,
@@ -215,15 +216,59 @@ describe('signToken and verifyToken', () => {
       { ...claims(), exp: 'never' },
       { ...claims(), topic: 'Not A Slug' },
       { ...claims(), topics: Array.from({ length: 21 }, (_, i) => `t${i}`) },
+      { ...claims(), labels: Array.from({ length: 11 }, (_, i) => `t${i}`) },
+      { ...claims(), label: 'Not A Slug' },
+      { ...claims(), topic: 'syria', label: 'politics' },
       { ...claims(), cadence: 'hourly' },
       { ...claims(), n: 'not a nonce!' },
       { ...claims(), g: -1 },
+      { ...claims(), pref: { tz: 'Europe/Berlin', h: 24, wd: 1 } },
+      { ...claims(), pref: { tz: 'Europe/Berlin', h: 7, wd: 7 } },
+      { ...claims(), pref: { tz: '<script>', h: 7, wd: 1 } },
+      { ...claims(), pref: { tz: 'Europe/Berlin', h: 7, wd: 1, q: [22] } },
     ]) {
       expect(verifyToken(KEYS, signToken(KEYS, bad as TokenClaims), 'manage', NOW)).toEqual({
         ok: false,
         reason: 'malformed',
       });
     }
+  });
+});
+
+describe('confirmLink', () => {
+  it('carries the delivery time asked for, and only when one was', () => {
+    const subscriber = { id: ID, tokenVersion: 0, nonce: 'n1' };
+    const chosen = confirmLink(
+      KEYS,
+      'https://news.example.org',
+      subscriber,
+      {
+        tags: ['syria'],
+        topics: [],
+        cadence: 'weekly',
+        preferences: {
+          timeZone: 'Europe/Berlin',
+          deliveryHour: 7,
+          deliveryWeekday: 0,
+          quietHours: { from: 22, to: 6 },
+        },
+      },
+      NOW,
+    );
+    const checked = verifyToken(KEYS, tokenOf(chosen), 'confirm', NOW);
+    expect(checked).toMatchObject({
+      ok: true,
+      claims: { pref: { tz: 'Europe/Berlin', h: 7, wd: 0, q: [22, 6] } },
+    });
+    const plain = confirmLink(
+      KEYS,
+      'https://news.example.org',
+      subscriber,
+      { tags: ['syria'], topics: [], cadence: 'daily' },
+      NOW,
+    );
+    const unchosen = verifyToken(KEYS, tokenOf(plain), 'confirm', NOW);
+    expect(unchosen.ok && unchosen.claims.pref).toBeUndefined();
   });
 });
 
@@ -337,6 +382,52 @@ describe('isCurrentToken', () => {
 
 describe('links', () => {
   const subscriber: LinkState = { id: ID, tokenVersion: 3, nonce: 'abc', linkGeneration: 4 };
+  const links = (state: LinkState) => subscriberLinks(KEYS, 'https://news.example.org/', state, NOW);
+
+  it('signs private feed links with keys of their own (HKDF info tidings/feed-signing), for 400 days', () => {
+    const { feed } = subscriberLinks(KEYS, 'https://news.example.org/', subscriber, NOW);
+    expect(feed).toMatch(
+      /^https:\/\/news\.example\.org\/api\/subscriptions\/feed\?token=k1\.[\w-]+\.[\w-]+$/,
+    );
+    const token = tokenOf(feed);
+    expect(verifyToken(KEYS, token, 'feed', NOW)).toEqual({
+      ok: true,
+      claims: { sub: ID, v: 3, iat: NOW, n: 'abc', purpose: 'feed', g: 4, exp: NOW + FEED_TOKEN_SECONDS },
+    });
+    expect(verifyToken(KEYS, token, 'feed', NOW + FEED_TOKEN_SECONDS)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    // Its signature is HMAC under HKDF(K1, info tidings/feed-signing), not the email links' key.
+    const [kid, payload, signature] = token.split('.');
+    const feedKey = Buffer.from(
+      hkdfSync('sha256', Buffer.from(K1), Buffer.alloc(0), 'tidings/feed-signing', 32),
+    );
+    expect(signature).toBe(createHmac('sha256', feedKey).update(`${kid}.${payload}`).digest('base64url'));
+    for (const purpose of ['confirm', 'manage', 'unsubscribe'] as const) {
+      expect(verifyToken(KEYS, token, purpose, NOW)).toEqual({ ok: false, reason: 'invalid signature' });
+    }
+    // An email link's token, given as a feed's, is refused the same way.
+    expect(verifyToken(KEYS, tokenOf(links(subscriber).manage), 'feed', NOW)).toEqual({
+      ok: false,
+      reason: 'invalid signature',
+    });
+    // Signed out: the link generation moved on, and the feed link with it.
+    const claims = verifyToken(KEYS, token, 'feed', NOW);
+    expect(claims.ok && isCurrentToken(claims.claims, { ...subscriber, linkGeneration: 5 })).toBe(false);
+    // Rotation: a feed link made under k1 verifies while k1 is listed, and not after.
+    const rotated = linkKeysOf(
+      secretOf([
+        ['k2', K2],
+        ['k1', K1],
+      ]),
+    );
+    expect(verifyToken(rotated, token, 'feed', NOW).ok).toBe(true);
+    expect(verifyToken(linkKeysOf(secretOf([['k2', K2]])), token, 'feed', NOW)).toEqual({
+      ok: false,
+      reason: 'retired key',
+    });
+  });
 
   it('gives an email a manage link for 60 days and unsubscribe links for a year', () => {
     const links = subscriberLinks(KEYS, 'https://news.example.org/', subscriber, NOW);
@@ -362,8 +453,13 @@ describe('links', () => {
         purpose: 'unsubscribe',
       },
     });
-    const topic = verifyToken(KEYS, tokenOf(links.unsubscribeTopic('vladimir-putin')), 'unsubscribe', NOW);
-    expect(topic.ok && topic.claims.topic).toBe('vladimir-putin');
+    // Leaving a tag keeps the claim's name of links already in inboxes (`topic`); a label has its own.
+    const tag = verifyToken(KEYS, tokenOf(links.unsubscribeTag('vladimir-putin')), 'unsubscribe', NOW);
+    expect(tag.ok && tag.claims).toMatchObject({ topic: 'vladimir-putin' });
+    expect(tag.ok && tag.claims.label).toBeUndefined();
+    const label = verifyToken(KEYS, tokenOf(links.unsubscribeTopicLabel('politics')), 'unsubscribe', NOW);
+    expect(label.ok && label.claims).toMatchObject({ label: 'politics' });
+    expect(label.ok && label.claims.topic).toBeUndefined();
     expect(verifyToken(KEYS, tokenOf(links.manage), 'manage', NOW + MANAGE_TOKEN_SECONDS).ok).toBe(false);
     expect(
       verifyToken(KEYS, tokenOf(links.unsubscribeAll), 'unsubscribe', NOW + UNSUBSCRIBE_TOKEN_SECONDS - 1).ok,
@@ -392,7 +488,7 @@ describe('links', () => {
       KEYS,
       'https://news.example.org',
       subscriber,
-      { topics: ['syria', 'russia'], cadence: 'weekly' },
+      { tags: ['syria', 'russia'], topics: ['politics'], cadence: 'weekly' },
       NOW,
     );
     expect(url).toMatch(/^https:\/\/news\.example\.org\/api\/subscriptions\/confirm\?token=/);
@@ -406,6 +502,7 @@ describe('links', () => {
         g: 4,
         exp: NOW + CONFIRM_TOKEN_SECONDS,
         topics: ['syria', 'russia'],
+        labels: ['politics'],
         cadence: 'weekly',
         iat: NOW,
       },
@@ -416,10 +513,17 @@ describe('links', () => {
     });
   });
 
-  it('keeps a confirmation link for the most topics well under common URL limits', () => {
-    const topics = Array.from({ length: 20 }, (_, i) => `${'a'.repeat(60)}-${String(i).padStart(2, '0')}`);
-    const url = confirmLink(KEYS, 'https://news.example.org', subscriber, { topics, cadence: 'daily' }, NOW);
-    expect(url.length).toBeLessThan(2400);
+  it('keeps a confirmation link for the most tags and labels well under common URL limits', () => {
+    const tags = Array.from({ length: 20 }, (_, i) => `${'a'.repeat(60)}-${String(i).padStart(2, '0')}`);
+    const topics = tags.slice(0, 10);
+    const url = confirmLink(
+      KEYS,
+      'https://news.example.org',
+      subscriber,
+      { tags, topics, cadence: 'daily' },
+      NOW,
+    );
+    expect(url.length).toBeLessThan(4000);
     expect(verifyToken(KEYS, tokenOf(url), 'confirm', NOW).ok).toBe(true);
   });
 });

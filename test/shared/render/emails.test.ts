@@ -5,7 +5,7 @@ import { composeMessage } from '../../../shared/adapters/mime.js';
 import type { Digest, DigestItem, DigestSection, SubscriberLinks } from '../../../shared/domain/digest.js';
 import { createdEvent, type NewsEvent, parseEventDraft } from '../../../shared/domain/event.js';
 import type { SiteConfig } from '../../../shared/domain/site.js';
-import type { Subscriber, TopicRef } from '../../../shared/domain/subscription.js';
+import type { Subscriber, TagRef, TopicRef } from '../../../shared/domain/subscription.js';
 import {
   listUnsubscribeHeaders,
   renderDigestEmail,
@@ -39,12 +39,15 @@ const links: SubscriberLinks = {
   manage: `${site.siteUrl}/api/subscriptions/manage?token=${TOKEN}m`,
   unsubscribeAll: `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}a`,
   oneClick: `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}o`,
-  unsubscribeTopic: (slug) => `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}t&topic=${slug}`,
+  feed: `${site.siteUrl}/api/subscriptions/feed?token=${TOKEN}f`,
+  unsubscribeTag: (slug) => `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}t&tag=${slug}`,
+  unsubscribeTopicLabel: (slug) =>
+    `${site.siteUrl}/api/subscriptions/unsubscribe?token=${TOKEN}l&topic=${slug}`,
 };
 
-const SYRIA: TopicRef = { slug: 'syria', name: 'Syria' };
-const RUSSIA: TopicRef = { slug: 'russia', name: 'Russia' };
-const TRICKY: TopicRef = { slug: 'r-d-caf', name: 'R&D <café> 🚀' };
+const SYRIA: TagRef = { slug: 'syria', name: 'Syria' };
+const RUSSIA: TagRef = { slug: 'russia', name: 'Russia' };
+const TRICKY: TagRef = { slug: 'r-d-caf', name: 'R&D <café> 🚀' };
 
 const eventOf = (input: Record<string, unknown>, revision = 1): NewsEvent => {
   const parsed = parseEventDraft({ date: '2026-11-01', tags: ['Syria'], ...input });
@@ -52,9 +55,14 @@ const eventOf = (input: Record<string, unknown>, revision = 1): NewsEvent => {
   return { ...createdEvent(parsed.draft, '2026-11-01T08:00:00.000Z'), revision };
 };
 
-const subscriberOf = (topics: TopicRef[], cadence: Subscriber['cadence'] = 'daily'): Subscriber => ({
+const subscriberOf = (
+  tags: TagRef[],
+  cadence: Subscriber['cadence'] = 'daily',
+  topics: TopicRef[] = [],
+): Subscriber => ({
   id: 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6',
   email: 'reader@example.com',
+  tags,
   topics,
   cadence,
   status: 'confirmed',
@@ -64,7 +72,7 @@ const subscriberOf = (topics: TopicRef[], cadence: Subscriber['cadence'] = 'dail
   tokenVersion: 1,
 });
 
-const digestOf = (sections: DigestSection[], topics: TopicRef[], extra: Partial<Digest> = {}): Digest => {
+const digestOf = (sections: DigestSection[], topics: TagRef[], extra: Partial<Digest> = {}): Digest => {
   const shown = sections.reduce((n, s) => n + s.items.length, 0);
   return {
     subscriber: subscriberOf(topics),
@@ -77,9 +85,10 @@ const digestOf = (sections: DigestSection[], topics: TopicRef[], extra: Partial<
   };
 };
 
-const item = (event: NewsEvent, topics: TopicRef[], updated = false): DigestItem => ({
+const item = (event: NewsEvent, tags: TagRef[], updated = false): DigestItem => ({
   event,
-  topics,
+  tags,
+  topics: [],
   updated,
 });
 
@@ -102,34 +111,39 @@ describe('renderDigestEmail', () => {
   const topics = [SYRIA, TRICKY, RUSSIA];
   const digest = digestOf(
     [
-      { topic: SYRIA, items: [item(HOSTILE, [SYRIA, TRICKY]), item(CORRECTED, [SYRIA], true)], omitted: 0 },
-      { topic: RUSSIA, items: [item(PLAIN, [RUSSIA])], omitted: 0 },
+      {
+        kind: 'tag',
+        ref: SYRIA,
+        items: [item(HOSTILE, [SYRIA, TRICKY]), item(CORRECTED, [SYRIA], true)],
+        omitted: 0,
+      },
+      { kind: 'tag', ref: RUSSIA, items: [item(PLAIN, [RUSSIA])], omitted: 0 },
     ],
     topics,
   );
   const email = renderDigestEmail(digest, site, links);
 
-  it('says the count and the topics in the subject', () => {
+  it('says the count and the tags in the subject', () => {
     expect(email.subject).toBe('3 new and updated events: Syria, Russia');
     const one = renderDigestEmail(
-      digestOf([{ topic: SYRIA, items: [item(PLAIN, [SYRIA])], omitted: 0 }], [SYRIA]),
+      digestOf([{ kind: 'tag', ref: SYRIA, items: [item(PLAIN, [SYRIA])], omitted: 0 }], [SYRIA]),
       site,
       links,
     );
     expect(one.subject).toBe('1 new event: Syria');
     const updated = renderDigestEmail(
-      digestOf([{ topic: SYRIA, items: [item(CORRECTED, [SYRIA], true)], omitted: 0 }], [SYRIA]),
+      digestOf([{ kind: 'tag', ref: SYRIA, items: [item(CORRECTED, [SYRIA], true)], omitted: 0 }], [SYRIA]),
       site,
       links,
     );
     expect(updated.subject).toBe('1 updated event: Syria');
   });
 
-  it('names at most three topics in the subject', () => {
+  it('names at most three tags or topics in the subject', () => {
     const many = ['A', 'B', 'C', 'D', 'E'].map((name) => ({ slug: name.toLowerCase(), name }));
     const email = renderDigestEmail(
       digestOf(
-        many.map((topic) => ({ topic, items: [item(PLAIN, [topic])], omitted: 0 })),
+        many.map((tag) => ({ kind: 'tag', ref: tag, items: [item(PLAIN, [tag])], omitted: 0 })),
         many,
       ),
       site,
@@ -171,11 +185,47 @@ describe('renderDigestEmail', () => {
       'RSS feed: https://news.example.org/feeds/tags/russia.rss',
       `Manage your subscription: ${links.manage}`,
       `Unsubscribe from everything: ${links.unsubscribeAll}`,
-      `Unsubscribe from Syria: ${links.unsubscribeTopic('syria')}`,
-      `Unsubscribe from R&D <café> 🚀: ${links.unsubscribeTopic('r-d-caf')}`,
-      `Unsubscribe from Russia: ${links.unsubscribeTopic('russia')}`,
+      `This digest in your feed reader (a private feed: do not share it): ${links.feed}`,
+      `Unsubscribe from Syria: ${links.unsubscribeTag('syria')}`,
+      `Unsubscribe from R&D <café> 🚀: ${links.unsubscribeTag('r-d-caf')}`,
+      `Unsubscribe from Russia: ${links.unsubscribeTag('russia')}`,
     ];
     for (const line of expected) expect(email.text).toContain(line);
+  });
+
+  it('gives a followed topic label its section, its page and feed, and its own way out', () => {
+    const label: TopicRef = { slug: 'armed-conflicts-and-attacks', name: 'Armed conflicts and attacks' };
+    const labelled = { ...PLAIN, topic: label.name };
+    const withLabel = renderDigestEmail(
+      {
+        ...digestOf([], [SYRIA]),
+        subscriber: subscriberOf([SYRIA], 'daily', [label]),
+        sections: [
+          {
+            kind: 'topic',
+            ref: label,
+            items: [{ event: labelled, tags: [], topics: [label], updated: false }],
+            omitted: 2,
+          },
+        ],
+        total: 3,
+        shown: 1,
+      },
+      site,
+      links,
+    );
+    for (const line of [
+      '== Armed conflicts and attacks ==',
+      'All Armed conflicts and attacks events: https://news.example.org/topics/armed-conflicts-and-attacks.html',
+      'RSS feed: https://news.example.org/feeds/topics/armed-conflicts-and-attacks.rss',
+      '2 more in Armed conflicts and attacks: https://news.example.org/topics/armed-conflicts-and-attacks.html',
+      `Unsubscribe from Syria: ${links.unsubscribeTag('syria')}`,
+      `Unsubscribe from Armed conflicts and attacks: ${links.unsubscribeTopicLabel(label.slug)}`,
+      'because you subscribed to Syria and Armed conflicts and attacks',
+    ]) {
+      expect(withLabel.text).toContain(line);
+    }
+    expect(hrefs(withLabel.html)).toContain(links.unsubscribeTopicLabel(label.slug));
   });
 
   it('links only absolute URLs in the HTML part, the same ones the text part spells out', () => {
@@ -184,7 +234,8 @@ describe('renderDigestEmail', () => {
     for (const href of all) expect(email.text).toContain(href);
     expect(all).toContain(links.manage);
     expect(all).toContain(links.unsubscribeAll);
-    for (const topic of topics) expect(all).toContain(links.unsubscribeTopic(topic.slug));
+    expect(all).toContain(links.feed);
+    for (const tag of topics) expect(all).toContain(links.unsubscribeTag(tag.slug));
     expect(all).toContain(`${site.siteUrl}/feeds/tags/syria.rss`);
   });
 
@@ -213,7 +264,7 @@ describe('renderDigestEmail', () => {
   });
 
   it('says the window and the cadence', () => {
-    expect(email.text).toContain('from 2026-11-01 06:00 UTC to 2026-11-02 06:00 UTC');
+    expect(email.text).toContain('in Sun 1 Nov, 06:00 – Mon 2 Nov, 06:00 (UTC)');
     expect(email.text.startsWith('Your daily digest from Tidings\n')).toBe(true);
     expect(email.html).toContain(
       '<h1 style="font-size:22px;line-height:1.3;margin:12px 0 8px">Your daily digest</h1>',
@@ -222,18 +273,34 @@ describe('renderDigestEmail', () => {
     expect(weekly.text).toContain('You receive this weekly digest');
   });
 
+  it("says the window in the subscriber's zone, named, and keeps the events' own dates", () => {
+    const berlin = renderDigestEmail(
+      { ...digest, subscriber: { ...digest.subscriber, timeZone: 'Europe/Berlin' } },
+      site,
+      links,
+    );
+    expect(berlin.text).toContain('in Sun 1 Nov, 07:00 – Mon 2 Nov, 07:00 (Europe/Berlin)');
+    expect(berlin.html).toContain('Sun 1 Nov, 07:00 – Mon 2 Nov, 07:00 (Europe/Berlin)');
+    expect(berlin.text).toContain('* Russia withdraws from the ICC\n  2026-11-01 · Russia\n');
+    // A subscriber who never chose sees the deployment's default zone.
+    const kolkata = renderDigestEmail(digest, site, links, 'Asia/Kolkata');
+    expect(kolkata.text).toContain('in Sun 1 Nov, 11:30 – Mon 2 Nov, 11:30 (Asia/Kolkata)');
+  });
+
   it('links the rest when the digest is capped', async () => {
     const capped = digestOf(
       [
-        { topic: SYRIA, items: [item(HOSTILE, [SYRIA])], omitted: 48 },
-        { topic: RUSSIA, items: [], omitted: 3 },
+        { kind: 'tag', ref: SYRIA, items: [item(HOSTILE, [SYRIA])], omitted: 48 },
+        { kind: 'tag', ref: RUSSIA, items: [], omitted: 3 },
       ],
       [SYRIA, RUSSIA],
       { total: 52, shown: 1 },
     );
     const email = renderDigestEmail(capped, site, links);
     expect(email.subject).toBe('52 new events: Syria, Russia');
-    expect(email.text).toContain('The 1 most recent are below; the links under each topic lead to the rest.');
+    expect(email.text).toContain(
+      'The 1 most recent are below; the links under each tag and topic lead to the rest.',
+    );
     expect(email.text).toContain('48 more in Syria: https://news.example.org/tags/syria.html');
     expect(email.text).toContain('3 more in Russia: https://news.example.org/tags/russia.html');
     expect(email.html).toContain(
@@ -248,7 +315,7 @@ describe('renderDigestEmail', () => {
   it('keeps a long summary to its first words', () => {
     const long = eventOf({ headline: 'Long', body: `${'word '.repeat(200)}end` });
     const email = renderDigestEmail(
-      digestOf([{ topic: SYRIA, items: [item(long, [SYRIA])], omitted: 0 }], [SYRIA]),
+      digestOf([{ kind: 'tag', ref: SYRIA, items: [item(long, [SYRIA])], omitted: 0 }], [SYRIA]),
       site,
       links,
     );

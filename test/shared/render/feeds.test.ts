@@ -237,6 +237,13 @@ describe('RSS 2.0', () => {
     ]);
   });
 
+  it('names the site\'s WebSub hub with atom:link rel="hub" (WebSub §4)', () => {
+    const links: XmlNode[] = channel['atom:link'];
+    expect(links.filter((l) => l['@_rel'] === 'hub')).toEqual([
+      { '@_href': 'https://news.example.org/api/websub', '@_rel': 'hub' },
+    ]);
+  });
+
   it('has one item per event, each with title, link and a permalink guid', () => {
     expect(items).toHaveLength(site.feedSize);
     items.forEach((item, i) => {
@@ -339,6 +346,7 @@ describe('Atom (RFC 4287)', () => {
       ['self', 'application/atom+xml', 'https://news.example.org/feeds/tags/syria.atom'],
       ['alternate', 'application/rss+xml', 'https://news.example.org/feeds/tags/syria.rss'],
       ['alternate', 'application/feed+json', 'https://news.example.org/feeds/tags/syria.json'],
+      ['hub', undefined, 'https://news.example.org/api/websub'],
     ]);
   });
 
@@ -430,6 +438,10 @@ describe('JSON Feed 1.1', () => {
     expect(json.feed_url).toBe('https://news.example.org/feeds/all.json');
     expect(json.description).toBe(site.description);
     expect(json.language).toBe('en');
+  });
+
+  it("lists the site's WebSub hub in hubs", () => {
+    expect(json.hubs).toEqual([{ type: 'WebSub', url: 'https://news.example.org/api/websub' }]);
   });
 
   it('has authors, an array, and no version-1 author', () => {
@@ -703,5 +715,30 @@ describe('feed items kept from one run to the next', () => {
     const rss = renderFeed(model, 'rss');
     expect(rss).toBe(renderFeedAtOnce(model, 'rss'));
     expect(feedItemBytes(rss, 'rss', 2)).toBeUndefined();
+  });
+});
+
+describe('external WebSub hubs (websubHubs)', () => {
+  const withHubs: SiteConfig = {
+    ...site,
+    hubs: ['https://hub.example.net/', 'https://other.example/hub?x=1&y=2'],
+  };
+  const model = buildFeedModel(withHubs, SITE, events);
+
+  it("are named after the site's own in every format, escaped", () => {
+    const atom = renderFeed(model, 'atom');
+    expect(atom).toContain(
+      '<link rel="hub" href="https://news.example.org/api/websub"/>\n    <link rel="hub" href="https://hub.example.net/"/>\n    <link rel="hub" href="https://other.example/hub?x=1&amp;y=2"/>',
+    );
+    const rss = renderFeed(model, 'rss');
+    expect(rss).toContain('<atom:link href="https://hub.example.net/" rel="hub"/>');
+    expect(rss).toContain('<atom:link href="https://other.example/hub?x=1&amp;y=2" rel="hub"/>');
+    expect(JSON.parse(renderFeed(model, 'json')).hubs).toEqual([
+      { type: 'WebSub', url: 'https://news.example.org/api/websub' },
+      { type: 'WebSub', url: 'https://hub.example.net/' },
+      { type: 'WebSub', url: 'https://other.example/hub?x=1&y=2' },
+    ]);
+    for (const format of ['rss', 'atom'] as const)
+      expect(() => parseXml(renderFeed(model, format))).not.toThrow();
   });
 });

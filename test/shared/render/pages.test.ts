@@ -11,9 +11,13 @@ import {
   renderDayPage,
   renderEventPage,
   renderHomePage,
+  renderMonthPage,
   renderNotFoundPage,
   renderTagPage,
   renderTagsIndex,
+  renderTopicPage,
+  renderTopicsIndex,
+  renderYearPage,
   type TagCount,
   truncate,
 } from '../../../shared/render/pages.js';
@@ -203,7 +207,7 @@ describe('renderEventPage', () => {
     expect(html).toContain(
       '<a href="/news/2016/11/16/index.html"><time datetime="2016-11-16">2016-11-16</time></a>',
     );
-    expect(html).toContain('<span class="topic">Russian President</span>');
+    expect(html).toContain('<a class="topic" href="/topics/russian-president.html">Russian President</a>');
     expect(html).toContain(`<h1>${escaped(seed.headline)}</h1>`);
     expect(html.match(/<h1>/g)).toHaveLength(1);
     expect(html).toContain(
@@ -300,7 +304,9 @@ describe('renderDayPage', () => {
 
   it('lists every event of the day under its topic', () => {
     expect(html).toContain('<h1>Events of <time datetime="2016-12-02">2016-12-02</time></h1>');
-    const topics = [...html.matchAll(/<h2 id="topic-\d+">([^<]+)<\/h2>/g)].map((m) => m[1]);
+    const topics = [...html.matchAll(/<h2 id="topic-\d+">(?:<a href="[^"]+">)?([^<]+)(?:<\/a>)?<\/h2>/g)].map(
+      (m) => m[1],
+    );
     expect(topics).toEqual([
       'Politics and elections',
       'International relations',
@@ -313,7 +319,9 @@ describe('renderDayPage', () => {
   it('puts events without a topic last, under Other', () => {
     const untopical = eventOf({ date: '2016-12-02', headline: 'No topic here' }, 1);
     const page = renderDayPage(site, '2016-12-02', [untopical, ...day]);
-    const topics = [...page.matchAll(/<h2 id="topic-\d+">([^<]+)<\/h2>/g)].map((m) => m[1]);
+    const topics = [...page.matchAll(/<h2 id="topic-\d+">(?:<a href="[^"]+">)?([^<]+)(?:<\/a>)?<\/h2>/g)].map(
+      (m) => m[1],
+    );
     expect(topics).toEqual([
       'Politics and elections',
       'International relations',
@@ -408,14 +416,123 @@ describe('renderHomePage', () => {
     ]);
   });
 
+  it('offers tags and the topics of the events shown in its subscribe form, each under its own field', () => {
+    const form = /<section id="subscribe"[^>]*>([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+    expect(form).toContain('<legend>Tags</legend>');
+    expect(form).toContain('<legend>Topics</legend>');
+    expect(form).toContain(
+      '<input type="checkbox" name="topicLabels[]" value="Russian President"> Russian President',
+    );
+    expect(form).toMatch(/<input type="checkbox" name="tags\[\]" value="[^"]+">/);
+  });
+
   it('summarizes topics and the most used tags', () => {
-    expect(html).toContain('<li>Russian President <span class="count">(3)</span></li>');
+    expect(html).toContain(
+      '<li><a href="/topics/russian-president.html">Russian President</a> <span class="count">(3)</span></li>',
+    );
     const tags = [...html.matchAll(/<li><a href="\/tags\/([a-z0-9-]+)\.html">/g)].map((m) => m[1]);
     const counts = new Map(tagCounts(samples).map((t) => [t.slug, t.count]));
     expect(tags).toHaveLength(3);
     expect(tags.map((slug) => counts.get(slug ?? ''))).toEqual(
       [...counts.values()].sort((a, b) => b - a).slice(0, 3),
     );
+  });
+});
+
+describe('the archive by date and topic label', () => {
+  const november = samples.filter((e) => e.date.startsWith('2016-11'));
+  const politics = samples.filter((e) => e.topic === 'Politics and elections');
+
+  it('has a page per month: its days, newest first, with their headlines, and links to the months around and its year', async () => {
+    expect(november.length).toBeGreaterThan(2);
+    const html = renderMonthPage(site, '2016-11', november, { prev: '2016-08', next: '2016-12' });
+    await expectValid(html);
+    expect(html).toContain('<link rel="canonical" href="https://news.example.org/news/2016/11/index.html">');
+    const days = [...html.matchAll(/<h2><a href="\/news\/(\d{4}\/\d\d\/\d\d)\/index\.html">/g)].map(
+      (m) => m[1],
+    );
+    expect(days).toEqual([...new Set(november.map((e) => e.date.replaceAll('-', '/')))].sort().reverse());
+    for (const event of november) expect(html).toContain(`href="/news/${event.id}.html"`);
+    expect(html).toContain('<a href="/news/2016/08/index.html" rel="prev">← 2016-08</a>');
+    expect(html).toContain('<a href="/news/2016/12/index.html" rel="next">2016-12 →</a>');
+    expect(html).toContain('<a href="/news/2016/index.html">2016</a>');
+  });
+
+  it('has a page per year: its months with their counts', async () => {
+    const html = renderYearPage(site, '2016', { '2015-12': 4, '2016-08': 2, '2016-11': 7 }, { prev: '2015' });
+    await expectValid(html);
+    expect(html).toContain('9 events in 2 months.');
+    expect(html).toContain(
+      '<li><a href="/news/2016/11/index.html"><time datetime="2016-11">2016-11</time></a> <span class="count">(7)</span></li>',
+    );
+    expect(html).not.toContain('2015-12</time>');
+    expect(html).toContain('<a href="/news/2015/index.html" rel="prev">← 2015</a>');
+  });
+
+  it('has a page per topic label: its newest events, its feeds, and every month with its archived feeds', async () => {
+    expect(politics.length).toBeGreaterThan(1);
+    const html = renderTopicPage(site, 'Politics and elections', politics.slice(0, 2), {
+      total: 12,
+      months: { '2016-11': 10, '2017-01': 2 },
+    });
+    await expectValid(html);
+    expect(html).toContain(
+      '<link rel="canonical" href="https://news.example.org/topics/politics-and-elections.html">',
+    );
+    expect(html).toContain('12 events; the newest 2 are listed here, and every month below.');
+    expect(html).toContain('href="https://news.example.org/feeds/topics/politics-and-elections.atom"');
+    expect(html).toContain(
+      '<link rel="alternate" type="application/rss+xml" title="Politics and elections · Tidings (RSS)" href="https://news.example.org/feeds/topics/politics-and-elections.rss">',
+    );
+    const months = [...html.matchAll(/<li><a href="(\/news\/\d{4}\/\d\d\/index\.html)">/g)].map((m) => m[1]);
+    expect(months).toEqual(['/news/2017/01/index.html', '/news/2016/11/index.html']);
+    expect(html).toContain(
+      'href="https://news.example.org/feeds/archive/topics/politics-and-elections/2016-11.atom"',
+    );
+  });
+
+  it('lists every topic label, and links the labels from the home page, days and events', async () => {
+    const index = renderTopicsIndex(site, [
+      { slug: 'politics-and-elections', name: 'Politics and elections', count: 3 },
+      { slug: 'index-1', name: 'Index', count: 1 },
+    ]);
+    await expectValid(index);
+    expect(index).toContain(
+      '<li><a href="/topics/index-1.html">Index</a> <span class="count">(1)</span></li>',
+    );
+    const home = renderHomePage(site, politics.slice(0, 3), [], {
+      topics: [{ slug: 'politics-and-elections', name: 'Politics and elections', count: 40 }],
+    });
+    await expectValid(home);
+    expect(home).toContain(
+      '<li><a href="/topics/politics-and-elections.html">Politics and elections</a> <span class="count">(40)</span></li>',
+    );
+    const event = politics[0] as NewsEvent;
+    expect(renderEventPage(site, event, [])).toContain(
+      '<a class="topic" href="/topics/politics-and-elections.html">Politics and elections</a>',
+    );
+    expect(renderDayPage(site, event.date, [event])).toContain(
+      '<a href="/topics/politics-and-elections.html">Politics and elections</a></h2>',
+    );
+  });
+
+  it('links a day to the days around it that have events, and to its month', async () => {
+    const html = renderDayPage(site, '2016-11-16', november, { prev: '2016-11-14', next: '2016-12-01' });
+    await expectValid(html);
+    expect(html).toContain('<a href="/news/2016/11/14/index.html" rel="prev">← 2016-11-14</a>');
+    expect(html).toContain('<a href="/news/2016/12/01/index.html" rel="next">2016-12-01 →</a>');
+    expect(html).toContain('<a href="/news/2016/11/index.html">2016-11</a>');
+  });
+
+  it("links a tag's page to every month it has events in", async () => {
+    const [tag] = (seed as NewsEvent).tags as [Tag];
+    const html = renderTagPage(site, tag, [seed as NewsEvent], {
+      total: 30,
+      months: { '2016-11': 29, '2015-01': 1 },
+    });
+    await expectValid(html);
+    expect(html).toContain(`href="https://news.example.org/feeds/archive/tags/${tag.slug}/2015-01.rss"`);
+    expect(html).toContain('<a href="/news/2015/01/index.html"><time datetime="2015-01">2015-01</time></a>');
   });
 });
 
@@ -585,6 +702,8 @@ describe('arbitrary text (property)', () => {
             site,
             event.tags.map((t) => ({ ...t, count: 1 })),
           ),
+          renderMonthPage(site, '2016-01', [event, other]),
+          renderTopicPage(site, event.topic ?? 'None', [event, other], { months: { '2016-01': 2 } }),
         ];
         for (const [i, html] of pages.entries()) {
           expect(html.toLowerCase()).not.toContain('<script');

@@ -37,7 +37,8 @@ const subscribe = async (n: number, over: Partial<SubscriberRecord> = {}): Promi
   const record: SubscriberRecord = {
     id: `sub-${n}-${Math.random().toString(36).slice(2, 8)}`,
     email: `reader${n}@example.org`,
-    topics: [
+    topics: [],
+    tags: [
       { slug: 'syria', name: 'Syria' },
       { slug: 'iran', name: 'Iran' },
     ],
@@ -163,7 +164,7 @@ describe('instant alerts, on dynalite', () => {
   it('sends a lone event to its followers within a minute, with the RFC 8058 headers', async () => {
     const reader = await subscribe(1);
     const daily = await subscribe(2, { cadence: 'daily' });
-    const other = await subscribe(3, { topics: [{ slug: 'brazil', name: 'Brazil' }] });
+    const other = await subscribe(3, { tags: [{ slug: 'brazil', name: 'Brazil' }] });
     const e = event(['Syria']);
     await w.post(e);
     expect(to(w, reader.email)).toHaveLength(0);
@@ -181,6 +182,30 @@ describe('instant alerts, on dynalite', () => {
     await w.post(e);
     await w.at(START + 40 * MIN);
     expect(to(w, reader.email)).toHaveLength(1);
+  });
+
+  it('alerts a follower of a topic label about an event carrying it, whatever its tags', async () => {
+    const label = { slug: 'armed-conflicts-and-attacks', name: 'Armed conflicts and attacks' };
+    const reader = await subscribe(30, { tags: [], topics: [label] });
+    const both = await subscribe(31, { tags: [{ slug: 'syria', name: 'Syria' }], topics: [label] });
+    const e = event(['Atlantis'], { topic: 'Armed conflicts and attacks' });
+    const other = event(['Atlantis'], { topic: 'Disasters and accidents' });
+    await w.post(e);
+    await w.post(other);
+    await w.at(START + 20_000);
+    expect(to(w, reader.email).map((m) => m.subject)).toEqual([e.headline]);
+    expect(listed(w, reader, 0)).toEqual([e.id]);
+    const [email] = to(w, reader.email);
+    // Listed under the label, with a way to leave that label alone.
+    expect(email?.text).toContain('== Armed conflicts and attacks ==');
+    expect(email?.text).toMatch(/Unsubscribe from Armed conflicts and attacks: https:\/\//);
+    // Following both the event's tag and its label: one alert, the event once.
+    const tagged = event(['Syria'], { topic: 'Armed conflicts and attacks' });
+    w.clock.now = START + 15 * MIN;
+    await w.post(tagged);
+    await w.at(START + 30 * MIN);
+    expect(listed(w, both, 1)).toEqual([tagged.id]);
+    expect(to(w, both.email)).toHaveLength(2);
   });
 
   it('coalesces: events in the window after an alert go together at its end, each once', async () => {
@@ -277,8 +302,8 @@ describe('instant alerts, on dynalite', () => {
 
   it('stops at once for a suppressed or unsubscribed address, and drops what waited', async () => {
     const subscriptions = makeSubscriptionStore(table.db, table.tableName);
-    const bounced = await subscribe(8, { topics: [{ slug: 'chile', name: 'Chile' }] });
-    const leaving = await subscribe(9, { topics: [{ slug: 'chile', name: 'Chile' }] });
+    const bounced = await subscribe(8, { tags: [{ slug: 'chile', name: 'Chile' }] });
+    const leaving = await subscribe(9, { tags: [{ slug: 'chile', name: 'Chile' }] });
     expect((await listFollowers(table.db, table.tableName, { kind: 'tag', slug: 'chile' })).sort()).toEqual(
       [bounced.id, leaving.id].sort(),
     );
@@ -294,7 +319,7 @@ describe('instant alerts, on dynalite', () => {
   });
 
   it('sends once when two workers look at the same subscriber at once', async () => {
-    const reader = await subscribe(10, { topics: [{ slug: 'peru', name: 'Peru' }] });
+    const reader = await subscribe(10, { tags: [{ slug: 'peru', name: 'Peru' }] });
     await w.post(event(['Peru']));
     w.clock.now = START + 20_000;
     const look = { subscriber: reader.id, at: new Date(START + 20_000).toISOString() };
@@ -305,7 +330,7 @@ describe('instant alerts, on dynalite', () => {
   });
 
   it('retries a failed send and a throttled one, and still sends once', async () => {
-    const reader = await subscribe(11, { topics: [{ slug: 'cuba', name: 'Cuba' }] });
+    const reader = await subscribe(11, { tags: [{ slug: 'cuba', name: 'Cuba' }] });
     await w.post(event(['Cuba']));
     w.mailer.throttle = 2;
     w.mailer.fail = 1;

@@ -37,8 +37,9 @@ describe('digestComposer', () => {
       window: { start: '2026-11-01T07:00:00.000Z', end: '2026-11-02T07:00:00.000Z' },
       sections: [
         {
-          topic: subscriber.topics[0] as never,
-          items: [{ event, topics: subscriber.topics, updated: false }],
+          kind: 'tag',
+          ref: subscriber.tags[0] as never,
+          items: [{ event, tags: subscriber.tags, topics: [], updated: false }],
           omitted: 0,
         },
       ],

@@ -124,7 +124,7 @@ const depsFor = (mailer: Mailer, options: { db?: DynamoDBDocumentClient; now?: n
     queue,
     mailer,
     compose,
-    schedule: { hour: 7, weekday: 1 },
+    schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
     sendRate: 0,
     now: () => options.now ?? NOW,
     tuning: { backoffMs: 1 },
@@ -259,7 +259,7 @@ describe('the digest ledger never sends twice', () => {
     await project(makeNewsEvent(3, ['Russia']), '2026-11-28T08:30:00.000Z');
     const syria = { slug: 'syria', name: 'Syria' };
     const subscribers = Array.from({ length: 12 }, (_, i) =>
-      makeSubscriber(i, { cursor: CURSOR, ...(i % 2 ? { topics: [syria] } : {}) }),
+      makeSubscriber(i, { cursor: CURSOR, ...(i % 2 ? { tags: [syria] } : {}) }),
     );
     for (const s of subscribers) await putSubscriber(table.db, tableName, s);
     const { mailer, deliveries } = recordingMailer();

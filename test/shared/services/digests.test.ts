@@ -102,7 +102,7 @@ const depsFor = (mailer: Mailer, queue = new LocalDigestQueue(), tuning: Partial
     queue,
     mailer,
     compose,
-    schedule: { hour: 7, weekday: 1 },
+    schedule: { hour: 7, weekday: 1, timeZone: 'UTC' },
     sendRate: 0,
     now: () => NOW,
     tuning: { backoffMs: 1, ...tuning },
@@ -121,7 +121,7 @@ const cursorOf = async (id: string) => {
 };
 
 describe('a daily digest run', () => {
-  it('sends each due subscriber one email covering all their topics, each event once', async () => {
+  it('sends each due subscriber one email covering all their tags, each event once', async () => {
     await project(event(1, ['Russia', 'Syria']), '2026-11-27T10:00:00.000Z');
     await project(event(2, ['Syria']), '2026-11-27T11:00:00.000Z');
     await project(event(3, ['Weather']), '2026-11-27T12:00:00.000Z');
@@ -129,13 +129,13 @@ describe('a daily digest run', () => {
     await project(event(5, ['Russia']), '2026-11-28T07:30:00.000Z'); // after its end
     const cursor = '2026-11-27T07:00:00.000Z';
     const both = makeSubscriber(1, {
-      topics: [
+      tags: [
         { slug: 'russia', name: 'Russia' },
         { slug: 'syria', name: 'Syria' },
       ],
       cursor,
     });
-    const weather = makeSubscriber(2, { topics: [{ slug: 'weather', name: 'Weather' }], cursor });
+    const weather = makeSubscriber(2, { tags: [{ slug: 'weather', name: 'Weather' }], cursor });
     for (const s of [both, weather]) await putSubscriber(table.db, tableName, s);
 
     const { mailer, sent } = recordingMailer();
@@ -149,6 +149,28 @@ describe('a daily digest run', () => {
       [weather.email]: ['2026/11/27/event-3'],
     });
     expect(await cursorOf(both.id)).toBe(END);
+  });
+
+  it('takes followed tags and topic labels together: an event matched by both goes out once', async () => {
+    const label = 'Armed conflicts and attacks';
+    await project(event(1, ['Syria'], { topic: label }), '2026-11-27T10:00:00.000Z');
+    await project(event(2, ['Weather'], { topic: label }), '2026-11-27T11:00:00.000Z');
+    await project(event(3, ['Weather'], { topic: 'Sports' }), '2026-11-27T12:00:00.000Z');
+    await project(event(4, ['Syria']), '2026-11-27T13:00:00.000Z');
+    const cursor = '2026-11-27T07:00:00.000Z';
+    const topic = { slug: 'armed-conflicts-and-attacks', name: label };
+    const both = makeSubscriber(1, { tags: [{ slug: 'syria', name: 'Syria' }], topics: [topic], cursor });
+    const labelOnly = makeSubscriber(2, { tags: [], topics: [topic], cursor });
+    for (const s of [both, labelOnly]) await putSubscriber(table.db, tableName, s);
+
+    const { mailer, sent } = recordingMailer();
+    const { deps, queue } = depsFor(mailer);
+    expect(await run(deps, queue)).toMatchObject({ sent: 2, failed: 0 });
+    const byTo = Object.fromEntries(sent.map((s) => [s.to, s.ids.sort()]));
+    expect(byTo).toEqual({
+      [both.email]: ['2026/11/27/event-1', '2026/11/27/event-2', '2026/11/27/event-4'],
+      [labelOnly.email]: ['2026/11/27/event-1', '2026/11/27/event-2'],
+    });
   });
 
   it('sends nothing to the unsubscribed, the suppressed, the pending or the other cadence', async () => {
@@ -231,7 +253,7 @@ describe('never twice, nothing lost', () => {
     const subscribers = Array.from({ length: n }, (_, i) =>
       makeSubscriber(i, {
         cursor: '2026-11-27T07:00:00.000Z',
-        topics: i % 3 === 0 ? [{ slug: 'syria', name: 'Syria' }] : [{ slug: 'russia', name: 'Russia' }],
+        tags: i % 3 === 0 ? [{ slug: 'syria', name: 'Syria' }] : [{ slug: 'russia', name: 'Russia' }],
       }),
     );
     await Promise.all(subscribers.map((s) => putSubscriber(table.db, tableName, s)));
@@ -389,7 +411,7 @@ describe('the change log', () => {
 });
 
 describe('reads and splitting', () => {
-  it('reads the window once per run, however many subscribers and topics', async () => {
+  it('reads the window once per run, however many subscribers and tags', async () => {
     const topics = ['Alpha', 'Beta', 'Gamma', 'Delta', 'Epsilon', 'Zeta'];
     for (let i = 0; i < 12; i++) {
       await project(
@@ -400,7 +422,7 @@ describe('reads and splitting', () => {
     const subscribers = Array.from({ length: 90 }, (_, i) =>
       makeSubscriber(i, {
         cursor: '2026-11-27T07:00:00.000Z',
-        topics: [0, 1, 2].map((k) => {
+        tags: [0, 1, 2].map((k) => {
           const name = topics[(i + k) % 6] as string;
           return { slug: name.toLowerCase(), name };
         }),

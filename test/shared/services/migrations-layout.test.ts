@@ -1,4 +1,4 @@
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/process-changes.js';
 import { lambdaContext } from '../../../local/lambda-context.js';
@@ -23,6 +23,15 @@ const oldLayout = async (table: TestTable, events: NewsEvent[]) => {
   const store = makeEventStore(table.db, table.tableName);
   for (const e of events) {
     await store.putEvent(e, undefined);
+    // Events carried the day index's keys (the first ones before it was sharded).
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { PK: `EVENT#${e.id}`, SK: 'EVENT' },
+        UpdateExpression: 'SET GSI2PK = :pk, GSI2SK = :sk',
+        ExpressionAttributeValues: { ':pk': `DAY#${e.date}`, ':sk': `${e.publishedAt}#${e.id}` },
+      }),
+    );
     for (const tag of e.tags) {
       const { PK: _pk, SK: _sk, GSI1PK: _a, GSI1SK: _b, GSI2PK: _c, GSI2SK: _d, ...copy } = toEventItem(e);
       await put({
@@ -80,8 +89,14 @@ describe('npm run migrate: derived items to the sharded layout', () => {
       const store = makeEventStore(table.db, table.tableName);
       const pages: LayoutProgress[] = [];
       const first = await migrateDerivedLayout({ store }, { pageSize: 3, onPage: (p) => pages.push(p) });
-      expect(first).toMatchObject({ entries: 4, marks: 2, tags: 2 });
+      expect(first).toMatchObject({ entries: 4, marks: 2, days: 3, tags: 2 });
       expect(pages.length).toBeGreaterThan(2);
+      // The day is listed from day entries now; no event is on the day index any more.
+      expect((await store.listDay('2016-11-16', { limit: 10 })).items.map((e) => e.headline).sort()).toEqual([
+        'Old one',
+        'Old three',
+        'Old two',
+      ]);
 
       expect(
         (await store.listTagSummaries('old', { limit: 10 })).items.map((e) => e.headline).sort(),
@@ -95,9 +110,15 @@ describe('npm run migrate: derived items to the sharded layout', () => {
       expect(Items.filter((i) => i.PK === 'TAG#old' || i.PK === 'MARK#tag' || i.PK === 'MARK#event')).toEqual(
         [],
       );
+      expect(Items.filter((i) => 'GSI2PK' in i)).toEqual([]);
+      expect(
+        Items.filter((i) => i.type === 'day')
+          .map((i) => i.id)
+          .sort(),
+      ).toEqual(events.map((e) => e.id).sort());
 
       const second = await migrateDerivedLayout({ store });
-      expect(second).toMatchObject({ scanned: 0, entries: 0, marks: 0, repaired: 0, inFlight: 0 });
+      expect(second).toMatchObject({ scanned: 0, entries: 0, marks: 0, days: 0, repaired: 0, inFlight: 0 });
 
       // The projection goes on from the migrated entries: a deletion counts down exactly.
       const gone = tombstoneOf(events[0] as NewsEvent, '2016-11-17T00:00:00.000Z');

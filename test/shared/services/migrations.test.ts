@@ -5,6 +5,7 @@ import {
   type MigrationStore,
   makeEventStore,
 } from '../../../shared/adapters/event-store.js';
+import { makeTopicLabelStore } from '../../../shared/adapters/topic-labels.js';
 import type { NewsEvent } from '../../../shared/domain/event.js';
 import { eventKey } from '../../../shared/keys.js';
 import { MIGRATION_ATTRIBUTION, migrateReservedSlugs } from '../../../shared/services/migrations.js';
@@ -133,5 +134,25 @@ describe('npm run migrate: events and tags off reserved names', () => {
     await expect(migrateReservedSlugs({ store, now: NOW }, { cursor: 'bogus' })).rejects.toThrow(
       /cursor: is not a cursor printed by this scan/,
     );
+  });
+});
+
+// Last: the events it stores would be scanned by the tests above.
+describe('npm run migrate: topic labels of events stored before they were noted', () => {
+  it('notes each label of the events scanned, once, and none in a dry run', async () => {
+    const labels = makeTopicLabelStore(table.db, table.tableName);
+    const labelled = [
+      makeNewsEvent(40, ['Russia'], { id: '2026/11/27/labelled-40', topic: 'Armed conflicts and attacks' }),
+      makeNewsEvent(41, ['Russia'], { id: '2026/11/27/labelled-41', topic: 'Armed conflicts and attacks' }),
+      makeNewsEvent(42, ['Russia'], { id: '2026/11/27/labelled-42', topic: 'Politics and elections' }),
+    ];
+    for (const event of labelled) await store.putEvent(event, undefined);
+    await migrateReservedSlugs({ store, now: NOW, topicLabels: labels }, { dryRun: true });
+    expect(await labels.listTopics()).toEqual([]);
+    await migrateReservedSlugs({ store, now: NOW, topicLabels: labels }, { pageSize: 2 });
+    expect((await labels.listTopics()).map((t) => t.name).sort()).toEqual([
+      'Armed conflicts and attacks',
+      'Politics and elections',
+    ]);
   });
 });

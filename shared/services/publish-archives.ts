@@ -1,0 +1,914 @@
+import type { ListingStore, PublishStore } from '../adapters/event-store.js';
+import type { ObjectBody, ObjectStore } from '../adapters/object-store.js';
+import {
+  type ArchiveCounts,
+  type ArchiveLinks,
+  archiveLinksOf,
+  type Counts,
+  countEvents,
+  emptyCounts,
+  inScope,
+  keysOf,
+  monthOf,
+  monthsOf,
+  monthsOfDays,
+  neighboursOf,
+  neighboursToRebuild,
+  newestOf,
+  replaceMonths,
+  type ScopeHistory,
+  topicScope,
+  yearOf,
+} from '../domain/archives.js';
+import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
+import { type FeedItemRef, feedHeadOf, feedItemRefs } from '../domain/feed-model.js';
+import { latestFirst } from '../domain/related.js';
+import {
+  archivePath,
+  EVENT_FORMATS_CONTENT_TYPES,
+  FEED_CONTENT_TYPES,
+  FEED_FORMATS,
+  type FeedFormat,
+  type FeedScope,
+  feedPath,
+  HOME_PAGE,
+  monthPath,
+  type SiteConfig,
+  TOPICS_PAGE,
+  topicPath,
+  yearPath,
+} from '../domain/site.js';
+import type { IndexedEvent, SiteIndex } from '../domain/site-index.js';
+import { LATEST_SHARDS } from '../keys.js';
+import { logger } from '../logger.js';
+import { assembleFeedParts, FEED_ITEMS_VERSION, feedItemLayout } from '../render/feeds.js';
+import {
+  type ListedEvent,
+  renderMonthPage,
+  renderTopicPage,
+  renderTopicsIndex,
+  renderYearPage,
+  type TopicCount,
+} from '../render/pages.js';
+import type { FeedItemsRecord } from './publish.js';
+
+/*
+ * The archive by month, written beside what publish.ts writes: RFC 5005 archive documents (every
+ * event of a month in a scope: the site, a tag, a topic label), month and year pages, topic label
+ * pages and feeds, and the counts that let an incremental run rebuild only what a change touches
+ * (`_publish/archives.json`).
+ */
+
+/** An object to write. */
+export interface ArchiveObject {
+  key: string;
+  body: ObjectBody;
+  type: string;
+}
+
+/** An event's feed item, as publish.ts writes it once per run and places it in every document. */
+export interface ArchiveItem {
+  key: string;
+  ref: FeedItemRef;
+  hasContent: boolean;
+  text: Record<FeedFormat, string | Buffer>;
+}
+
+/** What the archive writes through: publish.ts's run (rendering settings, counted writes). */
+export interface ArchiveOutput {
+  readonly config: SiteConfig;
+  put(objects: readonly ArchiveObject[]): Promise<{ written: Promise<void> }>;
+  write(objects: readonly ArchiveObject[]): Promise<void>;
+  remove(key: string): Promise<void>;
+  writeItems(events: readonly NewsEvent[]): ArchiveItem[];
+  /**
+   * The items a document had, by key (`<id>#<revision>`), cut from its files as written when the
+   * record of its items matches them; `release` gives their bytes back once the new files are written.
+   */
+  previousItems?(
+    scope: FeedScope,
+    keys: { record: string; file: (format: FeedFormat) => string },
+  ): Promise<{ reused: Map<string, ArchiveItem>; release: () => void }>;
+  /** A scope's subscription feed (cut at the feed size) and the record of its items. */
+  feeds(
+    scope: FeedScope,
+    items: readonly ArchiveItem[],
+    place?: { newestMonth?: string | undefined },
+  ): { files: ArchiveObject[]; record: ArchiveObject };
+}
+
+/** Events a topic label's page lists: its newest (its months list the rest). */
+export const TOPIC_PAGE_SIZE = 50;
+/** Events read per query when reading a month. */
+const MONTH_PAGE = 250;
+
+export const ARCHIVE_RECORD = '_publish/archives.json';
+const RECORD_VERSION = 1;
+
+interface ArchiveRecord {
+  version: number;
+  site: string;
+  counts: ArchiveCounts;
+}
+
+const HTML = EVENT_FORMATS_CONTENT_TYPES.html;
+
+/** The counts an earlier run recorded for this site, or undefined (none, another version, or unreadable). */
+export const readArchiveCounts = async (
+  objects: ObjectStore,
+  site: SiteConfig,
+): Promise<ArchiveCounts | undefined> => {
+  const bytes = await objects.get(ARCHIVE_RECORD);
+  if (!bytes) return undefined;
+  try {
+    const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as ArchiveRecord;
+    if (record.version !== RECORD_VERSION || record.site !== site.siteUrl) return undefined;
+    const { days, tags, topics } = record.counts ?? {};
+    if (typeof days !== 'object' || typeof tags !== 'object' || typeof topics !== 'object') return undefined;
+    return record.counts;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Keys in order, so the same counts give the same bytes however they were put together. */
+const sortedCounts = (counts: Counts): Counts =>
+  Object.fromEntries(keysOf(counts).map((key) => [key, counts[key] as number]));
+
+const sortedScopes = (scopes: Record<string, ScopeHistory>): Record<string, ScopeHistory> =>
+  Object.fromEntries(
+    Object.keys(scopes)
+      .sort()
+      .flatMap((slug) => {
+        const history = scopes[slug] as ScopeHistory;
+        const months = sortedCounts(history.months);
+        return Object.keys(months).length > 0 ? [[slug, { name: history.name, months }]] : [];
+      }),
+  );
+
+const recordObject = (site: SiteConfig, counts: ArchiveCounts): ArchiveObject => ({
+  key: ARCHIVE_RECORD,
+  body: JSON.stringify({
+    version: RECORD_VERSION,
+    site: site.siteUrl,
+    counts: {
+      days: sortedCounts(counts.days),
+      tags: sortedScopes(counts.tags),
+      topics: sortedScopes(counts.topics),
+    },
+  } satisfies ArchiveRecord),
+  type: 'application/json',
+});
+
+const clone = (counts: ArchiveCounts): ArchiveCounts => JSON.parse(JSON.stringify(counts)) as ArchiveCounts;
+
+/** A scope's archive document of a month, in every format: its events' items (newest first), all of them. */
+export const archiveFiles = (
+  site: SiteConfig,
+  scope: FeedScope,
+  month: string,
+  links: ArchiveLinks,
+  items: readonly ArchiveItem[],
+): ArchiveObject[] => {
+  const head = feedHeadOf(
+    site,
+    scope,
+    items.map((i) => i.ref),
+    { month, links },
+  );
+  const anyContent = items.some((i) => i.hasContent);
+  return FEED_FORMATS.map((format) => ({
+    key: archivePath(scope, month, format),
+    body: assembleFeedParts(
+      head,
+      format,
+      items.map((i) => i.text[format]),
+      anyContent,
+    ),
+    type: FEED_CONTENT_TYPES[format],
+  }));
+};
+
+/**
+ * Where the record of a site month's document items is kept. Only the site's months have one: an
+ * incremental run takes the items of that month's unchanged events from it, and every other
+ * document of the month takes them from there (a record per tag and month would double the objects).
+ */
+const itemsRecordOf = (month: string) => ({
+  record: `_publish/${archivePath({ kind: 'site' }, month, 'json')}`,
+  file: (format: FeedFormat) => archivePath({ kind: 'site' }, month, format),
+});
+
+/** The record of the items of a document's files (`FeedItemsRecord`, as publish.ts keeps for feeds). */
+const itemsRecord = (
+  site: SiteConfig,
+  month: string,
+  files: readonly ArchiveObject[],
+  items: readonly ArchiveItem[],
+): ArchiveObject => {
+  const layout = Object.fromEntries(
+    FEED_FORMATS.map((format, f) => [
+      format,
+      feedItemLayout(
+        (files[f] as ArchiveObject).body as readonly (string | Uint8Array)[],
+        items.map((i) => i.text[format]),
+      ),
+    ]),
+  );
+  const record: FeedItemsRecord = {
+    version: FEED_ITEMS_VERSION,
+    site: site.siteUrl,
+    items: items.map((i) => [i.key, i.hasContent ? 1 : 0]),
+    layout,
+  };
+  return { key: itemsRecordOf(month).record, body: JSON.stringify(record), type: 'application/json' };
+};
+
+const removeArchive = (out: ArchiveOutput, scope: FeedScope, month: string): Promise<unknown> =>
+  Promise.all(FEED_FORMATS.map((format) => out.remove(archivePath(scope, month, format))));
+
+/** The years with events, with their counts, from a site's months. */
+const yearsOf = (months: Counts): Counts => {
+  const years: Counts = {};
+  for (const [month, count] of Object.entries(months))
+    years[yearOf(month)] = (years[yearOf(month)] ?? 0) + count;
+  return years;
+};
+
+const monthPage = (site: SiteConfig, month: string, events: readonly ListedEvent[], months: Counts) => ({
+  key: monthPath(month),
+  body: renderMonthPage(site, month, events, archiveLinksOf(keysOf(months), month)),
+  type: HTML,
+});
+
+const yearPage = (site: SiteConfig, year: string, months: Counts) => {
+  const { older, newer } = neighboursOf(keysOf(yearsOf(months)), year);
+  return {
+    key: yearPath(year),
+    body: renderYearPage(site, year, months, { prev: older, next: newer }),
+    type: HTML,
+  };
+};
+
+/** Every topic label with its count. */
+export const topicCountsOf = (counts: ArchiveCounts): TopicCount[] =>
+  Object.entries(counts.topics).flatMap(([slug, history]) => {
+    const count = Object.values(history.months).reduce((sum, n) => sum + n, 0);
+    return count > 0 ? [{ slug, name: history.name, count }] : [];
+  });
+
+/** The day before and after `date` that have events. */
+export const dayAround = (counts: ArchiveCounts, date: string): { prev?: string; next?: string } => {
+  const { older, newer } = neighboursOf(keysOf(counts.days), date);
+  return { ...(older ? { prev: older } : {}), ...(newer ? { next: newer } : {}) };
+};
+
+/**
+ * The scope as its newest event of the month spells it: a month's document is named as that
+ * month's events name it (a full run meets them so), whatever later events call the tag.
+ */
+const nameInMonth = (scope: FeedScope, events: readonly NewsEvent[]): FeedScope => {
+  const newest = events[0];
+  if (scope.kind === 'site' || !newest) return scope;
+  const name =
+    scope.kind === 'tag' ? newest.tags.find((t) => t.slug === scope.slug)?.name : (newest.topic ?? undefined);
+  return name === undefined ? scope : { ...scope, name };
+};
+
+/** Where an archive's scopes stand in a month: the scopes with events in it, and their events. */
+const scopesOfMonth = (
+  events: readonly NewsEvent[],
+): Map<string, { scope: FeedScope; events: NewsEvent[] }> => {
+  const scopes = new Map<string, { scope: FeedScope; events: NewsEvent[] }>();
+  const into = (scope: FeedScope, event: NewsEvent) => {
+    const key = scope.kind === 'site' ? 'site' : `${scope.kind}:${scope.slug}`;
+    const known = scopes.get(key);
+    if (known) known.events.push(event);
+    else scopes.set(key, { scope, events: [event] });
+  };
+  for (const event of events) {
+    into({ kind: 'site' }, event);
+    for (const tag of event.tags) into({ kind: 'tag', slug: tag.slug, name: tag.name }, event);
+    if (event.topic) {
+      const scope = topicScope(event.topic);
+      if (scope.slug !== '') into(scope, event);
+    }
+  }
+  return scopes;
+};
+
+/** What a full run adds for the archive, and what it took. */
+export interface ArchiveFigures {
+  documents: number;
+  pages: number;
+  milliseconds: number;
+}
+
+/**
+ * The archive of a full run, from the index its walk built and a second walk over every event:
+ * the counts come from the index, so every document's links are known before its month is read;
+ * the walk then holds one month of events at a time (their items rendered once, placed in the
+ * month's document of each of their scopes). Topic label feeds are written as their newest
+ * events are met. Documents and pages of months, tags and topics an earlier run recorded and that
+ * have no event now are removed.
+ */
+export class FullArchive {
+  readonly counts: ArchiveCounts;
+  readonly figures: ArchiveFigures = { documents: 0, pages: 0, milliseconds: 0 };
+
+  constructor(
+    private readonly out: ArchiveOutput,
+    private readonly index: SiteIndex,
+  ) {
+    this.counts = countEvents(index.events);
+  }
+
+  get site(): SiteConfig {
+    return this.out.config;
+  }
+
+  dayAround(date: string): { prev?: string; next?: string } {
+    return dayAround(this.counts, date);
+  }
+
+  tagMonths(slug: string): Counts {
+    return this.counts.tags[slug]?.months ?? {};
+  }
+
+  newestMonth(date: string | undefined): { newestMonth?: string } {
+    return date === undefined ? {} : { newestMonth: monthOf(date) };
+  }
+
+  topics(): TopicCount[] {
+    return topicCountsOf(this.counts);
+  }
+
+  /** Month, year and topic pages, from the index alone. */
+  async writePages(): Promise<void> {
+    const started = performance.now();
+    const { site, counts, index } = this;
+    const months = monthsOfDays(counts.days);
+    let month: string | undefined;
+    let events: IndexedEvent[] = [];
+    const flush = async () => {
+      if (month === undefined) return;
+      await this.out.put([monthPage(site, month, events, months)]);
+      this.figures.pages++;
+    };
+    for (const event of index.events) {
+      const m = monthOf(event.date);
+      if (m !== month) {
+        await flush();
+        month = m;
+        events = [];
+      }
+      events.push(event);
+    }
+    await flush();
+    for (const year of keysOf(yearsOf(months))) {
+      await this.out.put([yearPage(site, year, months)]);
+      this.figures.pages++;
+    }
+    const newest = new Map<string, IndexedEvent[]>();
+    for (const event of index.events) {
+      if (!event.topic) continue;
+      const { slug } = topicScope(event.topic);
+      const list = newest.get(slug) ?? [];
+      if (list.length < TOPIC_PAGE_SIZE) list.push(event);
+      newest.set(slug, list);
+    }
+    const topics = this.topics();
+    for (const topic of topics) {
+      const history = counts.topics[topic.slug];
+      await this.out.put([
+        {
+          key: topicPath(topic.slug),
+          body: renderTopicPage(site, topic.name, newest.get(topic.slug) ?? [], {
+            total: topic.count,
+            months: history?.months ?? {},
+          }),
+          type: HTML,
+        },
+      ]);
+      this.figures.pages++;
+    }
+    await this.out.put([{ key: TOPICS_PAGE, body: renderTopicsIndex(site, topics), type: HTML }]);
+    this.figures.milliseconds += performance.now() - started;
+  }
+
+  /** Every archive document, and every topic label's feeds, from a second walk over the events. */
+  async writeDocuments(walk: AsyncIterable<NewsEvent>): Promise<void> {
+    const started = performance.now();
+    const { index, counts, site } = this;
+    // Ids of the month being read: an event met twice with the date the index has is met twice in
+    // its month, so nothing per event outlives its month.
+    const seen = new Set<string>();
+    // Topic feeds fill as the walk meets their newest events; each is written once full.
+    const topicFeeds = new Map<string, { scope: FeedScope; items: ArchiveItem[]; written: boolean }>();
+    const recorded: Promise<void>[] = [];
+    let month: string | undefined;
+    let events: NewsEvent[] = [];
+    const flush = async () => {
+      if (month === undefined || events.length === 0) return;
+      const items = this.out.writeItems(events);
+      const itemOf = new Map(events.map((e, i) => [e.id, items[i] as ArchiveItem]));
+      for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
+        const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);
+        const docItems = ofScope.map((e) => itemOf.get(e.id) as ArchiveItem);
+        const files = archiveFiles(site, scope, month, links, docItems);
+        const { written } = await this.out.put(files);
+        if (scope.kind === 'site') {
+          // Once its files are written, so it never describes items they do not hold; not kept
+          // until the run ends (every month's would add up to some bytes per event).
+          const record = itemsRecord(site, month, files, docItems);
+          recorded.push(written.then(() => this.out.write([record])));
+        }
+        this.figures.documents += FEED_FORMATS.length;
+        if (scope.kind !== 'topic') continue;
+        let feed = topicFeeds.get(scope.slug);
+        if (feed?.written) continue;
+        if (!feed) {
+          feed = { scope, items: [], written: false };
+          topicFeeds.set(scope.slug, feed);
+        }
+        for (const event of ofScope) {
+          if (feed.items.length >= site.feedSize) break;
+          feed.items.push(itemOf.get(event.id) as ArchiveItem);
+        }
+        if (!feed.written && feed.items.length >= site.feedSize) await this.writeTopicFeed(feed);
+      }
+    };
+    for await (const event of walk) {
+      const position = index.positionOf(event.id);
+      // Met twice, or not in the index (created, or moved to another day, since the first walk):
+      // its mark has the next run place it.
+      if (position === undefined || index.events[position]?.date !== event.date) continue;
+      const m = monthOf(event.date);
+      if (m !== month) {
+        await flush();
+        month = m;
+        events = [];
+        seen.clear();
+      }
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      events.push(event);
+    }
+    await flush();
+    for (const feed of topicFeeds.values()) if (!feed.written) await this.writeTopicFeed(feed);
+    await Promise.all(recorded);
+    this.figures.milliseconds += performance.now() - started;
+  }
+
+  private async writeTopicFeed(feed: { scope: FeedScope; items: ArchiveItem[]; written: boolean }) {
+    feed.written = true;
+    const newest = newestOf(monthsOf(this.counts, feed.scope));
+    // Without the record of its items: topic feeds are rebuilt from their months, not from themselves.
+    const { files } = this.out.feeds(feed.scope, feed.items, { newestMonth: newest });
+    feed.items = [];
+    await this.out.put(files);
+    this.figures.documents += files.length;
+  }
+
+  /** Removes what an earlier run's counts had and these do not: documents, month, year and topic pages. */
+  async removeStale(before: ArchiveCounts | undefined): Promise<void> {
+    if (!before) return;
+    const removals: Promise<unknown>[] = [];
+    const beforeMonths = monthsOfDays(before.days);
+    const nowMonths = monthsOfDays(this.counts.days);
+    for (const month of keysOf(beforeMonths)) {
+      if (nowMonths[month]) continue;
+      removals.push(
+        removeArchive(this.out, { kind: 'site' }, month),
+        this.out.remove(monthPath(month)),
+        this.out.remove(itemsRecordOf(month).record),
+      );
+    }
+    const nowYears = yearsOf(nowMonths);
+    for (const year of keysOf(yearsOf(beforeMonths)))
+      if (!nowYears[year]) removals.push(this.out.remove(yearPath(year)));
+    for (const kind of ['tags', 'topics'] as const) {
+      for (const [slug, history] of Object.entries(before[kind])) {
+        const scope: FeedScope = { kind: kind === 'tags' ? 'tag' : 'topic', slug, name: history.name };
+        const now = this.counts[kind][slug]?.months ?? {};
+        for (const month of keysOf(history.months))
+          if (!now[month]) removals.push(removeArchive(this.out, scope, month));
+        if (kind === 'topics' && keysOf(now).length === 0)
+          removals.push(
+            this.out.remove(topicPath(slug)),
+            ...FEED_FORMATS.map((format) => this.out.remove(feedPath(scope, format))),
+          );
+      }
+    }
+    await Promise.all(removals);
+  }
+
+  /** The counts: to write once every file is. */
+  record(): ArchiveObject {
+    return recordObject(this.site, this.counts);
+  }
+}
+
+/** The store as an incremental archive reads it. */
+export type ArchiveStore = Pick<PublishStore, 'listLatestShard' | 'listTagSummaries'> &
+  Pick<ListingStore, 'getEventsNow'>;
+
+/** Every live event of a month, newest first (`latestFirst`): its shards of the latest index, read side by side. */
+export const readMonth = async (store: ArchiveStore, month: string): Promise<NewsEvent[]> => {
+  const shards = await Promise.all(
+    Array.from({ length: LATEST_SHARDS }, async (_, shard) => {
+      const events: NewsEvent[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listLatestShard(
+          shard,
+          { limit: MONTH_PAGE, ...(cursor ? { cursor } : {}) },
+          month,
+        );
+        events.push(...page.items);
+        cursor = page.cursor;
+      } while (cursor);
+      return events;
+    }),
+  );
+  return shards.flat().sort(latestFirst);
+};
+
+/**
+ * A tag's events of one month: its entries newest first until the month is passed (what is read is
+ * the tag's events since that month, and for a neighbour month there are none between), then those
+ * of the month in full.
+ */
+const readTagMonth = async (store: ArchiveStore, slug: string, month: string): Promise<NewsEvent[]> => {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let passed = false;
+  do {
+    const page = await store.listTagSummaries(slug, { limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const summary of page.items) {
+      const m = monthOf(summary.date);
+      if (m === month) ids.push(summary.id);
+      else if (m < month) passed = true;
+    }
+    cursor = page.cursor;
+  } while (cursor && !passed);
+  const read = await store.getEventsNow(ids);
+  return ids.flatMap((id) => {
+    const event = read.get(id);
+    return event && !isTombstone(event) && monthOf(event.date) === month ? [event] : [];
+  });
+};
+
+/** The state an incremental run's pages wait for: the counts after its changes. */
+export interface ArchiveState {
+  before: ArchiveCounts;
+  after: ArchiveCounts;
+}
+
+/**
+ * The archive of an incremental run: the months of its marked days are read whole (every live
+ * event of each, from the latest index), their counts replace the recorded ones, and what the
+ * change touches is rebuilt:
+ *
+ * - each marked month's site document and page, its year's page, and the documents of that month
+ *   of every tag and topic label whose count there changed or that a marked event has;
+ * - the documents and month pages whose `prev-archive` / `next-archive` neighbour appeared or went
+ *   (read for that scope only), and the day pages whose previous or next day did;
+ * - the page and feeds of each topic label touched, and the topics index.
+ *
+ * The counts are recorded for the months whose rebuild succeeded; a month that failed keeps its
+ * days' marks, and the next run reads it again. Without a record (no full run since archives came)
+ * the archive waits for one (`npm run publish -- --full`).
+ */
+export class IncrementalArchive {
+  private readonly months = new Map<string, Promise<NewsEvent[]>>();
+  private readonly items = new Map<string, ArchiveItem>();
+  private readonly done = new Map<string, Promise<void>>();
+  private readonly failedMonths = new Set<string>();
+  /** Per marked month: the items of its site document as written, taken into `items`. */
+  private readonly prepared = new Map<string, Promise<void>>();
+  /** Give back the bytes of documents read for their items, once every document is written. */
+  private readonly releases: (() => void)[] = [];
+  private refOf?: ReturnType<typeof feedItemRefs>;
+  readonly state: Promise<ArchiveState | undefined>;
+
+  constructor(
+    private readonly out: ArchiveOutput,
+    private readonly store: ArchiveStore,
+    objects: ObjectStore,
+    private readonly marked: ReadonlySet<string>,
+    private readonly markedEvents: Promise<Map<string, StoredEvent>>,
+  ) {
+    this.state = this.load(objects);
+    this.state.catch(() => undefined);
+  }
+
+  get site(): SiteConfig {
+    return this.out.config;
+  }
+
+  private monthEvents(month: string): Promise<NewsEvent[]> {
+    let events = this.months.get(month);
+    if (!events) {
+      events = readMonth(this.store, month);
+      events.catch(() => undefined);
+      this.months.set(month, events);
+    }
+    return events;
+  }
+
+  private async load(objects: ObjectStore): Promise<ArchiveState | undefined> {
+    const [before, ...read] = await Promise.all([
+      readArchiveCounts(objects, this.site),
+      ...[...this.marked].map((m) => this.monthEvents(m)),
+    ]);
+    let was = before;
+    if (!was) {
+      // A site never published has no history: every event of it is marked, so its months are
+      // all read now. A site published before the archive existed needs a full run to count it.
+      if (await objects.get(HOME_PAGE)) {
+        if (this.marked.size > 0)
+          logger.warn('no archive counts recorded: a full publish builds the archive', {
+            months: this.marked.size,
+          });
+        return undefined;
+      }
+      was = emptyCounts();
+    }
+    const after = clone(was);
+    replaceMonths(after, countEvents(read.flat().sort(latestFirst)), this.marked);
+    return { before: was, after };
+  }
+
+  /** The days before and after `date` with events, once the run's counts are known. */
+  async dayAround(date: string): Promise<{ prev?: string; next?: string }> {
+    const state = await this.state;
+    return state ? dayAround(state.after, date) : {};
+  }
+
+  async tagMonths(slug: string): Promise<Counts | undefined> {
+    return (await this.state)?.after.tags[slug]?.months;
+  }
+
+  async topics(): Promise<TopicCount[] | undefined> {
+    const state = await this.state;
+    return state ? topicCountsOf(state.after) : undefined;
+  }
+
+  /** Items of events, each rendered once per run. */
+  private itemsOf(events: readonly NewsEvent[]): ArchiveItem[] {
+    const key = (e: NewsEvent) => `${e.id}#${e.revision}`;
+    const missing = events.filter((e) => !this.items.has(key(e)));
+    const written = this.out.writeItems(missing);
+    missing.forEach((e, i) => {
+      this.items.set(key(e), written[i] as ArchiveItem);
+    });
+    return events.map((e) => this.items.get(key(e)) as ArchiveItem);
+  }
+
+  /**
+   * Takes the items of a marked month's unchanged events from its site document as written (see
+   * `itemsRecordOf`), so that a new event in a month of thousands writes one item, not thousands.
+   */
+  private prepare(month: string, events: readonly NewsEvent[]): Promise<void> {
+    let ready = this.prepared.get(month);
+    if (!ready) {
+      ready = (async () => {
+        if (!this.out.previousItems) return;
+        const { reused, release } = await this.out.previousItems({ kind: 'site' }, itemsRecordOf(month));
+        this.releases.push(release);
+        this.refOf ??= feedItemRefs(this.site);
+        for (const event of events) {
+          const key = `${event.id}#${event.revision}`;
+          const item = reused.get(key);
+          // Its `updated` from the event as read now, as a freshly written item's would be.
+          if (item && !this.items.has(key)) this.items.set(key, { ...item, ref: this.refOf(event) });
+        }
+      })();
+      this.prepared.set(month, ready);
+    }
+    return ready;
+  }
+
+  /** A scope's document of a month, from its events there (none: removed). */
+  private async document(
+    scope: FeedScope,
+    month: string,
+    after: ArchiveCounts,
+    events: readonly NewsEvent[],
+  ): Promise<void> {
+    const isSite = scope.kind === 'site';
+    if (events.length === 0) {
+      await Promise.all([
+        removeArchive(this.out, scope, month),
+        isSite ? this.out.remove(itemsRecordOf(month).record) : undefined,
+      ]);
+      return;
+    }
+    // A marked month's items, and a site neighbour's (read whole anyway), as written before.
+    if (this.marked.has(month) || isSite) await this.prepare(month, await this.monthEvents(month));
+    const links = archiveLinksOf(keysOf(monthsOf(after, scope)), month);
+    const items = this.itemsOf(events);
+    const files = archiveFiles(this.site, nameInMonth(scope, events), month, links, items);
+    await this.out.write(files);
+    // After its files, so it never describes items they do not hold.
+    if (isSite) await this.out.write([itemsRecord(this.site, month, files, items)]);
+  }
+
+  /** A scope's events in a month that is not marked (a neighbour whose links change). */
+  private async neighbourEvents(scope: FeedScope, month: string): Promise<NewsEvent[]> {
+    if (scope.kind === 'tag') return readTagMonth(this.store, scope.slug, month);
+    return (await this.monthEvents(month)).filter((e) => inScope(scope, e));
+  }
+
+  /**
+   * Rebuilds what the marked months touch; resolves once written (`before`: the event pages the
+   * documents link to). `rebuildDay` rebuilds a day page whose neighbours changed. Failures are
+   * logged and counted by month: those months' counts are not recorded.
+   */
+  build(before: Promise<unknown>, rebuildDay: (date: string) => Promise<void>): Promise<void> {
+    let built = this.done.get('all');
+    if (!built) {
+      built = this.buildAll(before, rebuildDay);
+      this.done.set('all', built);
+    }
+    return built;
+  }
+
+  private async buildAll(
+    before: Promise<unknown>,
+    rebuildDay: (date: string) => Promise<void>,
+  ): Promise<void> {
+    const state = await this.state;
+    if (!state) return;
+    const { before: was, after } = state;
+    const found = await this.markedEvents;
+    const site = this.site;
+    // Documents link to event pages: written once those are.
+    await before;
+    const siteWas = monthsOfDays(was.days);
+    const siteNow = monthsOfDays(after.days);
+    // Each task is for a marked month (whose failure keeps that month's marks), or for the run as a
+    // whole (a neighbour, a year, a topic label: its failure keeps every month's).
+    const tasks: { month?: string; run: () => Promise<unknown> }[] = [];
+    const monthTask = (month: string | undefined, run: () => Promise<unknown>) => tasks.push({ month, run });
+    // Which months' site documents and pages change, and which neighbours'.
+    for (const month of this.marked) {
+      monthTask(month, async () => {
+        const events = await this.monthEvents(month);
+        await this.document({ kind: 'site' }, month, after, events);
+        if (events.length > 0) await this.out.write([monthPage(site, month, events, siteNow)]);
+        else await this.out.remove(monthPath(month));
+      });
+    }
+    for (const month of neighboursToRebuild(siteWas, siteNow, this.marked)) {
+      monthTask(undefined, async () => {
+        const events = await this.monthEvents(month);
+        await this.document({ kind: 'site' }, month, after, events);
+        await this.out.write([monthPage(site, month, events, siteNow)]);
+      });
+    }
+    // Years: the marked months' and, when a year appeared or went, its neighbours'.
+    const yearsWas = yearsOf(siteWas);
+    const yearsNow = yearsOf(siteNow);
+    const years = new Set([...this.marked].map(yearOf));
+    for (const year of [...years, ...neighboursToRebuild(yearsWas, yearsNow, years)]) {
+      monthTask(undefined, () =>
+        yearsNow[year] ? this.out.write([yearPage(site, year, siteNow)]) : this.out.remove(yearPath(year)),
+      );
+    }
+    // Days whose previous or next day appeared or went.
+    const changedDays = new Set(
+      [...new Set([...Object.keys(was.days), ...Object.keys(after.days)])].filter((d) =>
+        this.marked.has(monthOf(d)),
+      ),
+    );
+    for (const day of neighboursToRebuild(was.days, after.days, changedDays))
+      monthTask(undefined, () => rebuildDay(day));
+    // Tags and topic labels: their documents of the marked months, when touched, and neighbours.
+    const touched = new Map<string, Set<string>>();
+    for (const event of found.values()) {
+      const month = monthOf(event.date);
+      if (!this.marked.has(month)) continue;
+      const keys = touched.get(month) ?? new Set<string>();
+      for (const tag of event.tags) keys.add(`tag:${tag.slug}`);
+      if (event.topic) keys.add(`topic:${topicScope(event.topic).slug}`);
+      touched.set(month, keys);
+    }
+    const topicsTouched = new Set<string>();
+    for (const kind of ['tags', 'topics'] as const) {
+      const slugs = new Set([...Object.keys(was[kind]), ...Object.keys(after[kind])]);
+      for (const slug of slugs) {
+        const b = was[kind][slug]?.months ?? {};
+        const a = after[kind][slug]?.months ?? {};
+        const name = after[kind][slug]?.name ?? was[kind][slug]?.name ?? slug;
+        const scope: FeedScope = { kind: kind === 'tags' ? 'tag' : 'topic', slug, name };
+        const key = `${scope.kind}:${slug}`;
+        const months = [...this.marked].filter(
+          (m) => (b[m] ?? 0) !== (a[m] ?? 0) || ((a[m] ?? 0) > 0 && touched.get(m)?.has(key)),
+        );
+        if (months.length === 0) continue;
+        if (kind === 'topics') topicsTouched.add(slug);
+        for (const month of months)
+          monthTask(month, async () =>
+            this.document(
+              scope,
+              month,
+              after,
+              (await this.monthEvents(month)).filter((e) => inScope(scope, e)),
+            ),
+          );
+        for (const month of neighboursToRebuild(b, a, months))
+          monthTask(undefined, async () =>
+            this.document(scope, month, after, await this.neighbourEvents(scope, month)),
+          );
+      }
+    }
+    // Topic labels touched: their pages and feeds, then the topics index.
+    for (const slug of topicsTouched) monthTask(undefined, () => this.topic(slug, after));
+    monthTask(undefined, () =>
+      this.out.write([{ key: TOPICS_PAGE, body: renderTopicsIndex(site, topicCountsOf(after)), type: HTML }]),
+    );
+    await Promise.all(
+      tasks.map(({ month, run }) =>
+        run().catch((error: unknown) => {
+          logger.error('archive rebuild failed; its months stay marked', { month, error: error as Error });
+          for (const m of month === undefined ? this.marked : [month]) this.failedMonths.add(m);
+        }),
+      ),
+    );
+    // Written: nothing reads the old documents' bytes any more. (After a failure a write may still
+    // read them: they are not given back, and the store drops them.)
+    if (this.failedMonths.size === 0) for (const release of this.releases.splice(0)) release();
+  }
+
+  /** A topic label's page and feeds, from its newest months (read newest first until enough). */
+  private async topic(slug: string, after: ArchiveCounts): Promise<void> {
+    const history = after.topics[slug];
+    const scope: FeedScope = { kind: 'topic', slug, name: history?.name ?? slug };
+    const months = keysOf(history?.months ?? {}).reverse();
+    if (!history || months.length === 0) {
+      await Promise.all([
+        this.out.remove(topicPath(slug)),
+        ...FEED_FORMATS.map((format) => this.out.remove(feedPath(scope, format))),
+      ]);
+      return;
+    }
+    const wanted = Math.max(TOPIC_PAGE_SIZE, this.site.feedSize);
+    const newest: NewsEvent[] = [];
+    for (const month of months) {
+      if (newest.length >= wanted) break;
+      newest.push(...(await this.monthEvents(month)).filter((e) => inScope(scope, e)));
+    }
+    const total = Object.values(history.months).reduce((sum, n) => sum + n, 0);
+    const { files } = this.out.feeds(scope, this.itemsOf(newest.slice(0, this.site.feedSize)), {
+      newestMonth: months[0],
+    });
+    await this.out.write([
+      {
+        key: topicPath(slug),
+        body: renderTopicPage(this.site, history.name, newest.slice(0, TOPIC_PAGE_SIZE), {
+          total,
+          months: history.months,
+        }),
+        type: HTML,
+      },
+      ...files,
+    ]);
+  }
+
+  /**
+   * Resolves once the month's part is written and the counts recorded: a day's mark is cleared only
+   * then. Fails when that month's part failed.
+   */
+  async settled(
+    month: string,
+    objects: ObjectStore,
+    before: Promise<unknown>,
+    rebuildDay: (date: string) => Promise<void>,
+  ): Promise<void> {
+    await this.build(before, rebuildDay);
+    let recorded = this.done.get('record');
+    if (!recorded) {
+      recorded = this.record(objects);
+      this.done.set('record', recorded);
+    }
+    await recorded;
+    if (this.failedMonths.has(month)) throw new Error(`the archive of ${month} was not rebuilt`);
+  }
+
+  /** Records the counts of the months rebuilt (those that failed keep what was recorded). */
+  private async record(objects: ObjectStore): Promise<void> {
+    const state = await this.state.catch(() => undefined);
+    if (!state || this.marked.size === 0) return;
+    const ok = new Set([...this.marked].filter((m) => !this.failedMonths.has(m)));
+    if (ok.size === 0) return;
+    const counts = clone(state.before);
+    const fresh = countEvents(
+      (await Promise.all([...ok].map((m) => this.monthEvents(m)))).flat().sort(latestFirst),
+    );
+    replaceMonths(counts, fresh, ok);
+    const { key, body, type } = recordObject(this.site, counts);
+    await objects.putIfChanged(key, body, type);
+  }
+}
