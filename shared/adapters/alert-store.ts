@@ -115,16 +115,10 @@ const stateOf = (item: Item | undefined): AlertState => {
   return state;
 };
 
-/** The subscriber with the alert preferences the subscription side stores beside it. */
+/** The subscriber with its zone and quiet hours (the subscription store reads them, checked). */
 const subscriberOf = (item: Item): Subscriber | undefined => {
   try {
-    const subscriber: Subscriber = fromSubscriberItem(item);
-    if (typeof item.timeZone === 'string') subscriber.timeZone = item.timeZone;
-    const quiet = item.quietHours as Item | undefined;
-    if (quiet && typeof quiet.from === 'number' && typeof quiet.to === 'number') {
-      subscriber.quietHours = { from: quiet.from, to: quiet.to };
-    }
-    return subscriber;
+    return fromSubscriberItem(item);
   } catch (error) {
     logger.warn('unreadable subscriber item skipped', { key: String(item.PK), error: error as Error });
     return undefined;
