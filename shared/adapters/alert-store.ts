@@ -1,23 +1,36 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandOutput,
   UpdateItemCommand,
-  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AlertState, EventAlertRecord, FollowRef } from '../domain/alerts.js';
 import type { StoredEvent } from '../domain/event.js';
 import type { Subscriber } from '../domain/subscription.js';
-import { alertStateKey, eventAlertKey, eventKey, subscriberKey, suppressionKey, TABLE } from '../keys.js';
+import {
+  alertStateKey,
+  eventAlertKey,
+  eventKey,
+  followPartition,
+  type Key,
+  subscriberKey,
+  suppressionKey,
+  TABLE,
+} from '../keys.js';
 import { logger } from '../logger.js';
 import { fromEventItem } from './event-store.js';
-import { listFollowers } from './followers.js';
-import { batchGetAll, type Item, isConditionFailure } from './items.js';
+import { BATCH_GET_MAX, type Item, isConditionFailure, sleep } from './items.js';
 import { fromSubscriberItem } from './subscription-store.js';
 
-/** What the per-alert writes need of a client: a `DynamoDBClient` fits, and so does the document client. */
-export interface StateWriter {
-  send(command: UpdateItemCommand): Promise<UpdateItemCommandOutput>;
-}
+/** The client every request of the store goes through: a `DynamoDBClient` (the document client sends its commands too). */
+export type StateWriter = Pick<DynamoDBClient, 'send'>;
 
 /** A subscriber as the alert worker sees it: the record with its zone and quiet hours, suppression, state. */
 export interface AlertRecipient {
@@ -102,16 +115,10 @@ const stateOf = (item: Item | undefined): AlertState => {
   return state;
 };
 
-/** The subscriber with the alert preferences the subscription side stores beside it. */
+/** The subscriber with its zone and quiet hours (the subscription store reads them, checked). */
 const subscriberOf = (item: Item): Subscriber | undefined => {
   try {
-    const subscriber: Subscriber = fromSubscriberItem(item);
-    if (typeof item.timeZone === 'string') subscriber.timeZone = item.timeZone;
-    const quiet = item.quietHours as Item | undefined;
-    if (quiet && typeof quiet.from === 'number' && typeof quiet.to === 'number') {
-      subscriber.quietHours = { from: quiet.from, to: quiet.to };
-    }
-    return subscriber;
+    return fromSubscriberItem(item);
   } catch (error) {
     logger.warn('unreadable subscriber item skipped', { key: String(item.PK), error: error as Error });
     return undefined;
@@ -120,23 +127,64 @@ const subscriberOf = (item: Item): Subscriber | undefined => {
 
 const idOfPartition = (pk: unknown): string => String(pk).slice('SUBSCRIBER#'.length);
 
+/** A key as the low-level client writes it. */
+const keyOf = (key: Key): Record<string, AttributeValue> => ({ PK: { S: key.PK }, SK: { S: key.SK } });
+
 /**
- * The alert store over `db`. `writes`, when given, is the client the per-alert writes go through
- * (`createLowLevelClient`: a follower's arrival, the claim and the record are the requests each
- * email costs, and the low-level client skips the document client's translation of them).
+ * The alert store over `db`. Every request goes through `writes` (`createLowLevelClient`: a
+ * follower's arrival, the claim and the record are the requests each email costs, and the
+ * low-level client resolves its middleware once and skips the document client's translation);
+ * without it, through `db`, which sends the same commands.
  */
 export const makeAlertStore = (
   db: DynamoDBDocumentClient,
   tableName: string,
-  writes: StateWriter = db,
+  writes: StateWriter = db as unknown as StateWriter,
 ): AlertStore => {
-  const stateKey = (subscriberId: string) => {
-    const key = alertStateKey(subscriberId);
-    return { PK: { S: key.PK }, SK: { S: key.SK } };
-  };
+  const stateKey = (subscriberId: string) => keyOf(alertStateKey(subscriberId));
   const setOfAttribute = (value: AttributeValue | undefined): string[] => value?.SS ?? [];
+  /** Items by key, strongly consistent: the requests of 100 keys at once, unprocessed keys retried. */
+  const batchGet = async (keys: readonly Key[]): Promise<Item[]> => {
+    const chunks: Record<string, AttributeValue>[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX)
+      chunks.push(keys.slice(i, i + BATCH_GET_MAX).map(keyOf));
+    const found: Item[] = [];
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let pending: Record<string, AttributeValue>[] | undefined = chunk;
+        for (let attempt = 0; pending && pending.length > 0; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+          const out: BatchGetItemCommandOutput = await writes.send(
+            new BatchGetItemCommand({
+              RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          );
+          for (const item of out.Responses?.[tableName] ?? []) found.push(unmarshall(item));
+          pending = out.UnprocessedKeys?.[tableName]?.Keys;
+        }
+      }),
+    );
+    return found;
+  };
   return {
-    followers: (ref) => listFollowers(db, tableName, ref),
+    async followers(ref) {
+      const ids: string[] = [];
+      let startKey: Record<string, AttributeValue> | undefined;
+      do {
+        const out: QueryCommandOutput = await writes.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': { S: followPartition(ref.kind, ref.slug) } },
+            ProjectionExpression: 'SK',
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        for (const item of out.Items ?? []) if (item.SK?.S !== undefined) ids.push(item.SK.S);
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return ids;
+    },
 
     async addPending(subscriberId, eventIds) {
       const { Attributes } = await writes.send(
@@ -159,15 +207,15 @@ export const makeAlertStore = (
     },
 
     async getRecipients(ids) {
-      const keys: Item[] = [...new Set(ids)].flatMap((id) => [
-        { ...subscriberKey(id) },
-        { ...suppressionKey(id) },
-        { ...alertStateKey(id) },
+      const keys = [...new Set(ids)].flatMap((id) => [
+        subscriberKey(id),
+        suppressionKey(id),
+        alertStateKey(id),
       ]);
       const subscribers = new Map<string, Subscriber>();
       const suppressed = new Set<string>();
       const states = new Map<string, AlertState>();
-      for (const item of await batchGetAll(db, tableName, keys, true)) {
+      for (const item of await batchGet(keys)) {
         const id = idOfPartition(item.PK);
         if (item.SK === suppressionKey('').SK) suppressed.add(id);
         else if (item.SK === alertStateKey('').SK) states.set(id, stateOf(item));
@@ -185,12 +233,7 @@ export const makeAlertStore = (
     },
 
     async readEvents(ids) {
-      const items = await batchGetAll(
-        db,
-        tableName,
-        [...new Set(ids)].map((id) => ({ ...eventKey(id) })),
-        true,
-      );
+      const items = await batchGet([...new Set(ids)].map(eventKey));
       return new Map(
         items.map((item) => {
           const event = fromEventItem(item);
@@ -200,12 +243,7 @@ export const makeAlertStore = (
     },
 
     async eventRecords(ids) {
-      const items = await batchGetAll(
-        db,
-        tableName,
-        [...new Set(ids)].map((id) => ({ ...eventAlertKey(id) })),
-        true,
-      );
+      const items = await batchGet([...new Set(ids)].map(eventAlertKey));
       const records = new Map<string, EventAlertRecord>();
       for (const item of items) {
         const { id, revision, headline, state, at } = item;
@@ -222,23 +260,23 @@ export const makeAlertStore = (
 
     async claimEvent(id, record, staleBefore) {
       try {
-        await db.send(
-          new PutCommand({
+        await writes.send(
+          new PutItemCommand({
             TableName: tableName,
-            Item: {
+            Item: marshall({
               ...eventAlertKey(id),
               type: 'eventAlert',
               id,
               ...record,
               [TABLE.ttlAttribute]: Math.floor(Date.parse(record.at) / 1000) + EVENT_RECORD_TTL_SECONDS,
-            },
+            }),
             ConditionExpression:
               'attribute_not_exists(PK) OR revision < :r OR (revision = :r AND #state = :queuing AND #at < :stale)',
             ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
             ExpressionAttributeValues: {
-              ':r': record.revision,
-              ':queuing': 'queuing',
-              ':stale': staleBefore,
+              ':r': { N: String(record.revision) },
+              ':queuing': { S: 'queuing' },
+              ':stale': { S: staleBefore },
             },
           }),
         );
@@ -251,14 +289,14 @@ export const makeAlertStore = (
 
     async markEventQueued(id, revision) {
       try {
-        await db.send(
-          new UpdateCommand({
+        await writes.send(
+          new UpdateItemCommand({
             TableName: tableName,
-            Key: eventAlertKey(id),
+            Key: keyOf(eventAlertKey(id)),
             UpdateExpression: 'SET #state = :queued',
             ConditionExpression: 'revision = :r',
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':queued': 'queued', ':r': revision },
+            ExpressionAttributeValues: { ':queued': { S: 'queued' }, ':r': { N: String(revision) } },
           }),
         );
       } catch (error) {
@@ -269,13 +307,13 @@ export const makeAlertStore = (
 
     async releaseEvent(id, revision) {
       try {
-        await db.send(
-          new DeleteCommand({
+        await writes.send(
+          new DeleteItemCommand({
             TableName: tableName,
-            Key: eventAlertKey(id),
+            Key: keyOf(eventAlertKey(id)),
             ConditionExpression: 'revision = :r AND #state = :queuing',
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':r': revision, ':queuing': 'queuing' },
+            ExpressionAttributeValues: { ':r': { N: String(revision) }, ':queuing': { S: 'queuing' } },
           }),
         );
       } catch (error) {
@@ -309,13 +347,13 @@ export const makeAlertStore = (
 
     async release(subscriberId, claimId) {
       try {
-        await db.send(
-          new UpdateCommand({
+        await writes.send(
+          new UpdateItemCommand({
             TableName: tableName,
-            Key: alertStateKey(subscriberId),
+            Key: stateKey(subscriberId),
             UpdateExpression: 'REMOVE claimId, claimedAt',
             ConditionExpression: 'claimId = :id',
-            ExpressionAttributeValues: { ':id': claimId },
+            ExpressionAttributeValues: { ':id': { S: claimId } },
           }),
         );
       } catch (error) {

@@ -153,18 +153,7 @@ export interface LocalTime {
   date: string;
 }
 
-/** The wall-clock time in `zone` at instant `ms`. */
-export const localTime = (ms: number, zone: string): LocalTime => {
-  const parts: Record<string, number> = {};
-  for (const part of formatterOf(zone).formatToParts(new Date(ms))) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const { year = 0, month = 1, day = 1, hour = 0, minute = 0 } = parts;
-  const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-  return { year, month, day, hour, minute, date };
-};
-
-/** How far `zone`'s wall clock is ahead of UTC at `ms`. */
+/** How far `zone`'s wall clock is ahead of UTC at `ms` (asked of Intl). */
 const offsetAt = (ms: number, zone: string): number => {
   const whole = Math.floor(ms / 1000) * 1000;
   const parts: Record<string, number> = {};
@@ -180,6 +169,37 @@ const offsetAt = (ms: number, zone: string): number => {
     parts.second ?? 0,
   );
   return wall - whole;
+};
+
+const SLOT_MS = 15 * 60_000;
+/** Per zone, the last UTC quarter hour asked about and its offset (undefined: it changes inside). */
+const slotOffsets = new Map<string, { slot: number; offset: number | undefined }>();
+
+/**
+ * `zone`'s offset at `ms`, through Intl once per zone and UTC quarter hour: clocks change on
+ * quarter hours, so one offset holds for the whole slot, checked at both its ends (a slot where
+ * they differ is asked of Intl each time). Every alert of a look asks about the same few instants.
+ */
+const cachedOffsetAt = (ms: number, zone: string): number => {
+  const slot = Math.floor(ms / SLOT_MS);
+  let known = slotOffsets.get(zone);
+  if (known?.slot !== slot) {
+    const start = offsetAt(slot * SLOT_MS, zone);
+    const end = offsetAt((slot + 1) * SLOT_MS - 1000, zone);
+    known = { slot, offset: start === end ? start : undefined };
+    slotOffsets.set(zone, known);
+  }
+  return known.offset ?? offsetAt(ms, zone);
+};
+
+/** The wall-clock time in `zone` at instant `ms`. */
+export const localTime = (ms: number, zone: string): LocalTime => {
+  const wall = new Date(Math.floor(ms / 1000) * 1000 + cachedOffsetAt(ms, zone));
+  const year = wall.getUTCFullYear();
+  const month = wall.getUTCMonth() + 1;
+  const day = wall.getUTCDate();
+  const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  return { year, month, day, hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), date };
 };
 
 /**

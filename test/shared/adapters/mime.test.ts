@@ -142,6 +142,16 @@ describe('composeMessage', () => {
     }
   });
 
+  it('answers the same for a domain the second time (remembered): punycode, and refusal', async () => {
+    for (let round = 0; round < 2; round++) {
+      const raw = await composeMessage(email({ to: 'Reader <r@Bücher.EXAMPLE>' }));
+      expect(raw.toString('latin1')).toContain('To: Reader <r@xn--bcher-kva.example>');
+      await expect(composeMessage(email({ to: 'r@xn--a.example' }))).rejects.toThrow(
+        'to: must be an address',
+      );
+    }
+  });
+
   it('keeps body lines short and picks base64 for text that is mostly not Latin', async () => {
     const latin = `${'Ünïcödé and plain words, '.repeat(40)}\n${'x'.repeat(300)}\n`;
     const cjk = `${'東京の天気は晴れです。'.repeat(30)}\n`;

@@ -283,6 +283,54 @@ describe('quiet hours', () => {
 });
 
 describe('local time across zones and clock changes', () => {
+  it('reads the wall clock as Intl does, minute by minute across clock changes and odd offsets', () => {
+    const zones = [
+      'Europe/Berlin',
+      'America/St_Johns',
+      'Australia/Lord_Howe',
+      'Pacific/Chatham',
+      'Asia/Kathmandu',
+    ];
+    const intl = (ms: number, zone: string) => {
+      const parts = Object.fromEntries(
+        new Intl.DateTimeFormat('en-US', {
+          timeZone: zone,
+          hourCycle: 'h23',
+          year: 'numeric',
+          month: '2-digit',
+          day: '2-digit',
+          hour: '2-digit',
+          minute: '2-digit',
+        })
+          .formatToParts(new Date(ms))
+          .filter((p) => p.type !== 'literal')
+          .map((p) => [p.type, Number(p.value)]),
+      );
+      return [parts.year, parts.month, parts.day, parts.hour, parts.minute];
+    };
+    // The days around each zone's 2026 clock changes, in steps of 7 minutes 13 seconds.
+    const days = [
+      '2026-03-08',
+      '2026-03-29',
+      '2026-04-05',
+      '2026-09-27',
+      '2026-10-04',
+      '2026-10-25',
+      '2026-11-01',
+    ];
+    for (const zone of zones) {
+      for (const day of days) {
+        const from = Date.parse(`${day}T00:00:00Z`) - 86_400_000;
+        for (let ms = from; ms < from + 2 * 86_400_000; ms += 433_000) {
+          const t = localTime(ms, zone);
+          expect([t.year, t.month, t.day, t.hour, t.minute], `${zone} ${new Date(ms).toISOString()}`).toEqual(
+            intl(ms, zone),
+          );
+        }
+      }
+    }
+  });
+
   it.each([
     ['Europe/Berlin', '2026-03-29', 3, '2026-03-29T01:00:00.000Z'],
     ['Europe/Berlin', '2026-10-25', 4, '2026-10-25T03:00:00.000Z'],

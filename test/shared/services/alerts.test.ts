@@ -1,4 +1,4 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAlertMessage } from '../../../functions/send-alerts.js';
 import { LocalAlertQueue } from '../../../local/alert-queue.js';
@@ -13,7 +13,6 @@ import { buildChangeMessage, type ChangeType } from '../../../shared/domain/chan
 import { type NewsEvent, type StoredEvent, tombstoneOf } from '../../../shared/domain/event.js';
 import { defaultSiteConfig } from '../../../shared/domain/site.js';
 import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
-import { subscriberKey } from '../../../shared/keys.js';
 import { recordingMetrics } from '../../../shared/metrics.js';
 import { alertComposer } from '../../../shared/services/alert-email.js';
 import { type AlertDeps, type ChangeNotice, lookAtAlerts } from '../../../shared/services/alerts.js';
@@ -52,18 +51,6 @@ const subscribe = async (n: number, over: Partial<SubscriberRecord> = {}): Promi
     ...over,
   };
   await makeSubscriptionStore(table.db, table.tableName).createSubscriber(record);
-  // The zone and quiet hours as the subscription side stores them beside the record.
-  if (record.timeZone || record.quietHours) {
-    await table.db.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: subscriberKey(record.id),
-        UpdateExpression: 'SET #z = :z, quietHours = :q',
-        ExpressionAttributeNames: { '#z': 'timeZone' },
-        ExpressionAttributeValues: { ':z': record.timeZone ?? null, ':q': record.quietHours ?? null },
-      }),
-    );
-  }
   return record;
 };
 
