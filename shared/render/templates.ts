@@ -352,18 +352,25 @@ export const TOPICS_INDEX = `<h1>Topics</h1>
 <% } %>
 `;
 
-/** A month's days, newest first, each with its events' headlines. */
-export const MONTH_PAGE = `<h1>Events of <time datetime="<%= it.month %>"><%= it.month %></time></h1>
-<%~ include('@period-nav', { nav: it.nav }) %>
-<p class="meta"><%= it.summary %></p>
-<% for (const day of it.days) { %>
-<h2><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></h2>
+/**
+ * Days, each a heading (`it.heading`, the level the page nests them at) linking to the day's
+ * page, then its events' headlines.
+ */
+export const DAYS = `<% for (const day of it.days) { %>
+<<%= it.heading %>><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></<%= it.heading %>>
 <ul>
 <% for (const item of day.items) { %>
 <%~ include('@event-item', { item, showDate: false, showTopic: true }) %>
 <% } %>
 </ul>
 <% } %>
+`;
+
+/** A month's days, newest first, each with its events' headlines. */
+export const MONTH_PAGE = `<h1>Events of <time datetime="<%= it.month %>"><%= it.month %></time></h1>
+<%~ include('@period-nav', { nav: it.nav }) %>
+<p class="meta"><%= it.summary %></p>
+<%~ include('@days', { days: it.days, heading: 'h2' }) %>
 `;
 
 /** A year's months with their counts. */
@@ -405,14 +412,7 @@ export const HOME_PAGE = `<h1><%= it.siteTitle %></h1>
 <% if (it.days.length === 0) { %>
 <p>No events yet.</p>
 <% } %>
-<% for (const day of it.days) { %>
-<h3><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></h3>
-<ul>
-<% for (const item of day.items) { %>
-<%~ include('@event-item', { item, showDate: false, showTopic: true }) %>
-<% } %>
-</ul>
-<% } %>
+<%~ include('@days', { days: it.days, heading: 'h3' }) %>
 </section>
 <% if (it.topics.length > 0) { %>
 <section aria-labelledby="topics">
