@@ -1,15 +1,15 @@
 import { Duration } from 'aws-cdk-lib';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { SubscriptionFilter, type Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { ALERT_FILTER_POLICY } from '../../shared/domain/alerts.js';
 import type { EventsTable } from './events-table.js';
 import type { Mail } from './mail.js';
 import { TidingsFunction } from './tidings-function.js';
+import { consumeQueue, workQueue } from './worker-queue.js';
 
 export interface AlertsProps {
   table: EventsTable;
@@ -45,19 +45,10 @@ export class Alerts extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new Queue(this, 'Work', {
-      // SSE-SQS: SNS can deliver to it without a customer key policy.
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = workQueue(this, {
+      workerTimeout: WORKER_TIMEOUT,
+      retention: Duration.days(4),
+    }));
     props.topic.addSubscription(
       new SqsSubscription(this.queue, {
         rawMessageDelivery: true,
@@ -86,16 +77,12 @@ export class Alerts extends Construct {
     });
     props.table.grantFunction(this.worker);
     props.mail.grantSend(this.worker);
-    // Its own looks, delayed until due.
-    this.queue.grantSendMessages(this.worker);
-    this.worker.addEventSource(
-      new SqsEventSource(this.queue, {
-        // A burst of changes arrives as one batch (a few seconds' window): one write per follower per burst.
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(5),
-        reportBatchItemFailures: true,
-        maxConcurrency: props.concurrency,
-      }),
-    );
+    // It sends its own looks, delayed until due. A burst of changes arrives as one batch (a few
+    // seconds' window): one write per follower per burst.
+    consumeQueue(this.queue, this.worker, {
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(5),
+      maxConcurrency: props.concurrency,
+    });
   }
 }

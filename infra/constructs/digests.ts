@@ -1,14 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import { EventField, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import type { EventsTable } from './events-table.js';
 import type { Mail } from './mail.js';
 import { TidingsFunction } from './tidings-function.js';
+import { consumeQueue, workQueue } from './worker-queue.js';
 
 export interface DigestsProps {
   table: EventsTable;
@@ -41,19 +41,10 @@ export class Digests extends Construct {
 
   constructor(scope: Construct, id: string, props: DigestsProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new Queue(this, 'Work', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // Lambda's guidance: at least six times the function timeout, so retries are not doubled.
-      visibilityTimeout: Duration.seconds(SEND_TIMEOUT.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = workQueue(this, {
+      workerTimeout: SEND_TIMEOUT,
+      retention: Duration.days(4),
+    }));
     const schedule = {
       [ENV.digestQueueUrl]: this.queue.queueUrl,
       [ENV.digestHour]: String(props.hour),
@@ -87,14 +78,7 @@ export class Digests extends Construct {
     // Claims ledger entries and moves cursors; enqueues its own continuations.
     props.table.grantFunction(this.sender);
     props.mail.grantSend(this.sender);
-    this.queue.grantSendMessages(this.sender);
-    this.sender.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: 5,
-        reportBatchItemFailures: true,
-        maxConcurrency: props.concurrency,
-      }),
-    );
+    consumeQueue(this.queue, this.sender, { batchSize: 5, maxConcurrency: props.concurrency });
 
     // Every quarter hour (zones with half- and quarter-hour offsets): the planner works out which
     // zones' delivery hours fall now, from the schedule's own time.

@@ -1,14 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config.js';
 import { acknowledgeWildcard } from '../nag.js';
 import type { EventsTable } from './events-table.js';
 import { TidingsFunction } from './tidings-function.js';
+import { consumeQueue, workQueue } from './worker-queue.js';
 
 export interface WebSubProps {
   table: EventsTable;
@@ -41,19 +41,10 @@ export class WebSub extends Construct {
 
   constructor(scope: Construct, id: string, props: WebSubProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new Queue(this, 'Work', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // Lambda's guidance: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
-      retentionPeriod: Duration.days(1),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = workQueue(this, {
+      workerTimeout: WORKER_TIMEOUT,
+      retention: Duration.days(1),
+    }));
     const site = {
       ...(props.externalHubs.length > 0 ? { [ENV.websubHubs]: props.externalHubs.join(',') } : {}),
       [ENV.siteUrl]: props.siteUrl,
@@ -88,10 +79,7 @@ export class WebSub extends Construct {
     props.table.grantFunction(this.worker);
     readFeeds(this.worker);
     // Fans distributions out into deliveries and queues its own retries.
-    this.queue.grantSendMessages(this.worker);
-    this.worker.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: 5, reportBatchItemFailures: true, maxConcurrency: 5 }),
-    );
+    consumeQueue(this.queue, this.worker, { batchSize: 5, maxConcurrency: 5 });
 
     for (const [name, value] of Object.entries({
       ...site,

@@ -48,17 +48,24 @@ export type Lookup = (
   callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
 ) => void;
 
-const defaultLookup: Lookup = (hostname, options, callback) => dnsLookup(hostname, options, callback);
+export const defaultLookup: Lookup = (hostname, options, callback) => dnsLookup(hostname, options, callback);
 
-const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+/** A URL's host as an address or name, without the brackets of an IPv6 literal. */
+export const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+
+/** Why an address may not be connected to (the rule it breaks), or undefined when it may. */
+export type AddressRule = (address: string) => string | undefined;
+
+const webhookRule: AddressRule = (address) => (isForbiddenAddress(address) ? FORBIDDEN_RULE : undefined);
 
 /**
  * A `lookup` for `http.request`: resolves as usual and fails the connection when any address the
- * name resolves to is forbidden, so the check holds for the address actually connected to (a name
- * that changes its answer between a check and the connection, DNS rebinding, gains nothing).
+ * name resolves to breaks `rule`, so the check holds for the address actually connected to (a name
+ * that changes its answer between a check and the connection, DNS rebinding, gains nothing). The
+ * error names the rule, then `(<name> <relation> <address>)`.
  */
-export const guardedLookup =
-  (lookup: Lookup = defaultLookup) =>
+export const refusingLookup =
+  (lookup: Lookup, rule: AddressRule, relation: string) =>
   (
     hostname: string,
     options: LookupOptions,
@@ -70,17 +77,15 @@ export const guardedLookup =
   ): void => {
     lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
-      const bad = addresses.find((a) => isForbiddenAddress(a.address));
-      if (bad) {
-        return callback(
-          Object.assign(
-            new ForbiddenEndpointError(`${FORBIDDEN_RULE} (${hostname} resolves to ${bad.address})`),
-            {
+      for (const { address } of addresses) {
+        const broken = rule(address);
+        if (broken)
+          return callback(
+            Object.assign(new ForbiddenEndpointError(`${broken} (${hostname} ${relation} ${address})`), {
               code: 'EFORBIDDEN',
-            },
-          ),
-          [],
-        );
+            }),
+            [],
+          );
       }
       if (options.all) return callback(null, addresses);
       const first = addresses[0];
@@ -89,6 +94,10 @@ export const guardedLookup =
       callback(null, first.address, first.family);
     });
   };
+
+/** `refusingLookup` with the webhooks' rule: no link-local or metadata address. */
+export const guardedLookup = (lookup: Lookup = defaultLookup) =>
+  refusingLookup(lookup, webhookRule, 'resolves to');
 
 /**
  * Checks a webhook URL before it is registered or called: an address in the URL itself, or any

@@ -1,10 +1,17 @@
-import type { LookupAddress, LookupOptions } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import type { CallbackPolicy } from '../domain/websub.js';
-import { FORBIDDEN_RULE, ForbiddenEndpointError, isForbiddenAddress, type Lookup } from './endpoint-guard.js';
+import {
+  defaultLookup,
+  FORBIDDEN_RULE,
+  ForbiddenEndpointError,
+  hostOf,
+  isForbiddenAddress,
+  type Lookup,
+  refusingLookup,
+} from './endpoint-guard.js';
 
 /**
  * The hub's outbound HTTP to readers' callbacks. Anyone may name a callback, so where it may lead
@@ -82,8 +89,6 @@ export interface CallbackClient {
 /** Bytes of an answer read: a challenge is short, and nothing else of an answer is used. */
 const ANSWER_MAX = 16 * 1024;
 const TIMEOUT_MS = 10_000;
-const defaultLookup: Lookup = (hostname, options, callback) => dnsLookup(hostname, options, callback);
-const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
 
 export const makeCallbackClient = (
   policy: CallbackPolicy,
@@ -105,34 +110,8 @@ export const makeCallbackClient = (
     return undefined;
   };
 
-  const guarded = (
-    hostname: string,
-    options: LookupOptions,
-    callback: (
-      error: NodeJS.ErrnoException | null,
-      address: string | LookupAddress[],
-      family?: number,
-    ) => void,
-  ): void => {
-    lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
-      const bad = addresses.find((a) => refusedAddress(a.address, policy));
-      if (bad) {
-        const rule = refusedAddress(bad.address, policy) as string;
-        return callback(
-          Object.assign(new ForbiddenEndpointError(`${rule} (${hostname} is ${bad.address})`), {
-            code: 'EFORBIDDEN',
-          }),
-          [],
-        );
-      }
-      if (options.all) return callback(null, addresses);
-      const first = addresses[0];
-      if (!first)
-        return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
-      callback(null, first.address, first.family);
-    });
-  };
+  // Checked again on the address connected to.
+  const guarded = refusingLookup(lookup, (address) => refusedAddress(address, policy), 'is');
 
   const send = async (
     raw: string,

@@ -109,6 +109,9 @@ const eta = new Eta({
 });
 eta.loadTemplate('@layout', templates.LAYOUT);
 eta.loadTemplate('@event-item', templates.EVENT_ITEM);
+eta.loadTemplate('@feed-links', templates.FEED_LINKS);
+eta.loadTemplate('@scope-events', templates.SCOPE_EVENTS);
+eta.loadTemplate('@days', templates.DAYS);
 eta.loadTemplate('@event', templates.EVENT_PAGE);
 eta.loadTemplate('@day', templates.DAY_PAGE);
 eta.loadTemplate('@tag', templates.TAG_PAGE);

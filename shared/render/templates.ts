@@ -270,30 +270,41 @@ ${DELIVERY_FIELDS}
 </form>
 `;
 
-/** A tag's events, newest first, with its feeds and the subscription form. */
-export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
-<p class="meta"><%= it.summary %></p>
-<section id="subscribe" aria-labelledby="subscribe-heading">
-<h2 id="subscribe-heading">Follow <%= it.tag.name %></h2>
-<p>In a feed reader:
-<% it.feeds.forEach((feed, i) => { %>
+/** A scope's feeds (or a month's archived ones), one link per format, separated by dots. */
+export const FEED_LINKS = `<% it.feeds.forEach((feed, i) => { %>
 <%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
 <% }) %>
-</p>
-<%~ include('@subscribe-form', { form: it.subscribe }) %>
-</section>
-<section aria-labelledby="events-heading">
+`;
+
+/**
+ * The events section of a tag's or topic label's page: its newest events, dated; a topic label's
+ * page leaves out each event's topic.
+ */
+export const SCOPE_EVENTS = `<section aria-labelledby="events-heading">
 <h2 id="events-heading">Events</h2>
 <% if (it.items.length === 0) { %>
 <p>No events yet.</p>
 <% } else { %>
 <ul>
 <% for (const item of it.items) { %>
-<%~ include('@event-item', { item, showDate: true, showTopic: true }) %>
+<%~ include('@event-item', { item, showDate: true, showTopic: it.showTopic }) %>
 <% } %>
 </ul>
 <% } %>
 </section>
+`;
+
+/** A tag's events, newest first, with its feeds and the subscription form. */
+export const TAG_PAGE = `<h1><%= it.tag.name %></h1>
+<p class="meta"><%= it.summary %></p>
+<section id="subscribe" aria-labelledby="subscribe-heading">
+<h2 id="subscribe-heading">Follow <%= it.tag.name %></h2>
+<p>In a feed reader:
+<%~ include('@feed-links', { feeds: it.feeds }) %>
+</p>
+<%~ include('@subscribe-form', { form: it.subscribe }) %>
+</section>
+<%~ include('@scope-events', { items: it.items, showTopic: true }) %>
 <%~ include('@history', { history: it.history }) %>
 `;
 
@@ -308,9 +319,7 @@ export const HISTORY = `<% if (it.history && it.history.length > 0) { %>
 <% for (const month of it.history) { %>
 <li><a href="<%= month.href %>"><time datetime="<%= month.month %>"><%= month.month %></time></a> <span class="count">(<%= month.count %>)</span>
 <span class="formats">
-<% month.feeds.forEach((feed, i) => { %>
-<%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
-<% }) %>
+<%~ include('@feed-links', { feeds: month.feeds }) %>
 </span></li>
 <% } %>
 </ul>
@@ -324,23 +333,10 @@ export const TOPIC_PAGE = `<h1><%= it.topic.name %></h1>
 <section aria-labelledby="follow-heading">
 <h2 id="follow-heading">Follow <%= it.topic.name %></h2>
 <p>In a feed reader:
-<% it.feeds.forEach((feed, i) => { %>
-<%= i > 0 ? '· ' : '' %><a href="<%= feed.href %>" type="<%= feed.type %>"><%= feed.label %></a>
-<% }) %>
+<%~ include('@feed-links', { feeds: it.feeds }) %>
 </p>
 </section>
-<section aria-labelledby="events-heading">
-<h2 id="events-heading">Events</h2>
-<% if (it.items.length === 0) { %>
-<p>No events yet.</p>
-<% } else { %>
-<ul>
-<% for (const item of it.items) { %>
-<%~ include('@event-item', { item, showDate: true, showTopic: false }) %>
-<% } %>
-</ul>
-<% } %>
-</section>
+<%~ include('@scope-events', { items: it.items, showTopic: false }) %>
 <%~ include('@history', { history: it.history }) %>
 `;
 
@@ -356,18 +352,25 @@ export const TOPICS_INDEX = `<h1>Topics</h1>
 <% } %>
 `;
 
-/** A month's days, newest first, each with its events' headlines. */
-export const MONTH_PAGE = `<h1>Events of <time datetime="<%= it.month %>"><%= it.month %></time></h1>
-<%~ include('@period-nav', { nav: it.nav }) %>
-<p class="meta"><%= it.summary %></p>
-<% for (const day of it.days) { %>
-<h2><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></h2>
+/**
+ * Days, each a heading (`it.heading`, the level the page nests them at) linking to the day's
+ * page, then its events' headlines.
+ */
+export const DAYS = `<% for (const day of it.days) { %>
+<<%= it.heading %>><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></<%= it.heading %>>
 <ul>
 <% for (const item of day.items) { %>
 <%~ include('@event-item', { item, showDate: false, showTopic: true }) %>
 <% } %>
 </ul>
 <% } %>
+`;
+
+/** A month's days, newest first, each with its events' headlines. */
+export const MONTH_PAGE = `<h1>Events of <time datetime="<%= it.month %>"><%= it.month %></time></h1>
+<%~ include('@period-nav', { nav: it.nav }) %>
+<p class="meta"><%= it.summary %></p>
+<%~ include('@days', { days: it.days, heading: 'h2' }) %>
 `;
 
 /** A year's months with their counts. */
@@ -409,14 +412,7 @@ export const HOME_PAGE = `<h1><%= it.siteTitle %></h1>
 <% if (it.days.length === 0) { %>
 <p>No events yet.</p>
 <% } %>
-<% for (const day of it.days) { %>
-<h3><a href="<%= day.href %>"><time datetime="<%= day.date %>"><%= day.date %></time></a></h3>
-<ul>
-<% for (const item of day.items) { %>
-<%~ include('@event-item', { item, showDate: false, showTopic: true }) %>
-<% } %>
-</ul>
-<% } %>
+<%~ include('@days', { days: it.days, heading: 'h3' }) %>
 </section>
 <% if (it.topics.length > 0) { %>
 <section aria-labelledby="topics">
