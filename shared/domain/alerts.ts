@@ -11,6 +11,7 @@ import { isTombstone, type NewsEvent, type StoredEvent } from './event.js';
 import { topicSlug } from './slug.js';
 import { receivesDigests, type SubscriberRecord } from './subscriber-changes.js';
 import type { Subscriber } from './subscription.js';
+import { canonicalZone, instantOf, offsetAt } from './zones.js';
 
 /**
  * The alert queue's subscription to the topic of changes takes creations and corrections only,
@@ -108,36 +109,10 @@ export const followedBy = (event: { tags: readonly { slug: string }[]; topic?: s
   return refs;
 };
 
-// ---- Local time. Intl knows the zones; formatters are made once per zone.
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const formatterOf = (zone: string): Intl.DateTimeFormat => {
-  let format = formatters.get(zone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(zone, format);
-  }
-  return format;
-};
+// ---- Local time, from the zones the digests plan with (shared/domain/zones.ts).
 
 /** Whether Intl knows this IANA zone name. */
-export const isTimeZone = (zone: string): boolean => {
-  try {
-    formatterOf(zone);
-    return true;
-  } catch {
-    return false;
-  }
-};
+export const isTimeZone = (zone: string): boolean => canonicalZone(zone) !== undefined;
 
 /** The zone a subscriber's day is counted in: theirs if valid, else the default. */
 export const zoneOf = (prefs: AlertPrefs, settings: Pick<AlertSettings, 'defaultTimeZone'>): string =>
@@ -153,24 +128,6 @@ export interface LocalTime {
   date: string;
 }
 
-/** How far `zone`'s wall clock is ahead of UTC at `ms` (asked of Intl). */
-const offsetAt = (ms: number, zone: string): number => {
-  const whole = Math.floor(ms / 1000) * 1000;
-  const parts: Record<string, number> = {};
-  for (const part of formatterOf(zone).formatToParts(new Date(whole))) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const wall = Date.UTC(
-    parts.year ?? 0,
-    (parts.month ?? 1) - 1,
-    parts.day ?? 1,
-    parts.hour ?? 0,
-    parts.minute ?? 0,
-    parts.second ?? 0,
-  );
-  return wall - whole;
-};
-
 const SLOT_MS = 15 * 60_000;
 /** Per zone, the last UTC quarter hour asked about and its offset (undefined: it changes inside). */
 const slotOffsets = new Map<string, { slot: number; offset: number | undefined }>();
@@ -184,12 +141,12 @@ const cachedOffsetAt = (ms: number, zone: string): number => {
   const slot = Math.floor(ms / SLOT_MS);
   let known = slotOffsets.get(zone);
   if (known?.slot !== slot) {
-    const start = offsetAt(slot * SLOT_MS, zone);
-    const end = offsetAt((slot + 1) * SLOT_MS - 1000, zone);
+    const start = offsetAt(zone, slot * SLOT_MS);
+    const end = offsetAt(zone, (slot + 1) * SLOT_MS - 1000);
     known = { slot, offset: start === end ? start : undefined };
     slotOffsets.set(zone, known);
   }
-  return known.offset ?? offsetAt(ms, zone);
+  return known.offset ?? offsetAt(zone, ms);
 };
 
 /** The wall-clock time in `zone` at instant `ms`. */
@@ -205,7 +162,7 @@ export const localTime = (ms: number, zone: string): LocalTime => {
 /**
  * The instant the wall clock in `zone` shows `hour`:00 on `year-month-day` (the day may overflow:
  * day 32 is the next month's first). An hour the clocks skip gives the first instant after the gap;
- * one they repeat, either of its two instants.
+ * one they repeat, its first (zones.ts `instantOf`).
  */
 export const instantOfLocal = (
   zone: string,
@@ -213,11 +170,7 @@ export const instantOfLocal = (
   month: number,
   day: number,
   hour: number,
-): number => {
-  const wall = Date.UTC(year, month - 1, day, hour);
-  const first = wall - offsetAt(wall, zone);
-  return wall - offsetAt(first, zone);
-};
+): number => instantOf(zone, Date.UTC(year, month - 1, day, hour));
 
 /** The first instant at or after `ms` when the local clock shows `hour`:00. */
 export const nextLocalHour = (ms: number, zone: string, hour: number): number => {
