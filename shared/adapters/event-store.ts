@@ -142,7 +142,11 @@ export interface EventStore {
   listTag(slug: string, page: PageRequest): Promise<Page<NewsEvent>>;
   listLatest(page: PageRequest): Promise<Page<NewsEvent>>;
   getTag(slug: string): Promise<TagSummary | undefined>;
-  listTags(): Promise<TagSummary[]>;
+  /**
+   * Every tag with events, and how many: the counts of tags in `counted` as given (a reader that
+   * knows them, e.g. the publisher's last run), the others summed from their counter shards.
+   */
+  listTags(counted?: ReadonlyMap<string, number>): Promise<TagSummary[]>;
 }
 
 /** A tag's entry of an event, as the projection reads it. */
@@ -213,6 +217,11 @@ export interface PublishStore {
    * walking every shard reads every live event once, in pages of up to 1 MB.
    */
   listLatestShard(shard: number, page: PageRequest, month?: string): Promise<Page<NewsEvent>>;
+  /**
+   * One shard of the latest-events index for one month (`YYYY-MM`), newest first, with what
+   * listings show only: the month's archive reads every event of it without their bodies.
+   */
+  listMonthSummaries(shard: number, page: PageRequest, month: string): Promise<Page<EventSummary>>;
   /** A tag's events newest first, like `listTag`, with what listings show only (its entries' listings). */
   listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
@@ -462,6 +471,18 @@ const fromListingItem = (item: Item): EventSummary | undefined => {
   return fromSummaryItem({ ...fields, tags: fields.tags.map(([slug, name]) => ({ slug, name })) });
 };
 
+/** The attributes of an event item a summary is made of (`fromSummaryItem`). */
+const SUMMARY_ATTRIBUTES = [
+  'id',
+  'date',
+  'headline',
+  'topic',
+  'tags',
+  'publishedAt',
+  'updatedAt',
+  'revision',
+];
+
 const fromSummaryItem = (item: Item): EventSummary => {
   const summary: EventSummary = {
     id: str(item, 'id'),
@@ -567,8 +588,16 @@ export const makeEventStore = (
     return Item ? fromEventItem(Item) : undefined;
   };
 
-  /** A page of one latest shard, newest first; with `month` (`YYYY-MM`), of that month's events only. */
-  const latestShardPage = async (shard: number, page: PageRequest, month?: string) => {
+  /**
+   * A page of one latest shard, newest first; with `month` (`YYYY-MM`), of that month's events only;
+   * with `attributes`, of those only.
+   */
+  const latestShardPage = async (
+    shard: number,
+    page: PageRequest,
+    month?: string,
+    attributes?: readonly string[],
+  ) => {
     if (!Number.isInteger(shard) || shard < 0 || shard >= LATEST_SHARDS)
       throw new RangeError(`no latest shard ${shard}`);
     const { partitionKey: pk, sortKey: sk, name } = TABLE.latestIndex;
@@ -588,7 +617,12 @@ export const makeEventStore = (
         ScanIndexForward: false,
         Limit: page.limit,
         ExclusiveStartKey: startKey,
-        ExpressionAttributeNames: { '#pk': pk, ...(month ? { '#sk': sk } : {}) },
+        ExpressionAttributeNames: {
+          '#pk': pk,
+          ...(month ? { '#sk': sk } : {}),
+          ...Object.fromEntries((attributes ?? []).map((name, i) => [`#a${i}`, name])),
+        },
+        ...(attributes ? { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(', ') } : {}),
       }),
     );
     const cursor = encodeCursor(listing, out.LastEvaluatedKey);
@@ -596,10 +630,12 @@ export const makeEventStore = (
   };
 
   /**
-   * A page of a listing spread over partitions (of the table, or of an index): each is queried
-   * backwards from the cursor with the page's limit and the newest `limit` of all are kept, by
-   * their sort keys, which every source of one listing writes alike. The cursor is the last sort
-   * key kept.
+   * A page of a listing spread over partitions (of the table, or of an index): the newest `limit`
+   * items of all, by their sort keys, which every source of one listing writes alike. Sources are
+   * read backwards from the cursor, each for its share of the page and a little more (shards split
+   * a listing about evenly); a source is read further only while what it holds may still be among
+   * the newest `limit`, so a page costs about its own size, not `limit` from every source. The
+   * cursor is the last sort key kept.
    */
   const mergedPage = async (
     listing: string,
@@ -608,9 +644,16 @@ export const makeEventStore = (
     projection?: string,
   ): Promise<{ items: Item[]; cursor?: string }> => {
     const after = decodeCursor(listing, page.cursor, ['after'])?.after as string | undefined;
-    const outs = await Promise.all(
-      sources.map(async (source) => {
-        const keys = source.index ?? { pk: TABLE.partitionKey, sk: TABLE.sortKey };
+    const share = Math.min(page.limit, Math.ceil((page.limit * 5) / (4 * sources.length)) + 2);
+    const states = sources.map((source) => ({
+      source,
+      keys: source.index ?? { pk: TABLE.partitionKey, sk: TABLE.sortKey },
+      items: [] as { item: Item; sk: string }[],
+      next: undefined as Item | undefined,
+    }));
+    const readMore = (state: (typeof states)[number], limit: number) =>
+      (async () => {
+        const { source, keys } = state;
         const out = await db.send(
           new QueryCommand({
             TableName: tableName,
@@ -619,17 +662,28 @@ export const makeEventStore = (
             ExpressionAttributeNames: { '#pk': keys.pk, ...(after || projection ? { '#sk': keys.sk } : {}) },
             ExpressionAttributeValues: { ':pk': source.pk, ...(after ? { ':after': after } : {}) },
             ScanIndexForward: false,
-            Limit: page.limit,
+            Limit: limit,
+            ExclusiveStartKey: state.next,
             ...(projection ? { ProjectionExpression: projection } : {}),
           }),
         );
-        const items = (out.Items ?? []).map((item) => ({ item, sk: String(item[keys.sk]) }));
-        return { items, more: out.LastEvaluatedKey !== undefined };
-      }),
-    );
-    const merged = outs.flatMap((out) => out.items).sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
+        state.items.push(...(out.Items ?? []).map((item) => ({ item, sk: String(item[keys.sk]) })));
+        state.next = out.LastEvaluatedKey;
+      })();
+    const newestFirst = (a: { sk: string }, b: { sk: string }) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0);
+    let merged: { item: Item; sk: string }[] = [];
+    for (let pending = states; pending.length > 0; ) {
+      await Promise.all(pending.map((state) => readMore(state, share)));
+      merged = states.flatMap((state) => state.items).sort(newestFirst);
+      // The newest `limit` are known once no source left unread could hold one newer than the last of them.
+      const threshold = merged.length >= page.limit ? merged[page.limit - 1]?.sk : undefined;
+      pending = states.filter(
+        (state) =>
+          state.next !== undefined && (threshold === undefined || (state.items.at(-1)?.sk ?? '') > threshold),
+      );
+    }
     const kept = merged.slice(0, page.limit);
-    const more = merged.length > page.limit || outs.some((out) => out.more);
+    const more = merged.length > page.limit || states.some((state) => state.next !== undefined);
     const last = kept.at(-1);
     const cursor = more && last ? encodeCursor(listing, { after: last.sk }) : undefined;
     return { items: kept.map((k) => k.item), ...(cursor ? { cursor } : {}) };
@@ -955,6 +1009,12 @@ export const makeEventStore = (
       return { items: liveOnly(items.map(fromEventItem)), ...(cursor ? { cursor } : {}) };
     },
 
+    async listMonthSummaries(shard, page, month) {
+      if (!/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
+      const { items, cursor } = await latestShardPage(shard, page, month, SUMMARY_ATTRIBUTES);
+      return { items: items.map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
+    },
+
     listTagSummaries,
 
     async putEvent(next, previous, stamp) {
@@ -1066,7 +1126,7 @@ export const makeEventStore = (
       return (await withCounts(db, tableName, [Item]))[0];
     },
 
-    listTags: () => listTagsWithCounts(db, tableName),
+    listTags: (counted) => listTagsWithCounts(db, tableName, counted),
 
     async listTagNames() {
       const summaries = await queryTagSummaries(db, tableName, {

@@ -20,17 +20,20 @@ export const queryTagSummaries = async (
 
 /**
  * Tag summaries with their counts summed from the counter shards (a summary's own `count` is a
- * snapshot taken when the tag appeared or went); tags counted 0 are left out.
+ * snapshot taken when the tag appeared or went), or taken from `counted`; tags counted 0 are left out.
  */
 export const withCounts = async (
   db: DynamoDBDocumentClient,
   tableName: string,
   summaries: readonly Item[],
+  counted: ReadonlyMap<string, number> = new Map(),
 ): Promise<TagSummary[]> => {
-  const keys = summaries.flatMap((item) =>
-    Array.from({ length: TAG_SHARDS }, (_, shard) => ({ ...counterKey(str(item, 'slug'), shard) })),
-  );
-  const sums = new Map<string, number>();
+  const keys = summaries
+    .filter((item) => !counted.has(str(item, 'slug')))
+    .flatMap((item) =>
+      Array.from({ length: TAG_SHARDS }, (_, shard) => ({ ...counterKey(str(item, 'slug'), shard) })),
+    );
+  const sums = new Map<string, number>(counted);
   for (const item of await batchGetAll(db, tableName, keys, false)) {
     const pk = str(item, 'PK');
     const slug = pk.slice(PARTITION_PREFIX.counter.length, pk.lastIndexOf('#'));
@@ -49,4 +52,5 @@ export const withCounts = async (
 export const listTagsWithCounts = async (
   db: DynamoDBDocumentClient,
   tableName: string,
-): Promise<TagSummary[]> => withCounts(db, tableName, await queryTagSummaries(db, tableName));
+  counted?: ReadonlyMap<string, number>,
+): Promise<TagSummary[]> => withCounts(db, tableName, await queryTagSummaries(db, tableName), counted);

@@ -1,10 +1,11 @@
 import { type ArchiveLinks, monthOf } from './archives.js';
 import type { NewsEvent } from './event.js';
 import {
+  ARCHIVE_FORMATS,
+  type ArchiveFormat,
   archivePath,
   eventPath,
   FEED_CONTENT_TYPES,
-  FEED_FORMATS,
   type FeedFormat,
   type FeedScope,
   feedPath,
@@ -30,7 +31,8 @@ export interface FeedHead {
     /** The HTML page the feed mirrors: the site root or the tag page. */
     html: string;
     /** This feed in every format: the format's own entry is its `self` link, the others are siblings. */
-    feeds: Record<FeedFormat, FeedLink>;
+    /** The document in each format it is published in (an archive document has no JSON). */
+    feeds: Record<ArchiveFormat, FeedLink> & { json?: FeedLink };
     /** The WebSub hubs readers subscribe at for pushes, the site's own first (`rel="hub"`; JSON Feed `hubs`). */
     hubs: string[];
   };
@@ -46,10 +48,10 @@ export interface FeedHead {
 export interface FeedHistory {
   /** An archive document (`fh:archive`): a month, complete and stable, not the subscription feed. */
   archive: boolean;
-  prevArchive?: Record<FeedFormat, string>;
-  nextArchive?: Record<FeedFormat, string>;
+  prevArchive?: Record<ArchiveFormat, string>;
+  nextArchive?: Record<ArchiveFormat, string>;
   /** The subscription feed (archive documents only). */
-  current?: Record<FeedFormat, string>;
+  current?: Record<ArchiveFormat, string>;
 }
 
 /** Where a head stands in its scope's history: the subscription feed, or the archive of one month. */
@@ -279,17 +281,24 @@ export const feedHeadOf = (
     scope.kind === 'site'
       ? canonical(urlOf(site, HOME_PAGE))
       : url(scope.kind === 'tag' ? tagPath(scope.slug) : topicPath(scope.slug));
-  const inFormats = (path: (format: FeedFormat) => string): Record<FeedFormat, string> =>
-    Object.fromEntries(FEED_FORMATS.map((format) => [format, url(path(format))])) as Record<
-      FeedFormat,
+  const inFormats = (path: (format: ArchiveFormat) => string): Record<ArchiveFormat, string> =>
+    Object.fromEntries(ARCHIVE_FORMATS.map((format) => [format, url(path(format))])) as Record<
+      ArchiveFormat,
       string
     >;
   const month = place && 'month' in place ? place.month : undefined;
-  const selfOf = (format: FeedFormat) =>
-    month === undefined ? feedPath(scope, format) : archivePath(scope, month, format);
-  const feeds = Object.fromEntries(
-    FEED_FORMATS.map((format) => [format, { href: url(selfOf(format)), type: mediaType(format) }]),
-  ) as Record<FeedFormat, FeedLink>;
+  const link = (path: string, format: FeedFormat): FeedLink => ({ href: url(path), type: mediaType(format) });
+  const feeds: FeedHead['links']['feeds'] =
+    month === undefined
+      ? {
+          rss: link(feedPath(scope, 'rss'), 'rss'),
+          atom: link(feedPath(scope, 'atom'), 'atom'),
+          json: link(feedPath(scope, 'json'), 'json'),
+        }
+      : {
+          rss: link(archivePath(scope, month, 'rss'), 'rss'),
+          atom: link(archivePath(scope, month, 'atom'), 'atom'),
+        };
   // The latest change to any item: a correction to an older event makes the feed newer too.
   const updated = items.reduce<string | undefined>(
     (latest, item) =>

@@ -27,6 +27,14 @@ export type FeedFormat = 'rss' | 'atom' | 'json';
 
 export const FEED_FORMATS: readonly FeedFormat[] = ['rss', 'atom', 'json'];
 
+/**
+ * The formats of RFC 5005 archive documents: the RFC is for Atom (and RSS by the same links). JSON
+ * Feed has no archive of its own: a third of the archive's objects, written and rewritten, for a
+ * `next_url` that feed readers do not follow.
+ */
+export type ArchiveFormat = 'rss' | 'atom';
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['rss', 'atom'];
+
 export const FEED_CONTENT_TYPES: Record<FeedFormat, string> = {
   rss: 'application/rss+xml; charset=utf-8',
   atom: 'application/atom+xml; charset=utf-8',
@@ -76,7 +84,7 @@ export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
  * `feeds/archive/<scope>/YYYY-MM.<format>`: a scope's RFC 5005 archive document of one month
  * (`YYYY-MM`), every event of that month in that scope.
  */
-export const archivePath = (scope: FeedScope, month: string, format: FeedFormat): string =>
+export const archivePath = (scope: FeedScope, month: string, format: ArchiveFormat): string =>
   `feeds/archive/${scopeDir(scope)}/${month}.${format}`;
 /** `news/2016/11/index.html`: a month's page (`YYYY-MM`), beside its days' folders. */
 export const monthPath = (month: string): string => `news/${month.replace('-', '/')}/index.html`;

@@ -1,5 +1,5 @@
 import { Feed, type FeedOptions, type Item } from 'feed';
-import type { FeedCategory, FeedHead, FeedItemModel, FeedModel } from '../domain/feed-model.js';
+import type { FeedCategory, FeedHead, FeedItemModel, FeedLink, FeedModel } from '../domain/feed-model.js';
 import type { FeedFormat } from '../domain/site.js';
 
 /*
@@ -121,7 +121,7 @@ const optionsFor = (model: FeedHead, format: FeedFormat): FeedOptions => {
     feedLinks: {
       rss: clean(model.links.feeds.rss.href),
       atom: clean(model.links.feeds.atom.href),
-      json: clean(model.links.feeds.json.href),
+      ...(model.links.feeds.json ? { json: clean(model.links.feeds.json.href) } : {}),
     },
     author: { name: encode(model.author.name), link: clean(model.author.url) },
     // The site's own; `feed` takes one, the others are written by `addHubs`.
@@ -223,8 +223,19 @@ const replaceOnce = (
   return xml.slice(0, match.index) + replacement(match) + xml.slice(match.index + match[0].length);
 };
 
-const siblingFormats = (self: FeedFormat): FeedFormat[] =>
-  (['rss', 'atom', 'json'] as const).filter((format) => format !== self);
+/** A JSON Feed's own link: archive documents, which have none, are not written as JSON Feed. */
+const jsonLinkOf = (head: FeedHead): FeedLink => {
+  const link = head.links.feeds.json;
+  if (!link) throw new Error(`${head.links.feeds.atom.href} has no JSON Feed`);
+  return link;
+};
+
+/** The document's other formats, as its head lists them (an archive document has no JSON). */
+const siblingsOf = (model: FeedHead, self: FeedFormat): FeedLink[] =>
+  (['rss', 'atom', 'json'] as const).flatMap((format) => {
+    const link = model.links.feeds[format];
+    return format !== self && link ? [link] : [];
+  });
 
 const atomEntryLinks = (item: FeedItemModel, indent: string): string => {
   const lines = [`<link rel="alternate" type="text/html" href="${attr(item.url)}"/>`];
@@ -284,9 +295,11 @@ const finishAtomHead = (head: string, model: FeedHead): string => {
         `<link rel="alternate" type="text/html" href="${attr(html)}"/>`,
         `<link rel="self" type="${attr(feeds.atom.type)}" href="${attr(feeds.atom.href)}"/>`,
         // A format whose link is this feed's own has no feed of its own (private feeds are Atom only).
-        ...siblingFormats('atom')
-          .filter((f) => feeds[f].href !== feeds.atom.href)
-          .map((f) => `<link rel="alternate" type="${attr(feeds[f].type)}" href="${attr(feeds[f].href)}"/>`),
+        ...siblingsOf(model, 'atom')
+          .filter((sibling) => sibling.href !== feeds.atom.href)
+          .map(
+            (sibling) => `<link rel="alternate" type="${attr(sibling.type)}" href="${attr(sibling.href)}"/>`,
+          ),
         ...historyLines(model, 'atom'),
       ]
         .map((line) => indent + line)
@@ -305,13 +318,12 @@ const finishAtomEntry = (entry: string, item: FeedItemModel): string =>
 
 /** Adds the sibling formats next to the RSS feed's self link. */
 const finishRssHead = (head: string, model: FeedHead): string => {
-  const { feeds } = model.links;
   return replaceOnce(head, /^( *)<atom:link href="[^"]*" rel="self" type="application\/rss\+xml"\/>$/m, (m) =>
     [
       m[0],
-      ...siblingFormats('rss').map(
-        (f) =>
-          `${m[1] ?? ''}<atom:link href="${attr(feeds[f].href)}" rel="alternate" type="${attr(feeds[f].type)}"/>`,
+      ...siblingsOf(model, 'rss').map(
+        (sibling) =>
+          `${m[1] ?? ''}<atom:link href="${attr(sibling.href)}" rel="alternate" type="${attr(sibling.type)}"/>`,
       ),
       ...historyLines(model, 'rss').map((line) => `${m[1] ?? ''}${line}`),
     ].join('\n'),
@@ -632,13 +644,11 @@ const assembleJsonParts = <Piece extends string | Uint8Array>(
     version: 'https://jsonfeed.org/version/1.1',
     title: clean(head.title),
     home_page_url: clean(head.links.html),
-    feed_url: clean(head.links.feeds.json.href),
+    feed_url: clean(jsonLinkOf(head).href),
     hubs: head.links.hubs.map((url) => ({ type: 'WebSub', url: clean(url) })),
     description: clean(head.description),
     language: clean(head.language),
     authors: [{ name: clean(head.author.name), url: clean(head.author.url) }],
-    // JSON Feed pages backwards with `next_url`: the older month's archive (RFC 5005's prev-archive).
-    ...(head.history?.prevArchive ? { next_url: clean(head.history.prevArchive.json) } : {}),
     items: [] as unknown[],
   };
   const empty = `${jsonEscapes(JSON.stringify(out, null, 2))}\n`;

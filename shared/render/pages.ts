@@ -9,6 +9,7 @@ import { type Counts, keysOf, monthOf, topicScope, yearOf } from '../domain/arch
 import type { NewsEvent, Tag } from '../domain/event.js';
 import { type EventSummary, newestFirst, type RelatedEvent } from '../domain/related.js';
 import {
+  type ArchiveFormat,
   archivePath,
   dayPath,
   eventPath,
@@ -412,7 +413,7 @@ const periodNav = (
   ...(up ? { up: { href: hrefOf(site, up.path), text: up.text } } : {}),
 });
 
-const ARCHIVE_FEEDS: readonly FeedFormat[] = ['atom', 'rss'];
+const ARCHIVE_FEEDS: readonly ArchiveFormat[] = ['atom', 'rss'];
 
 /** A scope's months, newest first, with the site's month page and the scope's archived feeds of each. */
 const historyOf = (site: SiteConfig, scope: FeedScope, months: Counts | undefined) =>

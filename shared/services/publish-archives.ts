@@ -1,4 +1,4 @@
-import type { ListingStore, PublishStore } from '../adapters/event-store.js';
+import type { PublishStore } from '../adapters/event-store.js';
 import type { ObjectBody, ObjectStore } from '../adapters/object-store.js';
 import {
   type ArchiveCounts,
@@ -20,10 +20,12 @@ import {
   topicScope,
   yearOf,
 } from '../domain/archives.js';
-import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
+import type { NewsEvent, StoredEvent } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs } from '../domain/feed-model.js';
-import { latestFirst } from '../domain/related.js';
+import { type EventSummary, latestFirst } from '../domain/related.js';
 import {
+  ARCHIVE_FORMATS,
+  type ArchiveFormat,
   archivePath,
   EVENT_FORMATS_CONTENT_TYPES,
   FEED_CONTENT_TYPES,
@@ -66,13 +68,22 @@ export interface ArchiveObject {
   type: string;
 }
 
-/** An event's feed item, as publish.ts writes it once per run and places it in every document. */
+/**
+ * An event's feed item, as publish.ts writes it once per run and places it in every document: its
+ * text in every format when written by this run, in the archive's formats when cut from an archive
+ * document as written before.
+ */
 export interface ArchiveItem {
   key: string;
   ref: FeedItemRef;
   hasContent: boolean;
-  text: Record<FeedFormat, string | Buffer>;
+  text: Record<ArchiveFormat, string | Buffer> & { json?: string | Buffer };
 }
+
+/** An item with its text in every format, as a subscription feed needs it. */
+export type FeedItem = ArchiveItem & { text: Record<FeedFormat, string | Buffer> };
+
+const hasEveryFormat = (item: ArchiveItem): item is FeedItem => item.text.json !== undefined;
 
 /** What the archive writes through: publish.ts's run (rendering settings, counted writes). */
 export interface ArchiveOutput {
@@ -80,21 +91,27 @@ export interface ArchiveOutput {
   put(objects: readonly ArchiveObject[]): Promise<{ written: Promise<void> }>;
   write(objects: readonly ArchiveObject[]): Promise<void>;
   remove(key: string): Promise<void>;
-  writeItems(events: readonly NewsEvent[]): ArchiveItem[];
+  writeItems(events: readonly NewsEvent[]): FeedItem[];
   /**
    * The items a document had, by key (`<id>#<revision>`), cut from its files as written when the
    * record of its items matches them; `release` gives their bytes back once the new files are written.
    */
   previousItems?(
     scope: FeedScope,
-    keys: { record: string; file: (format: FeedFormat) => string },
+    keys: { record: string; file: (format: FeedFormat) => string; formats: readonly FeedFormat[] },
   ): Promise<{ reused: Map<string, ArchiveItem>; release: () => void }>;
   /** A scope's subscription feed (cut at the feed size) and the record of its items. */
   feeds(
     scope: FeedScope,
-    items: readonly ArchiveItem[],
+    items: readonly FeedItem[],
     place?: { newestMonth?: string | undefined },
   ): { files: ArchiveObject[]; record: ArchiveObject };
+}
+
+/** What an incremental archive writes through: the run's output, and the events it has read. */
+export interface IncrementalOutput extends ArchiveOutput {
+  /** Events in full, for summaries (those the run has read already, or read now); deleted ones are left out. */
+  fullEvents(summaries: readonly EventSummary[]): Promise<NewsEvent[]>;
 }
 
 /** Events a topic label's page lists: its newest (its months list the rest). */
@@ -177,7 +194,7 @@ export const archiveFiles = (
     { month, links },
   );
   const anyContent = items.some((i) => i.hasContent);
-  return FEED_FORMATS.map((format) => ({
+  return ARCHIVE_FORMATS.map((format) => ({
     key: archivePath(scope, month, format),
     body: assembleFeedParts(
       head,
@@ -195,8 +212,9 @@ export const archiveFiles = (
  * document of the month takes them from there (a record per tag and month would double the objects).
  */
 const itemsRecordOf = (month: string) => ({
-  record: `_publish/${archivePath({ kind: 'site' }, month, 'json')}`,
-  file: (format: FeedFormat) => archivePath({ kind: 'site' }, month, format),
+  record: `_publish/feeds/archive/all/${month}.json`,
+  file: (format: FeedFormat) => archivePath({ kind: 'site' }, month, format as ArchiveFormat),
+  formats: ARCHIVE_FORMATS,
 });
 
 /** The record of the items of a document's files (`FeedItemsRecord`, as publish.ts keeps for feeds). */
@@ -207,7 +225,7 @@ const itemsRecord = (
   items: readonly ArchiveItem[],
 ): ArchiveObject => {
   const layout = Object.fromEntries(
-    FEED_FORMATS.map((format, f) => [
+    ARCHIVE_FORMATS.map((format, f) => [
       format,
       feedItemLayout(
         (files[f] as ArchiveObject).body as readonly (string | Uint8Array)[],
@@ -225,7 +243,7 @@ const itemsRecord = (
 };
 
 const removeArchive = (out: ArchiveOutput, scope: FeedScope, month: string): Promise<unknown> =>
-  Promise.all(FEED_FORMATS.map((format) => out.remove(archivePath(scope, month, format))));
+  Promise.all(ARCHIVE_FORMATS.map((format) => out.remove(archivePath(scope, month, format))));
 
 /** The years with events, with their counts, from a site's months. */
 const yearsOf = (months: Counts): Counts => {
@@ -267,7 +285,10 @@ export const dayAround = (counts: ArchiveCounts, date: string): { prev?: string;
  * The scope as its newest event of the month spells it: a month's document is named as that
  * month's events name it (a full run meets them so), whatever later events call the tag.
  */
-const nameInMonth = (scope: FeedScope, events: readonly NewsEvent[]): FeedScope => {
+const nameInMonth = (
+  scope: FeedScope,
+  events: readonly Pick<EventSummary, 'tags' | 'topic'>[],
+): FeedScope => {
   const newest = events[0];
   if (scope.kind === 'site' || !newest) return scope;
   const name =
@@ -404,14 +425,14 @@ export class FullArchive {
     // its month, so nothing per event outlives its month.
     const seen = new Set<string>();
     // Topic feeds fill as the walk meets their newest events; each is written once full.
-    const topicFeeds = new Map<string, { scope: FeedScope; items: ArchiveItem[]; written: boolean }>();
+    const topicFeeds = new Map<string, { scope: FeedScope; items: FeedItem[]; written: boolean }>();
     const recorded: Promise<void>[] = [];
     let month: string | undefined;
     let events: NewsEvent[] = [];
     const flush = async () => {
       if (month === undefined || events.length === 0) return;
       const items = this.out.writeItems(events);
-      const itemOf = new Map(events.map((e, i) => [e.id, items[i] as ArchiveItem]));
+      const itemOf = new Map(events.map((e, i) => [e.id, items[i] as FeedItem]));
       for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
         const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);
         const docItems = ofScope.map((e) => itemOf.get(e.id) as ArchiveItem);
@@ -423,7 +444,7 @@ export class FullArchive {
           const record = itemsRecord(site, month, files, docItems);
           recorded.push(written.then(() => this.out.write([record])));
         }
-        this.figures.documents += FEED_FORMATS.length;
+        this.figures.documents += ARCHIVE_FORMATS.length;
         if (scope.kind !== 'topic') continue;
         let feed = topicFeeds.get(scope.slug);
         if (feed?.written) continue;
@@ -433,7 +454,7 @@ export class FullArchive {
         }
         for (const event of ofScope) {
           if (feed.items.length >= site.feedSize) break;
-          feed.items.push(itemOf.get(event.id) as ArchiveItem);
+          feed.items.push(itemOf.get(event.id) as FeedItem);
         }
         if (!feed.written && feed.items.length >= site.feedSize) await this.writeTopicFeed(feed);
       }
@@ -460,7 +481,7 @@ export class FullArchive {
     this.figures.milliseconds += performance.now() - started;
   }
 
-  private async writeTopicFeed(feed: { scope: FeedScope; items: ArchiveItem[]; written: boolean }) {
+  private async writeTopicFeed(feed: { scope: FeedScope; items: FeedItem[]; written: boolean }) {
     feed.written = true;
     const newest = newestOf(monthsOf(this.counts, feed.scope));
     // Without the record of its items: topic feeds are rebuilt from their months, not from themselves.
@@ -510,17 +531,20 @@ export class FullArchive {
 }
 
 /** The store as an incremental archive reads it. */
-export type ArchiveStore = Pick<PublishStore, 'listLatestShard' | 'listTagSummaries'> &
-  Pick<ListingStore, 'getEventsNow'>;
+export type ArchiveStore = Pick<PublishStore, 'listMonthSummaries' | 'listTagSummaries'>;
 
-/** Every live event of a month, newest first (`latestFirst`): its shards of the latest index, read side by side. */
-export const readMonth = async (store: ArchiveStore, month: string): Promise<NewsEvent[]> => {
+/**
+ * Every live event of a month, newest first (`latestFirst`), as listings show it (no bodies: the
+ * items of unchanged events are taken from the month's document as written): its shards of the
+ * latest index, read side by side.
+ */
+export const readMonth = async (store: ArchiveStore, month: string): Promise<EventSummary[]> => {
   const shards = await Promise.all(
     Array.from({ length: LATEST_SHARDS }, async (_, shard) => {
-      const events: NewsEvent[] = [];
+      const events: EventSummary[] = [];
       let cursor: string | undefined;
       do {
-        const page = await store.listLatestShard(
+        const page = await store.listMonthSummaries(
           shard,
           { limit: MONTH_PAGE, ...(cursor ? { cursor } : {}) },
           month,
@@ -536,27 +560,22 @@ export const readMonth = async (store: ArchiveStore, month: string): Promise<New
 
 /**
  * A tag's events of one month: its entries newest first until the month is passed (what is read is
- * the tag's events since that month, and for a neighbour month there are none between), then those
- * of the month in full.
+ * the tag's events since that month, and for a neighbour month there are none between).
  */
-const readTagMonth = async (store: ArchiveStore, slug: string, month: string): Promise<NewsEvent[]> => {
-  const ids: string[] = [];
+const readTagMonth = async (store: ArchiveStore, slug: string, month: string): Promise<EventSummary[]> => {
+  const events: EventSummary[] = [];
   let cursor: string | undefined;
   let passed = false;
   do {
     const page = await store.listTagSummaries(slug, { limit: 100, ...(cursor ? { cursor } : {}) });
     for (const summary of page.items) {
       const m = monthOf(summary.date);
-      if (m === month) ids.push(summary.id);
+      if (m === month) events.push(summary);
       else if (m < month) passed = true;
     }
     cursor = page.cursor;
   } while (cursor && !passed);
-  const read = await store.getEventsNow(ids);
-  return ids.flatMap((id) => {
-    const event = read.get(id);
-    return event && !isTombstone(event) && monthOf(event.date) === month ? [event] : [];
-  });
+  return events;
 };
 
 /** The state an incremental run's pages wait for: the counts after its changes. */
@@ -581,7 +600,7 @@ export interface ArchiveState {
  * the archive waits for one (`npm run publish -- --full`).
  */
 export class IncrementalArchive {
-  private readonly months = new Map<string, Promise<NewsEvent[]>>();
+  private readonly months = new Map<string, Promise<EventSummary[]>>();
   private readonly items = new Map<string, ArchiveItem>();
   private readonly done = new Map<string, Promise<void>>();
   private readonly failedMonths = new Set<string>();
@@ -593,7 +612,7 @@ export class IncrementalArchive {
   readonly state: Promise<ArchiveState | undefined>;
 
   constructor(
-    private readonly out: ArchiveOutput,
+    private readonly out: IncrementalOutput,
     private readonly store: ArchiveStore,
     objects: ObjectStore,
     private readonly marked: ReadonlySet<string>,
@@ -607,7 +626,7 @@ export class IncrementalArchive {
     return this.out.config;
   }
 
-  private monthEvents(month: string): Promise<NewsEvent[]> {
+  private monthEvents(month: string): Promise<EventSummary[]> {
     let events = this.months.get(month);
     if (!events) {
       events = readMonth(this.store, month);
@@ -655,22 +674,38 @@ export class IncrementalArchive {
     return state ? topicCountsOf(state.after) : undefined;
   }
 
-  /** Items of events, each rendered once per run. */
-  private itemsOf(events: readonly NewsEvent[]): ArchiveItem[] {
-    const key = (e: NewsEvent) => `${e.id}#${e.revision}`;
-    const missing = events.filter((e) => !this.items.has(key(e)));
-    const written = this.out.writeItems(missing);
-    missing.forEach((e, i) => {
-      this.items.set(key(e), written[i] as ArchiveItem);
+  /**
+   * Items of events, each rendered once per run from the event in full (read for it unless the run
+   * has it), or taken from the month's document as written (`prepare`). With `everyFormat`, for a
+   * subscription feed: an item taken from an archive document (which has no JSON) is rendered too.
+   * An event deleted since its summary was read is left out.
+   */
+  private async itemsOf(events: readonly EventSummary[], everyFormat: true): Promise<FeedItem[]>;
+  private async itemsOf(events: readonly EventSummary[]): Promise<ArchiveItem[]>;
+  private async itemsOf(events: readonly EventSummary[], everyFormat = false): Promise<ArchiveItem[]> {
+    const key = (e: Pick<EventSummary, 'id' | 'revision'>) => `${e.id}#${e.revision}`;
+    const missing = events.filter((e) => {
+      const item = this.items.get(key(e));
+      return !item || (everyFormat && !hasEveryFormat(item));
     });
-    return events.map((e) => this.items.get(key(e)) as ArchiveItem);
+    if (missing.length > 0) {
+      const full = await this.out.fullEvents(missing);
+      const written = new Map(this.out.writeItems(full).map((item, i) => [(full[i] as NewsEvent).id, item]));
+      // Under the summary's key: an event read at a newer revision than its listing shows is placed
+      // as the listing has it, as a full run would meet it.
+      for (const e of missing) {
+        const item = written.get(e.id);
+        if (item) this.items.set(key(e), item);
+      }
+    }
+    return events.flatMap((e) => this.items.get(key(e)) ?? []);
   }
 
   /**
    * Takes the items of a marked month's unchanged events from its site document as written (see
    * `itemsRecordOf`), so that a new event in a month of thousands writes one item, not thousands.
    */
-  private prepare(month: string, events: readonly NewsEvent[]): Promise<void> {
+  private prepare(month: string, events: readonly EventSummary[]): Promise<void> {
     let ready = this.prepared.get(month);
     if (!ready) {
       ready = (async () => {
@@ -695,7 +730,7 @@ export class IncrementalArchive {
     scope: FeedScope,
     month: string,
     after: ArchiveCounts,
-    events: readonly NewsEvent[],
+    events: readonly EventSummary[],
   ): Promise<void> {
     const isSite = scope.kind === 'site';
     if (events.length === 0) {
@@ -708,16 +743,19 @@ export class IncrementalArchive {
     // A marked month's items, and a site neighbour's (read whole anyway), as written before.
     if (this.marked.has(month) || isSite) await this.prepare(month, await this.monthEvents(month));
     const links = archiveLinksOf(keysOf(monthsOf(after, scope)), month);
-    const items = this.itemsOf(events);
+    const items = await this.itemsOf(events);
     const files = archiveFiles(this.site, nameInMonth(scope, events), month, links, items);
     await this.out.write(files);
     // After its files, so it never describes items they do not hold.
     if (isSite) await this.out.write([itemsRecord(this.site, month, files, items)]);
   }
 
-  /** A scope's events in a month that is not marked (a neighbour whose links change). */
-  private async neighbourEvents(scope: FeedScope, month: string): Promise<NewsEvent[]> {
-    if (scope.kind === 'tag') return readTagMonth(this.store, scope.slug, month);
+  /**
+   * A scope's events in a month whose document is rebuilt for its links (a neighbour): from the
+   * month as read when it is marked (read whole anyway), else a tag's from its entries.
+   */
+  private async neighbourEvents(scope: FeedScope, month: string): Promise<EventSummary[]> {
+    if (scope.kind === 'tag' && !this.marked.has(month)) return readTagMonth(this.store, scope.slug, month);
     return (await this.monthEvents(month)).filter((e) => inScope(scope, e));
   }
 
@@ -855,13 +893,13 @@ export class IncrementalArchive {
       return;
     }
     const wanted = Math.max(TOPIC_PAGE_SIZE, this.site.feedSize);
-    const newest: NewsEvent[] = [];
+    const newest: EventSummary[] = [];
     for (const month of months) {
       if (newest.length >= wanted) break;
       newest.push(...(await this.monthEvents(month)).filter((e) => inScope(scope, e)));
     }
     const total = Object.values(history.months).reduce((sum, n) => sum + n, 0);
-    const { files } = this.out.feeds(scope, this.itemsOf(newest.slice(0, this.site.feedSize)), {
+    const { files } = this.out.feeds(scope, await this.itemsOf(newest.slice(0, this.site.feedSize), true), {
       newestMonth: months[0],
     });
     await this.out.write([

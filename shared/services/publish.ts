@@ -147,6 +147,46 @@ interface WrittenItem {
 const itemKey = (event: Pick<NewsEvent, 'id' | 'revision'>): string => `${event.id}#${event.revision}`;
 
 /**
+ * The tag counts a run listed, kept for the next one (`_publish/tag-counts.json`): the site's pages
+ * list every tag with its count, and summing every tag's counter shards on each run would read
+ * four items per tag a minute. A count moves only with a change to one of the tag's entries, which
+ * marks the tag, so an incremental run reads the counters of its marked tags and takes the others
+ * from here, and re-reads a slice of those too, chosen at random (`TAG_COUNT_SLICES`): a count
+ * this record got wrong (a repair that marked nothing) heals in that many runs on average. The
+ * record holds counts only, so a full run and incremental runs over the same data write it alike.
+ */
+const TAG_COUNTS_RECORD = '_publish/tag-counts.json';
+const TAG_COUNTS_VERSION = 1;
+export const TAG_COUNT_SLICES = 32;
+
+interface TagCountsRecord {
+  version: number;
+  site: string;
+  counts: Record<string, number>;
+}
+
+/** A tag's slice, the same from run to run. */
+export const tagCountSliceOf = (slug: string): number => {
+  let hash = 0;
+  for (let i = 0; i < slug.length; i++) hash = (hash * 31 + slug.charCodeAt(i)) >>> 0;
+  return hash % TAG_COUNT_SLICES;
+};
+
+const tagCountsObject = (site: SiteConfig, tags: readonly TagSummary[]) => ({
+  key: TAG_COUNTS_RECORD,
+  body: JSON.stringify({
+    version: TAG_COUNTS_VERSION,
+    site: site.siteUrl,
+    counts: Object.fromEntries(
+      [...tags]
+        .sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0))
+        .map((t) => [t.slug, t.count]),
+    ),
+  } satisfies TagCountsRecord),
+  type: 'application/json',
+});
+
+/**
  * Beside each feed, the publisher keeps what its items are (`_publish/feeds/...`): the key of each
  * item in order. An incremental run reuses the text of an item whose key is unchanged, cut from the
  * feed as written, instead of writing it again: a tag's feed gains one item and keeps 49. It is
@@ -462,10 +502,55 @@ class Run extends Output {
     return (await this.deps.store.listTagSummaries(slug, { limit: this.tagReadSize })).items;
   }
 
+  /** Tags marked in this incremental run: their counts are read; the others' taken from the last run's record. */
+  markedTags?: ReadonlySet<string>;
+
   /** Every tag summary, read once per run; a recount during the run updates it in place. */
   allTags(): Promise<TagSummary[]> {
-    this.tags ??= this.deps.store.listTags();
+    this.tags ??= this.readTags();
     return this.tags;
+  }
+
+  private async readTags(): Promise<TagSummary[]> {
+    const marked = this.markedTags;
+    if (!marked) return this.deps.store.listTags();
+    let record: TagCountsRecord | undefined;
+    try {
+      const bytes = await this.deps.objects.get(TAG_COUNTS_RECORD);
+      record = bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as TagCountsRecord) : undefined;
+    } catch {
+      record = undefined;
+    }
+    if (
+      record?.version !== TAG_COUNTS_VERSION ||
+      record.site !== this.config.siteUrl ||
+      typeof record.counts !== 'object' ||
+      record.counts === null
+    )
+      return this.deps.store.listTags();
+    const turn = Math.floor(Math.random() * TAG_COUNT_SLICES);
+    const counted = new Map(
+      Object.entries(record.counts).filter(
+        ([slug, count]) => typeof count === 'number' && !marked.has(slug) && tagCountSliceOf(slug) !== turn,
+      ),
+    );
+    return this.deps.store.listTags(counted);
+  }
+
+  /** Keeps the counts this run listed for the next (after its pages: a failed run's reads are as good). */
+  async recordTagCounts(): Promise<void> {
+    if (!this.tags) return;
+    const tags = await this.tags.catch(() => undefined);
+    if (!tags) return;
+    const { key, body, type } = tagCountsObject(this.config, tags);
+    try {
+      await this.deps.objects.putIfChanged(key, body, type);
+    } catch (error) {
+      // The record left would hold older counts of tags whose marks are gone: without it, the
+      // next run reads every tag's shards.
+      logger.warn('tag counts not recorded; the next run reads every count', { error: error as Error });
+      await this.deps.objects.remove(key).catch(() => undefined);
+    }
   }
 
   /** Events in full, from those the run already read or in batches of 100. */
@@ -491,16 +576,18 @@ class Run extends Output {
    */
   async previousItems(
     scope: FeedScope,
-    // A feed's files by default; an archive document's (publish-archives.ts) have other keys.
-    keys: { record: string; file: (format: FeedFormat) => string } = {
+    // A feed's files by default; an archive document's (publish-archives.ts) have other keys, and
+    // no JSON: its items' text is then in its formats only.
+    keys: { record: string; file: (format: FeedFormat) => string; formats?: readonly FeedFormat[] } = {
       record: feedItemsKey(scope),
       file: (format) => feedPath(scope, format),
     },
   ): Promise<{ reused: Map<string, WrittenItem>; release: () => void }> {
     const reused = new Map<string, WrittenItem>();
+    const formats = keys.formats ?? FEED_FORMATS;
     const [recordBytes, ...read] = await Promise.all([
       this.deps.objects.get(keys.record),
-      ...FEED_FORMATS.map((format) => borrowObject(this.deps.objects, keys.file(format))),
+      ...formats.map((format) => borrowObject(this.deps.objects, keys.file(format))),
     ]);
     const release = () => {
       for (const file of read) file?.release();
@@ -518,7 +605,7 @@ class Run extends Output {
     if (record?.version !== FEED_ITEMS_VERSION || record.site !== this.config.siteUrl) return done;
     if (!Array.isArray(record.items)) return done;
     const count = record.items.length;
-    const texts = FEED_FORMATS.map((format, f) => {
+    const texts = formats.map((format, f) => {
       const doc = docs[f];
       return doc === undefined ? undefined : feedItemBytes(doc, format, count, record.layout?.[format]);
     });
@@ -526,7 +613,7 @@ class Run extends Output {
       const id = key.slice(0, key.lastIndexOf('#'));
       const ref = this.refOf({ id, publishedAt: '', updatedAt: '' });
       const text = {} as Record<FeedFormat, Buffer>;
-      for (const [f, format] of FEED_FORMATS.entries()) {
+      for (const [f, format] of formats.entries()) {
         const candidate = texts[f]?.[i];
         if (candidate === undefined || !textIsOf(candidate, format, ref.id)) return;
         text[format] = candidate;
@@ -721,6 +808,7 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     },
     () => undefined,
   );
+  run.markedTags = new Set(tags.map((mark) => mark.key));
   const archive = new IncrementalArchive(
     run,
     deps.store,
@@ -749,7 +837,7 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
   ]);
   await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
-  await Promise.all([run.recorded(), run.cleared()]);
+  await Promise.all([run.recorded(), run.cleared(), run.recordTagCounts()]);
   // Writes a failed rebuild left under way (its mark stays): none outlives the run.
   await run.settled().catch(() => undefined);
   return run.report;
@@ -988,7 +1076,7 @@ export const publishAll = async (deps: PublishDeps): Promise<PublishReport> => {
   out.report.archive = archive.figures;
   await out.put(out.siteListings(index.events.slice(0, HOME_SIZE), tags, archive.topics()));
   await out.settled();
-  await out.put([...records, archive.record()]);
+  await out.put([...records, archive.record(), tagCountsObject(site, tags)]);
   await out.settled();
 
   for (const mark of marks) out.clear(mark);

@@ -273,6 +273,41 @@ describe('tag listings', () => {
     expect(seen).toEqual(all.map((e) => e.headline).reverse());
   });
 
+  it('pages a listing whose shards are uneven: the newest all in one shard, the rest spread', async () => {
+    // Forty newest events in one shard, twenty older ones over the others: a page of 25 must read
+    // further into the busy shard than its even share, and no page may skip or repeat an event.
+    const busy: NewsEvent[] = [];
+    const rest: NewsEvent[] = [];
+    for (let i = 0; busy.length < 40 || rest.length < 20; i++) {
+      const day = String(1 + (i % 28)).padStart(2, '0');
+      const e = event({ date: `2016-03-${day}`, headline: `Uneven ${i}`, tags: ['Uneven'] });
+      if (tagShardOf(e.id) === 0 && busy.length < 40) busy.push(e);
+      else if (tagShardOf(e.id) !== 0 && rest.length < 20) rest.push(e);
+    }
+    const all = [
+      ...busy.map((e, i) => ({ ...e, date: `2016-05-${String(1 + (i % 28)).padStart(2, '0')}` })),
+      ...rest.map((e, i) => ({ ...e, date: `2016-04-${String(1 + (i % 28)).padStart(2, '0')}` })),
+    ];
+    for (const e of all) {
+      await store.putEvent(e, undefined);
+      await store.putTagEntry('uneven', e, e.updatedAt, 1, undefined);
+    }
+    const expected = (await store.listTagSummaries('uneven', { limit: 100 })).items.map((e) => e.id);
+    expect(expected).toHaveLength(60);
+    expect(expected.slice(0, 40).every((id) => tagShardOf(id) === 0)).toBe(true);
+    for (const limit of [25, 7, 60]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listTagSummaries('uneven', { limit, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((e) => e.id));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen, `pages of ${limit}`).toEqual(expected);
+    }
+  });
+
   it('applies each count op once, sums the shards, and hides a tag counted zero', async () => {
     const op = (id: string, sign: 1 | -1) => ({ sign, date: '2016-01-01', id, revision: 1 });
     await store.applyCountOps('adjusted', 0, 'Adjusted', [op('a', 1), op('b', 1)], []);
