@@ -80,6 +80,8 @@ const scopeDir = (scope: FeedScope): string =>
 export const topicFeedPath = (slug: string, format: FeedFormat): string => `feeds/topics/${slug}.${format}`;
 export const feedPath = (scope: FeedScope, format: FeedFormat): string =>
   `feeds/${scopeDir(scope)}.${format}`;
+/** Where the publisher keeps the record of a feed's items (not served: `_publish/`). */
+export const feedItemsPath = (scope: FeedScope): string => `_publish/${feedPath(scope, 'json')}`;
 /**
  * `feeds/archive/<scope>/YYYY-MM.<format>`: a scope's RFC 5005 archive document of one month
  * (`YYYY-MM`), every event of that month in that scope.

@@ -32,6 +32,7 @@ import {
   FEED_FORMATS,
   type FeedFormat,
   type FeedScope,
+  feedItemsPath,
   feedPath,
   HOME_PAGE,
   monthPath,
@@ -98,7 +99,8 @@ export interface ArchiveOutput {
    */
   previousItems?(
     scope: FeedScope,
-    keys: { record: string; file: (format: FeedFormat) => string; formats: readonly FeedFormat[] },
+    // A subscription feed's files and record when not given.
+    keys?: { record: string; file: (format: FeedFormat) => string; formats: readonly FeedFormat[] },
   ): Promise<{ reused: Map<string, ArchiveItem>; release: () => void }>;
   /** A scope's subscription feed (cut at the feed size) and the record of its items. */
   feeds(
@@ -336,6 +338,8 @@ export interface ArchiveFigures {
 export class FullArchive {
   readonly counts: ArchiveCounts;
   readonly figures: ArchiveFigures = { documents: 0, pages: 0, milliseconds: 0 };
+  /** Records of items, each written once its files are. */
+  private readonly recorded: Promise<void>[] = [];
 
   constructor(
     private readonly out: ArchiveOutput,
@@ -426,7 +430,7 @@ export class FullArchive {
     const seen = new Set<string>();
     // Topic feeds fill as the walk meets their newest events; each is written once full.
     const topicFeeds = new Map<string, { scope: FeedScope; items: FeedItem[]; written: boolean }>();
-    const recorded: Promise<void>[] = [];
+    const recorded = this.recorded;
     let month: string | undefined;
     let events: NewsEvent[] = [];
     const flush = async () => {
@@ -484,10 +488,11 @@ export class FullArchive {
   private async writeTopicFeed(feed: { scope: FeedScope; items: FeedItem[]; written: boolean }) {
     feed.written = true;
     const newest = newestOf(monthsOf(this.counts, feed.scope));
-    // Without the record of its items: topic feeds are rebuilt from their months, not from themselves.
-    const { files } = this.out.feeds(feed.scope, feed.items, { newestMonth: newest });
+    // With the record of its items, as a tag's: an incremental run takes its unchanged items from it.
+    const { files, record } = this.out.feeds(feed.scope, feed.items, { newestMonth: newest });
     feed.items = [];
-    await this.out.put(files);
+    const { written } = await this.out.put(files);
+    this.recorded.push(written.then(() => this.out.write([record])));
     this.figures.documents += files.length;
   }
 
@@ -518,6 +523,7 @@ export class FullArchive {
           removals.push(
             this.out.remove(topicPath(slug)),
             ...FEED_FORMATS.map((format) => this.out.remove(feedPath(scope, format))),
+            this.out.remove(feedItemsPath(scope)),
           );
       }
     }
@@ -889,6 +895,7 @@ export class IncrementalArchive {
       await Promise.all([
         this.out.remove(topicPath(slug)),
         ...FEED_FORMATS.map((format) => this.out.remove(feedPath(scope, format))),
+        this.out.remove(feedItemsPath(scope)),
       ]);
       return;
     }
@@ -899,9 +906,24 @@ export class IncrementalArchive {
       newest.push(...(await this.monthEvents(month)).filter((e) => inScope(scope, e)));
     }
     const total = Object.values(history.months).reduce((sum, n) => sum + n, 0);
-    const { files } = this.out.feeds(scope, await this.itemsOf(newest.slice(0, this.site.feedSize), true), {
+    const listed = newest.slice(0, this.site.feedSize);
+    // The feed's unchanged items as written (every format: those cut from an archive document have no JSON).
+    if (this.out.previousItems) {
+      const { reused, release } = await this.out.previousItems(scope);
+      this.releases.push(release);
+      this.refOf ??= feedItemRefs(this.site);
+      for (const event of listed) {
+        const key = `${event.id}#${event.revision}`;
+        const item = reused.get(key);
+        const known = this.items.get(key);
+        if (item && hasEveryFormat(item) && !(known && hasEveryFormat(known)))
+          this.items.set(key, { ...item, ref: this.refOf(event) });
+      }
+    }
+    const { files, record } = this.out.feeds(scope, await this.itemsOf(listed, true), {
       newestMonth: months[0],
     });
+    // The record after the files, so it never describes items they do not hold.
     await this.out.write([
       {
         key: topicPath(slug),
@@ -913,6 +935,7 @@ export class IncrementalArchive {
       },
       ...files,
     ]);
+    await this.out.write([record]);
   }
 
   /**

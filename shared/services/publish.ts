@@ -25,6 +25,7 @@ import {
   FEED_FORMATS,
   type FeedFormat,
   type FeedScope,
+  feedItemsPath,
   feedPath,
   HOME_PAGE,
   NOT_FOUND_PAGE,
@@ -201,8 +202,6 @@ export interface FeedItemsRecord {
   layout?: Partial<Record<FeedFormat, number[]>>;
 }
 
-const feedItemsKey = (scope: FeedScope): string => `_publish/${feedPath(scope, 'json')}`;
-
 /** A feed's three files and the record of its items, to write; `release` gives back the old files' bytes it keeps. */
 interface FeedFiles {
   files: SiteObject[];
@@ -326,7 +325,7 @@ class Output {
 
   async removeFeeds(scope: FeedScope): Promise<void> {
     await Promise.all(
-      [...FEED_FORMATS.map((format) => feedPath(scope, format)), feedItemsKey(scope)].map((key) =>
+      [...FEED_FORMATS.map((format) => feedPath(scope, format)), feedItemsPath(scope)].map((key) =>
         this.remove(key),
       ),
     );
@@ -390,7 +389,7 @@ class Output {
     };
     return {
       files,
-      record: { key: feedItemsKey(scope), body: JSON.stringify(record), type: 'application/json' },
+      record: { key: feedItemsPath(scope), body: JSON.stringify(record), type: 'application/json' },
     };
   }
 
@@ -579,7 +578,7 @@ class Run extends Output {
     // A feed's files by default; an archive document's (publish-archives.ts) have other keys, and
     // no JSON: its items' text is then in its formats only.
     keys: { record: string; file: (format: FeedFormat) => string; formats?: readonly FeedFormat[] } = {
-      record: feedItemsKey(scope),
+      record: feedItemsPath(scope),
       file: (format) => feedPath(scope, format),
     },
   ): Promise<{ reused: Map<string, WrittenItem>; release: () => void }> {

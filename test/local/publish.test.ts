@@ -82,6 +82,7 @@ describe('the first publish', () => {
         '_publish/archives.json',
         '_publish/feeds/archive/all/2016-11.json',
         '_publish/tag-counts.json',
+        '_publish/feeds/topics/russian-president.json',
         ...[
           '2016/11/14/publishing-alpha-one',
           '2016/11/14/publishing-alpha-two',
@@ -136,6 +137,7 @@ describe('incremental publishing', () => {
         '_publish/archives.json',
         '_publish/feeds/archive/all/2016-11.json',
         '_publish/tag-counts.json',
+        '_publish/feeds/topics/russian-president.json',
       ].sort(),
     );
   });
@@ -212,8 +214,8 @@ describe('reading the feeds it keeps items from', () => {
     await publishMarked({ store: rt.store, objects, site: defaultSiteConfig(rt.url) });
     expect(lent.sort()).toEqual(
       [
-        ...['feeds/all', 'feeds/tags/alpha', 'feeds/tags/beta'].flatMap((f) =>
-          ['atom', 'json', 'rss'].map((x) => `${f}.${x}`),
+        ...['feeds/all', 'feeds/tags/alpha', 'feeds/tags/beta', 'feeds/topics/russian-president'].flatMap(
+          (f) => ['atom', 'json', 'rss'].map((x) => `${f}.${x}`),
         ),
         // Archive documents are Atom and RSS only.
         ...['atom', 'rss'].map((x) => `feeds/archive/all/2016-11.${x}`),
