@@ -629,6 +629,8 @@ export const makeEventStore = (
     return { items: out.Items ?? [], ...(cursor ? { cursor } : {}) };
   };
 
+  const MIN_SHARE = 25;
+
   /**
    * A page of a listing spread over partitions (of the table, or of an index): the newest `limit`
    * items of all, by their sort keys, which every source of one listing writes alike. Sources are
@@ -644,7 +646,12 @@ export const makeEventStore = (
     projection?: string,
   ): Promise<{ items: Item[]; cursor?: string }> => {
     const after = decodeCursor(listing, page.cursor, ['after'])?.after as string | undefined;
-    const share = Math.min(page.limit, Math.ceil((page.limit * 5) / (4 * sources.length)) + 2);
+    // At least a few dozen: a request costs more than some items, and a small listing (a day's,
+    // over 17 sources of which the legacy ones are mostly empty) is then read in one round.
+    const share = Math.min(
+      page.limit,
+      Math.max(MIN_SHARE, Math.ceil((page.limit * 5) / (4 * sources.length)) + 2),
+    );
     const states = sources.map((source) => ({
       source,
       keys: source.index ?? { pk: TABLE.partitionKey, sk: TABLE.sortKey },
