@@ -153,7 +153,7 @@ const itemKey = (event: Pick<NewsEvent, 'id' | 'revision'>): string => `${event.
  * four items per tag a minute. A count moves only with a change to one of the tag's entries, which
  * marks the tag, so an incremental run reads the counters of its marked tags and takes the others
  * from here, and re-reads a slice of those too, chosen at random (`TAG_COUNT_SLICES`): a count
- * this record got wrong (a repair that marked nothing) heals in that many runs on average. The
+ * this record got wrong (a counter moved by hand: repairs mark their tags) heals in that many runs on average. The
  * record holds counts only, so a full run and incremental runs over the same data write it alike.
  */
 const TAG_COUNTS_RECORD = '_publish/tag-counts.json';

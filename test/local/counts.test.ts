@@ -65,10 +65,16 @@ describe('npm run counts', () => {
       expect(check.stdout).toMatch(/^alpha shard 0: counter \d+, entries \d+$/m);
       expect(check.stdout).toContain('1 tags: 1 counter shard(s) wrong');
 
+      // What the stream marked is published: no mark is left before the repair.
+      await store.clearMarks([...(await store.listMarks('tag')), ...(await store.listMarks('site'))]);
+      expect(await store.listMarks('tag')).toEqual([]);
       const repair = await counts(['--repair', ...target]);
       expect(repair.code).toBe(0);
       expect(repair.stdout).toContain('(repaired)');
       expect((await store.getTag('alpha'))?.count).toBe(5);
+      // Marked, with the site: the next publish reads its count again and shows it.
+      expect((await store.listMarks('tag')).map((m) => m.key)).toContain('alpha');
+      expect((await store.listMarks('site')).map((m) => m.key)).toContain('all');
       expect(await counts(['--check', ...target])).toEqual({
         code: 0,
         stdout: '1 tags: 0 counter shard(s) wrong\n',

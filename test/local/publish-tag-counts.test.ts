@@ -43,7 +43,8 @@ const watching = () => {
 };
 
 const tagsIndex = () => readFileSync(join(folder, 'tags/index.html'), 'utf8');
-const record = () => JSON.parse(readFileSync(join(folder, RECORD), 'utf8')) as { counts: Record<string, number> };
+const record = () =>
+  JSON.parse(readFileSync(join(folder, RECORD), 'utf8')) as { counts: Record<string, number> };
 
 beforeAll(async () => {
   rt = await startTestRuntime();
