@@ -31,10 +31,29 @@ const LEASE_SLACK_MS = 60_000;
 /** A full run asked for while another runs waits this long for it, asking every `LEASE_POLL_MS`. */
 const FULL_RUN_WAITS_MS = 60_000;
 const LEASE_POLL_MS = 2_000;
+/**
+ * How long before its timeout an incremental run stops taking new work: the time to finish what it
+ * took (up to 32 rebuilds under way, each a few reads and writes, or a month's archive), clear their
+ * marks, give back the lease and record the report. A run that stops early only leaves more to the
+ * next; one its timeout kills mid-write fails, and keeps the lease until it runs out.
+ */
+const FINISH_MARGIN_MS = 120_000;
+
+/**
+ * When an incremental run stops taking new work: its remaining time less the margin (a quarter of
+ * it for a function given less than 8 minutes). None when the context does not say (the publisher
+ * then takes its default budget).
+ */
+export const runDeadline = (now: number, remainingMs: unknown): number | undefined => {
+  if (typeof remainingMs !== 'number' || !Number.isFinite(remainingMs) || remainingMs <= 0) return undefined;
+  return now + remainingMs - Math.min(FINISH_MARGIN_MS, remainingMs / 4);
+};
 
 /**
  * The publisher: rebuilds the pages and feeds the change stream marked, writing only objects
- * whose bytes changed. Fails the invocation (for alarms) when any rebuild failed.
+ * whose bytes changed. Fails the invocation (for alarms) when any rebuild failed. An incremental
+ * run stops taking new work `FINISH_MARGIN_MS` before its timeout and leaves the rest marked
+ * (`marksDeferred`): not a failure, the next scheduled run goes on with it.
  *
  * One run at a time, through a lease in the table: two runs side by side could write what they
  * read in either order, and the older could land last after the newer cleared the marks that
@@ -74,7 +93,12 @@ export const makeHandler = (
     }
     let report: PublishReport;
     try {
-      report = full ? await publishAll(run) : await publishMarked(run);
+      report = full
+        ? await publishAll(run)
+        : await publishMarked(run, {
+            deadline: runDeadline(clock.now(), context.getRemainingTimeInMillis?.()),
+            now: () => clock.now(),
+          });
     } finally {
       await lease.release(holder).catch((error: unknown) =>
         // It runs out on its own: the next run after that goes ahead.

@@ -1,9 +1,10 @@
-import type {
-  EventStore,
-  ListingStore,
-  MarkRecord,
-  PublishStore,
-  TagSummary,
+import {
+  type EventStore,
+  type ListingStore,
+  type MarkRecord,
+  markBatchOf,
+  type PublishStore,
+  type TagSummary,
 } from '../adapters/event-store.js';
 import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import { borrowObject, type ObjectBody, type ObjectStore } from '../adapters/object-store.js';
@@ -60,6 +61,7 @@ import {
   FullArchive,
   IncrementalArchive,
   readArchiveCounts,
+  readMonth,
 } from './publish-archives.js';
 
 export interface PublishDeps {
@@ -80,6 +82,12 @@ export interface PublishReport {
    * arrives while a run works leaves a mark of its own, counted by the next run.
    */
   marksKept: number;
+  /**
+   * Marks left for the next run on purpose: not taken before the run's deadline, or (while a
+   * backlog of event marks waits) listings rebuilt ahead of it whose marks stay for the run that
+   * takes the backlog's last events. Not a failure: the next runs take them.
+   */
+  marksDeferred: number;
   failed: number;
   /** What the archive (months, years, topic labels) added to a full run. */
   archive?: ArchiveFigures;
@@ -121,6 +129,7 @@ export const emptyPublishReport = (): PublishReport => ({
   removed: 0,
   marksCleared: 0,
   marksKept: 0,
+  marksDeferred: 0,
   failed: 0,
 });
 
@@ -690,20 +699,208 @@ class Run extends Output {
 }
 
 /**
- * Rebuilds what the change stream marked, and only that. Everything marked is read at once and
- * rendered as soon as it is read, but written in order: event pages first, then days and tags,
- * then the site-wide pages and feeds, so listings never link to a page that is not there yet. A
- * mark is cleared once what it asked for is written; a change arriving meanwhile has a mark of its
- * own, which stays for the next run.
+ * When an incremental run stops taking new work. The Lambda handler sets a deadline from the time
+ * its invocation has left; without one (locally) a run takes new work for `DEFAULT_RUN_BUDGET_MS`.
  */
-export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> => {
-  const run = new Run(deps);
-  const [events, days, tags, site] = await Promise.all([
-    deps.store.listMarks('event'),
+export interface PublishBudget {
+  /** Milliseconds since the epoch, on `now`'s clock; absent or not a finite number: the default. */
+  deadline?: number;
+  now?: () => number;
+  /** Event marks read and rebuilt together while a backlog waits (default `EVENT_CHUNK`). */
+  eventChunk?: number;
+}
+
+/**
+ * How long a run takes new work for when its caller sets no deadline: locally, where runs come
+ * every few seconds, a backlog (an import) drains a minute at a time while feeds keep up.
+ */
+export const DEFAULT_RUN_BUDGET_MS = 60_000;
+/**
+ * Event marks read and rebuilt together while a backlog waits, oldest first: a chunk's events are
+ * all the run holds of the backlog at once, and a run with at most this many runs as one (below).
+ */
+const EVENT_CHUNK = 500;
+/**
+ * The share of a run's budget in which, while a backlog of event marks waits, it takes listings
+ * (tag, day and site pages and feeds, with the pages of the events they show): the rest drains the
+ * backlog, so neither starves the other.
+ */
+const LISTINGS_SHARE = 1 / 3;
+/**
+ * Months whose archive one run rebuilds (newest first; the others' day marks wait): the archive
+ * reads each marked month whole, and a long backlog can mark every month of an import.
+ */
+const ARCHIVE_MONTHS_PER_RUN = 6;
+
+/** Marks of a kind as `walkMarks` yields them, taken a chunk at a time, with one stored mark read ahead. */
+class MarkChunks {
+  private ahead: Promise<IteratorResult<MarkRecord[]>>;
+
+  constructor(private readonly walk: AsyncGenerator<MarkRecord[]>) {
+    this.ahead = walk.next();
+  }
+
+  /** Whether marks are left to take. */
+  async more(): Promise<boolean> {
+    return !(await this.ahead).done;
+  }
+
+  /**
+   * The next marks, at least `size` keys unless the walk ends first (whole stored marks: one
+   * clearing removes each), a key marked by several of them once with all their stamps.
+   */
+  async next(size: number): Promise<MarkRecord[]> {
+    const chunk = new Map<string, MarkRecord>();
+    for (let read = await this.ahead; !read.done; read = await this.ahead) {
+      if (chunk.size >= size) break;
+      this.ahead = this.walk.next();
+      for (const mark of read.value) {
+        const known = chunk.get(mark.key);
+        if (!known) chunk.set(mark.key, { ...mark, stamps: [...mark.stamps] });
+        else {
+          known.stamps.push(...mark.stamps);
+          if (mark.markedAt > known.markedAt) known.markedAt = mark.markedAt;
+        }
+      }
+    }
+    return [...chunk.values()];
+  }
+
+  /** Counts the keys of the marks left (a key marked by several batches once for each), reading on. */
+  async countRest(): Promise<number> {
+    let count = 0;
+    for (let read = await this.ahead; !read.done; read = await this.walk.next()) count += read.value.length;
+    return count;
+  }
+}
+
+const newestMarkedFirst = (marks: readonly MarkRecord[]): MarkRecord[] =>
+  [...marks].sort((a, b) => (a.markedAt > b.markedAt ? -1 : a.markedAt < b.markedAt ? 1 : 0));
+
+/** Adds a part of a run (a chunk, the listings) to the run's report. */
+const addReport = (to: PublishReport, part: PublishReport): void => {
+  to.written += part.written;
+  to.unchanged += part.unchanged;
+  to.removed += part.removed;
+  to.marksCleared += part.marksCleared;
+  to.marksKept += part.marksKept;
+  to.marksDeferred += part.marksDeferred;
+  to.failed += part.failed;
+  if (part.archive) to.archive = part.archive;
+};
+
+/** Ends a part of a run: its feed records and clearings written, and no write of it left under way. */
+const finish = async (run: Run): Promise<PublishReport> => {
+  await Promise.all([run.recorded(), run.cleared()]);
+  // Writes a failed rebuild left under way (its mark stays): none outlives the run.
+  await run.settled().catch(() => undefined);
+  return run.report;
+};
+
+/** Writes the pages of events a listing shows, from the events as read now. */
+const writePagesOf = async (run: Run, shown: readonly EventSummary[]): Promise<void> => {
+  await pool(await run.fullEvents(shown), (event) => run.eventPage(event));
+};
+
+/** Every live event of a day, as `Run.day` reads them. */
+const readDay = async (store: PublishDeps['store'], date: string): Promise<NewsEvent[]> => {
+  const events: NewsEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listDay(date, { limit: 100, ...(cursor ? { cursor } : {}) });
+    events.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return events;
+};
+
+/**
+ * Rebuilds what the change stream marked, and only that, taking new work until the budget's
+ * deadline; what it did not take stays marked for the next run (`marksDeferred`).
+ *
+ * Event marks are read oldest first, a chunk at a time (`walkMarks`), never all at once. When they
+ * fit in one chunk (the usual run) everything marked is read at once and rendered as soon as it is
+ * read, but written in order: event pages first, then days and tags, then the site-wide pages and
+ * feeds, so listings never link to a page that is not there yet (`publishWhole`).
+ *
+ * When more are marked (a backlog: an import, a publisher that was down), listings come first, in
+ * the first third of the budget (`publishListingsAhead`): each tag, day and site page and feed with
+ * the pages of the events it shows written before it (from the events as read now), so it links to
+ * no page still in the backlog; then the backlog's event pages, oldest first, until the deadline.
+ * A burst of changes is then in the feeds by the end of the next run, however long the backlog.
+ * Those listing marks stay until the run that takes the backlog's last events: the month archive
+ * (whose day marks it follows) and the archive links of tag pages wait for that run, which counts
+ * the months again and rebuilds their tag and topic documents in full when their events' marks
+ * were cleared by earlier runs.
+ *
+ * A mark is cleared once what it asked for is written; a change arriving meanwhile has a mark of
+ * its own, which stays for the next run.
+ */
+export const publishMarked = async (
+  deps: PublishDeps,
+  budget: PublishBudget = {},
+): Promise<PublishReport> => {
+  const now = budget.now ?? Date.now;
+  const started = now();
+  const deadline =
+    typeof budget.deadline === 'number' && Number.isFinite(budget.deadline)
+      ? budget.deadline
+      : started + DEFAULT_RUN_BUDGET_MS;
+  const chunkSize =
+    budget.eventChunk !== undefined && Number.isInteger(budget.eventChunk) && budget.eventChunk > 0
+      ? budget.eventChunk
+      : EVENT_CHUNK;
+  const [days, tags, site] = await Promise.all([
     deps.store.listMarks('day'),
     deps.store.listMarks('tag'),
     deps.store.listMarks('site'),
   ]);
+  const events = new MarkChunks(deps.store.walkMarks('event'));
+  const first = await events.next(chunkSize);
+  if (!(await events.more())) {
+    const report = await publishWhole(deps, first, { days, tags, site }, () => now() < deadline);
+    if (report.marksDeferred > 0)
+      logger.info('the run stopped taking work at its deadline; the rest stays marked for the next run', {
+        marksDeferred: report.marksDeferred,
+      });
+    return report;
+  }
+
+  const report = emptyPublishReport();
+  const listingsUntil = started + (deadline - started) * LISTINGS_SHARE;
+  addReport(report, await publishListingsAhead(deps, { days, tags, site }, () => now() < listingsUntil));
+  const taking = () => now() < deadline;
+  for (let chunk = first; chunk.length > 0; chunk = await events.next(chunkSize)) {
+    // Marks of a chunk it does not take are counted by it; marks not read yet, below.
+    addReport(report, await publishEvents(deps, chunk, taking));
+    if (!taking()) break;
+  }
+  report.marksDeferred += await events.countRest();
+  logger.info('a backlog of event marks: listings first, then the oldest events until the deadline', {
+    marksDeferred: report.marksDeferred,
+    marksCleared: report.marksCleared,
+  });
+  return report;
+};
+
+/**
+ * Everything marked, when the event marks fit in one chunk: read at once and rendered as soon as
+ * read, but written in order (event pages, then days and tags, then the site). Tags are taken until
+ * the deadline; the site waits for every marked tag (it links to their pages); the days of up to
+ * `ARCHIVE_MONTHS_PER_RUN` months are taken at once, since the archive rebuilds a month as a whole.
+ */
+const publishWhole = async (
+  deps: PublishDeps,
+  events: readonly MarkRecord[],
+  { days: allDays, tags, site }: { days: MarkRecord[]; tags: MarkRecord[]; site: MarkRecord[] },
+  taking: () => boolean,
+): Promise<PublishReport> => {
+  const run = new Run(deps);
+  let deferred = 0;
+  const months = taking() ? [...new Set(allDays.map((mark) => monthOf(mark.key)))].sort().reverse() : [];
+  const monthsTaken = new Set(months.slice(0, ARCHIVE_MONTHS_PER_RUN));
+  const days = allDays.filter((mark) => monthsTaken.has(monthOf(mark.key)));
+  deferred += allDays.length - days.length;
   // Marked events first (in batches of 100): their pages are written before anything else.
   const found =
     events.length > 0
@@ -721,13 +918,27 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     },
     () => undefined,
   );
-  const archive = new IncrementalArchive(
-    run,
-    deps.store,
-    deps.objects,
-    new Set(days.map((mark) => monthOf(mark.key))),
-    found.catch(() => new Map<string, StoredEvent>()),
+  // The archive rebuilds the documents of a month's tags and topic labels that its marked events
+  // have. A day marked with events whose marks an earlier run cleared (a backlog's, or a batch
+  // whose marks the run before read only in part) has none of them here: every event of its month
+  // counts as marked then, so no document of it stays behind.
+  const batches = new Set(events.flatMap((mark) => mark.stamps.map(markBatchOf)));
+  const orphaned = new Set(
+    days
+      .filter((mark) => mark.stamps.some((stamp) => !batches.has(markBatchOf(stamp))))
+      .map((mark) => monthOf(mark.key)),
   );
+  const markedEvents = found
+    .catch(() => new Map<string, StoredEvent>())
+    .then(async (byId) => {
+      if (orphaned.size === 0) return byId;
+      const all = new Map(byId);
+      for (const month of orphaned)
+        for (const event of await readMonth(deps.store, month))
+          if (!all.has(event.id)) all.set(event.id, event);
+      return all;
+    });
+  const archive = new IncrementalArchive(run, deps.store, deps.objects, monthsTaken, markedEvents);
   run.archive = archive;
   const eventPages = pool(events, (mark) =>
     run.settle(mark, () =>
@@ -737,6 +948,7 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
       ),
     ),
   );
+  let tagsLeft = false;
   const listings = Promise.all([
     pool(days, (mark) =>
       run.settle(mark, async () => {
@@ -746,13 +958,138 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
         ]);
       }),
     ),
-    pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
+    pool(tags, async (mark) => {
+      if (!taking()) {
+        tagsLeft = true;
+        deferred++;
+        return;
+      }
+      await run.settle(mark, () => run.tag(mark.key, eventPages));
+    }),
   ]);
-  await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
-  await Promise.all([run.recorded(), run.cleared()]);
-  // Writes a failed rebuild left under way (its mark stays): none outlives the run.
-  await run.settled().catch(() => undefined);
-  return run.report;
+  const sitePages = listings.then(() => {
+    if (!tagsLeft) return pool(site, (mark) => run.settle(mark, () => run.site(listings)));
+    deferred += site.length;
+  });
+  await Promise.all([eventPages, listings, sitePages]);
+  const report = await finish(run);
+  report.marksDeferred += deferred;
+  return report;
+};
+
+/**
+ * The listings while a backlog of event marks waits, newest marked first, taken while `taking`:
+ * each with the pages of the events it shows written first, from the events as read now, so none
+ * links to a page still in the backlog. Their marks stay, for the run that takes the backlog's
+ * last events and rebuilds the archive with them; the site waits for every marked tag.
+ */
+const publishListingsAhead = async (
+  deps: PublishDeps,
+  { days, tags, site }: { days: MarkRecord[]; tags: MarkRecord[]; site: MarkRecord[] },
+  taking: () => boolean,
+): Promise<PublishReport> => {
+  const run = new Run(deps);
+  // No month is rebuilt: day and tag pages link to the archive as recorded, as it is published.
+  run.archive = new IncrementalArchive(
+    run,
+    deps.store,
+    deps.objects,
+    new Set(),
+    Promise.resolve(new Map<string, StoredEvent>()),
+  );
+  let deferred = 0;
+  /** Rebuilds a listing and keeps its mark; a failure is counted and logged as in any run. */
+  const rebuild = async (mark: MarkRecord, build: () => Promise<void>): Promise<boolean> => {
+    if (!taking()) {
+      deferred++;
+      return false;
+    }
+    try {
+      await build();
+      deferred++;
+      return true;
+    } catch (error) {
+      logger.error('rebuild failed; the mark stays for the next run', { mark, error: error as Error });
+      run.report.failed++;
+      run.report.marksKept++;
+      return false;
+    }
+  };
+  let tagsLeft = false;
+  const tagPages = pool(newestMarkedFirst(tags), async (mark) => {
+    const built = await rebuild(mark, () =>
+      run.tag(
+        mark.key,
+        run.eventsOfTag(mark.key).then((shown) => writePagesOf(run, shown)),
+      ),
+    );
+    if (!built) tagsLeft = true;
+  });
+  const dayPages = pool(newestMarkedFirst(days), async (mark) => {
+    await rebuild(mark, () =>
+      run.day(
+        mark.key,
+        readDay(deps.store, mark.key).then((shown) => writePagesOf(run, shown)),
+      ),
+    );
+  });
+  await tagPages;
+  for (const mark of site) {
+    if (tagsLeft) deferred++;
+    else
+      await rebuild(mark, () =>
+        run.site(
+          deps.store
+            .listLatest({ limit: Math.max(HOME_SIZE, deps.site.feedSize) })
+            .then((latest) => writePagesOf(run, latest.items)),
+        ),
+      );
+  }
+  await dayPages;
+  const report = await finish(run);
+  report.marksDeferred += deferred;
+  return report;
+};
+
+/** A chunk of a backlog's event marks: each rebuilt and cleared if taken while `taking`, else left. */
+const publishEvents = async (
+  deps: PublishDeps,
+  marks: readonly MarkRecord[],
+  taking: () => boolean,
+): Promise<PublishReport> => {
+  const run = new Run(deps);
+  let deferred = 0;
+  if (!taking()) {
+    run.report.marksDeferred = marks.length;
+    return run.report;
+  }
+  // Read after the chunk's marks were: as new as the changes that marked them.
+  const found = deps.store.getEventsNow(marks.map((m) => m.key));
+  found.then(
+    (byId) => {
+      for (const event of byId.values()) {
+        if (isTombstone(event)) continue;
+        run.know(event);
+        for (const tag of event.tags) void run.eventsOfTag(tag.slug);
+      }
+    },
+    () => undefined,
+  );
+  await pool(marks, async (mark) => {
+    if (!taking()) {
+      deferred++;
+      return;
+    }
+    await run.settle(mark, () =>
+      run.event(
+        mark.key,
+        found.then((byId) => byId.get(mark.key)),
+      ),
+    );
+  });
+  const report = await finish(run);
+  report.marksDeferred += deferred;
+  return report;
 };
 
 /**
