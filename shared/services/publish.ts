@@ -727,6 +727,17 @@ const EVENT_CHUNK = 500;
  */
 const LISTINGS_SHARE = 1 / 3;
 /**
+ * Days rebuilt ahead of a backlog, the newest first: each writes the pages of all its events, and
+ * a backlog's days (an import's) would be most of the backlog.
+ */
+const DAYS_AHEAD = 7;
+/**
+ * Day pages a tag or the site may have written first, ahead of a backlog, because it links to them
+ * and they were never written: a burst's news brings a day or two; a tag of an imported history,
+ * every day of it, and waits for the backlog instead.
+ */
+const NEW_DAYS_PER_LISTING = 3;
+/**
  * Months whose archive one run rebuilds (newest first; the others' day marks wait): the archive
  * reads each marked month whole, and a long backlog can mark every month of an import.
  */
@@ -735,6 +746,8 @@ const ARCHIVE_MONTHS_PER_RUN = 6;
 /** Marks of a kind as `walkMarks` yields them, taken a chunk at a time, with one stored mark read ahead. */
 class MarkChunks {
   private ahead: Promise<IteratorResult<MarkRecord[]>>;
+  /** Keys of a stored mark that the last chunk had no room for. */
+  private rest: MarkRecord[] = [];
 
   constructor(private readonly walk: AsyncGenerator<MarkRecord[]>) {
     this.ahead = walk.next();
@@ -742,19 +755,19 @@ class MarkChunks {
 
   /** Whether marks are left to take. */
   async more(): Promise<boolean> {
-    return !(await this.ahead).done;
+    return this.rest.length > 0 || !(await this.ahead).done;
   }
 
   /**
-   * The next marks, at least `size` keys unless the walk ends first (whole stored marks: one
-   * clearing removes each), a key marked by several of them once with all their stamps.
+   * The next `size` keys, or those left when fewer are (a key marked by several stored marks
+   * once, with all their stamps). A stored mark cut between two chunks is cleared a part at a time.
    */
   async next(size: number): Promise<MarkRecord[]> {
     const chunk = new Map<string, MarkRecord>();
-    for (let read = await this.ahead; !read.done; read = await this.ahead) {
-      if (chunk.size >= size) break;
-      this.ahead = this.walk.next();
-      for (const mark of read.value) {
+    const take = (marks: MarkRecord[]): MarkRecord[] => {
+      let i = 0;
+      for (; i < marks.length && chunk.size < size; i++) {
+        const mark = marks[i] as MarkRecord;
         const known = chunk.get(mark.key);
         if (!known) chunk.set(mark.key, { ...mark, stamps: [...mark.stamps] });
         else {
@@ -762,13 +775,22 @@ class MarkChunks {
           if (mark.markedAt > known.markedAt) known.markedAt = mark.markedAt;
         }
       }
+      return marks.slice(i);
+    };
+    this.rest = take(this.rest);
+    while (chunk.size < size) {
+      const read = await this.ahead;
+      if (read.done) break;
+      this.ahead = this.walk.next();
+      this.rest = take(read.value);
     }
     return [...chunk.values()];
   }
 
   /** Counts the keys of the marks left (a key marked by several batches once for each), reading on. */
   async countRest(): Promise<number> {
-    let count = 0;
+    let count = this.rest.length;
+    this.rest = [];
     for (let read = await this.ahead; !read.done; read = await this.walk.next()) count += read.value.length;
     return count;
   }
@@ -871,8 +893,9 @@ export const publishMarked = async (
   addReport(report, await publishListingsAhead(deps, { days, tags, site }, () => now() < listingsUntil));
   const taking = () => now() < deadline;
   for (let chunk = first; chunk.length > 0; chunk = await events.next(chunkSize)) {
-    // Marks of a chunk it does not take are counted by it; marks not read yet, below.
-    addReport(report, await publishEvents(deps, chunk, taking));
+    // The first chunk whatever the listings took: every run drains some of the backlog. Marks of
+    // a chunk it does not take are counted by it; marks not read yet, below.
+    addReport(report, await publishEvents(deps, chunk, chunk === first ? () => true : taking));
     if (!taking()) break;
   }
   report.marksDeferred += await events.countRest();
@@ -978,10 +1001,18 @@ const publishWhole = async (
 };
 
 /**
- * The listings while a backlog of event marks waits, newest marked first, taken while `taking`:
- * each with the pages of the events it shows written first, from the events as read now, so none
- * links to a page still in the backlog. Their marks stay, for the run that takes the backlog's
- * last events and rebuilds the archive with them; the site waits for every marked tag.
+ * The listings while a backlog of event marks waits, taken while `taking`: tags newest marked
+ * first, the `DAYS_AHEAD` newest marked days, and the site's feeds. Before each, what it links to
+ * that the backlog may not have written yet: the pages of the events it shows, from the events as
+ * read now, and (for tags and the site) the day pages of theirs that were never written, each with
+ * its events' pages. A tag whose events would need more than `NEW_DAYS_PER_LISTING` new day pages
+ * (a tag of an imported history) waits for the backlog. Day pages link to their month's page and
+ * their topic labels' pages as the archive has them: a month or label new to the site comes with
+ * the run that takes the backlog's last events. The home page, tags index and OPML wait for every
+ * marked tag (they link to their pages), and for a first publish (see `IncrementalArchive`).
+ *
+ * Their marks stay, for the run that takes the backlog's last events and rebuilds the archive
+ * with them.
  */
 const publishListingsAhead = async (
   deps: PublishDeps,
@@ -997,13 +1028,10 @@ const publishListingsAhead = async (
     new Set(),
     Promise.resolve(new Map<string, StoredEvent>()),
   );
+  const published = deps.objects.get(HOME_PAGE).then((home) => home !== undefined);
   let deferred = 0;
   /** Rebuilds a listing and keeps its mark; a failure is counted and logged as in any run. */
   const rebuild = async (mark: MarkRecord, build: () => Promise<void>): Promise<boolean> => {
-    if (!taking()) {
-      deferred++;
-      return false;
-    }
     try {
       await build();
       deferred++;
@@ -1015,37 +1043,98 @@ const publishListingsAhead = async (
       return false;
     }
   };
-  let tagsLeft = false;
-  const tagPages = pool(newestMarkedFirst(tags), async (mark) => {
-    const built = await rebuild(mark, () =>
-      run.tag(
-        mark.key,
-        run.eventsOfTag(mark.key).then((shown) => writePagesOf(run, shown)),
-      ),
-    );
-    if (!built) tagsLeft = true;
-  });
-  const dayPages = pool(newestMarkedFirst(days), async (mark) => {
-    await rebuild(mark, () =>
-      run.day(
-        mark.key,
-        readDay(deps.store, mark.key).then((shown) => writePagesOf(run, shown)),
-      ),
-    );
-  });
-  await tagPages;
-  for (const mark of site) {
-    if (tagsLeft) deferred++;
-    else
-      await rebuild(mark, () =>
-        run.site(
-          deps.store
-            .listLatest({ limit: Math.max(HOME_SIZE, deps.site.feedSize) })
-            .then((latest) => writePagesOf(run, latest.items)),
-        ),
+  const dayPages = new Map<string, Promise<void>>();
+  /** A day's page, once per run, after its events' pages. */
+  const dayPage = (date: string): Promise<void> => {
+    let page = dayPages.get(date);
+    if (!page) {
+      page = run.day(
+        date,
+        readDay(deps.store, date).then((shown) => writePagesOf(run, shown)),
       );
-  }
-  await dayPages;
+      page.catch(() => undefined);
+      dayPages.set(date, page);
+    }
+    return page;
+  };
+  const dayIsThere = new Map<string, Promise<boolean>>();
+  const isThere = (date: string): Promise<boolean> => {
+    let known = dayIsThere.get(date);
+    if (!known) {
+      known = deps.objects.get(dayPath(date)).then((page) => page !== undefined);
+      dayIsThere.set(date, known);
+    }
+    return known;
+  };
+  /**
+   * What must be written before a page listing these events: their pages, and the pages of their
+   * days that are not there (or are being rebuilt). Undefined when more than
+   * `NEW_DAYS_PER_LISTING` days are new.
+   */
+  const linkedFrom = async (
+    shown: readonly EventSummary[],
+  ): Promise<(() => Promise<unknown>) | undefined> => {
+    const dates = [...new Set(shown.map((event) => event.date))];
+    const others = dates.filter((date) => !dayPages.has(date));
+    const there = await Promise.all(others.map(isThere));
+    const missing = others.filter((_, i) => !there[i]);
+    if (missing.length > NEW_DAYS_PER_LISTING) return undefined;
+    const days = [...dates.filter((date) => dayPages.has(date)), ...missing];
+    return () => Promise.all([writePagesOf(run, shown), ...days.map(dayPage)]);
+  };
+  const newestDays = [...days].sort((a, b) => (a.key > b.key ? -1 : a.key < b.key ? 1 : 0));
+  deferred += Math.max(0, newestDays.length - DAYS_AHEAD);
+  const daysDone = pool(newestDays.slice(0, DAYS_AHEAD), async (mark) => {
+    if (!taking()) {
+      deferred++;
+      return;
+    }
+    await rebuild(mark, () => dayPage(mark.key));
+  });
+  const tagIsThere = (slug: string) => deps.objects.get(tagPath(slug)).then((page) => page !== undefined);
+  // Tags the home page, tags index and OPML would link to with no page there.
+  const tagsMissing: Promise<boolean>[] = [];
+  const tagsDone = pool(newestMarkedFirst(tags), async (mark) => {
+    if (!taking()) {
+      deferred++;
+      tagsMissing.push(tagIsThere(mark.key).then((there) => !there));
+      return;
+    }
+    const built = await rebuild(mark, async () => {
+      const shown = await run.eventsOfTag(mark.key);
+      const first = await linkedFrom(shown);
+      if (first) return run.tag(mark.key, first());
+      // Too many of its days are new: its feeds (they link to event pages only), not its page.
+      tagsMissing.push(tagIsThere(mark.key).then((there) => !there));
+      const name = shown[0]?.tags.find((t) => t.slug === mark.key)?.name;
+      if (name === undefined) return;
+      const feeds = await run.feedsOf(tagScope({ slug: mark.key, name }), shown);
+      await writePagesOf(run, shown.slice(0, deps.site.feedSize));
+      await run.writeFeeds(feeds);
+    });
+    if (!built) tagsMissing.push(Promise.resolve(true));
+  });
+  // The site's feeds are taken with the tags; its pages are written once every tag is.
+  const takeSite = taking();
+  const siteDone = pool(site, async (mark) => {
+    if (!takeSite) {
+      deferred++;
+      return;
+    }
+    await rebuild(mark, async () => {
+      const latest = (await deps.store.listLatest({ limit: Math.max(HOME_SIZE, deps.site.feedSize) })).items;
+      // Its feeds link to event pages only.
+      const inFeeds = latest.slice(0, deps.site.feedSize);
+      const feeds = await run.feedsOf({ kind: 'site' }, inFeeds);
+      await writePagesOf(run, inFeeds);
+      await run.writeFeeds(feeds);
+      await tagsDone;
+      const tagsThere = !(await Promise.all(tagsMissing)).includes(true);
+      const first = tagsThere && (await published) ? await linkedFrom(latest) : undefined;
+      if (first) await run.site(first());
+    });
+  });
+  await Promise.all([tagsDone, daysDone, siteDone]);
   const report = await finish(run);
   report.marksDeferred += deferred;
   return report;
