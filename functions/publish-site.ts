@@ -38,6 +38,8 @@ const LEASE_POLL_MS = 2_000;
  * next; one its timeout kills mid-write fails, and keeps the lease until it runs out.
  */
 const FINISH_MARGIN_MS = 120_000;
+/** Lambda's longest timeout: a run's lease when the context does not say how long it has. */
+const LONGEST_INVOCATION_MS = 15 * 60_000;
 
 /**
  * When an incremental run stops taking new work: its remaining time less the margin (a quarter of
@@ -76,9 +78,14 @@ export const makeHandler = (
     const started = clock.now();
     const full = event.full === true;
     const holder = context.awsRequestId;
+    const remaining = context.getRemainingTimeInMillis?.();
     const take = () => {
       const now = clock.now();
-      return lease.take(holder, now, now + context.getRemainingTimeInMillis() + LEASE_SLACK_MS);
+      const left =
+        typeof remaining === 'number' && Number.isFinite(remaining) && remaining > 0
+          ? context.getRemainingTimeInMillis()
+          : LONGEST_INVOCATION_MS;
+      return lease.take(holder, now, now + left + LEASE_SLACK_MS);
     };
     let taken = await take();
     for (let waited = 0; !taken && full && waited < FULL_RUN_WAITS_MS; waited += LEASE_POLL_MS) {
