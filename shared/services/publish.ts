@@ -1104,10 +1104,12 @@ const publishListingsAhead = async (
       const shown = await run.eventsOfTag(mark.key);
       const first = await linkedFrom(shown);
       if (first) return run.tag(mark.key, first());
-      // Too many of its days are new: its feeds (they link to event pages only), not its page.
-      tagsMissing.push(tagIsThere(mark.key).then((there) => !there));
+      // Too many of its days are new: its feeds (they link to event pages and its page), not its
+      // page; nothing of a tag with no page yet.
+      const there = tagIsThere(mark.key);
+      tagsMissing.push(there.then((is) => !is));
       const name = shown[0]?.tags.find((t) => t.slug === mark.key)?.name;
-      if (name === undefined) return;
+      if (name === undefined || !(await there)) return;
       const feeds = await run.feedsOf(tagScope({ slug: mark.key, name }), shown);
       await writePagesOf(run, shown.slice(0, deps.site.feedSize));
       await run.writeFeeds(feeds);
