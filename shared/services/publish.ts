@@ -708,6 +708,8 @@ export interface PublishBudget {
   now?: () => number;
   /** Event marks read and rebuilt together while a backlog waits (default `EVENT_CHUNK`). */
   eventChunk?: number;
+  /** Months whose archive one run rebuilds (default `ARCHIVE_MONTHS_PER_RUN`). */
+  archiveMonths?: number;
 }
 
 /**
@@ -820,7 +822,7 @@ const finish = async (run: Run): Promise<PublishReport> => {
 };
 
 /** Writes the pages of events a listing shows, from the events as read now. */
-const writePagesOf = async (run: Run, shown: readonly EventSummary[]): Promise<void> => {
+const writeEventPages = async (run: Run, shown: readonly EventSummary[]): Promise<void> => {
   await pool(await run.fullEvents(shown), (event) => run.eventPage(event));
 };
 
@@ -868,10 +870,10 @@ export const publishMarked = async (
     typeof budget.deadline === 'number' && Number.isFinite(budget.deadline)
       ? budget.deadline
       : started + DEFAULT_RUN_BUDGET_MS;
-  const chunkSize =
-    budget.eventChunk !== undefined && Number.isInteger(budget.eventChunk) && budget.eventChunk > 0
-      ? budget.eventChunk
-      : EVENT_CHUNK;
+  const positive = (n: number | undefined, otherwise: number) =>
+    n !== undefined && (Number.isInteger(n) || n === Number.POSITIVE_INFINITY) && n > 0 ? n : otherwise;
+  const chunkSize = positive(budget.eventChunk, EVENT_CHUNK);
+  const months = positive(budget.archiveMonths, ARCHIVE_MONTHS_PER_RUN);
   const [days, tags, site] = await Promise.all([
     deps.store.listMarks('day'),
     deps.store.listMarks('tag'),
@@ -880,7 +882,7 @@ export const publishMarked = async (
   const events = new MarkChunks(deps.store.walkMarks('event'));
   const first = await events.next(chunkSize);
   if (!(await events.more())) {
-    const report = await publishWhole(deps, first, { days, tags, site }, () => now() < deadline);
+    const report = await publishWhole(deps, first, { days, tags, site }, () => now() < deadline, months);
     if (report.marksDeferred > 0)
       logger.info('the run stopped taking work at its deadline; the rest stays marked for the next run', {
         marksDeferred: report.marksDeferred,
@@ -890,7 +892,7 @@ export const publishMarked = async (
 
   const report = emptyPublishReport();
   const listingsUntil = started + (deadline - started) * LISTINGS_SHARE;
-  addReport(report, await publishListingsAhead(deps, { days, tags, site }, () => now() < listingsUntil));
+  const ahead = await publishListingsAhead(deps, { days, tags, site }, () => now() < listingsUntil);
   const taking = () => now() < deadline;
   for (let chunk = first; chunk.length > 0; chunk = await events.next(chunkSize)) {
     // The first chunk whatever the listings took: every run drains some of the backlog. Marks of
@@ -898,6 +900,15 @@ export const publishMarked = async (
     addReport(report, await publishEvents(deps, chunk, chunk === first ? () => true : taking));
     if (!taking()) break;
   }
+  if (!(await events.more()) && deadline - now() >= (deadline - started) * LISTINGS_SHARE) {
+    // The backlog is drained with time to spare (the listings' share of the budget): the listings
+    // again, their marks cleared, and the archive with them, as in a run with one chunk (with no
+    // event mark, every day's month whole). With less, the next run does that.
+    addReport(report, { ...ahead, marksDeferred: 0 });
+    addReport(report, await publishWhole(deps, [], { days, tags, site }, taking, months));
+    return report;
+  }
+  addReport(report, ahead);
   report.marksDeferred += await events.countRest();
   logger.info('a backlog of event marks: listings first, then the oldest events until the deadline', {
     marksDeferred: report.marksDeferred,
@@ -910,18 +921,20 @@ export const publishMarked = async (
  * Everything marked, when the event marks fit in one chunk: read at once and rendered as soon as
  * read, but written in order (event pages, then days and tags, then the site). Tags are taken until
  * the deadline; the site waits for every marked tag (it links to their pages); the days of up to
- * `ARCHIVE_MONTHS_PER_RUN` months are taken at once, since the archive rebuilds a month as a whole.
+ * `archiveMonths` months are taken at once, since the archive rebuilds a month as a whole, and
+ * with more marked, tags and the site wait with the rest (they show the archive's counts).
  */
 const publishWhole = async (
   deps: PublishDeps,
   events: readonly MarkRecord[],
   { days: allDays, tags, site }: { days: MarkRecord[]; tags: MarkRecord[]; site: MarkRecord[] },
   taking: () => boolean,
+  archiveMonths: number,
 ): Promise<PublishReport> => {
   const run = new Run(deps);
   let deferred = 0;
   const months = taking() ? [...new Set(allDays.map((mark) => monthOf(mark.key)))].sort().reverse() : [];
-  const monthsTaken = new Set(months.slice(0, ARCHIVE_MONTHS_PER_RUN));
+  const monthsTaken = new Set(months.slice(0, archiveMonths));
   const days = allDays.filter((mark) => monthsTaken.has(monthOf(mark.key)));
   deferred += allDays.length - days.length;
   // Marked events first (in batches of 100): their pages are written before anything else.
@@ -971,7 +984,9 @@ const publishWhole = async (
       ),
     ),
   );
-  let tagsLeft = false;
+  // Tag pages and the home page link to the archive's months and labels as this run counts them:
+  // with months left for the next run, they wait for it too.
+  let tagsLeft = days.length < allDays.length;
   const listings = Promise.all([
     pool(days, (mark) =>
       run.settle(mark, async () => {
@@ -982,7 +997,7 @@ const publishWhole = async (
       }),
     ),
     pool(tags, async (mark) => {
-      if (!taking()) {
+      if (tagsLeft || !taking()) {
         tagsLeft = true;
         deferred++;
         return;
@@ -1029,6 +1044,27 @@ const publishListingsAhead = async (
     Promise.resolve(new Map<string, StoredEvent>()),
   );
   const published = deps.objects.get(HOME_PAGE).then((home) => home !== undefined);
+  const pageIsThere = new Map<string, Promise<boolean>>();
+  /**
+   * Writes the pages of the shown events that have none yet. Those that have one are left to
+   * their marks: a page is rebuilt by its own mark, as in any run, never ahead of it.
+   */
+  const writePagesOf = async (shown: readonly EventSummary[]): Promise<void> => {
+    const there = await Promise.all(
+      shown.map((event) => {
+        let known = pageIsThere.get(event.id);
+        if (!known) {
+          known = deps.objects.get(eventPath(event.id, 'html')).then((page) => page !== undefined);
+          pageIsThere.set(event.id, known);
+        }
+        return known;
+      }),
+    );
+    await writeEventPages(
+      run,
+      shown.filter((_, i) => !there[i]),
+    );
+  };
   let deferred = 0;
   /** Rebuilds a listing and keeps its mark; a failure is counted and logged as in any run. */
   const rebuild = async (mark: MarkRecord, build: () => Promise<void>): Promise<boolean> => {
@@ -1050,7 +1086,7 @@ const publishListingsAhead = async (
     if (!page) {
       page = run.day(
         date,
-        readDay(deps.store, date).then((shown) => writePagesOf(run, shown)),
+        readDay(deps.store, date).then((shown) => writePagesOf(shown)),
       );
       page.catch(() => undefined);
       dayPages.set(date, page);
@@ -1080,7 +1116,7 @@ const publishListingsAhead = async (
     const missing = others.filter((_, i) => !there[i]);
     if (missing.length > NEW_DAYS_PER_LISTING) return undefined;
     const days = [...dates.filter((date) => dayPages.has(date)), ...missing];
-    return () => Promise.all([writePagesOf(run, shown), ...days.map(dayPage)]);
+    return () => Promise.all([writePagesOf(shown), ...days.map(dayPage)]);
   };
   const newestDays = [...days].sort((a, b) => (a.key > b.key ? -1 : a.key < b.key ? 1 : 0));
   deferred += Math.max(0, newestDays.length - DAYS_AHEAD);
@@ -1111,7 +1147,7 @@ const publishListingsAhead = async (
       const name = shown[0]?.tags.find((t) => t.slug === mark.key)?.name;
       if (name === undefined || !(await there)) return;
       const feeds = await run.feedsOf(tagScope({ slug: mark.key, name }), shown);
-      await writePagesOf(run, shown.slice(0, deps.site.feedSize));
+      await writePagesOf(shown.slice(0, deps.site.feedSize));
       await run.writeFeeds(feeds);
     });
     if (!built) tagsMissing.push(Promise.resolve(true));
@@ -1128,7 +1164,7 @@ const publishListingsAhead = async (
       // Its feeds link to event pages only.
       const inFeeds = latest.slice(0, deps.site.feedSize);
       const feeds = await run.feedsOf({ kind: 'site' }, inFeeds);
-      await writePagesOf(run, inFeeds);
+      await writePagesOf(inFeeds);
       await run.writeFeeds(feeds);
       await tagsDone;
       const tagsThere = !(await Promise.all(tagsMissing)).includes(true);
