@@ -258,17 +258,6 @@ describe('an incremental run with a time budget', () => {
     const runs = await drain(objects, now, budget, 50, () => expect(brokenLinks(folder)).toEqual([]));
     // Event marks left after each run: fewer every time, none failed.
     const left = runs.map((r) => r.report.marksDeferred);
-    console.log(
-      'RUNS',
-      JSON.stringify(
-        runs.map((r) => [
-          r.ticks,
-          r.report.marksDeferred,
-          r.report.marksCleared,
-          r.report.archive !== undefined,
-        ]),
-      ),
-    );
     expect(runs.length).toBeGreaterThan(3);
     expect(left.at(-1)).toBe(0);
     for (const [i, run] of runs.entries()) {
