@@ -848,14 +848,15 @@ const readDay = async (store: PublishDeps['store'], date: string): Promise<NewsE
  * feeds, so listings never link to a page that is not there yet (`publishWhole`).
  *
  * When more are marked (a backlog: an import, a publisher that was down), listings come first, in
- * the first third of the budget (`publishListingsAhead`): each tag, day and site page and feed with
- * the pages of the events it shows written before it (from the events as read now), so it links to
- * no page still in the backlog; then the backlog's event pages, oldest first, until the deadline.
- * A burst of changes is then in the feeds by the end of the next run, however long the backlog.
- * Those listing marks stay until the run that takes the backlog's last events: the month archive
- * (whose day marks it follows) and the archive links of tag pages wait for that run, which counts
- * the months again and rebuilds their tag and topic documents in full when their events' marks
- * were cleared by earlier runs.
+ * the first third of the budget (`publishListingsAhead`): each tag, day and site page and feed after
+ * the pages it links to that are not there yet (its events' pages, the days of theirs never
+ * written), so it links to no page still in the backlog; then the backlog's event pages, oldest
+ * first, until the deadline. A burst of changes is then in the feeds by the end of the next run,
+ * however long the backlog. Those listing marks stay until the run that takes the backlog's last
+ * events (this one, when a third of its budget is left then): the month archive (whose day marks
+ * it follows) and the archive links of tag pages wait for that run, which counts the months again
+ * and rebuilds their tag and topic documents in full when their events' marks were cleared by
+ * earlier runs.
  *
  * A mark is cleared once what it asked for is written; a change arriving meanwhile has a mark of
  * its own, which stays for the next run.
@@ -1018,9 +1019,10 @@ const publishWhole = async (
 /**
  * The listings while a backlog of event marks waits, taken while `taking`: tags newest marked
  * first, the `DAYS_AHEAD` newest marked days, and the site's feeds. Before each, what it links to
- * that the backlog may not have written yet: the pages of the events it shows, from the events as
- * read now, and (for tags and the site) the day pages of theirs that were never written, each with
- * its events' pages. A tag whose events would need more than `NEW_DAYS_PER_LISTING` new day pages
+ * that the backlog may not have written yet: the pages of the events it shows that are not there
+ * (from the events as read now; a page that is there is rebuilt by its own mark, as in any run),
+ * and (for tags and the site) the day pages of theirs that were never written, each with its
+ * events' pages. A tag whose events would need more than `NEW_DAYS_PER_LISTING` new day pages
  * (a tag of an imported history) waits for the backlog. Day pages link to their month's page and
  * their topic labels' pages as the archive has them: a month or label new to the site comes with
  * the run that takes the backlog's last events. The home page, tags index and OPML wait for every
