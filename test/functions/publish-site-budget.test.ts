@@ -29,7 +29,12 @@ const tickingRun = (step = 1_000) => {
     },
     get: async () => undefined,
   };
-  const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+  const clock = {
+    now: () => now,
+    sleep: async (ms: number) => {
+      now += ms;
+    },
+  };
   return { objects, clock, elapsed: () => now - T0 };
 };
 
