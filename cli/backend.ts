@@ -193,6 +193,8 @@ export interface LastPublishSummary {
   removed?: number;
   /** Marks left for the next run (their rebuild failed). */
   marksKept?: number;
+  /** Marks left for the next run on purpose (the run's time budget; a backlog draining). */
+  marksDeferred?: number;
 }
 
 /** What `status` shows of a recorded run, wherever it was recorded (a file locally, the table in AWS). */
@@ -205,4 +207,5 @@ export const lastPublishSummary = (run: LastPublishSummary): LastPublishSummary 
   seconds: run.seconds,
   ...(run.removed === undefined ? {} : { removed: run.removed }),
   ...(run.marksKept === undefined ? {} : { marksKept: run.marksKept }),
+  ...(run.marksDeferred === undefined ? {} : { marksDeferred: run.marksDeferred }),
 });

@@ -31,10 +31,31 @@ const LEASE_SLACK_MS = 60_000;
 /** A full run asked for while another runs waits this long for it, asking every `LEASE_POLL_MS`. */
 const FULL_RUN_WAITS_MS = 60_000;
 const LEASE_POLL_MS = 2_000;
+/**
+ * How long before its timeout an incremental run stops taking new work: the time to finish what it
+ * took (up to 32 rebuilds under way, each a few reads and writes, or a month's archive), clear their
+ * marks, give back the lease and record the report. A run that stops early only leaves more to the
+ * next; one its timeout kills mid-write fails, and keeps the lease until it runs out.
+ */
+const FINISH_MARGIN_MS = 120_000;
+/** Lambda's longest timeout: a run's lease when the context does not say how long it has. */
+const LONGEST_INVOCATION_MS = 15 * 60_000;
+
+/**
+ * When an incremental run stops taking new work: its remaining time less the margin (a quarter of
+ * it for a function given less than 8 minutes). None when the context does not say (the publisher
+ * then takes its default budget).
+ */
+export const runDeadline = (now: number, remainingMs: unknown): number | undefined => {
+  if (typeof remainingMs !== 'number' || !Number.isFinite(remainingMs) || remainingMs <= 0) return undefined;
+  return now + remainingMs - Math.min(FINISH_MARGIN_MS, remainingMs / 4);
+};
 
 /**
  * The publisher: rebuilds the pages and feeds the change stream marked, writing only objects
- * whose bytes changed. Fails the invocation (for alarms) when any rebuild failed.
+ * whose bytes changed. Fails the invocation (for alarms) when any rebuild failed. An incremental
+ * run stops taking new work `FINISH_MARGIN_MS` before its timeout and leaves the rest marked
+ * (`marksDeferred`): not a failure, the next scheduled run goes on with it.
  *
  * One run at a time, through a lease in the table: two runs side by side could write what they
  * read in either order, and the older could land last after the newer cleared the marks that
@@ -57,9 +78,14 @@ export const makeHandler = (
     const started = clock.now();
     const full = event.full === true;
     const holder = context.awsRequestId;
+    const remaining = context.getRemainingTimeInMillis?.();
     const take = () => {
       const now = clock.now();
-      return lease.take(holder, now, now + context.getRemainingTimeInMillis() + LEASE_SLACK_MS);
+      const left =
+        typeof remaining === 'number' && Number.isFinite(remaining) && remaining > 0
+          ? context.getRemainingTimeInMillis()
+          : LONGEST_INVOCATION_MS;
+      return lease.take(holder, now, now + left + LEASE_SLACK_MS);
     };
     let taken = await take();
     for (let waited = 0; !taken && full && waited < FULL_RUN_WAITS_MS; waited += LEASE_POLL_MS) {
@@ -74,7 +100,12 @@ export const makeHandler = (
     }
     let report: PublishReport;
     try {
-      report = full ? await publishAll(run) : await publishMarked(run);
+      report = full
+        ? await publishAll(run)
+        : await publishMarked(run, {
+            deadline: runDeadline(clock.now(), context.getRemainingTimeInMillis?.()),
+            now: () => clock.now(),
+          });
     } finally {
       await lease.release(holder).catch((error: unknown) =>
         // It runs out on its own: the next run after that goes ahead.

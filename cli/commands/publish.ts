@@ -22,7 +22,7 @@ export const publishCommands: Command[] = [
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       return {
         result: report,
-        text: `published${full ? ' everything' : ''} in ${seconds} s: ${report.written} written, ${report.unchanged} unchanged, ${report.removed} removed, ${report.marksCleared} marks cleared${report.archive ? `; the archive ${report.archive.documents} feed documents and ${report.archive.pages} pages in ${(report.archive.milliseconds / 1000).toFixed(1)} s` : ''}${report.failed > 0 ? `, ${report.failed} FAILED` : ''}`,
+        text: `published${full ? ' everything' : ''} in ${seconds} s: ${report.written} written, ${report.unchanged} unchanged, ${report.removed} removed, ${report.marksCleared} marks cleared${report.marksDeferred > 0 ? `, ${report.marksDeferred} left for the next run (its time budget)` : ''}${report.archive ? `; the archive ${report.archive.documents} feed documents and ${report.archive.pages} pages in ${(report.archive.milliseconds / 1000).toFixed(1)} s` : ''}${report.failed > 0 ? `, ${report.failed} FAILED` : ''}`,
         exitCode: report.failed > 0 ? 1 : 0,
       };
     },

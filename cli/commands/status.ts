@@ -21,7 +21,7 @@ const text = (s: StatusReport): string => {
   const p = s.lastPublish;
   lines.push(
     p
-      ? `last publish   ${p.at}${p.full ? ' (full)' : ''}: ${p.written} written, ${p.unchanged} unchanged, ${p.failed} failed, ${p.seconds} s`
+      ? `last publish   ${p.at}${p.full ? ' (full)' : ''}: ${p.written} written, ${p.unchanged} unchanged, ${p.failed} failed, ${p.seconds} s${p.marksDeferred ? `, ${p.marksDeferred} marks left for the next run` : ''}`
       : 'last publish   never',
   );
   if (s.email) {

@@ -203,10 +203,26 @@ export interface MarkRecord extends Mark {
   stamps: string[];
 }
 
+/**
+ * The batch of changes a mark's stamp came from. One batch marks its events and their days (and
+ * tags, and the site) together: a day mark whose batch has no event mark left was marked with
+ * events whose marks are cleared.
+ */
+export const markBatchOf = (stamp: string): string => {
+  const sk = stamp.slice(stamp.indexOf('\n') + 1);
+  return sk.slice(0, sk.lastIndexOf('#'));
+};
+
 /** What the publisher reads and clears. */
 export interface PublishStore {
   /** What is marked, one record per key. */
   listMarks(kind: Mark['kind']): Promise<MarkRecord[]>;
+  /**
+   * What is marked, oldest first, a stored mark at a time: each of its keys with that mark's stamp
+   * (a key marked by several batches comes once per batch). Reads a page of each shard at a time,
+   * so a backlog of any size is walked in bounded memory; `clearMarks` takes what it yields.
+   */
+  walkMarks(kind: Mark['kind']): AsyncGenerator<MarkRecord[]>;
   /**
    * Removes the stored marks these records were read from, unconditionally and in batches. A change
    * that arrived since wrote a mark of its own, which stays.
@@ -322,6 +338,11 @@ const AT_VERSION = 'attribute_not_exists(PK) OR version = :version';
 const OLDER_SNAPSHOT = 'attribute_not_exists(PK) OR attribute_not_exists(v) OR v < :v';
 /** Keys of one batch's mark item: the publisher may clear some and leave the rest. */
 const MARK_KEYS_PER_ITEM = 200;
+/**
+ * Stored marks read per query when walking a kind's marks (`walkMarks`): a page of each of the 4
+ * shards is held at once, each mark at most 200 keys.
+ */
+const MARK_WALK_PAGE = 100;
 
 const records = (value: unknown): Item[] =>
   Array.isArray(value) ? value.filter((v): v is Item => typeof v === 'object' && v !== null) : [];
@@ -1288,6 +1309,56 @@ export const makeEventStore = (
         }),
       );
       return [...marks.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+
+    async *walkMarks(kind) {
+      interface Shard {
+        items: Item[];
+        at: number;
+        next?: Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>;
+      }
+      const read = (shard: number, start?: Item) => {
+        const page = db.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': markPartition(kind, shard) },
+            ConsistentRead: true,
+            Limit: MARK_WALK_PAGE,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ) as Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>;
+        // Read ahead: if the walk stops on another shard's failure, this one's must not go unhandled.
+        page.catch(() => undefined);
+        return page;
+      };
+      const shards: Shard[] = Array.from({ length: MARK_SHARDS }, (_, shard) => ({
+        items: [],
+        at: 0,
+        next: read(shard),
+      }));
+      for (;;) {
+        let oldest: Shard | undefined;
+        for (const [number, shard] of shards.entries()) {
+          while (shard.at >= shard.items.length && shard.next) {
+            const page = await shard.next;
+            shard.items = page.Items ?? [];
+            shard.at = 0;
+            shard.next = page.LastEvaluatedKey ? read(number, page.LastEvaluatedKey) : undefined;
+          }
+          const head = shard.items[shard.at];
+          // Sort keys start with the time marked (ISO 8601): in order, they are oldest first.
+          if (head && (!oldest || str(head, 'SK') < str(oldest.items[oldest.at] as Item, 'SK')))
+            oldest = shard;
+        }
+        if (!oldest) return;
+        const item = oldest.items[oldest.at++] as Item;
+        const stamp = stampOf(str(item, 'PK'), str(item, 'SK'));
+        const markedAt = str(item, 'markedAt');
+        const keys = item.keys instanceof Set ? [...(item.keys as Set<string>)] : [];
+        markItemSizes.set(stamp, keys.length);
+        yield keys.map((key) => ({ kind, key, markedAt, stamps: [stamp] }));
+      }
     },
 
     async clearMarks(marks) {

@@ -14,7 +14,15 @@ export interface LastPublishStore {
   recordPublish(run: PublishRun): Promise<void>;
 }
 
-const REPORT_FIELDS = ['written', 'unchanged', 'removed', 'marksCleared', 'marksKept', 'failed'] as const;
+const REPORT_FIELDS = [
+  'written',
+  'unchanged',
+  'removed',
+  'marksCleared',
+  'marksKept',
+  'marksDeferred',
+  'failed',
+] as const;
 
 export const fromLastPublishItem = (item: Item): PublishRun | undefined => {
   if (typeof item.at !== 'string' || typeof item.seconds !== 'number') return undefined;

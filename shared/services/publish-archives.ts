@@ -20,7 +20,7 @@ import {
   topicScope,
   yearOf,
 } from '../domain/archives.js';
-import type { NewsEvent, StoredEvent } from '../domain/event.js';
+import type { NewsEvent } from '../domain/event.js';
 import { type FeedItemRef, feedHeadOf, feedItemRefs } from '../domain/feed-model.js';
 import { type EventSummary, latestFirst } from '../domain/related.js';
 import {
@@ -622,7 +622,10 @@ export class IncrementalArchive {
     private readonly store: ArchiveStore,
     objects: ObjectStore,
     private readonly marked: ReadonlySet<string>,
-    private readonly markedEvents: Promise<Map<string, StoredEvent>>,
+    /** The marked events as read now (or, for a month whose marks are gone, its events as listed). */
+    private readonly markedEvents: Promise<
+      ReadonlyMap<string, Pick<EventSummary, 'date' | 'tags' | 'topic'>>
+    >,
   ) {
     this.state = this.load(objects);
     this.state.catch(() => undefined);

@@ -1,9 +1,10 @@
-import type {
-  EventStore,
-  ListingStore,
-  MarkRecord,
-  PublishStore,
-  TagSummary,
+import {
+  type EventStore,
+  type ListingStore,
+  type MarkRecord,
+  markBatchOf,
+  type PublishStore,
+  type TagSummary,
 } from '../adapters/event-store.js';
 import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import { borrowObject, type ObjectBody, type ObjectStore } from '../adapters/object-store.js';
@@ -61,6 +62,7 @@ import {
   FullArchive,
   IncrementalArchive,
   readArchiveCounts,
+  readMonth,
 } from './publish-archives.js';
 
 export interface PublishDeps {
@@ -81,6 +83,12 @@ export interface PublishReport {
    * arrives while a run works leaves a mark of its own, counted by the next run.
    */
   marksKept: number;
+  /**
+   * Marks left for the next run on purpose: not taken before the run's deadline, or (while a
+   * backlog of event marks waits) listings rebuilt ahead of it whose marks stay for the run that
+   * takes the backlog's last events. Not a failure: the next runs take them.
+   */
+  marksDeferred: number;
   failed: number;
   /** What the archive (months, years, topic labels) added to a full run. */
   archive?: ArchiveFigures;
@@ -122,6 +130,7 @@ export const emptyPublishReport = (): PublishReport => ({
   removed: 0,
   marksCleared: 0,
   marksKept: 0,
+  marksDeferred: 0,
   failed: 0,
 });
 
@@ -776,20 +785,245 @@ class Run extends Output {
 }
 
 /**
- * Rebuilds what the change stream marked, and only that. Everything marked is read at once and
- * rendered as soon as it is read, but written in order: event pages first, then days and tags,
- * then the site-wide pages and feeds, so listings never link to a page that is not there yet. A
- * mark is cleared once what it asked for is written; a change arriving meanwhile has a mark of its
- * own, which stays for the next run.
+ * When an incremental run stops taking new work. The Lambda handler sets a deadline from the time
+ * its invocation has left; without one (locally) a run takes new work for `DEFAULT_RUN_BUDGET_MS`.
  */
-export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> => {
-  const run = new Run(deps);
-  const [events, days, tags, site] = await Promise.all([
-    deps.store.listMarks('event'),
+export interface PublishBudget {
+  /** Milliseconds since the epoch, on `now`'s clock; absent or not a finite number: the default. */
+  deadline?: number;
+  now?: () => number;
+  /** Event marks read and rebuilt together while a backlog waits (default `EVENT_CHUNK`). */
+  eventChunk?: number;
+  /** Months whose archive one run rebuilds (default `ARCHIVE_MONTHS_PER_RUN`). */
+  archiveMonths?: number;
+}
+
+/**
+ * How long a run takes new work for when its caller sets no deadline: locally, where runs come
+ * every few seconds, a backlog (an import) drains a minute at a time while feeds keep up.
+ */
+export const DEFAULT_RUN_BUDGET_MS = 60_000;
+/**
+ * Event marks read and rebuilt together while a backlog waits, oldest first: a chunk's events are
+ * all the run holds of the backlog at once, and a run with at most this many runs as one (below).
+ */
+const EVENT_CHUNK = 500;
+/**
+ * The share of a run's budget in which, while a backlog of event marks waits, it takes listings
+ * (tag, day and site pages and feeds, with the pages of the events they show): the rest drains the
+ * backlog, so neither starves the other.
+ */
+const LISTINGS_SHARE = 1 / 3;
+/**
+ * Days rebuilt ahead of a backlog, the newest first: each writes the pages of all its events, and
+ * a backlog's days (an import's) would be most of the backlog.
+ */
+const DAYS_AHEAD = 7;
+/**
+ * Day pages a tag or the site may have written first, ahead of a backlog, because it links to them
+ * and they were never written: a burst's news brings a day or two; a tag of an imported history,
+ * every day of it, and waits for the backlog instead.
+ */
+const NEW_DAYS_PER_LISTING = 3;
+/**
+ * Months whose archive one run rebuilds (newest first; the others' day marks wait): the archive
+ * reads each marked month whole, and a long backlog can mark every month of an import.
+ */
+const ARCHIVE_MONTHS_PER_RUN = 6;
+
+/** Marks of a kind as `walkMarks` yields them, taken a chunk at a time, with one stored mark read ahead. */
+class MarkChunks {
+  private ahead: Promise<IteratorResult<MarkRecord[]>>;
+  /** Keys of a stored mark that the last chunk had no room for. */
+  private rest: MarkRecord[] = [];
+
+  constructor(private readonly walk: AsyncGenerator<MarkRecord[]>) {
+    this.ahead = walk.next();
+  }
+
+  /** Whether marks are left to take. */
+  async more(): Promise<boolean> {
+    return this.rest.length > 0 || !(await this.ahead).done;
+  }
+
+  /**
+   * The next `size` keys, or those left when fewer are (a key marked by several stored marks
+   * once, with all their stamps). A stored mark cut between two chunks is cleared a part at a time.
+   */
+  async next(size: number): Promise<MarkRecord[]> {
+    const chunk = new Map<string, MarkRecord>();
+    const take = (marks: MarkRecord[]): MarkRecord[] => {
+      let i = 0;
+      for (; i < marks.length && chunk.size < size; i++) {
+        const mark = marks[i] as MarkRecord;
+        const known = chunk.get(mark.key);
+        if (!known) chunk.set(mark.key, { ...mark, stamps: [...mark.stamps] });
+        else {
+          known.stamps.push(...mark.stamps);
+          if (mark.markedAt > known.markedAt) known.markedAt = mark.markedAt;
+        }
+      }
+      return marks.slice(i);
+    };
+    this.rest = take(this.rest);
+    while (chunk.size < size) {
+      const read = await this.ahead;
+      if (read.done) break;
+      this.ahead = this.walk.next();
+      this.rest = take(read.value);
+    }
+    return [...chunk.values()];
+  }
+
+  /** Counts the keys of the marks left (a key marked by several batches once for each), reading on. */
+  async countRest(): Promise<number> {
+    let count = this.rest.length;
+    this.rest = [];
+    for (let read = await this.ahead; !read.done; read = await this.walk.next()) count += read.value.length;
+    return count;
+  }
+}
+
+const newestMarkedFirst = (marks: readonly MarkRecord[]): MarkRecord[] =>
+  [...marks].sort((a, b) => (a.markedAt > b.markedAt ? -1 : a.markedAt < b.markedAt ? 1 : 0));
+
+/** Adds a part of a run (a chunk, the listings) to the run's report. */
+const addReport = (to: PublishReport, part: PublishReport): void => {
+  to.written += part.written;
+  to.unchanged += part.unchanged;
+  to.removed += part.removed;
+  to.marksCleared += part.marksCleared;
+  to.marksKept += part.marksKept;
+  to.marksDeferred += part.marksDeferred;
+  to.failed += part.failed;
+  if (part.archive) to.archive = part.archive;
+};
+
+/** Ends a part of a run: its feed records and clearings written, and no write of it left under way. */
+const finish = async (run: Run): Promise<PublishReport> => {
+  await Promise.all([run.recorded(), run.cleared(), run.recordTagCounts()]);
+  // Writes a failed rebuild left under way (its mark stays): none outlives the run.
+  await run.settled().catch(() => undefined);
+  return run.report;
+};
+
+/** Writes the pages of events a listing shows, from the events as read now. */
+const writeEventPages = async (run: Run, shown: readonly EventSummary[]): Promise<void> => {
+  await pool(await run.fullEvents(shown), (event) => run.eventPage(event));
+};
+
+/** Every live event of a day, as `Run.day` reads them. */
+const readDay = async (store: PublishDeps['store'], date: string): Promise<NewsEvent[]> => {
+  const events: NewsEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listDay(date, { limit: 100, ...(cursor ? { cursor } : {}) });
+    events.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return events;
+};
+
+/**
+ * Rebuilds what the change stream marked, and only that, taking new work until the budget's
+ * deadline; what it did not take stays marked for the next run (`marksDeferred`).
+ *
+ * Event marks are read oldest first, a chunk at a time (`walkMarks`), never all at once. When they
+ * fit in one chunk (the usual run) everything marked is read at once and rendered as soon as it is
+ * read, but written in order: event pages first, then days and tags, then the site-wide pages and
+ * feeds, so listings never link to a page that is not there yet (`publishWhole`).
+ *
+ * When more are marked (a backlog: an import, a publisher that was down), listings come first, in
+ * the first third of the budget (`publishListingsAhead`): each tag, day and site page and feed after
+ * the pages it links to that are not there yet (its events' pages, the days of theirs never
+ * written), so it links to no page still in the backlog; then the backlog's event pages, oldest
+ * first, until the deadline. A burst of changes is then in the feeds by the end of the next run,
+ * however long the backlog. Those listing marks stay until the run that takes the backlog's last
+ * events (this one, when a third of its budget is left then): the month archive (whose day marks
+ * it follows) and the archive links of tag pages wait for that run, which counts the months again
+ * and rebuilds their tag and topic documents in full when their events' marks were cleared by
+ * earlier runs.
+ *
+ * A mark is cleared once what it asked for is written; a change arriving meanwhile has a mark of
+ * its own, which stays for the next run.
+ */
+export const publishMarked = async (
+  deps: PublishDeps,
+  budget: PublishBudget = {},
+): Promise<PublishReport> => {
+  const now = budget.now ?? Date.now;
+  const started = now();
+  const deadline =
+    typeof budget.deadline === 'number' && Number.isFinite(budget.deadline)
+      ? budget.deadline
+      : started + DEFAULT_RUN_BUDGET_MS;
+  const positive = (n: number | undefined, otherwise: number) =>
+    n !== undefined && (Number.isInteger(n) || n === Number.POSITIVE_INFINITY) && n > 0 ? n : otherwise;
+  const chunkSize = positive(budget.eventChunk, EVENT_CHUNK);
+  const months = positive(budget.archiveMonths, ARCHIVE_MONTHS_PER_RUN);
+  const [days, tags, site] = await Promise.all([
     deps.store.listMarks('day'),
     deps.store.listMarks('tag'),
     deps.store.listMarks('site'),
   ]);
+  const events = new MarkChunks(deps.store.walkMarks('event'));
+  const first = await events.next(chunkSize);
+  if (!(await events.more())) {
+    const report = await publishWhole(deps, first, { days, tags, site }, () => now() < deadline, months);
+    if (report.marksDeferred > 0)
+      logger.info('the run stopped taking work at its deadline; the rest stays marked for the next run', {
+        marksDeferred: report.marksDeferred,
+      });
+    return report;
+  }
+
+  const report = emptyPublishReport();
+  const listingsUntil = started + (deadline - started) * LISTINGS_SHARE;
+  const ahead = await publishListingsAhead(deps, { days, tags, site }, () => now() < listingsUntil);
+  const taking = () => now() < deadline;
+  for (let chunk = first; chunk.length > 0; chunk = await events.next(chunkSize)) {
+    // The first chunk whatever the listings took: every run drains some of the backlog. Marks of
+    // a chunk it does not take are counted by it; marks not read yet, below.
+    addReport(report, await publishEvents(deps, chunk, chunk === first ? () => true : taking));
+    if (!taking()) break;
+  }
+  if (!(await events.more()) && deadline - now() >= (deadline - started) * LISTINGS_SHARE) {
+    // The backlog is drained with time to spare (the listings' share of the budget): the listings
+    // again, their marks cleared, and the archive with them, as in a run with one chunk (with no
+    // event mark, every day's month whole). With less, the next run does that.
+    addReport(report, { ...ahead, marksDeferred: 0 });
+    addReport(report, await publishWhole(deps, [], { days, tags, site }, taking, months));
+    return report;
+  }
+  addReport(report, ahead);
+  report.marksDeferred += await events.countRest();
+  logger.info('a backlog of event marks: listings first, then the oldest events until the deadline', {
+    marksDeferred: report.marksDeferred,
+    marksCleared: report.marksCleared,
+  });
+  return report;
+};
+
+/**
+ * Everything marked, when the event marks fit in one chunk: read at once and rendered as soon as
+ * read, but written in order (event pages, then days and tags, then the site). Tags are taken until
+ * the deadline; the site waits for every marked tag (it links to their pages); the days of up to
+ * `archiveMonths` months are taken at once, since the archive rebuilds a month as a whole, and
+ * with more marked, tags and the site wait with the rest (they show the archive's counts).
+ */
+const publishWhole = async (
+  deps: PublishDeps,
+  events: readonly MarkRecord[],
+  { days: allDays, tags, site }: { days: MarkRecord[]; tags: MarkRecord[]; site: MarkRecord[] },
+  taking: () => boolean,
+  archiveMonths: number,
+): Promise<PublishReport> => {
+  const run = new Run(deps);
+  let deferred = 0;
+  const months = taking() ? [...new Set(allDays.map((mark) => monthOf(mark.key)))].sort().reverse() : [];
+  const monthsTaken = new Set(months.slice(0, archiveMonths));
+  const days = allDays.filter((mark) => monthsTaken.has(monthOf(mark.key)));
+  deferred += allDays.length - days.length;
   // Marked events first (in batches of 100): their pages are written before anything else.
   const found =
     events.length > 0
@@ -808,13 +1042,27 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
     () => undefined,
   );
   run.markedTags = new Set(tags.map((mark) => mark.key));
-  const archive = new IncrementalArchive(
-    run,
-    deps.store,
-    deps.objects,
-    new Set(days.map((mark) => monthOf(mark.key))),
-    found.catch(() => new Map<string, StoredEvent>()),
+  // The archive rebuilds the documents of a month's tags and topic labels that its marked events
+  // have. A day marked with events whose marks an earlier run cleared (a backlog's, or a batch
+  // whose marks the run before read only in part) has none of them here: every event of its month
+  // counts as marked then, so no document of it stays behind.
+  const batches = new Set(events.flatMap((mark) => mark.stamps.map(markBatchOf)));
+  const orphaned = new Set(
+    days
+      .filter((mark) => mark.stamps.some((stamp) => !batches.has(markBatchOf(stamp))))
+      .map((mark) => monthOf(mark.key)),
   );
+  const markedEvents = found
+    .catch(() => new Map<string, StoredEvent>())
+    .then(async (byId) => {
+      if (orphaned.size === 0) return byId;
+      const all = new Map<string, Pick<EventSummary, 'date' | 'tags' | 'topic'>>(byId);
+      for (const month of orphaned)
+        for (const event of await readMonth(deps.store, month))
+          if (!all.has(event.id)) all.set(event.id, event);
+      return all;
+    });
+  const archive = new IncrementalArchive(run, deps.store, deps.objects, monthsTaken, markedEvents);
   run.archive = archive;
   const eventPages = pool(events, (mark) =>
     run.settle(mark, () =>
@@ -824,6 +1072,9 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
       ),
     ),
   );
+  // Tag pages and the home page link to the archive's months and labels as this run counts them:
+  // with months left for the next run, they wait for it too.
+  let tagsLeft = days.length < allDays.length;
   const listings = Promise.all([
     pool(days, (mark) =>
       run.settle(mark, async () => {
@@ -833,13 +1084,228 @@ export const publishMarked = async (deps: PublishDeps): Promise<PublishReport> =
         ]);
       }),
     ),
-    pool(tags, (mark) => run.settle(mark, () => run.tag(mark.key, eventPages))),
+    pool(tags, async (mark) => {
+      if (tagsLeft || !taking()) {
+        tagsLeft = true;
+        deferred++;
+        return;
+      }
+      await run.settle(mark, () => run.tag(mark.key, eventPages));
+    }),
   ]);
-  await Promise.all([eventPages, listings, pool(site, (mark) => run.settle(mark, () => run.site(listings)))]);
-  await Promise.all([run.recorded(), run.cleared(), run.recordTagCounts()]);
-  // Writes a failed rebuild left under way (its mark stays): none outlives the run.
-  await run.settled().catch(() => undefined);
-  return run.report;
+  const sitePages = listings.then(() => {
+    if (!tagsLeft) return pool(site, (mark) => run.settle(mark, () => run.site(listings)));
+    deferred += site.length;
+  });
+  await Promise.all([eventPages, listings, sitePages]);
+  const report = await finish(run);
+  report.marksDeferred += deferred;
+  return report;
+};
+
+/**
+ * The listings while a backlog of event marks waits, taken while `taking`: tags newest marked
+ * first, the `DAYS_AHEAD` newest marked days, and the site's feeds. Before each, what it links to
+ * that the backlog may not have written yet: the pages of the events it shows that are not there
+ * (from the events as read now; a page that is there is rebuilt by its own mark, as in any run),
+ * and (for tags and the site) the day pages of theirs that were never written, each with its
+ * events' pages. A tag whose events would need more than `NEW_DAYS_PER_LISTING` new day pages
+ * (a tag of an imported history) waits for the backlog. Day pages link to their month's page and
+ * their topic labels' pages as the archive has them: a month or label new to the site comes with
+ * the run that takes the backlog's last events. The home page, tags index and OPML wait for every
+ * marked tag (they link to their pages), and for a first publish (see `IncrementalArchive`).
+ *
+ * Their marks stay, for the run that takes the backlog's last events and rebuilds the archive
+ * with them.
+ */
+const publishListingsAhead = async (
+  deps: PublishDeps,
+  { days, tags, site }: { days: MarkRecord[]; tags: MarkRecord[]; site: MarkRecord[] },
+  taking: () => boolean,
+): Promise<PublishReport> => {
+  const run = new Run(deps);
+  // No month is rebuilt: day and tag pages link to the archive as recorded, as it is published.
+  run.archive = new IncrementalArchive(
+    run,
+    deps.store,
+    deps.objects,
+    new Set(),
+    Promise.resolve(new Map<string, StoredEvent>()),
+  );
+  const published = deps.objects.get(HOME_PAGE).then((home) => home !== undefined);
+  const pageIsThere = new Map<string, Promise<boolean>>();
+  /**
+   * Writes the pages of the shown events that have none yet. Those that have one are left to
+   * their marks: a page is rebuilt by its own mark, as in any run, never ahead of it.
+   */
+  const writePagesOf = async (shown: readonly EventSummary[]): Promise<void> => {
+    const there = await Promise.all(
+      shown.map((event) => {
+        let known = pageIsThere.get(event.id);
+        if (!known) {
+          known = deps.objects.get(eventPath(event.id, 'html')).then((page) => page !== undefined);
+          pageIsThere.set(event.id, known);
+        }
+        return known;
+      }),
+    );
+    await writeEventPages(
+      run,
+      shown.filter((_, i) => !there[i]),
+    );
+  };
+  let deferred = 0;
+  /** Rebuilds a listing and keeps its mark; a failure is counted and logged as in any run. */
+  const rebuild = async (mark: MarkRecord, build: () => Promise<void>): Promise<boolean> => {
+    try {
+      await build();
+      deferred++;
+      return true;
+    } catch (error) {
+      logger.error('rebuild failed; the mark stays for the next run', { mark, error: error as Error });
+      run.report.failed++;
+      run.report.marksKept++;
+      return false;
+    }
+  };
+  const dayPages = new Map<string, Promise<void>>();
+  /** A day's page, once per run, after its events' pages. */
+  const dayPage = (date: string): Promise<void> => {
+    let page = dayPages.get(date);
+    if (!page) {
+      page = run.day(
+        date,
+        readDay(deps.store, date).then((shown) => writePagesOf(shown)),
+      );
+      page.catch(() => undefined);
+      dayPages.set(date, page);
+    }
+    return page;
+  };
+  const dayIsThere = new Map<string, Promise<boolean>>();
+  const isThere = (date: string): Promise<boolean> => {
+    let known = dayIsThere.get(date);
+    if (!known) {
+      known = deps.objects.get(dayPath(date)).then((page) => page !== undefined);
+      dayIsThere.set(date, known);
+    }
+    return known;
+  };
+  /**
+   * What must be written before a page listing these events: their pages, and the pages of their
+   * days that are not there (or are being rebuilt). Undefined when more than
+   * `NEW_DAYS_PER_LISTING` days are new.
+   */
+  const linkedFrom = async (
+    shown: readonly EventSummary[],
+  ): Promise<(() => Promise<unknown>) | undefined> => {
+    const dates = [...new Set(shown.map((event) => event.date))];
+    const others = dates.filter((date) => !dayPages.has(date));
+    const there = await Promise.all(others.map(isThere));
+    const missing = others.filter((_, i) => !there[i]);
+    if (missing.length > NEW_DAYS_PER_LISTING) return undefined;
+    const days = [...dates.filter((date) => dayPages.has(date)), ...missing];
+    return () => Promise.all([writePagesOf(shown), ...days.map(dayPage)]);
+  };
+  const newestDays = [...days].sort((a, b) => (a.key > b.key ? -1 : a.key < b.key ? 1 : 0));
+  deferred += Math.max(0, newestDays.length - DAYS_AHEAD);
+  const daysDone = pool(newestDays.slice(0, DAYS_AHEAD), async (mark) => {
+    if (!taking()) {
+      deferred++;
+      return;
+    }
+    await rebuild(mark, () => dayPage(mark.key));
+  });
+  const tagIsThere = (slug: string) => deps.objects.get(tagPath(slug)).then((page) => page !== undefined);
+  // Tags the home page, tags index and OPML would link to with no page there.
+  const tagsMissing: Promise<boolean>[] = [];
+  const tagsDone = pool(newestMarkedFirst(tags), async (mark) => {
+    if (!taking()) {
+      deferred++;
+      tagsMissing.push(tagIsThere(mark.key).then((there) => !there));
+      return;
+    }
+    const built = await rebuild(mark, async () => {
+      const shown = await run.eventsOfTag(mark.key);
+      const first = await linkedFrom(shown);
+      if (first) return run.tag(mark.key, first());
+      // Too many of its days are new: its feeds (they link to event pages and its page), not its
+      // page; nothing of a tag with no page yet.
+      const there = tagIsThere(mark.key);
+      tagsMissing.push(there.then((is) => !is));
+      const name = shown[0]?.tags.find((t) => t.slug === mark.key)?.name;
+      if (name === undefined || !(await there)) return;
+      const feeds = await run.feedsOf(tagScope({ slug: mark.key, name }), shown);
+      await writePagesOf(shown.slice(0, deps.site.feedSize));
+      await run.writeFeeds(feeds);
+    });
+    if (!built) tagsMissing.push(Promise.resolve(true));
+  });
+  // The site's feeds are taken with the tags; its pages are written once every tag is.
+  const takeSite = taking();
+  const siteDone = pool(site, async (mark) => {
+    if (!takeSite) {
+      deferred++;
+      return;
+    }
+    await rebuild(mark, async () => {
+      const latest = (await deps.store.listLatest({ limit: Math.max(HOME_SIZE, deps.site.feedSize) })).items;
+      // Its feeds link to event pages only.
+      const inFeeds = latest.slice(0, deps.site.feedSize);
+      const feeds = await run.feedsOf({ kind: 'site' }, inFeeds);
+      await writePagesOf(inFeeds);
+      await run.writeFeeds(feeds);
+      await tagsDone;
+      const tagsThere = !(await Promise.all(tagsMissing)).includes(true);
+      const first = tagsThere && (await published) ? await linkedFrom(latest) : undefined;
+      if (first) await run.site(first());
+    });
+  });
+  await Promise.all([tagsDone, daysDone, siteDone]);
+  const report = await finish(run);
+  report.marksDeferred += deferred;
+  return report;
+};
+
+/** A chunk of a backlog's event marks: each rebuilt and cleared if taken while `taking`, else left. */
+const publishEvents = async (
+  deps: PublishDeps,
+  marks: readonly MarkRecord[],
+  taking: () => boolean,
+): Promise<PublishReport> => {
+  const run = new Run(deps);
+  let deferred = 0;
+  if (!taking()) {
+    run.report.marksDeferred = marks.length;
+    return run.report;
+  }
+  // Read after the chunk's marks were: as new as the changes that marked them.
+  const found = deps.store.getEventsNow(marks.map((m) => m.key));
+  found.then(
+    (byId) => {
+      for (const event of byId.values()) {
+        if (isTombstone(event)) continue;
+        run.know(event);
+        for (const tag of event.tags) void run.eventsOfTag(tag.slug);
+      }
+    },
+    () => undefined,
+  );
+  await pool(marks, async (mark) => {
+    if (!taking()) {
+      deferred++;
+      return;
+    }
+    await run.settle(mark, () =>
+      run.event(
+        mark.key,
+        found.then((byId) => byId.get(mark.key)),
+      ),
+    );
+  });
+  const report = await finish(run);
+  report.marksDeferred += deferred;
+  return report;
 };
 
 /**

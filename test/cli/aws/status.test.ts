@@ -35,6 +35,7 @@ beforeAll(async () => {
     removed: 0,
     marksCleared: 6,
     marksKept: 0,
+    marksDeferred: 0,
     failed: 0,
   });
 
