@@ -43,7 +43,7 @@ export const serveSiteFolder =
     }
     let path = resolve(join(base, pathname));
     if (path !== base && !path.startsWith(base + sep)) return false;
-    // The publisher's own records, not part of the site (see shared/services/publish.ts). On a
+    // The publisher's own records, not part of the site (see shared/services/publish-output.ts). On a
     // case-insensitive file system `_Publish` opens the same folder, and Windows drops trailing
     // dots and spaces: the first segment is compared as the file system would.
     const [first = ''] = relative(base, path).split(sep);

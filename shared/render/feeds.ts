@@ -504,6 +504,21 @@ export const renderFeedItems = (items: readonly FeedItemModel[], format: FeedFor
 export const FEED_ITEMS_VERSION = 1;
 
 /**
+ * Beside each feed, the publisher keeps what its items are (`_publish/feeds/...`): the key of each
+ * item in order. An incremental run reuses the text of an item whose key is unchanged, cut from the
+ * feed as written, instead of writing it again: a tag's feed gains one item and keeps 49. It is
+ * written only after the feed's files are, so it never describes newer items than theirs.
+ */
+export interface FeedItemsRecord {
+  version: number;
+  site: string;
+  /** [key, has content (1) or not (0)], in the feed's order. */
+  items: [string, number][];
+  /** Where the items lie in each file (`feedItemLayout`), so a run need not search for them. */
+  layout?: Partial<Record<FeedFormat, number[]>>;
+}
+
+/**
  * Where each item lies in a feed written from `parts` (`assembleFeedParts` of these `items`): the
  * byte offsets [start, end) of item i at 2i and 2i + 1, then the document's size. Kept beside the
  * feed, they let a later run cut its items out without searching it (`feedItemBytes`).

@@ -44,7 +44,12 @@ import {
 import type { IndexedEvent, SiteIndex } from '../domain/site-index.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
-import { assembleFeedParts, FEED_ITEMS_VERSION, feedItemLayout } from '../render/feeds.js';
+import {
+  assembleFeedParts,
+  FEED_ITEMS_VERSION,
+  type FeedItemsRecord,
+  feedItemLayout,
+} from '../render/feeds.js';
 import {
   type ListedEvent,
   renderMonthPage,
@@ -53,10 +58,9 @@ import {
   renderYearPage,
   type TopicCount,
 } from '../render/pages.js';
-import type { FeedItemsRecord } from './publish.js';
 
 /*
- * The archive by month, written beside what publish.ts writes: RFC 5005 archive documents (every
+ * The archive by month, written beside the rest of the site: RFC 5005 archive documents (every
  * event of a month in a scope: the site, a tag, a topic label), month and year pages, topic label
  * pages and feeds, and the counts that let an incremental run rebuild only what a change touches
  * (`_publish/archives.json`).
@@ -70,7 +74,7 @@ export interface ArchiveObject {
 }
 
 /**
- * An event's feed item, as publish.ts writes it once per run and places it in every document: its
+ * An event's feed item, as the run writes it once (publish-output.ts) and places it in every document: its
  * text in every format when written by this run, in the archive's formats when cut from an archive
  * document as written before.
  */
@@ -86,7 +90,7 @@ export type FeedItem = ArchiveItem & { text: Record<FeedFormat, string | Buffer>
 
 const hasEveryFormat = (item: ArchiveItem): item is FeedItem => item.text.json !== undefined;
 
-/** What the archive writes through: publish.ts's run (rendering settings, counted writes). */
+/** What the archive writes through: the run's output (publish-output.ts: rendering settings, counted writes). */
 export interface ArchiveOutput {
   readonly config: SiteConfig;
   put(objects: readonly ArchiveObject[]): Promise<{ written: Promise<void> }>;
@@ -219,7 +223,7 @@ const itemsRecordOf = (month: string) => ({
   formats: ARCHIVE_FORMATS,
 });
 
-/** The record of the items of a document's files (`FeedItemsRecord`, as publish.ts keeps for feeds). */
+/** The record of the items of a document's files (`FeedItemsRecord`, as kept for feeds). */
 const itemsRecord = (
   site: SiteConfig,
   month: string,
