@@ -46,9 +46,12 @@ const LISTINGS_SHARE = 1 / 3;
 
 /**
  * Months whose archive one run rebuilds (newest first; the others' day marks wait): the archive
- * reads each marked month whole, and a long backlog can mark every month of an import.
+ * reads each marked month whole (what listings show of its events: a month of the busiest seed
+ * days, some 3,000 events, is about a megabyte), and a long backlog can mark every month of an
+ * import. Two years: a first publish of a site with a short history (the samples span ten months)
+ * writes its home page in one run; tags and the site wait while months are left.
  */
-const ARCHIVE_MONTHS_PER_RUN = 6;
+const ARCHIVE_MONTHS_PER_RUN = 24;
 
 /**
  * Rebuilds what the change stream marked, and only that, taking new work until the budget's
