@@ -177,20 +177,20 @@ const recordUpdate = (record: SentRecord, values: Record<string, AttributeValue>
   return { sets, removes };
 };
 
-/** The condition that the claim and last send are as read. */
+/**
+ * The condition that the claim and last send are as read. A claim read is enough alone: every
+ * claim writes a new id, and whatever moves `lastSentAt` otherwise (a release, a finish on the
+ * state, a drop) removes the id. Without one, the state must exist and its last send be as read.
+ */
 const asRead = (read: NonNullable<AlertState['read']>, values: Record<string, AttributeValue>): string => {
-  let condition = 'attribute_exists(PK)';
-  if (read.claimId === undefined) condition += ' AND attribute_not_exists(claimId)';
-  else {
-    condition += ' AND claimId = :readClaim';
+  if (read.claimId !== undefined) {
     values[':readClaim'] = { S: read.claimId };
+    return 'claimId = :readClaim';
   }
-  if (read.lastSentAt === undefined) condition += ' AND attribute_not_exists(lastSentAt)';
-  else {
-    condition += ' AND lastSentAt = :readLast';
-    values[':readLast'] = { S: read.lastSentAt };
-  }
-  return condition;
+  if (read.lastSentAt === undefined)
+    return 'attribute_exists(PK) AND attribute_not_exists(claimId) AND attribute_not_exists(lastSentAt)';
+  values[':readLast'] = { S: read.lastSentAt };
+  return 'attribute_not_exists(claimId) AND lastSentAt = :readLast';
 };
 
 /** The subscriber with its zone and quiet hours (the subscription store reads them, checked). */
@@ -429,7 +429,8 @@ export const makeAlertStore = (
             ConditionExpression: condition,
             ExpressionAttributeNames: { '#day': 'day', '#before': 'before' },
             ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
+            // Only what the claim changed (the waiting set among it), not the whole item.
+            ReturnValues: 'UPDATED_NEW',
           }),
         );
         return { pending: setOfAttribute(Attributes?.pending) };

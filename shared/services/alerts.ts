@@ -4,6 +4,7 @@ import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import type { Mailer, OutgoingEmail } from '../adapters/mailer.js';
 import {
   type Alert,
+  type AlertItem,
   type AlertSettings,
   type AlertState,
   afterSend,
@@ -431,7 +432,9 @@ const sendOne = async (
   });
   if (!claimed) return busy();
   const zone = zoneOf(subscriber, deps.settings);
-  const start = iso(Math.min(claimedAt, ...items.map((i) => Date.parse(i.event.updatedAt))));
+  // Items come newest first (by updatedAt): the last is the oldest.
+  const oldest = items[items.length - 1] as AlertItem;
+  const start = iso(Math.min(claimedAt, Date.parse(oldest.event.updatedAt)));
   let messageId: string;
   try {
     const email = await deps.compose({ subscriber, items, window: { start, end: iso(claimedAt) }, zone });
