@@ -420,6 +420,36 @@ describe('the send: one conditional write before it, a receipt after', () => {
     expect(listed(w, readers[0] as SubscriberRecord, 1)).toEqual([next.id]);
   });
 
+  it('takes a claim once per state read, whether the state held no claim, a finished one or a finish on the state', async () => {
+    const w = world();
+    const reader = await subscribe(170, { tags: [{ slug: 'oman', name: 'Oman' }] });
+    const store = w.deps.store;
+    const claimOf = (state: NonNullable<Awaited<ReturnType<typeof stateOf>>>, claimId: string) => ({
+      claimId,
+      claimedAt: new Date(START).toISOString(),
+      handled: state.pending,
+      record: {
+        lastSentAt: new Date(START).toISOString(),
+        day: '2026-03-10',
+        sentToday: state.sentToday + 1,
+      },
+      before: { sentToday: state.sentToday },
+      read: state.read ?? {},
+    });
+    const twice = async (first: string, second: string) => {
+      await store.addPending(reader.id, [`e-${first}`]);
+      const state = (await stateOf(w, reader.id)) as NonNullable<Awaited<ReturnType<typeof stateOf>>>;
+      expect(await store.claim(reader.id, claimOf(state, first))).toEqual({ pending: [] });
+      // Another worker that read the same state: the claim has moved on.
+      expect(await store.claim(reader.id, claimOf(state, second))).toBeUndefined();
+    };
+    await twice('a', 'a2');
+    await store.recordSent([{ subscriberId: reader.id, claimId: 'a', messageId: 'm-a', sentAt: '' }]);
+    await twice('b', 'b2');
+    expect(await store.finishClaim(reader.id, 'b', 'm-b')).toBe(true);
+    await twice('c', 'c2');
+  });
+
   it('a worker that dies between its claim and its send: after the lease its alert goes once, counted once', async () => {
     const dying = world();
     const reader = await subscribe(140, { tags: [{ slug: 'laos', name: 'Laos' }] });
