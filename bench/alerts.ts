@@ -303,6 +303,7 @@ export const runAlerts = async (args: string[]): Promise<void> => {
     );
     console.log(
       `  store requests per alert ${[...lookRequests]
+        .filter(([, n]) => n > 0)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([name, n]) => `${name} ${(n / Math.max(1, report.sent)).toFixed(3)}`)
         .join(', ')} (in the looks that sent)`,
