@@ -21,7 +21,7 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertQueue } from '../local/alert-queue.js';
 import { ensureTable, startDynalite } from '../local/dynamodb.js';
-import { makeAlertStore } from '../shared/adapters/alert-store.js';
+import { makeAlertStore, type StateWriter } from '../shared/adapters/alert-store.js';
 import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
 import { toEventItem } from '../shared/adapters/event-store.js';
 import type { Mailer } from '../shared/adapters/mailer.js';
@@ -173,8 +173,18 @@ export const runAlerts = async (args: string[]): Promise<void> => {
         return { messageId: `bench-${latencies.length}` };
       },
     };
+    // The store's requests by operation, to print what the looks that sent cost in requests.
+    const requests = new Map<string, number>();
+    const counted: StateWriter = {
+      send: ((command: { constructor: { name: string } }) => {
+        const name = command.constructor.name.replace(/Command$/, '');
+        requests.set(name, (requests.get(name) ?? 0) + 1);
+        return writes.send(command as never);
+      }) as StateWriter['send'],
+    };
+    const lookRequests = new Map<string, number>();
     const deps: AlertDeps = {
-      store: makeAlertStore(db, TABLE_NAME, writes),
+      store: makeAlertStore(db, TABLE_NAME, counted),
       queue,
       mailer,
       compose: (alert: Alert) => {
@@ -226,8 +236,11 @@ export const runAlerts = async (args: string[]): Promise<void> => {
         const started = performance.now();
         const ownStarted = ownCpu();
         const storeStarted = storeCpu();
+        const requestsBefore = new Map(requests);
         const part = await queue.drain(deps, { lookBatch: 100, concurrency: 2 });
         if (part.sent > 0) {
+          for (const [name, n] of requests)
+            lookRequests.set(name, (lookRequests.get(name) ?? 0) + n - (requestsBefore.get(name) ?? 0));
           lookMs += performance.now() - started;
           lookCpuMs += ownCpu() - ownStarted;
           storeCpuMs += storeCpu() - storeStarted;
@@ -287,6 +300,13 @@ export const runAlerts = async (args: string[]): Promise<void> => {
     );
     console.log(
       `  of the looks' ${Math.round(lookMs)} ms: rendering ${Math.round(timing.renderMs)} ms, MIME ${Math.round(timing.mimeMs)} ms (summed over concurrent work)`,
+    );
+    console.log(
+      `  store requests per alert ${[...lookRequests]
+        .filter(([, n]) => n > 0)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, n]) => `${name} ${(n / Math.max(1, report.sent)).toFixed(3)}`)
+        .join(', ')} (in the looks that sent)`,
     );
     console.log(
       `  one email per burst per touched subscriber, each event once: ${wrong === 0 ? 'yes' : `NO (${wrong} wrong)`}`,

@@ -196,6 +196,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.subscriber], actions: ['BatchGetItem', 'UpdateItem'] },
       // The waiting events as they are now.
       { partitions: [P.event], actions: ['BatchGetItem'] },
+      // Each subscriber's receipt of the last alert accepted: read with the state, put in batches.
+      { partitions: [P.alertSent], actions: ['BatchGetItem', 'BatchWriteItem'] },
     ],
   },
   'send-digests': {

@@ -88,6 +88,8 @@ export const PARTITION_PREFIX = {
   follow: 'FOLLOW#',
   /** What instant alerts queued of each event: `ALERTED#<event id>`. */
   alerted: 'ALERTED#',
+  /** Each instant subscriber's receipt of the last alert the mail service accepted: `ALERTSENT#<subscriber id>`. */
+  alertSent: 'ALERTSENT#',
 } as const;
 
 export interface Key {
@@ -298,6 +300,15 @@ export const followKey = (kind: FollowKind, slug: string, subscriberId: string):
 export const alertStateKey = (subscriberId: string): Key => ({
   PK: `SUBSCRIBER#${subscriberId}`,
   SK: 'ALERTS',
+});
+/**
+ * The receipt of a subscriber's last alert sent: the claim it finished and the message id. Written
+ * in batches after the sends (a put, in a partition of its own so that the worker's batch writes
+ * reach no subscriber item); a claim without it is a send that may not have happened.
+ */
+export const alertReceiptKey = (subscriberId: string): Key => ({
+  PK: `${PARTITION_PREFIX.alertSent}${subscriberId}`,
+  SK: 'ALERTSENT',
 });
 /**
  * What the alert worker last queued of an event for its followers (revision, headline, whether the

@@ -2,6 +2,8 @@ import {
   type AttributeValue,
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandOutput,
   DeleteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
@@ -11,10 +13,18 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AlertState, EventAlertRecord, FollowRef } from '../domain/alerts.js';
+import {
+  type AlertState,
+  type EventAlertRecord,
+  type FollowRef,
+  type SentRecord,
+  type StoredAlertState,
+  settleAlertState,
+} from '../domain/alerts.js';
 import type { StoredEvent } from '../domain/event.js';
 import type { Subscriber } from '../domain/subscription.js';
 import {
+  alertReceiptKey,
   alertStateKey,
   eventAlertKey,
   eventKey,
@@ -26,7 +36,7 @@ import {
 } from '../keys.js';
 import { logger } from '../logger.js';
 import { fromEventItem } from './event-store.js';
-import { BATCH_GET_MAX, type Item, isConditionFailure, sleep } from './items.js';
+import { BATCH_GET_MAX, BATCH_WRITE_MAX, type Item, isConditionFailure, sleep } from './items.js';
 import { fromSubscriberItem } from './subscription-store.js';
 
 /** The client every request of the store goes through: a `DynamoDBClient` (the document client sends its commands too). */
@@ -39,12 +49,26 @@ export interface AlertRecipient {
   state: AlertState;
 }
 
-/** What an alert sent records on the subscriber's state. */
-export interface SentAlert {
-  lastSentAt: string;
-  day: string;
-  sentToday: number;
+/** A claim: the send it takes, recorded before it happens (undone if it does not). */
+export interface AlertClaim {
+  claimId: string;
+  claimedAt: string;
+  /** The events the alert lists or drops: off the waiting set, into the claim's `sending`. */
+  handled: readonly string[];
+  /** The send's record: its window and its day's count. */
+  record: Required<SentRecord>;
+  /** The record as it was, to undo the claim by. */
+  before: SentRecord;
+  /** The claim and last send as read (`AlertState.read`): the claim is written only if neither changed. */
+  read: NonNullable<AlertState['read']>;
+}
+
+/** That the mail service accepted a claim's alert. */
+export interface AlertReceipt {
+  subscriberId: string;
+  claimId: string;
   messageId: string;
+  sentAt: string;
 }
 
 /** What the alert worker reads and writes: followers, each subscriber's waiting events, what they were sent. */
@@ -76,25 +100,32 @@ export interface AlertStore {
   /** The revision's queuing failed: its redelivery may take it at once. */
   releaseEvent(id: string, revision: number): Promise<void>;
   /**
-   * Takes the subscriber's send: no other worker holds it, or its holder's claim is older than
-   * `staleBefore` (that worker died), and no alert went out since the state was read (`lastSentAt`
-   * as read: a worker that read the same waiting events and finished first sent them). False otherwise.
+   * Takes the subscriber's send and records it in one conditional write, before the send: only if
+   * the claim and last send are as read (no other worker claimed, or sent what was read here).
+   * Returns what still waits (events that arrived since the read, whose look is now the caller's),
+   * or undefined when the state changed.
    */
-  claim(
+  claim(subscriberId: string, claim: AlertClaim): Promise<{ pending: string[] } | undefined>;
+  /** Undoes a claim whose send failed (its events wait again, its record is as before), so a retry can take it at once. */
+  release(
     subscriberId: string,
-    claim: { claimId: string; claimedAt: string; staleBefore: string; lastSentAt: string | undefined },
-  ): Promise<boolean>;
-  /** Gives a claim up after a failed send, so the retry can take it at once. */
-  release(subscriberId: string, claimId: string): Promise<void>;
-  /**
-   * Takes `handled` off the waiting set; with `sent`, records the alert and gives the claim up (only
-   * this claim's). Returns what still waits: events that arrived meanwhile, whose look is now the caller's.
-   */
-  finish(
-    subscriberId: string,
+    claimId: string,
     handled: readonly string[],
-    sent?: { claimId: string; alert: SentAlert },
-  ): Promise<{ pending: string[] }>;
+    before: SentRecord,
+  ): Promise<void>;
+  /** Receipts of alerts the mail service accepted: each finishes its claim (batched puts). */
+  recordSent(receipts: readonly AlertReceipt[]): Promise<void>;
+  /**
+   * Finishes a claim on the state itself, only if it is still this one (a send that took so long
+   * that another worker may take the claim over must not be recorded over that worker's). False
+   * when it was taken over.
+   */
+  finishClaim(subscriberId: string, claimId: string, messageId: string): Promise<boolean>;
+  /**
+   * Takes `state.pending` off the waiting set, sending nothing; an unfinished claim as read is
+   * undone with it. Returns what still waits, or undefined when the claim changed meanwhile.
+   */
+  drop(subscriberId: string, state: AlertState): Promise<{ pending: string[] } | undefined>;
 }
 
 /** An event's record outlives any correction worth an alert by far, then expires (TTL). */
@@ -103,16 +134,58 @@ const EVENT_RECORD_TTL_SECONDS = 90 * 24 * 60 * 60;
 const setOf = (value: unknown): string[] =>
   value instanceof Set ? [...value].map(String) : Array.isArray(value) ? value.map(String) : [];
 
-const stateOf = (item: Item | undefined): AlertState => {
-  const state: AlertState = {
+const recordOf = (value: unknown): SentRecord | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Item;
+  return {
+    ...(typeof record.lastSentAt === 'string' ? { lastSentAt: record.lastSentAt } : {}),
+    ...(typeof record.day === 'string' ? { day: record.day } : {}),
+    sentToday: typeof record.sentToday === 'number' ? record.sentToday : 0,
+  };
+};
+
+const storedOf = (item: Item | undefined): StoredAlertState => {
+  const state: StoredAlertState = {
     pending: setOf(item?.pending),
     sentToday: typeof item?.sentToday === 'number' ? item.sentToday : 0,
+    sending: setOf(item?.sending),
   };
   if (typeof item?.lastSentAt === 'string') state.lastSentAt = item.lastSentAt;
   if (typeof item?.day === 'string') state.day = item.day;
   if (typeof item?.claimId === 'string') state.claimId = item.claimId;
   if (typeof item?.claimedAt === 'string') state.claimedAt = item.claimedAt;
+  const before = recordOf(item?.before);
+  if (before) state.before = before;
   return state;
+};
+
+/** SET (or REMOVE, when absent) of a send's record, as an update's clauses. */
+const recordUpdate = (record: SentRecord, values: Record<string, AttributeValue>) => {
+  const sets = ['sentToday = :sentToday'];
+  const removes: string[] = [];
+  values[':sentToday'] = { N: String(record.sentToday) };
+  if (record.lastSentAt === undefined) removes.push('lastSentAt');
+  else {
+    sets.push('lastSentAt = :lastSentAt');
+    values[':lastSentAt'] = { S: record.lastSentAt };
+  }
+  if (record.day === undefined) removes.push('#day');
+  else {
+    sets.push('#day = :day');
+    values[':day'] = { S: record.day };
+  }
+  return { sets, removes };
+};
+
+const CLAIM_NAMES = {
+  '#i': 'claimId',
+  '#t': 'claimedAt',
+  '#s': 'sending',
+  '#b': 'before',
+  '#l': 'lastSentAt',
+  '#d': 'day',
+  '#n': 'sentToday',
+  '#p': 'pending',
 };
 
 /** The subscriber with its zone and quiet hours (the subscription store reads them, checked). */
@@ -211,14 +284,22 @@ export const makeAlertStore = (
         subscriberKey(id),
         suppressionKey(id),
         alertStateKey(id),
+        alertReceiptKey(id),
       ]);
       const subscribers = new Map<string, Subscriber>();
       const suppressed = new Set<string>();
-      const states = new Map<string, AlertState>();
+      const states = new Map<string, StoredAlertState>();
+      const receipts = new Map<string, string>();
+      const receiptPrefix = alertReceiptKey('').PK;
       for (const item of await batchGet(keys)) {
-        const id = idOfPartition(item.PK);
+        const pk = String(item.PK);
+        if (pk.startsWith(receiptPrefix)) {
+          if (typeof item.claimId === 'string') receipts.set(pk.slice(receiptPrefix.length), item.claimId);
+          continue;
+        }
+        const id = idOfPartition(pk);
         if (item.SK === suppressionKey('').SK) suppressed.add(id);
-        else if (item.SK === alertStateKey('').SK) states.set(id, stateOf(item));
+        else if (item.SK === alertStateKey('').SK) states.set(id, storedOf(item));
         else {
           const subscriber = subscriberOf(item);
           if (subscriber) subscribers.set(id, subscriber);
@@ -227,7 +308,11 @@ export const makeAlertStore = (
       return new Map(
         [...subscribers].map(([id, subscriber]) => [
           id,
-          { subscriber, suppressed: suppressed.has(id), state: states.get(id) ?? stateOf(undefined) },
+          {
+            subscriber,
+            suppressed: suppressed.has(id),
+            state: settleAlertState(states.get(id) ?? storedOf(undefined), receipts.get(id)),
+          },
         ]),
       );
     },
@@ -321,21 +406,106 @@ export const makeAlertStore = (
       }
     },
 
-    async claim(subscriberId, { claimId, claimedAt, staleBefore, lastSentAt }) {
-      const unsent = lastSentAt === undefined ? 'attribute_not_exists(lastSentAt)' : 'lastSentAt = :last';
+    async claim(subscriberId, { claimId, claimedAt, handled, record, before, read }) {
+      // Every attribute by a short name: the one request each alert costs is parsed by the local
+      // store (dynalite) character by character, several times slower with plain names.
+      const values: Record<string, AttributeValue> = {
+        ':i': { S: claimId },
+        ':t': { S: claimedAt },
+        ':h': { SS: [...new Set(handled)] },
+        ':b': { M: marshall(before, { removeUndefinedValues: true }) },
+        ':l': { S: record.lastSentAt },
+        ':d': { S: record.day },
+        ':n': { N: String(record.sentToday) },
+      };
+      // As read (AlertState.read): a claim read is enough alone, as every claim writes a new id
+      // and whatever else moves lastSentAt (a release, a finish on the state, a drop) removes it.
+      let condition: string;
+      if (read.claimId !== undefined) {
+        condition = '#i = :r';
+        values[':r'] = { S: read.claimId };
+      } else if (read.lastSentAt !== undefined) {
+        condition = 'attribute_not_exists(#i) AND #l = :r';
+        values[':r'] = { S: read.lastSentAt };
+      } else condition = 'attribute_exists(PK) AND attribute_not_exists(#i) AND attribute_not_exists(#l)';
+      try {
+        const { Attributes } = await writes.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: stateKey(subscriberId),
+            UpdateExpression:
+              'SET #i = :i, #t = :t, #s = :h, #b = :b, #l = :l, #d = :d, #n = :n DELETE #p :h',
+            ConditionExpression: condition,
+            ExpressionAttributeNames: CLAIM_NAMES,
+            ExpressionAttributeValues: values,
+            // Only what the claim changed (the waiting set among it), not the whole item.
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        return { pending: setOfAttribute(Attributes?.pending) };
+      } catch (error) {
+        if (isConditionFailure(error)) return undefined;
+        throw error;
+      }
+    },
+
+    async release(subscriberId, claimId, handled, before) {
+      const values: Record<string, AttributeValue> = {
+        ':id': { S: claimId },
+        ':handled': { SS: [...new Set(handled)] },
+      };
+      const { sets, removes } = recordUpdate(before, values);
       try {
         await writes.send(
           new UpdateItemCommand({
             TableName: tableName,
             Key: stateKey(subscriberId),
-            UpdateExpression: 'SET claimId = :id, claimedAt = :at',
-            ConditionExpression: `attribute_exists(PK) AND (attribute_not_exists(claimId) OR claimedAt < :stale) AND ${unsent}`,
-            ExpressionAttributeValues: {
-              ':id': { S: claimId },
-              ':at': { S: claimedAt },
-              ':stale': { S: staleBefore },
-              ...(lastSentAt === undefined ? {} : { ':last': { S: lastSentAt } }),
-            },
+            // The claim's events back into the waiting set, beside any that arrived meanwhile.
+            UpdateExpression: `SET ${sets.join(', ')} ADD pending :handled REMOVE ${[...removes, 'claimId', 'claimedAt', 'sending', '#before'].join(', ')}`,
+            ConditionExpression: 'claimId = :id',
+            ExpressionAttributeNames: { '#before': 'before', '#day': 'day' },
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    async recordSent(receipts) {
+      const items = receipts.map((r) => ({
+        PutRequest: {
+          Item: marshall({
+            ...alertReceiptKey(r.subscriberId),
+            type: 'alertReceipt',
+            claimId: r.claimId,
+            messageId: r.messageId,
+            sentAt: r.sentAt,
+          }),
+        },
+      }));
+      for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+        let pending = items.slice(i, i + BATCH_WRITE_MAX);
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+          const out: BatchWriteItemCommandOutput = await writes.send(
+            new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+          );
+          pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+        }
+      }
+    },
+
+    async finishClaim(subscriberId, claimId, messageId) {
+      try {
+        await writes.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: stateKey(subscriberId),
+            UpdateExpression: 'SET lastMessageId = :mid REMOVE claimId, claimedAt, sending, #before',
+            ConditionExpression: 'claimId = :id',
+            ExpressionAttributeNames: { '#before': 'before' },
+            ExpressionAttributeValues: { ':id': { S: claimId }, ':mid': { S: messageId } },
           }),
         );
         return true;
@@ -345,57 +515,45 @@ export const makeAlertStore = (
       }
     },
 
-    async release(subscriberId, claimId) {
+    async drop(subscriberId, state) {
+      const values: Record<string, AttributeValue> = {};
+      const names: Record<string, string> = {};
+      const sets: string[] = [];
+      const removes: string[] = [];
+      const clauses: string[] = [];
+      if (state.pending.length > 0) values[':handled'] = { SS: [...new Set(state.pending)] };
+      let condition: string | undefined;
+      if (state.claimId !== undefined) {
+        // An unfinished claim's send never happened as far as anyone knows: undone, its events dropped with the rest.
+        const record = recordUpdate(state, values);
+        sets.push(...record.sets);
+        removes.push(...record.removes, 'claimId', 'claimedAt', 'sending', '#before');
+        names['#before'] = 'before';
+        names['#day'] = 'day';
+        values[':claim'] = { S: state.claimId };
+        condition = 'claimId = :claim';
+      }
+      if (sets.length > 0) clauses.push(`SET ${sets.join(', ')}`);
+      if (removes.length > 0) clauses.push(`REMOVE ${removes.join(', ')}`);
+      if (values[':handled']) clauses.push('DELETE pending :handled');
+      if (clauses.length === 0) return { pending: [] };
       try {
-        await writes.send(
+        const { Attributes } = await writes.send(
           new UpdateItemCommand({
             TableName: tableName,
             Key: stateKey(subscriberId),
-            UpdateExpression: 'REMOVE claimId, claimedAt',
-            ConditionExpression: 'claimId = :id',
-            ExpressionAttributeValues: { ':id': { S: claimId } },
+            UpdateExpression: clauses.join(' '),
+            ...(condition ? { ConditionExpression: condition } : {}),
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+            ReturnValues: 'ALL_NEW',
           }),
         );
+        return { pending: setOfAttribute(Attributes?.pending) };
       } catch (error) {
-        if (!isConditionFailure(error)) throw error;
+        if (isConditionFailure(error)) return undefined;
+        throw error;
       }
-    },
-
-    async finish(subscriberId, handled, sent) {
-      const sets: string[] = [];
-      const values: Record<string, AttributeValue> = {};
-      const names: Record<string, string> = {};
-      let update = '';
-      if (handled.length > 0) {
-        update += ' DELETE pending :handled';
-        values[':handled'] = { SS: [...new Set(handled)] };
-      }
-      if (sent) {
-        names['#day'] = 'day';
-        Object.assign(values, {
-          ':last': { S: sent.alert.lastSentAt },
-          ':day': { S: sent.alert.day },
-          ':n': { N: String(sent.alert.sentToday) },
-          ':mid': { S: sent.alert.messageId },
-          ':claim': { S: sent.claimId },
-        });
-        sets.push('lastSentAt = :last', '#day = :day', 'sentToday = :n', 'lastMessageId = :mid');
-        update += ' REMOVE claimId, claimedAt';
-      }
-      if (sets.length === 0 && handled.length === 0) return { pending: [] };
-      const { Attributes } = await writes.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: stateKey(subscriberId),
-          UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')}` : ''}${update}`.trim(),
-          // Only the claim's holder records a send: one taken over (a send that outlived the lease) is not.
-          ...(sent ? { ConditionExpression: 'claimId = :claim' } : {}),
-          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { pending: setOfAttribute(Attributes?.pending) };
     },
   };
 };

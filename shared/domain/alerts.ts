@@ -51,8 +51,10 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
 };
 
 /**
- * A subscriber's alert bookkeeping (one item beside the subscriber). Arrivals only add to
- * `pending` (a set: each event once); the worker that sends holds `claimId` meanwhile.
+ * A subscriber's alert bookkeeping (one item beside the subscriber), as the flush sees it. Arrivals
+ * only add to `pending` (a set: each event once). `claimId` is a send not known to have finished
+ * (no receipt): in progress since `claimedAt`, or left by a failed send or a worker that died; its
+ * events are back in `pending` and its record (`lastSentAt`, `day`, `sentToday`) undone here.
  */
 export interface AlertState {
   /** Ids of events waiting to be sent. */
@@ -64,7 +66,61 @@ export interface AlertState {
   /** A worker sending this subscriber's alert now, since `claimedAt`. */
   claimId?: string;
   claimedAt?: string;
+  /**
+   * The claim and last send as the table held them when read: a new claim is written only if
+   * neither changed since (another worker claimed, or sent what was read here).
+   */
+  read?: { claimId?: string; lastSentAt?: string };
 }
+
+/** What a sent alert records on the state: it opens a coalescing window and counts against its day. */
+export type SentRecord = Pick<AlertState, 'lastSentAt' | 'day' | 'sentToday'>;
+
+/**
+ * The state as the table holds it. A claim is one write made before its send, with the send
+ * already recorded: the events moved from `pending` to `sending`, the new `lastSentAt`, `day` and
+ * `sentToday`, and what they were `before`. A receipt written after the mail service accepted the
+ * message finishes it; until then the send may not have happened.
+ */
+export interface StoredAlertState {
+  pending: string[];
+  lastSentAt?: string;
+  day?: string;
+  sentToday: number;
+  claimId?: string;
+  claimedAt?: string;
+  /** The events of the claim's alert. */
+  sending: string[];
+  /** The record as it was before the claim, to undo it. */
+  before?: SentRecord;
+}
+
+/**
+ * The state a look decides on: a claim with its receipt (`sent`, the id of the last claim whose
+ * alert the mail service accepted) is a finished send; one without it is not, so its events wait
+ * again and its record is undone, while `claimId` tells the flush that a send may be under way.
+ */
+export const settleAlertState = (stored: StoredAlertState, sent: string | undefined): AlertState => {
+  const read = {
+    ...(stored.claimId === undefined ? {} : { claimId: stored.claimId }),
+    ...(stored.lastSentAt === undefined ? {} : { lastSentAt: stored.lastSentAt }),
+  };
+  const recorded = (record: SentRecord): SentRecord => ({
+    ...(record.lastSentAt === undefined ? {} : { lastSentAt: record.lastSentAt }),
+    ...(record.day === undefined ? {} : { day: record.day }),
+    sentToday: record.sentToday,
+  });
+  if (stored.claimId === undefined || stored.claimId === sent)
+    return { pending: [...stored.pending], ...recorded(stored), read };
+  return {
+    pending: [...new Set([...stored.pending, ...stored.sending])],
+    // A claim written without `before` recorded nothing ahead of its send: the record stands.
+    ...recorded(stored.before ?? stored),
+    claimId: stored.claimId,
+    ...(stored.claimedAt === undefined ? {} : { claimedAt: stored.claimedAt }),
+    read,
+  };
+};
 
 export const emptyAlertState = (): AlertState => ({ pending: [], sentToday: 0 });
 

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { AlertRecipient, AlertStore } from '../adapters/alert-store.js';
+import type { AlertReceipt, AlertRecipient, AlertStore } from '../adapters/alert-store.js';
+import { BATCH_WRITE_MAX } from '../adapters/items.js';
 import type { Mailer, OutgoingEmail } from '../adapters/mailer.js';
 import {
   type Alert,
+  type AlertItem,
   type AlertSettings,
+  type AlertState,
   afterSend,
   firstLookAt,
   flushDecision,
   followedBy,
   queueDecision,
+  type SentRecord,
   selectAlertItems,
   zoneOf,
 } from '../domain/alerts.js';
@@ -65,6 +69,8 @@ export interface AlertTuning {
   backoffMs: number;
   /** A claim older than this is its dead worker's and is taken over. */
   leaseMs: number;
+  /** How long a sent alert's receipt may wait for others to share its write. */
+  recordDelayMs: number;
 }
 
 export const DEFAULT_ALERT_TUNING: AlertTuning = {
@@ -72,6 +78,7 @@ export const DEFAULT_ALERT_TUNING: AlertTuning = {
   sendAttempts: 8,
   backoffMs: 200,
   leaseMs: 5 * 60_000,
+  recordDelayMs: 20,
 };
 
 export interface AlertReport {
@@ -251,10 +258,49 @@ const unreachable = (recipient: AlertRecipient | undefined): boolean => {
   );
 };
 
+/** A claim whose worker has had this long (half the lease) is finished on the state itself, not by a receipt put blind. */
+const lateAfter = (tuning: AlertTuning) => tuning.leaseMs / 2;
+
 /**
- * Looks at subscribers' waiting events: sends those due as one alert each (claimed, so never two
- * workers at once; recorded per event, so never twice), reschedules those not due, drops what is
- * not worth an alert. A failure is reported so the look is delivered again.
+ * The receipts of one handling's sends, written in batches (one request for up to 25) soon after
+ * each send: when 25 wait, or `recordDelayMs` after the first. Each resolves to whether its
+ * receipt was written.
+ */
+const receiptWriter = (deps: AlertDeps, tuning: AlertTuning) => {
+  let waiting: { receipt: AlertReceipt; done: (ok: boolean) => void }[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const batch = waiting;
+    waiting = [];
+    if (batch.length === 0) return;
+    deps.store.recordSent(batch.map((w) => w.receipt)).then(
+      () => {
+        for (const w of batch) w.done(true);
+      },
+      (error: unknown) => {
+        logger.error('alert receipts not written', { count: batch.length, error: error as Error });
+        for (const w of batch) w.done(false);
+      },
+    );
+  };
+  return {
+    add: (receipt: AlertReceipt): Promise<boolean> =>
+      new Promise<boolean>((done) => {
+        waiting.push({ receipt, done });
+        if (waiting.length >= BATCH_WRITE_MAX) flush();
+        else timer ??= setTimeout(flush, tuning.recordDelayMs);
+      }),
+    flush,
+  };
+};
+
+/**
+ * Looks at subscribers' waiting events: sends those due as one alert each (claimed in one
+ * conditional write that records the send before it happens, so never two workers at once and
+ * never twice; finished by a receipt after it), reschedules those not due, drops what is not
+ * worth an alert. A failure is reported so the look is delivered again.
  */
 export const lookAtAlerts = async (
   deps: AlertDeps,
@@ -271,33 +317,56 @@ export const lookAtAlerts = async (
   const due: AlertRecipient[] = [];
   for (const id of subscribers) {
     const recipient = recipients.get(id);
+    const state = recipient?.state;
+    // A claim not known to have finished: its worker may be sending now. After the lease it is
+    // taken over (its worker died, or its send failed and could not be undone).
+    if (state?.claimId !== undefined && Date.parse(state.claimedAt ?? '') + tuning.leaseMs > now) {
+      report.busy++;
+      later.push({ subscriber: id, at: iso(Date.parse(state.claimedAt ?? '') + tuning.leaseMs) });
+      continue;
+    }
     if (unreachable(recipient)) {
-      const pending = recipient?.state.pending ?? [];
-      if (pending.length > 0) {
-        await deps.store.finish(id, pending);
-        report.skipped++;
+      if (recipient && recipient.state.pending.length > 0) {
+        if (await deps.store.drop(id, recipient.state)) report.skipped++;
+        else {
+          report.busy++;
+          later.push({ subscriber: id, at: iso(now + tuning.leaseMs) });
+        }
       }
       continue;
     }
-    const { subscriber, state } = recipient as AlertRecipient;
-    const decision = flushDecision(state, now, subscriber, deps.settings);
+    const { subscriber } = recipient as AlertRecipient;
+    const decision = flushDecision(state as AlertState, now, subscriber, deps.settings);
     if (decision.kind === 'wait') {
       later.push({ subscriber: id, at: decision.until });
       report.waiting++;
     } else if (decision.kind === 'send') due.push(recipient as AlertRecipient);
   }
   const events = await deps.store.readEvents(due.flatMap((r) => r.state.pending));
+  const receipts = receiptWriter(deps, tuning);
+  const recorded: Promise<void>[] = [];
   await mapLimit(due, tuning.concurrency, async (recipient) => {
-    const before = report.failed + report.unrecorded;
+    const id = recipient.subscriber.id;
     try {
-      const look = await sendOne(deps, recipient, events, report);
-      if (look) later.push(look);
+      const outcome = await sendOne(deps, recipient, events, report, receipts.add);
+      if (outcome.look) later.push(outcome.look);
+      if (outcome.recorded)
+        recorded.push(
+          outcome.recorded.then((ok) => {
+            if (ok) return;
+            report.unrecorded++;
+            failed.add(id);
+          }),
+        );
+      if (outcome.failed) failed.add(id);
     } catch (error) {
-      logger.error('alert look failed', { subscriber: recipient.subscriber.id, error: error as Error });
+      logger.error('alert look failed', { subscriber: id, error: error as Error });
       report.failed++;
+      failed.add(id);
     }
-    if (report.failed + report.unrecorded > before) failed.add(recipient.subscriber.id);
   });
+  receipts.flush();
+  await Promise.all(recorded);
   if (later.length > 0) {
     await deps.queue.schedule(later);
     report.scheduled += later.length;
@@ -307,40 +376,65 @@ export const lookAtAlerts = async (
   return { report, failed: [...failed] };
 };
 
-/** One subscriber's due alert; returns the next look when events remain (arrived meanwhile, or busy). */
+interface SendOutcome {
+  /** The next look, when events remain (arrived meanwhile) or the claim was busy. */
+  look?: AlertLook;
+  /** Whether the send's receipt was written (settled once its batch is). */
+  recorded?: Promise<boolean>;
+  /** Left undone or unrecorded: the look must be delivered again. */
+  failed?: boolean;
+}
+
+/** One subscriber's due alert. */
 const sendOne = async (
   deps: AlertDeps,
   recipient: AlertRecipient,
   events: ReadonlyMap<string, StoredEvent>,
   report: AlertReport,
-): Promise<AlertLook | undefined> => {
+  receipt: (receipt: AlertReceipt) => Promise<boolean>,
+): Promise<SendOutcome> => {
   const tuning = tuningOf(deps);
   const { subscriber, state } = recipient;
   const id = subscriber.id;
+  const claimedAt = deps.now();
+  const busy = (): SendOutcome => {
+    // Another worker claimed, or has just sent what was read here: whatever it leaves waiting it
+    // schedules. Should it have died, its claim is taken over after the lease: look again then.
+    report.busy++;
+    return { look: { subscriber: id, at: iso(claimedAt + tuning.leaseMs) } };
+  };
   const items = selectAlertItems(state.pending, events, state.lastSentAt);
   if (items.length === 0) {
-    const { pending } = await deps.store.finish(id, state.pending);
+    const left = await deps.store.drop(id, state);
+    if (!left) return busy();
     report.dropped++;
-    return pending.length > 0
-      ? { subscriber: id, at: firstLookAt(state, deps.now(), deps.settings) }
-      : undefined;
+    return left.pending.length > 0
+      ? { look: { subscriber: id, at: firstLookAt(state, deps.now(), deps.settings) } }
+      : {};
   }
-  const claimedAt = deps.now();
   const claimId = randomUUID();
-  const claim = {
+  const before: SentRecord = {
+    ...(state.lastSentAt === undefined ? {} : { lastSentAt: state.lastSentAt }),
+    ...(state.day === undefined ? {} : { day: state.day }),
+    sentToday: state.sentToday,
+  };
+  // The send is recorded with its claim, before it happens: the window it opens, its day's count,
+  // its events off the waiting set. A failed send undoes it; one whose worker dies leaves a claim
+  // without a receipt, which the next look after the lease undoes and sends again.
+  const record = afterSend(state, claimedAt, subscriber, deps.settings);
+  const claimed = await deps.store.claim(id, {
     claimId,
     claimedAt: iso(claimedAt),
-    staleBefore: iso(claimedAt - tuning.leaseMs),
-    lastSentAt: state.lastSentAt,
-  };
-  if (!(await deps.store.claim(id, claim))) {
-    // Another worker is sending, or has just sent what was read here: whatever it leaves waiting it
-    // schedules. Should it have died, its claim is stale after the lease: look again then.
-    report.busy++;
-    return { subscriber: id, at: iso(claimedAt + tuning.leaseMs) };
-  }
+    handled: state.pending,
+    record,
+    before,
+    read: state.read ?? {},
+  });
+  if (!claimed) return busy();
   const zone = zoneOf(subscriber, deps.settings);
-  const start = iso(Math.min(claimedAt, ...items.map((i) => Date.parse(i.event.updatedAt))));
+  // Items come newest first (by updatedAt): the last is the oldest.
+  const oldest = items[items.length - 1] as AlertItem;
+  const start = iso(Math.min(claimedAt, Date.parse(oldest.event.updatedAt)));
   let messageId: string;
   try {
     const email = await deps.compose({ subscriber, items, window: { start, end: iso(claimedAt) }, zone });
@@ -352,31 +446,41 @@ const sendOne = async (
     }));
   } catch (error) {
     logger.warn('alert not sent; it will be retried', { subscriber: id, error: error as Error });
-    await deps.store.release(id, claimId);
+    await deps.store.release(id, claimId, state.pending, before);
     report.failed++;
-    return undefined;
+    return { failed: true };
   }
   report.sent++;
   report.events += items.length;
+  const look =
+    claimed.pending.length > 0
+      ? { subscriber: id, at: firstLookAt({ lastSentAt: record.lastSentAt }, deps.now(), deps.settings) }
+      : undefined;
+  // The receipt right after the send. Were it lost, the claim stays unfinished (a look after the
+  // lease finds the same events waiting): the moment between the mail service's answer and the
+  // receipt is the one way an alert goes twice. A send that took so long that the claim may be
+  // taken over soon is finished on the state itself, only if the claim is still its own.
   const sentAt = deps.now();
-  const alert = { ...afterSend(state, sentAt, subscriber, deps.settings), messageId };
-  // Right after the send: it takes the events off the waiting set, frees the claim and opens the
-  // window. Were it lost, the claim stays (a look after the lease finds the same events waiting):
-  // the moment between the mail service's answer and this write is the one way an alert goes twice.
-  let left: string[];
-  try {
-    ({ pending: left } = await deps.store.finish(id, state.pending, { claimId, alert }));
-  } catch (error) {
-    report.unrecorded++;
-    logger.error('alert sent but not recorded; its look will be retried', {
-      subscriber: id,
-      error: error as Error,
-    });
-    return undefined;
+  if (sentAt - claimedAt >= lateAfter(tuning)) {
+    let finished = false;
+    try {
+      finished = await deps.store.finishClaim(id, claimId, messageId);
+    } catch (error) {
+      logger.error('alert sent but not recorded; its look will be retried', {
+        subscriber: id,
+        error: error as Error,
+      });
+    }
+    if (!finished) report.unrecorded++;
+    return { ...(look ? { look } : {}), ...(finished ? {} : { failed: true }) };
   }
-  return left.length > 0
-    ? { subscriber: id, at: firstLookAt({ lastSentAt: alert.lastSentAt }, sentAt, deps.settings) }
-    : undefined;
+  return {
+    ...(look ? { look } : {}),
+    // Should its batch fail, the claim is finished on the state itself instead.
+    recorded: receipt({ subscriberId: id, claimId, messageId, sentAt: iso(sentAt) }).then(
+      (ok) => ok || deps.store.finishClaim(id, claimId, messageId).catch(() => false),
+    ),
+  };
 };
 
 /** Whether a look's handling left work undone or unrecorded, so that it must be delivered again. */

@@ -151,7 +151,8 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'plan-digests': {},
   'send-alerts': {
     'table Query': ['FOLLOW#*'],
-    'table BatchGetItem': ['ALERTED#*', 'EVENT#*', S],
+    'table BatchGetItem': ['ALERTED#*', 'ALERTSENT#*', 'EVENT#*', S],
+    'table BatchWriteItem': ['ALERTSENT#*'],
     'table PutItem': ['ALERTED#*'],
     'table UpdateItem': ['ALERTED#*', S],
     'table DeleteItem': ['ALERTED#*'],

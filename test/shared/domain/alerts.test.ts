@@ -19,6 +19,7 @@ import {
   nextLocalMidnight,
   queueDecision,
   selectAlertItems,
+  settleAlertState,
   zoneOf,
 } from '../../../shared/domain/alerts.js';
 import { type NewsEvent, type StoredEvent, tombstoneOf } from '../../../shared/domain/event.js';
@@ -454,5 +455,57 @@ describe('whether a change is queued for followers', () => {
     ],
   ])('%s', (_, stored, incoming, expected) => {
     expect(queueDecision(stored as EventAlertRecord | undefined, incoming, now, lease)).toEqual(expected);
+  });
+});
+
+describe('the state a look decides on', () => {
+  const stored = {
+    pending: ['e3'],
+    lastSentAt: '2026-03-10T12:00:20.000Z',
+    day: '2026-03-10',
+    sentToday: 2,
+    claimId: 'c2',
+    claimedAt: '2026-03-10T12:00:20.000Z',
+    sending: ['e1', 'e2'],
+    before: { lastSentAt: '2026-03-10T09:00:00.000Z', day: '2026-03-10', sentToday: 1 },
+  };
+
+  it('a claim with its receipt is a finished send: its record stands, its events are gone', () => {
+    expect(settleAlertState(stored, 'c2')).toEqual({
+      pending: ['e3'],
+      lastSentAt: '2026-03-10T12:00:20.000Z',
+      day: '2026-03-10',
+      sentToday: 2,
+      read: { claimId: 'c2', lastSentAt: '2026-03-10T12:00:20.000Z' },
+    });
+  });
+
+  it('a claim without it may not have sent: its events wait again and its record is undone', () => {
+    expect(settleAlertState(stored, 'c1')).toEqual({
+      pending: ['e3', 'e1', 'e2'],
+      lastSentAt: '2026-03-10T09:00:00.000Z',
+      day: '2026-03-10',
+      sentToday: 1,
+      claimId: 'c2',
+      claimedAt: '2026-03-10T12:00:20.000Z',
+      read: { claimId: 'c2', lastSentAt: '2026-03-10T12:00:20.000Z' },
+    });
+    // The first alert's claim: nothing sent before it.
+    expect(settleAlertState({ ...stored, before: { sentToday: 0 } }, undefined)).toMatchObject({
+      sentToday: 0,
+      pending: ['e3', 'e1', 'e2'],
+    });
+    expect(settleAlertState({ ...stored, before: { sentToday: 0 } }, undefined).lastSentAt).toBeUndefined();
+  });
+
+  it('no claim: the state as stored', () => {
+    const { claimId: _, claimedAt: __, before: ___, ...unclaimed } = stored;
+    expect(settleAlertState({ ...unclaimed, sending: [] }, undefined)).toEqual({
+      pending: ['e3'],
+      lastSentAt: '2026-03-10T12:00:20.000Z',
+      day: '2026-03-10',
+      sentToday: 2,
+      read: { lastSentAt: '2026-03-10T12:00:20.000Z' },
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseAlertMessage } from '../../../functions/send-alerts.js';
 import { LocalAlertQueue } from '../../../local/alert-queue.js';
-import { makeAlertStore } from '../../../shared/adapters/alert-store.js';
+import { type AlertStore, makeAlertStore, type StateWriter } from '../../../shared/adapters/alert-store.js';
 import { toEventItem } from '../../../shared/adapters/event-store.js';
 import { listFollowers } from '../../../shared/adapters/followers.js';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '../../../shared/adapters/mailer.js';
@@ -15,7 +15,12 @@ import { defaultSiteConfig } from '../../../shared/domain/site.js';
 import type { SubscriberRecord } from '../../../shared/domain/subscriber-changes.js';
 import { recordingMetrics } from '../../../shared/metrics.js';
 import { alertComposer } from '../../../shared/services/alert-email.js';
-import { type AlertDeps, type ChangeNotice, lookAtAlerts } from '../../../shared/services/alerts.js';
+import {
+  type AlertDeps,
+  type ChangeNotice,
+  DEFAULT_ALERT_TUNING,
+  lookAtAlerts,
+} from '../../../shared/services/alerts.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
 import { startTestTable, type TestTable } from '../../helpers/dynamo.js';
 
@@ -64,18 +69,28 @@ interface World {
   post(event: StoredEvent, changeType?: ChangeType): Promise<void>;
   /** Moves the clock and handles everything due. */
   at(ms: number): Promise<void>;
-  mailer: { fail: number; throttle: number };
+  /** Sends that fail, are throttled, or never answer (the worker dies with them); `during` runs inside each send. */
+  mailer: { fail: number; throttle: number; hang: boolean; during?: () => void };
 }
 
-const world = (settings: Partial<typeof DEFAULT_ALERT_SETTINGS> = {}): World => {
+interface WorldOptions {
+  /** The client the store's requests go through (to count them). */
+  writes?: StateWriter;
+  /** The store as the worker sees it (to make one of its writes fail). */
+  store?: (store: AlertStore) => AlertStore;
+}
+
+const world = (settings: Partial<typeof DEFAULT_ALERT_SETTINGS> = {}, options: WorldOptions = {}): World => {
   const clock = { now: START };
   const now = () => clock.now;
   const queue = new LocalAlertQueue(now);
   const sent: OutgoingEmail[] = [];
   const alerts: Alert[] = [];
-  const failing = { fail: 0, throttle: 0 };
+  const failing: World['mailer'] = { fail: 0, throttle: 0, hang: false };
   const mailer: Mailer = {
     async send(email) {
+      failing.during?.();
+      if (failing.hang) return new Promise<never>(() => {});
       if (failing.throttle > 0) {
         failing.throttle--;
         throw new MailerThrottledError();
@@ -95,7 +110,7 @@ const world = (settings: Partial<typeof DEFAULT_ALERT_SETTINGS> = {}): World => 
     now,
   });
   const deps: AlertDeps = {
-    store: makeAlertStore(table.db, table.tableName),
+    store: (options.store ?? ((x) => x))(makeAlertStore(table.db, table.tableName, options.writes)),
     queue,
     mailer,
     compose: (alert) => {
@@ -323,10 +338,198 @@ describe('instant alerts, on dynalite', () => {
     w.mailer.fail = 1;
     await w.at(START + 20_000);
     expect(to(w, reader.email)).toHaveLength(0);
+    // The failed send undone at once: its event waits again, no window opened, nothing counted.
+    const { state } = (await w.deps.store.getRecipients([reader.id])).get(reader.id) ?? {};
+    expect(state).toMatchObject({ pending: [w.alerts[0]?.items[0]?.event.id], sentToday: 0 });
+    expect(state?.claimId).toBeUndefined();
+    expect(state?.lastSentAt).toBeUndefined();
     // SQS gives the look back after its visibility timeout.
     await w.at(START + 60_000);
     expect(to(w, reader.email)).toHaveLength(1);
     await w.at(START + 30 * MIN);
+    expect(to(w, reader.email)).toHaveLength(1);
+  });
+});
+
+/** Counts the requests the store sends, by command. */
+const counting = () => {
+  const counts: Record<string, number> = {};
+  const writes: StateWriter = {
+    send: ((command: { constructor: { name: string } }) => {
+      const name = command.constructor.name.replace(/Command$/, '');
+      counts[name] = (counts[name] ?? 0) + 1;
+      return table.db.send(command as never);
+    }) as StateWriter['send'],
+  };
+  return {
+    writes,
+    counts,
+    reset: () => {
+      for (const k of Object.keys(counts)) delete counts[k];
+    },
+  };
+};
+
+const stateOf = async (w: World, id: string) => (await w.deps.store.getRecipients([id])).get(id)?.state;
+const LEASE = DEFAULT_ALERT_TUNING.leaseMs;
+
+describe('the send: one conditional write before it, a receipt after', () => {
+  it('claims and records each alert in one write; receipts share batch writes; a redelivered look sends nothing', async () => {
+    const requests = counting();
+    const w = world({}, { writes: requests.writes });
+    const readers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => subscribe(100 + i, { tags: [{ slug: 'nepal', name: 'Nepal' }] })),
+    );
+    const e = event(['Nepal']);
+    await w.post(e);
+    requests.reset();
+    await w.at(START + 20_000);
+    expect(w.sent).toHaveLength(30);
+    // One conditional UpdateItem per alert (the claim with its record); the 30 receipts in a few
+    // batch writes; per batch of 10 looks, one read of subscribers, states and receipts, one of events.
+    expect(requests.counts.UpdateItem).toBe(30);
+    expect(requests.counts.BatchWriteItem).toBeGreaterThanOrEqual(3);
+    expect(requests.counts.BatchWriteItem).toBeLessThanOrEqual(6);
+    expect(requests.counts.BatchGetItem).toBe(6);
+    expect(Object.keys(requests.counts).sort()).toEqual(['BatchGetItem', 'BatchWriteItem', 'UpdateItem']);
+    for (const r of readers) {
+      const state = await stateOf(w, r.id);
+      expect(state).toMatchObject({
+        pending: [],
+        lastSentAt: new Date(START + 20_000).toISOString(),
+        sentToday: 1,
+      });
+      expect(state?.claimId).toBeUndefined();
+    }
+    // SQS delivers at least once: the same looks again find the send finished, and write nothing.
+    requests.reset();
+    const again = await lookAtAlerts(
+      w.deps,
+      readers.map((r) => ({ subscriber: r.id, at: new Date(START + 20_000).toISOString() })),
+    );
+    expect(again.report.sent).toBe(0);
+    expect(requests.counts.UpdateItem).toBeUndefined();
+    // The window the recorded send opened holds the next event until it ends.
+    const next = event(['Nepal']);
+    w.clock.now = START + 2 * MIN;
+    await w.post(next);
+    await w.at(START + 20_000 + 10 * MIN - 1);
+    expect(w.sent).toHaveLength(30);
+    await w.at(START + 20_000 + 10 * MIN);
+    expect(w.sent).toHaveLength(60);
+    expect(listed(w, readers[0] as SubscriberRecord, 1)).toEqual([next.id]);
+  });
+
+  it('takes a claim once per state read, whether the state held no claim, a finished one or a finish on the state', async () => {
+    const w = world();
+    const reader = await subscribe(170, { tags: [{ slug: 'oman', name: 'Oman' }] });
+    const store = w.deps.store;
+    const claimOf = (state: NonNullable<Awaited<ReturnType<typeof stateOf>>>, claimId: string) => ({
+      claimId,
+      claimedAt: new Date(START).toISOString(),
+      handled: state.pending,
+      record: {
+        lastSentAt: new Date(START).toISOString(),
+        day: '2026-03-10',
+        sentToday: state.sentToday + 1,
+      },
+      before: { sentToday: state.sentToday },
+      read: state.read ?? {},
+    });
+    const twice = async (first: string, second: string) => {
+      await store.addPending(reader.id, [`e-${first}`]);
+      const state = (await stateOf(w, reader.id)) as NonNullable<Awaited<ReturnType<typeof stateOf>>>;
+      expect(await store.claim(reader.id, claimOf(state, first))).toEqual({ pending: [] });
+      // Another worker that read the same state: the claim has moved on.
+      expect(await store.claim(reader.id, claimOf(state, second))).toBeUndefined();
+    };
+    await twice('a', 'a2');
+    await store.recordSent([{ subscriberId: reader.id, claimId: 'a', messageId: 'm-a', sentAt: '' }]);
+    await twice('b', 'b2');
+    expect(await store.finishClaim(reader.id, 'b', 'm-b')).toBe(true);
+    await twice('c', 'c2');
+  });
+
+  it('a worker that dies between its claim and its send: after the lease its alert goes once, counted once', async () => {
+    const dying = world();
+    const reader = await subscribe(140, { tags: [{ slug: 'laos', name: 'Laos' }] });
+    const e = event(['Laos']);
+    await dying.post(e);
+    dying.mailer.hang = true;
+    // The worker claims, then never answers again.
+    void dying.at(START + 20_000);
+    await vi.waitFor(async () => expect((await stateOf(dying, reader.id))?.claimId).toBeDefined());
+    expect(await stateOf(dying, reader.id)).toMatchObject({ pending: [e.id], sentToday: 0 });
+    // Its look comes back (SQS) to another worker: the claim is held, so it waits out the lease.
+    const other = world();
+    const look = { subscriber: reader.id, at: new Date(START + 20_000).toISOString() };
+    other.clock.now = START + 20_000 + MIN;
+    const busy = await lookAtAlerts(other.deps, [look]);
+    expect(busy.report).toMatchObject({ sent: 0, busy: 1 });
+    await other.queue.schedule([look]);
+    await other.at(START + 20_000 + LEASE - 1);
+    expect(other.sent).toHaveLength(0);
+    await other.at(START + 20_000 + LEASE);
+    expect(to(other, reader.email)).toHaveLength(1);
+    expect(listed(other, reader, 0)).toEqual([e.id]);
+    const state = await stateOf(other, reader.id);
+    expect(state).toMatchObject({
+      pending: [],
+      sentToday: 1,
+      lastSentAt: new Date(START + 20_000 + LEASE).toISOString(),
+    });
+    expect(state?.claimId).toBeUndefined();
+    await other.at(START + 60 * MIN);
+    expect(to(other, reader.email)).toHaveLength(1);
+    expect(dying.sent).toHaveLength(0);
+  });
+
+  it('a send whose receipt could not be written is finished on the state instead, and goes once', async () => {
+    const w = world(
+      {},
+      {
+        store: (store) => ({
+          ...store,
+          recordSent: async () => {
+            throw new Error('throttled');
+          },
+        }),
+      },
+    );
+    const reader = await subscribe(150, { tags: [{ slug: 'fiji', name: 'Fiji' }] });
+    await w.post(event(['Fiji']));
+    await w.at(START + 20_000);
+    expect(to(w, reader.email)).toHaveLength(1);
+    expect((await stateOf(w, reader.id))?.claimId).toBeUndefined();
+    // Finished, not held for the lease: the next event goes at the window's end, the first not again.
+    w.clock.now = START + 2 * MIN;
+    const next = event(['Fiji']);
+    await w.post(next);
+    await w.at(START + 20_000 + 10 * MIN);
+    expect(to(w, reader.email)).toHaveLength(2);
+    expect(listed(w, reader, 1)).toEqual([next.id]);
+    await w.at(START + 60 * MIN);
+    expect(to(w, reader.email)).toHaveLength(2);
+  });
+
+  it('a send slower than half the lease is finished on the state, so no worker takes its claim over', async () => {
+    const w = world();
+    const reader = await subscribe(160, { tags: [{ slug: 'mali', name: 'Mali' }] });
+    await w.post(event(['Mali']));
+    w.clock.now = START + 20_000;
+    w.mailer.during = () => {
+      w.clock.now += LEASE / 2;
+    };
+    const requests = counting();
+    const { report } = await lookAtAlerts(
+      { ...w.deps, store: makeAlertStore(table.db, table.tableName, requests.writes) },
+      [{ subscriber: reader.id, at: new Date(START + 20_000).toISOString() }],
+    );
+    w.mailer.during = undefined;
+    expect(report).toMatchObject({ sent: 1, unrecorded: 0 });
+    expect(requests.counts.BatchWriteItem).toBeUndefined();
+    expect((await stateOf(w, reader.id))?.claimId).toBeUndefined();
+    await w.at(START + 20_000 + 2 * LEASE);
     expect(to(w, reader.email)).toHaveLength(1);
   });
 });
