@@ -1,5 +1,5 @@
 import type { MarkRecord } from '../adapters/event-store.js';
-import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
+import type { NewsEvent, StoredEvent } from '../domain/event.js';
 import type { EventSummary } from '../domain/related.js';
 import { dayPath, eventPath, HOME_PAGE, tagPath } from '../domain/site.js';
 import { logger } from '../logger.js';
@@ -272,18 +272,7 @@ export const publishEvents = async (
     run.report.marksDeferred = marks.length;
     return run.report;
   }
-  // Read after the chunk's marks were: as new as the changes that marked them.
-  const found = deps.store.getEventsNow(marks.map((m) => m.key));
-  found.then(
-    (byId) => {
-      for (const event of byId.values()) {
-        if (isTombstone(event)) continue;
-        run.know(event);
-        for (const tag of event.tags) void run.eventsOfTag(tag.slug);
-      }
-    },
-    () => undefined,
-  );
+  const found = run.readMarked(marks.map((m) => m.key));
   await pool(marks, async (mark) => {
     if (!taking()) {
       deferred++;

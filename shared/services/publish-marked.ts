@@ -1,6 +1,6 @@
 import { type MarkRecord, markBatchOf } from '../adapters/event-store.js';
 import { monthOf } from '../domain/archives.js';
-import { isTombstone, type StoredEvent } from '../domain/event.js';
+import type { StoredEvent } from '../domain/event.js';
 import type { EventSummary } from '../domain/related.js';
 import { logger } from '../logger.js';
 import { IncrementalArchive, readMonth } from './publish-archives.js';
@@ -154,22 +154,8 @@ const publishWhole = async (
   const days = allDays.filter((mark) => monthsTaken.has(monthOf(mark.key)));
   deferred += allDays.length - days.length;
   // Marked events first (in batches of 100): their pages are written before anything else.
-  const found =
-    events.length > 0
-      ? deps.store.getEventsNow(events.map((m) => m.key))
-      : Promise.resolve(new Map<string, StoredEvent>());
+  const found = run.readMarked(events.map((m) => m.key));
   for (const mark of tags) void run.eventsOfTag(mark.key);
-  found.then(
-    (byId) => {
-      for (const event of byId.values()) {
-        if (isTombstone(event)) continue;
-        run.know(event);
-        // Their tags (for "Related"), when not marked themselves.
-        for (const tag of event.tags) void run.eventsOfTag(tag.slug);
-      }
-    },
-    () => undefined,
-  );
   run.markedTags = new Set(tags.map((mark) => mark.key));
   // The archive rebuilds the documents of a month's tags and topic labels that its marked events
   // have. A day marked with events whose marks an earlier run cleared (a backlog's, or a batch

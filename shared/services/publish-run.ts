@@ -145,6 +145,26 @@ export class Run extends Output {
   }
 
   /**
+   * Marked events, read now (as new as the changes that marked them), kept for the run, and their
+   * tags' newest read ahead (for "Related", when not marked themselves).
+   */
+  readMarked(ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+    const found =
+      ids.length > 0 ? this.deps.store.getEventsNow(ids) : Promise.resolve(new Map<string, StoredEvent>());
+    found.then(
+      (byId) => {
+        for (const event of byId.values()) {
+          if (isTombstone(event)) continue;
+          this.know(event);
+          for (const tag of event.tags) void this.eventsOfTag(tag.slug);
+        }
+      },
+      () => undefined,
+    );
+    return found;
+  }
+
+  /**
    * The items a scope's feed had, by key, when the record of its items is current and matches its
    * files; their bytes lie in the files as read, which `release` gives back to the store.
    */
