@@ -626,10 +626,15 @@ export class IncrementalArchive {
     private readonly store: ArchiveStore,
     objects: ObjectStore,
     private readonly marked: ReadonlySet<string>,
-    /** The marked events as read now (or, for a month whose marks are gone, its events as listed). */
+    /** The marked events as read now. */
     private readonly markedEvents: Promise<
       ReadonlyMap<string, Pick<EventSummary, 'date' | 'tags' | 'topic'>>
     >,
+    /**
+     * Marked months whose events' marks are gone (cleared by earlier runs): every event of them
+     * counts as marked, from the month as this run reads it anyway.
+     */
+    private readonly wholeMonths: ReadonlySet<string> = new Set(),
   ) {
     this.state = this.load(objects);
     this.state.catch(() => undefined);
@@ -838,7 +843,10 @@ export class IncrementalArchive {
       monthTask(undefined, () => rebuildDay(day));
     // Tags and topic labels: their documents of the marked months, when touched, and neighbours.
     const touched = new Map<string, Set<string>>();
-    for (const event of found.values()) {
+    const wholly = await Promise.all(
+      [...this.wholeMonths].filter((m) => this.marked.has(m)).map((m) => this.monthEvents(m)),
+    );
+    for (const event of [...found.values(), ...wholly.flat()]) {
       const month = monthOf(event.date);
       if (!this.marked.has(month)) continue;
       const keys = touched.get(month) ?? new Set<string>();

@@ -1,9 +1,8 @@
 import { type MarkRecord, markBatchOf } from '../adapters/event-store.js';
 import { monthOf } from '../domain/archives.js';
 import type { StoredEvent } from '../domain/event.js';
-import type { EventSummary } from '../domain/related.js';
 import { logger } from '../logger.js';
-import { IncrementalArchive, readMonth } from './publish-archives.js';
+import { IncrementalArchive } from './publish-archives.js';
 import { MarkChunks, publishEvents, publishListingsAhead } from './publish-backlog.js';
 import { emptyPublishReport, type PublishDeps, type PublishReport, pool } from './publish-output.js';
 import { addReport, finish, Run } from './publish-run.js';
@@ -167,17 +166,14 @@ const publishWhole = async (
       .filter((mark) => mark.stamps.some((stamp) => !batches.has(markBatchOf(stamp))))
       .map((mark) => monthOf(mark.key)),
   );
-  const markedEvents = found
-    .catch(() => new Map<string, StoredEvent>())
-    .then(async (byId) => {
-      if (orphaned.size === 0) return byId;
-      const all = new Map<string, Pick<EventSummary, 'date' | 'tags' | 'topic'>>(byId);
-      for (const month of orphaned)
-        for (const event of await readMonth(deps.store, month))
-          if (!all.has(event.id)) all.set(event.id, event);
-      return all;
-    });
-  const archive = new IncrementalArchive(run, deps.store, deps.objects, monthsTaken, markedEvents);
+  const archive = new IncrementalArchive(
+    run,
+    deps.store,
+    deps.objects,
+    monthsTaken,
+    found.catch(() => new Map<string, StoredEvent>()),
+    orphaned,
+  );
   run.archive = archive;
   const eventPages = pool(events, (mark) =>
     run.settle(mark, () =>
