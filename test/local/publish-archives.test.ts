@@ -1,12 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFolderObjectStore } from '../../local/site-folder.js';
 import { defaultSiteConfig, type SiteConfig } from '../../shared/domain/site.js';
 import { type PublishDeps, publishAll, publishMarked } from '../../shared/services/publish.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { snapshot, tempFolders } from '../helpers/site-files.js';
 
 // The archive kept by incremental runs over several months and years equals what a full publish
 // writes, byte for byte, while a change reads and rewrites only its month and the neighbours whose
@@ -15,26 +15,8 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 let rt: TestRuntime;
 let site: SiteConfig;
 let folder: string;
-const folders: string[] = [];
-
-const newFolder = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidings-archive-'));
-  folders.push(dir);
-  return dir;
-};
-
-const snapshot = (root: string): Map<string, string> => {
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else files.set(relative(root, path), readFileSync(path, 'utf8'));
-    }
-  };
-  walk(root);
-  return files;
-};
+const folders = tempFolders('tidings-archive-');
+const newFolder = folders.make;
 
 /** What must match a full publish: all but event pages, whose "Related" lists an incremental run leaves. */
 const listings = (files: Map<string, string>) =>
@@ -89,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rt.dispose();
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  folders.removeAll();
 });
 
 describe('the archive, published incrementally', () => {

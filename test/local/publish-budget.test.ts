@@ -1,6 +1,5 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFolderObjectStore } from '../../local/site-folder.js';
 import type { ObjectStore } from '../../shared/adapters/object-store.js';
@@ -8,6 +7,7 @@ import { defaultSiteConfig, type SiteConfig } from '../../shared/domain/site.js'
 import { type PublishReport, publishMarked } from '../../shared/services/publish.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { snapshot, tempFolders } from '../helpers/site-files.js';
 
 // Incremental runs with a time budget, against the local runtime (dynalite, the change capture, a
 // site folder). The clock is injected: it moves one tick for each object the run reads, writes or
@@ -15,27 +15,8 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 let rt: TestRuntime;
 let site: SiteConfig;
-const folders: string[] = [];
-
-const newFolder = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidings-budget-'));
-  folders.push(dir);
-  return dir;
-};
-
-/** Every file under a folder with its bytes. */
-const snapshot = (root: string): Map<string, string> => {
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else files.set(relative(root, path), readFileSync(path, 'utf8'));
-    }
-  };
-  walk(root);
-  return files;
-};
+const folders = tempFolders('tidings-budget-');
+const newFolder = folders.make;
 
 /** A clock that moves one tick for each object read, written or removed through `objects`. */
 const tickingSite = (folder: string) => {
@@ -203,7 +184,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rt.dispose();
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  folders.removeAll();
 });
 
 describe('an incremental run with a time budget', () => {

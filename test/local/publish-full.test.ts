@@ -1,6 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_TABLE } from '../../local/runtime.js';
 import { makeFolderObjectStore } from '../../local/site-folder.js';
@@ -10,30 +9,12 @@ import { publishAll, publishMarked } from '../../shared/services/publish.js';
 import { makeEventInput } from '../helpers/builders.js';
 import { driftCount } from '../helpers/drift.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { snapshot, tempFolders } from '../helpers/site-files.js';
 
 let rt: TestRuntime;
 let site: SiteConfig;
-const folders: string[] = [];
-
-const newFolder = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidings-site-'));
-  folders.push(dir);
-  return dir;
-};
-
-/** Every file under a folder with its bytes. */
-const snapshot = (root: string): Map<string, string> => {
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else files.set(relative(root, path), readFileSync(path, 'utf8'));
-    }
-  };
-  walk(root);
-  return files;
-};
+const folders = tempFolders('tidings-site-');
+const newFolder = folders.make;
 
 // Tags of very different sizes: "Common" is on every event (more than the 50 "Related" looks at per
 // tag and the feed holds), "Rare" on a few; names spelled differently by different events.
@@ -72,7 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rt.dispose();
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  folders.removeAll();
 });
 
 /** The files of a site that an incremental run must leave as a full publish writes them. */
