@@ -76,3 +76,22 @@ export const encodeBodies = (
 /** A body's UTF-8 bytes in one buffer. */
 export const bytesOf = (body: ObjectBody): Buffer =>
   typeof body === 'string' ? Buffer.from(body) : encodeBodies([body]).bytes;
+
+/**
+ * A record the publisher keeps beside the site (`_publish/…`, JSON with its format's `version` and
+ * the `site` it describes), or undefined when there is none, it does not parse, or it is of another
+ * version or site: the reader then works without it.
+ */
+export const parseRecord = <T extends { version: number; site: string }>(
+  bytes: Uint8Array | undefined,
+  version: number,
+  siteUrl: string,
+): T | undefined => {
+  if (!bytes) return undefined;
+  try {
+    const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as T | null;
+    return record?.version === version && record.site === siteUrl ? record : undefined;
+  } catch {
+    return undefined;
+  }
+};

@@ -1,5 +1,5 @@
 import type { PublishStore } from '../adapters/event-store.js';
-import type { ObjectBody, ObjectStore } from '../adapters/object-store.js';
+import { type ObjectBody, type ObjectStore, parseRecord } from '../adapters/object-store.js';
 import {
   type ArchiveCounts,
   type ArchiveLinks,
@@ -141,17 +141,10 @@ export const readArchiveCounts = async (
   objects: ObjectStore,
   site: SiteConfig,
 ): Promise<ArchiveCounts | undefined> => {
-  const bytes = await objects.get(ARCHIVE_RECORD);
-  if (!bytes) return undefined;
-  try {
-    const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as ArchiveRecord;
-    if (record.version !== RECORD_VERSION || record.site !== site.siteUrl) return undefined;
-    const { days, tags, topics } = record.counts ?? {};
-    if (typeof days !== 'object' || typeof tags !== 'object' || typeof topics !== 'object') return undefined;
-    return record.counts;
-  } catch {
-    return undefined;
-  }
+  const record = parseRecord<ArchiveRecord>(await objects.get(ARCHIVE_RECORD), RECORD_VERSION, site.siteUrl);
+  const { days, tags, topics } = record?.counts ?? {};
+  if (typeof days !== 'object' || typeof tags !== 'object' || typeof topics !== 'object') return undefined;
+  return record?.counts;
 };
 
 /** Keys in order, so the same counts give the same bytes however they were put together. */

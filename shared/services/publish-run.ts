@@ -1,5 +1,5 @@
 import type { MarkRecord, TagSummary } from '../adapters/event-store.js';
-import { borrowObject } from '../adapters/object-store.js';
+import { borrowObject, parseRecord } from '../adapters/object-store.js';
 import { monthOf } from '../domain/archives.js';
 import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
 import { type EventSummary, RELATED_CANDIDATES_PER_TAG, relatedEvents } from '../domain/related.js';
@@ -88,20 +88,12 @@ export class Run extends Output {
   private async readTags(): Promise<TagSummary[]> {
     const marked = this.markedTags;
     if (!marked) return this.deps.store.listTags();
-    let record: TagCountsRecord | undefined;
-    try {
-      const bytes = await this.deps.objects.get(TAG_COUNTS_RECORD);
-      record = bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as TagCountsRecord) : undefined;
-    } catch {
-      record = undefined;
-    }
-    if (
-      record?.version !== TAG_COUNTS_VERSION ||
-      record.site !== this.config.siteUrl ||
-      typeof record.counts !== 'object' ||
-      record.counts === null
-    )
-      return this.deps.store.listTags();
+    const record = parseRecord<TagCountsRecord>(
+      await this.deps.objects.get(TAG_COUNTS_RECORD).catch(() => undefined),
+      TAG_COUNTS_VERSION,
+      this.config.siteUrl,
+    );
+    if (typeof record?.counts !== 'object' || record.counts === null) return this.deps.store.listTags();
     const turn = Math.floor(Math.random() * TAG_COUNT_SLICES);
     const counted = new Map(
       Object.entries(record.counts).filter(
@@ -188,16 +180,8 @@ export class Run extends Output {
     };
     const docs = read.map((file) => file?.bytes);
     const done = { reused, release };
-    let record: FeedItemsRecord | undefined;
-    try {
-      record = recordBytes
-        ? (JSON.parse(Buffer.from(recordBytes).toString('utf8')) as FeedItemsRecord)
-        : undefined;
-    } catch {
-      record = undefined;
-    }
-    if (record?.version !== FEED_ITEMS_VERSION || record.site !== this.config.siteUrl) return done;
-    if (!Array.isArray(record.items)) return done;
+    const record = parseRecord<FeedItemsRecord>(recordBytes, FEED_ITEMS_VERSION, this.config.siteUrl);
+    if (!record || !Array.isArray(record.items)) return done;
     const count = record.items.length;
     const texts = formats.map((format, f) => {
       const doc = docs[f];
