@@ -38,6 +38,8 @@ export const ENV = {
   confirmationsPerHour: 'CONFIRMATIONS_PER_HOUR',
   /** Most webhooks one API key may register. */
   webhooksPerKey: 'WEBHOOKS_PER_KEY',
+  /** SQS queue of a full publish's slices: the planner sends them, the slice workers take them. */
+  publishQueueUrl: 'PUBLISH_QUEUE_URL',
   /** SQS queue of the WebSub hub's work: verifications, distributions, deliveries and their retries. */
   hubQueueUrl: 'HUB_QUEUE_URL',
   /** Most live WebSub subscriptions per callback host. */

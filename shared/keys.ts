@@ -90,6 +90,11 @@ export const PARTITION_PREFIX = {
   alerted: 'ALERTED#',
   /** Each instant subscriber's receipt of the last alert the mail service accepted: `ALERTSENT#<subscriber id>`. */
   alertSent: 'ALERTSENT#',
+  /**
+   * The full publish as a distributed job: `JOB#publish` (the job under way or last run, its
+   * progress and whether it was cancelled) and `JOB#publish#<job id>` (one item per slice done).
+   */
+  job: 'JOB#',
 } as const;
 
 export interface Key {
@@ -188,6 +193,15 @@ export const markKey = (kind: string, at: string, nonce: string, chunk: number):
 
 /** A lease: at most one holder at a time (the publisher's runs: one at a time). */
 export const leaseKey = (name: string): Key => ({ PK: `LEASE#${name}`, SK: 'LEASE' });
+
+/** The full publish job under way, or the last one: its plan's totals and progress. */
+export const publishJobKey = (): Key => ({ PK: 'JOB#publish', SK: 'JOB' });
+
+/** A slice of a full publish job, done: written once, so a slice delivered twice counts once. */
+export const publishSliceKey = (job: string, slice: string): Key => ({
+  PK: `JOB#publish#${job}`,
+  SK: `SLICE#${slice}`,
+});
 
 export const apiKeyKey = (hash: string): Key => ({ PK: `APIKEY#${hash}`, SK: 'APIKEY' });
 
