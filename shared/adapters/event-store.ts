@@ -234,10 +234,11 @@ export interface PublishStore {
    */
   listLatestShard(shard: number, page: PageRequest, month?: string): Promise<Page<NewsEvent>>;
   /**
-   * One shard of the latest-events index for one month (`YYYY-MM`), newest first, with what
-   * listings show only: the month's archive reads every event of it without their bodies.
+   * One shard of the latest-events index for one month (`YYYY-MM`), or all of it, newest first,
+   * with what listings show only: the month's archive reads every event of it without their
+   * bodies, the full publish's plan every event.
    */
-  listMonthSummaries(shard: number, page: PageRequest, month: string): Promise<Page<EventSummary>>;
+  listMonthSummaries(shard: number, page: PageRequest, month?: string): Promise<Page<EventSummary>>;
   /** A tag's events newest first, like `listTag`, with what listings show only (its entries' listings). */
   listTagSummaries(slug: string, page: PageRequest): Promise<Page<EventSummary>>;
 }
@@ -1038,7 +1039,7 @@ export const makeEventStore = (
     },
 
     async listMonthSummaries(shard, page, month) {
-      if (!/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
+      if (month !== undefined && !/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
       const { items, cursor } = await latestShardPage(shard, page, month, SUMMARY_ATTRIBUTES);
       return { items: items.map(fromSummaryItem), ...(cursor ? { cursor } : {}) };
     },

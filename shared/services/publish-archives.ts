@@ -41,7 +41,6 @@ import {
   topicPath,
   yearPath,
 } from '../domain/site.js';
-import type { IndexedEvent, SiteIndex } from '../domain/site-index.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { logger } from '../logger.js';
 import {
@@ -325,213 +324,125 @@ export interface ArchiveFigures {
 }
 
 /**
- * The archive of a full run, from the index its walk built and a second walk over every event:
- * the counts come from the index, so every document's links are known before its month is read;
- * the walk then holds one month of events at a time (their items rendered once, placed in the
- * month's document of each of their scopes). Topic label feeds are written as their newest
- * events are met. Documents and pages of months, tags and topics an earlier run recorded and that
- * have no event now are removed.
+ * A month's part of a full publish's archive (a `month` slice with `archive`): the month's page and
+ * its documents of the site, each tag and each topic label, from every live event of the month
+ * (newest first, in full) and the plan's counts, which give every document's links. Each event's
+ * item is rendered once and placed in every document that lists it.
  */
-export class FullArchive {
-  readonly counts: ArchiveCounts;
-  readonly figures: ArchiveFigures = { documents: 0, pages: 0, milliseconds: 0 };
-  /** Records of items, each written once its files are. */
-  private readonly recorded: Promise<void>[] = [];
-
-  constructor(
-    private readonly out: ArchiveOutput,
-    private readonly index: SiteIndex,
-  ) {
-    this.counts = countEvents(index.events);
+export const writeMonthArchive = async (
+  out: ArchiveOutput,
+  counts: ArchiveCounts,
+  month: string,
+  events: readonly NewsEvent[],
+  figures: ArchiveFigures,
+): Promise<void> => {
+  const started = performance.now();
+  const { config: site } = out;
+  await out.put([monthPage(site, month, events, monthsOfDays(counts.days))]);
+  figures.pages++;
+  const items = out.writeItems(events);
+  const itemOf = new Map(events.map((e, i) => [e.id, items[i] as FeedItem]));
+  const records: Promise<void>[] = [];
+  for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
+    const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);
+    const docItems = ofScope.map((e) => itemOf.get(e.id) as ArchiveItem);
+    const files = archiveFiles(site, scope, month, links, docItems);
+    const { written } = await out.put(files);
+    // Once its files are written, so it never describes items they do not hold.
+    if (scope.kind === 'site')
+      records.push(written.then(() => out.write([itemsRecord(site, month, files, docItems)])));
+    figures.documents += ARCHIVE_FORMATS.length;
   }
+  await Promise.all(records);
+  figures.milliseconds += performance.now() - started;
+};
 
-  get site(): SiteConfig {
-    return this.out.config;
+/**
+ * The archive's pages beyond the months (a full publish's `site` slice): each year's page, each
+ * topic label's page and feeds (from its newest events: summaries, and their items), the topics
+ * index; then what an earlier run's counts had and these do not is removed, and the counts recorded.
+ */
+export const writeArchiveIndex = async (
+  out: ArchiveOutput & Pick<IncrementalOutput, 'fullEvents'>,
+  counts: ArchiveCounts,
+  topicHeads: Readonly<Record<string, readonly EventSummary[]>>,
+  before: ArchiveCounts | undefined,
+  figures: ArchiveFigures,
+): Promise<void> => {
+  const started = performance.now();
+  const { config: site } = out;
+  const months = monthsOfDays(counts.days);
+  for (const year of keysOf(yearsOf(months))) {
+    await out.put([yearPage(site, year, months)]);
+    figures.pages++;
   }
-
-  dayAround(date: string): { prev?: string; next?: string } {
-    return dayAround(this.counts, date);
+  const topics = topicCountsOf(counts);
+  for (const topic of topics) {
+    const history = counts.topics[topic.slug] as ScopeHistory;
+    const newest = topicHeads[topic.slug] ?? [];
+    const scope: FeedScope = { kind: 'topic', slug: topic.slug, name: history.name };
+    const listed = await out.fullEvents(newest.slice(0, site.feedSize));
+    const { files, record } = out.feeds(scope, out.writeItems(listed), {
+      newestMonth: newestOf(history.months),
+    });
+    await out.put([
+      {
+        key: topicPath(topic.slug),
+        body: renderTopicPage(site, topic.name, newest.slice(0, TOPIC_PAGE_SIZE), {
+          total: topic.count,
+          months: history.months,
+        }),
+        type: HTML,
+      },
+    ]);
+    // The record after the files, so it never describes items they do not hold.
+    await out.write(files);
+    await out.write([record]);
+    figures.pages++;
+    figures.documents += files.length;
   }
+  await out.write([{ key: TOPICS_PAGE, body: renderTopicsIndex(site, topics), type: HTML }]);
+  if (before) await removeStale(out, before, counts);
+  await out.write([recordObject(site, counts)]);
+  figures.milliseconds += performance.now() - started;
+};
 
-  tagMonths(slug: string): Counts {
-    return this.counts.tags[slug]?.months ?? {};
+/** Removes what an earlier run's counts had and these do not: documents, month, year and topic pages. */
+const removeStale = async (
+  out: ArchiveOutput,
+  before: ArchiveCounts,
+  counts: ArchiveCounts,
+): Promise<void> => {
+  const removals: Promise<unknown>[] = [];
+  const beforeMonths = monthsOfDays(before.days);
+  const nowMonths = monthsOfDays(counts.days);
+  for (const month of keysOf(beforeMonths)) {
+    if (nowMonths[month]) continue;
+    removals.push(
+      removeArchive(out, { kind: 'site' }, month),
+      out.remove(monthPath(month)),
+      out.remove(itemsRecordOf(month).record),
+    );
   }
-
-  newestMonth(date: string | undefined): { newestMonth?: string } {
-    return date === undefined ? {} : { newestMonth: monthOf(date) };
-  }
-
-  topics(): TopicCount[] {
-    return topicCountsOf(this.counts);
-  }
-
-  /** Month, year and topic pages, from the index alone. */
-  async writePages(): Promise<void> {
-    const started = performance.now();
-    const { site, counts, index } = this;
-    const months = monthsOfDays(counts.days);
-    let month: string | undefined;
-    let events: IndexedEvent[] = [];
-    const flush = async () => {
-      if (month === undefined) return;
-      await this.out.put([monthPage(site, month, events, months)]);
-      this.figures.pages++;
-    };
-    for (const event of index.events) {
-      const m = monthOf(event.date);
-      if (m !== month) {
-        await flush();
-        month = m;
-        events = [];
-      }
-      events.push(event);
+  const nowYears = yearsOf(nowMonths);
+  for (const year of keysOf(yearsOf(beforeMonths)))
+    if (!nowYears[year]) removals.push(out.remove(yearPath(year)));
+  for (const kind of ['tags', 'topics'] as const) {
+    for (const [slug, history] of Object.entries(before[kind])) {
+      const scope: FeedScope = { kind: kind === 'tags' ? 'tag' : 'topic', slug, name: history.name };
+      const now = counts[kind][slug]?.months ?? {};
+      for (const month of keysOf(history.months))
+        if (!now[month]) removals.push(removeArchive(out, scope, month));
+      if (kind === 'topics' && keysOf(now).length === 0)
+        removals.push(
+          out.remove(topicPath(slug)),
+          ...FEED_FORMATS.map((format) => out.remove(feedPath(scope, format))),
+          out.remove(feedItemsPath(scope)),
+        );
     }
-    await flush();
-    for (const year of keysOf(yearsOf(months))) {
-      await this.out.put([yearPage(site, year, months)]);
-      this.figures.pages++;
-    }
-    const newest = new Map<string, IndexedEvent[]>();
-    for (const event of index.events) {
-      if (!event.topic) continue;
-      const { slug } = topicScope(event.topic);
-      const list = newest.get(slug) ?? [];
-      if (list.length < TOPIC_PAGE_SIZE) list.push(event);
-      newest.set(slug, list);
-    }
-    const topics = this.topics();
-    for (const topic of topics) {
-      const history = counts.topics[topic.slug];
-      await this.out.put([
-        {
-          key: topicPath(topic.slug),
-          body: renderTopicPage(site, topic.name, newest.get(topic.slug) ?? [], {
-            total: topic.count,
-            months: history?.months ?? {},
-          }),
-          type: HTML,
-        },
-      ]);
-      this.figures.pages++;
-    }
-    await this.out.put([{ key: TOPICS_PAGE, body: renderTopicsIndex(site, topics), type: HTML }]);
-    this.figures.milliseconds += performance.now() - started;
   }
-
-  /** Every archive document, and every topic label's feeds, from a second walk over the events. */
-  async writeDocuments(walk: AsyncIterable<NewsEvent>): Promise<void> {
-    const started = performance.now();
-    const { index, counts, site } = this;
-    // Ids of the month being read: an event met twice with the date the index has is met twice in
-    // its month, so nothing per event outlives its month.
-    const seen = new Set<string>();
-    // Topic feeds fill as the walk meets their newest events; each is written once full.
-    const topicFeeds = new Map<string, { scope: FeedScope; items: FeedItem[]; written: boolean }>();
-    const recorded = this.recorded;
-    let month: string | undefined;
-    let events: NewsEvent[] = [];
-    const flush = async () => {
-      if (month === undefined || events.length === 0) return;
-      const items = this.out.writeItems(events);
-      const itemOf = new Map(events.map((e, i) => [e.id, items[i] as FeedItem]));
-      for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
-        const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);
-        const docItems = ofScope.map((e) => itemOf.get(e.id) as ArchiveItem);
-        const files = archiveFiles(site, scope, month, links, docItems);
-        const { written } = await this.out.put(files);
-        if (scope.kind === 'site') {
-          // Once its files are written, so it never describes items they do not hold; not kept
-          // until the run ends (every month's would add up to some bytes per event).
-          const record = itemsRecord(site, month, files, docItems);
-          recorded.push(written.then(() => this.out.write([record])));
-        }
-        this.figures.documents += ARCHIVE_FORMATS.length;
-        if (scope.kind !== 'topic') continue;
-        let feed = topicFeeds.get(scope.slug);
-        if (feed?.written) continue;
-        if (!feed) {
-          feed = { scope, items: [], written: false };
-          topicFeeds.set(scope.slug, feed);
-        }
-        for (const event of ofScope) {
-          if (feed.items.length >= site.feedSize) break;
-          feed.items.push(itemOf.get(event.id) as FeedItem);
-        }
-        if (!feed.written && feed.items.length >= site.feedSize) await this.writeTopicFeed(feed);
-      }
-    };
-    for await (const event of walk) {
-      const position = index.positionOf(event.id);
-      // Met twice, or not in the index (created, or moved to another day, since the first walk):
-      // its mark has the next run place it.
-      if (position === undefined || index.events[position]?.date !== event.date) continue;
-      const m = monthOf(event.date);
-      if (m !== month) {
-        await flush();
-        month = m;
-        events = [];
-        seen.clear();
-      }
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
-      events.push(event);
-    }
-    await flush();
-    for (const feed of topicFeeds.values()) if (!feed.written) await this.writeTopicFeed(feed);
-    await Promise.all(recorded);
-    this.figures.milliseconds += performance.now() - started;
-  }
-
-  private async writeTopicFeed(feed: { scope: FeedScope; items: FeedItem[]; written: boolean }) {
-    feed.written = true;
-    const newest = newestOf(monthsOf(this.counts, feed.scope));
-    // With the record of its items, as a tag's: an incremental run takes its unchanged items from it.
-    const { files, record } = this.out.feeds(feed.scope, feed.items, { newestMonth: newest });
-    feed.items = [];
-    const { written } = await this.out.put(files);
-    this.recorded.push(written.then(() => this.out.write([record])));
-    this.figures.documents += files.length;
-  }
-
-  /** Removes what an earlier run's counts had and these do not: documents, month, year and topic pages. */
-  async removeStale(before: ArchiveCounts | undefined): Promise<void> {
-    if (!before) return;
-    const removals: Promise<unknown>[] = [];
-    const beforeMonths = monthsOfDays(before.days);
-    const nowMonths = monthsOfDays(this.counts.days);
-    for (const month of keysOf(beforeMonths)) {
-      if (nowMonths[month]) continue;
-      removals.push(
-        removeArchive(this.out, { kind: 'site' }, month),
-        this.out.remove(monthPath(month)),
-        this.out.remove(itemsRecordOf(month).record),
-      );
-    }
-    const nowYears = yearsOf(nowMonths);
-    for (const year of keysOf(yearsOf(beforeMonths)))
-      if (!nowYears[year]) removals.push(this.out.remove(yearPath(year)));
-    for (const kind of ['tags', 'topics'] as const) {
-      for (const [slug, history] of Object.entries(before[kind])) {
-        const scope: FeedScope = { kind: kind === 'tags' ? 'tag' : 'topic', slug, name: history.name };
-        const now = this.counts[kind][slug]?.months ?? {};
-        for (const month of keysOf(history.months))
-          if (!now[month]) removals.push(removeArchive(this.out, scope, month));
-        if (kind === 'topics' && keysOf(now).length === 0)
-          removals.push(
-            this.out.remove(topicPath(slug)),
-            ...FEED_FORMATS.map((format) => this.out.remove(feedPath(scope, format))),
-            this.out.remove(feedItemsPath(scope)),
-          );
-      }
-    }
-    await Promise.all(removals);
-  }
-
-  /** The counts: to write once every file is. */
-  record(): ArchiveObject {
-    return recordObject(this.site, this.counts);
-  }
-}
+  await Promise.all(removals);
+};
 
 /** The store as an incremental archive reads it. */
 export type ArchiveStore = Pick<PublishStore, 'listMonthSummaries' | 'listTagSummaries'>;

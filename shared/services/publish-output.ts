@@ -56,7 +56,7 @@ import type { ArchiveFigures } from './publish-archives.js';
  * `_publish/` (a feed's items, the tag counts). Shared by full and incremental runs.
  */
 export interface PublishDeps {
-  store: EventStore & PublishStore & Pick<ListingStore, 'recountTag' | 'getEventsNow'>;
+  store: EventStore & PublishStore & Pick<ListingStore, 'recountTag' | 'getEventsNow' | 'listTagNames'>;
   objects: ObjectStore;
   site: SiteConfig;
 }

@@ -1,5 +1,6 @@
 import type { MarkRecord, TagSummary } from '../adapters/event-store.js';
 import { borrowObject, parseRecord } from '../adapters/object-store.js';
+import type { Counts } from '../domain/archives.js';
 import { monthOf } from '../domain/archives.js';
 import { isTombstone, type NewsEvent, type StoredEvent } from '../domain/event.js';
 import { type EventSummary, RELATED_CANDIDATES_PER_TAG, relatedEvents } from '../domain/related.js';
@@ -15,12 +16,13 @@ import {
 } from '../domain/site.js';
 import { logger } from '../logger.js';
 import { FEED_ITEMS_VERSION, type FeedItemsRecord, feedItemBytes } from '../render/feeds.js';
-import type { IncrementalArchive } from './publish-archives.js';
+import type { TopicCount } from '../render/pages.js';
 import {
   type FeedFiles,
   HOME_SIZE,
   itemKey,
   Output,
+  type PublishDeps,
   type PublishReport,
   pool,
   TAG_COUNT_SLICES,
@@ -37,22 +39,50 @@ import {
 
 /*
  * An incremental run's reads and rebuilds (`Run`): an event's pages, a day, a tag, the site, each
- * from what the run has read once; and how a part of a run ends (`finish`).
+ * from what the run has read once; and how a part of a run ends (`finish`). A full publish's
+ * slices (publish-slices.ts) rebuild with it too.
  */
+
+/** What pages take from the archive's counts: an incremental run's after its changes, or a full publish's plan. */
+export interface ArchiveView {
+  dayAround(date: string): Promise<{ prev?: string; next?: string }>;
+  tagMonths(slug: string): Promise<Counts | undefined>;
+  topics(): Promise<TopicCount[] | undefined>;
+}
+
+/** How a full publish's slice runs differ from an incremental run. */
+export interface RunOptions {
+  /** Every feed item rendered anew (a render change is why a full publish runs), never taken from the feeds as written. */
+  fresh?: boolean;
+  /** Tags' newest events, shared by the slices one process runs for a job. */
+  tagCache?: Map<string, Promise<EventSummary[]>>;
+  /** The counts of the tags this run need not read (a tags slice's others); no tag counts record then. */
+  tagsCounted?: ReadonlyMap<string, number>;
+  /** A tag's live events as the plan counted them: a summary that disagrees is recounted. */
+  expectedCount?: (slug: string) => number | undefined;
+}
 /**
  * An incremental run. Every tag it needs is read once (summaries: no bodies), all at the start, so
  * the store works while pages render. A feed's items are taken from the feed as last written when
  * their event is unchanged, and written otherwise, each at most once per run.
  */
 export class Run extends Output {
-  private readonly tagEvents = new Map<string, Promise<EventSummary[]>>();
+  private readonly tagEvents: Map<string, Promise<EventSummary[]>>;
   private readonly written = new Map<string, WrittenItem>();
   private readonly events = new Map<string, NewsEvent>();
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
   private readonly records: Promise<void>[] = [];
   private tags?: Promise<TagSummary[]>;
-  /** The archive's part of the run, set by `publishMarked`. */
-  archive?: IncrementalArchive;
+  /** The archive's part of the run, set by `publishMarked`, or the plan's counts in a full publish. */
+  archive?: ArchiveView;
+
+  constructor(
+    deps: PublishDeps,
+    private readonly options: RunOptions = {},
+  ) {
+    super(deps);
+    this.tagEvents = options.tagCache ?? new Map();
+  }
 
   /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */
   get tagReadSize(): number {
@@ -86,6 +116,7 @@ export class Run extends Output {
   }
 
   private async readTags(): Promise<TagSummary[]> {
+    if (this.options.tagsCounted) return this.deps.store.listTags(this.options.tagsCounted);
     const marked = this.markedTags;
     if (!marked) return this.deps.store.listTags();
     const record = parseRecord<TagCountsRecord>(
@@ -105,12 +136,12 @@ export class Run extends Output {
 
   /** Keeps the counts this run listed for the next (after its pages: a failed run's reads are as good). */
   async recordTagCounts(): Promise<void> {
-    if (!this.tags) return;
+    if (!this.tags || this.options.tagsCounted) return;
     const tags = await this.tags.catch(() => undefined);
     if (!tags) return;
     const { key, body, type } = tagCountsObject(this.config, tags);
     try {
-      await this.deps.objects.putIfChanged(key, body, type);
+      this.count(await this.deps.objects.putIfChanged(key, body, type));
     } catch (error) {
       // The record left would hold older counts of tags whose marks are gone: without it, the
       // next run reads every tag's shards.
@@ -170,6 +201,7 @@ export class Run extends Output {
     },
   ): Promise<{ reused: Map<string, WrittenItem>; release: () => void }> {
     const reused = new Map<string, WrittenItem>();
+    if (this.options.fresh) return { reused, release: () => undefined };
     const formats = keys.formats ?? FEED_FORMATS;
     const [recordBytes, ...read] = await Promise.all([
       this.deps.objects.get(keys.record),
@@ -299,7 +331,9 @@ export class Run extends Output {
     const name = events[0]?.tags.find((t) => t.slug === slug)?.name;
     const complete = events.length < this.tagReadSize;
     let total = summary?.count ?? 0;
+    const expected = this.options.expectedCount?.(slug);
     const wrong =
+      (expected !== undefined && total !== expected) ||
       (summary === undefined && events.length > 0) ||
       (complete && total !== events.length) ||
       total < events.length;
@@ -363,7 +397,12 @@ export const addReport = (to: PublishReport, part: PublishReport): void => {
   to.marksKept += part.marksKept;
   to.marksDeferred += part.marksDeferred;
   to.failed += part.failed;
-  if (part.archive) to.archive = part.archive;
+  if (part.archive) {
+    const figures = (to.archive ??= { documents: 0, pages: 0, milliseconds: 0 });
+    figures.documents += part.archive.documents;
+    figures.pages += part.archive.pages;
+    figures.milliseconds += part.archive.milliseconds;
+  }
 };
 
 /** Ends a part of a run: its feed records and clearings written, and no write of it left under way. */

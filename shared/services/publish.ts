@@ -11,7 +11,7 @@
  * - publish-archives.ts: the archive by month (RFC 5005 documents, month, year and topic pages).
  */
 
-export { publishAll } from './publish-full.js';
+export { type FullPublishOptions, publishAll } from './publish-job.js';
 export { DEFAULT_RUN_BUDGET_MS, type PublishBudget, publishMarked } from './publish-marked.js';
 export {
   emptyPublishReport,

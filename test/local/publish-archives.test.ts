@@ -37,7 +37,7 @@ const counting = () => {
   const store: PublishDeps['store'] = {
     ...rt.store,
     listMonthSummaries: (shard, page, month) => {
-      if (shard === 0 && page.cursor === undefined) months.push(month);
+      if (shard === 0 && page.cursor === undefined) months.push(month ?? 'every month');
       return rt.store.listMonthSummaries(shard, page, month);
     },
   };

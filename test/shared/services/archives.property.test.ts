@@ -15,8 +15,9 @@ import {
   type SiteConfig,
   urlOf,
 } from '../../../shared/domain/site.js';
-import { type PublishDeps, publishAll } from '../../../shared/services/publish.js';
+import { publishAll } from '../../../shared/services/publish.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
+import { memoryPublishStore } from '../../helpers/memory-publish-store.js';
 import { textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 // Archives partition each scope's events exactly: from the subscription feed, following
@@ -69,20 +70,7 @@ const publish = async (events: NewsEvent[], site: SiteConfig) => {
     remove: async (key) => files.delete(key),
     get: async (key) => (files.has(key) ? Buffer.from(files.get(key) as string) : undefined),
   };
-  const pages = Array.from({ length: Math.ceil(events.length / 7) || 1 }, (_, i) =>
-    events.slice(i * 7, i * 7 + 7),
-  );
-  const store = {
-    listMarks: async () => [],
-    clearMarks: async () => undefined,
-    listTags: async () => [],
-    recountTag: async () => 0,
-    listLatestShard: async (shard: number, page: { cursor?: string }) => {
-      if (shard !== 0) return { items: [] };
-      const at = Number(page.cursor ?? 0);
-      return { items: pages[at] ?? [], ...(at + 1 < pages.length ? { cursor: String(at + 1) } : {}) };
-    },
-  } as unknown as PublishDeps['store'];
+  const store = memoryPublishStore(events, { pageSize: 7 });
   const report = await publishAll({ store, objects, site });
   expect(report.failed).toBe(0);
   return files;

@@ -2,19 +2,20 @@ import { describe, expect, it } from 'vitest';
 import type { ObjectBody, ObjectStore } from '../../../shared/adapters/object-store.js';
 import type { NewsEvent } from '../../../shared/domain/event.js';
 import { defaultSiteConfig } from '../../../shared/domain/site.js';
-import { type PublishDeps, publishAll } from '../../../shared/services/publish.js';
+import { publishAll } from '../../../shared/services/publish.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
+import { memoryPublishStore } from '../../helpers/memory-publish-store.js';
 
-// A full publish with the store stubbed out: the walk gets exactly the pages given, so the cases a
-// store seldom produces (an event met twice, the order of writes) can be set up.
+// A full publish over a store in memory, so the cases a store seldom produces (an event listed twice)
+// can be set up, and the order of writes seen.
 
-/** Events newest first in the walk's order (same date, ids descending). */
+/** Events newest first (same date, ids descending). */
 const events = (count: number, tagsOf: (i: number) => string[]): NewsEvent[] =>
   Array.from({ length: count }, (_, i) =>
     makeNewsEvent(999 - i, tagsOf(i), { id: `2026/11/27/event-${String(999 - i).padStart(4, '0')}` }),
   );
 
-const publishWith = async (pages: NewsEvent[][], feedSize: number) => {
+const publishWith = async (events: NewsEvent[], feedSize: number, twice?: string) => {
   const files = new Map<string, string>();
   const order: string[] = [];
   const objects: ObjectStore = {
@@ -28,18 +29,7 @@ const publishWith = async (pages: NewsEvent[][], feedSize: number) => {
     remove: async (key) => files.delete(key),
     get: async (key) => (files.has(key) ? Buffer.from(files.get(key) as string) : undefined),
   };
-  const store = {
-    listMarks: async () => [],
-    clearMarks: async () => undefined,
-    listTags: async () => [],
-    recountTag: async () => 0,
-    // One shard holds every event, in the pages given; the others are empty.
-    listLatestShard: async (shard: number, page: { cursor?: string }) => {
-      if (shard !== 0) return { items: [] };
-      const at = Number(page.cursor ?? 0);
-      return { items: pages[at] ?? [], ...(at + 1 < pages.length ? { cursor: String(at + 1) } : {}) };
-    },
-  } as unknown as PublishDeps['store'];
+  const store = memoryPublishStore(events, { pageSize: 30, ...(twice ? { twice } : {}) });
   const site = { ...defaultSiteConfig('https://news.example.org'), feedSize };
   const report = await publishAll({ store, objects, site });
   return { files, order, report };
@@ -50,7 +40,7 @@ const jsonItems = (files: Map<string, string>, key: string): string[] =>
 
 describe('publishAll', () => {
   it('writes the site feeds empty when no event is live, so older ones do not stay up', async () => {
-    const { files, report } = await publishWith([[]], 5);
+    const { files, report } = await publishWith([], 5);
     expect(report.failed).toBe(0);
     for (const format of ['rss', 'atom', 'json']) expect(files.has(`feeds/all.${format}`), format).toBe(true);
     expect(jsonItems(files, 'feeds/all.json')).toEqual([]);
@@ -58,30 +48,29 @@ describe('publishAll', () => {
     expect(files.get('feeds/all.atom')).not.toContain('<entry>');
   });
 
-  it('places an event the walk meets twice in a row once, and publishes as if met once', async () => {
+  it('places an event its month lists twice once, and publishes as if listed once', async () => {
     const all = events(10, () => ['Alpha', 'Beta']);
-    const once = await publishWith([all], 7);
-    const twice = await publishWith([all.slice(0, 5), [all[4] as NewsEvent, ...all.slice(5)]], 7);
+    const once = await publishWith(all, 7);
+    const twice = await publishWith(all, 7, all[4]?.id);
     expect(twice.report.failed).toBe(0);
     expect(jsonItems(twice.files, 'feeds/tags/alpha.json')).toHaveLength(7);
     expect([...twice.files.keys()].sort()).toEqual([...once.files.keys()].sort());
     for (const [key, text] of once.files) expect(twice.files.get(key), key).toBe(text);
   });
 
-  it('does not lose an event met twice whose pages wait for a small tag', async () => {
+  it('does not lose an event listed twice that has a small tag', async () => {
     // 60 events on "Alpha" (more than "Related" reads per tag); one also on the rare "Zeta".
     const all = events(60, (i) => (i === 3 ? ['Alpha', 'Zeta'] : ['Alpha']));
-    const { files, report } = await publishWith([all.slice(0, 4), all.slice(3)], 7);
+    const { files, report } = await publishWith(all, 7, all[3]?.id);
     expect(report.failed).toBe(0);
     expect(jsonItems(files, 'feeds/tags/zeta.json')).toHaveLength(1);
     expect(files.has(`news/${all[3]?.id}.html`)).toBe(true);
   });
 
   it('writes no feed before the pages of the events it lists', async () => {
-    // "Rare" has too few events for its pages' "Related" lists to be known before the walk ends,
-    // while the site feed and "Common"'s fill up early.
+    // Every event page (the month's slice) comes before any feed (the tags' and the site's slices).
     const all = events(70, (i) => (i % 10 === 0 ? ['Common', 'Rare'] : ['Common']));
-    const { files, order } = await publishWith([all.slice(0, 30), all.slice(30)], 5);
+    const { files, order } = await publishWith(all, 5);
     const feedKeys = [...files.keys()].filter((key) => key.startsWith('feeds/') && key.endsWith('.json'));
     // The subscription feeds (archive documents are Atom and RSS only).
     expect(feedKeys.sort()).toEqual(['feeds/all.json', 'feeds/tags/common.json', 'feeds/tags/rare.json']);

@@ -1,0 +1,227 @@
+import type { Page, PageRequest } from '../adapters/event-store.js';
+import { type ObjectStore, parseRecord } from '../adapters/object-store.js';
+import {
+  type ArchiveCounts,
+  countEvent,
+  emptyCounts,
+  keysOf,
+  monthOf,
+  topicScope,
+} from '../domain/archives.js';
+import { type EventSummary, latestFirst } from '../domain/related.js';
+import type { SiteConfig } from '../domain/site.js';
+import { LATEST_SHARDS } from '../keys.js';
+import { RENDER_VERSION } from '../render/version.js';
+import { TOPIC_PAGE_SIZE } from './publish-archives.js';
+import type { PublishDeps } from './publish-output.js';
+
+/*
+ * The plan of a full publish (`planJob`): one read of every live event's summary (no bodies) gives
+ * the compact index every slice needs of the rest of the archive (the archive's counts by day,
+ * tag, topic label and month, and each topic label's newest events), and the slices, in phases.
+ */
+
+/**
+ * A slice of a full publish: a part of the job one worker does alone.
+ * - `month`: the pages of the events published on its days (`from` to `to`, or every day of the
+ *   month) and those days' pages; with `archive`, the month's page and its archive documents (the
+ *   site's, each tag's and each topic label's), from every event of the month;
+ * - `tags`: these tags' pages and feeds (or their removal, when no live event has the tag);
+ * - `site`: the home page, tag index, site feeds, year and topic pages, topic feeds and the
+ *   records kept under `_publish/`, and the marks the job covers.
+ */
+export type Slice =
+  | { kind: 'month'; month: string; from?: string; to?: string; pages: boolean; archive: boolean }
+  | { kind: 'tags'; slugs: string[] }
+  | { kind: 'site' };
+
+export interface JobPlan {
+  version: number;
+  site: string;
+  job: string;
+  /** When the plan began reading: changes marked before it are in what the slices read. */
+  plannedAt: string;
+  renderVersion: number;
+  /** Events, days and tags the plan met. */
+  events: number;
+  counts: ArchiveCounts;
+  /** Each topic label's newest events (as many as its page and feeds show), newest first. */
+  topicHeads: Record<string, EventSummary[]>;
+  /** Phases run one after the other: every event page, then tags, then the site (which links to both). */
+  phases: Slice[][];
+}
+
+const PLAN_VERSION = 1;
+
+/** Where a job's plan is kept: under `_publish/`, which the site never serves. */
+export const planKey = (job: string): string => `_publish/jobs/${job}.json`;
+
+/**
+ * Events one `month` slice renders at most: a busier month is split by days into slices of this
+ * many (whose pages only) and one more for its archive documents. At some 20 ms of work an event
+ * (rendering, and six requests of 25 ms, 32 at once) in AWS, a slice takes two minutes at most.
+ */
+export const SLICE_EVENTS = 5_000;
+/** Tags one `tags` slice renders: a page, three feeds and a listing read each. */
+export const SLICE_TAGS = 100;
+/** Summaries read per query when planning (the index's pages are up to 1 MB). */
+const PLAN_PAGE = 1_000;
+
+/**
+ * Pages of the shards of a listing, merged newest first (`latestFirst`): each shard is read a page
+ * ahead, so memory holds two pages a shard.
+ */
+export async function* mergeShards<T extends Pick<EventSummary, 'date' | 'id'>>(
+  read: (shard: number, page: PageRequest) => Promise<Page<T>>,
+  limit: number,
+): AsyncGenerator<T> {
+  interface Shard {
+    items: T[];
+    at: number;
+    next?: Promise<Page<T>>;
+  }
+  const ahead = (shard: number, cursor?: string) => {
+    const page = read(shard, { limit, ...(cursor ? { cursor } : {}) });
+    // Read ahead: if the merge stops on another shard's failure, this one's must not go unhandled.
+    page.catch(() => undefined);
+    return page;
+  };
+  const shards: Shard[] = Array.from({ length: LATEST_SHARDS }, (_, shard) => ({
+    items: [],
+    at: 0,
+    next: ahead(shard),
+  }));
+  for (;;) {
+    let newest: Shard | undefined;
+    for (const [number, shard] of shards.entries()) {
+      while (shard.at >= shard.items.length && shard.next) {
+        const page = await shard.next;
+        shard.items = page.items;
+        shard.at = 0;
+        shard.next = page.cursor ? ahead(number, page.cursor) : undefined;
+      }
+      const head = shard.items[shard.at];
+      if (head && (!newest || latestFirst(head, newest.items[newest.at] as T) < 0)) newest = shard;
+    }
+    if (!newest) return;
+    yield newest.items[newest.at++] as T;
+  }
+}
+
+/** A job id: when it was planned, sortable, and a few random letters so two plans never share one. */
+export const newJobId = (at: Date): string =>
+  `${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** A month's days, newest first, cut into runs of at most `SLICE_EVENTS` events. */
+const monthSlices = (month: string, days: [string, number][]): Slice[] => {
+  const total = days.reduce((sum, [, n]) => sum + n, 0);
+  if (total <= SLICE_EVENTS) return [{ kind: 'month', month, pages: true, archive: true }];
+  const slices: Slice[] = [];
+  let part: [string, number][] = [];
+  let size = 0;
+  const cut = () => {
+    if (part.length === 0) return;
+    slices.push({
+      kind: 'month',
+      month,
+      from: (part.at(-1) as [string, number])[0],
+      to: (part[0] as [string, number])[0],
+      pages: true,
+      archive: false,
+    });
+    part = [];
+    size = 0;
+  };
+  for (const day of days) {
+    if (size > 0 && size + day[1] > SLICE_EVENTS) cut();
+    part.push(day);
+    size += day[1];
+  }
+  cut();
+  slices.push({ kind: 'month', month, pages: false, archive: true });
+  return slices;
+};
+
+/**
+ * Plans a full publish: reads every live event's summary once, newest first, counting the archive
+ * and keeping each topic label's newest, and cuts the work into slices. Holds the counts (a few
+ * numbers per day, and per tag and month), never the events.
+ */
+export const planJob = async (
+  deps: Pick<PublishDeps, 'store' | 'site'>,
+  job: string,
+  plannedAt: Date,
+): Promise<JobPlan> => {
+  const counts = emptyCounts();
+  const topicHeads: Record<string, EventSummary[]> = {};
+  const headSize = Math.max(TOPIC_PAGE_SIZE, deps.site.feedSize);
+  const named = deps.store.listTagNames();
+  named.catch(() => undefined);
+  let events = 0;
+  let last: string | undefined;
+  const walk = mergeShards((shard, page) => deps.store.listMonthSummaries(shard, page), PLAN_PAGE);
+  for await (const summary of walk) {
+    // Listed twice under the same date (read while it was written) it is next to itself: counted
+    // once. An event whose date changed while the plan read is counted under both, until the
+    // change's marks have the next incremental run count its months again.
+    if (summary.id === last) continue;
+    last = summary.id;
+    events++;
+    countEvent(counts, summary);
+    if (summary.topic) {
+      const { slug } = topicScope(summary.topic);
+      if (slug === '') continue;
+      const heads = topicHeads[slug] ?? [];
+      topicHeads[slug] = heads;
+      if (heads.length < headSize) heads.push(summary);
+    }
+  }
+  const byMonth = new Map<string, [string, number][]>();
+  for (const day of keysOf(counts.days).reverse()) {
+    const month = monthOf(day);
+    const days = byMonth.get(month) ?? [];
+    byMonth.set(month, days);
+    days.push([day, counts.days[day] as number]);
+  }
+  const months = [...byMonth.entries()].flatMap(([month, days]) => monthSlices(month, days));
+  // Tags with a summary and no live event are in a slice too: it removes their pages and feeds.
+  const slugs = [...new Set([...Object.keys(counts.tags), ...(await named).map((t) => t.slug)])].sort();
+  const tags: Slice[] = [];
+  for (let i = 0; i < slugs.length; i += SLICE_TAGS)
+    tags.push({ kind: 'tags', slugs: slugs.slice(i, i + SLICE_TAGS) });
+  return {
+    version: PLAN_VERSION,
+    site: deps.site.siteUrl,
+    job,
+    plannedAt: plannedAt.toISOString(),
+    renderVersion: RENDER_VERSION,
+    events,
+    counts,
+    topicHeads,
+    phases: ([months, tags, [{ kind: 'site' }]] as Slice[][]).filter((phase) => phase.length > 0),
+  };
+};
+
+export const writePlan = (objects: ObjectStore, plan: JobPlan): Promise<boolean> =>
+  objects.putIfChanged(planKey(plan.job), JSON.stringify(plan), 'application/json');
+
+/** A job's plan as written, or undefined (none, another version or site, or unreadable). */
+export const readPlan = async (
+  objects: ObjectStore,
+  site: SiteConfig,
+  job: string,
+): Promise<JobPlan | undefined> => {
+  const plan = parseRecord<JobPlan>(await objects.get(planKey(job)), PLAN_VERSION, site.siteUrl);
+  return plan && Array.isArray(plan.phases) && plan.job === job ? plan : undefined;
+};
+
+/** The slices of a plan in order, numbered as the job's messages name them, with their phase. */
+export const slicesOf = (
+  plan: Pick<JobPlan, 'phases'>,
+): { slice: Slice; phase: number; number: number }[] => {
+  let number = 0;
+  return plan.phases.flatMap((slices, phase) => slices.map((slice) => ({ slice, phase, number: number++ })));
+};

@@ -1,0 +1,185 @@
+import type { MarkRecord } from '../adapters/event-store.js';
+import type { ArchiveCounts, Counts } from '../domain/archives.js';
+import type { NewsEvent } from '../domain/event.js';
+import type { EventSummary } from '../domain/related.js';
+import type { TopicCount } from '../render/pages.js';
+import {
+  type ArchiveFigures,
+  dayAround,
+  readArchiveCounts,
+  topicCountsOf,
+  writeArchiveIndex,
+  writeMonthArchive,
+} from './publish-archives.js';
+import { type PublishDeps, type PublishReport, pool, WALK_PAGE } from './publish-output.js';
+import { type JobPlan, mergeShards, type Slice } from './publish-plan.js';
+import { type ArchiveView, finish, Run } from './publish-run.js';
+
+/*
+ * A slice of a full publish (`runSlice`), done by whichever worker takes it: from the store, the
+ * plan's compact index (the archive's counts, the topic labels' newest) and the tags' listings,
+ * never from the rest of the archive.
+ */
+
+/** The archive as the plan counted it. */
+class PlannedArchive implements ArchiveView {
+  constructor(private readonly counts: ArchiveCounts) {}
+
+  async dayAround(date: string): Promise<{ prev?: string; next?: string }> {
+    return dayAround(this.counts, date);
+  }
+
+  async tagMonths(slug: string): Promise<Counts> {
+    return this.counts.tags[slug]?.months ?? {};
+  }
+
+  async topics(): Promise<TopicCount[]> {
+    return topicCountsOf(this.counts);
+  }
+}
+
+/**
+ * What the slices one process runs for a job share: each tag's newest events ("Related" of every
+ * event page reads them). As large as the site's tags times their newest, whatever the archive's size.
+ */
+export interface SliceCache {
+  job: string;
+  tags: Map<string, Promise<EventSummary[]>>;
+}
+
+/** The cache's tags for this job: another job's are dropped, as they may have changed since. */
+const cacheFor = (cache: SliceCache | undefined, job: string): SliceCache['tags'] => {
+  if (!cache) return new Map();
+  if (cache.job !== job) {
+    cache.job = job;
+    cache.tags.clear();
+  }
+  return cache.tags;
+};
+
+const eventsOfTagCount = (counts: ArchiveCounts, slug: string): number =>
+  Object.values(counts.tags[slug]?.months ?? {}).reduce((sum, n) => sum + n, 0);
+
+const emptyFigures = (): ArchiveFigures => ({ documents: 0, pages: 0, milliseconds: 0 });
+
+/** A month's live events in full, newest first, on the days from `from` to `to` (every day by default). */
+const readMonthEvents = async (
+  deps: PublishDeps,
+  month: string,
+  from = '',
+  to = '\uffff',
+): Promise<NewsEvent[]> => {
+  const events: NewsEvent[] = [];
+  // An event met twice (its date changed while the month was read) is listed once.
+  const seen = new Set<string>();
+  for await (const event of mergeShards(
+    (shard, page) => deps.store.listLatestShard(shard, page, month),
+    WALK_PAGE,
+  )) {
+    if (event.date < from || event.date > to || seen.has(event.id)) continue;
+    seen.add(event.id);
+    events.push(event);
+  }
+  return events;
+};
+
+const monthSlice = async (
+  run: Run,
+  plan: JobPlan,
+  slice: Extract<Slice, { kind: 'month' }>,
+): Promise<void> => {
+  const events = await readMonthEvents(
+    run.deps,
+    slice.month,
+    slice.archive ? undefined : slice.from,
+    slice.archive ? undefined : slice.to,
+  );
+  const onPages = slice.pages
+    ? events.filter((e) => (slice.from ?? '') <= e.date && e.date <= (slice.to ?? '\uffff'))
+    : [];
+  // Event pages, then the day pages that list them.
+  await pool(onPages, (event) => run.eventPage(event));
+  const days = new Map<string, NewsEvent[]>();
+  for (const event of onPages) {
+    const day = days.get(event.date);
+    if (day) day.push(event);
+    else days.set(event.date, [event]);
+  }
+  for (const [date, ofDay] of days) await run.put([run.dayPage(date, ofDay, dayAround(plan.counts, date))]);
+  if (slice.archive) {
+    const figures = emptyFigures();
+    await writeMonthArchive(run, plan.counts, slice.month, events, figures);
+    run.report.archive = figures;
+  }
+};
+
+const tagsSlice = async (run: Run, slugs: readonly string[]): Promise<void> => {
+  await pool(slugs, (slug) => run.tag(slug, Promise.resolve()));
+};
+
+/** The job's marks are those marked before it was planned: whatever they asked for, the slices read after. */
+const clearPlannedMarks = async (run: Run, plannedAt: string): Promise<void> => {
+  const before = (mark: MarkRecord) => mark.markedAt < plannedAt;
+  for (const kind of ['day', 'tag', 'site'] as const)
+    for (const mark of (await run.deps.store.listMarks(kind)).filter(before)) run.clear(mark);
+  for await (const marks of run.deps.store.walkMarks('event'))
+    for (const mark of marks.filter(before)) run.clear(mark);
+};
+
+const siteSlice = async (run: Run, plan: JobPlan): Promise<void> => {
+  const before = await readArchiveCounts(run.deps.objects, run.config).catch(() => undefined);
+  await run.site(Promise.resolve());
+  const figures = emptyFigures();
+  await writeArchiveIndex(run, plan.counts, plan.topicHeads, before, figures);
+  run.report.archive = figures;
+  await run.settled();
+  await clearPlannedMarks(run, plan.plannedAt);
+};
+
+/**
+ * Does slice `number` of the plan and reports what it wrote. A slice may run more than once (a
+ * retry, a message delivered twice): it writes the same bytes again, so a second run writes nothing.
+ */
+export const runSlice = async (
+  deps: PublishDeps,
+  plan: JobPlan,
+  slice: Slice,
+  cache?: SliceCache,
+): Promise<PublishReport> => {
+  const tagCache = cacheFor(cache, plan.job);
+  const expectedCount = (slug: string) => eventsOfTagCount(plan.counts, slug);
+  const tagsCounted =
+    slice.kind === 'tags'
+      ? new Map(
+          Object.keys(plan.counts.tags)
+            .filter((slug) => !slice.slugs.includes(slug))
+            .map((slug) => [slug, expectedCount(slug)]),
+        )
+      : undefined;
+  const run = new Run(deps, {
+    fresh: true,
+    tagCache,
+    expectedCount,
+    ...(tagsCounted ? { tagsCounted } : {}),
+  });
+  run.archive = new PlannedArchive(plan.counts);
+  try {
+    if (slice.kind === 'month') await monthSlice(run, plan, slice);
+    else if (slice.kind === 'tags') await tagsSlice(run, slice.slugs);
+    else await siteSlice(run, plan);
+  } catch (error) {
+    // A listing read that failed stays out of the cache: the retry reads it again.
+    tagCache.clear();
+    await run.settled().catch(() => undefined);
+    throw error;
+  }
+  return finish(run);
+};
+
+/** What a slice is, for progress and logs. */
+export const sliceLabel = (slice: Slice): string =>
+  slice.kind === 'month'
+    ? `${slice.month}${slice.from ? ` ${slice.from}..${slice.to}` : ''}${slice.pages ? '' : ' archive'}`
+    : slice.kind === 'tags'
+      ? `tags ${slice.slugs[0]}..${slice.slugs.at(-1)}`
+      : 'site';
