@@ -94,16 +94,6 @@ export const HOME_SIZE = 30;
 const CONCURRENCY = 32;
 /** Objects being written at once, unless the store says how many it takes. */
 const WRITES_IN_FLIGHT = 32;
-/**
- * Events read per query when walking every event. The walk holds a page and the next of each of
- * the 8 shards: at 1,000 events a page, a page outlived several young-generation collections, so
- * nearly every event read was copied twice and promoted before it died. At 250, a full run of
- * 100,000 events took 84-96 s against 107-115 s, and 27 s less CPU (two pairs, run one after the
- * other, with the store on disk), for some 300 queries more (400 in all).
- */
-export const WALK_PAGE = 250;
-/** Feed items kept in a full run for feeds written next (each is a few kilobytes in three formats). */
-export const ITEMS_KEPT = 1024;
 
 export const pool = async <T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> => {
   let next = 0;

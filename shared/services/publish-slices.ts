@@ -11,7 +11,7 @@ import {
   writeArchiveIndex,
   writeMonthArchive,
 } from './publish-archives.js';
-import { type PublishDeps, type PublishReport, pool, WALK_PAGE } from './publish-output.js';
+import { type PublishDeps, type PublishReport, pool } from './publish-output.js';
 import { type JobPlan, mergeShards, type Slice } from './publish-plan.js';
 import { type ArchiveView, finish, Run } from './publish-run.js';
 
@@ -62,6 +62,14 @@ const eventsOfTagCount = (counts: ArchiveCounts, slug: string): number =>
 
 const emptyFigures = (): ArchiveFigures => ({ documents: 0, pages: 0, milliseconds: 0 });
 
+/**
+ * Events read per query when reading a month in full. A page of each shard and the next are held:
+ * at 1,000 events a page, a page outlived several young-generation collections, so nearly every
+ * event read was copied twice and promoted before it died; at 250 a full publish of 100,000 events
+ * took 84-96 s against 107-115 s, and 27 s less CPU.
+ */
+const MONTH_READ_PAGE = 250;
+
 /** A month's live events in full, newest first, on the days from `from` to `to` (every day by default). */
 const readMonthEvents = async (
   deps: PublishDeps,
@@ -74,7 +82,7 @@ const readMonthEvents = async (
   const seen = new Set<string>();
   for await (const event of mergeShards(
     (shard, page) => deps.store.listLatestShard(shard, page, month),
-    WALK_PAGE,
+    MONTH_READ_PAGE,
   )) {
     if (event.date < from || event.date > to || seen.has(event.id)) continue;
     seen.add(event.id);
