@@ -3,6 +3,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sleep } from '../shared/adapters/items.js';
 import { logger } from '../shared/logger.js';
 import { flushMetrics, METRIC } from '../shared/metrics.js';
+import { RENDER_VERSION } from '../shared/render/version.js';
 import { lazy } from '../shared/services/deps.js';
 import {
   emptyPublishReport,
@@ -11,13 +12,26 @@ import {
   publishMarked,
 } from '../shared/services/publish.js';
 import { type PublishFunctionDeps, publishDeps } from '../shared/services/publish-deps.js';
+import {
+  type JobDeps,
+  type JobStarted,
+  PublishBusyError,
+  renderChanged,
+  startJob,
+} from '../shared/services/publish-job.js';
 import { feedsChanged, watchFeedWrites } from '../shared/services/websub.js';
 
 /** Invoked by the schedule (incremental) or by hand with `{"full": true}`. */
 export type PublishTrigger = Partial<ScheduledEvent> & { full?: boolean };
 
-/** A run's report; `skipped` when another run was under way and this one left its work to the next. */
-export type PublishOutcome = PublishReport & { skipped?: true };
+/**
+ * A run's report; `skipped` when another run was under way and this one left its work to the
+ * next; or the full publish job it started (its workers do the rest).
+ */
+export type PublishOutcome = PublishReport & { skipped?: true } & (
+    | { started?: never }
+    | (JobStarted & { started: true })
+  );
 
 export interface Clock {
   now(): number;
@@ -52,6 +66,38 @@ export const runDeadline = (now: number, remainingMs: unknown): number | undefin
 };
 
 /**
+ * A full publish as a job, when one is asked for, or when the scheduled run finds that no job has
+ * rendered the site with the code's render version; undefined when the run goes on as an
+ * incremental one. While a job is under way a scheduled run leaves the marks to the runs after it
+ * (the job holds the lease anyway); a full run asked for then fails, saying so.
+ */
+const fullJob = async (deps: JobDeps, full: boolean, clock: Clock): Promise<PublishOutcome | undefined> => {
+  const state = await deps.jobs.get();
+  if (!full) {
+    if (state?.status === 'running') {
+      logger.info('a full publish is under way; the marks wait for the runs after it', { job: state.job });
+      return { ...emptyPublishReport(), skipped: true };
+    }
+    if (!renderChanged(state)) return undefined;
+    logger.info('the site was rendered with another render version: a full publish starts', {
+      was: state?.renderedVersion,
+      now: RENDER_VERSION,
+    });
+  }
+  for (let waited = 0; ; waited += LEASE_POLL_MS) {
+    try {
+      return { ...emptyPublishReport(), ...(await startJob(deps)), started: true };
+    } catch (error) {
+      // A scheduled run that finds another run under way leaves the job to the next.
+      if (!(error instanceof PublishBusyError)) throw error;
+      if (!full) return { ...emptyPublishReport(), skipped: true };
+      if (state?.status === 'running' || waited >= FULL_RUN_WAITS_MS) throw error;
+    }
+    await clock.sleep(LEASE_POLL_MS);
+  }
+};
+
+/**
  * The publisher: rebuilds the pages and feeds the change stream marked, writing only objects
  * whose bytes changed. Fails the invocation (for alarms) when any rebuild failed. An incremental
  * run stops taking new work `FINISH_MARGIN_MS` before its timeout and leaves the rest marked
@@ -69,7 +115,7 @@ export const makeHandler = (
 ) => {
   const get = lazy(deps);
   const invocation = middy<PublishTrigger, PublishOutcome>().handler(async (event, context: Context) => {
-    const { lease, lastRun, metrics, hubQueue, ...deps } = get();
+    const { lease, lastRun, metrics, hubQueue, jobs, sliceQueue, ...deps } = get();
     // The feeds whose bytes this run changed: the WebSub hub pushes them to their subscribers.
     const changedFeeds = new Set<string>();
     const run = hubQueue
@@ -77,6 +123,14 @@ export const makeHandler = (
       : deps;
     const started = clock.now();
     const full = event.full === true;
+    if (jobs && sliceQueue) {
+      const job = await fullJob(
+        { ...run, jobs, lease, queue: sliceQueue, now: () => clock.now() },
+        full,
+        clock,
+      );
+      if (job) return job;
+    }
     const holder = context.awsRequestId;
     const remaining = context.getRemainingTimeInMillis?.();
     const take = () => {

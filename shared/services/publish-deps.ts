@@ -1,12 +1,14 @@
 import { type LastPublishStore, makeLastPublishStore } from '../adapters/last-publish.js';
 import { type Lease, makeLease } from '../adapters/lease.js';
+import { makePublishJobs, type PublishJobs } from '../adapters/publish-jobs.js';
 import { createS3Client, makeS3ObjectStore } from '../adapters/s3.js';
-import { createSqsClient } from '../adapters/sqs.js';
+import { createSqsClient, makeSqsSliceQueue } from '../adapters/sqs.js';
 import { makeSqsHubQueue } from '../adapters/websub-queue.js';
 import { ENV, requireEnv, siteConfigFromEnv } from '../config.js';
 import { emfMetrics, type MetricsPort } from '../metrics.js';
 import { storeDeps } from './deps.js';
 import type { PublishDeps } from './publish.js';
+import type { SliceQueue } from './publish-job.js';
 import type { HubQueue } from './websub.js';
 
 /** What the publish function needs: a run's deps, and the lease that keeps runs from overlapping. */
@@ -19,6 +21,12 @@ export interface PublishFunctionDeps extends PublishDeps {
   lastRun?: LastPublishStore;
   /** Where the feeds a run changed go, for the WebSub hub to push to subscribers; none in tests that do not look. */
   hubQueue?: HubQueue;
+  /**
+   * The full publish as a job (its state, and the queue of its slices): a full run starts one, and
+   * a deploy with a new render version too. Without them (tests) a full run is done in the function.
+   */
+  jobs?: PublishJobs;
+  sliceQueue?: SliceQueue;
 }
 
 let cached: PublishFunctionDeps | undefined;
@@ -35,6 +43,8 @@ export const publishDeps = (): PublishFunctionDeps => {
       metrics: emfMetrics,
       lastRun: makeLastPublishStore(db, tableName),
       hubQueue: makeSqsHubQueue(createSqsClient(), requireEnv(ENV.hubQueueUrl)),
+      jobs: makePublishJobs(db, tableName),
+      sliceQueue: makeSqsSliceQueue(createSqsClient(), requireEnv(ENV.publishQueueUrl)),
     };
   }
   return cached;
