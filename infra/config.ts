@@ -68,6 +68,11 @@ export interface TidingsConfig {
   /** Minutes between publish runs. */
   publishEveryMinutes: number;
   /**
+   * Slice workers of a full publish running at once (the slice queue's maximum concurrency,
+   * 2–1000): the benchmark's AWS model projects the job's time with this many.
+   */
+  publishWorkers: number;
+  /**
    * Batches of one stream shard projected at once (the event source's parallelization factor,
    * 1–10). Per-event order holds at any factor: records of one key stay in order.
    */
@@ -265,6 +270,9 @@ export const loadConfig = (node: Node): TidingsConfig => {
     feedSize: wholeNumber(node, 'feedSize', 50, 1, 500),
     // EventBridge rates are whole minutes; a day at most keeps the site from going stale unnoticed.
     publishEveryMinutes: wholeNumber(node, 'publishEveryMinutes', 5, 1, 1_440),
+    // 20: the benchmark's AWS model finishes a full publish of 100,000 events within three minutes
+    // with 20 workers. 2 is the least maximum concurrency an SQS event source takes, 1,000 the most.
+    publishWorkers: wholeNumber(node, 'publishWorkers', 20, 2, 1_000),
     // 4: a batch of 100 waits on some 6 round trips (reads, counters, entries, log, marks, SNS), so
     // one batch at a time caps a shard near the API's ingest; 4 keep up with 2,000 events/s on a
     // couple of shards while a batch's writes (≤ 16 in flight each) stay far below any partition's

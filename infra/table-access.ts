@@ -3,6 +3,8 @@ import {
   controlKey,
   LAST_PUBLISH_CONTROL,
   PARTITION_PREFIX,
+  publishJobKey,
+  publishSliceKey,
   TABLE,
 } from '../shared/keys.js';
 
@@ -61,6 +63,46 @@ const subscriptionAccess = (
 });
 
 const eventWriter: TableAccess = { items: [{ partitions: [P.event], actions: ['GetItem', 'PutItem'] }] };
+
+/**
+ * The full publish job's items, and no other job's: its progress (`JOB#publish`) and its slices
+ * done (`JOB#publish#<job id>`), granted by those two partitions rather than the whole `JOB#`.
+ */
+export const PUBLISH_JOB_PARTITION = publishJobKey().PK;
+export const PUBLISH_SLICES_PREFIX = publishSliceKey('', '').PK;
+
+/**
+ * The publisher, whether it runs an incremental run, plans a full publish (publish-site) or
+ * renders one of its slices (publish-slice): the same reads, repairs, lease and records.
+ */
+const publisherAccess: TableAccess = {
+  items: [
+    // Marks: read, removed whole (batch) or in part (a key set shrunk, then the empty item deleted).
+    { partitions: [P.mark], actions: ['Query', 'BatchWriteItem', 'UpdateItem', 'DeleteItem'] },
+    { partitions: [P.event], actions: ['BatchGetItem'] },
+    // Day entries: the day pages' listings.
+    { partitions: [P.day], actions: ['Query'] },
+    // Tag entries: listings, and counted shard by shard when a run finds a count wrong.
+    { partitions: [P.tagEntry], actions: ['Query', 'BatchGetItem'] },
+    // Counter shards: read, and set from the entries by that repair (guarded by their version).
+    { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
+    // Tag summaries: read, and their snapshot rewritten by the repair.
+    { partitions: [P.tags], actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
+    // One run at a time: the lease is a conditional put and delete.
+    { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
+    // The last run's report (`CONTROL#last-publish`), for `tidings status`.
+    { partitions: [controlKey(LAST_PUBLISH_CONTROL).PK], actions: ['PutItem'] },
+    // A full publish: the job's plan and progress (read, started, counted, cancelled) ...
+    { partitions: [PUBLISH_JOB_PARTITION], actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+    // ... and its slices done: a conditional put each, so a slice delivered twice counts once,
+    // and the query that lists them.
+    { partitions: [PUBLISH_SLICES_PREFIX], actions: ['PutItem', 'Query'] },
+  ],
+  queries: [
+    { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
+    { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
+  ],
+};
 
 /**
  * Every function that reaches the table, by its file under functions/, and what it does there,
@@ -152,29 +194,9 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       { partitions: [P.parked], actions: ['UpdateItem', 'DeleteItem'] },
     ],
   },
-  'publish-site': {
-    items: [
-      // Marks: read, removed whole (batch) or in part (a key set shrunk, then the empty item deleted).
-      { partitions: [P.mark], actions: ['Query', 'BatchWriteItem', 'UpdateItem', 'DeleteItem'] },
-      { partitions: [P.event], actions: ['BatchGetItem'] },
-      // Day entries: the day pages' listings.
-      { partitions: [P.day], actions: ['Query'] },
-      // Tag entries: listings, and counted shard by shard when a run finds a count wrong.
-      { partitions: [P.tagEntry], actions: ['Query', 'BatchGetItem'] },
-      // Counter shards: read, and set from the entries by that repair (guarded by their version).
-      { partitions: [P.counter], actions: ['BatchGetItem', 'UpdateItem'] },
-      // Tag summaries: read, and their snapshot rewritten by the repair.
-      { partitions: [P.tags], actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
-      // One run at a time: the lease is a conditional put and delete.
-      { partitions: [P.lease], actions: ['PutItem', 'DeleteItem'] },
-      // The last run's report (`CONTROL#last-publish`), for `tidings status`.
-      { partitions: [controlKey(LAST_PUBLISH_CONTROL).PK], actions: ['PutItem'] },
-    ],
-    queries: [
-      { index: TABLE.latestIndex, partitions: [INDEX_PREFIX.latest] },
-      { index: TABLE.dayIndex, partitions: [INDEX_PREFIX.day] },
-    ],
-  },
+  'publish-site': publisherAccess,
+  // A full publish's slices: the same pages, feeds and records as a run of publish-site.
+  'publish-slice': publisherAccess,
   // The WebSub hub's route: a subscription's state, the pending record (a conditional put, and its
   // host's copy), and the caps counted by queries of the feed's and the host's partitions.
   'websub-hub': { items: [{ partitions: [P.websub], actions: ['GetItem', 'PutItem', 'Query'] }] },

@@ -150,6 +150,7 @@ export class TidingsStack extends Stack {
       siteUrl: this.site.url,
       feedSize: config.feedSize,
       publishEveryMinutes: config.publishEveryMinutes,
+      workers: config.publishWorkers,
       logRetention,
     });
     this.digests = new Digests(this, 'Digests', {
@@ -182,7 +183,7 @@ export class TidingsStack extends Stack {
       bucket: this.site.bucket,
       siteUrl: this.site.url,
       hubFunction: this.api.functionOf('websub-hub'),
-      publisher: this.publisher.handler,
+      publishers: this.publisher.functions,
       perHost: config.websubPerHost,
       perFeed: config.websubPerFeed,
       externalHubs: config.websubHubs,
@@ -199,6 +200,7 @@ export class TidingsStack extends Stack {
     this.monitoring.watchSesReputation(this.reputation.topic.topic);
     this.monitoring.watchApi(this.api.httpApi);
     this.monitoring.watchPublishRuns(this.publisher.handler);
+    this.monitoring.watchPublishSlices(this.publisher.sliceWorker);
     this.monitoring.watchUnqueuedFailures(
       'UnqueuedFailures',
       { 'plan-digests': this.digests.planner, 'handle-reputation-alarm': this.reputation.handler },
@@ -208,6 +210,12 @@ export class TidingsStack extends Stack {
     this.monitoring.watchDeadLetters('ChangeDeadLetters', this.changes.deadLetterQueue, 'Change records');
     this.monitoring.watchDeadLetters('DigestDeadLetters', this.digests.deadLetterQueue, 'Digest batches');
     this.monitoring.watchDeadLetters('WebSubDeadLetters', this.websub.deadLetterQueue, 'WebSub hub messages');
+    this.monitoring.watchDeadLetters(
+      'PublishDeadLetters',
+      this.publisher.deadLetterQueue,
+      'Slices of a full publish',
+      'each failed three times, and the job waits for `tidings publish --resume`',
+    );
     this.monitoring.watchDeadLetters(
       'AlertDeadLetters',
       this.alerts.deadLetterQueue,
@@ -267,6 +275,15 @@ export class TidingsStack extends Stack {
     new CfnOutput(this, 'DigestDeadLetterQueueUrl', {
       value: this.digests.deadLetterQueue.queueUrl,
       description: 'Digest batches that failed five times; their source is DigestQueueUrl',
+    });
+    new CfnOutput(this, 'PublishQueueUrl', {
+      value: this.publisher.queue.queueUrl,
+      description: 'The slices of a full publish under way, for its slice workers',
+    });
+    new CfnOutput(this, 'PublishDeadLetterQueueUrl', {
+      value: this.publisher.deadLetterQueue.queueUrl,
+      description:
+        'Slices of a full publish that failed three times; `tidings publish --resume` puts them back on PublishQueueUrl',
     });
     new CfnOutput(this, 'AlertQueueUrl', { value: this.alerts.queue.queueUrl });
     new CfnOutput(this, 'AlertDeadLetterQueueUrl', {

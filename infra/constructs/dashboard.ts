@@ -98,6 +98,7 @@ export class TidingsDashboard extends Construct {
       graph('Publish run duration (ms)', [business(METRIC.publishDuration, 'longest run', Stats.MAXIMUM)]),
       ...alarmNamed('PublishFailed'),
     );
+    this.dashboard.addWidgets(...alarmNamed('PublishSliceErrors'), ...alarmNamed('PublishDeadLettersDepth'));
     this.dashboard.addWidgets(heading('### Digests'));
     this.dashboard.addWidgets(
       graph('Digests', [

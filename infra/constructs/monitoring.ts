@@ -58,15 +58,17 @@ export const metricsIn = (metric: IMetric): number => {
  * metric never moved. Now each failure has one alarm where it shows first:
  *
  * - the API's 5xx: one metric for every API function and the authorizer (1 alarm metric);
- * - the dead-letter queues of changes, digest batches and email feedback: what the stream, digest
- *   and feedback functions finally give up on lands there; retries before that are no news (3);
+ * - the dead-letter queues of changes, digest batches, alerts, WebSub messages, full-publish slices
+ *   and email feedback: what their functions finally give up on lands there; retries before that
+ *   are no news (6);
  * - the stream's iterator age: process-changes failing or falling behind (1);
- * - a failed publish run: publish-site fails its invocation for that (1);
+ * - a failed publish run: publish-site fails its invocation for that (1); a full publish's slice
+ *   worker crashing or timing out, which its dead-letter queue would show only after three (1);
  * - the work with nowhere to park a failure (plan-digests on its schedule, handle-reputation-alarm
  *   on its topic): one alarm on the sum of their errors (2);
  * - SES's bounce and complaint rates, and the spent confirmation budget (sign-up hardening) (3).
  *
- * 10 alarms, 11 alarm metrics: $1.10 a month at list price, $0.10 beyond the free 10. Throttles
+ * 14 alarms, 15 alarm metrics: $1.50 a month at list price, $0.50 beyond the free 10. Throttles
  * have no alarm of their own: a throttled API function answers 5xx, and the asynchronous ones
  * retry, then show in a queue or in the iterator age.
  */
@@ -131,6 +133,19 @@ export class Monitoring extends Construct {
   }
 
   /**
+   * A full publish's slice worker crashed or timed out. A slice it fails on its own is reported
+   * back to the queue and retried without an error; an invocation that dies (a timeout, out of
+   * memory) is the early sign of a slice that will end in the dead-letter queue.
+   */
+  watchPublishSlices(fn: IFunction): void {
+    this.alarm(
+      'PublishSliceErrors',
+      'A full publish’s slice worker crashed or timed out: its slice is retried, three times at most, then parked in the dead-letter queue',
+      fn.metricErrors({ period: PERIOD, statistic: Stats.SUM }),
+    );
+  }
+
+  /**
    * Invocations that fail with nowhere to park their work (scheduled or SNS-invoked, without a
    * dead-letter queue): one alarm on the sum of their errors, billed one alarm metric per function.
    */
@@ -152,10 +167,10 @@ export class Monitoring extends Construct {
   }
 
   /** Anything waiting in a dead-letter queue needs a person. */
-  watchDeadLetters(id: string, queue: IQueue, what: string): void {
+  watchDeadLetters(id: string, queue: IQueue, what: string, consequence?: string): void {
     this.alarm(
       `${id}Depth`,
-      `${what} are waiting in a dead-letter queue`,
+      `${what} are waiting in a dead-letter queue${consequence ? `: ${consequence}` : ''}`,
       queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: Stats.MAXIMUM }),
     );
   }

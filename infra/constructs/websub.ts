@@ -17,8 +17,11 @@ export interface WebSubProps {
   siteUrl: string;
   /** The API's `websub-hub` function, told where the queue is and granted to send to it. */
   hubFunction: TidingsFunction;
-  /** The publisher, which hands the feeds its runs changed to the queue. */
-  publisher: TidingsFunction;
+  /**
+   * The publisher's functions (publish-site, the full publish's slice workers), which name the
+   * external hubs in every feed and hand the feeds they changed to the queue.
+   */
+  publishers: readonly TidingsFunction[];
   perHost: number;
   perFeed: number;
   /** External hubs (`websubHubs`): the publisher names them in every feed, the worker pings them. */
@@ -90,9 +93,11 @@ export class WebSub extends Construct {
     readFeeds(props.hubFunction);
     this.queue.grantSendMessages(props.hubFunction);
 
-    props.publisher.addEnvironment(ENV.hubQueueUrl, this.queue.queueUrl);
-    if (props.externalHubs.length > 0)
-      props.publisher.addEnvironment(ENV.websubHubs, props.externalHubs.join(','));
-    this.queue.grantSendMessages(props.publisher);
+    for (const publisher of props.publishers) {
+      publisher.addEnvironment(ENV.hubQueueUrl, this.queue.queueUrl);
+      if (props.externalHubs.length > 0)
+        publisher.addEnvironment(ENV.websubHubs, props.externalHubs.join(','));
+      this.queue.grantSendMessages(publisher);
+    }
   }
 }

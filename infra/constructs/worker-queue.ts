@@ -9,12 +9,16 @@ export interface WorkQueueProps {
   workerTimeout: Duration;
   /** How long a message waits unreceived before SQS drops it. */
   retention: Duration;
+  /** How long a received message stays hidden; by default six times the worker's timeout. */
+  visibilityTimeout?: Duration;
+  /** Receives before a message is parked in the dead-letter queue; by default 5. */
+  maxReceiveCount?: number;
 }
 
 /**
  * A work queue and its dead-letter queue, created in `scope` as `Work` and `DeadLetters` (the
  * logical ids the alarms and runbooks name). SSE-SQS, so SNS can deliver to it without a customer
- * key policy; messages that fail five receives are parked for 14 days.
+ * key policy; messages that fail five receives (unless told otherwise) are parked for 14 days.
  */
 export const workQueue = (scope: Construct, props: WorkQueueProps) => {
   const deadLetterQueue = new Queue(scope, 'DeadLetters', {
@@ -26,9 +30,9 @@ export const workQueue = (scope: Construct, props: WorkQueueProps) => {
     encryption: QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     // Lambda's guidance: at least six times the function timeout, so retries are not doubled.
-    visibilityTimeout: Duration.seconds(props.workerTimeout.toSeconds() * 6),
+    visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(props.workerTimeout.toSeconds() * 6),
     retentionPeriod: props.retention,
-    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
   });
   return { queue, deadLetterQueue };
 };

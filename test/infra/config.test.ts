@@ -38,6 +38,7 @@ describe('configuration', () => {
       alertConcurrency: 2,
       feedSize: 50,
       publishEveryMinutes: 5,
+      publishWorkers: 20,
       tracing: false,
       streamParallelization: 4,
     });
@@ -132,6 +133,9 @@ describe('configuration', () => {
     [{ alertConcurrency: 1 }, /alertConcurrency: must be a whole number from 2 to 1000/],
     [{ defaultTimeZone: 3 }, /defaultTimeZone: must be/],
     [{ publishEveryMinutes: 0 }, /publishEveryMinutes: must be a whole number from 1 to 1440/],
+    [{ publishWorkers: 1 }, /publishWorkers: must be a whole number from 2 to 1000 \(got 1\)/],
+    [{ publishWorkers: 1001 }, /publishWorkers: must be a whole number from 2 to 1000/],
+    [{ publishWorkers: '2.5' }, /publishWorkers: must be a whole number from 2 to 1000/],
     [{ alarmEmail: 'ops' }, /alarmEmail: must be one email address/],
     [{ tracing: 'on' }, /tracing: must be true or false \(got "on"\)/],
     [{ domain: 'https://news.example.org' }, /domain: must be a host name such as news.example.org/],
@@ -176,6 +180,7 @@ describe('a configured stack', () => {
     logRetentionDays: 90,
     feedSize: 20,
     publishEveryMinutes: 15,
+    publishWorkers: '50',
     apiRateLimit: 10,
     apiBurstLimit: 20,
     signupRateLimit: 2,
@@ -242,6 +247,11 @@ describe('a configured stack', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: 4 },
     });
+    // The full publish's slice workers: publishWorkers at once.
+    const [slices] = Object.entries(resources).filter(
+      ([id, r]) => r.Type === 'AWS::Lambda::EventSourceMapping' && id.startsWith('PublisherPublishSlice'),
+    );
+    expect(slices?.[1].Properties.ScalingConfig).toEqual({ MaximumConcurrency: 50 });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Tidings send-digests',
       Environment: {

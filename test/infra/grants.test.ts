@@ -11,6 +11,8 @@ import {
   latestPartition,
   markKey,
   PARTITION_PREFIX,
+  publishJobKey,
+  publishSliceKey,
   TABLE,
   tagEntryPartition,
 } from '../../shared/keys.js';
@@ -131,17 +133,24 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   },
   'websub-hub': rw('table', ['WEBSUB#*'], ['GetItem', 'PutItem', 'Query']),
   'websub-worker': rw('table', ['WEBSUB#*'], ['GetItem', 'PutItem', 'DeleteItem', 'Query', 'BatchWriteItem']),
-  'publish-site': {
-    'table Query': ['DAY#*', 'MARK#*', 'TAG#*', 'TAGS'],
-    'table BatchWriteItem': ['MARK#*'],
-    'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
-    'table GetItem': ['TAGS'],
-    'table UpdateItem': ['COUNT#*', 'MARK#*'],
-    'table PutItem': ['CONTROL#last-publish', 'LEASE#*', 'TAGS'],
-    'table DeleteItem': ['LEASE#*', 'MARK#*'],
-    'GSI1 Query': ['LATEST#*'],
-    'GSI2 Query': ['DAY#*'],
-  },
+  // publish-site plans a full publish (and runs the incremental ones); publish-slice renders its
+  // slices: the same pages, feeds and records, and the job's two kinds of item.
+  ...Object.fromEntries(
+    ['publish-site', 'publish-slice'].map((name) => [
+      name,
+      {
+        'table Query': ['DAY#*', 'JOB#publish#*', 'MARK#*', 'TAG#*', 'TAGS'],
+        'table BatchWriteItem': ['MARK#*'],
+        'table BatchGetItem': ['COUNT#*', 'EVENT#*', 'TAG#*', 'TAGS'],
+        'table GetItem': ['JOB#publish', 'TAGS'],
+        'table UpdateItem': ['COUNT#*', 'JOB#publish', 'MARK#*'],
+        'table PutItem': ['CONTROL#last-publish', 'JOB#publish', 'JOB#publish#*', 'LEASE#*', 'TAGS'],
+        'table DeleteItem': ['LEASE#*', 'MARK#*'],
+        'GSI1 Query': ['LATEST#*'],
+        'GSI2 Query': ['DAY#*'],
+      },
+    ]),
+  ),
   'send-digests': {
     ...rw('table', [S], ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
     'table BatchGetItem': ['EVENT#*', S],
@@ -191,8 +200,14 @@ describe('table grants, function by function', () => {
   it('bind only to partitions that shared/keys.ts declares, table and index alike', () => {
     const table = Object.values(PARTITION_PREFIX).map((p) => (p.endsWith('#') ? `${p}*` : p));
     const index = Object.values(INDEX_PREFIX).map((p) => `${p}*`);
-    // A switch is granted by its exact key, which must be one the key builders make.
-    const exact = [controlKey(CONFIRMATIONS_CONTROL).PK, controlKey(LAST_PUBLISH_CONTROL).PK];
+    // A switch is granted by its exact key, which must be one the key builders make; so are the
+    // full publish job's item and its slices' partitions.
+    const exact = [
+      controlKey(CONFIRMATIONS_CONTROL).PK,
+      controlKey(LAST_PUBLISH_CONTROL).PK,
+      publishJobKey().PK,
+      `${publishSliceKey('', '').PK}*`,
+    ];
     for (const [name, grants] of Object.entries(EXPECTED)) {
       for (const [key, partitions] of Object.entries(grants)) {
         for (const p of partitions)
@@ -205,6 +220,23 @@ describe('table grants, function by function', () => {
     for (const [name, grants] of Object.entries(EXPECTED)) {
       for (const partitions of Object.values(grants)) expect(partitions, name).not.toContain('CONTROL#*');
     }
+  });
+
+  it('grant the full publish job’s items to the publisher’s functions alone, never every job (JOB#*)', () => {
+    const withJob = Object.entries(EXPECTED)
+      .filter(([, grants]) => Object.values(grants).some((p) => p.some((k) => k.startsWith('JOB#'))))
+      .map(([name]) => name);
+    expect(withJob.sort()).toEqual(['publish-site', 'publish-slice']);
+    for (const [name, grants] of Object.entries(EXPECTED)) {
+      for (const partitions of Object.values(grants)) expect(partitions, name).not.toContain('JOB#*');
+    }
+    // The patterns match the keys the job writes, and no other job's.
+    const [job, slices] = ['JOB#publish', 'JOB#publish#*'];
+    expect(publishJobKey().PK).toBe(job);
+    expect(publishSliceKey('2026-12-06T11:00:00Z-ab12', '7').PK).toMatch(
+      new RegExp(`^${slices.replace('*', '.+')}$`),
+    );
+    expect('JOB#digest#x').not.toMatch(new RegExp(`^${slices.replace('*', '.+')}$`));
   });
 
   it('use index prefixes that are those of the key builders', () => {

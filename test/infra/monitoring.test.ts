@@ -25,21 +25,22 @@ const functionId = (name: string) => {
 };
 
 describe('the alarm diet', () => {
-  it('keeps 12 alarms evaluating 13 metrics: $1.30 a month at list price', () => {
-    expect(alarms()).toHaveLength(12);
+  it('keeps 14 alarms evaluating 15 metrics: $1.50 a month at list price', () => {
+    expect(alarms()).toHaveLength(14);
     const metrics = alarms().reduce((n, [, a]) => n + billedMetrics(a.Properties), 0);
-    expect(metrics).toBe(13);
+    expect(metrics).toBe(15);
     expect(stack.monitoring.alarmMetricCount).toBe(metrics);
-    expect(Math.round(metrics * ALARM_METRIC_MONTHLY_USD * 100) / 100).toBe(1.3);
+    expect(Math.round(metrics * ALARM_METRIC_MONTHLY_USD * 100) / 100).toBe(1.5);
   });
 
-  it('watches no function for errors or throttles one by one', () => {
+  it('watches no function for errors or throttles one by one, but the publisher and its slice worker', () => {
     const perFunction = alarms().filter(
-      ([, a]) =>
-        (a.Properties.MetricName === 'Errors' || a.Properties.MetricName === 'Throttles') &&
-        a.Properties.Dimensions?.[0]?.Value?.Ref !== functionId('publish-site'),
+      ([, a]) => a.Properties.MetricName === 'Errors' || a.Properties.MetricName === 'Throttles',
     );
-    expect(perFunction).toEqual([]);
+    expect(perFunction.map(([, a]) => a.Properties.Dimensions?.[0]?.Value?.Ref).sort()).toEqual(
+      [functionId('publish-site'), functionId('publish-slice')].sort(),
+    );
+    expect(perFunction.map(([, a]) => a.Properties.MetricName)).toEqual(['Errors', 'Errors']);
   });
 
   it('sums the errors of the work that has no dead-letter queue in one metric-math alarm', () => {
@@ -129,6 +130,6 @@ describe('the operations dashboard', () => {
     const inAlarms = alarms().reduce((n, [, a]) => n + billedMetrics(a.Properties), 0);
     expect(graphed + inAlarms).toBeLessThanOrEqual(DASHBOARD_METRICS_MAX);
     // docs/operations-alarms.md says so.
-    expect(graphed + inAlarms).toBe(35);
+    expect(graphed + inAlarms).toBe(37);
   });
 });

@@ -40,6 +40,7 @@ const OTHER_FUNCTIONS = [
   'authorize-request',
   'process-changes',
   'publish-site',
+  'publish-slice',
   'plan-digests',
   'send-digests',
   'send-alerts',
@@ -155,7 +156,15 @@ describe('functions', () => {
     };
     const withSite = functions().filter(([, fn]) => 'SITE_URL' in fn.Properties.Environment.Variables);
     expect(withSite.map(([, fn]) => fn.Properties.Description).sort()).toEqual(
-      ['process-changes', 'publish-site', 'send-digests', 'send-alerts', 'websub-hub', 'websub-worker']
+      [
+        'process-changes',
+        'publish-site',
+        'publish-slice',
+        'send-digests',
+        'send-alerts',
+        'websub-hub',
+        'websub-worker',
+      ]
         .concat(
           API_ROUTES.filter((r) => r.uses?.includes('email') || r.uses?.includes('links')).map((r) => r.fn),
         )
@@ -308,7 +317,13 @@ describe('IAM', () => {
         [ref(secret), ...origin].map((resource) => expect.objectContaining({ Resource: resource })),
       );
     }
-    for (const name of ['plan-digests', 'handle-email-feedback', 'process-changes', 'publish-site']) {
+    for (const name of [
+      'plan-digests',
+      'handle-email-feedback',
+      'process-changes',
+      'publish-site',
+      'publish-slice',
+    ]) {
       // Neither SES nor, for these, anything that could reach it.
       expect(actionsOf(name).some((a) => a.startsWith('ses:'))).toBe(false);
     }
@@ -414,7 +429,7 @@ describe('the change stream', () => {
 describe('queues', () => {
   it('are encrypted and refuse requests without TLS', () => {
     const queues = resources('AWS::SQS::Queue');
-    expect(queues).toHaveLength(8);
+    expect(queues).toHaveLength(10);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const tlsOnly = resources('AWS::SQS::QueuePolicy').flatMap(([, p]) =>
       (p.Properties.PolicyDocument.Statement as Record<string, Cfn>[])
@@ -734,7 +749,12 @@ describe('alarms', () => {
   });
 
   it('fire on the first message in any dead-letter queue', () => {
-    for (const queue of ['ChangesDeadLetters', 'DigestsDeadLetters', 'MailFeedbackDeadLetters']) {
+    for (const queue of [
+      'ChangesDeadLetters',
+      'DigestsDeadLetters',
+      'MailFeedbackDeadLetters',
+      'PublisherDeadLetters',
+    ]) {
       const [alarm] = on('ApproximateNumberOfMessagesVisible', {
         Name: 'QueueName',
         Value: ref(idOf('AWS::SQS::Queue', queue), 'QueueName'),

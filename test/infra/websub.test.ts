@@ -59,7 +59,7 @@ describe('the WebSub hub in the stack', () => {
   });
 
   it('tells the hub route, the worker and the publisher where the queue is, and lets them send to it', () => {
-    for (const name of ['websub-hub', 'websub-worker', 'publish-site']) {
+    for (const name of ['websub-hub', 'websub-worker', 'publish-site', 'publish-slice']) {
       expect(envOf(name).HUB_QUEUE_URL, name).toEqual({ Ref: queue() });
       expect(sends(name), name).toBe(true);
     }
@@ -93,9 +93,9 @@ describe('external hubs (websubHubs)', () => {
           (fn) => fn.Properties.Description === `Tidings ${name}`,
         ) as Resource
       ).Properties.Environment.Variables;
-    for (const name of ['publish-site', 'websub-worker'])
+    for (const name of ['publish-site', 'publish-slice', 'websub-worker'])
       expect(env(name).WEBSUB_HUBS, name).toBe('https://pubsubhubbub.appspot.com/');
-    for (const name of ['publish-site', 'websub-worker', 'websub-hub'])
+    for (const name of ['publish-site', 'publish-slice', 'websub-worker', 'websub-hub'])
       expect(envOf(name).WEBSUB_HUBS, name).toBeUndefined();
   });
 });
