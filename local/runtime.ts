@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import type { Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeHandler as authorizeRequest } from '../functions/authorize-request.js';
 import { makeHandler as confirmSubscription } from '../functions/confirm-subscription.js';
@@ -99,6 +100,7 @@ import { ChangeCapture } from './change-capture.js';
 import { LocalDigestQueue } from './digest-queue.js';
 import { ensureTable, freePort, type LocalDynamo, startDynalite } from './dynamodb.js';
 import { makeOutboxMailer, serveOutbox } from './outbox.js';
+import { type PoolReport, publishWithWorkers } from './publish-workers.js';
 import { createLocalServer, type LocalApiHandler, type LocalRoute } from './server.js';
 import { makeFolderObjectStore } from './site-folder.js';
 import { serveNotFoundPage, serveSiteFolder } from './static-site.js';
@@ -106,6 +108,16 @@ import { LocalTopic, localWebhooks } from './topic.js';
 import { LocalHubQueue } from './websub-queue.js';
 
 export const LOCAL_TABLE = 'tidings';
+
+/** TIDINGS_PUBLISH_WORKERS: worker processes of a local full publish, when set (a whole number from 1). */
+const workersFromEnv = (): number | undefined => {
+  const raw = process.env.TIDINGS_PUBLISH_WORKERS;
+  if (raw === undefined || raw === '') return undefined;
+  const workers = Number(raw);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new Error(`TIDINGS_PUBLISH_WORKERS must be a whole number from 1 to 64 (got ${raw})`);
+  return workers;
+};
 export const SAMPLE_EVENTS = resolve(import.meta.dirname, 'sample-events.json');
 
 export interface RuntimeOptions {
@@ -121,6 +133,13 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** How often marked pages and feeds are rebuilt; 0 turns the schedule off (default 10 s). */
   publishIntervalMs?: number;
+  /**
+   * Worker processes of a full publish (default: one per core, or TIDINGS_PUBLISH_WORKERS); 1 does
+   * its slices in this process.
+   */
+  publishWorkers?: number;
+  /** Told of a full publish's slices as they are done (the CLI's progress bar). */
+  publishProgress?: (done: number, total: number, label: string) => void;
   /**
    * A store already running, which the runtime uses instead of starting dynalite under `dataDir`
    * and leaves running when it stops (the publish benchmark shares one between processes).
@@ -163,6 +182,8 @@ export interface Runtime {
   tokenSecret: string;
   /** One publish run now: what is marked, or everything; its report is kept in `<data>/last-publish.json`. */
   publish(full?: boolean): Promise<PublishReport>;
+  /** The last full publish's worker processes and slices, when it had workers (the benchmark reads them). */
+  fullPublishFigures(): Pick<PoolReport, 'workers' | 'slices' | 'planSeconds'> | undefined;
   /** What `tidings` does to the data folder (reached from other processes at `/local/admin/<op>`). */
   admin: LocalAdmin;
   /**
@@ -550,6 +571,27 @@ const startOn = async (
     objects: siteObjects,
     site: feedSite,
   };
+  const publishWorkers = options.publishWorkers ?? workersFromEnv() ?? availableParallelism();
+  /** The full publish: its slices on worker processes, or here with one worker. */
+  const publishFull = async (
+    run: PublishDeps,
+    feedChanged: (path: string) => void,
+  ): Promise<PublishReport> => {
+    const progress = options.publishProgress;
+    if (publishWorkers <= 1) return publishAll(run, progress ? { progress } : {});
+    const { workers, slices, planSeconds, ...report } = await publishWithWorkers(publishing, {
+      endpoint: dynamo.endpoint,
+      tableName: LOCAL_TABLE,
+      siteDir,
+      site: feedSite,
+      workers: publishWorkers,
+      feedChanged,
+      ...(progress ? { progress } : {}),
+    });
+    lastWorkers = { workers, slices, planSeconds };
+    return report;
+  };
+  let lastWorkers: Pick<PoolReport, 'workers' | 'slices' | 'planSeconds'> | undefined;
   // One run at a time; a request while one runs waits for it and then runs again.
   let running: Promise<PublishReport> = Promise.resolve(emptyPublishReport());
   const publish = (full = false, scheduled = false): Promise<PublishReport> => {
@@ -562,7 +604,7 @@ const startOn = async (
           ...publishing,
           objects: watchFeedWrites(publishing.objects, (path) => changed.add(path)),
         };
-        const report = await (full ? publishAll(run) : publishMarked(run));
+        const report = await (full ? publishFull(run, (path) => changed.add(path)) : publishMarked(run));
         await feedsChanged(hubQueue, changed);
         void drainHub().catch((error: Error) => log(`websub: ${error.message}`));
         const seconds = Math.round((performance.now() - startedAt) / 100) / 10;
@@ -673,6 +715,7 @@ const startOn = async (
     outboxDir,
     tokenSecret,
     publish: (full?: boolean) => publish(full),
+    fullPublishFigures: () => lastWorkers,
     digest,
     alerts,
     alertQueue,

@@ -3,7 +3,7 @@ import { type JobState, type PublishJobs, slicesThrough } from '../adapters/publ
 import { logger } from '../logger.js';
 import { RENDER_VERSION } from '../render/version.js';
 import { emptyPublishReport, type PublishDeps, type PublishReport } from './publish-output.js';
-import { type JobPlan, newJobId, planJob, readPlan, slicesOf, writePlan } from './publish-plan.js';
+import { type JobPlan, newJobId, planJob, planKey, readPlan, slicesOf, writePlan } from './publish-plan.js';
 import { addReport } from './publish-run.js';
 import { runSlice, type SliceCache, sliceLabel } from './publish-slices.js';
 
@@ -150,6 +150,8 @@ const nextPhase = async (deps: JobDeps, plan: JobPlan, phase: number): Promise<b
     const finished = await deps.jobs.finish(plan.job, iso(clock(deps)));
     if (finished) {
       await deps.lease.release(plan.job);
+      // Its slices are done: a message delivered late finds the job done and no plan.
+      await deps.objects.remove(planKey(plan.job)).catch(() => false);
       logger.info('full publish done', { job: plan.job });
     }
     return finished;
