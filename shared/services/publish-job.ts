@@ -194,7 +194,7 @@ export const handleSliceMessage = async (
  */
 export const resumeJob = async (deps: JobDeps): Promise<{ job: string; resent: number }> => {
   const state = await deps.jobs.get();
-  if (!state || state.status !== 'running') throw new PublishBusyError('no full publish is under way');
+  if (state?.status !== 'running') throw new PublishBusyError('no full publish is under way');
   const at = clock(deps);
   if (!(await deps.lease.take(state.job, at, at + JOB_LEASE_MS)))
     throw new PublishBusyError('another publish run is under way; resume once it ends');

@@ -398,7 +398,8 @@ export const addReport = (to: PublishReport, part: PublishReport): void => {
   to.marksDeferred += part.marksDeferred;
   to.failed += part.failed;
   if (part.archive) {
-    const figures = (to.archive ??= { documents: 0, pages: 0, milliseconds: 0 });
+    to.archive ??= { documents: 0, pages: 0, milliseconds: 0 };
+    const figures = to.archive;
     figures.documents += part.archive.documents;
     figures.pages += part.archive.pages;
     figures.milliseconds += part.archive.milliseconds;
