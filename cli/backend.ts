@@ -1,3 +1,4 @@
+import type { JobState } from '../shared/adapters/publish-jobs.js';
 import type { FailedDelivery, WebSubListing } from '../shared/adapters/websub-store.js';
 /**
  * What `tidings` can do, whatever it talks to: the local runtime's data folder (cli/local/) or a
@@ -54,6 +55,8 @@ export interface StatusReport {
   /** Changes the stream handler gave up on, parked for `redrive`. */
   parkedChanges: number;
   lastPublish?: LastPublishSummary;
+  /** AWS: the full publish job under way, or the last one. */
+  fullPublish?: FullPublishView;
   /** What the counts cost to read, when they cost anything (AWS: a Scan of the table). */
   cost?: { readUnits: number; note: string };
   /** AWS only. */
@@ -138,6 +141,15 @@ export type WebSubView = {
   failures: FailedDelivery[];
 };
 
+export interface PublishOptions {
+  full: boolean;
+  wait: boolean;
+  /** Cancel the full publish job under way (AWS). */
+  cancel?: boolean;
+  /** Send a stalled job's slices not done again (AWS). */
+  resume?: boolean;
+}
+
 export interface Backend {
   keys: {
     create(name: string): Promise<CreatedApiKey>;
@@ -145,10 +157,7 @@ export interface Backend {
     /** By name or id; throws CliError when none matches or several do. */
     revoke(nameOrId: string): Promise<RevokedApiKey>;
   };
-  publish(
-    options: { full: boolean; wait: boolean },
-    progress: Progress,
-  ): Promise<PublishReport | { started: true }>;
+  publish(options: PublishOptions, progress: Progress): Promise<PublishReport | PublishStarted>;
   digest(
     options: { now: boolean; cadence: 'daily' | 'weekly' },
     progress: Progress,
@@ -181,6 +190,44 @@ export interface Backend {
   apiUrl?(): Promise<string>;
   close(): Promise<void>;
 }
+
+/** A full publish job as `status` and `publish --full --wait` show it. */
+export interface FullPublishView {
+  job: string;
+  status: 'running' | 'done' | 'cancelled';
+  /** 1-based, of `phases`. */
+  phase: number;
+  phases: number;
+  slicesDone: number;
+  slices: number;
+  startedAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  written: number;
+  unchanged: number;
+  removed: number;
+}
+
+export const fullPublishView = (job: JobState): FullPublishView => ({
+  job: job.job,
+  status: job.status,
+  phase: job.phase + 1,
+  phases: job.phases.length,
+  slicesDone: job.slicesDone,
+  slices: job.phases.reduce((sum, n) => sum + n, 0),
+  startedAt: job.startedAt,
+  updatedAt: job.updatedAt,
+  ...(job.endedAt ? { endedAt: job.endedAt } : {}),
+  written: job.written,
+  unchanged: job.unchanged,
+  removed: job.removed,
+});
+
+/** What `publish --full` started (in AWS: the job, which its workers do), or what `--cancel` / `--resume` did. */
+export type PublishStarted =
+  | { started: true; job?: FullPublishView }
+  | { cancelled: FullPublishView | null }
+  | { resumed: { job: string; resent: number } };
 
 /** The last publish run as `status` shows it. */
 export interface LastPublishSummary {

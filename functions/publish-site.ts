@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sleep } from '../shared/adapters/items.js';
+import type { JobState } from '../shared/adapters/publish-jobs.js';
 import { logger } from '../shared/logger.js';
 import { flushMetrics, METRIC } from '../shared/metrics.js';
 import { RENDER_VERSION } from '../shared/render/version.js';
@@ -13,25 +14,33 @@ import {
 } from '../shared/services/publish.js';
 import { type PublishFunctionDeps, publishDeps } from '../shared/services/publish-deps.js';
 import {
+  cancelJob,
   type JobDeps,
   type JobStarted,
   PublishBusyError,
   renderChanged,
+  resumeJob,
   startJob,
 } from '../shared/services/publish-job.js';
 import { feedsChanged, watchFeedWrites } from '../shared/services/websub.js';
 
-/** Invoked by the schedule (incremental) or by hand with `{"full": true}`. */
-export type PublishTrigger = Partial<ScheduledEvent> & { full?: boolean };
+/**
+ * Invoked by the schedule (incremental) or by hand: `{"full": true}` starts a full publish job,
+ * `{"cancel": true}` cancels the one under way, `{"resume": true}` sends a stalled one's slices again.
+ */
+export type PublishTrigger = Partial<ScheduledEvent> & { full?: boolean; cancel?: boolean; resume?: boolean };
 
 /**
  * A run's report; `skipped` when another run was under way and this one left its work to the
  * next; or the full publish job it started (its workers do the rest).
  */
-export type PublishOutcome = PublishReport & { skipped?: true } & (
-    | { started?: never }
-    | (JobStarted & { started: true })
-  );
+export type PublishOutcome = PublishReport & {
+  skipped?: true;
+  /** What `{"cancel": true}` cancelled (null: no job was under way). */
+  cancelled?: JobState | null;
+  /** What `{"resume": true}` sent again. */
+  resumed?: { job: string; resent: number };
+} & ({ started?: never } | (JobStarted & { started: true }));
 
 export interface Clock {
   now(): number;
@@ -123,6 +132,13 @@ export const makeHandler = (
       : deps;
     const started = clock.now();
     const full = event.full === true;
+    if (event.cancel === true || event.resume === true) {
+      if (!jobs || !sliceQueue) throw new Error('this publisher runs no full publish jobs');
+      const job: JobDeps = { ...run, jobs, lease, queue: sliceQueue, now: () => clock.now() };
+      return event.cancel === true
+        ? { ...emptyPublishReport(), cancelled: (await cancelJob(job)) ?? null }
+        : { ...emptyPublishReport(), resumed: await resumeJob(job) };
+    }
     if (jobs && sliceQueue) {
       const job = await fullJob(
         { ...run, jobs, lease, queue: sliceQueue, now: () => clock.now() },

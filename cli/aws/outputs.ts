@@ -21,6 +21,7 @@ export const OUTPUT = {
   alertDeadLetterQueueUrl: 'AlertDeadLetterQueueUrl',
   feedbackDeadLetterQueueUrl: 'FeedbackDeadLetterQueueUrl',
   websubDeadLetterQueueUrl: 'WebSubDeadLetterQueueUrl',
+  publishDeadLetterQueueUrl: 'PublishDeadLetterQueueUrl',
   tokenSecretArn: 'TokenSecretArn',
   fromAddress: 'FromAddress',
 } as const;

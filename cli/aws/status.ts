@@ -3,8 +3,9 @@ import { GetAccountCommand, GetEmailIdentityCommand } from '@aws-sdk/client-sesv
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { makeLastPublishStore } from '../../shared/adapters/last-publish.js';
+import { makePublishJobs } from '../../shared/adapters/publish-jobs.js';
 import { EVENT_SK, PARTITION_PREFIX, SUBSCRIBER_SK, TAGS_PARTITION } from '../../shared/keys.js';
-import { lastPublishSummary, type QueueDepth, type StatusReport } from '../backend.js';
+import { fullPublishView, lastPublishSummary, type QueueDepth, type StatusReport } from '../backend.js';
 import type { AwsContext } from './context.js';
 import type { OutputName } from './outputs.js';
 import { scanTable } from './scan.js';
@@ -17,6 +18,8 @@ export const DEAD_LETTER_QUEUES: readonly { output: OutputName; name: string }[]
   { output: 'FeedbackDeadLetterQueueUrl', name: 'bounce and complaint notifications' },
   // A stack deployed before the WebSub hub has no such output: skipped.
   { output: 'WebSubDeadLetterQueueUrl', name: 'WebSub hub messages' },
+  // A stack deployed before the full publish job has no such output: skipped.
+  { output: 'PublishDeadLetterQueueUrl', name: 'full publish slices (tidings publish --resume)' },
 ];
 
 const ITERATOR_AGE_WINDOW_MS = 15 * 60 * 1000;
@@ -177,11 +180,12 @@ const alarms = async (ctx: AwsContext): Promise<NonNullable<StatusReport['alarms
 
 export const status = async (ctx: AwsContext): Promise<StatusReport> => {
   const lastPublishStore = makeLastPublishStore(ctx.clients.db, ctx.outputs.get('TableName'));
-  const [count, age, queues, last, mail, alarming] = await Promise.all([
+  const [count, age, queues, last, job, mail, alarming] = await Promise.all([
     counts(ctx),
     iteratorAgeSeconds(ctx),
     deadLetters(ctx),
     lastPublishStore.readLastPublish(),
+    makePublishJobs(ctx.clients.db, ctx.outputs.get('TableName')).get(),
     email(ctx),
     alarms(ctx),
   ]);
@@ -192,6 +196,7 @@ export const status = async (ctx: AwsContext): Promise<StatusReport> => {
     deadLetters: queues,
     parkedChanges: count.parked,
     ...(last ? { lastPublish: lastPublishSummary(last) } : {}),
+    ...(job ? { fullPublish: fullPublishView(job) } : {}),
     cost: {
       readUnits: count.readUnits,
       note: 'events, subscribers and parked changes are counted with one Scan of the table (about half a read unit per 4 KB of items; on-demand, $0.125 per million units in us-east-1)',

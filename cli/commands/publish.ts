@@ -5,20 +5,54 @@ export const publishCommands: Command[] = [
   {
     name: 'publish',
     summary: 'rebuild the site and feeds (what changed, or everything with --full)',
-    usage: 'publish [--full] [--wait]',
+    usage: 'publish [--full] [--wait] | publish --cancel | publish --resume',
     help: `Rebuilds the pages and feeds of what changed since the last run, or everything with --full.
 
-  --full   rebuild everything
-  --wait   in AWS, wait for the run and print its report (locally it always waits)`,
-    options: { full: { type: 'boolean' }, wait: { type: 'boolean' } },
+  --full     rebuild everything: locally on worker processes (one per core, TIDINGS_PUBLISH_WORKERS),
+             in AWS as a job whose slices the slice workers do (follow it with \`tidings status\`)
+  --wait     in AWS, wait for the run (with --full, for the whole job) and print its report
+             (locally it always waits)
+  --cancel   in AWS, cancel the full publish job under way
+  --resume   in AWS, send the slices of a stalled job (one in the dead-letter queue) again`,
+    options: {
+      full: { type: 'boolean' },
+      wait: { type: 'boolean' },
+      cancel: { type: 'boolean' },
+      resume: { type: 'boolean' },
+    },
     async run(ctx) {
       const full = ctx.values.full === true;
+      const cancel = ctx.values.cancel === true;
+      const resume = ctx.values.resume === true;
+      if ([full, cancel, resume].filter(Boolean).length > 1)
+        throw new CliError('--full, --cancel and --resume go alone', { usage: true });
       const started = performance.now();
       const report = await (await ctx.backend()).publish(
-        { full, wait: ctx.values.wait === true },
+        { full, wait: ctx.values.wait === true, cancel, resume },
         ctx.progress,
       );
-      if ('started' in report) return { result: report, text: `publish${full ? ' --full' : ''} started` };
+      if ('cancelled' in report)
+        return {
+          result: report,
+          text: report.cancelled
+            ? `cancelled the full publish ${report.cancelled.job} at ${report.cancelled.slicesDone} of ${report.cancelled.slices} slices; its pages are a mix of old and new until the next full publish`
+            : 'no full publish was under way',
+        };
+      if ('resumed' in report)
+        return {
+          result: report,
+          text:
+            report.resumed.resent > 0
+              ? `resumed the full publish ${report.resumed.job}: ${report.resumed.resent} slices sent again`
+              : `the full publish ${report.resumed.job} had every slice of its phase done: moved on`,
+        };
+      if ('started' in report)
+        return {
+          result: report,
+          text: report.job
+            ? `full publish ${report.job.job} started: ${report.job.slices} slices in ${report.job.phases} phases; follow it with \`tidings status\`, cancel it with \`tidings publish --cancel\``
+            : `publish${full ? ' --full' : ''} started`,
+        };
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       return {
         result: report,

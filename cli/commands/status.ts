@@ -24,6 +24,13 @@ const text = (s: StatusReport): string => {
       ? `last publish   ${p.at}${p.full ? ' (full)' : ''}: ${p.written} written, ${p.unchanged} unchanged, ${p.failed} failed, ${p.seconds} s${p.marksDeferred ? `, ${p.marksDeferred} marks left for the next run` : ''}`
       : 'last publish   never',
   );
+  const f = s.fullPublish;
+  if (f)
+    lines.push(
+      f.status === 'running'
+        ? `full publish   ${f.job} under way: phase ${f.phase} of ${f.phases}, ${f.slicesDone} of ${f.slices} slices done (started ${f.startedAt}, last slice ${f.updatedAt}; tidings publish --cancel stops it)`
+        : `full publish   ${f.job} ${f.status} ${f.endedAt ?? ''}: ${f.slicesDone} of ${f.slices} slices, ${f.written} written, ${f.unchanged} unchanged`,
+    );
   if (s.email) {
     const e = s.email;
     lines.push(
@@ -45,7 +52,8 @@ export const statusCommands: Command[] = [
     help: `Shows the state of the target at a glance. Locally: the data folder, whether a server runs on it,
 the events, tags and subscribers, changes written but not yet handled (the change journal's lag),
 dead letters (<data>/dead-letter.ndjson) and the last publish run. In AWS also the stream's
-iterator age, each dead-letter queue's depth, SES sending status and the alarms in ALARM.`,
+iterator age, each dead-letter queue's depth, the full publish job under way (or the last), SES
+sending status and the alarms in ALARM.`,
     async run(ctx) {
       const report = await (await ctx.backend()).status();
       return { result: report, text: text(report) };

@@ -48,6 +48,8 @@ export interface LocalBackendOptions {
 export const createLocalBackend = (options: LocalBackendOptions): Backend & { where(): Promise<string> } => {
   const { dataDir } = options;
   let connection: Promise<{ call: Call; server?: RunningServer; runtime?: Runtime }> | undefined;
+  // Where a full publish in this process tells of its slices, while `publish` waits for it.
+  let publishProgress: ((done: number, total: number) => void) | undefined;
 
   const connect = () => {
     connection ??= (async () => {
@@ -85,7 +87,13 @@ export const createLocalBackend = (options: LocalBackendOptions): Backend & { wh
       const { startRuntime } = await import('../../local/runtime.js');
       let runtime: Runtime;
       try {
-        runtime = await startRuntime({ dataDir, port: 0, loadSamples: false, publishIntervalMs: 0 });
+        runtime = await startRuntime({
+          dataDir,
+          port: 0,
+          loadSamples: false,
+          publishIntervalMs: 0,
+          publishProgress: (done, total) => publishProgress?.(done, total),
+        });
       } catch (error) {
         throw folderInUse(dataDir, error) ?? error;
       }
@@ -110,10 +118,23 @@ export const createLocalBackend = (options: LocalBackendOptions): Backend & { wh
       revoke: (nameOrId) => call('keys.revoke', nameOrId),
     },
     async publish(options, progress) {
+      if (options.cancel || options.resume)
+        throw new CliError(
+          'a local full publish runs while the command waits: stop it with Ctrl-C (the next full publish does it all again)',
+          { usage: true },
+        );
       progress.start(1, 'publishing');
+      // A full publish in this process tells of its slices as its workers end them.
+      let total = 0;
+      publishProgress = (done, of) => {
+        if (of !== total) progress.start(of, 'publishing slices');
+        total = of;
+        progress.update(done);
+      };
       try {
         return await call('publish', options.full);
       } finally {
+        publishProgress = undefined;
         progress.stop();
       }
     },

@@ -61,6 +61,13 @@ describe('tidings, the command line', () => {
     const cadence = await tidings(dataDir, 'digest', '--cadence', 'monthly');
     expect(cadence.code).toBe(2);
     expect(cadence.stderr).toMatch(/--cadence must be daily or weekly \(got monthly\)/);
+    const both = await tidings(dataDir, 'publish', '--full', '--cancel');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--full, --cancel and --resume go alone/);
+    // Locally a full publish runs while the command waits: there is no job to cancel or resume.
+    const cancel = await tidings(join(dataDir, 'never-opened'), 'publish', '--cancel');
+    expect(cancel.code).toBe(2);
+    expect(cancel.stderr).toMatch(/a local full publish runs while the command waits: stop it with Ctrl-C/);
     const region = await tidings(dataDir, 'status', '--region', 'eu-west-1');
     expect(region.code).toBe(2);
     expect(region.stderr).toMatch(/--region and --profile go with --stack NAME/);

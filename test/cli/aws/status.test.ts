@@ -4,6 +4,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLastPublishStore } from '../../../shared/adapters/last-publish.js';
+import { makePublishJobs } from '../../../shared/adapters/publish-jobs.js';
 import { eventKey, parkedChangeKey, subscriberKey, suppressionKey, tagKey } from '../../../shared/keys.js';
 import { type FakeStack, fakeStack, outputsOf, REGION, STACK, T0 } from './fake-stack.js';
 
@@ -129,6 +130,29 @@ describe('status of a deployed stack', () => {
       { name: 'WebSub hub messages', url: outputs.WebSubDeadLetterQueueUrl, visible: 2, inFlight: 0 },
     ]);
     expect(report.cost?.note).toMatch(/one Scan of the table/);
+  });
+
+  it('shows the full publish job under way: its phase and slices done', async () => {
+    const jobs = makePublishJobs(stack.table.db, stack.table.tableName);
+    const at = new Date(T0).toISOString();
+    expect(await jobs.start('20261206T040000Z-abc', [2, 1], 1, at)).toBe(true);
+    await jobs.sliceDone('20261206T040000Z-abc', 0, 0, { written: 9, unchanged: 0, removed: 0 }, at);
+    const report = await stack.backend.status();
+    expect(report.fullPublish).toEqual({
+      job: '20261206T040000Z-abc',
+      status: 'running',
+      phase: 1,
+      phases: 2,
+      slicesDone: 1,
+      slices: 3,
+      startedAt: at,
+      updatedAt: at,
+      written: 9,
+      unchanged: 0,
+      removed: 0,
+    });
+    await jobs.cancel(at);
+    expect((await stack.backend.status()).fullPublish).toMatchObject({ status: 'cancelled', endedAt: at });
   });
 
   it('asks CloudWatch for the stream function’s IteratorAge over the last 15 minutes, and the stack’s alarms in ALARM', async () => {
