@@ -283,7 +283,7 @@ export class TidingsStack extends Stack {
     new CfnOutput(this, 'PublishDeadLetterQueueUrl', {
       value: this.publisher.deadLetterQueue.queueUrl,
       description:
-        'Slices of a full publish that failed three times; `tidings publish --resume` sends the job\'s slices not done again',
+        "Slices of a full publish that failed three times; `tidings publish --resume` sends the job's slices not done again",
     });
     new CfnOutput(this, 'AlertQueueUrl', { value: this.alerts.queue.queueUrl });
     new CfnOutput(this, 'AlertDeadLetterQueueUrl', {
