@@ -73,6 +73,8 @@ export interface SliceFigures {
 export interface WorkerPoolOptions extends WorkerSetup {
   /** Worker processes (default: one per core). */
   workers?: number;
+  /** Node options of the worker processes, besides loading tsx. */
+  nodeFlags?: string[];
   progress?: (done: number, total: number, label: string) => void;
   /** The feeds whose bytes a slice changed (for the WebSub hub). */
   feedChanged?: (path: string) => void;
@@ -89,10 +91,10 @@ export interface PoolReport extends PublishReport {
 /** Times a slice is tried before the run fails: a slice that failed once is tried again alone. */
 const SLICE_ATTEMPTS = 2;
 
-const startWorker = (setup: WorkerSetup): ChildProcess =>
+const startWorker = (setup: WorkerSetup, flags: readonly string[]): ChildProcess =>
   fork(WORKER_SCRIPT, [], {
     // The sources are TypeScript: tsx compiles them as they are imported, as under `npm start`.
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...flags, '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, TIDINGS_PUBLISH_WORKER: JSON.stringify(setup) },
   });
@@ -130,7 +132,7 @@ export const publishWithWorkers = async (
     siteDir: options.siteDir,
     site: options.site,
   };
-  const children = Array.from({ length: count }, () => startWorker(setup));
+  const children = Array.from({ length: count }, () => startWorker(setup, options.nodeFlags ?? []));
   const report: PoolReport = { ...emptyPublishReport(), workers: [], slices: [], planSeconds };
   const sliceCounts = new Map<ChildProcess, number>();
   let done = 0;

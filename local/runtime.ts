@@ -138,6 +138,8 @@ export interface RuntimeOptions {
    * its slices in this process.
    */
   publishWorkers?: number;
+  /** Node options of the full publish's worker processes (the benchmark gives them Lambda's heap limits). */
+  publishWorkerFlags?: string[];
   /** Told of a full publish's slices as they are done (the CLI's progress bar). */
   publishProgress?: (done: number, total: number, label: string) => void;
   /**
@@ -586,6 +588,7 @@ const startOn = async (
       site: feedSite,
       workers: publishWorkers,
       feedChanged,
+      ...(options.publishWorkerFlags ? { nodeFlags: options.publishWorkerFlags } : {}),
       ...(progress ? { progress } : {}),
     });
     lastWorkers = { workers, slices, planSeconds };

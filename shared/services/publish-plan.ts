@@ -115,8 +115,8 @@ export const newJobId = (at: Date): string =>
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${Math.random().toString(36).slice(2, 8)}`;
 
-/** A month's days, newest first, cut into runs of at most `SLICE_EVENTS` events. */
-const monthSlices = (month: string, days: [string, number][]): Slice[] => {
+/** A month's days (newest first, with their events), cut into runs of at most `SLICE_EVENTS` events. */
+export const monthSlices = (month: string, days: [string, number][]): Slice[] => {
   const total = days.reduce((sum, [, n]) => sum + n, 0);
   if (total <= SLICE_EVENTS) return [{ kind: 'month', month, pages: true, archive: true }];
   const slices: Slice[] = [];
