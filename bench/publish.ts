@@ -37,10 +37,12 @@ import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { tagEntryAttributes, toDayEntryItem, toEventItem } from '../shared/adapters/event-store.js';
 import { sleep } from '../shared/adapters/items.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
+import { defaultSiteConfig } from '../shared/domain/site.js';
 import { tagSlug } from '../shared/domain/slug.js';
 import { counterKey, TAG_SHARDS, tagEntryKey, tagKey, tagShardOf } from '../shared/keys.js';
 import type { PublishReport } from '../shared/services/publish.js';
 import { procStat } from './proc.js';
+import { type ModelResult, modelFullPublish, WORKER_MEMORY_MB } from './publish-model.js';
 import { distinct, rng, zipf } from './random.js';
 import { writeResult } from './results.js';
 
@@ -343,6 +345,8 @@ interface WorkerResult {
   /** CPU seconds the publish took: the publisher process's (all its threads) and its store's. */
   publisherCpuSeconds: number;
   storeCpuSeconds: number;
+  /** A full run's worker processes (their peaks and CPU) and slices, and the plan's time. */
+  pool?: ReturnType<Runtime['fullPublishFigures']>;
 }
 
 /** The store the runs share (dynalite in memory, started by the benchmark), as a worker is told of it. */
@@ -351,13 +355,17 @@ interface SharedStore {
   pid: number;
 }
 
-/** The local runtime on `dataDir`, without samples or a publish schedule, on the shared store if any. */
+/**
+ * The local runtime on `dataDir`, without samples or a publish schedule, on the shared store if any.
+ * A full publish's worker processes get the heap limits of the slice worker in AWS.
+ */
 const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
   startRuntime({
     dataDir,
     port,
     loadSamples: false,
     publishIntervalMs: 0,
+    publishWorkerFlags: lambdaHeapFlags(WORKER_MEMORY_MB),
     ...(store ? { dynamodbEndpoint: store.endpoint } : {}),
   });
 
@@ -405,6 +413,7 @@ const worker = async (mode: string, dataDir: string, port: number, store?: Share
       storeCpuSeconds: storePid ? cpuSeconds(storePid) - cpuBefore.store : 0,
       publisherPeakKB: Math.max(process.resourceUsage().maxRSS, statusKB(process.pid, 'VmHWM') ?? 0),
       storePeakKB: storePid ? (statusKB(storePid, store ? 'VmRSS' : 'VmHWM') ?? 0) : 0,
+      ...(mode === 'full' ? { pool: runtime.fullPublishFigures() } : {}),
     };
     process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
   };
@@ -419,6 +428,65 @@ const worker = async (mode: string, dataDir: string, port: number, store?: Share
   }
 };
 
+/**
+ * `--worker model <dataDir> <port> <store endpoint> <store pid>`: the full publish in AWS,
+ * modelled (bench/publish-model.ts) on the shared store, into `<dataDir>/model`; prints the result.
+ */
+const modelWorker = async (dataDir: string, port: number, store: SharedStore): Promise<void> => {
+  const result = await modelFullPublish({
+    endpoint: store.endpoint,
+    tableName: LOCAL_TABLE,
+    site: defaultSiteConfig(`http://localhost:${port}`),
+    dir: join(dataDir, 'model'),
+    workers: MODEL_WORKERS,
+    scale: MODEL_SCALE,
+    log: (line) => console.log(`publish: model: ${line}`),
+  });
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+};
+
+/** Workers of the modelled AWS job (the slice queue's maximum concurrency, `publishWorkers`). */
+const MODEL_WORKERS = 20;
+/** The larger archive projected: ten times the events (1,000,000 at the default N). */
+const MODEL_SCALE = 10;
+
+const runModel = async (dataDir: string, port: number, store: SharedStore): Promise<ModelResult> => {
+  const child = spawn(
+    process.execPath,
+    [
+      ...lambdaHeapFlags(WORKER_MEMORY_MB),
+      '--import',
+      'tsx',
+      SELF,
+      '--worker',
+      'model',
+      dataDir,
+      String(port),
+      store.endpoint,
+      String(store.pid),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+      },
+    },
+  );
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    for (const line of chunk.split('\n')) if (line.startsWith('publish: model:')) console.log(line);
+    stdout += chunk;
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) throw new Error(`the model worker exited with ${code}`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as ModelResult;
+};
+
 const countFiles = (dir: string): number => {
   try {
     return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
@@ -430,6 +498,10 @@ const countFiles = (dir: string): number => {
 interface Measured extends WorkerResult {
   /** The publisher's peak (`publisherMB`): the function's memory in AWS, where the store is DynamoDB. */
   peakMB: number;
+  /** The highest peak of any one publishing process: the planner's (`publisherMB`) or a worker's. */
+  workerPeakMB: number;
+  /** CPU seconds of the run's worker processes, all of them. */
+  workersCpuSeconds: number;
   publisherMB: number;
   storeMB: number;
   /** Peak anonymous memory (sampled): the RSS without mapped files. */
@@ -510,10 +582,13 @@ const runWorker = async (
     const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as WorkerResult;
     const publisherMB = Math.max(result.publisherPeakKB, sampled.mainKB) / 1024;
     const storeMB = Math.max(result.storePeakKB, sampled.storeKB) / 1024;
+    const workers = result.pool?.workers ?? [];
     return {
       ...result,
       publisherMB,
       storeMB,
+      workerPeakMB: Math.max(publisherMB, ...workers.map((w) => w.peakMB)),
+      workersCpuSeconds: workers.reduce((sum, w) => sum + w.cpuSeconds, 0),
       // What Tidings itself needs: the publisher (the function in AWS). The store stands in for
       // DynamoDB and is printed beside it.
       peakMB: publisherMB,
@@ -746,9 +821,79 @@ const settleFileSystem = async (work: string, before: string): Promise<void> => 
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+/** A full run's worker processes and its plan, a line each. */
+const workerLines = (label: string, run: Measured): void => {
+  const pool = run.pool;
+  if (!pool) return;
+  console.log(
+    `publish: ${label} plan ${fmt(pool.planSeconds)} s in the publisher (peak ${fmt(run.publisherMB, 0)} MB, with the local runtime); ` +
+      `${pool.workers.length} worker processes: ` +
+      pool.workers
+        .map((w) => `${w.slices} slices, peak ${fmt(w.peakMB, 0)} MB, CPU ${fmt(w.cpuSeconds)} s`)
+        .join('; '),
+  );
+  const kinds = new Map<string, { slices: number; size: number; seconds: number; longest: number }>();
+  for (const slice of pool.slices) {
+    const k = kinds.get(slice.kind) ?? { slices: 0, size: 0, seconds: 0, longest: 0 };
+    kinds.set(slice.kind, {
+      slices: k.slices + 1,
+      size: k.size + slice.size,
+      seconds: k.seconds + slice.seconds,
+      longest: Math.max(k.longest, slice.seconds),
+    });
+  }
+  console.log(
+    `publish: ${label} slices: ` +
+      [...kinds.entries()]
+        .map(
+          ([kind, k]) =>
+            `${k.slices} ${kind} (${k.size} ${kind === 'tags' ? 'tags' : kind === 'site' ? '' : 'events'}) ${fmt(k.seconds)} s, longest ${fmt(k.longest)} s`,
+        )
+        .join('; '),
+  );
+};
+
+/**
+ * A full publish of the same corpus's first `events` events (the same tags) on a store of its own:
+ * the peak memory of its publishing processes. Loaded, measured once, and stopped.
+ */
+const smallRun = async (
+  work: string,
+  events: number,
+  port: number,
+  onDisk: boolean,
+): Promise<{ events: number; workerPeakMB: number }> => {
+  const dynamo = onDisk ? undefined : await startDynalite();
+  const store: SharedStore | undefined =
+    dynamo?.pid === undefined ? undefined : { endpoint: dynamo.endpoint, pid: dynamo.pid };
+  const dataDir = join(work, 'data-small');
+  try {
+    const runtime = await openRuntime(dataDir, 0, store);
+    const db = createDocumentClient({ endpoint: runtime.dynamodbEndpoint });
+    await loadCorpus(db, makeCorpus(SEED).next(events, 0, DAYS).map(toNewsEvent));
+    db.destroy();
+    await runtime.stop();
+    await collectStore(dynamo, `the full run of ${events} events`);
+    const [run] = (await runWorker('full', dataDir, port, store)) as [Measured];
+    console.log(
+      `publish: full of ${events} events (the same tags) ${fmt(run.seconds)} s, highest peak of a publishing process ` +
+        `${fmt(run.workerPeakMB, 0)} MB`,
+    );
+    workerLines(`full of ${events} events`, run);
+    return { events, workerPeakMB: run.workerPeakMB };
+  } finally {
+    await dynamo?.close();
+    if (spawnSync('rm', ['-rf', dataDir]).status !== 0) rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
 export const runPublish = async (args: string[]): Promise<void> => {
   const total = Number(args[0] ?? 100_000);
   if (!Number.isInteger(total) || total < 1) throw new Error(`N must be a positive integer (got ${args[0]})`);
+  const loadAtStart = loadavg();
+  console.log(
+    `publish: load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start (a target is called met only from a quiet machine: under 0.5)`,
+  );
   const hugoVersion = ensureHugo();
   const keep = process.env.BENCH_KEEP === '1';
   // One store for every run, in memory, as DynamoDB is one warm service whatever the function does.
@@ -762,7 +907,12 @@ export const runPublish = async (args: string[]): Promise<void> => {
   const dataDir = join(work, 'data');
   const hugoDir = join(work, 'hugo');
   mkdirSync(hugoDir, { recursive: true });
+  const sitePort = await freePort();
   try {
+    // The same tags at a quarter of the events, first (its own store, stopped before the full
+    // corpus is loaded): the peak memory of a publishing process there, to compare.
+    const small = await smallRun(work, Math.round(total / 4), sitePort, onDisk);
+
     // Setup (not measured): the corpus, straight into the table.
     const setupStart = performance.now();
     const corpus = makeCorpus(SEED);
@@ -779,6 +929,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
         `${fmt((performance.now() - setupStart) / 1000)} s (not measured)`,
     );
 
+    const loadBefore = loadavg()[0] ?? 0;
     console.log(
       `publish: ${availableParallelism()} cores, load average ${loadavg()
         .map((l) => l.toFixed(2))
@@ -786,7 +937,6 @@ export const runPublish = async (args: string[]): Promise<void> => {
           ' ',
         )} before measuring; dynalite ${store ? 'in memory, shared by the runs' : 'on disk (LevelDB), opened by each run'}`,
     );
-    const sitePort = await freePort();
     // Hugo's content (not measured).
     writeHugoSite(hugoDir, events, hugoVersion);
     // Full publish and Hugo in turn, `PAIRS` times: this VM's speed drifts over minutes (the same
@@ -816,8 +966,10 @@ export const runPublish = async (args: string[]): Promise<void> => {
           `store ${fmt(full.storeAnonMB, 0)} MB`,
       );
       console.log(
-        `publish: full${of} CPU time publisher ${fmt(full.publisherCpuSeconds)} s (all threads) + store ${fmt(full.storeCpuSeconds)} s`,
+        `publish: full${of} CPU time publisher ${fmt(full.publisherCpuSeconds)} s (all threads; the plan and the runtime) + ` +
+          `workers ${fmt(full.workersCpuSeconds)} s + store ${fmt(full.storeCpuSeconds)} s`,
       );
+      workerLines(`full${of}`, full);
       if (pair > 1) renameSync(join(hugoDir, 'public'), join(work, `hugo-public-${pair - 1}`));
       await settleFileSystem(work, `Hugo${of}`);
       const hugo = await runHugo(hugoDir);
@@ -831,6 +983,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
     const full = medianBy(fulls, (run) => run.seconds);
     const hugo = medianBy(hugos, (run) => run.seconds);
     const fullPeakMB = Math.max(...fulls.map((run) => run.peakMB));
+    const workerPeakMB = Math.max(...fulls.map((run) => run.workerPeakMB));
     const hugoPeakMB = Math.max(...hugos.map((run) => run.peakMB));
     if (PAIRS > 1)
       console.log(
@@ -864,9 +1017,41 @@ export const runPublish = async (args: string[]): Promise<void> => {
     console.log(`publish: incremental peak ${fmt(warm.peakMB, 0)} MB (the process, over both runs)`);
 
     console.log(
-      `publish: full/hugo ${fmt(full.seconds / hugo.seconds, 2)} (target <= 1), ` +
+      `publish: full/hugo ${fmt(full.seconds / hugo.seconds, 2)} (target <= 1, stretch 0.8), ` +
         `peak full/hugo ${fmt(fullPeakMB / hugoPeakMB, 2)}`,
     );
+    console.log(
+      `publish: workerPeakMB ${fmt(workerPeakMB, 0)} at ${total} events, workerPeakMBSmall ${fmt(small.workerPeakMB, 0)} ` +
+        `at ${small.events} events (targets: <= 512 MB and <= 1.1 x small: ${fmt(workerPeakMB / small.workerPeakMB, 2)})`,
+    );
+    const incrementalShare = warm.seconds / hugo.seconds;
+    console.log(
+      `publish: incremental/hugo ${fmt(incrementalShare, 3)} (target <= 0.05: ${fmt(warm.seconds, 2)} s against ${fmt(hugo.seconds)} s)`,
+    );
+
+    // The same job in AWS, modelled: a sample of slices with AWS's latencies, the rest extrapolated.
+    const model = store ? await runModel(dataDir, sitePort, store) : undefined;
+    if (model) {
+      const job = model.job;
+      const fits = Object.entries(model.fits)
+        .map(
+          ([kind, fit]) =>
+            `${kind} ${fmt(fit.secondsPerUnit * 1000, 1)} ms/${kind === 'tags' ? 'tag' : kind === 'site' ? 'slice' : 'event'}`,
+        )
+        .join(', ');
+      console.log(`publish: model: rates (from ${model.measured.length} slices measured): ${fits}`);
+      console.log(
+        `publish: modelledAwsFullSeconds ${fmt(job.seconds)} with ${model.workers} workers of ${WORKER_MEMORY_MB} MB ` +
+          `(${job.slices} slices; plan ${fmt(job.planSeconds)} s, phases ${job.perPhase.map((s) => fmt(s)).join(' + ')} s), ` +
+          `longest slice ${fmt(job.longestSlice)} s (targets: <= 180 s, no slice over 300 s)`,
+      );
+      const p = model.projected;
+      console.log(
+        `publish: projected at ${p.events} events (every day ${p.scale} x): ${fmt(p.seconds)} s with ${model.workers} workers ` +
+          `(${p.slices} slices; plan ${fmt(p.planSeconds)} s, phases ${p.perPhase.map((s) => fmt(s)).join(' + ')} s), ` +
+          `longest slice ${fmt(p.longestSlice)} s`,
+      );
+    }
 
     const round = (n: number, digits: number) => Number(n.toFixed(digits));
     const path = writeResult('publish', {
@@ -878,6 +1063,22 @@ export const runPublish = async (args: string[]): Promise<void> => {
       objectsWrittenIncremental: warm.report.written,
       hugoSeconds: round(hugo.seconds, 2),
       hugoPeakMB: round(hugoPeakMB, 0),
+      workerPeakMB: round(workerPeakMB, 0),
+      workerPeakMBSmall: round(small.workerPeakMB, 0),
+      smallEvents: small.events,
+      fullWorkers: full.pool?.workers.length ?? 1,
+      ...(model
+        ? {
+            modelledAwsFullSeconds: round(model.job.seconds, 1),
+            modelledAwsLongestSliceSeconds: round(model.job.longestSlice, 1),
+            modelledAwsWorkers: model.workers,
+            projectedAwsEvents: model.projected.events,
+            projectedAwsFullSeconds: round(model.projected.seconds, 1),
+            projectedAwsLongestSliceSeconds: round(model.projected.longestSlice, 1),
+          }
+        : {}),
+      loadAverageAtStart: Number((loadAtStart[0] ?? 0).toFixed(2)),
+      loadAverageBefore: Number(loadBefore.toFixed(2)),
     });
     console.log(`publish: wrote ${path}`);
   } finally {
@@ -888,7 +1089,18 @@ export const runPublish = async (args: string[]): Promise<void> => {
   }
 };
 
-if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
+if (
+  process.argv[1] &&
+  resolve(process.argv[1]) === SELF &&
+  process.argv[2] === '--worker' &&
+  process.argv[3] === 'model'
+) {
+  const [, , , , dataDir, port, storeEndpoint, storePid] = process.argv;
+  await modelWorker(dataDir as string, Number(port), {
+    endpoint: storeEndpoint as string,
+    pid: Number(storePid),
+  });
+} else if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === '--worker') {
   const [, , , mode, dataDir, port, storeEndpoint, storePid] = process.argv;
   if ((mode !== 'full' && mode !== 'incremental') || !dataDir || !Number.isInteger(Number(port))) {
     console.error(
