@@ -847,7 +847,8 @@ const workerLines = (label: string, run: Measured): void => {
       [...kinds.entries()]
         .map(
           ([kind, k]) =>
-            `${k.slices} ${kind} (${k.size} ${kind === 'tags' ? 'tags' : kind === 'site' ? '' : 'events'}) ${fmt(k.seconds)} s, longest ${fmt(k.longest)} s`,
+            `${k.slices} ${kind}${kind === 'site' ? '' : ` (${k.size} ${kind === 'tags' ? 'tags' : 'events'})`} ` +
+            `${fmt(k.seconds)} s, longest ${fmt(k.longest)} s`,
         )
         .join('; '),
   );
