@@ -1,36 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SLICE_MEMORY_MB, SLICE_RECEIVES, SLICE_TIMEOUT } from '../../infra/constructs/publisher.js';
 import { ENV } from '../../shared/config.js';
-import { synthTidings } from '../helpers/synth.js';
+import { synthTidings, templateQueries } from '../helpers/synth.js';
 
 // The full publish as a distributed job in the template: the slice queue and its dead-letter
 // queue, the slice worker and its event source, what publish-site and the worker are told and
 // granted, and the alarms that say a job is stuck.
 
 const { template, nag } = synthTidings({ websubHubs: ['https://pubsubhubbub.appspot.com/'] });
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
-type Resource = { Properties: Record<string, any> };
-const resources = (type: string) => Object.entries(template.findResources(type)) as [string, Resource][];
-const functionNamed = (name: string): [string, Resource] => {
-  const found = resources('AWS::Lambda::Function').find(
-    ([, fn]) => fn.Properties.Description === `Tidings ${name}`,
-  );
-  if (!found) throw new Error(`no function ${name}`);
-  return found;
-};
-const envOf = (name: string): Record<string, unknown> =>
-  functionNamed(name)[1].Properties.Environment.Variables;
-const statementsOf = (name: string) => {
-  const role = functionNamed(name)[1].Properties.Role['Fn::GetAtt'][0];
-  return resources('AWS::IAM::Policy')
-    .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
-};
-const idOf = (type: string, prefix: string): string => {
-  const found = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
-  if (found.length !== 1) throw new Error(`${found.length} ${type} starting ${prefix}`);
-  return found[0] as string;
-};
+const { resources, functionNamed, envOf, statementsOf, idOf } = templateQueries(template);
 const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const slices = () => idOf('AWS::SQS::Queue', 'PublisherWork');
 const deadLetters = () => idOf('AWS::SQS::Queue', 'PublisherDeadLetters');

@@ -1,33 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { synthTidings } from '../helpers/synth.js';
+import { synthTidings, templateQueries } from '../helpers/synth.js';
 
 // The WebSub hub in the template: its queue, dead-letter queue and alarm, its worker, and what the
 // hub's route, the worker and the publisher are told and granted.
 
 const { template } = synthTidings({ websubPerHost: 7, websubPerFeed: 70 });
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
-type Resource = { Properties: Record<string, any> };
-const resources = (type: string) => Object.entries(template.findResources(type)) as [string, Resource][];
-const functionNamed = (name: string): [string, Resource] => {
-  const found = resources('AWS::Lambda::Function').find(
-    ([, fn]) => fn.Properties.Description === `Tidings ${name}`,
-  );
-  if (!found) throw new Error(`no function ${name}`);
-  return found;
-};
-const envOf = (name: string): Record<string, unknown> =>
-  functionNamed(name)[1].Properties.Environment.Variables;
-const statementsOf = (name: string) => {
-  const role = functionNamed(name)[1].Properties.Role['Fn::GetAtt'][0];
-  return resources('AWS::IAM::Policy')
-    .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
-};
-const idOf = (type: string, prefix: string): string => {
-  const found = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
-  if (found.length !== 1) throw new Error(`${found.length} ${type} starting ${prefix}`);
-  return found[0] as string;
-};
+const { resources, functionNamed, envOf, statementsOf, idOf } = templateQueries(template);
 const queue = () => idOf('AWS::SQS::Queue', 'WebSubWork');
 const deadLetters = () => idOf('AWS::SQS::Queue', 'WebSubDeadLetters');
 const sends = (name: string) =>
@@ -87,12 +65,7 @@ describe('the WebSub hub in the stack', () => {
 describe('external hubs (websubHubs)', () => {
   it('are told to the publisher (feeds name them) and the worker (pings them), and to no one without the setting', () => {
     const withHubs = synthTidings({ websubHubs: ['https://pubsubhubbub.appspot.com/'] }).template;
-    const env = (name: string) =>
-      (
-        Object.values(withHubs.findResources('AWS::Lambda::Function')).find(
-          (fn) => fn.Properties.Description === `Tidings ${name}`,
-        ) as Resource
-      ).Properties.Environment.Variables;
+    const env = templateQueries(withHubs).envOf;
     for (const name of ['publish-site', 'publish-slice', 'websub-worker'])
       expect(env(name).WEBSUB_HUBS, name).toBe('https://pubsubhubbub.appspot.com/');
     for (const name of ['publish-site', 'publish-slice', 'websub-worker', 'websub-hub'])
