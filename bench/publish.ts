@@ -36,6 +36,7 @@ import { LOCAL_TABLE, type Runtime, startRuntime } from '../local/runtime.js';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { tagEntryAttributes, toDayEntryItem, toEventItem } from '../shared/adapters/event-store.js';
 import { sleep } from '../shared/adapters/items.js';
+import { SLICE_WORKER_NODE_FLAGS } from '../shared/config.js';
 import { createdEvent, eventIdFor, type NewsEvent, parseEventDraft } from '../shared/domain/event.js';
 import { defaultSiteConfig } from '../shared/domain/site.js';
 import { tagSlug } from '../shared/domain/slug.js';
@@ -357,7 +358,7 @@ interface SharedStore {
 
 /**
  * The local runtime on `dataDir`, without samples or a publish schedule, on the shared store if any.
- * A full publish's worker processes get the heap limits of the slice worker in AWS.
+ * A full publish's worker processes get the node options of the slice worker in AWS.
  */
 const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
   startRuntime({
@@ -365,7 +366,12 @@ const openRuntime = (dataDir: string, port: number, store: SharedStore | undefin
     port,
     loadSamples: false,
     publishIntervalMs: 0,
-    publishWorkerFlags: lambdaHeapFlags(WORKER_MEMORY_MB),
+    publishWorkerFlags: [
+      ...SLICE_WORKER_NODE_FLAGS,
+      ...(process.env.BENCH_PUBLISH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PUBLISH_CPU_PROF)}`]
+        : []),
+    ],
     ...(store ? { dynamodbEndpoint: store.endpoint } : {}),
   });
 
@@ -883,8 +889,9 @@ const smallRun = async (
     workerLines(`full of ${events} events`, run);
     return { events, workerPeakMB: run.workerPeakMB };
   } finally {
+    // Its files stay until the end (with the work folder): deleting them now would slow the
+    // creation of files by the runs measured next (see `settleFileSystem`).
     await dynamo?.close();
-    if (spawnSync('rm', ['-rf', dataDir]).status !== 0) rmSync(dataDir, { recursive: true, force: true });
   }
 };
 

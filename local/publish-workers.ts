@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../shared/adapters/event-store.js';
+import { SLICE_WORKER_NODE_FLAGS } from '../shared/config.js';
 import type { SiteConfig } from '../shared/domain/site.js';
 import {
   emptyPublishReport,
@@ -73,7 +74,7 @@ export interface SliceFigures {
 export interface WorkerPoolOptions extends WorkerSetup {
   /** Worker processes (default: one per core). */
   workers?: number;
-  /** Node options of the worker processes, besides loading tsx. */
+  /** Node options of the worker processes, besides loading tsx (default: the slice worker's in AWS). */
   nodeFlags?: string[];
   progress?: (done: number, total: number, label: string) => void;
   /** The feeds whose bytes a slice changed (for the WebSub hub). */
@@ -132,7 +133,9 @@ export const publishWithWorkers = async (
     siteDir: options.siteDir,
     site: options.site,
   };
-  const children = Array.from({ length: count }, () => startWorker(setup, options.nodeFlags ?? []));
+  const children = Array.from({ length: count }, () =>
+    startWorker(setup, options.nodeFlags ?? SLICE_WORKER_NODE_FLAGS),
+  );
   const report: PoolReport = { ...emptyPublishReport(), workers: [], slices: [], planSeconds };
   const sliceCounts = new Map<ChildProcess, number>();
   let done = 0;

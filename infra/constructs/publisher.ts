@@ -6,7 +6,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../../shared/config.js';
+import { ENV, SLICE_WORKER_NODE_FLAGS } from '../../shared/config.js';
 import { acknowledgeWildcard } from '../nag.js';
 import type { EventsTable } from './events-table.js';
 import { TidingsFunction } from './tidings-function.js';
@@ -90,7 +90,11 @@ export class Publisher extends Construct {
 
     this.sliceWorker = new TidingsFunction(this, 'PublishSlice', {
       name: 'publish-slice',
-      environment,
+      // Its heap bounded (SLICE_WORKER_NODE_FLAGS): the memory is there for the vCPU.
+      environment: {
+        ...environment,
+        NODE_OPTIONS: ['--enable-source-maps', ...SLICE_WORKER_NODE_FLAGS].join(' '),
+      },
       logRetention: props.logRetention,
       timeout: SLICE_TIMEOUT,
       memorySize: SLICE_MEMORY_MB,

@@ -38,6 +38,20 @@ export const latestFirst = (a: Pick<NewsEvent, 'date' | 'id'>, b: Pick<NewsEvent
   compareDesc(a.date, b.date) || compareDesc(a.id, b.id);
 
 /**
+ * A candidate's tag slugs, kept with the candidate while it lives: the same candidates (a tag's
+ * newest) are weighed for every event of the tag.
+ */
+const slugSets = new WeakMap<RelatedCandidate, ReadonlySet<string>>();
+const slugsOf = (candidate: RelatedCandidate): ReadonlySet<string> => {
+  let slugs = slugSets.get(candidate);
+  if (!slugs) {
+    slugs = new Set(candidate.tags.map((t) => t.slug));
+    slugSets.set(candidate, slugs);
+  }
+  return slugs;
+};
+
+/**
  * The events that share the most tags with `event`, at most `limit` of them. Ties go to the newest
  * (see `newestFirst`). The event itself and events sharing no tag are left out; a candidate listed
  * twice counts once (its first occurrence). Tags match by slug.
@@ -53,7 +67,7 @@ export const relatedEvents = <E extends RelatedCandidate>(
   for (const candidate of candidates) {
     if (seen.has(candidate.id)) continue;
     seen.add(candidate.id);
-    const theirs = new Set(candidate.tags.map((t) => t.slug));
+    const theirs = slugsOf(candidate);
     const sharedTags = event.tags.filter((t) => theirs.has(t.slug));
     if (sharedTags.length > 0) scored.push({ event: candidate, sharedTags });
   }

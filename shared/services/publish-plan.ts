@@ -8,12 +8,12 @@ import {
   monthOf,
   topicScope,
 } from '../domain/archives.js';
-import { type EventSummary, latestFirst } from '../domain/related.js';
+import { type EventSummary, latestFirst, RELATED_CANDIDATES_PER_TAG } from '../domain/related.js';
 import type { SiteConfig } from '../domain/site.js';
 import { LATEST_SHARDS } from '../keys.js';
 import { RENDER_VERSION } from '../render/version.js';
 import { TOPIC_PAGE_SIZE } from './publish-archives.js';
-import type { PublishDeps } from './publish-output.js';
+import { type PublishDeps, TAG_PAGE_SIZE } from './publish-output.js';
 
 /*
  * The plan of a full publish (`planJob`): one read of every live event's summary (no bodies) gives
@@ -47,6 +47,13 @@ export interface JobPlan {
   counts: ArchiveCounts;
   /** Each topic label's newest events (as many as its page and feeds show), newest first. */
   topicHeads: Record<string, EventSummary[]>;
+  /**
+   * Each tag's newest events (as many as its page, its feeds and "Related" read), newest first, as
+   * positions in `headEvents`: what a tag's listing would give, without reading it again in every
+   * slice. As large as the site's tags times that, whatever the archive's size.
+   */
+  tagHeads: Record<string, number[]>;
+  headEvents: EventSummary[];
   /** Phases run one after the other: every event page, then tags, then the site (which links to both). */
   phases: Slice[][];
 }
@@ -158,6 +165,9 @@ export const planJob = async (
   const counts = emptyCounts();
   const topicHeads: Record<string, EventSummary[]> = {};
   const headSize = Math.max(TOPIC_PAGE_SIZE, deps.site.feedSize);
+  const tagHeadSize = Math.max(TAG_PAGE_SIZE, RELATED_CANDIDATES_PER_TAG, deps.site.feedSize);
+  const tagHeads: Record<string, number[]> = {};
+  const headEvents: EventSummary[] = [];
   const named = deps.store.listTagNames();
   named.catch(() => undefined);
   let events = 0;
@@ -171,6 +181,14 @@ export const planJob = async (
     last = summary.id;
     events++;
     countEvent(counts, summary);
+    let position: number | undefined;
+    for (const tag of summary.tags) {
+      const heads = tagHeads[tag.slug] ?? [];
+      tagHeads[tag.slug] = heads;
+      if (heads.length >= tagHeadSize) continue;
+      if (position === undefined) position = headEvents.push(summary) - 1;
+      heads.push(position);
+    }
     if (summary.topic) {
       const { slug } = topicScope(summary.topic);
       if (slug === '') continue;
@@ -201,6 +219,8 @@ export const planJob = async (
     events,
     counts,
     topicHeads,
+    tagHeads,
+    headEvents,
     phases: ([months, tags, [{ kind: 'site' }]] as Slice[][]).filter((phase) => phase.length > 0),
   };
 };
@@ -215,7 +235,13 @@ export const readPlan = async (
   job: string,
 ): Promise<JobPlan | undefined> => {
   const plan = parseRecord<JobPlan>(await objects.get(planKey(job)), PLAN_VERSION, site.siteUrl);
-  return plan && Array.isArray(plan.phases) && plan.job === job ? plan : undefined;
+  const whole =
+    plan &&
+    Array.isArray(plan.phases) &&
+    Array.isArray(plan.headEvents) &&
+    typeof plan.tagHeads === 'object' &&
+    typeof plan.counts === 'object';
+  return whole && plan.job === job ? plan : undefined;
 };
 
 /** The slices of a plan in order, numbered as the job's messages name them, with their phase. */

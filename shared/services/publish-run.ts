@@ -60,6 +60,8 @@ export interface RunOptions {
   tagsCounted?: ReadonlyMap<string, number>;
   /** A tag's live events as the plan counted them: a summary that disagrees is recounted. */
   expectedCount?: (slug: string) => number | undefined;
+  /** A tag's newest events as the plan read them (undefined: not in the plan); no listing is read then. */
+  tagHeads?: (slug: string) => EventSummary[] | undefined;
 }
 /**
  * An incremental run. Every tag it needs is read once (summaries: no bodies), all at the start, so
@@ -103,6 +105,8 @@ export class Run extends Output {
 
   /** A tag's newest events: its entries' listings, merged over the tag's shards. */
   private async readTag(slug: string): Promise<EventSummary[]> {
+    const planned = this.options.tagHeads?.(slug);
+    if (planned) return planned;
     return (await this.deps.store.listTagSummaries(slug, { limit: this.tagReadSize })).items;
   }
 

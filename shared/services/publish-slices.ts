@@ -168,6 +168,7 @@ export const runSlice = async (
     fresh: true,
     tagCache,
     expectedCount,
+    tagHeads: (slug) => plan.tagHeads[slug]?.map((position) => plan.headEvents[position] as EventSummary),
     ...(tagsCounted ? { tagsCounted } : {}),
   });
   run.archive = new PlannedArchive(plan.counts);

@@ -52,6 +52,18 @@ describe('the plan of a full publish', () => {
     expect(p.counts.days).toEqual({ '2026-10-03': 30, '2026-11-20': 40 });
     expect(p.counts.tags.alpha?.months).toEqual({ '2026-10': 30, '2026-11': 40 });
     expect(p.counts.tags.beta?.months).toEqual({ '2026-10': 15 });
+    // Each tag's newest, as many as its page, feeds and "Related" read (50), newest first.
+    const tagHeads = (slug: string) => (p.tagHeads[slug] ?? []).map((i) => p.headEvents[i]?.id);
+    expect(tagHeads('alpha')).toHaveLength(50);
+    expect(tagHeads('alpha')[0]).toBe(events.at(-1)?.id);
+    expect(tagHeads('beta')).toEqual(
+      events
+        .filter((e) => e.tags.some((t) => t.slug === 'beta'))
+        .map((e) => e.id)
+        .reverse(),
+    );
+    // An event in several tags' heads is kept once.
+    expect(new Set(p.headEvents.map((e) => e.id)).size).toBe(p.headEvents.length);
     // Newest first, as many as the label's page lists (50) or its feed holds.
     const heads = p.topicHeads.elections ?? [];
     expect(heads).toHaveLength(23);
