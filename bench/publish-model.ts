@@ -50,6 +50,10 @@ export interface ModelledJob {
 
 export interface ModelResult {
   workers: number;
+  /** The plan as kept (JSON bytes): the compact index every slice reads. */
+  planBytes: number;
+  /** Distinct events among the tags' newest, which the plan keeps as summaries. */
+  headEvents: number;
   measured: ModelledSlice[];
   fits: Record<string, KindFit>;
   job: ModelledJob;
@@ -208,6 +212,8 @@ export const modelFullPublish = async (options: {
   const biggerPlanSeconds = planSeconds * scale;
   return {
     workers,
+    planBytes: Buffer.byteLength(JSON.stringify(plan)),
+    headEvents: plan.headEvents.length,
     measured,
     fits: now.fits,
     job: {

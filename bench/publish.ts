@@ -1049,6 +1049,10 @@ export const runPublish = async (args: string[]): Promise<void> => {
         .join(', ');
       console.log(`publish: model: rates (from ${model.measured.length} slices measured): ${fits}`);
       console.log(
+        `publish: the plan (the compact index every slice reads): ${fmt(model.planBytes / 1e6, 1)} MB of JSON, ` +
+          `${model.headEvents} events among the tags' newest`,
+      );
+      console.log(
         `publish: modelledAwsFullSeconds ${fmt(job.seconds)} with ${model.workers} workers of ${WORKER_MEMORY_MB} MB ` +
           `(${job.slices} slices; plan ${fmt(job.planSeconds)} s, phases ${job.perPhase.map((s) => fmt(s)).join(' + ')} s), ` +
           `longest slice ${fmt(job.longestSlice)} s (targets: <= 180 s, no slice over 300 s)`,
@@ -1080,6 +1084,7 @@ export const runPublish = async (args: string[]): Promise<void> => {
             modelledAwsFullSeconds: round(model.job.seconds, 1),
             modelledAwsLongestSliceSeconds: round(model.job.longestSlice, 1),
             modelledAwsWorkers: model.workers,
+            planMB: round(model.planBytes / 1e6, 1),
             projectedAwsEvents: model.projected.events,
             projectedAwsFullSeconds: round(model.projected.seconds, 1),
             projectedAwsLongestSliceSeconds: round(model.projected.longestSlice, 1),

@@ -96,6 +96,7 @@ export interface ArchiveOutput {
   write(objects: readonly ArchiveObject[]): Promise<void>;
   remove(key: string): Promise<void>;
   writeItems(events: readonly NewsEvent[]): FeedItem[];
+  writeItems(events: readonly NewsEvent[], formats: readonly ArchiveFormat[]): ArchiveItem[];
   /**
    * The items a document had, by key (`<id>#<revision>`), cut from its files as written when the
    * record of its items matches them; `release` gives their bytes back once the new files are written.
@@ -340,8 +341,8 @@ export const writeMonthArchive = async (
   const { config: site } = out;
   await out.put([monthPage(site, month, events, monthsOfDays(counts.days))]);
   figures.pages++;
-  const items = out.writeItems(events);
-  const itemOf = new Map(events.map((e, i) => [e.id, items[i] as FeedItem]));
+  const items = out.writeItems(events, ARCHIVE_FORMATS);
+  const itemOf = new Map(events.map((e, i) => [e.id, items[i] as ArchiveItem]));
   const records: Promise<void>[] = [];
   for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
     const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);

@@ -305,20 +305,23 @@ export class Output {
     );
   }
 
-  /** The feed items of events, written together (see `renderFeedItems`). */
-  writeItems(events: readonly NewsEvent[]): WrittenItem[] {
+  /**
+   * The feed items of events, written together (see `renderFeedItems`), in every format or in
+   * those given (an archive document is Atom and RSS: its items need no JSON).
+   */
+  writeItems(events: readonly NewsEvent[], formats: readonly FeedFormat[] = FEED_FORMATS): WrittenItem[] {
     const items = events.map(this.itemOf);
-    const texts = Object.fromEntries(FEED_FORMATS.map((f) => [f, renderFeedItems(items, f)])) as Record<
-      FeedFormat,
-      string[]
-    >;
+    const texts = formats.map((f) => renderFeedItems(items, f));
     return events.map((event, i) => {
       const item = items[i] as (typeof items)[number];
       return {
         key: itemKey(event),
         ref: { id: item.id, updated: item.updated },
         hasContent: feedItemHasContent(item),
-        text: { rss: texts.rss[i] ?? '', atom: texts.atom[i] ?? '', json: texts.json[i] ?? '' },
+        text: Object.fromEntries(formats.map((f, k) => [f, texts[k]?.[i] ?? ''])) as Record<
+          FeedFormat,
+          string
+        >,
       };
     });
   }
