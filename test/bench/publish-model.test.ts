@@ -21,10 +21,7 @@ beforeAll(async () => {
       tags: ['Alpha', `T${i % 4}`],
     }),
   );
-  const res = await rt.write('POST', '/api/events/batch', { events: events.slice(0, 25) });
-  expect(res.status).toBe(200);
-  expect((await rt.write('POST', '/api/events/batch', { events: events.slice(25) })).status).toBe(200);
-  await rt.capture.idle();
+  await rt.postAll(events);
 }, 120_000);
 
 afterAll(async () => {

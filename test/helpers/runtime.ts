@@ -8,6 +8,8 @@ export interface TestRuntime extends Runtime {
   request(path: string, init?: RequestInit): Promise<Response>;
   /** fetch with the API key and a JSON body. */
   write(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Posts events through the batch API, 25 at a time, and waits until the change stream has handled them. */
+  postAll(events: readonly unknown[]): Promise<void>;
   /** Stops the runtime and deletes its data folder. */
   dispose(): Promise<void>;
 }
@@ -22,19 +24,27 @@ export const startTestRuntime = async (options: Partial<RuntimeOptions> = {}): P
     ...options,
     dataDir,
   });
+  const write: TestRuntime['write'] = (method, path, body, headers = {}) =>
+    fetch(`${runtime.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${runtime.apiKey}`,
+        'content-type': 'application/json',
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
   return {
     ...runtime,
     request: (path, init) => fetch(`${runtime.url}${path}`, init),
-    write: (method, path, body, headers = {}) =>
-      fetch(`${runtime.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${runtime.apiKey}`,
-          'content-type': 'application/json',
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      }),
+    write,
+    async postAll(events) {
+      for (let i = 0; i < events.length; i += 25) {
+        const res = await write('POST', '/api/events/batch', { events: events.slice(i, i + 25) });
+        if (res.status !== 200) throw new Error(`the batch API answered ${res.status}: ${await res.text()}`);
+      }
+      await runtime.capture.idle();
+    },
     async dispose() {
       await runtime.stop();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -89,11 +89,7 @@ beforeAll(async () => {
   const db = createDocumentClient({ endpoint: rt.dynamodbEndpoint });
   jobs = makePublishJobs(db, LOCAL_TABLE);
   lease = makeLease(db, LOCAL_TABLE, 'publish');
-  for (let i = 0; i < inputs.length; i += 25) {
-    const res = await rt.write('POST', '/api/events/batch', { events: inputs.slice(i, i + 25) });
-    expect(res.status).toBe(200);
-  }
-  await rt.capture.idle();
+  await rt.postAll(inputs);
 }, 120_000);
 
 afterAll(async () => {

@@ -27,11 +27,7 @@ beforeAll(async () => {
       tags: ['Common', i % 3 === 0 ? 'Third' : 'Other'],
     }),
   );
-  for (let i = 0; i < events.length; i += 25) {
-    const res = await rt.write('POST', '/api/events/batch', { events: events.slice(i, i + 25) });
-    expect(res.status).toBe(200);
-  }
-  await rt.capture.idle();
+  await rt.postAll(events);
 }, 120_000);
 
 afterAll(async () => {
