@@ -56,10 +56,11 @@ import { ALERT_FILTER_POLICY } from '../shared/domain/alerts.js';
 import { formatApiKey, hashApiKey } from '../shared/domain/api-key.js';
 import { matchesFilterPolicy } from '../shared/domain/filter-policy.js';
 import { DEFAULT_CONFIRMATIONS_PER_HOUR, SIGNUP_POLICY, type SignupPolicy } from '../shared/domain/signup.js';
-import { defaultSiteConfig } from '../shared/domain/site.js';
+import { defaultSiteConfig, HOME_PAGE } from '../shared/domain/site.js';
 import type { DigestCadence } from '../shared/domain/subscription.js';
 import { parseExternalHubs } from '../shared/domain/websub.js';
 import { noMetrics } from '../shared/metrics.js';
+import { RENDER_VERSION } from '../shared/render/version.js';
 import { API_ROUTES } from '../shared/routes.js';
 import { alertComposer } from '../shared/services/alert-email.js';
 import { alertSettingsFromEnv } from '../shared/services/alert-settings.js';
@@ -237,6 +238,20 @@ export interface ServerRecord {
 export const SERVER_FILE = 'server.json';
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const LAST_PUBLISH_FILE = 'last-publish.json';
+/**
+ * The render version the site folder was last published with in full (`RENDER_VERSION`): the
+ * publish schedule starts a full publish when it differs, as the deployed publisher does.
+ */
+export const RENDERED_VERSION_FILE = 'rendered-version';
+
+const readRenderedVersion = (dataDir: string): number | undefined => {
+  try {
+    const version = Number(readFileSync(join(dataDir, RENDERED_VERSION_FILE), 'utf8').trim());
+    return Number.isInteger(version) ? version : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 /** `<data>/last-publish.json`: the last publish run's report, for `tidings status`. */
 export interface LastPublish extends PublishReport {
@@ -618,6 +633,9 @@ const startOn = async (
           const record: LastPublish = { at: now(), full, seconds, ...report };
           writePrivateFile(join(dataDir, LAST_PUBLISH_FILE), `${JSON.stringify(record)}\n`);
         }
+        if (full && report.failed === 0) {
+          writePrivateFile(join(dataDir, RENDERED_VERSION_FILE), `${RENDER_VERSION}\n`);
+        }
         return report;
       });
     return running;
@@ -668,12 +686,27 @@ const startOn = async (
     await publish();
   }
   const interval = options.publishIntervalMs ?? 10_000;
+  // A site published before by code that renders differently is published again in full by the
+  // schedule's next run; a site never published is rendered by this code from its first run.
+  let renderChanged = existsSync(join(siteDir, HOME_PAGE)) && readRenderedVersion(dataDir) !== RENDER_VERSION;
+  if (!renderChanged && readRenderedVersion(dataDir) !== RENDER_VERSION)
+    writePrivateFile(join(dataDir, RENDERED_VERSION_FILE), `${RENDER_VERSION}\n`);
   const timer =
     interval > 0
       ? setInterval(() => {
-          publish(false, true).then(
-            (report) => report.written + report.removed > 0 && log(`published: ${JSON.stringify(report)}`),
-            (error: Error) => log(`publish failed: ${error.message}`),
+          // Taken by one run at a time: the ticks while it runs publish what is marked.
+          const full = renderChanged;
+          renderChanged = false;
+          if (full) log('the site was published by code that renders differently: a full publish starts');
+          publish(full, true).then(
+            (report) => {
+              if (full && report.failed > 0) renderChanged = true;
+              if (report.written + report.removed > 0) log(`published: ${JSON.stringify(report)}`);
+            },
+            (error: Error) => {
+              if (full) renderChanged = true;
+              log(`publish failed: ${error.message}`);
+            },
           );
         }, interval)
       : undefined;
