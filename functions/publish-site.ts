@@ -77,16 +77,14 @@ export const runDeadline = (now: number, remainingMs: unknown): number | undefin
 /**
  * A full publish as a job, when one is asked for, or when the scheduled run finds that no job has
  * rendered the site with the code's render version; undefined when the run goes on as an
- * incremental one. While a job is under way a scheduled run leaves the marks to the runs after it
- * (the job holds the lease anyway); a full run asked for then fails, saying so.
+ * incremental one (which finds the lease held while a job is under way, and leaves the marks to
+ * the runs after it). A full run asked for while a job is under way fails, saying so.
  */
 const fullJob = async (deps: JobDeps, full: boolean, clock: Clock): Promise<PublishOutcome | undefined> => {
   const state = await deps.jobs.get();
   if (!full) {
-    if (state?.status === 'running') {
-      logger.info('a full publish is under way; the marks wait for the runs after it', { job: state.job });
-      return { ...emptyPublishReport(), skipped: true };
-    }
+    // A job under way holds the lease, and the incremental run finds it held; a stalled job's
+    // lease runs out, and the scheduled runs go on while it waits to be resumed.
     if (!renderChanged(state)) return undefined;
     logger.info('the site was rendered with another render version: a full publish starts', {
       was: state?.renderedVersion,

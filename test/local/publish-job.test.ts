@@ -219,6 +219,23 @@ describe('the full publish as a job', () => {
     await expect(resumeJob({ ...deps, jobs, queue: q })).rejects.toThrow('no full publish is under way');
   });
 
+  it('lets the scheduled runs go on once the lease of a stalled job has run out, until it is resumed', async () => {
+    const q = queue();
+    const deps = depsFor(makeFolderObjectStore(folders.make()), q);
+    await makePublisher(deps)({ full: true }, context('plan'));
+    const job = (await jobs.get())?.job as string;
+    // Its slices lost (the dead-letter queue) and its lease run out.
+    q.messages.length = 0;
+    await lease.release(job);
+    expect(await makePublisher(deps)({}, context('scheduled'))).not.toHaveProperty('skipped');
+    expect(await jobs.get()).toMatchObject({ job, status: 'running' });
+    // Resuming takes the lease back: the scheduled runs wait again.
+    await resumeJob({ ...deps, jobs, queue: q });
+    expect(await makePublisher(deps)({}, context('scheduled'))).toMatchObject({ skipped: true });
+    await drain(makeWorker(deps), q);
+    expect(await jobs.get()).toMatchObject({ job, status: 'done' });
+  });
+
   it('starts a full publish from the schedule when no job has rendered the site with this render version', async () => {
     const q = queue();
     const deps = depsFor(makeFolderObjectStore(folders.make()), q);
