@@ -206,7 +206,12 @@ export const planJob = async (
   }
   const months = [...byMonth.entries()].flatMap(([month, days]) => monthSlices(month, days));
   // Tags with a summary and no live event are in a slice too: it removes their pages and feeds.
-  const slugs = [...new Set([...Object.keys(counts.tags), ...(await named).map((t) => t.slug)])].sort();
+  // The others go by how far back their newest reach, so tags whose feeds list the same recent
+  // events share a slice, and each of those events' items is rendered once for all of them.
+  const reach = (slug: string) => tagHeads[slug]?.at(-1) ?? Number.POSITIVE_INFINITY;
+  const slugs = [...new Set([...Object.keys(counts.tags), ...(await named).map((t) => t.slug)])].sort(
+    (a, b) => reach(a) - reach(b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const tags: Slice[] = [];
   for (let i = 0; i < slugs.length; i += SLICE_TAGS)
     tags.push({ kind: 'tags', slugs: slugs.slice(i, i + SLICE_TAGS) });

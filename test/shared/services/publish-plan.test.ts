@@ -111,6 +111,16 @@ describe('the plan of a full publish', () => {
     expect(tagSlices[1]?.slugs.at(-1)).toBe('zz-gone');
   });
 
+  it('orders tags by how far back their newest reach, so tags listing the same recent events share a slice', async () => {
+    const events = [
+      ...onDay('2026-01-10', 3, () => ['Aaa old']),
+      ...onDay('2026-03-10', 3, () => ['Mmm mid'], 10),
+      ...onDay('2026-05-10', 3, () => ['Zzz new', 'Bbb new'], 20),
+    ];
+    const p = await plan(events);
+    expect(p.phases[1]).toEqual([{ kind: 'tags', slugs: ['bbb new', 'zzz new', 'mmm mid', 'aaa old'] }]);
+  });
+
   it('plans an empty site as the site slice alone (its feeds are written empty)', async () => {
     const p = await plan([]);
     expect(p.phases).toEqual([[{ kind: 'site' }]]);
