@@ -14,7 +14,13 @@ import { createDocumentClient } from '../shared/adapters/dynamodb.js';
 import { makeEventStore } from '../shared/adapters/event-store.js';
 import type { SiteConfig } from '../shared/domain/site.js';
 import type { PublishDeps } from '../shared/services/publish-output.js';
-import { type JobPlan, monthSlices, planJob, type Slice } from '../shared/services/publish-plan.js';
+import {
+  type JobPlan,
+  monthSlices,
+  planJob,
+  type Slice,
+  sliceSize,
+} from '../shared/services/publish-plan.js';
 import { runSlice } from '../shared/services/publish-slices.js';
 import {
   extrapolate,
@@ -70,18 +76,6 @@ const kindOf = (slice: Slice): string =>
       : slice.pages
         ? 'month-pages'
         : 'month-archive';
-
-const sizeOf = (plan: Pick<JobPlan, 'counts'>, slice: Slice): number => {
-  if (slice.kind === 'site') return 1;
-  if (slice.kind === 'tags') return slice.slugs.length;
-  return Object.entries(plan.counts.days)
-    .filter(
-      ([day, _]) =>
-        day.startsWith(slice.month) &&
-        (slice.archive || ((slice.from ?? '') <= day && day <= (slice.to ?? '\uffff'))),
-    )
-    .reduce((sum, [, n]) => sum + n, 0);
-};
 
 const measure = async <T>(
   work: () => Promise<T>,
@@ -145,7 +139,7 @@ export const modelFullPublish = async (options: {
   // archive apart (a busy month's slices); the first and last tags slices; the site.
   const months = [...(plan.phases[0] ?? [])]
     .filter((s): s is Extract<Slice, { kind: 'month' }> => s.kind === 'month')
-    .sort((a, b) => sizeOf(plan, a) - sizeOf(plan, b));
+    .sort((a, b) => sliceSize(plan, a) - sliceSize(plan, b));
   const middle = months[Math.floor(months.length / 2)];
   const tags = plan.phases[1] ?? [];
   const days = (month: string) =>
@@ -176,7 +170,7 @@ export const modelFullPublish = async (options: {
       kind: kindOf(slice),
       label:
         `${kindOf(slice)} ${slice.kind === 'month' ? slice.month : slice.kind === 'tags' ? `${slice.slugs[0]}..` : ''}`.trim(),
-      size: sizeOf(plan, slice),
+      size: sliceSize(plan, slice),
       wallSeconds: run.wallSeconds,
       cpuSeconds: run.cpuSeconds,
       seconds: lambdaSeconds(run, WORKER_MEMORY_MB),
@@ -193,7 +187,7 @@ export const modelFullPublish = async (options: {
 
   const schedule = (phases: Slice[][], ofPlan: Pick<JobPlan, 'counts'>) => {
     const planned = phases.map((slices) =>
-      slices.map((slice) => ({ kind: kindOf(slice), size: sizeOf(ofPlan, slice) })),
+      slices.map((slice) => ({ kind: kindOf(slice), size: sliceSize(ofPlan, slice) })),
     );
     const { fits, slices } = extrapolate(measured, planned.flat());
     let at = 0;

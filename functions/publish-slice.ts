@@ -5,7 +5,6 @@ import { flushMetrics, METRIC } from '../shared/metrics.js';
 import { lazy } from '../shared/services/deps.js';
 import { type PublishFunctionDeps, publishDeps } from '../shared/services/publish-deps.js';
 import { handleSliceMessage, type SliceMessage } from '../shared/services/publish-job.js';
-import type { SliceCache } from '../shared/services/publish-slices.js';
 import { feedsChanged, watchFeedWrites } from '../shared/services/websub.js';
 
 /** What may arrive on the slice queue; anything else is a poison message for the dead-letter queue. */
@@ -29,8 +28,6 @@ export const parseSliceMessage = (body: string): SliceMessage => {
  */
 export const makeHandler = (deps: PublishFunctionDeps | (() => PublishFunctionDeps) = publishDeps) => {
   const get = lazy(deps);
-  // Each tag's newest events, read once per job by this execution environment's slices.
-  const cache: SliceCache = { job: '', tags: new Map() };
   const invocation = middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     const { lease, metrics, hubQueue, jobs, sliceQueue, lastRun: _lastRun, ...run } = get();
@@ -46,7 +43,6 @@ export const makeHandler = (deps: PublishFunctionDeps | (() => PublishFunctionDe
         const outcome = await handleSliceMessage(
           { ...run, objects, jobs, lease, queue: sliceQueue },
           message,
-          cache,
         );
         if (outcome.kind === 'dropped') {
           logger.info('slice dropped', { ...message, reason: outcome.reason });

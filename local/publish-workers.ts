@@ -16,11 +16,12 @@ import {
   planJob,
   planKey,
   readPlan,
+  sliceSize,
   slicesOf,
   writePlan,
 } from '../shared/services/publish-plan.js';
 import { addReport } from '../shared/services/publish-run.js';
-import { runSlice, type SliceCache, sliceLabel } from '../shared/services/publish-slices.js';
+import { runSlice, sliceLabel } from '../shared/services/publish-slices.js';
 import { watchFeedWrites } from '../shared/services/websub.js';
 import { makeFolderObjectStore } from './site-folder.js';
 
@@ -115,17 +116,6 @@ export const publishWithWorkers = async (
   const planSeconds = (performance.now() - planStarted) / 1000;
   await writePlan(deps.objects, plan);
   const entries = slicesOf(plan);
-  const sizeOf = (number: number): number => {
-    const slice = entries[number]?.slice;
-    if (!slice || slice.kind === 'site') return 1;
-    if (slice.kind === 'tags') return slice.slugs.length;
-    const days = Object.entries(plan.counts.days).filter(
-      ([day]) =>
-        day.startsWith(slice.month) &&
-        (slice.archive || ((slice.from ?? '') <= day && day <= (slice.to ?? '\uffff'))),
-    );
-    return days.reduce((sum, [, n]) => sum + n, 0);
-  };
   const count = Math.max(1, Math.min(options.workers ?? availableParallelism(), entries.length));
   const setup: WorkerSetup = {
     endpoint: options.endpoint,
@@ -168,7 +158,7 @@ export const publishWithWorkers = async (
                     slice: message.slice,
                     label: entry ? sliceLabel(entry.slice) : String(message.slice),
                     kind: entry?.slice.kind ?? 'site',
-                    size: sizeOf(message.slice),
+                    size: entry ? sliceSize(plan, entry.slice) : 0,
                     seconds: message.seconds,
                     cpuSeconds: message.cpuSeconds,
                   });
@@ -228,7 +218,6 @@ export const runWorker = async (): Promise<void> => {
   const db = createDocumentClient({ endpoint: setup.endpoint });
   const folder = makeFolderObjectStore(setup.siteDir);
   const store = makeEventStore(db, setup.tableName);
-  const cache: SliceCache = { job: '', tags: new Map() };
   let plan: { job: string; plan: Promise<JobPlan | undefined> } | undefined;
   const send = (message: FromWorker, then: () => void = () => undefined) => process.send?.(message, then);
   let working = Promise.resolve();
@@ -257,7 +246,7 @@ export const runWorker = async (): Promise<void> => {
         if (!read || !entry) throw new Error(`job ${message.job} has no slice ${message.slice}`);
         const started = performance.now();
         const cpu = process.cpuUsage();
-        const report = await runSlice(deps, read, entry.slice, cache);
+        const report = await runSlice(deps, read, entry.slice);
         const used = process.cpuUsage(cpu);
         send({
           kind: 'done',

@@ -5,7 +5,7 @@ import { RENDER_VERSION } from '../render/version.js';
 import { emptyPublishReport, type PublishDeps, type PublishReport } from './publish-output.js';
 import { type JobPlan, newJobId, planJob, planKey, readPlan, slicesOf, writePlan } from './publish-plan.js';
 import { addReport } from './publish-run.js';
-import { runSlice, type SliceCache, sliceLabel } from './publish-slices.js';
+import { runSlice, sliceLabel } from './publish-slices.js';
 
 /*
  * The full publish as a job: a plan (publish-plan.ts) and its slices (publish-slices.ts), phase
@@ -31,11 +31,10 @@ export const publishAll = async (
 ): Promise<PublishReport> => {
   const at = options.now?.() ?? new Date();
   const plan = await planJob(deps, newJobId(at), at);
-  const cache: SliceCache = { job: plan.job, tags: new Map() };
   const report = emptyPublishReport();
   const slices = slicesOf(plan);
   for (const [done, { slice }] of slices.entries()) {
-    addReport(report, await runSlice(deps, plan, slice, cache));
+    addReport(report, await runSlice(deps, plan, slice));
     options.progress?.(done + 1, slices.length, sliceLabel(slice));
   }
   return report;
@@ -165,11 +164,7 @@ const nextPhase = async (deps: JobDeps, plan: JobPlan, phase: number): Promise<b
  * A message of a job that is no longer running (done, cancelled, replaced) is dropped. Fails,
  * for the queue to retry the slice alone, when the slice fails or the lease is another run's.
  */
-export const handleSliceMessage = async (
-  deps: JobDeps,
-  message: SliceMessage,
-  cache?: SliceCache,
-): Promise<SliceOutcome> => {
+export const handleSliceMessage = async (deps: JobDeps, message: SliceMessage): Promise<SliceOutcome> => {
   const state = await deps.jobs.get();
   if (!state || state.job !== message.job || state.status !== 'running')
     return { kind: 'dropped', reason: `job ${message.job} is not running` };
@@ -181,7 +176,7 @@ export const handleSliceMessage = async (
   const at = clock(deps);
   if (!(await deps.lease.take(plan.job, at, at + JOB_LEASE_MS)))
     throw new PublishBusyError('another publish run holds the lease; the slice is retried');
-  const report = await runSlice(deps, plan, entry.slice, cache);
+  const report = await runSlice(deps, plan, entry.slice);
   const done = await deps.jobs.sliceDone(plan.job, entry.number, entry.phase, report, iso(clock(deps)));
   const finished = done?.phaseDone ? await nextPhase(deps, plan, entry.phase) : false;
   return { kind: 'done', report, finished };

@@ -249,6 +249,23 @@ export const readPlan = async (
   return whole && plan.job === job ? plan : undefined;
 };
 
+/**
+ * A slice's size: the events of a `month` slice (its days' for its pages, the month's for its
+ * archive), the tags of a `tags` slice, 1 for the site.
+ */
+export const sliceSize = (plan: Pick<JobPlan, 'counts'>, slice: Slice): number => {
+  if (slice.kind === 'site') return 1;
+  if (slice.kind === 'tags') return slice.slugs.length;
+  let events = 0;
+  for (const [day, n] of Object.entries(plan.counts.days))
+    if (
+      day.startsWith(slice.month) &&
+      (slice.archive || ((slice.from ?? '') <= day && day <= (slice.to ?? '\uffff')))
+    )
+      events += n;
+  return events;
+};
+
 /** The slices of a plan in order, numbered as the job's messages name them, with their phase. */
 export const slicesOf = (
   plan: Pick<JobPlan, 'phases'>,

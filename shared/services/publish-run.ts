@@ -54,8 +54,6 @@ export interface ArchiveView {
 export interface RunOptions {
   /** Every feed item rendered anew (a render change is why a full publish runs), never taken from the feeds as written. */
   fresh?: boolean;
-  /** Tags' newest events, shared by the slices one process runs for a job. */
-  tagCache?: Map<string, Promise<EventSummary[]>>;
   /** The counts of the tags this run need not read (a tags slice's others); no tag counts record then. */
   tagsCounted?: ReadonlyMap<string, number>;
   /** A tag's live events as the plan counted them: a summary that disagrees is recounted. */
@@ -69,7 +67,7 @@ export interface RunOptions {
  * their event is unchanged, and written otherwise, each at most once per run.
  */
 export class Run extends Output {
-  private readonly tagEvents: Map<string, Promise<EventSummary[]>>;
+  private readonly tagEvents = new Map<string, Promise<EventSummary[]>>();
   private readonly written = new Map<string, WrittenItem>();
   private readonly events = new Map<string, NewsEvent>();
   private readonly eventPagesBuilt = new Map<string, Promise<void>>();
@@ -83,7 +81,6 @@ export class Run extends Output {
     private readonly options: RunOptions = {},
   ) {
     super(deps);
-    this.tagEvents = options.tagCache ?? new Map();
   }
 
   /** Events a tag's page, feeds and the "Related" lists of its events read: its newest. */

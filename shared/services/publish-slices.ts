@@ -16,9 +16,9 @@ import { type JobPlan, mergeShards, type Slice } from './publish-plan.js';
 import { type ArchiveView, finish, Run } from './publish-run.js';
 
 /*
- * A slice of a full publish (`runSlice`), done by whichever worker takes it: from the store, the
- * plan's compact index (the archive's counts, the topic labels' newest) and the tags' listings,
- * never from the rest of the archive.
+ * A slice of a full publish (`runSlice`), done by whichever worker takes it: from the store and the
+ * plan's compact index (the archive's counts, each topic label's and tag's newest), never from the
+ * rest of the archive.
  */
 
 /** The archive as the plan counted it. */
@@ -37,25 +37,6 @@ class PlannedArchive implements ArchiveView {
     return topicCountsOf(this.counts);
   }
 }
-
-/**
- * What the slices one process runs for a job share: each tag's newest events ("Related" of every
- * event page reads them). As large as the site's tags times their newest, whatever the archive's size.
- */
-export interface SliceCache {
-  job: string;
-  tags: Map<string, Promise<EventSummary[]>>;
-}
-
-/** The cache's tags for this job: another job's are dropped, as they may have changed since. */
-const cacheFor = (cache: SliceCache | undefined, job: string): SliceCache['tags'] => {
-  if (!cache) return new Map();
-  if (cache.job !== job) {
-    cache.job = job;
-    cache.tags.clear();
-  }
-  return cache.tags;
-};
 
 const eventsOfTagCount = (counts: ArchiveCounts, slug: string): number =>
   Object.values(counts.tags[slug]?.months ?? {}).reduce((sum, n) => sum + n, 0);
@@ -96,15 +77,9 @@ const monthSlice = async (
   plan: JobPlan,
   slice: Extract<Slice, { kind: 'month' }>,
 ): Promise<void> => {
-  const events = await readMonthEvents(
-    run.deps,
-    slice.month,
-    slice.archive ? undefined : slice.from,
-    slice.archive ? undefined : slice.to,
-  );
-  const onPages = slice.pages
-    ? events.filter((e) => (slice.from ?? '') <= e.date && e.date <= (slice.to ?? '\uffff'))
-    : [];
+  // A slice with the month's archive reads all of it; one of a busy month's pages, its days only.
+  const events = await readMonthEvents(run.deps, slice.month, slice.from, slice.to);
+  const onPages = slice.pages ? events : [];
   // Event pages, then the day pages that list them.
   await pool(onPages, (event) => run.eventPage(event));
   const days = new Map<string, NewsEvent[]>();
@@ -145,28 +120,21 @@ const siteSlice = async (run: Run, plan: JobPlan): Promise<void> => {
 };
 
 /**
- * Does slice `number` of the plan and reports what it wrote. A slice may run more than once (a
- * retry, a message delivered twice): it writes the same bytes again, so a second run writes nothing.
+ * Does a slice of the plan and reports what it wrote. A slice may run more than once (a retry, a
+ * message delivered twice): it writes the same bytes again, so a second run writes nothing.
  */
-export const runSlice = async (
-  deps: PublishDeps,
-  plan: JobPlan,
-  slice: Slice,
-  cache?: SliceCache,
-): Promise<PublishReport> => {
-  const tagCache = cacheFor(cache, plan.job);
+export const runSlice = async (deps: PublishDeps, plan: JobPlan, slice: Slice): Promise<PublishReport> => {
   const expectedCount = (slug: string) => eventsOfTagCount(plan.counts, slug);
+  const own = slice.kind === 'tags' ? new Set(slice.slugs) : undefined;
   const tagsCounted =
-    slice.kind === 'tags'
-      ? new Map(
-          Object.keys(plan.counts.tags)
-            .filter((slug) => !slice.slugs.includes(slug))
-            .map((slug) => [slug, expectedCount(slug)]),
-        )
-      : undefined;
+    own &&
+    new Map(
+      Object.keys(plan.counts.tags)
+        .filter((slug) => !own.has(slug))
+        .map((slug) => [slug, expectedCount(slug)]),
+    );
   const run = new Run(deps, {
     fresh: true,
-    tagCache,
     expectedCount,
     tagHeads: (slug) => plan.tagHeads[slug]?.map((position) => plan.headEvents[position] as EventSummary),
     ...(tagsCounted ? { tagsCounted } : {}),
@@ -177,8 +145,6 @@ export const runSlice = async (
     else if (slice.kind === 'tags') await tagsSlice(run, slice.slugs);
     else await siteSlice(run, plan);
   } catch (error) {
-    // A listing read that failed stays out of the cache: the retry reads it again.
-    tagCache.clear();
     await run.settled().catch(() => undefined);
     throw error;
   }
