@@ -154,9 +154,10 @@ export const publishWithWorkers = async (
                   addReport(report, message.report);
                   for (const path of message.feeds) options.feedChanged?.(path);
                   const entry = entries[message.slice];
+                  const label = entry ? sliceLabel(entry.slice) : String(message.slice);
                   report.slices.push({
                     slice: message.slice,
-                    label: entry ? sliceLabel(entry.slice) : String(message.slice),
+                    label,
                     kind: entry?.slice.kind ?? 'site',
                     size: entry ? sliceSize(plan, entry.slice) : 0,
                     seconds: message.seconds,
@@ -164,8 +165,7 @@ export const publishWithWorkers = async (
                   });
                   sliceCounts.set(child, (sliceCounts.get(child) ?? 0) + 1);
                   done++;
-                  const entryLabel = entry ? sliceLabel(entry.slice) : '';
-                  options.progress?.(done, entries.length, entryLabel);
+                  options.progress?.(done, entries.length, label);
                 } else if (message.kind === 'failed') {
                   if ((tries.get(message.slice) ?? 0) < SLICE_ATTEMPTS) waiting.push(message.slice);
                   else
