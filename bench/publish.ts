@@ -722,6 +722,8 @@ interface HugoRun {
   seconds: number;
   peakMB: number;
   files: number;
+  /** User and system CPU time of all its threads (from /usr/bin/time; 0 without it). */
+  cpuSeconds: number;
 }
 
 /**
@@ -766,11 +768,15 @@ const runHugo = async (dir: string): Promise<HugoRun> => {
   clearInterval(timer);
   if (code !== 0) throw new Error(`hugo exited with ${code}`);
   let timeKB = 0;
+  let cpuSeconds = 0;
   if (timed) {
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
-    timeKB = Number(m?.[1] ?? 0);
+    const report = readFileSync(timeFile, 'utf8');
+    timeKB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)?.[1] ?? 0);
+    const time = (label: string) =>
+      Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(report)?.[1] ?? 0);
+    cpuSeconds = time('User') + time('System');
   }
-  return { seconds, peakMB: Math.max(timeKB, sampledKB) / 1024, files: countFiles(out) };
+  return { seconds, peakMB: Math.max(timeKB, sampledKB) / 1024, files: countFiles(out), cpuSeconds };
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -989,7 +995,9 @@ export const runPublish = async (args: string[]): Promise<void> => {
       hugos.push(hugo);
       console.log(
         `publish: hugo${of} ${fmt(hugo.seconds)} s, peak ${fmt(hugo.peakMB, 0)} MB, ${hugo.files} files ` +
-          `(hugo ${hugoVersion.join('.')})`,
+          `(hugo ${hugoVersion.join('.')}); CPU time ${fmt(hugo.cpuSeconds)} s, ` +
+          `${fmt((hugo.cpuSeconds / hugo.files) * 1e6, 0)} µs a file against the full run's ` +
+          `${fmt(((full.workersCpuSeconds + full.publisherCpuSeconds + full.storeCpuSeconds) / full.report.written) * 1e6, 0)} µs an object (workers, publisher and store)`,
       );
       console.log(`publish: full/hugo${of} ${fmt(full.seconds / hugo.seconds, 2)}`);
     }
@@ -1079,6 +1087,9 @@ export const runPublish = async (args: string[]): Promise<void> => {
       objectsWrittenFull: full.report.written,
       objectsWrittenIncremental: warm.report.written,
       hugoSeconds: round(hugo.seconds, 2),
+      hugoCpuSeconds: round(hugo.cpuSeconds, 1),
+      fullCpuSeconds: round(full.workersCpuSeconds + full.publisherCpuSeconds + full.storeCpuSeconds, 1),
+      hugoFiles: hugo.files,
       hugoPeakMB: round(hugoPeakMB, 0),
       workerPeakMB: round(workerPeakMB, 0),
       workerPeakMBSmall: round(small.workerPeakMB, 0),
