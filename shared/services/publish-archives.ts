@@ -84,6 +84,28 @@ export interface ArchiveItem {
   text: Record<ArchiveFormat, string | Buffer> & { json?: string | Buffer };
 }
 
+/** What a month's page and documents need of an event besides its items: a summary. */
+export type MonthEvent = Pick<EventSummary, 'id' | 'date' | 'headline' | 'topic' | 'publishedAt' | 'tags'>;
+
+/**
+ * The archive items of some of a month's events, by id, their texts as UTF-8 bytes. A full publish
+ * reads a month a page at a time and keeps only these and the events' summaries until the month's
+ * documents are written; each item stands in several documents (the site's, its topic label's, each
+ * of its tags'), so its bytes are made once, not once per document.
+ */
+export const monthArchiveItems = (
+  out: Pick<ArchiveOutput, 'writeItems'>,
+  events: readonly NewsEvent[],
+): [string, ArchiveItem][] =>
+  out
+    .writeItems(events, ARCHIVE_FORMATS)
+    .map((item, i) => [
+      (events[i] as NewsEvent).id,
+      { ...item, text: { rss: bytesOfText(item.text.rss), atom: bytesOfText(item.text.atom) } },
+    ]);
+
+const bytesOfText = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text) : text);
+
 /** An item with its text in every format, as a subscription feed needs it. */
 export type FeedItem = ArchiveItem & { text: Record<FeedFormat, string | Buffer> };
 
@@ -296,11 +318,11 @@ const nameInMonth = (
 };
 
 /** Where an archive's scopes stand in a month: the scopes with events in it, and their events. */
-const scopesOfMonth = (
-  events: readonly NewsEvent[],
-): Map<string, { scope: FeedScope; events: NewsEvent[] }> => {
-  const scopes = new Map<string, { scope: FeedScope; events: NewsEvent[] }>();
-  const into = (scope: FeedScope, event: NewsEvent) => {
+const scopesOfMonth = <E extends MonthEvent>(
+  events: readonly E[],
+): Map<string, { scope: FeedScope; events: E[] }> => {
+  const scopes = new Map<string, { scope: FeedScope; events: E[] }>();
+  const into = (scope: FeedScope, event: E) => {
     const key = scope.kind === 'site' ? 'site' : `${scope.kind}:${scope.slug}`;
     const known = scopes.get(key);
     if (known) known.events.push(event);
@@ -334,15 +356,14 @@ export const writeMonthArchive = async (
   out: ArchiveOutput,
   counts: ArchiveCounts,
   month: string,
-  events: readonly NewsEvent[],
+  events: readonly MonthEvent[],
+  itemOf: ReadonlyMap<string, ArchiveItem>,
   figures: ArchiveFigures,
 ): Promise<void> => {
   const started = performance.now();
   const { config: site } = out;
   await out.put([monthPage(site, month, events, monthsOfDays(counts.days))]);
   figures.pages++;
-  const items = out.writeItems(events, ARCHIVE_FORMATS);
-  const itemOf = new Map(events.map((e, i) => [e.id, items[i] as ArchiveItem]));
   const records: Promise<void>[] = [];
   for (const { scope, events: ofScope } of scopesOfMonth(events).values()) {
     const links = archiveLinksOf(keysOf(monthsOf(counts, scope)), month);

@@ -8,6 +8,7 @@ import {
   monthOf,
   topicScope,
 } from '../domain/archives.js';
+import type { Tag } from '../domain/event.js';
 import { type EventSummary, latestFirst, RELATED_CANDIDATES_PER_TAG } from '../domain/related.js';
 import type { SiteConfig } from '../domain/site.js';
 import { LATEST_SHARDS } from '../keys.js';
@@ -246,7 +247,38 @@ export const readPlan = async (
     Array.isArray(plan.headEvents) &&
     typeof plan.tagHeads === 'object' &&
     typeof plan.counts === 'object';
-  return whole && plan.job === job ? plan : undefined;
+  return whole && plan.job === job ? shareTags(plan) : undefined;
+};
+
+/**
+ * The plan with one object per tag (slug and name) and one string per day and topic label, shared
+ * by every summary that has it. Parsed, each summary has copies of its own, and its four tags were
+ * three fifths of the plan's heap in a worker (24.5 MB against 9.5 MB at 25,000 events, measured).
+ */
+const shareTags = (plan: JobPlan): JobPlan => {
+  const tags = new Map<string, Tag>();
+  const strings = new Map<string, string>();
+  const share = (value: string): string => {
+    const known = strings.get(value);
+    if (known !== undefined) return known;
+    strings.set(value, value);
+    return value;
+  };
+  const compact = (summary: EventSummary): void => {
+    if (!Array.isArray(summary.tags)) return;
+    summary.tags = summary.tags.map((tag) => {
+      const key = `${tag.slug}\u0000${tag.name}`;
+      const known = tags.get(key);
+      if (known) return known;
+      tags.set(key, tag);
+      return tag;
+    });
+    summary.date = share(summary.date);
+    if (summary.topic !== undefined) summary.topic = share(summary.topic);
+  };
+  plan.headEvents.forEach(compact);
+  for (const heads of Object.values(plan.topicHeads ?? {})) if (Array.isArray(heads)) heads.forEach(compact);
+  return plan;
 };
 
 /**

@@ -5,7 +5,9 @@ import type { EventSummary } from '../domain/related.js';
 import type { TopicCount } from '../render/pages.js';
 import {
   type ArchiveFigures,
+  type ArchiveItem,
   dayAround,
+  monthArchiveItems,
   readArchiveCounts,
   topicCountsOf,
   writeArchiveIndex,
@@ -44,54 +46,87 @@ const eventsOfTagCount = (counts: ArchiveCounts, slug: string): number =>
 const emptyFigures = (): ArchiveFigures => ({ documents: 0, pages: 0, milliseconds: 0 });
 
 /**
- * Events read per query when reading a month in full. A page of each shard and the next are held:
- * at 1,000 events a page, a page outlived several young-generation collections, so nearly every
- * event read was copied twice and promoted before it died; at 250 a full publish of 100,000 events
- * took 84-96 s against 107-115 s, and 27 s less CPU.
+ * Events read per query when reading a month in full, and done together. A page of each shard and the
+ * next are held: at 1,000 events a page, a page outlived several young-generation collections, so
+ * nearly every event read was copied twice and promoted before it died; at 250 a full publish of
+ * 100,000 events took 84-96 s against 107-115 s, and 27 s less CPU.
  */
 const MONTH_READ_PAGE = 250;
 
-/** A month's live events in full, newest first, on the days from `from` to `to` (every day by default). */
-const readMonthEvents = async (
+/**
+ * A month's live events in full, newest first, on the days from `from` to `to` (every day by
+ * default), `MONTH_READ_PAGE` at a time.
+ */
+async function* readMonthEvents(
   deps: PublishDeps,
   month: string,
   from = '',
   to = '\uffff',
-): Promise<NewsEvent[]> => {
-  const events: NewsEvent[] = [];
+): AsyncGenerator<NewsEvent[]> {
   // An event met twice (its date changed while the month was read) is listed once.
   const seen = new Set<string>();
+  let chunk: NewsEvent[] = [];
   for await (const event of mergeShards(
     (shard, page) => deps.store.listLatestShard(shard, page, month),
     MONTH_READ_PAGE,
   )) {
     if (event.date < from || event.date > to || seen.has(event.id)) continue;
     seen.add(event.id);
-    events.push(event);
+    chunk.push(event);
+    if (chunk.length === MONTH_READ_PAGE) {
+      yield chunk;
+      chunk = [];
+    }
   }
-  return events;
+  if (chunk.length > 0) yield chunk;
+}
+
+/** What the month's pages and documents keep of an event once its own pages and items are made. */
+const summaryOf = (event: NewsEvent): EventSummary => {
+  const { id, date, headline, topic, tags, publishedAt, updatedAt, revision } = event;
+  return {
+    id,
+    date,
+    headline,
+    tags,
+    publishedAt,
+    updatedAt,
+    revision,
+    ...(topic !== undefined ? { topic } : {}),
+  };
 };
 
+/**
+ * A month's event pages, day pages and archive documents (or some of them: a busy month's slices).
+ * The month is read a page at a time: an event's pages and archive items are made as it is read, and
+ * only its summary and items are kept, so a slice holds no event in full beyond the page it reads.
+ */
 const monthSlice = async (
   run: Run,
   plan: JobPlan,
   slice: Extract<Slice, { kind: 'month' }>,
 ): Promise<void> => {
   // A slice with the month's archive reads all of it; one of a busy month's pages, its days only.
-  const events = await readMonthEvents(run.deps, slice.month, slice.from, slice.to);
-  const onPages = slice.pages ? events : [];
-  // Event pages, then the day pages that list them.
-  await pool(onPages, (event) => run.eventPage(event));
-  const days = new Map<string, NewsEvent[]>();
-  for (const event of onPages) {
-    const day = days.get(event.date);
-    if (day) day.push(event);
-    else days.set(event.date, [event]);
+  const events: EventSummary[] = [];
+  const items = new Map<string, ArchiveItem>();
+  for await (const chunk of readMonthEvents(run.deps, slice.month, slice.from, slice.to)) {
+    if (slice.pages) await pool(chunk, (event) => run.eventPage(event));
+    if (slice.archive) for (const [id, item] of monthArchiveItems(run, chunk)) items.set(id, item);
+    for (const event of chunk) events.push(summaryOf(event));
   }
-  for (const [date, ofDay] of days) await run.put([run.dayPage(date, ofDay, dayAround(plan.counts, date))]);
+  // The day pages that list the events.
+  if (slice.pages) {
+    const days = new Map<string, EventSummary[]>();
+    for (const event of events) {
+      const day = days.get(event.date);
+      if (day) day.push(event);
+      else days.set(event.date, [event]);
+    }
+    for (const [date, ofDay] of days) await run.put([run.dayPage(date, ofDay, dayAround(plan.counts, date))]);
+  }
   if (slice.archive) {
     const figures = emptyFigures();
-    await writeMonthArchive(run, plan.counts, slice.month, events, figures);
+    await writeMonthArchive(run, plan.counts, slice.month, events, items, figures);
     run.report.archive = figures;
   }
 };

@@ -179,6 +179,51 @@ describe('relatedEvents', () => {
       { numRuns: 200 },
     );
   });
+
+  it('picks what sorting every candidate by shared tags, then newest, would pick (property)', () => {
+    // The reference: every candidate weighed and sorted, the first `limit` kept.
+    const sorted = (e: NewsEvent, pool: readonly NewsEvent[], limit: number) => {
+      const seen = new Set([e.id]);
+      const scored: { event: NewsEvent; shared: string[] }[] = [];
+      for (const c of pool) {
+        if (seen.has(c.id)) continue;
+        seen.add(c.id);
+        const shared = e.tags.filter((t) => c.tags.some((u) => u.slug === t.slug)).map((t) => t.name);
+        if (shared.length > 0) scored.push({ event: c, shared });
+      }
+      return scored
+        .sort((a, b) => b.shared.length - a.shared.length || newestFirst(a.event, b.event))
+        .slice(0, limit)
+        .map((r) => `${r.event.id}: ${r.shared.join(', ')}`);
+    };
+    const names = ['Russia', 'Syria', 'Vladimir Putin', 'Turkey', 'Brazil'];
+    const event = fc
+      .record({
+        slug: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'),
+        day: fc.integer({ min: 1, max: 4 }),
+        hour: fc.integer({ min: 10, max: 12 }),
+        tags: fc.subarray(names),
+      })
+      .map(({ slug, day, hour, tags }) => ev(slug, `2016-01-0${day}`, tags, `2016-02-01T${hour}:00:00.000Z`));
+    fc.assert(
+      fc.property(
+        event,
+        fc.array(event, { maxLength: 40 }),
+        fc.integer({ min: 0, max: 12 }),
+        (e, drawn, limit) => {
+          // An event listed twice is listed the same both times (two of its tags list it).
+          const first = new Map<string, NewsEvent>();
+          for (const c of drawn) if (!first.has(c.id)) first.set(c.id, c);
+          const pool = drawn.map((c) => first.get(c.id) as NewsEvent);
+          const picked = relatedEvents(e, pool, limit).map(
+            (r) => `${r.event.id}: ${r.sharedTags.map((t) => t.name).join(', ')}`,
+          );
+          expect(picked).toEqual(sorted(e, pool, limit));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 // The seed archive's entry (2016-11-16, Putin withdraws from the ICC) lists these five as Related,

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { bytesOf, type ObjectStore } from '../../../shared/adapters/object-store.js';
 import type { NewsEvent } from '../../../shared/domain/event.js';
 import { defaultSiteConfig } from '../../../shared/domain/site.js';
 import { RENDER_VERSION } from '../../../shared/render/version.js';
 import {
   planJob,
+  readPlan,
   SLICE_EVENTS,
   SLICE_TAGS,
   type Slice,
   slicesOf,
+  writePlan,
 } from '../../../shared/services/publish-plan.js';
 import { makeNewsEvent } from '../../helpers/builders.js';
 import { memoryPublishStore } from '../../helpers/memory-publish-store.js';
@@ -82,6 +85,29 @@ describe('the plan of a full publish', () => {
       [2, 1],
       [3, 2],
     ]);
+  });
+
+  it('reads back as written, each tag one object shared by every summary that has it', async () => {
+    const events = onDay('2026-11-20', 60, (i) => ['Alpha', i % 2 ? 'Beta' : 'Gamma']);
+    const files = new Map<string, Buffer>();
+    const objects: ObjectStore = {
+      writesInFlight: 1,
+      putIfChanged: async (key, body) => {
+        files.set(key, bytesOf(body));
+        return true;
+      },
+      remove: async (key) => files.delete(key),
+      get: async (key) => files.get(key),
+    };
+    const written = await plan(events);
+    await writePlan(objects, written);
+    const read = await readPlan(objects, site, 'J');
+    expect(read).toEqual(JSON.parse(JSON.stringify(written)));
+    const alphas = new Set(read?.headEvents.map((e) => e.tags.find((t) => t.slug === 'alpha')));
+    expect(alphas.size).toBe(1);
+    const labels = read?.topicHeads.elections ?? [];
+    expect(labels.length).toBeGreaterThan(1);
+    expect(labels[0]?.tags[0]).toBe(read?.headEvents.find((e) => e.id === labels[0]?.id)?.tags[0]);
   });
 
   it('cuts a busy month by days, and gives its archive a slice of its own', async () => {
