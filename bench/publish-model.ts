@@ -18,6 +18,7 @@ import {
   type JobPlan,
   monthSlices,
   planJob,
+  planText,
   type Slice,
   sliceSize,
 } from '../shared/services/publish-plan.js';
@@ -206,7 +207,7 @@ export const modelFullPublish = async (options: {
   const biggerPlanSeconds = planSeconds * scale;
   return {
     workers,
-    planBytes: Buffer.byteLength(JSON.stringify(plan)),
+    planBytes: Buffer.byteLength(planText(plan)),
     headEvents: plan.headEvents.length,
     measured,
     fits: now.fits,

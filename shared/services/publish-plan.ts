@@ -59,7 +59,8 @@ export interface JobPlan {
   phases: Slice[][];
 }
 
-const PLAN_VERSION = 1;
+/** 2: summaries written as `StoredSummary`, tags once. */
+const PLAN_VERSION = 2;
 
 /** Where a job's plan is kept: under `_publish/`, which the site never serves. */
 export const planKey = (job: string): string => `_publish/jobs/${job}.json`;
@@ -233,8 +234,126 @@ export const planJob = async (
   };
 };
 
+/**
+ * A summary as the plan is written: `[id, date, headline, tags (positions in the plan's table of
+ * tags), publishedAt, updatedAt ("" when it is publishedAt), revision, topic?]`. Written as objects,
+ * a summary's field names and its tags' slugs and names were half of the plan: 38 MB at 100,000
+ * events, written by the planner and read by every worker.
+ */
+type StoredSummary = [string, string, string, number[], string, string, number, string?];
+
+/** The plan as written (`writePlan`): its summaries as `StoredSummary`, and its tags once. */
+interface StoredPlan extends Omit<JobPlan, 'headEvents' | 'topicHeads'> {
+  tags: [slug: string, name: string][];
+  headEvents: StoredSummary[];
+  topicHeads: Record<string, StoredSummary[]>;
+}
+
+const storedPlanOf = (plan: JobPlan): StoredPlan => {
+  const tags: [string, string][] = [];
+  const positions = new Map<string, number>();
+  const positionOf = ({ slug, name }: Tag): number => {
+    const key = `${slug}\u0000${name}`;
+    let at = positions.get(key);
+    if (at === undefined) {
+      at = tags.push([slug, name]) - 1;
+      positions.set(key, at);
+    }
+    return at;
+  };
+  const store = (e: EventSummary): StoredSummary => {
+    const stored: StoredSummary = [
+      e.id,
+      e.date,
+      e.headline,
+      e.tags.map(positionOf),
+      e.publishedAt,
+      e.updatedAt === e.publishedAt ? '' : e.updatedAt,
+      e.revision,
+    ];
+    if (e.topic !== undefined) stored.push(e.topic);
+    return stored;
+  };
+  return {
+    ...plan,
+    tags,
+    headEvents: plan.headEvents.map(store),
+    topicHeads: Object.fromEntries(
+      Object.entries(plan.topicHeads).map(([slug, heads]) => [slug, heads.map(store)]),
+    ),
+  };
+};
+
+/** Gives back, for equal strings, the first one it was given: one copy of each day and label. */
+const sharedStrings = (): ((value: string) => string) => {
+  const strings = new Map<string, string>();
+  return (value) => {
+    const known = strings.get(value);
+    if (known !== undefined) return known;
+    strings.set(value, value);
+    return value;
+  };
+};
+
+/**
+ * The plan from what was written, or undefined when it does not hold together. Its summaries share
+ * one object per tag and one string per day and topic label: parsed as objects, each summary had
+ * copies of its own, and its four tags were three fifths of a plan's heap in a worker (24.5 MB
+ * against 9.5 MB at 25,000 events, measured).
+ */
+const planOf = (stored: StoredPlan): JobPlan | undefined => {
+  if (
+    !Array.isArray(stored.tags) ||
+    !Array.isArray(stored.headEvents) ||
+    typeof stored.topicHeads !== 'object'
+  )
+    return undefined;
+  const tags: Tag[] = stored.tags.map(([slug, name]) => ({ slug, name }));
+  const share = sharedStrings();
+  let whole = true;
+  const summaryOf = (stored: StoredSummary): EventSummary => {
+    const [id, date, headline, positions, publishedAt, updatedAt, revision, topic] = stored;
+    const ofTags = Array.isArray(positions) ? positions.map((at) => tags[at]) : [];
+    if (
+      typeof id !== 'string' ||
+      typeof date !== 'string' ||
+      typeof headline !== 'string' ||
+      !ofTags.every((tag) => tag !== undefined) ||
+      typeof publishedAt !== 'string' ||
+      typeof updatedAt !== 'string' ||
+      typeof revision !== 'number'
+    )
+      whole = false;
+    return {
+      id,
+      date: share(date),
+      headline,
+      tags: ofTags as Tag[],
+      publishedAt,
+      updatedAt: updatedAt === '' ? publishedAt : updatedAt,
+      revision,
+      ...(typeof topic === 'string' ? { topic: share(topic) } : {}),
+    };
+  };
+  const { tags: _table, headEvents, topicHeads, ...rest } = stored;
+  const plan: JobPlan = {
+    ...rest,
+    headEvents: headEvents.map(summaryOf),
+    topicHeads: Object.fromEntries(
+      Object.entries(topicHeads).map(([slug, heads]) => [
+        slug,
+        Array.isArray(heads) ? heads.map(summaryOf) : [],
+      ]),
+    ),
+  };
+  return whole ? plan : undefined;
+};
+
+/** The plan as it is written (`StoredSummary`). */
+export const planText = (plan: JobPlan): string => JSON.stringify(storedPlanOf(plan));
+
 export const writePlan = (objects: ObjectStore, plan: JobPlan): Promise<boolean> =>
-  objects.putIfChanged(planKey(plan.job), JSON.stringify(plan), 'application/json');
+  objects.putIfChanged(planKey(plan.job), planText(plan), 'application/json');
 
 /** A job's plan as written, or undefined (none, another version or site, or unreadable). */
 export const readPlan = async (
@@ -242,33 +361,25 @@ export const readPlan = async (
   site: SiteConfig,
   job: string,
 ): Promise<JobPlan | undefined> => {
-  const plan = parseRecord<JobPlan>(await objects.get(planKey(job)), PLAN_VERSION, site.siteUrl);
+  const stored = parseRecord<StoredPlan>(await objects.get(planKey(job)), PLAN_VERSION, site.siteUrl);
+  const plan = stored && stored.job === job ? planOf(stored) : undefined;
   const whole =
     plan &&
     Array.isArray(plan.phases) &&
-    Array.isArray(plan.headEvents) &&
     typeof plan.tagHeads === 'object' &&
     typeof plan.counts === 'object';
-  return whole && plan.job === job ? shareTags(plan) : undefined;
+  return whole ? plan : undefined;
 };
 
 /**
  * Summaries made to share one object per tag (slug and name) and one string per day and topic label
- * with every other summary given to the same `compact`. Parsed or listed, each summary has copies of
- * its own, and its four tags were three fifths of a plan's heap (24.5 MB against 9.5 MB shared, at
- * 25,000 events, measured).
+ * with every other summary given to the same `compact`: the planner keeps its summaries so (listed,
+ * each has copies of its own), as workers read them (`planOf`).
  */
 const summaryCompactor = (): ((summary: EventSummary) => EventSummary) => {
   const tags = new Map<string, Tag>();
-  const strings = new Map<string, string>();
-  const share = (value: string): string => {
-    const known = strings.get(value);
-    if (known !== undefined) return known;
-    strings.set(value, value);
-    return value;
-  };
+  const share = sharedStrings();
   return (summary) => {
-    if (!Array.isArray(summary.tags)) return summary;
     summary.tags = summary.tags.map((tag) => {
       const key = `${tag.slug}\u0000${tag.name}`;
       const known = tags.get(key);
@@ -280,14 +391,6 @@ const summaryCompactor = (): ((summary: EventSummary) => EventSummary) => {
     if (summary.topic !== undefined) summary.topic = share(summary.topic);
     return summary;
   };
-};
-
-/** The plan as read, its summaries sharing their tags (`summaryCompactor`). */
-const shareTags = (plan: JobPlan): JobPlan => {
-  const compact = summaryCompactor();
-  plan.headEvents.forEach(compact);
-  for (const heads of Object.values(plan.topicHeads ?? {})) if (Array.isArray(heads)) heads.forEach(compact);
-  return plan;
 };
 
 /**

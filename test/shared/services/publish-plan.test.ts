@@ -5,6 +5,7 @@ import { defaultSiteConfig } from '../../../shared/domain/site.js';
 import { RENDER_VERSION } from '../../../shared/render/version.js';
 import {
   planJob,
+  planKey,
   readPlan,
   SLICE_EVENTS,
   SLICE_TAGS,
@@ -108,6 +109,15 @@ describe('the plan of a full publish', () => {
     const labels = read?.topicHeads.elections ?? [];
     expect(labels.length).toBeGreaterThan(1);
     expect(labels[0]?.tags[0]).toBe(read?.headEvents.find((e) => e.id === labels[0]?.id)?.tags[0]);
+    // Written compactly: each tag once, summaries without field names.
+    const text = files.get(planKey('J'))?.toString() ?? '';
+    expect(text).not.toContain('"slug"');
+    expect(text).not.toContain('"headline"');
+    // A summary naming a tag the plan does not have makes it unreadable, not half read.
+    const stored = JSON.parse(text) as { headEvents: unknown[][] };
+    (stored.headEvents[0] as unknown[])[3] = [99];
+    files.set(planKey('J'), Buffer.from(JSON.stringify(stored)));
+    expect(await readPlan(objects, site, 'J')).toBeUndefined();
   });
 
   it('cuts a busy month by days, and gives its archive a slice of its own', async () => {
