@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { NewsEvent } from '../../../shared/domain/event.js';
-import { buildFeedModel } from '../../../shared/domain/feed-model.js';
+import { buildFeedModel, feedHeadOf, feedItems } from '../../../shared/domain/feed-model.js';
 import { defaultSiteConfig, type FeedScope, type SiteConfig } from '../../../shared/domain/site.js';
 import { tagSlug } from '../../../shared/domain/slug.js';
 import { renderFeed, renderFeedAtOnce } from '../../../shared/render/feeds.js';
+import { makeNewsEvent } from '../../helpers/builders.js';
 import { isXmlChar, textOf, type XmlNode, xmlParser } from '../../helpers/xml.js';
 
 // Defence in depth: events built here skip validation, so every string can hold what validation would
@@ -266,6 +267,55 @@ describe('feeds of arbitrary text (property)', () => {
           expect(renderFeed(model, format)).toBe(renderFeedAtOnce(model, format));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('have the frames `feed` writes, for plain and unusual heads, subscription feeds and archive documents', () => {
+    // Frames of heads whose values `feed` writes as they are come from templates (see `frameOf`):
+    // names that are plain or not, months with and without neighbours, sites with other languages
+    // and hubs, feeds with and without items, in turn and again.
+    const name = fc.oneof(fc.stringMatching(/^[A-Z][a-z]{0,8}( [A-Z][a-z]{0,8}){0,2}$/), nasty(4));
+    const scope: fc.Arbitrary<FeedScope> = fc.oneof(
+      fc.constant<FeedScope>({ kind: 'site' }),
+      name.map((n): FeedScope => ({ kind: 'tag', slug: tagSlug(n) || 'x', name: n })),
+      name.map((n): FeedScope => ({ kind: 'topic', slug: tagSlug(n) || 'x', name: n })),
+    );
+    const month = fc.integer({ min: 1, max: 12 }).map((m) => `2016-${String(m).padStart(2, '0')}`);
+    const place = fc.option(
+      fc.record({
+        month,
+        links: fc.record({
+          prev: fc.option(month, { nil: undefined }),
+          next: fc.option(month, { nil: undefined }),
+        }),
+      }),
+      { nil: undefined },
+    );
+    const siteArb = fc.record({
+      language: fc.constantFrom('en', 'fr-CA'),
+      hubs: fc.constantFrom([], ['https://hub.example.net/'], ['https://hub.example.net/a?b=1&c=2']),
+      title: fc.constantFrom('Tidings', 'Tidings & more', 'Nouvelles “à la une”'),
+    });
+    fc.assert(
+      fc.property(scope, place, fc.integer({ min: 0, max: 3 }), siteArb, (scope, place, count, settings) => {
+        const config: SiteConfig = { ...site, ...settings };
+        const items = Array.from({ length: count }, (_, i) =>
+          feedItems(config)(makeNewsEvent(i, ['Alpha'], { id: `2016/11/16/event-${i}` })),
+        );
+        const links = place && {
+          month: place.month,
+          links: {
+            ...(place.links.prev ? { prev: place.links.prev } : {}),
+            ...(place.links.next ? { next: place.links.next } : {}),
+          },
+        };
+        const head = feedHeadOf(config, scope, items, links);
+        const formats = links ? (['rss', 'atom'] as const) : (['rss', 'atom', 'json'] as const);
+        for (const format of formats)
+          for (let twice = 0; twice < 2; twice++)
+            expect(renderFeed({ ...head, items }, format)).toBe(renderFeedAtOnce({ ...head, items }, format));
+      }),
+      { numRuns: 400 },
     );
   });
 
