@@ -42,17 +42,18 @@ const BATCH_CHARS = 1 << 20;
 
 /**
  * Batch buffers come back from the writer and are used again, up to this many, each at least
- * `BUFFER_BYTES` long. Memory touched for the first time costs a page fault per 4 KB: on this
- * machine's Firecracker VM (as on Lambda's) about 6 ms a megabyte, against 0.05 ms to write it
- * again (measured), so a new buffer per batch cost more than encoding into it.
+ * `BUFFER_BYTES` long (and no longer: one made for a large file is let go, or the spares would grow
+ * with a busy month's archive documents). Memory touched for the first time costs a page fault per
+ * 4 KB: on this machine's Firecracker VM (as on Lambda's) about 6 ms a megabyte, against 0.05 ms to
+ * write it again (measured), so a new buffer per batch cost more than encoding into it.
  */
 const SPARE_BUFFERS = 16;
 const BUFFER_BYTES = 2 << 20;
 
 /**
  * Buffers that borrowed reads (a run's feeds) go into, kept for the next once released: up to this
- * many, each at least `READ_BYTES` long. A fresh buffer per file would be memory touched for the
- * first time, and external memory that makes V8 collect.
+ * many, each at least `READ_BYTES` long and no longer. A fresh buffer per file would be memory
+ * touched for the first time, and external memory that makes V8 collect.
  */
 const READ_BUFFERS = 256;
 const READ_BYTES = 256 << 10;
@@ -212,7 +213,9 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
       bytes.buffer as ArrayBuffer,
     ]).then(
       ({ results = [], bytes: returned }) => {
-        if (returned && spare.length < SPARE_BUFFERS) spare.push(returned);
+        // Not one made for a large file (see `SPARE_BUFFERS`).
+        if (returned && returned.byteLength <= BUFFER_BYTES && spare.length < SPARE_BUFFERS)
+          spare.push(returned);
         puts.forEach((put, i) => {
           letGo(put.path);
           const result = results[i];
@@ -273,7 +276,7 @@ export const makeFolderObjectStore = (root: string): ObjectStore => {
         release: () => {
           if (released) return;
           released = true;
-          if (readBuffers.length < READ_BUFFERS) readBuffers.push(own);
+          if (own.byteLength <= READ_BYTES && readBuffers.length < READ_BUFFERS) readBuffers.push(own);
         },
       };
     },

@@ -151,15 +151,22 @@ export class Run extends Output {
     }
   }
 
-  /** Events in full, from those the run already read or in batches of 100. */
+  /**
+   * Events in full, from those the run already read or in batches of 100. A full publish's slice
+   * keeps none it reads here: it needs them for their items, which it keeps (`written`).
+   */
   async fullEvents(summaries: readonly EventSummary[]): Promise<NewsEvent[]> {
     const missing = summaries.filter((s) => this.events.get(s.id)?.revision !== s.revision);
+    const read = new Map<string, NewsEvent>();
     if (missing.length > 0) {
-      const read = await this.deps.store.getEventsNow(missing.map((s) => s.id));
-      for (const event of read.values()) if (!isTombstone(event)) this.know(event);
+      for (const event of (await this.deps.store.getEventsNow(missing.map((s) => s.id))).values()) {
+        if (isTombstone(event)) continue;
+        read.set(event.id, event);
+        if (!this.options.fresh) this.know(event);
+      }
     }
     return summaries.flatMap((s) => {
-      const event = this.events.get(s.id);
+      const event = read.get(s.id) ?? this.events.get(s.id);
       return event ? [event] : [];
     });
   }
@@ -243,7 +250,9 @@ export class Run extends Output {
     const newestMonth = newest[0] && monthOf(newest[0].date);
     const wanted = newest.slice(0, this.config.feedSize);
     const toWrite = wanted.filter((e) => !previous.has(itemKey(e)) && !this.written.has(itemKey(e)));
-    for (const item of this.writeItems(await this.fullEvents(toWrite))) this.written.set(item.key, item);
+    // Kept as UTF-8 bytes: an item stands in the feeds of several tags, and is encoded once for all.
+    for (const item of this.writeItems(await this.fullEvents(toWrite)))
+      this.written.set(item.key, { ...item, text: textBytes(item.text) });
     const items = wanted.flatMap((e) => {
       const key = itemKey(e);
       const item = this.written.get(key) ?? previous.get(key);
@@ -388,6 +397,13 @@ export class Run extends Output {
     this.clear(mark);
   }
 }
+
+const bytesOf = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text) : text);
+const textBytes = (text: Record<FeedFormat, string | Buffer>): Record<FeedFormat, Buffer> => ({
+  rss: bytesOf(text.rss),
+  atom: bytesOf(text.atom),
+  json: bytesOf(text.json),
+});
 
 /** Adds a part of a run (a chunk, the listings) to the run's report. */
 export const addReport = (to: PublishReport, part: PublishReport): void => {
