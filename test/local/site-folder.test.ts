@@ -72,6 +72,23 @@ describe('the site folder', () => {
     expect(readdirSync(join(root, 'a')).sort()).toEqual(['b.txt', 'c.txt']);
   });
 
+  it('lists a folder again once hundreds of others were written since, and still compares what is there', async () => {
+    const objects = makeFolderObjectStore(root);
+    expect(await objects.putIfChanged('first/a.txt', 'one', 'text/plain')).toBe(true);
+    // More folders than the writer keeps the names of: the first is forgotten.
+    for (let i = 0; i < 300; i += 50)
+      await Promise.all(
+        Array.from({ length: 50 }, (_, k) => objects.putIfChanged(`many/${i + k}/x.txt`, 'x', 'text/plain')),
+      );
+    // Made there meanwhile by someone else: found when the folder is listed again.
+    writeFileSync(join(root, 'first/b.txt'), 'theirs');
+    expect(await objects.putIfChanged('first/a.txt', 'one', 'text/plain')).toBe(false);
+    expect(await objects.putIfChanged('first/b.txt', 'theirs', 'text/plain')).toBe(false);
+    expect(await objects.putIfChanged('first/b.txt', 'mine', 'text/plain')).toBe(true);
+    expect(readFileSync(join(root, 'first/b.txt'), 'utf8')).toBe('mine');
+    expect(readdirSync(join(root, 'many'))).toHaveLength(300);
+  });
+
   it('fails only the file that cannot be written, not the others of its batch', async () => {
     const objects = makeFolderObjectStore(root);
     // A folder where the file should be.
