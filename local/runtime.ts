@@ -36,6 +36,7 @@ import { makeAlertStore } from '../shared/adapters/alert-store.js';
 import { type ApiKeyStore, makeApiKeyStore } from '../shared/adapters/api-keys.js';
 import { makeDigestStore } from '../shared/adapters/digest-store.js';
 import { createDocumentClient, createLowLevelClient } from '../shared/adapters/dynamodb.js';
+import type { Lookup } from '../shared/adapters/endpoint-guard.js';
 import {
   type EventStore,
   type ListingStore,
@@ -161,6 +162,8 @@ export interface RuntimeOptions {
   websubLimits?: Partial<HubLimits>;
   /** External WebSub hubs the feeds name and the hub pings (default WEBSUB_HUBS, else none). */
   websubHubs?: readonly string[];
+  /** How webhook host names are resolved when checked and called (default `dns.lookup`). */
+  webhookLookup?: Lookup;
 }
 
 export interface Runtime {
@@ -364,6 +367,7 @@ const startOn = async (
   const loopbackUrl = `http://127.0.0.1:${port}`;
   const topic = new LocalTopic({
     configPath: join(dataDir, 'subscriptions.json'),
+    ...(options.webhookLookup ? { lookup: options.webhookLookup } : {}),
     log,
     record: (line) => appendFileSync(join(dataDir, 'topic.log'), `${line}\n`, { mode: PRIVATE_FILE }),
     now,

@@ -292,7 +292,7 @@ describe(`the SNS quota of ${FILTER_POLICY_QUOTA} filter policies per topic`, ()
 
   const post = (body: unknown) => quota.write('POST', '/api/webhooks', body);
 
-  // 200 webhooks through HTTP, each create reading its key's records: about 6 s alone, several
+  // 200 webhooks through HTTP, each create reading its key's records: about 3 s alone, several
   // times that beside the rest of the suite on two cores.
   it('refuses the 201st filtered webhook with 409, and still takes unfiltered ones', {
     timeout: 120_000,
