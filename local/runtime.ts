@@ -247,6 +247,10 @@ export const LAST_PUBLISH_FILE = 'last-publish.json';
  */
 export const RENDERED_VERSION_FILE = 'rendered-version';
 
+/** Records that the site folder is rendered with this code's `RENDER_VERSION`. */
+const recordRenderedVersion = (dataDir: string): void =>
+  writePrivateFile(join(dataDir, RENDERED_VERSION_FILE), `${RENDER_VERSION}\n`);
+
 const readRenderedVersion = (dataDir: string): number | undefined => {
   try {
     const version = Number(readFileSync(join(dataDir, RENDERED_VERSION_FILE), 'utf8').trim());
@@ -637,9 +641,7 @@ const startOn = async (
           const record: LastPublish = { at: now(), full, seconds, ...report };
           writePrivateFile(join(dataDir, LAST_PUBLISH_FILE), `${JSON.stringify(record)}\n`);
         }
-        if (full && report.failed === 0) {
-          writePrivateFile(join(dataDir, RENDERED_VERSION_FILE), `${RENDER_VERSION}\n`);
-        }
+        if (full && report.failed === 0) recordRenderedVersion(dataDir);
         return report;
       });
     return running;
@@ -692,9 +694,9 @@ const startOn = async (
   const interval = options.publishIntervalMs ?? 10_000;
   // A site published before by code that renders differently is published again in full by the
   // schedule's next run; a site never published is rendered by this code from its first run.
-  let renderChanged = existsSync(join(siteDir, HOME_PAGE)) && readRenderedVersion(dataDir) !== RENDER_VERSION;
-  if (!renderChanged && readRenderedVersion(dataDir) !== RENDER_VERSION)
-    writePrivateFile(join(dataDir, RENDERED_VERSION_FILE), `${RENDER_VERSION}\n`);
+  const renderedOther = readRenderedVersion(dataDir) !== RENDER_VERSION;
+  let renderChanged = renderedOther && existsSync(join(siteDir, HOME_PAGE));
+  if (renderedOther && !renderChanged) recordRenderedVersion(dataDir);
   const timer =
     interval > 0
       ? setInterval(() => {

@@ -680,6 +680,28 @@ const fieldsOf = (options: FeedOptions): Record<FrameField, string | undefined> 
   hub: options.hub,
 });
 
+/** `options` with the fields given in place of theirs: what `fieldsOf` reads, written back. */
+const withFields = (options: FeedOptions, fields: Partial<Record<FrameField, string>>): FeedOptions => ({
+  ...options,
+  title: fields.title ?? options.title,
+  description: fields.description ?? options.description,
+  language: fields.language ?? options.language,
+  id: fields.id ?? options.id,
+  link: fields.link ?? options.link,
+  hub: fields.hub ?? options.hub,
+  feedLinks: {
+    ...options.feedLinks,
+    rss: fields.rss ?? options.feedLinks?.rss,
+    atom: fields.atom ?? options.feedLinks?.atom,
+    json: fields.json ?? options.feedLinks?.json,
+  },
+  author: {
+    ...options.author,
+    name: fields.authorName ?? options.author?.name,
+    link: fields.authorLink ?? options.author?.link,
+  },
+});
+
 /** An instant no head has, for the template's `updated`: its two spellings are replaced. */
 const STAND_IN_UPDATED = new Date(Date.UTC(2001, 2, 3, 4, 5, 6, 789));
 
@@ -689,8 +711,8 @@ const standInFor = (field: FrameField): string =>
     ? `https://frame-${field.toLowerCase()}.invalid/`
     : `FrameStandIn${field}X`;
 
-/** URL fields `feed` writes as `new URL()` gives them back (the Atom id as it is given). */
-const NORMALIZED: readonly FrameField[] = ['link', 'rss', 'atom', 'json', 'authorLink', 'hub'];
+/** URL fields `feed` writes as `new URL()` gives them back: all but the Atom id, written as it is given. */
+const NORMALIZED: readonly FrameField[] = URL_FIELDS.filter((field) => field !== 'id');
 
 /**
  * The value as `feed` hands it to xml-js, when xml-js writes it as it is (no markup characters,
@@ -709,40 +731,30 @@ const writtenForm = (field: FrameField, value: string): string | undefined => {
 };
 
 interface FrameTemplate {
-  /** The frame's head and tail, each cut where a stand-in stood: text, field, text, field, … text. */
+  /** The frame's head and tail, each cut where a stand-in stood: text, slot, text, slot, … text. */
   pieces: [head: (string | Slot)[], tail: (string | Slot)[]];
 }
 
 const frameTemplates = new Map<string, FrameTemplate>();
 
+/** Each stand-in as a template spells it, and the slot it stands for. */
+const STAND_INS = new Map<string, Slot>([
+  ...[...TEXT_FIELDS, ...URL_FIELDS].map((field): [string, Slot] => [standInFor(field), field]),
+  [STAND_IN_UPDATED.toUTCString(), 'updatedUtc'],
+  [STAND_IN_UPDATED.toISOString(), 'updatedIso'],
+]);
 const STAND_IN_PATTERN = new RegExp(
-  [
-    ...TEXT_FIELDS.map((field) => standInFor(field)),
-    ...URL_FIELDS.map((field) => standInFor(field).replaceAll('.', '\\.').replaceAll('/', '\\/')),
-    STAND_IN_UPDATED.toUTCString(),
-    STAND_IN_UPDATED.toISOString().replaceAll('.', '\\.'),
-  ].join('|'),
+  [...STAND_INS.keys()].map((standIn) => standIn.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'),
   'g',
 );
 
-const UPDATED_UTC = STAND_IN_UPDATED.toUTCString();
-const UPDATED_ISO = STAND_IN_UPDATED.toISOString();
-
-/** `text` cut where stand-ins stood (`updatedUtc`, `updatedIso` for the instant's two spellings). */
+/** `text` cut where stand-ins stood. */
 const cutAtStandIns = (text: string): (string | Slot)[] => {
   const pieces: (string | Slot)[] = [];
   let at = 0;
   for (const match of text.matchAll(STAND_IN_PATTERN)) {
-    pieces.push(text.slice(at, match.index));
-    const found = match[0];
-    const field: Slot | undefined =
-      found === UPDATED_UTC
-        ? 'updatedUtc'
-        : found === UPDATED_ISO
-          ? 'updatedIso'
-          : [...TEXT_FIELDS, ...URL_FIELDS].find((f) => standInFor(f) === found);
-    pieces.push(field as Slot);
-    at = (match.index ?? 0) + found.length;
+    pieces.push(text.slice(at, match.index), STAND_INS.get(match[0]) as Slot);
+    at = (match.index ?? 0) + match[0].length;
   }
   pieces.push(text.slice(at));
   return pieces;
@@ -765,23 +777,10 @@ const frameOf = (
   const key = `${format} ${count > 0} ${anyContent} ${present.map(([field]) => field).join(',')}`;
   let template = frameTemplates.get(key);
   if (!template) {
-    const standIns: FeedOptions = { ...options, updated: STAND_IN_UPDATED };
-    const set = (field: FrameField, to: (value: string) => void) => {
-      if (fields[field]) to(standInFor(field));
-    };
-    set('title', (v) => (standIns.title = v));
-    set('description', (v) => (standIns.description = v));
-    set('language', (v) => (standIns.language = v));
-    set('id', (v) => (standIns.id = v));
-    set('link', (v) => (standIns.link = v));
-    set('hub', (v) => (standIns.hub = v));
-    standIns.feedLinks = { ...options.feedLinks };
-    set('rss', (v) => (standIns.feedLinks = { ...standIns.feedLinks, rss: v }));
-    set('atom', (v) => (standIns.feedLinks = { ...standIns.feedLinks, atom: v }));
-    set('json', (v) => (standIns.feedLinks = { ...standIns.feedLinks, json: v }));
-    standIns.author = { ...options.author };
-    set('authorName', (v) => (standIns.author = { ...standIns.author, name: v }));
-    set('authorLink', (v) => (standIns.author = { ...standIns.author, link: v }));
+    const standIns = withFields(
+      { ...options, updated: STAND_IN_UPDATED },
+      Object.fromEntries(present.map(([field]) => [field, standInFor(field as FrameField)])),
+    );
     const [before, after] = writeFrame(standIns, format, count, anyContent);
     template = { pieces: [cutAtStandIns(before), cutAtStandIns(after)] };
     frameTemplates.set(key, template);

@@ -88,23 +88,14 @@ export interface ArchiveItem {
 export type MonthEvent = Pick<EventSummary, 'id' | 'date' | 'headline' | 'topic' | 'publishedAt' | 'tags'>;
 
 /**
- * The archive items of some of a month's events, by id, their texts as UTF-8 bytes. A full publish
- * reads a month a page at a time and keeps only these and the events' summaries until the month's
- * documents are written; each item stands in several documents (the site's, its topic label's, each
- * of its tags'), so its bytes are made once, not once per document.
+ * The archive items of some of a month's events, by id. A full publish reads a month a page at a
+ * time and keeps only these and the events' summaries until the month's documents are written.
  */
 export const monthArchiveItems = (
   out: Pick<ArchiveOutput, 'writeItems'>,
   events: readonly NewsEvent[],
 ): [string, ArchiveItem][] =>
-  out
-    .writeItems(events, ARCHIVE_FORMATS)
-    .map((item, i) => [
-      (events[i] as NewsEvent).id,
-      { ...item, text: { rss: bytesOfText(item.text.rss), atom: bytesOfText(item.text.atom) } },
-    ]);
-
-const bytesOfText = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text) : text);
+  out.writeItems(events, ARCHIVE_FORMATS).map((item, i) => [(events[i] as NewsEvent).id, item]);
 
 /** An item with its text in every format, as a subscription feed needs it. */
 export type FeedItem = ArchiveItem & { text: Record<FeedFormat, string | Buffer> };

@@ -130,7 +130,7 @@ export interface WrittenItem {
   key: string;
   ref: FeedItemRef;
   hasContent: boolean;
-  /** Written by this run (text), or kept from the feed as written before (its bytes). */
+  /** Its UTF-8 bytes: written by this run, or kept from the feed as written before. */
   text: Record<FeedFormat, string | Buffer>;
 }
 
@@ -307,7 +307,9 @@ export class Output {
 
   /**
    * The feed items of events, written together (see `renderFeedItems`), in every format or in
-   * those given (an archive document is Atom and RSS: its items need no JSON).
+   * those given (an archive document is Atom and RSS: its items need no JSON). Their texts are
+   * UTF-8 bytes: an item stands in several documents (the feeds of its tags, a month's archive of
+   * the site, its label and its tags), and is encoded once for all of them.
    */
   writeItems(events: readonly NewsEvent[], formats: readonly FeedFormat[] = FEED_FORMATS): WrittenItem[] {
     const items = events.map(this.itemOf);
@@ -318,9 +320,9 @@ export class Output {
         key: itemKey(event),
         ref: { id: item.id, updated: item.updated },
         hasContent: feedItemHasContent(item),
-        text: Object.fromEntries(formats.map((f, k) => [f, texts[k]?.[i] ?? ''])) as Record<
+        text: Object.fromEntries(formats.map((f, k) => [f, Buffer.from(texts[k]?.[i] ?? '')])) as Record<
           FeedFormat,
-          string
+          Buffer
         >,
       };
     });

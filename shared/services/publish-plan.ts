@@ -249,14 +249,17 @@ interface StoredPlan extends Omit<JobPlan, 'headEvents' | 'topicHeads'> {
   topicHeads: Record<string, StoredSummary[]>;
 }
 
+/** A tag as one key: its slug and its name (a tag renamed meanwhile is another). */
+const tagKey = ({ slug, name }: Tag): string => `${slug}\u0000${name}`;
+
 const storedPlanOf = (plan: JobPlan): StoredPlan => {
   const tags: [string, string][] = [];
   const positions = new Map<string, number>();
-  const positionOf = ({ slug, name }: Tag): number => {
-    const key = `${slug}\u0000${name}`;
+  const positionOf = (tag: Tag): number => {
+    const key = tagKey(tag);
     let at = positions.get(key);
     if (at === undefined) {
-      at = tags.push([slug, name]) - 1;
+      at = tags.push([tag.slug, tag.name]) - 1;
       positions.set(key, at);
     }
     return at;
@@ -381,7 +384,7 @@ const summaryCompactor = (): ((summary: EventSummary) => EventSummary) => {
   const share = sharedStrings();
   return (summary) => {
     summary.tags = summary.tags.map((tag) => {
-      const key = `${tag.slug}\u0000${tag.name}`;
+      const key = tagKey(tag);
       const known = tags.get(key);
       if (known) return known;
       tags.set(key, tag);

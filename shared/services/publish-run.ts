@@ -250,9 +250,7 @@ export class Run extends Output {
     const newestMonth = newest[0] && monthOf(newest[0].date);
     const wanted = newest.slice(0, this.config.feedSize);
     const toWrite = wanted.filter((e) => !previous.has(itemKey(e)) && !this.written.has(itemKey(e)));
-    // Kept as UTF-8 bytes: an item stands in the feeds of several tags, and is encoded once for all.
-    for (const item of this.writeItems(await this.fullEvents(toWrite)))
-      this.written.set(item.key, { ...item, text: textBytes(item.text) });
+    for (const item of this.writeItems(await this.fullEvents(toWrite))) this.written.set(item.key, item);
     const items = wanted.flatMap((e) => {
       const key = itemKey(e);
       const item = this.written.get(key) ?? previous.get(key);
@@ -397,13 +395,6 @@ export class Run extends Output {
     this.clear(mark);
   }
 }
-
-const bytesOf = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text) : text);
-const textBytes = (text: Record<FeedFormat, string | Buffer>): Record<FeedFormat, Buffer> => ({
-  rss: bytesOf(text.rss),
-  atom: bytesOf(text.atom),
-  json: bytesOf(text.json),
-});
 
 /** Adds a part of a run (a chunk, the listings) to the run's report. */
 export const addReport = (to: PublishReport, part: PublishReport): void => {

@@ -13,20 +13,9 @@ import { callbackIssue, parseHubRequest } from '../../shared/domain/websub.js';
 import type { HubRequestDeps } from '../../shared/services/websub.js';
 import { hubLimitsFromEnv } from '../../shared/services/websub-deps.js';
 import { startTestTable, type TestTable } from '../helpers/dynamo.js';
+import { fakeLookup } from '../helpers/lookup.js';
 
 const site = defaultSiteConfig('https://news.example.org');
-
-/** A resolver answering from a fixed table, as DNS would. */
-const fixedLookup =
-  (answers: Record<string, string[]>): Lookup =>
-  (hostname, _options, callback) => {
-    const found = answers[hostname];
-    if (!found) return callback(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }), []);
-    callback(
-      null,
-      found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
-    );
-  };
 
 describe('callback addresses in AWS: public only (the webhooks rules and every private range)', () => {
   it.each([
@@ -73,10 +62,7 @@ describe('callback addresses in AWS: public only (the webhooks rules and every p
   });
 
   it('refuses a name that resolves to a private address, by the name and the address', async () => {
-    const client = makeCallbackClient(
-      'aws',
-      fixedLookup({ 'internal.example': ['203.0.113.9', '10.0.0.5'] }),
-    );
+    const client = makeCallbackClient('aws', fakeLookup({ 'internal.example': ['203.0.113.9', '10.0.0.5'] }));
     expect(await client.refused('https://internal.example/cb')).toMatch(/internal\.example is 10\.0\.0\.5/);
     expect(await client.refused('https://[::ffff:192.168.0.1]/cb')).toMatch(/public address/);
     expect(await client.refused('https://unknown.example/cb')).toBe('must have a host name that resolves');
@@ -190,7 +176,7 @@ describe('the hub route in AWS (one handler, real table)', () => {
       limits: hubLimitsFromEnv({}),
       callbacks: makeCallbackClient(
         'aws',
-        fixedLookup({ 'reader.example': ['93.184.216.34'], 'intranet.example': ['10.9.9.9'] }),
+        fakeLookup({ 'reader.example': ['93.184.216.34'], 'intranet.example': ['10.9.9.9'] }),
       ),
       feedExists: async (path) => path === 'feeds/all.atom',
       now: () => '2026-12-06T06:00:00.000Z',
@@ -282,7 +268,7 @@ describe('a hub request whose verification cannot be queued', () => {
         site,
         policy: 'aws',
         limits: hubLimitsFromEnv({}),
-        callbacks: makeCallbackClient('aws', fixedLookup({ 'reader.example': ['93.184.216.34'] })),
+        callbacks: makeCallbackClient('aws', fakeLookup({ 'reader.example': ['93.184.216.34'] })),
         feedExists: async () => true,
         now: () => '2026-12-06T06:00:00.000Z',
       };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../local/runtime.js';
 import { defaultLookup, type Lookup } from '../../shared/adapters/endpoint-guard.js';
+import { fakeLookup } from './lookup.js';
 
 export interface TestRuntime extends Runtime {
   /** fetch against the runtime's URL. */
@@ -22,10 +23,8 @@ export interface TestRuntime extends Runtime {
  * waiting on its timeouts). Other names, and the guard's rules, are as the runtime has them.
  */
 const RESERVED = /(^|\.)(example(\.(com|net|org))?|invalid|test)$/i;
-const testLookup: Lookup = (hostname, options, callback) => {
-  if (!RESERVED.test(hostname)) return defaultLookup(hostname, options, callback);
-  callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-};
+const testLookup: Lookup = (hostname, options, callback) =>
+  (RESERVED.test(hostname) ? fakeLookup({}) : defaultLookup)(hostname, options, callback);
 
 /** A local runtime on a free port and a fresh temporary data folder, without the sample events. */
 export const startTestRuntime = async (options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> => {

@@ -16,6 +16,7 @@ import { createdEvent, type NewsEvent, parseEventDraft, tombstoneOf } from '../.
 import type { FilterPolicy } from '../../shared/domain/filter-policy.js';
 import { shownUrl } from '../../shared/services/webhooks.js';
 import { makeEventInput } from '../helpers/builders.js';
+import { fakeLookup } from '../helpers/lookup.js';
 
 const SITE = 'https://news.example.org';
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -527,21 +528,6 @@ describe('webhooks through the API', () => {
     expect(topic.list().map((s) => s.id)).toEqual(['audit-log']);
   });
 });
-
-/** A resolver standing in for DNS: each name answers the addresses given. */
-const fakeLookup =
-  (names: Record<string, string[]>): Lookup =>
-  (hostname, _options, callback) => {
-    const addresses = names[hostname];
-    if (!addresses) {
-      callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-      return;
-    }
-    callback(
-      null,
-      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
-    );
-  };
 
 describe('local webhooks never reach link-local or metadata addresses', () => {
   const refused = [
