@@ -52,11 +52,11 @@ const SELF = import.meta.filename;
 const RESULT_PREFIX = '@@publish-worker ';
 
 const TAG_COUNT = 2_000;
-const NEW_EVENTS = 100;
-const DAYS = 3 * 365;
+export const NEW_EVENTS = 100;
+export const DAYS = 3 * 365;
 const START_DAY = Date.UTC(2021, 0, 1);
 const FEED_SIZE = 50;
-const SEED = 0x7d1d;
+export const SEED = 0x7d1d;
 
 // ---------------------------------------------------------------------------------------------
 // The corpus: deterministic, seeded.
@@ -114,7 +114,7 @@ interface Corpus {
   next(count: number, dayFrom: number, dayTo: number): EventInput[];
 }
 
-const makeCorpus = (seed: number): Corpus => {
+export const makeCorpus = (seed: number): Corpus => {
   const random = rng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
@@ -185,7 +185,7 @@ const makeCorpus = (seed: number): Corpus => {
 };
 
 /** The stored event for an input, published at a seeded time of its own day. */
-const toNewsEvent = (input: EventInput, index: number): NewsEvent => {
+export const toNewsEvent = (input: EventInput, index: number): NewsEvent => {
   const parsed = parseEventDraft(input);
   if (!parsed.ok) throw new Error(`benchmark event ${index} is invalid: ${JSON.stringify(parsed.issues)}`);
   const seconds = (index * 7919) % 86_400;
@@ -220,7 +220,7 @@ interface Loaded {
   tags: number;
 }
 
-const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Promise<Loaded> => {
+export const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Promise<Loaded> => {
   // Per tag, its name and its count on each counter shard (an entry and its counter share a shard).
   const counts = new Map<string, { name: string; shards: number[] }>();
   let entries = 0;
@@ -360,7 +360,7 @@ interface SharedStore {
  * The local runtime on `dataDir`, without samples or a publish schedule, on the shared store if any.
  * A full publish's worker processes get the node options of the slice worker in AWS.
  */
-const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
+export const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
   startRuntime({
     dataDir,
     port,
@@ -379,7 +379,7 @@ const openRuntime = (dataDir: string, port: number, store: SharedStore | undefin
   });
 
 /** Posts events through the runtime's API and waits until the change stream has marked them and their followers are alerted. */
-const postEvents = async (runtime: Runtime, events: readonly EventInput[]): Promise<void> => {
+export const postEvents = async (runtime: Runtime, events: readonly EventInput[]): Promise<void> => {
   const res = await fetch(`${runtime.url}/api/events/batch`, {
     method: 'POST',
     headers: { authorization: `Bearer ${runtime.apiKey}`, 'content-type': 'application/json' },
@@ -431,6 +431,9 @@ const worker = async (mode: string, dataDir: string, port: number, store?: Share
   try {
     await measure('cold');
     if (mode === 'incremental') {
+      // The hub's distribution of the feeds the run changed (in AWS the hub's function, on its
+      // queue) runs after the run, here in this process: it ends before the next run is measured.
+      await runtime.hub.drain();
       await postEvents(runtime, JSON.parse(readFileSync(nextEventsFile(dataDir), 'utf8')) as EventInput[]);
       await measure('warm');
     }
