@@ -12,7 +12,9 @@
  * writing Hugo's content) is not measured. The full publish and Hugo run in turn, three times each
  * (`BENCH_PUBLISH_PAIRS`), and their medians are compared. Before each full run and each Hugo build
  * it waits, up to 8 minutes, for the file system to create files at its usual speed
- * (`settleFileSystem`); before each publish, the store collects its garbage (`collectStore`).
+ * (`settleFileSystem`); before each publish, the store collects its garbage (`collectStore`). Last,
+ * the last pair's files, ours and Hugo's, are written again without rendering (`writeFloor`): what
+ * the output alone costs on this machine.
  *
  * BENCH_KEEP=1 keeps the temporary folder (site, Hugo site); BENCH_PUBLISH_CPU_PROF=<dir> writes a
  * CPU profile of each publish worker there; BENCH_PUBLISH_DISK=1 gives each run the local
@@ -20,16 +22,19 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
+  closeSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { freePort, type LocalDynamo, startDynalite } from '../local/dynamodb.js';
 import { LOCAL_TABLE, type Runtime, startRuntime } from '../local/runtime.js';
@@ -909,6 +914,56 @@ const smallRun = async (
   }
 };
 
+/** What writing a site's files costs without rendering them (`writeFloor`). */
+interface WriteFloor {
+  files: number;
+  bytes: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/**
+ * The floor of writing a site: every file of `from` is read into memory, a chunk at a time (not
+ * timed), and written into `to` as plainly as Node can (open, write, close, on this one thread;
+ * timed). What a generator spends beyond this renders, reads its data, or waits.
+ */
+const writeFloor = (from: string, to: string): WriteFloor => {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk(from);
+  const made = new Set<string>();
+  const floor: WriteFloor = { files: files.length, bytes: 0, seconds: 0, cpuSeconds: 0 };
+  const CHUNK = 10_000;
+  for (let i = 0; i < files.length; i += CHUNK) {
+    const chunk = files
+      .slice(i, i + CHUNK)
+      .map((file) => [join(to, relative(from, file)), readFileSync(file)] as const);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (const [path, body] of chunk) {
+      const dir = dirname(path);
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
+      const fd = openSync(path, 'w');
+      writeSync(fd, body);
+      closeSync(fd);
+      floor.bytes += body.byteLength;
+    }
+    floor.seconds += (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    floor.cpuSeconds += (used.user + used.system) / 1e6;
+  }
+  return floor;
+};
+
 export const runPublish = async (args: string[]): Promise<void> => {
   const total = Number(args[0] ?? 100_000);
   if (!Number.isInteger(total) || total < 1) throw new Error(`N must be a positive integer (got ${args[0]})`);
@@ -1081,6 +1136,22 @@ export const runPublish = async (args: string[]): Promise<void> => {
       );
     }
 
+    // How much of the gap is what is written: the same files written without rendering, ours and
+    // Hugo's (the last pair's), after everything else is measured.
+    await settleFileSystem(work, 'writing the files alone');
+    const floors = [
+      writeFloor(join(dataDir, 'site'), join(work, 'floor-full')),
+      writeFloor(join(hugoDir, 'public'), join(work, 'floor-hugo')),
+    ] as const;
+    const [fullFloor, hugoFloor] = floors;
+    const floorLine = (label: string, f: WriteFloor) =>
+      `${label} ${f.files} files, ${fmt(f.bytes / 1e9, 2)} GB: ${fmt(f.seconds)} s (${fmt(f.cpuSeconds)} s CPU, ` +
+      `${fmt((f.cpuSeconds / f.files) * 1e6, 0)} µs a file)`;
+    console.log(
+      `publish: writing the files alone (no rendering, no reads; each file's bytes from memory, one thread): ` +
+        `${floorLine("the full run's", fullFloor)}; ${floorLine("Hugo's", hugoFloor)}`,
+    );
+
     const round = (n: number, digits: number) => Number(n.toFixed(digits));
     const path = writeResult('publish', {
       fullSeconds: round(full.seconds, 2),
@@ -1109,6 +1180,12 @@ export const runPublish = async (args: string[]): Promise<void> => {
             projectedAwsLongestSliceSeconds: round(model.projected.longestSlice, 1),
           }
         : {}),
+      writeFloorSeconds: round(fullFloor.seconds, 1),
+      writeFloorCpuSeconds: round(fullFloor.cpuSeconds, 1),
+      writeFloorGB: round(fullFloor.bytes / 1e9, 2),
+      hugoWriteFloorSeconds: round(hugoFloor.seconds, 1),
+      hugoWriteFloorCpuSeconds: round(hugoFloor.cpuSeconds, 1),
+      hugoWriteFloorGB: round(hugoFloor.bytes / 1e9, 2),
       loadAverageAtStart: Number((loadAtStart[0] ?? 0).toFixed(2)),
       loadAverageBefore: Number(loadBefore.toFixed(2)),
     });
