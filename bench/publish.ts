@@ -57,11 +57,11 @@ const SELF = import.meta.filename;
 const RESULT_PREFIX = '@@publish-worker ';
 
 const TAG_COUNT = 2_000;
-export const NEW_EVENTS = 100;
-export const DAYS = 3 * 365;
+const NEW_EVENTS = 100;
+const DAYS = 3 * 365;
 const START_DAY = Date.UTC(2021, 0, 1);
 const FEED_SIZE = 50;
-export const SEED = 0x7d1d;
+const SEED = 0x7d1d;
 
 // ---------------------------------------------------------------------------------------------
 // The corpus: deterministic, seeded.
@@ -119,7 +119,7 @@ interface Corpus {
   next(count: number, dayFrom: number, dayTo: number): EventInput[];
 }
 
-export const makeCorpus = (seed: number): Corpus => {
+const makeCorpus = (seed: number): Corpus => {
   const random = rng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
@@ -190,7 +190,7 @@ export const makeCorpus = (seed: number): Corpus => {
 };
 
 /** The stored event for an input, published at a seeded time of its own day. */
-export const toNewsEvent = (input: EventInput, index: number): NewsEvent => {
+const toNewsEvent = (input: EventInput, index: number): NewsEvent => {
   const parsed = parseEventDraft(input);
   if (!parsed.ok) throw new Error(`benchmark event ${index} is invalid: ${JSON.stringify(parsed.issues)}`);
   const seconds = (index * 7919) % 86_400;
@@ -225,7 +225,7 @@ interface Loaded {
   tags: number;
 }
 
-export const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Promise<Loaded> => {
+const loadCorpus = async (db: DynamoDBDocumentClient, events: NewsEvent[]): Promise<Loaded> => {
   // Per tag, its name and its count on each counter shard (an entry and its counter share a shard).
   const counts = new Map<string, { name: string; shards: number[] }>();
   let entries = 0;
@@ -365,7 +365,7 @@ interface SharedStore {
  * The local runtime on `dataDir`, without samples or a publish schedule, on the shared store if any.
  * A full publish's worker processes get the node options of the slice worker in AWS.
  */
-export const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
+const openRuntime = (dataDir: string, port: number, store: SharedStore | undefined) =>
   startRuntime({
     dataDir,
     port,
@@ -384,7 +384,7 @@ export const openRuntime = (dataDir: string, port: number, store: SharedStore | 
   });
 
 /** Posts events through the runtime's API and waits until the change stream has marked them and their followers are alerted. */
-export const postEvents = async (runtime: Runtime, events: readonly EventInput[]): Promise<void> => {
+const postEvents = async (runtime: Runtime, events: readonly EventInput[]): Promise<void> => {
   const res = await fetch(`${runtime.url}/api/events/batch`, {
     method: 'POST',
     headers: { authorization: `Bearer ${runtime.apiKey}`, 'content-type': 'application/json' },
@@ -928,15 +928,9 @@ interface WriteFloor {
  * timed). What a generator spends beyond this renders, reads its data, or waits.
  */
 const writeFloor = (from: string, to: string): WriteFloor => {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else files.push(path);
-    }
-  };
-  walk(from);
+  const files = readdirSync(from, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
   const made = new Set<string>();
   const floor: WriteFloor = { files: files.length, bytes: 0, seconds: 0, cpuSeconds: 0 };
   const CHUNK = 10_000;
@@ -1139,11 +1133,8 @@ export const runPublish = async (args: string[]): Promise<void> => {
     // How much of the gap is what is written: the same files written without rendering, ours and
     // Hugo's (the last pair's), after everything else is measured.
     await settleFileSystem(work, 'writing the files alone');
-    const floors = [
-      writeFloor(join(dataDir, 'site'), join(work, 'floor-full')),
-      writeFloor(join(hugoDir, 'public'), join(work, 'floor-hugo')),
-    ] as const;
-    const [fullFloor, hugoFloor] = floors;
+    const fullFloor = writeFloor(join(dataDir, 'site'), join(work, 'floor-full'));
+    const hugoFloor = writeFloor(join(hugoDir, 'public'), join(work, 'floor-hugo'));
     const floorLine = (label: string, f: WriteFloor) =>
       `${label} ${f.files} files, ${fmt(f.bytes / 1e9, 2)} GB: ${fmt(f.seconds)} s (${fmt(f.cpuSeconds)} s CPU, ` +
       `${fmt((f.cpuSeconds / f.files) * 1e6, 0)} µs a file)`;

@@ -33,8 +33,7 @@ import type { FeedFormat } from '../domain/site.js';
 const XML_ILLEGAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/gu;
 
 /** Anything `clean` changes: what XML 1.0 cannot carry, and carriage returns. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const NOT_CLEAN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff\r]/u;
+const NOT_CLEAN = new RegExp(`${XML_ILLEGAL.source}|\r`, 'u');
 
 /** The string without characters XML 1.0 cannot carry, line breaks as XML parsers would read them. */
 export const clean = (value: string): string =>

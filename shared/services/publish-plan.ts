@@ -308,7 +308,10 @@ const planOf = (stored: StoredPlan): JobPlan | undefined => {
   if (
     !Array.isArray(stored.tags) ||
     !Array.isArray(stored.headEvents) ||
-    typeof stored.topicHeads !== 'object'
+    typeof stored.topicHeads !== 'object' ||
+    !Array.isArray(stored.phases) ||
+    typeof stored.tagHeads !== 'object' ||
+    typeof stored.counts !== 'object'
   )
     return undefined;
   const tags: Tag[] = stored.tags.map(([slug, name]) => ({ slug, name }));
@@ -365,13 +368,7 @@ export const readPlan = async (
   job: string,
 ): Promise<JobPlan | undefined> => {
   const stored = parseRecord<StoredPlan>(await objects.get(planKey(job)), PLAN_VERSION, site.siteUrl);
-  const plan = stored && stored.job === job ? planOf(stored) : undefined;
-  const whole =
-    plan &&
-    Array.isArray(plan.phases) &&
-    typeof plan.tagHeads === 'object' &&
-    typeof plan.counts === 'object';
-  return whole ? plan : undefined;
+  return stored && stored.job === job ? planOf(stored) : undefined;
 };
 
 /**

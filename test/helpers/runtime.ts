@@ -23,8 +23,9 @@ export interface TestRuntime extends Runtime {
  * waiting on its timeouts). Other names, and the guard's rules, are as the runtime has them.
  */
 const RESERVED = /(^|\.)(example(\.(com|net|org))?|invalid|test)$/i;
+const notFound = fakeLookup({});
 const testLookup: Lookup = (hostname, options, callback) =>
-  (RESERVED.test(hostname) ? fakeLookup({}) : defaultLookup)(hostname, options, callback);
+  (RESERVED.test(hostname) ? notFound : defaultLookup)(hostname, options, callback);
 
 /** A local runtime on a free port and a fresh temporary data folder, without the sample events. */
 export const startTestRuntime = async (options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> => {
